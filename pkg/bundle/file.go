@@ -1,0 +1,370 @@
+package bundle
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	yaml "go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// Names of the files a bundle is made of, and the version of the format.
+const (
+	FileName          = "bundle.yaml"
+	ChartFileName     = "Chart.yaml"
+	ValuesFileName    = "values.yaml"
+	APIVersion        = "bundle/v1"
+	Kind              = "Bundle"
+	DefaultRepository = "stable"
+	// RequiresKey is the top-level values key under which the composition
+	// hands each requirement's outputs to the app:
+	// .Values.requires.INSTANCE.OUTPUT. Charts may not use it themselves.
+	RequiresKey = "requires"
+)
+
+// File is a parsed bundle.yaml.
+type File struct {
+	// Requires lists the bundles this one needs, sorted by instance name.
+	Requires []Requirement
+	// Outputs lists what this bundle offers to the apps that require it,
+	// sorted by name.
+	Outputs []Output
+}
+
+// Requirement is one entry under requires: in bundle.yaml.
+type Requirement struct {
+	// Name is the instance name: the key under requires:, the key its values
+	// live under in the app's values, and the subchart alias.
+	Name string
+	// Bundle is the name of the required bundle.
+	Bundle string
+	// Repository says where the bundle comes from: "stable" (the built-in
+	// catalog, the default), the name of a configured repository, or an
+	// https:// or oci:// address.
+	Repository string
+	// Version is the semver constraint as written; Constraint is it parsed.
+	Version    string
+	Constraint *semver.Constraints
+	// Values are default values handed to the instance.
+	Values map[string]any
+	// Condition is a values path (e.g. cache.enabled) that, when false,
+	// disables the requirement. Empty means always enabled.
+	Condition string
+	// Outputs names the outputs the app needs from this requirement; each
+	// must be offered by the bundle and render non-empty.
+	Outputs []string
+	// Line is where the requirement starts in bundle.yaml.
+	Line int
+}
+
+// Output is one entry under outputs: in bundle.yaml: a Go template evaluated
+// with the bundle's own values and release, like a template in templates/.
+type Output struct {
+	Name     string
+	Template string
+	Line     int
+}
+
+var (
+	instanceRE  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
+	bundleRE    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	repoNameRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$`)
+	valuePathRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_-]*(\.[a-zA-Z_][a-zA-Z0-9_-]*)*$`)
+	yamlLineRE  = regexp.MustCompile(`line (\d+): (.*)$`)
+)
+
+// ParseFile parses and validates the bytes of a bundle.yaml. name is the path
+// used in error messages.
+func ParseFile(name string, data []byte) (*File, error) {
+	root, err := parseYAML(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, &FileError{File: name, Msg: "file is empty", Hint: "start it with apiVersion: " + APIVersion + " and kind: " + Kind, Err: ErrInvalid}
+	}
+	m, err := mapping(name, root, "")
+	if err != nil {
+		return nil, err
+	}
+	f := &File{}
+	seen := map[string]bool{}
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		seen[k.Value] = true
+		switch k.Value {
+		case "apiVersion":
+			if v.Kind != yaml.ScalarNode || v.Value != APIVersion {
+				return nil, &FileError{File: name, Line: v.Line, Field: "apiVersion", Msg: fmt.Sprintf("unsupported apiVersion %q", v.Value), Hint: "use " + APIVersion}
+			}
+		case "kind":
+			if v.Kind != yaml.ScalarNode || v.Value != Kind {
+				return nil, &FileError{File: name, Line: v.Line, Field: "kind", Msg: fmt.Sprintf("unsupported kind %q", v.Value), Hint: "use " + Kind}
+			}
+		case "requires":
+			if f.Requires, err = parseRequires(name, v); err != nil {
+				return nil, err
+			}
+		case "outputs":
+			if f.Outputs, err = parseOutputs(name, v); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, unknownField(name, k, "", "apiVersion, kind, requires, outputs")
+		}
+	}
+	for _, want := range []string{"apiVersion", "kind"} {
+		if !seen[want] {
+			return nil, &FileError{File: name, Line: 1, Field: want, Msg: "missing", Hint: "add apiVersion: " + APIVersion + " and kind: " + Kind}
+		}
+	}
+	return f, nil
+}
+
+func parseRequires(file string, n *yaml.Node) ([]Requirement, error) {
+	m, err := mapping(file, n, "requires")
+	if err != nil {
+		return nil, err
+	}
+	var reqs []Requirement
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		field := "requires." + k.Value
+		if !instanceRE.MatchString(k.Value) {
+			return nil, &FileError{File: file, Line: k.Line, Field: field, Msg: fmt.Sprintf("invalid instance name %q", k.Value), Hint: "use letters, digits and _, starting with a letter, so templates can say .Values." + "NAME"}
+		}
+		if k.Value == RequiresKey {
+			return nil, &FileError{File: file, Line: k.Line, Field: field, Msg: fmt.Sprintf("instance name %q is reserved", k.Value), Hint: "choose another instance name"}
+		}
+		r := Requirement{Name: k.Value, Repository: DefaultRepository, Line: k.Line}
+		rm, err := mapping(file, v, field)
+		if err != nil {
+			return nil, err
+		}
+		for j := 0; j < len(rm.Content); j += 2 {
+			fk, fv := rm.Content[j], rm.Content[j+1]
+			ff := field + "." + fk.Value
+			switch fk.Value {
+			case "bundle":
+				if r.Bundle, err = scalar(file, fv, ff); err != nil {
+					return nil, err
+				}
+				if !bundleRE.MatchString(r.Bundle) {
+					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: fmt.Sprintf("invalid bundle name %q", r.Bundle), Hint: "bundle names are lower case letters, digits and -"}
+				}
+			case "repository":
+				if r.Repository, err = scalar(file, fv, ff); err != nil {
+					return nil, err
+				}
+				if err := checkRepository(r.Repository); err != nil {
+					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: err.Error(), Hint: "use stable, a configured repository name, https://HOST/PATH or oci://HOST/NAMESPACE"}
+				}
+			case "version":
+				if r.Version, err = scalar(file, fv, ff); err != nil {
+					return nil, err
+				}
+				c, err := ParseConstraint(r.Version)
+				if err != nil {
+					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: err.Error(), Hint: "write a semver range such as ^11.4.0, ~1.2 or >=1.0.0 <2.0.0", Err: err}
+				}
+				r.Constraint = c
+			case "values":
+				if r.Values, err = decodeMap(file, fv, ff); err != nil {
+					return nil, err
+				}
+			case "condition":
+				if r.Condition, err = scalar(file, fv, ff); err != nil {
+					return nil, err
+				}
+				if !valuePathRE.MatchString(r.Condition) {
+					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: fmt.Sprintf("invalid condition %q", r.Condition), Hint: "use a values path such as " + r.Name + ".enabled"}
+				}
+			case "outputs":
+				if fv.Kind != yaml.SequenceNode {
+					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: "must be a list of output names", Hint: "for example [host, port]"}
+				}
+				for _, o := range fv.Content {
+					s, err := scalar(file, o, ff)
+					if err != nil {
+						return nil, err
+					}
+					r.Outputs = append(r.Outputs, s)
+				}
+			default:
+				return nil, unknownField(file, fk, field+".", "bundle, repository, version, values, condition, outputs")
+			}
+		}
+		if r.Bundle == "" {
+			return nil, &FileError{File: file, Line: k.Line, Field: field + ".bundle", Msg: "missing", Hint: "name the bundle this instance needs, e.g. bundle: mariadb"}
+		}
+		if r.Constraint == nil {
+			return nil, &FileError{File: file, Line: k.Line, Field: field + ".version", Msg: "missing", Hint: "give a semver constraint, e.g. version: ^1.0.0"}
+		}
+		reqs = append(reqs, r)
+	}
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].Name < reqs[j].Name })
+	return reqs, nil
+}
+
+func parseOutputs(file string, n *yaml.Node) ([]Output, error) {
+	m, err := mapping(file, n, "outputs")
+	if err != nil {
+		return nil, err
+	}
+	var outs []Output
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		field := "outputs." + k.Value
+		if !instanceRE.MatchString(k.Value) {
+			return nil, &FileError{File: file, Line: k.Line, Field: field, Msg: fmt.Sprintf("invalid output name %q", k.Value), Hint: "use letters, digits and _, starting with a letter"}
+		}
+		t, err := scalar(file, v, field)
+		if err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(t) == "" {
+			return nil, &FileError{File: file, Line: v.Line, Field: field, Msg: "empty template", Hint: "give a template such as '{{ .Values.service.port }}'"}
+		}
+		outs = append(outs, Output{Name: k.Value, Template: t, Line: k.Line})
+	}
+	sort.Slice(outs, func(i, j int) bool { return outs[i].Name < outs[j].Name })
+	return outs, nil
+}
+
+// ParseConstraint parses a semver constraint in Masterminds/semver v3
+// syntax. The empty string is refused: say "*" to accept any version.
+func ParseConstraint(s string) (*semver.Constraints, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("empty version constraint")
+	}
+	c, err := semver.NewConstraint(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid version constraint %q: %v", s, err)
+	}
+	return c, nil
+}
+
+func checkRepository(s string) error {
+	if scheme, _, ok := strings.Cut(s, "://"); ok {
+		switch scheme {
+		case "https", "http", "oci":
+			return nil
+		}
+		return fmt.Errorf("unsupported repository scheme %q in %q", scheme, s)
+	}
+	if !repoNameRE.MatchString(s) {
+		return fmt.Errorf("invalid repository %q", s)
+	}
+	return nil
+}
+
+// parseYAML parses one YAML document into its root node (nil when empty),
+// refusing multi-document files and reporting syntax errors with a line.
+func parseYAML(file string, data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			return nil, nil
+		}
+		return nil, yamlError(file, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &FileError{File: file, Line: extra.Line, Msg: "more than one YAML document", Hint: "remove the --- separator and what follows"}
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
+}
+
+func yamlError(file string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	return &FileError{File: file, Line: line, Msg: "invalid YAML: " + msg, Err: err}
+}
+
+func mapping(file string, n *yaml.Node, field string) (*yaml.Node, error) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		what := "the file"
+		if field != "" {
+			what = field
+		}
+		return nil, &FileError{File: file, Line: n.Line, Field: field, Msg: fmt.Sprintf("%s must be a mapping, not %s", what, kindName(n))}
+	}
+	seen := map[string]int{}
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode {
+			return nil, &FileError{File: file, Line: k.Line, Field: field, Msg: "keys must be strings"}
+		}
+		if prev, dup := seen[k.Value]; dup {
+			return nil, &FileError{File: file, Line: k.Line, Field: join(field, k.Value), Msg: fmt.Sprintf("duplicate key (first at line %d)", prev), Hint: "keep one"}
+		}
+		seen[k.Value] = k.Line
+	}
+	return n, nil
+}
+
+func scalar(file string, n *yaml.Node, field string) (string, error) {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return "", &FileError{File: file, Line: n.Line, Field: field, Msg: fmt.Sprintf("must be a string, not %s", kindName(n))}
+	}
+	return n.Value, nil
+}
+
+// decodeMap turns a YAML mapping into JSON-compatible values (the types
+// Helm's values use).
+func decodeMap(file string, n *yaml.Node, field string) (map[string]any, error) {
+	if _, err := mapping(file, n, field); err != nil {
+		return nil, err
+	}
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return nil, &FileError{File: file, Line: n.Line, Field: field, Msg: err.Error()}
+	}
+	var v map[string]any
+	if err := sigsyaml.Unmarshal(b, &v); err != nil {
+		return nil, &FileError{File: file, Line: n.Line, Field: field, Msg: "cannot use as values: " + err.Error()}
+	}
+	return v, nil
+}
+
+func unknownField(file string, k *yaml.Node, prefix, known string) error {
+	return &FileError{File: file, Line: k.Line, Field: prefix + k.Value, Msg: "unknown field", Hint: "known fields: " + known}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "an alias"
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}

@@ -1,0 +1,264 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+)
+
+// outputsDir holds, in the stripped chart used to compute outputs, one
+// template per output. Its base names never start with "_", so Helm's engine
+// renders them.
+const outputsDir = "templates/__bundle_outputs__/"
+
+// Chart composes the plan into one Helm chart: each requirement becomes a
+// subchart aliased to its instance name, with the requirement's values as
+// defaults under that name. The result is a fresh copy; the bundles are not
+// modified.
+func (p *Plan) Chart() (*chart.Chart, error) {
+	c := compose(p.Root, false)
+	res, err := json.Marshal(p.Resolved())
+	if err != nil {
+		return nil, err
+	}
+	if c.Metadata.Annotations == nil {
+		c.Metadata.Annotations = map[string]string{}
+	}
+	c.Metadata.Annotations[ResolvedAnnotation] = string(res)
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
+	}
+	return c, nil
+}
+
+func compose(n *Node, strip bool) *chart.Chart {
+	src := n.Bundle.Chart
+	c := copyChart(src, strip)
+	if c.Values == nil {
+		c.Values = map[string]any{}
+	}
+	for _, child := range n.Requires {
+		r := child.Requirement
+		c.Metadata.Dependencies = append(c.Metadata.Dependencies, &chart.Dependency{
+			Name:       child.Bundle.Name,
+			Version:    child.Bundle.Version.String(),
+			Repository: r.Repository,
+			Alias:      r.Name,
+			Condition:  r.Condition,
+		})
+		if r.Values != nil {
+			c.Values[r.Name] = deepCopyMap(r.Values)
+		} else {
+			c.Values[r.Name] = map[string]any{}
+		}
+		sub := compose(child, strip)
+		if strip {
+			for _, o := range child.Bundle.File.Outputs {
+				sub.Templates = append(sub.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
+			}
+		}
+		c.AddDependency(sub)
+	}
+	return c
+}
+
+// copyChart copies what Helm mutates while installing (metadata,
+// dependency list and flags, values), recursively for vendored subcharts.
+// With strip, only helper templates (base name starting with "_") are kept.
+func copyChart(src *chart.Chart, strip bool) *chart.Chart {
+	md := *src.Metadata
+	md.Dependencies = nil
+	for _, d := range src.Metadata.Dependencies {
+		dc := *d
+		md.Dependencies = append(md.Dependencies, &dc)
+	}
+	if src.Metadata.Annotations != nil {
+		md.Annotations = map[string]string{}
+		for k, v := range src.Metadata.Annotations {
+			md.Annotations[k] = v
+		}
+	}
+	c := &chart.Chart{
+		Metadata:  &md,
+		Lock:      src.Lock,
+		Templates: src.Templates,
+		Values:    deepCopyMap(src.Values),
+		Schema:    src.Schema,
+		Files:     src.Files,
+	}
+	if strip {
+		c.Templates = nil
+		for _, t := range src.Templates {
+			if strings.HasPrefix(path.Base(t.Name), "_") {
+				c.Templates = append(c.Templates, t)
+			}
+		}
+		c.Schema = nil
+	}
+	for _, d := range src.Dependencies() {
+		c.AddDependency(copyChart(d, strip))
+	}
+	return c
+}
+
+// ReleaseOptions is what the templates see as .Release.
+type ReleaseOptions struct {
+	Name      string
+	Namespace string
+	Revision  int
+	IsUpgrade bool
+}
+
+// Values returns the values to install the composed chart with: user
+// values plus, for every requirement, its outputs under
+// requires.INSTANCE of its parent. Outputs are rendered with the
+// requirement's final values and release, deepest requirements first so
+// that a bundle's outputs may use its own requirements' outputs.
+func (p *Plan) Values(user map[string]any, rel ReleaseOptions) (map[string]any, error) {
+	vals := deepCopyMap(user)
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	depth := p.Root.depth()
+	for pass := 0; pass < depth; pass++ {
+		outs, err := p.renderOutputs(vals, rel)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.inject(vals, outs, pass == depth-1); err != nil {
+			return nil, err
+		}
+	}
+	return vals, nil
+}
+
+func (n *Node) depth() int {
+	d := 0
+	for _, c := range n.Requires {
+		if cd := c.depth() + 1; cd > d {
+			d = cd
+		}
+	}
+	return d
+}
+
+// renderOutputs renders every output template of the plan, returning them by
+// instance path. Disabled requirements (condition false) are absent.
+func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions) (map[string]map[string]string, error) {
+	c := compose(p.Root, true)
+	if err := chartutil.ProcessDependenciesWithMerge(c, vals); err != nil {
+		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
+	}
+	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
+	rv, err := chartutil.ToRenderValues(c, vals, opts, chartutil.DefaultCapabilities.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("values for %s: %w", p.Root.Bundle, err)
+	}
+	files, err := engine.Render(c, rv)
+	if err != nil {
+		return nil, fmt.Errorf("rendering outputs: %w", err)
+	}
+	out := map[string]map[string]string{}
+	for name, text := range files {
+		dir, base := path.Split(name)
+		if !strings.HasSuffix(dir, "/"+outputsDir) {
+			continue
+		}
+		// ROOT/charts/a/charts/b/templates/__bundle_outputs__/host -> a.b
+		parts := strings.Split(strings.TrimSuffix(dir, "/"+outputsDir), "/")
+		var inst []string
+		for i := 1; i+1 < len(parts); i += 2 {
+			inst = append(inst, parts[i+1])
+		}
+		key := strings.Join(inst, ".")
+		if out[key] == nil {
+			out[key] = map[string]string{}
+		}
+		out[key][base] = strings.TrimSpace(text)
+	}
+	return out, nil
+}
+
+// inject puts each instance's outputs under requires.NAME of its parent's
+// values; on the final pass it checks that every output a requirement needs
+// is non-empty.
+func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, check bool) error {
+	var walk func(n *Node, parentVals map[string]any) error
+	walk = func(n *Node, parentVals map[string]any) error {
+		for _, c := range n.Requires {
+			got, enabled := outs[c.Path]
+			if !enabled {
+				continue // disabled by its condition
+			}
+			reqs, _ := parentVals[bundle.RequiresKey].(map[string]any)
+			if reqs == nil {
+				reqs = map[string]any{}
+				parentVals[bundle.RequiresKey] = reqs
+			}
+			m := map[string]any{}
+			keys := make([]string, 0, len(got))
+			for k := range got {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				m[k] = got[k]
+			}
+			reqs[c.Requirement.Name] = m
+			if check {
+				for _, want := range c.Requirement.Outputs {
+					if got[want] == "" {
+						return fmt.Errorf("%s requires output %q of %s (%s), which rendered empty: check the values of %s", n.Bundle, want, c.Requirement.Name, c.Bundle, c.Path)
+					}
+				}
+			}
+			childVals, _ := parentVals[c.Requirement.Name].(map[string]any)
+			if childVals == nil {
+				childVals = map[string]any{}
+				parentVals[c.Requirement.Name] = childVals
+			}
+			if err := walk(c, childVals); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(p.Root, vals)
+}
+
+func deepCopyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return deepCopy(m).(map[string]any)
+}
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if t == nil {
+			return map[string]any(nil)
+		}
+		m := make(map[string]any, len(t))
+		for k, v := range t {
+			m[k] = deepCopy(v)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, v := range t {
+			s[i] = deepCopy(v)
+		}
+		return s
+	default:
+		return v
+	}
+}

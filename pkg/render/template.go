@@ -1,0 +1,93 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chartutil"
+)
+
+// TemplateOptions configure Template.
+type TemplateOptions struct {
+	// ReleaseName defaults to the root bundle's name.
+	ReleaseName string
+	// Namespace defaults to "default".
+	Namespace string
+	// Values are the user's values (files and --set, merged).
+	Values map[string]any
+	// OutputDir, when set, receives one file per template instead of the
+	// returned string.
+	OutputDir string
+	// KubeVersion is the Kubernetes version templates see
+	// (.Capabilities.KubeVersion); empty means Helm's default.
+	KubeVersion string
+}
+
+// Template renders the plan's manifests without a cluster, in Helm's
+// install order, exactly as Install would send them. The output is
+// deterministic for the same plan and values, except for secrets a chart
+// generates at random when no value is given.
+func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error) {
+	if opts.ReleaseName == "" {
+		opts.ReleaseName = p.Root.Bundle.Name
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	chrt, err := p.Chart()
+	if err != nil {
+		return "", err
+	}
+	vals, err := p.Values(opts.Values, ReleaseOptions{Name: opts.ReleaseName, Namespace: opts.Namespace})
+	if err != nil {
+		return "", err
+	}
+	inst := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	inst.DryRun = true
+	inst.ClientOnly = true
+	inst.Replace = true
+	inst.IncludeCRDs = true
+	inst.ReleaseName = opts.ReleaseName
+	inst.Namespace = opts.Namespace
+	inst.OutputDir = opts.OutputDir
+	if opts.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
+		if err != nil {
+			return "", fmt.Errorf("--kube-version %q: %w", opts.KubeVersion, err)
+		}
+		inst.KubeVersion = kv
+	}
+	rel, err := inst.RunWithContext(ctx, chrt, vals)
+	if err != nil {
+		return "", fmt.Errorf("rendering %s: %w", p.Root.Bundle, HelmError(err))
+	}
+	if opts.OutputDir != "" {
+		return "", nil
+	}
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(rel.Manifest))
+	for _, h := range rel.Hooks {
+		fmt.Fprintf(&b, "\n---\n# Source: %s\n%s", h.Path, strings.TrimSpace(h.Manifest))
+	}
+	b.WriteString("\n")
+	return b.String(), nil
+}
+
+// HelmError flattens Helm's multi-line errors into one line.
+func HelmError(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "\n") {
+		return err
+	}
+	return &flatError{msg: strings.Join(strings.Fields(msg), " "), err: err}
+}
+
+type flatError struct {
+	msg string
+	err error
+}
+
+func (e *flatError) Error() string { return e.msg }
+func (e *flatError) Unwrap() error { return e.err }

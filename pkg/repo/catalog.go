@@ -1,0 +1,106 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/bundlesh/bundle/bundles"
+	"github.com/bundlesh/bundle/pkg/bundle"
+)
+
+// Catalog is a repository read from a file system holding one directory per
+// bundle, such as the built-in stable catalog.
+type Catalog struct {
+	name string
+	fsys fs.FS
+
+	once   sync.Once
+	err    error
+	byName map[string]*bundle.Bundle
+}
+
+// Stable returns the built-in stable catalog (bundles/stable, compiled in).
+func Stable() *Catalog { return NewCatalog(bundle.DefaultRepository, bundles.Stable()) }
+
+// NewCatalog returns a catalog over fsys; name prefixes its bundles in
+// messages (stable/mediawiki).
+func NewCatalog(name string, fsys fs.FS) *Catalog {
+	return &Catalog{name: name, fsys: fsys}
+}
+
+// load reads every bundle once; a catalog is small and compiled in.
+func (c *Catalog) load() error {
+	c.once.Do(func() {
+		c.byName = map[string]*bundle.Bundle{}
+		entries, err := fs.ReadDir(c.fsys, ".")
+		if err != nil {
+			c.err = err
+			return
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			sub, err := fs.Sub(c.fsys, e.Name())
+			if err != nil {
+				c.err = err
+				return
+			}
+			b, err := bundle.Load(sub, c.name+"/"+e.Name())
+			if err != nil {
+				c.err = fmt.Errorf("catalog %s: %w", c.name, err)
+				return
+			}
+			if b.Name != e.Name() {
+				c.err = fmt.Errorf("catalog %s: directory %s holds bundle %q; they must match", c.name, e.Name(), b.Name)
+				return
+			}
+			c.byName[b.Name] = b
+		}
+	})
+	return c.err
+}
+
+// Names lists the catalog's bundles, sorted.
+func (c *Catalog) Names() ([]string, error) {
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(c.byName))
+	for n := range c.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Versions implements Repository.
+func (c *Catalog) Versions(_ context.Context, name string) ([]*semver.Version, error) {
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	b, ok := c.byName[name]
+	if !ok {
+		names, _ := c.Names()
+		return nil, fmt.Errorf("bundle %s/%s not found (the %s catalog has: %s): %w", c.name, name, c.name, strings.Join(names, ", "), ErrNotFound)
+	}
+	return []*semver.Version{b.Version}, nil
+}
+
+// Load implements Repository.
+func (c *Catalog) Load(ctx context.Context, name string, v *semver.Version) (*bundle.Bundle, error) {
+	if _, err := c.Versions(ctx, name); err != nil {
+		return nil, err
+	}
+	b := c.byName[name]
+	if !b.Version.Equal(v) {
+		return nil, fmt.Errorf("bundle %s/%s has no version %s (available: %s): %w", c.name, name, v, b.Version, ErrNotFound)
+	}
+	return b, nil
+}

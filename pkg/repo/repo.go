@@ -1,0 +1,156 @@
+// Package repo finds and loads bundles: the built-in stable catalog compiled
+// into the binary, and (later) Helm-style HTTP repositories and OCI
+// registries. A Set of repositories implements resolve.Source for the solver
+// and loads the versions it chooses.
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/resolve"
+)
+
+// ErrNotFound is matched by errors for unknown bundles and repositories.
+var ErrNotFound = resolve.ErrNotFound
+
+// ErrUnsupported is matched by references to kinds of repository this
+// version cannot read yet.
+var ErrUnsupported = errors.New("unsupported repository")
+
+// Repository is a place bundles come from.
+type Repository interface {
+	// Versions lists a bundle's versions; unknown names match ErrNotFound.
+	Versions(ctx context.Context, name string) ([]*semver.Version, error)
+	// Load returns one version of a bundle.
+	Load(ctx context.Context, name string, v *semver.Version) (*bundle.Bundle, error)
+}
+
+// Set is the repositories a command can use, by name.
+type Set struct {
+	repos map[string]Repository
+}
+
+// NewSet returns a set holding the built-in stable catalog and the given
+// repositories.
+func NewSet(extra map[string]Repository) *Set {
+	s := &Set{repos: map[string]Repository{bundle.DefaultRepository: Stable()}}
+	for k, v := range extra {
+		s.repos[k] = v
+	}
+	return s
+}
+
+func (s *Set) repo(name string) (Repository, error) {
+	if r, ok := s.repos[name]; ok {
+		return r, nil
+	}
+	if strings.Contains(name, "://") {
+		return nil, fmt.Errorf("repository %s: %w (this version reads only the built-in stable catalog)", name, ErrUnsupported)
+	}
+	known := make([]string, 0, len(s.repos))
+	for k := range s.repos {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	return nil, fmt.Errorf("unknown repository %q (known: %s): %w", name, strings.Join(known, ", "), ErrNotFound)
+}
+
+// Versions implements resolve.Source.
+func (s *Set) Versions(ctx context.Context, ref resolve.Ref) ([]*semver.Version, error) {
+	r, err := s.repo(ref.Repository)
+	if err != nil {
+		return nil, err
+	}
+	return r.Versions(ctx, ref.Name)
+}
+
+// Requirements implements resolve.Source.
+func (s *Set) Requirements(ctx context.Context, ref resolve.Ref, v *semver.Version) ([]resolve.Requirement, error) {
+	b, err := s.Load(ctx, ref, v)
+	if err != nil {
+		return nil, err
+	}
+	return b.Requirements(), nil
+}
+
+// Load returns one version of a bundle.
+func (s *Set) Load(ctx context.Context, ref resolve.Ref, v *semver.Version) (*bundle.Bundle, error) {
+	r, err := s.repo(ref.Repository)
+	if err != nil {
+		return nil, err
+	}
+	return r.Load(ctx, ref.Name, v)
+}
+
+// Reference is what a user names on the command line: a bundle in a
+// repository (REPO/NAME) or a directory on disk.
+type Reference struct {
+	Ref resolve.Ref
+	Dir string // set for a local directory
+}
+
+// ParseReference reads a command-line bundle reference: ./DIR, /DIR or
+// any existing directory; REPO/NAME such as stable/mediawiki.
+func ParseReference(s string) (Reference, error) {
+	if s == "" {
+		return Reference{}, fmt.Errorf("empty bundle reference: name one such as stable/mediawiki or ./mybundle")
+	}
+	if strings.HasPrefix(s, ".") || filepath.IsAbs(s) {
+		return Reference{Dir: s}, nil
+	}
+	if st, err := os.Stat(s); err == nil && st.IsDir() {
+		return Reference{Dir: s}, nil
+	}
+	if strings.Contains(s, "://") {
+		return Reference{}, fmt.Errorf("bundle reference %q: %w (this version reads only the built-in stable catalog and local directories)", s, ErrUnsupported)
+	}
+	repoName, name, ok := strings.Cut(s, "/")
+	if !ok || repoName == "" || name == "" || strings.Contains(name, "/") {
+		return Reference{}, fmt.Errorf("bundle reference %q: use REPO/NAME such as stable/%s, or a directory such as ./%s", s, s, s)
+	}
+	return Reference{Ref: resolve.Ref{Repository: repoName, Name: name}}, nil
+}
+
+// LoadReference loads the root bundle a reference names. For a repository
+// bundle, constraint (may be nil) picks among its versions, newest first.
+func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semver.Constraints) (*bundle.Bundle, error) {
+	if ref.Dir != "" {
+		b, err := bundle.LoadDir(ref.Dir)
+		if err != nil {
+			return nil, err
+		}
+		if constraint != nil && !constraint.Check(b.Version) {
+			return nil, fmt.Errorf("%s is version %s, which does not satisfy --version %s", ref.Dir, b.Version, constraint)
+		}
+		return b, nil
+	}
+	vs, err := s.Versions(ctx, ref.Ref)
+	if err != nil {
+		return nil, err
+	}
+	sorted := append([]*semver.Version(nil), vs...)
+	sort.Sort(sort.Reverse(semver.Collection(sorted)))
+	for _, v := range sorted {
+		if constraint == nil && v.Prerelease() != "" {
+			continue
+		}
+		if constraint == nil || constraint.Check(v) {
+			return s.Load(ctx, ref.Ref, v)
+		}
+	}
+	have := make([]string, len(sorted))
+	for i, v := range sorted {
+		have[i] = v.String()
+	}
+	return nil, fmt.Errorf("no version of %s satisfies --version %s (available: %s): %w", ref.Ref, constraint, strings.Join(have, ", "), resolve.ErrConflict)
+}
+
