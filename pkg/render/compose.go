@@ -234,6 +234,9 @@ func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, ch
 	return walk(p.Root, vals)
 }
 
+// CopyValues returns a deep copy of a values tree.
+func CopyValues(m map[string]any) map[string]any { return deepCopyMap(m) }
+
 func deepCopyMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil

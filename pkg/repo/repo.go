@@ -153,4 +153,3 @@ func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semv
 	}
 	return nil, fmt.Errorf("no version of %s satisfies --version %s (available: %s): %w", ref.Ref, constraint, strings.Join(have, ", "), resolve.ErrConflict)
 }
-

@@ -1,0 +1,191 @@
+// Package cli is bundle's command line: it parses flags and arguments and
+// calls one library function per command. It has no package-level state;
+// all output goes to the writers it is given, so commands run in-process in
+// tests.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/release"
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+// Version is the bundle version printed by "bundle version"; the build may
+// set it with -ldflags -X.
+const Version = "0.1.0-dev"
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1 // the operation failed
+	ExitUsage = 2 // the command line was wrong
+)
+
+// usageError marks errors in how the command was called.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(c *ucli.Context, format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (see bundle %s --help)", c.Command.Name)}
+}
+
+// Run runs the bundle command line with args (args[0] is the program name)
+// and returns the exit code. Errors are printed to stderr as one line.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.RunContext(ctx, reorder(app, args))
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(stderr, "Error: "+oneLine(err.Error()))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	return ExitError
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
+	app := &ucli.App{
+		Name:      "bundle",
+		Usage:     "install apps with their infrastructure on Kubernetes, as one release",
+		Version:   Version,
+		Reader:    stdin,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Errors are printed by Run; never exit from inside the library.
+		ExitErrHandler:  func(*ucli.Context, error) {},
+		HideHelpCommand: true,
+		OnUsageError: func(c *ucli.Context, err error, _ bool) error {
+			name := "bundle"
+			if c.Command != nil && c.Command.Name != "" {
+				name += " " + c.Command.Name
+			}
+			return &usageError{msg: fmt.Sprintf("%v (see %s --help)", err, name)}
+		},
+		Commands: []*ucli.Command{
+			templateCommand(),
+			installCommand(),
+			upgradeCommand(),
+			rollbackCommand(),
+			uninstallCommand(),
+			listCommand(),
+			statusCommand(),
+			historyCommand(),
+		},
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = app.OnUsageError
+	}
+	return app
+}
+
+// Flags shared by several commands.
+
+func kubeFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace (default: the kubeconfig context's, else default)"},
+		&ucli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"},
+		&ucli.StringFlag{Name: "kube-context", Usage: "kubeconfig context to use"},
+	}
+}
+
+func valuesFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringSliceFlag{Name: "values", Aliases: []string{"f"}, Usage: "values file (repeatable; later files win)"},
+		&ucli.StringSliceFlag{Name: "set", Usage: "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"},
+		&ucli.StringFlag{Name: "version", Usage: "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"},
+	}
+}
+
+func waitFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.BoolFlag{Name: "wait", Usage: "wait until every resource is ready"},
+		&ucli.DurationFlag{Name: "timeout", Value: release.DefaultTimeout, Usage: "how long to wait"},
+	}
+}
+
+func outputFlag() ucli.Flag {
+	return &ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"}
+}
+
+func flags(groups ...[]ucli.Flag) []ucli.Flag {
+	var out []ucli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func sourceFrom(c *ucli.Context, ref string) release.Source {
+	return release.Source{
+		Reference: ref,
+		Version:   c.String("version"),
+		Values:    bundle.ValuesOptions{Files: c.StringSlice("values"), Set: c.StringSlice("set")},
+	}
+}
+
+func waitFrom(c *ucli.Context) release.WaitOptions {
+	return release.WaitOptions{Wait: c.Bool("wait"), Timeout: c.Duration("timeout")}
+}
+
+func client(c *ucli.Context) (*release.Client, error) {
+	return release.New(release.KubeOptions{
+		Kubeconfig: c.String("kubeconfig"),
+		Context:    c.String("kube-context"),
+		Namespace:  c.String("namespace"),
+	}, repo.NewSet(nil))
+}
+
+// nameAndBundle reads "[NAME] BUNDLE".
+func nameAndBundle(c *ucli.Context) (name, ref string, err error) {
+	switch c.NArg() {
+	case 1:
+		return "", c.Args().Get(0), nil
+	case 2:
+		return c.Args().Get(0), c.Args().Get(1), nil
+	}
+	return "", "", usagef(c, "expected [NAME] BUNDLE, got %d arguments", c.NArg())
+}
+
+func exactArgs(c *ucli.Context, n int, what string) error {
+	if c.NArg() != n {
+		return usagef(c, "expected %s, got %d arguments", what, c.NArg())
+	}
+	return nil
+}
+
+func checkOutput(c *ucli.Context) error {
+	switch o := c.String("output"); o {
+	case "table", "json":
+		return nil
+	default:
+		return usagef(c, "--output %q: use table or json", o)
+	}
+}
+
+func positiveTimeout(c *ucli.Context) error {
+	if c.IsSet("timeout") && c.Duration("timeout") <= 0 {
+		return usagef(c, "--timeout %s: must be positive, e.g. 5m", c.Duration("timeout"))
+	}
+	return nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func age(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,125 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"helm.sh/helm/v3/pkg/kube"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Resource is one object of a release and whether it is ready.
+type Resource struct {
+	Kind      string
+	Namespace string
+	Name      string
+	// State is "ready", "not ready" or "missing".
+	State string
+}
+
+// Status is a release with the readiness of each of its objects.
+type Status struct {
+	*Release
+	Resources []Resource
+}
+
+// Ready reports whether every resource is ready.
+func (s *Status) Ready() bool {
+	for _, r := range s.Resources {
+		if r.State != "ready" {
+			return false
+		}
+	}
+	return true
+}
+
+// Status returns the latest revision of a release, its resolved bundles and
+// the readiness of each object in its manifest (plus the claims of its
+// StatefulSets), using Helm's readiness rules.
+func (c *Client) Status(ctx context.Context, name string) (*Status, error) {
+	rel, err := c.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Release: rel}
+	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)
+	}
+	cs, err := c.cfg.KubernetesClientSet()
+	if err != nil {
+		return nil, err
+	}
+	checker := kube.NewReadyChecker(cs, func(string, ...any) {}, kube.PausedAsReady(true), kube.CheckJobs(true))
+	for _, info := range infos {
+		r := Resource{Kind: info.Mapping.GroupVersionKind.Kind, Namespace: info.Namespace, Name: info.Name}
+		if err := info.Get(); err != nil {
+			if apierrors.IsNotFound(err) {
+				r.State = "missing"
+				st.Resources = append(st.Resources, r)
+				continue
+			}
+			return nil, fmt.Errorf("%s %s: %w", r.Kind, r.Name, err)
+		}
+		r.State = state(checker.IsReady(ctx, info))
+		st.Resources = append(st.Resources, r)
+
+		if r.Kind == "StatefulSet" {
+			claims, err := statefulSetClaims(info.Object)
+			if err != nil {
+				return nil, err
+			}
+			for _, claim := range claims {
+				cr := Resource{Kind: "PersistentVolumeClaim", Namespace: info.Namespace, Name: claim}
+				pvc, err := cs.CoreV1().PersistentVolumeClaims(info.Namespace).Get(ctx, claim, metav1.GetOptions{})
+				switch {
+				case apierrors.IsNotFound(err):
+					cr.State = "missing"
+				case err != nil:
+					return nil, err
+				case pvc.Status.Phase == "Bound":
+					cr.State = "ready"
+				default:
+					cr.State = "not ready"
+				}
+				st.Resources = append(st.Resources, cr)
+			}
+		}
+	}
+	return st, nil
+}
+
+func state(ready bool, err error) string {
+	if err == nil && ready {
+		return "ready"
+	}
+	return "not ready"
+}
+
+// statefulSetClaims names the claims a StatefulSet's volumeClaimTemplates
+// make: TEMPLATE-STATEFULSET-ORDINAL.
+func statefulSetClaims(obj runtime.Object) ([]string, error) {
+	var sts appsv1.StatefulSet
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u, &sts); err != nil {
+		return nil, err
+	}
+	replicas := int32(1)
+	if sts.Spec.Replicas != nil {
+		replicas = *sts.Spec.Replicas
+	}
+	var out []string
+	for _, t := range sts.Spec.VolumeClaimTemplates {
+		for i := int32(0); i < replicas; i++ {
+			out = append(out, fmt.Sprintf("%s-%s-%d", t.Name, sts.Name, i))
+		}
+	}
+	return out, nil
+}
