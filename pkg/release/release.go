@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bundlesh/bundle/internal/errs"
+
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -85,11 +87,11 @@ func (c *Client) reachable() error {
 	if rc, err := c.flags.ToRESTConfig(); err == nil {
 		host = rc.Host
 	} else {
-		return fmt.Errorf("cannot use the kubeconfig: %v (pass --kubeconfig, or start a local cluster with make cluster-up): %w", oneLine(err), ErrUnreachable)
+		return errs.New(ErrUnreachable, "cannot use the kubeconfig: %v (pass --kubeconfig, or start a local cluster with make cluster-up)", oneLine(err))
 	}
 	if err := c.cfg.KubeClient.IsReachable(); err != nil {
 		msg := strings.TrimPrefix(oneLine(err), "Kubernetes cluster unreachable: ")
-		return fmt.Errorf("cannot reach the cluster at %s: %s (check --kubeconfig and --kube-context, or start a local cluster with make cluster-up): %w", host, msg, ErrUnreachable)
+		return errs.New(ErrUnreachable, "cannot reach the cluster at %s: %s (check --kubeconfig and --kube-context, or start a local cluster with make cluster-up)", host, msg)
 	}
 	return nil
 }
@@ -246,8 +248,7 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 		return nil, err
 	}
 	if last, err := c.cfg.Releases.Last(name); err == nil && last.Info.Status != helmrelease.StatusUninstalled {
-		return nil, fmt.Errorf("release %q already exists in namespace %q (revision %d, %s): upgrade it with bundle upgrade %s %s, or choose another name: %w",
-			name, c.namespace, last.Version, last.Info.Status, name, opts.Reference, ErrExists)
+		return nil, errs.New(ErrExists, "release %q already exists in namespace %q (revision %d, %s): upgrade it with bundle upgrade %s %s, or choose another name", name, c.namespace, last.Version, last.Info.Status, name, opts.Reference)
 	}
 	inst := action.NewInstall(c.cfg)
 	inst.ReleaseName = name
@@ -298,7 +299,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		if opts.Install {
 			return c.Install(ctx, InstallOptions{Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun})
 		}
-		return nil, fmt.Errorf("release %q not found in namespace %q: install it first with bundle install %s %s: %w", name, c.namespace, name, opts.Reference, ErrNotFound)
+		return nil, errs.New(ErrNotFound, "release %q not found in namespace %q: install it first with bundle install %s %s", name, c.namespace, name, opts.Reference)
 	}
 	user := p.values
 	if opts.ReuseValues {
@@ -406,7 +407,7 @@ func (c *Client) last(name string) (*helmrelease.Release, error) {
 	r, err := c.cfg.Releases.Last(name)
 	if err != nil {
 		if errors.Is(err, driver.ErrReleaseNotFound) {
-			return nil, fmt.Errorf("release %q not found in namespace %q (see bundle list -A): %w", name, c.namespace, ErrNotFound)
+			return nil, errs.New(ErrNotFound, "release %q not found in namespace %q (see bundle list -A)", name, c.namespace)
 		}
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bundlesh/bundle/internal/errs"
+
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/bundlesh/bundle/bundles"
@@ -88,7 +90,7 @@ func (c *Catalog) Versions(_ context.Context, name string) ([]*semver.Version, e
 	b, ok := c.byName[name]
 	if !ok {
 		names, _ := c.Names()
-		return nil, fmt.Errorf("bundle %s/%s not found (the %s catalog has: %s): %w", c.name, name, c.name, strings.Join(names, ", "), ErrNotFound)
+		return nil, errs.New(ErrNotFound, "bundle %s/%s not found (the %s catalog has: %s)", c.name, name, c.name, strings.Join(names, ", "))
 	}
 	return []*semver.Version{b.Version}, nil
 }
@@ -100,7 +102,7 @@ func (c *Catalog) Load(ctx context.Context, name string, v *semver.Version) (*bu
 	}
 	b := c.byName[name]
 	if !b.Version.Equal(v) {
-		return nil, fmt.Errorf("bundle %s/%s has no version %s (available: %s): %w", c.name, name, v, b.Version, ErrNotFound)
+		return nil, errs.New(ErrNotFound, "bundle %s/%s has no version %s (available: %s)", c.name, name, v, b.Version)
 	}
 	return b, nil
 }

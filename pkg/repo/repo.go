@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bundlesh/bundle/internal/errs"
+
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
@@ -54,14 +56,14 @@ func (s *Set) repo(name string) (Repository, error) {
 		return r, nil
 	}
 	if strings.Contains(name, "://") {
-		return nil, fmt.Errorf("repository %s: %w (this version reads only the built-in stable catalog)", name, ErrUnsupported)
+		return nil, errs.New(ErrUnsupported, "repository %s: unsupported repository (this version reads only the built-in stable catalog)", name)
 	}
 	known := make([]string, 0, len(s.repos))
 	for k := range s.repos {
 		known = append(known, k)
 	}
 	sort.Strings(known)
-	return nil, fmt.Errorf("unknown repository %q (known: %s): %w", name, strings.Join(known, ", "), ErrNotFound)
+	return nil, errs.New(ErrNotFound, "unknown repository %q (known: %s)", name, strings.Join(known, ", "))
 }
 
 // Versions implements resolve.Source.
@@ -111,7 +113,7 @@ func ParseReference(s string) (Reference, error) {
 		return Reference{Dir: s}, nil
 	}
 	if strings.Contains(s, "://") {
-		return Reference{}, fmt.Errorf("bundle reference %q: %w (this version reads only the built-in stable catalog and local directories)", s, ErrUnsupported)
+		return Reference{}, errs.New(ErrUnsupported, "bundle reference %q: unsupported repository (this version reads only the built-in stable catalog and local directories)", s)
 	}
 	repoName, name, ok := strings.Cut(s, "/")
 	if !ok || repoName == "" || name == "" || strings.Contains(name, "/") {
@@ -151,5 +153,5 @@ func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semv
 	for i, v := range sorted {
 		have[i] = v.String()
 	}
-	return nil, fmt.Errorf("no version of %s satisfies --version %s (available: %s): %w", ref.Ref, constraint, strings.Join(have, ", "), resolve.ErrConflict)
+	return nil, errs.New(resolve.ErrConflict, "no version of %s satisfies --version %s (available: %s)", ref.Ref, constraint, strings.Join(have, ", "))
 }

@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bundlesh/bundle/internal/errs"
+
 	"github.com/Masterminds/semver/v3"
 )
 
@@ -134,7 +136,7 @@ func Resolve(ctx context.Context, src Source, root []Requirement, opts Options) 
 			r := queue[0]
 			queue = queue[1:]
 			if prev, ok := refs[r.Name]; ok && prev != r.Ref {
-				return nil, fmt.Errorf("%s: bundle %s is required from two repositories, %s and %s: %w", r, r.Name, prev.Repository, r.Repository, ErrConflict)
+				return nil, errs.New(ErrConflict, "%s: bundle %s is required from two repositories, %s and %s", r, r.Name, prev.Repository, r.Repository)
 			}
 			refs[r.Name] = r.Ref
 			cons[r.Name] = append(cons[r.Name], r)
@@ -183,7 +185,7 @@ func Resolve(ctx context.Context, src Source, root []Requirement, opts Options) 
 			return chosen, nil
 		}
 		if round > 2*len(names)+2 {
-			return nil, fmt.Errorf("choices for %s did not settle: %w", strings.Join(names, ", "), ErrConflict)
+			return nil, errs.New(ErrConflict, "choices for %s did not settle", strings.Join(names, ", "))
 		}
 	}
 }
