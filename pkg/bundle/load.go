@@ -78,6 +78,10 @@ func Load(fsys fs.FS, source string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
+	valuesLines, err := topLevelKeys(fsys, name(ValuesFileName))
+	if err != nil {
+		return nil, err
+	}
 	b.Chart, err = loader.LoadFiles(files)
 	if err != nil {
 		return nil, &FileError{File: source, Msg: "cannot load chart: " + err.Error(), Err: ErrInvalid}
@@ -91,7 +95,7 @@ func Load(fsys fs.FS, source string) (*Bundle, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", name(FileName), err)
 	}
-	if err := checkClashes(b, name, fsys); err != nil {
+	if err := checkClashes(b, name, valuesLines); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -215,21 +219,33 @@ func readFiles(fsys fs.FS, source string) ([]*loader.BufferedFile, error) {
 	return files, nil
 }
 
+// topLevelKeys parses values.yaml (if any), reporting syntax errors with a
+// line, and returns the line of each top-level key.
+func topLevelKeys(fsys fs.FS, file string) (map[string]int, error) {
+	lines := map[string]int{}
+	data, err := fs.ReadFile(fsys, ValuesFileName)
+	if err != nil {
+		return lines, nil
+	}
+	root, err := parseYAML(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return lines, nil
+	}
+	if _, err := mapping(file, root, ""); err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(root.Content); i += 2 {
+		lines[root.Content[i].Value] = root.Content[i].Line
+	}
+	return lines, nil
+}
+
 // checkClashes refuses a requirement whose instance name is already a key of
 // the chart's values or a Chart.yaml dependency, and the reserved key.
-func checkClashes(b *Bundle, name func(string) string, fsys fs.FS) error {
-	valuesLines := map[string]int{}
-	if data, err := fs.ReadFile(fsys, ValuesFileName); err == nil {
-		root, err := parseYAML(name(ValuesFileName), data)
-		if err != nil {
-			return err
-		}
-		if root != nil && root.Kind == yaml.MappingNode {
-			for i := 0; i < len(root.Content); i += 2 {
-				valuesLines[root.Content[i].Value] = root.Content[i].Line
-			}
-		}
-	}
+func checkClashes(b *Bundle, name func(string) string, valuesLines map[string]int) error {
 	if line, ok := valuesLines[RequiresKey]; ok {
 		return &FileError{File: name(ValuesFileName), Line: line, Field: RequiresKey, Msg: "key is reserved: bundle puts the outputs of requirements there", Hint: "rename the key"}
 	}

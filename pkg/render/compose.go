@@ -24,7 +24,7 @@ const outputsDir = "templates/__bundle_outputs__/"
 // defaults under that name. The result is a fresh copy; the bundles are not
 // modified.
 func (p *Plan) Chart() (*chart.Chart, error) {
-	c := compose(p.Root, false)
+	c := compose(p.Root, false, 0)
 	res, err := json.Marshal(p.Resolved())
 	if err != nil {
 		return nil, err
@@ -39,7 +39,10 @@ func (p *Plan) Chart() (*chart.Chart, error) {
 	return c, nil
 }
 
-func compose(n *Node, strip bool) *chart.Chart {
+// compose builds the chart for n. With strip, templates are dropped but for
+// helpers, and the requirements at depth outputsAt (1 = direct) get one
+// template per output.
+func compose(n *Node, strip bool, outputsAt int) *chart.Chart {
 	src := n.Bundle.Chart
 	c := copyChart(src, strip)
 	if c.Values == nil {
@@ -59,8 +62,8 @@ func compose(n *Node, strip bool) *chart.Chart {
 		} else {
 			c.Values[r.Name] = map[string]any{}
 		}
-		sub := compose(child, strip)
-		if strip {
+		sub := compose(child, strip, outputsAt)
+		if strip && child.depthFromRoot() == outputsAt {
 			for _, o := range child.Bundle.File.Outputs {
 				sub.Templates = append(sub.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
 			}
@@ -127,19 +130,27 @@ func (p *Plan) Values(user map[string]any, rel ReleaseOptions) (map[string]any, 
 	if vals == nil {
 		vals = map[string]any{}
 	}
-	depth := p.Root.depth()
-	for pass := 0; pass < depth; pass++ {
-		outs, err := p.renderOutputs(vals, rel)
+	for level := p.Root.depth(); level >= 1; level-- {
+		outs, err := p.renderOutputs(vals, rel, level)
 		if err != nil {
 			return nil, err
 		}
-		if err := p.inject(vals, outs, pass == depth-1); err != nil {
+		if err := p.inject(vals, outs, level); err != nil {
 			return nil, err
 		}
 	}
 	return vals, nil
 }
 
+// depthFromRoot is 1 for a direct requirement of the root, 2 for theirs...
+func (n *Node) depthFromRoot() int {
+	if n.Path == "" {
+		return 0
+	}
+	return strings.Count(n.Path, ".") + 1
+}
+
+// depth is the height of the tree under n.
 func (n *Node) depth() int {
 	d := 0
 	for _, c := range n.Requires {
@@ -150,10 +161,11 @@ func (n *Node) depth() int {
 	return d
 }
 
-// renderOutputs renders every output template of the plan, returning them by
-// instance path. Disabled requirements (condition false) are absent.
-func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions) (map[string]map[string]string, error) {
-	c := compose(p.Root, true)
+// renderOutputs renders the output templates of the requirements at one
+// depth, returning them by instance path. Disabled requirements (condition
+// false) are absent.
+func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int) (map[string]map[string]string, error) {
+	c := compose(p.Root, true, level)
 	if err := chartutil.ProcessDependenciesWithMerge(c, vals); err != nil {
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
 	}
@@ -187,13 +199,24 @@ func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions) (map[strin
 	return out, nil
 }
 
-// inject puts each instance's outputs under requires.NAME of its parent's
-// values; on the final pass it checks that every output a requirement needs
+// inject puts the outputs of the instances at one depth under requires.NAME
+// of their parent's values, and checks that every output a requirement needs
 // is non-empty.
-func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, check bool) error {
+func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, level int) error {
 	var walk func(n *Node, parentVals map[string]any) error
 	walk = func(n *Node, parentVals map[string]any) error {
 		for _, c := range n.Requires {
+			childVals, _ := parentVals[c.Requirement.Name].(map[string]any)
+			if childVals == nil {
+				childVals = map[string]any{}
+				parentVals[c.Requirement.Name] = childVals
+			}
+			if c.depthFromRoot() < level {
+				if err := walk(c, childVals); err != nil {
+					return err
+				}
+				continue
+			}
 			got, enabled := outs[c.Path]
 			if !enabled {
 				continue // disabled by its condition
@@ -213,20 +236,10 @@ func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, ch
 				m[k] = got[k]
 			}
 			reqs[c.Requirement.Name] = m
-			if check {
-				for _, want := range c.Requirement.Outputs {
-					if got[want] == "" {
-						return fmt.Errorf("%s requires output %q of %s (%s), which rendered empty: check the values of %s", n.Bundle, want, c.Requirement.Name, c.Bundle, c.Path)
-					}
+			for _, want := range c.Requirement.Outputs {
+				if got[want] == "" {
+					return fmt.Errorf("%s requires output %q of %s (%s), which rendered empty: check the values of %s", n.Bundle, want, c.Requirement.Name, c.Bundle, c.Path)
 				}
-			}
-			childVals, _ := parentVals[c.Requirement.Name].(map[string]any)
-			if childVals == nil {
-				childVals = map[string]any{}
-				parentVals[c.Requirement.Name] = childVals
-			}
-			if err := walk(c, childVals); err != nil {
-				return err
 			}
 		}
 		return nil

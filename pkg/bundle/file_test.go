@@ -1,0 +1,146 @@
+package bundle
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseFileValid(t *testing.T) {
+	src := `apiVersion: bundle/v1
+kind: Bundle
+requires:
+  database:
+    bundle: mariadb
+    version: ^1.0.0
+    values: {auth: {database: wiki, username: wiki}}
+    outputs: [host, port]
+  cache:
+    bundle: redis
+    repository: oci://registry.example.com/bundles
+    version: ~7.2
+    condition: cache.enabled
+outputs:
+  url: 'http://{{ .Release.Name }}'
+`
+	f, err := ParseFile("bundle.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Requires) != 2 {
+		t.Fatalf("got %d requirements, want 2", len(f.Requires))
+	}
+	// Sorted by instance name.
+	cache, db := f.Requires[0], f.Requires[1]
+	if cache.Name != "cache" || db.Name != "database" {
+		t.Fatalf("order: %s, %s", cache.Name, db.Name)
+	}
+	if db.Repository != DefaultRepository || db.Bundle != "mariadb" || db.Version != "^1.0.0" || db.Line != 4 {
+		t.Errorf("database = %+v", db)
+	}
+	if got := db.Values["auth"].(map[string]any)["database"]; got != "wiki" {
+		t.Errorf("database values: auth.database = %v", got)
+	}
+	if strings.Join(db.Outputs, ",") != "host,port" {
+		t.Errorf("outputs = %v", db.Outputs)
+	}
+	if cache.Repository != "oci://registry.example.com/bundles" || cache.Condition != "cache.enabled" {
+		t.Errorf("cache = %+v", cache)
+	}
+	if !cache.Constraint.Check(mustVersion(t, "7.2.5")) || cache.Constraint.Check(mustVersion(t, "7.3.0")) {
+		t.Errorf("cache constraint %s misbehaves", cache.Constraint)
+	}
+	if len(f.Outputs) != 1 || f.Outputs[0].Name != "url" || f.Outputs[0].Line != 15 {
+		t.Errorf("outputs = %+v", f.Outputs)
+	}
+}
+
+func TestParseFileInvalid(t *testing.T) {
+	const head = "apiVersion: bundle/v1\nkind: Bundle\n"
+	tests := []struct {
+		name, src, want string
+	}{
+		{"empty", "", "bundle.yaml: file is empty (start it with apiVersion: bundle/v1 and kind: Bundle)"},
+		{"not a mapping", "- a\n- b\n", "bundle.yaml:1: the file must be a mapping, not a list"},
+		{"syntax", "apiVersion: [\n", "bundle.yaml:1: invalid YAML: did not find expected node content"},
+		{"tab indentation", "apiVersion: bundle/v1\nrequires:\n\tdb: {}\n", "bundle.yaml:3: invalid YAML: found character that cannot start any token"},
+		{"two documents", head + "---\nfoo: bar\n", "bundle.yaml:3: more than one YAML document (remove the --- separator and what follows)"},
+		{"missing apiVersion", "kind: Bundle\n", "bundle.yaml:1: apiVersion: missing"},
+		{"wrong apiVersion", "apiVersion: bundle/v2\nkind: Bundle\n", `bundle.yaml:1: apiVersion: unsupported apiVersion "bundle/v2" (use bundle/v1)`},
+		{"wrong kind", "apiVersion: bundle/v1\nkind: Chart\n", `bundle.yaml:2: kind: unsupported kind "Chart" (use Bundle)`},
+		{"unknown top field", head + "require: {}\n", "bundle.yaml:3: require: unknown field (known fields: apiVersion, kind, requires, outputs)"},
+		{"duplicate key", head + "kind: Bundle\n", "bundle.yaml:3: kind: duplicate key (first at line 2)"},
+		{"requires not a map", head + "requires: [a]\n", "bundle.yaml:3: requires: requires must be a mapping, not a list"},
+		{"bad instance name", head + "requires:\n  my-db: {bundle: mariadb, version: ^1}\n", `bundle.yaml:4: requires.my-db: invalid instance name "my-db"`},
+		{"reserved instance name", head + "requires:\n  requires: {bundle: mariadb, version: ^1}\n", `bundle.yaml:4: requires.requires: instance name "requires" is reserved`},
+		{"unknown requirement field", head + "requires:\n  db:\n    bundle: mariadb\n    version: ^1\n    chart: x\n", "bundle.yaml:7: requires.db.chart: unknown field"},
+		{"missing bundle", head + "requires:\n  db:\n    version: ^1\n", "bundle.yaml:4: requires.db.bundle: missing"},
+		{"missing version", head + "requires:\n  db:\n    bundle: mariadb\n", "bundle.yaml:4: requires.db.version: missing"},
+		{"bad constraint", head + "requires:\n  db:\n    bundle: mariadb\n    version: ^^1\n", `bundle.yaml:6: requires.db.version: invalid version constraint "^^1"`},
+		{"empty constraint", head + "requires:\n  db:\n    bundle: mariadb\n    version: ''\n", "bundle.yaml:6: requires.db.version: empty version constraint"},
+		{"bad bundle name", head + "requires:\n  db:\n    bundle: MariaDB\n    version: ^1\n", `bundle.yaml:5: requires.db.bundle: invalid bundle name "MariaDB"`},
+		{"bad repository scheme", head + "requires:\n  db:\n    bundle: mariadb\n    version: ^1\n    repository: ftp://x\n", `bundle.yaml:7: requires.db.repository: unsupported repository scheme "ftp"`},
+		{"values not a map", head + "requires:\n  db:\n    bundle: mariadb\n    version: ^1\n    values: [1]\n", "bundle.yaml:7: requires.db.values: requires.db.values must be a mapping, not a list"},
+		{"version not a string", head + "requires:\n  db:\n    bundle: mariadb\n    version: {a: 1}\n", "bundle.yaml:6: requires.db.version: must be a string, not a mapping"},
+		{"bad condition", head + "requires:\n  db:\n    bundle: mariadb\n    version: ^1\n    condition: 'a..b'\n", `bundle.yaml:7: requires.db.condition: invalid condition "a..b"`},
+		{"outputs not a list", head + "requires:\n  db:\n    bundle: mariadb\n    version: ^1\n    outputs: host\n", "bundle.yaml:7: requires.db.outputs: must be a list of output names"},
+		{"empty output template", head + "outputs:\n  host: ''\n", "bundle.yaml:4: outputs.host: empty template"},
+		{"bad output name", head + "outputs:\n  1host: x\n", `bundle.yaml:4: outputs.1host: invalid output name "1host"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseFile("bundle.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatalf("no error; want %q", tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error:\n got  %s\n want %s...", err, tt.want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error does not match ErrInvalid: %v", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is more than one line: %q", err)
+			}
+		})
+	}
+}
+
+func FuzzParseFile(f *testing.F) {
+	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: mariadb, version: ^1, values: {a: 1}}\n"))
+	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: x}\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("requires: {db: {version: '>= 1, < 2 || 3.x'}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := ParseFile("bundle.yaml", data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error does not match ErrInvalid: %v", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error: %q", err)
+			}
+			return
+		}
+		for _, r := range file.Requires {
+			if r.Constraint == nil || r.Bundle == "" || r.Name == "" {
+				t.Fatalf("accepted an incomplete requirement: %+v", r)
+			}
+		}
+	})
+}
+
+func FuzzParseConstraint(f *testing.F) {
+	for _, s := range []string{"^1.0.0", "~1.2", ">= 1, < 2 || 3.x", "*", "1.2.3-beta.1", "", "^^", "x.y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseConstraint(s)
+		if err == nil && c == nil {
+			t.Fatal("nil constraint without error")
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error: %q", err)
+		}
+	})
+}

@@ -1,0 +1,144 @@
+package bundle
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+func mustVersion(t *testing.T, s string) *semver.Version {
+	t.Helper()
+	v, err := semver.NewVersion(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// writeBundle writes files (path -> content) under a new directory.
+func writeBundle(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const chartYAML = "apiVersion: v2\nname: app\nversion: 1.2.3\nappVersion: \"9.0\"\ndescription: An app.\n"
+
+func TestLoadDir(t *testing.T) {
+	dir := writeBundle(t, map[string]string{
+		"Chart.yaml":             chartYAML,
+		"values.yaml":            "replicas: 1\n",
+		"templates/cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+		"bundle.yaml":            "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: mariadb, version: ^1}\n",
+		"ignored/secret.txt":     "x",
+		".helmignore":            "ignored/\n",
+		"templates/_helpers.tpl": "{{/* */}}",
+	})
+	b, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Name != "app" || b.Version.String() != "1.2.3" || b.AppVersion != "9.0" || b.Description != "An app." {
+		t.Errorf("metadata: %+v", b)
+	}
+	if len(b.File.Requires) != 1 || b.File.Requires[0].Bundle != "mariadb" {
+		t.Errorf("requires: %+v", b.File.Requires)
+	}
+	for _, f := range b.Chart.Files {
+		if strings.HasPrefix(f.Name, "ignored/") {
+			t.Errorf("%s should have been ignored", f.Name)
+		}
+	}
+	reqs := b.Requirements()
+	if len(reqs) != 1 || reqs[0].Name != "mariadb" || reqs[0].Repository != "stable" || reqs[0].Instance != "db" || reqs[0].By != "app 1.2.3" {
+		t.Errorf("solver requirements: %+v", reqs)
+	}
+}
+
+func TestLoadPlainChart(t *testing.T) {
+	dir := writeBundle(t, map[string]string{"Chart.yaml": chartYAML, "templates/cm.yaml": "kind: ConfigMap\n"})
+	b, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.File == nil || len(b.File.Requires) != 0 {
+		t.Errorf("a plain chart is a bundle with no requirements, got %+v", b.File)
+	}
+}
+
+func TestLoadInvalid(t *testing.T) {
+	req := "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: mariadb, version: ^1}\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // after the directory
+	}{
+		{"missing Chart.yaml", map[string]string{"values.yaml": ""}, "Chart.yaml: not found (a bundle is a Helm chart directory"},
+		{"chart apiVersion v1", map[string]string{"Chart.yaml": "apiVersion: v1\nname: app\nversion: 1.0.0\n"}, `Chart.yaml:1: apiVersion: unsupported chart apiVersion "v1"`},
+		{"chart without name", map[string]string{"Chart.yaml": "apiVersion: v2\nversion: 1.0.0\n"}, "Chart.yaml:1: name: missing"},
+		{"chart bad version", map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\nversion: one\n"}, `Chart.yaml:3: version: invalid version "one"`},
+		{"chart bad name", map[string]string{"Chart.yaml": "apiVersion: v2\nname: My_App\nversion: 1.0.0\n"}, `Chart.yaml:2: name: invalid bundle name "My_App"`},
+		{"bad bundle.yaml", map[string]string{"Chart.yaml": chartYAML, "bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nextra: 1\n"}, "bundle.yaml:3: extra: unknown field"},
+		{"clash with values key", map[string]string{"Chart.yaml": chartYAML, "bundle.yaml": req, "values.yaml": "replicas: 1\ndatabase:\n  host: x\n"},
+			`bundle.yaml:4: requires.database: instance name clashes with key "database" the chart already uses (`},
+		{"clash with chart dependency", map[string]string{"Chart.yaml": chartYAML + "dependencies:\n- name: database\n  version: 1.0.0\n", "bundle.yaml": req},
+			`bundle.yaml:4: requires.database: instance name clashes with a dependency named "database" in Chart.yaml`},
+		{"reserved values key", map[string]string{"Chart.yaml": chartYAML, "values.yaml": "a: 1\nrequires: {}\n"}, "values.yaml:2: requires: key is reserved"},
+		{"malformed values.yaml", map[string]string{"Chart.yaml": chartYAML, "values.yaml": "a: [\n"}, "values.yaml:1: invalid YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeBundle(t, tt.files)
+			_, err := LoadDir(dir)
+			if err == nil {
+				t.Fatalf("no error; want %q", tt.want)
+			}
+			want := filepath.Join(dir, tt.want)
+			if !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error:\n got  %s\n want %s...", err, want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("does not match ErrInvalid: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoadRefusesSymlinks(t *testing.T) {
+	dir := writeBundle(t, map[string]string{"Chart.yaml": chartYAML})
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "passwd")); err != nil {
+		t.Skip("cannot make symlinks here:", err)
+	}
+	_, err := LoadDir(dir)
+	if err == nil || !strings.Contains(err.Error(), "symbolic links are not allowed") {
+		t.Fatalf("error = %v, want a refusal of the symlink", err)
+	}
+}
+
+func TestLoadRefusesHugeFiles(t *testing.T) {
+	dir := writeBundle(t, map[string]string{"Chart.yaml": chartYAML, "big.bin": strings.Repeat("x", MaxFileSize+1)})
+	_, err := LoadDir(dir)
+	if err == nil || !strings.Contains(err.Error(), "over the 5242880-byte limit") {
+		t.Fatalf("error = %v, want a size refusal", err)
+	}
+}
+
+func TestLoadDirNotADirectory(t *testing.T) {
+	_, err := LoadDir(filepath.Join(t.TempDir(), "nope"))
+	if err == nil || !strings.Contains(err.Error(), "no such directory") {
+		t.Fatalf("error = %v", err)
+	}
+}

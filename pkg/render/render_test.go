@@ -1,0 +1,282 @@
+package render_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/repo"
+	"github.com/bundlesh/bundle/pkg/resolve"
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+const testdata = "../../testdata"
+
+// testSet holds the built-in catalog and, as "test", the test catalog.
+func testSet() *repo.Set {
+	return repo.NewSet(map[string]repo.Repository{"test": repo.NewCatalog("test", os.DirFS(filepath.Join(testdata, "catalog")))})
+}
+
+func plan(t *testing.T, ref string) *render.Plan {
+	t.Helper()
+	ctx := context.Background()
+	s := testSet()
+	r, err := repo.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.LoadReference(ctx, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := render.NewPlan(ctx, s, b, resolve.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func values(t *testing.T, files ...string) map[string]any {
+	t.Helper()
+	for i, f := range files {
+		files[i] = filepath.Join(testdata, "values", f)
+	}
+	v, err := bundle.ValuesOptions{Files: files}.Merge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		golden string
+		ref    string
+		opts   render.TemplateOptions
+		files  []string
+		set    []string
+	}{
+		{golden: "mediawiki.yaml", ref: "stable/mediawiki", files: []string{"fixed-secrets.yaml"}},
+		{golden: "mediawiki-custom.yaml", ref: "stable/mediawiki", opts: render.TemplateOptions{ReleaseName: "wiki", Namespace: "prod"},
+			files: []string{"fixed-secrets.yaml"}, set: []string{"ingress.enabled=true", "ingress.host=wiki.example.org", "wiki.name=Docs", "database.persistence.size=20Gi"}},
+		{golden: "mariadb.yaml", ref: "stable/mariadb", files: []string{"mariadb-fixed.yaml"}},
+		{golden: "chain.yaml", ref: "test/app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			vals := values(t, tt.files...)
+			for _, s := range tt.set {
+				v, err := bundle.ValuesOptions{Set: []string{s}}.Merge()
+				if err != nil {
+					t.Fatal(err)
+				}
+				vals = bundle.MergeMaps(vals, v)
+			}
+			tt.opts.Values = vals
+			got, err := render.Template(context.Background(), plan(t, tt.ref), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(testdata, "golden", tt.golden)
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./pkg/render -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs from the golden file (go test ./pkg/render -update rewrites it); got:\n%s", tt.golden, got)
+			}
+		})
+	}
+}
+
+func TestTemplateDeterministic(t *testing.T) {
+	render1, err := render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{Values: values(t, "fixed-secrets.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		again, err := render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{Values: values(t, "fixed-secrets.yaml")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again != render1 {
+			t.Fatal("two renders of the same inputs differ")
+		}
+	}
+}
+
+// objects splits a rendered stream into objects keyed by "Kind/name".
+func objects(t *testing.T, manifest string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for _, doc := range strings.Split(manifest, "\n---") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatalf("rendered YAML does not parse: %v\n%s", err, doc)
+		}
+		if m == nil {
+			continue
+		}
+		md := m["metadata"].(map[string]any)
+		out[m["kind"].(string)+"/"+md["name"].(string)] = m
+	}
+	return out
+}
+
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			s, ok := v.([]any)
+			if !ok || k >= len(s) {
+				return nil
+			}
+			v = s[k]
+		}
+	}
+	return v
+}
+
+// TestMediawikiWiring checks the app is wired to objects that exist in the
+// same release, through the database's outputs.
+func TestMediawikiWiring(t *testing.T) {
+	out, err := render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{ReleaseName: "docs", Namespace: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := objects(t, out)
+	dep := objs["Deployment/docs-mediawiki"]
+	if dep == nil {
+		t.Fatalf("no Deployment/docs-mediawiki in %v", keys(objs))
+	}
+	env := map[string]any{}
+	for _, e := range dig(dep, "spec", "template", "spec", "containers", 0, "env").([]any) {
+		em := e.(map[string]any)
+		env[em["name"].(string)] = em
+	}
+	host := dig(env["MEDIAWIKI_DB_HOST"], "value")
+	if host != "docs-database.team.svc" {
+		t.Errorf("MEDIAWIKI_DB_HOST = %v, want docs-database.team.svc", host)
+	}
+	if objs["Service/docs-database"] == nil {
+		t.Errorf("the host names Service/docs-database, which the release does not contain")
+	}
+	if got := dig(env["MEDIAWIKI_DB_PORT"], "value"); got != "3306" {
+		t.Errorf("MEDIAWIKI_DB_PORT = %v", got)
+	}
+	if got := dig(env["MEDIAWIKI_DB_NAME"], "value"); got != "mediawiki" {
+		t.Errorf("MEDIAWIKI_DB_NAME = %v, want the requirement's value mediawiki", got)
+	}
+	ref := dig(env["MEDIAWIKI_DB_PASSWORD"], "valueFrom", "secretKeyRef").(map[string]any)
+	secret := objs["Secret/"+ref["name"].(string)]
+	if secret == nil {
+		t.Fatalf("password Secret %v is not in the release", ref["name"])
+	}
+	if dig(secret, "data", ref["key"].(string)) == nil {
+		t.Errorf("Secret %v has no key %v", ref["name"], ref["key"])
+	}
+	sts := objs["StatefulSet/docs-database"]
+	if got := dig(sts, "spec", "template", "spec", "containers", 0, "env", 3, "valueFrom", "secretKeyRef", "name"); got != ref["name"] {
+		t.Errorf("MariaDB reads its password from %v, the app from %v", got, ref["name"])
+	}
+}
+
+func TestChainedOutputs(t *testing.T) {
+	out, err := render.Template(context.Background(), plan(t, "test/app"), render.TemplateOptions{ReleaseName: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := objects(t, out)
+	if got := dig(objs["ConfigMap/r"], "data", "backend"); got != "http://r-store:6000" {
+		t.Errorf("app sees backend url %v, want http://r-store:6000 (leaf's outputs through mid's)", got)
+	}
+}
+
+func TestConditionDisablesRequirement(t *testing.T) {
+	p := plan(t, "test/toggle")
+	on, err := render.Template(context.Background(), p, render.TemplateOptions{ReleaseName: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if objs := objects(t, on); objs["ConfigMap/r-store"] == nil || dig(objs["ConfigMap/r"], "data", "store") != "r-store" {
+		t.Errorf("enabled requirement not rendered or not wired: %v", keys(objs))
+	}
+	off, err := render.Template(context.Background(), p, render.TemplateOptions{ReleaseName: "r", Values: map[string]any{"useStore": false}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if objs := objects(t, off); objs["ConfigMap/r-store"] != nil || dig(objs["ConfigMap/r"], "data", "store") != "none" {
+		t.Errorf("disabled requirement still rendered or wired: %v", keys(objs))
+	}
+}
+
+func TestMissingOutput(t *testing.T) {
+	ctx := context.Background()
+	s := testSet()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: consumer\nversion: 1.0.0\n"), 0o644)
+	write := func(outputs string) *bundle.Bundle {
+		os.WriteFile(filepath.Join(dir, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db:\n    bundle: leaf\n    repository: test\n    version: ^1\n    outputs: ["+outputs+"]\n"), 0o644)
+		b, err := bundle.LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// An output the provider does not offer: refused when planning.
+	_, err := render.NewPlan(ctx, s, write("host, password"), resolve.Options{})
+	want := `consumer 1.0.0 requires output "password" of db (leaf 1.2.0), which offers empty, host, port`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n got  %v\n want %s", err, want)
+	}
+	// An offered output that renders empty: refused when computing values.
+	p, err := render.NewPlan(ctx, s, write("empty"), resolve.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Values(nil, render.ReleaseOptions{Name: "r", Namespace: "default"})
+	want = `consumer 1.0.0 requires output "empty" of db (leaf 1.2.0), which rendered empty: check the values of db`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n got  %v\n want %s", err, want)
+	}
+}
+
+func TestCycle(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: leaf\nversion: 1.0.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  again: {bundle: mid, repository: test, version: '*'}\n"), 0o644)
+	b, err := bundle.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = render.NewPlan(context.Background(), testSet(), b, resolve.Options{})
+	if err == nil || !strings.Contains(err.Error(), "dependency cycle: leaf -> mid -> leaf") {
+		t.Errorf("error = %v, want the cycle's path", err)
+	}
+}
+
+func keys(m map[string]map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
