@@ -38,10 +38,16 @@ func templateCommand() *ucli.Command {
 				ReleaseName: name,
 				Namespace:   c.String("namespace"),
 				Values:      p.Values(),
-				OutputDir:   c.String("output-dir"),
 				KubeVersion: c.String("kube-version"),
 			})
 			if err != nil {
+				return err
+			}
+			if dir := c.String("output-dir"); dir != "" {
+				written, err := render.WriteDir(dir, out)
+				for _, f := range written {
+					fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", f)
+				}
 				return err
 			}
 			_, err = io.WriteString(c.App.Writer, out)

@@ -3,6 +3,8 @@ package render
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -17,9 +19,6 @@ type TemplateOptions struct {
 	Namespace string
 	// Values are the user's values (files and --set, merged).
 	Values map[string]any
-	// OutputDir, when set, receives one file per template instead of the
-	// returned string.
-	OutputDir string
 	// KubeVersion is the Kubernetes version templates see
 	// (.Capabilities.KubeVersion); empty means Helm's default.
 	KubeVersion string
@@ -51,7 +50,6 @@ func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error
 	inst.IncludeCRDs = true
 	inst.ReleaseName = opts.ReleaseName
 	inst.Namespace = opts.Namespace
-	inst.OutputDir = opts.OutputDir
 	if opts.KubeVersion != "" {
 		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
 		if err != nil {
@@ -62,9 +60,6 @@ func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err != nil {
 		return "", fmt.Errorf("rendering %s: %w", p.Root.Bundle, HelmError(err))
-	}
-	if opts.OutputDir != "" {
-		return "", nil
 	}
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(rel.Manifest))
@@ -91,3 +86,45 @@ type flatError struct {
 
 func (e *flatError) Error() string { return e.msg }
 func (e *flatError) Unwrap() error { return e.err }
+
+// WriteDir writes a rendered manifest stream under dir, one file per source
+// template (the "# Source:" path, as helm template --output-dir does), and
+// returns the files written. Paths that would leave dir are refused.
+func WriteDir(dir, manifest string) ([]string, error) {
+	var order []string
+	files := map[string]*strings.Builder{}
+	for _, doc := range strings.Split(manifest, "\n---") {
+		doc = strings.TrimSpace(strings.TrimPrefix(doc, "---"))
+		if doc == "" {
+			continue
+		}
+		first, _, _ := strings.Cut(doc, "\n")
+		src, ok := strings.CutPrefix(first, "# Source: ")
+		if !ok {
+			return nil, fmt.Errorf("manifest document without a # Source: line")
+		}
+		rel := filepath.Clean(filepath.FromSlash(src))
+		if !filepath.IsLocal(rel) {
+			return nil, fmt.Errorf("template path %q leaves the output directory", src)
+		}
+		b, ok := files[rel]
+		if !ok {
+			b = &strings.Builder{}
+			files[rel] = b
+			order = append(order, rel)
+		}
+		b.WriteString("---\n" + doc + "\n")
+	}
+	var written []string
+	for _, rel := range order {
+		path := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return written, err
+		}
+		if err := os.WriteFile(path, []byte(files[rel].String()), 0o644); err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	return written, nil
+}

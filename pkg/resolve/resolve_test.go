@@ -78,7 +78,7 @@ func TestResolve(t *testing.T) {
 		{
 			name: "transitive",
 			src: mapSource{
-				"wiki@1.0.0": {"db=mariadb ^1", "cache=memcached ~1.6"},
+				"wiki@1.0.0":    {"db=mariadb ^1", "cache=memcached ~1.6"},
 				"mariadb@1.0.0": nil, "mariadb@1.1.0": nil,
 				"memcached@1.6.3": nil, "memcached@1.7.0": nil,
 			},

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run runs the command line in-process.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestTemplate(t *testing.T) {
+	code, out, errs := run(t, "template", "wiki", "stable/mediawiki", "--set", "wiki.name=Docs", "-n", "team")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"kind: Deployment", "kind: StatefulSet", "name: wiki-database", "$wgSitename = 'Docs';", `value: "wiki-database.team.svc"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if errs != "" {
+		t.Errorf("stderr: %s", errs)
+	}
+}
+
+func TestTemplateOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := run(t, "template", "stable/mariadb", "--output-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "wrote "+filepath.Join(dir, "mariadb", "templates", "statefulset.yaml")) {
+		t.Errorf("stderr does not list the files written: %q", errs)
+	}
+	if out != "" {
+		t.Errorf("printed manifests despite --output-dir: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mariadb", "templates", "statefulset.yaml")); err != nil {
+		t.Errorf("no file written: %v", err)
+	}
+}
+
+// Flags may come after the positional arguments, as with helm and kubectl.
+func TestFlagsAfterArguments(t *testing.T) {
+	a, outA, _ := run(t, "template", "--set", "wiki.name=X", "stable/mediawiki", "--set", "database.auth.password=p")
+	b, outB, _ := run(t, "template", "stable/mediawiki", "--set=wiki.name=X", "--set", "database.auth.password=p")
+	if a != 0 || b != 0 {
+		t.Fatalf("exit codes %d, %d", a, b)
+	}
+	if !strings.Contains(outA, "$wgSitename = 'X';") || !strings.Contains(outB, "$wgSitename = 'X';") {
+		t.Error("--set after the bundle was not applied")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	badValues := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badValues, []byte("wiki: [\n"), 0o644)
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	// A cluster that does not answer: a port nothing listens on.
+	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600)
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no command args", []string{"install"}, ExitUsage, "Error: expected [NAME] BUNDLE, got 0 arguments (see bundle install --help)"},
+		{"too many args", []string{"template", "a", "b", "c"}, ExitUsage, "Error: expected [NAME] BUNDLE, got 3 arguments"},
+		{"unknown flag", []string{"template", "--nope", "stable/mediawiki"}, ExitUsage, "Error: flag provided but not defined: -nope (see bundle template --help)"},
+		{"unknown bundle", []string{"template", "stable/mediawki"}, ExitError, "Error: bundle stable/mediawki not found (the stable catalog has: mariadb, mediawiki)"},
+		{"unknown repository", []string{"template", "nope/mediawiki"}, ExitError, `Error: unknown repository "nope" (known: stable)`},
+		{"bare name", []string{"template", "mediawiki"}, ExitError, `Error: bundle reference "mediawiki": use REPO/NAME such as stable/mediawiki, or a directory such as ./mediawiki`},
+		{"bad version constraint", []string{"template", "stable/mediawiki", "--version", "^^1"}, ExitError, `Error: --version: invalid version constraint "^^1"`},
+		{"no version matches", []string{"template", "stable/mediawiki", "--version", "^9"}, ExitError, "Error: no version of stable/mediawiki satisfies --version ^9 (available: 1.0.0)"},
+		{"malformed values file", []string{"template", "stable/mediawiki", "-f", badValues}, ExitError, "Error: " + badValues + ":1: invalid YAML"},
+		{"missing values file", []string{"template", "stable/mediawiki", "-f", filepath.Join(dir, "nope.yaml")}, ExitError, "Error: values file " + filepath.Join(dir, "nope.yaml")},
+		{"bad --set", []string{"template", "stable/mediawiki", "--set", "wiki.name"}, ExitError, `Error: --set "wiki.name": key "name" has no value`},
+		{"values break the schema", []string{"template", "stable/mariadb", "--set", "service.port=99999"}, ExitError, "Error: rendering mariadb 1.0.0:"},
+		{"unreachable cluster", []string{"install", "stable/mediawiki", "--kubeconfig", kubeconfig}, ExitError, "Error: cannot reach the cluster at https://127.0.0.1:1:"},
+		{"missing kubeconfig", []string{"list", "--kubeconfig", filepath.Join(dir, "none")}, ExitError, "Error: cannot use the kubeconfig:"},
+		{"bad release name", []string{"install", "Bad_Name", "stable/mediawiki", "--kubeconfig", kubeconfig}, ExitError, `Error: release name "Bad_Name":`},
+		{"bad revision", []string{"rollback", "x", "zero", "--kubeconfig", kubeconfig}, ExitUsage, `Error: REVISION "zero": give a revision number from bundle history`},
+		{"bad output", []string{"list", "-o", "yaml", "--kubeconfig", kubeconfig}, ExitUsage, `Error: --output "yaml": use table or json`},
+		{"negative timeout", []string{"install", "stable/mediawiki", "--timeout", "-1s", "--kubeconfig", kubeconfig}, ExitUsage, "Error: --timeout -1s: must be positive"},
+		{"missing directory", []string{"template", "./no-such-dir"}, ExitError, "Error: ./no-such-dir: no such directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := run(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.code, errs)
+			}
+			if !strings.HasPrefix(errs, tt.want) {
+				t.Errorf("stderr:\n got  %q\n want %q...", errs, tt.want)
+			}
+			if n := strings.Count(errs, "\n"); n != 1 {
+				t.Errorf("stderr has %d lines, want one: %q", n, errs)
+			}
+			if out != "" {
+				t.Errorf("stdout not empty: %q", out)
+			}
+		})
+	}
+}
+
+func TestReorder(t *testing.T) {
+	app := newApp(nil, nil, nil)
+	tests := []struct{ in, want string }{
+		{"bundle install stable/x --wait", "bundle install --wait stable/x"},
+		{"bundle install n stable/x -n ns --timeout 5m --atomic", "bundle install -n ns --timeout 5m --atomic n stable/x"},
+		{"bundle install stable/x --set=a=b -- --literal", "bundle install --set=a=b stable/x -- --literal"},
+		{"bundle nope a --b", "bundle nope a --b"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(reorder(app, strings.Fields(tt.in)), " ")
+		if got != tt.want {
+			t.Errorf("reorder(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,438 @@
+// Package e2e runs bundle against a real Kubernetes control plane (the local
+// one that make cluster-up starts: etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler and kwok). Set
+// BUNDLE_TEST_KUBECONFIG to its kubeconfig; make test does.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/internal/cli"
+)
+
+type env struct {
+	kubeconfig string
+	cfg        *rest.Config
+	cs         kubernetes.Interface
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG")
+	if kc == "" {
+		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
+			t.Fatal("BUNDLE_TEST_KUBECONFIG is not set: start a control plane with make cluster-up")
+		}
+		t.Skip("BUNDLE_TEST_KUBECONFIG not set; make test starts a local control plane and sets it")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{kubeconfig: kc, cfg: cfg, cs: cs}
+}
+
+// namespace creates a fresh namespace, deleted when the test ends.
+func (e *env) namespace(t *testing.T, prefix string) string {
+	t.Helper()
+	b := make([]byte, 3)
+	rand.Read(b)
+	ns := prefix + "-" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		e.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	return ns
+}
+
+// bundle runs the CLI in-process against the test cluster.
+func (e *env) bundle(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args = append([]string{"bundle"}, args...)
+	if len(args) > 1 && args[1] != "template" && !contains(args, "--kubeconfig") {
+		args = append(args, "--kubeconfig", e.kubeconfig)
+	}
+	code := cli.Run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func (e *env) mustBundle(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errs := e.bundle(t, args...)
+	if code != 0 {
+		t.Fatalf("bundle %s: exit %d: %s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+func (e *env) helmStorage(ns string) *storage.Storage {
+	return storage.Init(driver.NewSecrets(e.cs.CoreV1().Secrets(ns)))
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %s: %s", what, timeout, why)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns := e.namespace(t, "lifecycle")
+
+	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
+	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.0.0 from stable") {
+		t.Errorf("install output:\n%s", out)
+	}
+
+	// The app and its infrastructure are up.
+	dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "mediawiki", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !deploymentAvailable(dep) {
+		t.Errorf("Deployment mediawiki not Available: %+v", dep.Status)
+	}
+	sts, err := e.cs.AppsV1().StatefulSets(ns).Get(ctx, "mediawiki-database", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts.Status.ReadyReplicas != 1 {
+		t.Errorf("StatefulSet mediawiki-database: %d ready replicas", sts.Status.ReadyReplicas)
+	}
+	for _, claim := range []string{"data-mediawiki-database-0", "mediawiki"} {
+		pvc, err := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pvc.Status.Phase != corev1.ClaimBound {
+			t.Errorf("PVC %s is %s, want Bound", claim, pvc.Status.Phase)
+		}
+	}
+
+	// Helm's own storage sees the release.
+	st := e.helmStorage(ns)
+	rel, err := st.Deployed("mediawiki")
+	if err != nil {
+		t.Fatalf("Helm storage: %v", err)
+	}
+	if rel.Version != 1 || rel.Chart.Metadata.Name != "mediawiki" {
+		t.Errorf("Helm sees %s revision %d", rel.Chart.Metadata.Name, rel.Version)
+	}
+	secret, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.mediawiki.v1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("release Secret: %v", err)
+	}
+	if secret.Type != "helm.sh/release.v1" || secret.Labels["owner"] != "helm" {
+		t.Errorf("release Secret type %s labels %v", secret.Type, secret.Labels)
+	}
+
+	status := e.mustBundle(t, "status", "mediawiki", "-n", ns)
+	for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.0.0", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("status lacks %q:\n%s", want, status)
+		}
+	}
+	list := e.mustBundle(t, "list", "-n", ns)
+	if !strings.Contains(list, "mediawiki") || !strings.Contains(list, "deployed") {
+		t.Errorf("list:\n%s", list)
+	}
+	password := secretValue(t, e, ns, "mediawiki-database", "mariadb-password")
+
+	// Upgrade with a changed value: revision 2 carries it; passwords stay.
+	e.mustBundle(t, "upgrade", "mediawiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Team Wiki", "--wait")
+	rel, err = st.Get("mediawiki", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dig(rel.Config, "wiki", "name"); got != "Team Wiki" {
+		t.Errorf("revision 2 wiki.name = %v", got)
+	}
+	if !strings.Contains(configMap(t, e, ns, "mediawiki"), "$wgSitename = 'Team Wiki';") {
+		t.Error("ConfigMap not upgraded")
+	}
+	if got := secretValue(t, e, ns, "mediawiki-database", "mariadb-password"); got != password {
+		t.Error("the database password changed on upgrade")
+	}
+
+	// Rollback: revision 3 with the old value, app and database together.
+	e.mustBundle(t, "rollback", "mediawiki", "-n", ns, "--wait")
+	rel, err = st.Last("mediawiki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.Version != 3 || dig(rel.Config, "wiki", "name") != nil {
+		t.Errorf("after rollback: revision %d, wiki.name %v", rel.Version, dig(rel.Config, "wiki", "name"))
+	}
+	if !strings.Contains(configMap(t, e, ns, "mediawiki"), "$wgSitename = 'My Wiki';") {
+		t.Error("ConfigMap not rolled back")
+	}
+	hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
+	if n := strings.Count(hist, "mediawiki-1.0.0"); n != 3 {
+		t.Errorf("history shows %d revisions:\n%s", n, hist)
+	}
+
+	// Uninstall: every object goes, claims included.
+	e.mustBundle(t, "uninstall", "mediawiki", "-n", ns, "--wait")
+	eventually(t, 90*time.Second, "namespace empty after uninstall", func() (bool, string) {
+		left := leftovers(ctx, e, ns)
+		return len(left) == 0, strings.Join(left, ", ")
+	})
+}
+
+func deploymentAvailable(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func secretValue(t *testing.T, e *env, ns, name, key string) string {
+	t.Helper()
+	s, err := e.cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Data[key]) == 0 {
+		t.Fatalf("Secret %s has no %s", name, key)
+	}
+	return string(s.Data[key])
+}
+
+func configMap(t *testing.T, e *env, ns, name string) string {
+	t.Helper()
+	cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cm.Data["LocalSettings.php"]
+}
+
+// leftovers lists the objects in ns other than what Kubernetes itself puts
+// in every namespace.
+func leftovers(ctx context.Context, e *env, ns string) []string {
+	var left []string
+	add := func(kind string, names ...string) {
+		for _, n := range names {
+			left = append(left, kind+"/"+n)
+		}
+	}
+	if l, err := e.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("Deployment", o.Name)
+		}
+	}
+	if l, err := e.cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("StatefulSet", o.Name)
+		}
+	}
+	if l, err := e.cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("ReplicaSet", o.Name)
+		}
+	}
+	if l, err := e.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("Pod", o.Name)
+		}
+	}
+	if l, err := e.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("Service", o.Name)
+		}
+	}
+	if l, err := e.cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("PersistentVolumeClaim", o.Name)
+		}
+	}
+	if l, err := e.cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("Secret", o.Name)
+		}
+	}
+	if l, err := e.cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			if o.Name != "kube-root-ca.crt" {
+				add("ConfigMap", o.Name)
+			}
+		}
+	}
+	return left
+}
+
+func dig(m map[string]any, path ...string) any {
+	var v any = m
+	for _, p := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[p]
+	}
+	return v
+}
+
+// TestTemplateServerSideDryRun sends every object bundle template renders
+// to the API server as a server-side dry run: the server validates it fully
+// (schema, defaulting, admission) and stores nothing.
+func TestTemplateServerSideDryRun(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns := e.namespace(t, "dryrun")
+	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustBundle(t, "template", "stable/mediawiki", "-n", ns, "--set", "ingress.enabled=true")
+	dyn, err := dynamic.NewForConfig(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(e.cs.Discovery()))
+	n := 0
+	for _, doc := range strings.Split(out, "\n---") {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatal(err)
+		}
+		if obj == nil {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		gvk := u.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Fatalf("%s: the server does not serve it: %v", gvk, err)
+		}
+		_, err = dyn.Resource(m.Resource).Namespace(ns).Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "bundle-e2e", DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			t.Errorf("%s %s rejected by the API server: %v", gvk.Kind, u.GetName(), err)
+		}
+		n++
+	}
+	if n < 10 {
+		t.Errorf("only %d objects rendered", n)
+	}
+	if left := leftovers(ctx, e, ns); len(left) > 0 {
+		t.Errorf("a dry run stored objects: %v", left)
+	}
+}
+
+// TestBadInputLeavesNothing: each bad input fails with one line and a
+// non-zero exit, and nothing reaches the cluster.
+func TestBadInputLeavesNothing(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns := e.namespace(t, "badinput")
+	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bad := t.TempDir() + "/bad.yaml"
+	os.WriteFile(bad, []byte("wiki:\n  name: [\n"), 0o644)
+	closed := t.TempDir() + "/kubeconfig"
+	os.WriteFile(closed, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600)
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown bundle", []string{"install", "stable/mediawik", "-n", ns}, "Error: bundle stable/mediawik not found"},
+		{"bad version constraint", []string{"install", "stable/mediawiki", "-n", ns, "--version", ">=>1"}, `Error: --version: invalid version constraint ">=>1"`},
+		{"malformed values file", []string{"install", "stable/mediawiki", "-n", ns, "-f", bad}, "Error: " + bad + ":"},
+		{"values the schema refuses", []string{"install", "stable/mediawiki", "-n", ns, "--set", "database.service.port=0"}, "Error: "},
+		{"unreachable cluster", []string{"install", "stable/mediawiki", "-n", ns, "--kubeconfig", closed}, "Error: cannot reach the cluster at https://127.0.0.1:1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := e.bundle(t, c.args...)
+			if code == 0 {
+				t.Fatalf("exit 0; stdout %q", out)
+			}
+			if !strings.HasPrefix(errs, c.want) || strings.Count(errs, "\n") != 1 {
+				t.Errorf("stderr %q, want one line starting %q", errs, c.want)
+			}
+			if left := leftovers(ctx, e, ns); len(left) > 0 {
+				t.Errorf("left in the cluster: %v", left)
+			}
+		})
+	}
+
+	// A taken release name: the second install is refused and the first
+	// release is untouched.
+	e.mustBundle(t, "install", "stable/mariadb", "-n", ns, "--set", "auth.database=first")
+	code, _, errs := e.bundle(t, "install", "stable/mariadb", "-n", ns, "--set", "auth.database=second")
+	want := fmt.Sprintf(`Error: release "mariadb" already exists in namespace %q (revision 1, deployed): upgrade it with bundle upgrade mariadb stable/mariadb, or choose another name`, ns)
+	if code == 0 || strings.TrimSpace(errs) != want {
+		t.Errorf("exit %d, stderr %q; want %q", code, errs, want)
+	}
+	rel, err := e.helmStorage(ns).Last("mariadb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.Version != 1 || dig(rel.Config, "auth", "database") != "first" {
+		t.Errorf("the existing release changed: revision %d, values %v", rel.Version, rel.Config)
+	}
+	// A release that does not exist.
+	code, _, errs = e.bundle(t, "status", "nope", "-n", ns)
+	if code == 0 || !strings.HasPrefix(errs, fmt.Sprintf(`Error: release "nope" not found in namespace %q`, ns)) {
+		t.Errorf("status of a missing release: exit %d, %q", code, errs)
+	}
+	if _, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.mariadb.v2", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a second revision was written: %v", err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
