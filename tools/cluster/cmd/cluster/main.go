@@ -4,7 +4,7 @@
 // on 127.0.0.1 with free ports, plus simulated nodes and a default
 // StorageClass whose claims bind.
 //
-//	cluster up   --bin DIR --stages DIR --state DIR   start (idempotent)
+//	cluster up   --bin DIR --kwok FILE --stages DIR --state DIR   start (idempotent)
 //	cluster down --state DIR                          stop and delete state
 //	cluster status --state DIR                        exit 0 when healthy
 //
@@ -54,7 +54,8 @@ func main() {
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
-	bin := fs.String("bin", "", "directory holding etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok")
+	bin := fs.String("bin", "", "directory holding etcd, kube-apiserver, kube-controller-manager and kube-scheduler")
+	kwok := fs.String("kwok", "", "the kwok binary (default: BIN/kwok)")
 	stages := fs.String("stages", "", "directory of kwok Stage files")
 	state := fs.String("state", ".cache/cluster/run", "directory for data, logs, pid files and the kubeconfig")
 	nodes := fs.Int("nodes", 2, "simulated nodes to create")
@@ -64,7 +65,10 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "up":
-		err = up(*bin, *stages, *state, *nodes, *timeout)
+		if *kwok == "" {
+			*kwok = filepath.Join(*bin, "kwok")
+		}
+		err = up(*bin, *kwok, *stages, *state, *nodes, *timeout)
 	case "down":
 		err = down(*state)
 	case "status":
@@ -78,7 +82,7 @@ func main() {
 	}
 }
 
-func up(bin, stages, state string, nodes int, timeout time.Duration) error {
+func up(bin, kwok, stages, state string, nodes int, timeout time.Duration) error {
 	if bin == "" || stages == "" {
 		return errors.New("up needs --bin and --stages")
 	}
@@ -187,7 +191,7 @@ func up(bin, stages, state string, nodes int, timeout time.Duration) error {
 	for _, f := range stageFiles {
 		kwokArgs = append(kwokArgs, "-c", f)
 	}
-	if err := startProc(state, bin, "kwok", kwokArgs...); err != nil {
+	if err := startProc(state, filepath.Dir(kwok), "kwok", kwokArgs...); err != nil {
 		return fail(err)
 	}
 
