@@ -37,13 +37,17 @@ K8S_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitCommit=0000000000000000000000000000000000000000 \
 	-X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z
 
-.PHONY: build test unit-test e2e-test demo cluster-build cluster-up cluster-down fuzz vet clean
+.PHONY: build test unit-test vet-tools demo cluster-build cluster-up cluster-down fuzz vet clean
 
 build:
 	$(GO) build -trimpath -o bin/bundle ./cmd/bundle
 
 vet:
 	$(GO) vet ./...
+
+# Vetting the control-plane module type-checks all of k8s.io/kubernetes:
+# minutes, so it is not part of make test.
+vet-tools:
 	cd tools/cluster && $(GO) vet ./...
 
 # Unit and integration tests. The integration tests get their own control
