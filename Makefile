@@ -96,7 +96,7 @@ $(STAGES)/.copied: $(KWOK)
 	test -n "$$dir" || { echo "cannot find the kwok module"; exit 1; }; \
 	for d in node/fast node/heartbeat pod/fast volume/fast; do \
 		for f in $$dir/kustomize/stage/$$d/*.yaml; do \
-			grep -q '^kind: Stage' $$f && install -m 0644 $$f $(STAGES)/; \
+			if grep -q '^kind: Stage' $$f; then install -m 0644 $$f $(STAGES)/ || exit 1; fi; \
 		done; \
 	done
 	touch $@
