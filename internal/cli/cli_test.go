@@ -32,6 +32,23 @@ func TestTemplate(t *testing.T) {
 	}
 }
 
+// A bundle in a local directory, the way a user writes one, requiring a
+// catalog bundle.
+func TestTemplateLocalDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: shop\nversion: 0.1.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db:\n    bundle: mariadb\n    version: ^1\n    values: {auth: {database: shop}}\n    outputs: [host, database]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "templates", "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop}\ndata:\n  db: \"{{ .Values.requires.db.host }}/{{ .Values.requires.db.database }}\"\n"), 0o644)
+	code, out, errs := run(t, "template", dir, "-n", "shop")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, `db: "shop-db.shop.svc/shop"`) || !strings.Contains(out, "kind: StatefulSet") {
+		t.Errorf("local bundle not composed with its requirement:\n%s", out)
+	}
+}
+
 func TestTemplateOutputDir(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errs := run(t, "template", "stable/mariadb", "--output-dir", dir)

@@ -387,6 +387,7 @@ current-context: c
 		{"malformed values file", []string{"install", "stable/mediawiki", "-n", ns, "-f", bad}, "Error: " + bad + ":"},
 		{"values the schema refuses", []string{"install", "stable/mediawiki", "-n", ns, "--set", "database.service.port=0"}, "Error: "},
 		{"unreachable cluster", []string{"install", "stable/mediawiki", "-n", ns, "--kubeconfig", closed}, "Error: cannot reach the cluster at https://127.0.0.1:1"},
+		{"unknown kube context", []string{"install", "stable/mediawiki", "-n", ns, "--kube-context", "nope"}, `Error: cannot use the kubeconfig: context "nope" does not exist`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -401,6 +402,16 @@ current-context: c
 				t.Errorf("left in the cluster: %v", left)
 			}
 		})
+	}
+
+	// --dry-run validates against the server, prints the manifests and
+	// creates nothing.
+	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--dry-run")
+	if !strings.Contains(out, "kind: StatefulSet") || !strings.Contains(out, "# dry run:") {
+		t.Errorf("dry run output:\n%s", out)
+	}
+	if left := leftovers(ctx, e, ns); len(left) > 0 {
+		t.Errorf("a dry run left: %v", left)
 	}
 
 	// A taken release name: the second install is refused and the first

@@ -1,0 +1,128 @@
+package repo_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/lint"
+	"helm.sh/helm/v3/pkg/lint/support"
+
+	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/repo"
+	"github.com/bundlesh/bundle/pkg/resolve"
+)
+
+func TestParseReference(t *testing.T) {
+	tests := []struct {
+		in      string
+		ref     resolve.Ref
+		dir     string
+		wantErr string
+	}{
+		{in: "stable/mediawiki", ref: resolve.Ref{Repository: "stable", Name: "mediawiki"}},
+		{in: "myrepo/app", ref: resolve.Ref{Repository: "myrepo", Name: "app"}},
+		{in: "./app", dir: "./app"},
+		{in: "../app", dir: "../app"},
+		{in: "/srv/app", dir: "/srv/app"},
+		{in: "mediawiki", wantErr: `bundle reference "mediawiki": use REPO/NAME such as stable/mediawiki, or a directory such as ./mediawiki`},
+		{in: "a/b/c", wantErr: `bundle reference "a/b/c": use REPO/NAME`},
+		{in: "/", dir: "/"},
+		{in: "", wantErr: "empty bundle reference"},
+		{in: "oci://example.com/ns/app", wantErr: `bundle reference "oci://example.com/ns/app": unsupported repository`},
+	}
+	for _, tt := range tests {
+		got, err := repo.ParseReference(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Errorf("ParseReference(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.Ref != tt.ref || got.Dir != tt.dir {
+			t.Errorf("ParseReference(%q) = %+v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestStableCatalog(t *testing.T) {
+	ctx := context.Background()
+	c := repo.Stable()
+	names, err := c.Names()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, ",") != "mariadb,mediawiki" {
+		t.Errorf("catalog has %v", names)
+	}
+	_, err = c.Versions(ctx, "postgres")
+	if !errors.Is(err, repo.ErrNotFound) || err.Error() != "bundle stable/postgres not found (the stable catalog has: mariadb, mediawiki)" {
+		t.Errorf("missing bundle: %v", err)
+	}
+	_, err = c.Load(ctx, "mariadb", semver.MustParse("9.9.9"))
+	if !errors.Is(err, repo.ErrNotFound) {
+		t.Errorf("missing version: %v", err)
+	}
+}
+
+func TestLoadReferenceConstraint(t *testing.T) {
+	ctx := context.Background()
+	s := repo.NewSet(nil)
+	ref, _ := repo.ParseReference("stable/mariadb")
+	c, _ := semver.NewConstraint("^2")
+	_, err := s.LoadReference(ctx, ref, c)
+	if !errors.Is(err, resolve.ErrConflict) || !strings.Contains(err.Error(), "no version of stable/mariadb satisfies --version ^2 (available: 1.0.0)") {
+		t.Errorf("error = %v", err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: local\nversion: 0.3.0\n"), 0o644)
+	local, _ := repo.ParseReference(dir)
+	if _, err := s.LoadReference(ctx, local, c); err == nil || !strings.Contains(err.Error(), "is version 0.3.0, which does not satisfy --version ^2") {
+		t.Errorf("local dir with unmet --version: %v", err)
+	}
+	b, err := s.LoadReference(ctx, local, nil)
+	if err != nil || b.Name != "local" {
+		t.Errorf("local dir: %v", err)
+	}
+}
+
+// TestCatalogLints runs Helm's linter on every stable bundle, with the
+// values the composition gives it (its requirements' outputs included).
+func TestCatalogLints(t *testing.T) {
+	ctx := context.Background()
+	s := repo.NewSet(nil)
+	names, err := repo.Stable().Names()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			ref, _ := repo.ParseReference("stable/" + name)
+			b, err := s.LoadReference(ctx, ref, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := render.NewPlan(ctx, s, b, resolve.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals, err := p.Values(nil, render.ReleaseOptions{Name: name, Namespace: "default"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := render.Template(ctx, p, render.TemplateOptions{}); err != nil {
+				t.Fatalf("default values do not render: %v", err)
+			}
+			res := lint.All(filepath.Join("../../bundles/stable", name), vals, "default", false)
+			for _, m := range res.Messages {
+				if m.Severity >= support.WarningSev {
+					t.Errorf("helm lint: %s", m)
+				}
+			}
+		})
+	}
+}
