@@ -1,9 +1,11 @@
 package resolve
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -11,182 +13,269 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-// mapSource is a registry in memory: "name@version" -> requirements written
-// as "instance=name constraint".
-type mapSource map[string][]string
+// registry is a Source in memory: name -> version -> requirements.
+type registry struct {
+	versions map[string][]*semver.Version
+	reqs     map[string][]Requirement // "name@version"
+	calls    int
+}
 
-func (m mapSource) Versions(_ context.Context, ref Ref) ([]*semver.Version, error) {
-	var out []*semver.Version
-	for k := range m {
-		name, v, _ := strings.Cut(k, "@")
-		if name == ref.Name {
-			out = append(out, semver.MustParse(v))
-		}
+func newRegistry() *registry {
+	return &registry{versions: map[string][]*semver.Version{}, reqs: map[string][]Requirement{}}
+}
+
+func (r *registry) add(name, version string, reqs ...Requirement) {
+	v := semver.MustParse(version)
+	r.versions[name] = append(r.versions[name], v)
+	for i := range reqs {
+		reqs[i].By = name + " " + version
 	}
-	if len(out) == 0 {
+	r.reqs[name+"@"+v.String()] = reqs
+}
+
+func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, error) {
+	r.calls++
+	vs, ok := r.versions[ref.Name]
+	if !ok {
 		return nil, fmt.Errorf("bundle %s: %w", ref, ErrNotFound)
 	}
-	return out, nil
+	return vs, nil
 }
 
-func (m mapSource) Requirements(_ context.Context, ref Ref, v *semver.Version) ([]Requirement, error) {
-	var out []Requirement
-	for _, r := range m[ref.Name+"@"+v.Original()] {
-		out = append(out, req(r, ref.Name+" "+v.Original()))
+func (r *registry) Requirements(_ context.Context, ref Ref, v *semver.Version) ([]Requirement, error) {
+	return r.reqs[ref.Name+"@"+v.String()], nil
+}
+
+// parseReq reads "[instance=]name constraint".
+func parseReq(s string) (Requirement, error) {
+	s = strings.TrimSpace(s)
+	inst := ""
+	if i, rest, ok := strings.Cut(s, "="); ok && !strings.ContainsAny(i, " <>^~") {
+		inst, s = i, rest
 	}
-	return out, nil
-}
-
-func req(s, by string) Requirement {
-	inst, rest, _ := strings.Cut(s, "=")
-	name, c, _ := strings.Cut(rest, " ")
-	return Requirement{Ref: Ref{Repository: "stable", Name: name}, Instance: inst, Constraint: mustConstraint(c), By: by}
-}
-
-func mustConstraint(s string) *semver.Constraints {
-	c, err := semver.NewConstraint(s)
+	name, c, ok := strings.Cut(s, " ")
+	if !ok {
+		return Requirement{}, fmt.Errorf("requirement %q: want NAME CONSTRAINT", s)
+	}
+	con, err := semver.NewConstraint(strings.TrimSpace(c))
 	if err != nil {
-		panic(err)
+		return Requirement{}, err
 	}
-	return c
+	if inst == "" {
+		inst = name
+	}
+	return Requirement{Ref: Ref{Repository: "stable", Name: name}, Instance: inst, Constraint: con}, nil
+}
+
+func parseReqs(s string) ([]Requirement, error) {
+	var out []Requirement
+	for _, part := range strings.Split(s, ";") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		r, err := parseReq(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+type scenario struct {
+	name      string
+	line      int
+	reg       *registry
+	root      []Requirement
+	prefer    map[string]*semver.Version
+	want      string
+	errKind   string
+	errLines  []string
+	maxDecide int
+}
+
+func loadScenarios(t *testing.T, path string) []*scenario {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []*scenario
+	var cur *scenario
+	sc := bufio.NewScanner(f)
+	n := 0
+	fail := func(format string, args ...any) {
+		t.Fatalf("%s:%d: %s", path, n, fmt.Sprintf(format, args...))
+	}
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		key, val, _ := strings.Cut(line, ":")
+		val = strings.TrimSpace(val)
+		if key == "scenario" {
+			cur = &scenario{name: val, line: n, reg: newRegistry(), prefer: map[string]*semver.Version{}}
+			out = append(out, cur)
+			continue
+		}
+		if cur == nil {
+			fail("directive before any scenario")
+		}
+		switch {
+		case strings.HasPrefix(line, "|"):
+			cur.errLines = append(cur.errLines, strings.TrimPrefix(strings.TrimPrefix(line, "|"), " "))
+		case key == "root":
+			if cur.root, err = parseReqs(val); err != nil {
+				fail("%v", err)
+			}
+		case key == "want":
+			cur.want = val
+		case key == "error":
+			cur.errKind = val
+		case key == "prefer":
+			name, v, _ := strings.Cut(val, " ")
+			cur.prefer[name] = semver.MustParse(v)
+		case key == "max-decisions":
+			fmt.Sscan(val, &cur.maxDecide)
+		default:
+			head, deps, _ := strings.Cut(line, ":")
+			name, version, ok := strings.Cut(strings.TrimSpace(head), " ")
+			if !ok {
+				fail("want NAME VERSION[: REQS], got %q", line)
+			}
+			reqs, err := parseReqs(deps)
+			if err != nil {
+				fail("%v", err)
+			}
+			cur.reg.add(name, version, reqs...)
+		}
+	}
+	return out
 }
 
 func show(s Solution) string {
+	if len(s) == 0 {
+		return "nothing"
+	}
 	var parts []string
 	for n, sel := range s {
-		parts = append(parts, n+"@"+sel.Version.Original())
+		parts = append(parts, n+" "+sel.Version.String())
 	}
 	sort.Strings(parts)
-	return strings.Join(parts, " ")
+	return strings.Join(parts, ", ")
 }
 
-func TestResolve(t *testing.T) {
-	tests := []struct {
-		name    string
-		src     mapSource
-		root    []string
-		prefer  map[string]string
-		want    string // solution, or
-		wantErr string // error text
-	}{
-		{
-			name: "newest satisfying",
-			src:  mapSource{"mariadb@1.0.0": nil, "mariadb@1.4.0": nil, "mariadb@2.0.0": nil},
-			root: []string{"db=mariadb ^1.0.0"},
-			want: "mariadb@1.4.0",
-		},
-		{
-			name: "transitive",
-			src: mapSource{
-				"wiki@1.0.0":    {"db=mariadb ^1", "cache=memcached ~1.6"},
-				"mariadb@1.0.0": nil, "mariadb@1.1.0": nil,
-				"memcached@1.6.3": nil, "memcached@1.7.0": nil,
-			},
-			root: []string{"app=wiki *"},
-			want: "mariadb@1.1.0 memcached@1.6.3 wiki@1.0.0",
-		},
-		{
-			name: "shared dependency, compatible constraints",
-			src: mapSource{
-				"a@1.0.0": {"s=shared >=1.0.0 <3.0.0"}, "b@1.0.0": {"s=shared >=2.0.0 <4.0.0"},
-				"shared@1.0.0": nil, "shared@2.5.0": nil, "shared@3.5.0": nil,
-			},
-			root: []string{"a=a *", "b=b *"},
-			want: "a@1.0.0 b@1.0.0 shared@2.5.0",
-		},
-		{
-			name:   "prefer a locked version",
-			src:    mapSource{"mariadb@1.0.0": nil, "mariadb@1.4.0": nil},
-			root:   []string{"db=mariadb ^1"},
-			prefer: map[string]string{"mariadb": "1.0.0"},
-			want:   "mariadb@1.0.0",
-		},
-		{
-			name:   "ignore a preference that no longer fits",
-			src:    mapSource{"mariadb@1.0.0": nil, "mariadb@1.4.0": nil},
-			root:   []string{"db=mariadb ^1.2"},
-			prefer: map[string]string{"mariadb": "1.0.0"},
-			want:   "mariadb@1.4.0",
-		},
-		{
-			name: "prerelease only when named",
-			src:  mapSource{"x@1.0.0": nil, "x@1.1.0-beta.1": nil},
-			root: []string{"x=x ^1.0.0"},
-			want: "x@1.0.0",
-		},
-		{
-			name: "prerelease when named",
-			src:  mapSource{"x@1.0.0": nil, "x@1.1.0-beta.1": nil},
-			root: []string{"x=x >=1.1.0-beta.0"},
-			want: "x@1.1.0-beta.1",
-		},
-		{
-			name:    "disjoint constraints",
-			src:     mapSource{"a@1.0.0": {"s=shared ^1"}, "b@1.0.0": {"s=shared ^2"}, "shared@1.0.0": nil, "shared@2.0.0": nil},
-			root:    []string{"a=a *", "b=b *"},
-			wantErr: "no version of shared satisfies all of: a 1.0.0 requires s shared ^1; b 1.0.0 requires s shared ^2 (available: 2.0.0, 1.0.0)",
-		},
-		{
-			name:    "nothing satisfies the root",
-			src:     mapSource{"mariadb@1.0.0": nil},
-			root:    []string{"database=mariadb ^11"},
-			wantErr: "no version of mariadb satisfies the root requires database mariadb ^11 (available: 1.0.0)",
-		},
-		{
-			name:    "missing deep in the graph",
-			src:     mapSource{"a@1.0.0": {"b=b *"}, "b@1.0.0": {"c=c *"}},
-			root:    []string{"a=a *"},
-			wantErr: "b 1.0.0 requires c c *: bundle stable/c: bundle not found",
-		},
-		{
-			name: "cycle on the same version is one node",
-			src:  mapSource{"a@1.0.0": {"b=b *"}, "b@1.0.0": {"a=a 1.0.0"}},
-			root: []string{"a=a *"},
-			want: "a@1.0.0 b@1.0.0",
-		},
+func normalize(want string) string {
+	if want == "nothing" {
+		return want
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var root []Requirement
-			for _, r := range tt.root {
-				root = append(root, req(r, ""))
-			}
-			opts := Options{Prefer: map[string]*semver.Version{}}
-			for k, v := range tt.prefer {
-				opts.Prefer[k] = semver.MustParse(v)
-			}
-			sol, err := Resolve(context.Background(), tt.src, root, opts)
-			if tt.wantErr != "" {
+	parts := strings.Split(want, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func TestScenarios(t *testing.T) {
+	for _, sc := range loadScenarios(t, "../../testdata/resolve/scenarios.txt") {
+		t.Run(sc.name, func(t *testing.T) {
+			res, err := Solve(context.Background(), sc.reg, sc.root, Options{Prefer: sc.prefer})
+			if sc.errKind != "" {
 				if err == nil {
-					t.Fatalf("solution %s; want error %q", show(sol), tt.wantErr)
+					t.Fatalf("scenarios.txt:%d: solution %s; want %s error", sc.line, show(res.Solution), sc.errKind)
 				}
-				if err.Error() != tt.wantErr {
-					t.Fatalf("error:\n got  %s\n want %s", err, tt.wantErr)
+				var ns *NoSolutionError
+				if !errors.As(err, &ns) || !errors.Is(err, ErrConflict) {
+					t.Fatalf("error %v is not a *NoSolutionError", err)
+				}
+				if (sc.errKind == "not-found") != errors.Is(err, ErrNotFound) {
+					t.Errorf("error kind: want %s, ErrNotFound=%v", sc.errKind, errors.Is(err, ErrNotFound))
+				}
+				if sc.errLines != nil {
+					if got, want := err.Error(), strings.Join(sc.errLines, "\n"); got != want {
+						t.Errorf("scenarios.txt:%d: explanation:\n%s\nwant:\n%s", sc.line, got, want)
+					}
 				}
 				return
 			}
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("scenarios.txt:%d: %v", sc.line, err)
 			}
-			if got := show(sol); got != tt.want {
-				t.Errorf("got %s, want %s", got, tt.want)
+			if got, want := show(res.Solution), normalize(sc.want); got != want {
+				t.Errorf("scenarios.txt:%d: got %s, want %s", sc.line, got, want)
+			}
+			if sc.maxDecide > 0 && res.Decisions > sc.maxDecide {
+				t.Errorf("%d decisions, want at most %d", res.Decisions, sc.maxDecide)
 			}
 		})
 	}
 }
 
-func TestErrorsMatchSentinels(t *testing.T) {
-	src := mapSource{"a@1.0.0": nil}
-	_, err := Resolve(context.Background(), src, []Requirement{req("x=a ^2", "")}, Options{})
-	if !errors.Is(err, ErrConflict) {
-		t.Errorf("conflict does not match ErrConflict: %v", err)
+// The classic case where naive backtracking tries 100 x 100 combinations:
+// every x requires z ^1, every y requires z ^2. PubGrub learns that each y
+// needs z ^2 once and never tries a y again.
+func TestComplexBacktrack100x100(t *testing.T) {
+	reg := newRegistry()
+	for i := 1; i <= 100; i++ {
+		v := fmt.Sprintf("%d.0.0", i)
+		x, _ := parseReq("z ^1.0.0")
+		y, _ := parseReq("z ^2.0.0")
+		reg.add("x", v, x)
+		reg.add("y", v, y)
 	}
-	var ce *ConflictError
-	if !errors.As(err, &ce) || ce.Name != "a" {
-		t.Errorf("not a *ConflictError for a: %v", err)
+	reg.add("z", "1.0.0")
+	reg.add("z", "2.0.0")
+	root, _ := parseReqs("x *; y *")
+	_, err := Solve(context.Background(), reg, root, Options{})
+	var ns *NoSolutionError
+	if !errors.As(err, &ns) {
+		t.Fatalf("want no solution, got %v", err)
 	}
-	_, err = Resolve(context.Background(), src, []Requirement{req("x=nope *", "")}, Options{})
-	if !errors.Is(err, ErrNotFound) {
-		t.Errorf("missing bundle does not match ErrNotFound: %v", err)
+	// With a solvable escape hatch: x 0.1.0 has no requirement.
+	reg.add("x", "0.1.0")
+	res, err := Solve(context.Background(), reg, root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := show(res.Solution); got != "x 0.1.0, y 100.0.0, z 2.0.0" {
+		t.Errorf("got %s", got)
+	}
+	if res.Decisions > 400 {
+		t.Errorf("%d decisions for a 100 x 100 backtrack; want at most 400", res.Decisions)
+	}
+	t.Logf("%d decisions, %d conflicts", res.Decisions, res.Conflicts)
+}
+
+func TestUnreachableSourceIsNotAConflict(t *testing.T) {
+	boom := errors.New("connection refused")
+	src := failingSource{err: boom}
+	root, _ := parseReqs("a *")
+	_, err := Solve(context.Background(), src, root, Options{})
+	if !errors.Is(err, boom) || errors.Is(err, ErrConflict) {
+		t.Errorf("error = %v; want the source's error, not a conflict", err)
+	}
+}
+
+type failingSource struct{ err error }
+
+func (f failingSource) Versions(context.Context, Ref) ([]*semver.Version, error) { return nil, f.err }
+func (f failingSource) Requirements(context.Context, Ref, *semver.Version) ([]Requirement, error) {
+	return nil, f.err
+}
+
+func TestSameBundleFromTwoRepositories(t *testing.T) {
+	reg := newRegistry()
+	reg.add("a", "1.0.0")
+	one, _ := parseReq("one=a *")
+	two, _ := parseReq("two=a *")
+	two.Repository = "oci://example.com/ns"
+	_, err := Solve(context.Background(), reg, []Requirement{one, two}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "one bundle name must come from one repository") {
+		t.Errorf("error = %v", err)
 	}
 }

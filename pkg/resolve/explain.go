@@ -1,0 +1,311 @@
+package resolve
+
+import (
+	"fmt"
+	"strings"
+)
+
+// explain writes the derivation of a terminal incompatibility as sentences,
+// following pub's error reporting: each derived incompatibility is "Because
+// A and B, C."; incompatibilities used more than once get line numbers.
+func (s *solver) explain(root int) string {
+	if s.incompats[root].kind != kindDerived {
+		return fmt.Sprintf("Because %s, version solving failed.", s.describe(root))
+	}
+	r := &reporter{s: s, root: root, refs: map[int]int{}, lineOf: map[int]int{}}
+	r.count(root)
+	r.visit(root, false)
+	return strings.Join(r.lines, "\n")
+}
+
+type reporter struct {
+	s      *solver
+	root   int
+	refs   map[int]int // how many derived incompatibilities use each
+	lineOf map[int]int
+	lines  []string
+	next   int
+}
+
+func (r *reporter) derived(id int) bool { return r.s.incompats[id].kind == kindDerived }
+
+func (r *reporter) count(id int) {
+	// Iterative: derivation chains can be tens of thousands deep.
+	stack := []int{id}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		inc := r.s.incompats[i]
+		if inc.kind != kindDerived {
+			continue
+		}
+		r.refs[i]++
+		if r.refs[i] == 1 {
+			stack = append(stack, inc.cause1, inc.cause2)
+		}
+	}
+}
+
+func (r *reporter) write(id int, msg string, numbered bool) {
+	if numbered {
+		r.next++
+		r.lineOf[id] = r.next
+		msg = fmt.Sprintf("%s (%d)", msg, r.next)
+	}
+	r.lines = append(r.lines, msg)
+}
+
+func (r *reporter) visit(id int, conclusion bool) {
+	inc := r.s.incompats[id]
+	numbered := conclusion || r.refs[id] > 1
+	conj := "And"
+	if conclusion || id == r.root {
+		conj = "So,"
+	}
+	what := r.s.describe(id)
+	c1, c2 := inc.cause1, inc.cause2
+	d1, d2 := r.derived(c1), r.derived(c2)
+	switch {
+	case d1 && d2:
+		l1, ok1 := r.lineOf[c1]
+		l2, ok2 := r.lineOf[c2]
+		switch {
+		case ok1 && ok2:
+			r.write(id, fmt.Sprintf("Because %s (%d) and %s (%d), %s.", r.s.describe(c1), l1, r.s.describe(c2), l2, what), numbered)
+		case ok1 || ok2:
+			with, without, l := c1, c2, l1
+			if ok2 {
+				with, without, l = c2, c1, l2
+			}
+			r.visit(without, false)
+			r.write(id, fmt.Sprintf("%s because %s (%d), %s.", conj, r.s.describe(with), l, what), numbered)
+		default:
+			single1, single2 := r.singleLine(c1), r.singleLine(c2)
+			if single1 || single2 {
+				first, second := c1, c2
+				if single1 {
+					first, second = c2, c1
+				}
+				r.visit(first, false)
+				r.visit(second, false)
+				r.write(id, fmt.Sprintf("Thus, %s.", what), numbered)
+			} else {
+				r.visit(c1, true)
+				r.visit(c2, false)
+				r.write(id, fmt.Sprintf("%s because %s (%d), %s.", conj, r.s.describe(c1), r.lineOf[c1], what), numbered)
+			}
+		}
+	case d1 || d2:
+		der, ext := c1, c2
+		if d2 {
+			der, ext = c2, c1
+		}
+		if l, ok := r.lineOf[der]; ok {
+			r.write(id, fmt.Sprintf("Because %s and %s (%d), %s.", r.s.describe(ext), r.s.describe(der), l, what), numbered)
+			return
+		}
+		di := r.s.incompats[der]
+		if r.refs[der] <= 1 && r.derived(di.cause1) != r.derived(di.cause2) {
+			dd, de := di.cause1, di.cause2
+			if r.derived(de) {
+				dd, de = de, dd
+			}
+			if _, ok := r.lineOf[dd]; !ok {
+				r.visit(dd, false)
+				r.write(id, fmt.Sprintf("%s because %s, %s.", conj, r.s.and(de, ext), what), numbered)
+				return
+			}
+		}
+		r.visit(der, false)
+		r.write(id, fmt.Sprintf("%s because %s, %s.", conj, r.s.describe(ext), what), numbered)
+	default:
+		r.write(id, fmt.Sprintf("Because %s, %s.", r.s.and(c1, c2), what), numbered)
+	}
+}
+
+func (r *reporter) singleLine(id int) bool {
+	inc := r.s.incompats[id]
+	return !r.derived(inc.cause1) && !r.derived(inc.cause2)
+}
+
+// and joins the descriptions of two incompatibilities, merging two
+// requirements of the same bundle ("shop requires both a 1.0.0 and b 2.0.0").
+func (s *solver) and(a, b int) string {
+	ia, ib := s.incompats[a], s.incompats[b]
+	if ia.kind == kindDependency && ib.kind == kindDependency && ia.from == ib.from && len(ia.terms) > 0 && len(ib.terms) > 0 && ia.terms[0].set.equal(ib.terms[0].set) {
+		return fmt.Sprintf("%s requires both %s and %s", s.subject(ia.terms[0]), s.reqText(ia), s.reqText(ib))
+	}
+	return s.describe(a) + " and " + s.describe(b)
+}
+
+// describe phrases one incompatibility.
+func (s *solver) describe(id int) string {
+	inc := s.incompats[id]
+	switch inc.kind {
+	case kindRoot:
+		return s.pkgs[rootPkg].name + " is required"
+	case kindDependency:
+		self := term{inc.from, nil}
+		if len(inc.terms) > 0 && inc.terms[0].pkg == inc.from {
+			self = inc.terms[0]
+		}
+		msg := fmt.Sprintf("%s requires %s", s.subject(self), s.reqText(inc))
+		if len(inc.terms) == 1 {
+			to := s.pkgs[inc.to]
+			switch {
+			case inc.to == inc.from:
+				msg += " (another version of itself)"
+			case len(inc.reqs) > 1:
+				msg += fmt.Sprintf(" (no version of %s satisfies all of these)", to.name)
+			default:
+				msg += fmt.Sprintf(" (no version matches; %s has %s)", to.name, listVersions(to))
+			}
+		}
+		return msg
+	case kindNotFound:
+		return fmt.Sprintf("%s requires %s (%s does not exist in %s)", s.subject(inc.terms[0]), s.reqText(inc), s.pkgs[inc.to].name, s.pkgs[inc.to].ref.Repository)
+	case kindNoVersions:
+		t := inc.terms[0]
+		return fmt.Sprintf("no version of %s is left", s.pkgs[t.pkg].name)
+	}
+	// Derived.
+	var pos, neg []term
+	for _, t := range inc.terms {
+		if t.set.positive(s.pkgs[t.pkg].n()) {
+			pos = append(pos, t)
+		} else {
+			neg = append(neg, t)
+		}
+	}
+	switch {
+	case len(inc.terms) == 0 || (len(inc.terms) == 1 && inc.terms[0].pkg == rootPkg && len(pos) == 1):
+		return "version solving failed"
+	case len(inc.terms) == 1 && len(pos) == 1:
+		return s.subject(pos[0]) + " is forbidden"
+	case len(inc.terms) == 1:
+		return s.object(neg[0]) + " is required"
+	case len(pos) == 1 && len(neg) == 1:
+		return s.subject(pos[0]) + " requires " + s.object(neg[0])
+	case len(pos) == 2 && len(neg) == 0:
+		return s.object(pos[0]) + " is incompatible with " + s.object(pos[1])
+	case len(neg) == 0:
+		parts := make([]string, len(pos))
+		for i, t := range pos {
+			parts[i] = s.object(t)
+		}
+		return "one of " + strings.Join(parts, " or ") + " must be false"
+	default:
+		ps := make([]string, len(pos))
+		for i, t := range pos {
+			ps[i] = s.object(t)
+		}
+		ns := make([]string, len(neg))
+		for i, t := range neg {
+			ns[i] = s.object(t)
+		}
+		if len(pos) == 0 {
+			return "one of " + strings.Join(ns, " or ") + " is required"
+		}
+		return "if " + strings.Join(ps, " and ") + " then " + strings.Join(ns, " or ")
+	}
+}
+
+// reqText names what a dependency incompatibility requires:
+// "database mariadb ^1" (instance, bundle, constraint).
+func (s *solver) reqText(inc *incompat) string {
+	parts := make([]string, len(inc.reqs))
+	for i, r := range inc.reqs {
+		c := r.Constraint.String()
+		if r.Instance != "" && r.Instance != r.Name {
+			parts[i] = fmt.Sprintf("%s %s %s", r.Instance, r.Name, c)
+		} else {
+			parts[i] = fmt.Sprintf("%s %s", r.Name, c)
+		}
+	}
+	return strings.Join(parts, " as well as ")
+}
+
+// subject phrases a term as the subject of a sentence: "mediawiki 1.2.0",
+// "every version of foo", "shop" for the root.
+func (s *solver) subject(t term) string {
+	p := s.pkgs[t.pkg]
+	if t.pkg == rootPkg {
+		return p.name
+	}
+	if t.set == nil {
+		return p.name
+	}
+	n := p.n()
+	pos := t.set
+	if !t.set.positive(n) {
+		pos = t.set.not(n)
+	}
+	if pos.count(n) == n {
+		return "every version of " + p.name
+	}
+	return p.name + " " + s.versions(t.pkg, pos)
+}
+
+// object phrases a term positively ("foo >=1.0.0 <2.0.0"); a negative term
+// reads as the versions it requires.
+func (s *solver) object(t term) string {
+	p := s.pkgs[t.pkg]
+	if t.pkg == rootPkg {
+		return p.name
+	}
+	n := p.n()
+	pos := t.set
+	if !t.set.positive(n) {
+		pos = t.set.not(n)
+	}
+	if pos.count(n) == n {
+		return p.name
+	}
+	return p.name + " " + s.versions(t.pkg, pos)
+}
+
+// versions writes a version set as ranges over the versions the source
+// lists: "1.2.0", ">=1.0.0 <2.0.0", ">=3.0.0", "1.0.0 || >=2.1.0".
+func (s *solver) versions(pkgID int, v set) string {
+	p := s.pkgs[pkgID]
+	n := p.n()
+	if v.count(n) == 0 {
+		return "(no versions)"
+	}
+	var parts []string
+	for i := 0; i < n; i++ {
+		if !v.has(i) {
+			continue
+		}
+		j := i
+		for j+1 < n && v.has(j+1) {
+			j++
+		}
+		switch {
+		case i == j:
+			parts = append(parts, p.versions[i].String())
+		case i == 0 && j+1 < n:
+			parts = append(parts, "<"+p.versions[j+1].String())
+		case j+1 == n:
+			parts = append(parts, ">="+p.versions[i].String())
+		default:
+			parts = append(parts, ">="+p.versions[i].String()+" <"+p.versions[j+1].String())
+		}
+		i = j
+	}
+	return strings.Join(parts, " || ")
+}
+
+func listVersions(p *pkg) string {
+	if len(p.versions) == 0 {
+		return "no versions"
+	}
+	out := make([]string, len(p.versions))
+	for i, v := range p.versions {
+		out[i] = v.String()
+	}
+	if len(out) > 6 {
+		out = append(out[:3], "...", out[len(out)-1])
+	}
+	return strings.Join(out, ", ")
+}
