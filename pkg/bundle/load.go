@@ -36,6 +36,11 @@ type Bundle struct {
 	Chart *chart.Chart
 	// Source says where the bundle was loaded from, for messages.
 	Source string
+	// Lock is the bundle's bundle.lock, nil when it has none.
+	Lock *Lock
+
+	files []*loader.BufferedFile
+	digestCache
 }
 
 // String returns NAME VERSION.
@@ -82,6 +87,7 @@ func Load(fsys fs.FS, source string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.files = files
 	b.Chart, err = loader.LoadFiles(files)
 	if err != nil {
 		return nil, &FileError{File: source, Msg: "cannot load chart: " + err.Error(), Err: ErrInvalid}
@@ -97,6 +103,13 @@ func Load(fsys fs.FS, source string) (*Bundle, error) {
 	}
 	if err := checkClashes(b, name, valuesLines); err != nil {
 		return nil, err
+	}
+	if data, err := fs.ReadFile(fsys, LockFileName); err == nil {
+		if b.Lock, err = ParseLock(name(LockFileName), data); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", name(LockFileName), err)
 	}
 	return b, nil
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
-	"github.com/bundlesh/bundle/pkg/resolve"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -142,6 +141,11 @@ type Source struct {
 	Version string
 	// Values are the user's -f files and --set settings.
 	Values bundle.ValuesOptions
+	// Locked installs exactly what the bundle's bundle.lock says, after
+	// checking it against bundle.yaml and the digests the sources serve.
+	Locked bool
+	// prefer holds versions to keep (the installed ones, on upgrade).
+	prefer map[string]*semver.Version
 }
 
 // Prepared is a resolved bundle and the user's values: everything computed
@@ -181,7 +185,7 @@ func Prepare(ctx context.Context, repos *repo.Set, src Source) (*Prepared, error
 	if err != nil {
 		return nil, err
 	}
-	plan, err := render.NewPlan(ctx, repos, root, resolve.Options{})
+	plan, err := render.NewPlan(ctx, repos, root, render.PlanOptions{Locked: src.Locked, Prefer: src.prefer})
 	if err != nil {
 		return nil, err
 	}
@@ -281,20 +285,39 @@ type UpgradeOptions struct {
 	// Install installs the release when it does not exist yet.
 	Install         bool
 	CreateNamespace bool
+	// UpdateDeps lets the requirements move to their newest fitting
+	// versions; otherwise the installed versions are kept while they fit.
+	UpdateDeps bool
 }
 
 // Upgrade moves a release to a new bundle version or new values. The
 // requirement graph is resolved again and the outputs recomputed.
 func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, error) {
+	name := opts.ReleaseName
+	// Everything that needs no cluster is checked first.
 	p, err := c.prepare(ctx, opts.Source)
 	if err != nil {
 		return nil, err
 	}
-	name := opts.ReleaseName
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
 	last, err := c.cfg.Releases.Last(name)
+	if err == nil && !opts.UpdateDeps && last.Chart != nil && last.Chart.Metadata != nil {
+		// Keep the installed requirement versions while they still fit.
+		installed, _ := render.ParseResolved(last.Chart.Metadata.Annotations)
+		if len(installed) > 0 {
+			opts.Source.prefer = map[string]*semver.Version{}
+			for _, r := range installed {
+				if v, err := semver.StrictNewVersion(r.Version); err == nil {
+					opts.Source.prefer[r.Bundle] = v
+				}
+			}
+			if p, err = c.prepare(ctx, opts.Source); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
 		if opts.Install {
 			return c.Install(ctx, InstallOptions{Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun})

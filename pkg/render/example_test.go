@@ -7,7 +7,6 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
-	"github.com/bundlesh/bundle/pkg/resolve"
 )
 
 // Render stable/mediawiki with its database, without a cluster.
@@ -19,7 +18,7 @@ func ExampleTemplate() {
 	if err != nil {
 		panic(err)
 	}
-	plan, err := render.NewPlan(ctx, repos, root, resolve.Options{})
+	plan, err := render.NewPlan(ctx, repos, root, render.PlanOptions{})
 	if err != nil {
 		panic(err)
 	}

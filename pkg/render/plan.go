@@ -34,6 +34,8 @@ type Loader interface {
 type Plan struct {
 	Root     *Node
 	Solution resolve.Solution
+	// Decisions and Conflicts are the solver's statistics.
+	Decisions, Conflicts int
 }
 
 // Node is one bundle instance in the composition tree.
@@ -56,16 +58,59 @@ type Resolved struct {
 	Repository string `json:"repository"`
 }
 
+// PlanOptions tune resolution.
+type PlanOptions struct {
+	// Locked requires the resolution to be exactly the root's bundle.lock,
+	// made from the current bundle.yaml, with every digest matching what
+	// the sources serve.
+	Locked bool
+	// Update names bundles whose locked versions may move; UpdateAll lets
+	// every one move. Versions in the lock are kept otherwise.
+	Update    []string
+	UpdateAll bool
+	// Prefer adds versions to keep when they fit (the installed release's),
+	// below the lock's.
+	Prefer map[string]*semver.Version
+}
+
 // NewPlan resolves root's requirements through l and loads the chosen
-// bundles into a tree.
-func NewPlan(ctx context.Context, l Loader, root *bundle.Bundle, opts resolve.Options) (*Plan, error) {
-	sol, err := resolve.Resolve(ctx, l, root.Requirements(), opts)
-	if err != nil {
-		return nil, fmt.Errorf("resolving %s: %w", root, err)
+// bundles into a tree. Versions in the root's bundle.lock are kept unless
+// opts says to move them.
+func NewPlan(ctx context.Context, l Loader, root *bundle.Bundle, opts PlanOptions) (*Plan, error) {
+	if opts.Locked {
+		if err := checkLockFresh(root); err != nil {
+			return nil, err
+		}
 	}
-	p := &Plan{Solution: sol, Root: &Node{Bundle: root}}
+	prefer := map[string]*semver.Version{}
+	for k, v := range opts.Prefer {
+		prefer[k] = v
+	}
+	if root.Lock != nil && !opts.UpdateAll {
+		for _, e := range root.Lock.Bundles {
+			if slices.Contains(opts.Update, e.Name) {
+				continue
+			}
+			if v, err := semver.StrictNewVersion(e.Version); err == nil {
+				prefer[e.Name] = v
+			}
+		}
+	}
+	res, err := resolve.Solve(ctx, l, root.Requirements(), resolve.Options{
+		Prefer: prefer,
+		Root:   &resolve.Selected{Ref: resolve.Ref{Name: root.Name}, Version: root.Version},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolving the requirements of %s:\n%w", root, err)
+	}
+	p := &Plan{Solution: res.Solution, Root: &Node{Bundle: root}, Decisions: res.Decisions, Conflicts: res.Conflicts}
 	if err := p.expand(ctx, l, p.Root, []string{root.Name}); err != nil {
 		return nil, err
+	}
+	if opts.Locked {
+		if err := p.checkLocked(ctx, l); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }

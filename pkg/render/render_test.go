@@ -11,7 +11,6 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
-	"github.com/bundlesh/bundle/pkg/resolve"
 	"sigs.k8s.io/yaml"
 )
 
@@ -36,7 +35,7 @@ func plan(t *testing.T, ref string) *render.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := render.NewPlan(ctx, s, b, resolve.Options{})
+	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,13 +241,13 @@ func TestMissingOutput(t *testing.T) {
 		return b
 	}
 	// An output the provider does not offer: refused when planning.
-	_, err := render.NewPlan(ctx, s, write("host, password"), resolve.Options{})
+	_, err := render.NewPlan(ctx, s, write("host, password"), render.PlanOptions{})
 	want := `consumer 1.0.0 requires output "password" of db (leaf 1.2.0), which offers empty, host, port`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n got  %v\n want %s", err, want)
 	}
 	// An offered output that renders empty: refused when computing values.
-	p, err := render.NewPlan(ctx, s, write("empty"), resolve.Options{})
+	p, err := render.NewPlan(ctx, s, write("empty"), render.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +266,7 @@ func TestCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = render.NewPlan(context.Background(), testSet(), b, resolve.Options{})
+	_, err = render.NewPlan(context.Background(), testSet(), b, render.PlanOptions{})
 	if err == nil || !strings.Contains(err.Error(), "dependency cycle: leaf -> mid -> leaf") {
 		t.Errorf("error = %v, want the cycle's path", err)
 	}

@@ -106,7 +106,7 @@ func TestCatalogLints(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := render.NewPlan(ctx, s, b, resolve.Options{})
+			p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

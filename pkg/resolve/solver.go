@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
@@ -70,10 +71,13 @@ func (p *pkg) allows(c *semver.Constraints) set {
 	if s, ok := p.cons[key]; ok {
 		return s
 	}
-	s := make(set, words(p.n()))
-	for i, v := range p.versions {
-		if c.Check(v) {
-			s[i/64] |= 1 << (i % 64)
+	s, ok := compileConstraint(key, p.versions)
+	if !ok {
+		s = make(set, words(p.n()))
+		for i, v := range p.versions {
+			if c.Check(v) {
+				s[i/64] |= 1 << (i % 64)
+			}
 		}
 	}
 	if p.cons == nil {
@@ -145,13 +149,29 @@ type solver struct {
 	level      int
 	candidates []int // packages that may have a positive, undecided term
 
+	// contradicted[id] is the decision level at which incompatibility id
+	// was found contradicted (-1: not known to be). A contradicted
+	// incompatibility stays so until a backjump below that level, so
+	// propagation skips it; contraStack lists marked ids in level order.
+	contradicted []int
+	contraStack  []int
+
+	// depIncompat finds the dependency incompatibility of a package on a
+	// bundle with the same requirements, to merge versions into it.
+	depIncompat map[depKey]int
+
 	decisions, conflicts int
+}
+
+type depKey struct {
+	from, to int
+	reqs     string
 }
 
 const rootPkg = 0
 
 func newSolver(ctx context.Context, src Source, root []Requirement, opts Options) *solver {
-	s := &solver{ctx: ctx, src: src, opts: opts, byName: map[string]int{}}
+	s := &solver{ctx: ctx, src: src, opts: opts, byName: map[string]int{}, depIncompat: map[depKey]int{}}
 	r := &pkg{name: "the root", loaded: true, versions: []*semver.Version{semver.New(0, 0, 0, "", "")}}
 	if opts.Root != nil {
 		r.name, r.ref, r.versions = opts.Root.Name, opts.Root.Ref, []*semver.Version{opts.Root.Version}
@@ -261,12 +281,43 @@ func (s *solver) run() error {
 
 // add registers an incompatibility and returns its id.
 func (s *solver) add(inc *incompat) int {
+	id := s.store(inc)
+	s.watch(id)
+	return id
+}
+
+// store keeps an incompatibility (for explanations) without using it in
+// propagation yet.
+func (s *solver) store(inc *incompat) int {
 	id := len(s.incompats)
 	s.incompats = append(s.incompats, inc)
-	for _, t := range inc.terms {
+	s.contradicted = append(s.contradicted, -1)
+	return id
+}
+
+// watch makes propagation consider an incompatibility.
+func (s *solver) watch(id int) {
+	for _, t := range s.incompats[id].terms {
 		s.byPkg[t.pkg] = append(s.byPkg[t.pkg], id)
 	}
-	return id
+}
+
+// replace puts incompatibility nu where old was in the propagation lists.
+func (s *solver) replace(old, nu int) {
+	for _, t := range s.incompats[nu].terms {
+		list := s.byPkg[t.pkg]
+		found := false
+		for i := len(list) - 1; i >= 0; i-- {
+			if list[i] == old {
+				list[i] = nu
+				found = true
+				break
+			}
+		}
+		if !found {
+			s.byPkg[t.pkg] = append(list, nu)
+		}
+	}
 }
 
 type relation int
@@ -310,8 +361,16 @@ func (s *solver) propagate(start int) error {
 		delete(queued, p)
 		list := s.byPkg[p]
 		for i := len(list) - 1; i >= 0; i-- {
+			if s.contradicted[list[i]] >= 0 {
+				continue
+			}
 			inc := s.incompats[list[i]]
 			rel, unsat := s.relation(inc)
+			if rel == contradicted {
+				s.contradicted[list[i]] = s.level
+				s.contraStack = append(s.contraStack, list[i])
+				continue
+			}
 			if rel == satisfied {
 				id, err := s.resolveConflict(list[i])
 				if err != nil {
@@ -476,7 +535,23 @@ func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
 				inc.terms = append(inc.terms, term{d, neg})
 			}
 		}
-		added = append(added, s.add(inc))
+		// Versions of p with the same requirements on d share one
+		// incompatibility: "p >=1.0.0 <2.0.0 requires d ^1".
+		key := depKey{p, d, reqsKey(byPkg[d])}
+		if old, ok := s.depIncompat[key]; ok && d != p {
+			prev := s.incompats[old]
+			inc.terms[0].set = prev.terms[0].set.or(self.set)
+			id := s.store(inc)
+			s.replace(old, id)
+			s.depIncompat[key] = id
+			added = append(added, id)
+			continue
+		}
+		id := s.add(inc)
+		if d != p {
+			s.depIncompat[key] = id
+		}
+		added = append(added, id)
 	}
 	return added, nil
 }
@@ -496,9 +571,7 @@ func (s *solver) resolveConflict(id int) (int, error) {
 		sat := s.assigns[satIdx]
 		if sat.cause < 0 || prevLevel < sat.level {
 			if learned {
-				for _, t := range inc.terms {
-					s.byPkg[t.pkg] = append(s.byPkg[t.pkg], id)
-				}
+				s.watch(id)
 			}
 			s.backtrack(prevLevel)
 			return id, nil
@@ -604,9 +677,7 @@ func (s *solver) priorCause(incID, causeID, p int) int {
 		out.terms = append(out.terms, term{p, pTerm})
 	}
 	sort.SliceStable(out.terms, func(i, j int) bool { return out.terms[i].pkg < out.terms[j].pkg })
-	id := len(s.incompats)
-	s.incompats = append(s.incompats, out)
-	return id
+	return s.store(out)
 }
 
 func (s *solver) backtrack(level int) {
@@ -625,6 +696,14 @@ func (s *solver) backtrack(level int) {
 	}
 	s.assigns = s.assigns[:cut]
 	s.level = level
+	for len(s.contraStack) > 0 {
+		top := s.contraStack[len(s.contraStack)-1]
+		if s.contradicted[top] <= level {
+			break
+		}
+		s.contradicted[top] = -1
+		s.contraStack = s.contraStack[:len(s.contraStack)-1]
+	}
 	s.candidates = s.candidates[:0]
 	for p := range s.state {
 		st := &s.state[p]
@@ -671,4 +750,15 @@ func (e *NoSolutionError) Error() string { return e.Explanation }
 // the causes.
 func (e *NoSolutionError) Is(target error) bool {
 	return target == ErrConflict || (e.notFound && target == ErrNotFound)
+}
+
+func reqsKey(reqs []Requirement) string {
+	var b strings.Builder
+	for _, r := range reqs {
+		b.WriteString(r.Instance)
+		b.WriteByte('=')
+		b.WriteString(r.Constraint.String())
+		b.WriteByte(';')
+	}
+	return b.String()
 }

@@ -1,0 +1,206 @@
+package bundle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// LockFileName is the lock file beside bundle.yaml.
+const LockFileName = "bundle.lock"
+
+// LockKind is the kind of a lock file.
+const LockKind = "Lock"
+
+// Lock is a parsed bundle.lock: every bundle the requirements resolved to,
+// transitively, with its content digest, and a digest of the requirements
+// the lock was made from.
+type Lock struct {
+	// Requires is RequiresDigest of the bundle.yaml the lock was made from.
+	Requires string
+	// Bundles, sorted by name.
+	Bundles []LockedBundle
+}
+
+// LockedBundle is one resolved bundle in a lock.
+type LockedBundle struct {
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	Repository string `json:"repository"`
+	// Digest is "sha256:HEX" of the packaged bundle (for OCI, of its
+	// manifest).
+	Digest string `json:"digest"`
+}
+
+// Find returns the locked entry for a bundle name.
+func (l *Lock) Find(name string) (LockedBundle, bool) {
+	for _, b := range l.Bundles {
+		if b.Name == name {
+			return b, true
+		}
+	}
+	return LockedBundle{}, false
+}
+
+// RequiresDigest digests what resolution depends on in a bundle file: each
+// requirement's instance name, bundle, repository and constraint. Values and
+// outputs do not change what resolves, so they are left out.
+func RequiresDigest(f *File) string {
+	type req struct {
+		Name, Bundle, Repository, Version string
+	}
+	reqs := make([]req, 0, len(f.Requires))
+	for _, r := range f.Requires {
+		reqs = append(reqs, req{r.Name, r.Bundle, r.Repository, r.Version})
+	}
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].Name < reqs[j].Name })
+	data, _ := json.Marshal(reqs)
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Marshal writes the lock deterministically.
+func (l *Lock) Marshal() []byte {
+	var b strings.Builder
+	b.WriteString("# Written by bundle lock; do not edit. bundle update moves versions.\n")
+	fmt.Fprintf(&b, "apiVersion: %s\nkind: %s\nrequires: %s\nbundles:", APIVersion, LockKind, l.Requires)
+	if len(l.Bundles) == 0 {
+		b.WriteString(" []\n")
+		return []byte(b.String())
+	}
+	b.WriteString("\n")
+	sorted := append([]LockedBundle(nil), l.Bundles...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for _, e := range sorted {
+		fmt.Fprintf(&b, "  - name: %s\n    version: %s\n    repository: %s\n    digest: %s\n", e.Name, e.Version, quoteIfNeeded(e.Repository), e.Digest)
+	}
+	return []byte(b.String())
+}
+
+func quoteIfNeeded(s string) string {
+	if strings.ContainsAny(s, ":#{}[]&*!|>'\"%@` ") {
+		q, _ := json.Marshal(s)
+		return string(q)
+	}
+	return s
+}
+
+var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// ParseLock parses and validates a bundle.lock; errors name the file, the
+// line and the field.
+func ParseLock(name string, data []byte) (*Lock, error) {
+	root, err := parseYAML(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, &FileError{File: name, Msg: "file is empty", Hint: "delete it and run bundle lock"}
+	}
+	m, err := mapping(name, root, "")
+	if err != nil {
+		return nil, err
+	}
+	l := &Lock{}
+	seen := map[string]bool{}
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		seen[k.Value] = true
+		switch k.Value {
+		case "apiVersion":
+			if v.Value != APIVersion {
+				return nil, &FileError{File: name, Line: v.Line, Field: "apiVersion", Msg: fmt.Sprintf("unsupported apiVersion %q", v.Value), Hint: "use " + APIVersion + ", or delete the file and run bundle lock"}
+			}
+		case "kind":
+			if v.Value != LockKind {
+				return nil, &FileError{File: name, Line: v.Line, Field: "kind", Msg: fmt.Sprintf("unsupported kind %q", v.Value), Hint: "use " + LockKind}
+			}
+		case "requires":
+			if l.Requires, err = scalar(name, v, "requires"); err != nil {
+				return nil, err
+			}
+			if !digestRE.MatchString(l.Requires) {
+				return nil, &FileError{File: name, Line: v.Line, Field: "requires", Msg: fmt.Sprintf("invalid digest %q", l.Requires), Hint: "run bundle lock"}
+			}
+		case "bundles":
+			if v.Kind != yaml.SequenceNode {
+				return nil, &FileError{File: name, Line: v.Line, Field: "bundles", Msg: "must be a list"}
+			}
+			names := map[string]int{}
+			for j, item := range v.Content {
+				field := fmt.Sprintf("bundles[%d]", j)
+				e, err := parseLocked(name, item, field)
+				if err != nil {
+					return nil, err
+				}
+				if prev, dup := names[e.Name]; dup {
+					return nil, &FileError{File: name, Line: item.Line, Field: field + ".name", Msg: fmt.Sprintf("bundle %s is locked twice (first at line %d)", e.Name, prev), Hint: "run bundle lock"}
+				}
+				names[e.Name] = item.Line
+				l.Bundles = append(l.Bundles, e)
+			}
+		default:
+			return nil, unknownField(name, k, "", "apiVersion, kind, requires, bundles")
+		}
+	}
+	for _, want := range []string{"apiVersion", "kind", "requires", "bundles"} {
+		if !seen[want] {
+			return nil, &FileError{File: name, Line: 1, Field: want, Msg: "missing", Hint: "run bundle lock"}
+		}
+	}
+	sort.Slice(l.Bundles, func(i, j int) bool { return l.Bundles[i].Name < l.Bundles[j].Name })
+	return l, nil
+}
+
+func parseLocked(file string, n *yaml.Node, field string) (LockedBundle, error) {
+	var e LockedBundle
+	m, err := mapping(file, n, field)
+	if err != nil {
+		return e, err
+	}
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		f := field + "." + k.Value
+		s, err := scalar(file, v, f)
+		if err != nil {
+			return e, err
+		}
+		switch k.Value {
+		case "name":
+			if !bundleRE.MatchString(s) {
+				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid bundle name %q", s)}
+			}
+			e.Name = s
+		case "version":
+			if _, err := semver.StrictNewVersion(s); err != nil {
+				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid version %q", s)}
+			}
+			e.Version = s
+		case "repository":
+			if err := checkRepository(s); err != nil {
+				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: err.Error()}
+			}
+			e.Repository = s
+		case "digest":
+			if !digestRE.MatchString(s) {
+				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid digest %q", s), Hint: "want sha256: and 64 hex digits"}
+			}
+			e.Digest = s
+		default:
+			return e, unknownField(file, k, field+".", "name, version, repository, digest")
+		}
+	}
+	for _, want := range []string{e.Name, e.Version, e.Repository, e.Digest} {
+		if want == "" {
+			return e, &FileError{File: file, Line: n.Line, Field: field, Msg: "needs name, version, repository and digest", Hint: "run bundle lock"}
+		}
+	}
+	return e, nil
+}

@@ -1,0 +1,82 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"sync"
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+)
+
+// epoch is the modification time of every file in a package, so that the
+// same files always make the same bytes.
+var epoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Package returns the bundle as a Helm chart archive (NAME/ prefixed
+// tar.gz), byte-for-byte deterministic: files in path order, fixed times,
+// owners and modes, and a gzip header without name or time.
+func (b *Bundle) Package() ([]byte, error) {
+	return packageFiles(b.Name, b.files)
+}
+
+// Digest returns "sha256:HEX" of Package(): the bundle's content digest, as
+// recorded in lock files.
+func (b *Bundle) Digest() (string, error) {
+	b.digestOnce.Do(func() {
+		data, err := b.Package()
+		if err != nil {
+			b.digestErr = err
+			return
+		}
+		sum := sha256.Sum256(data)
+		b.digest = "sha256:" + hex.EncodeToString(sum[:])
+	})
+	return b.digest, b.digestErr
+}
+
+type digestCache struct {
+	digestOnce sync.Once
+	digest     string
+	digestErr  error
+}
+
+func packageFiles(name string, files []*loader.BufferedFile) ([]byte, error) {
+	sorted := append([]*loader.BufferedFile(nil), files...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	zw.ModTime = time.Time{}
+	zw.OS = 255 // unknown: the same on every platform
+	tw := tar.NewWriter(zw)
+	for _, f := range sorted {
+		hdr := &tar.Header{
+			Name:     name + "/" + f.Name,
+			Mode:     0o644,
+			Size:     int64(len(f.Data)),
+			ModTime:  epoch,
+			Typeflag: tar.TypeReg,
+			Format:   tar.FormatPAX,
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.Data); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
