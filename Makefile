@@ -37,7 +37,7 @@ K8S_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitCommit=0000000000000000000000000000000000000000 \
 	-X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z
 
-.PHONY: build test unit-test vet-tools demo cluster-build cluster-up cluster-down fuzz vet clean
+.PHONY: build test unit-test vet-tools bench lock demo cluster-build cluster-up cluster-down fuzz vet clean
 
 build:
 	$(GO) build -trimpath -o bin/bundle ./cmd/bundle
@@ -111,9 +111,20 @@ cluster-down:
 	@if [ -x $(CLUSTER) ]; then $(CLUSTER) down --state $(DEMO_STATE); fi
 
 fuzz:
+	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseLock$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseValues$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseConstraint$$' -fuzztime $(FUZZTIME)
+
+# Resolver benchmarks (a)-(e); see pkg/resolve/bench_test.go.
+bench:
+	$(GO) test ./pkg/resolve -run '^$$' -bench . -benchtime 5x
+
+# Rewrite the lock files of catalog bundles that have requirements.
+lock: build
+	for d in bundles/stable/*/; do \
+		if grep -q '^requires:' $$d/bundle.yaml 2>/dev/null; then ./bin/bundle lock $$d || exit 1; fi; \
+	done
 
 clean: cluster-down
 	rm -rf bin $(DEMO_STATE) $(TEST_STATE)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -82,6 +83,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			listCommand(),
 			statusCommand(),
 			historyCommand(),
+			lockCommand(),
+			updateCommand(),
+			depsCommand(),
 		},
 	}
 	for _, c := range app.Commands {
@@ -105,6 +109,7 @@ func valuesFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "values", Aliases: []string{"f"}, Usage: "values file (repeatable; later files win)"},
 		&ucli.StringSliceFlag{Name: "set", Usage: "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"},
 		&ucli.StringFlag{Name: "version", Usage: "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"},
+		&ucli.BoolFlag{Name: "locked", Usage: "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests"},
 	}
 }
 
@@ -132,6 +137,7 @@ func sourceFrom(c *ucli.Context, ref string) release.Source {
 		Reference: ref,
 		Version:   c.String("version"),
 		Values:    bundle.ValuesOptions{Files: c.StringSlice("values"), Set: c.StringSlice("set")},
+		Locked:    c.Bool("locked"),
 	}
 }
 
@@ -188,4 +194,9 @@ func age(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }

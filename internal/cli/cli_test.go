@@ -152,3 +152,57 @@ func TestReorder(t *testing.T) {
 		}
 	}
 }
+
+func TestDeps(t *testing.T) {
+	code, out, errs := run(t, "deps", "stable/mediawiki")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "mediawiki 1.0.0\n└── database: mariadb 1.0.0  (^1.0.0 from stable, required by mediawiki 1.0.0)\n"
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+	code, out, _ = run(t, "deps", "stable/mediawiki", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"constraint": "^1.0.0"`) {
+		t.Errorf("json: exit %d\n%s", code, out)
+	}
+}
+
+func TestLockedTemplateOfCatalogBundle(t *testing.T) {
+	code, out, errs := run(t, "template", "stable/mediawiki", "--locked")
+	if code != 0 || !strings.Contains(out, "kind: StatefulSet") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+func TestLockCommands(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: shop\nversion: 0.1.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: mariadb, version: ^1}\n"), 0o644)
+	if code, _, errs := run(t, "template", dir, "--locked"); code != ExitError || !strings.Contains(errs, "has no bundle.lock: run bundle lock") {
+		t.Errorf("--locked without a lock: exit %d, %q", code, errs)
+	}
+	if code, out, errs := run(t, "lock", dir); code != 0 || !strings.Contains(out, "+ mariadb 1.0.0") {
+		t.Fatalf("lock: exit %d %q %q", code, out, errs)
+	}
+	if code, out, errs := run(t, "lock", "--check", dir); code != 0 || !strings.Contains(out, "is up to date") {
+		t.Errorf("lock --check: exit %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run(t, "template", dir, "--locked"); code != 0 {
+		t.Errorf("--locked with a fresh lock: %s", errs)
+	}
+	if code, out, errs := run(t, "update", dir); code != 0 || !strings.Contains(out, "unchanged") {
+		t.Errorf("update: exit %d %q %q", code, out, errs)
+	}
+	os.WriteFile(filepath.Join(dir, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: mariadb, version: ^2}\n"), 0o644)
+	code, _, errs := run(t, "lock", "--check", dir)
+	if code != ExitError || !strings.Contains(errs, "bundle.lock is out of date: the requirements in bundle.yaml changed") {
+		t.Errorf("stale lock: exit %d %q", code, errs)
+	}
+	// A requirement no version satisfies: the explanation names it.
+	code, _, errs = run(t, "lock", dir)
+	want := "Error: resolving the requirements of shop 0.1.0: Because shop requires db mariadb ^2 (no version matches; mariadb has 1.0.0), version solving failed.\n"
+	if code != ExitError || errs != want {
+		t.Errorf("unsatisfiable: exit %d\n got  %q\n want %q", code, errs, want)
+	}
+}

@@ -107,6 +107,7 @@ func upgradeCommand() *ucli.Command {
 			&ucli.BoolFlag{Name: "reuse-values", Usage: "start from the current revision's values"},
 			&ucli.BoolFlag{Name: "install", Aliases: []string{"i"}, Usage: "install the release if it does not exist"},
 			&ucli.BoolFlag{Name: "create-namespace", Usage: "with --install, create the namespace if needed"},
+			&ucli.BoolFlag{Name: "update-deps", Usage: "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"},
 		}),
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
@@ -128,6 +129,7 @@ func upgradeCommand() *ucli.Command {
 				ReuseValues:     c.Bool("reuse-values"),
 				Install:         c.Bool("install"),
 				CreateNamespace: c.Bool("create-namespace"),
+				UpdateDeps:      c.Bool("update-deps"),
 			})
 			if err != nil {
 				return err

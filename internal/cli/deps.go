@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/bundlesh/bundle/pkg/deps"
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+func lockCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "lock",
+		Usage:     "resolve a bundle's requirements and write bundle.lock (versions and content digests)",
+		ArgsUsage: "[DIR]",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "check", Usage: "write nothing; fail if bundle.lock is missing, out of date, or a digest changed"},
+		},
+		Action: func(c *ucli.Context) error {
+			dir, err := optionalDir(c)
+			if err != nil {
+				return err
+			}
+			res, err := deps.Lock(c.Context, repo.NewSet(nil), dir, deps.LockOptions{Check: c.Bool("check")})
+			if err != nil {
+				return err
+			}
+			return printLock(c.App.Writer, res, c.Bool("check"))
+		},
+	}
+}
+
+func updateCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "update",
+		Usage:     "move locked requirements to their newest fitting versions and rewrite bundle.lock",
+		ArgsUsage: "[DIR] [BUNDLE...]",
+		Description: "With no BUNDLE every locked bundle may move; otherwise only the named ones.\n" +
+			"DIR defaults to the current directory.",
+		Action: func(c *ucli.Context) error {
+			args := c.Args().Slice()
+			dir := "."
+			if len(args) > 0 && isDir(args[0]) {
+				dir, args = args[0], args[1:]
+			}
+			res, err := deps.Lock(c.Context, repo.NewSet(nil), dir, deps.LockOptions{Update: args, UpdateAll: len(args) == 0})
+			if err != nil {
+				return err
+			}
+			return printLock(c.App.Writer, res, false)
+		},
+	}
+}
+
+func depsCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "deps",
+		Usage:     "show the resolved requirement tree: versions, constraints and who imposed them",
+		ArgsUsage: "[DIR|BUNDLE]",
+		Flags:     []ucli.Flag{outputFlag()},
+		Action: func(c *ucli.Context) error {
+			if err := checkOutput(c); err != nil {
+				return err
+			}
+			ref, err := optionalDir(c)
+			if err != nil {
+				return err
+			}
+			t, err := deps.Deps(c.Context, repo.NewSet(nil), ref)
+			if err != nil {
+				return err
+			}
+			if c.String("output") == "json" {
+				return writeJSON(c.App.Writer, t)
+			}
+			printTree(c.App.Writer, t, "", true, true)
+			return nil
+		},
+	}
+}
+
+func optionalDir(c *ucli.Context) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return ".", nil
+	case 1:
+		return c.Args().Get(0), nil
+	}
+	return "", usagef(c, "expected at most one argument, got %d", c.NArg())
+}
+
+func printLock(w io.Writer, res *deps.LockResult, check bool) error {
+	for _, ch := range res.Changes {
+		switch {
+		case ch.From == "":
+			fmt.Fprintf(w, "  + %s %s\n", ch.Name, ch.To)
+		case ch.To == "":
+			fmt.Fprintf(w, "  - %s %s\n", ch.Name, ch.From)
+		default:
+			fmt.Fprintf(w, "  ~ %s %s -> %s\n", ch.Name, ch.From, ch.To)
+		}
+	}
+	switch {
+	case check:
+		fmt.Fprintf(w, "%s is up to date (%d bundles)\n", res.Path, len(res.Lock.Bundles))
+	case res.Written:
+		fmt.Fprintf(w, "wrote %s (%d bundles)\n", res.Path, len(res.Lock.Bundles))
+	default:
+		fmt.Fprintf(w, "%s unchanged (%d bundles)\n", res.Path, len(res.Lock.Bundles))
+	}
+	return nil
+}
+
+func printTree(w io.Writer, t *deps.Tree, prefix string, last, root bool) {
+	line := fmt.Sprintf("%s %s", t.Bundle, t.Version)
+	if !root {
+		line = fmt.Sprintf("%s: %s  (%s from %s, required by %s", t.Instance, line, t.Constraint, t.Repository, t.RequiredBy)
+		if t.Condition != "" {
+			line += ", if " + t.Condition
+		}
+		line += ")"
+		branch := "├── "
+		if last {
+			branch = "└── "
+		}
+		fmt.Fprintln(w, prefix+branch+line)
+		if last {
+			prefix += "    "
+		} else {
+			prefix += "│   "
+		}
+	} else {
+		fmt.Fprintln(w, line)
+	}
+	for i, c := range t.Requires {
+		printTree(w, c, prefix, i == len(t.Requires)-1, false)
+	}
+}

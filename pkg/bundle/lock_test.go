@@ -1,0 +1,127 @@
+package bundle
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+const validLock = `apiVersion: bundle/v1
+kind: Lock
+requires: sha256:35676ae428e345a34e8d778fc76cbcf9aa071c887f3828e2c3b4a4bb7e945d2a
+bundles:
+  - name: redis-ha
+    version: 7.2.0
+    repository: "oci://registry.example.com/bundles"
+    digest: sha256:0000000000000000000000000000000000000000000000000000000000000001
+  - name: mariadb
+    version: 1.0.0
+    repository: stable
+    digest: sha256:b387902656428150db48495858766f510ec20ac93da3cb74e9d7cac4640f3082
+`
+
+func TestLockRoundTrip(t *testing.T) {
+	l, err := ParseLock("bundle.lock", []byte(validLock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Bundles) != 2 || l.Bundles[0].Name != "mariadb" || l.Bundles[1].Repository != "oci://registry.example.com/bundles" {
+		t.Fatalf("parsed %+v", l)
+	}
+	out := l.Marshal()
+	again, err := ParseLock("bundle.lock", out)
+	if err != nil {
+		t.Fatalf("Marshal wrote what ParseLock refuses: %v\n%s", err, out)
+	}
+	if !bytes.Equal(again.Marshal(), out) {
+		t.Error("Marshal is not stable")
+	}
+	if e, ok := l.Find("redis-ha"); !ok || e.Version != "7.2.0" {
+		t.Errorf("Find: %+v %v", e, ok)
+	}
+}
+
+func TestParseLockInvalid(t *testing.T) {
+	head := "apiVersion: bundle/v1\nkind: Lock\nrequires: sha256:35676ae428e345a34e8d778fc76cbcf9aa071c887f3828e2c3b4a4bb7e945d2a\n"
+	entry := func(fields string) string { return head + "bundles:\n  - " + fields + "\n" }
+	ok := "name: a, version: 1.0.0, repository: stable, digest: sha256:0000000000000000000000000000000000000000000000000000000000000001"
+	tests := []struct{ name, src, want string }{
+		{"empty", "", "bundle.lock: file is empty"},
+		{"wrong kind", "apiVersion: bundle/v1\nkind: Bundle\n", `bundle.lock:2: kind: unsupported kind "Bundle"`},
+		{"missing bundles", head, "bundle.lock:1: bundles: missing"},
+		{"bad requires digest", "apiVersion: bundle/v1\nkind: Lock\nrequires: md5:abc\nbundles: []\n", `bundle.lock:3: requires: invalid digest "md5:abc"`},
+		{"bundles not a list", head + "bundles: {}\n", "bundle.lock:4: bundles: must be a list"},
+		{"entry not a mapping", entry("x"), "bundle.lock:5: bundles[0]: bundles[0] must be a mapping"},
+		{"bad digest", entry("{name: a, version: 1.0.0, repository: stable, digest: sha256:zz}"), `bundle.lock:5: bundles[0].digest: invalid digest "sha256:zz"`},
+		{"bad version", entry("{name: a, version: one, repository: stable, digest: x}"), `bundle.lock:5: bundles[0].version: invalid version "one"`},
+		{"unknown field", entry("{"+ok+", extra: 1}"), "bundle.lock:5: bundles[0].extra: unknown field"},
+		{"incomplete entry", entry("{name: a, version: 1.0.0}"), "bundle.lock:5: bundles[0]: needs name, version, repository and digest"},
+		{"duplicate", head + "bundles:\n  - {" + ok + "}\n  - {" + ok + "}\n", "bundle.lock:6: bundles[1].name: bundle a is locked twice (first at line 5)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseLock("bundle.lock", []byte(tt.src))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("error:\n got  %v\n want %s...", err, tt.want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("does not match ErrInvalid")
+			}
+		})
+	}
+}
+
+func FuzzParseLock(f *testing.F) {
+	f.Add([]byte(validLock))
+	f.Add([]byte("apiVersion: bundle/v1\nkind: Lock\nrequires: x\nbundles: []\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := ParseLock("bundle.lock", data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("bad error: %q", err)
+			}
+			return
+		}
+		// What parses must survive a round trip unchanged.
+		again, err := ParseLock("bundle.lock", l.Marshal())
+		if err != nil {
+			t.Fatalf("round trip: %v\n%s", err, l.Marshal())
+		}
+		if !bytes.Equal(again.Marshal(), l.Marshal()) {
+			t.Fatal("round trip changed the lock")
+		}
+	})
+}
+
+func TestPackageDeterministic(t *testing.T) {
+	files := map[string]string{
+		"Chart.yaml":        chartYAML,
+		"values.yaml":       "a: 1\n",
+		"templates/cm.yaml": "kind: ConfigMap\n",
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\n",
+	}
+	a, err := LoadDir(writeBundle(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadDir(writeBundle(t, files)) // other directory, other mtimes
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, _ := a.Package()
+	pb, _ := b.Package()
+	if !bytes.Equal(pa, pb) {
+		t.Fatal("the same files packaged to different bytes")
+	}
+	da, _ := a.Digest()
+	db, _ := b.Digest()
+	if da != db || !strings.HasPrefix(da, "sha256:") {
+		t.Fatalf("digests %s, %s", da, db)
+	}
+	files["values.yaml"] = "a: 2\n"
+	c, _ := LoadDir(writeBundle(t, files))
+	if dc, _ := c.Digest(); dc == da {
+		t.Error("a content change kept the digest")
+	}
+}

@@ -1,0 +1,186 @@
+// Package deps manages a bundle's resolved requirements: writing and
+// checking bundle.lock (bundle lock), moving locked versions (bundle
+// update), and showing the resolved tree (bundle deps).
+package deps
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bundlesh/bundle/internal/errs"
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+// LockOptions configure Lock.
+type LockOptions struct {
+	// Check writes nothing and fails when bundle.lock is missing or differs
+	// from what bundle lock would write, or a locked digest no longer
+	// matches what the source serves.
+	Check bool
+	// Update names bundles whose locked versions may move (bundle update);
+	// UpdateAll moves every one.
+	Update    []string
+	UpdateAll bool
+}
+
+// Change is one bundle whose locked version moved.
+type Change struct {
+	Name     string
+	From, To string // empty From: newly locked; empty To: no longer needed
+}
+
+// LockResult says what Lock did.
+type LockResult struct {
+	Path    string
+	Lock    *bundle.Lock
+	Changes []Change
+	Written bool
+}
+
+// Lock resolves the requirements of the bundle in dir, keeping the versions
+// already locked unless told to move them, and writes dir/bundle.lock.
+func Lock(ctx context.Context, repos *repo.Set, dir string, opts LockOptions) (*LockResult, error) {
+	b, err := bundle.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, bundle.LockFileName)
+	for _, name := range opts.Update {
+		if b.Lock == nil {
+			break
+		}
+		if _, ok := b.Lock.Find(name); !ok {
+			return nil, fmt.Errorf("bundle update: %s is not in %s (locked: %s)", name, path, lockedNames(b.Lock))
+		}
+	}
+	plan, err := render.NewPlan(ctx, repos, b, render.PlanOptions{Locked: opts.Check, Update: opts.Update, UpdateAll: opts.UpdateAll})
+	if err != nil {
+		return nil, err
+	}
+	l, err := plan.Lock()
+	if err != nil {
+		return nil, err
+	}
+	res := &LockResult{Path: path, Lock: l, Changes: diff(b.Lock, l)}
+	data := l.Marshal()
+	if opts.Check {
+		old, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(old, data) {
+			return nil, errs.New(render.ErrLockStale, "%s is out of date: run bundle lock %s", path, dir)
+		}
+		return res, nil
+	}
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return res, nil
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return nil, err
+	}
+	res.Written = true
+	return res, nil
+}
+
+func lockedNames(l *bundle.Lock) string {
+	var s string
+	for i, e := range l.Bundles {
+		if i > 0 {
+			s += ", "
+		}
+		s += e.Name
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func diff(old, nu *bundle.Lock) []Change {
+	var out []Change
+	if old == nil {
+		old = &bundle.Lock{}
+	}
+	for _, n := range nu.Bundles {
+		o, ok := old.Find(n.Name)
+		switch {
+		case !ok:
+			out = append(out, Change{Name: n.Name, To: n.Version})
+		case o.Version != n.Version:
+			out = append(out, Change{Name: n.Name, From: o.Version, To: n.Version})
+		}
+	}
+	for _, o := range old.Bundles {
+		if _, ok := nu.Find(o.Name); !ok {
+			out = append(out, Change{Name: o.Name, From: o.Version})
+		}
+	}
+	return out
+}
+
+// writeAtomic writes through a temporary file and a rename, so a failure
+// never leaves half a lock file.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".bundle.lock-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Tree is the resolved requirement tree of a bundle, for bundle deps.
+type Tree struct {
+	Bundle     string  `json:"bundle"`
+	Version    string  `json:"version"`
+	Instance   string  `json:"instance,omitempty"`
+	Repository string  `json:"repository,omitempty"`
+	Constraint string  `json:"constraint,omitempty"`
+	RequiredBy string  `json:"requiredBy,omitempty"`
+	Condition  string  `json:"condition,omitempty"`
+	Requires   []*Tree `json:"requires,omitempty"`
+}
+
+// Deps resolves a bundle (a directory or a repository reference) and
+// returns its requirement tree: each node's version, the constraint it
+// satisfies and who imposed it.
+func Deps(ctx context.Context, repos *repo.Set, ref string) (*Tree, error) {
+	r, err := repo.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	b, err := repos.LoadReference(ctx, r, nil)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := render.NewPlan(ctx, repos, b, render.PlanOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var build func(n *render.Node, parent string) *Tree
+	build = func(n *render.Node, parent string) *Tree {
+		t := &Tree{Bundle: n.Bundle.Name, Version: n.Bundle.Version.String()}
+		if n.Requirement != nil {
+			t.Instance, t.Repository, t.Constraint, t.RequiredBy, t.Condition = n.Requirement.Name, n.Requirement.Repository, n.Requirement.Version, parent, n.Requirement.Condition
+		}
+		for _, c := range n.Requires {
+			t.Requires = append(t.Requires, build(c, n.Bundle.String()))
+		}
+		return t
+	}
+	return build(plan.Root, ""), nil
+}
