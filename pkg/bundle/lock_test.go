@@ -55,7 +55,7 @@ func TestParseLockInvalid(t *testing.T) {
 		{"entry not a mapping", entry("x"), "bundle.lock:5: bundles[0]: bundles[0] must be a mapping"},
 		{"bad digest", entry("{name: a, version: 1.0.0, repository: stable, digest: sha256:zz}"), `bundle.lock:5: bundles[0].digest: invalid digest "sha256:zz"`},
 		{"bad version", entry("{name: a, version: one, repository: stable, digest: x}"), `bundle.lock:5: bundles[0].version: invalid version "one"`},
-		{"unknown field", entry("{"+ok+", extra: 1}"), "bundle.lock:5: bundles[0].extra: unknown field"},
+		{"unknown field", entry("{" + ok + ", extra: 1}"), "bundle.lock:5: bundles[0].extra: unknown field"},
 		{"incomplete entry", entry("{name: a, version: 1.0.0}"), "bundle.lock:5: bundles[0]: needs name, version, repository and digest"},
 		{"duplicate", head + "bundles:\n  - {" + ok + "}\n  - {" + ok + "}\n", "bundle.lock:6: bundles[1].name: bundle a is locked twice (first at line 5)"},
 	}
