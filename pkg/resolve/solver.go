@@ -90,6 +90,17 @@ func (p *pkg) allows(c *semver.Constraints) set {
 type term struct {
 	pkg int
 	set set
+	// one is the version index when set is a single version (a positive
+	// term), else -1: a fast path for the common exact-version case.
+	one int
+}
+
+func mkTerm(pkg int, s set, n int) term {
+	t := term{pkg: pkg, set: s, one: -1}
+	if s.positive(n) && s.count(n) == 1 {
+		t.one = s.highest(n)
+	}
+	return t
 }
 
 type kind int
@@ -124,6 +135,9 @@ type pkgState struct {
 	assigns []int // indexes into solver.assigns, in order
 	accum   []set // intersection of the package's assignments up to each
 	decided bool
+	// one is the version index when the current intersection is a single
+	// version, else -1.
+	one int
 }
 
 func (st *pkgState) current() set {
@@ -142,25 +156,38 @@ type solver struct {
 	byName map[string]int
 
 	incompats []*incompat
-	byPkg     [][]int
+	// Propagation watches two terms of every incompatibility with two or
+	// more (two-watched-literal scheme): it is examined only when one of
+	// them becomes satisfied. watching[id] holds the watched term indexes,
+	// watchers[pkg] the incompatibilities watching a term of pkg; units[pkg]
+	// the one-term incompatibilities on pkg.
+	watching [][2]int
+	watchers [][]watchEntry
+	units    [][]int
+	// pending lists new incompatibilities that may already be almost
+	// satisfied or satisfied, to examine before propagating.
+	pending []int
 
 	assigns    []assignment
 	state      []pkgState
 	level      int
 	candidates []int // packages that may have a positive, undecided term
 
-	// contradicted[id] is the decision level at which incompatibility id
-	// was found contradicted (-1: not known to be). A contradicted
-	// incompatibility stays so until a backjump below that level, so
-	// propagation skips it; contraStack lists marked ids in level order.
-	contradicted []int
-	contraStack  []int
-
 	// depIncompat finds the dependency incompatibility of a package on a
 	// bundle with the same requirements, to merge versions into it.
 	depIncompat map[depKey]int
 
 	decisions, conflicts int
+}
+
+// watchEntry is one incompatibility watching a term of a package, with a
+// blocker: another of its terms, checked first in O(1) (when it is a single
+// version) so that incompatibilities that cannot fire are skipped without
+// touching them. Any term of the incompatibility is a valid blocker.
+type watchEntry struct {
+	id     int32
+	blkPkg int32
+	blkOne int32
 }
 
 type depKey struct {
@@ -179,8 +206,9 @@ func newSolver(ctx context.Context, src Source, root []Requirement, opts Options
 	}
 	r.deps = map[int][]Requirement{0: root}
 	s.pkgs = append(s.pkgs, r)
-	s.byPkg = append(s.byPkg, nil)
-	s.state = append(s.state, pkgState{})
+	s.watchers = append(s.watchers, nil)
+	s.units = append(s.units, nil)
+	s.state = append(s.state, pkgState{one: -1})
 	return s
 }
 
@@ -195,8 +223,9 @@ func (s *solver) intern(r Requirement) (int, error) {
 	id := len(s.pkgs)
 	s.pkgs = append(s.pkgs, &pkg{name: r.Name, ref: r.Ref})
 	s.byName[r.Name] = id
-	s.byPkg = append(s.byPkg, nil)
-	s.state = append(s.state, pkgState{})
+	s.watchers = append(s.watchers, nil)
+	s.units = append(s.units, nil)
+	s.state = append(s.state, pkgState{one: -1})
 	return id, nil
 }
 
@@ -259,7 +288,7 @@ func (s *solver) requirements(p, vi int) ([]Requirement, error) {
 
 func (s *solver) run() error {
 	// The root must be selected.
-	s.add(&incompat{terms: []term{{rootPkg, singleSet(1, 0).not(1)}}, kind: kindRoot})
+	s.add(&incompat{terms: []term{mkTerm(rootPkg, singleSet(1, 0).not(1), 1)}, kind: kindRoot})
 	next := rootPkg
 	for {
 		if err := s.ctx.Err(); err != nil {
@@ -279,7 +308,7 @@ func (s *solver) run() error {
 	}
 }
 
-// add registers an incompatibility and returns its id.
+// add registers an incompatibility for propagation and returns its id.
 func (s *solver) add(inc *incompat) int {
 	id := s.store(inc)
 	s.watch(id)
@@ -291,33 +320,93 @@ func (s *solver) add(inc *incompat) int {
 func (s *solver) store(inc *incompat) int {
 	id := len(s.incompats)
 	s.incompats = append(s.incompats, inc)
-	s.contradicted = append(s.contradicted, -1)
+	s.watching = append(s.watching, [2]int{-1, -1})
 	return id
 }
 
-// watch makes propagation consider an incompatibility.
+// watch makes propagation consider an incompatibility: it watches the two
+// terms most likely to wake it, unsatisfied ones first, then the most
+// recently satisfied.
 func (s *solver) watch(id int) {
-	for _, t := range s.incompats[id].terms {
-		s.byPkg[t.pkg] = append(s.byPkg[t.pkg], id)
+	inc := s.incompats[id]
+	if len(inc.terms) == 1 {
+		p := inc.terms[0].pkg
+		s.units[p] = append(s.units[p], id)
+		return
+	}
+	best := [2]int{-1, -1}
+	score := func(i int) int {
+		t := inc.terms[i]
+		if !s.satisfied(t) {
+			return 1 << 62
+		}
+		st := &s.state[t.pkg]
+		for j, acc := range st.accum {
+			if acc.subsetOf(t.set) {
+				return st.assigns[j]
+			}
+		}
+		return 0
+	}
+	for i := range inc.terms {
+		switch {
+		case best[0] < 0 || score(i) > score(best[0]):
+			best[1] = best[0]
+			best[0] = i
+		case best[1] < 0 || score(i) > score(best[1]):
+			best[1] = i
+		}
+	}
+	s.watching[id] = best
+	for i, k := range best {
+		p := inc.terms[k].pkg
+		o := inc.terms[best[1-i]]
+		s.watchers[p] = append(s.watchers[p], watchEntry{int32(id), int32(o.pkg), int32(o.one)})
 	}
 }
 
-// replace puts incompatibility nu where old was in the propagation lists.
-func (s *solver) replace(old, nu int) {
-	for _, t := range s.incompats[nu].terms {
-		list := s.byPkg[t.pkg]
-		found := false
-		for i := len(list) - 1; i >= 0; i-- {
-			if list[i] == old {
-				list[i] = nu
-				found = true
+// unwatch removes an incompatibility from propagation.
+func (s *solver) unwatch(id int) {
+	inc := s.incompats[id]
+	remove := func(list []int) []int {
+		for i, x := range list {
+			if x == id {
+				return append(list[:i], list[i+1:]...)
+			}
+		}
+		return list
+	}
+	if len(inc.terms) == 1 {
+		p := inc.terms[0].pkg
+		s.units[p] = remove(s.units[p])
+		return
+	}
+	for _, k := range s.watching[id] {
+		p := inc.terms[k].pkg
+		list := s.watchers[p]
+		for i, e := range list {
+			if int(e.id) == id {
+				s.watchers[p] = append(list[:i], list[i+1:]...)
 				break
 			}
 		}
-		if !found {
-			s.byPkg[t.pkg] = append(list, nu)
-		}
 	}
+}
+
+// replace puts incompatibility nu in the place of old in propagation.
+func (s *solver) replace(old, nu int) {
+	s.unwatch(old)
+	s.watch(nu)
+}
+
+func (s *solver) satisfied(t term) bool {
+	cur := s.state[t.pkg].current()
+	return cur != nil && cur.subsetOf(t.set)
+}
+
+func (s *solver) contradicts(t term) bool {
+	cur := s.state[t.pkg].current()
+	return cur != nil && cur.disjoint(t.set)
 }
 
 type relation int
@@ -355,46 +444,124 @@ func (s *solver) relation(inc *incompat) (relation, int) {
 func (s *solver) propagate(start int) error {
 	changed := []int{start}
 	queued := map[int]bool{start: true}
+	enqueue := func(p int) {
+		if !queued[p] {
+			changed = append(changed, p)
+			queued[p] = true
+		}
+	}
+	// conflict learns from a satisfied incompatibility, backjumps, and
+	// derives from the learned one; propagation restarts from there.
+	conflict := func(id int) error {
+		learned, err := s.resolveConflict(id)
+		if err != nil {
+			return err
+		}
+		rel, unsat := s.relation(s.incompats[learned])
+		if rel != almostSatisfied {
+			return fmt.Errorf("internal error: learned incompatibility is not almost satisfied")
+		}
+		t := s.incompats[learned].terms[unsat]
+		s.derive(t.pkg, t.set.not(s.pkgs[t.pkg].n()), learned)
+		changed = changed[:0]
+		clear(queued)
+		enqueue(t.pkg)
+		return nil
+	}
+	for _, id := range s.pending {
+		rel, unsat := s.relation(s.incompats[id])
+		if rel == satisfied {
+			s.pending = s.pending[:0]
+			if err := conflict(id); err != nil {
+				return err
+			}
+			break
+		}
+		if rel == almostSatisfied {
+			t := s.incompats[id].terms[unsat]
+			s.derive(t.pkg, t.set.not(s.pkgs[t.pkg].n()), id)
+			enqueue(t.pkg)
+		}
+	}
+	s.pending = s.pending[:0]
+next:
 	for len(changed) > 0 {
 		p := changed[len(changed)-1]
 		changed = changed[:len(changed)-1]
 		delete(queued, p)
-		list := s.byPkg[p]
-		for i := len(list) - 1; i >= 0; i-- {
-			if s.contradicted[list[i]] >= 0 {
-				continue
-			}
-			inc := s.incompats[list[i]]
-			rel, unsat := s.relation(inc)
-			if rel == contradicted {
-				s.contradicted[list[i]] = s.level
-				s.contraStack = append(s.contraStack, list[i])
-				continue
-			}
-			if rel == satisfied {
-				id, err := s.resolveConflict(list[i])
-				if err != nil {
+		for i := len(s.units[p]) - 1; i >= 0; i-- {
+			id := s.units[p][i]
+			t := s.incompats[id].terms[0]
+			switch {
+			case s.satisfied(t):
+				if err := conflict(id); err != nil {
 					return err
 				}
-				rel, unsat = s.relation(s.incompats[id])
-				if rel != almostSatisfied {
-					return fmt.Errorf("internal error: learned incompatibility is not almost satisfied")
+				continue next
+			case !s.contradicts(t):
+				s.derive(p, t.set.not(s.pkgs[p].n()), id)
+				enqueue(p)
+			}
+		}
+		ws := s.watchers[p]
+		for i := len(ws) - 1; i >= 0; i-- {
+			e := ws[i]
+			if e.blkOne >= 0 {
+				if cur := s.state[e.blkPkg].one; cur >= 0 && cur != int(e.blkOne) {
+					continue // the blocker term is contradicted
 				}
-				t := s.incompats[id].terms[unsat]
-				s.derive(t.pkg, t.set.not(s.pkgs[t.pkg].n()), id)
-				changed = changed[:0]
-				clear(queued)
-				changed = append(changed, t.pkg)
-				queued[t.pkg] = true
+			}
+			id := int(e.id)
+			inc := s.incompats[id]
+			w := s.watching[id]
+			k := 0
+			if inc.terms[w[0]].pkg != p {
+				k = 1
+			}
+			// Blocker: the other watched term is contradicted (checked in
+			// O(1) for single versions): nothing to do.
+			if o := inc.terms[w[1-k]]; o.one >= 0 {
+				if cur := s.state[o.pkg].one; cur >= 0 && cur != o.one {
+					continue
+				}
+			}
+			if t := inc.terms[w[k]]; t.one >= 0 {
+				if cur := s.state[p].one; cur >= 0 && cur != t.one {
+					continue // p is at another single version: not satisfied
+				}
+			}
+			if !s.satisfied(inc.terms[w[k]]) {
+				continue
+			}
+			// Move the watch to another term that is not satisfied.
+			moved := false
+			for j, u := range inc.terms {
+				if j == w[0] || j == w[1] || s.satisfied(u) {
+					continue
+				}
+				w[k] = j
+				s.watching[id] = w
+				ws[i] = ws[len(ws)-1]
+				ws = ws[:len(ws)-1]
+				s.watchers[p] = ws
+				o := inc.terms[w[1-k]]
+				s.watchers[u.pkg] = append(s.watchers[u.pkg], watchEntry{int32(id), int32(o.pkg), int32(o.one)})
+				moved = true
 				break
 			}
-			if rel == almostSatisfied {
-				t := inc.terms[unsat]
-				s.derive(t.pkg, t.set.not(s.pkgs[t.pkg].n()), list[i])
-				if !queued[t.pkg] {
-					changed = append(changed, t.pkg)
-					queued[t.pkg] = true
+			if moved {
+				continue
+			}
+			o := inc.terms[w[1-k]]
+			switch {
+			case s.satisfied(o):
+				if err := conflict(id); err != nil {
+					return err
 				}
+				continue next
+			case !s.contradicts(o):
+				s.derive(o.pkg, o.set.not(s.pkgs[o.pkg].n()), id)
+				enqueue(o.pkg)
 			}
 		}
 	}
@@ -413,6 +580,7 @@ func (s *solver) assign(a assignment) {
 	}
 	st.assigns = append(st.assigns, len(s.assigns))
 	st.accum = append(st.accum, acc)
+	st.one = mkTerm(a.pkg, acc, s.pkgs[a.pkg].n()).one
 	s.assigns = append(s.assigns, a)
 	if a.cause < 0 {
 		st.decided = true
@@ -445,7 +613,7 @@ func (s *solver) decide() (int, error) {
 	pk := s.pkgs[best]
 	cur := s.state[best].current()
 	if bestCount == 0 {
-		s.add(&incompat{terms: []term{{best, cur}}, kind: kindNoVersions})
+		s.add(&incompat{terms: []term{mkTerm(best, cur, pk.n())}, kind: kindNoVersions})
 		return best, nil
 	}
 	vi := cur.highest(pk.n())
@@ -480,6 +648,7 @@ func (s *solver) decide() (int, error) {
 			}
 		}
 		if clash {
+			s.pending = append(s.pending, added...)
 			return best, nil
 		}
 	}
@@ -512,7 +681,7 @@ func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
 	var added []int
 	for _, d := range order {
 		dp := s.pkgs[d]
-		self := term{p, singleSet(pn, vi)}
+		self := term{pkg: p, set: singleSet(pn, vi), one: vi}
 		if dp.missing {
 			added = append(added, s.add(&incompat{terms: []term{self}, kind: kindNotFound, from: p, to: d, reqs: byPkg[d]}))
 			continue
@@ -532,7 +701,7 @@ func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
 		} else {
 			inc.terms = []term{self}
 			if neg := allowed.not(dp.n()); !neg.isFull(dp.n()) {
-				inc.terms = append(inc.terms, term{d, neg})
+				inc.terms = append(inc.terms, mkTerm(d, neg, dp.n()))
 			}
 		}
 		// Versions of p with the same requirements on d share one
@@ -540,7 +709,7 @@ func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
 		key := depKey{p, d, reqsKey(byPkg[d])}
 		if old, ok := s.depIncompat[key]; ok && d != p {
 			prev := s.incompats[old]
-			inc.terms[0].set = prev.terms[0].set.or(self.set)
+			inc.terms[0] = mkTerm(p, prev.terms[0].set.or(self.set), pn)
 			id := s.store(inc)
 			s.replace(old, id)
 			s.depIncompat[key] = id
@@ -570,10 +739,10 @@ func (s *solver) resolveConflict(id int) (int, error) {
 		satPkg, satIdx, prevLevel := s.satisfier(inc)
 		sat := s.assigns[satIdx]
 		if sat.cause < 0 || prevLevel < sat.level {
+			s.backtrack(prevLevel)
 			if learned {
 				s.watch(id)
 			}
-			s.backtrack(prevLevel)
 			return id, nil
 		}
 		id = s.priorCause(id, sat.cause, satPkg)
@@ -671,10 +840,10 @@ func (s *solver) priorCause(incID, causeID, p int) int {
 	}
 	out := &incompat{kind: kindDerived, cause1: incID, cause2: causeID}
 	for _, q := range order {
-		out.terms = append(out.terms, term{q, merged[q]})
+		out.terms = append(out.terms, mkTerm(q, merged[q], s.pkgs[q].n()))
 	}
 	if pTerm != nil && !pTerm.isFull(n) {
-		out.terms = append(out.terms, term{p, pTerm})
+		out.terms = append(out.terms, mkTerm(p, pTerm, n))
 	}
 	sort.SliceStable(out.terms, func(i, j int) bool { return out.terms[i].pkg < out.terms[j].pkg })
 	return s.store(out)
@@ -690,20 +859,16 @@ func (s *solver) backtrack(level int) {
 		st := &s.state[a.pkg]
 		st.assigns = st.assigns[:len(st.assigns)-1]
 		st.accum = st.accum[:len(st.accum)-1]
+		st.one = -1
+		if cur := st.current(); cur != nil {
+			st.one = mkTerm(a.pkg, cur, s.pkgs[a.pkg].n()).one
+		}
 		if a.cause < 0 {
 			st.decided = false
 		}
 	}
 	s.assigns = s.assigns[:cut]
 	s.level = level
-	for len(s.contraStack) > 0 {
-		top := s.contraStack[len(s.contraStack)-1]
-		if s.contradicted[top] <= level {
-			break
-		}
-		s.contradicted[top] = -1
-		s.contraStack = s.contraStack[:len(s.contraStack)-1]
-	}
 	s.candidates = s.candidates[:0]
 	for p := range s.state {
 		st := &s.state[p]
