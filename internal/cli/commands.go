@@ -209,13 +209,7 @@ func listCommand() *ucli.Command {
 			outputFlag(),
 		}),
 		Action: func(c *ucli.Context) error {
-			if err := exactArgs(c, 0, "no arguments"); err != nil {
-				return err
-			}
-			if err := checkOutput(c); err != nil {
-				return err
-			}
-			cl, err := client(c)
+			cl, err := readClient(c, 0, "no arguments")
 			if err != nil {
 				return err
 			}
@@ -243,13 +237,7 @@ func statusCommand() *ucli.Command {
 		ArgsUsage: "NAME",
 		Flags:     flags(kubeFlags(), []ucli.Flag{outputFlag()}),
 		Action: func(c *ucli.Context) error {
-			if err := exactArgs(c, 1, "NAME"); err != nil {
-				return err
-			}
-			if err := checkOutput(c); err != nil {
-				return err
-			}
-			cl, err := client(c)
+			cl, err := readClient(c, 1, "NAME")
 			if err != nil {
 				return err
 			}
@@ -272,13 +260,7 @@ func historyCommand() *ucli.Command {
 		ArgsUsage: "NAME",
 		Flags:     flags(kubeFlags(), []ucli.Flag{outputFlag()}),
 		Action: func(c *ucli.Context) error {
-			if err := exactArgs(c, 1, "NAME"); err != nil {
-				return err
-			}
-			if err := checkOutput(c); err != nil {
-				return err
-			}
-			cl, err := client(c)
+			cl, err := readClient(c, 1, "NAME")
 			if err != nil {
 				return err
 			}
@@ -397,4 +379,16 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// readClient checks the arguments and --output of a read-only command and
+// returns its client.
+func readClient(c *ucli.Context, nargs int, what string) (*release.Client, error) {
+	if err := exactArgs(c, nargs, what); err != nil {
+		return nil, err
+	}
+	if err := checkOutput(c); err != nil {
+		return nil, err
+	}
+	return client(c)
 }

@@ -227,30 +227,15 @@ func (s *solver) reqText(inc *incompat) string {
 
 // subject phrases a term as the subject of a sentence: "mediawiki 1.2.0",
 // "every version of foo", "shop" for the root.
-func (s *solver) subject(t term) string {
-	p := s.pkgs[t.pkg]
-	if t.pkg == rootPkg {
-		return p.name
-	}
-	if t.set == nil {
-		return p.name
-	}
-	n := p.n()
-	pos := t.set
-	if !t.set.positive(n) {
-		pos = t.set.not(n)
-	}
-	if pos.count(n) == n {
-		return "every version of " + p.name
-	}
-	return p.name + " " + s.versions(t.pkg, pos)
-}
+func (s *solver) subject(t term) string { return s.phrase(t, "every version of ") }
 
-// object phrases a term positively ("foo >=1.0.0 <2.0.0"); a negative term
-// reads as the versions it requires.
-func (s *solver) object(t term) string {
+// object phrases a term positively ("foo >=1.0.0 <2.0.0", "foo" for every
+// version); a negative term reads as the versions it requires.
+func (s *solver) object(t term) string { return s.phrase(t, "") }
+
+func (s *solver) phrase(t term, every string) string {
 	p := s.pkgs[t.pkg]
-	if t.pkg == rootPkg {
+	if t.pkg == rootPkg || t.set == nil {
 		return p.name
 	}
 	n := p.n()
@@ -259,7 +244,7 @@ func (s *solver) object(t term) string {
 		pos = t.set.not(n)
 	}
 	if pos.count(n) == n {
-		return p.name
+		return every + p.name
 	}
 	return p.name + " " + s.versions(t.pkg, pos)
 }
