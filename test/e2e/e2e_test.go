@@ -406,7 +406,7 @@ current-context: c
 
 	// --dry-run validates against the server, prints the manifests and
 	// creates nothing.
-	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--dry-run")
+	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--dry-run", "--locked")
 	if !strings.Contains(out, "kind: StatefulSet") || !strings.Contains(out, "# dry run:") {
 		t.Errorf("dry run output:\n%s", out)
 	}
