@@ -15,14 +15,23 @@ import (
 // versions, hyphen ranges) it reports false and the caller falls back to
 // Check. A property test holds it to Check.
 func compileConstraint(text string, versions []*semver.Version) (set, bool) {
-	n := len(versions)
-	out := make(set, words(n))
-	release := make(set, words(n)) // versions without a prerelease
+	return compileWith(text, versions, releaseSet(versions))
+}
+
+// releaseSet is the versions without a prerelease.
+func releaseSet(versions []*semver.Version) set {
+	release := make(set, words(len(versions)))
 	for i, v := range versions {
 		if v.Prerelease() == "" {
 			release[i/64] |= 1 << (i % 64)
 		}
 	}
+	return release
+}
+
+func compileWith(text string, versions []*semver.Version, release set) (set, bool) {
+	n := len(versions)
+	out := make(set, words(n))
 	for _, group := range strings.Split(text, "||") {
 		fields := strings.FieldsFunc(group, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 		if len(fields) == 0 {

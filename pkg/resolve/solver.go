@@ -60,6 +60,7 @@ type pkg struct {
 	missing  bool              // the source does not know it
 	loaded   bool
 	cons     map[string]set // constraint text -> versions it allows
+	release  set            // versions without a prerelease
 	deps     map[int][]Requirement
 }
 
@@ -71,7 +72,10 @@ func (p *pkg) allows(c *semver.Constraints) set {
 	if s, ok := p.cons[key]; ok {
 		return s
 	}
-	s, ok := compileConstraint(key, p.versions)
+	if p.release == nil {
+		p.release = releaseSet(p.versions)
+	}
+	s, ok := compileWith(key, p.versions, p.release)
 	if !ok {
 		s = make(set, words(p.n()))
 		for i, v := range p.versions {
