@@ -145,7 +145,7 @@ func (s *solver) describe(id int) string {
 	case kindRoot:
 		return s.pkgs[rootPkg].name + " is required"
 	case kindDependency:
-		self := term{pkg: inc.from, one: -1}
+		self := term{pkg: inc.from, one: -1, notOne: -1}
 		if len(inc.terms) > 0 && inc.terms[0].pkg == inc.from {
 			self = inc.terms[0]
 		}

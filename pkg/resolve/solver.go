@@ -95,16 +95,36 @@ type term struct {
 	pkg int
 	set set
 	// one is the version index when set is a single version (a positive
-	// term), else -1: a fast path for the common exact-version case.
-	one int
+	// term), else -1; notOne is the index when set is every version but one
+	// plus "not selected" (a negative term on one version), else -1. They
+	// are fast paths for the common exact-version case.
+	one, notOne int
 }
 
 func mkTerm(pkg int, s set, n int) term {
-	t := term{pkg: pkg, set: s, one: -1}
-	if s.positive(n) && s.count(n) == 1 {
-		t.one = s.highest(n)
+	t := term{pkg: pkg, set: s, one: -1, notOne: -1}
+	if s.positive(n) {
+		if s.count(n) == 1 {
+			t.one = s.highest(n)
+		}
+	} else if c := s.not(n); c.count(n) == 1 {
+		t.notOne = c.highest(n)
 	}
 	return t
+}
+
+// quick decides, in O(1), whether a term is satisfied or contradicted when
+// its package is at a single version cur; ok is false when it cannot tell.
+func (t term) quick(cur int) (satisfied, contradicted, ok bool) {
+	switch {
+	case cur < 0:
+		return false, false, false
+	case t.one >= 0:
+		return cur == t.one, cur != t.one, true
+	case t.notOne >= 0:
+		return cur != t.notOne, cur == t.notOne, true
+	}
+	return false, false, false
 }
 
 type kind int
@@ -189,9 +209,9 @@ type solver struct {
 // version) so that incompatibilities that cannot fire are skipped without
 // touching them. Any term of the incompatibility is a valid blocker.
 type watchEntry struct {
-	id     int32
-	blkPkg int32
-	blkOne int32
+	id   int32
+	self term // the watched term (on the list's package)
+	blk  term // another term of the incompatibility
 }
 
 type depKey struct {
@@ -364,8 +384,7 @@ func (s *solver) watch(id int) {
 	s.watching[id] = best
 	for i, k := range best {
 		p := inc.terms[k].pkg
-		o := inc.terms[best[1-i]]
-		s.watchers[p] = append(s.watchers[p], watchEntry{int32(id), int32(o.pkg), int32(o.one)})
+		s.watchers[p] = append(s.watchers[p], watchEntry{int32(id), inc.terms[k], inc.terms[best[1-i]]})
 	}
 }
 
@@ -509,11 +528,15 @@ next:
 		}
 		ws := s.watchers[p]
 		for i := len(ws) - 1; i >= 0; i-- {
-			e := ws[i]
-			if e.blkOne >= 0 {
-				if cur := s.state[e.blkPkg].one; cur >= 0 && cur != int(e.blkOne) {
-					continue // the blocker term is contradicted
-				}
+			e := &ws[i]
+			// O(1) checks on single versions, without touching the
+			// incompatibility: its term here is not satisfied, or its
+			// blocker term is contradicted.
+			if sat, _, ok := e.self.quick(s.state[p].one); ok && !sat {
+				continue
+			}
+			if _, con, ok := e.blk.quick(s.state[e.blk.pkg].one); ok && con {
+				continue
 			}
 			id := int(e.id)
 			inc := s.incompats[id]
@@ -521,18 +544,6 @@ next:
 			k := 0
 			if inc.terms[w[0]].pkg != p {
 				k = 1
-			}
-			// Blocker: the other watched term is contradicted (checked in
-			// O(1) for single versions): nothing to do.
-			if o := inc.terms[w[1-k]]; o.one >= 0 {
-				if cur := s.state[o.pkg].one; cur >= 0 && cur != o.one {
-					continue
-				}
-			}
-			if t := inc.terms[w[k]]; t.one >= 0 {
-				if cur := s.state[p].one; cur >= 0 && cur != t.one {
-					continue // p is at another single version: not satisfied
-				}
 			}
 			if !s.satisfied(inc.terms[w[k]]) {
 				continue
@@ -548,8 +559,7 @@ next:
 				ws[i] = ws[len(ws)-1]
 				ws = ws[:len(ws)-1]
 				s.watchers[p] = ws
-				o := inc.terms[w[1-k]]
-				s.watchers[u.pkg] = append(s.watchers[u.pkg], watchEntry{int32(id), int32(o.pkg), int32(o.one)})
+				s.watchers[u.pkg] = append(s.watchers[u.pkg], watchEntry{int32(id), u, inc.terms[w[1-k]]})
 				moved = true
 				break
 			}
@@ -685,7 +695,7 @@ func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
 	var added []int
 	for _, d := range order {
 		dp := s.pkgs[d]
-		self := term{pkg: p, set: singleSet(pn, vi), one: vi}
+		self := term{pkg: p, set: singleSet(pn, vi), one: vi, notOne: -1}
 		if dp.missing {
 			added = append(added, s.add(&incompat{terms: []term{self}, kind: kindNotFound, from: p, to: d, reqs: byPkg[d]}))
 			continue
