@@ -113,18 +113,24 @@ func mkTerm(pkg int, s set, n int) term {
 	return t
 }
 
-// quick decides, in O(1), whether a term is satisfied or contradicted when
-// its package is at a single version cur; ok is false when it cannot tell.
-func (t term) quick(cur int) (satisfied, contradicted, ok bool) {
-	switch {
-	case cur < 0:
+// quick decides in O(1) whether a single-version term (one or notOne) is
+// satisfied or contradicted by a package's current state; ok is false when
+// it cannot tell and the sets must be compared.
+func (t term) quick(st *pkgState) (satisfied, contradicted, ok bool) {
+	if t.one < 0 && t.notOne < 0 {
 		return false, false, false
-	case t.one >= 0:
-		return cur == t.one, cur != t.one, true
-	case t.notOne >= 0:
-		return cur != t.notOne, cur == t.notOne, true
 	}
-	return false, false, false
+	cur := st.current()
+	if cur == nil {
+		return false, false, true // nothing assigned: everything still possible
+	}
+	if st.empty {
+		return false, false, false
+	}
+	if t.one >= 0 {
+		return st.one == t.one, !cur.has(t.one), true
+	}
+	return !cur.has(t.notOne), st.one == t.notOne, true
 }
 
 type kind int
@@ -160,8 +166,9 @@ type pkgState struct {
 	accum   []set // intersection of the package's assignments up to each
 	decided bool
 	// one is the version index when the current intersection is a single
-	// version, else -1.
-	one int
+	// version, else -1; empty says it holds nothing at all.
+	one   int
+	empty bool
 }
 
 func (st *pkgState) current() set {
@@ -532,10 +539,10 @@ next:
 			// O(1) checks on single versions, without touching the
 			// incompatibility: its term here is not satisfied, or its
 			// blocker term is contradicted.
-			if sat, _, ok := e.self.quick(s.state[p].one); ok && !sat {
+			if sat, _, ok := e.self.quick(&s.state[p]); ok && !sat {
 				continue
 			}
-			if _, con, ok := e.blk.quick(s.state[e.blk.pkg].one); ok && con {
+			if _, con, ok := e.blk.quick(&s.state[e.blk.pkg]); ok && con {
 				continue
 			}
 			id := int(e.id)
@@ -595,6 +602,7 @@ func (s *solver) assign(a assignment) {
 	st.assigns = append(st.assigns, len(s.assigns))
 	st.accum = append(st.accum, acc)
 	st.one = mkTerm(a.pkg, acc, s.pkgs[a.pkg].n()).one
+	st.empty = acc.empty()
 	s.assigns = append(s.assigns, a)
 	if a.cause < 0 {
 		st.decided = true
@@ -873,9 +881,10 @@ func (s *solver) backtrack(level int) {
 		st := &s.state[a.pkg]
 		st.assigns = st.assigns[:len(st.assigns)-1]
 		st.accum = st.accum[:len(st.accum)-1]
-		st.one = -1
+		st.one, st.empty = -1, false
 		if cur := st.current(); cur != nil {
 			st.one = mkTerm(a.pkg, cur, s.pkgs[a.pkg].n()).one
+			st.empty = cur.empty()
 		}
 		if a.cause < 0 {
 			st.decided = false
