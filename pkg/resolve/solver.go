@@ -194,7 +194,11 @@ type solver struct {
 	// the one-term incompatibilities on pkg.
 	watching [][2]int
 	watchers [][]watchEntry
-	units    [][]int
+	// singles[pkg][v] holds the entries whose watched term is exactly
+	// version v of pkg: they can only fire when pkg is at v, so propagation
+	// looks at one bucket instead of all of them.
+	singles []map[int]*[]watchEntry
+	units   [][]int
 	// pending lists new incompatibilities that may already be almost
 	// satisfied or satisfied, to examine before propagating.
 	pending []int
@@ -238,6 +242,7 @@ func newSolver(ctx context.Context, src Source, root []Requirement, opts Options
 	r.deps = map[int][]Requirement{0: root}
 	s.pkgs = append(s.pkgs, r)
 	s.watchers = append(s.watchers, nil)
+	s.singles = append(s.singles, nil)
 	s.units = append(s.units, nil)
 	s.state = append(s.state, pkgState{one: -1})
 	return s
@@ -255,6 +260,7 @@ func (s *solver) intern(r Requirement) (int, error) {
 	s.pkgs = append(s.pkgs, &pkg{name: r.Name, ref: r.Ref})
 	s.byName[r.Name] = id
 	s.watchers = append(s.watchers, nil)
+	s.singles = append(s.singles, nil)
 	s.units = append(s.units, nil)
 	s.state = append(s.state, pkgState{one: -1})
 	return id, nil
@@ -390,9 +396,27 @@ func (s *solver) watch(id int) {
 	}
 	s.watching[id] = best
 	for i, k := range best {
-		p := inc.terms[k].pkg
-		s.watchers[p] = append(s.watchers[p], watchEntry{int32(id), inc.terms[k], inc.terms[best[1-i]]})
+		l := s.watchList(inc.terms[k])
+		*l = append(*l, watchEntry{int32(id), inc.terms[k], inc.terms[best[1-i]]})
 	}
+}
+
+// watchList is the list that an entry watching term t belongs in.
+func (s *solver) watchList(t term) *[]watchEntry {
+	if t.one < 0 {
+		return &s.watchers[t.pkg]
+	}
+	m := s.singles[t.pkg]
+	if m == nil {
+		m = map[int]*[]watchEntry{}
+		s.singles[t.pkg] = m
+	}
+	l, ok := m[t.one]
+	if !ok {
+		l = new([]watchEntry)
+		m[t.one] = l
+	}
+	return l
 }
 
 // unwatch removes an incompatibility from propagation.
@@ -412,11 +436,10 @@ func (s *solver) unwatch(id int) {
 		return
 	}
 	for _, k := range s.watching[id] {
-		p := inc.terms[k].pkg
-		list := s.watchers[p]
-		for i, e := range list {
+		l := s.watchList(inc.terms[k])
+		for i, e := range *l {
 			if int(e.id) == id {
-				s.watchers[p] = append(list[:i], list[i+1:]...)
+				*l = append((*l)[:i], (*l)[i+1:]...)
 				break
 			}
 		}
@@ -533,56 +556,78 @@ next:
 				enqueue(p)
 			}
 		}
-		ws := s.watchers[p]
-		for i := len(ws) - 1; i >= 0; i-- {
-			e := &ws[i]
-			// O(1) checks on single versions, without touching the
-			// incompatibility: its term here is not satisfied, or its
-			// blocker term is contradicted.
-			if sat, _, ok := e.self.quick(&s.state[p]); ok && !sat {
-				continue
+		lists := []*[]watchEntry{&s.watchers[p]}
+		if m := s.singles[p]; m != nil {
+			st := &s.state[p]
+			switch {
+			case st.empty:
+				keys := make([]int, 0, len(m))
+				for k := range m {
+					keys = append(keys, k)
+				}
+				sort.Ints(keys)
+				for _, k := range keys {
+					lists = append(lists, m[k])
+				}
+			case st.one >= 0:
+				if l, ok := m[st.one]; ok {
+					lists = append(lists, l)
+				}
 			}
-			if _, con, ok := e.blk.quick(&s.state[e.blk.pkg]); ok && con {
-				continue
-			}
-			id := int(e.id)
-			inc := s.incompats[id]
-			w := s.watching[id]
-			k := 0
-			if inc.terms[w[0]].pkg != p {
-				k = 1
-			}
-			if !s.satisfied(inc.terms[w[k]]) {
-				continue
-			}
-			// Move the watch to another term that is not satisfied.
-			moved := false
-			for j, u := range inc.terms {
-				if j == w[0] || j == w[1] || s.satisfied(u) {
+		}
+		for _, lp := range lists {
+			ws := *lp
+			for i := len(ws) - 1; i >= 0; i-- {
+				e := &ws[i]
+				// O(1) checks on single versions, without touching the
+				// incompatibility: its term here is not satisfied, or its
+				// blocker term is contradicted.
+				if sat, _, ok := e.self.quick(&s.state[p]); ok && !sat {
 					continue
 				}
-				w[k] = j
-				s.watching[id] = w
-				ws[i] = ws[len(ws)-1]
-				ws = ws[:len(ws)-1]
-				s.watchers[p] = ws
-				s.watchers[u.pkg] = append(s.watchers[u.pkg], watchEntry{int32(id), u, inc.terms[w[1-k]]})
-				moved = true
-				break
-			}
-			if moved {
-				continue
-			}
-			o := inc.terms[w[1-k]]
-			switch {
-			case s.satisfied(o):
-				if err := conflict(id); err != nil {
-					return err
+				if _, con, ok := e.blk.quick(&s.state[e.blk.pkg]); ok && con {
+					continue
 				}
-				continue next
-			case !s.contradicts(o):
-				s.derive(o.pkg, o.set.not(s.pkgs[o.pkg].n()), id)
-				enqueue(o.pkg)
+				id := int(e.id)
+				inc := s.incompats[id]
+				w := s.watching[id]
+				k := 0
+				if inc.terms[w[0]].pkg != p {
+					k = 1
+				}
+				if !s.satisfied(inc.terms[w[k]]) {
+					continue
+				}
+				// Move the watch to another term that is not satisfied.
+				moved := false
+				for j, u := range inc.terms {
+					if j == w[0] || j == w[1] || s.satisfied(u) {
+						continue
+					}
+					w[k] = j
+					s.watching[id] = w
+					ws[i] = ws[len(ws)-1]
+					ws = ws[:len(ws)-1]
+					*lp = ws
+					nl := s.watchList(u)
+					*nl = append(*nl, watchEntry{int32(id), u, inc.terms[w[1-k]]})
+					moved = true
+					break
+				}
+				if moved {
+					continue
+				}
+				o := inc.terms[w[1-k]]
+				switch {
+				case s.satisfied(o):
+					if err := conflict(id); err != nil {
+						return err
+					}
+					continue next
+				case !s.contradicts(o):
+					s.derive(o.pkg, o.set.not(s.pkgs[o.pkg].n()), id)
+					enqueue(o.pkg)
+				}
 			}
 		}
 	}
