@@ -70,9 +70,12 @@ func compileComparator(f string, versions []*semver.Version) (set, bool, bool) {
 			break
 		}
 	}
-	c, err := semver.StrictNewVersion(f)
-	if err != nil {
-		return nil, false, false // partial or wildcard versions: leave them to Check
+	c := parsePlain(f)
+	if c == nil {
+		var err error
+		if c, err = semver.StrictNewVersion(f); err != nil {
+			return nil, false, false // partial or wildcard versions: leave them to Check
+		}
 	}
 	// index of the first version >= x (by semver precedence) and > x.
 	lower := func(x *semver.Version) int {
@@ -117,4 +120,31 @@ func compileComparator(f string, versions []*semver.Version) (set, bool, bool) {
 		return nil, false, false
 	}
 	return s, c.Prerelease() != "", true
+}
+
+// parsePlain parses MAJOR.MINOR.PATCH without a regular expression (the
+// common case); anything else returns nil.
+func parsePlain(s string) *semver.Version {
+	var parts [3]uint64
+	i := 0
+	for k := 0; k < 3; k++ {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			parts[k] = parts[k]*10 + uint64(s[i]-'0')
+			i++
+		}
+		if i == start || i-start > 18 || (i-start > 1 && s[start] == '0') {
+			return nil
+		}
+		if k < 2 {
+			if i >= len(s) || s[i] != '.' {
+				return nil
+			}
+			i++
+		}
+	}
+	if i != len(s) {
+		return nil
+	}
+	return semver.New(parts[0], parts[1], parts[2], "", "")
 }

@@ -103,12 +103,19 @@ type term struct {
 
 func mkTerm(pkg int, s set, n int) term {
 	t := term{pkg: pkg, set: s, one: -1, notOne: -1}
-	if s.positive(n) {
-		if s.count(n) == 1 {
+	c := s.count(n)
+	switch {
+	case s.positive(n):
+		if c == 1 {
 			t.one = s.highest(n)
 		}
-	} else if c := s.not(n); c.count(n) == 1 {
-		t.notOne = c.highest(n)
+	case c == n-1:
+		for i := 0; i < n; i++ {
+			if !s.has(i) {
+				t.notOne = i
+				break
+			}
+		}
 	}
 	return t
 }
