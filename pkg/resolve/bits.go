@@ -132,3 +132,17 @@ func (s set) highest(n int) int {
 	}
 	return -1
 }
+
+// andWith intersects s with t in place.
+func (s set) andWith(t set) {
+	for i := range s {
+		s[i] &= t[i]
+	}
+}
+
+// orWith unions t into s in place.
+func (s set) orWith(t set) {
+	for i := range s {
+		s[i] |= t[i]
+	}
+}

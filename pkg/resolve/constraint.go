@@ -37,21 +37,24 @@ func compileWith(text string, versions []*semver.Version, release set) (set, boo
 		if len(fields) == 0 {
 			return nil, false
 		}
-		acc := fullSet(n)
-		acc[n/64] &^= 1 << (n % 64)
+		var acc set
 		pre := false // a comparator names a prerelease: the group admits them
 		for _, f := range fields {
 			s, p, ok := compileComparator(f, versions)
 			if !ok {
 				return nil, false
 			}
-			acc = acc.and(s)
+			if acc == nil {
+				acc = s
+			} else {
+				acc.andWith(s)
+			}
 			pre = pre || p
 		}
 		if !pre {
-			acc = acc.and(release)
+			acc.andWith(release)
 		}
-		out = out.or(acc)
+		out.orWith(acc)
 	}
 	return out, true
 }
@@ -96,7 +99,8 @@ func compileComparator(f string, versions []*semver.Version) (set, bool, bool) {
 	case "", "=":
 		s = span(lower(c), upper(c))
 	case "!=":
-		s = span(0, lower(c)).or(span(upper(c), n))
+		s = span(0, lower(c))
+		s.orWith(span(upper(c), n))
 	case ">":
 		s = span(upper(c), n)
 	case ">=", "=>":

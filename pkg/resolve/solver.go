@@ -379,25 +379,26 @@ func (s *solver) watch(id int) {
 		return
 	}
 	best := [2]int{-1, -1}
-	score := func(i int) int {
-		t := inc.terms[i]
-		if !s.satisfied(t) {
-			return 1 << 62
-		}
-		st := &s.state[t.pkg]
-		for j, acc := range st.accum {
-			if acc.subsetOf(t.set) {
-				return st.assigns[j]
+	scores := make([]int, len(inc.terms))
+	for i, t := range inc.terms {
+		scores[i] = 1 << 62 // not satisfied: the best to watch
+		if s.satisfied(t) {
+			// Satisfied: prefer the one satisfied last.
+			st := &s.state[t.pkg]
+			for j, acc := range st.accum {
+				if acc.subsetOf(t.set) {
+					scores[i] = st.assigns[j]
+					break
+				}
 			}
 		}
-		return 0
 	}
 	for i := range inc.terms {
 		switch {
-		case best[0] < 0 || score(i) > score(best[0]):
+		case best[0] < 0 || scores[i] > scores[best[0]]:
 			best[1] = best[0]
 			best[0] = i
-		case best[1] < 0 || score(i) > score(best[1]):
+		case best[1] < 0 || scores[i] > scores[best[1]]:
 			best[1] = i
 		}
 	}
