@@ -384,13 +384,7 @@ func (s *solver) watch(id int) {
 		scores[i] = 1 << 62 // not satisfied: the best to watch
 		if s.satisfied(t) {
 			// Satisfied: prefer the one satisfied last.
-			st := &s.state[t.pkg]
-			for j, acc := range st.accum {
-				if acc.subsetOf(t.set) {
-					scores[i] = st.assigns[j]
-					break
-				}
-			}
+			scores[i] = s.firstSatisfying(t)
 		}
 	}
 	for i := range inc.terms {
@@ -839,14 +833,7 @@ func (s *solver) satisfier(inc *incompat) (satPkg, satIdx, prevLevel int) {
 	earliest := make([]int, len(inc.terms))
 	satTerm := -1
 	for i, t := range inc.terms {
-		st := &s.state[t.pkg]
-		earliest[i] = -1
-		for j, acc := range st.accum {
-			if acc.subsetOf(t.set) {
-				earliest[i] = st.assigns[j]
-				break
-			}
-		}
+		earliest[i] = s.firstSatisfying(t)
 		if satTerm < 0 || earliest[i] > earliest[satTerm] {
 			satTerm = i
 		}
@@ -875,6 +862,18 @@ func (s *solver) satisfier(inc *incompat) (satPkg, satIdx, prevLevel int) {
 		}
 	}
 	return t.pkg, satIdx, prevLevel
+}
+
+// firstSatisfying returns the index of the earliest assignment after which
+// the package's intersection satisfies t, or -1. The intersections only
+// shrink, so "satisfies" is monotone and a binary search finds it.
+func (s *solver) firstSatisfying(t term) int {
+	st := &s.state[t.pkg]
+	j := sort.Search(len(st.accum), func(j int) bool { return st.accum[j].subsetOf(t.set) })
+	if j == len(st.accum) {
+		return -1
+	}
+	return st.assigns[j]
 }
 
 // priorCause derives, from inc and the cause of its satisfier on package p,
