@@ -176,6 +176,10 @@ type pkgState struct {
 	// version, else -1; empty says it holds nothing at all.
 	one   int
 	empty bool
+	// rooted is the intersection of the assignments made at decision
+	// level 1 or below, which no backjump removes: a term it contradicts
+	// stays contradicted, and incompatibilities holding one are dropped.
+	rooted set
 }
 
 func (st *pkgState) current() set {
@@ -650,6 +654,9 @@ func (s *solver) assign(a assignment) {
 	st.accum = append(st.accum, acc)
 	st.one = mkTerm(a.pkg, acc, s.pkgs[a.pkg].n()).one
 	st.empty = acc.empty()
+	if a.level <= 1 {
+		st.rooted = acc
+	}
 	s.assigns = append(s.assigns, a)
 	if a.cause < 0 {
 		st.decided = true
