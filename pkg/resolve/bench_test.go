@@ -156,7 +156,7 @@ func BenchmarkSolve(b *testing.B) {
 				if !errors.As(err, &ns) {
 					b.Fatalf("want no solution, got %v", err)
 				}
-				stats = nil
+				stats = &Result{Decisions: ns.Decisions, Conflicts: ns.Conflicts}
 			}
 			if stats != nil {
 				b.ReportMetric(float64(stats.Decisions), "decisions")

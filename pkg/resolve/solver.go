@@ -962,7 +962,7 @@ func (s *solver) backtrack(level int) {
 
 // failure builds the error for a terminal incompatibility.
 func (s *solver) failure(id int) error {
-	e := &NoSolutionError{Explanation: s.explain(id)}
+	e := &NoSolutionError{Explanation: s.explain(id), Decisions: s.decisions, Conflicts: s.conflicts}
 	// A missing bundle on every path is reported as not found too.
 	var walk func(int) bool
 	seen := map[int]bool{}
@@ -988,7 +988,9 @@ func (s *solver) failure(id int) error {
 // requirements, as a chain of plain sentences.
 type NoSolutionError struct {
 	Explanation string
-	notFound    bool
+	// Decisions and Conflicts are the solver's statistics up to failing.
+	Decisions, Conflicts int
+	notFound             bool
 }
 
 func (e *NoSolutionError) Error() string { return e.Explanation }
