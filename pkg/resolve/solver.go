@@ -209,7 +209,14 @@ type solver struct {
 	// version v of pkg: they can only fire when pkg is at v, so propagation
 	// looks at one bucket instead of all of them.
 	singles []map[int]*[]watchEntry
+	// blocked[pkg] groups the other entries by their blocker's bundle and
+	// version when the blocker is a single version: propagation skips a
+	// whole bucket when its blocker is contradicted.
+	blocked [][]*blockGroup
 	units   [][]int
+	// dead marks incompatibilities replaced by a merged one; their watch
+	// entries are dropped when met.
+	dead []bool
 	// pending lists new incompatibilities that may already be almost
 	// satisfied or satisfied, to examine before propagating.
 	pending []int
@@ -236,6 +243,14 @@ type watchEntry struct {
 	blk  term // another term of the incompatibility
 }
 
+// blockGroup holds the watch entries of one package whose blockers are
+// single versions of another package q, by that version.
+type blockGroup struct {
+	q     int
+	lists map[int]*[]watchEntry
+	order []int // versions in insertion order, for deterministic visits
+}
+
 type depKey struct {
 	from, to int
 	reqs     string
@@ -254,6 +269,7 @@ func newSolver(ctx context.Context, src Source, root []Requirement, opts Options
 	s.pkgs = append(s.pkgs, r)
 	s.watchers = append(s.watchers, nil)
 	s.singles = append(s.singles, nil)
+	s.blocked = append(s.blocked, nil)
 	s.units = append(s.units, nil)
 	s.state = append(s.state, pkgState{one: -1})
 	return s
@@ -272,6 +288,7 @@ func (s *solver) intern(r Requirement) (int, error) {
 	s.byName[r.Name] = id
 	s.watchers = append(s.watchers, nil)
 	s.singles = append(s.singles, nil)
+	s.blocked = append(s.blocked, nil)
 	s.units = append(s.units, nil)
 	s.state = append(s.state, pkgState{one: -1})
 	return id, nil
@@ -369,6 +386,7 @@ func (s *solver) store(inc *incompat) int {
 	id := len(s.incompats)
 	s.incompats = append(s.incompats, inc)
 	s.watching = append(s.watching, [2]int{-1, -1})
+	s.dead = append(s.dead, false)
 	return id
 }
 
@@ -402,16 +420,45 @@ func (s *solver) watch(id int) {
 	}
 	s.watching[id] = best
 	for i, k := range best {
-		l := s.watchList(inc.terms[k])
-		*l = append(*l, watchEntry{int32(id), inc.terms[k], inc.terms[best[1-i]]})
+		s.addEntry(watchEntry{int32(id), inc.terms[k], inc.terms[best[1-i]]})
 	}
 }
 
-// watchList is the list that an entry watching term t belongs in.
-func (s *solver) watchList(t term) *[]watchEntry {
-	if t.one < 0 {
-		return &s.watchers[t.pkg]
+// addEntry files a watch entry: by its own version when its term is a
+// single version, else by its blocker's version when that is one, else in
+// the package's general list.
+func (s *solver) addEntry(e watchEntry) {
+	t := e.self
+	var l *[]watchEntry
+	switch {
+	case t.one >= 0:
+		l = s.singleList(t)
+	case e.blk.one >= 0:
+		var g *blockGroup
+		for _, x := range s.blocked[t.pkg] {
+			if x.q == e.blk.pkg {
+				g = x
+				break
+			}
+		}
+		if g == nil {
+			g = &blockGroup{q: e.blk.pkg, lists: map[int]*[]watchEntry{}}
+			s.blocked[t.pkg] = append(s.blocked[t.pkg], g)
+		}
+		var ok bool
+		if l, ok = g.lists[e.blk.one]; !ok {
+			l = new([]watchEntry)
+			g.lists[e.blk.one] = l
+			g.order = append(g.order, e.blk.one)
+		}
+	default:
+		l = &s.watchers[t.pkg]
 	}
+	*l = append(*l, e)
+}
+
+// singleList is the bucket of entries watching exactly version t.one.
+func (s *solver) singleList(t term) *[]watchEntry {
 	m := s.singles[t.pkg]
 	if m == nil {
 		m = map[int]*[]watchEntry{}
@@ -425,31 +472,21 @@ func (s *solver) watchList(t term) *[]watchEntry {
 	return l
 }
 
-// unwatch removes an incompatibility from propagation.
+// unwatch removes an incompatibility from propagation: a unit at once, a
+// watched one when its entries are next met.
 func (s *solver) unwatch(id int) {
 	inc := s.incompats[id]
-	remove := func(list []int) []int {
-		for i, x := range list {
-			if x == id {
-				return append(list[:i], list[i+1:]...)
-			}
-		}
-		return list
-	}
 	if len(inc.terms) == 1 {
 		p := inc.terms[0].pkg
-		s.units[p] = remove(s.units[p])
-		return
-	}
-	for _, k := range s.watching[id] {
-		l := s.watchList(inc.terms[k])
-		for i, e := range *l {
-			if int(e.id) == id {
-				*l = append((*l)[:i], (*l)[i+1:]...)
+		for i, x := range s.units[p] {
+			if x == id {
+				s.units[p] = append(s.units[p][:i], s.units[p][i+1:]...)
 				break
 			}
 		}
+		return
 	}
+	s.dead[id] = true
 }
 
 // replace puts incompatibility nu in the place of old in propagation.
@@ -581,6 +618,30 @@ next:
 				}
 			}
 		}
+		for _, g := range s.blocked[p] {
+			bs := &s.state[g.q]
+			if bs.one >= 0 {
+				if l, ok := g.lists[bs.one]; ok {
+					lists = append(lists, l)
+				}
+				continue
+			}
+			cur := bs.current()
+			for _, v := range g.order {
+				l := g.lists[v]
+				if len(*l) == 0 {
+					continue
+				}
+				if bs.rooted != nil && !bs.rooted.has(v) {
+					*l = nil // contradicted for good
+					continue
+				}
+				if cur != nil && !bs.empty && !cur.has(v) {
+					continue // blocker contradicted
+				}
+				lists = append(lists, l)
+			}
+		}
 		for _, lp := range lists {
 			ws := *lp
 			for i := len(ws) - 1; i >= 0; i-- {
@@ -615,8 +676,7 @@ next:
 					ws[i] = ws[len(ws)-1]
 					ws = ws[:len(ws)-1]
 					*lp = ws
-					nl := s.watchList(u)
-					*nl = append(*nl, watchEntry{int32(id), u, inc.terms[w[1-k]]})
+					s.addEntry(watchEntry{int32(id), u, inc.terms[w[1-k]]})
 					moved = true
 					break
 				}
