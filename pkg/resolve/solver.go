@@ -246,9 +246,14 @@ type watchEntry struct {
 // blockGroup holds the watch entries of one package whose blockers are
 // single versions of another package q, by that version.
 type blockGroup struct {
-	q     int
-	lists map[int]*[]watchEntry
-	order []int // versions in insertion order, for deterministic visits
+	q       int
+	lists   map[int]*[]watchEntry // by version of q
+	buckets []blockBucket         // the same, in insertion order
+}
+
+type blockBucket struct {
+	v int
+	l *[]watchEntry
 }
 
 type depKey struct {
@@ -449,7 +454,7 @@ func (s *solver) addEntry(e watchEntry) {
 		if l, ok = g.lists[e.blk.one]; !ok {
 			l = new([]watchEntry)
 			g.lists[e.blk.one] = l
-			g.order = append(g.order, e.blk.one)
+			g.buckets = append(g.buckets, blockBucket{e.blk.one, l})
 		}
 	default:
 		l = &s.watchers[t.pkg]
@@ -621,14 +626,14 @@ next:
 		for _, g := range s.blocked[p] {
 			bs := &s.state[g.q]
 			if bs.one >= 0 {
-				if l, ok := g.lists[bs.one]; ok {
+				if l, ok := g.lists[bs.one]; ok && len(*l) > 0 {
 					lists = append(lists, l)
 				}
 				continue
 			}
 			cur := bs.current()
-			for _, v := range g.order {
-				l := g.lists[v]
+			for _, b := range g.buckets {
+				v, l := b.v, b.l
 				if len(*l) == 0 {
 					continue
 				}
