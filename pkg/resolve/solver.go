@@ -632,13 +632,15 @@ next:
 				continue
 			}
 			cur := bs.current()
+			live := g.buckets[:0]
 			for _, b := range g.buckets {
 				v, l := b.v, b.l
-				if len(*l) == 0 {
+				if bs.rooted != nil && !bs.rooted.has(v) {
+					delete(g.lists, v) // contradicted for good
 					continue
 				}
-				if bs.rooted != nil && !bs.rooted.has(v) {
-					*l = nil // contradicted for good
+				live = append(live, b)
+				if len(*l) == 0 {
 					continue
 				}
 				if cur != nil && !bs.empty && !cur.has(v) {
@@ -646,6 +648,7 @@ next:
 				}
 				lists = append(lists, l)
 			}
+			g.buckets = live
 		}
 		for _, lp := range lists {
 			ws := *lp
