@@ -59,17 +59,57 @@ type pkg struct {
 	versions []*semver.Version // ascending
 	missing  bool              // the source does not know it
 	loaded   bool
-	cons     map[string]set // constraint text -> versions it allows
-	release  set            // versions without a prerelease
+	cons     map[string]set    // constraint text -> versions it allows
+	release  set               // versions without a prerelease
+	exact    map[[3]uint64]int // release version -> index, for "=X.Y.Z"
 	deps     map[int][]Requirement
 }
 
 func (p *pkg) n() int { return len(p.versions) }
 
+// exactVersion handles the commonest constraint, "=X.Y.Z" (or "X.Y.Z"),
+// by a map lookup; nil means "not that form".
+func (p *pkg) exactVersion(text string) set {
+	v := parsePlain(strings.TrimPrefix(text, "="))
+	if v == nil {
+		return nil
+	}
+	if p.exact == nil {
+		p.exact = map[[3]uint64]int{}
+		for i, x := range p.versions {
+			k := [3]uint64{x.Major(), x.Minor(), x.Patch()}
+			if x.Prerelease() != "" {
+				continue
+			}
+			if _, dup := p.exact[k]; dup || x.Metadata() != "" {
+				p.exact[k] = -1 // build metadata variants: leave to the compiler
+				continue
+			}
+			p.exact[k] = i
+		}
+	}
+	i, ok := p.exact[[3]uint64{v.Major(), v.Minor(), v.Patch()}]
+	if ok && i < 0 {
+		return nil
+	}
+	s := make(set, words(p.n()))
+	if ok {
+		s[i/64] |= 1 << (i % 64)
+	}
+	return s
+}
+
 // allows returns the versions a constraint allows, as a positive set.
 func (p *pkg) allows(c *semver.Constraints) set {
 	key := c.String()
 	if s, ok := p.cons[key]; ok {
+		return s
+	}
+	if s := p.exactVersion(key); s != nil {
+		if p.cons == nil {
+			p.cons = map[string]set{}
+		}
+		p.cons[key] = s
 		return s
 	}
 	if p.release == nil {
