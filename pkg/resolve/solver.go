@@ -846,36 +846,54 @@ func (s *solver) decide() (int, error) {
 // requires" and returns their ids. Several requirements on one bundle (two
 // instances) are one incompatibility over the intersection of constraints.
 func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
-	var order []int
-	byPkg := map[int][]Requirement{}
+	// Group the requirements by bundle, in order (usually one each).
+	type group struct {
+		d    int
+		reqs []Requirement
+	}
+	var groups []group
+	order := make([]int, 0, len(reqs))
 	for _, r := range reqs {
 		id, err := s.intern(r)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := byPkg[id]; !ok {
+		found := false
+		for i := range groups {
+			if groups[i].d == id {
+				groups[i].reqs = append(groups[i].reqs, r)
+				found = true
+				break
+			}
+		}
+		if !found {
+			groups = append(groups, group{id, []Requirement{r}})
 			order = append(order, id)
 		}
-		byPkg[id] = append(byPkg[id], r)
 	}
 	if err := s.load(order); err != nil {
 		return nil, err
 	}
 	pn := s.pkgs[p].n()
-	var added []int
-	for _, d := range order {
+	added := make([]int, 0, len(groups))
+	for _, g := range groups {
+		d, greqs := g.d, g.reqs
 		dp := s.pkgs[d]
+		n := dp.n()
 		self := term{pkg: p, set: singleSet(pn, vi), one: vi, notOne: -1}
 		if dp.missing {
-			added = append(added, s.add(&incompat{terms: []term{self}, kind: kindNotFound, from: p, to: d, reqs: byPkg[d]}))
+			added = append(added, s.add(&incompat{terms: []term{self}, kind: kindNotFound, from: p, to: d, reqs: greqs}))
 			continue
 		}
-		allowed := fullSet(dp.n())
-		allowed[dp.n()/64] &^= 1 << (dp.n() % 64) // every version; positive: must be selected
-		for _, r := range byPkg[d] {
-			allowed = allowed.and(dp.allows(r.Constraint))
+		// The versions all of p's requirements on d allow (positive).
+		allowed := dp.allows(greqs[0].Constraint) // shared: not modified
+		if len(greqs) > 1 {
+			allowed = append(set(nil), allowed...)
+			for _, r := range greqs[1:] {
+				allowed.andWith(dp.allows(r.Constraint))
+			}
 		}
-		inc := &incompat{kind: kindDependency, from: p, to: d, reqs: byPkg[d]}
+		inc := &incompat{kind: kindDependency, from: p, to: d, reqs: greqs}
 		if d == p {
 			// A bundle requiring itself: fine when its own version fits.
 			if allowed.has(vi) {
@@ -884,13 +902,13 @@ func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
 			inc.terms = []term{self}
 		} else {
 			inc.terms = []term{self}
-			if neg := allowed.not(dp.n()); !neg.isFull(dp.n()) {
-				inc.terms = append(inc.terms, mkTerm(d, neg, dp.n()))
+			if neg := allowed.not(n); !neg.isFull(n) {
+				inc.terms = append(inc.terms, mkTerm(d, neg, n))
 			}
 		}
 		// Versions of p with the same requirements on d share one
 		// incompatibility: "p >=1.0.0 <2.0.0 requires d ^1".
-		key := depKey{p, d, reqsKey(byPkg[d])}
+		key := depKey{p, d, reqsKey(greqs)}
 		if old, ok := s.depIncompat[key]; ok && d != p {
 			prev := s.incompats[old]
 			inc.terms[0] = mkTerm(p, prev.terms[0].set.or(self.set), pn)
@@ -1110,6 +1128,9 @@ func (e *NoSolutionError) Is(target error) bool {
 }
 
 func reqsKey(reqs []Requirement) string {
+	if len(reqs) == 1 {
+		return reqs[0].Instance + "=" + reqs[0].Constraint.String()
+	}
 	var b strings.Builder
 	for _, r := range reqs {
 		b.WriteString(r.Instance)
