@@ -163,7 +163,7 @@ func mkTerm(pkg int, s set, n int) term {
 // quick decides in O(1) whether a single-version term (one or notOne) is
 // satisfied or contradicted by a package's current state; ok is false when
 // it cannot tell and the sets must be compared.
-func (t term) quick(st *pkgState) (satisfied, contradicted, ok bool) {
+func (t qterm) quick(st *pkgState) (satisfied, contradicted, ok bool) {
 	if t.one < 0 && t.notOne < 0 {
 		return false, false, false
 	}
@@ -175,9 +175,9 @@ func (t term) quick(st *pkgState) (satisfied, contradicted, ok bool) {
 		return false, false, false
 	}
 	if t.one >= 0 {
-		return st.one == t.one, !cur.has(t.one), true
+		return st.one == int(t.one), !cur.has(int(t.one)), true
 	}
-	return !cur.has(t.notOne), st.one == t.notOne, true
+	return !cur.has(int(t.notOne)), st.one == int(t.notOne), true
 }
 
 type kind int
@@ -279,9 +279,17 @@ type solver struct {
 // touching them. Any term of the incompatibility is a valid blocker.
 type watchEntry struct {
 	id   int32
-	self term // the watched term (on the list's package)
-	blk  term // another term of the incompatibility
+	self qterm // the watched term (on the list's package)
+	blk  qterm // another term of the incompatibility
 }
+
+// qterm is what the O(1) checks need of a term, kept small so that watch
+// lists stay compact.
+type qterm struct {
+	pkg, one, notOne int32
+}
+
+func (t term) q() qterm { return qterm{int32(t.pkg), int32(t.one), int32(t.notOne)} }
 
 // blockGroup holds the watch entries of one package whose blockers are
 // single versions of another package q, by that version.
@@ -465,7 +473,7 @@ func (s *solver) watch(id int) {
 	}
 	s.watching[id] = best
 	for i, k := range best {
-		s.addEntry(watchEntry{int32(id), inc.terms[k], inc.terms[best[1-i]]})
+		s.addEntry(watchEntry{int32(id), inc.terms[k].q(), inc.terms[best[1-i]].q()})
 	}
 }
 
@@ -473,46 +481,46 @@ func (s *solver) watch(id int) {
 // single version, else by its blocker's version when that is one, else in
 // the package's general list.
 func (s *solver) addEntry(e watchEntry) {
-	t := e.self
+	p, one, bp, bone := int(e.self.pkg), int(e.self.one), int(e.blk.pkg), int(e.blk.one)
 	var l *[]watchEntry
 	switch {
-	case t.one >= 0:
-		l = s.singleList(t)
-	case e.blk.one >= 0:
+	case one >= 0:
+		l = s.singleList(p, one)
+	case bone >= 0:
 		var g *blockGroup
-		for _, x := range s.blocked[t.pkg] {
-			if x.q == e.blk.pkg {
+		for _, x := range s.blocked[p] {
+			if x.q == bp {
 				g = x
 				break
 			}
 		}
 		if g == nil {
-			g = &blockGroup{q: e.blk.pkg, lists: map[int]*[]watchEntry{}}
-			s.blocked[t.pkg] = append(s.blocked[t.pkg], g)
+			g = &blockGroup{q: bp, lists: map[int]*[]watchEntry{}}
+			s.blocked[p] = append(s.blocked[p], g)
 		}
 		var ok bool
-		if l, ok = g.lists[e.blk.one]; !ok {
+		if l, ok = g.lists[bone]; !ok {
 			l = new([]watchEntry)
-			g.lists[e.blk.one] = l
-			g.buckets = append(g.buckets, blockBucket{e.blk.one, l})
+			g.lists[bone] = l
+			g.buckets = append(g.buckets, blockBucket{bone, l})
 		}
 	default:
-		l = &s.watchers[t.pkg]
+		l = &s.watchers[p]
 	}
 	*l = append(*l, e)
 }
 
-// singleList is the bucket of entries watching exactly version t.one.
-func (s *solver) singleList(t term) *[]watchEntry {
-	m := s.singles[t.pkg]
+// singleList is the bucket of entries watching exactly version v of p.
+func (s *solver) singleList(p, v int) *[]watchEntry {
+	m := s.singles[p]
 	if m == nil {
 		m = map[int]*[]watchEntry{}
-		s.singles[t.pkg] = m
+		s.singles[p] = m
 	}
-	l, ok := m[t.one]
+	l, ok := m[v]
 	if !ok {
 		l = new([]watchEntry)
-		m[t.one] = l
+		m[v] = l
 	}
 	return l
 }
@@ -724,7 +732,7 @@ next:
 					ws[i] = ws[len(ws)-1]
 					ws = ws[:len(ws)-1]
 					*lp = ws
-					s.addEntry(watchEntry{int32(id), u, inc.terms[w[1-k]]})
+					s.addEntry(watchEntry{int32(id), u.q(), inc.terms[w[1-k]].q()})
 					moved = true
 					break
 				}
