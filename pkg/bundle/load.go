@@ -292,6 +292,7 @@ func (b *Bundle) Requirements() []resolve.Requirement {
 			Ref:        resolve.Ref{Repository: r.Repository, Name: r.Bundle},
 			Instance:   r.Name,
 			Constraint: r.Constraint,
+			Text:       r.Version,
 			By:         b.String(),
 		})
 	}

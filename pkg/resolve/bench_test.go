@@ -15,7 +15,7 @@ func mustReq(name, constraint string) Requirement {
 	if err != nil {
 		panic(err)
 	}
-	return Requirement{Ref: Ref{Repository: "stable", Name: name}, Instance: name, Constraint: c}
+	return Requirement{Ref: Ref{Repository: "stable", Name: name}, Instance: name, Constraint: c, Text: constraint}
 }
 
 // treeRegistry: (a) a tree of n bundles (each with 10 versions, each

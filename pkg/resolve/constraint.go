@@ -73,8 +73,10 @@ func compileComparator(f string, versions []*semver.Version) (set, bool, bool) {
 			break
 		}
 	}
-	c := parsePlain(f)
-	if c == nil {
+	var c *semver.Version
+	if parts, ok := parsePlain(f); ok {
+		c = semver.New(parts[0], parts[1], parts[2], "", "")
+	} else {
 		var err error
 		if c, err = semver.StrictNewVersion(f); err != nil {
 			return nil, false, false // partial or wildcard versions: leave them to Check
@@ -126,9 +128,9 @@ func compileComparator(f string, versions []*semver.Version) (set, bool, bool) {
 	return s, c.Prerelease() != "", true
 }
 
-// parsePlain parses MAJOR.MINOR.PATCH without a regular expression (the
-// common case); anything else returns nil.
-func parsePlain(s string) *semver.Version {
+// parsePlain parses MAJOR.MINOR.PATCH without a regular expression or an
+// allocation (the common case); anything else reports false.
+func parsePlain(s string) ([3]uint64, bool) {
 	var parts [3]uint64
 	i := 0
 	for k := 0; k < 3; k++ {
@@ -138,17 +140,14 @@ func parsePlain(s string) *semver.Version {
 			i++
 		}
 		if i == start || i-start > 18 || (i-start > 1 && s[start] == '0') {
-			return nil
+			return parts, false
 		}
 		if k < 2 {
 			if i >= len(s) || s[i] != '.' {
-				return nil
+				return parts, false
 			}
 			i++
 		}
 	}
-	if i != len(s) {
-		return nil
-	}
-	return semver.New(parts[0], parts[1], parts[2], "", "")
+	return parts, i == len(s)
 }

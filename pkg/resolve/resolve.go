@@ -48,6 +48,9 @@ type Requirement struct {
 	// Instance is the instance name the requirement has in its parent.
 	Instance   string
 	Constraint *semver.Constraints
+	// Text is the constraint as written, if the source has it (saves
+	// formatting Constraint again).
+	Text string
 	// By is the requiring bundle ("mediawiki 1.0.0"), empty for the root.
 	By string
 }

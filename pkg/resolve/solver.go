@@ -70,8 +70,8 @@ func (p *pkg) n() int { return len(p.versions) }
 // exactVersion handles the commonest constraint, "=X.Y.Z" (or "X.Y.Z"),
 // by a map lookup; nil means "not that form".
 func (p *pkg) exactVersion(text string) set {
-	v := parsePlain(strings.TrimPrefix(text, "="))
-	if v == nil {
+	v, ok := parsePlain(strings.TrimPrefix(text, "="))
+	if !ok {
 		return nil
 	}
 	if p.exact == nil {
@@ -88,7 +88,7 @@ func (p *pkg) exactVersion(text string) set {
 			p.exact[k] = i
 		}
 	}
-	i, ok := p.exact[[3]uint64{v.Major(), v.Minor(), v.Patch()}]
+	i, ok := p.exact[v]
 	if ok && i < 0 {
 		return nil
 	}
@@ -99,9 +99,14 @@ func (p *pkg) exactVersion(text string) set {
 	return s
 }
 
-// allows returns the versions a constraint allows, as a positive set.
-func (p *pkg) allows(c *semver.Constraints) set {
-	key := c.String()
+// allows returns the versions a requirement's constraint allows, as a
+// positive set.
+func (p *pkg) allows(r Requirement) set {
+	c := r.Constraint
+	key := r.Text
+	if key == "" {
+		key = c.String()
+	}
 	if s, ok := p.cons[key]; ok {
 		return s
 	}
@@ -266,9 +271,9 @@ type solver struct {
 	level      int
 	candidates []int // packages that may have a positive, undecided term
 
-	// depIncompat finds the dependency incompatibility of a package on a
-	// bundle with the same requirements, to merge versions into it.
-	depIncompat map[depKey]int
+	// lastDep is the latest dependency incompatibility of a package on a
+	// bundle, to merge versions with the same requirements into it.
+	lastDep map[[2]int]int
 
 	decisions, conflicts int
 }
@@ -304,15 +309,10 @@ type blockBucket struct {
 	l *[]watchEntry
 }
 
-type depKey struct {
-	from, to int
-	reqs     string
-}
-
 const rootPkg = 0
 
 func newSolver(ctx context.Context, src Source, root []Requirement, opts Options) *solver {
-	s := &solver{ctx: ctx, src: src, opts: opts, byName: map[string]int{}, depIncompat: map[depKey]int{}}
+	s := &solver{ctx: ctx, src: src, opts: opts, byName: map[string]int{}, lastDep: map[[2]int]int{}}
 	r := &pkg{name: "the root", loaded: true, versions: []*semver.Version{semver.New(0, 0, 0, "", "")}}
 	if opts.Root != nil {
 		r.name, r.ref, r.versions = opts.Root.Name, opts.Root.Ref, []*semver.Version{opts.Root.Version}
@@ -894,11 +894,11 @@ func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
 			continue
 		}
 		// The versions all of p's requirements on d allow (positive).
-		allowed := dp.allows(greqs[0].Constraint) // shared: not modified
+		allowed := dp.allows(greqs[0]) // shared: not modified
 		if len(greqs) > 1 {
 			allowed = append(set(nil), allowed...)
 			for _, r := range greqs[1:] {
-				allowed.andWith(dp.allows(r.Constraint))
+				allowed.andWith(dp.allows(r))
 			}
 		}
 		inc := &incompat{kind: kindDependency, from: p, to: d, reqs: greqs}
@@ -915,20 +915,22 @@ func (s *solver) dependencies(p, vi int, reqs []Requirement) ([]int, error) {
 			}
 		}
 		// Versions of p with the same requirements on d share one
-		// incompatibility: "p >=1.0.0 <2.0.0 requires d ^1".
-		key := depKey{p, d, reqsKey(greqs)}
-		if old, ok := s.depIncompat[key]; ok && d != p {
+		// incompatibility: "p >=1.0.0 <2.0.0 requires d ^1". Versions are
+		// tried newest first, so comparing with p's latest one on d is
+		// enough to merge runs of them.
+		key := [2]int{p, d}
+		if old, ok := s.lastDep[key]; ok && d != p && sameRequirement(s.incompats[old], inc) {
 			prev := s.incompats[old]
 			inc.terms[0] = mkTerm(p, prev.terms[0].set.or(self.set), pn)
 			id := s.store(inc)
 			s.replace(old, id)
-			s.depIncompat[key] = id
+			s.lastDep[key] = id
 			added = append(added, id)
 			continue
 		}
 		id := s.add(inc)
 		if d != p {
-			s.depIncompat[key] = id
+			s.lastDep[key] = id
 		}
 		added = append(added, id)
 	}
@@ -1135,16 +1137,16 @@ func (e *NoSolutionError) Is(target error) bool {
 	return target == ErrConflict || (e.notFound && target == ErrNotFound)
 }
 
-func reqsKey(reqs []Requirement) string {
-	if len(reqs) == 1 {
-		return reqs[0].Instance + "=" + reqs[0].Constraint.String()
+// sameRequirement reports whether two dependency incompatibilities of one
+// bundle on another say the same: same instances, same allowed versions.
+func sameRequirement(a, b *incompat) bool {
+	if len(a.reqs) != len(b.reqs) || len(a.terms) != len(b.terms) {
+		return false
 	}
-	var b strings.Builder
-	for _, r := range reqs {
-		b.WriteString(r.Instance)
-		b.WriteByte('=')
-		b.WriteString(r.Constraint.String())
-		b.WriteByte(';')
+	for i := range a.reqs {
+		if a.reqs[i].Instance != b.reqs[i].Instance {
+			return false
+		}
 	}
-	return b.String()
+	return len(a.terms) < 2 || a.terms[1].set.equal(b.terms[1].set)
 }
