@@ -87,7 +87,7 @@ func oracle(reg *registry, root []Requirement) (Solution, bool) {
 		// Every requirement of the root and of selected versions.
 		pending := append([]Requirement(nil), root...)
 		for n, v := range sel {
-			pending = append(pending, reg.reqs[n+"@"+v.String()]...)
+			pending = append(pending, reg.reqs[n+"@"+v.Original()]...)
 		}
 		for _, r := range pending {
 			if v, ok := sel[r.Name]; ok {
@@ -145,7 +145,7 @@ func valid(reg *registry, root []Requirement, sol Solution) error {
 		return err
 	}
 	for n, s := range sol {
-		if err := check(n+" "+s.Version.String(), reg.reqs[n+"@"+s.Version.String()]); err != nil {
+		if err := check(n+" "+s.Version.String(), reg.reqs[n+"@"+s.Version.Original()]); err != nil {
 			return err
 		}
 	}

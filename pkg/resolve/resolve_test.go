@@ -30,7 +30,7 @@ func (r *registry) add(name, version string, reqs ...Requirement) {
 	for i := range reqs {
 		reqs[i].By = name + " " + version
 	}
-	r.reqs[name+"@"+v.String()] = reqs
+	r.reqs[name+"@"+v.Original()] = reqs
 }
 
 func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, error) {
@@ -43,7 +43,7 @@ func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, erro
 }
 
 func (r *registry) Requirements(_ context.Context, ref Ref, v *semver.Version) ([]Requirement, error) {
-	return r.reqs[ref.Name+"@"+v.String()], nil
+	return r.reqs[ref.Name+"@"+v.Original()], nil
 }
 
 // parseReq reads "[instance=]name constraint".
