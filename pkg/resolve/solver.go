@@ -611,7 +611,7 @@ func (s *solver) propagate(start int) error {
 			return fmt.Errorf("internal error: learned incompatibility is not almost satisfied")
 		}
 		t := s.incompats[learned].terms[unsat]
-		s.derive(t.pkg, t.set.not(s.pkgs[t.pkg].n()), learned)
+		s.derive(t.pkg, t.set, learned)
 		changed = changed[:0]
 		clear(queued)
 		enqueue(t.pkg)
@@ -628,7 +628,7 @@ func (s *solver) propagate(start int) error {
 		}
 		if rel == almostSatisfied {
 			t := s.incompats[id].terms[unsat]
-			s.derive(t.pkg, t.set.not(s.pkgs[t.pkg].n()), id)
+			s.derive(t.pkg, t.set, id)
 			enqueue(t.pkg)
 		}
 	}
@@ -648,7 +648,7 @@ next:
 				}
 				continue next
 			case !s.contradicts(t):
-				s.derive(p, t.set.not(s.pkgs[p].n()), id)
+				s.derive(p, t.set, id)
 				enqueue(p)
 			}
 		}
@@ -747,7 +747,7 @@ next:
 					}
 					continue next
 				case !s.contradicts(o):
-					s.derive(o.pkg, o.set.not(s.pkgs[o.pkg].n()), id)
+					s.derive(o.pkg, o.set, id)
 					enqueue(o.pkg)
 				}
 			}
@@ -756,16 +756,49 @@ next:
 	return nil
 }
 
+// derive records that p is not in the incompatibility's term t (the
+// assignment "not t"), intersecting it into p's state in one pass. The
+// assignment's own set is left to assignSet, which rebuilds it when needed.
 func (s *solver) derive(p int, t set, cause int) {
-	s.assign(assignment{pkg: p, set: t, level: s.level, cause: cause})
+	n := s.pkgs[p].n()
+	acc := make(set, len(t))
+	cur := s.state[p].current()
+	for i := range t {
+		x := ^t[i]
+		if cur != nil {
+			x &= cur[i]
+		}
+		acc[i] = x
+	}
+	acc.trim(n)
+	s.push(assignment{pkg: p, level: s.level, cause: cause}, acc)
+}
+
+// assignSet returns an assignment's set: the decision's version, or the
+// negation of its cause's term on the package.
+func (s *solver) assignSet(a assignment) set {
+	if a.set != nil {
+		return a.set
+	}
+	for _, t := range s.incompats[a.cause].terms {
+		if t.pkg == a.pkg {
+			return t.set.not(s.pkgs[a.pkg].n())
+		}
+	}
+	panic("resolve: derivation without a term on its package")
 }
 
 func (s *solver) assign(a assignment) {
-	st := &s.state[a.pkg]
 	acc := a.set
-	if cur := st.current(); cur != nil {
+	if cur := s.state[a.pkg].current(); cur != nil {
 		acc = cur.and(a.set)
 	}
+	s.push(a, acc)
+}
+
+// push appends an assignment whose package state becomes acc.
+func (s *solver) push(a assignment, acc set) {
+	st := &s.state[a.pkg]
 	st.assigns = append(st.assigns, len(s.assigns))
 	st.accum = append(st.accum, acc)
 	st.one = mkTerm(a.pkg, acc, s.pkgs[a.pkg].n()).one
@@ -996,8 +1029,9 @@ func (s *solver) satisfier(inc *incompat) (satPkg, satIdx, prevLevel int) {
 	// The satisfier's own package: the earliest assignment that, with the
 	// satisfier, satisfies the term.
 	st := &s.state[t.pkg]
+	satSet := s.assignSet(sat)
 	for j, acc := range st.accum {
-		if acc.and(sat.set).subsetOf(t.set) {
+		if acc.and(satSet).subsetOf(t.set) {
 			if l := s.assigns[st.assigns[j]].level; l > prevLevel {
 				prevLevel = l
 			}
