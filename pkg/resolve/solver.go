@@ -688,11 +688,11 @@ next:
 					continue
 				}
 				live = append(live, b)
-				if len(*l) == 0 {
-					continue
-				}
 				if cur != nil && !bs.empty && !cur.has(v) {
 					continue // blocker contradicted
+				}
+				if len(*l) == 0 {
+					continue
 				}
 				lists = append(lists, l)
 			}
