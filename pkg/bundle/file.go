@@ -98,13 +98,9 @@ func ParseFile(name string, data []byte) (*File, error) {
 		k, v := m.Content[i], m.Content[i+1]
 		seen[k.Value] = true
 		switch k.Value {
-		case "apiVersion":
-			if v.Kind != yaml.ScalarNode || v.Value != APIVersion {
-				return nil, &FileError{File: name, Line: v.Line, Field: "apiVersion", Msg: fmt.Sprintf("unsupported apiVersion %q", v.Value), Hint: "use " + APIVersion}
-			}
-		case "kind":
-			if v.Kind != yaml.ScalarNode || v.Value != Kind {
-				return nil, &FileError{File: name, Line: v.Line, Field: "kind", Msg: fmt.Sprintf("unsupported kind %q", v.Value), Hint: "use " + Kind}
+		case "apiVersion", "kind":
+			if err := checkHeader(name, k.Value, v, Kind, ""); err != nil {
+				return nil, err
 			}
 		case "requires":
 			if f.Requires, err = parseRequires(name, v); err != nil {
@@ -367,4 +363,16 @@ func join(a, b string) string {
 		return b
 	}
 	return a + "." + b
+}
+
+// checkHeader checks the apiVersion or kind field of one of our files.
+func checkHeader(file, field string, v *yaml.Node, kind, hint string) error {
+	want := APIVersion
+	if field == "kind" {
+		want = kind
+	}
+	if v.Kind == yaml.ScalarNode && v.Value == want {
+		return nil
+	}
+	return &FileError{File: file, Line: v.Line, Field: field, Msg: fmt.Sprintf("unsupported %s %q", field, v.Value), Hint: "use " + want + hint}
 }

@@ -114,13 +114,9 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 		k, v := m.Content[i], m.Content[i+1]
 		seen[k.Value] = true
 		switch k.Value {
-		case "apiVersion":
-			if v.Value != APIVersion {
-				return nil, &FileError{File: name, Line: v.Line, Field: "apiVersion", Msg: fmt.Sprintf("unsupported apiVersion %q", v.Value), Hint: "use " + APIVersion + ", or delete the file and run bundle lock"}
-			}
-		case "kind":
-			if v.Value != LockKind {
-				return nil, &FileError{File: name, Line: v.Line, Field: "kind", Msg: fmt.Sprintf("unsupported kind %q", v.Value), Hint: "use " + LockKind}
+		case "apiVersion", "kind":
+			if err := checkHeader(name, k.Value, v, LockKind, ", or delete the file and run bundle lock"); err != nil {
+				return nil, err
 			}
 		case "requires":
 			if l.Requires, err = scalar(name, v, "requires"); err != nil {
