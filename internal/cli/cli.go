@@ -86,6 +86,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			lockCommand(),
 			updateCommand(),
 			depsCommand(),
+			packageCommand(),
 		},
 	}
 	for _, c := range app.Commands {

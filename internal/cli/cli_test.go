@@ -206,3 +206,18 @@ func TestLockCommands(t *testing.T) {
 		t.Errorf("unsatisfiable: exit %d\n got  %q\n want %q", code, errs, want)
 	}
 }
+
+func TestPackage(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, errs := run(t, "package", "../../bundles/stable/mariadb", "-d", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.HasPrefix(stdout, "wrote "+filepath.Join(out, "mariadb-1.0.0.tgz")+" (sha256:") {
+		t.Errorf("stdout %q", stdout)
+	}
+	code, _, errs = run(t, "package", t.TempDir())
+	if code != ExitError || !strings.Contains(errs, "Chart.yaml: not found") {
+		t.Errorf("packaging a non-bundle: exit %d %q", code, errs)
+	}
+}

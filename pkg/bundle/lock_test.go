@@ -3,8 +3,12 @@ package bundle
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
 )
 
 const validLock = `apiVersion: bundle/v1
@@ -123,5 +127,49 @@ func TestPackageDeterministic(t *testing.T) {
 	c, _ := LoadDir(writeBundle(t, files))
 	if dc, _ := c.Digest(); dc == da {
 		t.Error("a content change kept the digest")
+	}
+}
+
+func TestPackageDirIsAHelmChart(t *testing.T) {
+	dir := writeBundle(t, map[string]string{
+		"Chart.yaml":        chartYAML,
+		"values.yaml":       "a: 1\n",
+		"templates/cm.yaml": "kind: ConfigMap\n",
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\n",
+	})
+	out1, out2 := t.TempDir(), t.TempDir()
+	p1, d1, err := PackageDir(dir, out1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, d2, err := PackageDir(dir, out2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(p1) != "app-1.2.3.tgz" || d1 != d2 {
+		t.Fatalf("%s %s / %s %s", p1, d1, p2, d2)
+	}
+	b1, _ := os.ReadFile(p1)
+	b2, _ := os.ReadFile(p2)
+	if !bytes.Equal(b1, b2) {
+		t.Fatal("two packages of the same bundle differ")
+	}
+	ch, err := loader.LoadArchive(bytes.NewReader(b1))
+	if err != nil {
+		t.Fatalf("Helm cannot load the package: %v", err)
+	}
+	if ch.Name() != "app" || ch.Metadata.Version != "1.2.3" {
+		t.Errorf("Helm sees %s %s", ch.Name(), ch.Metadata.Version)
+	}
+	found := false
+	for _, f := range ch.Files {
+		found = found || f.Name == FileName
+	}
+	if !found {
+		t.Error("bundle.yaml is not in the package")
+	}
+	entries, _ := os.ReadDir(out1)
+	if len(entries) != 1 {
+		t.Errorf("destination holds %d files, want just the package", len(entries))
 	}
 }

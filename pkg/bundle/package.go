@@ -6,6 +6,9 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -79,4 +82,46 @@ func packageFiles(name string, files []*loader.BufferedFile) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// PackageDir loads the bundle in dir and writes DEST/NAME-VERSION.tgz
+// through a temporary file and a rename, so a failure leaves nothing
+// behind. It returns the path and the content digest.
+func PackageDir(dir, dest string) (string, string, error) {
+	b, err := LoadDir(dir)
+	if err != nil {
+		return "", "", err
+	}
+	data, err := b.Package()
+	if err != nil {
+		return "", "", err
+	}
+	digest, err := b.Digest()
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return "", "", fmt.Errorf("--destination %s: %w", dest, err)
+	}
+	path := filepath.Join(dest, b.Name+"-"+b.Version.String()+".tgz")
+	tmp, err := os.CreateTemp(dest, ".bundle-package-*")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return "", "", err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return "", "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", "", err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", "", err
+	}
+	return path, digest, nil
 }

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"fmt"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+)
+
+func packageCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "package",
+		Usage:     "package a bundle directory as NAME-VERSION.tgz, byte-for-byte reproducible (a valid Helm chart archive)",
+		ArgsUsage: "[DIR]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: ".", Usage: "directory to write the archive to"},
+		},
+		Action: func(c *ucli.Context) error {
+			dir, err := optionalDir(c)
+			if err != nil {
+				return err
+			}
+			path, digest, err := bundle.PackageDir(dir, c.String("destination"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "wrote %s (%s)\n", path, digest)
+			return nil
+		},
+	}
+}
