@@ -111,6 +111,7 @@ cluster-down:
 	@if [ -x $(CLUSTER) ]; then $(CLUSTER) down --state $(DEMO_STATE); fi
 
 fuzz:
+	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzLoadArchive$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseLock$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseValues$$' -fuzztime $(FUZZTIME)
