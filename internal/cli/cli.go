@@ -17,7 +17,6 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/release"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 // Version is the bundle version printed by "bundle version"; the build may
@@ -87,6 +86,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			updateCommand(),
 			depsCommand(),
 			packageCommand(),
+			repoCommand(),
 		},
 	}
 	for _, c := range app.Commands {
@@ -147,11 +147,15 @@ func waitFrom(c *ucli.Context) release.WaitOptions {
 }
 
 func client(c *ucli.Context) (*release.Client, error) {
+	set, err := repos(c)
+	if err != nil {
+		return nil, err
+	}
 	return release.New(release.KubeOptions{
 		Kubeconfig: c.String("kubeconfig"),
 		Context:    c.String("kube-context"),
 		Namespace:  c.String("namespace"),
-	}, repo.NewSet(nil))
+	}, set)
 }
 
 // nameAndBundle reads "[NAME] BUNDLE".

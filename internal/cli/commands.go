@@ -12,7 +12,6 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/render"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 func templateCommand() *ucli.Command {
@@ -30,7 +29,11 @@ func templateCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			p, err := release.Prepare(c.Context, repo.NewSet(nil), sourceFrom(c, ref))
+			set, err := repos(c)
+			if err != nil {
+				return err
+			}
+			p, err := release.Prepare(c.Context, set, sourceFrom(c, ref))
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/bundlesh/bundle/pkg/deps"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 func lockCommand() *ucli.Command {
@@ -23,7 +22,11 @@ func lockCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := deps.Lock(c.Context, repo.NewSet(nil), dir, deps.LockOptions{Check: c.Bool("check")})
+			set, err := repos(c)
+			if err != nil {
+				return err
+			}
+			res, err := deps.Lock(c.Context, set, dir, deps.LockOptions{Check: c.Bool("check")})
 			if err != nil {
 				return err
 			}
@@ -45,7 +48,11 @@ func updateCommand() *ucli.Command {
 			if len(args) > 0 && isDir(args[0]) {
 				dir, args = args[0], args[1:]
 			}
-			res, err := deps.Lock(c.Context, repo.NewSet(nil), dir, deps.LockOptions{Update: args, UpdateAll: len(args) == 0})
+			set, err := repos(c)
+			if err != nil {
+				return err
+			}
+			res, err := deps.Lock(c.Context, set, dir, deps.LockOptions{Update: args, UpdateAll: len(args) == 0})
 			if err != nil {
 				return err
 			}
@@ -68,7 +75,11 @@ func depsCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			t, err := deps.Deps(c.Context, repo.NewSet(nil), ref)
+			set, err := repos(c)
+			if err != nil {
+				return err
+			}
+			t, err := deps.Deps(c.Context, set, ref)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,12 @@ func reorder(app *ucli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
+	head := 2
+	if len(cmd.Subcommands) > 0 && len(args) > 2 {
+		if sub := cmd.Command(args[2]); sub != nil {
+			cmd, head = sub, 3
+		}
+	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*ucli.BoolFlag)
@@ -26,7 +32,7 @@ func reorder(app *ucli.App, args []string) []string {
 		}
 	}
 	var fl, pos []string
-	rest := args[2:]
+	rest := args[head:]
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--" {
@@ -44,6 +50,6 @@ func reorder(app *ucli.App, args []string) []string {
 		}
 		pos = append(pos, a)
 	}
-	out := append([]string{args[0], args[1]}, fl...)
+	out := append(append([]string(nil), args[:head]...), fl...)
 	return append(out, pos...)
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bundlesh/bundle/internal/errs"
 
@@ -38,7 +39,9 @@ type Repository interface {
 
 // Set is the repositories a command can use, by name.
 type Set struct {
+	mu    sync.Mutex
 	repos map[string]Repository
+	http  HTTPOptions // for repositories named by address
 }
 
 // NewSet returns a set holding the built-in stable catalog and the given
@@ -52,11 +55,22 @@ func NewSet(extra map[string]Repository) *Set {
 }
 
 func (s *Set) repo(name string) (Repository, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if r, ok := s.repos[name]; ok {
 		return r, nil
 	}
+	if strings.HasPrefix(name, "https://") || strings.HasPrefix(name, "http://") {
+		// A repository named by its address, as a requirement may say.
+		h, err := NewHTTP(name, name, s.http)
+		if err != nil {
+			return nil, err
+		}
+		s.repos[name] = h
+		return h, nil
+	}
 	if strings.Contains(name, "://") {
-		return nil, errs.New(ErrUnsupported, "repository %s: unsupported repository (this version reads only the built-in stable catalog)", name)
+		return nil, errs.New(ErrUnsupported, "repository %s: unsupported repository (this version reads the built-in stable catalog and http(s) chart repositories)", name)
 	}
 	known := make([]string, 0, len(s.repos))
 	for k := range s.repos {
@@ -113,7 +127,7 @@ func ParseReference(s string) (Reference, error) {
 		return Reference{Dir: s}, nil
 	}
 	if strings.Contains(s, "://") {
-		return Reference{}, errs.New(ErrUnsupported, "bundle reference %q: unsupported repository (this version reads only the built-in stable catalog and local directories)", s)
+		return Reference{}, errs.New(ErrUnsupported, "bundle reference %q: unsupported repository (name a configured repository, REPO/NAME, or a directory)", s)
 	}
 	repoName, name, ok := strings.Cut(s, "/")
 	if !ok || repoName == "" || name == "" || strings.Contains(name, "/") {

@@ -1,0 +1,19 @@
+package cli
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain keeps the tests away from the user's repositories and cache.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bundle-cli-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("BUNDLE_CONFIG_HOME", dir+"/config")
+	os.Setenv("BUNDLE_CACHE_HOME", dir+"/cache")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

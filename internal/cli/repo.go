@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+// repos returns the built-in catalog plus the repositories the user added.
+func repos(c *ucli.Context) (*repo.Set, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Set(repo.HTTPOptions{})
+}
+
+func loadConfig() (*repo.Config, error) {
+	file, cache := repo.DefaultPaths()
+	return repo.LoadConfig(file, cache)
+}
+
+func repoCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "repo",
+		Usage: "manage Helm-style chart repositories (index.yaml over http(s))",
+		Subcommands: []*ucli.Command{
+			{
+				Name:      "add",
+				Usage:     "add a repository (its index is fetched and cached)",
+				ArgsUsage: "NAME URL",
+				Action: func(c *ucli.Context) error {
+					if err := exactArgs(c, 2, "NAME URL"); err != nil {
+						return err
+					}
+					cfg, err := loadConfig()
+					if err != nil {
+						return err
+					}
+					if err := cfg.Add(c.Context, c.Args().Get(0), c.Args().Get(1), repo.HTTPOptions{}); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "%q has been added\n", c.Args().Get(0))
+					return nil
+				},
+			},
+			{
+				Name:  "list",
+				Usage: "list the repositories added",
+				Action: func(c *ucli.Context) error {
+					cfg, err := loadConfig()
+					if err != nil {
+						return err
+					}
+					tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "NAME\tURL")
+					fmt.Fprintln(tw, "stable\t(built in)")
+					for _, e := range cfg.Repositories {
+						fmt.Fprintf(tw, "%s\t%s\n", e.Name, e.URL)
+					}
+					return tw.Flush()
+				},
+			},
+			{
+				Name:      "remove",
+				Usage:     "remove a repository",
+				ArgsUsage: "NAME",
+				Action: func(c *ucli.Context) error {
+					if err := exactArgs(c, 1, "NAME"); err != nil {
+						return err
+					}
+					cfg, err := loadConfig()
+					if err != nil {
+						return err
+					}
+					if err := cfg.Remove(c.Args().Get(0)); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "%q has been removed\n", c.Args().Get(0))
+					return nil
+				},
+			},
+			{
+				Name:  "update",
+				Usage: "fetch the latest index of every repository",
+				Action: func(c *ucli.Context) error {
+					cfg, err := loadConfig()
+					if err != nil {
+						return err
+					}
+					if err := cfg.Update(c.Context, repo.HTTPOptions{}); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "updated %d repositories\n", len(cfg.Repositories))
+					return nil
+				},
+			},
+			{
+				Name:      "index",
+				Usage:     "write index.yaml for the chart archives in a directory",
+				ArgsUsage: "DIR",
+				Flags: []ucli.Flag{
+					&ucli.StringFlag{Name: "url", Usage: "address the directory will be served at (archive URLs are made absolute)"},
+				},
+				Action: func(c *ucli.Context) error {
+					if err := exactArgs(c, 1, "DIR"); err != nil {
+						return err
+					}
+					dir := c.Args().Get(0)
+					idx, err := repo.IndexDir(dir, c.String("url"))
+					if err != nil {
+						return err
+					}
+					data, err := idx.Marshal()
+					if err != nil {
+						return err
+					}
+					path := filepath.Join(dir, "index.yaml")
+					if err := os.WriteFile(path, data, 0o644); err != nil {
+						return err
+					}
+					n := 0
+					for _, list := range idx.Entries {
+						n += len(list)
+					}
+					fmt.Fprintf(c.App.Writer, "wrote %s (%d charts)\n", path, n)
+					return nil
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,183 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+)
+
+var repoNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$`)
+
+// Config is the list of repositories a user added (bundle repo add), kept in
+// a YAML file, and the directory their cached indexes live in.
+type Config struct {
+	Repositories []Entry `json:"repositories"`
+
+	path     string
+	cacheDir string
+}
+
+// Entry is one configured repository.
+type Entry struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// DefaultPaths returns where the configuration and the cache live:
+// $BUNDLE_CONFIG_HOME or $XDG_CONFIG_HOME/bundle (else ~/.config/bundle)
+// holds repositories.yaml; $BUNDLE_CACHE_HOME or $XDG_CACHE_HOME/bundle
+// (else ~/.cache/bundle) holds the indexes.
+func DefaultPaths() (configFile, cacheDir string) {
+	home, _ := os.UserHomeDir()
+	pick := func(own, xdg, fallback string) string {
+		if v := os.Getenv(own); v != "" {
+			return v
+		}
+		if v := os.Getenv(xdg); v != "" {
+			return filepath.Join(v, "bundle")
+		}
+		return filepath.Join(home, fallback, "bundle")
+	}
+	return filepath.Join(pick("BUNDLE_CONFIG_HOME", "XDG_CONFIG_HOME", ".config"), "repositories.yaml"),
+		pick("BUNDLE_CACHE_HOME", "XDG_CACHE_HOME", ".cache")
+}
+
+// LoadConfig reads the repositories file; a missing file is an empty list.
+func LoadConfig(path, cacheDir string) (*Config, error) {
+	c := &Config{path: path, cacheDir: cacheDir}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := sigsyaml.UnmarshalStrict(data, c); err != nil {
+		return nil, fmt.Errorf("%s: %v (fix or delete the file)", path, err)
+	}
+	return c, nil
+}
+
+func (c *Config) save() error {
+	sort.Slice(c.Repositories, func(i, j int) bool { return c.Repositories[i].Name < c.Repositories[j].Name })
+	data, err := sigsyaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(c.path, data)
+}
+
+func (c *Config) find(name string) int {
+	for i, e := range c.Repositories {
+		if e.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Add checks that url serves a chart repository index, caches the index and
+// records the repository under name.
+func (c *Config) Add(ctx context.Context, name, url string, opts HTTPOptions) error {
+	if name == bundle.DefaultRepository {
+		return fmt.Errorf("repository name %q is the built-in catalog: choose another", name)
+	}
+	if !repoNameRE.MatchString(name) {
+		return fmt.Errorf("repository name %q: use lower case letters, digits, -, _ and .", name)
+	}
+	if i := c.find(name); i >= 0 {
+		return fmt.Errorf("repository %q already exists (%s): remove it first with bundle repo remove %s", name, c.Repositories[i].URL, name)
+	}
+	h, err := NewHTTP(name, url, opts)
+	if err != nil {
+		return err
+	}
+	data, err := h.FetchIndex(ctx)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(cachePath(c.cacheDir, name), data); err != nil {
+		return err
+	}
+	c.Repositories = append(c.Repositories, Entry{Name: name, URL: url})
+	return c.save()
+}
+
+// Remove forgets a repository and its cached index.
+func (c *Config) Remove(name string) error {
+	i := c.find(name)
+	if i < 0 {
+		return fmt.Errorf("no repository named %q (see bundle repo list)", name)
+	}
+	c.Repositories = append(c.Repositories[:i], c.Repositories[i+1:]...)
+	os.Remove(cachePath(c.cacheDir, name))
+	return c.save()
+}
+
+// Update fetches every repository's index into the cache.
+func (c *Config) Update(ctx context.Context, opts HTTPOptions) error {
+	var failed []error
+	for _, e := range c.Repositories {
+		h, err := NewHTTP(e.Name, e.URL, opts)
+		if err == nil {
+			var data []byte
+			if data, err = h.FetchIndex(ctx); err == nil {
+				err = writeFileAtomic(cachePath(c.cacheDir, e.Name), data)
+			}
+		}
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// Set returns the built-in catalog plus the configured repositories, which
+// read their cached indexes (no network until a bundle is downloaded).
+func (c *Config) Set(opts HTTPOptions) (*Set, error) {
+	extra := map[string]Repository{}
+	for _, e := range c.Repositories {
+		o := opts
+		o.IndexFile = cachePath(c.cacheDir, e.Name)
+		h, err := NewHTTP(e.Name, e.URL, o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.path, err)
+		}
+		extra[e.Name] = h
+	}
+	s := NewSet(extra)
+	s.http = opts
+	return s, nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,201 @@
+package repo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/bundlesh/bundle/internal/errs"
+	"github.com/bundlesh/bundle/pkg/bundle"
+)
+
+// maxIndexSize bounds an index download.
+const maxIndexSize = 256 << 20
+
+// HTTP is a Helm-style chart repository served over HTTP(S): an index.yaml
+// beside the chart archives it lists.
+type HTTP struct {
+	name   string
+	base   *url.URL
+	client *http.Client
+	// indexFile, when set, is a cached copy of the index to use instead
+	// of fetching it (written by bundle repo update).
+	indexFile string
+
+	once  sync.Once
+	index *Index
+	err   error
+
+	mu     sync.Mutex
+	loaded map[string]*bundle.Bundle
+}
+
+// HTTPOptions configure an HTTP repository.
+type HTTPOptions struct {
+	// Client makes the requests; nil means a client with TLS verification
+	// on (Go's default).
+	Client *http.Client
+	// IndexFile is a cached index to read instead of fetching one.
+	IndexFile string
+}
+
+// NewHTTP returns the repository at baseURL (http or https), called name in
+// messages.
+func NewHTTP(name, baseURL string, opts HTTPOptions) (*HTTP, error) {
+	u, err := url.Parse(strings.TrimSuffix(baseURL, "/") + "/")
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("repository %s: %q is not an http(s) address", name, baseURL)
+	}
+	c := opts.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	return &HTTP{name: name, base: u, client: c, indexFile: opts.IndexFile, loaded: map[string]*bundle.Bundle{}}, nil
+}
+
+// Index returns the repository's index, fetched once (or read from the
+// cached copy).
+func (h *HTTP) Index(ctx context.Context) (*Index, error) {
+	h.once.Do(func() {
+		var data []byte
+		if h.indexFile != "" {
+			data, h.err = os.ReadFile(h.indexFile)
+			if h.err != nil {
+				h.err = fmt.Errorf("repository %s: cached index: %w (run bundle repo update)", h.name, h.err)
+				return
+			}
+		} else {
+			data, h.err = h.get(ctx, h.base.ResolveReference(&url.URL{Path: "index.yaml"}).String(), maxIndexSize)
+			if h.err != nil {
+				return
+			}
+		}
+		h.index, h.err = ParseIndex("repository "+h.name+" index.yaml", data)
+	})
+	return h.index, h.err
+}
+
+// FetchIndex downloads the index as it is now, for bundle repo update.
+func (h *HTTP) FetchIndex(ctx context.Context) ([]byte, error) {
+	data, err := h.get(ctx, h.base.ResolveReference(&url.URL{Path: "index.yaml"}).String(), maxIndexSize)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ParseIndex("repository "+h.name+" index.yaml", data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// get fetches a URL; Go's transport asks for gzip and decompresses it.
+func (h *HTTP) get(ctx context.Context, u string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %v", h.name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, errs.New(ErrNotFound, "repository %s: GET %s: %s", h.name, u, resp.Status)
+		}
+		return nil, fmt.Errorf("repository %s: GET %s: %s", h.name, u, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: GET %s: %v", h.name, u, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("repository %s: GET %s: response over the %d-byte limit", h.name, u, limit)
+	}
+	return data, nil
+}
+
+// Versions implements Repository.
+func (h *HTTP) Versions(ctx context.Context, name string) ([]*semver.Version, error) {
+	idx, err := h.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	entries := idx.Entries[name]
+	if len(entries) == 0 {
+		return nil, errs.New(ErrNotFound, "bundle %s/%s not found in %s", h.name, name, h.base)
+	}
+	var out []*semver.Version
+	for _, e := range entries {
+		if v, err := semver.StrictNewVersion(e.Version); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// Load implements Repository: it downloads the archive the index lists,
+// checks its digest and loads it.
+func (h *HTTP) Load(ctx context.Context, name string, v *semver.Version) (*bundle.Bundle, error) {
+	key := name + "@" + v.String()
+	h.mu.Lock()
+	b, ok := h.loaded[key]
+	h.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	idx, err := h.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var entry *IndexEntry
+	for _, e := range idx.Entries[name] {
+		if ev, err := semver.NewVersion(e.Version); err == nil && ev.Equal(v) {
+			entry = e
+			break
+		}
+	}
+	if entry == nil || len(entry.URLs) == 0 {
+		return nil, errs.New(ErrNotFound, "bundle %s/%s has no version %s", h.name, name, v)
+	}
+	ref, err := url.Parse(entry.URLs[0])
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %s %s: bad URL %q", h.name, name, v, entry.URLs[0])
+	}
+	u := h.base.ResolveReference(ref).String()
+	data, err := h.get(ctx, u, bundle.MaxTotalSize)
+	if err != nil {
+		return nil, err
+	}
+	if entry.Digest != "" {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != strings.TrimPrefix(entry.Digest, "sha256:") {
+			return nil, fmt.Errorf("repository %s: %s has digest sha256:%s, but the index says %s: refusing it", h.name, u, got, entry.Digest)
+		}
+	}
+	b, err = bundle.LoadArchive(data, u)
+	if err != nil {
+		return nil, err
+	}
+	if b.Name != name || !b.Version.Equal(v) {
+		return nil, fmt.Errorf("repository %s: %s holds %s, not %s %s", h.name, u, b, name, v)
+	}
+	h.mu.Lock()
+	h.loaded[key] = b
+	h.mu.Unlock()
+	return b, nil
+}
+
+// cachePath is where bundle repo update keeps a repository's index.
+func cachePath(cacheDir, name string) string {
+	return filepath.Join(cacheDir, "repository", name+"-index.yaml")
+}
