@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -97,20 +98,58 @@ func (h *HTTP) FetchIndex(ctx context.Context) ([]byte, error) {
 	return data, nil
 }
 
-// get fetches a URL; Go's transport asks for gzip and decompresses it.
+// Retries of a request that failed with a 5xx status or a connection error,
+// and the first pause between them (doubled each time).
+const (
+	retries    = 3
+	retryPause = 200 * time.Millisecond
+)
+
+// get fetches a URL, retrying 5xx answers and connection errors with
+// backoff; Go's transport asks for gzip and decompresses it.
 func (h *HTTP) get(ctx context.Context, u string, limit int64) ([]byte, error) {
+	pause := retryPause
+	for attempt := 0; ; attempt++ {
+		data, retry, err := h.getOnce(ctx, u, limit)
+		if err == nil || !retry || attempt == retries {
+			if err != nil && retry {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+			}
+			return data, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+}
+
+func (h *HTTP) getOnce(ctx context.Context, u string, limit int64) ([]byte, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("repository %s: %v", h.name, err)
+		return nil, ctx.Err() == nil, fmt.Errorf("repository %s: %v", h.name, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return nil, true, fmt.Errorf("repository %s: GET %s: %s", h.name, u, resp.Status)
+	}
+	data, err := h.read(resp, u, limit)
+	return data, false, err
+}
+
+func (h *HTTP) read(resp *http.Response, u string, limit int64) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
-		if resp.StatusCode == http.StatusNotFound {
+		switch resp.StatusCode {
+		case http.StatusNotFound:
 			return nil, errs.New(ErrNotFound, "repository %s: GET %s: %s", h.name, u, resp.Status)
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return nil, fmt.Errorf("repository %s: GET %s: %s (no credentials were sent: this version sends none to http(s) chart repositories)", h.name, u, resp.Status)
 		}
 		return nil, fmt.Errorf("repository %s: GET %s: %s", h.name, u, resp.Status)
 	}
