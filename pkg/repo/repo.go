@@ -42,7 +42,11 @@ type Set struct {
 	mu    sync.Mutex
 	repos map[string]Repository
 	http  HTTPOptions // for repositories named by address
+	oci   OCIOptions
 }
+
+// SetOCI sets how the set reaches OCI registries (plain HTTP, client).
+func (s *Set) SetOCI(o OCIOptions) { s.oci = o }
 
 // NewSet returns a set holding the built-in stable catalog and the given
 // repositories.
@@ -69,8 +73,16 @@ func (s *Set) repo(name string) (Repository, error) {
 		s.repos[name] = h
 		return h, nil
 	}
+	if strings.HasPrefix(name, "oci://") {
+		o, err := NewOCI(name, s.oci)
+		if err != nil {
+			return nil, err
+		}
+		s.repos[name] = o
+		return o, nil
+	}
 	if strings.Contains(name, "://") {
-		return nil, errs.New(ErrUnsupported, "repository %s: unsupported repository (this version reads the built-in stable catalog and http(s) chart repositories)", name)
+		return nil, errs.New(ErrUnsupported, "repository %s: unsupported scheme (use https://, http:// or oci://)", name)
 	}
 	known := make([]string, 0, len(s.repos))
 	for k := range s.repos {
@@ -126,8 +138,15 @@ func ParseReference(s string) (Reference, error) {
 	if st, err := os.Stat(s); err == nil && st.IsDir() {
 		return Reference{Dir: s}, nil
 	}
+	if rest, ok := strings.CutPrefix(s, "oci://"); ok {
+		i := strings.LastIndex(rest, "/")
+		if i <= 0 || i == len(rest)-1 {
+			return Reference{}, fmt.Errorf("bundle reference %q: use oci://HOST/NAMESPACE/NAME", s)
+		}
+		return Reference{Ref: resolve.Ref{Repository: "oci://" + rest[:i], Name: rest[i+1:]}}, nil
+	}
 	if strings.Contains(s, "://") {
-		return Reference{}, errs.New(ErrUnsupported, "bundle reference %q: unsupported repository (name a configured repository, REPO/NAME, or a directory)", s)
+		return Reference{}, errs.New(ErrUnsupported, "bundle reference %q: unsupported repository (name a configured repository, REPO/NAME, oci://HOST/NAMESPACE/NAME, or a directory)", s)
 	}
 	repoName, name, ok := strings.Cut(s, "/")
 	if !ok || repoName == "" || name == "" || strings.Contains(name, "/") {

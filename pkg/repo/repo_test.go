@@ -33,7 +33,9 @@ func TestParseReference(t *testing.T) {
 		{in: "a/b/c", wantErr: `bundle reference "a/b/c": use REPO/NAME`},
 		{in: "/", dir: "/"},
 		{in: "", wantErr: "empty bundle reference"},
-		{in: "oci://example.com/ns/app", wantErr: `bundle reference "oci://example.com/ns/app": unsupported repository`},
+		{in: "oci://example.com/ns/app", ref: resolve.Ref{Repository: "oci://example.com/ns", Name: "app"}},
+		{in: "oci://example.com", wantErr: `bundle reference "oci://example.com": use oci://HOST/NAMESPACE/NAME`},
+		{in: "ftp://example.com/x", wantErr: `bundle reference "ftp://example.com/x": unsupported repository`},
 	}
 	for _, tt := range tests {
 		got, err := repo.ParseReference(tt.in)

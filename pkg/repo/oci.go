@@ -1,0 +1,236 @@
+package repo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/errcode"
+
+	"github.com/bundlesh/bundle/internal/errs"
+	"github.com/bundlesh/bundle/pkg/bundle"
+)
+
+// Helm's OCI media types: a bundle pushed by bundle is a Helm OCI chart.
+const (
+	ConfigMediaType     = "application/vnd.cncf.helm.config.v1+json"
+	ChartLayerMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+)
+
+// OCIOptions configure access to OCI registries.
+type OCIOptions struct {
+	// PlainHTTP talks HTTP instead of HTTPS (only when the user asks).
+	PlainHTTP bool
+	// Client makes the requests; nil means oras-go's default (TLS
+	// verification on, retries).
+	Client remote.Client
+}
+
+// OCI is a namespace in an OCI registry (oci://HOST/NAMESPACE) holding one
+// repository per bundle, tagged by version ("+" written "_", as Helm does).
+type OCI struct {
+	base string // HOST/NAMESPACE
+	opts OCIOptions
+
+	mu     sync.Mutex
+	loaded map[string]*bundle.Bundle
+}
+
+// NewOCI returns the registry namespace an oci:// address names.
+func NewOCI(address string, opts OCIOptions) (*OCI, error) {
+	base, ok := strings.CutPrefix(address, "oci://")
+	base = strings.TrimSuffix(base, "/")
+	if !ok || base == "" || strings.Contains(base, "@") {
+		return nil, fmt.Errorf("%q is not an oci://HOST/NAMESPACE address", address)
+	}
+	return &OCI{base: base, opts: opts, loaded: map[string]*bundle.Bundle{}}, nil
+}
+
+func (o *OCI) repository(name string) (*remote.Repository, error) {
+	r, err := remote.NewRepository(o.base + "/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("oci://%s/%s: %v", o.base, name, err)
+	}
+	r.PlainHTTP = o.opts.PlainHTTP
+	if o.opts.Client != nil {
+		r.Client = o.opts.Client
+	} else {
+		r.Client = auth.DefaultClient
+	}
+	return r, nil
+}
+
+// TagOf is the OCI tag of a version: "+" cannot be in a tag, so Helm writes
+// 1.0.0+b1 as 1.0.0_b1.
+func TagOf(v *semver.Version) string { return strings.ReplaceAll(v.String(), "+", "_") }
+
+// Versions implements Repository by listing tags, keeping strict semver ones.
+func (o *OCI) Versions(ctx context.Context, name string) ([]*semver.Version, error) {
+	r, err := o.repository(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []*semver.Version
+	err = r.Tags(ctx, "", func(tags []string) error {
+		for _, t := range tags {
+			if v, err := semver.StrictNewVersion(strings.ReplaceAll(t, "_", "+")); err == nil {
+				out = append(out, v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var er *errcode.ErrorResponse
+		if errors.Is(err, errdef.ErrNotFound) || (errors.As(err, &er) && er.StatusCode == http.StatusNotFound) {
+			return nil, errs.New(ErrNotFound, "bundle oci://%s/%s not found", o.base, name)
+		}
+		return nil, fmt.Errorf("listing oci://%s/%s: %v", o.base, name, err)
+	}
+	if len(out) == 0 {
+		return nil, errs.New(ErrNotFound, "bundle oci://%s/%s has no semver tags", o.base, name)
+	}
+	return out, nil
+}
+
+// Load implements Repository: it fetches the manifest of the version's tag
+// and the chart layer, whose digest oras-go verifies, and loads it.
+func (o *OCI) Load(ctx context.Context, name string, v *semver.Version) (*bundle.Bundle, error) {
+	b, _, err := o.Pull(ctx, name, TagOf(v))
+	if err != nil {
+		return nil, err
+	}
+	if b.Name != name || !b.Version.Equal(v) {
+		return nil, fmt.Errorf("oci://%s/%s:%s holds %s", o.base, name, TagOf(v), b)
+	}
+	return b, nil
+}
+
+// Pull fetches a bundle by tag or by digest ("sha256:..."), returning it
+// with its manifest digest.
+func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle, string, error) {
+	key := name + "@" + reference
+	o.mu.Lock()
+	b, ok := o.loaded[key]
+	o.mu.Unlock()
+	if ok {
+		d, _ := b.Digest()
+		return b, d, nil
+	}
+	r, err := o.repository(name)
+	if err != nil {
+		return nil, "", err
+	}
+	where := fmt.Sprintf("oci://%s/%s@%s", o.base, name, reference)
+	desc, data, err := oras.FetchBytes(ctx, r, reference, oras.FetchBytesOptions{MaxBytes: 4 << 20})
+	if err != nil {
+		if errors.Is(err, errdef.ErrNotFound) {
+			return nil, "", errs.New(ErrNotFound, "%s not found", where)
+		}
+		return nil, "", fmt.Errorf("%s: %v", where, err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, "", fmt.Errorf("%s: bad manifest: %v", where, err)
+	}
+	if m.Config.MediaType != ConfigMediaType {
+		return nil, "", fmt.Errorf("%s: not a Helm chart (config media type %q)", where, m.Config.MediaType)
+	}
+	var layer *ocispec.Descriptor
+	for i := range m.Layers {
+		if m.Layers[i].MediaType == ChartLayerMediaType {
+			layer = &m.Layers[i]
+		}
+	}
+	if layer == nil {
+		return nil, "", fmt.Errorf("%s: no chart layer", where)
+	}
+	if layer.Size > bundle.MaxTotalSize {
+		return nil, "", fmt.Errorf("%s: chart layer is %d bytes, over the limit", where, layer.Size)
+	}
+	chart, err := content.FetchAll(ctx, r, *layer) // verifies size and digest
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %v", where, err)
+	}
+	b, err = bundle.LoadArchive(chart, where)
+	if err != nil {
+		return nil, "", err
+	}
+	o.mu.Lock()
+	o.loaded[key] = b
+	o.mu.Unlock()
+	return b, desc.Digest.String(), nil
+}
+
+// PushOptions configure Push.
+type PushOptions struct {
+	// Force replaces a version that exists with other content.
+	Force bool
+}
+
+// Push uploads a packaged bundle as a Helm OCI chart tagged with its
+// version and returns the manifest digest. The manifest is deterministic,
+// so pushing the same package twice gives the same digest; pushing other
+// content under an existing version is refused unless opts.Force.
+func (o *OCI) Push(ctx context.Context, pkg []byte, opts PushOptions) (string, error) {
+	b, err := bundle.LoadArchive(pkg, "package")
+	if err != nil {
+		return "", err
+	}
+	r, err := o.repository(b.Name)
+	if err != nil {
+		return "", err
+	}
+	config, err := json.Marshal(b.Chart.Metadata)
+	if err != nil {
+		return "", err
+	}
+	configDesc := content.NewDescriptorFromBytes(ConfigMediaType, config)
+	layerDesc := content.NewDescriptorFromBytes(ChartLayerMediaType, pkg)
+	manifest, err := json.Marshal(ocispec.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config:    configDesc,
+		Layers:    []ocispec.Descriptor{layerDesc},
+	})
+	if err != nil {
+		return "", err
+	}
+	manifestDigest := digest.FromBytes(manifest).String()
+	tag := TagOf(b.Version)
+	where := fmt.Sprintf("oci://%s/%s:%s", o.base, b.Name, tag)
+	if existing, err := r.Resolve(ctx, tag); err == nil {
+		if existing.Digest.String() == manifestDigest {
+			return manifestDigest, nil
+		}
+		if !opts.Force {
+			return "", fmt.Errorf("%s already exists with other content (%s): bump the version, or push with --force", where, existing.Digest)
+		}
+	} else if !errors.Is(err, errdef.ErrNotFound) {
+		return "", fmt.Errorf("%s: %v", where, err)
+	}
+	for _, blob := range []struct {
+		desc ocispec.Descriptor
+		data []byte
+	}{{configDesc, config}, {layerDesc, pkg}} {
+		if err := r.Push(ctx, blob.desc, strings.NewReader(string(blob.data))); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			return "", fmt.Errorf("%s: %v", where, err)
+		}
+	}
+	if _, err := oras.TagBytes(ctx, r, ocispec.MediaTypeImageManifest, manifest, tag); err != nil {
+		return "", fmt.Errorf("%s: %v", where, err)
+	}
+	return manifestDigest, nil
+}
