@@ -87,6 +87,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			depsCommand(),
 			packageCommand(),
 			repoCommand(),
+			pushCommand(),
+			pullCommand(),
 		},
 	}
 	for _, c := range app.Commands {
@@ -111,6 +113,7 @@ func valuesFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "set", Usage: "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"},
 		&ucli.StringFlag{Name: "version", Usage: "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"},
 		&ucli.BoolFlag{Name: "locked", Usage: "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests"},
+		plainHTTPFlag(),
 	}
 }
 

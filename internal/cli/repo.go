@@ -17,7 +17,12 @@ func repos(c *ucli.Context) (*repo.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cfg.Set(repo.HTTPOptions{})
+	set, err := cfg.Set(repo.HTTPOptions{})
+	if err != nil {
+		return nil, err
+	}
+	set.SetOCI(ociOptions(c))
+	return set, nil
 }
 
 func loadConfig() (*repo.Config, error) {

@@ -125,3 +125,22 @@ func PackageDir(dir, dest string) (string, string, error) {
 	}
 	return path, digest, nil
 }
+
+// WriteDir writes the bundle's files under dir (which must not exist yet,
+// or be empty) and returns how many it wrote. Paths were checked when the
+// bundle was loaded.
+func (b *Bundle) WriteDir(dir string) (int, error) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return 0, fmt.Errorf("%s exists and is not empty: choose another --destination", dir)
+	}
+	for _, f := range b.files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			return 0, err
+		}
+	}
+	return len(b.files), nil
+}

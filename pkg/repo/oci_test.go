@@ -3,38 +3,20 @@ package repo
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/sirupsen/logrus"
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"oras.land/oras-go/v2"
 
+	"github.com/bundlesh/bundle/internal/testregistry"
 	"github.com/bundlesh/bundle/pkg/bundle"
 )
 
-// startRegistry runs the distribution registry in-process, in memory, over
-// plain HTTP, and returns its HOST:PORT.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	cfg := &configuration.Configuration{}
-	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
-	cfg.Log.Level = "error"
-	cfg.Log.AccessLog.Disabled = true
-	logrus.SetOutput(io.Discard) // the registry logs every request
-	app := handlers.NewApp(context.Background(), cfg)
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
+func startRegistry(t *testing.T) string { return testregistry.Start(t) }
 
 func packageBundle(t *testing.T, version, data string) []byte {
 	t.Helper()

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/Masterminds/semver/v3"
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/repo"
+	"github.com/bundlesh/bundle/pkg/resolve"
+)
+
+func plainHTTPFlag() ucli.Flag {
+	return &ucli.BoolFlag{Name: "plain-http", Usage: "talk to OCI registries over plain HTTP (TLS is the default)"}
+}
+
+func ociOptions(c *ucli.Context) repo.OCIOptions {
+	return repo.OCIOptions{PlainHTTP: c.Bool("plain-http")}
+}
+
+func pushCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "push",
+		Usage:     "push a bundle (a .tgz package or a directory) to an OCI registry, as a Helm OCI chart",
+		ArgsUsage: "PACKAGE|DIR oci://HOST/NAMESPACE",
+		Flags: []ucli.Flag{
+			plainHTTPFlag(),
+			&ucli.BoolFlag{Name: "force", Usage: "replace a version that exists with other content"},
+		},
+		Action: func(c *ucli.Context) error {
+			if err := exactArgs(c, 2, "PACKAGE|DIR oci://HOST/NAMESPACE"); err != nil {
+				return err
+			}
+			src, dest := c.Args().Get(0), c.Args().Get(1)
+			var pkg []byte
+			if isDir(src) {
+				b, err := bundle.LoadDir(src)
+				if err != nil {
+					return err
+				}
+				if pkg, err = b.Package(); err != nil {
+					return err
+				}
+			} else {
+				var err error
+				if pkg, err = os.ReadFile(src); err != nil {
+					return fmt.Errorf("package %s: %w", src, err)
+				}
+			}
+			o, err := repo.NewOCI(dest, ociOptions(c))
+			if err != nil {
+				return err
+			}
+			digest, err := o.Push(c.Context, pkg, repo.PushOptions{Force: c.Bool("force")})
+			if err != nil {
+				return err
+			}
+			b, _ := bundle.LoadArchive(pkg, src)
+			fmt.Fprintf(c.App.Writer, "pushed %s/%s:%s@%s\n", dest, b.Name, repo.TagOf(b.Version), digest)
+			return nil
+		},
+	}
+}
+
+func pullCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "pull",
+		Usage:     "download a bundle from an OCI registry",
+		ArgsUsage: "oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
+		Flags: []ucli.Flag{
+			plainHTTPFlag(),
+			&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"},
+			&ucli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: ".", Usage: "directory to write to"},
+			&ucli.BoolFlag{Name: "untar", Usage: "write the bundle's files instead of the .tgz"},
+		},
+		Action: func(c *ucli.Context) error {
+			if err := exactArgs(c, 1, "oci://HOST/NAMESPACE/NAME"); err != nil {
+				return err
+			}
+			arg := c.Args().Get(0)
+			refText, dgst, byDigest := cutDigest(arg)
+			ref, err := repo.ParseReference(refText)
+			if err != nil {
+				return err
+			}
+			if ref.Ref.Repository == "" || len(ref.Ref.Repository) < 6 || ref.Ref.Repository[:6] != "oci://" {
+				return usagef(c, "%q: pull takes oci://HOST/NAMESPACE/NAME", arg)
+			}
+			o, err := repo.NewOCI(ref.Ref.Repository, ociOptions(c))
+			if err != nil {
+				return err
+			}
+			reference := dgst
+			if !byDigest {
+				v, err := newest(c, o, ref.Ref)
+				if err != nil {
+					return err
+				}
+				reference = repo.TagOf(v)
+			}
+			b, manifest, err := o.Pull(c.Context, ref.Ref.Name, reference)
+			if err != nil {
+				return err
+			}
+			dest := c.String("destination")
+			if c.Bool("untar") {
+				written, err := b.WriteDir(filepath.Join(dest, b.Name))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "pulled %s %s (%s) into %s (%d files)\n", b.Name, b.Version, manifest, filepath.Join(dest, b.Name), written)
+				return nil
+			}
+			pkg, err := b.Package()
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(dest, b.Name+"-"+b.Version.String()+".tgz")
+			if err := os.MkdirAll(dest, 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(path, pkg, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "pulled %s %s (%s) to %s\n", b.Name, b.Version, manifest, path)
+			return nil
+		},
+	}
+}
+
+func cutDigest(s string) (string, string, bool) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '@' {
+			return s[:i], s[i+1:], true
+		}
+		if s[i] == '/' {
+			break
+		}
+	}
+	return s, "", false
+}
+
+// newest picks the newest version satisfying --version among the tags.
+func newest(c *ucli.Context, o *repo.OCI, ref resolve.Ref) (*semver.Version, error) {
+	var con *semver.Constraints
+	if v := c.String("version"); v != "" {
+		var err error
+		if con, err = bundle.ParseConstraint(v); err != nil {
+			return nil, fmt.Errorf("--version: %v (write a semver range such as ^1.0.0)", err)
+		}
+	}
+	vs, err := o.Versions(c.Context, ref.Name)
+	if err != nil {
+		return nil, err
+	}
+	var best *semver.Version
+	for _, v := range vs {
+		if (con == nil && v.Prerelease() == "") || (con != nil && con.Check(v)) {
+			if best == nil || v.GreaterThan(best) {
+				best = v
+			}
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("no version of %s/%s satisfies --version %s", ref.Repository, ref.Name, c.String("version"))
+	}
+	return best, nil
+}
