@@ -89,6 +89,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			repoCommand(),
 			pushCommand(),
 			pullCommand(),
+			loginCommand(),
+			logoutCommand(),
 		},
 	}
 	for _, c := range app.Commands {

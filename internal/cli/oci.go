@@ -17,8 +17,14 @@ func plainHTTPFlag() ucli.Flag {
 	return &ucli.BoolFlag{Name: "plain-http", Usage: "talk to OCI registries over plain HTTP (TLS is the default)"}
 }
 
+// ociOptions are the registry settings of a command: --plain-http, and the
+// logins of bundle login and docker login (anonymous if they cannot be read).
 func ociOptions(c *ucli.Context) repo.OCIOptions {
-	return repo.OCIOptions{PlainHTTP: c.Bool("plain-http")}
+	o := repo.OCIOptions{PlainHTTP: c.Bool("plain-http")}
+	if store, err := repo.DockerCredentials(); err == nil {
+		o.Credentials = store
+	}
+	return o
 }
 
 func pushCommand() *ucli.Command {

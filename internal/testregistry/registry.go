@@ -6,10 +6,15 @@ import (
 	"context"
 	"io"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/distribution/distribution/v3/configuration"
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd" // authentication
 	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // storage
 	"github.com/sirupsen/logrus"
@@ -19,7 +24,26 @@ import (
 // its HOST:PORT.
 func Start(t testing.TB) string {
 	t.Helper()
+	return start(t, nil)
+}
+
+// StartWithLogin is Start with htpasswd authentication for one user.
+func StartWithLogin(t testing.TB, user, password string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(file, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, configuration.Auth{"htpasswd": configuration.Parameters{"realm": "test", "path": file}})
+}
+
+func start(t testing.TB, auth configuration.Auth) string {
 	cfg := &configuration.Configuration{}
+	cfg.Auth = auth
 	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
 	cfg.Log.Level = "error"
 	cfg.Log.AccessLog.Disabled = true

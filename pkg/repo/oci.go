@@ -18,7 +18,9 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/errcode"
+	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/bundlesh/bundle/internal/errs"
 	"github.com/bundlesh/bundle/pkg/bundle"
@@ -34,9 +36,25 @@ const (
 type OCIOptions struct {
 	// PlainHTTP talks HTTP instead of HTTPS (only when the user asks).
 	PlainHTTP bool
-	// Client makes the requests; nil means oras-go's default (TLS
-	// verification on, retries).
+	// Client makes the requests; nil means an oras-go auth client (TLS
+	// verification on, retries) with Credentials.
 	Client remote.Client
+	// Credentials are the logins to use (bundle login, docker login); nil
+	// means anonymous.
+	Credentials credentials.Store
+}
+
+// client returns the HTTP client for registry requests.
+func (o OCIOptions) client() remote.Client {
+	if o.Client != nil {
+		return o.Client
+	}
+	c := &auth.Client{Client: retry.DefaultClient, Cache: auth.NewCache()}
+	c.SetUserAgent("bundle")
+	if o.Credentials != nil {
+		c.Credential = credentials.Credential(o.Credentials)
+	}
+	return c
 }
 
 // OCI is a namespace in an OCI registry (oci://HOST/NAMESPACE) holding one
@@ -65,12 +83,28 @@ func (o *OCI) repository(name string) (*remote.Repository, error) {
 		return nil, fmt.Errorf("oci://%s/%s: %v", o.base, name, err)
 	}
 	r.PlainHTTP = o.opts.PlainHTTP
-	if o.opts.Client != nil {
-		r.Client = o.opts.Client
-	} else {
-		r.Client = auth.DefaultClient
-	}
+	r.Client = o.opts.client()
 	return r, nil
+}
+
+// explain turns registry errors into one line, saying how to log in when
+// the registry wants credentials. Credentials themselves never appear.
+func (o *OCI) explain(where string, err error) error {
+	var er *errcode.ErrorResponse
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		er = &errcode.ErrorResponse{StatusCode: http.StatusUnauthorized}
+	}
+	if er != nil || (errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden)) {
+		host, _, _ := strings.Cut(o.base, "/")
+		tried := "no credentials were found for " + host
+		if o.opts.Credentials != nil {
+			if c, cerr := o.opts.Credentials.Get(context.Background(), host); cerr == nil && c != auth.EmptyCredential {
+				tried = "the stored login for " + host + " (user " + c.Username + ") was refused"
+			}
+		}
+		return fmt.Errorf("%s: %d %s: %s; log in with bundle login %s", where, er.StatusCode, http.StatusText(er.StatusCode), tried, host)
+	}
+	return fmt.Errorf("%s: %v", where, err)
 }
 
 // TagOf is the OCI tag of a version: "+" cannot be in a tag, so Helm writes
@@ -97,7 +131,7 @@ func (o *OCI) Versions(ctx context.Context, name string) ([]*semver.Version, err
 		if errors.Is(err, errdef.ErrNotFound) || (errors.As(err, &er) && er.StatusCode == http.StatusNotFound) {
 			return nil, errs.New(ErrNotFound, "bundle oci://%s/%s not found", o.base, name)
 		}
-		return nil, fmt.Errorf("listing oci://%s/%s: %v", o.base, name, err)
+		return nil, o.explain(fmt.Sprintf("listing oci://%s/%s", o.base, name), err)
 	}
 	if len(out) == 0 {
 		return nil, errs.New(ErrNotFound, "bundle oci://%s/%s has no semver tags", o.base, name)
@@ -139,7 +173,7 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 		if errors.Is(err, errdef.ErrNotFound) {
 			return nil, "", errs.New(ErrNotFound, "%s not found", where)
 		}
-		return nil, "", fmt.Errorf("%s: %v", where, err)
+		return nil, "", o.explain(where, err)
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -219,18 +253,62 @@ func (o *OCI) Push(ctx context.Context, pkg []byte, opts PushOptions) (string, e
 			return "", fmt.Errorf("%s already exists with other content (%s): bump the version, or push with --force", where, existing.Digest)
 		}
 	} else if !errors.Is(err, errdef.ErrNotFound) {
-		return "", fmt.Errorf("%s: %v", where, err)
+		return "", o.explain(where, err)
 	}
 	for _, blob := range []struct {
 		desc ocispec.Descriptor
 		data []byte
 	}{{configDesc, config}, {layerDesc, pkg}} {
 		if err := r.Push(ctx, blob.desc, strings.NewReader(string(blob.data))); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-			return "", fmt.Errorf("%s: %v", where, err)
+			return "", o.explain(where, err)
 		}
 	}
 	if _, err := oras.TagBytes(ctx, r, ocispec.MediaTypeImageManifest, manifest, tag); err != nil {
-		return "", fmt.Errorf("%s: %v", where, err)
+		return "", o.explain(where, err)
 	}
 	return manifestDigest, nil
+}
+
+// DockerCredentials opens the Docker credentials configuration
+// ($DOCKER_CONFIG/config.json or ~/.docker/config.json, with its credential
+// helpers), so that docker login works for bundle and bundle login for
+// docker.
+func DockerCredentials() (credentials.Store, error) {
+	s, err := credentials.NewStoreFromDocker(credentials.StoreOptions{AllowPlaintextPut: true, DetectDefaultNativeStore: true})
+	if err != nil {
+		return nil, fmt.Errorf("docker credentials: %v", err)
+	}
+	return s, nil
+}
+
+// Login checks the user name and password against a registry and stores
+// them. The password never appears in errors.
+func Login(ctx context.Context, host, username, password string, opts OCIOptions) error {
+	if opts.Credentials == nil {
+		return errors.New("no credential store")
+	}
+	reg, err := remote.NewRegistry(host)
+	if err != nil {
+		return fmt.Errorf("registry %q: %v", host, err)
+	}
+	reg.PlainHTTP = opts.PlainHTTP
+	c := &auth.Client{Client: retry.DefaultClient, Cache: auth.NewCache()}
+	c.SetUserAgent("bundle")
+	reg.Client = c
+	if err := credentials.Login(ctx, opts.Credentials, reg, auth.Credential{Username: username, Password: password}); err != nil {
+		var er *errcode.ErrorResponse
+		if errors.As(err, &er) && er.StatusCode == http.StatusUnauthorized {
+			return fmt.Errorf("login to %s as %s refused: 401 Unauthorized (check the user name and password)", host, username)
+		}
+		return fmt.Errorf("login to %s: %v", host, err)
+	}
+	return nil
+}
+
+// Logout forgets the stored login for a registry.
+func Logout(ctx context.Context, host string, store credentials.Store) error {
+	if err := credentials.Logout(ctx, store, host); err != nil {
+		return fmt.Errorf("logout from %s: %v", host, err)
+	}
+	return nil
 }

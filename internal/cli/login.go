@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+func loginCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "login",
+		Usage:     "log in to an OCI registry (stored as docker login stores it)",
+		ArgsUsage: "HOST",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "user name"},
+			&ucli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
+			plainHTTPFlag(),
+		},
+		Action: func(c *ucli.Context) error {
+			if err := exactArgs(c, 1, "HOST"); err != nil {
+				return err
+			}
+			host := c.Args().Get(0)
+			user := c.String("username")
+			if user == "" {
+				return usagef(c, "--username is required")
+			}
+			password, err := readPassword(c)
+			if err != nil {
+				return err
+			}
+			opts := ociOptions(c)
+			if err := repo.Login(c.Context, host, user, password, opts); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "logged in to %s as %s\n", host, user)
+			return nil
+		},
+	}
+}
+
+func logoutCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "logout",
+		Usage:     "forget the login for an OCI registry",
+		ArgsUsage: "HOST",
+		Action: func(c *ucli.Context) error {
+			if err := exactArgs(c, 1, "HOST"); err != nil {
+				return err
+			}
+			store, err := repo.DockerCredentials()
+			if err != nil {
+				return err
+			}
+			if err := repo.Logout(c.Context, c.Args().Get(0), store); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "logged out of %s\n", c.Args().Get(0))
+			return nil
+		},
+	}
+}
+
+// readPassword reads the password from stdin (--password-stdin) or, on a
+// terminal, from a prompt that does not echo it.
+func readPassword(c *ucli.Context) (string, error) {
+	if c.Bool("password-stdin") {
+		line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return "", fmt.Errorf("reading the password from standard input: %v", err)
+		}
+		if p := strings.TrimRight(line, "\r\n"); p != "" {
+			return p, nil
+		}
+		return "", usagef(c, "standard input held no password")
+	}
+	if f, ok := c.App.Reader.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(c.App.ErrWriter, "Password: ")
+		p, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(c.App.ErrWriter)
+		if err != nil {
+			return "", err
+		}
+		return string(p), nil
+	}
+	return "", usagef(c, "no password: pass it on standard input with --password-stdin")
+}
