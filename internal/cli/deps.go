@@ -16,6 +16,7 @@ func lockCommand() *ucli.Command {
 		ArgsUsage: "[DIR]",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "check", Usage: "write nothing; fail if bundle.lock is missing, out of date, or a digest changed"},
+			plainHTTPFlag(),
 		},
 		Action: func(c *ucli.Context) error {
 			dir, err := optionalDir(c)
@@ -42,6 +43,7 @@ func updateCommand() *ucli.Command {
 		ArgsUsage: "[DIR] [BUNDLE...]",
 		Description: "With no BUNDLE every locked bundle may move; otherwise only the named ones.\n" +
 			"DIR defaults to the current directory.",
+		Flags: []ucli.Flag{plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
 			args := c.Args().Slice()
 			dir := "."
@@ -66,7 +68,7 @@ func depsCommand() *ucli.Command {
 		Name:      "deps",
 		Usage:     "show the resolved requirement tree: versions, constraints and who imposed them",
 		ArgsUsage: "[DIR|BUNDLE]",
-		Flags:     []ucli.Flag{outputFlag()},
+		Flags:     []ucli.Flag{outputFlag(), plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
 			if err := checkOutput(c); err != nil {
 				return err

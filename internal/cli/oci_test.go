@@ -51,3 +51,40 @@ func TestPushPullInstallFromOCI(t *testing.T) {
 		t.Errorf("pull without --plain-http: %d %q", code, errs)
 	}
 }
+
+// The lock records an OCI requirement's manifest digest, and --check
+// notices when the tag moves to other content.
+func TestLockRecordsOCIManifestDigest(t *testing.T) {
+	host := testregistry.Start(t)
+	dest := "oci://" + host + "/bundles"
+	code, out, errs := run(t, "push", "../../testdata/catalog/leaf", dest, "--plain-http")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	digest := strings.TrimSpace(out[strings.LastIndex(out, "@")+1:])
+	app := t.TempDir()
+	os.WriteFile(filepath.Join(app, "Chart.yaml"), []byte("apiVersion: v2\nname: app\nversion: 0.1.0\n"), 0o644)
+	os.WriteFile(filepath.Join(app, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  store:\n    bundle: leaf\n    repository: "+dest+"\n    version: ^1\n"), 0o644)
+	if code, _, errs := run(t, "lock", app, "--plain-http"); code != 0 {
+		t.Fatal(errs)
+	}
+	lock, _ := os.ReadFile(filepath.Join(app, "bundle.lock"))
+	if !strings.Contains(string(lock), "digest: "+digest) {
+		t.Fatalf("lock does not record the manifest digest %s:\n%s", digest, lock)
+	}
+	// The same version pushed again with other content (forced).
+	changed := t.TempDir()
+	for _, f := range []string{"Chart.yaml", "bundle.yaml", "templates/cm.yaml"} {
+		data, _ := os.ReadFile(filepath.Join("../../testdata/catalog/leaf", f))
+		os.MkdirAll(filepath.Dir(filepath.Join(changed, f)), 0o755)
+		os.WriteFile(filepath.Join(changed, f), data, 0o644)
+	}
+	os.WriteFile(filepath.Join(changed, "values.yaml"), []byte("port: 1\n"), 0o644)
+	if code, _, errs := run(t, "push", changed, dest, "--plain-http", "--force"); code != 0 {
+		t.Fatal(errs)
+	}
+	code, _, errs = run(t, "lock", "--check", app, "--plain-http")
+	if code == 0 || !strings.Contains(errs, "its content changed without a new version") {
+		t.Errorf("lock --check after the tag moved: %d %q", code, errs)
+	}
+}

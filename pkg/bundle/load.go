@@ -38,6 +38,9 @@ type Bundle struct {
 	Source string
 	// Lock is the bundle's bundle.lock, nil when it has none.
 	Lock *Lock
+	// SourceDigest, when the source has one (the manifest digest of an OCI
+	// artifact), is what lock files record instead of Digest.
+	SourceDigest string
 
 	files []*loader.BufferedFile
 	digestCache

@@ -25,9 +25,12 @@ func (p *Plan) Lock() (*bundle.Lock, error) {
 		for _, c := range n.Requires {
 			if !seen[c.Bundle.Name] {
 				seen[c.Bundle.Name] = true
-				d, err := c.Bundle.Digest()
-				if err != nil {
-					return fmt.Errorf("digest of %s: %w", c.Bundle, err)
+				d := c.Bundle.SourceDigest
+				if d == "" {
+					var err error
+					if d, err = c.Bundle.Digest(); err != nil {
+						return fmt.Errorf("digest of %s: %w", c.Bundle, err)
+					}
 				}
 				l.Bundles = append(l.Bundles, bundle.LockedBundle{Name: c.Bundle.Name, Version: c.Bundle.Version.String(), Repository: c.Requirement.Repository, Digest: d})
 			}

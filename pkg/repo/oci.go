@@ -160,8 +160,7 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 	b, ok := o.loaded[key]
 	o.mu.Unlock()
 	if ok {
-		d, _ := b.Digest()
-		return b, d, nil
+		return b, b.SourceDigest, nil
 	}
 	r, err := o.repository(name)
 	if err != nil {
@@ -202,6 +201,7 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 	if err != nil {
 		return nil, "", err
 	}
+	b.SourceDigest = desc.Digest.String()
 	o.mu.Lock()
 	o.loaded[key] = b
 	o.mu.Unlock()
