@@ -48,4 +48,3 @@ func TestHelmInterop(t *testing.T) {
 		t.Error("no manifest digest recorded")
 	}
 }
-
