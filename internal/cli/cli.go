@@ -116,6 +116,7 @@ func valuesFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "version", Usage: "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"},
 		&ucli.BoolFlag{Name: "locked", Usage: "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests"},
 		plainHTTPFlag(),
+		insecureFlag(),
 	}
 }
 

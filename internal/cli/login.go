@@ -22,6 +22,7 @@ func loginCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "user name"},
 			&ucli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
 			plainHTTPFlag(),
+			insecureFlag(),
 		},
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "HOST"); err != nil {

@@ -17,10 +17,14 @@ func plainHTTPFlag() ucli.Flag {
 	return &ucli.BoolFlag{Name: "plain-http", Usage: "talk to OCI registries over plain HTTP (TLS is the default)"}
 }
 
+func insecureFlag() ucli.Flag {
+	return &ucli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do not verify OCI registries' TLS certificates"}
+}
+
 // ociOptions are the registry settings of a command: --plain-http, and the
 // logins of bundle login and docker login (anonymous if they cannot be read).
 func ociOptions(c *ucli.Context) repo.OCIOptions {
-	o := repo.OCIOptions{PlainHTTP: c.Bool("plain-http")}
+	o := repo.OCIOptions{PlainHTTP: c.Bool("plain-http"), Insecure: c.Bool("insecure-skip-tls-verify")}
 	if store, err := repo.DockerCredentials(); err == nil {
 		o.Credentials = store
 	}
@@ -34,6 +38,7 @@ func pushCommand() *ucli.Command {
 		ArgsUsage: "PACKAGE|DIR oci://HOST/NAMESPACE",
 		Flags: []ucli.Flag{
 			plainHTTPFlag(),
+			insecureFlag(),
 			&ucli.BoolFlag{Name: "force", Usage: "replace a version that exists with other content"},
 		},
 		Action: func(c *ucli.Context) error {
@@ -78,6 +83,7 @@ func pullCommand() *ucli.Command {
 		ArgsUsage: "oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
 		Flags: []ucli.Flag{
 			plainHTTPFlag(),
+			insecureFlag(),
 			&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"},
 			&ucli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: ".", Usage: "directory to write to"},
 			&ucli.BoolFlag{Name: "untar", Usage: "write the bundle's files instead of the .tgz"},

@@ -88,3 +88,19 @@ func TestLockRecordsOCIManifestDigest(t *testing.T) {
 		t.Errorf("lock --check after the tag moved: %d %q", code, errs)
 	}
 }
+
+// TLS is verified unless the user says otherwise.
+func TestTLSVerification(t *testing.T) {
+	host := testregistry.StartTLS(t)
+	dest := "oci://" + host + "/bundles"
+	code, _, errs := run(t, "push", "../../testdata/catalog/leaf", dest)
+	if code == 0 || !strings.Contains(errs, "certificate") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("push to a self-signed registry: %d %q", code, errs)
+	}
+	if code, _, errs := run(t, "push", "../../testdata/catalog/leaf", dest, "--insecure-skip-tls-verify"); code != 0 {
+		t.Fatalf("push with --insecure-skip-tls-verify: %s", errs)
+	}
+	if code, out, errs := run(t, "template", dest+"/leaf", "--insecure-skip-tls-verify"); code != 0 || !strings.Contains(out, "ConfigMap") {
+		t.Fatalf("template: %d %q", code, errs)
+	}
+}

@@ -41,6 +41,19 @@ func StartWithLogin(t testing.TB, user, password string) string {
 	return start(t, configuration.Auth{"htpasswd": configuration.Parameters{"realm": "test", "path": file}})
 }
 
+// StartTLS is Start over HTTPS with httptest's self-signed certificate.
+func StartTLS(t testing.TB) string {
+	t.Helper()
+	cfg := &configuration.Configuration{}
+	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
+	cfg.Log.Level = "error"
+	cfg.Log.AccessLog.Disabled = true
+	logrus.SetOutput(io.Discard)
+	srv := httptest.NewTLSServer(handlers.NewApp(context.Background(), cfg))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "https://")
+}
+
 func start(t testing.TB, auth configuration.Auth) string {
 	cfg := &configuration.Configuration{}
 	cfg.Auth = auth

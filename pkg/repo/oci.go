@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ const (
 type OCIOptions struct {
 	// PlainHTTP talks HTTP instead of HTTPS (only when the user asks).
 	PlainHTTP bool
+	// Insecure skips TLS certificate verification (only when the user
+	// asks, with --insecure-skip-tls-verify).
+	Insecure bool
 	// Client makes the requests; nil means an oras-go auth client (TLS
 	// verification on, retries) with Credentials.
 	Client remote.Client
@@ -44,12 +48,23 @@ type OCIOptions struct {
 	Credentials credentials.Store
 }
 
+// httpClient retries like oras-go's default client; with Insecure it does
+// not verify certificates.
+func (o OCIOptions) httpClient() *http.Client {
+	if !o.Insecure {
+		return retry.DefaultClient
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
+	return &http.Client{Transport: retry.NewTransport(tr)}
+}
+
 // client returns the HTTP client for registry requests.
 func (o OCIOptions) client() remote.Client {
 	if o.Client != nil {
 		return o.Client
 	}
-	c := &auth.Client{Client: retry.DefaultClient, Cache: auth.NewCache()}
+	c := &auth.Client{Client: o.httpClient(), Cache: auth.NewCache()}
 	c.SetUserAgent("bundle")
 	if o.Credentials != nil {
 		c.Credential = credentials.Credential(o.Credentials)
@@ -292,7 +307,7 @@ func Login(ctx context.Context, host, username, password string, opts OCIOptions
 		return fmt.Errorf("registry %q: %v", host, err)
 	}
 	reg.PlainHTTP = opts.PlainHTTP
-	c := &auth.Client{Client: retry.DefaultClient, Cache: auth.NewCache()}
+	c := &auth.Client{Client: opts.httpClient(), Cache: auth.NewCache()}
 	c.SetUserAgent("bundle")
 	reg.Client = c
 	if err := credentials.Login(ctx, opts.Credentials, reg, auth.Credential{Username: username, Password: password}); err != nil {
