@@ -33,9 +33,9 @@ type HTTP struct {
 	// of fetching it (written by bundle repo update).
 	indexFile string
 
-	once  sync.Once
-	index *Index
-	err   error
+	once    sync.Once
+	compact *compactIndex
+	err     error
 
 	mu     sync.Mutex
 	loaded map[string]*bundle.Bundle
@@ -64,38 +64,38 @@ func NewHTTP(name, baseURL string, opts HTTPOptions) (*HTTP, error) {
 	return &HTTP{name: name, base: u, client: c, indexFile: opts.IndexFile, loaded: map[string]*bundle.Bundle{}}, nil
 }
 
-// Index returns the repository's index, fetched once (or read from the
-// cached copy).
-func (h *HTTP) Index(ctx context.Context) (*Index, error) {
+// index returns the repository's index in compact form: read from the
+// cache bundle repo update wrote, or fetched once.
+func (h *HTTP) index(ctx context.Context) (*compactIndex, error) {
 	h.once.Do(func() {
 		var data []byte
 		if h.indexFile != "" {
-			data, h.err = os.ReadFile(h.indexFile)
-			if h.err != nil {
+			if data, h.err = os.ReadFile(h.indexFile); h.err != nil {
 				h.err = fmt.Errorf("repository %s: cached index: %w (run bundle repo update)", h.name, h.err)
 				return
 			}
-		} else {
-			data, h.err = h.get(ctx, h.base.ResolveReference(&url.URL{Path: "index.yaml"}).String(), maxIndexSize)
-			if h.err != nil {
-				return
-			}
+		} else if data, h.err = h.FetchIndex(ctx); h.err != nil {
+			return
 		}
-		h.index, h.err = ParseIndex("repository "+h.name+" index.yaml", data)
+		if h.compact, h.err = loadCompact(data); h.err != nil {
+			h.err = fmt.Errorf("repository %s: %v", h.name, h.err)
+		}
 	})
-	return h.index, h.err
+	return h.compact, h.err
 }
 
-// FetchIndex downloads the index as it is now, for bundle repo update.
+// FetchIndex downloads the repository's index.yaml as it is now and returns
+// its compact form, for bundle repo add and update.
 func (h *HTTP) FetchIndex(ctx context.Context) ([]byte, error) {
 	data, err := h.get(ctx, h.base.ResolveReference(&url.URL{Path: "index.yaml"}).String(), maxIndexSize)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ParseIndex("repository "+h.name+" index.yaml", data); err != nil {
+	idx, err := ParseIndex("repository "+h.name+" index.yaml", data)
+	if err != nil {
 		return nil, err
 	}
-	return data, nil
+	return idx.Compact(), nil
 }
 
 // Retries of a request that failed with a 5xx status or a connection error,
@@ -165,19 +165,13 @@ func (h *HTTP) read(resp *http.Response, u string, limit int64) ([]byte, error) 
 
 // Versions implements Repository.
 func (h *HTTP) Versions(ctx context.Context, name string) ([]*semver.Version, error) {
-	idx, err := h.Index(ctx)
+	idx, err := h.index(ctx)
 	if err != nil {
 		return nil, err
 	}
-	entries := idx.Entries[name]
-	if len(entries) == 0 {
+	out := idx.versions(name)
+	if len(out) == 0 {
 		return nil, errs.New(ErrNotFound, "bundle %s/%s not found in %s", h.name, name, h.base)
-	}
-	var out []*semver.Version
-	for _, e := range entries {
-		if v, err := semver.StrictNewVersion(e.Version); err == nil {
-			out = append(out, v)
-		}
 	}
 	return out, nil
 }
@@ -192,12 +186,12 @@ func (h *HTTP) Load(ctx context.Context, name string, v *semver.Version) (*bundl
 	if ok {
 		return b, nil
 	}
-	idx, err := h.Index(ctx)
+	idx, err := h.index(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var entry *IndexEntry
-	for _, e := range idx.Entries[name] {
+	for _, e := range idx.entries(name) {
 		if ev, err := semver.NewVersion(e.Version); err == nil && ev.Equal(v) {
 			entry = e
 			break
@@ -236,5 +230,5 @@ func (h *HTTP) Load(ctx context.Context, name string, v *semver.Version) (*bundl
 
 // cachePath is where bundle repo update keeps a repository's index.
 func cachePath(cacheDir, name string) string {
-	return filepath.Join(cacheDir, "repository", name+"-index.yaml")
+	return filepath.Join(cacheDir, "repository", name+"-index.compact")
 }

@@ -25,7 +25,7 @@ func TestHTTPRetriesServerErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Index(context.Background()); err != nil {
+	if _, err := h.index(context.Background()); err != nil {
 		t.Fatalf("two 503s then 200: %v", err)
 	}
 	if n := calls.Load(); n != 3 {
@@ -41,7 +41,7 @@ func TestHTTPGivesUpInOneLine(t *testing.T) {
 	}))
 	defer srv.Close()
 	h, _ := NewHTTP("r", srv.URL, HTTPOptions{})
-	_, err := h.Index(context.Background())
+	_, err := h.index(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "502 Bad Gateway (after 4 attempts)") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("error = %v", err)
 	}
@@ -58,7 +58,7 @@ func TestHTTPDoesNotRetryClientErrors(t *testing.T) {
 	}))
 	defer srv.Close()
 	h, _ := NewHTTP("r", srv.URL, HTTPOptions{})
-	if _, err := h.Index(context.Background()); err == nil || !strings.Contains(err.Error(), "403 Forbidden") {
+	if _, err := h.index(context.Background()); err == nil || !strings.Contains(err.Error(), "403 Forbidden") {
 		t.Fatalf("error = %v", err)
 	}
 	if calls.Load() != 1 {
