@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/internal/cli"
+	"github.com/bundlesh/bundle/internal/testregistry"
 )
 
 type env struct {
@@ -76,7 +77,8 @@ func (e *env) bundle(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	args = append([]string{"bundle"}, args...)
-	if len(args) > 1 && args[1] != "template" && !contains(args, "--kubeconfig") {
+	clusterCommands := []string{"install", "upgrade", "rollback", "uninstall", "list", "status", "history"}
+	if len(args) > 1 && contains(clusterCommands, args[1]) && !contains(args, "--kubeconfig") {
 		args = append(args, "--kubeconfig", e.kubeconfig)
 	}
 	code := cli.Run(context.Background(), args, strings.NewReader(""), &out, &errb)
@@ -446,4 +448,26 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestInstallFromOCI pushes a catalog bundle to a registry and installs it
+// from there into the cluster.
+func TestInstallFromOCI(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns := e.namespace(t, "oci")
+	dest := "oci://" + testregistry.Start(t) + "/bundles"
+	e.mustBundle(t, "push", "../../bundles/stable/mariadb", dest, "--plain-http")
+	out := e.mustBundle(t, "install", "db", dest+"/mariadb", "--version", "^1", "-n", ns, "--create-namespace", "--plain-http", "--wait", "--timeout", "2m")
+	if !strings.Contains(out, `Release "db" installed`) {
+		t.Errorf("install output:\n%s", out)
+	}
+	sts, err := e.cs.AppsV1().StatefulSets(ns).Get(ctx, "db-mariadb", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts.Status.ReadyReplicas != 1 {
+		t.Errorf("StatefulSet db-mariadb: %d ready", sts.Status.ReadyReplicas)
+	}
+	e.mustBundle(t, "uninstall", "db", "-n", ns, "--wait")
 }
