@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -28,7 +29,15 @@ func ociOptions(c *ucli.Context) repo.OCIOptions {
 	if store, err := repo.DockerCredentials(); err == nil {
 		o.Credentials = store
 	}
+	// Progress bars only on a terminal, and not with --quiet.
+	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !c.Bool("quiet") {
+		o.Progress = f
+	}
 	return o
+}
+
+func quietFlag() ucli.Flag {
+	return &ucli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"}
 }
 
 func pushCommand() *ucli.Command {
@@ -39,6 +48,7 @@ func pushCommand() *ucli.Command {
 		Flags: []ucli.Flag{
 			plainHTTPFlag(),
 			insecureFlag(),
+			quietFlag(),
 			&ucli.BoolFlag{Name: "force", Usage: "replace a version that exists with other content"},
 		},
 		Action: func(c *ucli.Context) error {
@@ -84,6 +94,7 @@ func pullCommand() *ucli.Command {
 		Flags: []ucli.Flag{
 			plainHTTPFlag(),
 			insecureFlag(),
+			quietFlag(),
 			&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"},
 			&ucli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: ".", Usage: "directory to write to"},
 			&ucli.BoolFlag{Name: "untar", Usage: "write the bundle's files instead of the .tgz"},

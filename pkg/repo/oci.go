@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -46,6 +47,9 @@ type OCIOptions struct {
 	// Credentials are the logins to use (bundle login, docker login); nil
 	// means anonymous.
 	Credentials credentials.Store
+	// Progress, when set (a terminal), receives a progress bar per blob
+	// pushed or pulled.
+	Progress io.Writer
 }
 
 // httpClient retries like oras-go's default client; with Insecure it does
@@ -208,7 +212,14 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 	if layer.Size > bundle.MaxTotalSize {
 		return nil, "", fmt.Errorf("%s: chart layer is %d bytes, over the limit", where, layer.Size)
 	}
-	chart, err := content.FetchAll(ctx, r, *layer) // verifies size and digest
+	rc, err := r.Fetch(ctx, *layer)
+	if err != nil {
+		return nil, "", o.explain(where, err)
+	}
+	defer rc.Close()
+	// ReadAll verifies the size and the digest: a corrupted blob is refused
+	// before anything is written anywhere.
+	chart, err := content.ReadAll(newProgress(o.opts.Progress, "chart "+short(layer.Digest.String()), layer.Size, rc), *layer)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %v", where, err)
 	}
@@ -274,7 +285,11 @@ func (o *OCI) Push(ctx context.Context, pkg []byte, opts PushOptions) (string, e
 		desc ocispec.Descriptor
 		data []byte
 	}{{configDesc, config}, {layerDesc, pkg}} {
-		if err := r.Push(ctx, blob.desc, strings.NewReader(string(blob.data))); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		var body io.Reader = strings.NewReader(string(blob.data))
+		if blob.desc.MediaType == ChartLayerMediaType {
+			body = newProgress(o.opts.Progress, "chart "+short(blob.desc.Digest.String()), blob.desc.Size, body)
+		}
+		if err := r.Push(ctx, blob.desc, body); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 			return "", o.explain(where, err)
 		}
 	}

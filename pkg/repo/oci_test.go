@@ -1,8 +1,14 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +114,43 @@ func TestOCIArtifactIsAHelmChart(t *testing.T) {
 	}
 	if _, err := loader.LoadArchive(strings.NewReader(string(pkg))); err != nil {
 		t.Errorf("Helm cannot load the layer: %v", err)
+	}
+}
+
+func TestOCIProgressAndCorruptBlob(t *testing.T) {
+	ctx := context.Background()
+	host := startRegistry(t)
+	var bar strings.Builder
+	o, _ := NewOCI("oci://"+host+"/bundles", OCIOptions{PlainHTTP: true, Progress: &bar})
+	if _, err := o.Push(ctx, packageBundle(t, "1.0.0", "a: 1\n"), PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(bar.String(), "100%") || !strings.Contains(bar.String(), "chart sha256:") {
+		t.Errorf("no progress bar: %q", bar.String())
+	}
+
+	// A proxy that corrupts the chart layer: the pull is refused.
+	target, _ := url.Parse("http://" + host)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method != http.MethodGet || !strings.Contains(resp.Request.URL.Path, "/blobs/") {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if len(body) > 100 {
+			body[len(body)/2] ^= 0xff
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return nil
+	}
+	corrupt := httptest.NewServer(proxy)
+	defer corrupt.Close()
+	bad, _ := NewOCI("oci://"+strings.TrimPrefix(corrupt.URL, "http://")+"/bundles", OCIOptions{PlainHTTP: true})
+	if _, err := bad.Load(ctx, "leaf", semver.MustParse("1.0.0")); err == nil || !strings.Contains(err.Error(), "mismatch") {
+		t.Errorf("corrupted blob: %v", err)
 	}
 }
