@@ -24,6 +24,8 @@ KWOK_DIR     := $(CACHE)/cluster/kwok-$(KWOK_VERSION)
 KWOK         := $(KWOK_DIR)/kwok
 STAGES       := $(KWOK_DIR)/stages
 CLUSTER      := $(CACHE)/cluster/cluster
+HELM_VERSION := v3.22.0
+HELM         := $(CACHE)/helm-$(HELM_VERSION)/helm
 DEMO_STATE   := $(CACHE)/cluster/run
 TEST_STATE   := $(CACHE)/cluster/test
 KUBECONFIG_DEMO := $(abspath $(DEMO_STATE))/kubeconfig
@@ -52,10 +54,10 @@ vet-tools:
 
 # Unit and integration tests. The integration tests get their own control
 # plane (separate from the demo's), stopped again whatever the outcome.
-test: build vet cluster-build
+test: build vet cluster-build $(HELM)
 	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE); \
 	status=0; \
-	BUNDLE_TEST_KUBECONFIG=$(abspath $(TEST_STATE))/kubeconfig BUNDLE_E2E_REQUIRED=1 \
+	BUNDLE_TEST_KUBECONFIG=$(abspath $(TEST_STATE))/kubeconfig BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_E2E_REQUIRED=1 \
 		$(GO) test -count=1 ./... || status=$$?; \
 	$(CLUSTER) down --state $(TEST_STATE); \
 	exit $$status
@@ -100,6 +102,10 @@ $(STAGES)/.copied: $(KWOK)
 		done; \
 	done
 	touch $@
+
+# The helm CLI at the version of our Helm dependency, for interop tests.
+$(HELM):
+	GOBIN=$(abspath $(dir $(HELM))) GOFLAGS=-mod=mod $(GO) install -trimpath -ldflags "-s -w" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 $(CLUSTER): $(shell find tools/cluster -name '*.go') tools/cluster/go.mod tools/cluster/go.sum
 	cd tools/cluster && $(GO) build -trimpath -o $(abspath $(CLUSTER)) ./cmd/cluster

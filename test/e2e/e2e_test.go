@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -470,4 +472,52 @@ func TestInstallFromOCI(t *testing.T) {
 		t.Errorf("StatefulSet db-mariadb: %d ready", sts.Status.ReadyReplicas)
 	}
 	e.mustBundle(t, "uninstall", "db", "-n", ns, "--wait")
+}
+
+// helmCLI returns the helm binary make test builds at our Helm version.
+func helmCLI(t *testing.T) string {
+	t.Helper()
+	h := os.Getenv("BUNDLE_TEST_HELM")
+	if h == "" {
+		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
+			t.Fatal("BUNDLE_TEST_HELM is not set: make test builds the helm CLI")
+		}
+		t.Skip("BUNDLE_TEST_HELM not set")
+	}
+	return h
+}
+
+func runHelm(t *testing.T, helm string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(helm, args...)
+	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestHelmCLISeesBundles: the helm CLI lists a bundle release and pulls and
+// templates a bundle we pushed to a registry.
+func TestHelmCLISeesBundles(t *testing.T) {
+	e := setup(t)
+	helm := helmCLI(t)
+	ns := e.namespace(t, "helmcli")
+	e.mustBundle(t, "install", "stable/mariadb", "-n", ns, "--create-namespace")
+	if out := runHelm(t, helm, "list", "-n", ns, "--kubeconfig", e.kubeconfig); !strings.Contains(out, "mariadb") || !strings.Contains(out, "deployed") {
+		t.Errorf("helm list:\n%s", out)
+	}
+	if out := runHelm(t, helm, "status", "mariadb", "-n", ns, "--kubeconfig", e.kubeconfig); !strings.Contains(out, "STATUS: deployed") {
+		t.Errorf("helm status:\n%s", out)
+	}
+	host := testregistry.Start(t)
+	e.mustBundle(t, "push", "../../bundles/stable/mediawiki", "oci://"+host+"/bundles", "--plain-http")
+	dir := t.TempDir()
+	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.0.0", "--plain-http", "-d", dir)
+	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.0.0.tgz"))
+	if !strings.Contains(out, "name: mediawiki") {
+		t.Errorf("helm show chart:\n%s", out)
+	}
+	e.mustBundle(t, "uninstall", "mariadb", "-n", ns, "--wait")
 }
