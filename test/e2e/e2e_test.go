@@ -520,4 +520,14 @@ func TestHelmCLISeesBundles(t *testing.T) {
 		t.Errorf("helm show chart:\n%s", out)
 	}
 	e.mustBundle(t, "uninstall", "mariadb", "-n", ns, "--wait")
+
+	// The other way: a chart packaged and pushed by helm installs with bundle.
+	pkgDir := t.TempDir()
+	runHelm(t, helm, "package", "../../bundles/stable/mariadb", "-d", pkgDir)
+	runHelm(t, helm, "push", filepath.Join(pkgDir, "mariadb-1.0.0.tgz"), "oci://"+host+"/helm", "--plain-http")
+	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.0.0", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
+	if !strings.Contains(out, `Release "fromhelm" installed`) {
+		t.Errorf("install of a Helm-pushed chart:\n%s", out)
+	}
+	e.mustBundle(t, "uninstall", "fromhelm", "-n", ns, "--wait")
 }
