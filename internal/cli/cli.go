@@ -91,6 +91,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			pullCommand(),
 			loginCommand(),
 			logoutCommand(),
+			showCommand(),
+			searchCommand(),
 		},
 	}
 	for _, c := range app.Commands {

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/Masterminds/semver/v3"
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+func showCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "show",
+		Usage:     "show a bundle: its summary, or its readme, values, outputs or requirements",
+		ArgsUsage: "BUNDLE [readme|values|outputs|requires]",
+		Flags:     []ucli.Flag{&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"}, plainHTTPFlag(), insecureFlag()},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() < 1 || c.NArg() > 2 {
+				return usagef(c, "expected BUNDLE [readme|values|outputs|requires], got %d arguments", c.NArg())
+			}
+			what := "all"
+			if c.NArg() == 2 {
+				what = c.Args().Get(1)
+			}
+			switch what {
+			case "all", "readme", "values", "outputs", "requires":
+			default:
+				return usagef(c, "%q: show readme, values, outputs or requires", what)
+			}
+			set, err := repos(c)
+			if err != nil {
+				return err
+			}
+			ref, err := repo.ParseReference(c.Args().Get(0))
+			if err != nil {
+				return err
+			}
+			var con *semver.Constraints
+			if v := c.String("version"); v != "" {
+				if con, err = bundle.ParseConstraint(v); err != nil {
+					return fmt.Errorf("--version: %v", err)
+				}
+			}
+			b, err := set.LoadReference(c.Context, ref, con)
+			if err != nil {
+				return err
+			}
+			w := c.App.Writer
+			switch what {
+			case "readme":
+				return writeFile(w, b, "README.md")
+			case "values":
+				return writeFile(w, b, bundle.ValuesFileName)
+			case "outputs":
+				return printOutputs(w, b)
+			case "requires":
+				return printRequires(w, b)
+			}
+			fmt.Fprintf(w, "%s %s (app %s)\n%s\n\n", b.Name, b.Version, b.AppVersion, b.Description)
+			if err := printRequires(w, b); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+			return printOutputs(w, b)
+		},
+	}
+}
+
+func writeFile(w io.Writer, b *bundle.Bundle, name string) error {
+	for _, f := range b.Chart.Raw {
+		if f.Name == name {
+			_, err := w.Write(f.Data)
+			return err
+		}
+	}
+	return fmt.Errorf("%s has no %s", b, name)
+}
+
+func printOutputs(w io.Writer, b *bundle.Bundle) error {
+	if len(b.File.Outputs) == 0 {
+		fmt.Fprintf(w, "OUTPUTS: none\n")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OUTPUT\tTEMPLATE")
+	for _, o := range b.File.Outputs {
+		fmt.Fprintf(tw, "%s\t%s\n", o.Name, strings.TrimSpace(o.Template))
+	}
+	return tw.Flush()
+}
+
+func printRequires(w io.Writer, b *bundle.Bundle) error {
+	if len(b.File.Requires) == 0 {
+		fmt.Fprintf(w, "REQUIRES: nothing\n")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tBUNDLE\tVERSION\tREPOSITORY\tOUTPUTS USED")
+	for _, r := range b.File.Requires {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Bundle, r.Version, r.Repository, strings.Join(r.Outputs, ", "))
+	}
+	return tw.Flush()
+}
+
+func searchCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "search",
+		Usage:     "search the stable catalog and the repositories added (name and description)",
+		ArgsUsage: "[TERM]",
+		Action: func(c *ucli.Context) error {
+			if c.NArg() > 1 {
+				return usagef(c, "expected at most one TERM, got %d arguments", c.NArg())
+			}
+			term := strings.ToLower(c.Args().Get(0))
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			results, err := repo.Search(c.Context, cfg, term)
+			if err != nil {
+				return err
+			}
+			sort.Slice(results, func(i, j int) bool { return results[i].Ref < results[j].Ref })
+			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "BUNDLE\tVERSION\tAPP VERSION\tDESCRIPTION")
+			for _, r := range results {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Ref, r.Version, r.AppVersion, r.Description)
+			}
+			return tw.Flush()
+		},
+	}
+}
