@@ -240,7 +240,7 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	if err := chartutil.ValidateReleaseName(name); err != nil {
 		return nil, fmt.Errorf("release name %q: %v", name, err)
 	}
-	chrt, err := p.plan.Chart()
+	chrt, err := p.plan.Chart(p.values)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +330,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		delete(old, bundle.RequiresKey)
 		user = bundle.MergeMaps(old, user)
 	}
-	chrt, err := p.plan.Chart()
+	chrt, err := p.plan.Chart(user)
 	if err != nil {
 		return nil, err
 	}

@@ -23,8 +23,11 @@ const outputsDir = "templates/__bundle_outputs__/"
 // subchart aliased to its instance name, with the requirement's values as
 // defaults under that name. The result is a fresh copy; the bundles are not
 // modified.
-func (p *Plan) Chart() (*chart.Chart, error) {
-	c := compose(p.Root, false, 0)
+//
+// A requirement the user points at an existing service (values under
+// INSTANCE.external) is left out: nothing of it is installed.
+func (p *Plan) Chart(user map[string]any) (*chart.Chart, error) {
+	c := compose(p.Root, false, 0, p.externals(user))
 	res, err := json.Marshal(p.Resolved())
 	if err != nil {
 		return nil, err
@@ -42,7 +45,7 @@ func (p *Plan) Chart() (*chart.Chart, error) {
 // compose builds the chart for n. With strip, templates are dropped but for
 // helpers, and the requirements at depth outputsAt (1 = direct) get one
 // template per output.
-func compose(n *Node, strip bool, outputsAt int) *chart.Chart {
+func compose(n *Node, strip bool, outputsAt int, external map[string]map[string]string) *chart.Chart {
 	src := n.Bundle.Chart
 	c := copyChart(src, strip)
 	if c.Values == nil {
@@ -50,6 +53,9 @@ func compose(n *Node, strip bool, outputsAt int) *chart.Chart {
 	}
 	for _, child := range n.Requires {
 		r := child.Requirement
+		if external[child.Path] != nil {
+			continue
+		}
 		c.Metadata.Dependencies = append(c.Metadata.Dependencies, &chart.Dependency{
 			Name:       child.Bundle.Name,
 			Version:    child.Bundle.Version.String(),
@@ -62,7 +68,7 @@ func compose(n *Node, strip bool, outputsAt int) *chart.Chart {
 		} else {
 			c.Values[r.Name] = map[string]any{}
 		}
-		sub := compose(child, strip, outputsAt)
+		sub := compose(child, strip, outputsAt, external)
 		if strip && child.depthFromRoot() == outputsAt {
 			for _, o := range child.Bundle.File.Outputs {
 				sub.Templates = append(sub.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
@@ -130,12 +136,16 @@ func (p *Plan) Values(user map[string]any, rel ReleaseOptions) (map[string]any, 
 	if vals == nil {
 		vals = map[string]any{}
 	}
+	external := p.externals(user)
 	for level := p.Root.depth(); level >= 1; level-- {
-		outs, err := p.renderOutputs(vals, rel, level)
+		outs, err := p.renderOutputs(vals, rel, level, external)
 		if err != nil {
 			return nil, err
 		}
-		if err := p.inject(vals, outs, level); err != nil {
+		for path, m := range external {
+			outs[path] = m
+		}
+		if err := p.inject(vals, outs, level, external); err != nil {
 			return nil, err
 		}
 	}
@@ -164,8 +174,8 @@ func (n *Node) depth() int {
 // renderOutputs renders the output templates of the requirements at one
 // depth, returning them by instance path. Disabled requirements (condition
 // false) are absent.
-func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int) (map[string]map[string]string, error) {
-	c := compose(p.Root, true, level)
+func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int, external map[string]map[string]string) (map[string]map[string]string, error) {
+	c := compose(p.Root, true, level, external)
 	if err := chartutil.ProcessDependenciesWithMerge(c, vals); err != nil {
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
 	}
@@ -202,7 +212,7 @@ func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int)
 // inject puts the outputs of the instances at one depth under requires.NAME
 // of their parent's values, and checks that every output a requirement needs
 // is non-empty.
-func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, level int) error {
+func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, level int, external map[string]map[string]string) error {
 	var walk func(n *Node, parentVals map[string]any) error
 	walk = func(n *Node, parentVals map[string]any) error {
 		for _, c := range n.Requires {
@@ -212,6 +222,9 @@ func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, le
 				parentVals[c.Requirement.Name] = childVals
 			}
 			if c.depthFromRoot() < level {
+				if external[c.Path] != nil {
+					continue // an existing service: nothing below it is installed
+				}
 				if err := walk(c, childVals); err != nil {
 					return err
 				}
@@ -238,6 +251,9 @@ func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, le
 			reqs[c.Requirement.Name] = m
 			for _, want := range c.Requirement.Outputs {
 				if got[want] == "" {
+					if external[c.Path] != nil {
+						return fmt.Errorf("%s requires output %q of %s (an existing %s service), which is not given: set %s.external.%s", n.Bundle, want, c.Requirement.Name, c.Bundle.Name, c.Path, want)
+					}
 					return fmt.Errorf("%s requires output %q of %s (%s), which rendered empty: check the values of %s", n.Bundle, want, c.Requirement.Name, c.Bundle, c.Path)
 				}
 			}
@@ -245,6 +261,34 @@ func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, le
 		return nil
 	}
 	return walk(p.Root, vals)
+}
+
+// externals finds the requirements the user satisfies with an existing
+// service: values under INSTANCE.external (for a nested requirement, under
+// its path), e.g. --set database.external.host=db.example.com. Their
+// outputs are those values; nothing of them is installed. Secrets are named,
+// never copied: give passwordSecret and passwordKey of a Secret you made.
+func (p *Plan) externals(user map[string]any) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	var walk func(n *Node, vals map[string]any)
+	walk = func(n *Node, vals map[string]any) {
+		for _, c := range n.Requires {
+			cv, _ := vals[c.Requirement.Name].(map[string]any)
+			if ext, ok := cv["external"].(map[string]any); ok && len(ext) > 0 {
+				m := map[string]string{}
+				for k, v := range ext {
+					if v != nil {
+						m[k] = fmt.Sprint(v)
+					}
+				}
+				out[c.Path] = m
+				continue
+			}
+			walk(c, cv)
+		}
+	}
+	walk(p.Root, user)
+	return out
 }
 
 // CopyValues returns a deep copy of a values tree.

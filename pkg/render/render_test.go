@@ -279,3 +279,41 @@ func keys(m map[string]map[string]any) []string {
 	}
 	return out
 }
+
+// A requirement met by an existing service: nothing of it is installed and
+// the app is wired to what the user gave.
+func TestExternalRequirement(t *testing.T) {
+	ext := map[string]any{"database": map[string]any{"external": map[string]any{
+		"host": "db.example.com", "port": 3306, "database": "wiki", "username": "wiki",
+		"passwordSecret": "wiki-db", "passwordKey": "password",
+	}}}
+	out, err := render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{ReleaseName: "w", Values: ext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := objects(t, out)
+	for k := range objs {
+		if strings.Contains(k, "database") {
+			t.Errorf("external database still renders %s", k)
+		}
+	}
+	dep := objs["Deployment/w-mediawiki"]
+	env := map[string]any{}
+	for _, e := range dig(dep, "spec", "template", "spec", "containers", 0, "env").([]any) {
+		em := e.(map[string]any)
+		env[em["name"].(string)] = em
+	}
+	if got := dig(env["MEDIAWIKI_DB_HOST"], "value"); got != "db.example.com" {
+		t.Errorf("host = %v", got)
+	}
+	if got := dig(env["MEDIAWIKI_DB_PASSWORD"], "valueFrom", "secretKeyRef", "name"); got != "wiki-db" {
+		t.Errorf("password secret = %v", got)
+	}
+	// An output the app needs and the user did not give.
+	delete(ext["database"].(map[string]any)["external"].(map[string]any), "passwordKey")
+	_, err = render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{Values: ext})
+	want := `mediawiki 1.0.0 requires output "passwordKey" of database (an existing mariadb service), which is not given: set database.external.passwordKey`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+}

@@ -35,7 +35,7 @@ func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
-	chrt, err := p.Chart()
+	chrt, err := p.Chart(opts.Values)
 	if err != nil {
 		return "", err
 	}

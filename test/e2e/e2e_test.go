@@ -531,3 +531,38 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	}
 	e.mustBundle(t, "uninstall", "fromhelm", "-n", ns, "--wait")
 }
+
+// TestExternalDatabase installs mediawiki against an existing database: no
+// database objects are created and the app is wired to the given service.
+func TestExternalDatabase(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns := e.namespace(t, "external")
+	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "wiki-db"}, StringData: map[string]string{"password": "from-the-dba"}}
+	if _, err := e.cs.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--wait", "--timeout", "2m",
+		"--set", "database.external.host=db.example.com,database.external.port=3306,database.external.database=wiki",
+		"--set", "database.external.username=wiki,database.external.passwordSecret=wiki-db,database.external.passwordKey=password")
+	if l, _ := e.cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{}); len(l.Items) != 0 {
+		t.Errorf("an external database still created %d StatefulSets", len(l.Items))
+	}
+	dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "wiki-mediawiki", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, env := range dep.Spec.Template.Spec.Containers[0].Env {
+		if env.Name == "MEDIAWIKI_DB_HOST" && env.Value == "db.example.com" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the app is not wired to db.example.com")
+	}
+	e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--wait")
+}
