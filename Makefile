@@ -39,7 +39,7 @@ K8S_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitCommit=0000000000000000000000000000000000000000 \
 	-X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z
 
-.PHONY: build test unit-test vet-tools bench lock demo cluster-build cluster-up cluster-down fuzz vet clean
+.PHONY: build test unit-test vet-tools bench lock catalog demo cluster-build cluster-up cluster-down fuzz vet clean
 
 build:
 	$(GO) build -trimpath -o bin/bundle ./cmd/bundle
@@ -126,6 +126,10 @@ fuzz:
 # Resolver benchmarks (a)-(e); see pkg/resolve/bench_test.go.
 bench:
 	$(GO) test ./pkg/resolve -run '^$$' -bench . -benchtime 5x
+
+# Record the catalog's versions and digests (after bumping a bundle's version).
+catalog: lock
+	$(GO) test ./pkg/repo -run '^TestCatalogVersionBumps$$' -update-catalog
 
 # Rewrite the lock files of catalog bundles that have requirements.
 lock: build
