@@ -133,7 +133,7 @@ catalog: lock
 
 # Rewrite the lock files of catalog bundles that have requirements.
 lock: build
-	for d in bundles/stable/*/; do \
+	for d in bundles/stable/*/ examples/*/; do \
 		if grep -q '^requires:' $$d/bundle.yaml 2>/dev/null; then ./bin/bundle lock $$d || exit 1; fi; \
 	done
 

@@ -566,3 +566,41 @@ func TestExternalDatabase(t *testing.T) {
 	}
 	e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--wait")
 }
+
+// TestExampleAppRollback installs the example app (outside the catalog)
+// with its database as one release; a rollback restores both together.
+func TestExampleAppRollback(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ns := e.namespace(t, "shop")
+	e.mustBundle(t, "install", "../../examples/shop", "-n", ns, "--create-namespace", "--locked", "--wait", "--timeout", "2m")
+	dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "shop-shop", metav1.GetOptions{})
+	if err != nil || !deploymentAvailable(dep) {
+		t.Fatalf("shop Deployment: %v", err)
+	}
+	dbConfig := func() string {
+		cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "shop-catalog", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data["bundle.cnf"]
+	}
+	appConfig := func() string {
+		cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "shop-shop", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data["index.php"]
+	}
+	db1, app1 := dbConfig(), appConfig()
+	e.mustBundle(t, "upgrade", "shop", "../../examples/shop", "-n", ns, "--wait",
+		"--set", "catalog.config=max_connections = 50", "--set", "shop.title=Sale")
+	if !strings.Contains(dbConfig(), "max_connections = 50") || !strings.Contains(appConfig(), "Sale") {
+		t.Fatal("upgrade did not reach both app and database")
+	}
+	e.mustBundle(t, "rollback", "shop", "-n", ns, "--wait")
+	if dbConfig() != db1 || appConfig() != app1 {
+		t.Error("rollback did not restore app and database together")
+	}
+	e.mustBundle(t, "uninstall", "shop", "-n", ns, "--wait")
+}
