@@ -100,30 +100,37 @@ func PackageDir(dir, dest string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	if err := os.MkdirAll(dest, 0o755); err != nil {
+	path := filepath.Join(dest, b.Name+"-"+b.Version.String()+".tgz")
+	if err := WriteFileAtomic(path, data); err != nil {
 		return "", "", fmt.Errorf("--destination %s: %w", dest, err)
 	}
-	path := filepath.Join(dest, b.Name+"-"+b.Version.String()+".tgz")
-	tmp, err := os.CreateTemp(dest, ".bundle-package-*")
+	return path, digest, nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory and a rename, so that a failure never leaves half a file. The
+// directory is created if needed.
+func WriteFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
-		return "", "", err
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return "", "", err
+		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
-		return "", "", err
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return "", "", err
+		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", "", err
-	}
-	return path, digest, nil
+	return os.Rename(tmp.Name(), path)
 }
 
 // WriteDir writes the bundle's files under dir (which must not exist yet,

@@ -78,7 +78,7 @@ func Lock(ctx context.Context, repos *repo.Set, dir string, opts LockOptions) (*
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return res, nil
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := bundle.WriteFileAtomic(path, data); err != nil {
 		return nil, err
 	}
 	res.Written = true
@@ -119,28 +119,6 @@ func diff(old, nu *bundle.Lock) []Change {
 		}
 	}
 	return out
-}
-
-// writeAtomic writes through a temporary file and a rename, so a failure
-// never leaves half a lock file.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".bundle.lock-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Tree is the resolved requirement tree of a bundle, for bundle deps.

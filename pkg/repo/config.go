@@ -73,7 +73,7 @@ func (c *Config) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(c.path, data)
+	return bundle.WriteFileAtomic(c.path, data)
 }
 
 func (c *Config) find(name string) int {
@@ -105,7 +105,7 @@ func (c *Config) Add(ctx context.Context, name, url string, opts HTTPOptions) er
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(cachePath(c.cacheDir, name), data); err != nil {
+	if err := bundle.WriteFileAtomic(cachePath(c.cacheDir, name), data); err != nil {
 		return err
 	}
 	c.Repositories = append(c.Repositories, Entry{Name: name, URL: url})
@@ -131,7 +131,7 @@ func (c *Config) Update(ctx context.Context, opts HTTPOptions) error {
 		if err == nil {
 			var data []byte
 			if data, err = h.FetchIndex(ctx); err == nil {
-				err = writeFileAtomic(cachePath(c.cacheDir, e.Name), data)
+				err = bundle.WriteFileAtomic(cachePath(c.cacheDir, e.Name), data)
 			}
 		}
 		if err != nil {
@@ -157,27 +157,4 @@ func (c *Config) Set(opts HTTPOptions) (*Set, error) {
 	s := NewSet(extra)
 	s.http = opts
 	return s, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
