@@ -604,3 +604,32 @@ func TestExampleAppRollback(t *testing.T) {
 	}
 	e.mustBundle(t, "uninstall", "shop", "-n", ns, "--wait")
 }
+
+// TestEveryCatalogBundle installs each stable bundle on its own with --wait,
+// checks status says Ready, and that uninstall leaves nothing behind.
+func TestEveryCatalogBundle(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	entries, err := os.ReadDir("../../bundles/stable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range entries {
+		if !ent.IsDir() {
+			continue
+		}
+		name := ent.Name()
+		t.Run(name, func(t *testing.T) {
+			ns := e.namespace(t, "cat-"+name)
+			e.mustBundle(t, "install", "stable/"+name, "-n", ns, "--create-namespace", "--wait", "--timeout", "2m")
+			if st := e.mustBundle(t, "status", name, "-n", ns); !strings.Contains(st, "READY:      yes") {
+				t.Errorf("status:\n%s", st)
+			}
+			e.mustBundle(t, "uninstall", name, "-n", ns, "--wait")
+			eventually(t, 90*time.Second, "namespace empty after uninstall", func() (bool, string) {
+				left := leftovers(ctx, e, ns)
+				return len(left) == 0, strings.Join(left, ", ")
+			})
+		})
+	}
+}
