@@ -66,6 +66,7 @@ func TestGolden(t *testing.T) {
 		{golden: "mediawiki-custom.yaml", ref: "stable/mediawiki", opts: render.TemplateOptions{ReleaseName: "wiki", Namespace: "prod"},
 			files: []string{"fixed-secrets.yaml"}, set: []string{"ingress.enabled=true", "ingress.host=wiki.example.org", "wiki.name=Docs", "database.persistence.size=20Gi"}},
 		{golden: "mariadb.yaml", ref: "stable/mariadb", files: []string{"mariadb-fixed.yaml"}},
+		{golden: "memcached.yaml", ref: "stable/memcached"},
 		{golden: "chain.yaml", ref: "test/app"},
 	}
 	for _, tt := range tests {

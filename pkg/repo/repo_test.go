@@ -58,11 +58,11 @@ func TestStableCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(names, ",") != "mariadb,mediawiki" {
+	if strings.Join(names, ",") != "mariadb,mediawiki,memcached" {
 		t.Errorf("catalog has %v", names)
 	}
 	_, err = c.Versions(ctx, "postgres")
-	if !errors.Is(err, repo.ErrNotFound) || err.Error() != "bundle stable/postgres not found (the stable catalog has: mariadb, mediawiki)" {
+	if !errors.Is(err, repo.ErrNotFound) || err.Error() != "bundle stable/postgres not found (the stable catalog has: mariadb, mediawiki, memcached)" {
 		t.Errorf("missing bundle: %v", err)
 	}
 	_, err = c.Load(ctx, "mariadb", semver.MustParse("9.9.9"))
