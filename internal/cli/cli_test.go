@@ -82,15 +82,7 @@ func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	badValues := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(badValues, []byte("wiki: [\n"), 0o644)
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	// A cluster that does not answer: a port nothing listens on.
-	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`), 0o600)
+	kubeconfig := "../../testdata/kubeconfig-unreachable.yaml"
 
 	tests := []struct {
 		name string

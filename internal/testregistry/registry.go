@@ -5,6 +5,7 @@ package testregistry
 import (
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -44,24 +45,22 @@ func StartWithLogin(t testing.TB, user, password string) string {
 // StartTLS is Start over HTTPS with httptest's self-signed certificate.
 func StartTLS(t testing.TB) string {
 	t.Helper()
-	cfg := &configuration.Configuration{}
-	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
-	cfg.Log.Level = "error"
-	cfg.Log.AccessLog.Disabled = true
-	logrus.SetOutput(io.Discard)
-	srv := httptest.NewTLSServer(handlers.NewApp(context.Background(), cfg))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "https://")
+	return serve(t, nil, httptest.NewTLSServer)
 }
 
 func start(t testing.TB, auth configuration.Auth) string {
+	return serve(t, auth, httptest.NewServer)
+}
+
+func serve(t testing.TB, auth configuration.Auth, newServer func(http.Handler) *httptest.Server) string {
 	cfg := &configuration.Configuration{}
 	cfg.Auth = auth
 	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
 	cfg.Log.Level = "error"
 	cfg.Log.AccessLog.Disabled = true
 	logrus.SetOutput(io.Discard) // the registry logs every request
-	srv := httptest.NewServer(handlers.NewApp(context.Background(), cfg))
+	srv := newServer(handlers.NewApp(context.Background(), cfg))
 	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	_, host, _ := strings.Cut(srv.URL, "://")
+	return host
 }

@@ -81,14 +81,7 @@ var (
 // ParseFile parses and validates the bytes of a bundle.yaml. name is the path
 // used in error messages.
 func ParseFile(name string, data []byte) (*File, error) {
-	root, err := parseYAML(name, data)
-	if err != nil {
-		return nil, err
-	}
-	if root == nil {
-		return nil, &FileError{File: name, Msg: "file is empty", Hint: "start it with apiVersion: " + APIVersion + " and kind: " + Kind, Err: ErrInvalid}
-	}
-	m, err := mapping(name, root, "")
+	m, err := parseMapping(name, data, "start it with apiVersion: "+APIVersion+" and kind: "+Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -257,6 +250,19 @@ func checkRepository(s string) error {
 		return fmt.Errorf("invalid repository %q", s)
 	}
 	return nil
+}
+
+// parseMapping parses a file that must be one non-empty YAML mapping;
+// emptyHint says how to fix an empty file.
+func parseMapping(name string, data []byte, emptyHint string) (*yaml.Node, error) {
+	root, err := parseYAML(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, &FileError{File: name, Msg: "file is empty", Hint: emptyHint, Err: ErrInvalid}
+	}
+	return mapping(name, root, "")
 }
 
 // parseYAML parses one YAML document into its root node (nil when empty),

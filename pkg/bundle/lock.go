@@ -97,14 +97,7 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 // ParseLock parses and validates a bundle.lock; errors name the file, the
 // line and the field.
 func ParseLock(name string, data []byte) (*Lock, error) {
-	root, err := parseYAML(name, data)
-	if err != nil {
-		return nil, err
-	}
-	if root == nil {
-		return nil, &FileError{File: name, Msg: "file is empty", Hint: "delete it and run bundle lock"}
-	}
-	m, err := mapping(name, root, "")
+	m, err := parseMapping(name, data, "delete it and run bundle lock")
 	if err != nil {
 		return nil, err
 	}

@@ -144,8 +144,6 @@ type Source struct {
 	// Locked installs exactly what the bundle's bundle.lock says, after
 	// checking it against bundle.yaml and the digests the sources serve.
 	Locked bool
-	// prefer holds versions to keep (the installed ones, on upgrade).
-	prefer map[string]*semver.Version
 }
 
 // Prepared is a resolved bundle and the user's values: everything computed
@@ -185,7 +183,7 @@ func Prepare(ctx context.Context, repos *repo.Set, src Source) (*Prepared, error
 	if err != nil {
 		return nil, err
 	}
-	plan, err := render.NewPlan(ctx, repos, root, render.PlanOptions{Locked: src.Locked, Prefer: src.prefer})
+	plan, err := render.NewPlan(ctx, repos, root, render.PlanOptions{Locked: src.Locked})
 	if err != nil {
 		return nil, err
 	}
@@ -307,13 +305,14 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		// Keep the installed requirement versions while they still fit.
 		installed, _ := render.ParseResolved(last.Chart.Metadata.Annotations)
 		if len(installed) > 0 {
-			opts.Source.prefer = map[string]*semver.Version{}
+			prefer := map[string]*semver.Version{}
 			for _, r := range installed {
 				if v, err := semver.StrictNewVersion(r.Version); err == nil {
-					opts.Source.prefer[r.Bundle] = v
+					prefer[r.Bundle] = v
 				}
 			}
-			if p, err = c.prepare(ctx, opts.Source); err != nil {
+			// Only the resolution changes: the bundle and values are loaded.
+			if p.plan, err = render.NewPlan(ctx, c.repos, p.plan.Root.Bundle, render.PlanOptions{Locked: opts.Locked, Prefer: prefer}); err != nil {
 				return nil, err
 			}
 		}

@@ -12,16 +12,6 @@ type set []uint64
 
 func words(n int) int { return (n + 1 + 63) / 64 }
 
-// fullSet returns every version plus "not selected".
-func fullSet(n int) set {
-	s := make(set, words(n))
-	for i := range s {
-		s[i] = ^uint64(0)
-	}
-	s.trim(n)
-	return s
-}
-
 func singleSet(n, i int) set {
 	s := make(set, words(n))
 	s[i/64] |= 1 << (i % 64)

@@ -7,17 +7,14 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-// compileConstraint computes, without calling Check once per version, the
+// compileWith computes, without calling Check once per version, the
 // positive set of versions (sorted ascending) that a Masterminds constraint
 // allows. It understands the common forms with full versions: =, !=, <, <=,
 // >, >=, ~, ^, *, comma- or space-separated AND groups and || unions, with
 // Masterminds' prerelease rule; for anything else (wildcards, partial
 // versions, hyphen ranges) it reports false and the caller falls back to
-// Check. A property test holds it to Check.
-func compileConstraint(text string, versions []*semver.Version) (set, bool) {
-	return compileWith(text, versions, releaseSet(versions))
-}
-
+// Check. release is releaseSet(versions). A property test holds it to
+// Check.
 // releaseSet is the versions without a prerelease.
 func releaseSet(versions []*semver.Version) set {
 	release := make(set, words(len(versions)))

@@ -46,7 +46,7 @@ func TestCompileConstraintMatchesCheck(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		got, ok := compileConstraint(c.String(), versions)
+		got, ok := compileWith(c.String(), versions, releaseSet(versions))
 		if !ok {
 			continue
 		}

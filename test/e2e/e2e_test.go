@@ -372,14 +372,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 	}
 	bad := t.TempDir() + "/bad.yaml"
 	os.WriteFile(bad, []byte("wiki:\n  name: [\n"), 0o644)
-	closed := t.TempDir() + "/kubeconfig"
-	os.WriteFile(closed, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`), 0o600)
+	closed := "../../testdata/kubeconfig-unreachable.yaml"
 
 	cases := []struct {
 		name string
