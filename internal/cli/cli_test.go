@@ -93,7 +93,7 @@ func TestBadInput(t *testing.T) {
 		{"no command args", []string{"install"}, ExitUsage, "Error: expected [NAME] BUNDLE, got 0 arguments (see bundle install --help)"},
 		{"too many args", []string{"template", "a", "b", "c"}, ExitUsage, "Error: expected [NAME] BUNDLE, got 3 arguments"},
 		{"unknown flag", []string{"template", "--nope", "stable/mediawiki"}, ExitUsage, "Error: flag provided but not defined: -nope (see bundle template --help)"},
-		{"unknown bundle", []string{"template", "stable/mediawki"}, ExitError, "Error: bundle stable/mediawki not found (the stable catalog has: mariadb, mediawiki, memcached)"},
+		{"unknown bundle", []string{"template", "stable/mediawki"}, ExitError, "Error: bundle stable/mediawki not found: did you mean stable/mediawiki? (the stable catalog has: magento, mariadb, mediawiki, memcached, mysql, opensearch, postgresql, redis, redis-ha, varnish, wordpress)"},
 		{"unknown repository", []string{"template", "nope/mediawiki"}, ExitError, `Error: unknown repository "nope" (known: stable)`},
 		{"bare name", []string{"template", "mediawiki"}, ExitError, `Error: bundle reference "mediawiki": use REPO/NAME such as stable/mediawiki, or a directory such as ./mediawiki`},
 		{"bad version constraint", []string{"template", "stable/mediawiki", "--version", "^^1"}, ExitError, `Error: --version: invalid version constraint "^^1"`},

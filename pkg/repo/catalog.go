@@ -90,6 +90,9 @@ func (c *Catalog) Versions(_ context.Context, name string) ([]*semver.Version, e
 	b, ok := c.byName[name]
 	if !ok {
 		names, _ := c.Names()
+		if near := closest(name, names); near != "" {
+			return nil, errs.New(ErrNotFound, "bundle %s/%s not found: did you mean %s/%s? (the %s catalog has: %s)", c.name, name, c.name, near, c.name, strings.Join(names, ", "))
+		}
 		return nil, errs.New(ErrNotFound, "bundle %s/%s not found (the %s catalog has: %s)", c.name, name, c.name, strings.Join(names, ", "))
 	}
 	return []*semver.Version{b.Version}, nil
@@ -105,4 +108,40 @@ func (c *Catalog) Load(ctx context.Context, name string, v *semver.Version) (*bu
 		return nil, errs.New(ErrNotFound, "bundle %s/%s has no version %s (available: %s)", c.name, name, v, b.Version)
 	}
 	return b, nil
+}
+
+// closest returns the name a mistyped one most likely meant: the one it is a
+// prefix of, or the nearest within two edits; "" when none is close.
+func closest(name string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if len(name) >= 3 && strings.HasPrefix(n, name) {
+			return n
+		}
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -58,12 +58,19 @@ func TestStableCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(names, ",") != "mariadb,mediawiki,memcached" {
+	if strings.Join(names, ",") != "magento,mariadb,mediawiki,memcached,mysql,opensearch,postgresql,redis,redis-ha,varnish,wordpress" {
 		t.Errorf("catalog has %v", names)
 	}
-	_, err = c.Versions(ctx, "postgres")
-	if !errors.Is(err, repo.ErrNotFound) || err.Error() != "bundle stable/postgres not found (the stable catalog has: mariadb, mediawiki, memcached)" {
-		t.Errorf("missing bundle: %v", err)
+	all := "magento, mariadb, mediawiki, memcached, mysql, opensearch, postgresql, redis, redis-ha, varnish, wordpress"
+	for _, tc := range []struct{ name, want string }{
+		{"postgres", "bundle stable/postgres not found: did you mean stable/postgresql? (the stable catalog has: " + all + ")"},
+		{"mediwiki", "bundle stable/mediwiki not found: did you mean stable/mediawiki? (the stable catalog has: " + all + ")"},
+		{"kafka", "bundle stable/kafka not found (the stable catalog has: " + all + ")"},
+	} {
+		_, err = c.Versions(ctx, tc.name)
+		if !errors.Is(err, repo.ErrNotFound) || err.Error() != tc.want {
+			t.Errorf("missing bundle %s:\n got  %v\n want %s", tc.name, err, tc.want)
+		}
 	}
 	_, err = c.Load(ctx, "mariadb", semver.MustParse("9.9.9"))
 	if !errors.Is(err, repo.ErrNotFound) {

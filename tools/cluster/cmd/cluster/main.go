@@ -58,7 +58,7 @@ func main() {
 	kwok := fs.String("kwok", "", "the kwok binary (default: BIN/kwok)")
 	stages := fs.String("stages", "", "directory of kwok Stage files")
 	state := fs.String("state", ".cache/cluster/run", "directory for data, logs, pid files and the kubeconfig")
-	nodes := fs.Int("nodes", 2, "simulated nodes to create")
+	nodes := fs.Int("nodes", 3, "simulated nodes to create (3, so redis-ha can spread its replicas with required anti-affinity)")
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for the control plane")
 	fs.Parse(os.Args[2:])
 

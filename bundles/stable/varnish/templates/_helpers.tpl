@@ -1,0 +1,25 @@
+{{- define "varnish.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "varnish.selectorLabels" -}}
+app.kubernetes.io/name: varnish
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: {{ .Chart.Name }}
+{{- end -}}
+
+{{- define "varnish.labels" -}}
+{{ include "varnish.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "varnish-%s" .Chart.Version }}
+{{- end -}}
+
+{{/* The backend's host: a template, so a requiring app can name its own Service. */}}
+{{- define "varnish.backendHost" -}}
+{{- tpl (required "varnish needs backend.host: the Service Varnish sits in front of" .Values.backend.host) . -}}
+{{- end -}}
