@@ -58,7 +58,7 @@ test: build vet cluster-build $(HELM)
 	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE); \
 	status=0; \
 	BUNDLE_TEST_KUBECONFIG=$(abspath $(TEST_STATE))/kubeconfig BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_E2E_REQUIRED=1 \
-		$(GO) test -count=1 ./... || status=$$?; \
+		$(GO) test -count=1 -parallel 6 ./... || status=$$?; \
 	$(CLUSTER) down --state $(TEST_STATE); \
 	exit $$status
 

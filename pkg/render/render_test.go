@@ -67,6 +67,17 @@ func TestGolden(t *testing.T) {
 			files: []string{"fixed-secrets.yaml"}, set: []string{"ingress.enabled=true", "ingress.host=wiki.example.org", "wiki.name=Docs", "database.persistence.size=20Gi"}},
 		{golden: "mariadb.yaml", ref: "stable/mariadb", files: []string{"mariadb-fixed.yaml"}},
 		{golden: "memcached.yaml", ref: "stable/memcached"},
+		{golden: "mysql.yaml", ref: "stable/mysql", files: []string{"mysql-fixed.yaml"}},
+		{golden: "postgresql.yaml", ref: "stable/postgresql", files: []string{"postgresql-fixed.yaml"}},
+		{golden: "redis.yaml", ref: "stable/redis", files: []string{"redis-fixed.yaml"}},
+		{golden: "redis-persistent.yaml", ref: "stable/redis", files: []string{"redis-fixed.yaml"}, set: []string{"persistence.enabled=true", "maxmemoryPolicy=noeviction"}},
+		{golden: "redis-ha.yaml", ref: "stable/redis-ha", files: []string{"redis-fixed.yaml"}},
+		{golden: "opensearch.yaml", ref: "stable/opensearch"},
+		{golden: "opensearch-cluster.yaml", ref: "stable/opensearch", set: []string{"replicas=3"}},
+		{golden: "varnish.yaml", ref: "stable/varnish", set: []string{"backend.host=web", "backend.port=8080"}},
+		{golden: "wordpress.yaml", ref: "stable/wordpress", files: []string{"wordpress-fixed.yaml"}},
+		{golden: "wordpress-cache.yaml", ref: "stable/wordpress", files: []string{"wordpress-fixed.yaml"}, set: []string{"objectCache.enabled=true", "wordpress.url=https://blog.example.com"}},
+		{golden: "magento.yaml", ref: "stable/magento", files: []string{"magento-fixed.yaml"}, opts: render.TemplateOptions{ReleaseName: "shop", Namespace: "prod"}},
 		{golden: "chain.yaml", ref: "test/app"},
 	}
 	for _, tt := range tests {

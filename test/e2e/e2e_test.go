@@ -294,6 +294,26 @@ func leftovers(ctx context.Context, e *env, ns string) []string {
 			add("Secret", o.Name)
 		}
 	}
+	if l, err := e.cs.PolicyV1().PodDisruptionBudgets(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("PodDisruptionBudget", o.Name)
+		}
+	}
+	if l, err := e.cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("NetworkPolicy", o.Name)
+		}
+	}
+	if l, err := e.cs.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("CronJob", o.Name)
+		}
+	}
+	if l, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, o := range l.Items {
+			add("Job", o.Name)
+		}
+	}
 	if l, err := e.cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); err == nil {
 		for _, o := range l.Items {
 			if o.Name != "kube-root-ca.crt" {
@@ -316,9 +336,10 @@ func dig(m map[string]any, path ...string) any {
 	return v
 }
 
-// TestTemplateServerSideDryRun sends every object bundle template renders
-// to the API server as a server-side dry run: the server validates it fully
-// (schema, defaulting, admission) and stores nothing.
+// TestTemplateServerSideDryRun sends every object each catalog bundle
+// renders (with defaults, and with optional objects switched on) to the API
+// server as a server-side dry run: the server validates it fully (schema,
+// defaulting, admission) and stores nothing.
 func TestTemplateServerSideDryRun(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
@@ -326,35 +347,59 @@ func TestTemplateServerSideDryRun(t *testing.T) {
 	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	out := e.mustBundle(t, "template", "stable/mediawiki", "-n", ns, "--set", "ingress.enabled=true")
-	dyn, err := dynamic.NewForConfig(e.cfg)
+	cfg := rest.CopyConfig(e.cfg)
+	cfg.QPS, cfg.Burst = 200, 400 // a few hundred dry runs; client-go's default 5/s makes that half a minute
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(e.cs.Discovery()))
-	n := 0
-	for _, doc := range strings.Split(out, "\n---") {
-		var obj map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
-			t.Fatal(err)
-		}
-		if obj == nil {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: obj}
-		gvk := u.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			t.Fatalf("%s: the server does not serve it: %v", gvk, err)
-		}
-		_, err = dyn.Resource(m.Resource).Namespace(ns).Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "bundle-e2e", DryRun: []string{metav1.DryRunAll}})
-		if err != nil {
-			t.Errorf("%s %s rejected by the API server: %v", gvk.Kind, u.GetName(), err)
-		}
-		n++
+	cases := [][]string{
+		// Optional objects switched on, so they are checked too.
+		{"stable/mediawiki", "--set", "ingress.enabled=true"},
+		{"stable/wordpress", "--set", "ingress.enabled=true,objectCache.enabled=true"},
+		{"stable/magento", "--set", "ingress.enabled=true"},
+		{"stable/redis", "--set", "persistence.enabled=true"},
+		{"stable/redis-ha", "--set", "persistence.enabled=true"},
+		{"stable/opensearch", "--set", "replicas=3,sysctlInit.enabled=true"},
 	}
-	if n < 10 {
-		t.Errorf("only %d objects rendered", n)
+	entries, err := os.ReadDir("../../bundles/stable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range entries {
+		if ent.IsDir() {
+			cases = append(cases, []string{"stable/" + ent.Name()})
+		}
+	}
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			out := e.mustBundle(t, append([]string{"template", args[0], "-n", ns}, args[1:]...)...)
+			n := 0
+			for _, doc := range strings.Split(out, "\n---") {
+				var obj map[string]any
+				if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+					t.Fatal(err)
+				}
+				if obj == nil {
+					continue
+				}
+				u := &unstructured.Unstructured{Object: obj}
+				gvk := u.GroupVersionKind()
+				m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+				if err != nil {
+					t.Fatalf("%s: the server does not serve it: %v", gvk, err)
+				}
+				_, err = dyn.Resource(m.Resource).Namespace(ns).Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "bundle-e2e", DryRun: []string{metav1.DryRunAll}})
+				if err != nil {
+					t.Errorf("%s %s rejected by the API server: %v", gvk.Kind, u.GetName(), err)
+				}
+				n++
+			}
+			if n < 2 {
+				t.Errorf("only %d objects rendered", n)
+			}
+		})
 	}
 	if left := leftovers(ctx, e, ns); len(left) > 0 {
 		t.Errorf("a dry run stored objects: %v", left)
@@ -613,6 +658,7 @@ func TestEveryCatalogBundle(t *testing.T) {
 		}
 		name := ent.Name()
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each in its own namespace
 			ns := e.namespace(t, "cat-"+name)
 			e.mustBundle(t, "install", "stable/"+name, "-n", ns, "--create-namespace", "--wait", "--timeout", "2m")
 			if st := e.mustBundle(t, "status", name, "-n", ns); !strings.Contains(st, "READY:      yes") {
