@@ -97,7 +97,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown repository", []string{"template", "nope/mediawiki"}, ExitError, `Error: unknown repository "nope" (known: stable)`},
 		{"bare name", []string{"template", "mediawiki"}, ExitError, `Error: bundle reference "mediawiki": use REPO/NAME such as stable/mediawiki, or a directory such as ./mediawiki`},
 		{"bad version constraint", []string{"template", "stable/mediawiki", "--version", "^^1"}, ExitError, `Error: --version: invalid version constraint "^^1"`},
-		{"no version matches", []string{"template", "stable/mediawiki", "--version", "^9"}, ExitError, "Error: no version of stable/mediawiki satisfies --version ^9 (available: 1.0.0)"},
+		{"no version matches", []string{"template", "stable/mediawiki", "--version", "^9"}, ExitError, "Error: no version of stable/mediawiki satisfies --version ^9 (available: 1.1.0)"},
 		{"malformed values file", []string{"template", "stable/mediawiki", "-f", badValues}, ExitError, "Error: " + badValues + ":1: invalid YAML"},
 		{"missing values file", []string{"template", "stable/mediawiki", "-f", filepath.Join(dir, "nope.yaml")}, ExitError, "Error: values file " + filepath.Join(dir, "nope.yaml")},
 		{"bad --set", []string{"template", "stable/mediawiki", "--set", "wiki.name"}, ExitError, `Error: --set "wiki.name": key "name" has no value`},
@@ -150,7 +150,7 @@ func TestDeps(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	want := "mediawiki 1.0.0\n└── database: mariadb 1.0.0  (^1.0.0 from stable, required by mediawiki 1.0.0)\n"
+	want := "mediawiki 1.1.0\n└── database: mariadb 1.0.0  (^1.0.0 from stable, required by mediawiki 1.1.0)\n"
 	if out != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}

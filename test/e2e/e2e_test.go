@@ -208,7 +208,7 @@ func TestLifecycle(t *testing.T) {
 		t.Error("ConfigMap not rolled back")
 	}
 	hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
-	if n := strings.Count(hist, "mediawiki-1.0.0"); n != 3 {
+	if n := strings.Count(hist, "mediawiki-1.1.0"); n != 3 {
 		t.Errorf("history shows %d revisions:\n%s", n, hist)
 	}
 
@@ -552,8 +552,8 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	host := testregistry.Start(t)
 	e.mustBundle(t, "push", "../../bundles/stable/mediawiki", "oci://"+host+"/bundles", "--plain-http")
 	dir := t.TempDir()
-	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.0.0", "--plain-http", "-d", dir)
-	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.0.0.tgz"))
+	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.1.0", "--plain-http", "-d", dir)
+	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.1.0.tgz"))
 	if !strings.Contains(out, "name: mediawiki") {
 		t.Errorf("helm show chart:\n%s", out)
 	}
