@@ -92,6 +92,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			loginCommand(),
 			logoutCommand(),
 			showCommand(),
+			lintCommand(),
 			searchCommand(),
 		},
 	}

@@ -152,6 +152,22 @@ func (p *Plan) Values(user map[string]any, rel ReleaseOptions) (map[string]any, 
 	return vals, nil
 }
 
+// Outputs renders what the root bundle offers its dependents (the outputs:
+// of its bundle.yaml), given vals as Values returned them and the release.
+func (p *Plan) Outputs(vals map[string]any, rel ReleaseOptions) (map[string]string, error) {
+	if len(p.Root.Bundle.File.Outputs) == 0 {
+		return map[string]string{}, nil
+	}
+	outs, err := p.renderOutputs(deepCopyMap(vals), rel, 0, p.externals(vals))
+	if err != nil {
+		return nil, err
+	}
+	if outs[""] == nil {
+		return map[string]string{}, nil
+	}
+	return outs[""], nil
+}
+
 // depthFromRoot is 1 for a direct requirement of the root, 2 for theirs...
 func (n *Node) depthFromRoot() int {
 	if n.Path == "" {
@@ -176,6 +192,11 @@ func (n *Node) depth() int {
 // false) are absent.
 func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int, external map[string]map[string]string) (map[string]map[string]string, error) {
 	c := compose(p.Root, true, level, external)
+	if level == 0 {
+		for _, o := range p.Root.Bundle.File.Outputs {
+			c.Templates = append(c.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
+		}
+	}
 	if err := chartutil.ProcessDependenciesWithMerge(c, vals); err != nil {
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
 	}

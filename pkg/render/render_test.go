@@ -329,3 +329,25 @@ func TestExternalRequirement(t *testing.T) {
 		t.Errorf("error = %v, want %q", err, want)
 	}
 }
+
+func TestRootOutputs(t *testing.T) {
+	p := plan(t, "stable/mariadb")
+	rel := render.ReleaseOptions{Name: "db", Namespace: "data"}
+	vals, err := p.Values(nil, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := p.Outputs(vals, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"host": "db-mariadb.data.svc", "port": "3306", "database": "app", "username": "app", "passwordSecret": "db-mariadb", "passwordKey": "mariadb-password"}
+	for k, v := range want {
+		if outs[k] != v {
+			t.Errorf("output %s = %q, want %q", k, outs[k], v)
+		}
+	}
+	if len(outs) != len(want) {
+		t.Errorf("outputs: %v", outs)
+	}
+}

@@ -9,10 +9,7 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/lint"
-	"helm.sh/helm/v3/pkg/lint/support"
 
-	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 	"github.com/bundlesh/bundle/pkg/resolve"
 )
@@ -101,37 +98,3 @@ func TestLoadReferenceConstraint(t *testing.T) {
 
 // TestCatalogLints runs Helm's linter on every stable bundle, with the
 // values the composition gives it (its requirements' outputs included).
-func TestCatalogLints(t *testing.T) {
-	ctx := context.Background()
-	s := repo.NewSet(nil)
-	names, err := repo.Stable().Names()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			ref, _ := repo.ParseReference("stable/" + name)
-			b, err := s.LoadReference(ctx, ref, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			vals, err := p.Values(nil, render.ReleaseOptions{Name: name, Namespace: "default"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := render.Template(ctx, p, render.TemplateOptions{}); err != nil {
-				t.Fatalf("default values do not render: %v", err)
-			}
-			res := lint.All(filepath.Join("../../bundles/stable", name), vals, "default", false)
-			for _, m := range res.Messages {
-				if m.Severity >= support.WarningSev {
-					t.Errorf("helm lint: %s", m)
-				}
-			}
-		})
-	}
-}
