@@ -112,15 +112,21 @@ func kubeFlags() []ucli.Flag {
 	}
 }
 
-func valuesFlags() []ucli.Flag {
+// valueFlags are -f/--values and --set.
+func valueFlags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.StringSliceFlag{Name: "values", Aliases: []string{"f"}, Usage: "values file (repeatable; later files win)"},
 		&ucli.StringSliceFlag{Name: "set", Usage: "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"},
+	}
+}
+
+func valuesFlags() []ucli.Flag {
+	return append(valueFlags(),
 		&ucli.StringFlag{Name: "version", Usage: "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"},
 		&ucli.BoolFlag{Name: "locked", Usage: "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests"},
 		plainHTTPFlag(),
 		insecureFlag(),
-	}
+	)
 }
 
 func waitFlags() []ucli.Flag {

@@ -3,12 +3,10 @@ package cli
 import (
 	"fmt"
 
-	"github.com/Masterminds/semver/v3"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/lint"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 func lintCommand() *ucli.Command {
@@ -16,14 +14,12 @@ func lintCommand() *ucli.Command {
 		Name:      "lint",
 		Usage:     "check a bundle with Helm's linter and bundle's rules (pinned images, requests, probes, non-root, outputs, schema, README, NOTES)",
 		ArgsUsage: "[BUNDLE] (default: the current directory)",
-		Flags: []ucli.Flag{
-			&ucli.StringSliceFlag{Name: "values", Aliases: []string{"f"}, Usage: "values file to lint with (repeatable; later files win)"},
-			&ucli.StringSliceFlag{Name: "set", Usage: "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"},
+		Flags: append(valueFlags(),
 			&ucli.StringFlag{Name: "version", Usage: "version constraint for a bundle from a repository (default: newest)"},
 			&ucli.BoolFlag{Name: "strict", Usage: "fail on warnings too"},
 			plainHTTPFlag(),
 			insecureFlag(),
-		},
+		),
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 1 {
 				return usagef(c, "expected at most one BUNDLE, got %d arguments", c.NArg())
@@ -32,25 +28,11 @@ func lintCommand() *ucli.Command {
 			if arg == "" {
 				arg = "."
 			}
-			set, err := repos(c)
-			if err != nil {
-				return err
-			}
-			ref, err := repo.ParseReference(arg)
-			if err != nil {
-				return err
-			}
-			var con *semver.Constraints
-			if v := c.String("version"); v != "" {
-				if con, err = bundle.ParseConstraint(v); err != nil {
-					return fmt.Errorf("--version: %v", err)
-				}
-			}
 			vals, err := bundle.ValuesOptions{Files: c.StringSlice("values"), Set: c.StringSlice("set")}.Merge()
 			if err != nil {
 				return err
 			}
-			b, err := set.LoadReference(c.Context, ref, con)
+			set, b, err := loadBundle(c, arg)
 			if err != nil {
 				return err
 			}

@@ -33,21 +33,7 @@ func showCommand() *ucli.Command {
 			default:
 				return usagef(c, "%q: show readme, values, outputs or requires", what)
 			}
-			set, err := repos(c)
-			if err != nil {
-				return err
-			}
-			ref, err := repo.ParseReference(c.Args().Get(0))
-			if err != nil {
-				return err
-			}
-			var con *semver.Constraints
-			if v := c.String("version"); v != "" {
-				if con, err = bundle.ParseConstraint(v); err != nil {
-					return fmt.Errorf("--version: %v", err)
-				}
-			}
-			b, err := set.LoadReference(c.Context, ref, con)
+			_, b, err := loadBundle(c, c.Args().Get(0))
 			if err != nil {
 				return err
 			}
@@ -70,6 +56,27 @@ func showCommand() *ucli.Command {
 			return printOutputs(w, b)
 		},
 	}
+}
+
+// loadBundle loads the bundle arg names (REPO/NAME, a directory, an oci://
+// reference) at the --version constraint, through the configured repositories.
+func loadBundle(c *ucli.Context, arg string) (*repo.Set, *bundle.Bundle, error) {
+	set, err := repos(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ref, err := repo.ParseReference(arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var con *semver.Constraints
+	if v := c.String("version"); v != "" {
+		if con, err = bundle.ParseConstraint(v); err != nil {
+			return nil, nil, fmt.Errorf("--version: %v", err)
+		}
+	}
+	b, err := set.LoadReference(c.Context, ref, con)
+	return set, b, err
 }
 
 func writeFile(w io.Writer, b *bundle.Bundle, name string) error {

@@ -214,10 +214,7 @@ func TestLifecycle(t *testing.T) {
 
 	// Uninstall: every object goes, claims included.
 	e.mustBundle(t, "uninstall", "mediawiki", "-n", ns, "--wait")
-	eventually(t, 90*time.Second, "namespace empty after uninstall", func() (bool, string) {
-		left := leftovers(ctx, e, ns)
-		return len(left) == 0, strings.Join(left, ", ")
-	})
+	e.emptied(t, ns)
 }
 
 func deploymentAvailable(d *appsv1.Deployment) bool {
@@ -322,6 +319,15 @@ func leftovers(ctx context.Context, e *env, ns string) []string {
 		}
 	}
 	return left
+}
+
+// emptied waits until uninstall has removed every object from ns.
+func (e *env) emptied(t *testing.T, ns string) {
+	t.Helper()
+	eventually(t, 90*time.Second, "namespace empty after uninstall", func() (bool, string) {
+		left := leftovers(context.Background(), e, ns)
+		return len(left) == 0, strings.Join(left, ", ")
+	})
 }
 
 func dig(m map[string]any, path ...string) any {
@@ -647,7 +653,6 @@ func TestExampleAppRollback(t *testing.T) {
 // checks status says Ready, and that uninstall leaves nothing behind.
 func TestEveryCatalogBundle(t *testing.T) {
 	e := setup(t)
-	ctx := context.Background()
 	entries, err := os.ReadDir("../../bundles/stable")
 	if err != nil {
 		t.Fatal(err)
@@ -665,10 +670,7 @@ func TestEveryCatalogBundle(t *testing.T) {
 				t.Errorf("status:\n%s", st)
 			}
 			e.mustBundle(t, "uninstall", name, "-n", ns, "--wait")
-			eventually(t, 90*time.Second, "namespace empty after uninstall", func() (bool, string) {
-				left := leftovers(ctx, e, ns)
-				return len(left) == 0, strings.Join(left, ", ")
-			})
+			e.emptied(t, ns)
 		})
 	}
 }

@@ -148,10 +148,7 @@ func TestMagento(t *testing.T) {
 	}
 
 	e.mustBundle(t, "uninstall", "magento", "-n", ns, "--wait")
-	eventually(t, 90*time.Second, "namespace empty after uninstall", func() (bool, string) {
-		left := leftovers(ctx, e, ns)
-		return len(left) == 0, strings.Join(left, ", ")
-	})
+	e.emptied(t, ns)
 }
 
 func podReady(p *corev1.Pod) bool {
