@@ -39,7 +39,7 @@ K8S_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitCommit=0000000000000000000000000000000000000000 \
 	-X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z
 
-.PHONY: build test unit-test vet-tools bench lock catalog demo cluster-build cluster-up cluster-down fuzz vet clean
+.PHONY: build test test-tools unit-test vet-tools bench lock catalog demo cluster-build cluster-up cluster-down fuzz vet clean
 
 build:
 	$(GO) build -trimpath -o bin/bundle ./cmd/bundle
@@ -54,13 +54,25 @@ vet-tools:
 
 # Unit and integration tests. The integration tests get their own control
 # plane (separate from the demo's), stopped again whatever the outcome.
-test: build vet cluster-build $(HELM)
+test: build vet cluster-build $(HELM) test-tools
 	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE); \
 	status=0; \
 	BUNDLE_TEST_KUBECONFIG=$(abspath $(TEST_STATE))/kubeconfig BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_E2E_REQUIRED=1 \
 		$(GO) test -count=1 -parallel 6 ./... || status=$$?; \
 	$(CLUSTER) down --state $(TEST_STATE); \
 	exit $$status
+
+# shellcheck and varnishd check the catalog's shell scripts and VCL
+# (test/catalog); installed from Debian when missing and run as root.
+test-tools:
+	@if ! command -v shellcheck >/dev/null || ! PATH="$$PATH:/usr/sbin" command -v varnishd >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing shellcheck and varnish from Debian (for test/catalog)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck varnish >/dev/null || exit 1; \
+		else \
+			echo "test/catalog needs shellcheck and varnishd: sudo apt-get install shellcheck varnish"; exit 1; \
+		fi; \
+	fi
 
 # Unit tests only: no cluster needed (integration tests skip).
 unit-test:

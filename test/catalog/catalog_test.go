@@ -1,0 +1,191 @@
+// Package catalog checks what the stable catalog's bundles hand to programs
+// that run inside their containers, with those programs' own checkers: every
+// shell script (ConfigMap scripts and sh -c commands of containers and
+// probes) passes shellcheck, and every VCL compiles with varnishd.
+//
+// The tools come from Debian (apt-get install shellcheck varnish; make test
+// installs them when run as root). Without them the tests skip, unless
+// BUNDLE_E2E_REQUIRED is set, as make test sets it.
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		p, err = exec.LookPath("/usr/sbin/" + name) // varnishd, for users without sbin on PATH
+	}
+	if err != nil {
+		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
+			t.Fatalf("%s is not installed: apt-get install shellcheck varnish (make test does it as root)", name)
+		}
+		t.Skipf("%s is not installed (apt-get install shellcheck varnish)", name)
+	}
+	return p
+}
+
+// rendered renders every catalog bundle with its defaults (and the
+// variants that switch optional parts on) and returns the objects by
+// "bundle: Kind/name".
+func rendered(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	ctx := context.Background()
+	s := repo.NewSet(nil)
+	names, err := repo.Stable().Names()
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := map[string][]map[string]any{
+		"varnish":   {{"backend": map[string]any{"host": "web"}}},
+		"wordpress": {nil, {"objectCache": map[string]any{"enabled": true}}},
+		"redis-ha":  {nil, {"persistence": map[string]any{"enabled": true}}},
+	}
+	out := map[string]map[string]any{}
+	for _, name := range names {
+		ref, _ := repo.ParseReference("stable/" + name)
+		b, err := s.LoadReference(ctx, ref, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs := variants[name]
+		if vs == nil {
+			vs = []map[string]any{nil}
+		}
+		for i, v := range vs {
+			manifest, err := render.Template(ctx, p, render.TemplateOptions{Values: v})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for _, doc := range strings.Split(manifest, "\n---") {
+				var obj map[string]any
+				if err := yaml.Unmarshal([]byte(doc), &obj); err != nil || obj == nil {
+					continue
+				}
+				md, _ := obj["metadata"].(map[string]any)
+				out[fmt.Sprintf("%s#%d: %s/%s", name, i, obj["kind"], md["name"])] = obj
+			}
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// scripts finds every shell script: ConfigMap data named *.sh, and the
+// script of every [sh, -c, SCRIPT] command in containers and their probes.
+func scripts(objs map[string]map[string]any) map[string]string {
+	found := map[string]string{}
+	for _, key := range sortedKeys(objs) {
+		obj := objs[key]
+		if obj["kind"] == "ConfigMap" {
+			data, _ := obj["data"].(map[string]any)
+			for k, v := range data {
+				if strings.HasSuffix(k, ".sh") {
+					found[key+" "+k] = v.(string)
+				}
+			}
+		}
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, c := range x {
+					if k == "command" {
+						if l, ok := c.([]any); ok && len(l) == 3 && l[0] == "sh" && l[1] == "-c" {
+							found[path+".command"] = l[2].(string)
+						}
+					}
+					walk(path+"."+k, c)
+				}
+			case []any:
+				for i, c := range x {
+					walk(fmt.Sprintf("%s[%d]", path, i), c)
+				}
+			}
+		}
+		walk(key, obj["spec"])
+	}
+	return found
+}
+
+func TestShellScriptsPassShellcheck(t *testing.T) {
+	sc := tool(t, "shellcheck")
+	found := scripts(rendered(t))
+	if len(found) < 10 {
+		t.Fatalf("found only %d scripts: %v", len(found), sortedKeys(found))
+	}
+	for _, where := range sortedKeys(found) {
+		cmd := exec.Command(sc, "--shell=sh", "--severity=info", "-")
+		cmd.Stdin = strings.NewReader(found[where])
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			t.Errorf("%s: shellcheck: %v\n%s\n--- script:\n%s", where, err, out.String(), found[where])
+		}
+	}
+}
+
+var backendHost = regexp.MustCompile(`\.host = "[^"]*"`)
+
+func TestVCLCompiles(t *testing.T) {
+	varnishd := tool(t, "varnishd")
+	objs := rendered(t)
+	n := 0
+	for _, key := range sortedKeys(objs) {
+		data, _ := objs[key]["data"].(map[string]any)
+		vcl, ok := data["default.vcl"].(string)
+		if !ok {
+			continue
+		}
+		n++
+		// varnishd resolves backends while compiling; the Service names
+		// exist only in a cluster.
+		vcl = backendHost.ReplaceAllString(vcl, `.host = "127.0.0.1"`)
+		dir := t.TempDir()
+		f := filepath.Join(dir, "default.vcl")
+		if err := os.WriteFile(f, []byte(vcl), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(varnishd, "-j", "none", "-C", "-f", f, "-n", filepath.Join(dir, "work"))
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = nil, &stderr
+		if err := cmd.Run(); err != nil {
+			msg := stderr.String()
+			if i := strings.Index(msg, "Message from VCC-compiler"); i >= 0 {
+				msg = msg[i:]
+			}
+			t.Errorf("%s: the VCL does not compile: %v\n%s", key, err, msg)
+		}
+	}
+	if n < 2 {
+		t.Errorf("checked %d VCLs, want the default and magento's", n)
+	}
+}
