@@ -53,7 +53,7 @@ func rendered(t *testing.T) map[string]map[string]any {
 		t.Fatal(err)
 	}
 	variants := map[string][]map[string]any{
-		"varnish":   {{"backend": map[string]any{"host": "web"}}},
+		"varnish":   {nil, {"backend": map[string]any{"host": "web"}}},
 		"wordpress": {nil, {"objectCache": map[string]any{"enabled": true}}},
 		"redis-ha":  {nil, {"persistence": map[string]any{"enabled": true}}},
 	}

@@ -21,5 +21,5 @@ helm.sh/chart: {{ printf "varnish-%s" .Chart.Version }}
 
 {{/* The backend's host: a template, so a requiring app can name its own Service. */}}
 {{- define "varnish.backendHost" -}}
-{{- tpl (required "varnish needs backend.host: the Service Varnish sits in front of" .Values.backend.host) . -}}
+{{- tpl (.Values.backend.host | default "") . -}}
 {{- end -}}
