@@ -265,7 +265,7 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err != nil {
-		return nil, fmt.Errorf("installing %s as %q: %w", p.plan.Root.Bundle, name, render.HelmError(err))
+		return nil, fmt.Errorf("installing %s as %q: %w", p.plan.Root.Bundle, name, render.HelmErrorFor(p.plan.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
 }
@@ -349,7 +349,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	}
 	rel, err := up.RunWithContext(ctx, name, chrt, vals)
 	if err != nil {
-		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.plan.Root.Bundle, render.HelmError(err))
+		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.plan.Root.Bundle, render.HelmErrorFor(p.plan.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -59,7 +60,7 @@ func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error
 	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err != nil {
-		return "", fmt.Errorf("rendering %s: %w", p.Root.Bundle, HelmError(err))
+		return "", fmt.Errorf("rendering %s: %w", p.Root.Bundle, HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(rel.Manifest))
@@ -71,12 +72,61 @@ func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error
 }
 
 // HelmError flattens Helm's multi-line errors into one line.
-func HelmError(err error) error {
+func HelmError(err error) error { return HelmErrorFor("", err) }
+
+// HelmErrorFor is HelmError for a composed chart whose root is the bundle
+// root: values refused by a values.schema.json are reported by the path the
+// user sets them at (INSTANCE.KEY for a requirement's), e.g.
+// "invalid values: cache.replicas: minimum: got 2, want 3 (set valid values with -f or --set)".
+func HelmErrorFor(root string, err error) error {
 	msg := err.Error()
+	if m := schemaErrors(root, msg); m != "" {
+		return &flatError{msg: m, err: err}
+	}
 	if !strings.Contains(msg, "\n") {
 		return err
 	}
 	return &flatError{msg: strings.Join(strings.Fields(msg), " "), err: err}
+}
+
+const schemaPrefix = "values don't meet the specifications of the schema(s) in the following chart(s):"
+
+var schemaLine = regexp.MustCompile(`^- at '([^']*)': (.*)$`)
+
+// schemaErrors rewrites Helm's schema report ("CHART:" lines, each followed
+// by "- at '/a/b': problem" lines) as one line of value paths; "" when msg
+// is not such a report.
+func schemaErrors(root, msg string) string {
+	i := strings.Index(msg, schemaPrefix)
+	if i < 0 {
+		return ""
+	}
+	var problems []string
+	chart := ""
+	for _, line := range strings.Split(msg[i+len(schemaPrefix):], "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+		case schemaLine.MatchString(line):
+			m := schemaLine.FindStringSubmatch(line)
+			path := strings.ReplaceAll(strings.Trim(m[1], "/"), "/", ".")
+			if chart != "" && chart != root {
+				path = strings.Trim(chart+"."+path, ".")
+			}
+			if path == "" {
+				path = "(top level)"
+			}
+			problems = append(problems, path+": "+m[2])
+		case strings.HasSuffix(line, ":"):
+			chart = strings.TrimSuffix(line, ":")
+		default:
+			problems = append(problems, line)
+		}
+	}
+	if len(problems) == 0 {
+		return ""
+	}
+	return "invalid values: " + strings.Join(problems, "; ") + " (set valid values with -f or --set)"
 }
 
 type flatError struct {
