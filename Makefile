@@ -62,15 +62,20 @@ test: build vet cluster-build $(HELM) test-tools
 	$(CLUSTER) down --state $(TEST_STATE); \
 	exit $$status
 
-# shellcheck and varnishd check the catalog's shell scripts and VCL
-# (test/catalog); installed from Debian when missing and run as root.
+# Debian tools for test/catalog: shellcheck and varnishd check the catalog's
+# shell scripts and VCL; redis-server, redis-sentinel and redis-cli run
+# stable/redis-ha's scripts for real (in network namespaces, from iproute2).
+# Installed when missing and run as root.
+TEST_TOOLS := shellcheck varnishd redis-server redis-sentinel redis-cli ip
 test-tools:
-	@if ! command -v shellcheck >/dev/null || ! PATH="$$PATH:/usr/sbin" command -v varnishd >/dev/null; then \
+	@missing=; for t in $(TEST_TOOLS); do PATH="$$PATH:/usr/sbin" command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing shellcheck and varnish from Debian (for test/catalog)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck varnish >/dev/null || exit 1; \
+			echo "installing from Debian for test/catalog:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				shellcheck varnish redis-server redis-sentinel redis-tools iproute2 >/dev/null || exit 1; \
 		else \
-			echo "test/catalog needs shellcheck and varnishd: sudo apt-get install shellcheck varnish"; exit 1; \
+			echo "test/catalog needs$$missing: sudo apt-get install shellcheck varnish redis-server redis-sentinel redis-tools iproute2"; exit 1; \
 		fi; \
 	fi
 

@@ -1,11 +1,12 @@
 // Package catalog checks what the stable catalog's bundles hand to programs
-// that run inside their containers, with those programs' own checkers: every
+// that run inside their containers, with those programs themselves: every
 // shell script (ConfigMap scripts and sh -c commands of containers and
-// probes) passes shellcheck, and every VCL compiles with varnishd.
+// probes) passes shellcheck, every VCL compiles with varnishd, and
+// stable/redis-ha's init script, configuration and commands run with real
+// Redis and Sentinel processes through a failover.
 //
-// The tools come from Debian (apt-get install shellcheck varnish; make test
-// installs them when run as root). Without them the tests skip, unless
-// BUNDLE_E2E_REQUIRED is set, as make test sets it.
+// The tools come from Debian (make test-tools installs them as root). Without
+// them the tests skip, unless BUNDLE_E2E_REQUIRED is set, as make test sets it.
 package catalog
 
 import (
@@ -34,9 +35,9 @@ func tool(t *testing.T, name string) string {
 	}
 	if err != nil {
 		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
-			t.Fatalf("%s is not installed: apt-get install shellcheck varnish (make test does it as root)", name)
+			t.Fatalf("%s is not installed: run make test-tools as root", name)
 		}
-		t.Skipf("%s is not installed (apt-get install shellcheck varnish)", name)
+		t.Skipf("%s is not installed (make test-tools installs it, as root)", name)
 	}
 	return p
 }
