@@ -63,19 +63,20 @@ test: build vet cluster-build $(HELM) test-tools
 	exit $$status
 
 # Debian tools for test/catalog: shellcheck and varnishd check the catalog's
-# shell scripts and VCL; redis-server, redis-sentinel and redis-cli run
-# stable/redis-ha's scripts for real (in network namespaces, from iproute2).
+# shell scripts and VCL; varnishd, redis-server/redis-sentinel and
+# PostgreSQL 15 run the catalog's VCL, redis-ha's failover and postgresql's
+# first-start script for real (in network namespaces, from iproute2).
 # Installed when missing and run as root.
-TEST_TOOLS := shellcheck varnishd redis-server redis-sentinel redis-cli ip
+TEST_TOOLS := shellcheck varnishd redis-server redis-sentinel redis-cli ip setpriv psql /usr/lib/postgresql/15/bin/initdb
+TEST_PACKAGES := shellcheck varnish redis-server redis-sentinel redis-tools iproute2 util-linux postgresql-15
 test-tools:
 	@missing=; for t in $(TEST_TOOLS); do PATH="$$PATH:/usr/sbin" command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing from Debian for test/catalog:$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-				shellcheck varnish redis-server redis-sentinel redis-tools iproute2 >/dev/null || exit 1; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES) >/dev/null || exit 1; \
 		else \
-			echo "test/catalog needs$$missing: sudo apt-get install shellcheck varnish redis-server redis-sentinel redis-tools iproute2"; exit 1; \
+			echo "test/catalog needs$$missing: sudo apt-get install $(TEST_PACKAGES)"; exit 1; \
 		fi; \
 	fi
 

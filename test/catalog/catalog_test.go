@@ -1,9 +1,11 @@
 // Package catalog checks what the stable catalog's bundles hand to programs
 // that run inside their containers, with those programs themselves: every
 // shell script (ConfigMap scripts and sh -c commands of containers and
-// probes) passes shellcheck, every VCL compiles with varnishd, and
-// stable/redis-ha's init script, configuration and commands run with real
-// Redis and Sentinel processes through a failover.
+// probes) passes shellcheck; every VCL compiles with varnishd and, run by a
+// real Varnish, caches, passes and purges as its bundle says; stable/redis-ha's
+// init script, configuration and commands run with real Redis and Sentinel
+// processes through a failover; and stable/postgresql's first-start script
+// creates a working app role in a real PostgreSQL.
 //
 // The tools come from Debian (make test-tools installs them as root). Without
 // them the tests skip, unless BUNDLE_E2E_REQUIRED is set, as make test sets it.
