@@ -4,8 +4,9 @@
 // probes) passes shellcheck; every VCL compiles with varnishd and, run by a
 // real Varnish, caches, passes and purges as its bundle says; stable/redis-ha's
 // init script, configuration and commands run with real Redis and Sentinel
-// processes through a failover; and stable/postgresql's first-start script
-// creates a working app role in a real PostgreSQL.
+// processes through a failover; stable/postgresql's first-start script
+// creates a working app role in a real PostgreSQL; and stable/magento's PHP
+// writes the wiring into env.php.
 //
 // The tools come from Debian (make test-tools installs them as root). Without
 // them the tests skip, unless BUNDLE_E2E_REQUIRED is set, as make test sets it.
