@@ -30,6 +30,15 @@ import (
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
+// hostile is a value with every character that breaks naive quoting in
+// shell and PHP: users may type it into --set.
+const hostile = `O'Brien "the" $HOME \ ; $(true) ` + "`id`"
+
+var hostileMagento = map[string]any{"magento": map[string]any{
+	"baseURL": "http://shop.example.com/it's/",
+	"admin":   map[string]any{"firstname": hostile, "lastname": hostile, "password": hostile},
+}}
+
 func tool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
@@ -58,8 +67,10 @@ func rendered(t *testing.T) map[string]map[string]any {
 	}
 	variants := map[string][]map[string]any{
 		"varnish":   {nil, {"backend": map[string]any{"host": "web"}}},
-		"wordpress": {nil, {"objectCache": map[string]any{"enabled": true}}},
+		"wordpress": {nil, {"objectCache": map[string]any{"enabled": true}, "wordpress": map[string]any{"url": "https://blog.example.com/" + hostile}}},
 		"redis-ha":  {nil, {"persistence": map[string]any{"enabled": true}}},
+		"magento":   {nil, hostileMagento},
+		"mediawiki": {nil, {"wiki": map[string]any{"name": hostile}}},
 	}
 	out := map[string]map[string]any{}
 	for _, name := range names {
@@ -147,7 +158,13 @@ func TestShellScriptsPassShellcheck(t *testing.T) {
 		t.Fatalf("found only %d scripts: %v", len(found), sortedKeys(found))
 	}
 	for _, where := range sortedKeys(found) {
-		cmd := exec.Command(sc, "--shell=sh", "--severity=info", "-")
+		args := []string{"--shell=sh", "--severity=info"}
+		if !strings.Contains(where, "#0:") {
+			// Variants with hostile values: a $ inside the single quotes
+			// of a quoted value is the point (SC2016 reports it).
+			args = append(args, "--exclude=SC2016")
+		}
+		cmd := exec.Command(sc, append(args, "-")...)
 		cmd.Stdin = strings.NewReader(found[where])
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out

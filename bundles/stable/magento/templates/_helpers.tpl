@@ -179,3 +179,13 @@ setup.sh. Call with (list $ $r MODE); MODE "config" only writes env.php.
   emptyDir: {}
   {{- end }}
 {{- end -}}
+
+{{/* The value as one single-quoted shell word (any character survives). */}}
+{{- define "magento.sh" -}}
+'{{ . | toString | replace "'" "'\\''" }}'
+{{- end -}}
+
+{{/* The value as a PHP single-quoted string literal (quotes and backslashes escaped). */}}
+{{- define "magento.php" -}}
+'{{ . | toString | replace "\\" "\\\\" | replace "'" "\\'" }}'
+{{- end -}}

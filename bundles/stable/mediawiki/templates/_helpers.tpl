@@ -82,3 +82,8 @@ plain chart without it.
       name: {{ include "mediawiki.fullname" $top }}
       key: admin-password
 {{- end -}}
+
+{{/* The value as a PHP single-quoted string literal (quotes and backslashes escaped). */}}
+{{- define "mediawiki.php" -}}
+'{{ . | toString | replace "\\" "\\\\" | replace "'" "\\'" }}'
+{{- end -}}

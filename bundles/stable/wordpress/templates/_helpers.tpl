@@ -47,3 +47,8 @@ plain chart without it.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The value as a PHP single-quoted string literal (quotes and backslashes escaped). */}}
+{{- define "wordpress.php" -}}
+'{{ . | toString | replace "\\" "\\\\" | replace "'" "\\'" }}'
+{{- end -}}
