@@ -102,6 +102,8 @@ func TestBadInput(t *testing.T) {
 		{"missing values file", []string{"template", "stable/mediawiki", "-f", filepath.Join(dir, "nope.yaml")}, ExitError, "Error: values file " + filepath.Join(dir, "nope.yaml")},
 		{"bad --set", []string{"template", "stable/mediawiki", "--set", "wiki.name"}, ExitError, `Error: --set "wiki.name": key "name" has no value`},
 		{"values break the schema", []string{"template", "stable/mariadb", "--set", "service.port=99999"}, ExitError, "Error: rendering mariadb 1.0.0: invalid values: service.port: maximum: got 99,999, want 65,535 (set valid values with -f or --set)"},
+		{"a chart refuses a value", []string{"template", "stable/varnish", "--set", `backend.host=a"b`}, ExitError,
+			`Error: rendering varnish 1.0.0: varnish backend.host "a\"b" is not a host name (letters, digits, dots and dashes): set it to the Service Varnish sits in front of`},
 		{"values break requirements' schemas", []string{"template", "stable/magento", "--set", "cache.replicas=2,search.replicas=2"}, ExitError,
 			"Error: rendering magento 1.0.0: invalid values: cache.replicas: minimum: got 2, want 3; search.replicas: 'anyOf' failed; search.replicas: value must be 1; search.replicas: minimum: got 2, want 3 (set valid values with -f or --set)"},
 		{"unreachable cluster", []string{"install", "stable/mediawiki", "--kubeconfig", kubeconfig}, ExitError, "Error: cannot reach the cluster at https://127.0.0.1:1:"},

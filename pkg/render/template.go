@@ -83,6 +83,11 @@ func HelmErrorFor(root string, err error) error {
 	if m := schemaErrors(root, msg); m != "" {
 		return &flatError{msg: m, err: err}
 	}
+	// A chart's own fail "message" is written for users; where in the
+	// templates it was raised is noise to them.
+	if m := failPrefix.ReplaceAllString(msg, ""); m != msg {
+		return &flatError{msg: strings.Join(strings.Fields(m), " "), err: err}
+	}
 	if !strings.Contains(msg, "\n") {
 		return err
 	}
@@ -91,7 +96,10 @@ func HelmErrorFor(root string, err error) error {
 
 const schemaPrefix = "values don't meet the specifications of the schema(s) in the following chart(s):"
 
-var schemaLine = regexp.MustCompile(`^- at '([^']*)': (.*)$`)
+var (
+	schemaLine = regexp.MustCompile(`^- at '([^']*)': (.*)$`)
+	failPrefix = regexp.MustCompile(`execution error at \([^)]*\): `)
+)
 
 // schemaErrors rewrites Helm's schema report ("CHART:" lines, each followed
 // by "- at '/a/b': problem" lines) as one line of value paths; "" when msg

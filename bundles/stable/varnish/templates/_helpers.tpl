@@ -21,5 +21,9 @@ helm.sh/chart: {{ printf "varnish-%s" .Chart.Version }}
 
 {{/* The backend's host: a template, so a requiring app can name its own Service. */}}
 {{- define "varnish.backendHost" -}}
-{{- tpl (.Values.backend.host | default "") . -}}
+{{- $host := tpl (.Values.backend.host | default "") . -}}
+{{- if not (regexMatch "^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^$" $host) -}}
+{{- fail (printf "varnish backend.host %q is not a host name (letters, digits, dots and dashes): set it to the Service Varnish sits in front of" $host) -}}
+{{- end -}}
+{{- $host -}}
 {{- end -}}
