@@ -178,11 +178,7 @@ func TestMediawikiWiring(t *testing.T) {
 	if dep == nil {
 		t.Fatalf("no Deployment/docs-mediawiki in %v", keys(objs))
 	}
-	env := map[string]any{}
-	for _, e := range dig(dep, "spec", "template", "spec", "containers", 0, "env").([]any) {
-		em := e.(map[string]any)
-		env[em["name"].(string)] = em
-	}
+	env := containerEnv(dig(dep, "spec", "template", "spec", "containers", 0))
 	host := dig(env["MEDIAWIKI_DB_HOST"], "value")
 	if host != "docs-database.team.svc" {
 		t.Errorf("MEDIAWIKI_DB_HOST = %v, want docs-database.team.svc", host)
@@ -310,11 +306,7 @@ func TestExternalRequirement(t *testing.T) {
 		}
 	}
 	dep := objs["Deployment/w-mediawiki"]
-	env := map[string]any{}
-	for _, e := range dig(dep, "spec", "template", "spec", "containers", 0, "env").([]any) {
-		em := e.(map[string]any)
-		env[em["name"].(string)] = em
-	}
+	env := containerEnv(dig(dep, "spec", "template", "spec", "containers", 0))
 	if got := dig(env["MEDIAWIKI_DB_HOST"], "value"); got != "db.example.com" {
 		t.Errorf("host = %v", got)
 	}

@@ -54,13 +54,83 @@ func tool(t *testing.T, name string) string {
 	return p
 }
 
-// rendered renders every catalog bundle with its defaults (and the
-// variants that switch optional parts on) and returns the objects by
-// "bundle: Kind/name".
-func rendered(t *testing.T) map[string]map[string]any {
+// renderObjects renders ref (stable/NAME) as release in namespace with
+// values, and returns its objects by "Kind/name".
+func renderObjects(t *testing.T, ref, release, namespace string, values map[string]any) map[string]map[string]any {
 	t.Helper()
 	ctx := context.Background()
 	s := repo.NewSet(nil)
+	r, _ := repo.ParseReference(ref)
+	b, err := s.LoadReference(ctx, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := render.Template(ctx, p, render.TemplateOptions{ReleaseName: release, Namespace: namespace, Values: values})
+	if err != nil {
+		t.Fatalf("%s: %v", ref, err)
+	}
+	out := map[string]map[string]any{}
+	for _, doc := range strings.Split(manifest, "\n---") {
+		var o map[string]any
+		if yaml.Unmarshal([]byte(doc), &o) == nil && o != nil {
+			out[fmt.Sprintf("%s/%s", o["kind"], dig(o, "metadata", "name"))] = o
+		}
+	}
+	return out
+}
+
+// dig walks maps by key and lists by index; nil when the path is not there.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+// strs is a YAML list of strings as a []string.
+func strs(v any) []string {
+	var out []string
+	for _, a := range v.([]any) {
+		out = append(out, a.(string))
+	}
+	return out
+}
+
+// podSpec is the pod template spec of a Deployment or StatefulSet.
+func podSpec(o map[string]any) any { return dig(o, "spec", "template", "spec") }
+
+// values maps a container's env var names to their literal values (those
+// from Secrets or fields are left out).
+func values(container any) map[string]string {
+	env := map[string]string{}
+	list, _ := dig(container, "env").([]any)
+	for _, e := range list {
+		if v, ok := dig(e, "value").(string); ok {
+			env[dig(e, "name").(string)] = v
+		}
+	}
+	return env
+}
+
+// rendered renders every catalog bundle with its defaults (and the
+// variants that switch optional parts on) and returns the objects by
+// "bundle#variant: Kind/name".
+func rendered(t *testing.T) map[string]map[string]any {
+	t.Helper()
 	names, err := repo.Stable().Names()
 	if err != nil {
 		t.Fatal(err)
@@ -74,31 +144,13 @@ func rendered(t *testing.T) map[string]map[string]any {
 	}
 	out := map[string]map[string]any{}
 	for _, name := range names {
-		ref, _ := repo.ParseReference("stable/" + name)
-		b, err := s.LoadReference(ctx, ref, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
 		vs := variants[name]
 		if vs == nil {
 			vs = []map[string]any{nil}
 		}
 		for i, v := range vs {
-			manifest, err := render.Template(ctx, p, render.TemplateOptions{Values: v})
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			for _, doc := range strings.Split(manifest, "\n---") {
-				var obj map[string]any
-				if err := yaml.Unmarshal([]byte(doc), &obj); err != nil || obj == nil {
-					continue
-				}
-				md, _ := obj["metadata"].(map[string]any)
-				out[fmt.Sprintf("%s#%d: %s/%s", name, i, obj["kind"], md["name"])] = obj
+			for k, o := range renderObjects(t, "stable/"+name, name, "default", v) {
+				out[fmt.Sprintf("%s#%d: %s", name, i, k)] = o
 			}
 		}
 	}

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,11 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/yaml"
-
-	"github.com/bundlesh/bundle/pkg/render"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 // TestMagentoEnvPHP runs stable/magento's configure.php, as rendered, with
@@ -24,45 +18,11 @@ import (
 // setup's own settings kept.
 func TestMagentoEnvPHP(t *testing.T) {
 	php := tool(t, "php")
-	ctx := context.Background()
-	s := repo.NewSet(nil)
-	ref, _ := repo.ParseReference("stable/magento")
-	b, err := s.LoadReference(ctx, ref, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := render.Template(ctx, p, render.TemplateOptions{ReleaseName: "shop", Namespace: "prod"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var script string
-	env := []string{"PATH=" + os.Getenv("PATH")}
-	secrets := map[string]string{"CACHE_PASSWORD": "cache 'pw'", "SESSION_PASSWORD": `sess"pw`}
-	for _, doc := range strings.Split(manifest, "\n---") {
-		var o map[string]any
-		if yaml.Unmarshal([]byte(doc), &o) != nil || o == nil {
-			continue
-		}
-		name := o["metadata"].(map[string]any)["name"]
-		switch {
-		case o["kind"] == "ConfigMap" && name == "shop-magento":
-			script = o["data"].(map[string]any)["configure.php"].(string)
-		case o["kind"] == "Deployment" && name == "shop-magento":
-			setup := o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["initContainers"].([]any)[1].(map[string]any)
-			for _, e := range setup["env"].([]any) {
-				em := e.(map[string]any)
-				n := em["name"].(string)
-				if v, ok := em["value"].(string); ok {
-					env = append(env, n+"="+v)
-				} else if v, ok := secrets[n]; ok {
-					env = append(env, n+"="+v)
-				}
-			}
-		}
+	objs := renderObjects(t, "stable/magento", "shop", "prod", nil)
+	script := dig(objs["ConfigMap/shop-magento"], "data", "configure.php").(string)
+	env := []string{"PATH=" + os.Getenv("PATH"), "CACHE_PASSWORD=cache 'pw'", `SESSION_PASSWORD=sess"pw`}
+	for k, v := range values(dig(podSpec(objs["Deployment/shop-magento"]), "initContainers", 1)) {
+		env = append(env, k+"="+v)
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "configure.php")

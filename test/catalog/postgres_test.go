@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,11 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/yaml"
-
-	"github.com/bundlesh/bundle/pkg/render"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 const pgBin = "/usr/lib/postgresql/15/bin/"
@@ -41,53 +35,14 @@ func TestPostgresAppRole(t *testing.T) {
 	gid, _ := strconv.Atoi(pgUser.Gid)
 	const password = `it's a "test" $HOME`
 
-	ctx := context.Background()
-	s := repo.NewSet(nil)
-	ref, _ := repo.ParseReference("stable/postgresql")
-	b, err := s.LoadReference(ctx, ref, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := render.Template(ctx, p, render.TemplateOptions{ReleaseName: "db", Values: map[string]any{
+	objs := renderObjects(t, "stable/postgresql", "db", "default", map[string]any{
 		"auth": map[string]any{"database": "orders", "username": "shop", "password": password},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var script string
-	var container map[string]any
-	for _, doc := range strings.Split(manifest, "\n---") {
-		var o map[string]any
-		if yaml.Unmarshal([]byte(doc), &o) != nil || o == nil {
-			continue
-		}
-		switch o["kind"] {
-		case "ConfigMap":
-			script = o["data"].(map[string]any)["10-app-role.sh"].(string)
-		case "StatefulSet":
-			container = o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
-		}
-	}
-	strs := func(v any) []string {
-		var out []string
-		for _, a := range v.([]any) {
-			out = append(out, a.(string))
-		}
-		return out
-	}
-	serverArgs := strs(container["args"])
-	probe := strs(container["readinessProbe"].(map[string]any)["exec"].(map[string]any)["command"])
-	env := map[string]string{}
-	for _, e := range container["env"].([]any) {
-		em := e.(map[string]any)
-		if v, ok := em["value"].(string); ok {
-			env[em["name"].(string)] = v
-		}
-	}
+	})
+	script := dig(objs["ConfigMap/db-postgresql"], "data", "10-app-role.sh").(string)
+	container := dig(podSpec(objs["StatefulSet/db-postgresql"]), "containers", 0)
+	serverArgs := strs(dig(container, "args"))
+	probe := strs(dig(container, "readinessProbe", "exec", "command"))
+	env := values(container)
 	env["APP_PASSWORD"] = password // from the Secret, in the pod
 
 	// A directory the postgres user owns, and a network namespace.

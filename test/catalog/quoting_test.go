@@ -1,48 +1,13 @@
 package catalog
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/yaml"
-
-	"github.com/bundlesh/bundle/pkg/render"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
-
-// renderObjects renders ref as release "shop" in namespace "prod" and
-// returns its objects by "Kind/name".
-func renderObjects(t *testing.T, ref string, values map[string]any) map[string]map[string]any {
-	t.Helper()
-	ctx := context.Background()
-	s := repo.NewSet(nil)
-	r, _ := repo.ParseReference(ref)
-	b, err := s.LoadReference(ctx, r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := render.Template(ctx, p, render.TemplateOptions{ReleaseName: "shop", Namespace: "prod", Values: values})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]map[string]any{}
-	for _, doc := range strings.Split(manifest, "\n---") {
-		var o map[string]any
-		if yaml.Unmarshal([]byte(doc), &o) == nil && o != nil {
-			out[o["kind"].(string)+"/"+o["metadata"].(map[string]any)["name"].(string)] = o
-		}
-	}
-	return out
-}
 
 func phpJSON(t *testing.T, php string, env []string, code string, args ...string) []any {
 	t.Helper()
@@ -65,23 +30,20 @@ func phpJSON(t *testing.T, php string, env []string, code string, args ...string
 func TestValuesReachPHPIntact(t *testing.T) {
 	php := tool(t, "php")
 
-	wiki := renderObjects(t, "stable/mediawiki", map[string]any{"wiki": map[string]any{"name": hostile, "server": "https://wiki.example.com/" + hostile}})
+	wiki := renderObjects(t, "stable/mediawiki", "shop", "prod", map[string]any{"wiki": map[string]any{"name": hostile, "server": "https://wiki.example.com/" + hostile}})
 	dir := t.TempDir()
 	ls := filepath.Join(dir, "LocalSettings.php")
-	os.WriteFile(ls, []byte(wiki["ConfigMap/shop-mediawiki"]["data"].(map[string]any)["LocalSettings.php"].(string)), 0o644)
+	os.WriteFile(ls, []byte(dig(wiki["ConfigMap/shop-mediawiki"], "data", "LocalSettings.php").(string)), 0o644)
 	got := phpJSON(t, php, nil, `define('MEDIAWIKI', 1); define('CACHE_ACCEL', 3); function wfLoadSkin($s) {} include $argv[1]; echo json_encode([$wgSitename, $wgServer]);`, ls)
 	if got[0] != hostile || got[1] != "https://wiki.example.com/"+hostile {
 		t.Errorf("LocalSettings.php gives %q, want %q", got, []string{hostile, "https://wiki.example.com/" + hostile})
 	}
 
 	url := "https://blog.example.com/" + hostile
-	wp := renderObjects(t, "stable/wordpress", map[string]any{"objectCache": map[string]any{"enabled": true}, "wordpress": map[string]any{"url": url}})
+	wp := renderObjects(t, "stable/wordpress", "shop", "prod", map[string]any{"objectCache": map[string]any{"enabled": true}, "wordpress": map[string]any{"url": url}})
 	env := []string{}
-	for _, e := range wp["Deployment/shop-wordpress"]["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["env"].([]any) {
-		em := e.(map[string]any)
-		if v, ok := em["value"].(string); ok {
-			env = append(env, em["name"].(string)+"="+v)
-		}
+	for k, v := range values(dig(podSpec(wp["Deployment/shop-wordpress"]), "containers", 0)) {
+		env = append(env, k+"="+v)
 	}
 	// The image's wp-config.php evals WORDPRESS_CONFIG_EXTRA.
 	got = phpJSON(t, php, env, `eval(getenv('WORDPRESS_CONFIG_EXTRA')); echo json_encode([WP_HOME, WP_SITEURL, $memcached_servers['default'][0], WP_CACHE_KEY_SALT]);`)
@@ -100,8 +62,8 @@ func TestValuesReachPHPIntact(t *testing.T) {
 // sets the mode.
 func TestMagentoSetupArguments(t *testing.T) {
 	sh := tool(t, "sh")
-	objs := renderObjects(t, "stable/magento", hostileMagento)
-	script := objs["ConfigMap/shop-magento"]["data"].(map[string]any)["setup.sh"].(string)
+	objs := renderObjects(t, "stable/magento", "shop", "prod", hostileMagento)
+	script := dig(objs["ConfigMap/shop-magento"], "data", "setup.sh").(string)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	os.MkdirAll(bin, 0o755)

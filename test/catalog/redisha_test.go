@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -10,11 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/yaml"
-
-	"github.com/bundlesh/bundle/pkg/render"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 // haPod is one simulated redis-ha pod: a network namespace with its own
@@ -51,55 +45,23 @@ func TestRedisHAFailover(t *testing.T) {
 	// Names and addresses of this run's own, so that runs do not collide.
 	tag := fmt.Sprintf("b%d", os.Getpid()%100000)
 	subnet := fmt.Sprintf("10.213.%d.", os.Getpid()%250)
-	ctx := context.Background()
-	s := repo.NewSet(nil)
-	ref, _ := repo.ParseReference("stable/redis-ha")
-	b, err := s.LoadReference(ctx, ref, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := render.Template(ctx, p, render.TemplateOptions{ReleaseName: release, Namespace: ns, Values: map[string]any{
+	objs := renderObjects(t, "stable/redis-ha", release, ns, map[string]any{
 		"auth":     map[string]any{"password": password},
 		"sentinel": map[string]any{"downAfterMilliseconds": 1000, "failoverTimeout": 5000},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := map[string]map[string]any{}
-	for _, doc := range strings.Split(manifest, "\n---") {
-		var o map[string]any
-		if yaml.Unmarshal([]byte(doc), &o) == nil && o != nil {
-			objs[fmt.Sprintf("%s/%s", o["kind"], o["metadata"].(map[string]any)["name"])] = o
-		}
-	}
+	})
 	full := release + "-redis-ha"
-	cm := objs["ConfigMap/"+full]["data"].(map[string]any)
-	secret, _ := base64.StdEncoding.DecodeString(objs["Secret/"+full]["data"].(map[string]any)["redis-password"].(string))
+	cm := dig(objs["ConfigMap/"+full], "data").(map[string]any)
+	secret, _ := base64.StdEncoding.DecodeString(dig(objs["Secret/"+full], "data", "redis-password").(string))
 	if string(secret) != password {
 		t.Fatalf("Secret holds %q", secret)
 	}
-	podSpec := objs["StatefulSet/"+full]["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
-	initC := podSpec["initContainers"].([]any)[0].(map[string]any)
-	containers := podSpec["containers"].([]any)
-	env := map[string]string{"REDISCLI_AUTH": string(secret)}
-	for _, e := range initC["env"].([]any) {
-		em := e.(map[string]any)
-		if v, ok := em["value"].(string); ok {
-			env[em["name"].(string)] = v
-		}
-	}
-	command := func(c any) []string {
-		var out []string
-		for _, a := range c.(map[string]any)["command"].([]any) {
-			out = append(out, a.(string))
-		}
-		return out
-	}
-	initCmd, redisCmd, sentinelCmd := command(initC), command(containers[0]), command(containers[1])
+	spec := podSpec(objs["StatefulSet/"+full])
+	initC := dig(spec, "initContainers", 0)
+	env := values(initC)
+	env["REDISCLI_AUTH"] = string(secret) // from the Secret, in the pod
+	initCmd := strs(dig(initC, "command"))
+	redisCmd := strs(dig(spec, "containers", 0, "command"))
+	sentinelCmd := strs(dig(spec, "containers", 1, "command"))
 
 	// The network: a bridge, and per pod a namespace with a veth on it.
 	root := t.TempDir()

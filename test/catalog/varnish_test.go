@@ -1,8 +1,8 @@
 package catalog
 
 import (
-	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,10 +14,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/bundlesh/bundle/pkg/render"
-	"github.com/bundlesh/bundle/pkg/repo"
-	"sigs.k8s.io/yaml"
 )
 
 // varnishFor renders ref (as release "shop"), and runs the Varnish it
@@ -25,47 +21,18 @@ import (
 // of backend. Only the listen address, the working directory, the VCL path
 // and the backend's address are changed, and the jail is off (tests run as
 // root). It returns Varnish's address.
-func varnishFor(t *testing.T, ref string, values map[string]any, backend *httptest.Server) string {
+func varnishFor(t *testing.T, ref string, vals map[string]any, backend *httptest.Server) string {
 	t.Helper()
 	varnishd := tool(t, "varnishd")
-	ctx := context.Background()
-	s := repo.NewSet(nil)
-	r, _ := repo.ParseReference(ref)
-	b, err := s.LoadReference(ctx, r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := render.Template(ctx, p, render.TemplateOptions{ReleaseName: "shop", Values: values})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vcl string
-	var command []string
-	for _, doc := range strings.Split(manifest, "\n---") {
-		var o map[string]any
-		if yaml.Unmarshal([]byte(doc), &o) != nil || o == nil {
-			continue
-		}
-		name := o["metadata"].(map[string]any)["name"]
-		switch {
-		case o["kind"] == "ConfigMap" && name == "shop-varnish":
-			vcl = o["data"].(map[string]any)["default.vcl"].(string)
-		case o["kind"] == "Deployment" && name == "shop-varnish":
-			c := o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0]
-			for _, a := range c.(map[string]any)["command"].([]any) {
-				command = append(command, a.(string))
-			}
-		}
-	}
-	if vcl == "" || len(command) == 0 {
+	objs := renderObjects(t, ref, "shop", "default", vals)
+	vcl, _ := dig(objs["ConfigMap/shop-varnish"], "data", "default.vcl").(string)
+	rawCmd, _ := dig(podSpec(objs["Deployment/shop-varnish"]), "containers", 0, "command").([]any)
+	if vcl == "" || len(rawCmd) == 0 {
 		t.Fatal("no Varnish ConfigMap or Deployment named shop-varnish")
 	}
+	command := strs(rawCmd)
 	host, port, _ := net.SplitHostPort(strings.TrimPrefix(backend.URL, "http://"))
-	vcl = regexp.MustCompile(`\.host = "[^"]*";`).ReplaceAllString(vcl, `.host = "`+host+`";`)
+	vcl = backendHost.ReplaceAllString(vcl, `.host = "`+host+`"`)
 	vcl = regexp.MustCompile(`\.port = "[^"]*";`).ReplaceAllString(vcl, `.port = "`+port+`";`)
 
 	dir := t.TempDir()
@@ -148,16 +115,11 @@ func do(t *testing.T, method, url string, header map[string]string) (int, string
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		body.Write(buf[:n])
-		if err != nil {
-			break
-		}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return resp.StatusCode, body.String()
+	return resp.StatusCode, string(body)
 }
 
 // TestMagentoVarnish runs the Varnish of stable/magento, with the Magento

@@ -24,6 +24,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -250,72 +251,36 @@ func configMap(t *testing.T, e *env, ns, name string) string {
 // leftovers lists the objects in ns other than what Kubernetes itself puts
 // in every namespace.
 func leftovers(ctx context.Context, e *env, ns string) []string {
+	dyn, err := dynamic.NewForConfig(e.cfg)
+	if err != nil {
+		return []string{err.Error()}
+	}
 	var left []string
-	add := func(kind string, names ...string) {
-		for _, n := range names {
-			left = append(left, kind+"/"+n)
+	for _, r := range []struct{ group, version, resource, kind string }{
+		{"apps", "v1", "deployments", "Deployment"},
+		{"apps", "v1", "statefulsets", "StatefulSet"},
+		{"apps", "v1", "replicasets", "ReplicaSet"},
+		{"", "v1", "pods", "Pod"},
+		{"", "v1", "services", "Service"},
+		{"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"},
+		{"", "v1", "secrets", "Secret"},
+		{"", "v1", "configmaps", "ConfigMap"},
+		{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"},
+		{"networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"},
+		{"networking.k8s.io", "v1", "ingresses", "Ingress"},
+		{"batch", "v1", "cronjobs", "CronJob"},
+		{"batch", "v1", "jobs", "Job"},
+	} {
+		l, err := dyn.Resource(schema.GroupVersionResource{Group: r.group, Version: r.version, Resource: r.resource}).Namespace(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			left = append(left, fmt.Sprintf("listing %s: %v", r.resource, err))
+			continue
 		}
-	}
-	if l, err := e.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
 		for _, o := range l.Items {
-			add("Deployment", o.Name)
-		}
-	}
-	if l, err := e.cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("StatefulSet", o.Name)
-		}
-	}
-	if l, err := e.cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("ReplicaSet", o.Name)
-		}
-	}
-	if l, err := e.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("Pod", o.Name)
-		}
-	}
-	if l, err := e.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("Service", o.Name)
-		}
-	}
-	if l, err := e.cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("PersistentVolumeClaim", o.Name)
-		}
-	}
-	if l, err := e.cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("Secret", o.Name)
-		}
-	}
-	if l, err := e.cs.PolicyV1().PodDisruptionBudgets(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("PodDisruptionBudget", o.Name)
-		}
-	}
-	if l, err := e.cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("NetworkPolicy", o.Name)
-		}
-	}
-	if l, err := e.cs.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("CronJob", o.Name)
-		}
-	}
-	if l, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			add("Job", o.Name)
-		}
-	}
-	if l, err := e.cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, o := range l.Items {
-			if o.Name != "kube-root-ca.crt" {
-				add("ConfigMap", o.Name)
+			if r.kind == "ConfigMap" && o.GetName() == "kube-root-ca.crt" {
+				continue // every namespace has it
 			}
+			left = append(left, r.kind+"/"+o.GetName())
 		}
 	}
 	return left
