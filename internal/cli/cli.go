@@ -216,6 +216,11 @@ func age(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()

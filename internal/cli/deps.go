@@ -13,7 +13,9 @@ func lockCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "lock",
 		Usage:     "resolve a bundle's requirements and write bundle.lock (versions and content digests)",
-		ArgsUsage: "[DIR]",
+		ArgsUsage: "[DIR|ARCHIVE]",
+		Description: "DIR defaults to the current directory. A chart archive (.tgz) is never\n" +
+			"rewritten: its lock is printed, or checked with --check.",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "check", Usage: "write nothing; fail if bundle.lock is missing, out of date, or a digest changed"},
 			plainHTTPFlag(),
@@ -40,14 +42,14 @@ func updateCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "update",
 		Usage:     "move locked requirements to their newest fitting versions and rewrite bundle.lock",
-		ArgsUsage: "[DIR] [BUNDLE...]",
+		ArgsUsage: "[DIR|ARCHIVE] [BUNDLE...]",
 		Description: "With no BUNDLE every locked bundle may move; otherwise only the named ones.\n" +
 			"DIR defaults to the current directory.",
 		Flags: []ucli.Flag{plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
 			args := c.Args().Slice()
 			dir := "."
-			if len(args) > 0 && isDir(args[0]) {
+			if len(args) > 0 && exists(args[0]) {
 				dir, args = args[0], args[1:]
 			}
 			set, err := repos(c)
@@ -67,7 +69,7 @@ func depsCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "deps",
 		Usage:     "show the resolved requirement tree: versions, constraints and who imposed them",
-		ArgsUsage: "[DIR|BUNDLE]",
+		ArgsUsage: "[DIR|ARCHIVE|BUNDLE]",
 		Flags:     []ucli.Flag{outputFlag(), plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
 			if err := checkOutput(c); err != nil {
@@ -105,6 +107,11 @@ func optionalDir(c *ucli.Context) (string, error) {
 }
 
 func printLock(w io.Writer, res *deps.LockResult, check bool) error {
+	if res.Archive && !check {
+		// An archive is not rewritten: its lock goes to stdout.
+		_, err := w.Write(res.Data)
+		return err
+	}
 	for _, ch := range res.Changes {
 		switch {
 		case ch.From == "":

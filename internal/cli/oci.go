@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	ucli "github.com/urfave/cli/v2"
@@ -57,18 +58,23 @@ func pushCommand() *ucli.Command {
 			}
 			src, dest := c.Args().Get(0), c.Args().Get(1)
 			var pkg []byte
+			var b *bundle.Bundle
+			var err error
 			if isDir(src) {
-				b, err := bundle.LoadDir(src)
-				if err != nil {
+				if b, err = bundle.LoadDir(src); err != nil {
 					return err
 				}
 				if pkg, err = b.Package(); err != nil {
 					return err
 				}
 			} else {
-				var err error
-				if pkg, err = os.ReadFile(src); err != nil {
-					return fmt.Errorf("package %s: %w", src, err)
+				// A chart archive is pushed as it is, once the strict
+				// loader has accepted it.
+				if pkg, err = bundle.ReadArchiveFile(src); err != nil {
+					return err
+				}
+				if b, err = bundle.LoadArchive(pkg, src); err != nil {
+					return err
 				}
 			}
 			o, err := repo.NewOCI(dest, ociOptions(c))
@@ -79,7 +85,6 @@ func pushCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			b, _ := bundle.LoadArchive(pkg, src)
 			fmt.Fprintf(c.App.Writer, "pushed %s/%s:%s@%s\n", dest, b.Name, repo.TagOf(b.Version), digest)
 			return nil
 		},
@@ -89,8 +94,11 @@ func pushCommand() *ucli.Command {
 func pullCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "pull",
-		Usage:     "download a bundle from an OCI registry",
-		ArgsUsage: "oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
+		Usage:     "download a bundle (a chart archive) from a repository or an OCI registry",
+		ArgsUsage: "REPO/NAME | oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
+		Description: "Writes NAME-VERSION.tgz into --destination, or the bundle's files with --untar.\n" +
+			"Works for the stable catalog (stable/NAME), added repositories (REPO/NAME)\n" +
+			"and OCI registries.",
 		Flags: []ucli.Flag{
 			plainHTTPFlag(),
 			insecureFlag(),
@@ -98,9 +106,10 @@ func pullCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"},
 			&ucli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: ".", Usage: "directory to write to"},
 			&ucli.BoolFlag{Name: "untar", Usage: "write the bundle's files instead of the .tgz"},
+			&ucli.StringFlag{Name: "untardir", Usage: "with --untar, the directory (under --destination) to write the files to (default: the bundle's name)"},
 		},
 		Action: func(c *ucli.Context) error {
-			if err := exactArgs(c, 1, "oci://HOST/NAMESPACE/NAME"); err != nil {
+			if err := exactArgs(c, 1, "REPO/NAME or oci://HOST/NAMESPACE/NAME"); err != nil {
 				return err
 			}
 			arg := c.Args().Get(0)
@@ -109,49 +118,83 @@ func pullCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			if ref.Ref.Repository == "" || len(ref.Ref.Repository) < 6 || ref.Ref.Repository[:6] != "oci://" {
-				return usagef(c, "%q: pull takes oci://HOST/NAMESPACE/NAME", arg)
+			if ref.Local() {
+				return usagef(c, "%q is a local path: pull takes REPO/NAME or oci://HOST/NAMESPACE/NAME", arg)
 			}
-			o, err := repo.NewOCI(ref.Ref.Repository, ociOptions(c))
-			if err != nil {
-				return err
-			}
-			reference := dgst
-			if !byDigest {
-				v, err := newest(c, o, ref.Ref)
+			var b *bundle.Bundle
+			from := ""
+			if strings.HasPrefix(ref.Ref.Repository, "oci://") {
+				o, err := repo.NewOCI(ref.Ref.Repository, ociOptions(c))
 				if err != nil {
 					return err
 				}
-				reference = repo.TagOf(v)
-			}
-			b, manifest, err := o.Pull(c.Context, ref.Ref.Name, reference)
-			if err != nil {
-				return err
+				reference := dgst
+				if !byDigest {
+					v, err := newest(c, o, ref.Ref)
+					if err != nil {
+						return err
+					}
+					reference = repo.TagOf(v)
+				}
+				var manifest string
+				if b, manifest, err = o.Pull(c.Context, ref.Ref.Name, reference); err != nil {
+					return err
+				}
+				from = " (" + manifest + ")"
+			} else {
+				if byDigest {
+					return usagef(c, "%q: @DIGEST is for OCI references only", arg)
+				}
+				set, err := repos(c)
+				if err != nil {
+					return err
+				}
+				con, err := versionConstraint(c)
+				if err != nil {
+					return err
+				}
+				if b, err = set.LoadReference(c.Context, ref, con); err != nil {
+					return err
+				}
 			}
 			dest := c.String("destination")
 			if c.Bool("untar") {
-				written, err := b.WriteDir(filepath.Join(dest, b.Name))
+				dir := b.Name
+				if d := c.String("untardir"); d != "" {
+					dir = d
+				}
+				written, err := b.WriteDir(filepath.Join(dest, dir))
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "pulled %s %s (%s) into %s (%d files)\n", b.Name, b.Version, manifest, filepath.Join(dest, b.Name), written)
+				fmt.Fprintf(c.App.Writer, "pulled %s %s%s into %s (%d files)\n", b.Name, b.Version, from, filepath.Join(dest, dir), written)
 				return nil
 			}
 			pkg, err := b.Package()
 			if err != nil {
 				return err
 			}
-			path := filepath.Join(dest, b.Name+"-"+b.Version.String()+".tgz")
-			if err := os.MkdirAll(dest, 0o755); err != nil {
-				return err
+			path := filepath.Join(dest, b.Name+"-"+b.Chart.Metadata.Version+".tgz")
+			if err := bundle.WriteFileAtomic(path, pkg); err != nil {
+				return fmt.Errorf("--destination %s: %w", dest, err)
 			}
-			if err := os.WriteFile(path, pkg, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "pulled %s %s (%s) to %s\n", b.Name, b.Version, manifest, path)
+			fmt.Fprintf(c.App.Writer, "pulled %s %s%s to %s\n", b.Name, b.Version, from, path)
 			return nil
 		},
 	}
+}
+
+// versionConstraint reads --version.
+func versionConstraint(c *ucli.Context) (*semver.Constraints, error) {
+	v := c.String("version")
+	if v == "" {
+		return nil, nil
+	}
+	con, err := bundle.ParseConstraint(v)
+	if err != nil {
+		return nil, usagef(c, "--version %q: %v (write a semver range such as ^1.0.0)", v, err)
+	}
+	return con, nil
 }
 
 func cutDigest(s string) (string, string, bool) {

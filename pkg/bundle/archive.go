@@ -7,13 +7,55 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path"
+	"slices"
 	"strings"
 	"testing/fstest"
 )
 
-// LoadArchive loads a bundle from a chart archive (NAME/... in a tar.gz, as
-// bundle package and helm package write). Extraction happens in memory and
+// LoadArchiveFile loads a bundle from a chart archive on disk (a .tgz that
+// bundle package or helm package wrote).
+func LoadArchiveFile(file string) (*Bundle, error) {
+	data, err := ReadArchiveFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return LoadArchive(data, file)
+}
+
+// ReadArchiveFile reads a chart archive from disk: nothing but a regular
+// file, and at most MaxTotalSize bytes of it.
+func ReadArchiveFile(file string) ([]byte, error) {
+	// Stat before opening: opening a FIFO blocks until a writer comes.
+	st, err := os.Stat(file)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &FileError{File: file, Msg: "no such file", Err: ErrInvalid}
+		}
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &FileError{File: file, Msg: "not a chart archive (not a regular file)", Err: ErrInvalid}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxTotalSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(data) > MaxTotalSize {
+		return nil, &FileError{File: file, Msg: fmt.Sprintf("archive is over the %d-byte limit", MaxTotalSize), Err: ErrInvalid}
+	}
+	return data, nil
+}
+
+// LoadArchive loads a bundle from a chart archive (DIR/... in a tar.gz, as
+// bundle package and helm package write; DIR is usually the chart's name). Extraction happens in memory and
 // is strict: only regular files under one top-level directory, no absolute
 // paths, no "..", no links or devices, no duplicate paths, and the same size
 // limits as LoadDir. source names the archive in messages.
@@ -41,14 +83,21 @@ func LoadArchive(data []byte, source string) (*Bundle, error) {
 			}
 			return nil, bad("corrupt archive: %v", err)
 		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue // git archive writes one; Helm skips it too
+		}
 		name := hdr.Name
-		if strings.Contains(name, `\`) || path.IsAbs(name) {
-			return nil, bad("entry %q: absolute or backslashed path", name)
+		if strings.Contains(name, `\`) {
+			// Written on Windows, as Helm reads it: \ is the separator.
+			name = strings.ReplaceAll(name, `\`, "/")
+		}
+		if path.IsAbs(name) || (len(name) > 1 && name[1] == ':') {
+			return nil, bad("entry %q: absolute path", hdr.Name)
+		}
+		if slices.Contains(strings.Split(name, "/"), "..") {
+			return nil, bad("entry %q leaves the archive", hdr.Name)
 		}
 		clean := path.Clean(name)
-		if clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(clean, "/../") {
-			return nil, bad("entry %q leaves the archive", name)
-		}
 		switch hdr.Typeflag {
 		case tar.TypeDir:
 			continue
@@ -81,17 +130,11 @@ func LoadArchive(data []byte, source string) (*Bundle, error) {
 		if total += len(content); total > MaxTotalSize {
 			return nil, bad("archive expands past the %d-byte limit", MaxTotalSize)
 		}
-		files[rest] = &fstest.MapFile{Data: content, Mode: 0o644}
+		files[rest] = &fstest.MapFile{Data: bytes.TrimPrefix(content, []byte("\xEF\xBB\xBF")), Mode: 0o644}
 	}
 	if top == "" {
 		return nil, bad("empty archive")
 	}
-	b, err := Load(files, source)
-	if err != nil {
-		return nil, err
-	}
-	if b.Name != top {
-		return nil, bad("archive directory %q holds bundle %q", top, b.Name)
-	}
-	return b, nil
+	// As in Helm, the directory's name need not be the chart's.
+	return Load(files, source)
 }

@@ -74,15 +74,15 @@ func TestLoadArchiveRefuses(t *testing.T) {
 	}{
 		{"not gzip", []byte("plain text"), "not a gzip archive"},
 		{"path traversal", makeArchive(t, chart, entry{name: "app/../../etc/x", body: "x"}), `entry "app/../../etc/x" leaves the archive`},
-		{"absolute path", makeArchive(t, chart, entry{name: "/etc/x", body: "x"}), "absolute or backslashed path"},
-		{"backslash", makeArchive(t, chart, entry{name: `app\..\x`, body: "x"}), "absolute or backslashed path"},
+		{"absolute path", makeArchive(t, chart, entry{name: "/etc/x", body: "x"}), "absolute path"},
+		{"backslash", makeArchive(t, chart, entry{name: `app\..\x`, body: "x"}), "leaves the archive"},
+		{"windows drive", makeArchive(t, chart, entry{name: `c:\x`, body: "x"}), "absolute path"},
 		{"symlink", makeArchive(t, chart, entry{name: "app/link", kind: tar.TypeSymlink}), `entry "app/link" is not a regular file`},
 		{"two charts", makeArchive(t, chart, entry{name: "other/Chart.yaml", body: chartYAML}), `entries under both "app" and "other"`},
 		{"file at top level", makeArchive(t, entry{name: "Chart.yaml", body: chartYAML}), "is not under the chart's directory"},
 		{"duplicate", makeArchive(t, chart, chart), `entry "app/Chart.yaml" appears twice`},
 		{"huge file", makeArchive(t, chart, entry{name: "app/big", body: strings.Repeat("x", MaxFileSize+1)}), "over the 5242880-byte limit"},
 		{"empty", makeArchive(t), "empty archive"},
-		{"directory and name differ", makeArchive(t, entry{name: "other/Chart.yaml", body: chartYAML}), `archive directory "other" holds bundle "app"`},
 		{"no Chart.yaml", makeArchive(t, entry{name: "app/values.yaml", body: "a: 1\n"}), "Chart.yaml: not found"},
 	}
 	for _, tt := range tests {

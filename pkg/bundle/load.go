@@ -1,8 +1,10 @@
 package bundle
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -66,15 +68,26 @@ func LoadDir(dir string) (*Bundle, error) {
 
 // Load loads the bundle at the root of fsys. source names it in messages
 // (a directory, or stable/NAME for the built-in catalog).
+//
+// A bundle is any chart Helm 3 loads: apiVersion v2, v1 (dependencies in
+// requirements.yaml and requirements.lock, vendored under charts/) or none
+// (read as v1, as Helm does), of type application or library; bundle.yaml
+// may sit beside any of them. Every file is checked (no symlinks, regular
+// files only, size limits, .helmignore) before any is parsed.
 func Load(fsys fs.FS, source string) (*Bundle, error) {
 	name := func(p string) string { return filepath.Join(source, filepath.FromSlash(p)) }
 
-	chartYAML, err := fs.ReadFile(fsys, ChartFileName)
+	files, err := readFiles(fsys, source)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &FileError{File: name(ChartFileName), Msg: "not found", Hint: "a bundle is a Helm chart directory: add Chart.yaml with apiVersion: v2, name and version", Err: ErrInvalid}
-		}
-		return nil, fmt.Errorf("%s: %w", name(ChartFileName), err)
+		return nil, err
+	}
+	byName := map[string][]byte{}
+	for _, f := range files {
+		byName[f.Name] = f.Data
+	}
+	chartYAML, ok := byName[ChartFileName]
+	if !ok {
+		return nil, &FileError{File: name(ChartFileName), Msg: "not found", Hint: "a bundle is a Helm chart directory: add Chart.yaml with apiVersion: v2, name and version", Err: ErrInvalid}
 	}
 	b, err := checkChartYAML(name(ChartFileName), chartYAML)
 	if err != nil {
@@ -82,43 +95,106 @@ func Load(fsys fs.FS, source string) (*Bundle, error) {
 	}
 	b.Source = source
 
-	files, err := readFiles(fsys, source)
-	if err != nil {
-		return nil, err
-	}
-	valuesLines, err := topLevelKeys(fsys, name(ValuesFileName))
+	valuesLines, err := topLevelKeys(byName, name(ValuesFileName))
 	if err != nil {
 		return nil, err
 	}
 	b.files = files
 	b.Chart, err = loader.LoadFiles(files)
 	if err != nil {
-		return nil, &FileError{File: source, Msg: "cannot load chart: " + err.Error(), Err: ErrInvalid}
+		return nil, helmLoadError(source, err)
 	}
 
 	b.File = &File{}
-	if data, err := fs.ReadFile(fsys, FileName); err == nil {
+	if data, ok := byName[FileName]; ok {
 		if b.File, err = ParseFile(name(FileName), data); err != nil {
 			return nil, err
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", name(FileName), err)
 	}
 	if err := checkClashes(b, name, valuesLines); err != nil {
 		return nil, err
 	}
-	if data, err := fs.ReadFile(fsys, LockFileName); err == nil {
+	if data, ok := byName[LockFileName]; ok {
 		if b.Lock, err = ParseLock(name(LockFileName), data); err != nil {
 			return nil, err
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", name(LockFileName), err)
 	}
 	return b, nil
 }
 
-// checkChartYAML validates the fields bundle relies on, with line numbers
-// (Helm's loader reports none).
+// helmLoadError reports what Helm's chart loader refused, on one line,
+// naming the file when Helm's message does.
+func helmLoadError(source string, err error) error {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	file := source
+	for _, f := range []string{"Chart.yaml", "Chart.lock", "values.yaml", "requirements.yaml", "requirements.lock"} {
+		if p := "cannot load " + f + ": "; strings.HasPrefix(msg, p) {
+			file, msg = filepath.Join(source, f), strings.TrimPrefix(msg, p)
+			break
+		}
+	}
+	if m, ok := strings.CutPrefix(msg, "validation: "); ok {
+		// Chart.yaml's metadata (or requirements.yaml's dependencies).
+		file = filepath.Join(source, ChartFileName)
+		msg = strings.TrimPrefix(m, "chart.metadata.")
+	}
+	return &FileError{File: file, Msg: msg, Err: ErrInvalid}
+}
+
+// Chart types (Chart.yaml type:), as Helm defines them.
+const (
+	TypeApplication = "application"
+	TypeLibrary     = "library"
+)
+
+// IsLibrary reports whether the bundle's chart is a library chart: one that
+// only provides templates to the charts that depend on it.
+func (b *Bundle) IsLibrary() bool { return b.Chart.Metadata.Type == TypeLibrary }
+
+// CheckInstallable refuses what Helm refuses to install or template: a
+// library chart, and dependencies declared in Chart.yaml (requirements.yaml
+// for apiVersion v1) that are not vendored under charts/.
+func (b *Bundle) CheckInstallable() error {
+	if b.IsLibrary() {
+		return &FileError{File: b.Source, Msg: "library charts are not installable", Hint: "a library chart only provides templates to charts that depend on it: install a chart that lists it under dependencies", Err: ErrInvalid}
+	}
+	have := map[string]bool{}
+	for _, d := range b.Chart.Dependencies() {
+		have[d.Name()] = true
+	}
+	var missing []string
+	for _, d := range b.Chart.Metadata.Dependencies {
+		if !have[d.Name] {
+			missing = append(missing, d.Name)
+		}
+	}
+	if len(missing) > 0 {
+		where := "Chart.yaml"
+		if b.Chart.Metadata.APIVersion == "v1" {
+			if _, ok := b.ReadFile("requirements.yaml"); ok {
+				where = "requirements.yaml"
+			}
+		}
+		return &FileError{File: filepath.Join(b.Source, where), Msg: "dependencies missing in charts/: " + strings.Join(missing, ", "), Hint: "vendor them with helm dependency build", Err: ErrInvalid}
+	}
+	return nil
+}
+
+// ReadFile returns the content of one of the bundle's files (a path
+// relative to its root, such as bundle.lock).
+func (b *Bundle) ReadFile(name string) ([]byte, bool) {
+	for _, f := range b.files {
+		if f.Name == name {
+			return f.Data, true
+		}
+	}
+	return nil, false
+}
+
+// checkChartYAML validates the fields bundle relies on with line numbers
+// (Helm's loader reports none), accepting exactly what Helm 3 accepts:
+// apiVersion v2, v1 or none (v1), any name Helm allows, a version Helm's
+// semver parser reads, type application or library.
 func checkChartYAML(file string, data []byte) (*Bundle, error) {
 	root, err := parseYAML(file, data)
 	if err != nil {
@@ -137,32 +213,40 @@ func checkChartYAML(file string, data []byte) (*Bundle, error) {
 	}
 	get := func(f, hint string) (string, int, error) {
 		v, ok := fields[f]
-		if !ok {
+		if !ok || (v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
 			return "", 1, &FileError{File: file, Line: 1, Field: f, Msg: "missing", Hint: hint}
 		}
 		s, err := scalar(file, v, f)
 		return s, v.Line, err
 	}
-	api, line, err := get("apiVersion", "add apiVersion: v2")
-	if err != nil {
-		return nil, err
-	}
-	if api != "v2" {
-		return nil, &FileError{File: file, Line: line, Field: "apiVersion", Msg: fmt.Sprintf("unsupported chart apiVersion %q", api), Hint: "bundles are Helm 3 charts: use apiVersion: v2"}
+	if n, ok := fields["apiVersion"]; ok {
+		if _, err := scalar(file, n, "apiVersion"); err != nil {
+			return nil, err
+		}
 	}
 	b := &Bundle{}
+	var line int
 	if b.Name, line, err = get("name", "add the bundle's name"); err != nil {
 		return nil, err
 	}
-	if !bundleRE.MatchString(b.Name) {
-		return nil, &FileError{File: file, Line: line, Field: "name", Msg: fmt.Sprintf("invalid bundle name %q", b.Name), Hint: "use lower case letters, digits and -"}
+	if b.Name == "" || b.Name == "." || b.Name == ".." || strings.ContainsAny(b.Name, `/\`) {
+		return nil, &FileError{File: file, Line: line, Field: "name", Msg: fmt.Sprintf("invalid chart name %q", b.Name), Hint: "use lower case letters, digits and -"}
 	}
 	v, line, err := get("version", "add a semver version such as 1.0.0")
 	if err != nil {
 		return nil, err
 	}
-	if b.Version, err = semver.StrictNewVersion(v); err != nil {
-		return nil, &FileError{File: file, Line: line, Field: "version", Msg: fmt.Sprintf("invalid version %q: %v", v, err), Hint: "use strict semver such as 1.2.3"}
+	if b.Version, err = semver.NewVersion(v); err != nil {
+		return nil, &FileError{File: file, Line: line, Field: "version", Msg: fmt.Sprintf("invalid version %q: %v", v, err), Hint: "use semver such as 1.2.3"}
+	}
+	if n, ok := fields["type"]; ok {
+		t, err := scalar(file, n, "type")
+		if err != nil {
+			return nil, err
+		}
+		if t != "" && t != TypeApplication && t != TypeLibrary {
+			return nil, &FileError{File: file, Line: n.Line, Field: "type", Msg: fmt.Sprintf("unknown chart type %q", t), Hint: "use application or library"}
+		}
 	}
 	if n, ok := fields["appVersion"]; ok {
 		b.AppVersion = n.Value
@@ -177,7 +261,11 @@ func checkChartYAML(file string, data []byte) (*Bundle, error) {
 // symlinks and files over the size limits.
 func readFiles(fsys fs.FS, source string) ([]*loader.BufferedFile, error) {
 	rules := ignore.Empty()
-	if data, err := fs.ReadFile(fsys, ".helmignore"); err == nil {
+	if data, err := readRegular(fsys, ".helmignore", source); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	} else {
 		if rules, err = ignore.Parse(strings.NewReader(string(data))); err != nil {
 			return nil, &FileError{File: filepath.Join(source, ".helmignore"), Msg: err.Error(), Err: ErrInvalid}
 		}
@@ -215,13 +303,15 @@ func readFiles(fsys fs.FS, source string) ([]*loader.BufferedFile, error) {
 		if info.Size() > MaxFileSize {
 			return &FileError{File: filepath.Join(source, p), Msg: fmt.Sprintf("file is %d bytes, over the %d-byte limit", info.Size(), MaxFileSize), Hint: "list it in .helmignore", Err: ErrInvalid}
 		}
-		data, err := fs.ReadFile(fsys, p)
+		data, err := readRegular(fsys, p, source)
 		if err != nil {
 			return err
 		}
 		if total += len(data); total > MaxTotalSize {
 			return &FileError{File: source, Msg: fmt.Sprintf("bundle is over the %d-byte limit", MaxTotalSize), Err: ErrInvalid}
 		}
+		// Helm drops a UTF-8 byte order mark.
+		data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
 		files = append(files, &loader.BufferedFile{Name: path.Clean(p), Data: data})
 		return nil
 	})
@@ -235,12 +325,44 @@ func readFiles(fsys fs.FS, source string) ([]*loader.BufferedFile, error) {
 	return files, nil
 }
 
+// readRegular reads one file of a bundle, refusing anything but a regular
+// file (a symlink, a FIFO that would block, a device that never ends) and
+// reading at most MaxFileSize+1 bytes whatever the file claims.
+func readRegular(fsys fs.FS, p, source string) ([]byte, error) {
+	if lst, ok := fsys.(fs.ReadLinkFS); ok {
+		if fi, err := lst.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, &FileError{File: filepath.Join(source, p), Msg: "symbolic links are not allowed in a bundle", Hint: "copy the file in, or list it in .helmignore", Err: ErrInvalid}
+		}
+	}
+	// Stat before opening: opening a FIFO blocks until a writer comes.
+	fi, err := fs.Stat(fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &FileError{File: filepath.Join(source, p), Msg: "not a regular file", Err: ErrInvalid}
+	}
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, &FileError{File: filepath.Join(source, p), Msg: fmt.Sprintf("file is over the %d-byte limit", MaxFileSize), Hint: "list it in .helmignore", Err: ErrInvalid}
+	}
+	return data, nil
+}
+
 // topLevelKeys parses values.yaml (if any), reporting syntax errors with a
 // line, and returns the line of each top-level key.
-func topLevelKeys(fsys fs.FS, file string) (map[string]int, error) {
+func topLevelKeys(files map[string][]byte, file string) (map[string]int, error) {
 	lines := map[string]int{}
-	data, err := fs.ReadFile(fsys, ValuesFileName)
-	if err != nil {
+	data, ok := files[ValuesFileName]
+	if !ok {
 		return lines, nil
 	}
 	root, err := parseYAML(file, data)

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -87,10 +89,15 @@ func TestLoadInvalid(t *testing.T) {
 		want  string // after the directory
 	}{
 		{"missing Chart.yaml", map[string]string{"values.yaml": ""}, "Chart.yaml: not found (a bundle is a Helm chart directory"},
-		{"chart apiVersion v1", map[string]string{"Chart.yaml": "apiVersion: v1\nname: app\nversion: 1.0.0\n"}, `Chart.yaml:1: apiVersion: unsupported chart apiVersion "v1"`},
 		{"chart without name", map[string]string{"Chart.yaml": "apiVersion: v2\nversion: 1.0.0\n"}, "Chart.yaml:1: name: missing"},
+		{"chart null name", map[string]string{"Chart.yaml": "apiVersion: v2\nname:\nversion: 1.0.0\n"}, "Chart.yaml:1: name: missing"},
+		{"chart without version", map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\n"}, "Chart.yaml:1: version: missing"},
 		{"chart bad version", map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\nversion: one\n"}, `Chart.yaml:3: version: invalid version "one"`},
-		{"chart bad name", map[string]string{"Chart.yaml": "apiVersion: v2\nname: My_App\nversion: 1.0.0\n"}, `Chart.yaml:2: name: invalid bundle name "My_App"`},
+		{"chart name with slash", map[string]string{"Chart.yaml": "apiVersion: v2\nname: a/b\nversion: 1.0.0\n"}, `Chart.yaml:2: name: invalid chart name "a/b"`},
+		{"chart name dot dot", map[string]string{"Chart.yaml": "apiVersion: v2\nname: ..\nversion: 1.0.0\n"}, `Chart.yaml:2: name: invalid chart name ".."`},
+		{"chart bad type", map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\ntype: plugin\n"}, `Chart.yaml:4: type: unknown chart type "plugin" (use application or library)`},
+		{"duplicate dependency", map[string]string{"Chart.yaml": chartYAML + "dependencies:\n- {name: a, version: 1.0.0}\n- {name: a, version: 1.0.0}\n"}, `Chart.yaml: more than one dependency with name or alias "a"`},
+		{"bad requirements.yaml", map[string]string{"Chart.yaml": "apiVersion: v1\nname: app\nversion: 1.0.0\n", "requirements.yaml": "dependencies: {a: 1}\n"}, "requirements.yaml: error unmarshaling JSON"},
 		{"bad bundle.yaml", map[string]string{"Chart.yaml": chartYAML, "bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nextra: 1\n"}, "bundle.yaml:3: extra: unknown field"},
 		{"clash with values key", map[string]string{"Chart.yaml": chartYAML, "bundle.yaml": req, "values.yaml": "replicas: 1\ndatabase:\n  host: x\n"},
 			`bundle.yaml:4: requires.database: instance name clashes with key "database" the chart already uses (`},
@@ -112,6 +119,113 @@ func TestLoadInvalid(t *testing.T) {
 			}
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("does not match ErrInvalid: %v", err)
+			}
+		})
+	}
+}
+
+// Everything Helm 3 loads is a bundle: apiVersion v1 (and none, read as
+// v1), dependencies from requirements.yaml and requirements.lock, names and
+// versions Helm accepts, library charts (refused only for install).
+func TestLoadHelmCharts(t *testing.T) {
+	tests := []struct {
+		name     string
+		files    map[string]string
+		api      string
+		version  string
+		deps     []string
+		library  bool
+		original string
+	}{
+		{"apiVersion v1", map[string]string{"Chart.yaml": "apiVersion: v1\nname: app\nversion: 1.0.0\n"}, "v1", "1.0.0", nil, false, "1.0.0"},
+		{"no apiVersion", map[string]string{"Chart.yaml": "name: app\nversion: 0.1.0\n"}, "v1", "0.1.0", nil, false, "0.1.0"},
+		{"v1 with requirements", map[string]string{
+			"Chart.yaml":                 "apiVersion: v1\nname: app\nversion: 1.0.0\n",
+			"requirements.yaml":          "dependencies:\n- name: db\n  version: 1.x\n  repository: https://example.com\n",
+			"requirements.lock":          "dependencies:\n- name: db\n  version: 1.2.0\n  repository: https://example.com\ndigest: sha256:x\ngenerated: \"2019-01-01T00:00:00Z\"\n",
+			"charts/db/Chart.yaml":       "apiVersion: v1\nname: db\nversion: 1.2.0\n",
+			"charts/db/templates/x.yaml": "kind: ConfigMap\n",
+		}, "v1", "1.0.0", []string{"db"}, false, "1.0.0"},
+		{"v1 with a bundle.yaml", map[string]string{"Chart.yaml": "apiVersion: v1\nname: app\nversion: 1.0.0\n", "bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: mariadb, version: ^1}\n"}, "v1", "1.0.0", nil, false, "1.0.0"},
+		{"name Helm allows", map[string]string{"Chart.yaml": "apiVersion: v2\nname: My_App\nversion: 1.0.0\n"}, "v2", "1.0.0", nil, false, "1.0.0"},
+		{"loose version", map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\nversion: v1.2\n"}, "v2", "1.2.0", nil, false, "v1.2"},
+		{"library", map[string]string{"Chart.yaml": "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n"}, "v2", "1.0.0", nil, true, "1.0.0"},
+		{"version written as a number", map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0\n"}, "v2", "1.0.0", nil, false, "1"}, // as Helm reads it
+		{"byte order mark", map[string]string{"Chart.yaml": "\ufeffapiVersion: v2\nname: app\nversion: 1.0.0\n"}, "v2", "1.0.0", nil, false, "1.0.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := LoadDir(writeBundle(t, tt.files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			md := b.Chart.Metadata
+			if md.APIVersion != tt.api || b.Version.String() != tt.version || md.Version != tt.original || b.IsLibrary() != tt.library {
+				t.Errorf("got apiVersion %q version %s (Chart.yaml %q) library %v", md.APIVersion, b.Version, md.Version, b.IsLibrary())
+			}
+			var deps []string
+			for _, d := range md.Dependencies {
+				deps = append(deps, d.Name)
+			}
+			if strings.Join(deps, ",") != strings.Join(tt.deps, ",") {
+				t.Errorf("dependencies %v, want %v", deps, tt.deps)
+			}
+		})
+	}
+}
+
+func TestCheckInstallable(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // "" for installable
+	}{
+		{"application", map[string]string{"Chart.yaml": chartYAML}, ""},
+		{"library", map[string]string{"Chart.yaml": "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n"}, "library charts are not installable"},
+		{"missing dependency", map[string]string{"Chart.yaml": chartYAML + "dependencies:\n- {name: db, version: 1.0.0}\n- {name: cache, version: 1.0.0}\n"}, "Chart.yaml: dependencies missing in charts/: db, cache (vendor them with helm dependency build)"},
+		{"v1 missing requirement", map[string]string{"Chart.yaml": "apiVersion: v1\nname: app\nversion: 1.0.0\n", "requirements.yaml": "dependencies:\n- {name: db, version: 1.0.0}\n"}, "requirements.yaml: dependencies missing in charts/: db"},
+		{"vendored dependency", map[string]string{"Chart.yaml": chartYAML + "dependencies:\n- {name: db, version: 1.0.0}\n", "charts/db/Chart.yaml": "apiVersion: v2\nname: db\nversion: 1.0.0\n"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := LoadDir(writeBundle(t, tt.files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = b.CheckInstallable()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A FIFO or a device in a bundle is refused before anything is read: reading
+// one would block or never end.
+func TestLoadRefusesSpecialFiles(t *testing.T) {
+	for _, name := range []string{".helmignore", "Chart.yaml", "templates/x.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeBundle(t, map[string]string{"Chart.yaml": chartYAML, "templates/keep": ""})
+			p := filepath.Join(dir, name)
+			os.Remove(p)
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Skip("cannot make a FIFO here:", err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := LoadDir(dir); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+					t.Fatalf("error = %v, want a refusal of the FIFO", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("LoadDir blocked on a FIFO")
 			}
 		})
 	}

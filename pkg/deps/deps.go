@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -40,16 +41,33 @@ type LockResult struct {
 	Lock    *bundle.Lock
 	Changes []Change
 	Written bool
+	// Data is the lock file's content (what was or would be written).
+	Data []byte
+	// Archive: the bundle is a chart archive, which is never rewritten.
+	Archive bool
 }
 
-// Lock resolves the requirements of the bundle in dir, keeping the versions
-// already locked unless told to move them, and writes dir/bundle.lock.
-func Lock(ctx context.Context, repos *repo.Set, dir string, opts LockOptions) (*LockResult, error) {
-	b, err := bundle.LoadDir(dir)
+// Lock resolves the requirements of the bundle at local (a directory or a
+// chart archive), keeping the versions already locked unless told to move
+// them, and writes DIR/bundle.lock. An archive is never rewritten: its lock
+// is checked (Check) or returned in LockResult.Data to print.
+func Lock(ctx context.Context, repos *repo.Set, local string, opts LockOptions) (*LockResult, error) {
+	ref, err := repo.ParseReference(local)
 	if err != nil {
 		return nil, err
 	}
+	if !ref.Local() {
+		return nil, fmt.Errorf("%s: not a directory or chart archive: lock files belong to a bundle's source (pull it with --untar first)", local)
+	}
+	b, err := repo.LoadLocal(ref)
+	if err != nil {
+		return nil, err
+	}
+	dir := ref.Dir
 	path := filepath.Join(dir, bundle.LockFileName)
+	if ref.Archive != "" {
+		path = ref.Archive + ":" + bundle.LockFileName
+	}
 	for _, name := range opts.Update {
 		if b.Lock == nil {
 			break
@@ -68,12 +86,22 @@ func Lock(ctx context.Context, repos *repo.Set, dir string, opts LockOptions) (*
 	}
 	res := &LockResult{Path: path, Lock: l, Changes: diff(b.Lock, l)}
 	data := l.Marshal()
+	res.Data, res.Archive = data, ref.Archive != ""
 	if opts.Check {
-		old, err := os.ReadFile(path)
+		old, ok := b.ReadFile(bundle.LockFileName)
+		if !ok {
+			err = fs.ErrNotExist
+		}
+		if ref.Archive == "" {
+			old, err = os.ReadFile(path)
+		}
 		if err != nil || !bytes.Equal(old, data) {
-			return nil, errs.New(render.ErrLockStale, "%s is out of date: run bundle lock %s", path, dir)
+			return nil, errs.New(render.ErrLockStale, "%s is out of date: run bundle lock %s", path, local)
 		}
 		return res, nil
+	}
+	if ref.Archive != "" {
+		return res, nil // an archive is not rewritten: the caller prints Data
 	}
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return res, nil

@@ -183,6 +183,9 @@ func Prepare(ctx context.Context, repos *repo.Set, src Source) (*Prepared, error
 	if err != nil {
 		return nil, err
 	}
+	if err := root.CheckInstallable(); err != nil {
+		return nil, err
+	}
 	plan, err := render.NewPlan(ctx, repos, root, render.PlanOptions{Locked: src.Locked})
 	if err != nil {
 		return nil, err

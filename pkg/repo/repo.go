@@ -120,23 +120,38 @@ func (s *Set) Load(ctx context.Context, ref resolve.Ref, v *semver.Version) (*bu
 }
 
 // Reference is what a user names on the command line: a bundle in a
-// repository (REPO/NAME) or a directory on disk.
+// repository (REPO/NAME), a directory or a chart archive on disk.
 type Reference struct {
-	Ref resolve.Ref
-	Dir string // set for a local directory
+	Ref     resolve.Ref
+	Dir     string // set for a local directory
+	Archive string // set for a local chart archive (.tgz)
 }
 
-// ParseReference reads a command-line bundle reference: ./DIR, /DIR or
-// any existing directory; REPO/NAME such as stable/mediawiki.
+// Local reports whether the reference names a directory or an archive.
+func (r Reference) Local() bool { return r.Dir != "" || r.Archive != "" }
+
+// Path is the local directory or archive, "" for a repository bundle.
+func (r Reference) Path() string { return r.Dir + r.Archive }
+
+// ParseReference reads a command-line bundle reference the way Helm locates
+// a chart: a path that exists (a directory, or a chart archive such as
+// ./app-1.0.0.tgz) is used as is, and one starting with . or / must exist;
+// otherwise REPO/NAME such as stable/mediawiki, or oci://HOST/NS/NAME.
 func ParseReference(s string) (Reference, error) {
 	if s == "" {
 		return Reference{}, fmt.Errorf("empty bundle reference: name one such as stable/mediawiki or ./mybundle")
 	}
-	if strings.HasPrefix(s, ".") || filepath.IsAbs(s) {
-		return Reference{Dir: s}, nil
+	if st, err := os.Stat(s); err == nil {
+		if st.IsDir() {
+			return Reference{Dir: s}, nil
+		}
+		return Reference{Archive: s}, nil
 	}
-	if st, err := os.Stat(s); err == nil && st.IsDir() {
-		return Reference{Dir: s}, nil
+	if strings.HasPrefix(s, ".") || filepath.IsAbs(s) {
+		if strings.HasSuffix(s, ".tgz") || strings.HasSuffix(s, ".tar.gz") {
+			return Reference{Archive: s}, nil // LoadArchiveFile says it is missing
+		}
+		return Reference{Dir: s}, nil // LoadDir says it is missing
 	}
 	if rest, ok := strings.CutPrefix(s, "oci://"); ok {
 		i := strings.LastIndex(rest, "/")
@@ -155,16 +170,24 @@ func ParseReference(s string) (Reference, error) {
 	return Reference{Ref: resolve.Ref{Repository: repoName, Name: name}}, nil
 }
 
+// LoadLocal loads the directory or archive a local reference names.
+func LoadLocal(ref Reference) (*bundle.Bundle, error) {
+	if ref.Archive != "" {
+		return bundle.LoadArchiveFile(ref.Archive)
+	}
+	return bundle.LoadDir(ref.Dir)
+}
+
 // LoadReference loads the root bundle a reference names. For a repository
 // bundle, constraint (may be nil) picks among its versions, newest first.
 func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semver.Constraints) (*bundle.Bundle, error) {
-	if ref.Dir != "" {
-		b, err := bundle.LoadDir(ref.Dir)
+	if ref.Local() {
+		b, err := LoadLocal(ref)
 		if err != nil {
 			return nil, err
 		}
 		if constraint != nil && !constraint.Check(b.Version) {
-			return nil, fmt.Errorf("%s is version %s, which does not satisfy --version %s", ref.Dir, b.Version, constraint)
+			return nil, fmt.Errorf("%s is version %s, which does not satisfy --version %s", ref.Path(), b.Version, constraint)
 		}
 		return b, nil
 	}
