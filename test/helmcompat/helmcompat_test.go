@@ -1,0 +1,253 @@
+// Package helmcompat holds bundle to Helm itself: every chart in Helm's own
+// test data (the helm.sh/helm/v3 module we build with, read from the Go
+// module cache, never copied here) renders with `bundle template` exactly as
+// with the helm CLI at the same version, and what helm refuses, bundle
+// refuses in one line. Set BUNDLE_TEST_HELM to the helm binary (make test
+// builds it); the tests skip without it.
+package helmcompat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bundlesh/bundle/internal/cli"
+)
+
+// testdataDirs are the directories of Helm's module whose charts we hold
+// ourselves to.
+var testdataDirs = []string{"cmd/helm/testdata/testcharts", "pkg/chartutil/testdata"}
+
+// variants are the flag sets every chart is rendered with, by both tools.
+var variants = [][]string{
+	{},
+	{"--include-crds"},
+	{"--is-upgrade", "--skip-tests"},
+	{"--no-hooks"},
+	{"--kube-version", "1.27.0", "--api-versions", "monitoring.coreos.com/v1"},
+}
+
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	h := os.Getenv("BUNDLE_TEST_HELM")
+	if h == "" {
+		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
+			t.Fatal("BUNDLE_TEST_HELM is not set: make test builds the helm CLI")
+		}
+		t.Skip("BUNDLE_TEST_HELM not set; make test builds the helm CLI and sets it")
+	}
+	return h
+}
+
+// helmModuleDir is where the Go module cache holds the Helm module this
+// repository builds with.
+func helmModuleDir(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-json", "helm.sh/helm/v3").Output()
+	if err != nil {
+		t.Fatalf("go list -m helm.sh/helm/v3: %v", err)
+	}
+	var m struct{ Dir, Version string }
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Dir == "" {
+		if out, err := exec.Command("go", "mod", "download", "-json", "helm.sh/helm/v3@"+m.Version).Output(); err == nil {
+			json.Unmarshal(out, &m)
+		}
+	}
+	if m.Dir == "" {
+		t.Fatal("the helm.sh/helm/v3 module is not in the module cache: run go mod download")
+	}
+	return m.Dir
+}
+
+// charts lists Helm's test charts: directories holding a Chart.yaml and
+// chart archives, by path relative to the module.
+func charts(t *testing.T, mod string) []string {
+	t.Helper()
+	var out []string
+	for _, d := range testdataDirs {
+		entries, err := os.ReadDir(filepath.Join(mod, d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			p := filepath.Join(d, e.Name())
+			switch {
+			case e.IsDir():
+				if _, err := os.Stat(filepath.Join(mod, p, "Chart.yaml")); err == nil {
+					out = append(out, p)
+				}
+			case strings.HasSuffix(e.Name(), ".tgz") || strings.HasSuffix(e.Name(), ".tar.gz"):
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// result is what one tool did with one chart.
+type result struct {
+	out string
+	err string // empty when it rendered
+}
+
+func runHelm(t *testing.T, helm, home string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(helm, args...)
+	cmd.Env = []string{
+		"HOME=" + home, "PATH=" + os.Getenv("PATH"),
+		"HELM_CONFIG_HOME=" + filepath.Join(home, "config"), "HELM_CACHE_HOME=" + filepath.Join(home, "cache"), "HELM_DATA_HOME=" + filepath.Join(home, "data"),
+		"KUBECONFIG=" + filepath.Join(home, "no-kubeconfig"),
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return result{err: msg}
+	}
+	return result{out: out.String()}
+}
+
+func runBundle(t *testing.T, home string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	t.Setenv("HOME", home)
+	t.Setenv("KUBECONFIG", filepath.Join(home, "no-kubeconfig"))
+	t.Setenv("BUNDLE_CONFIG_HOME", filepath.Join(home, "config"))
+	t.Setenv("BUNDLE_CACHE_HOME", filepath.Join(home, "cache"))
+	code := cli.Run(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		return result{err: strings.TrimSpace(errb.String())}
+	}
+	return result{out: out.String()}
+}
+
+// randomLines finds the lines of a render that differ between two renders
+// by the same tool with the same input: values made at random per render
+// (randAlphaNum, uuidv4, genCA ...). Only these are masked.
+func randomLines(a, b string) map[int]bool {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	out := map[int]bool{}
+	if len(la) != len(lb) {
+		return nil
+	}
+	for i := range la {
+		if la[i] != lb[i] {
+			out[i] = true
+		}
+	}
+	return out
+}
+
+func mask(s string, lines map[int]bool) string {
+	ls := strings.Split(s, "\n")
+	for i := range ls {
+		if lines[i] {
+			ls[i] = randomValue.ReplaceAllString(ls[i], "$1<random>")
+		}
+	}
+	return strings.Join(ls, "\n")
+}
+
+// randomValue keeps a masked line's key: "  password: <random>".
+var randomValue = regexp.MustCompile(`^(\s*(?:- )?[^:\s]+:\s*).*$|^.*$`)
+
+// TestHelmTestChartsRender: every chart of Helm's own test data renders
+// identically with bundle template and helm template, with each variant of
+// flags; what helm refuses, bundle refuses in one line.
+func TestHelmTestChartsRender(t *testing.T) {
+	helm := helmBinary(t)
+	mod := helmModuleDir(t)
+	list := charts(t, mod)
+	if len(list) < 40 {
+		t.Fatalf("found only %d charts in Helm's test data under %s", len(list), mod)
+	}
+	var same, refused int
+	for _, rel := range list {
+		t.Run(filepath.Base(filepath.Dir(rel))+":"+filepath.Base(rel), func(t *testing.T) {
+			for _, flags := range variants {
+				name := "default"
+				if len(flags) > 0 {
+					name = strings.Join(flags, " ")
+				}
+				t.Run(name, func(t *testing.T) {
+					if compare(t, helm, filepath.Join(mod, rel), flags) {
+						same++
+					} else if !t.Failed() {
+						refused++
+					}
+				})
+			}
+		})
+	}
+	t.Logf("%d charts x %d flag sets: %d rendered identically, %d refused by both", len(list), len(variants), same, refused)
+}
+
+// compare renders chart with both tools and flags: true when both render
+// the same, false when both refuse; a difference fails t.
+func compare(t *testing.T, helm, chart string, flags []string) bool {
+	t.Helper()
+	home := t.TempDir()
+	args := append([]string{"template", "rel", chart, "-n", "default"}, flags...)
+	h1 := runHelm(t, helm, home, args...)
+	b := runBundle(t, home, args...)
+	switch {
+	case h1.err != "" && b.err != "":
+		if strings.Contains(b.err, "\n") {
+			t.Errorf("bundle refused in more than one line:\n%s", b.err)
+		}
+		t.Logf("both refuse:\n  helm:   %s\n  bundle: %s", oneLine(h1.err), b.err)
+		return false
+	case h1.err != "":
+		t.Fatalf("helm refuses (%s), bundle renders", oneLine(h1.err))
+	case b.err != "":
+		t.Fatalf("helm renders, bundle refuses: %s", b.err)
+	}
+	h2 := runHelm(t, helm, home, args...)
+	random := randomLines(h1.out, h2.out)
+	if random == nil {
+		t.Fatalf("helm renders this chart differently each time, in length too: cannot compare")
+	}
+	if got, want := mask(b.out, random), mask(h1.out, random); got != want {
+		t.Fatalf("bundle template differs from helm template:\n%s", lineDiff(want, got))
+	}
+	return true
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// lineDiff shows the first lines where want (helm) and got (bundle) differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 12; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  helm:   " + wl + "\n  bundle: " + gl + "\n")
+			shown++
+		}
+	}
+	return b.String()
+}
+
