@@ -251,3 +251,77 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
+
+// fixture returns a copy of one of our own test charts (testdata/NAME),
+// with the library chart vendored under charts/ where it is used, as helm
+// dependency build would.
+func fixture(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", name))); err != nil {
+		t.Fatal(err)
+	}
+	if name == "uses-library" {
+		if err := os.CopyFS(filepath.Join(dir, "charts", "common"), os.DirFS(filepath.Join("testdata", "library"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestOwnChartsRender covers what Helm's test data does not: an apiVersion
+// v1 chart with requirements.yaml and requirements.lock (conditions, tags,
+// aliases, import-values), a chart without apiVersion, a chart using a
+// library chart; and a library chart at the root, which both refuse.
+func TestOwnChartsRender(t *testing.T) {
+	helm := helmBinary(t)
+	for _, tt := range []struct {
+		name    string
+		refused bool
+	}{
+		{"v1-requirements", false},
+		{"no-apiversion", false},
+		{"uses-library", false},
+		{"library", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := fixture(t, tt.name)
+			for _, flags := range [][]string{{}, {"--set", "db.enabled=false,tags.caching=true"}} {
+				if same := compare(t, helm, dir, flags); same == tt.refused {
+					t.Fatalf("rendered: %v, want refused: %v", same, tt.refused)
+				}
+			}
+		})
+	}
+}
+
+// A library chart is refused for template (and install) with Helm's
+// meaning, in one line that says what to do instead.
+func TestLibraryChartRefused(t *testing.T) {
+	home := t.TempDir()
+	for _, cmd := range [][]string{
+		{"template", fixture(t, "library")},
+		{"install", fixture(t, "library"), "--kubeconfig", filepath.Join(home, "none")},
+	} {
+		r := runBundle(t, home, cmd...)
+		want := "library charts are not installable (a library chart only provides templates to charts that depend on it"
+		if !strings.Contains(r.err, want) || strings.Contains(r.err, "\n") {
+			t.Errorf("bundle %s: %q, want one line containing %q", cmd[0], r.err, want)
+		}
+	}
+}
+
+// An apiVersion v1 chart with a bundle.yaml is a bundle: its requirement is
+// resolved, composed and wired like any other.
+func TestV1ChartWithBundleFile(t *testing.T) {
+	home := t.TempDir()
+	r := runBundle(t, home, "template", "gb", fixture(t, "v1-bundle"), "-n", "web")
+	if r.err != "" {
+		t.Fatal(r.err)
+	}
+	for _, want := range []string{`dsn: "mysql://gb-database.web.svc:3306/guestbook"`, "kind: StatefulSet", "name: gb-database"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+}
