@@ -1,48 +1,57 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/Masterminds/semver/v3"
 	ucli "github.com/urfave/cli/v2"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
+// showSections are what bundle show prints besides the summary: Helm's
+// (all, chart, values, readme, crds) and bundle's own (outputs, requires).
+var showSections = []string{"all", "chart", "values", "readme", "crds", "outputs", "requires"}
+
 func showCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "show",
-		Usage:     "show a bundle: its summary, or its readme, values, outputs or requirements",
-		ArgsUsage: "BUNDLE [readme|values|outputs|requires]",
-		Flags:     []ucli.Flag{&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"}, plainHTTPFlag(), insecureFlag()},
+		Usage:     "show a bundle: its summary, or its chart, values, readme, crds, outputs or requirements",
+		ArgsUsage: "BUNDLE [all|chart|values|readme|crds|outputs|requires]",
+		Description: "With no section, a summary: name, versions, requirements and outputs.\n" +
+			"Helm's order works too: bundle show values stable/mariadb.",
+		Flags: []ucli.Flag{&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"}, plainHTTPFlag(), insecureFlag()},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() < 1 || c.NArg() > 2 {
-				return usagef(c, "expected BUNDLE [readme|values|outputs|requires], got %d arguments", c.NArg())
+				return usagef(c, "expected BUNDLE [%s], got %d arguments", strings.Join(showSections, "|"), c.NArg())
 			}
-			what := "all"
+			ref, what := c.Args().Get(0), ""
 			if c.NArg() == 2 {
 				what = c.Args().Get(1)
+				// helm show SECTION CHART
+				if slices.Contains(showSections, ref) && !slices.Contains(showSections, what) {
+					ref, what = what, ref
+				}
+				if !slices.Contains(showSections, what) {
+					return usagef(c, "%q: show one of %s", what, strings.Join(showSections, ", "))
+				}
 			}
-			switch what {
-			case "all", "readme", "values", "outputs", "requires":
-			default:
-				return usagef(c, "%q: show readme, values, outputs or requires", what)
-			}
-			_, b, err := loadBundle(c, c.Args().Get(0))
+			_, b, err := loadBundle(c, ref)
 			if err != nil {
 				return err
 			}
 			w := c.App.Writer
 			switch what {
-			case "readme":
-				return writeFile(w, b, "README.md")
-			case "values":
-				return writeFile(w, b, bundle.ValuesFileName)
+			case "all", "chart", "values", "readme", "crds":
+				return helmShow(w, b, what)
 			case "outputs":
 				return printOutputs(w, b)
 			case "requires":
@@ -56,6 +65,62 @@ func showCommand() *ucli.Command {
 			return printOutputs(w, b)
 		},
 	}
+}
+
+// helmShow prints what helm show SECTION prints, byte for byte: Chart.yaml's
+// metadata, values.yaml, the README, the CRDs, or all four between ---.
+func helmShow(w io.Writer, b *bundle.Bundle, what string) error {
+	all := what == "all"
+	var out strings.Builder
+	if what == "chart" || all {
+		cf, err := yaml.Marshal(b.Chart.Metadata)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&out, "%s\n", cf)
+	}
+	if (what == "values" || all) && b.Chart.Values != nil {
+		if all {
+			fmt.Fprintln(&out, "---")
+		}
+		if data, ok := b.ReadFile(bundle.ValuesFileName); ok {
+			fmt.Fprintln(&out, string(data))
+		}
+	}
+	if what == "readme" || all {
+		if readme := findReadme(b); readme != nil {
+			if all {
+				fmt.Fprintln(&out, "---")
+			}
+			fmt.Fprintf(&out, "%s\n", readme)
+		}
+	}
+	if what == "crds" || all {
+		crds := b.Chart.CRDObjects()
+		if len(crds) > 0 {
+			if all && !bytes.HasPrefix(crds[0].File.Data, []byte("---")) {
+				fmt.Fprintln(&out, "---")
+			}
+			for _, crd := range crds {
+				fmt.Fprintf(&out, "%s\n", string(crd.File.Data))
+			}
+		}
+	}
+	_, err := io.WriteString(w, out.String())
+	return err
+}
+
+// findReadme finds the README as Helm does: README.md, README.txt or
+// README at the top, in any case.
+func findReadme(b *bundle.Bundle) []byte {
+	for _, f := range b.Chart.Files {
+		for _, n := range []string{"readme.md", "readme.txt", "readme"} {
+			if strings.EqualFold(f.Name, n) {
+				return f.Data
+			}
+		}
+	}
+	return nil
 }
 
 // loadBundle loads the bundle arg names (REPO/NAME, a directory, an oci://
@@ -77,16 +142,6 @@ func loadBundle(c *ucli.Context, arg string) (*repo.Set, *bundle.Bundle, error) 
 	}
 	b, err := set.LoadReference(c.Context, ref, con)
 	return set, b, err
-}
-
-func writeFile(w io.Writer, b *bundle.Bundle, name string) error {
-	for _, f := range b.Chart.Raw {
-		if f.Name == name {
-			_, err := w.Write(f.Data)
-			return err
-		}
-	}
-	return fmt.Errorf("%s has no %s", b, name)
 }
 
 func printOutputs(w io.Writer, b *bundle.Bundle) error {

@@ -20,7 +20,7 @@ func TestShow(t *testing.T) {
 	if code, out, _ := run(t, "show", "stable/mariadb", "readme"); code != 0 || !strings.HasPrefix(out, "# mariadb") {
 		t.Errorf("show readme:\n%s", out)
 	}
-	if code, _, errs := run(t, "show", "stable/mariadb", "nope"); code != ExitUsage || !strings.Contains(errs, `"nope": show readme, values, outputs or requires`) {
+	if code, _, errs := run(t, "show", "stable/mariadb", "nope"); code != ExitUsage || !strings.Contains(errs, `"nope": show one of all, chart, values, readme, crds, outputs, requires`) {
 		t.Errorf("bad section: %d %q", code, errs)
 	}
 }

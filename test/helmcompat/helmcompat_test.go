@@ -325,3 +325,31 @@ func TestV1ChartWithBundleFile(t *testing.T) {
 		}
 	}
 }
+
+// TestShowMatchesHelm: bundle show chart|values|readme|crds|all prints what
+// helm show prints, for every chart of Helm's test data both load, in
+// helm's argument order.
+func TestShowMatchesHelm(t *testing.T) {
+	helm := helmBinary(t)
+	mod := helmModuleDir(t)
+	n := 0
+	for _, rel := range charts(t, mod) {
+		chart := filepath.Join(mod, rel)
+		for _, section := range []string{"chart", "values", "readme", "crds", "all"} {
+			home := t.TempDir()
+			h := runHelm(t, helm, home, "show", section, chart)
+			b := runBundle(t, home, "show", section, chart)
+			if h.err != "" || b.err != "" {
+				if (h.err == "") != (b.err == "") {
+					t.Errorf("%s show %s: helm error %q, bundle error %q", rel, section, h.err, b.err)
+				}
+				continue
+			}
+			if h.out != b.out {
+				t.Errorf("%s show %s differs:\n%s", rel, section, lineDiff(h.out, b.out))
+			}
+			n++
+		}
+	}
+	t.Logf("%d chart sections shown identically", n)
+}
