@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 
@@ -19,8 +20,25 @@ import (
 // "--set list={a,b}" and "--set-json 'k={\"a\":1,\"b\":2}'" at the commas.
 type stringArray struct{ vals []string }
 
-func (s *stringArray) Set(v string) error { s.vals = append(s.vals, v); return nil }
-func (s *stringArray) String() string     { return strings.Join(s.vals, " ") }
+// serialPrefix marks the whole value urfave copies from one name of a flag
+// to its aliases (through Serialize): Set replaces the value with it
+// instead of appending, or "-s X" would be applied twice.
+const serialPrefix = "\x00stringArray:"
+
+func (s *stringArray) Set(v string) error {
+	if all, ok := strings.CutPrefix(v, serialPrefix); ok {
+		return json.Unmarshal([]byte(all), &s.vals)
+	}
+	s.vals = append(s.vals, v)
+	return nil
+}
+
+func (s *stringArray) String() string { return strings.Join(s.vals, " ") }
+
+func (s *stringArray) Serialize() string {
+	b, _ := json.Marshal(s.vals)
+	return serialPrefix + string(b)
+}
 
 func arrayFlag(name, usage string) *ucli.GenericFlag {
 	return &ucli.GenericFlag{Name: name, Value: &stringArray{}, Usage: usage}
