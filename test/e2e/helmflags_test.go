@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -146,10 +147,17 @@ func TestSkipCRDsAndNoHooks(t *testing.T) {
 		t.Errorf("--skip-crds created the CRD: %v", err)
 	}
 
-	// Without --skip-crds the CRD is created; --no-hooks runs no hook.
-	e.mustBundle(t, "install", "w", chart, "-n", ns, "--create-namespace", "--no-hooks")
+	// Without --skip-crds the CRD is created; --no-hooks runs no hook; the
+	// post-renderer rewrites what is applied.
+	script := filepath.Join(t.TempDir(), "post-render.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nexec sed \"s/small/$1/g\"\n"), 0o755)
+	e.mustBundle(t, "install", "w", chart, "-n", ns, "--create-namespace", "--no-hooks", "--post-renderer", script, "--post-renderer-args", "tiny")
 	if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "w-pre-install", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("--no-hooks: the pre-install hook ran: %v", err)
+	}
+	w, err := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"}).Namespace(ns).Get(ctx, "w-widget", metav1.GetOptions{})
+	if err != nil || dig(w.Object, "spec", "size") != "tiny" {
+		t.Errorf("--post-renderer: the Widget applied is %v (%v), want size tiny", w, err)
 	}
 	if _, err := dyn.Resource(crdResource).Get(ctx, "widgets."+group, metav1.GetOptions{}); err != nil {
 		t.Errorf("install without --skip-crds did not create the CRD: %v", err)
@@ -248,4 +256,19 @@ func TestUpgradeValues(t *testing.T) {
 		t.Errorf("--history-max 3 kept %d revisions", len(h))
 	}
 	e.mustBundle(t, "uninstall", "wiki", "-n", ns)
+}
+
+// install -g names the release BUNDLE-SECONDS.
+func TestGenerateName(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "genname")
+	out := e.mustBundle(t, "install", "stable/memcached", "-g", "-n", ns, "--create-namespace")
+	m := regexp.MustCompile(`Release "(memcached-\d+)" installed`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no generated name in:\n%s", out)
+	}
+	if _, err := e.helmStorage(ns).Last(m[1]); err != nil {
+		t.Errorf("release %s not stored: %v", m[1], err)
+	}
+	e.mustBundle(t, "uninstall", m[1], "-n", ns)
 }
