@@ -15,7 +15,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
@@ -42,7 +41,13 @@ func usagef(c *ucli.Context, format string, args ...any) error {
 // Run runs the bundle command line with args (args[0] is the program name)
 // and returns the exit code. Errors are printed to stderr as one line.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runEnv(ctx, args, stdin, stdout, stderr, os.Getenv)
+}
+
+// runEnv is Run with the environment read through getenv.
+func runEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	app := newApp(stdin, stdout, stderr)
+	app.Metadata = map[string]any{getenvKey: getenv}
 	err := app.RunContext(ctx, reorder(app, args))
 	if err == nil {
 		return ExitOK
@@ -106,17 +111,22 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 
 func kubeFlags() []ucli.Flag {
 	return []ucli.Flag{
-		&ucli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace (default: the kubeconfig context's, else default)"},
+		&ucli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace (default: $BUNDLE_NAMESPACE, else the kubeconfig context's, else default)"},
 		&ucli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"},
 		&ucli.StringFlag{Name: "kube-context", Usage: "kubeconfig context to use"},
 	}
 }
 
-// valueFlags are -f/--values and --set.
+// valueFlags are -f/--values and Helm's --set flags, applied in Helm's
+// order: files, --set-json, --set, --set-string, --set-file, --set-literal.
 func valueFlags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.StringSliceFlag{Name: "values", Aliases: []string{"f"}, Usage: "values file (repeatable; later files win)"},
-		&ucli.StringSliceFlag{Name: "set", Usage: "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"},
+		arrayFlag("set", "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"),
+		arrayFlag("set-string", "set a STRING value, KEY=VALUE[,KEY=VALUE] (repeatable)"),
+		arrayFlag("set-file", "set a value to a file's content, KEY=PATH[,KEY=PATH] (repeatable)"),
+		arrayFlag("set-json", "set a JSON value, KEY=JSON[,KEY=JSON] (repeatable)"),
+		arrayFlag("set-literal", "set a literal STRING value, KEY=VALUE, commas and all (repeatable)"),
 	}
 }
 
@@ -152,8 +162,9 @@ func sourceFrom(c *ucli.Context, ref string) release.Source {
 	return release.Source{
 		Reference: ref,
 		Version:   c.String("version"),
-		Values:    bundle.ValuesOptions{Files: c.StringSlice("values"), Set: c.StringSlice("set")},
+		Values:    valuesFrom(c),
 		Locked:    c.Bool("locked"),
+		Devel:     c.Bool("devel"),
 	}
 }
 
@@ -166,11 +177,7 @@ func client(c *ucli.Context) (*release.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return release.New(release.KubeOptions{
-		Kubeconfig: c.String("kubeconfig"),
-		Context:    c.String("kube-context"),
-		Namespace:  c.String("namespace"),
-	}, set)
+	return release.New(kubeOptions(c), set)
 }
 
 // nameAndBundle reads "[NAME] BUNDLE".

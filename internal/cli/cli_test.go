@@ -9,11 +9,19 @@ import (
 	"testing"
 )
 
-// run runs the command line in-process.
+// run runs the command line in-process, with no $BUNDLE_NAMESPACE,
+// $KUBECONFIG or ~/.kube/config to find a namespace in.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runWithEnv(t, nil, args...)
+}
+
+// runWithEnv runs the command line in-process with env as the environment
+// it reads the namespace from.
+func runWithEnv(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code = Run(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), &out, &errb)
+	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
 	return code, out.String(), errb.String()
 }
 

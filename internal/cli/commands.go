@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -19,14 +21,27 @@ func templateCommand() *ucli.Command {
 		Name:      "template",
 		Usage:     "render a bundle and its requirements to Kubernetes manifests, without a cluster",
 		ArgsUsage: "[NAME] BUNDLE",
-		Flags: flags(valuesFlags(), []ucli.Flag{
-			&ucli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "default", Usage: "namespace the templates see"},
+		Description: "Prints what helm template prints for the composed chart: the manifests in install order, then the hooks.\n" +
+			"The namespace is -n, else $BUNDLE_NAMESPACE, else the kubeconfig context's (read, never contacted), else default.",
+		Flags: flags(kubeFlags(), valuesFlags(), namingFlags(), postRendererFlags(), []ucli.Flag{
+			develFlag(),
 			&ucli.StringFlag{Name: "output-dir", Usage: "write one file per template under DIR instead of printing"},
+			&ucli.BoolFlag{Name: "release-name", Usage: "with --output-dir, write under DIR/NAME"},
 			&ucli.StringFlag{Name: "kube-version", Usage: "Kubernetes version the templates see (.Capabilities.KubeVersion)"},
+			&ucli.StringSliceFlag{Name: "api-versions", Aliases: []string{"a"}, Usage: "an API version the templates see in .Capabilities.APIVersions, e.g. monitoring.coreos.com/v1 (repeatable)"},
+			&ucli.GenericFlag{Name: "show-only", Aliases: []string{"s"}, Value: &stringArray{}, Usage: "print only the manifests of templates matching this path, e.g. templates/deployment.yaml or charts/database/templates/*.yaml (repeatable)"},
+			&ucli.BoolFlag{Name: "include-crds", Usage: "print the CRDs in crds/ (the bundle's and its requirements') first"},
+			&ucli.BoolFlag{Name: "skip-crds", Usage: "accepted as helm template accepts it: template prints CRDs only with --include-crds"},
+			&ucli.BoolFlag{Name: "skip-tests", Usage: "leave test hooks out"},
+			noHooksFlag("leave every hook out"),
+			&ucli.BoolFlag{Name: "is-upgrade", Usage: "render as for an upgrade (.Release.IsUpgrade)"},
 		}),
 		Action: func(c *ucli.Context) error {
 			name, ref, err := nameAndBundle(c)
 			if err != nil {
+				return err
+			}
+			if err := checkHelmFlags(c, name); err != nil {
 				return err
 			}
 			set, err := repos(c)
@@ -37,16 +52,30 @@ func templateCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
+			name, err = render.ReleaseName(p.Plan().Root.Bundle.Name, name, namingFrom(c), time.Now())
+			if err != nil {
+				return err
+			}
 			out, err := render.Template(c.Context, p.Plan(), render.TemplateOptions{
-				ReleaseName: name,
-				Namespace:   c.String("namespace"),
-				Values:      p.Values(),
-				KubeVersion: c.String("kube-version"),
+				ReleaseName:  name,
+				Namespace:    kubeOptions(c).ResolveNamespace(),
+				Values:       p.Values(),
+				KubeVersion:  c.String("kube-version"),
+				APIVersions:  c.StringSlice("api-versions"),
+				IsUpgrade:    c.Bool("is-upgrade"),
+				IncludeCRDs:  c.Bool("include-crds"),
+				NoHooks:      c.Bool("no-hooks"),
+				SkipTests:    c.Bool("skip-tests"),
+				ShowOnly:     array(c, "show-only"),
+				PostRenderer: postRendererFrom(c),
 			})
 			if err != nil {
 				return err
 			}
 			if dir := c.String("output-dir"); dir != "" {
+				if c.Bool("release-name") {
+					dir = filepath.Join(dir, name)
+				}
 				written, err := render.WriteDir(dir, out)
 				for _, f := range written {
 					fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", f)
@@ -65,8 +94,11 @@ func installCommand() *ucli.Command {
 		Usage:     "install a bundle with its infrastructure as one release",
 		ArgsUsage: "[NAME] BUNDLE",
 		Description: "BUNDLE is REPO/NAME (stable/mediawiki) or a directory (./myapp).\n" +
-			"NAME defaults to the bundle's name.",
-		Flags: flags(kubeFlags(), valuesFlags(), waitFlags(), []ucli.Flag{
+			"NAME defaults to the bundle's name (see --generate-name and --name-template).\n" +
+			"The CRDs in crds/ (the bundle's and its requirements') are created first when missing; as with helm,\n" +
+			"they are never upgraded or deleted by bundle.",
+		Flags: flags(kubeFlags(), valuesFlags(), waitFlags(), namingFlags(), helmFlags("install"), []ucli.Flag{
+			&ucli.BoolFlag{Name: "skip-crds", Usage: "do not create the CRDs in crds/"},
 			&ucli.BoolFlag{Name: "create-namespace", Usage: "create the namespace if it does not exist"},
 			&ucli.BoolFlag{Name: "atomic", Usage: "uninstall everything if the install fails (implies --wait)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate against the cluster and print the manifests; change nothing"},
@@ -74,6 +106,9 @@ func installCommand() *ucli.Command {
 		Action: func(c *ucli.Context) error {
 			name, ref, err := nameAndBundle(c)
 			if err != nil {
+				return err
+			}
+			if err := checkHelmFlags(c, name); err != nil {
 				return err
 			}
 			if err := positiveTimeout(c); err != nil {
@@ -86,7 +121,9 @@ func installCommand() *ucli.Command {
 			rel, err := cl.Install(c.Context, release.InstallOptions{
 				Source:          sourceFrom(c, ref),
 				ReleaseName:     name,
+				Naming:          namingFrom(c),
 				WaitOptions:     waitFrom(c),
+				HelmOptions:     helmFrom(c),
 				CreateNamespace: c.Bool("create-namespace"),
 				Atomic:          c.Bool("atomic"),
 				DryRun:          c.Bool("dry-run"),
@@ -104,35 +141,56 @@ func upgradeCommand() *ucli.Command {
 		Name:      "upgrade",
 		Usage:     "upgrade a release to a new bundle version or new values",
 		ArgsUsage: "NAME BUNDLE",
-		Flags: flags(kubeFlags(), valuesFlags(), waitFlags(), []ucli.Flag{
+		Description: "Values, as with helm: without --reuse-values, --reset-values or --reset-then-reuse-values, the current\n" +
+			"revision's values are kept when no -f or --set is given, and dropped otherwise. The wiring of\n" +
+			"requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.",
+		Flags: flags(kubeFlags(), valuesFlags(), waitFlags(), helmFlags("upgrade"), []ucli.Flag{
 			&ucli.BoolFlag{Name: "atomic", Usage: "roll back if the upgrade fails (implies --wait)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate against the cluster and print the manifests; change nothing"},
-			&ucli.BoolFlag{Name: "reuse-values", Usage: "start from the current revision's values"},
+			&ucli.BoolFlag{Name: "reuse-values", Usage: "apply the given values over the current revision's values and defaults (ignored with --reset-values)"},
+			&ucli.BoolFlag{Name: "reset-values", Usage: "start from the bundle's defaults only"},
+			&ucli.BoolFlag{Name: "reset-then-reuse-values", Usage: "apply the given values over the current revision's, over the new version's defaults (ignored with --reset-values or --reuse-values)"},
+			&ucli.BoolFlag{Name: "force", Usage: "replace resources that cannot be updated in place"},
+			&ucli.BoolFlag{Name: "cleanup-on-fail", Usage: "delete the resources this upgrade created if it fails"},
+			&ucli.IntFlag{Name: "history-max", Value: 10, Usage: "keep at most this many revisions (0: all)"},
 			&ucli.BoolFlag{Name: "install", Aliases: []string{"i"}, Usage: "install the release if it does not exist"},
 			&ucli.BoolFlag{Name: "create-namespace", Usage: "with --install, create the namespace if needed"},
+			&ucli.BoolFlag{Name: "skip-crds", Usage: "with --install, do not create the CRDs in crds/"},
 			&ucli.BoolFlag{Name: "update-deps", Usage: "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"},
 		}),
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
 				return err
 			}
+			if err := checkHelmFlags(c, ""); err != nil {
+				return err
+			}
 			if err := positiveTimeout(c); err != nil {
 				return err
+			}
+			if n := c.Int("history-max"); n < 0 {
+				return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", n)
 			}
 			cl, err := client(c)
 			if err != nil {
 				return err
 			}
 			rel, err := cl.Upgrade(c.Context, release.UpgradeOptions{
-				Source:          sourceFrom(c, c.Args().Get(1)),
-				ReleaseName:     c.Args().Get(0),
-				WaitOptions:     waitFrom(c),
-				Atomic:          c.Bool("atomic"),
-				DryRun:          c.Bool("dry-run"),
-				ReuseValues:     c.Bool("reuse-values"),
-				Install:         c.Bool("install"),
-				CreateNamespace: c.Bool("create-namespace"),
-				UpdateDeps:      c.Bool("update-deps"),
+				Source:               sourceFrom(c, c.Args().Get(1)),
+				ReleaseName:          c.Args().Get(0),
+				WaitOptions:          waitFrom(c),
+				HelmOptions:          helmFrom(c),
+				Atomic:               c.Bool("atomic"),
+				DryRun:               c.Bool("dry-run"),
+				ReuseValues:          c.Bool("reuse-values"),
+				ResetValues:          c.Bool("reset-values"),
+				ResetThenReuseValues: c.Bool("reset-then-reuse-values"),
+				Force:                c.Bool("force"),
+				CleanupOnFail:        c.Bool("cleanup-on-fail"),
+				MaxHistory:           c.Int("history-max"),
+				Install:              c.Bool("install"),
+				CreateNamespace:      c.Bool("create-namespace"),
+				UpdateDeps:           c.Bool("update-deps"),
 			})
 			if err != nil {
 				return err

@@ -5,7 +5,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/lint"
 )
 
@@ -28,7 +27,7 @@ func lintCommand() *ucli.Command {
 			if arg == "" {
 				arg = "."
 			}
-			vals, err := bundle.ValuesOptions{Files: c.StringSlice("values"), Set: c.StringSlice("set")}.Merge()
+			vals, err := valuesFrom(c).Merge()
 			if err != nil {
 				return err
 			}

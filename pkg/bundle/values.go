@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -8,16 +9,33 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 )
 
-// ValuesOptions are the values a user gives on the command line, in Helm's
-// order of precedence: files first (later files win), then --set (later
-// settings win).
+// ValuesOptions are the values a user gives on the command line, with
+// Helm's flags and Helm's order of precedence (helm's values.Options):
+// files first (later files win), then --set-json, --set, --set-string,
+// --set-file and --set-literal, each in the order given; a later setting
+// wins over an earlier one.
 type ValuesOptions struct {
-	Files []string // -f/--values
-	Set   []string // --set key=value[,key=value]
+	Files []string // -f/--values FILE
+	// SetJSON are key=JSON settings (--set-json): the value is a JSON
+	// scalar, array or object; empty means null.
+	SetJSON []string
+	// Set are key=value[,key=value] settings (--set): values are typed
+	// (true, 3 and null are a bool, an integer and null).
+	Set []string
+	// SetString are --set-string settings: every value is a string.
+	SetString []string
+	// SetFile are key=PATH settings (--set-file): the value is the file's
+	// content, as a string.
+	SetFile []string
+	// SetLiteral are --set-literal settings: key=VALUE, where VALUE is
+	// taken as one string, commas, braces and backslashes included.
+	SetLiteral []string
 }
 
 // Merge reads the files and applies the settings, returning the merged
-// values. Errors name the file (with its line) or the --set argument.
+// values. Errors are one line naming the file (with its line) or the flag
+// and its argument, e.g. `--set-file "cfg=nginx.conf": open nginx.conf: no
+// such file or directory`.
 func (o ValuesOptions) Merge() (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range o.Files {
@@ -31,13 +49,46 @@ func (o ValuesOptions) Merge() (map[string]any, error) {
 		}
 		out = MergeMaps(out, v)
 	}
-	for _, s := range o.Set {
-		if err := strvals.ParseInto(s, out); err != nil {
-			return nil, fmt.Errorf("--set %q: %v (write key=value, e.g. --set wiki.name=Docs)", s, err)
+	settings := []struct {
+		flag, hint string
+		args       []string
+		parse      func(string, map[string]any) error
+	}{
+		{"--set-json", `write key=JSON, e.g. --set-json 'ports=[80,443]'`, o.SetJSON, strvals.ParseJSON},
+		{"--set", "write key=value, e.g. --set wiki.name=Docs", o.Set, strvals.ParseInto},
+		{"--set-string", "write key=value, e.g. --set-string build=0123", o.SetString, strvals.ParseIntoString},
+		{"--set-file", "write key=path, e.g. --set-file config=app.conf", o.SetFile, func(s string, dest map[string]any) error {
+			return strvals.ParseIntoFile(s, dest, readValueFile)
+		}},
+		{"--set-literal", "write key=value, e.g. --set-literal 'motd=a,b'", o.SetLiteral, strvals.ParseLiteralInto},
+	}
+	for _, set := range settings {
+		for _, s := range set.args {
+			if err := set.parse(s, out); err != nil {
+				if fe := (*fileError)(nil); errors.As(err, &fe) {
+					return nil, fmt.Errorf("%s %q: %s", set.flag, s, oneLine(fe.err.Error()))
+				}
+				return nil, fmt.Errorf("%s %q: %s (%s)", set.flag, s, oneLine(err.Error()), set.hint)
+			}
 		}
 	}
 	return out, nil
 }
+
+// fileError is an unreadable --set-file file; its message says enough.
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+
+func readValueFile(path []rune) (any, error) {
+	data, err := os.ReadFile(string(path))
+	if err != nil {
+		return nil, &fileError{err}
+	}
+	return string(data), nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // ParseValues parses a values file: a YAML mapping (or nothing).
 func ParseValues(name string, data []byte) (map[string]any, error) {

@@ -28,6 +28,62 @@ func TestValuesMerge(t *testing.T) {
 	}
 }
 
+// Each kind of setting in Helm's order: files, --set-json, --set,
+// --set-string, --set-file, --set-literal; a later kind wins for the same
+// key, and each is typed as Helm types it.
+func TestValuesPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "v.yaml")
+	os.WriteFile(file, []byte("a: file\nb: file\nc: file\nd: file\ne: file\nkeep: {x: 1}\n"), 0o644)
+	content := filepath.Join(dir, "motd.txt")
+	os.WriteFile(content, []byte("hello, {world}\n"), 0o644)
+	all := ValuesOptions{
+		Files:      []string{file},
+		SetJSON:    []string{`a="json",b="json",c="json",d="json",e="json"`, `keep.y=[1,"two",{"three":3}]`, "nulled=null"},
+		Set:        []string{"b=set,c=set,d=set,e=set", "n=3", "t=true"},
+		SetString:  []string{"c=string,d=string,e=string", "s=3", "u=true"},
+		SetFile:    []string{"d=" + content},
+		SetLiteral: []string{"e=a,b={c}\\d"},
+	}
+	got, err := all.Merge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"a": "json", "b": "set", "c": "string", "d": "hello, {world}\n", "e": `a,b={c}\d`,
+		"keep":   map[string]any{"x": float64(1), "y": []any{float64(1), "two", map[string]any{"three": float64(3)}}},
+		"nulled": nil,
+		"n":      int64(3), "t": true, "s": "3", "u": "true",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %#v\nwant %#v", got, want)
+	}
+	// Within one flag, the later setting wins.
+	tests := []struct {
+		name string
+		opts ValuesOptions
+		want any
+	}{
+		{"--set", ValuesOptions{Set: []string{"k=1", "k=2"}}, int64(2)},
+		{"--set-string", ValuesOptions{SetString: []string{"k=1", "k=2"}}, "2"},
+		{"--set-json", ValuesOptions{SetJSON: []string{`k={"a":1}`, `k.b=2`}}, map[string]any{"a": float64(1), "b": float64(2)}},
+		{"--set-literal", ValuesOptions{SetLiteral: []string{"k=1", "k=2,3"}}, "2,3"},
+		{"--set list", ValuesOptions{Set: []string{"k={a,b}"}}, []any{"a", "b"}},
+		{"--set escaped comma", ValuesOptions{Set: []string{`k=a\,b`}}, "a,b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.opts.Merge()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got["k"], tt.want) {
+				t.Errorf("k = %#v, want %#v", got["k"], tt.want)
+			}
+		})
+	}
+}
+
 func TestValuesInvalid(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
@@ -42,7 +98,14 @@ func TestValuesInvalid(t *testing.T) {
 		{"malformed file", ValuesOptions{Files: []string{bad}}, bad + ":1: invalid YAML"},
 		{"not a mapping", ValuesOptions{Files: []string{list}}, bad[:len(bad)-len("bad.yaml")] + "list.yaml:1: the file must be a mapping, not a list"},
 		{"missing file", ValuesOptions{Files: []string{filepath.Join(dir, "nope.yaml")}}, "values file " + filepath.Join(dir, "nope.yaml") + ": open"},
-		{"bad --set", ValuesOptions{Set: []string{"a.b"}}, `--set "a.b": key "b" has no value`},
+		{"bad --set", ValuesOptions{Set: []string{"a.b"}}, `--set "a.b": key "b" has no value (write key=value, e.g. --set wiki.name=Docs)`},
+		{"bad --set-string", ValuesOptions{SetString: []string{"a[x]=1"}}, `--set-string "a[x]=1": `},
+		{"bad --set-json", ValuesOptions{SetJSON: []string{`a={"b":}`}}, `--set-json "a={\"b\":}": `},
+		{"--set-json without a value", ValuesOptions{SetJSON: []string{`a`}}, `--set-json "a": key "a" has no value (write key=JSON, e.g. --set-json 'ports=[80,443]')`},
+		{"missing --set-file file", ValuesOptions{SetFile: []string{"cfg=" + filepath.Join(dir, "nope.conf")}},
+			`--set-file "cfg=` + filepath.Join(dir, "nope.conf") + `": open ` + filepath.Join(dir, "nope.conf") + `: no such file or directory`},
+		{"--set-file without a path", ValuesOptions{SetFile: []string{"cfg"}}, `--set-file "cfg": key "cfg" has no value (write key=path, e.g. --set-file config=app.conf)`},
+		{"--set-literal without a value", ValuesOptions{SetLiteral: []string{"a"}}, `--set-literal "a": key "a" has no value`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,8 +113,33 @@ func TestValuesInvalid(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Fatalf("error %v, want prefix %q", err, tt.want)
 			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line error: %q", err)
+			}
 		})
 	}
+}
+
+// FuzzValuesSettings feeds one argument to every --set flavour: none may
+// panic or return a multi-line error.
+func FuzzValuesSettings(f *testing.F) {
+	for _, s := range []string{"a=1", "a.b[0]=x,c={1,2}", `a={"b":[1,null]}`, "a[-1]=x", "a[999999]=1", `a\,b=c\\`, "=", "a.=b", "{}", "a[0].b[1]=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, o := range []ValuesOptions{{Set: []string{s}}, {SetString: []string{s}}, {SetJSON: []string{s}}, {SetLiteral: []string{s}}} {
+			v, err := o.Merge()
+			if err != nil {
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("multi-line error: %q", err)
+				}
+				continue
+			}
+			if v == nil {
+				t.Fatal("nil values without error")
+			}
+		}
+	})
 }
 
 func FuzzParseValues(f *testing.F) {

@@ -44,7 +44,12 @@ const DefaultTimeout = 5 * time.Minute
 type KubeOptions struct {
 	Kubeconfig string // empty: $KUBECONFIG or ~/.kube/config
 	Context    string // empty: the kubeconfig's current context
-	Namespace  string // empty: the context's namespace, else "default"
+	// Namespace empty means $BUNDLE_NAMESPACE, else the context's
+	// namespace, else "default" (see ResolveNamespace).
+	Namespace string
+	// Getenv looks up $BUNDLE_NAMESPACE, and $KUBECONFIG and $HOME to find
+	// the namespace; nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // Client runs lifecycle operations against one cluster and namespace.
@@ -61,14 +66,7 @@ func New(opts KubeOptions, repos *repo.Set) (*Client, error) {
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig = &opts.Kubeconfig
 	flags.Context = &opts.Context
-	ns := opts.Namespace
-	if ns == "" {
-		var err error
-		ns, _, err = flags.ToRawKubeConfigLoader().Namespace()
-		if err != nil || ns == "" {
-			ns = "default"
-		}
-	}
+	ns := opts.ResolveNamespace()
 	flags.Namespace = &ns
 	cfg := &action.Configuration{}
 	if err := cfg.Init(flags, ns, "secret", func(string, ...any) {}); err != nil {
@@ -139,6 +137,10 @@ type Source struct {
 	// Version is a semver constraint on the root bundle; empty means the
 	// newest stable version.
 	Version string
+	// Devel lets an empty Version choose a prerelease too (helm's --devel:
+	// the constraint >0.0.0-0); it does not change a Version given, nor
+	// how requirements resolve.
+	Devel bool
 	// Values are the user's -f files and --set settings.
 	Values bundle.ValuesOptions
 	// Locked installs exactly what the bundle's bundle.lock says, after
@@ -168,7 +170,13 @@ func Prepare(ctx context.Context, repos *repo.Set, src Source) (*Prepared, error
 		return nil, err
 	}
 	var constraint *semver.Constraints
-	if src.Version != "" {
+	if src.Version == "" && src.Devel {
+		c, err := semver.NewConstraint(">0.0.0-0")
+		if err != nil {
+			return nil, err
+		}
+		constraint = c
+	} else if src.Version != "" {
 		c, err := bundle.ParseConstraint(src.Version)
 		if err != nil {
 			return nil, fmt.Errorf("--version: %v (write a semver range such as ^1.0.0)", err)
@@ -215,17 +223,53 @@ func (w WaitOptions) timeout() time.Duration {
 	return w.Timeout
 }
 
+// HelmOptions are Helm's options shared by Install and Upgrade, each with
+// the meaning of the helm flag named in its comment.
+type HelmOptions struct {
+	// Description is recorded as the revision's description; empty means
+	// Helm's ("Install complete", "Upgrade complete") (--description).
+	Description string
+	// NoHooks installs or upgrades without running hooks (--no-hooks).
+	NoHooks bool
+	// SkipCRDs leaves out the CRDs in crds/ (--skip-crds). Otherwise
+	// Install creates those of the root bundle and of every enabled
+	// requirement (a requirement is a subchart) before anything else, and
+	// waits until the cluster serves them. As in Helm, CRDs in crds/ are
+	// never upgraded or deleted: Upgrade leaves them as they are (it
+	// creates them only when it installs, with Install), and Uninstall
+	// leaves them in the cluster, with the custom resources of other
+	// releases.
+	SkipCRDs bool
+	// WaitForJobs, with Wait, also waits until every Job has completed
+	// (--wait-for-jobs).
+	WaitForJobs bool
+	// PostRenderer, when set, receives the rendered manifests (not the
+	// hooks) and returns the ones to apply (--post-renderer,
+	// --post-renderer-args).
+	PostRenderer render.PostRenderer
+	// DisableOpenAPIValidation skips validating the manifests against
+	// the cluster's OpenAPI schema (--disable-openapi-validation).
+	DisableOpenAPIValidation bool
+}
+
 // InstallOptions configure Install.
 type InstallOptions struct {
 	Source
-	// ReleaseName defaults to the root bundle's name.
+	// ReleaseName defaults to the one Naming makes, else to the root
+	// bundle's name.
 	ReleaseName string
+	render.Naming
 	WaitOptions
+	HelmOptions
 	CreateNamespace bool
 	// Atomic uninstalls the release if the install fails (implies Wait).
 	Atomic bool
 	// DryRun renders against the cluster and validates, creating nothing.
 	DryRun bool
+
+	// replace re-uses the name of an uninstalled release whose history
+	// was kept, as helm upgrade --install does.
+	replace bool
 }
 
 // Install installs a bundle with all its requirements as one release.
@@ -234,9 +278,12 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	name := opts.ReleaseName
-	if name == "" {
-		name = p.plan.Root.Bundle.Name
+	if err := opts.PostRenderer.Check(); err != nil {
+		return nil, err
+	}
+	name, err := render.ReleaseName(p.plan.Root.Bundle.Name, opts.ReleaseName, opts.Naming, time.Now())
+	if err != nil {
+		return nil, err
 	}
 	if err := chartutil.ValidateReleaseName(name); err != nil {
 		return nil, fmt.Errorf("release name %q: %v", name, err)
@@ -262,6 +309,15 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	inst.Wait = opts.Wait || opts.Atomic
 	inst.Atomic = opts.Atomic
 	inst.Timeout = opts.timeout()
+	inst.WaitForJobs = opts.WaitForJobs
+	inst.Description = opts.Description
+	inst.DisableHooks = opts.NoHooks
+	inst.SkipCRDs = opts.SkipCRDs
+	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
+	inst.Replace = opts.replace
+	if opts.PostRenderer.Path != "" {
+		inst.PostRenderer = opts.PostRenderer
+	}
 	if opts.DryRun {
 		inst.DryRun = true
 		inst.DryRunOption = "server"
@@ -278,11 +334,34 @@ type UpgradeOptions struct {
 	Source
 	ReleaseName string
 	WaitOptions
+	HelmOptions
 	Atomic bool
 	DryRun bool
-	// ReuseValues starts from the values of the current revision (as
-	// Helm's --reuse-values) and applies the new ones over them.
+	// Which values the new revision starts from, as in Helm. Without any
+	// of the three, the current revision's values are kept when no values
+	// are given (Source.Values is empty), and dropped otherwise.
+	//
+	// ResetValues starts from the bundle's defaults only (--reset-values);
+	// it wins over the other two.
+	ResetValues bool
+	// ReuseValues applies the given values over the current revision's,
+	// and, as helm does, over the current revision's defaults instead of
+	// the new version's: defaults added by the new version are not seen
+	// (--reuse-values).
 	ReuseValues bool
+	// ResetThenReuseValues applies the given values over the current
+	// revision's, over the new version's defaults
+	// (--reset-then-reuse-values).
+	ResetThenReuseValues bool
+	// Force replaces resources that cannot be updated in place
+	// (--force).
+	Force bool
+	// CleanupOnFail deletes the resources this upgrade created when it
+	// fails (--cleanup-on-fail).
+	CleanupOnFail bool
+	// MaxHistory keeps at most this many revisions, deleting the oldest;
+	// zero keeps all (--history-max, whose default is 10).
+	MaxHistory int
 	// Install installs the release when it does not exist yet.
 	Install         bool
 	CreateNamespace bool
@@ -292,13 +371,21 @@ type UpgradeOptions struct {
 }
 
 // Upgrade moves a release to a new bundle version or new values. The
-// requirement graph is resolved again and the outputs recomputed.
+// requirement graph is resolved again and the outputs recomputed: the
+// wiring under requires: is never taken from the current revision, whichever
+// values are reused.
 func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, error) {
 	name := opts.ReleaseName
 	// Everything that needs no cluster is checked first.
 	p, err := c.prepare(ctx, opts.Source)
 	if err != nil {
 		return nil, err
+	}
+	if err := opts.PostRenderer.Check(); err != nil {
+		return nil, err
+	}
+	if opts.MaxHistory < 0 {
+		return nil, fmt.Errorf("--history-max %d: give a number of revisions, or 0 to keep all", opts.MaxHistory)
 	}
 	if err := c.reachable(); err != nil {
 		return nil, err
@@ -322,16 +409,19 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	}
 	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
 		if opts.Install {
-			return c.Install(ctx, InstallOptions{Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun})
+			return c.Install(ctx, InstallOptions{
+				Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
+				CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun,
+				replace: err == nil, // an uninstalled release whose history was kept
+			})
 		}
 		return nil, errs.New(ErrNotFound, "release %q not found in namespace %q: install it first with bundle install %s %s", name, c.namespace, name, opts.Reference)
 	}
-	user := p.values
-	if opts.ReuseValues {
-		old := render.CopyValues(last.Config)
-		delete(old, bundle.RequiresKey)
-		user = bundle.MergeMaps(old, user)
+	user, defaults, err := upgradeValues(last, p.values, opts)
+	if err != nil {
+		return nil, err
 	}
+	p.plan.RootValues = defaults
 	chrt, err := p.plan.Chart(user)
 	if err != nil {
 		return nil, err
@@ -345,7 +435,20 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	up.Wait = opts.Wait || opts.Atomic
 	up.Atomic = opts.Atomic
 	up.Timeout = opts.timeout()
-	up.ResetValues = true // the values are computed in full above
+	up.WaitForJobs = opts.WaitForJobs
+	up.Description = opts.Description
+	up.DisableHooks = opts.NoHooks
+	up.SkipCRDs = opts.SkipCRDs
+	up.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
+	up.Force = opts.Force
+	up.CleanupOnFail = opts.CleanupOnFail
+	up.MaxHistory = opts.MaxHistory
+	if opts.PostRenderer.Path != "" {
+		up.PostRenderer = opts.PostRenderer
+	}
+	// The values are computed in full above, with Helm's rules for which
+	// to reuse; Helm must take them as they are.
+	up.ResetValues = true
 	if opts.DryRun {
 		up.DryRun = true
 		up.DryRunOption = "server"
@@ -355,6 +458,76 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.plan.Root.Bundle, render.HelmErrorFor(p.plan.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
+}
+
+// upgradeValues applies Helm's rules (action.Upgrade's reuseValues) for
+// the values an upgrade starts from to the user's values: it returns the
+// user values to compose with and, for --reuse-values, the chart defaults
+// that replace the new version's. Only what the user gave is reused, never
+// the wiring under requires:.
+func upgradeValues(last *helmrelease.Release, given map[string]any, opts UpgradeOptions) (user, defaults map[string]any, err error) {
+	old := userValues(last)
+	switch {
+	case opts.ResetValues:
+		return given, nil, nil
+	case opts.ReuseValues:
+		coalesced, err := chartutil.CoalesceValues(last.Chart, last.Config)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--reuse-values: the values of revision %d: %w", last.Version, err)
+		}
+		defaults = coalesced.AsMap()
+		stripRequires(defaults, last)
+		return chartutil.CoalesceTables(render.CopyValues(given), old), defaults, nil
+	case opts.ResetThenReuseValues:
+		return chartutil.CoalesceTables(render.CopyValues(given), old), nil, nil
+	case len(given) == 0:
+		return old, nil, nil
+	}
+	return given, nil, nil
+}
+
+// userValues returns the values a user gave a release: its values without
+// the wiring bundle computed under requires:.
+func userValues(rel *helmrelease.Release) map[string]any {
+	vals := render.CopyValues(rel.Config)
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	stripRequires(vals, rel)
+	return vals
+}
+
+// stripRequires deletes the requires: key bundle wrote into vals: at the top
+// and in the values of every instance the release's chart recorded (a
+// nested requirement's outputs are under its parent's). An instance's map
+// left empty (Plan.Values makes one for every instance) is deleted too.
+func stripRequires(vals map[string]any, rel *helmrelease.Release) {
+	var resolved []render.Resolved
+	if rel.Chart != nil && rel.Chart.Metadata != nil {
+		resolved, _ = render.ParseResolved(rel.Chart.Metadata.Annotations)
+	}
+	// Deepest instances first, so that emptied parents go too.
+	paths := make([]string, 0, len(resolved))
+	for _, r := range resolved {
+		paths = append(paths, r.Instance)
+	}
+	sort.Slice(paths, func(i, j int) bool { return strings.Count(paths[i], ".") > strings.Count(paths[j], ".") })
+	for _, path := range paths {
+		keys := strings.Split(path, ".")
+		parent := vals
+		for _, k := range keys[:len(keys)-1] {
+			parent, _ = parent[k].(map[string]any)
+		}
+		m, ok := parent[keys[len(keys)-1]].(map[string]any)
+		if !ok {
+			continue
+		}
+		delete(m, bundle.RequiresKey)
+		if len(m) == 0 {
+			delete(parent, keys[len(keys)-1])
+		}
+	}
+	delete(vals, bundle.RequiresKey)
 }
 
 // RollbackOptions configure Rollback.

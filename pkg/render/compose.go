@@ -28,6 +28,7 @@ const outputsDir = "templates/__bundle_outputs__/"
 // INSTANCE.external) is left out: nothing of it is installed.
 func (p *Plan) Chart(user map[string]any) (*chart.Chart, error) {
 	c := compose(p.Root, false, 0, p.externals(user))
+	p.replaceValues(c)
 	res, err := json.Marshal(p.Resolved())
 	if err != nil {
 		return nil, err
@@ -118,6 +119,13 @@ func copyChart(src *chart.Chart, strip bool) *chart.Chart {
 	return c
 }
 
+// replaceValues puts RootValues in place of the composed root chart's values.
+func (p *Plan) replaceValues(c *chart.Chart) {
+	if p.RootValues != nil {
+		c.Values = deepCopyMap(p.RootValues)
+	}
+}
+
 // ReleaseOptions is what the templates see as .Release.
 type ReleaseOptions struct {
 	Name      string
@@ -192,6 +200,7 @@ func (n *Node) depth() int {
 // false) are absent.
 func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int, external map[string]map[string]string) (map[string]map[string]string, error) {
 	c := compose(p.Root, true, level, external)
+	p.replaceValues(c)
 	if level == 0 {
 		for _, o := range p.Root.Bundle.File.Outputs {
 			c.Templates = append(c.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})

@@ -36,6 +36,11 @@ type Plan struct {
 	Solution resolve.Solution
 	// Decisions and Conflicts are the solver's statistics.
 	Decisions, Conflicts int
+	// RootValues, when not nil, replace the composed chart's own values
+	// (the root's values.yaml and each requirement's values:) in Chart and
+	// Values, as helm upgrade --reuse-values replaces a chart's values with
+	// the previous release's.
+	RootValues map[string]any
 }
 
 // Node is one bundle instance in the composition tree.

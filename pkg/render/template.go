@@ -1,73 +1,294 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/postrender"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
 )
 
-// TemplateOptions configure Template.
+// TemplateOptions configure Render and Template. Each field has the meaning
+// of the helm template flag named in its comment.
 type TemplateOptions struct {
-	// ReleaseName defaults to the root bundle's name.
+	// ReleaseName defaults to the root bundle's name (see Naming).
 	ReleaseName string
+	Naming
 	// Namespace defaults to "default".
 	Namespace string
 	// Values are the user's values (files and --set, merged).
 	Values map[string]any
 	// KubeVersion is the Kubernetes version templates see
-	// (.Capabilities.KubeVersion); empty means Helm's default.
+	// (.Capabilities.KubeVersion); empty means Helm's default
+	// (--kube-version).
 	KubeVersion string
+	// APIVersions are added to what .Capabilities.APIVersions.Has finds,
+	// e.g. "monitoring.coreos.com/v1" or "monitoring.coreos.com/v1/ServiceMonitor"
+	// (-a/--api-versions).
+	APIVersions []string
+	// IsUpgrade renders as for an upgrade: .Release.IsUpgrade is true and
+	// .Release.IsInstall false (--is-upgrade).
+	IsUpgrade bool
+	// IncludeCRDs puts the files under crds/ (the root's and every
+	// requirement's) first in the output; they are left out otherwise
+	// (--include-crds).
+	IncludeCRDs bool
+	// NoHooks leaves every hook out of the output (--no-hooks).
+	NoHooks bool
+	// SkipTests leaves test hooks (helm.sh/hook: test) out (--skip-tests).
+	SkipTests bool
+	// ShowOnly keeps only the manifests rendered from templates whose
+	// chart-relative path matches one of these patterns (path.Match, e.g.
+	// templates/deployment.yaml, templates/*.yaml,
+	// charts/database/templates/statefulset.yaml); Template fails when a
+	// pattern matches nothing (-s/--show-only).
+	ShowOnly []string
+	// PostRenderer, when set, receives the manifests (not the hooks, as
+	// in Helm 3) and returns them changed (--post-renderer).
+	PostRenderer PostRenderer
 }
 
-// Template renders the plan's manifests without a cluster, in Helm's
-// install order, exactly as Install would send them. The output is
-// deterministic for the same plan and values, except for secrets a chart
-// generates at random when no value is given.
-func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error) {
-	if opts.ReleaseName == "" {
-		opts.ReleaseName = p.Root.Bundle.Name
+// Naming says how a release is named when no name is given: as helm
+// install --generate-name and --name-template do. Without either, the
+// release is named after the root bundle.
+type Naming struct {
+	// GenerateName names the release BUNDLE-SECONDS, the root bundle's
+	// name and the Unix time, as helm's --generate-name does with the
+	// chart's name.
+	GenerateName bool
+	// NameTemplate is a Go template with Sprig's functions whose output
+	// is the name, e.g. "shop-{{ randAlpha 5 | lower }}" (--name-template).
+	NameTemplate string
+}
+
+// ReleaseName returns the release name for a bundle named bundleName: name
+// when given, else the one n makes, else bundleName. A name given together
+// with n's options is refused, as Helm refuses it.
+func ReleaseName(bundleName, name string, n Naming, now time.Time) (string, error) {
+	if name != "" {
+		switch {
+		case n.GenerateName:
+			return "", fmt.Errorf("cannot set --generate-name and also specify a name (%q): drop one", name)
+		case n.NameTemplate != "":
+			return "", fmt.Errorf("cannot set --name-template and also specify a name (%q): drop one", name)
+		}
+		return name, nil
+	}
+	if n.NameTemplate != "" {
+		out, err := action.TemplateName(n.NameTemplate)
+		if err != nil {
+			return "", fmt.Errorf("--name-template %q: %s", n.NameTemplate, strings.Join(strings.Fields(err.Error()), " "))
+		}
+		return out, nil
+	}
+	if n.GenerateName {
+		return fmt.Sprintf("%s-%d", bundleName, now.Unix()), nil
+	}
+	return bundleName, nil
+}
+
+// PostRenderer is an executable the rendered manifests are piped through,
+// as Helm's --post-renderer: it reads the manifests on stdin and writes the
+// ones to use on stdout. A Path without a slash is looked up in $PATH.
+// The zero value is no post-renderer.
+type PostRenderer struct {
+	Path string
+	Args []string
+}
+
+// Check says whether the executable can be found, before anything is
+// rendered or sent to a cluster.
+func (p PostRenderer) Check() error {
+	if p.Path == "" {
+		if len(p.Args) > 0 {
+			return fmt.Errorf("--post-renderer-args %q without --post-renderer: give the executable with --post-renderer PATH", p.Args)
+		}
+		return nil
+	}
+	_, err := p.exec()
+	return err
+}
+
+func (p PostRenderer) exec() (postrender.PostRenderer, error) {
+	pr, err := postrender.NewExec(p.Path, p.Args...)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "unable to find binary at "+p.Path+": ") // the path once is enough
+		return nil, fmt.Errorf("--post-renderer %s: %s (give an executable's path, or the name of one in $PATH)", p.Path, strings.Join(strings.Fields(msg), " "))
+	}
+	return pr, nil
+}
+
+// Run pipes manifests through the executable and returns what it wrote.
+// It makes PostRenderer a Helm post-renderer (postrender.PostRenderer), so
+// Helm's actions run it exactly as helm --post-renderer does.
+func (p PostRenderer) Run(manifests *bytes.Buffer) (*bytes.Buffer, error) {
+	pr, err := p.exec()
+	if err != nil {
+		return nil, err
+	}
+	return pr.Run(manifests)
+}
+
+// Rendered is a release rendered without a cluster.
+type Rendered struct {
+	ReleaseName string
+	Namespace   string
+	// Manifest is the YAML stream Helm installs, in Helm's install order:
+	// the CRDs first when asked for, each document headed by its
+	// "# Source:" line, post-rendered when a PostRenderer is given.
+	Manifest string
+	// Hooks are the hooks, in Helm's order; test hooks and all hooks are
+	// left out as TemplateOptions say.
+	Hooks []Hook
+	// Notes is the rendered NOTES.txt of the root bundle.
+	Notes string
+}
+
+// Hook is one rendered hook resource.
+type Hook struct {
+	// Path is the template's path, e.g. mediawiki/templates/tests/test.yaml.
+	Path string
+	Kind string
+	Name string
+	// Events are the helm.sh/hook events: pre-install, test, ...
+	Events   []string
+	Manifest string
+}
+
+// String returns what helm template prints for the release: the manifest,
+// then every hook headed by its "# Source:" line.
+func (r *Rendered) String() string {
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(r.Manifest))
+	b.WriteString("\n")
+	for _, h := range r.Hooks {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+	}
+	return b.String()
+}
+
+// Render renders the plan's manifests and hooks without a cluster, exactly
+// as Install would send them. The output is deterministic for the same plan
+// and values, except for secrets a chart generates at random when no value
+// is given and names made with Naming.
+func Render(ctx context.Context, p *Plan, opts TemplateOptions) (*Rendered, error) {
+	name, err := ReleaseName(p.Root.Bundle.Name, opts.ReleaseName, opts.Naming, time.Now())
+	if err != nil {
+		return nil, err
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
-	chrt, err := p.Chart(opts.Values)
-	if err != nil {
-		return "", err
-	}
-	vals, err := p.Values(opts.Values, ReleaseOptions{Name: opts.ReleaseName, Namespace: opts.Namespace})
-	if err != nil {
-		return "", err
+	if err := opts.PostRenderer.Check(); err != nil {
+		return nil, err
 	}
 	inst := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	inst.DryRun = true
-	inst.ClientOnly = true
-	inst.Replace = true
-	inst.IncludeCRDs = true
-	inst.ReleaseName = opts.ReleaseName
-	inst.Namespace = opts.Namespace
 	if opts.KubeVersion != "" {
 		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
 		if err != nil {
-			return "", fmt.Errorf("--kube-version %q: %w", opts.KubeVersion, err)
+			return nil, fmt.Errorf("--kube-version %q: %w (write a version such as 1.31.0)", opts.KubeVersion, err)
 		}
 		inst.KubeVersion = kv
 	}
+	chrt, err := p.Chart(opts.Values)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := p.Values(opts.Values, ReleaseOptions{Name: name, Namespace: opts.Namespace, IsUpgrade: opts.IsUpgrade})
+	if err != nil {
+		return nil, err
+	}
+	// As helm template: a client-only dry run of an install.
+	inst.DryRun = true
+	inst.DryRunOption = "true"
+	inst.ClientOnly = true
+	inst.Replace = true
+	inst.IncludeCRDs = opts.IncludeCRDs
+	inst.IsUpgrade = opts.IsUpgrade
+	inst.APIVersions = chartutil.VersionSet(opts.APIVersions)
+	inst.ReleaseName = name
+	inst.Namespace = opts.Namespace
+	if opts.PostRenderer.Path != "" {
+		inst.PostRenderer = opts.PostRenderer
+	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err != nil {
-		return "", fmt.Errorf("rendering %s: %w", p.Root.Bundle, HelmErrorFor(p.Root.Bundle.Name, err))
+		return nil, fmt.Errorf("rendering %s: %w", p.Root.Bundle, HelmErrorFor(p.Root.Bundle.Name, err))
 	}
-	var b strings.Builder
-	b.WriteString(strings.TrimSpace(rel.Manifest))
+	out := &Rendered{ReleaseName: name, Namespace: opts.Namespace, Manifest: rel.Manifest, Notes: rel.Info.Notes}
+	if opts.NoHooks {
+		return out, nil
+	}
 	for _, h := range rel.Hooks {
-		fmt.Fprintf(&b, "\n---\n# Source: %s\n%s", h.Path, strings.TrimSpace(h.Manifest))
+		hook := Hook{Path: h.Path, Kind: h.Kind, Name: h.Name, Manifest: h.Manifest}
+		test := false
+		for _, e := range h.Events {
+			hook.Events = append(hook.Events, string(e))
+			test = test || e == release.HookTest
+		}
+		if opts.SkipTests && test {
+			continue
+		}
+		out.Hooks = append(out.Hooks, hook)
 	}
-	b.WriteString("\n")
+	return out, nil
+}
+
+// Template renders the plan as helm template prints a chart: Render's
+// manifest and hooks as one YAML stream, only the templates ShowOnly names
+// when it names some.
+func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error) {
+	r, err := Render(ctx, p, opts)
+	if err != nil {
+		return "", err
+	}
+	if len(opts.ShowOnly) == 0 {
+		return r.String(), nil
+	}
+	return showOnly(r.String(), opts.ShowOnly)
+}
+
+var sourcePath = regexp.MustCompile("# Source: [^/]+/(.+)")
+
+// showOnly keeps the documents rendered from templates matching patterns,
+// as helm template --show-only does: in pattern order, then document order;
+// each pattern must match some template.
+func showOnly(stream string, patterns []string) (string, error) {
+	docs := releaseutil.SplitManifests(stream)
+	keys := make([]string, 0, len(docs))
+	for k := range docs {
+		keys = append(keys, k)
+	}
+	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	var b strings.Builder
+	for _, pattern := range patterns {
+		pattern = filepath.ToSlash(pattern)
+		found := false
+		for _, k := range keys {
+			m := sourcePath.FindStringSubmatch(docs[k])
+			if m == nil {
+				continue
+			}
+			if ok, _ := filepath.Match(pattern, m[1]); !ok {
+				continue
+			}
+			fmt.Fprintf(&b, "---\n%s\n", docs[k])
+			found = true
+		}
+		if !found {
+			return "", fmt.Errorf("could not find template %s in chart (--show-only takes a template path relative to the chart, e.g. templates/deployment.yaml or charts/INSTANCE/templates/*.yaml)", pattern)
+		}
+	}
 	return b.String(), nil
 }
 

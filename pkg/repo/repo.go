@@ -209,5 +209,8 @@ func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semv
 	for i, v := range sorted {
 		have[i] = v.String()
 	}
+	if constraint == nil {
+		return nil, errs.New(resolve.ErrConflict, "%s has no stable version (available: %s): choose a prerelease with --devel or --version", ref.Ref, strings.Join(have, ", "))
+	}
 	return nil, errs.New(resolve.ErrConflict, "no version of %s satisfies --version %s (available: %s)", ref.Ref, constraint, strings.Join(have, ", "))
 }

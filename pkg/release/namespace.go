@@ -1,0 +1,57 @@
+package release
+
+import (
+	"os"
+	"path/filepath"
+
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// NamespaceEnv names the environment variable that gives the namespace
+// when --namespace is not given, as HELM_NAMESPACE does for helm.
+const NamespaceEnv = "BUNDLE_NAMESPACE"
+
+// ResolveNamespace returns the namespace to work in, chosen as helm chooses
+// it: Namespace (--namespace) when given, else $BUNDLE_NAMESPACE, else the
+// namespace of the kubeconfig context (--kube-context, else the current
+// one), else "default". It reads the kubeconfig but never contacts the
+// cluster, so bundle template uses it too. As in Helm, a kubeconfig that
+// is missing or cannot be read counts as one without a namespace.
+func (o KubeOptions) ResolveNamespace() string {
+	if o.Namespace != "" {
+		return o.Namespace
+	}
+	if ns := o.getenv(NamespaceEnv); ns != "" {
+		return ns
+	}
+	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(o.loadingRules(), &clientcmd.ConfigOverrides{CurrentContext: o.Context})
+	if ns, _, err := cfg.Namespace(); err == nil && ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+func (o KubeOptions) getenv(key string) string {
+	if o.Getenv != nil {
+		return o.Getenv(key)
+	}
+	return os.Getenv(key)
+}
+
+// loadingRules finds the kubeconfig as kubectl does: Kubeconfig, else the
+// files in $KUBECONFIG, else ~/.kube/config; with Getenv set, $KUBECONFIG
+// and $HOME are read through it.
+func (o KubeOptions) loadingRules() *clientcmd.ClientConfigLoadingRules {
+	if o.Getenv == nil {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		rules.ExplicitPath = o.Kubeconfig
+		return rules
+	}
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: o.Kubeconfig}
+	if kc := o.getenv(clientcmd.RecommendedConfigPathEnvVar); kc != "" {
+		rules.Precedence = filepath.SplitList(kc)
+	} else if home := o.getenv("HOME"); home != "" {
+		rules.Precedence = []string{filepath.Join(home, clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)}
+	}
+	return rules
+}

@@ -1,0 +1,37 @@
+package release
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+// --devel lets a bundle whose only version is a prerelease be chosen when
+// no --version is given, as helm's --devel (the constraint >0.0.0-0).
+func TestPrepareDevel(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "beta"), 0o755)
+	os.WriteFile(filepath.Join(dir, "beta", "Chart.yaml"), []byte("apiVersion: v2\nname: beta\nversion: 2.0.0-rc.1\n"), 0o644)
+	set := repo.NewSet(map[string]repo.Repository{"dev": repo.NewCatalog("dev", os.DirFS(dir))})
+	ctx := context.Background()
+
+	want := "dev/beta has no stable version (available: 2.0.0-rc.1): choose a prerelease with --devel or --version"
+	if _, err := Prepare(ctx, set, Source{Reference: "dev/beta"}); err == nil || err.Error() != want {
+		t.Errorf("without --devel: error\n got  %v\n want %s", err, want)
+	}
+	p, err := Prepare(ctx, set, Source{Reference: "dev/beta", Devel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Plan().Root.Bundle.Version.String(); got != "2.0.0-rc.1" {
+		t.Errorf("--devel chose %s", got)
+	}
+	// A --version given wins over --devel, as in Helm.
+	if _, err := Prepare(ctx, set, Source{Reference: "dev/beta", Devel: true, Version: "^1"}); err == nil || !strings.Contains(err.Error(), "satisfies --version ^1") {
+		t.Errorf("--devel --version ^1: error %v", err)
+	}
+}
