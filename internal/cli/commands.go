@@ -244,7 +244,7 @@ func statusCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			st, err := cl.Status(c.Context, c.Args().Get(0))
+			st, err := cl.Status(c.Context, c.Args().Get(0), 0)
 			if err != nil {
 				return err
 			}
