@@ -50,6 +50,8 @@ type KubeOptions struct {
 	// Debug, when set, receives Helm's log and one line per request sent
 	// to the cluster, Secret data and credentials redacted.
 	Debug io.Writer
+	// RequestTimeout bounds each request to the cluster; zero: no bound.
+	RequestTimeout time.Duration
 }
 
 // Client runs lifecycle operations against one cluster and namespace.
@@ -76,6 +78,10 @@ func New(opts KubeOptions, repos *repo.Set) (*Client, error) {
 		}
 	}
 	flags.Namespace = &ns
+	if opts.RequestTimeout > 0 {
+		t := opts.RequestTimeout.String()
+		flags.Timeout = &t
+	}
 	logf := func(string, ...any) {}
 	if opts.Debug != nil {
 		logf = debugLog(opts.Debug)
