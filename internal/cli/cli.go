@@ -72,8 +72,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		ExitErrHandler: func(*ucli.Context, error) {},
 		// Our own help command (help.go) replaces urfave's.
 		HideHelpCommand: true,
-		Flags:           []ucli.Flag{debugFlag()},
-		Action:          unknownCommand,
+		// urfave adds --help only when it adds its help command.
+		Flags:  []ucli.Flag{debugFlag(), ucli.HelpFlag},
+		Action: unknownCommand,
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {
 			return &usageError{msg: fmt.Sprintf("%v (see %s --help)", err, commandPath(c))}
 		},
@@ -172,8 +173,10 @@ func client(c *ucli.Context) (*release.Client, error) {
 		Context:    c.String("kube-context"),
 		Namespace:  c.String("namespace"),
 	}
-	if c.Bool("debug") {
-		opts.Debug = c.App.ErrWriter
+	for _, ctx := range c.Lineage() { // bundle --debug CMD or bundle CMD --debug
+		if ctx.Bool("debug") {
+			opts.Debug = c.App.ErrWriter
+		}
 	}
 	return newClient(c, opts)
 }

@@ -89,7 +89,11 @@ else
     compdef _bundle bundle
 fi
 `,
-		"fish": `# fish completion for bundle; load with: bundle completion fish | source
+		"fish": `# fish completion for bundle. Save it where fish looks first:
+#   bundle completion fish > ~/.config/fish/completions/bundle.fish
+# (fish ships completions for Ruby's Bundler, also called bundle; a file
+# of that name in your own completions directory replaces them.)
+complete -c bundle -e
 function __bundle_complete
     set -l tokens (commandline -opc)
     set -l cur (commandline -ct)
@@ -218,7 +222,9 @@ func completions(c *ucli.Context, words []string, cur string) []candidate {
 			}
 		}
 	case cmd == nil || len(cmd.Subcommands) > 0:
-		cands = commandCandidates(cmds)
+		if len(positional) == 0 { // else: not a command
+			cands = commandCandidates(cmds)
+		}
 	default:
 		cands = positionalCandidates(c, strings.Join(path, " "), positional, set, cur)
 	}

@@ -54,14 +54,15 @@ func versions(info *debug.BuildInfo, ok bool) versionInfo {
 		}
 	}
 	for _, d := range info.Deps {
+		version := d.Version
 		if d.Replace != nil {
-			d = d.Replace
+			version = d.Replace.Version
 		}
 		switch d.Path {
 		case helmModule:
-			v.HelmVersion = d.Version
+			v.HelmVersion = version
 		case clientGoModule:
-			v.KubernetesClientVersion = d.Version
+			v.KubernetesClientVersion = version
 		}
 	}
 	return v

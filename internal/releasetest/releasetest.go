@@ -4,8 +4,14 @@
 package releasetest
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +24,7 @@ import (
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	helmtime "helm.sh/helm/v3/pkg/time"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
 
@@ -165,3 +172,55 @@ func (v *view) Query(labels map[string]string) ([]*helmrelease.Release, error) {
 	defer v.use()()
 	return v.f.mem.Query(labels)
 }
+
+// APIServer serves just enough of the Kubernetes API for Helm's secrets
+// driver to list the given releases (stored in namespace ns with Helm's own
+// encoding), over TLS and only with the bearer token Token. It returns a
+// kubeconfig for it (context namespace ns).
+func APIServer(t testing.TB, ns string, rels ...*helmrelease.Release) (kubeconfig string) {
+	t.Helper()
+	cs := k8sfake.NewClientset()
+	d := driver.NewSecrets(cs.CoreV1().Secrets(ns))
+	for _, r := range rels {
+		if err := d.Create(fmt.Sprintf("sh.helm.release.v1.%s.v%d", r.Name, r.Version), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secrets, err := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets.APIVersion, secrets.Kind = "v1", "SecretList"
+	// client-go sends credentials over TLS only.
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+Token {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/version":
+			w.Write([]byte(`{"major":"1","minor":"34","gitVersion":"v1.34.4"}`))
+		case "/api/v1/namespaces/" + ns + "/secrets":
+			json.NewEncoder(w).Encode(secrets)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(api.Close)
+	kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	err = os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "`+api.URL+`", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: "`+Token+`"}}]
+contexts: [{name: c, context: {cluster: c, user: u, namespace: `+ns+`}}]
+current-context: c
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig
+}
+
+// Token is the bearer token APIServer requires.
+const Token = "tok-abcdef-123456"

@@ -4,18 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8sfake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
@@ -99,43 +93,9 @@ func TestDebugHeaders(t *testing.T) {
 // but neither its bearer token nor the values inside Helm's release
 // Secrets (which hold every value the user set).
 func TestDebugClient(t *testing.T) {
-	// Helm's own Secrets driver writes the release record.
-	cs := k8sfake.NewClientset()
 	rel := releasetest.Release("wiki", "team", 1, helmrelease.StatusDeployed, "mediawiki", "1.1.0", "1.41")
 	rel.Config = map[string]any{"database": map[string]any{"password": secretValue}}
-	if err := driver.NewSecrets(cs.CoreV1().Secrets("team")).Create("sh.helm.release.v1.wiki.v1", rel); err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := cs.CoreV1().Secrets("team").List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets.APIVersion, secrets.Kind = "v1", "SecretList"
-	// client-go sends credentials over TLS only.
-	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+token {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/version":
-			w.Write([]byte(`{"major":"1","minor":"34","gitVersion":"v1.34.4"}`))
-		case "/api/v1/namespaces/team/secrets":
-			json.NewEncoder(w).Encode(secrets)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer api.Close()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "`+api.URL+`", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: "`+token+`"}}]
-contexts: [{name: c, context: {cluster: c, user: u, namespace: team}}]
-current-context: c
-`), 0o600)
+	kubeconfig := releasetest.APIServer(t, "team", rel)
 
 	var debug bytes.Buffer
 	c, err := New(KubeOptions{Kubeconfig: kubeconfig, Debug: &debug}, nil)
@@ -155,12 +115,12 @@ current-context: c
 		t.Fatalf("the fake API server did not serve the release: %+v", rels)
 	}
 	got := debug.String()
-	for _, want := range []string{"debug: -> GET " + api.URL + "/version", "debug: -> GET " + api.URL + "/api/v1/namespaces/team/secrets?labelSelector=owner%3Dhelm", "debug: <- 200 OK GET", "Authorization: Bearer <redacted>"} {
+	for _, want := range []string{"/version", "debug: -> GET https://127.0.0.1:", "/api/v1/namespaces/team/secrets?labelSelector=owner%3Dhelm", "debug: <- 200 OK GET", "Authorization: Bearer <redacted>"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("debug output lacks %q:\n%s", want, got)
 		}
 	}
-	for _, leak := range []string{token, secretValue, string(secrets.Items[0].Data["release"])} {
+	for _, leak := range []string{releasetest.Token, secretValue, base64.StdEncoding.EncodeToString([]byte(secretValue))} {
 		if strings.Contains(got, leak) {
 			t.Errorf("debug output shows %.40q", leak)
 		}
