@@ -18,10 +18,10 @@ import (
 func probeBundle(t *testing.T) string {
 	dir := t.TempDir()
 	files := map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: probe\nversion: 0.1.0\nappVersion: \"1.0\"\n",
-		"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  cache: {bundle: memcached, version: ^1, outputs: [host]}\n",
-		"values.yaml": "password: unset\n",
-		"templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-auth\nstringData:\n  password: {{ .Values.password | quote }}\n",
+		"Chart.yaml":               "apiVersion: v2\nname: probe\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+		"bundle.yaml":              "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  cache: {bundle: memcached, version: ^1, outputs: [host]}\n",
+		"values.yaml":              "password: unset\n",
+		"templates/secret.yaml":    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-auth\nstringData:\n  password: {{ .Values.password | quote }}\n",
 		"templates/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  cache: {{ .Values.requires.cache.host | quote }}\n",
 		"templates/NOTES.txt":      "probe {{ .Release.Name }} uses {{ .Values.requires.cache.host }}\n",
 		"templates/tests/job.yaml": `apiVersion: batch/v1
