@@ -15,6 +15,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/bundlesh/bundle/internal/releaseenv"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
@@ -35,7 +36,7 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(c *ucli.Context, format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (see bundle %s --help)", c.Command.Name)}
+	return &usageError{msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (see %s --help)", commandPath(c))}
 }
 
 // Run runs the bundle command line with args (args[0] is the program name)
@@ -48,11 +49,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func runEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	app := newApp(stdin, stdout, stderr)
 	app.Metadata = map[string]any{getenvKey: getenv}
+	return runApp(ctx, app, args)
+}
+
+// runApp runs app; tests hand it a release environment (releaseEnvKey) or
+// an environment lookup (getenvKey) in app.Metadata.
+func runApp(ctx context.Context, app *ucli.App, args []string) int {
 	err := app.RunContext(ctx, reorder(app, args))
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(stderr, "Error: "+oneLine(err.Error()))
+	fmt.Fprintln(app.ErrWriter, "Error: "+oneLine(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return ExitUsage
@@ -69,14 +76,14 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// Errors are printed by Run; never exit from inside the library.
-		ExitErrHandler:  func(*ucli.Context, error) {},
+		ExitErrHandler: func(*ucli.Context, error) {},
+		// Our own help command (help.go) replaces urfave's.
 		HideHelpCommand: true,
+		// urfave adds --help only when it adds its help command.
+		Flags:  []ucli.Flag{debugFlag(), ucli.HelpFlag},
+		Action: unknownCommand,
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {
-			name := "bundle"
-			if c.Command != nil && c.Command.Name != "" {
-				name += " " + c.Command.Name
-			}
-			return &usageError{msg: fmt.Sprintf("%v (see %s --help)", err, name)}
+			return &usageError{msg: fmt.Sprintf("%v (see %s --help)", err, commandPath(c))}
 		},
 		Commands: []*ucli.Command{
 			templateCommand(),
@@ -99,11 +106,15 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			showCommand(),
 			lintCommand(),
 			searchCommand(),
+			getCommand(),
+			testCommand(),
+			versionCommand(),
+			completionCommand(),
+			completeCommand(),
+			helpCommand(),
 		},
 	}
-	for _, c := range app.Commands {
-		c.OnUsageError = app.OnUsageError
-	}
+	setupHelp(app)
 	return app
 }
 
@@ -114,6 +125,7 @@ func kubeFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace (default: $BUNDLE_NAMESPACE, else the kubeconfig context's, else default)"},
 		&ucli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"},
 		&ucli.StringFlag{Name: "kube-context", Usage: "kubeconfig context to use"},
+		debugFlag(),
 	}
 }
 
@@ -146,10 +158,6 @@ func waitFlags() []ucli.Flag {
 	}
 }
 
-func outputFlag() ucli.Flag {
-	return &ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"}
-}
-
 func flags(groups ...[]ucli.Flag) []ucli.Flag {
 	var out []ucli.Flag
 	for _, g := range groups {
@@ -173,11 +181,34 @@ func waitFrom(c *ucli.Context) release.WaitOptions {
 }
 
 func client(c *ucli.Context) (*release.Client, error) {
+	opts := kubeOptions(c)
+	for _, ctx := range c.Lineage() { // bundle --debug CMD or bundle CMD --debug
+		if ctx.Bool("debug") {
+			opts.Debug = c.App.ErrWriter
+		}
+	}
+	return newClient(c, opts)
+}
+
+// newClient returns a release client for opts, or over the environment
+// tests put in app.Metadata.
+func newClient(c *ucli.Context, opts release.KubeOptions) (*release.Client, error) {
 	set, err := repos(c)
 	if err != nil {
 		return nil, err
 	}
-	return release.New(kubeOptions(c), set)
+	if env, ok := c.App.Metadata[releaseEnvKey].(*releaseenv.Env); ok {
+		return release.NewWithEnv(env, set), nil
+	}
+	return release.New(opts, set)
+}
+
+// releaseEnvKey keys the release environment tests put in app.Metadata
+// (Helm's memory storage and fake clients instead of a kubeconfig).
+const releaseEnvKey = "bundle.releaseEnv"
+
+func debugFlag() ucli.Flag {
+	return &ucli.BoolFlag{Name: "debug", Usage: "log Helm's steps and every request sent to the cluster to stderr (Secret data and credentials redacted)"}
 }
 
 // nameAndBundle reads "[NAME] BUNDLE".
@@ -196,15 +227,6 @@ func exactArgs(c *ucli.Context, n int, what string) error {
 		return usagef(c, "expected %s, got %d arguments", what, c.NArg())
 	}
 	return nil
-}
-
-func checkOutput(c *ucli.Context) error {
-	switch o := c.String("output"); o {
-	case "table", "json":
-		return nil
-	default:
-		return usagef(c, "--output %q: use table or json", o)
-	}
 }
 
 func positiveTimeout(c *ucli.Context) error {

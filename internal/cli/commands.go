@@ -1,10 +1,10 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -263,32 +263,105 @@ func uninstallCommand() *ucli.Command {
 
 func listCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:  "list",
-		Usage: "list releases (bundle and plain Helm ones)",
+		Name:    "list",
+		Aliases: []string{"ls"},
+		Usage:   "list releases (bundle and plain Helm ones)",
+		Description: "By default only deployed and failed releases are listed, as with helm list;\n" +
+			"--all and the state flags (which combine) change that. Releases are sorted\n" +
+			"by name; -d sorts by the time of the last deployment, oldest first.",
 		Flags: flags(kubeFlags(), []ucli.Flag{
 			&ucli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "list releases of every namespace"},
+			&ucli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list releases in every state"},
+			&ucli.BoolFlag{Name: "deployed", Usage: "list deployed releases (the default, with --failed, when no state flag is given)"},
+			&ucli.BoolFlag{Name: "failed", Usage: "list failed releases"},
+			&ucli.BoolFlag{Name: "pending", Usage: "list pending releases (installing, upgrading, rolling back)"},
+			&ucli.BoolFlag{Name: "superseded", Usage: "list superseded revisions"},
+			&ucli.BoolFlag{Name: "uninstalled", Usage: "list releases uninstalled with --keep-history"},
+			&ucli.BoolFlag{Name: "uninstalling", Usage: "list releases being uninstalled"},
+			&ucli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only names matching this regular expression"},
+			&ucli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label query on the release records, e.g. -l name=wiki,owner=helm"},
+			&ucli.BoolFlag{Name: "date", Aliases: []string{"d"}, Usage: "sort by the time of the last deployment"},
+			&ucli.BoolFlag{Name: "reverse", Aliases: []string{"r"}, Usage: "reverse the order"},
+			&ucli.IntFlag{Name: "max", Aliases: []string{"m"}, Value: 256, Usage: "list at most this many releases (0: all)"},
+			&ucli.IntFlag{Name: "offset", Usage: "skip this many releases of the sorted list"},
+			&ucli.BoolFlag{Name: "short", Aliases: []string{"q"}, Usage: "print the names only"},
+			&ucli.BoolFlag{Name: "no-headers", Usage: "omit the table header"},
+			&ucli.StringFlag{Name: "time-format", Usage: `format times with this Go layout, e.g. "2006-01-02 15:04:05Z0700"`},
 			outputFlag(),
 		}),
 		Action: func(c *ucli.Context) error {
-			cl, err := readClient(c, 0, "no arguments")
+			if err := exactArgs(c, 0, "no arguments"); err != nil {
+				return err
+			}
+			if err := checkOutput(c); err != nil {
+				return err
+			}
+			if f := c.String("filter"); f != "" {
+				if _, err := regexp.Compile(f); err != nil {
+					return usagef(c, "--filter %q: %v (write a regular expression such as '^wiki')", f, err)
+				}
+			}
+			if c.Int("max") < 0 || c.Int("offset") < 0 {
+				return usagef(c, "--max %d, --offset %d: must not be negative", c.Int("max"), c.Int("offset"))
+			}
+			cl, err := client(c)
 			if err != nil {
 				return err
 			}
-			rels, err := cl.List(c.Context, release.ListOptions{AllNamespaces: c.Bool("all-namespaces")})
+			rels, err := cl.List(c.Context, release.ListOptions{
+				AllNamespaces: c.Bool("all-namespaces"),
+				All:           c.Bool("all"), Deployed: c.Bool("deployed"), Failed: c.Bool("failed"), Pending: c.Bool("pending"),
+				Superseded: c.Bool("superseded"), Uninstalled: c.Bool("uninstalled"), Uninstalling: c.Bool("uninstalling"),
+				Filter: c.String("filter"), Selector: c.String("selector"),
+				ByDate: c.Bool("date"), Reverse: c.Bool("reverse"),
+				Max: c.Int("max"), Offset: c.Int("offset"),
+			})
 			if err != nil {
 				return err
 			}
-			if c.String("output") == "json" {
-				return writeJSON(c.App.Writer, jsonReleases(rels))
+			if c.Bool("short") {
+				names := make([]string, 0, len(rels))
+				for _, r := range rels {
+					names = append(names, r.Name)
+				}
+				if ok, err := writeData(c, names); ok {
+					return err
+				}
+				for _, n := range names {
+					fmt.Fprintln(c.App.Writer, n)
+				}
+				return nil
+			}
+			if ok, err := writeData(c, listElements(rels, c.String("time-format"))); ok {
+				return err
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tNAMESPACE\tREVISION\tSTATUS\tBUNDLE\tAPP VERSION\tUPDATED")
+			if !c.Bool("no-headers") {
+				fmt.Fprintln(tw, "NAME\tNAMESPACE\tREVISION\tSTATUS\tBUNDLE\tAPP VERSION\tUPDATED")
+			}
 			for _, r := range rels {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s-%s\t%s\t%s\n", r.Name, r.Namespace, r.Revision, r.Status, r.Bundle, r.Version, r.AppVersion, age(r.Updated))
+				updated := age(r.Updated)
+				if layout := c.String("time-format"); layout != "" {
+					updated = helmListTime(r.Updated, layout)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Name, r.Namespace, r.Revision, r.Status, chartName(r), r.AppVersion, updated)
 			}
 			return tw.Flush()
 		},
 	}
+}
+
+func revisionFlag() ucli.Flag {
+	return &ucli.IntFlag{Name: "revision", Usage: "that revision of the release (default: the latest; see bundle history)"}
+}
+
+// revisionFrom reads --revision.
+func revisionFrom(c *ucli.Context) (int, error) {
+	rev := c.Int("revision")
+	if c.IsSet("revision") && rev < 1 {
+		return 0, usagef(c, "--revision %d: give a revision number from bundle history", rev)
+	}
+	return rev, nil
 }
 
 func statusCommand() *ucli.Command {
@@ -296,20 +369,28 @@ func statusCommand() *ucli.Command {
 		Name:      "status",
 		Usage:     "show a release: its resolved bundles and each resource's readiness",
 		ArgsUsage: "NAME",
-		Flags:     flags(kubeFlags(), []ucli.Flag{outputFlag()}),
+		Flags: flags(kubeFlags(), []ucli.Flag{
+			revisionFlag(),
+			&ucli.BoolFlag{Name: "show-desc", Usage: "print the revision's description"},
+			outputFlag(),
+		}),
 		Action: func(c *ucli.Context) error {
+			rev, err := revisionFrom(c)
+			if err != nil {
+				return err
+			}
 			cl, err := readClient(c, 1, "NAME")
 			if err != nil {
 				return err
 			}
-			st, err := cl.Status(c.Context, c.Args().Get(0))
+			st, err := cl.Status(c.Context, c.Args().Get(0), rev)
 			if err != nil {
 				return err
 			}
-			if c.String("output") == "json" {
-				return writeJSON(c.App.Writer, jsonStatus(st))
+			if ok, err := writeData(c, toStatusObject(st)); ok {
+				return err
 			}
-			return printStatus(c.App.Writer, st)
+			return printStatus(c.App.Writer, st, c.Bool("show-desc"))
 		},
 	}
 }
@@ -317,10 +398,17 @@ func statusCommand() *ucli.Command {
 func historyCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "history",
+		Aliases:   []string{"hist"},
 		Usage:     "list a release's revisions",
 		ArgsUsage: "NAME",
-		Flags:     flags(kubeFlags(), []ucli.Flag{outputFlag()}),
+		Flags: flags(kubeFlags(), []ucli.Flag{
+			&ucli.IntFlag{Name: "max", Value: 256, Usage: "show at most this many of the latest revisions"},
+			outputFlag(),
+		}),
 		Action: func(c *ucli.Context) error {
+			if c.Int("max") < 1 {
+				return usagef(c, "--max %d: must be at least 1", c.Int("max"))
+			}
 			cl, err := readClient(c, 1, "NAME")
 			if err != nil {
 				return err
@@ -329,13 +417,16 @@ func historyCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			if c.String("output") == "json" {
-				return writeJSON(c.App.Writer, jsonReleases(rels))
+			if n := c.Int("max"); len(rels) > n {
+				rels = rels[len(rels)-n:]
+			}
+			if ok, err := writeData(c, historyElements(rels)); ok {
+				return err
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REVISION\tUPDATED\tSTATUS\tBUNDLE\tAPP VERSION\tDESCRIPTION")
 			for _, r := range rels {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s-%s\t%s\t%s\n", r.Revision, age(r.Updated), r.Status, r.Bundle, r.Version, r.AppVersion, r.Description)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Revision, age(r.Updated), r.Status, chartName(r), r.AppVersion, r.Description)
 			}
 			return tw.Flush()
 		},
@@ -359,7 +450,7 @@ func printDone(w io.Writer, verb string, r *release.Release, dryRun bool) error 
 	return nil
 }
 
-func printStatus(w io.Writer, st *release.Status) error {
+func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "NAME:\t%s\n", st.Name)
 	fmt.Fprintf(tw, "NAMESPACE:\t%s\n", st.Namespace)
@@ -374,6 +465,9 @@ func printStatus(w io.Writer, st *release.Status) error {
 	fmt.Fprintf(tw, "READY:\t%s\n", ready)
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if showDesc {
+		fmt.Fprintf(w, "DESCRIPTION: %s\n", st.Description)
 	}
 	if len(st.Resolved) > 0 {
 		fmt.Fprintln(w, "\nREQUIRES:")
@@ -392,54 +486,31 @@ func printStatus(w io.Writer, st *release.Status) error {
 	for _, r := range st.Resources {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", r.Kind, r.Name, r.State)
 	}
-	return tw.Flush()
-}
-
-type jsonRelease struct {
-	Name       string            `json:"name"`
-	Namespace  string            `json:"namespace"`
-	Revision   int               `json:"revision"`
-	Status     string            `json:"status"`
-	Updated    string            `json:"updated"`
-	Bundle     string            `json:"bundle"`
-	Version    string            `json:"version"`
-	AppVersion string            `json:"appVersion"`
-	Requires   []render.Resolved `json:"requires,omitempty"`
-}
-
-func toJSON(r *release.Release) jsonRelease {
-	return jsonRelease{Name: r.Name, Namespace: r.Namespace, Revision: r.Revision, Status: r.Status, Updated: age(r.Updated), Bundle: r.Bundle, Version: r.Version, AppVersion: r.AppVersion, Requires: r.Resolved}
-}
-
-func jsonReleases(rs []*release.Release) []jsonRelease {
-	out := make([]jsonRelease, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, toJSON(r))
+	if err := tw.Flush(); err != nil {
+		return err
 	}
-	return out
+	fmt.Fprintln(w)
+	printTestSuite(w, st.Hooks)
+	if n := strings.TrimSpace(st.Notes); n != "" {
+		fmt.Fprintf(w, "\nNOTES:\n%s\n", n)
+	}
+	return nil
 }
 
-func jsonStatus(st *release.Status) any {
-	type res struct {
-		Kind  string `json:"kind"`
-		Name  string `json:"name"`
-		State string `json:"state"`
+// printTestSuite prints how the test hooks last ran, as helm status does.
+func printTestSuite(w io.Writer, hooks []release.Hook) {
+	ran := false
+	for _, h := range hooks {
+		if !h.IsTest() || h.LastRun.StartedAt.IsZero() {
+			continue
+		}
+		ran = true
+		fmt.Fprintf(w, "TEST SUITE:     %s\nLast Started:   %s\nLast Completed: %s\nPhase:          %s\n",
+			h.Name, h.LastRun.StartedAt.Format(time.ANSIC), h.LastRun.CompletedAt.Format(time.ANSIC), h.LastRun.Phase)
 	}
-	out := struct {
-		jsonRelease
-		Ready     bool  `json:"ready"`
-		Resources []res `json:"resources"`
-	}{jsonRelease: toJSON(st.Release), Ready: st.Ready()}
-	for _, r := range st.Resources {
-		out.Resources = append(out.Resources, res{r.Kind, r.Name, r.State})
+	if !ran {
+		fmt.Fprintln(w, "TEST SUITE: None")
 	}
-	return out
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // readClient checks the arguments and --output of a read-only command and

@@ -87,8 +87,8 @@ func depsCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			if c.String("output") == "json" {
-				return writeJSON(c.App.Writer, t)
+			if ok, err := writeData(c, t); ok {
+				return err
 			}
 			printTree(c.App.Writer, t, "", true, true)
 			return nil

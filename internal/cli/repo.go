@@ -55,11 +55,29 @@ func repoCommand() *ucli.Command {
 				},
 			},
 			{
-				Name:  "list",
-				Usage: "list the repositories added",
+				Name:    "list",
+				Aliases: []string{"ls"},
+				Usage:   "list the repositories added",
+				Flags:   []ucli.Flag{outputFlag()},
 				Action: func(c *ucli.Context) error {
+					if err := checkOutput(c); err != nil {
+						return err
+					}
 					cfg, err := loadConfig()
 					if err != nil {
+						return err
+					}
+					// helm repo list -o json: [{"name","url"}]; the built-in
+					// catalog is listed in the table only.
+					type entry struct {
+						Name string `json:"name"`
+						URL  string `json:"url"`
+					}
+					entries := make([]entry, 0, len(cfg.Repositories))
+					for _, e := range cfg.Repositories {
+						entries = append(entries, entry{e.Name, e.URL})
+					}
+					if ok, err := writeData(c, entries); ok {
 						return err
 					}
 					tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)

@@ -175,9 +175,13 @@ func searchCommand() *ucli.Command {
 		Name:      "search",
 		Usage:     "search the stable catalog and the repositories added (name and description)",
 		ArgsUsage: "[TERM]",
+		Flags:     []ucli.Flag{outputFlag()},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 1 {
 				return usagef(c, "expected at most one TERM, got %d arguments", c.NArg())
+			}
+			if err := checkOutput(c); err != nil {
+				return err
 			}
 			term := strings.ToLower(c.Args().Get(0))
 			cfg, err := loadConfig()
@@ -189,6 +193,20 @@ func searchCommand() *ucli.Command {
 				return err
 			}
 			sort.Slice(results, func(i, j int) bool { return results[i].Ref < results[j].Ref })
+			// helm search repo -o json: [{"name","version","app_version","description"}]
+			type entry struct {
+				Name        string `json:"name"`
+				Version     string `json:"version"`
+				AppVersion  string `json:"app_version"`
+				Description string `json:"description"`
+			}
+			entries := make([]entry, 0, len(results))
+			for _, r := range results {
+				entries = append(entries, entry{r.Ref, r.Version, r.AppVersion, r.Description})
+			}
+			if ok, err := writeData(c, entries); ok {
+				return err
+			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "BUNDLE\tVERSION\tAPP VERSION\tDESCRIPTION")
 			for _, r := range results {

@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/bundlesh/bundle/internal/errs"
+	"github.com/bundlesh/bundle/internal/releaseenv"
 
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
@@ -50,6 +52,11 @@ type KubeOptions struct {
 	// Getenv looks up $BUNDLE_NAMESPACE, and $KUBECONFIG and $HOME to find
 	// the namespace; nil means os.Getenv.
 	Getenv func(string) string
+	// Debug, when set, receives Helm's log and one line per request sent
+	// to the cluster, Secret data and credentials redacted.
+	Debug io.Writer
+	// RequestTimeout bounds each request to the cluster; zero: no bound.
+	RequestTimeout time.Duration
 }
 
 // Client runs lifecycle operations against one cluster and namespace.
@@ -58,6 +65,7 @@ type Client struct {
 	flags     *genericclioptions.ConfigFlags
 	namespace string
 	repos     *repo.Set
+	env       *releaseenv.Env
 }
 
 // New returns a client for the cluster and namespace in opts, resolving
@@ -68,11 +76,29 @@ func New(opts KubeOptions, repos *repo.Set) (*Client, error) {
 	flags.Context = &opts.Context
 	ns := opts.ResolveNamespace()
 	flags.Namespace = &ns
+	if opts.RequestTimeout > 0 {
+		t := opts.RequestTimeout.String()
+		flags.Timeout = &t
+	}
+	logf := func(string, ...any) {}
+	if opts.Debug != nil {
+		logf = debugLog(opts.Debug)
+		flags.WrapConfigFn = debugTransport(opts.Debug)
+	}
 	cfg := &action.Configuration{}
-	if err := cfg.Init(flags, ns, "secret", func(string, ...any) {}); err != nil {
+	if err := cfg.Init(flags, ns, "secret", logf); err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos}, nil
+	env := &releaseenv.Env{
+		Config:    cfg,
+		Namespace: ns,
+		AllNamespaces: func() (*action.Configuration, error) {
+			all := &action.Configuration{}
+			return all, all.Init(flags, "", "secret", logf)
+		},
+		Clientset: cfg.KubernetesClientSet,
+	}
+	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env}, nil
 }
 
 // Namespace returns the namespace the client works in.
@@ -81,10 +107,12 @@ func (c *Client) Namespace() string { return c.namespace }
 // reachable checks the cluster answers, with one clear line when not.
 func (c *Client) reachable() error {
 	host := "the cluster"
-	if rc, err := c.flags.ToRESTConfig(); err == nil {
+	if c.flags != nil { // nil: NewWithEnv, no kubeconfig behind the client
+		rc, err := c.flags.ToRESTConfig()
+		if err != nil {
+			return errs.New(ErrUnreachable, "cannot use the kubeconfig: %v (pass --kubeconfig, or start a local cluster with make cluster-up)", oneLine(err))
+		}
 		host = rc.Host
-	} else {
-		return errs.New(ErrUnreachable, "cannot use the kubeconfig: %v (pass --kubeconfig, or start a local cluster with make cluster-up)", oneLine(err))
 	}
 	if err := c.cfg.KubeClient.IsReachable(); err != nil {
 		msg := strings.TrimPrefix(oneLine(err), "Kubernetes cluster unreachable: ")
@@ -556,7 +584,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	if err := rb.Run(opts.ReleaseName); err != nil {
 		return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
-	return c.Get(ctx, opts.ReleaseName)
+	return c.latest(ctx, opts.ReleaseName)
 }
 
 // UninstallOptions configure Uninstall.
@@ -587,18 +615,6 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Release
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
 	return summarize(res.Release), nil
-}
-
-// Get returns the latest revision of a release.
-func (c *Client) Get(ctx context.Context, name string) (*Release, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	r, err := c.last(name)
-	if err != nil {
-		return nil, err
-	}
-	return summarize(r), nil
 }
 
 func (c *Client) last(name string) (*helmrelease.Release, error) {
@@ -633,52 +649,8 @@ func (c *Client) History(ctx context.Context, name string) ([]*Release, error) {
 	return out, nil
 }
 
-// ListOptions configure List.
-type ListOptions struct {
-	// AllNamespaces lists releases of every namespace.
-	AllNamespaces bool
-}
-
-// List returns the deployed (and failed or pending) releases, bundle
-// releases and plain Helm ones alike, sorted by namespace and name.
-func (c *Client) List(ctx context.Context, opts ListOptions) ([]*Release, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	cfg := c.cfg
-	if opts.AllNamespaces {
-		cfg = &action.Configuration{}
-		if err := cfg.Init(c.flags, "", "secret", func(string, ...any) {}); err != nil {
-			return nil, err
-		}
-	}
-	l := action.NewList(cfg)
-	l.AllNamespaces = opts.AllNamespaces
-	l.All = true
-	l.SetStateMask()
-	rels, err := l.Run()
-	if err != nil {
-		return nil, fmt.Errorf("listing releases: %w", err)
-	}
-	out := make([]*Release, 0, len(rels))
-	for _, r := range rels {
-		out = append(out, summarize(r))
-	}
-	sortByNamespaceName(out)
-	return out, nil
-}
-
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 func sortByRevision(rs []*Release) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Revision < rs[j].Revision })
-}
-
-func sortByNamespaceName(rs []*Release) {
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].Namespace != rs[j].Namespace {
-			return rs[i].Namespace < rs[j].Namespace
-		}
-		return rs[i].Name < rs[j].Name
-	})
 }

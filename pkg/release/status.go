@@ -21,9 +21,9 @@ type Resource struct {
 	State string
 }
 
-// Status is a release with the readiness of each of its objects.
+// Status is a release revision with the readiness of each of its objects.
 type Status struct {
-	*Release
+	*Details
 	Resources []Resource
 }
 
@@ -37,20 +37,20 @@ func (s *Status) Ready() bool {
 	return true
 }
 
-// Status returns the latest revision of a release, its resolved bundles and
-// the readiness of each object in its manifest (plus the claims of its
-// StatefulSets), using Helm's readiness rules.
-func (c *Client) Status(ctx context.Context, name string) (*Status, error) {
-	rel, err := c.Get(ctx, name)
+// Status returns a revision of a release (0: the latest), its resolved
+// bundles and the readiness of each object in its manifest now (plus the
+// claims of its StatefulSets), using Helm's readiness rules.
+func (c *Client) Status(ctx context.Context, name string, revision int) (*Status, error) {
+	rel, err := c.Get(ctx, name, revision)
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{Release: rel}
+	st := &Status{Details: rel}
 	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)
 	}
-	cs, err := c.cfg.KubernetesClientSet()
+	cs, err := c.env.Clientset()
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/bundlesh/bundle/pkg/release"
+)
+
+func getCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "get",
+		Usage:     "show a stored release revision: its values, manifest, notes, hooks or metadata",
+		ArgsUsage: "values|manifest|notes|hooks|metadata|all NAME",
+		Description: "Reads the release record, as helm get does; nothing in the cluster is\n" +
+			"inspected (bundle status shows the resources' readiness).",
+		Subcommands: []*ucli.Command{
+			{
+				Name:      "values",
+				Usage:     "print the values the user supplied (with --all, every value the templates saw)",
+				ArgsUsage: "NAME",
+				Flags: flags(kubeFlags(), []ucli.Flag{
+					revisionFlag(),
+					&ucli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "print the computed values: the bundle's defaults merged with the user's"},
+					outputFlag(),
+				}),
+				Action: func(c *ucli.Context) error {
+					d, err := getRelease(c, true)
+					if err != nil {
+						return err
+					}
+					vals, title := d.Values, "USER-SUPPLIED VALUES:"
+					if c.Bool("all") {
+						vals, title = d.ComputedValues, "COMPUTED VALUES:"
+					}
+					if ok, err := writeData(c, vals); ok {
+						return err
+					}
+					fmt.Fprintln(c.App.Writer, title)
+					return writeYAML(c.App.Writer, vals)
+				},
+			},
+			{
+				Name:      "manifest",
+				Usage:     "print the Kubernetes manifests of the release, app and requirements",
+				ArgsUsage: "NAME",
+				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag()}),
+				Action: func(c *ucli.Context) error {
+					d, err := getRelease(c, false)
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintln(c.App.Writer, d.Manifest)
+					return err
+				},
+			},
+			{
+				Name:      "notes",
+				Usage:     "print the release's notes (NOTES.txt as rendered)",
+				ArgsUsage: "NAME",
+				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag()}),
+				Action: func(c *ucli.Context) error {
+					d, err := getRelease(c, false)
+					if err != nil {
+						return err
+					}
+					if d.Notes != "" {
+						fmt.Fprintf(c.App.Writer, "NOTES:\n%s\n", d.Notes)
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "hooks",
+				Usage:     "print the release's hook manifests (tests included)",
+				ArgsUsage: "NAME",
+				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag()}),
+				Action: func(c *ucli.Context) error {
+					d, err := getRelease(c, false)
+					if err != nil {
+						return err
+					}
+					printHooks(c.App.Writer, d.Hooks)
+					return nil
+				},
+			},
+			{
+				Name:      "metadata",
+				Usage:     "print the release's name, bundle, version, status and requirements",
+				ArgsUsage: "NAME",
+				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag(), outputFlag()}),
+				Action: func(c *ucli.Context) error {
+					d, err := getRelease(c, true)
+					if err != nil {
+						return err
+					}
+					m := toMetadataObject(d)
+					if ok, err := writeData(c, m); ok {
+						return err
+					}
+					w := c.App.Writer
+					fmt.Fprintf(w, "NAME: %s\nCHART: %s\nVERSION: %s\nAPP_VERSION: %s\n", m.Name, m.Chart, m.Version, m.AppVersion)
+					fmt.Fprintf(w, "ANNOTATIONS: %s\n", labelString(m.Annotations))
+					var deps []string
+					for _, dep := range m.Dependencies {
+						deps = append(deps, dep.Name)
+					}
+					sort.Strings(deps)
+					fmt.Fprintf(w, "DEPENDENCIES: %s\n", strings.Join(deps, ","))
+					fmt.Fprintf(w, "NAMESPACE: %s\nREVISION: %d\nSTATUS: %s\nDEPLOYED_AT: %s\n", m.Namespace, m.Revision, m.Status, m.DeployedAt)
+					printResolved(w, d.Release)
+					return nil
+				},
+			},
+			{
+				Name:      "all",
+				Usage:     "print everything: status, requirements, values, hooks, manifest and notes",
+				ArgsUsage: "NAME",
+				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag(), outputFlag()}),
+				Action: func(c *ucli.Context) error {
+					d, err := getRelease(c, true)
+					if err != nil {
+						return err
+					}
+					if ok, err := writeData(c, toReleaseObject(d)); ok {
+						return err
+					}
+					return printAll(c.App.Writer, d)
+				},
+			},
+		},
+	}
+}
+
+// getRelease reads NAME and --revision (and -o when withOutput) and
+// returns the revision.
+func getRelease(c *ucli.Context, withOutput bool) (*release.Details, error) {
+	if err := exactArgs(c, 1, "NAME"); err != nil {
+		return nil, err
+	}
+	if withOutput {
+		if err := checkOutput(c); err != nil {
+			return nil, err
+		}
+	}
+	rev, err := revisionFrom(c)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client(c)
+	if err != nil {
+		return nil, err
+	}
+	return cl.Get(c.Context, c.Args().Get(0), rev)
+}
+
+// printHooks prints hook manifests as helm get hooks does.
+func printHooks(w io.Writer, hooks []release.Hook) {
+	for _, h := range hooks {
+		fmt.Fprintf(w, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+	}
+}
+
+// printResolved lists a bundle release's resolved requirements, if any.
+func printResolved(w io.Writer, r *release.Release) {
+	if len(r.Resolved) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "REQUIRES:")
+	for _, d := range r.Resolved {
+		fmt.Fprintf(w, "  %s: %s %s from %s\n", d.Instance, d.Bundle, d.Version, d.Repository)
+	}
+}
+
+// printAll is helm get all's layout, with the requirements after the
+// chart.
+func printAll(w io.Writer, d *release.Details) error {
+	fmt.Fprintf(w, "NAME: %s\n", d.Name)
+	if !d.Updated.IsZero() {
+		fmt.Fprintf(w, "LAST DEPLOYED: %s\n", d.Updated.Format(time.ANSIC))
+	}
+	fmt.Fprintf(w, "NAMESPACE: %s\nSTATUS: %s\nREVISION: %d\n", d.Namespace, d.Status, d.Revision)
+	fmt.Fprintf(w, "CHART: %s\nVERSION: %s\nAPP_VERSION: %s\n", d.Chart.Name, d.Chart.Version, d.Chart.AppVersion)
+	printResolved(w, d.Release)
+	printTestSuite(w, d.Hooks)
+	fmt.Fprintln(w, "USER-SUPPLIED VALUES:")
+	if err := writeYAML(w, d.Values); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nCOMPUTED VALUES:")
+	if err := writeYAML(w, d.ComputedValues); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nHOOKS:")
+	printHooks(w, d.Hooks)
+	fmt.Fprintf(w, "MANIFEST:\n%s\n", d.Manifest)
+	if n := strings.TrimSpace(d.Notes); n != "" {
+		fmt.Fprintf(w, "\nNOTES:\n%s\n", n)
+	}
+	return nil
+}
+
+// labelString prints a map as Kubernetes prints label sets: k=v,k=v sorted.
+func labelString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,307 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/release"
+	"github.com/bundlesh/bundle/pkg/render"
+)
+
+// Output formats of -o/--output.
+const (
+	outTable = "table"
+	outJSON  = "json"
+	outYAML  = "yaml"
+)
+
+func outputFlag() ucli.Flag {
+	return &ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outTable, Usage: "output format: table, json or yaml"}
+}
+
+func checkOutput(c *ucli.Context) error {
+	switch o := c.String("output"); o {
+	case outTable, outJSON, outYAML:
+		return nil
+	default:
+		return usagef(c, "--output %q: use table, json or yaml", o)
+	}
+}
+
+// writeData writes v as JSON or YAML (YAML through JSON, as Helm does, so
+// the keys are the same); it reports false for -o table.
+func writeData(c *ucli.Context, v any) (bool, error) {
+	switch c.String("output") {
+	case outJSON:
+		return true, writeJSON(c.App.Writer, v)
+	case outYAML:
+		return true, writeYAML(c.App.Writer, v)
+	}
+	return false, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func writeYAML(w io.Writer, v any) error {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("writing YAML: %w", err)
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// helmTime marshals as Helm's time does: RFC 3339 with nanoseconds, and
+// "" for the zero time.
+type helmTime time.Time
+
+func (t helmTime) MarshalJSON() ([]byte, error) {
+	if time.Time(t).IsZero() {
+		return []byte(`""`), nil
+	}
+	return time.Time(t).MarshalJSON()
+}
+
+// chartName is Helm's NAME-VERSION (MISSING when the record has no chart).
+func chartName(r *release.Release) string {
+	if r.Bundle == "" {
+		return "MISSING"
+	}
+	return r.Bundle + "-" + r.Version
+}
+
+// listElement is one release of helm list -o json, field for field, plus
+// bundle's resolved requirements.
+type listElement struct {
+	Name       string            `json:"name"`
+	Namespace  string            `json:"namespace"`
+	Revision   string            `json:"revision"`
+	Updated    string            `json:"updated"`
+	Status     string            `json:"status"`
+	Chart      string            `json:"chart"`
+	AppVersion string            `json:"app_version"`
+	Requires   []render.Resolved `json:"requires,omitempty"`
+}
+
+func listElements(rs []*release.Release, timeFormat string) []listElement {
+	out := make([]listElement, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, listElement{
+			Name: r.Name, Namespace: r.Namespace, Revision: fmt.Sprint(r.Revision),
+			Updated: helmListTime(r.Updated, timeFormat), Status: r.Status,
+			Chart: chartName(r), AppVersion: r.AppVersion, Requires: r.Resolved,
+		})
+	}
+	return out
+}
+
+// helmListTime is helm list's "updated": Go's time format, or the
+// --time-format layout; "-" when unknown.
+func helmListTime(t time.Time, layout string) string {
+	if t.IsZero() {
+		return "-"
+	}
+	if layout != "" {
+		return t.Format(layout)
+	}
+	return t.Round(0).String()
+}
+
+// historyElement is one revision of helm history -o json, plus bundle's
+// resolved requirements.
+type historyElement struct {
+	Revision    int               `json:"revision"`
+	Updated     helmTime          `json:"updated"`
+	Status      string            `json:"status"`
+	Chart       string            `json:"chart"`
+	AppVersion  string            `json:"app_version"`
+	Description string            `json:"description"`
+	Requires    []render.Resolved `json:"requires,omitempty"`
+}
+
+func historyElements(rs []*release.Release) []historyElement {
+	out := make([]historyElement, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, historyElement{
+			Revision: r.Revision, Updated: helmTime(r.Updated), Status: r.Status,
+			Chart: chartName(r), AppVersion: r.AppVersion, Description: r.Description, Requires: r.Resolved,
+		})
+	}
+	return out
+}
+
+// releaseObject is Helm's release as helm status -o json prints it (the
+// chart stripped to its metadata), plus bundle's requirements and, for
+// status, each resource's readiness.
+type releaseObject struct {
+	Name      string         `json:"name,omitempty"`
+	Info      *infoObject    `json:"info,omitempty"`
+	Chart     *chartObject   `json:"chart,omitempty"`
+	Config    map[string]any `json:"config,omitempty"`
+	Manifest  string         `json:"manifest,omitempty"`
+	Hooks     []hookObject   `json:"hooks,omitempty"`
+	Version   int            `json:"version,omitempty"`
+	Namespace string         `json:"namespace,omitempty"`
+	// bundle's own
+	Requires  []render.Resolved `json:"requires,omitempty"`
+	Ready     *bool             `json:"ready,omitempty"`
+	Resources []resourceObject  `json:"resources,omitempty"`
+}
+
+type infoObject struct {
+	FirstDeployed helmTime `json:"first_deployed,omitempty"`
+	LastDeployed  helmTime `json:"last_deployed,omitempty"`
+	Deleted       helmTime `json:"deleted"`
+	Description   string   `json:"description,omitempty"`
+	Status        string   `json:"status,omitempty"`
+	Notes         string   `json:"notes,omitempty"`
+}
+
+type chartObject struct {
+	Metadata chartMetadata `json:"metadata"`
+}
+
+// chartMetadata is Chart.yaml with Helm's JSON names.
+type chartMetadata struct {
+	Name         string             `json:"name,omitempty"`
+	Home         string             `json:"home,omitempty"`
+	Sources      []string           `json:"sources,omitempty"`
+	Version      string             `json:"version,omitempty"`
+	Description  string             `json:"description,omitempty"`
+	Keywords     []string           `json:"keywords,omitempty"`
+	Maintainers  []maintainerObject `json:"maintainers,omitempty"`
+	Icon         string             `json:"icon,omitempty"`
+	APIVersion   string             `json:"apiVersion,omitempty"`
+	AppVersion   string             `json:"appVersion,omitempty"`
+	Deprecated   bool               `json:"deprecated,omitempty"`
+	Annotations  map[string]string  `json:"annotations,omitempty"`
+	KubeVersion  string             `json:"kubeVersion,omitempty"`
+	Dependencies []dependencyObject `json:"dependencies,omitempty"`
+	Type         string             `json:"type,omitempty"`
+}
+
+type maintainerObject struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	URL   string `json:"url,omitempty"`
+}
+
+type dependencyObject struct {
+	Name         string   `json:"name"`
+	Version      string   `json:"version,omitempty"`
+	Repository   string   `json:"repository"`
+	Condition    string   `json:"condition,omitempty"`
+	Tags         []string `json:"tags,omitempty"`
+	Enabled      bool     `json:"enabled,omitempty"`
+	ImportValues []any    `json:"import-values,omitempty"`
+	Alias        string   `json:"alias,omitempty"`
+}
+
+type hookObject struct {
+	Name              string        `json:"name,omitempty"`
+	Kind              string        `json:"kind,omitempty"`
+	Path              string        `json:"path,omitempty"`
+	Manifest          string        `json:"manifest,omitempty"`
+	Events            []string      `json:"events,omitempty"`
+	LastRun           hookRunObject `json:"last_run,omitempty"`
+	Weight            int           `json:"weight,omitempty"`
+	DeletePolicies    []string      `json:"delete_policies,omitempty"`
+	OutputLogPolicies []string      `json:"output_log_policies,omitempty"`
+}
+
+type hookRunObject struct {
+	StartedAt   helmTime `json:"started_at,omitempty"`
+	CompletedAt helmTime `json:"completed_at,omitempty"`
+	Phase       string   `json:"phase"`
+}
+
+type resourceObject struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	State     string `json:"state"`
+}
+
+func toReleaseObject(d *release.Details) releaseObject {
+	out := releaseObject{
+		Name: d.Name,
+		Info: &infoObject{
+			FirstDeployed: helmTime(d.FirstDeployed), LastDeployed: helmTime(d.Updated), Deleted: helmTime(d.Deleted),
+			Description: d.Description, Status: d.Status, Notes: d.Notes,
+		},
+		Config: d.Values, Manifest: d.Manifest, Version: d.Revision, Namespace: d.Namespace,
+		Requires: d.Resolved,
+	}
+	if d.Chart.Name != "" {
+		m := d.Chart
+		cm := chartMetadata{Name: m.Name, Home: m.Home, Sources: m.Sources, Version: m.Version, Description: m.Description,
+			Keywords: m.Keywords, Icon: m.Icon, APIVersion: m.APIVersion, AppVersion: m.AppVersion, Deprecated: m.Deprecated,
+			Annotations: m.Annotations, KubeVersion: m.KubeVersion, Type: m.Type}
+		for _, mt := range m.Maintainers {
+			cm.Maintainers = append(cm.Maintainers, maintainerObject(mt))
+		}
+		cm.Dependencies = dependencyObjects(m.Dependencies)
+		out.Chart = &chartObject{Metadata: cm}
+	}
+	for _, h := range d.Hooks {
+		out.Hooks = append(out.Hooks, hookObject{
+			Name: h.Name, Kind: h.Kind, Path: h.Path, Manifest: h.Manifest, Events: h.Events, Weight: h.Weight,
+			DeletePolicies: h.DeletePolicies, OutputLogPolicies: h.OutputLogPolicies,
+			LastRun: hookRunObject{StartedAt: helmTime(h.LastRun.StartedAt), CompletedAt: helmTime(h.LastRun.CompletedAt), Phase: h.LastRun.Phase},
+		})
+	}
+	return out
+}
+
+func dependencyObjects(deps []release.Dependency) []dependencyObject {
+	var out []dependencyObject
+	for _, d := range deps {
+		out = append(out, dependencyObject{Name: d.Name, Version: d.Version, Repository: d.Repository, Condition: d.Condition,
+			Tags: d.Tags, Enabled: d.Enabled, ImportValues: d.ImportValues, Alias: d.Alias})
+	}
+	return out
+}
+
+func toStatusObject(st *release.Status) releaseObject {
+	out := toReleaseObject(st.Details)
+	ready := st.Ready()
+	out.Ready = &ready
+	out.Resources = make([]resourceObject, 0, len(st.Resources))
+	for _, r := range st.Resources {
+		out.Resources = append(out.Resources, resourceObject{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, State: r.State})
+	}
+	return out
+}
+
+// metadataObject is helm get metadata -o json, plus bundle's requirements.
+type metadataObject struct {
+	Name         string             `json:"name"`
+	Chart        string             `json:"chart"`
+	Version      string             `json:"version"`
+	AppVersion   string             `json:"appVersion"`
+	Annotations  map[string]string  `json:"annotations,omitempty"`
+	Dependencies []dependencyObject `json:"dependencies,omitempty"`
+	Namespace    string             `json:"namespace"`
+	Revision     int                `json:"revision"`
+	Status       string             `json:"status"`
+	DeployedAt   string             `json:"deployedAt"`
+	Requires     []render.Resolved  `json:"requires,omitempty"`
+}
+
+func toMetadataObject(d *release.Details) metadataObject {
+	return metadataObject{
+		Name: d.Name, Chart: d.Chart.Name, Version: d.Chart.Version, AppVersion: d.Chart.AppVersion,
+		Annotations: d.Chart.Annotations, Dependencies: dependencyObjects(d.Chart.Dependencies),
+		Namespace: d.Namespace, Revision: d.Revision, Status: d.Status,
+		DeployedAt: d.Updated.Format(time.RFC3339), Requires: d.Resolved,
+	}
+}

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/bundlesh/bundle/pkg/release"
+)
+
+func testCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "test",
+		Usage:     "run a release's tests (its helm.sh/hook: test pods and jobs), as helm test",
+		ArgsUsage: "NAME",
+		Description: "The tests run one after the other, by helm.sh/hook-weight; the first failure\n" +
+			"stops the run. The outcome is recorded in the release (bundle status shows it).",
+		Flags: flags(kubeFlags(), []ucli.Flag{
+			&ucli.DurationFlag{Name: "timeout", Value: release.DefaultTimeout, Usage: "how long each test may take"},
+			&ucli.BoolFlag{Name: "logs", Usage: "print the test pods' logs after the tests ran"},
+			&ucli.StringSliceFlag{Name: "filter", Usage: "name=TEST runs only that test, '!name=TEST' skips it (repeatable, or comma-separated)"},
+			&ucli.BoolFlag{Name: "hide-notes", Usage: "do not print the release's notes"},
+		}),
+		Action: func(c *ucli.Context) error {
+			if err := exactArgs(c, 1, "NAME"); err != nil {
+				return err
+			}
+			if err := positiveTimeout(c); err != nil {
+				return err
+			}
+			opts := release.TestOptions{Timeout: c.Duration("timeout"), Logs: c.Bool("logs")}
+			notName := regexp.MustCompile(`^!\s?name=`)
+			for _, f := range c.StringSlice("filter") {
+				switch {
+				case strings.HasPrefix(f, "name="):
+					opts.Only = append(opts.Only, strings.TrimPrefix(f, "name="))
+				case notName.MatchString(f):
+					opts.Skip = append(opts.Skip, notName.ReplaceAllLiteralString(f, ""))
+				default:
+					return usagef(c, "--filter %q: write name=TEST to run only TEST, or '!name=TEST' to skip it", f)
+				}
+			}
+			cl, err := client(c)
+			if err != nil {
+				return err
+			}
+			name := c.Args().Get(0)
+			res, err := cl.Test(c.Context, name, opts)
+			if res != nil {
+				printTestResult(c.App.Writer, res, !c.Bool("hide-notes"))
+			}
+			if errors.Is(err, release.ErrTestFailed) && !opts.Logs {
+				return fmt.Errorf("%w (see the test pods' output with bundle test %s --logs)", err, name)
+			}
+			return err
+		},
+	}
+}
+
+func printTestResult(w io.Writer, r *release.TestResult, notes bool) {
+	fmt.Fprintf(w, "NAME: %s\n", r.Name)
+	if !r.Updated.IsZero() {
+		fmt.Fprintf(w, "LAST DEPLOYED: %s\n", r.Updated.Format(time.ANSIC))
+	}
+	fmt.Fprintf(w, "NAMESPACE: %s\nSTATUS: %s\nREVISION: %d\n", r.Namespace, r.Status, r.Revision)
+	if len(r.Tests) == 0 {
+		fmt.Fprintln(w, "TEST SUITE: None")
+	}
+	for _, h := range r.Tests {
+		if h.LastRun.StartedAt.IsZero() {
+			fmt.Fprintf(w, "TEST SUITE:     %s\nPhase:          not run (an earlier test failed)\n", h.Name)
+			continue
+		}
+		fmt.Fprintf(w, "TEST SUITE:     %s\nLast Started:   %s\nLast Completed: %s\nPhase:          %s\n",
+			h.Name, h.LastRun.StartedAt.Format(time.ANSIC), h.LastRun.CompletedAt.Format(time.ANSIC), h.LastRun.Phase)
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(w, "SKIPPED:        %s\n", strings.Join(r.Skipped, ", "))
+	}
+	if n := strings.TrimSpace(r.Notes); notes && n != "" {
+		fmt.Fprintf(w, "NOTES:\n%s\n", n)
+	}
+	for _, l := range r.Logs {
+		fmt.Fprintln(w)
+		title := l.Pod
+		if l.Container != "" {
+			title += " (container " + l.Container + ")"
+		}
+		if l.Err != "" {
+			fmt.Fprintf(w, "POD LOGS: %s: %s\n", title, l.Err)
+			continue
+		}
+		fmt.Fprintf(w, "POD LOGS: %s\n%s\n", title, strings.TrimRight(l.Log, "\n"))
+	}
+}

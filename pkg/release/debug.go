@@ -1,0 +1,194 @@
+package release
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+)
+
+// debugBodyLimit bounds how much of a request body --debug prints.
+const debugBodyLimit = 4096
+
+// redacted replaces secret material in --debug output.
+const redacted = "<redacted>"
+
+// debugLogger writes whole lines to w from any goroutine.
+type debugLogger struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *debugLogger) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "debug: "+strings.TrimRight(format, "\n")+"\n", args...)
+}
+
+// debugLog is Helm's log function for --debug.
+func debugLog(w io.Writer) func(string, ...any) {
+	l := &debugLogger{w: w}
+	return func(format string, args ...any) { l.printf("helm: "+format, args...) }
+}
+
+// debugTransport makes every request to the cluster print a line before it
+// is sent (method, URL, headers, body) and one when it is answered, with
+// credentials and Secret data redacted.
+func debugTransport(w io.Writer) func(*rest.Config) *rest.Config {
+	l := &debugLogger{w: w}
+	return func(rc *rest.Config) *rest.Config {
+		rc.Wrap(func(next http.RoundTripper) http.RoundTripper {
+			return &debugRoundTripper{next: next, log: l}
+		})
+		return rc
+	}
+}
+
+type debugRoundTripper struct {
+	next http.RoundTripper
+	log  *debugLogger
+}
+
+func (d *debugRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	d.log.printf("-> %s %s", req.Method, req.URL.Redacted())
+	if h := debugHeaders(req.Header); h != "" {
+		d.log.printf("   headers: %s", h)
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		body, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if len(body) > 0 {
+			d.log.printf("   body: %s", debugBody(req.URL.Path, req.Header.Get("Content-Type"), body))
+		}
+	}
+	start := time.Now()
+	resp, err := d.next.RoundTrip(req)
+	took := time.Since(start).Round(time.Millisecond)
+	if err != nil {
+		d.log.printf("<- %s %s: %v (%s)", req.Method, req.URL.Redacted(), err, took)
+		return resp, err
+	}
+	d.log.printf("<- %s %s %s (%s)", resp.Status, req.Method, req.URL.Redacted(), took)
+	return resp, nil
+}
+
+func debugHeaders(h http.Header) string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		v := strings.Join(h[k], ", ")
+		switch http.CanonicalHeaderKey(k) {
+		case "Authorization", "Proxy-Authorization":
+			// Keep the scheme (Bearer, Basic): it tells which credential
+			// was used without showing it.
+			if scheme, _, ok := strings.Cut(v, " "); ok {
+				v = scheme + " " + redacted
+			} else {
+				v = redacted
+			}
+		case "Cookie":
+			v = redacted
+		}
+		parts = append(parts, k+": "+v)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// debugBody renders a request body for --debug: JSON (YAML is converted)
+// with the data and stringData of every Secret redacted; anything else
+// sent to a Secret is not shown at all.
+func debugBody(path, contentType string, body []byte) string {
+	secretPath := strings.Contains(path, "/secrets")
+	raw := body
+	if strings.Contains(contentType, "yaml") {
+		j, err := yaml.YAMLToJSON(body)
+		if err != nil {
+			return fmt.Sprintf("<%d bytes of %s>", len(body), contentType)
+		}
+		raw = j
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		if secretPath {
+			return fmt.Sprintf("<%d bytes to a Secret, %s>", len(body), redacted)
+		}
+		return fmt.Sprintf("<%d bytes of %s>", len(body), contentType)
+	}
+	switch obj := v.(type) {
+	case map[string]any:
+		if secretPath {
+			redactSecret(obj)
+		}
+		redactSecrets(obj)
+	case []any:
+		if secretPath { // a JSON patch of a Secret: every value may be secret
+			for _, op := range obj {
+				if m, ok := op.(map[string]any); ok {
+					if _, has := m["value"]; has {
+						m["value"] = redacted
+					}
+				}
+			}
+		}
+		redactSecrets(obj)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprintf("<%d bytes>", len(body))
+	}
+	out := bytes.TrimSpace(buf.Bytes())
+	if len(out) > debugBodyLimit {
+		return fmt.Sprintf("%s... (%d bytes)", out[:debugBodyLimit], len(out))
+	}
+	return string(out)
+}
+
+// redactSecrets redacts every object of kind Secret inside v.
+func redactSecrets(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		if t["kind"] == "Secret" {
+			redactSecret(t)
+		}
+		for _, child := range t {
+			redactSecrets(child)
+		}
+	case []any:
+		for _, child := range t {
+			redactSecrets(child)
+		}
+	}
+}
+
+// redactSecret keeps a Secret's keys but not its values.
+func redactSecret(obj map[string]any) {
+	for _, field := range []string{"data", "stringData"} {
+		switch d := obj[field].(type) {
+		case map[string]any:
+			for k := range d {
+				d[k] = redacted
+			}
+		case nil:
+		default:
+			obj[field] = redacted
+		}
+	}
+}
