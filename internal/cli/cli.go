@@ -21,7 +21,8 @@ import (
 
 // Version is the bundle version printed by "bundle version"; the build may
 // set it with -ldflags -X.
-const Version = "0.1.0-dev"
+// (it is a variable for that reason, and nothing else writes it).
+var Version = "0.1.0-dev"
 
 // Exit codes.
 const (
