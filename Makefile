@@ -24,8 +24,22 @@ KWOK_DIR     := $(CACHE)/cluster/kwok-$(KWOK_VERSION)
 KWOK         := $(KWOK_DIR)/kwok
 STAGES       := $(KWOK_DIR)/stages
 CLUSTER      := $(CACHE)/cluster/cluster
-HELM_VERSION := v3.22.0
-HELM         := $(CACHE)/helm-$(HELM_VERSION)/helm
+# The Helm SDK bundle is built with, and the helm CLI at that version for
+# the interop and conformance tests. Both are linked with the flags of
+# Helm's release builds (its Makefile): the Helm version templates see
+# (.Capabilities.HelmVersion) and the Kubernetes version of a render without
+# a cluster (that of the client-go Helm's go.mod names: v0.37 -> v1.37.0).
+# A plain go build of the SDK says v3.22 and v1.20.0 instead.
+HELM_VERSION := $(shell awk '$$1 == "helm.sh/helm/v3" { print $$2 }' go.mod)
+HELM         := $(CACHE)/helm-$(HELM_VERSION)-release/helm
+HELM_K8S_MINOR = $(shell grep -o 'k8s.io/client-go v0\.[0-9]*' "$$(GOFLAGS=-mod=mod $(GO) mod download -json helm.sh/helm/v3@$(HELM_VERSION) | sed -n 's/^\t"GoMod": "\(.*\)",$$/\1/p')" | sed 's/.*v0\.//')
+HELM_LDFLAGS  = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/internal/version.metadata= \
+	-X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)
 DEMO_STATE   := $(CACHE)/cluster/run
 TEST_STATE   := $(CACHE)/cluster/test
 KUBECONFIG_DEMO := $(abspath $(DEMO_STATE))/kubeconfig
@@ -42,7 +56,7 @@ K8S_LDFLAGS := -s -w \
 .PHONY: build test test-tools unit-test vet-tools bench lock catalog demo cluster-build cluster-up cluster-down fuzz vet clean
 
 build:
-	$(GO) build -trimpath -o bin/bundle ./cmd/bundle
+	$(GO) build -trimpath -ldflags "$(HELM_LDFLAGS)" -o bin/bundle ./cmd/bundle
 
 vet:
 	$(GO) vet ./...
@@ -58,7 +72,7 @@ test: build vet cluster-build $(HELM) test-tools
 	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE); \
 	status=0; \
 	BUNDLE_TEST_KUBECONFIG=$(abspath $(TEST_STATE))/kubeconfig BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_E2E_REQUIRED=1 \
-		$(GO) test -count=1 -parallel 6 ./... || status=$$?; \
+		$(GO) test -count=1 -parallel 6 -ldflags "$(HELM_LDFLAGS)" ./... || status=$$?; \
 	$(CLUSTER) down --state $(TEST_STATE); \
 	exit $$status
 
@@ -124,7 +138,7 @@ $(STAGES)/.copied: $(KWOK)
 
 # The helm CLI at the version of our Helm dependency, for interop tests.
 $(HELM):
-	GOBIN=$(abspath $(dir $(HELM))) GOFLAGS=-mod=mod $(GO) install -trimpath -ldflags "-s -w" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	GOBIN=$(abspath $(dir $(HELM))) GOFLAGS=-mod=mod $(GO) install -trimpath -ldflags "-s -w $(HELM_LDFLAGS)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 $(CLUSTER): $(shell find tools/cluster -name '*.go') tools/cluster/go.mod tools/cluster/go.sum
 	cd tools/cluster && $(GO) build -trimpath -o $(abspath $(CLUSTER)) ./cmd/cluster

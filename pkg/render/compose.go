@@ -210,7 +210,7 @@ func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int,
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
 	}
 	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
-	rv, err := chartutil.ToRenderValues(c, vals, opts, chartutil.DefaultCapabilities.Copy())
+	rv, err := chartutil.ToRenderValues(c, vals, opts, defaultCapabilities())
 	if err != nil {
 		return nil, fmt.Errorf("values for %s: %w", p.Root.Bundle, err)
 	}

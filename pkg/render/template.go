@@ -29,7 +29,8 @@ type TemplateOptions struct {
 	// Values are the user's values (files and --set, merged).
 	Values map[string]any
 	// KubeVersion is the Kubernetes version templates see
-	// (.Capabilities.KubeVersion); empty means Helm's default
+	// (.Capabilities.KubeVersion); empty means DefaultKubeVersion, as the
+	// helm CLI assumes
 	// (--kube-version).
 	KubeVersion string
 	// APIVersions are added to what .Capabilities.APIVersions.Has finds,
@@ -199,6 +200,8 @@ func Render(ctx context.Context, p *Plan, opts TemplateOptions) (*Rendered, erro
 			return nil, fmt.Errorf("--kube-version %q: %w (write a version such as 1.31.0)", opts.KubeVersion, err)
 		}
 		inst.KubeVersion = kv
+	} else {
+		inst.KubeVersion = DefaultKubeVersion()
 	}
 	chrt, err := p.Chart(opts.Values)
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/chartutil"
+
 	"github.com/bundlesh/bundle/internal/cli"
 )
 
@@ -43,6 +45,15 @@ func helmBinary(t *testing.T) string {
 			t.Fatal("BUNDLE_TEST_HELM is not set: make test builds the helm CLI")
 		}
 		t.Skip("BUNDLE_TEST_HELM not set; make test builds the helm CLI and sets it")
+	}
+	// Both must be linked as Helm's release builds are (make test does it),
+	// or .Capabilities.HelmVersion differs between them.
+	out, err := exec.Command(h, "version", "--template", "{{.Version}}").Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", h, err)
+	}
+	if got, want := chartutil.DefaultCapabilities.HelmVersion.Version, strings.TrimSpace(string(out)); got != want {
+		t.Fatalf("this test binary says Helm %s, the helm CLI %s: run it through make test, which links both with Helm's release flags (HELM_LDFLAGS)", got, want)
 	}
 	return h
 }
@@ -283,6 +294,7 @@ func TestOwnChartsRender(t *testing.T) {
 		{"no-apiversion", false},
 		{"uses-library", false},
 		{"library", true},
+		{"capabilities", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := fixture(t, tt.name)
