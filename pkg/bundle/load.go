@@ -203,7 +203,9 @@ func checkChartYAML(file string, data []byte) (*Bundle, error) {
 	if root == nil {
 		return nil, &FileError{File: file, Msg: "file is empty", Hint: "add apiVersion: v2, name and version"}
 	}
-	m, err := mapping(file, root, "")
+	// Helm reads Chart.yaml leniently: a duplicate key is no error, the
+	// later one wins (real charts have them).
+	m, err := helmMapping(file, root)
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +327,18 @@ func readFiles(fsys fs.FS, source string) ([]*loader.BufferedFile, error) {
 	return files, nil
 }
 
+// helmMapping checks that n is a mapping, as Helm's reader does: duplicate
+// keys are allowed (the later wins).
+func helmMapping(file string, n *yaml.Node) (*yaml.Node, error) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, &FileError{File: file, Line: n.Line, Msg: fmt.Sprintf("the file must be a mapping, not %s", kindName(n))}
+	}
+	return n, nil
+}
+
 // readRegular reads one file of a bundle, refusing anything but a regular
 // file (a symlink, a FIFO that would block, a device that never ends) and
 // reading at most MaxFileSize+1 bytes whatever the file claims.
@@ -372,7 +386,9 @@ func topLevelKeys(files map[string][]byte, file string) (map[string]int, error) 
 	if root == nil {
 		return lines, nil
 	}
-	if _, err := mapping(file, root, ""); err != nil {
+	// As in Chart.yaml, Helm lets a later duplicate key win in a chart's
+	// values.yaml. (Values files given with -f are read strictly.)
+	if _, err := helmMapping(file, root); err != nil {
 		return nil, err
 	}
 	for i := 0; i < len(root.Content); i += 2 {

@@ -283,7 +283,9 @@ func fixture(t *testing.T, name string) string {
 // TestOwnChartsRender covers what Helm's test data does not: an apiVersion
 // v1 chart with requirements.yaml and requirements.lock (conditions, tags,
 // aliases, import-values), a chart without apiVersion, a chart using a
-// library chart; and a library chart at the root, which both refuse.
+// library chart, a library chart at the root (both refuse), what templates
+// see of Kubernetes and Helm without a cluster (and a kubeVersion
+// constraint), duplicate keys in Chart.yaml and values.yaml.
 func TestOwnChartsRender(t *testing.T) {
 	helm := helmBinary(t)
 	for _, tt := range []struct {
@@ -295,6 +297,7 @@ func TestOwnChartsRender(t *testing.T) {
 		{"uses-library", false},
 		{"library", true},
 		{"capabilities", false},
+		{"duplicate-keys", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := fixture(t, tt.name)
