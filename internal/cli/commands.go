@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,7 +55,7 @@ func templateCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			out, err := render.Template(c.Context, p.Plan(), render.TemplateOptions{
+			opts := render.TemplateOptions{
 				ReleaseName:  name,
 				Namespace:    kubeOptions(c).ResolveNamespace(),
 				Values:       p.Values(),
@@ -68,18 +67,34 @@ func templateCommand() *ucli.Command {
 				SkipTests:    c.Bool("skip-tests"),
 				ShowOnly:     array(c, "show-only"),
 				PostRenderer: postRendererFrom(c),
-			})
-			if err != nil {
-				return err
 			}
 			if dir := c.String("output-dir"); dir != "" {
+				if len(opts.ShowOnly) > 0 {
+					return usagef(c, "--show-only and --output-dir: choose one (helm finds no template either way)")
+				}
+				r, err := render.Render(c.Context, p.Plan(), opts)
+				if err != nil {
+					return err
+				}
+				docs, err := r.Documents()
+				if err != nil {
+					return err
+				}
+				releaseDir := ""
 				if c.Bool("release-name") {
-					dir = filepath.Join(dir, name)
+					releaseDir = name
 				}
-				written, err := render.WriteDir(dir, out)
+				written, err := render.WriteDir(dir, releaseDir, docs)
 				for _, f := range written {
-					fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", f)
+					fmt.Fprintf(c.App.Writer, "wrote %s\n", f) // on stdout, as helm
 				}
+				if err == nil {
+					fmt.Fprintln(c.App.Writer) // helm prints its (empty) stream
+				}
+				return err
+			}
+			out, err := render.Template(c.Context, p.Plan(), opts)
+			if err != nil {
 				return err
 			}
 			_, err = io.WriteString(c.App.Writer, out)

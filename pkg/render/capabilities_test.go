@@ -21,3 +21,33 @@ func TestDefaultKubeVersionFollowsClientGo(t *testing.T) {
 		t.Errorf("DefaultKubeVersion is %s, but go.mod has client-go v0.%s: set kubeMinor to %q", got.Version, m[1], m[1])
 	}
 }
+
+// splitStream gives back each document of a stream exactly as Helm wrote
+// it, trailing blank lines of a CRD file included.
+func TestSplitStream(t *testing.T) {
+	stream := "---\n# Source: a/crds/crd.yaml\nkind: CRD\n\n\n---\n# Source: a/templates/cm.yaml\nkind: ConfigMap\n---\n# Source: a/templates/cm.yaml\nkind: Secret\n"
+	docs, err := splitStream(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Document{{"a/crds/crd.yaml", "kind: CRD\n\n"}, {"a/templates/cm.yaml", "kind: ConfigMap"}, {"a/templates/cm.yaml", "kind: Secret"}}
+	if len(docs) != len(want) {
+		t.Fatalf("got %q", docs)
+	}
+	for i := range want {
+		if docs[i] != want[i] {
+			t.Errorf("document %d: got %q, want %q", i, docs[i], want[i])
+		}
+	}
+	if _, err := splitStream("kind: ConfigMap\n"); err == nil {
+		t.Error("a stream without # Source: lines is accepted")
+	}
+	dir := t.TempDir()
+	written, err := WriteDir(dir, "rel", docs)
+	if err != nil || len(written) != 3 || written[0] != dir+"/a/crds/crd.yaml" || written[1] != dir+"/rel/a/templates/cm.yaml" {
+		t.Fatalf("WriteDir: %v %v", written, err)
+	}
+	if _, err := WriteDir(dir, "", []Document{{"../x", "y"}}); err == nil {
+		t.Error("a path leaving the directory is written")
+	}
+}

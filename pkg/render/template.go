@@ -369,43 +369,97 @@ type flatError struct {
 func (e *flatError) Error() string { return e.msg }
 func (e *flatError) Unwrap() error { return e.err }
 
-// WriteDir writes a rendered manifest stream under dir, one file per source
-// template (the "# Source:" path, as helm template --output-dir does), and
-// returns the files written. Paths that would leave dir are refused.
-func WriteDir(dir, manifest string) ([]string, error) {
-	var order []string
-	files := map[string]*strings.Builder{}
-	for _, doc := range strings.Split(manifest, "\n---") {
-		doc = strings.TrimSpace(strings.TrimPrefix(doc, "---"))
-		if doc == "" {
-			continue
+// crdPath matches the source path of a CRD file in a rendered stream:
+// CHART[/charts/SUB...]/crds/FILE.
+var crdPath = regexp.MustCompile(`^[^/]+(/charts/[^/]+)*/crds/`)
+
+// Document is one rendered document: the template (or CRD file) it came
+// from and its YAML, exactly as Helm rendered it.
+type Document struct {
+	Source  string
+	Content string
+}
+
+// Documents lists the rendered documents in the order helm template prints
+// them: the manifest's (CRDs first when asked for), then the hooks'.
+func (r *Rendered) Documents() ([]Document, error) {
+	docs, err := splitStream(r.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range r.Hooks {
+		docs = append(docs, Document{Source: h.Path, Content: h.Manifest})
+	}
+	return docs, nil
+}
+
+// streamHead starts every document of a stream Helm renders.
+const streamHead = "---\n# Source: "
+
+// splitStream cuts a stream Helm wrote as "---\n# Source: PATH\nCONTENT\n"
+// per document back into its documents, contents byte for byte.
+func splitStream(stream string) ([]Document, error) {
+	if strings.TrimSpace(stream) == "" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(stream, streamHead) {
+		return nil, fmt.Errorf("manifest document without a # Source: line")
+	}
+	var docs []Document
+	for rest := stream; rest != ""; {
+		name, body, _ := strings.Cut(strings.TrimPrefix(rest, streamHead), "\n")
+		var content string
+		if next := strings.Index(body, "\n"+streamHead); next >= 0 {
+			content, rest = body[:next], body[next+1:]
+		} else {
+			content, rest = strings.TrimSuffix(body, "\n"), ""
 		}
-		first, _, _ := strings.Cut(doc, "\n")
-		src, ok := strings.CutPrefix(first, "# Source: ")
-		if !ok {
-			return nil, fmt.Errorf("manifest document without a # Source: line")
+		docs = append(docs, Document{Source: name, Content: content})
+	}
+	return docs, nil
+}
+
+// WriteDir writes rendered documents under dir as helm template
+// --output-dir does: each document, with its "---" and "# Source:" lines,
+// into the file of its source template, documents of one template appended
+// in order. With releaseDir (helm's --release-name), templates go under
+// dir/releaseDir and CRDs under dir, as in helm. It returns the path of each
+// document written (a path repeats when a template made several documents),
+// as helm reports them. Paths that would leave dir are refused before
+// anything is written.
+func WriteDir(dir, releaseDir string, docs []Document) ([]string, error) {
+	for _, d := range docs {
+		if rel := filepath.Clean(filepath.FromSlash(d.Source)); !filepath.IsLocal(rel) {
+			return nil, fmt.Errorf("template path %q leaves the output directory", d.Source)
 		}
-		rel := filepath.Clean(filepath.FromSlash(src))
-		if !filepath.IsLocal(rel) {
-			return nil, fmt.Errorf("template path %q leaves the output directory", src)
-		}
-		b, ok := files[rel]
-		if !ok {
-			b = &strings.Builder{}
-			files[rel] = b
-			order = append(order, rel)
-		}
-		b.WriteString("---\n" + doc + "\n")
 	}
 	var written []string
-	for _, rel := range order {
-		path := filepath.Join(dir, rel)
+	opened := map[string]bool{}
+	for _, d := range docs {
+		base := dir
+		if releaseDir != "" && !crdPath.MatchString(d.Source) {
+			base = filepath.Join(dir, releaseDir)
+		}
+		path := filepath.Join(base, filepath.FromSlash(d.Source))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return written, err
 		}
-		if err := os.WriteFile(path, []byte(files[rel].String()), 0o644); err != nil {
+		flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		if opened[path] {
+			flags = os.O_WRONLY | os.O_APPEND
+		}
+		f, err := os.OpenFile(path, flags, 0o644)
+		if err != nil {
 			return written, err
 		}
+		_, err = fmt.Fprintf(f, "%s%s\n%s\n", streamHead, d.Source, d.Content)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return written, err
+		}
+		opened[path] = true
 		written = append(written, path)
 	}
 	return written, nil

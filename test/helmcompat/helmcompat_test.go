@@ -368,3 +368,70 @@ func TestShowMatchesHelm(t *testing.T) {
 	}
 	t.Logf("%d chart sections shown identically", n)
 }
+
+// TestOutputDirMatchesHelm: template --output-dir writes the files helm
+// writes, byte for byte (with and without --include-crds, and
+// --release-name), and reports them as helm does.
+func TestOutputDirMatchesHelm(t *testing.T) {
+	helm := helmBinary(t)
+	mod := helmModuleDir(t)
+	n := 0
+	for _, rel := range charts(t, mod) {
+		for _, flags := range [][]string{{}, {"--include-crds", "--release-name"}} {
+			home := t.TempDir()
+			hdir, bdir := filepath.Join(home, "helm"), filepath.Join(home, "bundle")
+			chart := filepath.Join(mod, rel)
+			h := runHelm(t, helm, home, append([]string{"template", "rel", chart, "-n", "default", "--output-dir", hdir}, flags...)...)
+			b := runBundle(t, home, append([]string{"template", "rel", chart, "-n", "default", "--output-dir", bdir}, flags...)...)
+			if (h.err == "") != (b.err == "") {
+				t.Errorf("%s %v: helm error %q, bundle error %q", rel, flags, h.err, b.err)
+				continue
+			}
+			if h.err != "" {
+				continue
+			}
+			if got, want := strings.ReplaceAll(b.out, bdir, "DIR"), strings.ReplaceAll(h.out, hdir, "DIR"); got != want {
+				t.Errorf("%s %v: reports differ:\n%s", rel, flags, lineDiff(want, got))
+			}
+			hfiles, bfiles := readTree(t, hdir), readTree(t, bdir)
+			if strings.Join(sortedKeys(hfiles), " ") != strings.Join(sortedKeys(bfiles), " ") {
+				t.Errorf("%s %v: files differ:\n  helm:   %v\n  bundle: %v", rel, flags, sortedKeys(hfiles), sortedKeys(bfiles))
+				continue
+			}
+			h2dir := filepath.Join(home, "helm2")
+			runHelm(t, helm, home, append([]string{"template", "rel", chart, "-n", "default", "--output-dir", h2dir}, flags...)...)
+			h2files := readTree(t, h2dir)
+			for name, want := range hfiles {
+				random := randomLines(want, h2files[name])
+				if mask(bfiles[name], random) != mask(want, random) {
+					t.Errorf("%s %v: %s differs:\n%s", rel, flags, name, lineDiff(want, bfiles[name]))
+				}
+			}
+			n++
+		}
+	}
+	t.Logf("%d charts written identically", n)
+}
+
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			out[rel] = string(data)
+		}
+		return nil
+	})
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
