@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -184,7 +185,7 @@ func TestJSONIsHelms(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
 				t.Fatal(err)
 			}
-			if path, diff := subset(want, got, "$"); diff != "" {
+			if path, diff := testutil.Subset(want, got, "$"); diff != "" {
 				t.Errorf("%s: %s", path, diff)
 			}
 			// YAML is the same document.
@@ -197,45 +198,6 @@ func TestJSONIsHelms(t *testing.T) {
 				t.Errorf("-o yaml differs from -o json:\n%s", yout)
 			}
 		})
-	}
-}
-
-// subset reports where want (Helm's document) is not contained in got.
-func subset(want, got any, path string) (string, string) {
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return path, "not an object"
-		}
-		for k, wv := range w {
-			gv, ok := g[k]
-			if !ok {
-				return path + "." + k, "missing"
-			}
-			if p, d := subset(wv, gv, path+"."+k); d != "" {
-				return p, d
-			}
-		}
-		return "", ""
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return path, "not an array of the same length"
-		}
-		for i := range w {
-			if p, d := subset(w[i], g[i], path+"["+string(rune('0'+i))+"]"); d != "" {
-				return p, d
-			}
-		}
-		return "", ""
-	default:
-		if !reflect.DeepEqual(want, got) {
-			b, _ := json.Marshal(got)
-			c, _ := json.Marshal(want)
-			return path, "got " + string(b) + ", Helm has " + string(c)
-		}
-		return "", ""
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 
 	"github.com/bundlesh/bundle/internal/cli"
 	"github.com/bundlesh/bundle/internal/testregistry"
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 type env struct {
@@ -45,13 +46,7 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG")
-	if kc == "" {
-		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
-			t.Fatal("BUNDLE_TEST_KUBECONFIG is not set: start a control plane with make cluster-up")
-		}
-		t.Skip("BUNDLE_TEST_KUBECONFIG not set; make test starts a local control plane and sets it")
-	}
+	kc := testutil.Kubeconfig(t)
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
 		t.Fatal(err)
@@ -484,17 +479,7 @@ func TestInstallFromOCI(t *testing.T) {
 }
 
 // helmCLI returns the helm binary make test builds at our Helm version.
-func helmCLI(t *testing.T) string {
-	t.Helper()
-	h := os.Getenv("BUNDLE_TEST_HELM")
-	if h == "" {
-		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
-			t.Fatal("BUNDLE_TEST_HELM is not set: make test builds the helm CLI")
-		}
-		t.Skip("BUNDLE_TEST_HELM not set")
-	}
-	return h
-}
+func helmCLI(t *testing.T) string { return testutil.HelmCLI(t) }
 
 func runHelm(t *testing.T, helm string, args ...string) string {
 	t.Helper()

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // probeBundle writes a local bundle with a Secret from values, a
@@ -116,7 +118,7 @@ func TestHelmUsersCommands(t *testing.T) {
 		if err := yamlUnmarshal(e.mustBundle(t, append(args, "-n", ns, kc)...), &got); err != nil {
 			t.Fatal(err)
 		}
-		if path, diff := subset(want, got, "$"); diff != "" {
+		if path, diff := testutil.Subset(want, got, "$"); diff != "" {
 			t.Errorf("bundle %s: %s: %s", strings.Join(args, " "), path, diff)
 		}
 	}
@@ -182,42 +184,3 @@ func lastLines(s string, n int) string {
 
 // yamlUnmarshal reads JSON or YAML.
 func yamlUnmarshal(s string, v any) error { return yaml.Unmarshal([]byte(s), v) }
-
-// subset reports where want (helm's document) is not contained in got.
-func subset(want, got any, path string) (string, string) {
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return path, "not an object"
-		}
-		for k, wv := range w {
-			gv, ok := g[k]
-			if !ok {
-				return path + "." + k, "missing"
-			}
-			if p, d := subset(wv, gv, path+"."+k); d != "" {
-				return p, d
-			}
-		}
-		return "", ""
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return path, "not an array of the same length"
-		}
-		for i := range w {
-			if p, d := subset(w[i], g[i], path+"[]"); d != "" {
-				return p, d
-			}
-		}
-		return "", ""
-	default:
-		if !reflect.DeepEqual(want, got) {
-			b, _ := json.Marshal(got)
-			c, _ := json.Marshal(want)
-			return path, "bundle has " + string(b) + ", helm has " + string(c)
-		}
-		return "", ""
-	}
-}

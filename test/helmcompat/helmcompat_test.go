@@ -22,6 +22,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/bundlesh/bundle/internal/cli"
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // testdataDirs are the directories of Helm's module whose charts we hold
@@ -39,13 +40,7 @@ var variants = [][]string{
 
 func helmBinary(t *testing.T) string {
 	t.Helper()
-	h := os.Getenv("BUNDLE_TEST_HELM")
-	if h == "" {
-		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
-			t.Fatal("BUNDLE_TEST_HELM is not set: make test builds the helm CLI")
-		}
-		t.Skip("BUNDLE_TEST_HELM not set; make test builds the helm CLI and sets it")
-	}
+	h := testutil.HelmCLI(t)
 	// Both must be linked as Helm's release builds are (make test does it),
 	// or .Capabilities.HelmVersion differs between them.
 	out, err := exec.Command(h, "version", "--template", "{{.Version}}").Output()
@@ -261,7 +256,6 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
-
 
 // fixture returns a copy of one of our own test charts (testdata/NAME),
 // with the library chart vendored under charts/ where it is used, as helm

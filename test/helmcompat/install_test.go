@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -28,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bundlesh/bundle/internal/cli"
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // installSample are charts of Helm's test data installed by both tools on
@@ -59,13 +59,7 @@ var installSample = []string{
 // refuses, leaving no release behind.
 func TestHelmTestChartsInstall(t *testing.T) {
 	helm := helmBinary(t)
-	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG")
-	if kc == "" {
-		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
-			t.Fatal("BUNDLE_TEST_KUBECONFIG is not set: start a control plane with make cluster-up")
-		}
-		t.Skip("BUNDLE_TEST_KUBECONFIG not set; make test starts a local control plane and sets it")
-	}
+	kc := testutil.Kubeconfig(t)
 	mod := helmModuleDir(t)
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {

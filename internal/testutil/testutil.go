@@ -1,0 +1,87 @@
+// Package testutil holds what several test packages need of the world
+// outside them: the helm CLI and the local control plane that make test
+// provides, and a comparison of JSON documents with helm's.
+package testutil
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"strconv"
+	"testing"
+)
+
+// required reports whether make test runs the tests (BUNDLE_E2E_REQUIRED):
+// then what it provides must be there, and a test fails instead of
+// skipping.
+func required() bool { return os.Getenv("BUNDLE_E2E_REQUIRED") != "" }
+
+// HelmCLI returns the helm binary make test builds at our Helm version
+// ($BUNDLE_TEST_HELM); the test skips without it, or fails under make test.
+func HelmCLI(t testing.TB) string {
+	t.Helper()
+	h := os.Getenv("BUNDLE_TEST_HELM")
+	if h == "" {
+		if required() {
+			t.Fatal("BUNDLE_TEST_HELM is not set: make test builds the helm CLI")
+		}
+		t.Skip("BUNDLE_TEST_HELM not set; make test builds the helm CLI and sets it")
+	}
+	return h
+}
+
+// Kubeconfig returns the kubeconfig of the local control plane make test
+// starts ($BUNDLE_TEST_KUBECONFIG); the test skips without it, or fails
+// under make test.
+func Kubeconfig(t testing.TB) string {
+	t.Helper()
+	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG")
+	if kc == "" {
+		if required() {
+			t.Fatal("BUNDLE_TEST_KUBECONFIG is not set: start a control plane with make cluster-up")
+		}
+		t.Skip("BUNDLE_TEST_KUBECONFIG not set; make test starts a local control plane and sets it")
+	}
+	return kc
+}
+
+// Subset reports where the JSON document want (helm's) is not contained in
+// got (bundle's): the path of the first field missing or different, and
+// how, or "", "" when every field of want is in got with its value.
+func Subset(want, got any, path string) (string, string) {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return path, "not an object"
+		}
+		for k, wv := range w {
+			gv, ok := g[k]
+			if !ok {
+				return path + "." + k, "missing"
+			}
+			if p, d := Subset(wv, gv, path+"."+k); d != "" {
+				return p, d
+			}
+		}
+		return "", ""
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return path, "not an array of the same length"
+		}
+		for i := range w {
+			if p, d := Subset(w[i], g[i], path+"["+strconv.Itoa(i)+"]"); d != "" {
+				return p, d
+			}
+		}
+		return "", ""
+	default:
+		if !reflect.DeepEqual(want, got) {
+			b, _ := json.Marshal(got)
+			c, _ := json.Marshal(want)
+			return path, "got " + string(b) + ", helm has " + string(c)
+		}
+		return "", ""
+	}
+}
