@@ -11,8 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/bundlesh/bundle/internal/errs"
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
@@ -96,7 +96,7 @@ func Lock(ctx context.Context, repos *repo.Set, local string, opts LockOptions) 
 			old, err = os.ReadFile(path)
 		}
 		if err != nil || !bytes.Equal(old, data) {
-			return nil, errs.New(render.ErrLockStale, "%s is out of date: run bundle lock %s", path, local)
+			return nil, errdefs.New(render.ErrLockStale, "%s is out of date: run bundle lock %s", path, local)
 		}
 		return res, nil
 	}

@@ -10,7 +10,7 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
-	"github.com/bundlesh/bundle/internal/errs"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Details is one revision of a release in full: everything helm get shows.
@@ -139,7 +139,7 @@ func (c *Client) revision(name string, revision int) (*helmrelease.Release, erro
 		if lerr != nil {
 			return nil, lerr
 		}
-		return nil, errs.New(ErrNotFound, "release %q has no revision %d in namespace %q: its revisions go up to %d (see bundle history %s)", name, revision, c.namespace, last.Version, name)
+		return nil, errdefs.New(ErrNotFound, "release %q has no revision %d in namespace %q: its revisions go up to %d (see bundle history %s)", name, revision, c.namespace, last.Version, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading revision %d of %q: %w", revision, name, err)

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bundlesh/bundle/internal/errs"
 	"github.com/bundlesh/bundle/internal/releaseenv"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
@@ -32,11 +32,11 @@ import (
 // Sentinel errors, matched with errors.Is.
 var (
 	// ErrUnreachable: the cluster in the kubeconfig does not answer.
-	ErrUnreachable = errors.New("cluster unreachable")
+	ErrUnreachable = errdefs.ErrUnreachable
 	// ErrExists: a release of that name is already installed.
-	ErrExists = errors.New("release exists")
+	ErrExists = errdefs.ErrExists
 	// ErrNotFound: no release of that name.
-	ErrNotFound = errors.New("release not found")
+	ErrNotFound = errdefs.ErrNotFound
 )
 
 // DefaultTimeout bounds waiting operations when no timeout is given.
@@ -110,13 +110,13 @@ func (c *Client) reachable() error {
 	if c.flags != nil { // nil: NewWithEnv, no kubeconfig behind the client
 		rc, err := c.flags.ToRESTConfig()
 		if err != nil {
-			return errs.New(ErrUnreachable, "cannot use the kubeconfig: %v (pass --kubeconfig, or start a local cluster with make cluster-up)", oneLine(err))
+			return errdefs.New(ErrUnreachable, "cannot use the kubeconfig: %v (pass --kubeconfig, or start a local cluster with make cluster-up)", oneLine(err))
 		}
 		host = rc.Host
 	}
 	if err := c.cfg.KubeClient.IsReachable(); err != nil {
 		msg := strings.TrimPrefix(oneLine(err), "Kubernetes cluster unreachable: ")
-		return errs.New(ErrUnreachable, "cannot reach the cluster at %s: %s (check --kubeconfig and --kube-context, or start a local cluster with make cluster-up)", host, msg)
+		return errdefs.New(ErrUnreachable, "cannot reach the cluster at %s: %s (check --kubeconfig and --kube-context, or start a local cluster with make cluster-up)", host, msg)
 	}
 	return nil
 }
@@ -328,7 +328,7 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 		return nil, err
 	}
 	if last, err := c.cfg.Releases.Last(name); err == nil && last.Info.Status != helmrelease.StatusUninstalled {
-		return nil, errs.New(ErrExists, "release %q already exists in namespace %q (revision %d, %s): upgrade it with bundle upgrade %s %s, or choose another name", name, c.namespace, last.Version, last.Info.Status, name, opts.Reference)
+		return nil, errdefs.New(ErrExists, "release %q already exists in namespace %q (revision %d, %s): upgrade it with bundle upgrade %s %s, or choose another name", name, c.namespace, last.Version, last.Info.Status, name, opts.Reference)
 	}
 	inst := action.NewInstall(c.cfg)
 	inst.ReleaseName = name
@@ -443,7 +443,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 				replace: err == nil, // an uninstalled release whose history was kept
 			})
 		}
-		return nil, errs.New(ErrNotFound, "release %q not found in namespace %q: install it first with bundle install %s %s", name, c.namespace, name, opts.Reference)
+		return nil, errdefs.New(ErrNotFound, "release %q not found in namespace %q: install it first with bundle install %s %s", name, c.namespace, name, opts.Reference)
 	}
 	user, defaults, err := upgradeValues(last, p.values, opts)
 	if err != nil {
@@ -621,7 +621,7 @@ func (c *Client) last(name string) (*helmrelease.Release, error) {
 	r, err := c.cfg.Releases.Last(name)
 	if err != nil {
 		if errors.Is(err, driver.ErrReleaseNotFound) {
-			return nil, errs.New(ErrNotFound, "release %q not found in namespace %q (see bundle list -A)", name, c.namespace)
+			return nil, errdefs.New(ErrNotFound, "release %q not found in namespace %q (see bundle list -A)", name, c.namespace)
 		}
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -14,11 +13,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/bundlesh/bundle/internal/errs"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // ErrTestFailed: a test hook of the release failed or did not finish in time.
-var ErrTestFailed = errors.New("release test failed")
+var ErrTestFailed = errdefs.ErrFailed
 
 // TestOptions configure Test.
 type TestOptions struct {
@@ -118,7 +117,7 @@ func (c *Client) Test(ctx context.Context, name string, opts TestOptions) (*Test
 				failed = fmt.Sprintf("test %s", h.Name)
 			}
 		}
-		return res, errs.Wrap(ErrTestFailed, runErr, "release %q: %s failed: %s", name, failed, strings.Join(strings.Fields(runErr.Error()), " "))
+		return res, errdefs.Wrap(ErrTestFailed, runErr, "release %q: %s failed: %s", name, failed, strings.Join(strings.Fields(runErr.Error()), " "))
 	}
 	return res, nil
 }

@@ -2,17 +2,16 @@ package render
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
-	"github.com/bundlesh/bundle/internal/errs"
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // ErrLockStale is matched by errors saying a lock no longer matches its
 // bundle file or what the sources serve.
-var ErrLockStale = errors.New("lock out of date")
+var ErrLockStale = errdefs.ErrStale
 
 // Lock returns the lock file for the plan: every bundle resolved, with its
 // version, repository and content digest, and the digest of the root's
@@ -49,10 +48,10 @@ func (p *Plan) Lock() (*bundle.Lock, error) {
 
 func checkLockFresh(root *bundle.Bundle) error {
 	if root.Lock == nil {
-		return errs.New(ErrLockStale, "%s has no %s: run bundle lock %s first, or drop --locked", root.Source, bundle.LockFileName, root.Source)
+		return errdefs.New(ErrLockStale, "%s has no %s: run bundle lock %s first, or drop --locked", root.Source, bundle.LockFileName, root.Source)
 	}
 	if root.Lock.Requires != bundle.RequiresDigest(root.File) {
-		return errs.New(ErrLockStale, "%s/%s is out of date: the requirements in %s changed since it was written; run bundle lock %s", root.Source, bundle.LockFileName, bundle.FileName, root.Source)
+		return errdefs.New(ErrLockStale, "%s/%s is out of date: the requirements in %s changed since it was written; run bundle lock %s", root.Source, bundle.LockFileName, bundle.FileName, root.Source)
 	}
 	return nil
 }
@@ -71,16 +70,16 @@ func (p *Plan) checkLocked(ctx context.Context, l Loader) error {
 		w, ok := want.Find(g.Name)
 		switch {
 		case !ok:
-			return errs.New(ErrLockStale, "%s does not lock %s, which the requirements need; run bundle lock %s", where, g.Name, root.Source)
+			return errdefs.New(ErrLockStale, "%s does not lock %s, which the requirements need; run bundle lock %s", where, g.Name, root.Source)
 		case w.Version != g.Version || w.Repository != g.Repository:
-			return errs.New(ErrLockStale, "%s locks %s %s from %s, but the requirements resolve to %s %s from %s; run bundle lock %s", where, w.Name, w.Version, w.Repository, g.Name, g.Version, g.Repository, root.Source)
+			return errdefs.New(ErrLockStale, "%s locks %s %s from %s, but the requirements resolve to %s %s from %s; run bundle lock %s", where, w.Name, w.Version, w.Repository, g.Name, g.Version, g.Repository, root.Source)
 		case w.Digest != g.Digest:
-			return errs.New(ErrLockStale, "%s %s from %s has digest %s, but %s locks %s: its content changed without a new version; if that is expected, run bundle update %s %s", g.Name, g.Version, g.Repository, g.Digest, where, w.Digest, root.Source, g.Name)
+			return errdefs.New(ErrLockStale, "%s %s from %s has digest %s, but %s locks %s: its content changed without a new version; if that is expected, run bundle update %s %s", g.Name, g.Version, g.Repository, g.Digest, where, w.Digest, root.Source, g.Name)
 		}
 	}
 	for _, w := range want.Bundles {
 		if _, ok := got.Find(w.Name); !ok {
-			return errs.New(ErrLockStale, "%s locks %s, which the requirements no longer need; run bundle lock %s", where, w.Name, root.Source)
+			return errdefs.New(ErrLockStale, "%s locks %s, which the requirements no longer need; run bundle lock %s", where, w.Name, root.Source)
 		}
 	}
 	return nil

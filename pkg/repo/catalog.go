@@ -8,12 +8,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bundlesh/bundle/internal/errs"
-
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/bundlesh/bundle/bundles"
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Catalog is a repository read from a file system holding one directory per
@@ -91,9 +90,9 @@ func (c *Catalog) Versions(_ context.Context, name string) ([]*semver.Version, e
 	if !ok {
 		names, _ := c.Names()
 		if near := closest(name, names); near != "" {
-			return nil, errs.New(ErrNotFound, "bundle %s/%s not found: did you mean %s/%s? (the %s catalog has: %s)", c.name, name, c.name, near, c.name, strings.Join(names, ", "))
+			return nil, errdefs.New(ErrNotFound, "bundle %s/%s not found: did you mean %s/%s? (the %s catalog has: %s)", c.name, name, c.name, near, c.name, strings.Join(names, ", "))
 		}
-		return nil, errs.New(ErrNotFound, "bundle %s/%s not found (the %s catalog has: %s)", c.name, name, c.name, strings.Join(names, ", "))
+		return nil, errdefs.New(ErrNotFound, "bundle %s/%s not found (the %s catalog has: %s)", c.name, name, c.name, strings.Join(names, ", "))
 	}
 	return []*semver.Version{b.Version}, nil
 }
@@ -105,7 +104,7 @@ func (c *Catalog) Load(ctx context.Context, name string, v *semver.Version) (*bu
 	}
 	b := c.byName[name]
 	if !b.Version.Equal(v) {
-		return nil, errs.New(ErrNotFound, "bundle %s/%s has no version %s (available: %s)", c.name, name, v, b.Version)
+		return nil, errdefs.New(ErrNotFound, "bundle %s/%s has no version %s (available: %s)", c.name, name, v, b.Version)
 	}
 	return b, nil
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/bundlesh/bundle/internal/errs"
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // maxIndexSize bounds an index download.
@@ -147,7 +147,7 @@ func (h *HTTP) read(resp *http.Response, u string, limit int64) ([]byte, error) 
 	if resp.StatusCode != http.StatusOK {
 		switch resp.StatusCode {
 		case http.StatusNotFound:
-			return nil, errs.New(ErrNotFound, "repository %s: GET %s: %s", h.name, u, resp.Status)
+			return nil, errdefs.New(ErrNotFound, "repository %s: GET %s: %s", h.name, u, resp.Status)
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return nil, fmt.Errorf("repository %s: GET %s: %s (no credentials were sent: this version sends none to http(s) chart repositories)", h.name, u, resp.Status)
 		}
@@ -171,7 +171,7 @@ func (h *HTTP) Versions(ctx context.Context, name string) ([]*semver.Version, er
 	}
 	out := idx.versions(name)
 	if len(out) == 0 {
-		return nil, errs.New(ErrNotFound, "bundle %s/%s not found in %s", h.name, name, h.base)
+		return nil, errdefs.New(ErrNotFound, "bundle %s/%s not found in %s", h.name, name, h.base)
 	}
 	return out, nil
 }
@@ -198,7 +198,7 @@ func (h *HTTP) Load(ctx context.Context, name string, v *semver.Version) (*bundl
 		}
 	}
 	if entry == nil || len(entry.URLs) == 0 {
-		return nil, errs.New(ErrNotFound, "bundle %s/%s has no version %s", h.name, name, v)
+		return nil, errdefs.New(ErrNotFound, "bundle %s/%s has no version %s", h.name, name, v)
 	}
 	ref, err := url.Parse(entry.URLs[0])
 	if err != nil {

@@ -24,8 +24,8 @@ import (
 	"oras.land/oras-go/v2/registry/remote/errcode"
 	"oras.land/oras-go/v2/registry/remote/retry"
 
-	"github.com/bundlesh/bundle/internal/errs"
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Helm's OCI media types: a bundle pushed by bundle is a Helm OCI chart.
@@ -148,12 +148,12 @@ func (o *OCI) Versions(ctx context.Context, name string) ([]*semver.Version, err
 	if err != nil {
 		var er *errcode.ErrorResponse
 		if errors.Is(err, errdef.ErrNotFound) || (errors.As(err, &er) && er.StatusCode == http.StatusNotFound) {
-			return nil, errs.New(ErrNotFound, "bundle oci://%s/%s not found", o.base, name)
+			return nil, errdefs.New(ErrNotFound, "bundle oci://%s/%s not found", o.base, name)
 		}
 		return nil, o.explain(fmt.Sprintf("listing oci://%s/%s", o.base, name), err)
 	}
 	if len(out) == 0 {
-		return nil, errs.New(ErrNotFound, "bundle oci://%s/%s has no semver tags", o.base, name)
+		return nil, errdefs.New(ErrNotFound, "bundle oci://%s/%s has no semver tags", o.base, name)
 	}
 	return out, nil
 }
@@ -189,7 +189,7 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 	desc, data, err := oras.FetchBytes(ctx, r, reference, oras.FetchBytesOptions{MaxBytes: 4 << 20})
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
-			return nil, "", errs.New(ErrNotFound, "%s not found", where)
+			return nil, "", errdefs.New(ErrNotFound, "%s not found", where)
 		}
 		return nil, "", o.explain(where, err)
 	}

@@ -6,7 +6,6 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,11 +13,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bundlesh/bundle/internal/errs"
-
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/resolve"
 )
 
@@ -27,7 +25,7 @@ var ErrNotFound = resolve.ErrNotFound
 
 // ErrUnsupported is matched by references to kinds of repository this
 // version cannot read yet.
-var ErrUnsupported = errors.New("unsupported repository")
+var ErrUnsupported = errdefs.ErrUnsupported
 
 // Repository is a place bundles come from.
 type Repository interface {
@@ -82,14 +80,14 @@ func (s *Set) repo(name string) (Repository, error) {
 		return o, nil
 	}
 	if strings.Contains(name, "://") {
-		return nil, errs.New(ErrUnsupported, "repository %s: unsupported scheme (use https://, http:// or oci://)", name)
+		return nil, errdefs.New(ErrUnsupported, "repository %s: unsupported scheme (use https://, http:// or oci://)", name)
 	}
 	known := make([]string, 0, len(s.repos))
 	for k := range s.repos {
 		known = append(known, k)
 	}
 	sort.Strings(known)
-	return nil, errs.New(ErrNotFound, "unknown repository %q (known: %s)", name, strings.Join(known, ", "))
+	return nil, errdefs.New(ErrNotFound, "unknown repository %q (known: %s)", name, strings.Join(known, ", "))
 }
 
 // Versions implements resolve.Source.
@@ -161,7 +159,7 @@ func ParseReference(s string) (Reference, error) {
 		return Reference{Ref: resolve.Ref{Repository: "oci://" + rest[:i], Name: rest[i+1:]}}, nil
 	}
 	if strings.Contains(s, "://") {
-		return Reference{}, errs.New(ErrUnsupported, "bundle reference %q: unsupported repository (name a configured repository, REPO/NAME, oci://HOST/NAMESPACE/NAME, or a directory)", s)
+		return Reference{}, errdefs.New(ErrUnsupported, "bundle reference %q: unsupported repository (name a configured repository, REPO/NAME, oci://HOST/NAMESPACE/NAME, or a directory)", s)
 	}
 	repoName, name, ok := strings.Cut(s, "/")
 	if !ok || repoName == "" || name == "" || strings.Contains(name, "/") {
@@ -210,7 +208,7 @@ func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semv
 		have[i] = v.String()
 	}
 	if constraint == nil {
-		return nil, errs.New(resolve.ErrConflict, "%s has no stable version (available: %s): choose a prerelease with --devel or --version", ref.Ref, strings.Join(have, ", "))
+		return nil, errdefs.New(resolve.ErrConflict, "%s has no stable version (available: %s): choose a prerelease with --devel or --version", ref.Ref, strings.Join(have, ", "))
 	}
-	return nil, errs.New(resolve.ErrConflict, "no version of %s satisfies --version %s (available: %s)", ref.Ref, constraint, strings.Join(have, ", "))
+	return nil, errdefs.New(resolve.ErrConflict, "no version of %s satisfies --version %s (available: %s)", ref.Ref, constraint, strings.Join(have, ", "))
 }

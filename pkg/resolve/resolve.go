@@ -20,17 +20,18 @@ package resolve
 
 import (
 	"context"
-	"errors"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Sentinel errors, matched with errors.Is.
 var (
 	// ErrNotFound: a required bundle does not exist in its repository.
-	ErrNotFound = errors.New("bundle not found")
+	ErrNotFound = errdefs.ErrNotFound
 	// ErrConflict: the constraints cannot all be satisfied.
-	ErrConflict = errors.New("version conflict")
+	ErrConflict = errdefs.ErrConflict
 )
 
 // Ref names a bundle in a repository.

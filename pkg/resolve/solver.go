@@ -10,7 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/bundlesh/bundle/internal/errs"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Result is a solution and what it took to find it.
@@ -332,7 +332,7 @@ func newSolver(ctx context.Context, src Source, root []Requirement, opts Options
 func (s *solver) intern(r Requirement) (int, error) {
 	if id, ok := s.byName[r.Name]; ok {
 		if p := s.pkgs[id]; id != rootPkg && p.ref != r.Ref {
-			return 0, errs.New(ErrConflict, "%s, but %s also comes from %s: one bundle name must come from one repository", r, r.Name, p.ref.Repository)
+			return 0, errdefs.New(ErrConflict, "%s, but %s also comes from %s: one bundle name must come from one repository", r, r.Name, p.ref.Repository)
 		}
 		return id, nil
 	}

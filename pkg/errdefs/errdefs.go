@@ -1,0 +1,103 @@
+// Package errdefs is bundle's error vocabulary, in one place: a few
+// sentinels to test with errors.Is, and the typed errors that carry the
+// facts of a failure (the file and line, the field). Library packages
+// return these facts; the command line adds how to fix them with its own
+// flags and commands.
+//
+// Every error a bundle package returns that belongs to one of these kinds
+// matches its sentinel with errors.Is, without the sentinel's text being
+// part of the message: messages stay one readable line.
+package errdefs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The kinds of failure.
+var (
+	// ErrInvalid: malformed input (a bundle.yaml, Chart.yaml, lock or
+	// values file, a constraint, a reference, a name clash).
+	ErrInvalid = errors.New("invalid")
+	// ErrNotFound: no bundle, version, repository or release of that name.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the requirements cannot all be met (version solving
+	// failed).
+	ErrConflict = errors.New("conflict")
+	// ErrExists: a release of that name is already installed.
+	ErrExists = errors.New("already exists")
+	// ErrUnreachable: the cluster (or a repository) does not answer.
+	ErrUnreachable = errors.New("unreachable")
+	// ErrUnsupported: a kind of repository or reference this version
+	// cannot read.
+	ErrUnsupported = errors.New("unsupported")
+	// ErrStale: a lock no longer matches its bundle file or what the
+	// sources serve.
+	ErrStale = errors.New("stale")
+	// ErrFailed: an operation ran and failed (a release test).
+	ErrFailed = errors.New("failed")
+)
+
+// kinded is an error with its own one-line message that matches a kind
+// (and, when wrapping one, a cause).
+type kinded struct {
+	msg  string
+	kind error
+	err  error
+}
+
+func (e *kinded) Error() string { return e.msg }
+
+func (e *kinded) Unwrap() []error {
+	if e.err != nil {
+		return []error{e.kind, e.err}
+	}
+	return []error{e.kind}
+}
+
+// New returns an error with the formatted message that matches kind.
+func New(kind error, format string, args ...any) error {
+	return &kinded{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+// Wrap returns an error with the formatted message that matches both kind
+// and cause.
+func Wrap(kind, cause error, format string, args ...any) error {
+	return &kinded{msg: fmt.Sprintf(format, args...), kind: kind, err: cause}
+}
+
+// FileError is a problem at a known place in a file. Its message reads
+//
+//	FILE:LINE: FIELD: PROBLEM (HINT)
+//
+// so that editors and terminals can jump to it. It matches ErrInvalid.
+type FileError struct {
+	File  string // path as the user would recognise it
+	Line  int    // 1-based; 0 when the whole file is meant
+	Field string // dotted path of the field, e.g. requires.database.version
+	Msg   string // what is wrong
+	Hint  string // how to fix it; may be empty
+	Err   error  // underlying cause, if any
+}
+
+func (e *FileError) Error() string {
+	s := e.File
+	if e.Line > 0 {
+		s += fmt.Sprintf(":%d", e.Line)
+	}
+	s += ": "
+	if e.Field != "" {
+		s += e.Field + ": "
+	}
+	s += e.Msg
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// Unwrap returns the underlying cause.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Is reports ErrInvalid for every FileError.
+func (e *FileError) Is(target error) bool { return target == ErrInvalid }
