@@ -15,7 +15,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/bundlesh/bundle/internal/releaseenv"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
@@ -198,7 +197,7 @@ func newClient(c *ucli.Context, opts release.KubeOptions) (*release.Client, erro
 	if err != nil {
 		return nil, err
 	}
-	if env, ok := c.App.Metadata[releaseEnvKey].(*releaseenv.Env); ok {
+	if env, ok := c.App.Metadata[releaseEnvKey].(*release.Env); ok {
 		return release.NewWithEnv(env, set), nil
 	}
 	return release.New(opts, set)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/internal/testutil"
+	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -31,7 +32,7 @@ func runWith(t *testing.T, f *releasetest.Fixture, args ...string) (code int, st
 	t.Helper()
 	var out, errb bytes.Buffer
 	app := newApp(strings.NewReader(""), &out, &errb)
-	app.Metadata = map[string]any{releaseEnvKey: f.Env()}
+	app.Metadata = map[string]any{releaseEnvKey: &release.Env{Config: f.Config(), Namespace: f.Namespace, AllNamespaces: f.AllNamespaces, Clientset: f.Kubernetes}}
 	code = runApp(context.Background(), app, append([]string{"bundle"}, args...))
 	return code, out.String(), errb.String()
 }
@@ -142,7 +143,7 @@ func TestReleaseOutputsGolden(t *testing.T) {
 // own output has, with Helm's values (bundle only adds fields).
 func TestJSONIsHelms(t *testing.T) {
 	f := fixture(t)
-	cfg := f.Env().Config
+	cfg := f.Config()
 	rel := f.Last(t, "wiki")
 	stripped := *rel
 	stripped.Chart = nil // helm status strips the chart

@@ -27,8 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
-
-	"github.com/bundlesh/bundle/internal/releaseenv"
 )
 
 // Fixture is a namespace's worth of Helm state in memory.
@@ -57,15 +55,16 @@ func New(ns string) *Fixture {
 	return f
 }
 
-// Env is the environment to hand release.NewWithEnv.
-func (f *Fixture) Env() *releaseenv.Env {
-	return &releaseenv.Env{
-		Config:        f.cfg,
-		Namespace:     f.Namespace,
-		AllNamespaces: func() (*action.Configuration, error) { return f.config(""), nil },
-		Clientset:     func() (kubernetes.Interface, error) { return f.Clientset, nil },
-	}
-}
+// Config is Helm's configuration over the fixture's storage and fake kube
+// client, for its namespace (release.Env.Config).
+func (f *Fixture) Config() *action.Configuration { return f.cfg }
+
+// AllNamespaces is a configuration whose storage sees every namespace
+// (release.Env.AllNamespaces).
+func (f *Fixture) AllNamespaces() (*action.Configuration, error) { return f.config(""), nil }
+
+// Kubernetes returns the fake typed client (release.Env.Clientset).
+func (f *Fixture) Kubernetes() (kubernetes.Interface, error) { return f.Clientset, nil }
 
 func (f *Fixture) config(ns string) *action.Configuration {
 	return &action.Configuration{

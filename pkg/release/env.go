@@ -1,14 +1,34 @@
 package release
 
 import (
-	"github.com/bundlesh/bundle/internal/releaseenv"
+	"helm.sh/helm/v3/pkg/action"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
+// Env is everything a Client talks to: Helm's action configuration (release
+// storage and Kubernetes client) and the Kubernetes clients it needs
+// besides. New builds one from a kubeconfig; tests build one over Helm's own
+// memory storage driver and fake kube client (internal/releasetest) and
+// hand it to NewWithEnv. It is the one place pkg/release's API names Helm
+// types.
+type Env struct {
+	// Config is Helm's configuration for the namespace: its release
+	// storage and Kubernetes client.
+	Config *action.Configuration
+	// Namespace the configuration works in.
+	Namespace string
+	// AllNamespaces returns a configuration whose storage sees the
+	// releases of every namespace (for list -A).
+	AllNamespaces func() (*action.Configuration, error)
+	// Clientset returns a typed Kubernetes client (readiness of claims,
+	// test pod logs).
+	Clientset func() (kubernetes.Interface, error)
+}
+
 // NewWithEnv returns a client over a prepared Helm environment instead of a
-// kubeconfig. Only this module can build an Env (its package is internal):
-// tests use it to run the client over Helm's memory storage and fake
-// Kubernetes clients (internal/releasetest).
-func NewWithEnv(env *releaseenv.Env, repos *repo.Set) *Client {
+// kubeconfig.
+func NewWithEnv(env *Env, repos *repo.Set) *Client {
 	return &Client{cfg: env.Config, namespace: env.Namespace, repos: repos, env: env}
 }

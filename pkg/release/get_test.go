@@ -45,7 +45,7 @@ func wiki(t *testing.T, f *releasetest.Fixture) {
 func TestGet(t *testing.T) {
 	f := releasetest.New("team")
 	wiki(t, f)
-	c := NewWithEnv(f.Env(), nil)
+	c := NewWithEnv(envOf(f), nil)
 	ctx := context.Background()
 
 	d, err := c.Get(ctx, "wiki", 0)
@@ -89,7 +89,7 @@ func TestGet(t *testing.T) {
 func TestGetErrors(t *testing.T) {
 	f := releasetest.New("team")
 	wiki(t, f)
-	c := NewWithEnv(f.Env(), nil)
+	c := NewWithEnv(envOf(f), nil)
 	tests := []struct {
 		name     string
 		release  string
@@ -121,7 +121,7 @@ func TestGetErrors(t *testing.T) {
 func TestHistoryAndStatus(t *testing.T) {
 	f := releasetest.New("team")
 	wiki(t, f)
-	c := NewWithEnv(f.Env(), nil)
+	c := NewWithEnv(envOf(f), nil)
 	h, err := c.History(context.Background(), "wiki")
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ func listFixture(t *testing.T) *releasetest.Fixture {
 
 func TestList(t *testing.T) {
 	f := listFixture(t)
-	c := NewWithEnv(f.Env(), nil)
+	c := NewWithEnv(envOf(f), nil)
 	tests := []struct {
 		name string
 		opts ListOptions
@@ -82,7 +82,7 @@ func TestList(t *testing.T) {
 }
 
 func TestListBadOptions(t *testing.T) {
-	c := NewWithEnv(listFixture(t).Env(), nil)
+	c := NewWithEnv(envOf(listFixture(t)), nil)
 	for _, opts := range []ListOptions{{Filter: "a("}, {Offset: -1}, {Max: -2}} {
 		if _, err := c.List(context.Background(), opts); err == nil {
 			t.Errorf("%+v: no error", opts)

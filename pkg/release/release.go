@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bundlesh/bundle/internal/releaseenv"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 
 	"github.com/Masterminds/semver/v3"
@@ -65,7 +64,7 @@ type Client struct {
 	flags     *genericclioptions.ConfigFlags
 	namespace string
 	repos     *repo.Set
-	env       *releaseenv.Env
+	env       *Env
 }
 
 // New returns a client for the cluster and namespace in opts, resolving
@@ -89,7 +88,7 @@ func New(opts KubeOptions, repos *repo.Set) (*Client, error) {
 	if err := cfg.Init(flags, ns, "secret", logf); err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	env := &releaseenv.Env{
+	env := &Env{
 		Config:    cfg,
 		Namespace: ns,
 		AllNamespaces: func() (*action.Configuration, error) {

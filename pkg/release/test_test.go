@@ -49,7 +49,7 @@ func TestTest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := testsFixture(t)
-			res, err := NewWithEnv(f.Env(), nil).Test(context.Background(), "wiki", tt.opts)
+			res, err := NewWithEnv(envOf(f), nil).Test(context.Background(), "wiki", tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestTest(t *testing.T) {
 func TestTestFails(t *testing.T) {
 	f := testsFixture(t)
 	f.Kube.WatchUntilReadyError = errors.New("pod wiki-test-http failed")
-	res, err := NewWithEnv(f.Env(), nil).Test(context.Background(), "wiki", TestOptions{})
+	res, err := NewWithEnv(envOf(f), nil).Test(context.Background(), "wiki", TestOptions{})
 	if !errors.Is(err, ErrTestFailed) {
 		t.Fatalf("error %v, want ErrTestFailed", err)
 	}
@@ -89,7 +89,7 @@ func TestTestFails(t *testing.T) {
 
 func TestTestErrors(t *testing.T) {
 	f := testsFixture(t)
-	c := NewWithEnv(f.Env(), nil)
+	c := NewWithEnv(envOf(f), nil)
 	_, err := c.Test(context.Background(), "wiki", TestOptions{Only: []string{"wiki-tset-http"}})
 	if err == nil || err.Error() != `release "wiki" has no test named "wiki-tset-http" (its tests: wiki-test-login, wiki-test-http)` {
 		t.Errorf("unknown test name: %v", err)
@@ -111,7 +111,7 @@ func TestTestLogs(t *testing.T) {
 	if _, err := f.Clientset.CoreV1().Pods("team").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := NewWithEnv(f.Env(), nil).Test(ctx, "wiki", TestOptions{Logs: true})
+	res, err := NewWithEnv(envOf(f), nil).Test(ctx, "wiki", TestOptions{Logs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
