@@ -9,8 +9,8 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
-	"github.com/bundlesh/bundle/pkg/render"
 )
 
 // Output formats of -o/--output.
@@ -82,14 +82,14 @@ func chartName(r *release.Release) string {
 // listElement is one release of helm list -o json, field for field, plus
 // bundle's resolved requirements.
 type listElement struct {
-	Name       string            `json:"name"`
-	Namespace  string            `json:"namespace"`
-	Revision   string            `json:"revision"`
-	Updated    string            `json:"updated"`
-	Status     string            `json:"status"`
-	Chart      string            `json:"chart"`
-	AppVersion string            `json:"app_version"`
-	Requires   []render.Resolved `json:"requires,omitempty"`
+	Name       string          `json:"name"`
+	Namespace  string          `json:"namespace"`
+	Revision   string          `json:"revision"`
+	Updated    string          `json:"updated"`
+	Status     string          `json:"status"`
+	Chart      string          `json:"chart"`
+	AppVersion string          `json:"app_version"`
+	Requires   []plan.Resolved `json:"requires,omitempty"`
 }
 
 func listElements(rs []*release.Release, timeFormat string) []listElement {
@@ -119,13 +119,13 @@ func helmListTime(t time.Time, layout string) string {
 // historyElement is one revision of helm history -o json, plus bundle's
 // resolved requirements.
 type historyElement struct {
-	Revision    int               `json:"revision"`
-	Updated     helmTime          `json:"updated"`
-	Status      string            `json:"status"`
-	Chart       string            `json:"chart"`
-	AppVersion  string            `json:"app_version"`
-	Description string            `json:"description"`
-	Requires    []render.Resolved `json:"requires,omitempty"`
+	Revision    int             `json:"revision"`
+	Updated     helmTime        `json:"updated"`
+	Status      string          `json:"status"`
+	Chart       string          `json:"chart"`
+	AppVersion  string          `json:"app_version"`
+	Description string          `json:"description"`
+	Requires    []plan.Resolved `json:"requires,omitempty"`
 }
 
 func historyElements(rs []*release.Release) []historyElement {
@@ -152,9 +152,9 @@ type releaseObject struct {
 	Version   int            `json:"version,omitempty"`
 	Namespace string         `json:"namespace,omitempty"`
 	// bundle's own
-	Requires  []render.Resolved `json:"requires,omitempty"`
-	Ready     *bool             `json:"ready,omitempty"`
-	Resources []resourceObject  `json:"resources,omitempty"`
+	Requires  []plan.Resolved  `json:"requires,omitempty"`
+	Ready     *bool            `json:"ready,omitempty"`
+	Resources []resourceObject `json:"resources,omitempty"`
 }
 
 type infoObject struct {
@@ -294,7 +294,7 @@ type metadataObject struct {
 	Revision     int                `json:"revision"`
 	Status       string             `json:"status"`
 	DeployedAt   string             `json:"deployedAt"`
-	Requires     []render.Resolved  `json:"requires,omitempty"`
+	Requires     []plan.Resolved    `json:"requires,omitempty"`
 }
 
 func toMetadataObject(d *release.Details) metadataObject {

@@ -20,8 +20,8 @@ import (
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/internal/testutil"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
-	"github.com/bundlesh/bundle/pkg/render"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -52,7 +52,7 @@ func fixture(t *testing.T) *releasetest.Fixture {
 		r.Info.Description = []string{"", "Install complete", "Upgrade complete"}[rev]
 		r.Info.Notes = "Open http://wiki.team.svc/ to use the wiki."
 		r.Chart.Metadata.Description = "MediaWiki with its MariaDB database."
-		r.Chart.Metadata.Annotations = map[string]string{render.ResolvedAnnotation: `[{"instance":"database","bundle":"mariadb","version":"1.0.0","repository":"stable"}]`}
+		r.Chart.Metadata.Annotations = map[string]string{plan.ResolvedAnnotation: `[{"instance":"database","bundle":"mariadb","version":"1.0.0","repository":"stable"}]`}
 		r.Chart.Metadata.Dependencies = []*chart.Dependency{{Name: "mariadb", Version: "1.0.0", Alias: "database", Enabled: true}}
 		r.Chart.Values = map[string]any{"wiki": map[string]any{"name": "My Wiki", "replicas": 1}, "database": map[string]any{"auth": map[string]any{"database": "wiki"}}}
 		r.Config = map[string]any{"wiki": map[string]any{"name": []string{"", "Docs", "Team Wiki"}[rev]}}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
-	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
@@ -76,11 +76,11 @@ func Lock(ctx context.Context, repos *repo.Set, local string, opts LockOptions) 
 			return nil, fmt.Errorf("bundle update: %s is not in %s (locked: %s)", name, path, lockedNames(b.Lock))
 		}
 	}
-	plan, err := render.NewPlan(ctx, repos, b, render.PlanOptions{Locked: opts.Check, Update: opts.Update, UpdateAll: opts.UpdateAll})
+	pl, err := plan.Resolve(ctx, repos, b, plan.Options{Locked: opts.Check, Update: opts.Update, UpdateAll: opts.UpdateAll})
 	if err != nil {
 		return nil, err
 	}
-	l, err := plan.Lock()
+	l, err := pl.Lock()
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func Lock(ctx context.Context, repos *repo.Set, local string, opts LockOptions) 
 			old, err = os.ReadFile(path)
 		}
 		if err != nil || !bytes.Equal(old, data) {
-			return nil, errdefs.New(render.ErrLockStale, "%s is out of date: run bundle lock %s", path, local)
+			return nil, errdefs.New(plan.ErrLockStale, "%s is out of date: run bundle lock %s", path, local)
 		}
 		return res, nil
 	}
@@ -173,12 +173,12 @@ func Deps(ctx context.Context, repos *repo.Set, ref string) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := render.NewPlan(ctx, repos, b, render.PlanOptions{})
+	pl, err := plan.Resolve(ctx, repos, b, plan.Options{})
 	if err != nil {
 		return nil, err
 	}
-	var build func(n *render.Node, parent string) *Tree
-	build = func(n *render.Node, parent string) *Tree {
+	var build func(n *plan.Node, parent string) *Tree
+	build = func(n *plan.Node, parent string) *Tree {
 		t := &Tree{Bundle: n.Bundle.Name, Version: n.Bundle.Version.String()}
 		if n.Requirement != nil {
 			t.Instance, t.Repository, t.Constraint, t.RequiredBy, t.Condition = n.Requirement.Name, n.Requirement.Repository, n.Requirement.Version, parent, n.Requirement.Condition
@@ -188,5 +188,5 @@ func Deps(ctx context.Context, repos *repo.Set, ref string) (*Tree, error) {
 		}
 		return t
 	}
-	return build(plan.Root, ""), nil
+	return build(pl.Root, ""), nil
 }

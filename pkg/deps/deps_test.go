@@ -13,7 +13,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/deps"
-	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
@@ -77,7 +77,7 @@ func TestLockLifecycle(t *testing.T) {
 	lockPath := filepath.Join(app, bundle.LockFileName)
 
 	// --check without a lock fails.
-	if _, err := deps.Lock(ctx, set, app, deps.LockOptions{Check: true}); !errors.Is(err, render.ErrLockStale) {
+	if _, err := deps.Lock(ctx, set, app, deps.LockOptions{Check: true}); !errors.Is(err, plan.ErrLockStale) {
 		t.Fatalf("check without a lock: %v", err)
 	}
 	res, err := deps.Lock(ctx, set, app, deps.LockOptions{})
@@ -112,14 +112,14 @@ func TestLockLifecycle(t *testing.T) {
 	// The source serves other content under the locked version.
 	r["leaf"][1] = leaf(t, "1.1.0", "a: 3\n")
 	_, err = deps.Lock(ctx, set, app, deps.LockOptions{Check: true})
-	if !errors.Is(err, render.ErrLockStale) || !strings.Contains(err.Error(), "its content changed without a new version") {
+	if !errors.Is(err, plan.ErrLockStale) || !strings.Contains(err.Error(), "its content changed without a new version") {
 		t.Errorf("digest change: %v", err)
 	}
 
 	// bundle.yaml changes: the lock is stale.
 	write(t, app, map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  store:\n    bundle: leaf\n    repository: mem\n    version: ~1.0.0\n"})
 	_, err = deps.Lock(ctx, set, app, deps.LockOptions{Check: true})
-	if !errors.Is(err, render.ErrLockStale) || !strings.Contains(err.Error(), "the requirements in bundle.yaml changed") {
+	if !errors.Is(err, plan.ErrLockStale) || !strings.Contains(err.Error(), "the requirements in bundle.yaml changed") {
 		t.Errorf("requirements change: %v", err)
 	}
 	// Locking again moves leaf back within ~1.0.0.

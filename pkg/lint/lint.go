@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -66,14 +67,14 @@ type Options struct {
 // Bundle lints b, whose requirements are resolved and loaded through l. An
 // error means the bundle could not be linted at all (its requirements do
 // not resolve, say); problems found are returned as findings, sorted.
-func Bundle(ctx context.Context, l render.Loader, b *bundle.Bundle, opts Options) ([]Finding, error) {
+func Bundle(ctx context.Context, l plan.Loader, b *bundle.Bundle, opts Options) ([]Finding, error) {
 	if opts.ReleaseName == "" {
 		opts.ReleaseName = b.Name
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
-	p, err := render.NewPlan(ctx, l, b, render.PlanOptions{})
+	p, err := plan.Resolve(ctx, l, b, plan.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func Bundle(ctx context.Context, l render.Loader, b *bundle.Bundle, opts Options
 	}
 
 	rel := render.ReleaseOptions{Name: opts.ReleaseName, Namespace: opts.Namespace}
-	vals, err := p.Values(opts.Values, rel)
+	vals, err := render.Values(p, opts.Values, rel)
 	if err != nil {
 		add(Error, "bundle.yaml", "requirements' outputs: %v", err)
 		return sorted(fs), nil
@@ -133,7 +134,7 @@ func Bundle(ctx context.Context, l render.Loader, b *bundle.Bundle, opts Options
 	}
 
 	// Offered outputs render non-empty, and the README names them.
-	outs, err := p.Outputs(vals, rel)
+	outs, err := render.Outputs(p, vals, rel)
 	if err != nil {
 		add(Error, "bundle.yaml", "outputs: %v", err)
 	}

@@ -11,7 +11,7 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
-	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/plan"
 )
 
 // wiki stores three revisions of a bundle release "wiki" with a test hook,
@@ -25,7 +25,7 @@ func wiki(t *testing.T, f *releasetest.Fixture) {
 			status = helmrelease.StatusDeployed
 		}
 		r := releasetest.Release("wiki", f.Namespace, rev, status, "mediawiki", "1.1.0", "1.41")
-		r.Chart.Metadata.Annotations = map[string]string{render.ResolvedAnnotation: `[{"instance":"database","bundle":"mariadb","version":"1.0.0","repository":"stable"}]`}
+		r.Chart.Metadata.Annotations = map[string]string{plan.ResolvedAnnotation: `[{"instance":"database","bundle":"mariadb","version":"1.0.0","repository":"stable"}]`}
 		r.Chart.Metadata.Dependencies = []*chart.Dependency{{Name: "mariadb", Version: "1.0.0", Alias: "database", Enabled: true}}
 		r.Chart.Values = map[string]any{"wiki": map[string]any{"name": "My Wiki", "replicas": 1}}
 		r.Config = map[string]any{"wiki": map[string]any{"replicas": rev}}
@@ -58,7 +58,7 @@ func TestGet(t *testing.T) {
 	if !d.FirstDeployed.Equal(releasetest.Time(1).Time) || !d.Updated.Equal(releasetest.Time(3).Time) || !d.Deleted.IsZero() {
 		t.Errorf("times: first %v updated %v deleted %v", d.FirstDeployed, d.Updated, d.Deleted)
 	}
-	if want := []render.Resolved{{Instance: "database", Bundle: "mariadb", Version: "1.0.0", Repository: "stable"}}; !reflect.DeepEqual(d.Resolved, want) {
+	if want := []plan.Resolved{{Instance: "database", Bundle: "mariadb", Version: "1.0.0", Repository: "stable"}}; !reflect.DeepEqual(d.Resolved, want) {
 		t.Errorf("resolved %+v", d.Resolved)
 	}
 	if want := map[string]any{"wiki": map[string]any{"replicas": 3}}; !reflect.DeepEqual(d.Values, want) {

@@ -24,6 +24,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
@@ -131,7 +132,7 @@ type Release struct {
 	Version    string // root bundle version
 	AppVersion string
 	// Resolved lists the requirement instances and their bundle versions.
-	Resolved    []render.Resolved
+	Resolved    []plan.Resolved
 	Description string
 	Notes       string
 	// Values are the values the user supplied (with the wiring bundle
@@ -152,7 +153,7 @@ func summarize(r *helmrelease.Release) *Release {
 		out.Bundle = r.Chart.Metadata.Name
 		out.Version = r.Chart.Metadata.Version
 		out.AppVersion = r.Chart.Metadata.AppVersion
-		out.Resolved, _ = render.ParseResolved(r.Chart.Metadata.Annotations)
+		out.Resolved, _ = plan.ParseResolved(r.Chart.Metadata.Annotations)
 	}
 	return out
 }
@@ -178,7 +179,7 @@ type Source struct {
 // Prepared is a resolved bundle and the user's values: everything computed
 // before touching the cluster.
 type Prepared struct {
-	plan   *render.Plan
+	plan   *plan.Plan
 	values map[string]any
 }
 
@@ -221,7 +222,7 @@ func Prepare(ctx context.Context, repos *repo.Set, src Source) (*Prepared, error
 	if err := root.CheckInstallable(); err != nil {
 		return nil, err
 	}
-	plan, err := render.NewPlan(ctx, repos, root, render.PlanOptions{Locked: src.Locked})
+	plan, err := plan.Resolve(ctx, repos, root, plan.Options{Locked: src.Locked})
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +230,7 @@ func Prepare(ctx context.Context, repos *repo.Set, src Source) (*Prepared, error
 }
 
 // Plan returns the resolved composition.
-func (p *Prepared) Plan() *render.Plan { return p.plan }
+func (p *Prepared) Plan() *plan.Plan { return p.plan }
 
 // Values returns the user's merged values.
 func (p *Prepared) Values() map[string]any { return p.values }
@@ -315,11 +316,11 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	if err := chartutil.ValidateReleaseName(name); err != nil {
 		return nil, fmt.Errorf("release name %q: %v", name, err)
 	}
-	chrt, err := p.plan.Chart(p.values)
+	chrt, err := render.Chart(p.plan, p.values)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := p.plan.Values(p.values, render.ReleaseOptions{Name: name, Namespace: c.namespace})
+	vals, err := render.Values(p.plan, p.values, render.ReleaseOptions{Name: name, Namespace: c.namespace})
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +421,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	last, err := c.cfg.Releases.Last(name)
 	if err == nil && !opts.UpdateDeps && last.Chart != nil && last.Chart.Metadata != nil {
 		// Keep the installed requirement versions while they still fit.
-		installed, _ := render.ParseResolved(last.Chart.Metadata.Annotations)
+		installed, _ := plan.ParseResolved(last.Chart.Metadata.Annotations)
 		if len(installed) > 0 {
 			prefer := map[string]*semver.Version{}
 			for _, r := range installed {
@@ -429,7 +430,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 				}
 			}
 			// Only the resolution changes: the bundle and values are loaded.
-			if p.plan, err = render.NewPlan(ctx, c.repos, p.plan.Root.Bundle, render.PlanOptions{Locked: opts.Locked, Prefer: prefer}); err != nil {
+			if p.plan, err = plan.Resolve(ctx, c.repos, p.plan.Root.Bundle, plan.Options{Locked: opts.Locked, Prefer: prefer}); err != nil {
 				return nil, err
 			}
 		}
@@ -449,11 +450,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, err
 	}
 	p.plan.RootValues = defaults
-	chrt, err := p.plan.Chart(user)
+	chrt, err := render.Chart(p.plan, user)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := p.plan.Values(user, render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true})
+	vals, err := render.Values(p.plan, user, render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true})
 	if err != nil {
 		return nil, err
 	}
@@ -529,9 +530,9 @@ func userValues(rel *helmrelease.Release) map[string]any {
 // nested requirement's outputs are under its parent's). An instance's map
 // left empty (Plan.Values makes one for every instance) is deleted too.
 func stripRequires(vals map[string]any, rel *helmrelease.Release) {
-	var resolved []render.Resolved
+	var resolved []plan.Resolved
 	if rel.Chart != nil && rel.Chart.Metadata != nil {
-		resolved, _ = render.ParseResolved(rel.Chart.Metadata.Annotations)
+		resolved, _ = plan.ParseResolved(rel.Chart.Metadata.Annotations)
 	}
 	// Deepest instances first, so that emptied parents go too.
 	paths := make([]string, 0, len(resolved))

@@ -7,7 +7,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
-	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/plan"
 )
 
 // The values an upgrade starts from follow Helm's rules for --reset-values,
@@ -20,7 +20,7 @@ func TestUpgradeValues(t *testing.T) {
 			Version: 3,
 			Chart: &chart.Chart{
 				Metadata: &chart.Metadata{Name: "app", Version: "1.0.0", Annotations: map[string]string{
-					render.ResolvedAnnotation: `[{"instance":"db","bundle":"mariadb","version":"1.0.0"},{"instance":"db.cache","bundle":"redis","version":"1.0.0"},{"instance":"search","bundle":"opensearch","version":"1.0.0"}]`,
+					plan.ResolvedAnnotation: `[{"instance":"db","bundle":"mariadb","version":"1.0.0"},{"instance":"db.cache","bundle":"redis","version":"1.0.0"},{"instance":"search","bundle":"opensearch","version":"1.0.0"}]`,
 				}},
 				Values: map[string]any{"replicas": 1, "image": "app:1", "db": map[string]any{"auth": map[string]any{"database": "app"}}},
 			},

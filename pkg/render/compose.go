@@ -12,6 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/plan"
 )
 
 // outputsDir holds, in the stripped chart used to compute outputs, one
@@ -26,9 +27,9 @@ const outputsDir = "templates/__bundle_outputs__/"
 //
 // A requirement the user points at an existing service (values under
 // INSTANCE.external) is left out: nothing of it is installed.
-func (p *Plan) Chart(user map[string]any) (*chart.Chart, error) {
-	c := compose(p.Root, false, 0, p.externals(user))
-	p.replaceValues(c)
+func Chart(p *plan.Plan, user map[string]any) (*chart.Chart, error) {
+	c := compose(p.Root, false, 0, externals(p, user))
+	replaceValues(p, c)
 	res, err := json.Marshal(p.Resolved())
 	if err != nil {
 		return nil, err
@@ -36,7 +37,7 @@ func (p *Plan) Chart(user map[string]any) (*chart.Chart, error) {
 	if c.Metadata.Annotations == nil {
 		c.Metadata.Annotations = map[string]string{}
 	}
-	c.Metadata.Annotations[ResolvedAnnotation] = string(res)
+	c.Metadata.Annotations[plan.ResolvedAnnotation] = string(res)
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
 	}
@@ -46,7 +47,7 @@ func (p *Plan) Chart(user map[string]any) (*chart.Chart, error) {
 // compose builds the chart for n. With strip, templates are dropped but for
 // helpers, and the requirements at depth outputsAt (1 = direct) get one
 // template per output.
-func compose(n *Node, strip bool, outputsAt int, external map[string]map[string]string) *chart.Chart {
+func compose(n *plan.Node, strip bool, outputsAt int, external map[string]map[string]string) *chart.Chart {
 	src := n.Bundle.Chart
 	c := copyChart(src, strip)
 	if c.Values == nil {
@@ -70,7 +71,7 @@ func compose(n *Node, strip bool, outputsAt int, external map[string]map[string]
 			c.Values[r.Name] = map[string]any{}
 		}
 		sub := compose(child, strip, outputsAt, external)
-		if strip && child.depthFromRoot() == outputsAt {
+		if strip && child.Level() == outputsAt {
 			for _, o := range child.Bundle.File.Outputs {
 				sub.Templates = append(sub.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
 			}
@@ -120,7 +121,7 @@ func copyChart(src *chart.Chart, strip bool) *chart.Chart {
 }
 
 // replaceValues puts RootValues in place of the composed root chart's values.
-func (p *Plan) replaceValues(c *chart.Chart) {
+func replaceValues(p *plan.Plan, c *chart.Chart) {
 	if p.RootValues != nil {
 		c.Values = deepCopyMap(p.RootValues)
 	}
@@ -139,21 +140,21 @@ type ReleaseOptions struct {
 // requires.INSTANCE of its parent. Outputs are rendered with the
 // requirement's final values and release, deepest requirements first so
 // that a bundle's outputs may use its own requirements' outputs.
-func (p *Plan) Values(user map[string]any, rel ReleaseOptions) (map[string]any, error) {
+func Values(p *plan.Plan, user map[string]any, rel ReleaseOptions) (map[string]any, error) {
 	vals := deepCopyMap(user)
 	if vals == nil {
 		vals = map[string]any{}
 	}
-	external := p.externals(user)
-	for level := p.Root.depth(); level >= 1; level-- {
-		outs, err := p.renderOutputs(vals, rel, level, external)
+	external := externals(p, user)
+	for level := p.Root.Height(); level >= 1; level-- {
+		outs, err := renderOutputs(p, vals, rel, level, external)
 		if err != nil {
 			return nil, err
 		}
 		for path, m := range external {
 			outs[path] = m
 		}
-		if err := p.inject(vals, outs, level, external); err != nil {
+		if err := inject(p, vals, outs, level, external); err != nil {
 			return nil, err
 		}
 	}
@@ -162,11 +163,11 @@ func (p *Plan) Values(user map[string]any, rel ReleaseOptions) (map[string]any, 
 
 // Outputs renders what the root bundle offers its dependents (the outputs:
 // of its bundle.yaml), given vals as Values returned them and the release.
-func (p *Plan) Outputs(vals map[string]any, rel ReleaseOptions) (map[string]string, error) {
+func Outputs(p *plan.Plan, vals map[string]any, rel ReleaseOptions) (map[string]string, error) {
 	if len(p.Root.Bundle.File.Outputs) == 0 {
 		return map[string]string{}, nil
 	}
-	outs, err := p.renderOutputs(deepCopyMap(vals), rel, 0, p.externals(vals))
+	outs, err := renderOutputs(p, deepCopyMap(vals), rel, 0, externals(p, vals))
 	if err != nil {
 		return nil, err
 	}
@@ -176,31 +177,12 @@ func (p *Plan) Outputs(vals map[string]any, rel ReleaseOptions) (map[string]stri
 	return outs[""], nil
 }
 
-// depthFromRoot is 1 for a direct requirement of the root, 2 for theirs...
-func (n *Node) depthFromRoot() int {
-	if n.Path == "" {
-		return 0
-	}
-	return strings.Count(n.Path, ".") + 1
-}
-
-// depth is the height of the tree under n.
-func (n *Node) depth() int {
-	d := 0
-	for _, c := range n.Requires {
-		if cd := c.depth() + 1; cd > d {
-			d = cd
-		}
-	}
-	return d
-}
-
 // renderOutputs renders the output templates of the requirements at one
 // depth, returning them by instance path. Disabled requirements (condition
 // false) are absent.
-func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int, external map[string]map[string]string) (map[string]map[string]string, error) {
+func renderOutputs(p *plan.Plan, vals map[string]any, rel ReleaseOptions, level int, external map[string]map[string]string) (map[string]map[string]string, error) {
 	c := compose(p.Root, true, level, external)
-	p.replaceValues(c)
+	replaceValues(p, c)
 	if level == 0 {
 		for _, o := range p.Root.Bundle.File.Outputs {
 			c.Templates = append(c.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
@@ -242,16 +224,16 @@ func (p *Plan) renderOutputs(vals map[string]any, rel ReleaseOptions, level int,
 // inject puts the outputs of the instances at one depth under requires.NAME
 // of their parent's values, and checks that every output a requirement needs
 // is non-empty.
-func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, level int, external map[string]map[string]string) error {
-	var walk func(n *Node, parentVals map[string]any) error
-	walk = func(n *Node, parentVals map[string]any) error {
+func inject(p *plan.Plan, vals map[string]any, outs map[string]map[string]string, level int, external map[string]map[string]string) error {
+	var walk func(n *plan.Node, parentVals map[string]any) error
+	walk = func(n *plan.Node, parentVals map[string]any) error {
 		for _, c := range n.Requires {
 			childVals, _ := parentVals[c.Requirement.Name].(map[string]any)
 			if childVals == nil {
 				childVals = map[string]any{}
 				parentVals[c.Requirement.Name] = childVals
 			}
-			if c.depthFromRoot() < level {
+			if c.Level() < level {
 				if external[c.Path] != nil {
 					continue // an existing service: nothing below it is installed
 				}
@@ -298,10 +280,10 @@ func (p *Plan) inject(vals map[string]any, outs map[string]map[string]string, le
 // its path), e.g. --set database.external.host=db.example.com. Their
 // outputs are those values; nothing of them is installed. Secrets are named,
 // never copied: give passwordSecret and passwordKey of a Secret you made.
-func (p *Plan) externals(user map[string]any) map[string]map[string]string {
+func externals(p *plan.Plan, user map[string]any) map[string]map[string]string {
 	out := map[string]map[string]string{}
-	var walk func(n *Node, vals map[string]any)
-	walk = func(n *Node, vals map[string]any) {
+	var walk func(n *plan.Node, vals map[string]any)
+	walk = func(n *plan.Node, vals map[string]any) {
 		for _, c := range n.Requires {
 			cv, _ := vals[c.Requirement.Name].(map[string]any)
 			if ext, ok := cv["external"].(map[string]any); ok && len(ext) > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
@@ -18,7 +19,7 @@ func ExampleTemplate() {
 	if err != nil {
 		panic(err)
 	}
-	plan, err := render.NewPlan(ctx, repos, root, render.PlanOptions{})
+	plan, err := plan.Resolve(ctx, repos, root, plan.Options{})
 	if err != nil {
 		panic(err)
 	}

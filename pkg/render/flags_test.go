@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
@@ -21,7 +22,7 @@ func flagsSet() *repo.Set {
 	return repo.NewSet(map[string]repo.Repository{"flags": repo.NewCatalog("flags", os.DirFS("testdata/flags"))})
 }
 
-func flagsPlan(t *testing.T, name string) *render.Plan {
+func flagsPlan(t *testing.T, name string) *plan.Plan {
 	t.Helper()
 	ctx := context.Background()
 	s := flagsSet()
@@ -33,7 +34,7 @@ func flagsPlan(t *testing.T, name string) *render.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
+	p, err := plan.Resolve(ctx, s, b, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

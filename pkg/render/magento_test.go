@@ -66,7 +66,7 @@ func selects(svc, podOwner map[string]any) bool {
 // and Varnish forwards to the shop's own Service.
 func TestMagentoWiring(t *testing.T) {
 	const ns = "prod"
-	out, err := render.Template(context.Background(), plan(t, "stable/magento"), render.TemplateOptions{ReleaseName: "shop", Namespace: ns})
+	out, err := render.Template(context.Background(), planFor(t, "stable/magento"), render.TemplateOptions{ReleaseName: "shop", Namespace: ns})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -23,7 +25,7 @@ func testSet() *repo.Set {
 	return repo.NewSet(map[string]repo.Repository{"test": repo.NewCatalog("test", os.DirFS(filepath.Join(testdata, "catalog")))})
 }
 
-func plan(t *testing.T, ref string) *render.Plan {
+func planFor(t *testing.T, ref string) *plan.Plan {
 	t.Helper()
 	ctx := context.Background()
 	s := testSet()
@@ -35,7 +37,7 @@ func plan(t *testing.T, ref string) *render.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
+	p, err := plan.Resolve(ctx, s, b, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +93,7 @@ func TestGolden(t *testing.T) {
 				vals = bundle.MergeMaps(vals, v)
 			}
 			tt.opts.Values = vals
-			got, err := render.Template(context.Background(), plan(t, tt.ref), tt.opts)
+			got, err := render.Template(context.Background(), planFor(t, tt.ref), tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,12 +115,12 @@ func TestGolden(t *testing.T) {
 }
 
 func TestTemplateDeterministic(t *testing.T) {
-	render1, err := render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{Values: values(t, "fixed-secrets.yaml")})
+	render1, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{Values: values(t, "fixed-secrets.yaml")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		again, err := render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{Values: values(t, "fixed-secrets.yaml")})
+		again, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{Values: values(t, "fixed-secrets.yaml")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +171,7 @@ func dig(v any, path ...any) any {
 // TestMediawikiWiring checks the app is wired to objects that exist in the
 // same release, through the database's outputs.
 func TestMediawikiWiring(t *testing.T) {
-	out, err := render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{ReleaseName: "docs", Namespace: "team"})
+	out, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{ReleaseName: "docs", Namespace: "team"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +209,7 @@ func TestMediawikiWiring(t *testing.T) {
 }
 
 func TestChainedOutputs(t *testing.T) {
-	out, err := render.Template(context.Background(), plan(t, "test/app"), render.TemplateOptions{ReleaseName: "r"})
+	out, err := render.Template(context.Background(), planFor(t, "test/app"), render.TemplateOptions{ReleaseName: "r"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +220,7 @@ func TestChainedOutputs(t *testing.T) {
 }
 
 func TestConditionDisablesRequirement(t *testing.T) {
-	p := plan(t, "test/toggle")
+	p := planFor(t, "test/toggle")
 	on, err := render.Template(context.Background(), p, render.TemplateOptions{ReleaseName: "r"})
 	if err != nil {
 		t.Fatal(err)
@@ -249,17 +251,17 @@ func TestMissingOutput(t *testing.T) {
 		return b
 	}
 	// An output the provider does not offer: refused when planning.
-	_, err := render.NewPlan(ctx, s, write("host, password"), render.PlanOptions{})
+	_, err := plan.Resolve(ctx, s, write("host, password"), plan.Options{})
 	want := `consumer 1.0.0 requires output "password" of db (leaf 1.2.0), which offers empty, host, port`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n got  %v\n want %s", err, want)
 	}
 	// An offered output that renders empty: refused when computing values.
-	p, err := render.NewPlan(ctx, s, write("empty"), render.PlanOptions{})
+	p, err := plan.Resolve(ctx, s, write("empty"), plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Values(nil, render.ReleaseOptions{Name: "r", Namespace: "default"})
+	_, err = render.Values(p, nil, render.ReleaseOptions{Name: "r", Namespace: "default"})
 	want = `consumer 1.0.0 requires output "empty" of db (leaf 1.2.0), which rendered empty: check the values of db`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n got  %v\n want %s", err, want)
@@ -274,7 +276,7 @@ func TestCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = render.NewPlan(context.Background(), testSet(), b, render.PlanOptions{})
+	_, err = plan.Resolve(context.Background(), testSet(), b, plan.Options{})
 	if err == nil || !strings.Contains(err.Error(), "dependency cycle: leaf -> mid -> leaf") {
 		t.Errorf("error = %v, want the cycle's path", err)
 	}
@@ -295,7 +297,7 @@ func TestExternalRequirement(t *testing.T) {
 		"host": "db.example.com", "port": 3306, "database": "wiki", "username": "wiki",
 		"passwordSecret": "wiki-db", "passwordKey": "password",
 	}}}
-	out, err := render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{ReleaseName: "w", Values: ext})
+	out, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{ReleaseName: "w", Values: ext})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +317,7 @@ func TestExternalRequirement(t *testing.T) {
 	}
 	// An output the app needs and the user did not give.
 	delete(ext["database"].(map[string]any)["external"].(map[string]any), "passwordKey")
-	_, err = render.Template(context.Background(), plan(t, "stable/mediawiki"), render.TemplateOptions{Values: ext})
+	_, err = render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{Values: ext})
 	want := `mediawiki 1.1.0 requires output "passwordKey" of database (an existing mariadb service), which is not given: set database.external.passwordKey`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %v, want %q", err, want)
@@ -323,13 +325,13 @@ func TestExternalRequirement(t *testing.T) {
 }
 
 func TestRootOutputs(t *testing.T) {
-	p := plan(t, "stable/mariadb")
+	p := planFor(t, "stable/mariadb")
 	rel := render.ReleaseOptions{Name: "db", Namespace: "data"}
-	vals, err := p.Values(nil, rel)
+	vals, err := render.Values(p, nil, rel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	outs, err := p.Outputs(vals, rel)
+	outs, err := render.Outputs(p, vals, rel)
 	if err != nil {
 		t.Fatal(err)
 	}

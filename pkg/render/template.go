@@ -16,6 +16,8 @@ import (
 	"helm.sh/helm/v3/pkg/postrender"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
+
+	"github.com/bundlesh/bundle/pkg/plan"
 )
 
 // TemplateOptions configure Render and Template. Each field has the meaning
@@ -182,7 +184,7 @@ func (r *Rendered) String() string {
 // as Install would send them. The output is deterministic for the same plan
 // and values, except for secrets a chart generates at random when no value
 // is given and names made with Naming.
-func Render(ctx context.Context, p *Plan, opts TemplateOptions) (*Rendered, error) {
+func Render(ctx context.Context, p *plan.Plan, opts TemplateOptions) (*Rendered, error) {
 	name, err := ReleaseName(p.Root.Bundle.Name, opts.ReleaseName, opts.Naming, time.Now())
 	if err != nil {
 		return nil, err
@@ -203,11 +205,11 @@ func Render(ctx context.Context, p *Plan, opts TemplateOptions) (*Rendered, erro
 	} else {
 		inst.KubeVersion = DefaultKubeVersion()
 	}
-	chrt, err := p.Chart(opts.Values)
+	chrt, err := Chart(p, opts.Values)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := p.Values(opts.Values, ReleaseOptions{Name: name, Namespace: opts.Namespace, IsUpgrade: opts.IsUpgrade})
+	vals, err := Values(p, opts.Values, ReleaseOptions{Name: name, Namespace: opts.Namespace, IsUpgrade: opts.IsUpgrade})
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +252,7 @@ func Render(ctx context.Context, p *Plan, opts TemplateOptions) (*Rendered, erro
 // Template renders the plan as helm template prints a chart: Render's
 // manifest and hooks as one YAML stream, only the templates ShowOnly names
 // when it names some.
-func Template(ctx context.Context, p *Plan, opts TemplateOptions) (string, error) {
+func Template(ctx context.Context, p *plan.Plan, opts TemplateOptions) (string, error) {
 	r, err := Render(ctx, p, opts)
 	if err != nil {
 		return "", err

@@ -26,6 +26,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
@@ -65,7 +66,7 @@ func renderObjects(t *testing.T, ref, release, namespace string, values map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := render.NewPlan(ctx, s, b, render.PlanOptions{})
+	p, err := plan.Resolve(ctx, s, b, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

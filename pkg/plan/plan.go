@@ -1,14 +1,15 @@
-// Package render composes a bundle and the infrastructure it requires into
-// one Helm chart, wires each requirement's outputs into the app, and renders
-// Kubernetes manifests with Helm's engine.
+// Package plan turns what a user asks for (a bundle reference, a version
+// constraint, values, a lock, installed versions to keep) into a plan: the
+// root bundle and, recursively, the bundle every requirement resolved to,
+// loaded and checked, in exactly one resolution. It touches no cluster and
+// renders nothing: package render composes and renders a plan, package
+// release applies it to a cluster.
 //
-// The flow is: NewPlan resolves the requirement graph and loads every
-// bundle; Plan.Chart composes the chart (requirements become subcharts under
-// their instance names); Plan.Values computes each requirement's outputs with
-// its final values and hands them to its parent under
-// .Values.requires.INSTANCE; Template renders the manifests in Helm's
-// install order.
-package render
+// The flow is: Read reads a Source (reference, values, no resolution yet,
+// so bad input fails first); Input.Resolve resolves the requirement graph
+// once (Resolve, for a bundle already loaded) and loads every bundle into a
+// tree of Nodes; Plan.Lock writes the lock file of a plan.
+package plan
 
 import (
 	"context"
@@ -55,6 +56,27 @@ type Node struct {
 	Requires    []*Node
 }
 
+// Level is 0 for the root, 1 for a direct requirement of the root, 2 for
+// theirs...
+func (n *Node) Level() int {
+	if n.Path == "" {
+		return 0
+	}
+	return strings.Count(n.Path, ".") + 1
+}
+
+// Height is the height of the tree under n: 0 for a bundle without
+// requirements.
+func (n *Node) Height() int {
+	d := 0
+	for _, c := range n.Requires {
+		if cd := c.Height() + 1; cd > d {
+			d = cd
+		}
+	}
+	return d
+}
+
 // Resolved is one entry of a plan's summary, recorded in the release.
 type Resolved struct {
 	Instance   string `json:"instance"`
@@ -63,8 +85,8 @@ type Resolved struct {
 	Repository string `json:"repository"`
 }
 
-// PlanOptions tune resolution.
-type PlanOptions struct {
+// Options tune resolution.
+type Options struct {
 	// Locked requires the resolution to be exactly the root's bundle.lock,
 	// made from the current bundle.yaml, with every digest matching what
 	// the sources serve.
@@ -78,10 +100,10 @@ type PlanOptions struct {
 	Prefer map[string]*semver.Version
 }
 
-// NewPlan resolves root's requirements through l and loads the chosen
+// Resolve resolves root's requirements through l and loads the chosen
 // bundles into a tree. Versions in the root's bundle.lock are kept unless
 // opts says to move them.
-func NewPlan(ctx context.Context, l Loader, root *bundle.Bundle, opts PlanOptions) (*Plan, error) {
+func Resolve(ctx context.Context, l Loader, root *bundle.Bundle, opts Options) (*Plan, error) {
 	if opts.Locked {
 		if err := checkLockFresh(root); err != nil {
 			return nil, err
