@@ -105,7 +105,7 @@ func TestPullFromCatalog(t *testing.T) {
 	}{
 		{[]string{"pull", "stable/nope"}, "not found", ExitError},
 		{[]string{"pull", "stable/mariadb", "--version", "^9"}, "no version of stable/mariadb satisfies --version ^9", ExitError},
-		{[]string{"pull", "stable/mariadb", "--version", "x.y"}, "--version", ExitUsage},
+		{[]string{"pull", "stable/mariadb", "--version", "x.y"}, `--version: invalid version constraint "x.y"`, ExitError},
 		{[]string{"pull", dest}, "is a local path", ExitUsage},
 	} {
 		code, _, errs := run(t, tt.args...)

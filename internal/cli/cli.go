@@ -15,6 +15,8 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
@@ -34,6 +36,21 @@ const (
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
+
+// withHints is err's message with the library's facts said in this command
+// line's terms: the flags that would change the outcome.
+func withHints(err error) string {
+	msg := err.Error()
+	var nv *errdefs.NoVersionError
+	if errors.As(err, &nv) {
+		hinted := nv.Error() + ": choose a prerelease with --devel or --version"
+		if nv.Constraint != "" {
+			hinted = fmt.Sprintf("no version of %s satisfies --version %s (available: %s)", nv.Bundle, nv.Constraint, strings.Join(nv.Available, ", "))
+		}
+		msg = strings.Replace(msg, nv.Error(), hinted, 1)
+	}
+	return msg
+}
 
 func usagef(c *ucli.Context, format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (see %s --help)", commandPath(c))}
@@ -59,7 +76,7 @@ func runApp(ctx context.Context, app *ucli.App, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(app.ErrWriter, "Error: "+oneLine(err.Error()))
+	fmt.Fprintln(app.ErrWriter, "Error: "+oneLine(withHints(err)))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return ExitUsage
@@ -166,14 +183,20 @@ func flags(groups ...[]ucli.Flag) []ucli.Flag {
 	return out
 }
 
-func sourceFrom(c *ucli.Context, ref string) release.Source {
-	return release.Source{
+// sourceFrom binds the bundle reference and the flags that say what to
+// plan: --version (parsed here, once), values, --locked, --devel.
+func sourceFrom(c *ucli.Context, ref string) (plan.Source, error) {
+	con, err := versionConstraint(c)
+	if err != nil {
+		return plan.Source{}, err
+	}
+	return plan.Source{
 		Reference: ref,
-		Version:   c.String("version"),
+		Version:   con,
 		Values:    valuesFrom(c),
 		Locked:    c.Bool("locked"),
 		Devel:     c.Bool("devel"),
-	}
+	}, nil
 }
 
 func waitFrom(c *ucli.Context) release.WaitOptions {

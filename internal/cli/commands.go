@@ -11,6 +11,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/render"
 )
@@ -47,18 +48,22 @@ func templateCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			p, err := release.Prepare(c.Context, set, sourceFrom(c, ref))
+			src, err := sourceFrom(c, ref)
 			if err != nil {
 				return err
 			}
-			name, err = render.ReleaseName(p.Plan().Root.Bundle.Name, name, namingFrom(c), time.Now())
+			p, err := plan.Make(c.Context, set, src)
+			if err != nil {
+				return err
+			}
+			name, err = render.ReleaseName(p.Root.Bundle.Name, name, namingFrom(c), time.Now())
 			if err != nil {
 				return err
 			}
 			opts := render.TemplateOptions{
 				ReleaseName:  name,
 				Namespace:    kubeOptions(c).ResolveNamespace(),
-				Values:       p.Values(),
+				Values:       p.Values,
 				KubeVersion:  c.String("kube-version"),
 				APIVersions:  c.StringSlice("api-versions"),
 				IsUpgrade:    c.Bool("is-upgrade"),
@@ -72,7 +77,7 @@ func templateCommand() *ucli.Command {
 				if len(opts.ShowOnly) > 0 {
 					return usagef(c, "--show-only and --output-dir: choose one (helm finds no template either way)")
 				}
-				r, err := render.Render(c.Context, p.Plan(), opts)
+				r, err := render.Render(c.Context, p, opts)
 				if err != nil {
 					return err
 				}
@@ -93,7 +98,7 @@ func templateCommand() *ucli.Command {
 				}
 				return err
 			}
-			out, err := render.Template(c.Context, p.Plan(), opts)
+			out, err := render.Template(c.Context, p, opts)
 			if err != nil {
 				return err
 			}
@@ -129,12 +134,16 @@ func installCommand() *ucli.Command {
 			if err := positiveTimeout(c); err != nil {
 				return err
 			}
+			src, err := sourceFrom(c, ref)
+			if err != nil {
+				return err
+			}
 			cl, err := client(c)
 			if err != nil {
 				return err
 			}
 			rel, err := cl.Install(c.Context, release.InstallOptions{
-				Source:          sourceFrom(c, ref),
+				Source:          src,
 				ReleaseName:     name,
 				Naming:          namingFrom(c),
 				WaitOptions:     waitFrom(c),
@@ -186,12 +195,16 @@ func upgradeCommand() *ucli.Command {
 			if n := c.Int("history-max"); n < 0 {
 				return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", n)
 			}
+			src, err := sourceFrom(c, c.Args().Get(1))
+			if err != nil {
+				return err
+			}
 			cl, err := client(c)
 			if err != nil {
 				return err
 			}
 			rel, err := cl.Upgrade(c.Context, release.UpgradeOptions{
-				Source:               sourceFrom(c, c.Args().Get(1)),
+				Source:               src,
 				ReleaseName:          c.Args().Get(0),
 				WaitOptions:          waitFrom(c),
 				HelmOptions:          helmFrom(c),

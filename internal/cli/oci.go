@@ -12,7 +12,6 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/repo"
-	"github.com/bundlesh/bundle/pkg/resolve"
 )
 
 func plainHTTPFlag() ucli.Flag {
@@ -123,28 +122,19 @@ func pullCommand() *ucli.Command {
 			}
 			var b *bundle.Bundle
 			from := ""
-			if strings.HasPrefix(ref.Ref.Repository, "oci://") {
+			oci := strings.HasPrefix(ref.Ref.Repository, "oci://")
+			switch {
+			case byDigest && !oci:
+				return usagef(c, "%q: @DIGEST is for OCI references only", arg)
+			case byDigest:
 				o, err := repo.NewOCI(ref.Ref.Repository, ociOptions(c))
 				if err != nil {
 					return err
 				}
-				reference := dgst
-				if !byDigest {
-					v, err := newest(c, o, ref.Ref)
-					if err != nil {
-						return err
-					}
-					reference = repo.TagOf(v)
-				}
-				var manifest string
-				if b, manifest, err = o.Pull(c.Context, ref.Ref.Name, reference); err != nil {
+				if b, _, err = o.Pull(c.Context, ref.Ref.Name, dgst); err != nil {
 					return err
 				}
-				from = " (" + manifest + ")"
-			} else {
-				if byDigest {
-					return usagef(c, "%q: @DIGEST is for OCI references only", arg)
-				}
+			default:
 				set, err := repos(c)
 				if err != nil {
 					return err
@@ -156,6 +146,9 @@ func pullCommand() *ucli.Command {
 				if b, err = set.LoadReference(c.Context, ref, con); err != nil {
 					return err
 				}
+			}
+			if b.SourceDigest != "" {
+				from = " (" + b.SourceDigest + ")" // the OCI manifest
 			}
 			dest := c.String("destination")
 			if c.Bool("untar") {
@@ -184,7 +177,7 @@ func pullCommand() *ucli.Command {
 	}
 }
 
-// versionConstraint reads --version.
+// versionConstraint reads --version, once for every command that has it.
 func versionConstraint(c *ucli.Context) (*semver.Constraints, error) {
 	v := c.String("version")
 	if v == "" {
@@ -192,7 +185,7 @@ func versionConstraint(c *ucli.Context) (*semver.Constraints, error) {
 	}
 	con, err := bundle.ParseConstraint(v)
 	if err != nil {
-		return nil, usagef(c, "--version %q: %v (write a semver range such as ^1.0.0)", v, err)
+		return nil, fmt.Errorf("--version: %v (write a semver range such as ^1.0.0)", err)
 	}
 	return con, nil
 }
@@ -207,31 +200,4 @@ func cutDigest(s string) (string, string, bool) {
 		}
 	}
 	return s, "", false
-}
-
-// newest picks the newest version satisfying --version among the tags.
-func newest(c *ucli.Context, o *repo.OCI, ref resolve.Ref) (*semver.Version, error) {
-	var con *semver.Constraints
-	if v := c.String("version"); v != "" {
-		var err error
-		if con, err = bundle.ParseConstraint(v); err != nil {
-			return nil, fmt.Errorf("--version: %v (write a semver range such as ^1.0.0)", err)
-		}
-	}
-	vs, err := o.Versions(c.Context, ref.Name)
-	if err != nil {
-		return nil, err
-	}
-	var best *semver.Version
-	for _, v := range vs {
-		if (con == nil && v.Prerelease() == "") || (con != nil && con.Check(v)) {
-			if best == nil || v.GreaterThan(best) {
-				best = v
-			}
-		}
-	}
-	if best == nil {
-		return nil, fmt.Errorf("no version of %s/%s satisfies --version %s", ref.Repository, ref.Name, c.String("version"))
-	}
-	return best, nil
 }

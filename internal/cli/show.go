@@ -9,7 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/Masterminds/semver/v3"
 	ucli "github.com/urfave/cli/v2"
 	"sigs.k8s.io/yaml"
 
@@ -134,11 +133,9 @@ func loadBundle(c *ucli.Context, arg string) (*repo.Set, *bundle.Bundle, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	var con *semver.Constraints
-	if v := c.String("version"); v != "" {
-		if con, err = bundle.ParseConstraint(v); err != nil {
-			return nil, nil, fmt.Errorf("--version: %v", err)
-		}
+	con, err := versionConstraint(c)
+	if err != nil {
+		return nil, nil, err
 	}
 	b, err := set.LoadReference(c.Context, ref, con)
 	return set, b, err

@@ -1,6 +1,7 @@
 // Package releasetest runs pkg/release over Helm's memory storage and fake
 // Kubernetes clients: tests store release records, build a client with
-// release.NewWithEnv(f.Env(), repos) and check what it reports.
+// release.NewWithEnv over its Config, AllNamespaces and Kubernetes, and
+// check what it reports.
 package releasetest
 
 import (

@@ -12,6 +12,7 @@ package errdefs
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The kinds of failure.
@@ -101,3 +102,23 @@ func (e *FileError) Unwrap() error { return e.Err }
 
 // Is reports ErrInvalid for every FileError.
 func (e *FileError) Is(target error) bool { return target == ErrInvalid }
+
+// NoVersionError says no version of a bundle satisfies what was asked: a
+// constraint, or (Constraint empty) a stable version where only
+// prereleases exist. It matches ErrNotFound.
+type NoVersionError struct {
+	Bundle     string   // REPO/NAME, or the directory or archive
+	Constraint string   // the constraint asked for; empty: any stable version
+	Available  []string // the versions there are, newest first
+}
+
+func (e *NoVersionError) Error() string {
+	have := strings.Join(e.Available, ", ")
+	if e.Constraint == "" {
+		return fmt.Sprintf("%s has no stable version (available: %s)", e.Bundle, have)
+	}
+	return fmt.Sprintf("no version of %s satisfies %s (available: %s)", e.Bundle, e.Constraint, have)
+}
+
+// Is reports ErrNotFound.
+func (e *NoVersionError) Is(target error) bool { return target == ErrNotFound }

@@ -37,6 +37,9 @@ type Plan struct {
 	Solution resolve.Solution
 	// Decisions and Conflicts are the solver's statistics.
 	Decisions, Conflicts int
+	// Values are the user's values (files and settings, merged), as Read
+	// found them.
+	Values map[string]any
 	// RootValues, when not nil, replace the composed chart's own values
 	// (the root's values.yaml and each requirement's values:) in Chart and
 	// Values, as helm upgrade --reuse-values replaces a chart's values with

@@ -4,7 +4,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/bundlesh/bundle/pkg/repo"
+	"github.com/bundlesh/bundle/pkg/plan"
 )
 
 // Env is everything a Client talks to: Helm's action configuration (release
@@ -29,6 +29,6 @@ type Env struct {
 
 // NewWithEnv returns a client over a prepared Helm environment instead of a
 // kubeconfig.
-func NewWithEnv(env *Env, repos *repo.Set) *Client {
+func NewWithEnv(env *Env, repos plan.References) *Client {
 	return &Client{cfg: env.Config, namespace: env.Namespace, repos: repos, env: env}
 }

@@ -26,7 +26,6 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
-	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -64,13 +63,13 @@ type Client struct {
 	cfg       *action.Configuration
 	flags     *genericclioptions.ConfigFlags
 	namespace string
-	repos     *repo.Set
+	repos     plan.References
 	env       *Env
 }
 
 // New returns a client for the cluster and namespace in opts, resolving
 // bundles through repos. It does not contact the cluster.
-func New(opts KubeOptions, repos *repo.Set) (*Client, error) {
+func New(opts KubeOptions, repos plan.References) (*Client, error) {
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig = &opts.Kubeconfig
 	flags.Context = &opts.Context
@@ -158,83 +157,6 @@ func summarize(r *helmrelease.Release) *Release {
 	return out
 }
 
-// Source says which bundle to install or upgrade to.
-type Source struct {
-	// Reference is REPO/NAME (stable/mediawiki) or a directory.
-	Reference string
-	// Version is a semver constraint on the root bundle; empty means the
-	// newest stable version.
-	Version string
-	// Devel lets an empty Version choose a prerelease too (helm's --devel:
-	// the constraint >0.0.0-0); it does not change a Version given, nor
-	// how requirements resolve.
-	Devel bool
-	// Values are the user's -f files and --set settings.
-	Values bundle.ValuesOptions
-	// Locked installs exactly what the bundle's bundle.lock says, after
-	// checking it against bundle.yaml and the digests the sources serve.
-	Locked bool
-}
-
-// Prepared is a resolved bundle and the user's values: everything computed
-// before touching the cluster.
-type Prepared struct {
-	plan   *plan.Plan
-	values map[string]any
-}
-
-// prepare parses and resolves everything that needs no cluster, so bad input
-// fails before anything is sent.
-func (c *Client) prepare(ctx context.Context, src Source) (*Prepared, error) {
-	return Prepare(ctx, c.repos, src)
-}
-
-// Prepare loads, resolves and reads the values of a Source without a
-// cluster: every user error (reference, constraint, values, resolution)
-// surfaces here.
-func Prepare(ctx context.Context, repos *repo.Set, src Source) (*Prepared, error) {
-	ref, err := repo.ParseReference(src.Reference)
-	if err != nil {
-		return nil, err
-	}
-	var constraint *semver.Constraints
-	if src.Version == "" && src.Devel {
-		c, err := semver.NewConstraint(">0.0.0-0")
-		if err != nil {
-			return nil, err
-		}
-		constraint = c
-	} else if src.Version != "" {
-		c, err := bundle.ParseConstraint(src.Version)
-		if err != nil {
-			return nil, fmt.Errorf("--version: %v (write a semver range such as ^1.0.0)", err)
-		}
-		constraint = c
-	}
-	vals, err := src.Values.Merge()
-	if err != nil {
-		return nil, err
-	}
-	root, err := repos.LoadReference(ctx, ref, constraint)
-	if err != nil {
-		return nil, err
-	}
-	if err := root.CheckInstallable(); err != nil {
-		return nil, err
-	}
-	plan, err := plan.Resolve(ctx, repos, root, plan.Options{Locked: src.Locked})
-	if err != nil {
-		return nil, err
-	}
-	return &Prepared{plan: plan, values: vals}, nil
-}
-
-// Plan returns the resolved composition.
-func (p *Prepared) Plan() *plan.Plan { return p.plan }
-
-// Values returns the user's merged values.
-func (p *Prepared) Values() map[string]any { return p.values }
-
 // WaitOptions are shared by operations that can wait for readiness.
 type WaitOptions struct {
 	// Wait until every resource is ready (Deployments available,
@@ -282,7 +204,8 @@ type HelmOptions struct {
 
 // InstallOptions configure Install.
 type InstallOptions struct {
-	Source
+	// Source is the bundle to install, with the user's values.
+	plan.Source
 	// ReleaseName defaults to the one Naming makes, else to the root
 	// bundle's name.
 	ReleaseName string
@@ -302,25 +225,34 @@ type InstallOptions struct {
 
 // Install installs a bundle with all its requirements as one release.
 func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, error) {
-	p, err := c.prepare(ctx, opts.Source)
+	in, err := plan.Read(ctx, c.repos, opts.Source)
 	if err != nil {
 		return nil, err
 	}
+	p, err := in.Resolve(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.install(ctx, p, opts)
+}
+
+// install installs a resolved plan.
+func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions) (*Release, error) {
 	if err := opts.PostRenderer.Check(); err != nil {
 		return nil, err
 	}
-	name, err := render.ReleaseName(p.plan.Root.Bundle.Name, opts.ReleaseName, opts.Naming, time.Now())
+	name, err := render.ReleaseName(p.Root.Bundle.Name, opts.ReleaseName, opts.Naming, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	if err := chartutil.ValidateReleaseName(name); err != nil {
 		return nil, fmt.Errorf("release name %q: %v", name, err)
 	}
-	chrt, err := render.Chart(p.plan, p.values)
+	chrt, err := render.Chart(p, p.Values)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := render.Values(p.plan, p.values, render.ReleaseOptions{Name: name, Namespace: c.namespace})
+	vals, err := render.Values(p, p.Values, render.ReleaseOptions{Name: name, Namespace: c.namespace})
 	if err != nil {
 		return nil, err
 	}
@@ -352,14 +284,15 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err != nil {
-		return nil, fmt.Errorf("installing %s as %q: %w", p.plan.Root.Bundle, name, render.HelmErrorFor(p.plan.Root.Bundle.Name, err))
+		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
 }
 
 // UpgradeOptions configure Upgrade.
 type UpgradeOptions struct {
-	Source
+	// Source is the bundle to upgrade to, with the user's values.
+	plan.Source
 	ReleaseName string
 	WaitOptions
 	HelmOptions
@@ -405,7 +338,7 @@ type UpgradeOptions struct {
 func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, error) {
 	name := opts.ReleaseName
 	// Everything that needs no cluster is checked first.
-	p, err := c.prepare(ctx, opts.Source)
+	in, err := plan.Read(ctx, c.repos, opts.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -419,42 +352,41 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, err
 	}
 	last, err := c.cfg.Releases.Last(name)
-	if err == nil && !opts.UpdateDeps && last.Chart != nil && last.Chart.Metadata != nil {
-		// Keep the installed requirement versions while they still fit.
-		installed, _ := plan.ParseResolved(last.Chart.Metadata.Annotations)
-		if len(installed) > 0 {
-			prefer := map[string]*semver.Version{}
-			for _, r := range installed {
-				if v, err := semver.StrictNewVersion(r.Version); err == nil {
-					prefer[r.Bundle] = v
-				}
-			}
-			// Only the resolution changes: the bundle and values are loaded.
-			if p.plan, err = plan.Resolve(ctx, c.repos, p.plan.Root.Bundle, plan.Options{Locked: opts.Locked, Prefer: prefer}); err != nil {
-				return nil, err
-			}
-		}
-	}
 	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
-		if opts.Install {
-			return c.Install(ctx, InstallOptions{
-				Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
-				CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun,
-				replace: err == nil, // an uninstalled release whose history was kept
-			})
+		if !opts.Install {
+			return nil, errdefs.New(ErrNotFound, "release %q not found in namespace %q: install it first with bundle install %s %s", name, c.namespace, name, opts.Reference)
 		}
-		return nil, errdefs.New(ErrNotFound, "release %q not found in namespace %q: install it first with bundle install %s %s", name, c.namespace, name, opts.Reference)
+		p, rerr := in.Resolve(ctx, nil)
+		if rerr != nil {
+			return nil, rerr
+		}
+		return c.install(ctx, p, InstallOptions{
+			Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
+			CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun,
+			replace: err == nil, // an uninstalled release whose history was kept
+		})
 	}
-	user, defaults, err := upgradeValues(last, p.values, opts)
+	// One resolution, keeping the installed requirement versions while
+	// they still fit (unless told to move them).
+	var prefer map[string]*semver.Version
+	if !opts.UpdateDeps && last.Chart != nil && last.Chart.Metadata != nil {
+		installed, _ := plan.ParseResolved(last.Chart.Metadata.Annotations)
+		prefer = plan.PreferInstalled(installed)
+	}
+	p, err := in.Resolve(ctx, prefer)
 	if err != nil {
 		return nil, err
 	}
-	p.plan.RootValues = defaults
-	chrt, err := render.Chart(p.plan, user)
+	user, defaults, err := upgradeValues(last, p.Values, opts)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := render.Values(p.plan, user, render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true})
+	p.RootValues = defaults
+	chrt, err := render.Chart(p, user)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := render.Values(p, user, render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true})
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +415,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	}
 	rel, err := up.RunWithContext(ctx, name, chrt, vals)
 	if err != nil {
-		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.plan.Root.Bundle, render.HelmErrorFor(p.plan.Root.Bundle.Name, err))
+		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
 }

@@ -185,7 +185,7 @@ func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semv
 			return nil, err
 		}
 		if constraint != nil && !constraint.Check(b.Version) {
-			return nil, fmt.Errorf("%s is version %s, which does not satisfy --version %s", ref.Path(), b.Version, constraint)
+			return nil, &errdefs.NoVersionError{Bundle: ref.Path(), Constraint: constraint.String(), Available: []string{b.Version.String()}}
 		}
 		return b, nil
 	}
@@ -207,8 +207,9 @@ func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semv
 	for i, v := range sorted {
 		have[i] = v.String()
 	}
-	if constraint == nil {
-		return nil, errdefs.New(resolve.ErrConflict, "%s has no stable version (available: %s): choose a prerelease with --devel or --version", ref.Ref, strings.Join(have, ", "))
+	e := &errdefs.NoVersionError{Bundle: ref.Ref.String(), Available: have}
+	if constraint != nil {
+		e.Constraint = constraint.String()
 	}
-	return nil, errdefs.New(resolve.ErrConflict, "no version of %s satisfies --version %s (available: %s)", ref.Ref, constraint, strings.Join(have, ", "))
+	return nil, e
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/repo"
 	"github.com/bundlesh/bundle/pkg/resolve"
 )
@@ -80,14 +81,17 @@ func TestLoadReferenceConstraint(t *testing.T) {
 	s := repo.NewSet(nil)
 	ref, _ := repo.ParseReference("stable/mariadb")
 	c, _ := semver.NewConstraint("^2")
+	// The library states the facts (the CLI says which flag to change).
 	_, err := s.LoadReference(ctx, ref, c)
-	if !errors.Is(err, resolve.ErrConflict) || !strings.Contains(err.Error(), "no version of stable/mariadb satisfies --version ^2 (available: 1.0.0)") {
+	var nv *errdefs.NoVersionError
+	if !errors.Is(err, errdefs.ErrNotFound) || !errors.As(err, &nv) || nv.Bundle != "stable/mariadb" || nv.Constraint != "^2" || strings.Join(nv.Available, ",") != "1.0.0" ||
+		err.Error() != "no version of stable/mariadb satisfies ^2 (available: 1.0.0)" {
 		t.Errorf("error = %v", err)
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: local\nversion: 0.3.0\n"), 0o644)
 	local, _ := repo.ParseReference(dir)
-	if _, err := s.LoadReference(ctx, local, c); err == nil || !strings.Contains(err.Error(), "is version 0.3.0, which does not satisfy --version ^2") {
+	if _, err := s.LoadReference(ctx, local, c); !errors.As(err, &nv) || nv.Bundle != dir || strings.Join(nv.Available, ",") != "0.3.0" {
 		t.Errorf("local dir with unmet --version: %v", err)
 	}
 	b, err := s.LoadReference(ctx, local, nil)

@@ -1,0 +1,107 @@
+package plan
+
+import (
+	"context"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+// References loads what a user names: a root bundle by reference, and the
+// bundles its requirements resolve to. repo.Set implements it.
+type References interface {
+	Loader
+	LoadReference(ctx context.Context, ref repo.Reference, constraint *semver.Constraints) (*bundle.Bundle, error)
+}
+
+// Source says which bundle to plan, as a user gives it.
+type Source struct {
+	// Reference is REPO/NAME (stable/mediawiki), a directory, a chart
+	// archive or oci://HOST/NS/NAME.
+	Reference string
+	// Version constrains the root bundle's version; nil means the newest
+	// stable version.
+	Version *semver.Constraints
+	// Devel lets an empty Version choose a prerelease too (the constraint
+	// >0.0.0-0); it does not change a Version given, nor how requirements
+	// resolve.
+	Devel bool
+	// Values are the user's values files and settings.
+	Values bundle.ValuesOptions
+	// Locked plans exactly what the bundle's bundle.lock says, after
+	// checking it against bundle.yaml and the digests the sources serve.
+	Locked bool
+}
+
+// Input is a Source read: the root bundle loaded and checked installable,
+// the values merged; nothing resolved yet. Every mistake in what the user
+// gave (reference, constraint, values, a chart Helm would refuse) surfaces
+// in Read, before anything else is asked of a cluster or the solver.
+type Input struct {
+	Root   *bundle.Bundle
+	Values map[string]any
+	Locked bool
+	refs   References
+}
+
+// Read reads src through refs.
+func Read(ctx context.Context, refs References, src Source) (*Input, error) {
+	ref, err := repo.ParseReference(src.Reference)
+	if err != nil {
+		return nil, err
+	}
+	constraint := src.Version
+	if constraint == nil && src.Devel {
+		c, err := semver.NewConstraint(">0.0.0-0")
+		if err != nil {
+			return nil, err
+		}
+		constraint = c
+	}
+	vals, err := src.Values.Merge()
+	if err != nil {
+		return nil, err
+	}
+	root, err := refs.LoadReference(ctx, ref, constraint)
+	if err != nil {
+		return nil, err
+	}
+	if err := root.CheckInstallable(); err != nil {
+		return nil, err
+	}
+	return &Input{Root: root, Values: vals, Locked: src.Locked, refs: refs}, nil
+}
+
+// Resolve resolves the input's requirements, once, keeping the versions in
+// prefer (an installed release's) while they fit, below the lock's.
+func (in *Input) Resolve(ctx context.Context, prefer map[string]*semver.Version) (*Plan, error) {
+	p, err := Resolve(ctx, in.refs, in.Root, Options{Locked: in.Locked, Prefer: prefer})
+	if err != nil {
+		return nil, err
+	}
+	p.Values = in.Values
+	return p, nil
+}
+
+// Make reads src and resolves it: Read, then Input.Resolve.
+func Make(ctx context.Context, refs References, src Source) (*Plan, error) {
+	in, err := Read(ctx, refs, src)
+	if err != nil {
+		return nil, err
+	}
+	return in.Resolve(ctx, nil)
+}
+
+// PreferInstalled returns the bundle versions a release recorded (its
+// Resolved list), to keep while they still fit when it is upgraded.
+func PreferInstalled(installed []Resolved) map[string]*semver.Version {
+	prefer := map[string]*semver.Version{}
+	for _, r := range installed {
+		if v, err := semver.StrictNewVersion(r.Version); err == nil {
+			prefer[r.Bundle] = v
+		}
+	}
+	return prefer
+}
