@@ -18,7 +18,6 @@ import (
 
 	helmlint "helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
-	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -148,18 +147,21 @@ func Bundle(ctx context.Context, l plan.Loader, b *bundle.Bundle, opts Options) 
 	}
 
 	// The bundle's own objects, as installed with these values.
-	manifest, err := render.Template(ctx, p, render.TemplateOptions{Values: opts.Values, ReleaseName: opts.ReleaseName, Namespace: opts.Namespace})
+	r, err := render.Render(ctx, p, render.TemplateOptions{Values: opts.Values, ReleaseName: opts.ReleaseName, Namespace: opts.Namespace})
 	if err != nil {
 		add(Error, "templates/", "does not render: %v", err)
 		return sorted(fs), nil
 	}
-	for _, o := range ownObjects(manifest, b.Name) {
+	ms, err := r.Manifests()
+	if err != nil {
+		add(Error, "templates/", "does not parse: %v", err)
+		return sorted(fs), nil
+	}
+	for _, o := range ownObjects(ms, b.Name) {
 		checkWorkload(o, add)
 	}
 	return sorted(fs), nil
 }
-
-var sourceLine = regexp.MustCompile(`(?m)^# Source: (\S+)`)
 
 type object struct {
 	source string
@@ -168,23 +170,15 @@ type object struct {
 	body   map[string]any
 }
 
-// ownObjects parses the objects that come from chart's own templates (not
+// ownObjects keeps the objects that come from chart's own templates (not
 // from its requirements' subcharts).
-func ownObjects(manifest, chart string) []object {
+func ownObjects(ms []render.Manifest, chart string) []object {
 	var out []object
-	for _, doc := range strings.Split(manifest, "\n---") {
-		m := sourceLine.FindStringSubmatch(doc)
-		if m == nil || !strings.HasPrefix(m[1], chart+"/templates/") {
+	for _, m := range ms {
+		if !strings.HasPrefix(m.Source, chart+"/templates/") {
 			continue
 		}
-		var body map[string]any
-		if yaml.Unmarshal([]byte(doc), &body) != nil || body == nil {
-			continue
-		}
-		kind, _ := body["kind"].(string)
-		md, _ := body["metadata"].(map[string]any)
-		name, _ := md["name"].(string)
-		out = append(out, object{source: strings.TrimPrefix(m[1], chart+"/"), kind: kind, name: name, body: body})
+		out = append(out, object{source: strings.TrimPrefix(m.Source, chart+"/"), kind: m.Kind, name: m.Name, body: m.Object})
 	}
 	return out
 }

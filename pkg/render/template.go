@@ -16,6 +16,7 @@ import (
 	"helm.sh/helm/v3/pkg/postrender"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/plan"
 )
@@ -393,6 +394,63 @@ func (r *Rendered) Documents() ([]Document, error) {
 		docs = append(docs, Document{Source: h.Path, Content: h.Manifest})
 	}
 	return docs, nil
+}
+
+// Manifest is one rendered object: where it came from, what it is, and its
+// body, structured and as Helm rendered it.
+type Manifest struct {
+	// Source is the template (or CRD file) it came from, e.g.
+	// mediawiki/charts/database/templates/statefulset.yaml.
+	Source     string
+	APIVersion string
+	Kind       string
+	Namespace  string // as written; empty means the release's namespace
+	Name       string
+	// Object is the parsed body; YAML is the text Helm rendered.
+	Object map[string]any
+	YAML   string
+	// Hook is true for a hook (helm.sh/hook) rather than a release object.
+	Hook bool
+}
+
+// Manifests lists the rendered objects, in the order helm template prints
+// them. A document that is not an object (empty, or a comment only) is
+// left out.
+func (r *Rendered) Manifests() ([]Manifest, error) {
+	docs, err := splitStream(r.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	var out []Manifest
+	add := func(d Document, hook bool) error {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(d.Content), &obj); err != nil {
+			return fmt.Errorf("%s: %w", d.Source, err)
+		}
+		if obj == nil {
+			return nil
+		}
+		m := Manifest{Source: d.Source, Object: obj, YAML: d.Content, Hook: hook}
+		m.APIVersion, _ = obj["apiVersion"].(string)
+		m.Kind, _ = obj["kind"].(string)
+		if md, ok := obj["metadata"].(map[string]any); ok {
+			m.Name, _ = md["name"].(string)
+			m.Namespace, _ = md["namespace"].(string)
+		}
+		out = append(out, m)
+		return nil
+	}
+	for _, d := range docs {
+		if err := add(d, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range r.Hooks {
+		if err := add(Document{Source: h.Path, Content: h.Manifest}, true); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // streamHead starts every document of a stream Helm renders.

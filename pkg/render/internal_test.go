@@ -3,6 +3,7 @@ package render
 import (
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +50,35 @@ func TestSplitStream(t *testing.T) {
 	}
 	if _, err := WriteDir(dir, "", []Document{{"../x", "y"}}); err == nil {
 		t.Error("a path leaving the directory is written")
+	}
+}
+
+// Rendered output travels as structured manifests: source, kind, name,
+// namespace and body, hooks marked.
+func TestRenderedManifests(t *testing.T) {
+	r := &Rendered{
+		Manifest: "---\n# Source: app/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: x\ndata: {k: v}\n---\n# Source: app/templates/empty.yaml\n# nothing\n",
+		Hooks:    []Hook{{Path: "app/templates/tests/t.yaml", Manifest: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n"}},
+	}
+	ms, err := r.Manifests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 {
+		t.Fatalf("got %d manifests: %+v", len(ms), ms)
+	}
+	cm, pod := ms[0], ms[1]
+	if cm.Source != "app/templates/cm.yaml" || cm.Kind != "ConfigMap" || cm.Name != "a" || cm.Namespace != "x" || cm.APIVersion != "v1" || cm.Hook {
+		t.Errorf("ConfigMap: %+v", cm)
+	}
+	if data, _ := cm.Object["data"].(map[string]any); data["k"] != "v" {
+		t.Errorf("body: %v", cm.Object)
+	}
+	if pod.Kind != "Pod" || !pod.Hook || pod.Source != "app/templates/tests/t.yaml" {
+		t.Errorf("hook: %+v", pod)
+	}
+	bad := &Rendered{Manifest: "---\n# Source: app/templates/x.yaml\nkind: [\n"}
+	if _, err := bad.Manifests(); err == nil || !strings.Contains(err.Error(), "app/templates/x.yaml") {
+		t.Errorf("unparsable document: %v", err)
 	}
 }
