@@ -338,7 +338,7 @@ func positionalCandidates(c *ucli.Context, path string, positional []string, set
 			return []candidate{{"readme", ""}, {"values", ""}, {"outputs", ""}, {"requires", ""}}
 		}
 	case "repo remove":
-		if cfg, err := loadConfig(); err == nil && n == 0 {
+		if cfg, err := loadConfig(c); err == nil && n == 0 {
 			var out []candidate
 			for _, e := range cfg.Repositories {
 				out = append(out, candidate{e.Name, e.URL})
@@ -380,7 +380,7 @@ func bundleCandidates(c *ucli.Context, cur string) []candidate {
 	if strings.HasPrefix(cur, ".") || strings.HasPrefix(cur, "/") || strings.HasPrefix(cur, "~") {
 		return nil
 	}
-	cfg, err := loadConfig()
+	cfg, err := loadConfig(c)
 	if err != nil {
 		return nil
 	}

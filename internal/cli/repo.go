@@ -13,20 +13,14 @@ import (
 
 // repos returns the built-in catalog plus the repositories the user added.
 func repos(c *ucli.Context) (*repo.Set, error) {
-	cfg, err := loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	set, err := cfg.Set(repo.HTTPOptions{})
-	if err != nil {
-		return nil, err
-	}
-	set.SetOCI(ociOptions(c))
-	return set, nil
+	file, cache := repo.DefaultPaths(getenv(c))
+	return repo.Open(repo.Options{ConfigFile: file, CacheDir: cache, SetOptions: repo.SetOptions{OCI: ociOptions(c)}})
 }
 
-func loadConfig() (*repo.Config, error) {
-	file, cache := repo.DefaultPaths()
+// loadConfig reads the repositories file at the paths the environment
+// names.
+func loadConfig(c *ucli.Context) (*repo.Config, error) {
+	file, cache := repo.DefaultPaths(getenv(c))
 	return repo.LoadConfig(file, cache)
 }
 
@@ -43,7 +37,7 @@ func repoCommand() *ucli.Command {
 					if err := exactArgs(c, 2, "NAME URL"); err != nil {
 						return err
 					}
-					cfg, err := loadConfig()
+					cfg, err := loadConfig(c)
 					if err != nil {
 						return err
 					}
@@ -63,7 +57,7 @@ func repoCommand() *ucli.Command {
 					if err := checkOutput(c); err != nil {
 						return err
 					}
-					cfg, err := loadConfig()
+					cfg, err := loadConfig(c)
 					if err != nil {
 						return err
 					}
@@ -97,7 +91,7 @@ func repoCommand() *ucli.Command {
 					if err := exactArgs(c, 1, "NAME"); err != nil {
 						return err
 					}
-					cfg, err := loadConfig()
+					cfg, err := loadConfig(c)
 					if err != nil {
 						return err
 					}
@@ -112,7 +106,7 @@ func repoCommand() *ucli.Command {
 				Name:  "update",
 				Usage: "fetch the latest index of every repository",
 				Action: func(c *ucli.Context) error {
-					cfg, err := loadConfig()
+					cfg, err := loadConfig(c)
 					if err != nil {
 						return err
 					}

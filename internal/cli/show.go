@@ -181,7 +181,7 @@ func searchCommand() *ucli.Command {
 				return err
 			}
 			term := strings.ToLower(c.Args().Get(0))
-			cfg, err := loadConfig()
+			cfg, err := loadConfig(c)
 			if err != nil {
 				return err
 			}

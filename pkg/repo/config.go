@@ -32,17 +32,22 @@ type Entry struct {
 	URL  string `json:"url"`
 }
 
-// DefaultPaths returns where the configuration and the cache live:
-// $BUNDLE_CONFIG_HOME or $XDG_CONFIG_HOME/bundle (else ~/.config/bundle)
-// holds repositories.yaml; $BUNDLE_CACHE_HOME or $XDG_CACHE_HOME/bundle
-// (else ~/.cache/bundle) holds the indexes.
-func DefaultPaths() (configFile, cacheDir string) {
-	home, _ := os.UserHomeDir()
+// DefaultPaths returns where the configuration and the cache live, read
+// from the environment through getenv (nil: none): $BUNDLE_CONFIG_HOME or
+// $XDG_CONFIG_HOME/bundle (else $HOME/.config/bundle) holds
+// repositories.yaml; $BUNDLE_CACHE_HOME or $XDG_CACHE_HOME/bundle (else
+// $HOME/.cache/bundle) holds the indexes. The library itself reads no
+// environment: callers pass the paths in (Options).
+func DefaultPaths(getenv func(string) string) (configFile, cacheDir string) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	home := getenv("HOME")
 	pick := func(own, xdg, fallback string) string {
-		if v := os.Getenv(own); v != "" {
+		if v := getenv(own); v != "" {
 			return v
 		}
-		if v := os.Getenv(xdg); v != "" {
+		if v := getenv(xdg); v != "" {
 			return filepath.Join(v, "bundle")
 		}
 		return filepath.Join(home, fallback, "bundle")
@@ -143,10 +148,10 @@ func (c *Config) Update(ctx context.Context, opts HTTPOptions) error {
 
 // Set returns the built-in catalog plus the configured repositories, which
 // read their cached indexes (no network until a bundle is downloaded).
-func (c *Config) Set(opts HTTPOptions) (*Set, error) {
+func (c *Config) Set(opts SetOptions) (*Set, error) {
 	extra := map[string]Repository{}
 	for _, e := range c.Repositories {
-		o := opts
+		o := opts.HTTP
 		o.IndexFile = cachePath(c.cacheDir, e.Name)
 		h, err := NewHTTP(e.Name, e.URL, o)
 		if err != nil {
@@ -154,7 +159,25 @@ func (c *Config) Set(opts HTTPOptions) (*Set, error) {
 		}
 		extra[e.Name] = h
 	}
-	s := NewSet(extra)
-	s.http = opts
-	return s, nil
+	return NewSetWith(extra, opts), nil
+}
+
+// Options say where a command's repositories are configured and how to
+// reach them.
+type Options struct {
+	// ConfigFile is repositories.yaml; CacheDir holds the indexes
+	// (DefaultPaths gives the usual ones).
+	ConfigFile, CacheDir string
+	SetOptions
+}
+
+// Open reads the configured repositories and returns the set a command
+// uses: the stable catalog, every configured repository, and repositories
+// named by address (https://, oci://) as requirements name them.
+func Open(opts Options) (*Set, error) {
+	cfg, err := LoadConfig(opts.ConfigFile, opts.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Set(opts.SetOptions)
 }

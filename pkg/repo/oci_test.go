@@ -81,8 +81,7 @@ func TestOCIPushPullResolve(t *testing.T) {
 		t.Fatalf("pull by digest: %v %s %v", b, got, err)
 	}
 	// A requirement from the registry, through a Set.
-	s := NewSet(nil)
-	s.SetOCI(OCIOptions{PlainHTTP: true})
+	s := NewSetWith(nil, SetOptions{OCI: OCIOptions{PlainHTTP: true}})
 	ref, err := ParseReference("oci://" + host + "/bundles/leaf")
 	if err != nil {
 		t.Fatal(err)

@@ -43,13 +43,20 @@ type Set struct {
 	oci   OCIOptions
 }
 
-// SetOCI sets how the set reaches OCI registries (plain HTTP, client).
-func (s *Set) SetOCI(o OCIOptions) { s.oci = o }
+// SetOptions say how a set reaches repositories named by address: http(s)
+// repositories and OCI registries. The zero value is TLS, no credentials.
+type SetOptions struct {
+	HTTP HTTPOptions
+	OCI  OCIOptions
+}
 
 // NewSet returns a set holding the built-in stable catalog and the given
-// repositories.
-func NewSet(extra map[string]Repository) *Set {
-	s := &Set{repos: map[string]Repository{bundle.DefaultRepository: Stable()}}
+// repositories, reaching others with the zero SetOptions.
+func NewSet(extra map[string]Repository) *Set { return NewSetWith(extra, SetOptions{}) }
+
+// NewSetWith is NewSet with options.
+func NewSetWith(extra map[string]Repository, opts SetOptions) *Set {
+	s := &Set{repos: map[string]Repository{bundle.DefaultRepository: Stable()}, http: opts.HTTP, oci: opts.OCI}
 	for k, v := range extra {
 		s.repos[k] = v
 	}

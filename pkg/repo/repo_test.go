@@ -102,3 +102,34 @@ func TestLoadReferenceConstraint(t *testing.T) {
 
 // TestCatalogLints runs Helm's linter on every stable bundle, with the
 // values the composition gives it (its requirements' outputs included).
+
+// The library reads no environment: paths come from the caller, and
+// DefaultPaths reads them through the lookup it is given.
+func TestDefaultPaths(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, tt := range []struct {
+		env           map[string]string
+		config, cache string
+	}{
+		{map[string]string{"HOME": "/h"}, "/h/.config/bundle/repositories.yaml", "/h/.cache/bundle"},
+		{map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x", "XDG_CACHE_HOME": "/y"}, "/x/bundle/repositories.yaml", "/y/bundle"},
+		{map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x", "BUNDLE_CONFIG_HOME": "/b", "BUNDLE_CACHE_HOME": "/c"}, "/b/repositories.yaml", "/c"},
+	} {
+		config, cache := repo.DefaultPaths(env(tt.env))
+		if config != tt.config || cache != tt.cache {
+			t.Errorf("%v: %s %s, want %s %s", tt.env, config, cache, tt.config, tt.cache)
+		}
+	}
+	dir := t.TempDir()
+	s, err := repo.Open(repo.Options{ConfigFile: filepath.Join(dir, "none.yaml"), CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Versions(context.Background(), resolve.Ref{Repository: "stable", Name: "mariadb"}); err != nil {
+		t.Errorf("an opened set lacks the stable catalog: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("repositories: 3\n"), 0o600)
+	if _, err := repo.Open(repo.Options{ConfigFile: filepath.Join(dir, "bad.yaml"), CacheDir: dir}); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
+		t.Errorf("a broken repositories file: %v", err)
+	}
+}
