@@ -1,0 +1,65 @@
+// Package layers holds the shape of the library to a test: data flows one
+// way, CLI -> plan -> render -> release, each package importing only the
+// layers below it, and no public package importing internal/.
+package layers
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/bundlesh/bundle/"
+
+// layers lists the public packages bottom-up: each may import only those
+// before it. deps, lint and release are siblings at the top: none imports
+// another.
+var layers = [][]string{
+	{"bundles", "pkg/errdefs"}, // bundles: the catalog's files, embedded
+	{"pkg/resolve"},
+	{"pkg/bundle"},
+	{"pkg/repo"},
+	{"pkg/plan"},
+	{"pkg/render"},
+	{"pkg/deps", "pkg/lint", "pkg/release"},
+}
+
+func TestLayers(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"pkg/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	level := map[string]int{}
+	for i, l := range layers {
+		for _, p := range l {
+			level[p] = i
+		}
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		lv, ok := level[pkg]
+		if !ok {
+			t.Errorf("%s is in no layer: add it to the table", pkg)
+			continue
+		}
+		seen++
+		for _, imp := range fields[1:] {
+			if !strings.HasPrefix(imp, module) {
+				continue
+			}
+			dep := strings.TrimPrefix(imp, module)
+			if strings.HasPrefix(dep, "internal/") {
+				t.Errorf("%s imports %s: public packages must not import internal/", pkg, dep)
+				continue
+			}
+			if dl, ok := level[dep]; !ok || dl >= lv {
+				t.Errorf("%s imports %s, which is not below it (CLI -> plan -> render -> release)", pkg, dep)
+			}
+		}
+	}
+	if want := len(level) - 1; seen != want {
+		t.Errorf("go list saw %d of the %d public packages in the table", seen, want)
+	}
+}
