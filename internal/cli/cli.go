@@ -41,6 +41,17 @@ func (e *usageError) Error() string { return e.msg }
 // line's terms: the flags that would change the outcome.
 func withHints(err error) string {
 	msg := err.Error()
+	// Every fixable error in the chain, innermost last.
+	for e := err; e != nil; {
+		var fe *errdefs.Error
+		if !errors.As(e, &fe) {
+			break
+		}
+		if words := fixWords(fe.Fixes); words != "" {
+			msg = strings.Replace(msg, fe.Msg, fe.Msg+words, 1)
+		}
+		e = fe.Err
+	}
 	var nv *errdefs.NoVersionError
 	if errors.As(err, &nv) {
 		hinted := nv.Error() + ": choose a prerelease with --devel or --version"
@@ -50,6 +61,39 @@ func withHints(err error) string {
 		msg = strings.Replace(msg, nv.Error(), hinted, 1)
 	}
 	return msg
+}
+
+// fixWords says fixes in this command line's words: ": run bundle lock
+// ./app, or drop --locked", or " (see bundle history wiki)" when all there
+// is to do is look.
+func fixWords(fixes []errdefs.Fix) string {
+	var do, see []string
+	for _, f := range fixes {
+		switch {
+		case len(f.Run) > 0:
+			do = append(do, "run bundle "+strings.Join(f.Run, " "))
+		case len(f.See) > 0:
+			see = append(see, "see bundle "+strings.Join(f.See, " "))
+		case len(f.Options) > 0:
+			flags := make([]string, len(f.Options))
+			for i, o := range f.Options {
+				flags[i] = "--" + o
+			}
+			if f.Drop {
+				do = append(do, "drop "+strings.Join(flags, " and "))
+			} else {
+				do = append(do, "check "+strings.Join(flags, " and "))
+			}
+		}
+	}
+	out := ""
+	if len(do) > 0 {
+		out = ": " + strings.Join(do, ", or ")
+	}
+	if len(see) > 0 {
+		out += " (" + strings.Join(see, "; ") + ")"
+	}
+	return out
 }
 
 func usagef(c *ucli.Context, format string, args ...any) error {

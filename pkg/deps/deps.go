@@ -96,7 +96,7 @@ func Lock(ctx context.Context, repos *repo.Set, local string, opts LockOptions) 
 			old, err = os.ReadFile(path)
 		}
 		if err != nil || !bytes.Equal(old, data) {
-			return nil, errdefs.New(plan.ErrLockStale, "%s is out of date: run bundle lock %s", path, local)
+			return nil, errdefs.Fixable(plan.ErrLockStale, []errdefs.Fix{{Run: []string{"lock", local}}}, "%s is out of date", path)
 		}
 		return res, nil
 	}

@@ -122,3 +122,44 @@ func (e *NoVersionError) Error() string {
 
 // Is reports ErrNotFound.
 func (e *NoVersionError) Is(target error) bool { return target == ErrNotFound }
+
+// Fix is one way to fix an error, as facts a front end words in its own
+// terms (the command line says "run bundle lock ./app", "drop --locked").
+// The library never words them: it has no commands or flags.
+type Fix struct {
+	// Run is a bundle operation that fixes it, with its arguments, e.g.
+	// ["lock", "./app"].
+	Run []string
+	// See is an operation that shows what to choose from, e.g.
+	// ["history", "wiki"].
+	See []string
+	// Options name settings (the command line's flags) to check, or with
+	// Drop, to leave out.
+	Options []string
+	Drop    bool
+}
+
+// Error is a failure of a known kind, with its facts as one line and the
+// ways to fix it. Error() is the facts alone; front ends add the fixes in
+// their own words.
+type Error struct {
+	Kind  error
+	Msg   string
+	Fixes []Fix
+	Err   error // underlying cause, if any
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns the kind and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Kind, e.Err}
+	}
+	return []error{e.Kind}
+}
+
+// Fixable returns an *Error of kind with the formatted message and fixes.
+func Fixable(kind error, fixes []Fix, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Fixes: fixes}
+}

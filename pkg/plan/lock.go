@@ -46,12 +46,18 @@ func (p *Plan) Lock() (*bundle.Lock, error) {
 	return l, nil
 }
 
+// relock is the fix of a stale lock: writing it again.
+func relock(root *bundle.Bundle) []errdefs.Fix {
+	return []errdefs.Fix{{Run: []string{"lock", root.Source}}}
+}
+
 func checkLockFresh(root *bundle.Bundle) error {
 	if root.Lock == nil {
-		return errdefs.New(ErrLockStale, "%s has no %s: run bundle lock %s first, or drop --locked", root.Source, bundle.LockFileName, root.Source)
+		return errdefs.Fixable(ErrLockStale, []errdefs.Fix{{Run: []string{"lock", root.Source}}, {Options: []string{"locked"}, Drop: true}},
+			"%s has no %s", root.Source, bundle.LockFileName)
 	}
 	if root.Lock.Requires != bundle.RequiresDigest(root.File) {
-		return errdefs.New(ErrLockStale, "%s/%s is out of date: the requirements in %s changed since it was written; run bundle lock %s", root.Source, bundle.LockFileName, bundle.FileName, root.Source)
+		return errdefs.Fixable(ErrLockStale, relock(root), "%s/%s is out of date: the requirements in %s changed since it was written", root.Source, bundle.LockFileName, bundle.FileName)
 	}
 	return nil
 }
@@ -70,16 +76,17 @@ func (p *Plan) checkLocked(ctx context.Context, l Loader) error {
 		w, ok := want.Find(g.Name)
 		switch {
 		case !ok:
-			return errdefs.New(ErrLockStale, "%s does not lock %s, which the requirements need; run bundle lock %s", where, g.Name, root.Source)
+			return errdefs.Fixable(ErrLockStale, relock(root), "%s does not lock %s, which the requirements need", where, g.Name)
 		case w.Version != g.Version || w.Repository != g.Repository:
-			return errdefs.New(ErrLockStale, "%s locks %s %s from %s, but the requirements resolve to %s %s from %s; run bundle lock %s", where, w.Name, w.Version, w.Repository, g.Name, g.Version, g.Repository, root.Source)
+			return errdefs.Fixable(ErrLockStale, relock(root), "%s locks %s %s from %s, but the requirements resolve to %s %s from %s", where, w.Name, w.Version, w.Repository, g.Name, g.Version, g.Repository)
 		case w.Digest != g.Digest:
-			return errdefs.New(ErrLockStale, "%s %s from %s has digest %s, but %s locks %s: its content changed without a new version; if that is expected, run bundle update %s %s", g.Name, g.Version, g.Repository, g.Digest, where, w.Digest, root.Source, g.Name)
+			return errdefs.Fixable(ErrLockStale, []errdefs.Fix{{Run: []string{"update", root.Source, g.Name}}},
+				"%s %s from %s has digest %s, but %s locks %s: its content changed without a new version", g.Name, g.Version, g.Repository, g.Digest, where, w.Digest)
 		}
 	}
 	for _, w := range want.Bundles {
 		if _, ok := got.Find(w.Name); !ok {
-			return errdefs.New(ErrLockStale, "%s locks %s, which the requirements no longer need; run bundle lock %s", where, w.Name, root.Source)
+			return errdefs.Fixable(ErrLockStale, relock(root), "%s locks %s, which the requirements no longer need", where, w.Name)
 		}
 	}
 	return nil

@@ -97,9 +97,9 @@ func TestGetErrors(t *testing.T) {
 		notFound bool
 		want     string
 	}{
-		{"no release", "nope", 0, true, `release "nope" not found in namespace "team" (see bundle list -A)`},
+		{"no release", "nope", 0, true, `release "nope" not found in namespace "team"`},
 		{"no release at that revision", "nope", 2, true, `release "nope" not found in namespace "team"`},
-		{"no such revision", "wiki", 7, true, `release "wiki" has no revision 7 in namespace "team": its revisions go up to 3 (see bundle history wiki)`},
+		{"no such revision", "wiki", 7, true, `release "wiki" has no revision 7 in namespace "team": its revisions go up to 3`},
 		{"negative revision", "wiki", -1, false, `revision -1 of "wiki": revisions count from 1`},
 	}
 	for _, tt := range tests {

@@ -103,19 +103,23 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 // Namespace returns the namespace the client works in.
 func (c *Client) Namespace() string { return c.namespace }
 
+// checkKubeconfig is the fix when the cluster cannot be used: the settings
+// that say which one.
+var checkKubeconfig = []errdefs.Fix{{Options: []string{"kubeconfig", "kube-context"}}}
+
 // reachable checks the cluster answers, with one clear line when not.
 func (c *Client) reachable() error {
 	host := "the cluster"
 	if c.flags != nil { // nil: NewWithEnv, no kubeconfig behind the client
 		rc, err := c.flags.ToRESTConfig()
 		if err != nil {
-			return errdefs.New(ErrUnreachable, "cannot use the kubeconfig: %v (pass --kubeconfig, or start a local cluster with make cluster-up)", oneLine(err))
+			return errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
 		}
 		host = rc.Host
 	}
 	if err := c.cfg.KubeClient.IsReachable(); err != nil {
 		msg := strings.TrimPrefix(oneLine(err), "Kubernetes cluster unreachable: ")
-		return errdefs.New(ErrUnreachable, "cannot reach the cluster at %s: %s (check --kubeconfig and --kube-context, or start a local cluster with make cluster-up)", host, msg)
+		return errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot reach the cluster at %s: %s", host, msg)
 	}
 	return nil
 }
@@ -260,7 +264,8 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		return nil, err
 	}
 	if last, err := c.cfg.Releases.Last(name); err == nil && last.Info.Status != helmrelease.StatusUninstalled {
-		return nil, errdefs.New(ErrExists, "release %q already exists in namespace %q (revision %d, %s): upgrade it with bundle upgrade %s %s, or choose another name", name, c.namespace, last.Version, last.Info.Status, name, opts.Reference)
+		return nil, errdefs.Fixable(ErrExists, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference}}},
+			"release %q already exists in namespace %q (revision %d, %s)", name, c.namespace, last.Version, last.Info.Status)
 	}
 	inst := action.NewInstall(c.cfg)
 	inst.ReleaseName = name
@@ -354,7 +359,8 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	last, err := c.cfg.Releases.Last(name)
 	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
 		if !opts.Install {
-			return nil, errdefs.New(ErrNotFound, "release %q not found in namespace %q: install it first with bundle install %s %s", name, c.namespace, name, opts.Reference)
+			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Run: []string{"install", name, opts.Reference}}},
+				"release %q not found in namespace %q", name, c.namespace)
 		}
 		p, rerr := in.Resolve(ctx, nil)
 		if rerr != nil {
@@ -553,7 +559,7 @@ func (c *Client) last(name string) (*helmrelease.Release, error) {
 	r, err := c.cfg.Releases.Last(name)
 	if err != nil {
 		if errors.Is(err, driver.ErrReleaseNotFound) {
-			return nil, errdefs.New(ErrNotFound, "release %q not found in namespace %q (see bundle list -A)", name, c.namespace)
+			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"list", "-A"}}}, "release %q not found in namespace %q", name, c.namespace)
 		}
 		return nil, err
 	}
