@@ -194,6 +194,9 @@ func vendorLocal(c *chart.Chart, file string, local LocalCharts) ([]*loader.Buff
 		if err != nil {
 			return nil, bad("", "repository %s: %v", d.Repository, err)
 		}
+		if st, err := fs.Stat(fsys, "."); err != nil || !st.IsDir() {
+			return nil, bad("vendor the chart under charts/, or correct the path", "repository %s: no such directory %s", d.Repository, source)
+		}
 		dep, err := Load(fsys, source)
 		if err != nil {
 			return nil, err

@@ -81,7 +81,7 @@ func TestLoadReferenceConstraint(t *testing.T) {
 	ref, _ := repo.ParseReference("stable/mariadb")
 	c, _ := semver.NewConstraint("^2")
 	_, err := s.LoadReference(ctx, ref, c)
-	if !errors.Is(err, resolve.ErrConflict) || !strings.Contains(err.Error(), "no version of stable/mariadb satisfies --version ^2 (available: 1.0.0)") {
+	if !errors.Is(err, resolve.ErrConflict) || !strings.Contains(err.Error(), "no version of stable/mariadb satisfies --version ^2 (available: 1.0.1)") {
 		t.Errorf("error = %v", err)
 	}
 	dir := t.TempDir()
