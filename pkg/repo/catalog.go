@@ -108,6 +108,21 @@ func (c *Catalog) Names() ([]string, error) {
 	return c.names(false)
 }
 
+// Libraries lists the catalog's library charts, sorted.
+func (c *Catalog) Libraries() ([]string, error) {
+	all, err := c.names(true)
+	if err != nil {
+		return nil, err
+	}
+	var libs []string
+	for _, n := range all {
+		if c.byName[n].IsLibrary() {
+			libs = append(libs, n)
+		}
+	}
+	return libs, nil
+}
+
 // names lists the catalog's bundles, sorted, with libraries or without.
 func (c *Catalog) names(libraries bool) ([]string, error) {
 	if err := c.load(); err != nil {

@@ -30,6 +30,9 @@ func TestCatalogLibraryChart(t *testing.T) {
 	if slices.Contains(names, "common") {
 		t.Errorf("Names lists the library chart: %v", names)
 	}
+	if libs, err := c.Libraries(); err != nil || strings.Join(libs, ",") != "common" {
+		t.Errorf("Libraries() = %v, %v; want [common]", libs, err)
+	}
 	vs, err := c.Versions(ctx, "common")
 	if err != nil || len(vs) != 1 {
 		t.Fatalf("Versions(common) = %v, %v", vs, err)
