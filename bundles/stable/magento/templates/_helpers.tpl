@@ -13,23 +13,13 @@ The infrastructure this shop uses, as handed over by bundle under
 missing (installed as a plain chart, say).
 */}}
 {{- define "magento.requires" -}}
-{{- $r := .Values.requires | default dict -}}
-{{- $need := dict
+{{- include "common.requires" (list . "magento" (dict
   "database" (list "host" "port" "database" "username" "passwordSecret" "passwordKey")
   "cache" (list "sentinels" "sentinelMaster" "passwordSecret" "passwordKey")
   "sessions" (list "sentinels" "sentinelMaster" "passwordSecret" "passwordKey")
   "varnish" (list "host" "port" "serviceName")
   "search" (list "host" "port")
--}}
-{{- range $inst, $keys := $need -}}
-{{- $got := get $r $inst | default dict -}}
-{{- range $k := $keys -}}
-{{- if not (get $got $k) -}}
-{{- fail (printf "magento needs requires.%s.%s: install it with bundle, which wires its infrastructure in" $inst $k) -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-{{- toJson $r -}}
+) "infrastructure") -}}
 {{- end -}}
 
 {{/* Environment of the setup, app and cron containers: the wiring. Call with (list $ $r). */}}

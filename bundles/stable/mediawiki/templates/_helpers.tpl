@@ -8,13 +8,8 @@ The database this wiki uses, as handed over by bundle's composition under
 plain chart without it.
 */}}
 {{- define "mediawiki.db" -}}
-{{- $db := (.Values.requires | default dict).database | default dict -}}
-{{- range $k := list "host" "port" "database" "username" "passwordSecret" "passwordKey" -}}
-{{- if not (get $db $k) -}}
-{{- fail (printf "mediawiki needs requires.database.%s: install it with bundle, which wires its database in" $k) -}}
-{{- end -}}
-{{- end -}}
-{{- toJson $db -}}
+{{- $r := include "common.requires" (list . "mediawiki" (dict "database" (list "host" "port" "database" "username" "passwordSecret" "passwordKey")) "database") | fromJson -}}
+{{- toJson $r.database -}}
 {{- end -}}
 
 {{/* Environment of the setup and app containers. Call with (list $ $db). */}}

@@ -8,11 +8,6 @@ The database WordPress uses, as handed over by bundle's composition under
 plain chart without it.
 */}}
 {{- define "wordpress.db" -}}
-{{- $db := (.Values.requires | default dict).database | default dict -}}
-{{- range $k := list "host" "port" "database" "username" "passwordSecret" "passwordKey" -}}
-{{- if not (get $db $k) -}}
-{{- fail (printf "wordpress needs requires.database.%s: install it with bundle, which wires its database in" $k) -}}
-{{- end -}}
-{{- end -}}
-{{- toJson $db -}}
+{{- $r := include "common.requires" (list . "wordpress" (dict "database" (list "host" "port" "database" "username" "passwordSecret" "passwordKey")) "database") | fromJson -}}
+{{- toJson $r.database -}}
 {{- end -}}
