@@ -51,7 +51,9 @@ type Bundle struct {
 // String returns NAME VERSION.
 func (b *Bundle) String() string { return b.Name + " " + b.Version.String() }
 
-// LoadDir loads the bundle in a directory on disk.
+// LoadDir loads the bundle in a directory on disk, vendoring the file://
+// dependencies of its Chart.yaml from the directories they name (see
+// LoadLocal).
 func LoadDir(dir string) (*Bundle, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -63,7 +65,12 @@ func LoadDir(dir string) (*Bundle, error) {
 	if !st.IsDir() {
 		return nil, &FileError{File: dir, Msg: "not a directory", Hint: "give the directory that holds Chart.yaml"}
 	}
-	return Load(os.DirFS(dir), dir)
+	return LoadLocal(os.DirFS(dir), dir, func(p string) (fs.FS, string, error) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return os.DirFS(p), p, nil
+	})
 }
 
 // Load loads the bundle at the root of fsys. source names it in messages
@@ -75,6 +82,31 @@ func LoadDir(dir string) (*Bundle, error) {
 // may sit beside any of them. Every file is checked (no symlinks, regular
 // files only, size limits, .helmignore) before any is parsed.
 func Load(fsys fs.FS, source string) (*Bundle, error) {
+	return LoadLocal(fsys, source, nil)
+}
+
+// LocalCharts finds the chart a file:// dependency of Chart.yaml points at:
+// given the path written after file:// (relative to the bundle's
+// directory, or absolute), it returns the chart's files and a name for
+// them in messages.
+type LocalCharts func(p string) (fs.FS, string, error)
+
+// LoadLocal is Load for a bundle that sits among other charts (a directory
+// on disk, a catalog): each Chart.yaml dependency whose repository is
+// file://PATH and that charts/ does not already vendor is vendored from
+// PATH, found through local, as charts/NAME/ — the chart helm dependency
+// build would put there, so that the bundle installs, renders and packages
+// (its archive carrying the dependency, as a Helm chart archive must) the
+// same as if it had been built. The dependency's version must satisfy the
+// constraint; its own dependencies are taken as its directory holds them,
+// as Helm takes them. local nil vendors nothing: an archive must carry its
+// dependencies.
+//
+// One copy of a shared chart (the catalog's library chart) thus serves
+// every chart that depends on it, and the files a bundle is made of, hence
+// its package and digest, are the same bytes whenever the two directories
+// are.
+func LoadLocal(fsys fs.FS, source string, local LocalCharts) (*Bundle, error) {
 	name := func(p string) string { return filepath.Join(source, filepath.FromSlash(p)) }
 
 	files, err := readFiles(fsys, source)
@@ -99,11 +131,26 @@ func Load(fsys fs.FS, source string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.files = files
 	b.Chart, err = loader.LoadFiles(files)
 	if err != nil {
 		return nil, helmLoadError(source, err)
 	}
+	if local != nil {
+		more, err := vendorLocal(b.Chart, name(ChartFileName), local)
+		if err != nil {
+			return nil, err
+		}
+		if len(more) > 0 {
+			files = append(files, more...)
+			if err := checkTotal(files, source); err != nil {
+				return nil, err
+			}
+			if b.Chart, err = loader.LoadFiles(files); err != nil {
+				return nil, helmLoadError(source, err)
+			}
+		}
+	}
+	b.files = files
 
 	b.File = &File{}
 	if data, ok := byName[FileName]; ok {
@@ -120,6 +167,76 @@ func Load(fsys fs.FS, source string) (*Bundle, error) {
 		}
 	}
 	return b, nil
+}
+
+// LocalPrefix starts the repository of a Chart.yaml dependency that is a
+// chart directory on the same machine, as Helm writes it.
+const LocalPrefix = "file://"
+
+// vendorLocal returns, under charts/NAME/, the files of each file://
+// dependency of c's Chart.yaml (requirements.yaml for apiVersion v1) that
+// charts/ does not vendor. file names Chart.yaml in messages.
+func vendorLocal(c *chart.Chart, file string, local LocalCharts) ([]*loader.BufferedFile, error) {
+	have := map[string]bool{}
+	for _, d := range c.Dependencies() {
+		have[d.Name()] = true
+	}
+	var out []*loader.BufferedFile
+	for _, d := range c.Metadata.Dependencies {
+		p, ok := strings.CutPrefix(d.Repository, LocalPrefix)
+		if !ok || have[d.Name] {
+			continue
+		}
+		bad := func(hint, format string, args ...any) error {
+			return &FileError{File: file, Field: "dependencies." + d.Name, Msg: fmt.Sprintf(format, args...), Hint: hint, Err: ErrInvalid}
+		}
+		fsys, source, err := local(p)
+		if err != nil {
+			return nil, bad("", "repository %s: %v", d.Repository, err)
+		}
+		if st, err := fs.Stat(fsys, "."); err != nil || !st.IsDir() {
+			return nil, bad("vendor the chart under charts/, or correct the path", "repository %s: no such directory %s", d.Repository, source)
+		}
+		dep, err := Load(fsys, source)
+		if err != nil {
+			return nil, err
+		}
+		if dep.Name != d.Name {
+			return nil, bad("", "repository %s holds chart %q, not %q", d.Repository, dep.Name, d.Name)
+		}
+		if d.Version != "" {
+			cons, err := semver.NewConstraint(d.Version)
+			if err != nil {
+				return nil, bad("", "invalid version constraint %q: %v", d.Version, err)
+			}
+			if !cons.Check(dep.Version) {
+				return nil, bad("change the constraint, or the chart at "+source, "%s is %s %s, which does not satisfy %s", d.Repository, dep.Name, dep.Version, d.Version)
+			}
+		}
+		dir := path.Join("charts", d.Name) + "/"
+		for _, f := range c.Raw {
+			if strings.HasPrefix(f.Name, dir) {
+				return nil, bad("", "%s holds another chart than %s: cannot vendor it there", dir, d.Name)
+			}
+		}
+		have[d.Name] = true
+		for _, f := range dep.files {
+			out = append(out, &loader.BufferedFile{Name: path.Join("charts", d.Name, f.Name), Data: f.Data})
+		}
+	}
+	return out, nil
+}
+
+// checkTotal refuses files over MaxTotalSize together.
+func checkTotal(files []*loader.BufferedFile, source string) error {
+	total := 0
+	for _, f := range files {
+		total += len(f.Data)
+	}
+	if total > MaxTotalSize {
+		return &FileError{File: source, Msg: fmt.Sprintf("bundle is over the %d-byte limit with its file:// dependencies", MaxTotalSize), Err: ErrInvalid}
+	}
+	return nil
 }
 
 // helmLoadError reports what Helm's chart loader refused, on one line,

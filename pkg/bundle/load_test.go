@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/chart/loader"
 )
 
 func mustVersion(t *testing.T, s string) *semver.Version {
@@ -254,5 +255,81 @@ func TestLoadDirNotADirectory(t *testing.T) {
 	_, err := LoadDir(filepath.Join(t.TempDir(), "nope"))
 	if err == nil || !strings.Contains(err.Error(), "no such directory") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// A Chart.yaml dependency on file://PATH that charts/ does not vendor is
+// vendored from PATH as charts/NAME/, as helm dependency build would:
+// the bundle installs and its package carries the dependency. A chart
+// already vendored is kept; a directory that is not the chart, or not a
+// version the constraint allows, is refused.
+func TestLoadDirVendorsLocalDependencies(t *testing.T) {
+	app := "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: ^1.0.0\n    repository: file://../lib\n"
+	lib := "apiVersion: v2\nname: lib\nversion: 1.2.0\ntype: library\n"
+	helper := `{{- define "lib.name" -}}x{{- end -}}`
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // error, "" for none
+		// the vendored file's content, when want is ""
+		helper string
+	}{
+		{"vendored from the sibling", map[string]string{"app/Chart.yaml": app, "lib/Chart.yaml": lib, "lib/templates/_h.tpl": helper, "lib/.helmignore": "notes.txt\n", "lib/notes.txt": "left out"}, "", helper},
+		{"already vendored", map[string]string{"app/Chart.yaml": app, "app/charts/lib/Chart.yaml": lib, "app/charts/lib/templates/_h.tpl": "old", "lib/Chart.yaml": lib, "lib/templates/_h.tpl": helper}, "", "old"},
+		{"missing directory", map[string]string{"app/Chart.yaml": app}, "Chart.yaml: dependencies.lib: repository file://../lib: no such directory", ""},
+		{"another chart", map[string]string{"app/Chart.yaml": app, "lib/Chart.yaml": strings.Replace(lib, "name: lib", "name: other", 1)}, `Chart.yaml: dependencies.lib: repository file://../lib holds chart "other", not "lib"`, ""},
+		{"version not allowed", map[string]string{"app/Chart.yaml": app, "lib/Chart.yaml": strings.Replace(lib, "1.2.0", "2.0.0", 1)}, "Chart.yaml: dependencies.lib: file://../lib is lib 2.0.0, which does not satisfy ^1.0.0", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := writeBundle(t, tt.files)
+			b, err := LoadDir(filepath.Join(root, "app"))
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error = %v, want %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.CheckInstallable(); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := b.ReadFile("charts/lib/templates/_h.tpl"); string(got) != tt.helper {
+				t.Errorf("charts/lib/templates/_h.tpl = %q, want %q", got, tt.helper)
+			}
+			if _, ok := b.ReadFile("charts/lib/notes.txt"); ok {
+				t.Error("vendored a file the dependency's .helmignore leaves out")
+			}
+			pkg, err := b.Package()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := LoadArchive(pkg, "app.tgz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := back.CheckInstallable(); err != nil {
+				t.Errorf("the package lacks the dependency: %v", err)
+			}
+		})
+	}
+}
+
+// An archive must carry its dependencies, as a Helm chart archive does:
+// nothing is vendored from beside it.
+func TestLoadArchiveVendorsNothing(t *testing.T) {
+	app := "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: ^1.0.0\n    repository: file://../lib\n"
+	pkg, err := packageFiles("app", []*loader.BufferedFile{{Name: "Chart.yaml", Data: []byte(app)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadArchive(pkg, "app.tgz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckInstallable(); err == nil || !strings.Contains(err.Error(), "dependencies missing in charts/: lib") {
+		t.Errorf("CheckInstallable = %v, want the missing dependency", err)
 	}
 }

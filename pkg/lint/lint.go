@@ -121,10 +121,12 @@ func Bundle(ctx context.Context, l plan.Loader, b *bundle.Bundle, opts Options) 
 	for _, t := range b.Chart.Templates {
 		files[t.Name] = t.Data
 	}
-	if b.Chart.Schema == nil {
+	// A library chart is never installed: it has no values of its own to
+	// check, and no one to tell how to reach what it installed.
+	if b.Chart.Schema == nil && !b.IsLibrary() {
 		add(Warning, "values.schema.json", "missing: a schema lets install refuse bad values before anything reaches the cluster")
 	}
-	if _, ok := files["templates/NOTES.txt"]; !ok {
+	if _, ok := files["templates/NOTES.txt"]; !ok && !b.IsLibrary() {
 		add(Warning, "templates/NOTES.txt", "missing: tell users how to reach what they installed")
 	}
 	readme, hasReadme := files["README.md"]

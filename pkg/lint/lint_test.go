@@ -12,8 +12,9 @@ import (
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
-// TestCatalogLintsClean holds every stable bundle to the standard: no
-// finding at all, from Helm's linter or ours, with default values.
+// TestCatalogLintsClean holds every stable bundle, and the library chart
+// they depend on, to the standard: no finding at all, from Helm's linter or
+// ours, with default values.
 func TestCatalogLintsClean(t *testing.T) {
 	ctx := context.Background()
 	s := repo.NewSet(nil)
@@ -21,6 +22,11 @@ func TestCatalogLintsClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	libs, err := repo.Stable().Libraries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, libs...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			ref, _ := repo.ParseReference("stable/" + name)

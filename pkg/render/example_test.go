@@ -36,7 +36,7 @@ func ExampleTemplate() {
 		}
 	}
 	// Output:
-	// database: mariadb 1.0.0
+	// database: mariadb 1.0.1
 	// kind: Deployment
 	// kind: StatefulSet
 }

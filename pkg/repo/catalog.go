@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +18,22 @@ import (
 
 // Catalog is a repository read from a file system holding one directory per
 // bundle, such as the built-in stable catalog.
+//
+// A catalog chart may depend on another chart of the catalog, the way the
+// stable charts depend on the library chart common: a Chart.yaml
+// dependency with repository file://../NAME. The catalog vendors it as it
+// loads the chart, as charts/NAME/ among the chart's files (see
+// bundle.LoadLocal), rather than keeping a vendored copy in each chart's
+// directory: the repository holds one copy of the library, the one that
+// is edited and reviewed, and no generated copy can fall out of date. The
+// chart so loaded is what installs, renders, is pulled and packaged: an
+// archive a plain helm template renders, whose bytes (and digest) depend
+// only on the two directories. A change to the library thus changes the
+// digest of every chart depending on it, and TestCatalogVersionBumps asks
+// for their version bumps too.
+//
+// Library charts are in the catalog (show and pull find them) but are not
+// listed by Names nor found by search: they cannot be installed.
 type Catalog struct {
 	name string
 	fsys fs.FS
@@ -53,7 +70,7 @@ func (c *Catalog) load() error {
 				c.err = err
 				return
 			}
-			b, err := bundle.Load(sub, c.name+"/"+e.Name())
+			b, err := bundle.LoadLocal(sub, c.name+"/"+e.Name(), c.local(e.Name()))
 			if err != nil {
 				c.err = fmt.Errorf("catalog %s: %w", c.name, err)
 				return
@@ -68,14 +85,53 @@ func (c *Catalog) load() error {
 	return c.err
 }
 
-// Names lists the catalog's bundles, sorted.
+// local finds the file:// dependencies of the chart in directory dir:
+// other directories of the catalog, never anything outside it.
+func (c *Catalog) local(dir string) bundle.LocalCharts {
+	return func(p string) (fs.FS, string, error) {
+		q := path.Join(dir, p)
+		if path.IsAbs(p) || !fs.ValidPath(q) || q == "." {
+			return nil, "", fmt.Errorf("a catalog chart may only depend on another chart of the catalog (file://../NAME)")
+		}
+		sub, err := fs.Sub(c.fsys, q)
+		if err != nil {
+			return nil, "", err
+		}
+		return sub, c.name + "/" + q, nil
+	}
+}
+
+// Names lists the catalog's installable bundles, sorted: library charts
+// are left out.
 func (c *Catalog) Names() ([]string, error) {
+	return c.names(false)
+}
+
+// Libraries lists the catalog's library charts, sorted.
+func (c *Catalog) Libraries() ([]string, error) {
+	all, err := c.names(true)
+	if err != nil {
+		return nil, err
+	}
+	var libs []string
+	for _, n := range all {
+		if c.byName[n].IsLibrary() {
+			libs = append(libs, n)
+		}
+	}
+	return libs, nil
+}
+
+// names lists the catalog's bundles, sorted, with libraries or without.
+func (c *Catalog) names(libraries bool) ([]string, error) {
 	if err := c.load(); err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(c.byName))
-	for n := range c.byName {
-		names = append(names, n)
+	for n, b := range c.byName {
+		if libraries || !b.IsLibrary() {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names, nil

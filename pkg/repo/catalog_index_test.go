@@ -18,7 +18,7 @@ const digestsFile = "../../bundles/stable/DIGESTS"
 // (then run go test ./pkg/repo -update-catalog, or make catalog).
 func TestCatalogVersionBumps(t *testing.T) {
 	c := Stable()
-	names, err := c.Names()
+	names, err := c.names(true) // library charts are versioned too
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/bundlesh/bundle/internal/cli"
 	"github.com/bundlesh/bundle/internal/testregistry"
 	"github.com/bundlesh/bundle/internal/testutil"
+	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 type env struct {
@@ -117,7 +118,7 @@ func TestLifecycle(t *testing.T) {
 	ns := e.namespace(t, "lifecycle")
 
 	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
-	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.0.0 from stable") {
+	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.0.1 from stable") {
 		t.Errorf("install output:\n%s", out)
 	}
 
@@ -164,7 +165,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	status := e.mustBundle(t, "status", "mediawiki", "-n", ns)
-	for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.0.0", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
+	for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.0.1", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("status lacks %q:\n%s", want, status)
 		}
@@ -204,7 +205,7 @@ func TestLifecycle(t *testing.T) {
 		t.Error("ConfigMap not rolled back")
 	}
 	hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
-	if n := strings.Count(hist, "mediawiki-1.1.0"); n != 3 {
+	if n := strings.Count(hist, "mediawiki-1.1.1"); n != 3 {
 		t.Errorf("history shows %d revisions:\n%s", n, hist)
 	}
 
@@ -329,14 +330,12 @@ func TestTemplateServerSideDryRun(t *testing.T) {
 		{"stable/redis-ha", "--set", "persistence.enabled=true"},
 		{"stable/opensearch", "--set", "replicas=3,sysctlInit.enabled=true"},
 	}
-	entries, err := os.ReadDir("../../bundles/stable")
+	names, err := repo.Stable().Names() // the library chart is not installable
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ent := range entries {
-		if ent.IsDir() {
-			cases = append(cases, []string{"stable/" + ent.Name()})
-		}
+	for _, name := range names {
+		cases = append(cases, []string{"stable/" + name})
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -508,8 +507,8 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	host := testregistry.Start(t)
 	e.mustBundle(t, "push", "../../bundles/stable/mediawiki", "oci://"+host+"/bundles", "--plain-http")
 	dir := t.TempDir()
-	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.1.0", "--plain-http", "-d", dir)
-	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.1.0.tgz"))
+	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.1.1", "--plain-http", "-d", dir)
+	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.1.1.tgz"))
 	if !strings.Contains(out, "name: mediawiki") {
 		t.Errorf("helm show chart:\n%s", out)
 	}
@@ -517,9 +516,18 @@ func TestHelmCLISeesBundles(t *testing.T) {
 
 	// The other way: a chart packaged and pushed by helm installs with bundle.
 	pkgDir := t.TempDir()
-	runHelm(t, helm, "package", "../../bundles/stable/mariadb", "-d", pkgDir)
-	runHelm(t, helm, "push", filepath.Join(pkgDir, "mariadb-1.0.0.tgz"), "oci://"+host+"/helm", "--plain-http")
-	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.0.0", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
+	// The chart depends on the catalog's library chart (file://../common):
+	// helm package -u vendors it, from a copy of both so that the
+	// repository stays untouched.
+	src := t.TempDir()
+	for _, d := range []string{"mariadb", "common"} {
+		if err := os.CopyFS(filepath.Join(src, d), os.DirFS(filepath.Join("../../bundles/stable", d))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runHelm(t, helm, "package", "--dependency-update", filepath.Join(src, "mariadb"), "-d", pkgDir)
+	runHelm(t, helm, "push", filepath.Join(pkgDir, "mariadb-1.0.1.tgz"), "oci://"+host+"/helm", "--plain-http")
+	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.0.1", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
 	if !strings.Contains(out, `Release "fromhelm" installed`) {
 		t.Errorf("install of a Helm-pushed chart:\n%s", out)
 	}
@@ -603,15 +611,11 @@ func TestExampleAppRollback(t *testing.T) {
 // checks status says Ready, and that uninstall leaves nothing behind.
 func TestEveryCatalogBundle(t *testing.T) {
 	e := setup(t)
-	entries, err := os.ReadDir("../../bundles/stable")
+	names, err := repo.Stable().Names() // the library chart is not installable
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ent := range entries {
-		if !ent.IsDir() {
-			continue
-		}
-		name := ent.Name()
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel() // each in its own namespace
 			ns := e.namespace(t, "cat-"+name)

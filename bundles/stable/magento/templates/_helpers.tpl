@@ -1,22 +1,6 @@
-{{- define "magento.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-{{- end -}}
-
-{{- define "magento.selectorLabels" -}}
-app.kubernetes.io/name: magento
-app.kubernetes.io/instance: {{ .Release.Name }}
-{{- end -}}
-
-{{- define "magento.labels" -}}
-{{ include "magento.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "magento-%s" .Chart.Version }}
-{{- end -}}
+{{/* The labels of magento's objects: common.labels and common.selectorLabels with this chart's name. */}}
+{{- define "magento.labels" -}}{{ include "common.labels" (dict "context" . "name" "magento" "component" false) }}{{- end -}}
+{{- define "magento.selectorLabels" -}}{{ include "common.selectorLabels" (dict "context" . "name" "magento" "component" false) }}{{- end -}}
 
 {{/* The Service Varnish forwards to (a fixed name, so the varnish requirement can name it). */}}
 {{- define "magento.backendService" -}}
@@ -29,38 +13,13 @@ The infrastructure this shop uses, as handed over by bundle under
 missing (installed as a plain chart, say).
 */}}
 {{- define "magento.requires" -}}
-{{- $r := .Values.requires | default dict -}}
-{{- $need := dict
+{{- include "common.requires" (list . "magento" (dict
   "database" (list "host" "port" "database" "username" "passwordSecret" "passwordKey")
   "cache" (list "sentinels" "sentinelMaster" "passwordSecret" "passwordKey")
   "sessions" (list "sentinels" "sentinelMaster" "passwordSecret" "passwordKey")
   "varnish" (list "host" "port" "serviceName")
   "search" (list "host" "port")
--}}
-{{- range $inst, $keys := $need -}}
-{{- $got := get $r $inst | default dict -}}
-{{- range $k := $keys -}}
-{{- if not (get $got $k) -}}
-{{- fail (printf "magento needs requires.%s.%s: install it with bundle, which wires its infrastructure in" $inst $k) -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-{{- toJson $r -}}
-{{- end -}}
-
-{{/* A secret value: given, else kept from the Secret, else random. */}}
-{{- define "magento.secret" -}}
-{{- $top := index . 0 -}}{{- $key := index . 1 -}}{{- $given := index . 2 -}}{{- $len := index . 3 -}}
-{{- if $given -}}
-{{- $given | b64enc -}}
-{{- else -}}
-{{- $old := lookup "v1" "Secret" $top.Release.Namespace (include "magento.fullname" $top) -}}
-{{- if and $old $old.data (hasKey $old.data $key) -}}
-{{- index $old.data $key -}}
-{{- else -}}
-{{- randAlphaNum $len | b64enc -}}
-{{- end -}}
-{{- end -}}
+) "infrastructure") -}}
 {{- end -}}
 
 {{/* Environment of the setup, app and cron containers: the wiring. Call with (list $ $r). */}}
@@ -110,7 +69,7 @@ missing (installed as a plain chart, say).
 - name: CRYPT_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ include "magento.fullname" $top }}
+      name: {{ include "common.fullname" $top }}
       key: crypt-key
 {{- end -}}
 
@@ -144,7 +103,7 @@ setup.sh. Call with (list $ $r MODE); MODE "config" only writes env.php.
     - name: ADMIN_PASSWORD
       valueFrom:
         secretKeyRef:
-          name: {{ include "magento.fullname" $top }}
+          name: {{ include "common.fullname" $top }}
           key: admin-password
   resources:
     {{- toYaml $top.Values.resources | nindent 4 }}
@@ -166,7 +125,7 @@ setup.sh. Call with (list $ $r MODE); MODE "config" only writes env.php.
 {{- define "magento.volumes" -}}
 - name: config
   configMap:
-    name: {{ include "magento.fullname" . }}
+    name: {{ include "common.fullname" . }}
 - name: etc
   emptyDir: {}
 - name: var
@@ -174,18 +133,8 @@ setup.sh. Call with (list $ $r MODE); MODE "config" only writes env.php.
 - name: media
   {{- if .Values.persistence.enabled }}
   persistentVolumeClaim:
-    claimName: {{ include "magento.fullname" . }}
+    claimName: {{ include "common.fullname" . }}
   {{- else }}
   emptyDir: {}
   {{- end }}
-{{- end -}}
-
-{{/* The value as one single-quoted shell word (any character survives). */}}
-{{- define "magento.sh" -}}
-'{{ . | toString | replace "'" "'\\''" }}'
-{{- end -}}
-
-{{/* The value as a PHP single-quoted string literal (quotes and backslashes escaped). */}}
-{{- define "magento.php" -}}
-'{{ . | toString | replace "\\" "\\\\" | replace "'" "\\'" }}'
 {{- end -}}

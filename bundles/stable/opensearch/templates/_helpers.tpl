@@ -1,30 +1,12 @@
-{{/* Name of the release's OpenSearch objects. */}}
-{{- define "opensearch.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-{{- end -}}
-
-{{- define "opensearch.selectorLabels" -}}
-app.kubernetes.io/name: opensearch
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: {{ .Chart.Name }}
-{{- end -}}
-
-{{- define "opensearch.labels" -}}
-{{ include "opensearch.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "opensearch-%s" .Chart.Version }}
-{{- end -}}
+{{/* The labels of opensearch's objects: common.labels and common.selectorLabels with this chart's name. */}}
+{{- define "opensearch.labels" -}}{{ include "common.labels" (dict "context" . "name" "opensearch" "component" true) }}{{- end -}}
+{{- define "opensearch.selectorLabels" -}}{{ include "common.selectorLabels" (dict "context" . "name" "opensearch" "component" true) }}{{- end -}}
 
 {{/* Nodes eligible as cluster manager at bootstrap: every pod. */}}
 {{- define "opensearch.initialManagers" -}}
 {{- $out := list -}}
 {{- range $i := until (int .Values.replicas) -}}
-{{- $out = append $out (printf "%s-%d" (include "opensearch.fullname" $) $i) -}}
+{{- $out = append $out (printf "%s-%d" (include "common.fullname" $) $i) -}}
 {{- end -}}
 {{- join "," $out -}}
 {{- end -}}

@@ -1,23 +1,6 @@
-{{- define "varnish.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-{{- end -}}
-
-{{- define "varnish.selectorLabels" -}}
-app.kubernetes.io/name: varnish
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: {{ .Chart.Name }}
-{{- end -}}
-
-{{- define "varnish.labels" -}}
-{{ include "varnish.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "varnish-%s" .Chart.Version }}
-{{- end -}}
+{{/* The labels of varnish's objects: common.labels and common.selectorLabels with this chart's name. */}}
+{{- define "varnish.labels" -}}{{ include "common.labels" (dict "context" . "name" "varnish" "component" true) }}{{- end -}}
+{{- define "varnish.selectorLabels" -}}{{ include "common.selectorLabels" (dict "context" . "name" "varnish" "component" true) }}{{- end -}}
 
 {{/* The backend's host: a template, so a requiring app can name its own Service. */}}
 {{- define "varnish.backendHost" -}}
