@@ -3,6 +3,13 @@
 // Helm stores them (Secrets of type helm.sh/release.v1), so helm list and
 // other Helm tooling see bundle releases; the resolved bundle versions are
 // recorded in the release's chart annotations.
+//
+// It applies what packages plan and render made: Install and Upgrade read
+// a plan.Source (plan.Read), resolve it once (an upgrade first works out
+// the installed versions to keep), compose and render it (render), and hand
+// the chart and values to Helm's actions. A Client runs over an Env: Helm's
+// action configuration from a kubeconfig (New), or any other, such as Helm's
+// memory storage and fake kube client in tests (NewWithEnv).
 package release
 
 import (
