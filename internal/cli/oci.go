@@ -60,7 +60,7 @@ func pushCommand() *ucli.Command {
 			var b *bundle.Bundle
 			var err error
 			if isDir(src) {
-				if b, err = bundle.LoadDir(src); err != nil {
+				if b, err = bundle.LoadDirBuildingDeps(src); err != nil {
 					return err
 				}
 				if pkg, err = b.Package(); err != nil {

@@ -51,19 +51,23 @@ type Bundle struct {
 // String returns NAME VERSION.
 func (b *Bundle) String() string { return b.Name + " " + b.Version.String() }
 
-// LoadDir loads the bundle in a directory on disk, vendoring the file://
-// dependencies of its Chart.yaml from the directories they name (see
-// LoadLocal).
+// LoadDir loads the bundle in a directory on disk as Helm loads a chart
+// directory: dependencies must be vendored under charts/ (install and
+// template refuse them otherwise, as Helm does).
 func LoadDir(dir string) (*Bundle, error) {
-	st, err := os.Stat(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &FileError{File: dir, Msg: "no such directory", Err: ErrInvalid}
-		}
+	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	if !st.IsDir() {
-		return nil, &FileError{File: dir, Msg: "not a directory", Hint: "give the directory that holds Chart.yaml"}
+	return LoadLocal(os.DirFS(dir), dir, nil)
+}
+
+// LoadDirBuildingDeps loads the bundle in a directory on disk, vendoring
+// the file:// dependencies of its Chart.yaml from the directories they name
+// (see LoadLocal), as helm package --dependency-update does for them:
+// bundle package and push build a chart archive that carries them.
+func LoadDirBuildingDeps(dir string) (*Bundle, error) {
+	if err := checkDir(dir); err != nil {
+		return nil, err
 	}
 	return LoadLocal(os.DirFS(dir), dir, func(p string) (fs.FS, string, error) {
 		if !filepath.IsAbs(p) {
@@ -71,6 +75,20 @@ func LoadDir(dir string) (*Bundle, error) {
 		}
 		return os.DirFS(p), p, nil
 	})
+}
+
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &FileError{File: dir, Msg: "no such directory", Err: ErrInvalid}
+		}
+		return err
+	}
+	if !st.IsDir() {
+		return &FileError{File: dir, Msg: "not a directory", Hint: "give the directory that holds Chart.yaml"}
+	}
+	return nil
 }
 
 // Load loads the bundle at the root of fsys. source names it in messages

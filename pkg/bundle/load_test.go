@@ -263,7 +263,7 @@ func TestLoadDirNotADirectory(t *testing.T) {
 // the bundle installs and its package carries the dependency. A chart
 // already vendored is kept; a directory that is not the chart, or not a
 // version the constraint allows, is refused.
-func TestLoadDirVendorsLocalDependencies(t *testing.T) {
+func TestLoadDirBuildingDepsVendorsLocalDependencies(t *testing.T) {
 	app := "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: ^1.0.0\n    repository: file://../lib\n"
 	lib := "apiVersion: v2\nname: lib\nversion: 1.2.0\ntype: library\n"
 	helper := `{{- define "lib.name" -}}x{{- end -}}`
@@ -283,7 +283,7 @@ func TestLoadDirVendorsLocalDependencies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := writeBundle(t, tt.files)
-			b, err := LoadDir(filepath.Join(root, "app"))
+			b, err := LoadDirBuildingDeps(filepath.Join(root, "app"))
 			if tt.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("error = %v, want %q", err, tt.want)
@@ -331,5 +331,33 @@ func TestLoadArchiveVendorsNothing(t *testing.T) {
 	}
 	if err := b.CheckInstallable(); err == nil || !strings.Contains(err.Error(), "dependencies missing in charts/: lib") {
 		t.Errorf("CheckInstallable = %v, want the missing dependency", err)
+	}
+}
+
+// Loading a directory to install or render it takes it as Helm does: a
+// file:// dependency not vendored under charts/ is refused, as helm install
+// and helm template refuse it (bundle package and push build it).
+func TestLoadDirLeavesLocalDependenciesToHelm(t *testing.T) {
+	root := t.TempDir()
+	for p, content := range map[string]string{
+		"lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n",
+		"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- {name: lib, version: ^1.0.0, repository: file://../lib}\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte(content), 0o644)
+	}
+	b, err := LoadDir(filepath.Join(root, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckInstallable(); err == nil || !strings.Contains(err.Error(), "dependencies missing in charts/: lib") {
+		t.Errorf("CheckInstallable: %v", err)
+	}
+	built, err := LoadDirBuildingDeps(filepath.Join(root, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := built.CheckInstallable(); err != nil {
+		t.Errorf("after building the dependency: %v", err)
 	}
 }

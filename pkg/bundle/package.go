@@ -88,7 +88,7 @@ func packageFiles(name string, files []*loader.BufferedFile) ([]byte, error) {
 // through a temporary file and a rename, so a failure leaves nothing
 // behind. It returns the path and the content digest.
 func PackageDir(dir, dest string) (string, string, error) {
-	b, err := LoadDir(dir)
+	b, err := LoadDirBuildingDeps(dir)
 	if err != nil {
 		return "", "", err
 	}

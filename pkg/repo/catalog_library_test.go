@@ -123,7 +123,7 @@ func TestCatalogChartsVendorCommon(t *testing.T) {
 				t.Errorf("the package loads back to other bytes (%v)", err)
 			}
 
-			dir, err := bundle.LoadDir(filepath.Join("..", "..", "bundles", "stable", n))
+			dir, err := bundle.LoadDirBuildingDeps(filepath.Join("..", "..", "bundles", "stable", n))
 			if err != nil {
 				t.Fatal(err)
 			}
