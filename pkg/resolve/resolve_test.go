@@ -17,7 +17,6 @@ import (
 type registry struct {
 	versions map[string][]*semver.Version
 	reqs     map[string][]Requirement // "name@version"
-	calls    int
 }
 
 func newRegistry() *registry {
@@ -34,7 +33,6 @@ func (r *registry) add(name, version string, reqs ...Requirement) {
 }
 
 func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, error) {
-	r.calls++
 	vs, ok := r.versions[ref.Name]
 	if !ok {
 		return nil, fmt.Errorf("bundle %s: %w", ref, ErrNotFound)
