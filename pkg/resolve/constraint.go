@@ -18,11 +18,11 @@ import (
 // with Check costs one call per version per distinct constraint: with
 // 20ns a call, the 500-version bundles of benchmark b, each version
 // requiring an exact version of the next, would spend about 0.5s there,
-// three times the whole solve today. So the set is computed from the
+// more than twice the whole solve. So the set is computed from the
 // comparators, read back from Masterminds' own rendering of what it parsed
 // (Constraints.String: " || " between groups, " " between comparators,
-// each an operator and a version as written), never from the text a user
-// wrote:
+// each an operator and a version as written), not from the text a user
+// wrote (but for an exact version, which it renders unchanged):
 //
 //   - exactVersion: "=X.Y.Z" or "X.Y.Z", by one map lookup;
 //   - compileWith: groups of =, !=, <, <=, >, >=, ~, ^ and * over full
@@ -136,7 +136,7 @@ func compileWith(text string, versions []*semver.Version, release set, includePr
 	n := len(versions)
 	out := make(set, words(n))
 	for _, group := range strings.Split(text, "||") {
-		fields := strings.FieldsFunc(group, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+		fields := strings.Fields(group)
 		if len(fields) == 0 {
 			return nil, false
 		}
