@@ -54,10 +54,13 @@ func (p *pkg) allows(r Requirement) set {
 	}
 	// An exact version as written ("=1.2.3", "1.2.3") is what Masterminds
 	// renders it as: that saves rendering the commonest constraint.
-	text := key
-	if r.Text == "" || !isExact(r.Text) {
-		text = c.String()
+	if r.Text != "" {
+		if s := p.exactVersion(r.Text); s != nil {
+			p.cons[key] = s
+			return s
+		}
 	}
+	text := c.String()
 	if s := p.exactVersion(text); s != nil {
 		p.cons[key] = s
 		return s
@@ -76,12 +79,6 @@ func (p *pkg) allows(r Requirement) set {
 	}
 	p.cons[key] = s
 	return s
-}
-
-// isExact reports whether text is "=X.Y.Z" or "X.Y.Z" with plain numbers.
-func isExact(text string) bool {
-	_, ok := parsePlain(strings.TrimPrefix(text, "="))
-	return ok
 }
 
 // exactVersion handles the commonest constraint, "=X.Y.Z" (or "X.Y.Z"),

@@ -190,12 +190,15 @@ func (s *solver) learnFrom(conflict int, q *packageQueue) error {
 // comes first.
 type packageQueue struct {
 	stack  []int
-	queued map[int]bool
+	queued []bool // by package id: whether it is in stack
 }
 
 func (q *packageQueue) empty() bool { return len(q.stack) == 0 }
 
 func (q *packageQueue) push(p int) {
+	if p >= len(q.queued) {
+		q.queued = append(q.queued, make([]bool, p+1-len(q.queued))...)
+	}
 	if !q.queued[p] {
 		q.stack = append(q.stack, p)
 		q.queued[p] = true
@@ -205,17 +208,16 @@ func (q *packageQueue) push(p int) {
 func (q *packageQueue) pop() int {
 	p := q.stack[len(q.stack)-1]
 	q.stack = q.stack[:len(q.stack)-1]
-	delete(q.queued, p)
+	q.queued[p] = false
 	return p
 }
 
 // reset empties the queue but for p.
 func (q *packageQueue) reset(p int) {
-	q.stack = q.stack[:0]
-	if q.queued == nil {
-		q.queued = map[int]bool{}
+	for _, x := range q.stack {
+		q.queued[x] = false
 	}
-	clear(q.queued)
+	q.stack = q.stack[:0]
 	q.push(p)
 }
 
