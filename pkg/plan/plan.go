@@ -126,7 +126,9 @@ func Resolve(ctx context.Context, l Loader, root *bundle.Bundle, opts Options) (
 			}
 		}
 	}
-	res, err := resolve.Solve(ctx, l, root.Requirements(), resolve.Options{
+	reqs := root.Requirements()
+	// Prefetch lists the versions of required bundles concurrently.
+	res, err := resolve.Solve(ctx, resolve.Prefetch(ctx, l, reqs), reqs, resolve.Options{
 		Prefer: prefer,
 		Root:   &resolve.Selected{Ref: resolve.Ref{Name: root.Name}, Version: root.Version},
 	})

@@ -7,14 +7,113 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-// compileWith computes, without calling Check once per version, the
-// positive set of versions (sorted ascending) that a Masterminds constraint
-// allows. It understands the common forms with full versions: =, !=, <, <=,
-// >, >=, ~, ^, *, comma- or space-separated AND groups and || unions, with
-// Masterminds' prerelease rule; for anything else (wildcards, partial
-// versions, hyphen ranges) it reports false and the caller falls back to
-// Check. release is releaseSet(versions). A property test holds it to
-// Check.
+// This file turns a requirement's constraint into the set of a bundle's
+// versions it allows, the only form the solver's term algebra can use
+// (term.go, bits.go).
+//
+// Constraints are parsed by Masterminds/semver, and only by it: a
+// Requirement carries its *semver.Constraints. But semver v3 keeps the
+// parsed comparators unexported and offers no intersection, union or
+// bounds; all it can say of a constraint is Check(version). Computing a set
+// with Check costs one call per version per distinct constraint: with
+// 20ns a call, the 500-version bundles of benchmark b, each version
+// requiring an exact version of the next, would spend about 0.5s there,
+// more than twice the whole solve. So the set is computed from the
+// comparators, read back from Masterminds' own rendering of what it parsed
+// (Constraints.String: " || " between groups, " " between comparators,
+// each an operator and a version as written), not from the text a user
+// wrote (but for an exact version, which it renders unchanged):
+//
+//   - exactVersion: "=X.Y.Z" or "X.Y.Z", by one map lookup;
+//   - compileWith: groups of =, !=, <, <=, >, >=, ~, ^ and * over full
+//     versions, by binary searches over the sorted versions, with
+//     Masterminds' prerelease rule;
+//   - anything else (x wildcards, partial versions, a "v" prefix, ~ and ^
+//     on 0.x, whose special cases are not worth copying): Check on every
+//     version.
+//
+// TestCompileConstraintMatchesCheck holds compileWith to Check.
+
+// allows returns the versions of p a requirement's constraint allows, as a
+// positive set, cached by constraint text. The set is shared: callers must
+// not modify it.
+func (p *pkg) allows(r Requirement) set {
+	c := r.Constraint
+	key := r.Text
+	if key == "" {
+		key = c.String()
+	}
+	if c.IncludePrerelease {
+		key += " (prereleases included)"
+	}
+	if s, ok := p.cons[key]; ok {
+		return s
+	}
+	if p.cons == nil {
+		p.cons = map[string]set{}
+	}
+	// An exact version as written ("=1.2.3", "1.2.3") is what Masterminds
+	// renders it as: that saves rendering the commonest constraint.
+	if r.Text != "" {
+		if s := p.exactVersion(r.Text); s != nil {
+			p.cons[key] = s
+			return s
+		}
+	}
+	text := c.String()
+	if s := p.exactVersion(text); s != nil {
+		p.cons[key] = s
+		return s
+	}
+	if p.release == nil {
+		p.release = releaseSet(p.versions)
+	}
+	s, ok := compileWith(text, p.versions, p.release, c.IncludePrerelease)
+	if !ok {
+		s = make(set, words(p.n()))
+		for i, v := range p.versions {
+			if c.Check(v) {
+				s[i/64] |= 1 << (i % 64)
+			}
+		}
+	}
+	p.cons[key] = s
+	return s
+}
+
+// exactVersion handles the commonest constraint, "=X.Y.Z" (or "X.Y.Z"),
+// by a map lookup; nil means "not that form", or a version with build
+// metadata variants, left to compileWith.
+func (p *pkg) exactVersion(text string) set {
+	v, ok := parsePlain(strings.TrimPrefix(text, "="))
+	if !ok {
+		return nil
+	}
+	if p.exact == nil {
+		p.exact = map[[3]uint64]int{}
+		for i, x := range p.versions {
+			k := [3]uint64{x.Major(), x.Minor(), x.Patch()}
+			if x.Prerelease() != "" {
+				continue
+			}
+			if _, dup := p.exact[k]; dup || x.Metadata() != "" {
+				p.exact[k] = -1 // build metadata variants: leave to the compiler
+				continue
+			}
+			p.exact[k] = i
+		}
+	}
+	i, ok := p.exact[v]
+	if ok && i < 0 {
+		return nil
+	}
+	s := make(set, words(p.n()))
+	if ok {
+		s[i/64] |= 1 << (i % 64)
+	}
+	return s
+}
+
 // releaseSet is the versions without a prerelease.
 func releaseSet(versions []*semver.Version) set {
 	release := make(set, words(len(versions)))
@@ -26,11 +125,15 @@ func releaseSet(versions []*semver.Version) set {
 	return release
 }
 
-func compileWith(text string, versions []*semver.Version, release set) (set, bool) {
+// compileWith computes the positive set of versions (sorted ascending) that
+// a constraint allows, from its rendering by Constraints.String, or reports
+// false when the text has a form it leaves to Check. release is
+// releaseSet(versions); includePre is Constraints.IncludePrerelease.
+func compileWith(text string, versions []*semver.Version, release set, includePre bool) (set, bool) {
 	n := len(versions)
 	out := make(set, words(n))
 	for _, group := range strings.Split(text, "||") {
-		fields := strings.FieldsFunc(group, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+		fields := strings.Fields(group)
 		if len(fields) == 0 {
 			return nil, false
 		}
@@ -48,7 +151,7 @@ func compileWith(text string, versions []*semver.Version, release set) (set, boo
 			}
 			pre = pre || p
 		}
-		if !pre {
+		if !pre && !includePre {
 			acc.andWith(release)
 		}
 		out.orWith(acc)

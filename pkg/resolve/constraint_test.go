@@ -46,7 +46,8 @@ func TestCompileConstraintMatchesCheck(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		got, ok := compileWith(c.String(), versions, releaseSet(versions))
+		c.IncludePrerelease = rng.Intn(4) == 0
+		got, ok := compileWith(c.String(), versions, releaseSet(versions), c.IncludePrerelease)
 		if !ok {
 			continue
 		}

@@ -9,7 +9,7 @@ import (
 // following pub's error reporting: each derived incompatibility is "Because
 // A and B, C."; incompatibilities used more than once get line numbers.
 func (s *solver) explain(root int) string {
-	if s.incompats[root].kind != kindDerived {
+	if s.incompats[root].cause != conflictCause {
 		return fmt.Sprintf("Because %s, version solving failed.", s.describe(root))
 	}
 	r := &reporter{s: s, root: root, refs: map[int]int{}, lineOf: map[int]int{}}
@@ -27,7 +27,7 @@ type reporter struct {
 	next   int
 }
 
-func (r *reporter) derived(id int) bool { return r.s.incompats[id].kind == kindDerived }
+func (r *reporter) derived(id int) bool { return r.s.incompats[id].cause == conflictCause }
 
 func (r *reporter) count(id int) {
 	// Iterative: derivation chains can be tens of thousands deep.
@@ -36,7 +36,7 @@ func (r *reporter) count(id int) {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		inc := r.s.incompats[i]
-		if inc.kind != kindDerived {
+		if inc.cause != conflictCause {
 			continue
 		}
 		r.refs[i]++
@@ -132,7 +132,7 @@ func (r *reporter) singleLine(id int) bool {
 // requirements of the same bundle ("shop requires both a 1.0.0 and b 2.0.0").
 func (s *solver) and(a, b int) string {
 	ia, ib := s.incompats[a], s.incompats[b]
-	if ia.kind == kindDependency && ib.kind == kindDependency && ia.from == ib.from && len(ia.terms) > 0 && len(ib.terms) > 0 && ia.terms[0].set.equal(ib.terms[0].set) {
+	if ia.cause == dependencyCause && ib.cause == dependencyCause && ia.from == ib.from && len(ia.terms) > 0 && len(ib.terms) > 0 && ia.terms[0].set.equal(ib.terms[0].set) {
 		return fmt.Sprintf("%s requires both %s and %s", s.subject(ia.terms[0]), s.reqText(ia), s.reqText(ib))
 	}
 	return s.describe(a) + " and " + s.describe(b)
@@ -141,17 +141,17 @@ func (s *solver) and(a, b int) string {
 // describe phrases one incompatibility.
 func (s *solver) describe(id int) string {
 	inc := s.incompats[id]
-	switch inc.kind {
-	case kindRoot:
-		return s.pkgs[rootPkg].name + " is required"
-	case kindDependency:
+	switch inc.cause {
+	case rootCause:
+		return s.cat.pkgs[rootPkg].name + " is required"
+	case dependencyCause:
 		self := term{pkg: inc.from, one: -1, notOne: -1}
 		if len(inc.terms) > 0 && inc.terms[0].pkg == inc.from {
 			self = inc.terms[0]
 		}
 		msg := fmt.Sprintf("%s requires %s", s.subject(self), s.reqText(inc))
 		if len(inc.terms) == 1 {
-			to := s.pkgs[inc.to]
+			to := s.cat.pkgs[inc.to]
 			switch {
 			case inc.to == inc.from:
 				msg += " (another version of itself)"
@@ -162,16 +162,16 @@ func (s *solver) describe(id int) string {
 			}
 		}
 		return msg
-	case kindNotFound:
-		return fmt.Sprintf("%s requires %s (%s does not exist in %s)", s.subject(inc.terms[0]), s.reqText(inc), s.pkgs[inc.to].name, s.pkgs[inc.to].ref.Repository)
-	case kindNoVersions:
+	case notFoundCause:
+		return fmt.Sprintf("%s requires %s (%s does not exist in %s)", s.subject(inc.terms[0]), s.reqText(inc), s.cat.pkgs[inc.to].name, s.cat.pkgs[inc.to].ref.Repository)
+	case noVersionsCause:
 		t := inc.terms[0]
-		return fmt.Sprintf("no version of %s is left", s.pkgs[t.pkg].name)
+		return fmt.Sprintf("no version of %s is left", s.cat.pkgs[t.pkg].name)
 	}
 	// Derived.
 	var pos, neg []term
 	for _, t := range inc.terms {
-		if t.set.positive(s.pkgs[t.pkg].n()) {
+		if t.set.positive(s.cat.pkgs[t.pkg].n()) {
 			pos = append(pos, t)
 		} else {
 			neg = append(neg, t)
@@ -212,7 +212,7 @@ func (s *solver) describe(id int) string {
 
 // reqText names what a dependency incompatibility requires:
 // "database mariadb ^1" (instance, bundle, constraint).
-func (s *solver) reqText(inc *incompat) string {
+func (s *solver) reqText(inc *incompatibility) string {
 	parts := make([]string, len(inc.reqs))
 	for i, r := range inc.reqs {
 		c := r.Constraint.String()
@@ -234,7 +234,7 @@ func (s *solver) subject(t term) string { return s.phrase(t, "every version of "
 func (s *solver) object(t term) string { return s.phrase(t, "") }
 
 func (s *solver) phrase(t term, every string) string {
-	p := s.pkgs[t.pkg]
+	p := s.cat.pkgs[t.pkg]
 	if t.pkg == rootPkg || t.set == nil {
 		return p.name
 	}
@@ -252,7 +252,7 @@ func (s *solver) phrase(t term, every string) string {
 // versions writes a version set as ranges over the versions the source
 // lists: "1.2.0", ">=1.0.0 <2.0.0", ">=3.0.0", "1.0.0 || >=2.1.0".
 func (s *solver) versions(pkgID int, v set) string {
-	p := s.pkgs[pkgID]
+	p := s.cat.pkgs[pkgID]
 	n := p.n()
 	if v.count(n) == 0 {
 		return "(no versions)"

@@ -1,21 +1,3 @@
-// Package resolve chooses one version of every bundle a root requires,
-// directly or transitively, so that every constraint in the graph holds,
-// and explains in plain words when no choice can.
-//
-// The solver is PubGrub (Dart pub's algorithm, as in pub's doc/solver.md
-// and pubgrub-rs): incompatibilities, unit propagation, conflict-driven
-// backjumping and learned incompatibilities. It is pure: it sees bundles
-// only through the Source interface, which lists a bundle's versions and one
-// version's requirements; repositories implement Source, tests use a map.
-// Version sets are exact bitsets over the versions a source lists, since
-// semver constraints have no intersection or complement of their own.
-//
-// Semantics: one version per bundle name across the whole graph (Helm's
-// named templates share one namespace, so two versions of one chart cannot
-// coexist in a release); among the versions that satisfy every constraint,
-// the newest is preferred, unless Options.Prefer names one that still
-// fits. Prereleases are chosen only when a constraint names one
-// (Masterminds/semver rules).
 package resolve
 
 import (
@@ -94,3 +76,59 @@ type Selected struct {
 
 // Solution maps each bundle name in the graph to its chosen version.
 type Solution map[string]Selected
+
+// Result is a solution and what it took to find it.
+type Result struct {
+	Solution Solution
+	// Decisions counts versions tried; Conflicts counts conflicts resolved
+	// (each may backjump and learn an incompatibility).
+	Decisions, Conflicts int
+}
+
+// Resolve chooses versions for the root requirements and everything they
+// require, transitively. When no choice satisfies every constraint the error
+// is a *NoSolutionError (matching ErrConflict) that explains why; a missing
+// bundle that makes every choice fail matches ErrNotFound as well; an error
+// of the Source (an unreachable repository) is returned as is.
+func Resolve(ctx context.Context, src Source, root []Requirement, opts Options) (Solution, error) {
+	r, err := Solve(ctx, src, root, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.Solution, nil
+}
+
+// Solve is Resolve with statistics. It calls src from the calling goroutine
+// only, and returns when ctx is done (checked between decisions and passed
+// to src).
+func Solve(ctx context.Context, src Source, root []Requirement, opts Options) (*Result, error) {
+	s := newSolver(src, root, opts)
+	if err := s.solve(ctx); err != nil {
+		return nil, err
+	}
+	res := &Result{Solution: Solution{}, Decisions: s.decisions, Conflicts: s.conflicts}
+	for p := 1; p < len(s.cat.pkgs); p++ {
+		if vi, ok := s.ps.decision(p); ok {
+			pk := s.cat.pkgs[p]
+			res.Solution[pk.name] = Selected{Ref: pk.ref, Version: pk.versions[vi]}
+		}
+	}
+	return res, nil
+}
+
+// NoSolutionError explains why no set of versions satisfies the
+// requirements, as a chain of plain sentences.
+type NoSolutionError struct {
+	Explanation string
+	// Decisions and Conflicts are the solver's statistics up to failing.
+	Decisions, Conflicts int
+	notFound             bool
+}
+
+func (e *NoSolutionError) Error() string { return e.Explanation }
+
+// Is reports ErrConflict, and ErrNotFound when a missing bundle is among
+// the causes.
+func (e *NoSolutionError) Is(target error) bool {
+	return target == ErrConflict || (e.notFound && target == ErrNotFound)
+}

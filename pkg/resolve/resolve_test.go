@@ -17,7 +17,6 @@ import (
 type registry struct {
 	versions map[string][]*semver.Version
 	reqs     map[string][]Requirement // "name@version"
-	calls    int
 }
 
 func newRegistry() *registry {
@@ -34,7 +33,6 @@ func (r *registry) add(name, version string, reqs ...Requirement) {
 }
 
 func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, error) {
-	r.calls++
 	vs, ok := r.versions[ref.Name]
 	if !ok {
 		return nil, fmt.Errorf("bundle %s: %w", ref, ErrNotFound)
@@ -277,5 +275,42 @@ func TestSameBundleFromTwoRepositories(t *testing.T) {
 	_, err := Solve(context.Background(), reg, []Requirement{one, two}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "one bundle name must come from one repository") {
 		t.Errorf("error = %v", err)
+	}
+}
+
+func TestSolveStopsWhenTheContextIsDone(t *testing.T) {
+	reg, root := diamond()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Solve(ctx, reg, root, Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("error = %v; want context.Canceled", err)
+	}
+}
+
+// A constraint that includes prereleases (Constraints.IncludePrerelease)
+// allows them as Check does, and is not confused with the same text
+// without.
+func TestIncludePrereleaseIsHonoured(t *testing.T) {
+	reg := newRegistry()
+	reg.add("x", "1.0.0")
+	reg.add("x", "1.1.0-beta.1")
+	reg.add("a", "1.0.0", mustReq("x", "^1.0.0"))
+	withPre := mustReq("x", "^1.0.0")
+	withPre.Constraint.IncludePrerelease = true
+	for _, tc := range []struct {
+		root []Requirement
+		want string
+	}{
+		{[]Requirement{withPre}, "x 1.1.0-beta.1"},
+		{[]Requirement{mustReq("x", "^1.0.0")}, "x 1.0.0"},
+		{[]Requirement{withPre, mustReq("a", "*")}, "a 1.0.0, x 1.0.0"},
+	} {
+		res, err := Solve(context.Background(), reg, tc.root, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := show(res.Solution); got != tc.want {
+			t.Errorf("root %v: got %s, want %s", tc.root, got, tc.want)
+		}
 	}
 }

@@ -1,0 +1,111 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
+)
+
+// rootPkg is the package id of the root: the solver's own package, whose
+// one version requires the root requirements.
+const rootPkg = 0
+
+// pkg is one bundle name the solver has met, and what the Source said of it.
+type pkg struct {
+	name     string
+	ref      Ref
+	versions []*semver.Version // ascending
+	missing  bool              // the source does not know it
+	loaded   bool
+	deps     map[int][]Requirement // by version index, as the source listed them
+	// Caches of constraint.go: the versions each constraint allows.
+	cons    map[string]set    // constraint text -> versions it allows
+	release set               // versions without a prerelease
+	exact   map[[3]uint64]int // release version -> index, for "=X.Y.Z"
+}
+
+// n is how many versions the bundle has: the size of its version sets.
+func (p *pkg) n() int { return len(p.versions) }
+
+// catalog is what the solver has learnt of the world through its Source:
+// every bundle it met, by id (the root is 0), with versions and
+// requirements read once.
+type catalog struct {
+	pkgs   []*pkg
+	byName map[string]int
+}
+
+func newCatalog(root []Requirement, opts Options) catalog {
+	c := catalog{byName: map[string]int{}}
+	r := &pkg{name: "the root", loaded: true, versions: []*semver.Version{semver.New(0, 0, 0, "", "")}}
+	if opts.Root != nil {
+		r.name, r.ref, r.versions = opts.Root.Name, opts.Root.Ref, []*semver.Version{opts.Root.Version}
+		c.byName[r.name] = rootPkg
+	}
+	r.deps = map[int][]Requirement{0: root}
+	c.pkgs = append(c.pkgs, r)
+	return c
+}
+
+func (c *catalog) n(p int) int { return len(c.pkgs[p].versions) }
+
+// intern returns the id of a requirement's bundle, and whether it is new.
+func (c *catalog) intern(r Requirement) (id int, isNew bool, err error) {
+	if id, ok := c.byName[r.Name]; ok {
+		if p := c.pkgs[id]; id != rootPkg && p.ref != r.Ref {
+			return 0, false, errdefs.New(ErrConflict, "%s, but %s also comes from %s: one bundle name must come from one repository", r, r.Name, p.ref.Repository)
+		}
+		return id, false, nil
+	}
+	id = len(c.pkgs)
+	c.pkgs = append(c.pkgs, &pkg{name: r.Name, ref: r.Ref})
+	c.byName[r.Name] = id
+	return id, true, nil
+}
+
+// load lists the versions of the given bundles that are not loaded yet, in
+// order. A bundle the source does not know is marked missing; any other
+// error of the source is returned. (resolve.Prefetch lists them
+// concurrently ahead of the solver.)
+func (c *catalog) load(ctx context.Context, src Source, ids []int) error {
+	for _, id := range ids {
+		p := c.pkgs[id]
+		if p.loaded {
+			continue
+		}
+		vs, err := src.Versions(ctx, p.ref)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			p.missing = true
+		case err != nil:
+			return fmt.Errorf("listing versions of %s: %w", p.ref, err)
+		default:
+			p.versions = append([]*semver.Version(nil), vs...)
+			sort.Sort(semver.Collection(p.versions))
+		}
+		p.loaded = true
+	}
+	return nil
+}
+
+// requirements returns what version vi of package p requires.
+func (c *catalog) requirements(ctx context.Context, src Source, p, vi int) ([]Requirement, error) {
+	pk := c.pkgs[p]
+	if reqs, ok := pk.deps[vi]; ok {
+		return reqs, nil
+	}
+	reqs, err := src.Requirements(ctx, pk.ref, pk.versions[vi])
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", pk.name, pk.versions[vi], err)
+	}
+	if pk.deps == nil {
+		pk.deps = map[int][]Requirement{}
+	}
+	pk.deps[vi] = reqs
+	return reqs, nil
+}
