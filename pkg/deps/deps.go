@@ -51,7 +51,7 @@ type LockResult struct {
 // chart archive), keeping the versions already locked unless told to move
 // them, and writes DIR/bundle.lock. An archive is never rewritten: its lock
 // is checked (Check) or returned in LockResult.Data to print.
-func Lock(ctx context.Context, repos *repo.Set, local string, opts LockOptions) (*LockResult, error) {
+func Lock(ctx context.Context, repos plan.Loader, local string, opts LockOptions) (*LockResult, error) {
 	ref, err := repo.ParseReference(local)
 	if err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ type Tree struct {
 // Deps resolves a bundle (a directory or a repository reference) and
 // returns its requirement tree: each node's version, the constraint it
 // satisfies and who imposed it.
-func Deps(ctx context.Context, repos *repo.Set, ref string) (*Tree, error) {
+func Deps(ctx context.Context, repos plan.References, ref string) (*Tree, error) {
 	r, err := repo.ParseReference(ref)
 	if err != nil {
 		return nil, err
