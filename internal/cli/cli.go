@@ -52,6 +52,12 @@ func withHints(err error) string {
 		}
 		e = fe.Err
 	}
+	var oe *errdefs.OptionError
+	if errors.As(err, &oe) {
+		if flag, ok := optionFlags[oe.Option]; ok {
+			msg = strings.Replace(msg, oe.Error(), flagWords(flag, oe), 1)
+		}
+	}
 	var nv *errdefs.NoVersionError
 	if errors.As(err, &nv) {
 		hinted := nv.Error() + ": choose a prerelease with --devel or --version"
@@ -61,6 +67,36 @@ func withHints(err error) string {
 		msg = strings.Replace(msg, nv.Error(), hinted, 1)
 	}
 	return msg
+}
+
+// optionFlags are the flags that set the library's options, by the
+// options' field names.
+var optionFlags = map[string]string{
+	"KubeVersion":      "--kube-version",
+	"NameTemplate":     "--name-template",
+	"GenerateName":     "--generate-name",
+	"PostRenderer":     "--post-renderer",
+	"PostRendererArgs": "--post-renderer-args",
+	"Destination":      "--destination",
+	"URL":              "--url",
+	"MaxHistory":       "--history-max",
+}
+
+// flagWords says an option error with the flag that set the option.
+func flagWords(flag string, e *errdefs.OptionError) string {
+	switch e.Option {
+	case "GenerateName", "NameTemplate":
+		if strings.HasPrefix(e.Msg, "cannot ") {
+			return fmt.Sprintf("cannot set %s and also specify a name (%q): drop one", flag, e.Value)
+		}
+	case "PostRendererArgs":
+		return fmt.Sprintf("%s %q without --post-renderer: give the executable with --post-renderer PATH", flag, strings.Fields(e.Value))
+	case "PostRenderer", "Destination":
+		return fmt.Sprintf("%s %s: %s", flag, e.Value, e.Msg)
+	case "MaxHistory":
+		return fmt.Sprintf("%s %s: %s", flag, e.Value, e.Msg)
+	}
+	return fmt.Sprintf("%s %q: %s", flag, e.Value, e.Msg)
 }
 
 // fixWords says fixes in this command line's words: ": run bundle lock

@@ -32,3 +32,21 @@ func TestWithHints(t *testing.T) {
 		t.Errorf("library message %q speaks the command line", lock.Error())
 	}
 }
+
+// An option given a value it cannot use is named by the flag that set it.
+func TestOptionErrorsNameTheFlag(t *testing.T) {
+	for _, tt := range []struct {
+		err  *errdefs.OptionError
+		want string
+	}{
+		{&errdefs.OptionError{Option: "KubeVersion", Value: "x.y", Msg: "bad"}, `--kube-version "x.y": bad`},
+		{&errdefs.OptionError{Option: "PostRenderer", Value: "/bin/nope", Msg: "not found"}, `--post-renderer /bin/nope: not found`},
+		{&errdefs.OptionError{Option: "NameTemplate", Value: "w", Msg: "cannot make a name from a template and also be given one: drop one"}, `cannot set --name-template and also specify a name ("w"): drop one`},
+		{&errdefs.OptionError{Option: "MaxHistory", Value: "-1", Msg: "give a number"}, `--history-max -1: give a number`},
+		{&errdefs.OptionError{Option: "Unknown", Value: "v", Msg: "m"}, `Unknown "v": m`},
+	} {
+		if got := withHints(fmt.Errorf("rendering x: %w", tt.err)); got != "rendering x: "+tt.want {
+			t.Errorf("got %q, want %q", got, "rendering x: "+tt.want)
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // epoch is the modification time of every file in a package, so that the
@@ -102,7 +104,7 @@ func PackageDir(dir, dest string) (string, string, error) {
 	}
 	path := filepath.Join(dest, b.Name+"-"+b.Version.String()+".tgz")
 	if err := WriteFileAtomic(path, data); err != nil {
-		return "", "", fmt.Errorf("--destination %s: %w", dest, err)
+		return "", "", &errdefs.OptionError{Option: "Destination", Value: dest, Msg: err.Error(), Err: err}
 	}
 	return path, digest, nil
 }

@@ -163,3 +163,25 @@ func (e *Error) Unwrap() []error {
 func Fixable(kind error, fixes []Fix, format string, args ...any) *Error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Fixes: fixes}
 }
+
+// OptionError is an option of an operation given a value it cannot use (a
+// Kubernetes version that does not parse, a post-renderer that cannot be
+// run). Option is the option's field name in the operation's options
+// struct (KubeVersion, PostRenderer, ...); front ends name it as their
+// users set it. It matches ErrInvalid.
+type OptionError struct {
+	Option string // field name, e.g. KubeVersion
+	Value  string // the value given, as given
+	Msg    string // what is wrong with it
+	Err    error  // underlying cause, if any
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("%s %q: %s", e.Option, e.Value, e.Msg)
+}
+
+// Unwrap returns the cause.
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// Is reports ErrInvalid.
+func (e *OptionError) Is(target error) bool { return target == ErrInvalid }

@@ -358,7 +358,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, err
 	}
 	if opts.MaxHistory < 0 {
-		return nil, fmt.Errorf("--history-max %d: give a number of revisions, or 0 to keep all", opts.MaxHistory)
+		return nil, &errdefs.OptionError{Option: "MaxHistory", Value: fmt.Sprint(opts.MaxHistory), Msg: "give a number of revisions, or 0 to keep all"}
 	}
 	if err := c.reachable(); err != nil {
 		return nil, err
@@ -446,7 +446,7 @@ func upgradeValues(last *helmrelease.Release, given map[string]any, opts Upgrade
 	case opts.ReuseValues:
 		coalesced, err := chartutil.CoalesceValues(last.Chart, last.Config)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--reuse-values: the values of revision %d: %w", last.Version, err)
+			return nil, nil, fmt.Errorf("the values of revision %d, to reuse: %w", last.Version, err)
 		}
 		defaults = coalesced.AsMap()
 		stripRequires(defaults, last)

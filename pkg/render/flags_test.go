@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -160,16 +162,16 @@ func TestTemplateFlagErrors(t *testing.T) {
 			"could not find template templates/nope.yaml in chart (--show-only takes a template path relative to the chart, e.g. templates/deployment.yaml or charts/INSTANCE/templates/*.yaml)"},
 		{"show-only names the chart", render.TemplateOptions{ShowOnly: []string{"widgets/templates/widget.yaml"}},
 			"could not find template widgets/templates/widget.yaml in chart"},
-		{"bad kube version", render.TemplateOptions{KubeVersion: "one"}, `--kube-version "one": `},
+		{"bad kube version", render.TemplateOptions{KubeVersion: "one"}, `KubeVersion "one": `},
 		{"post-renderer not found", render.TemplateOptions{PostRenderer: render.PostRenderer{Path: filepath.Join(dir, "nope")}},
-			"--post-renderer " + filepath.Join(dir, "nope") + ": exec: \"" + filepath.Join(dir, "nope") + "\": stat " + filepath.Join(dir, "nope") + ": no such file or directory (give an executable's path, or the name of one in $PATH)"},
-		{"post-renderer not executable", render.TemplateOptions{PostRenderer: render.PostRenderer{Path: notExec}}, "--post-renderer " + notExec + ": "},
+			"PostRenderer \"" + filepath.Join(dir, "nope") + "\": exec: \"" + filepath.Join(dir, "nope") + "\": stat " + filepath.Join(dir, "nope") + ": no such file or directory (give an executable's path, or the name of one in $PATH)"},
+		{"post-renderer not executable", render.TemplateOptions{PostRenderer: render.PostRenderer{Path: notExec}}, "PostRenderer \"" + notExec + "\": "},
 		{"post-renderer not in PATH", render.TemplateOptions{PostRenderer: render.PostRenderer{Path: "no-such-renderer-xyz"}},
-			`--post-renderer no-such-renderer-xyz: exec: "no-such-renderer-xyz": executable file not found in $PATH`},
+			`PostRenderer "no-such-renderer-xyz": exec: "no-such-renderer-xyz": executable file not found in $PATH`},
 		{"post-renderer args alone", render.TemplateOptions{PostRenderer: render.PostRenderer{Args: []string{"a"}}},
-			`--post-renderer-args ["a"] without --post-renderer: give the executable with --post-renderer PATH`},
+			`PostRendererArgs "a": arguments without a post-renderer: give the executable's path too`},
 		{"post-renderer fails", render.TemplateOptions{PostRenderer: render.PostRenderer{Path: failing}}, "rendering widgets 1.0.0: error while running post render on files: error while running command " + failing + ". error output: broken : exit status 3"},
-		{"name and generate-name", render.TemplateOptions{ReleaseName: "w", Naming: render.Naming{GenerateName: true}}, `cannot set --generate-name and also specify a name ("w"): drop one`},
+		{"name and generate-name", render.TemplateOptions{ReleaseName: "w", Naming: render.Naming{GenerateName: true}}, `GenerateName "w": cannot generate a name and also be given one: drop one`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +181,14 @@ func TestTemplateFlagErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("multi-line error %q", err)
+			}
+			// Options given values they cannot use are facts the command
+			// line words with its flags.
+			var oe *errdefs.OptionError
+			if strings.Contains(tt.name, "kube version") || strings.HasPrefix(tt.name, "post-renderer not") || strings.HasPrefix(tt.name, "name and") {
+				if !errors.As(err, &oe) || !errors.Is(err, errdefs.ErrInvalid) {
+					t.Errorf("not an OptionError: %#v", err)
+				}
 			}
 		})
 	}
@@ -199,8 +209,8 @@ func TestReleaseName(t *testing.T) {
 		{"template", "", render.Naming{NameTemplate: `shop-{{ "X" | lower }}`}, "^shop-x$", ""},
 		{"template wins over generate", "", render.Naming{NameTemplate: "t", GenerateName: true}, "^t$", ""},
 		{"random template", "", render.Naming{NameTemplate: "w-{{ randAlpha 5 | lower }}"}, "^w-[a-z]{5}$", ""},
-		{"bad template", "", render.Naming{NameTemplate: "{{ nope }}"}, "", `--name-template "{{ nope }}": template: name-template:1: function "nope" not defined`},
-		{"template and name", "w", render.Naming{NameTemplate: "t"}, "", `cannot set --name-template and also specify a name ("w"): drop one`},
+		{"bad template", "", render.Naming{NameTemplate: "{{ nope }}"}, "", `NameTemplate "{{ nope }}": template: name-template:1: function "nope" not defined`},
+		{"template and name", "w", render.Naming{NameTemplate: "t"}, "", `NameTemplate "w": cannot make a name from a template and also be given one: drop one`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -82,16 +83,16 @@ func ReleaseName(bundleName, name string, n Naming, now time.Time) (string, erro
 	if name != "" {
 		switch {
 		case n.GenerateName:
-			return "", fmt.Errorf("cannot set --generate-name and also specify a name (%q): drop one", name)
+			return "", &errdefs.OptionError{Option: "GenerateName", Value: name, Msg: "cannot generate a name and also be given one: drop one"}
 		case n.NameTemplate != "":
-			return "", fmt.Errorf("cannot set --name-template and also specify a name (%q): drop one", name)
+			return "", &errdefs.OptionError{Option: "NameTemplate", Value: name, Msg: "cannot make a name from a template and also be given one: drop one"}
 		}
 		return name, nil
 	}
 	if n.NameTemplate != "" {
 		out, err := action.TemplateName(n.NameTemplate)
 		if err != nil {
-			return "", fmt.Errorf("--name-template %q: %s", n.NameTemplate, strings.Join(strings.Fields(err.Error()), " "))
+			return "", &errdefs.OptionError{Option: "NameTemplate", Value: n.NameTemplate, Msg: strings.Join(strings.Fields(err.Error()), " "), Err: err}
 		}
 		return out, nil
 	}
@@ -115,7 +116,7 @@ type PostRenderer struct {
 func (p PostRenderer) Check() error {
 	if p.Path == "" {
 		if len(p.Args) > 0 {
-			return fmt.Errorf("--post-renderer-args %q without --post-renderer: give the executable with --post-renderer PATH", p.Args)
+			return &errdefs.OptionError{Option: "PostRendererArgs", Value: strings.Join(p.Args, " "), Msg: "arguments without a post-renderer: give the executable's path too"}
 		}
 		return nil
 	}
@@ -127,7 +128,7 @@ func (p PostRenderer) exec() (postrender.PostRenderer, error) {
 	pr, err := postrender.NewExec(p.Path, p.Args...)
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "unable to find binary at "+p.Path+": ") // the path once is enough
-		return nil, fmt.Errorf("--post-renderer %s: %s (give an executable's path, or the name of one in $PATH)", p.Path, strings.Join(strings.Fields(msg), " "))
+		return nil, &errdefs.OptionError{Option: "PostRenderer", Value: p.Path, Msg: strings.Join(strings.Fields(msg), " ") + " (give an executable's path, or the name of one in $PATH)", Err: err}
 	}
 	return pr, nil
 }
@@ -200,7 +201,7 @@ func Render(ctx context.Context, p *plan.Plan, opts TemplateOptions) (*Rendered,
 	if opts.KubeVersion != "" {
 		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
 		if err != nil {
-			return nil, fmt.Errorf("--kube-version %q: %w (write a version such as 1.31.0)", opts.KubeVersion, err)
+			return nil, &errdefs.OptionError{Option: "KubeVersion", Value: opts.KubeVersion, Msg: err.Error() + " (write a version such as 1.31.0)", Err: err}
 		}
 		inst.KubeVersion = kv
 	} else {

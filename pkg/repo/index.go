@@ -15,6 +15,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Index is a Helm chart repository index (index.yaml, apiVersion v1): for
@@ -47,7 +48,7 @@ func IndexDir(dir, baseURL string) (*Index, error) {
 	if baseURL != "" {
 		u, err := url.Parse(baseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-			return nil, fmt.Errorf("--url %q: give an http(s) address, e.g. https://charts.example.com/stable", baseURL)
+			return nil, &errdefs.OptionError{Option: "URL", Value: baseURL, Msg: "give an http(s) address, e.g. https://charts.example.com/stable"}
 		}
 	}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.tgz"))
