@@ -210,7 +210,7 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 		return nil, "", fmt.Errorf("%s: no chart layer", where)
 	}
 	if layer.Size > bundle.MaxTotalSize {
-		return nil, "", fmt.Errorf("%s: chart layer is %d bytes, over the limit", where, layer.Size)
+		return nil, "", fmt.Errorf("%s: chart layer is %d bytes, over the %d-byte limit", where, layer.Size, int64(bundle.MaxTotalSize))
 	}
 	rc, err := r.Fetch(ctx, *layer)
 	if err != nil {
