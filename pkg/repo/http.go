@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,7 +30,8 @@ const maxIndexSize = 256 << 20
 type HTTP struct {
 	name   string
 	base   *url.URL
-	client *http.Client
+	client   *http.Client
+	timeouts Timeouts
 	// indexFile, when set, is a cached copy of the index to use instead
 	// of fetching it (written by bundle repo update).
 	indexFile string
@@ -44,11 +47,75 @@ type HTTP struct {
 // HTTPOptions configure an HTTP repository.
 type HTTPOptions struct {
 	// Client makes the requests; nil means a client with TLS verification
-	// on (Go's default).
+	// on (Go's default) and the Timeouts. A Client given here keeps its
+	// own transport; Timeouts.Request still bounds each request.
 	Client *http.Client
+	// Timeouts bound each request; zero fields take the defaults.
+	Timeouts Timeouts
 	// IndexFile is a cached index to read instead of fetching one.
 	IndexFile string
 }
+
+// Timeouts bound the steps of an HTTP request to a repository or a
+// registry, so that a server that does not answer, or answers a byte at a
+// time, cannot hold a command forever. A zero field means its default.
+type Timeouts struct {
+	// Connect bounds opening the TCP connection (default 30s).
+	Connect time.Duration
+	// TLSHandshake bounds the TLS handshake (default 10s).
+	TLSHandshake time.Duration
+	// ResponseHeader bounds the wait for the response's headers once the
+	// request is sent (default 30s).
+	ResponseHeader time.Duration
+	// Idle is how long an unused connection is kept open for reuse
+	// (default 90s).
+	Idle time.Duration
+	// Request bounds a whole request, reading the body included (default
+	// 5m: a 256 MB index at under 1 MB/s is not worth waiting for). Each
+	// retry gets its own.
+	Request time.Duration
+}
+
+// The defaults of Timeouts.
+const (
+	DefaultConnectTimeout        = 30 * time.Second
+	DefaultTLSHandshakeTimeout   = 10 * time.Second
+	DefaultResponseHeaderTimeout = 30 * time.Second
+	DefaultIdleTimeout           = 90 * time.Second
+	DefaultRequestTimeout        = 5 * time.Minute
+)
+
+// withDefaults fills the zero fields.
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Connect, DefaultConnectTimeout)
+	def(&t.TLSHandshake, DefaultTLSHandshakeTimeout)
+	def(&t.ResponseHeader, DefaultResponseHeaderTimeout)
+	def(&t.Idle, DefaultIdleTimeout)
+	def(&t.Request, DefaultRequestTimeout)
+	return t
+}
+
+// transport is Go's default transport (proxies from the environment, TLS
+// verified, HTTP/2) with the timeouts.
+func (t Timeouts) transport() *http.Transport {
+	t = t.withDefaults()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = t.TLSHandshake
+	tr.ResponseHeaderTimeout = t.ResponseHeader
+	tr.IdleConnTimeout = t.Idle
+	tr.ExpectContinueTimeout = time.Second
+	return tr
+}
+
+// errRequestTimeout is the cause of a request that ran out of
+// Timeouts.Request.
+var errRequestTimeout = errors.New("request timeout")
 
 // NewHTTP returns the repository at baseURL (http or https), called name in
 // messages.
@@ -59,9 +126,9 @@ func NewHTTP(name, baseURL string, opts HTTPOptions) (*HTTP, error) {
 	}
 	c := opts.Client
 	if c == nil {
-		c = http.DefaultClient
+		c = &http.Client{Transport: opts.Timeouts.transport()}
 	}
-	return &HTTP{name: name, base: u, client: c, indexFile: opts.IndexFile, loaded: map[string]*bundle.Bundle{}}, nil
+	return &HTTP{name: name, base: u, client: c, timeouts: opts.Timeouts.withDefaults(), indexFile: opts.IndexFile, loaded: map[string]*bundle.Bundle{}}, nil
 }
 
 // index returns the repository's index in compact form: read from the
@@ -127,12 +194,17 @@ func (h *HTTP) get(ctx context.Context, u string, limit int64) ([]byte, error) {
 }
 
 func (h *HTTP) getOnce(ctx context.Context, u string, limit int64) ([]byte, bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	rctx, cancel := context.WithTimeoutCause(ctx, h.timeouts.Request, errRequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, false, err
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
+		if terr := h.timedOut(ctx, rctx, u, err); terr != nil {
+			return nil, false, terr
+		}
 		return nil, ctx.Err() == nil, fmt.Errorf("repository %s: %v", h.name, err)
 	}
 	defer resp.Body.Close()
@@ -140,7 +212,38 @@ func (h *HTTP) getOnce(ctx context.Context, u string, limit int64) ([]byte, bool
 		return nil, true, fmt.Errorf("repository %s: GET %s: %s", h.name, u, resp.Status)
 	}
 	data, err := h.read(resp, u, limit)
+	if err != nil {
+		if terr := h.timedOut(ctx, rctx, u, err); terr != nil {
+			return nil, false, terr
+		}
+	}
 	return data, false, err
+}
+
+// timedOut says which bound a failed request ran out of, in one line that
+// names it, or returns nil when it was something else. Timeouts are not
+// retried: a server that did not answer in time will not in a moment.
+func (h *HTTP) timedOut(ctx, rctx context.Context, u string, err error) error {
+	if ctx.Err() != nil {
+		return nil // the caller's context: cancelled, or its own deadline
+	}
+	if context.Cause(rctx) == errRequestTimeout {
+		return errdefs.New(errdefs.ErrUnreachable, "repository %s: GET %s: no complete answer within %s (the time allowed for one request)", h.name, u, h.timeouts.Request)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "awaiting response headers"):
+		return errdefs.New(errdefs.ErrUnreachable, "repository %s: GET %s: no response headers within %s", h.name, u, h.timeouts.ResponseHeader)
+	case strings.Contains(msg, "TLS handshake timeout"):
+		return errdefs.New(errdefs.ErrUnreachable, "repository %s: GET %s: TLS handshake not done within %s", h.name, u, h.timeouts.TLSHandshake)
+	case strings.Contains(msg, "dial"):
+		return errdefs.New(errdefs.ErrUnreachable, "repository %s: GET %s: no connection within %s", h.name, u, h.timeouts.Connect)
+	}
+	return errdefs.New(errdefs.ErrUnreachable, "repository %s: GET %s: timed out: %v", h.name, u, err)
 }
 
 func (h *HTTP) read(resp *http.Response, u string, limit int64) ([]byte, error) {
