@@ -28,8 +28,8 @@ const maxIndexSize = 256 << 20
 // HTTP is a Helm-style chart repository served over HTTP(S): an index.yaml
 // beside the chart archives it lists.
 type HTTP struct {
-	name   string
-	base   *url.URL
+	name     string
+	base     *url.URL
 	client   *http.Client
 	timeouts Timeouts
 	// indexFile, when set, is a cached copy of the index to use instead
