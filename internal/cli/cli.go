@@ -81,6 +81,8 @@ func fixWords(fixes []errdefs.Fix) string {
 			}
 			if f.Drop {
 				do = append(do, "drop "+strings.Join(flags, " and "))
+			} else if f.Use {
+				do = append(do, "use "+strings.Join(flags, " and "))
 			} else {
 				do = append(do, "check "+strings.Join(flags, " and "))
 			}

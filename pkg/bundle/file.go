@@ -150,6 +150,11 @@ func parseRequires(file string, n *yaml.Node) ([]Requirement, error) {
 				if r.Repository, err = scalar(file, fv, ff); err != nil {
 					return nil, err
 				}
+				if clean, had := StripCredentials(r.Repository); had {
+					r.Repository = clean
+					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: fmt.Sprintf("the address %s holds a user name or password", clean),
+						Hint: "drop them: add the repository with bundle repo add NAME " + clean + " --username USER --password-stdin, and name it here"}
+				}
 				if err := checkRepository(r.Repository); err != nil {
 					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: err.Error(), Hint: "use stable, a configured repository name, https://HOST/PATH or oci://HOST/NAMESPACE"}
 				}
@@ -434,4 +439,24 @@ func checkHeader(file, field string, v *yaml.Node, kind, hint string) error {
 		return nil
 	}
 	return &FileError{File: file, Line: v.Line, Field: field, Msg: fmt.Sprintf("unsupported %s %q", field, v.Value), Hint: "use " + want + hint}
+}
+
+// StripCredentials returns a URL without the user name and password it may
+// carry in its authority (https://user:pass@host/...), and whether it
+// carried any. It works on the text, so that even an address too broken
+// to parse never has its password printed.
+func StripCredentials(raw string) (clean string, had bool) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw, false
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw, false
+	}
+	return scheme + "://" + rest[at+1:], true
 }

@@ -32,6 +32,7 @@ type HTTP struct {
 	base     *url.URL
 	client   *http.Client
 	timeouts Timeouts
+	auth     *BasicAuth
 	// indexFile, when set, is a cached copy of the index to use instead
 	// of fetching it (written by bundle repo update).
 	indexFile string
@@ -54,6 +55,28 @@ type HTTPOptions struct {
 	Timeouts Timeouts
 	// IndexFile is a cached index to read instead of fetching one.
 	IndexFile string
+	// Auth, when set, is sent as HTTP Basic authentication to the
+	// repository's host, over https only unless Auth.PlainHTTP.
+	Auth *BasicAuth
+}
+
+// BasicAuth is a repository's user name and password (bundle repo add
+// --username --password-stdin).
+type BasicAuth struct {
+	Username, Password string
+	// PlainHTTP allows sending them over plain http, where anyone on the
+	// way can read them (--plain-http-credentials).
+	PlainHTTP bool
+}
+
+// String never shows the password.
+func (a *BasicAuth) String() string { return "user " + a.Username }
+
+// credentialsInURL refuses an address with a user name or password in it,
+// naming it without them.
+func credentialsInURL(what, clean string) error {
+	return errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Options: []string{"username", "password-stdin"}, Use: true}},
+		"%s %s holds a user name or password, which would be stored and printed with the address", what, clean)
 }
 
 // Timeouts bound the steps of an HTTP request to a repository or a
@@ -119,16 +142,53 @@ var errRequestTimeout = errors.New("request timeout")
 
 // NewHTTP returns the repository at baseURL (http or https), called name in
 // messages.
+//
+// Addresses with a user name or password in them are refused: give
+// opts.Auth instead. Auth goes over https only, unless Auth.PlainHTTP.
 func NewHTTP(name, baseURL string, opts HTTPOptions) (*HTTP, error) {
+	if clean, had := bundle.StripCredentials(baseURL); had {
+		if name == baseURL {
+			name = clean
+		}
+		return nil, credentialsInURL("repository "+name+": the address", clean)
+	}
 	u, err := url.Parse(strings.TrimSuffix(baseURL, "/") + "/")
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("repository %s: %q is not an http(s) address", name, baseURL)
 	}
-	c := opts.Client
-	if c == nil {
-		c = &http.Client{Transport: opts.Timeouts.transport()}
+	if opts.Auth != nil && u.Scheme == "http" && !opts.Auth.PlainHTTP {
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Options: []string{"plain-http-credentials"}, Use: true}},
+			"repository %s: refusing to send a password over plain http to %s, where anyone on the way can read it: give an https address", name, u.Host)
 	}
-	return &HTTP{name: name, base: u, client: c, timeouts: opts.Timeouts.withDefaults(), indexFile: opts.IndexFile, loaded: map[string]*bundle.Bundle{}}, nil
+	var c http.Client
+	if opts.Client != nil {
+		c = *opts.Client
+	} else {
+		c.Transport = opts.Timeouts.transport()
+	}
+	h := &HTTP{name: name, base: u, client: &c, timeouts: opts.Timeouts.withDefaults(), auth: opts.Auth, indexFile: opts.IndexFile, loaded: map[string]*bundle.Bundle{}}
+	next := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		// Go keeps Authorization on a redirect to the same host, even from
+		// https to http: drop it unless it may go there.
+		if !h.mayAuthenticate(req.URL) {
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return h, nil
+}
+
+// mayAuthenticate says whether the credentials may go with a request to u:
+// the repository's own host, over https unless allowed over http.
+func (h *HTTP) mayAuthenticate(u *url.URL) bool {
+	return h.auth != nil && u.Host == h.base.Host && (u.Scheme == "https" || (u.Scheme == "http" && h.auth.PlainHTTP))
 }
 
 // index returns the repository's index in compact form: read from the
@@ -200,6 +260,9 @@ func (h *HTTP) getOnce(ctx context.Context, u string, limit int64) ([]byte, bool
 	if err != nil {
 		return nil, false, err
 	}
+	if h.mayAuthenticate(req.URL) {
+		req.SetBasicAuth(h.auth.Username, h.auth.Password)
+	}
 	resp, err := h.client.Do(req)
 	if err != nil {
 		if terr := h.timedOut(ctx, rctx, u, err); terr != nil {
@@ -252,7 +315,10 @@ func (h *HTTP) read(resp *http.Response, u string, limit int64) ([]byte, error) 
 		case http.StatusNotFound:
 			return nil, errdefs.New(ErrNotFound, "repository %s: GET %s: %s", h.name, u, resp.Status)
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return nil, fmt.Errorf("repository %s: GET %s: %s (no credentials were sent: this version sends none to http(s) chart repositories)", h.name, u, resp.Status)
+			if h.auth != nil {
+				return nil, fmt.Errorf("repository %s: GET %s: %s (the password of user %s was refused)", h.name, u, resp.Status, h.auth.Username)
+			}
+			return nil, fmt.Errorf("repository %s: GET %s: %s (no credentials were sent: add the repository with its user name and password)", h.name, u, resp.Status)
 		}
 		return nil, fmt.Errorf("repository %s: GET %s: %s", h.name, u, resp.Status)
 	}

@@ -15,6 +15,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Index is a Helm chart repository index (index.yaml, apiVersion v1): for
@@ -45,6 +46,9 @@ var indexEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 // repo index does. baseURL, when set, prefixes each archive's file name.
 func IndexDir(dir, baseURL string) (*Index, error) {
 	if baseURL != "" {
+		if clean, had := bundle.StripCredentials(baseURL); had {
+			return nil, errdefs.New(errdefs.ErrInvalid, "--url %s holds a user name or password, which would be published in index.yaml: drop them (clients give theirs to bundle repo add with --username and --password-stdin)", clean)
+		}
 		u, err := url.Parse(baseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 			return nil, fmt.Errorf("--url %q: give an http(s) address, e.g. https://charts.example.com/stable", baseURL)

@@ -93,6 +93,11 @@ type OCI struct {
 
 // NewOCI returns the registry namespace an oci:// address names.
 func NewOCI(address string, opts OCIOptions) (*OCI, error) {
+	if clean, had := bundle.StripCredentials(address); had {
+		host, _, _ := strings.Cut(strings.TrimPrefix(clean, "oci://"), "/")
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"login", host}}},
+			"%s holds a user name or password, which would be stored and printed with the address: drop them", clean)
+	}
 	base, ok := strings.CutPrefix(address, "oci://")
 	base = strings.TrimSuffix(base, "/")
 	if !ok || base == "" || strings.Contains(base, "@") {
