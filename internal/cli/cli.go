@@ -122,6 +122,11 @@ func runApp(ctx context.Context, app *ucli.App, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+		// Interrupted (main cancels with the signal as the cause): what
+		// failed then is only the interruption's consequence.
+		err = cause
+	}
 	fmt.Fprintln(app.ErrWriter, "Error: "+oneLine(withHints(err)))
 	var ue *usageError
 	if errors.As(err, &ue) {
