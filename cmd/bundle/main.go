@@ -4,21 +4,118 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/bundlesh/bundle/internal/cli"
 )
+
+// grace is how long a command has to end on its own once interrupted;
+// then bundle exits anyway.
+const grace = 700 * time.Millisecond
 
 func main() {
 	// The Helm SDK warns through the standard logger (values that do not
 	// coalesce, unknown hooks); print its warnings as the helm CLI does:
 	// "coalesce.go:319: warning: ...".
 	log.SetFlags(log.Lshortfile)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stderr := &sealable{w: os.Stderr}
+	// A password prompt turns echo off: put the terminal back on exit.
+	var restore func()
+	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
+		if st, err := term.GetState(fd); err == nil {
+			restore = func() { term.Restore(fd, st) }
+		}
+	}
+	go func() {
+		sig := <-sigs
+		cancel(interrupted{sig})
+		// A command that does not end in time, or a second signal, ends
+		// here, with the same one line.
+		select {
+		case <-time.After(grace):
+		case <-sigs:
+		}
+		stderr.last(fmt.Sprintf("Error: %s\n", interrupted{sig}))
+		if restore != nil {
+			restore()
+		}
+		os.Exit(exitCode(sig))
+	}()
+	code := cli.Run(ctx, os.Args, os.Stdin, os.Stdout, stderr)
+	if err := context.Cause(ctx); err != nil {
+		if i, ok := err.(interrupted); ok {
+			code = exitCode(i.sig)
+		}
+	}
+	stderr.seal()
 	os.Exit(code)
+}
+
+// interrupted is the cause of an interrupted command's cancellation; the
+// command line prints it as the error.
+type interrupted struct{ sig os.Signal }
+
+func (i interrupted) Error() string {
+	return fmt.Sprintf("interrupted (%s)", sigName(i.sig))
+}
+
+func sigName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// exitCode is the shells' code for a command ended by sig: 128 + its
+// number.
+func exitCode(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
+}
+
+// sealable is stderr, which the interrupt path may close for good after
+// writing its last line, so that no second error line follows it.
+type sealable struct {
+	mu     sync.Mutex
+	w      io.Writer
+	sealed bool
+}
+
+func (s *sealable) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sealed {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+// last writes msg unless the command already ended, and seals.
+func (s *sealable) last(msg string) {
+	s.mu.Lock()
+	if !s.sealed {
+		io.WriteString(s.w, msg)
+		s.sealed = true
+	}
+	// Held: the process exits before anything else writes.
+}
+
+func (s *sealable) seal() {
+	s.mu.Lock()
+	s.sealed = true
+	s.mu.Unlock()
 }

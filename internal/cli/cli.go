@@ -117,6 +117,8 @@ func fixWords(fixes []errdefs.Fix) string {
 			}
 			if f.Drop {
 				do = append(do, "drop "+strings.Join(flags, " and "))
+			} else if f.Use {
+				do = append(do, "use "+strings.Join(flags, " and "))
 			} else {
 				do = append(do, "check "+strings.Join(flags, " and "))
 			}
@@ -155,6 +157,11 @@ func runApp(ctx context.Context, app *ucli.App, args []string) int {
 	err := app.RunContext(ctx, reorder(app, args))
 	if err == nil {
 		return ExitOK
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+		// Interrupted (main cancels with the signal as the cause): what
+		// failed then is only the interruption's consequence.
+		err = cause
 	}
 	fmt.Fprintln(app.ErrWriter, "Error: "+oneLine(withHints(err)))
 	var ue *usageError

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -73,9 +74,26 @@ func logoutCommand() *ucli.Command {
 // terminal, from a prompt that does not echo it.
 func readPassword(c *ucli.Context) (string, error) {
 	if c.Bool("password-stdin") {
-		line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
-		if err != nil && err != io.EOF {
-			return "", fmt.Errorf("reading the password from standard input: %v", err)
+		// Read aside, so that an interrupt ends the command even while
+		// standard input stays open and silent.
+		type result struct {
+			line string
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
+			done <- result{line, err}
+		}()
+		var line string
+		select {
+		case <-c.Context.Done():
+			return "", fmt.Errorf("reading the password from standard input: %w", context.Cause(c.Context))
+		case r := <-done:
+			if r.err != nil && r.err != io.EOF {
+				return "", fmt.Errorf("reading the password from standard input: %v", r.err)
+			}
+			line = r.line
 		}
 		if p := strings.TrimRight(line, "\r\n"); p != "" {
 			return p, nil

@@ -8,6 +8,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
@@ -33,15 +34,40 @@ func repoCommand() *ucli.Command {
 				Name:      "add",
 				Usage:     "add a repository (its index is fetched and cached)",
 				ArgsUsage: "NAME URL",
+				Description: "With --username, the password is read from standard input (--password-stdin)\n" +
+					"or a prompt, checked against the repository, and kept in a file only you can\n" +
+					"read; it is sent over https only, unless --plain-http-credentials.",
+				Flags: []ucli.Flag{
+					&ucli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "user name for the repository (HTTP basic authentication)"},
+					&ucli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
+					&ucli.BoolFlag{Name: "plain-http-credentials", Usage: "allow sending the credentials over plain http, readable on the way (https is required otherwise)"},
+				},
 				Action: func(c *ucli.Context) error {
 					if err := exactArgs(c, 2, "NAME URL"); err != nil {
 						return err
 					}
+					name, url := c.Args().Get(0), c.Args().Get(1)
 					cfg, err := loadConfig(c)
 					if err != nil {
 						return err
 					}
-					if err := cfg.Add(c.Context, c.Args().Get(0), c.Args().Get(1), repo.HTTPOptions{}); err != nil {
+					opts := repo.HTTPOptions{}
+					switch user := c.String("username"); {
+					case user != "":
+						if _, had := bundle.StripCredentials(url); had {
+							break // refused below, before asking for a password
+						}
+						password, err := readPassword(c)
+						if err != nil {
+							return err
+						}
+						opts.Auth = &repo.BasicAuth{Username: user, Password: password, PlainHTTP: c.Bool("plain-http-credentials")}
+					case c.Bool("password-stdin"):
+						return usagef(c, "--password-stdin needs --username")
+					case c.Bool("plain-http-credentials"):
+						return usagef(c, "--plain-http-credentials needs --username")
+					}
+					if err := cfg.Add(c.Context, name, url, opts); err != nil {
 						return err
 					}
 					fmt.Fprintf(c.App.Writer, "%q has been added\n", c.Args().Get(0))
@@ -63,22 +89,24 @@ func repoCommand() *ucli.Command {
 					}
 					// helm repo list -o json: [{"name","url"}]; the built-in
 					// catalog is listed in the table only.
+					// The user name is shown, never the password.
 					type entry struct {
-						Name string `json:"name"`
-						URL  string `json:"url"`
+						Name     string `json:"name"`
+						URL      string `json:"url"`
+						Username string `json:"username,omitempty"`
 					}
 					entries := make([]entry, 0, len(cfg.Repositories))
 					for _, e := range cfg.Repositories {
-						entries = append(entries, entry{e.Name, e.URL})
+						entries = append(entries, entry{e.Name, e.URL, e.Username})
 					}
 					if ok, err := writeData(c, entries); ok {
 						return err
 					}
 					tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "NAME\tURL")
-					fmt.Fprintln(tw, "stable\t(built in)")
+					fmt.Fprintln(tw, "NAME\tURL\tUSER")
+					fmt.Fprintln(tw, "stable\t(built in)\t")
 					for _, e := range cfg.Repositories {
-						fmt.Fprintf(tw, "%s\t%s\n", e.Name, e.URL)
+						fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, e.URL, e.Username)
 					}
 					return tw.Flush()
 				},

@@ -67,8 +67,12 @@ func LoadArchive(data []byte, source string) (*Bundle, error) {
 	if err != nil {
 		return nil, bad("not a gzip archive: %v", err)
 	}
-	// Bound what decompression may produce, whatever the archive claims.
-	tr := tar.NewReader(io.LimitReader(zr, MaxTotalSize+1))
+	// Bound what decompression may produce, whatever the archive claims:
+	// past the limit, reads fail with errExpandsPastLimit, which tar hands
+	// on, rather than ending early and looking like a truncated archive.
+	// The bound leaves room for tar's headers and padding; the files'
+	// contents are held to MaxTotalSize below.
+	tr := tar.NewReader(&boundedReader{r: zr, left: MaxTotalSize + MaxTotalSize/16})
 	files := fstest.MapFS{}
 	top := ""
 	total := 0
@@ -77,10 +81,10 @@ func LoadArchive(data []byte, source string) (*Bundle, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if errors.Is(err, errExpandsPastLimit) {
+			return nil, bad("archive expands past the %d-byte limit", MaxTotalSize)
+		}
 		if err != nil {
-			if total > MaxTotalSize {
-				return nil, bad("archive expands past the %d-byte limit", MaxTotalSize)
-			}
 			return nil, bad("corrupt archive: %v", err)
 		}
 		if hdr.Typeflag == tar.TypeXGlobalHeader {
@@ -121,6 +125,9 @@ func LoadArchive(data []byte, source string) (*Bundle, error) {
 			return nil, bad("entry %q appears twice", name)
 		}
 		content, err := io.ReadAll(io.LimitReader(tr, MaxFileSize+1))
+		if errors.Is(err, errExpandsPastLimit) {
+			return nil, bad("archive expands past the %d-byte limit", MaxTotalSize)
+		}
 		if err != nil {
 			return nil, bad("corrupt archive: %v", err)
 		}
@@ -137,4 +144,32 @@ func LoadArchive(data []byte, source string) (*Bundle, error) {
 	}
 	// As in Helm, the directory's name need not be the chart's.
 	return Load(files, source)
+}
+
+// errExpandsPastLimit is what a boundedReader returns past its bound.
+var errExpandsPastLimit = errors.New("expands past the limit")
+
+// boundedReader reads at most left bytes from r; reading more fails with
+// errExpandsPastLimit, so that a decompression bomb is told apart from a
+// truncated archive.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// Past the bound: is there more? One byte tells.
+		var one [1]byte
+		if n, _ := io.ReadFull(b.r, one[:]); n > 0 {
+			return 0, errExpandsPastLimit
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }

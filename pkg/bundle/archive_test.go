@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -90,6 +92,67 @@ func TestLoadArchiveRefuses(t *testing.T) {
 			_, err := LoadArchive(tt.data, "x.tgz")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want %q", err, tt.want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("does not match ErrInvalid: %v", err)
+			}
+		})
+	}
+}
+
+// bomb is a small gzip stream that expands to files of zeros: n files of
+// size bytes each under app/, after a Chart.yaml.
+func bomb(t testing.TB, n, size int) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "app/Chart.yaml", Mode: 0o644, Size: int64(len(chartYAML)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(chartYAML))
+	zeros := make([]byte, size)
+	for i := 0; i < n; i++ {
+		if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("app/files/%d", i), Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(zeros)
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+// An archive that expands past the size limit says so, naming the limit,
+// wherever decompression stops (in a file's content, in a header); a
+// truncated archive stays a corrupt one.
+func TestLoadArchiveSizeLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("expands 100 MB")
+	}
+	limit := fmt.Sprintf("archive expands past the %d-byte limit", MaxTotalSize)
+	full := makeArchive(t, entry{name: "app/Chart.yaml", body: chartYAML}, entry{name: "app/values.yaml", body: strings.Repeat("a: 1\n", 1000)})
+	var truncated bytes.Buffer
+	zr, _ := gzip.NewReader(bytes.NewReader(full))
+	raw, _ := io.ReadAll(zr)
+	zw := gzip.NewWriter(&truncated)
+	zw.Write(raw[:len(raw)/2])
+	zw.Close()
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		// 21 files of 5 MB: the bound is crossed inside a file's content.
+		{"inside a file", bomb(t, 21, MaxFileSize), limit},
+		// Files just under 5 MB whose contents alone pass the limit.
+		{"contents", bomb(t, 21, MaxFileSize-4096), limit},
+		// Millions of empty files: only headers, past the bound.
+		{"headers only", bomb(t, (MaxTotalSize+MaxTotalSize/16)/512, 0), limit},
+		{"truncated", truncated.Bytes(), "corrupt archive: unexpected EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadArchive(tt.data, "x.tgz")
+			if err == nil || err.Error() != "x.tgz: "+tt.want {
+				t.Fatalf("error = %v, want x.tgz: %s", err, tt.want)
 			}
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("does not match ErrInvalid: %v", err)

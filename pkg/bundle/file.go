@@ -150,6 +150,11 @@ func parseRequires(file string, n *yaml.Node) ([]Requirement, error) {
 				if r.Repository, err = scalar(file, fv, ff); err != nil {
 					return nil, err
 				}
+				if clean, had := StripCredentials(r.Repository); had {
+					r.Repository = clean
+					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: fmt.Sprintf("the address %s holds a user name or password", clean),
+						Hint: "drop them: add the repository with bundle repo add NAME " + clean + " --username USER --password-stdin, and name it here"}
+				}
 				if err := checkRepository(r.Repository); err != nil {
 					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: err.Error(), Hint: "use stable, a configured repository name, https://HOST/PATH or oci://HOST/NAMESPACE"}
 				}
@@ -262,7 +267,60 @@ func parseMapping(name string, data []byte, emptyHint string) (*yaml.Node, error
 	if root == nil {
 		return nil, &FileError{File: name, Msg: "file is empty", Hint: emptyHint, Err: ErrInvalid}
 	}
+	if err := noDuplicateKeys(name, root, ""); err != nil {
+		return nil, err
+	}
 	return mapping(name, root, "")
+}
+
+// keyID is what a scalar key becomes once values are decoded: 1, 0x1 and
+// "1" are the same key there, and so are true and "true".
+func keyID(k *yaml.Node) string {
+	if k.Tag == "!!str" || k.Tag == "" {
+		return k.Value
+	}
+	var v any
+	if err := k.Decode(&v); err != nil {
+		return k.Value
+	}
+	return fmt.Sprint(v)
+}
+
+// noDuplicateKeys refuses a key given twice in any mapping of the tree
+// under n, naming the field by its path (a.b, list[2].c) and both lines.
+// Aliases are not followed: the anchored node is checked where it is
+// written, and following them could take exponential time.
+func noDuplicateKeys(file string, n *yaml.Node, field string) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := noDuplicateKeys(file, c, field); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := noDuplicateKeys(file, c, fmt.Sprintf("%s[%d]", field, i)); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		seen := make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode {
+				id := keyID(k)
+				if prev, dup := seen[id]; dup {
+					return &FileError{File: file, Line: k.Line, Field: join(field, k.Value), Msg: fmt.Sprintf("duplicate key (first at line %d)", prev), Hint: "keep one"}
+				}
+				seen[id] = k.Line
+			}
+			if err := noDuplicateKeys(file, v, join(field, k.Value)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // parseYAML parses one YAML document into its root node (nil when empty),
@@ -381,4 +439,24 @@ func checkHeader(file, field string, v *yaml.Node, kind, hint string) error {
 		return nil
 	}
 	return &FileError{File: file, Line: v.Line, Field: field, Msg: fmt.Sprintf("unsupported %s %q", field, v.Value), Hint: "use " + want + hint}
+}
+
+// StripCredentials returns a URL without the user name and password it may
+// carry in its authority (https://user:pass@host/...), and whether it
+// carried any. It works on the text, so that even an address too broken
+// to parse never has its password printed.
+func StripCredentials(raw string) (clean string, had bool) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw, false
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw, false
+	}
+	return scheme + "://" + rest[at+1:], true
 }

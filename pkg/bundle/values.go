@@ -102,6 +102,9 @@ func ParseValues(name string, data []byte) (map[string]any, error) {
 	if root == nil {
 		return map[string]any{}, nil
 	}
+	if err := noDuplicateKeys(name, root, ""); err != nil {
+		return nil, err
+	}
 	n, err := mapping(name, root, "")
 	if err != nil {
 		return nil, err

@@ -146,8 +146,13 @@ func FuzzParseValues(f *testing.F) {
 	f.Add([]byte("a: 1\nb: {c: [1, 2]}\n"))
 	f.Add([]byte(""))
 	f.Add([]byte("? [a]\n: b\n"))
+	f.Add([]byte("a:\n  b: 1\n  b: 2\n"))
+	f.Add([]byte("a: [{b: 1, c: {d: 1, d: 2}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := ParseValues("values.yaml", data)
+		if err == nil && duplicated(data) {
+			t.Fatalf("accepted a key given twice: %q", data)
+		}
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("multi-line error: %q", err)

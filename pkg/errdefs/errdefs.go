@@ -134,9 +134,10 @@ type Fix struct {
 	// ["history", "wiki"].
 	See []string
 	// Options name settings (the command line's flags) to check, or with
-	// Drop, to leave out.
+	// Drop, to leave out, or with Use, to give.
 	Options []string
 	Drop    bool
+	Use     bool
 }
 
 // Error is a failure of a known kind, with its facts as one line and the

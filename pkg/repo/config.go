@@ -13,6 +13,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 var repoNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$`)
@@ -30,6 +31,86 @@ type Config struct {
 type Entry struct {
 	Name string `json:"name"`
 	URL  string `json:"url"`
+	// Username is who the repository was added as; the password is kept
+	// apart, in the credentials file (CredentialsFile).
+	Username string `json:"username,omitempty"`
+	// PlainHTTPCredentials allows sending the credentials over plain http.
+	PlainHTTPCredentials bool `json:"plainHTTPCredentials,omitempty"`
+}
+
+// credentialsFile holds the repositories' passwords, readable by the user
+// only (0600), beside repositories.yaml.
+type credentialsFile struct {
+	Credentials []credential `json:"credentials"`
+}
+
+type credential struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// CredentialsFile is where the passwords of the repositories configured in
+// configFile are kept.
+func CredentialsFile(configFile string) string {
+	return filepath.Join(filepath.Dir(configFile), "repository-credentials.yaml")
+}
+
+// passwords reads the credentials file: repository name -> password. A
+// missing file is none; one others may read is refused.
+func (c *Config) passwords() (map[string]string, error) {
+	path := CredentialsFile(c.path)
+	out := map[string]string{}
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, errdefs.New(errdefs.ErrInvalid, "%s holds passwords and others may read it (mode %04o): make it yours only with chmod 600 %s", path, st.Mode().Perm(), path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f credentialsFile
+	if err := sigsyaml.UnmarshalStrict(data, &f); err != nil {
+		// The YAML error could quote a password: say where, not what.
+		return nil, errdefs.New(errdefs.ErrInvalid, "%s: not a credentials file (fix or delete it, then add the repositories again)", path)
+	}
+	for _, cr := range f.Credentials {
+		out[cr.Name] = cr.Password
+	}
+	return out, nil
+}
+
+func (c *Config) savePasswords(pw map[string]string) error {
+	path := CredentialsFile(c.path)
+	if len(pw) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	var f credentialsFile
+	for name, p := range pw {
+		f.Credentials = append(f.Credentials, credential{Name: name, Password: p})
+	}
+	sort.Slice(f.Credentials, func(i, j int) bool { return f.Credentials[i].Name < f.Credentials[j].Name })
+	data, err := sigsyaml.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return bundle.WriteFileAtomicMode(path, data, 0o600)
+}
+
+// auth is an entry's credentials, if it has any.
+func (e Entry) auth(pw map[string]string) *BasicAuth {
+	if e.Username == "" {
+		return nil
+	}
+	return &BasicAuth{Username: e.Username, Password: pw[e.Name], PlainHTTP: e.PlainHTTPCredentials}
 }
 
 // DefaultPaths returns where the configuration and the cache live, read
@@ -78,7 +159,14 @@ func (c *Config) save() error {
 	if err != nil {
 		return err
 	}
-	return bundle.WriteFileAtomic(c.path, data)
+	// User names are credentials too: then the file is the user's only.
+	mode := fs.FileMode(0o644)
+	for _, e := range c.Repositories {
+		if e.Username != "" {
+			mode = 0o600
+		}
+	}
+	return bundle.WriteFileAtomicMode(c.path, data, mode)
 }
 
 func (c *Config) find(name string) int {
@@ -91,13 +179,17 @@ func (c *Config) find(name string) int {
 }
 
 // Add checks that url serves a chart repository index, caches the index and
-// records the repository under name.
+// records the repository under name. With opts.Auth, the user name is
+// recorded with it and the password in the credentials file (0600).
 func (c *Config) Add(ctx context.Context, name, url string, opts HTTPOptions) error {
 	if name == bundle.DefaultRepository {
 		return fmt.Errorf("repository name %q is the built-in catalog: choose another", name)
 	}
 	if !repoNameRE.MatchString(name) {
 		return fmt.Errorf("repository name %q: use lower case letters, digits, -, _ and .", name)
+	}
+	if clean, had := bundle.StripCredentials(url); had {
+		return credentialsInURL("repository "+name+": the address", clean)
 	}
 	if i := c.find(name); i >= 0 {
 		return fmt.Errorf("repository %q already exists (%s): remove it first with bundle repo remove %s", name, c.Repositories[i].URL, name)
@@ -113,7 +205,19 @@ func (c *Config) Add(ctx context.Context, name, url string, opts HTTPOptions) er
 	if err := bundle.WriteFileAtomic(cachePath(c.cacheDir, name), data); err != nil {
 		return err
 	}
-	c.Repositories = append(c.Repositories, Entry{Name: name, URL: url})
+	e := Entry{Name: name, URL: url}
+	if opts.Auth != nil {
+		pw, err := c.passwords()
+		if err != nil {
+			return err
+		}
+		pw[name] = opts.Auth.Password
+		if err := c.savePasswords(pw); err != nil {
+			return err
+		}
+		e.Username, e.PlainHTTPCredentials = opts.Auth.Username, opts.Auth.PlainHTTP
+	}
+	c.Repositories = append(c.Repositories, e)
 	return c.save()
 }
 
@@ -123,16 +227,34 @@ func (c *Config) Remove(name string) error {
 	if i < 0 {
 		return fmt.Errorf("no repository named %q (see bundle repo list)", name)
 	}
+	hadAuth := c.Repositories[i].Username != ""
 	c.Repositories = append(c.Repositories[:i], c.Repositories[i+1:]...)
 	os.Remove(cachePath(c.cacheDir, name))
-	return c.save()
+	if err := c.save(); err != nil {
+		return err
+	}
+	if !hadAuth {
+		return nil
+	}
+	pw, err := c.passwords()
+	if err != nil {
+		return err
+	}
+	delete(pw, name)
+	return c.savePasswords(pw)
 }
 
 // Update fetches every repository's index into the cache.
 func (c *Config) Update(ctx context.Context, opts HTTPOptions) error {
+	pw, err := c.passwords()
+	if err != nil {
+		return err
+	}
 	var failed []error
 	for _, e := range c.Repositories {
-		h, err := NewHTTP(e.Name, e.URL, opts)
+		o := opts
+		o.Auth = e.auth(pw)
+		h, err := NewHTTP(e.Name, e.URL, o)
 		if err == nil {
 			var data []byte
 			if data, err = h.FetchIndex(ctx); err == nil {
@@ -149,10 +271,15 @@ func (c *Config) Update(ctx context.Context, opts HTTPOptions) error {
 // Set returns the built-in catalog plus the configured repositories, which
 // read their cached indexes (no network until a bundle is downloaded).
 func (c *Config) Set(opts SetOptions) (*Set, error) {
+	pw, err := c.passwords()
+	if err != nil {
+		return nil, err
+	}
 	extra := map[string]Repository{}
 	for _, e := range c.Repositories {
 		o := opts.HTTP
 		o.IndexFile = cachePath(c.cacheDir, e.Name)
+		o.Auth = e.auth(pw)
 		h, err := NewHTTP(e.Name, e.URL, o)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.path, err)

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -46,6 +48,9 @@ var indexEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 // repo index does. baseURL, when set, prefixes each archive's file name.
 func IndexDir(dir, baseURL string) (*Index, error) {
 	if baseURL != "" {
+		if clean, had := bundle.StripCredentials(baseURL); had {
+			return nil, errdefs.New(errdefs.ErrInvalid, "--url %s holds a user name or password, which would be published in index.yaml: drop them (clients give theirs to bundle repo add with --username and --password-stdin)", clean)
+		}
 		u, err := url.Parse(baseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 			return nil, &errdefs.OptionError{Option: "URL", Value: baseURL, Msg: "give an http(s) address, e.g. https://charts.example.com/stable"}
@@ -105,10 +110,22 @@ func (idx *Index) Marshal() ([]byte, error) {
 }
 
 // ParseIndex reads an index.yaml. name is used in messages.
+//
+// A large index is not parsed as one document: sigs.k8s.io/yaml would hold
+// a generic tree of it several times its size (11 bytes per byte of index
+// at 16 MB). An index as Helm and bundle write it (block style, entries:
+// at the top level, one key per chart under it) is cut into one small
+// document per chart, parsed in turn, so that memory beyond the index's
+// bytes stays under about twice its size. Any other layout, and any chart
+// whose piece does not parse alone, is parsed whole, as before: both ways
+// read the same index the same way.
 func ParseIndex(name string, data []byte) (*Index, error) {
-	var idx Index
-	if err := sigsyaml.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("%s: not a chart repository index: %v", name, err)
+	idx, ok := parseIndexPieces(data)
+	if !ok {
+		var err error
+		if idx, err = parseIndexWhole(name, data); err != nil {
+			return nil, err
+		}
 	}
 	if idx.APIVersion != "v1" {
 		return nil, fmt.Errorf("%s: unsupported index apiVersion %q (want v1)", name, idx.APIVersion)
@@ -117,5 +134,88 @@ func ParseIndex(name string, data []byte) (*Index, error) {
 		idx.Entries = map[string][]*IndexEntry{}
 	}
 	idx.sort()
+	return idx, nil
+}
+
+func parseIndexWhole(name string, data []byte) (*Index, error) {
+	var idx Index
+	if err := sigsyaml.Unmarshal(data, &idx); err != nil {
+		return nil, fmt.Errorf("%s: not a chart repository index: %v", name, err)
+	}
 	return &idx, nil
+}
+
+// parseIndexPieces parses an index laid out as Helm writes it, one chart
+// at a time; ok is false when the layout is another, or a piece does not
+// parse alone.
+func parseIndexPieces(data []byte) (*Index, bool) {
+	const entriesKey = "entries:"
+	if !utf8.Valid(data) {
+		return nil, false // the whole parse says where (comments too are checked)
+	}
+	var head []byte     // the index without the lines under entries:
+	var pieces [][2]int // each chart's lines under entries:
+	indent := -1        // the charts' keys' indentation
+	inEntries, seenEntries := false, false
+	for pos := 0; pos < len(data); {
+		end := bytes.IndexByte(data[pos:], '\n')
+		if end < 0 {
+			end = len(data) - pos
+		}
+		line := data[pos : pos+end]
+		next := pos + end + 1
+		trimmed := bytes.TrimLeft(line, " ")
+		blank := len(bytes.TrimSpace(trimmed)) == 0 || trimmed[0] == '#'
+		depth := len(line) - len(trimmed)
+		switch {
+		case len(line) > 0 && (line[0] == '\t' || line[0] == '{' || line[0] == '[' || line[0] == '%' ||
+			bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("..."))):
+			return nil, false // tabs, flow style (JSON), directives, documents
+		case blank:
+			if !inEntries {
+				head = append(head, data[pos:min(next, len(data))]...)
+			}
+		case depth == 0:
+			inEntries = string(bytes.TrimRight(line, " \r")) == entriesKey
+			if inEntries && seenEntries {
+				return nil, false // given twice: the whole parse decides
+			}
+			seenEntries = seenEntries || inEntries
+			head = append(head, data[pos:min(next, len(data))]...)
+		case !inEntries:
+			head = append(head, data[pos:min(next, len(data))]...)
+		default:
+			if indent < 0 {
+				indent = depth
+			}
+			switch {
+			case depth < indent:
+				return nil, false
+			case depth == indent && trimmed[0] != '-':
+				pieces = append(pieces, [2]int{pos, pos})
+			case len(pieces) == 0:
+				return nil, false
+			}
+			pieces[len(pieces)-1][1] = min(next, len(data))
+		}
+		pos = next
+	}
+	var idx Index
+	if err := sigsyaml.Unmarshal(head, &idx); err != nil || idx.Entries != nil {
+		return nil, false
+	}
+	if len(pieces) == 0 {
+		return &idx, true
+	}
+	idx.Entries = make(map[string][]*IndexEntry, len(pieces))
+	for _, p := range pieces {
+		var m map[string][]*IndexEntry
+		if err := sigsyaml.Unmarshal(data[p[0]:p[1]], &m); err != nil || len(m) != 1 {
+			return nil, false
+		}
+		for k, v := range m {
+			idx.Entries[k] = v
+		}
+	}
+	return &idx, true
 }

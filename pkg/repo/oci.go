@@ -34,6 +34,9 @@ const (
 	ChartLayerMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 )
 
+// maxManifestSize bounds a manifest download.
+const maxManifestSize = 4 << 20
+
 // OCIOptions configure access to OCI registries.
 type OCIOptions struct {
 	// PlainHTTP talks HTTP instead of HTTPS (only when the user asks).
@@ -42,8 +45,11 @@ type OCIOptions struct {
 	// asks, with --insecure-skip-tls-verify).
 	Insecure bool
 	// Client makes the requests; nil means an oras-go auth client (TLS
-	// verification on, retries) with Credentials.
+	// verification on, retries, the Timeouts) with Credentials.
 	Client remote.Client
+	// Timeouts bound each request (zero fields: the defaults, as for
+	// HTTPOptions); Timeouts.Request bounds a request with its retries.
+	Timeouts Timeouts
 	// Credentials are the logins to use (bundle login, docker login); nil
 	// means anonymous.
 	Credentials credentials.Store
@@ -52,15 +58,14 @@ type OCIOptions struct {
 	Progress io.Writer
 }
 
-// httpClient retries like oras-go's default client; with Insecure it does
-// not verify certificates.
+// httpClient retries like oras-go's default client, with the timeouts;
+// with Insecure it does not verify certificates.
 func (o OCIOptions) httpClient() *http.Client {
-	if !o.Insecure {
-		return retry.DefaultClient
+	tr := o.Timeouts.transport()
+	if o.Insecure {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
-	return &http.Client{Transport: retry.NewTransport(tr)}
+	return &http.Client{Transport: retry.NewTransport(tr), Timeout: o.Timeouts.withDefaults().Request}
 }
 
 // client returns the HTTP client for registry requests.
@@ -88,6 +93,11 @@ type OCI struct {
 
 // NewOCI returns the registry namespace an oci:// address names.
 func NewOCI(address string, opts OCIOptions) (*OCI, error) {
+	if clean, had := bundle.StripCredentials(address); had {
+		host, _, _ := strings.Cut(strings.TrimPrefix(clean, "oci://"), "/")
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"login", host}}},
+			"%s holds a user name or password, which would be stored and printed with the address: drop them", clean)
+	}
 	base, ok := strings.CutPrefix(address, "oci://")
 	base = strings.TrimSuffix(base, "/")
 	if !ok || base == "" || strings.Contains(base, "@") {
@@ -186,10 +196,13 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 		return nil, "", err
 	}
 	where := fmt.Sprintf("oci://%s/%s@%s", o.base, name, reference)
-	desc, data, err := oras.FetchBytes(ctx, r, reference, oras.FetchBytesOptions{MaxBytes: 4 << 20})
+	desc, data, err := oras.FetchBytes(ctx, r, reference, oras.FetchBytesOptions{MaxBytes: maxManifestSize})
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
 			return nil, "", errdefs.New(ErrNotFound, "%s not found", where)
+		}
+		if errors.Is(err, errdef.ErrSizeExceedsLimit) {
+			return nil, "", fmt.Errorf("%s: manifest over the %d-byte limit", where, maxManifestSize)
 		}
 		return nil, "", o.explain(where, err)
 	}
@@ -210,7 +223,7 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 		return nil, "", fmt.Errorf("%s: no chart layer", where)
 	}
 	if layer.Size > bundle.MaxTotalSize {
-		return nil, "", fmt.Errorf("%s: chart layer is %d bytes, over the limit", where, layer.Size)
+		return nil, "", fmt.Errorf("%s: chart layer is %d bytes, over the %d-byte limit", where, layer.Size, int64(bundle.MaxTotalSize))
 	}
 	rc, err := r.Fetch(ctx, *layer)
 	if err != nil {

@@ -70,8 +70,11 @@ func (s *Set) repo(name string) (Repository, error) {
 		return r, nil
 	}
 	if strings.HasPrefix(name, "https://") || strings.HasPrefix(name, "http://") {
-		// A repository named by its address, as a requirement may say.
-		h, err := NewHTTP(name, name, s.http)
+		// A repository named by its address, as a requirement may say:
+		// never with the credentials of a configured one.
+		o := s.http
+		o.Auth = nil
+		h, err := NewHTTP(name, name, o)
 		if err != nil {
 			return nil, err
 		}
