@@ -209,8 +209,9 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("history shows %d revisions:\n%s", n, hist)
 	}
 
-	// Uninstall: every object goes, claims included.
-	e.mustBundle(t, "uninstall", "mediawiki", "-n", ns, "--wait")
+	// Uninstall --delete-data: every object goes, claims included
+	// (TestUninstallKeepsData: without it the claims stay).
+	e.mustBundle(t, "uninstall", "mediawiki", "-n", ns, "--delete-data", "--wait")
 	e.emptied(t, ns)
 }
 
@@ -608,7 +609,8 @@ func TestExampleAppRollback(t *testing.T) {
 }
 
 // TestEveryCatalogBundle installs each stable bundle on its own with --wait,
-// checks status says Ready, and that uninstall leaves nothing behind.
+// checks status says Ready, and that uninstall --delete-data leaves nothing
+// behind.
 func TestEveryCatalogBundle(t *testing.T) {
 	e := setup(t)
 	names, err := repo.Stable().Names() // the library chart is not installable
@@ -623,7 +625,7 @@ func TestEveryCatalogBundle(t *testing.T) {
 			if st := e.mustBundle(t, "status", name, "-n", ns); !strings.Contains(st, "READY:      yes") {
 				t.Errorf("status:\n%s", st)
 			}
-			e.mustBundle(t, "uninstall", name, "-n", ns, "--wait")
+			e.mustBundle(t, "uninstall", name, "-n", ns, "--delete-data", "--wait")
 			e.emptied(t, ns)
 		})
 	}
