@@ -118,7 +118,7 @@ func TestLifecycle(t *testing.T) {
 	ns := e.namespace(t, "lifecycle")
 
 	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
-	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.0.1 from stable") {
+	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.0.2 from stable") {
 		t.Errorf("install output:\n%s", out)
 	}
 
@@ -165,7 +165,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	status := e.mustBundle(t, "status", "mediawiki", "-n", ns)
-	for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.0.1", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
+	for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.0.2", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("status lacks %q:\n%s", want, status)
 		}
@@ -205,7 +205,7 @@ func TestLifecycle(t *testing.T) {
 		t.Error("ConfigMap not rolled back")
 	}
 	hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
-	if n := strings.Count(hist, "mediawiki-1.1.1"); n != 3 {
+	if n := strings.Count(hist, "mediawiki-1.1.2"); n != 3 {
 		t.Errorf("history shows %d revisions:\n%s", n, hist)
 	}
 
@@ -508,8 +508,8 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	host := testregistry.Start(t)
 	e.mustBundle(t, "push", "../../bundles/stable/mediawiki", "oci://"+host+"/bundles", "--plain-http")
 	dir := t.TempDir()
-	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.1.1", "--plain-http", "-d", dir)
-	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.1.1.tgz"))
+	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.1.2", "--plain-http", "-d", dir)
+	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.1.2.tgz"))
 	if !strings.Contains(out, "name: mediawiki") {
 		t.Errorf("helm show chart:\n%s", out)
 	}
@@ -527,8 +527,8 @@ func TestHelmCLISeesBundles(t *testing.T) {
 		}
 	}
 	runHelm(t, helm, "package", "--dependency-update", filepath.Join(src, "mariadb"), "-d", pkgDir)
-	runHelm(t, helm, "push", filepath.Join(pkgDir, "mariadb-1.0.1.tgz"), "oci://"+host+"/helm", "--plain-http")
-	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.0.1", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
+	runHelm(t, helm, "push", filepath.Join(pkgDir, "mariadb-1.0.2.tgz"), "oci://"+host+"/helm", "--plain-http")
+	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.0.2", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
 	if !strings.Contains(out, `Release "fromhelm" installed`) {
 		t.Errorf("install of a Helm-pushed chart:\n%s", out)
 	}
