@@ -208,7 +208,7 @@ func TestLockCommands(t *testing.T) {
 	}
 	// A requirement no version satisfies: the explanation names it.
 	code, _, errs = run(t, "lock", dir)
-	want := "Error: resolving the requirements of shop 0.1.0: Because shop requires db mariadb ^2 (no version matches; mariadb has 1.0.1), version solving failed.\n"
+	want := "Error: resolving the requirements of shop 0.1.0: Because shop requires db mariadb ^2 (no version matches; mariadb has 1.0.2), version solving failed.\n"
 	if code != ExitError || errs != want {
 		t.Errorf("unsatisfiable: exit %d\n got  %q\n want %q", code, errs, want)
 	}

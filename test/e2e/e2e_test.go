@@ -47,7 +47,12 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	kc := testutil.Kubeconfig(t)
+	return setupWith(t, testutil.Kubeconfig(t))
+}
+
+// setupWith is setup for the control plane of kubeconfig kc.
+func setupWith(t *testing.T, kc string) *env {
+	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
 		t.Fatal(err)
@@ -612,7 +617,25 @@ func TestExampleAppRollback(t *testing.T) {
 // checks status says Ready, and that uninstall --delete-data leaves nothing
 // behind.
 func TestEveryCatalogBundle(t *testing.T) {
-	e := setup(t)
+	everyCatalogBundle(t, setup(t))
+}
+
+// TestEveryCatalogBundleOnOneNode: every stable bundle, with default
+// values, installs Ready on a cluster of a single node (redis-ha's replicas
+// only prefer separate nodes unless hardAntiAffinity=true).
+func TestEveryCatalogBundleOnOneNode(t *testing.T) {
+	e := setupWith(t, testutil.KubeconfigOneNode(t))
+	nodes, err := e.cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes.Items) != 1 {
+		t.Fatalf("BUNDLE_TEST_KUBECONFIG_ONE_NODE's cluster has %d nodes, want 1", len(nodes.Items))
+	}
+	everyCatalogBundle(t, e)
+}
+
+func everyCatalogBundle(t *testing.T, e *env) {
 	names, err := repo.Stable().Names() // the library chart is not installable
 	if err != nil {
 		t.Fatal(err)
