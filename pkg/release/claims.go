@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 )
 
@@ -136,25 +137,28 @@ func retain(ctx context.Context, cs kubernetes.Interface, sets []statefulSet, ke
 		if c.StatefulSet == "" {
 			continue
 		}
-		pvc, err := cs.CoreV1().PersistentVolumeClaims(c.Namespace).Get(ctx, c.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("keeping claim %s: %w", c, err)
-		}
-		refs := pvc.OwnerReferences[:0:0]
-		for _, r := range pvc.OwnerReferences {
-			if r.Kind == "StatefulSet" && r.Name == c.StatefulSet {
-				continue
+		// The StatefulSet controller drops the reference too, now that the
+		// policy is Retain: retry when it updated the claim first.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			pvc, err := cs.CoreV1().PersistentVolumeClaims(c.Namespace).Get(ctx, c.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
 			}
-			refs = append(refs, r)
-		}
-		if len(refs) == len(pvc.OwnerReferences) {
-			continue
-		}
-		pvc.OwnerReferences = refs
-		if _, err := cs.CoreV1().PersistentVolumeClaims(c.Namespace).Update(ctx, pvc, metav1.UpdateOptions{}); err != nil {
+			refs := pvc.OwnerReferences[:0:0]
+			for _, r := range pvc.OwnerReferences {
+				if r.Kind == "StatefulSet" && r.Name == c.StatefulSet {
+					continue
+				}
+				refs = append(refs, r)
+			}
+			if len(refs) == len(pvc.OwnerReferences) {
+				return nil
+			}
+			pvc.OwnerReferences = refs
+			_, err = cs.CoreV1().PersistentVolumeClaims(c.Namespace).Update(ctx, pvc, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("keeping claim %s: %w", c, err)
 		}
 	}
