@@ -572,6 +572,9 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	if err != nil {
 		return nil, err
 	}
+	if c.env == nil || c.env.Clientset == nil {
+		return nil, fmt.Errorf("uninstalling %q: no Kubernetes client to find the release's claims with (Env.Clientset)", opts.ReleaseName)
+	}
 	cs, err := c.env.Clientset()
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
