@@ -3,7 +3,8 @@
 #   make build        build ./bin/bundle
 #   make test         unit tests + integration tests on a local control plane
 #   make demo         start the local control plane, install stable/mediawiki, show it Ready
-#   make cluster-up   start the local control plane (kubeconfig: .cache/cluster/run/kubeconfig)
+#   make cluster-up   start the local control plane (kubeconfig: .cache/cluster/run/kubeconfig;
+#                     CLUSTER_NODES=1 for a single node, default 3)
 #   make cluster-down stop it
 #   make fuzz         run every fuzzer for FUZZTIME each
 #
@@ -42,6 +43,11 @@ HELM_LDFLAGS  = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
 	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)
 DEMO_STATE   := $(CACHE)/cluster/run
 TEST_STATE   := $(CACHE)/cluster/test
+# make test also installs the catalog on a second control plane of one node.
+TEST_STATE_ONE_NODE := $(CACHE)/cluster/test-one-node
+# Simulated nodes of the demo's and the tests' control plane (make cluster-up
+# CLUSTER_NODES=1 for a single node).
+CLUSTER_NODES ?= 3
 KUBECONFIG_DEMO := $(abspath $(DEMO_STATE))/kubeconfig
 FUZZTIME     ?= 30s
 
@@ -67,12 +73,19 @@ vet-tools:
 	cd tools/cluster && $(GO) vet ./...
 
 # Unit and integration tests. The integration tests get their own control
-# plane (separate from the demo's), stopped again whatever the outcome.
+# planes (separate from the demo's), stopped again whatever the outcome: one
+# of CLUSTER_NODES nodes for all of them, and one of a single node on which
+# TestEveryCatalogBundleOnOneNode installs every catalog bundle.
 test: build vet cluster-build $(HELM) test-tools
-	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE); \
-	status=0; \
-	BUNDLE_TEST_KUBECONFIG=$(abspath $(TEST_STATE))/kubeconfig BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_E2E_REQUIRED=1 \
-		$(GO) test -count=1 -parallel 6 -ldflags "$(HELM_LDFLAGS)" ./... || status=$$?; \
+	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE) --nodes $(CLUSTER_NODES) && \
+	$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE_ONE_NODE) --nodes 1; \
+	status=$$?; \
+	if [ $$status = 0 ]; then \
+		BUNDLE_TEST_KUBECONFIG=$(abspath $(TEST_STATE))/kubeconfig BUNDLE_TEST_KUBECONFIG_ONE_NODE=$(abspath $(TEST_STATE_ONE_NODE))/kubeconfig \
+		BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_E2E_REQUIRED=1 \
+			$(GO) test -count=1 -parallel 6 -ldflags "$(HELM_LDFLAGS)" ./... || status=$$?; \
+	fi; \
+	$(CLUSTER) down --state $(TEST_STATE_ONE_NODE); \
 	$(CLUSTER) down --state $(TEST_STATE); \
 	exit $$status
 
@@ -144,7 +157,7 @@ $(CLUSTER): $(shell find tools/cluster -name '*.go') tools/cluster/go.mod tools/
 	cd tools/cluster && $(GO) build -trimpath -o $(abspath $(CLUSTER)) ./cmd/cluster
 
 cluster-up: cluster-build
-	$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(DEMO_STATE)
+	$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(DEMO_STATE) --nodes $(CLUSTER_NODES)
 
 cluster-down:
 	@if [ -x $(CLUSTER) ]; then $(CLUSTER) down --state $(DEMO_STATE); fi
@@ -171,4 +184,4 @@ lock: build
 	done
 
 clean: cluster-down
-	rm -rf bin $(DEMO_STATE) $(TEST_STATE)
+	rm -rf bin $(DEMO_STATE) $(TEST_STATE) $(TEST_STATE_ONE_NODE)

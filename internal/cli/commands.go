@@ -269,7 +269,8 @@ func uninstallCommand() *ucli.Command {
 		ArgsUsage: "NAME",
 		Flags: flags(kubeFlags(), waitFlags(), []ucli.Flag{
 			&ucli.BoolFlag{Name: "keep-history", Usage: "keep the release records"},
-			&ucli.BoolFlag{Name: "dry-run", Usage: "simulate"},
+			&ucli.BoolFlag{Name: "delete-data", Usage: "delete the release's persistent volume claims too (kept otherwise)"},
+			&ucli.BoolFlag{Name: "dry-run", Usage: "simulate: say what would be deleted and kept"},
 		}),
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "NAME"); err != nil {
@@ -279,14 +280,72 @@ func uninstallCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			rel, err := cl.Uninstall(c.Context, release.UninstallOptions{ReleaseName: c.Args().Get(0), WaitOptions: waitFrom(c), KeepHistory: c.Bool("keep-history"), DryRun: c.Bool("dry-run")})
+			res, err := cl.Uninstall(c.Context, release.UninstallOptions{ReleaseName: c.Args().Get(0), WaitOptions: waitFrom(c),
+				KeepHistory: c.Bool("keep-history"), DeleteData: c.Bool("delete-data"), DryRun: c.Bool("dry-run")})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "Uninstalled %q from namespace %q\n", rel.Name, rel.Namespace)
+			printUninstalled(c.App.Writer, res)
 			return nil
 		},
 	}
+}
+
+// printUninstalled says what uninstall did with the release and its claims:
+// the kept ones with the command that deletes them, one line per
+// namespace.
+func printUninstalled(w io.Writer, res *release.Uninstalled) {
+	verb, keep, del := "Uninstalled", "Kept", "Deleted"
+	if res.DryRun {
+		verb, keep, del = "Would uninstall", "Would keep", "Would delete"
+	}
+	fmt.Fprintf(w, "%s %q from namespace %q\n", verb, res.Name, res.Namespace)
+	if len(res.Deleted) > 0 {
+		fmt.Fprintf(w, "%s %s with the data: %s\n", del, plural(len(res.Deleted), "claim"), claimNames(res.Deleted, res.Namespace))
+	}
+	if len(res.Kept) == 0 {
+		return
+	}
+	them := "them"
+	if len(res.Kept) == 1 {
+		them = "it"
+	}
+	if res.DryRun {
+		fmt.Fprintf(w, "%s %s with the data (--delete-data deletes %s): %s\n", keep, plural(len(res.Kept), "claim"), them, claimNames(res.Kept, res.Namespace))
+		return
+	}
+	fmt.Fprintf(w, "%s %s with the data: %s\n", keep, plural(len(res.Kept), "claim"), claimNames(res.Kept, res.Namespace))
+	var namespaces []string
+	byNamespace := map[string][]string{}
+	for _, cl := range res.Kept {
+		if byNamespace[cl.Namespace] == nil {
+			namespaces = append(namespaces, cl.Namespace)
+		}
+		byNamespace[cl.Namespace] = append(byNamespace[cl.Namespace], cl.Name)
+	}
+	for _, ns := range namespaces {
+		fmt.Fprintf(w, "Delete %s with: kubectl delete pvc -n %s %s\n", them, ns, strings.Join(byNamespace[ns], " "))
+	}
+}
+
+// plural is "1 claim", "2 claims".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// claimNames lists claims by name, with NAMESPACE/ for those outside ns.
+func claimNames(cs []release.Claim, ns string) string {
+	names := make([]string, len(cs))
+	for i, cl := range cs {
+		names[i] = cl.Name
+		if cl.Namespace != ns {
+			names[i] = cl.String()
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func listCommand() *ucli.Command {

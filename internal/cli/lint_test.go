@@ -21,7 +21,7 @@ func TestLint(t *testing.T) {
 		stdout     []string
 		stderrLine string
 	}{
-		{"clean catalog bundle", []string{"lint", "stable/redis-ha"}, ExitOK, []string{"redis-ha 1.0.1: 0 error(s), 0 warning(s)\n"}, ""},
+		{"clean catalog bundle", []string{"lint", "stable/redis-ha"}, ExitOK, []string{"redis-ha 1.0.2: 0 error(s), 0 warning(s)\n"}, ""},
 		{"an error fails", []string{"lint", "stable/varnish", "--set", "image.tag=latest"}, ExitError,
 			[]string{`error: templates/deployment.yaml Deployment/varnish container varnish: image "docker.io/library/varnish:latest" is not pinned`, "varnish 1.0.1: 1 error(s), 0 warning(s)"},
 			"Error: varnish 1.0.1: lint found 1 error(s) (listed above)"},

@@ -45,6 +45,22 @@ func Kubeconfig(t testing.TB) string {
 	return kc
 }
 
+// KubeconfigOneNode returns the kubeconfig of the single-node control plane
+// make test starts besides the other ($BUNDLE_TEST_KUBECONFIG_ONE_NODE), on
+// which every catalog bundle must install with default values; the test
+// skips without it, or fails under make test.
+func KubeconfigOneNode(t testing.TB) string {
+	t.Helper()
+	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG_ONE_NODE")
+	if kc == "" {
+		if required() {
+			t.Fatal("BUNDLE_TEST_KUBECONFIG_ONE_NODE is not set: make test starts a single-node control plane and sets it")
+		}
+		t.Skip("BUNDLE_TEST_KUBECONFIG_ONE_NODE not set; make test starts a single-node control plane and sets it")
+	}
+	return kc
+}
+
 // Subset reports where the JSON document want (helm's) is not contained in
 // got (bundle's): the path of the first field missing or different, and
 // how, or "", "" when every field of want is in got with its value.

@@ -535,31 +535,90 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 // UninstallOptions configure Uninstall.
 type UninstallOptions struct {
 	ReleaseName string
+	// WaitOptions: with Wait, Uninstall waits until the release's objects
+	// (and, with DeleteData, its claims) are gone.
 	WaitOptions
 	// KeepHistory keeps the release records (helm uninstall --keep-history).
 	KeepHistory bool
-	DryRun      bool
+	// DeleteData deletes the release's claims (see Uninstalled) too;
+	// otherwise they are kept, whatever the StatefulSets' claim retention
+	// policies and the claims' helm.sh/resource-policy say.
+	DeleteData bool
+	// DryRun changes nothing: the result says what would be kept and
+	// deleted.
+	DryRun bool
 }
 
-// Uninstall deletes every object of a release and its records.
-func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Release, error) {
+// Uninstalled is what Uninstall did (or, with DryRun, would do).
+type Uninstalled struct {
+	*Release
+	// Kept lists the release's claims left in the cluster with their
+	// data: those its StatefulSets made from their volumeClaimTemplates
+	// and those of its manifest. Empty with DeleteData.
+	Kept []Claim
+	// Deleted lists the claims deleted, with DeleteData.
+	Deleted []Claim
+	DryRun  bool
+}
+
+// Uninstall deletes every object of a release and its records. The
+// release's claims (its data) are kept unless DeleteData is set: they are
+// found before anything is deleted, and listed in the result.
+func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninstalled, error) {
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	if _, err := c.last(opts.ReleaseName); err != nil {
+	last, err := c.last(opts.ReleaseName)
+	if err != nil {
 		return nil, err
 	}
-	un := action.NewUninstall(c.cfg)
+	if c.env == nil || c.env.Clientset == nil {
+		return nil, fmt.Errorf("uninstalling %q: no Kubernetes client to find the release's claims with (Env.Clientset)", opts.ReleaseName)
+	}
+	cs, err := c.env.Clientset()
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
+	found, sets, err := claims(ctx, cs, last)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
+	out := &Uninstalled{DryRun: opts.DryRun}
+	if opts.DeleteData {
+		out.Deleted = found
+	} else {
+		out.Kept = found
+	}
+	cfg := *c.cfg
+	if !opts.DeleteData && !opts.DryRun {
+		if err := retain(ctx, cs, sets, found); err != nil {
+			return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+		}
+		keep := map[string]bool{}
+		for _, cl := range found {
+			keep[cl.String()] = true
+		}
+		cfg.KubeClient = keepingClaims{Interface: c.cfg.KubeClient, keep: keep}
+	}
+	un := action.NewUninstall(&cfg)
 	un.Wait = opts.Wait
 	un.Timeout = opts.timeout()
 	un.KeepHistory = opts.KeepHistory
 	un.DryRun = opts.DryRun
 	un.DeletionPropagation = "foreground"
+	start := time.Now()
 	res, err := un.Run(opts.ReleaseName)
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
-	return summarize(res.Release), nil
+	out.Release = summarize(res.Release)
+	if opts.DeleteData && !opts.DryRun {
+		left := opts.timeout() - time.Since(start)
+		if err := deleteClaims(ctx, cs, found, opts.Wait, left); err != nil {
+			return nil, fmt.Errorf("uninstalled %q, but %w", opts.ReleaseName, err)
+		}
+	}
+	return out, nil
 }
 
 func (c *Client) last(name string) (*helmrelease.Release, error) {

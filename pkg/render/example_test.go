@@ -36,7 +36,7 @@ func ExampleTemplate() {
 		}
 	}
 	// Output:
-	// database: mariadb 1.0.1
+	// database: mariadb 1.0.2
 	// kind: Deployment
 	// kind: StatefulSet
 }

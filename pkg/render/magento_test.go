@@ -190,11 +190,24 @@ func TestMagentoWiring(t *testing.T) {
 	if from != dig(dep, "spec", "template", "metadata", "labels", "app.kubernetes.io/instance") {
 		t.Errorf("OpenSearch's NetworkPolicy admits instance %v, not the shop's pods", from)
 	}
-	// Redis HA: anti-affinity and a PodDisruptionBudget keeping a quorum.
+	// Redis HA: preferred anti-affinity per node (so the shop installs on a
+	// single node), required with hardAntiAffinity=true (production), and
+	// a PodDisruptionBudget keeping a quorum.
+	hard, err := render.Template(context.Background(), planFor(t, "stable/magento"), render.TemplateOptions{ReleaseName: "shop", Namespace: ns,
+		Values: map[string]any{"cache": map[string]any{"hardAntiAffinity": true}, "sessions": map[string]any{"hardAntiAffinity": true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hardObjs := objects(t, hard)
 	for _, n := range []string{"shop-cache", "shop-sessions"} {
 		sts := objs["StatefulSet/"+n]
-		if dig(sts, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution", 0, "topologyKey") != "kubernetes.io/hostname" {
-			t.Errorf("StatefulSet/%s has no required anti-affinity per node", n)
+		anti := dig(sts, "spec", "template", "spec", "affinity", "podAntiAffinity")
+		if dig(anti, "preferredDuringSchedulingIgnoredDuringExecution", 0, "podAffinityTerm", "topologyKey") != "kubernetes.io/hostname" || dig(anti, "requiredDuringSchedulingIgnoredDuringExecution") != nil {
+			t.Errorf("StatefulSet/%s anti-affinity by default is %v, want only preferred per node", n, anti)
+		}
+		anti = dig(hardObjs["StatefulSet/"+n], "spec", "template", "spec", "affinity", "podAntiAffinity")
+		if dig(anti, "requiredDuringSchedulingIgnoredDuringExecution", 0, "topologyKey") != "kubernetes.io/hostname" {
+			t.Errorf("StatefulSet/%s with hardAntiAffinity=true has anti-affinity %v, want required per node", n, anti)
 		}
 		if got := fmt.Sprint(dig(objs["PodDisruptionBudget/"+n], "spec", "minAvailable")); got != "2" {
 			t.Errorf("PodDisruptionBudget/%s minAvailable = %s, want 2 of 3", n, got)

@@ -60,6 +60,6 @@ func TestConditionalRequirement(t *testing.T) {
 	if !cacheExists() || !strings.HasPrefix(memcachedEnv(), "blog-cache.") {
 		t.Error("rollback did not bring the cache and its wiring back")
 	}
-	e.mustBundle(t, "uninstall", "blog", "-n", ns, "--wait")
+	e.mustBundle(t, "uninstall", "blog", "-n", ns, "--delete-data", "--wait")
 	e.emptied(t, ns)
 }

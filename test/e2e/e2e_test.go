@@ -47,7 +47,12 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	kc := testutil.Kubeconfig(t)
+	return setupWith(t, testutil.Kubeconfig(t))
+}
+
+// setupWith is setup for the control plane of kubeconfig kc.
+func setupWith(t *testing.T, kc string) *env {
+	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +123,7 @@ func TestLifecycle(t *testing.T) {
 	ns := e.namespace(t, "lifecycle")
 
 	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
-	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.0.1 from stable") {
+	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.0.2 from stable") {
 		t.Errorf("install output:\n%s", out)
 	}
 
@@ -165,7 +170,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	status := e.mustBundle(t, "status", "mediawiki", "-n", ns)
-	for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.0.1", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
+	for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.0.2", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("status lacks %q:\n%s", want, status)
 		}
@@ -205,12 +210,13 @@ func TestLifecycle(t *testing.T) {
 		t.Error("ConfigMap not rolled back")
 	}
 	hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
-	if n := strings.Count(hist, "mediawiki-1.1.1"); n != 3 {
+	if n := strings.Count(hist, "mediawiki-1.1.2"); n != 3 {
 		t.Errorf("history shows %d revisions:\n%s", n, hist)
 	}
 
-	// Uninstall: every object goes, claims included.
-	e.mustBundle(t, "uninstall", "mediawiki", "-n", ns, "--wait")
+	// Uninstall --delete-data: every object goes, claims included
+	// (TestUninstallKeepsData: without it the claims stay).
+	e.mustBundle(t, "uninstall", "mediawiki", "-n", ns, "--delete-data", "--wait")
 	e.emptied(t, ns)
 }
 
@@ -507,8 +513,8 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	host := testregistry.Start(t)
 	e.mustBundle(t, "push", "../../bundles/stable/mediawiki", "oci://"+host+"/bundles", "--plain-http")
 	dir := t.TempDir()
-	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.1.1", "--plain-http", "-d", dir)
-	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.1.1.tgz"))
+	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.1.2", "--plain-http", "-d", dir)
+	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.1.2.tgz"))
 	if !strings.Contains(out, "name: mediawiki") {
 		t.Errorf("helm show chart:\n%s", out)
 	}
@@ -526,8 +532,8 @@ func TestHelmCLISeesBundles(t *testing.T) {
 		}
 	}
 	runHelm(t, helm, "package", "--dependency-update", filepath.Join(src, "mariadb"), "-d", pkgDir)
-	runHelm(t, helm, "push", filepath.Join(pkgDir, "mariadb-1.0.1.tgz"), "oci://"+host+"/helm", "--plain-http")
-	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.0.1", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
+	runHelm(t, helm, "push", filepath.Join(pkgDir, "mariadb-1.0.2.tgz"), "oci://"+host+"/helm", "--plain-http")
+	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.0.2", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
 	if !strings.Contains(out, `Release "fromhelm" installed`) {
 		t.Errorf("install of a Helm-pushed chart:\n%s", out)
 	}
@@ -608,9 +614,28 @@ func TestExampleAppRollback(t *testing.T) {
 }
 
 // TestEveryCatalogBundle installs each stable bundle on its own with --wait,
-// checks status says Ready, and that uninstall leaves nothing behind.
+// checks status says Ready, and that uninstall --delete-data leaves nothing
+// behind.
 func TestEveryCatalogBundle(t *testing.T) {
-	e := setup(t)
+	everyCatalogBundle(t, setup(t))
+}
+
+// TestEveryCatalogBundleOnOneNode: every stable bundle, with default
+// values, installs Ready on a cluster of a single node (redis-ha's replicas
+// only prefer separate nodes unless hardAntiAffinity=true).
+func TestEveryCatalogBundleOnOneNode(t *testing.T) {
+	e := setupWith(t, testutil.KubeconfigOneNode(t))
+	nodes, err := e.cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes.Items) != 1 {
+		t.Fatalf("BUNDLE_TEST_KUBECONFIG_ONE_NODE's cluster has %d nodes, want 1", len(nodes.Items))
+	}
+	everyCatalogBundle(t, e)
+}
+
+func everyCatalogBundle(t *testing.T, e *env) {
 	names, err := repo.Stable().Names() // the library chart is not installable
 	if err != nil {
 		t.Fatal(err)
@@ -623,7 +648,7 @@ func TestEveryCatalogBundle(t *testing.T) {
 			if st := e.mustBundle(t, "status", name, "-n", ns); !strings.Contains(st, "READY:      yes") {
 				t.Errorf("status:\n%s", st)
 			}
-			e.mustBundle(t, "uninstall", name, "-n", ns, "--wait")
+			e.mustBundle(t, "uninstall", name, "-n", ns, "--delete-data", "--wait")
 			e.emptied(t, ns)
 		})
 	}

@@ -147,7 +147,7 @@ func TestMagento(t *testing.T) {
 		})
 	}
 
-	e.mustBundle(t, "uninstall", "magento", "-n", ns, "--wait")
+	e.mustBundle(t, "uninstall", "magento", "-n", ns, "--delete-data", "--wait")
 	e.emptied(t, ns)
 }
 

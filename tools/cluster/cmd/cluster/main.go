@@ -4,7 +4,7 @@
 // on 127.0.0.1 with free ports, plus simulated nodes and a default
 // StorageClass whose claims bind.
 //
-//	cluster up   --bin DIR --kwok FILE --stages DIR --state DIR   start (idempotent)
+//	cluster up   --bin DIR --kwok FILE --stages DIR --state DIR [--nodes N]   start (idempotent; N nodes, 3 by default)
 //	cluster down --state DIR                          stop and delete state
 //	cluster status --state DIR                        exit 0 when healthy
 //
@@ -58,13 +58,17 @@ func main() {
 	kwok := fs.String("kwok", "", "the kwok binary (default: BIN/kwok)")
 	stages := fs.String("stages", "", "directory of kwok Stage files")
 	state := fs.String("state", ".cache/cluster/run", "directory for data, logs, pid files and the kubeconfig")
-	nodes := fs.Int("nodes", 3, "simulated nodes to create (3, so redis-ha can spread its replicas with required anti-affinity)")
+	nodes := fs.Int("nodes", 3, "simulated nodes to create, at least 1 (3 by default: room for redis-ha's replicas with hardAntiAffinity=true; make test also starts one of 1)")
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for the control plane")
 	fs.Parse(os.Args[2:])
 
 	var err error
 	switch os.Args[1] {
 	case "up":
+		if *nodes < 1 {
+			err = fmt.Errorf("--nodes %d: give at least 1", *nodes)
+			break
+		}
 		if *kwok == "" {
 			*kwok = filepath.Join(*bin, "kwok")
 		}

@@ -1,0 +1,247 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/yaml"
+)
+
+// Claim is a PersistentVolumeClaim of a release: its data. Either a
+// StatefulSet of the release made it from one of its volumeClaimTemplates
+// (TEMPLATE-STATEFULSET-ORDINAL), or it is an object of the release's
+// manifest.
+type Claim struct {
+	Namespace string
+	Name      string
+	// StatefulSet that made the claim; empty for a claim of the manifest.
+	StatefulSet string
+}
+
+// String is NAMESPACE/NAME.
+func (c Claim) String() string { return c.Namespace + "/" + c.Name }
+
+// manifestObject is what claims reads of each object of a manifest.
+type manifestObject struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	Spec struct {
+		VolumeClaimTemplates []struct {
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		} `json:"volumeClaimTemplates"`
+	} `json:"spec"`
+}
+
+// statefulSet names one StatefulSet of a release.
+type statefulSet struct{ namespace, name string }
+
+// claims finds the claims of a release that exist in the cluster: those of
+// its manifest (whether or not Helm keeps them), and those its
+// StatefulSets made from their volumeClaimTemplates. It also returns the
+// release's StatefulSets that have templates.
+func claims(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.Release) ([]Claim, []statefulSet, error) {
+	type template struct{ sts, prefix string }
+	byNamespace := map[string][]template{}
+	wanted := map[string]bool{} // NAMESPACE/NAME of claims in the manifest
+	var sets []statefulSet
+	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
+		var o manifestObject
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			continue // Helm applied it, so this does not happen; nothing to keep either way
+		}
+		ns := o.Metadata.Namespace
+		if ns == "" {
+			ns = rel.Namespace
+		}
+		switch o.Kind {
+		case "PersistentVolumeClaim":
+			wanted[ns+"/"+o.Metadata.Name] = true
+			if byNamespace[ns] == nil {
+				byNamespace[ns] = []template{} // list the namespace's claims
+			}
+		case "StatefulSet":
+			if len(o.Spec.VolumeClaimTemplates) == 0 {
+				continue
+			}
+			sets = append(sets, statefulSet{ns, o.Metadata.Name})
+			for _, t := range o.Spec.VolumeClaimTemplates {
+				byNamespace[ns] = append(byNamespace[ns], template{o.Metadata.Name, t.Metadata.Name + "-" + o.Metadata.Name + "-"})
+			}
+		}
+	}
+	var out []Claim
+	for ns, templates := range byNamespace {
+		list, err := cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing the claims in namespace %q: %w", ns, err)
+		}
+		for _, pvc := range list.Items {
+			if wanted[ns+"/"+pvc.Name] {
+				out = append(out, Claim{Namespace: ns, Name: pvc.Name})
+				continue
+			}
+			for _, t := range templates {
+				if strings.HasPrefix(pvc.Name, t.prefix) && ordinal(strings.TrimPrefix(pvc.Name, t.prefix)) {
+					out = append(out, Claim{Namespace: ns, Name: pvc.Name, StatefulSet: t.sts})
+					break
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, sets, nil
+}
+
+// ordinal reports whether s is a StatefulSet pod ordinal: decimal digits.
+func ordinal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// retain makes sure deleting the release's StatefulSets deletes none of
+// the claims they made: each StatefulSet's claim retention policy becomes
+// whenDeleted: Retain, and the claims lose the owner reference to it that
+// policy Delete gave them (which the garbage collector would follow).
+func retain(ctx context.Context, cs kubernetes.Interface, sets []statefulSet, kept []Claim) error {
+	for _, s := range sets {
+		patch := []byte(`{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenDeleted":"Retain"}}}`)
+		_, err := cs.AppsV1().StatefulSets(s.namespace).Patch(ctx, s.name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("keeping the claims of StatefulSet %s/%s: %w", s.namespace, s.name, err)
+		}
+	}
+	for _, c := range kept {
+		if c.StatefulSet == "" {
+			continue
+		}
+		// The StatefulSet controller drops the reference too, now that the
+		// policy is Retain: retry when it updated the claim first.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			pvc, err := cs.CoreV1().PersistentVolumeClaims(c.Namespace).Get(ctx, c.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			refs := pvc.OwnerReferences[:0:0]
+			for _, r := range pvc.OwnerReferences {
+				if r.Kind == "StatefulSet" && r.Name == c.StatefulSet {
+					continue
+				}
+				refs = append(refs, r)
+			}
+			if len(refs) == len(pvc.OwnerReferences) {
+				return nil
+			}
+			pvc.OwnerReferences = refs
+			_, err = cs.CoreV1().PersistentVolumeClaims(c.Namespace).Update(ctx, pvc, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("keeping claim %s: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// deleteClaims deletes claims, and with wait waits until they are gone.
+func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wait bool, timeout time.Duration) error {
+	for _, c := range del {
+		err := cs.CoreV1().PersistentVolumeClaims(c.Namespace).Delete(ctx, c.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting claim %s: %w", c, err)
+		}
+	}
+	if !wait {
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	for _, c := range del {
+		for {
+			_, err := cs.CoreV1().PersistentVolumeClaims(c.Namespace).Get(ctx, c.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("waiting for claim %s to be deleted: %w", c, err)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("claim %s not deleted after %s", c, timeout)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// keepingClaims is a Helm kube client that deletes (and waits for the
+// deletion of) everything it is given except the claims in keep.
+type keepingClaims struct {
+	kube.Interface
+	keep map[string]bool // NAMESPACE/NAME
+}
+
+func (k keepingClaims) filter(rl kube.ResourceList) kube.ResourceList {
+	out := kube.ResourceList{}
+	for _, r := range rl {
+		if r.Mapping != nil && r.Mapping.GroupVersionKind.Group == "" && r.Mapping.GroupVersionKind.Kind == "PersistentVolumeClaim" && k.keep[r.Namespace+"/"+r.Name] {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Delete deletes all but the kept claims.
+func (k keepingClaims) Delete(rl kube.ResourceList) (*kube.Result, []error) {
+	rl = k.filter(rl)
+	if len(rl) == 0 {
+		return &kube.Result{}, nil
+	}
+	return k.Interface.Delete(rl)
+}
+
+// DeleteWithPropagationPolicy deletes all but the kept claims.
+func (k keepingClaims) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
+	rl = k.filter(rl)
+	if len(rl) == 0 {
+		return &kube.Result{}, nil
+	}
+	if d, ok := k.Interface.(kube.InterfaceDeletionPropagation); ok {
+		return d.DeleteWithPropagationPolicy(rl, policy)
+	}
+	return k.Interface.Delete(rl)
+}
+
+// WaitForDelete waits for all but the kept claims.
+func (k keepingClaims) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
+	if w, ok := k.Interface.(kube.InterfaceExt); ok {
+		return w.WaitForDelete(k.filter(rl), timeout)
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package release
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/resource"
+
+	"github.com/bundlesh/bundle/internal/releasetest"
+)
+
+// dataManifest is a release with a StatefulSet making claims from its
+// template "data", and a claim of its own.
+const dataManifest = `---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: wiki-db
+spec:
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: wiki-files
+  annotations:
+    helm.sh/resource-policy: keep
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: wiki
+`
+
+// dataFixture stores release "wiki" over dataManifest in namespace team,
+// with its StatefulSet (retention policy Delete) and these claims in the
+// cluster: the StatefulSet's two (owned by it, as policy Delete makes
+// them), the release's own, and claims of others whose names only look
+// alike.
+func dataFixture(t *testing.T) (*releasetest.Fixture, *Client) {
+	t.Helper()
+	f := releasetest.New("team")
+	rel := releasetest.Release("wiki", "team", 1, helmrelease.StatusDeployed, "mediawiki", "1.1.2", "1.43")
+	rel.Manifest = dataManifest
+	f.Store(t, rel)
+	ctx := context.Background()
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "wiki-db", Namespace: "team", UID: "sts-uid"},
+		Spec: appsv1.StatefulSetSpec{PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+			WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType, WhenScaled: appsv1.RetainPersistentVolumeClaimRetentionPolicyType}}}
+	if _, err := f.Clientset.AppsV1().StatefulSets("team").Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	owner := []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "wiki-db", UID: "sts-uid"}}
+	for _, c := range []struct {
+		ns, name string
+		owned    bool
+	}{
+		{"team", "data-wiki-db-0", true}, {"team", "data-wiki-db-1", true}, {"team", "wiki-files", false},
+		{"team", "data-wiki-db-x", false}, {"team", "data-wiki-db-0-copy", false}, {"team", "data-other-0", false}, {"other", "data-wiki-db-0", false},
+	} {
+		pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.ns}}
+		if c.owned {
+			pvc.OwnerReferences = owner
+		}
+		if _, err := f.Clientset.CoreV1().PersistentVolumeClaims(c.ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f, NewWithEnv(&Env{Config: f.Config(), Namespace: "team", AllNamespaces: f.AllNamespaces, Clientset: f.Kubernetes}, nil)
+}
+
+var wikiClaims = []Claim{
+	{Namespace: "team", Name: "data-wiki-db-0", StatefulSet: "wiki-db"},
+	{Namespace: "team", Name: "data-wiki-db-1", StatefulSet: "wiki-db"},
+	{Namespace: "team", Name: "wiki-files"},
+}
+
+func pvcNames(t *testing.T, f *releasetest.Fixture, ns string) []string {
+	t.Helper()
+	l, err := f.Clientset.CoreV1().PersistentVolumeClaims(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range l.Items {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// Uninstall keeps the claims of the StatefulSet's template and of the
+// manifest, and makes sure deleting the StatefulSet cannot take them: its
+// retention policy becomes Retain and they lose their owner reference.
+func TestUninstallKeepsClaims(t *testing.T) {
+	f, c := dataFixture(t)
+	ctx := context.Background()
+	res, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Kept, wikiClaims) || res.Deleted != nil || res.Name != "wiki" {
+		t.Errorf("kept %v, deleted %v, want kept %v", res.Kept, res.Deleted, wikiClaims)
+	}
+	sts, err := f.Clientset.AppsV1().StatefulSets("team").Get(ctx, "wiki-db", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted; got != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
+		t.Errorf("StatefulSet whenDeleted = %s, want Retain", got)
+	}
+	for _, cl := range wikiClaims {
+		pvc, err := f.Clientset.CoreV1().PersistentVolumeClaims("team").Get(ctx, cl.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("claim %s: %v", cl.Name, err)
+		}
+		if len(pvc.OwnerReferences) > 0 {
+			t.Errorf("claim %s still owned by %v", cl.Name, pvc.OwnerReferences)
+		}
+	}
+}
+
+// DeleteData deletes exactly the release's claims.
+func TestUninstallDeleteData(t *testing.T) {
+	f, c := dataFixture(t)
+	res, err := c.Uninstall(context.Background(), UninstallOptions{ReleaseName: "wiki", DeleteData: true, WaitOptions: WaitOptions{Wait: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Deleted, wikiClaims) || res.Kept != nil {
+		t.Errorf("deleted %v, kept %v, want deleted %v", res.Deleted, res.Kept, wikiClaims)
+	}
+	if got, want := pvcNames(t, f, "team"), []string{"data-other-0", "data-wiki-db-0-copy", "data-wiki-db-x"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("claims left in team: %v, want %v", got, want)
+	}
+	if got := pvcNames(t, f, "other"); len(got) != 1 {
+		t.Errorf("claims left in other: %v", got)
+	}
+}
+
+// A dry run reports what it would keep or delete and changes nothing.
+func TestUninstallDryRunClaims(t *testing.T) {
+	for _, deleteData := range []bool{false, true} {
+		f, c := dataFixture(t)
+		res, err := c.Uninstall(context.Background(), UninstallOptions{ReleaseName: "wiki", DeleteData: deleteData, DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := res.Kept
+		if deleteData {
+			listed = res.Deleted
+		}
+		if !res.DryRun || !reflect.DeepEqual(listed, wikiClaims) {
+			t.Errorf("DeleteData %v: dry run %v listed %v, want %v", deleteData, res.DryRun, listed, wikiClaims)
+		}
+		if n := len(pvcNames(t, f, "team")); n != 6 {
+			t.Errorf("DeleteData %v: a dry run left %d claims of 6", deleteData, n)
+		}
+		pvc, _ := f.Clientset.CoreV1().PersistentVolumeClaims("team").Get(context.Background(), "data-wiki-db-0", metav1.GetOptions{})
+		sts, _ := f.Clientset.AppsV1().StatefulSets("team").Get(context.Background(), "wiki-db", metav1.GetOptions{})
+		if len(pvc.OwnerReferences) != 1 || sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted != appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
+			t.Errorf("DeleteData %v: a dry run changed the StatefulSet or its claims", deleteData)
+		}
+		if f.Last(t, "wiki").Info.Status != helmrelease.StatusDeployed {
+			t.Errorf("DeleteData %v: a dry run uninstalled the release", deleteData)
+		}
+	}
+}
+
+// recordingKube records what Helm asks it to delete.
+type recordingKube struct {
+	kube.Interface
+	deleted []string
+}
+
+func (r *recordingKube) Delete(rl kube.ResourceList) (*kube.Result, []error) {
+	r.deleted = append(r.deleted, infoNames(rl)...)
+	return &kube.Result{}, nil
+}
+
+func (r *recordingKube) DeleteWithPropagationPolicy(rl kube.ResourceList, _ metav1.DeletionPropagation) (*kube.Result, []error) {
+	return r.Delete(rl)
+}
+
+func infoNames(rl kube.ResourceList) []string {
+	var out []string
+	for _, i := range rl {
+		gvk := i.Mapping.GroupVersionKind
+		out = append(out, gvk.GroupKind().String()+" "+i.Namespace+"/"+i.Name)
+	}
+	return out
+}
+
+func info(kind, group, ns, name string) *resource.Info {
+	return &resource.Info{Namespace: ns, Name: name, Mapping: &meta.RESTMapping{GroupVersionKind: schema.GroupVersionKind{Group: group, Version: "v1", Kind: kind}}}
+}
+
+// The kube client Uninstall hands Helm deletes everything but the kept
+// claims: not a claim of the same name in another namespace, nor another
+// kind's object of the same name.
+func TestKeepingClaimsDeletesAllButKeptClaims(t *testing.T) {
+	rec := &recordingKube{}
+	k := keepingClaims{Interface: rec, keep: map[string]bool{"team/wiki-files": true}}
+	rl := kube.ResourceList{
+		info("PersistentVolumeClaim", "", "team", "wiki-files"),
+		info("PersistentVolumeClaim", "", "other", "wiki-files"),
+		info("ConfigMap", "", "team", "wiki-files"),
+		info("PersistentVolumeClaim", "example.com", "team", "wiki-files"),
+	}
+	k.DeleteWithPropagationPolicy(rl, metav1.DeletePropagationForeground)
+	k.Delete(rl[:1])
+	want := []string{"PersistentVolumeClaim other/wiki-files", "ConfigMap team/wiki-files", "PersistentVolumeClaim.example.com team/wiki-files"}
+	if !reflect.DeepEqual(rec.deleted, want) {
+		t.Errorf("deleted %v, want %v", rec.deleted, want)
+	}
+}
