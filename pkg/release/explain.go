@@ -35,9 +35,9 @@ func (e *WaitError) Error() string {
 	names := make([]string, 0, len(e.Resources))
 	var failed []string
 	for _, r := range e.Resources {
-		names = append(names, r.String())
+		names = append(names, r.ResourceState.String())
 		if r.State == StateFailed {
-			failed = append(failed, r.String())
+			failed = append(failed, r.ResourceState.String())
 		}
 	}
 	if e.Timeout == 0 && len(failed) > 0 {
