@@ -80,7 +80,9 @@ func obj(apiVersion, kind, name string, spec, status map[string]any) *unstructur
 	return u
 }
 
-func idOf(u *unstructured.Unstructured) object.ObjMetadata { return object.UnstructuredToObjMetadata(u) }
+func idOf(u *unstructured.Unstructured) object.ObjMetadata {
+	return object.UnstructuredToObjMetadata(u)
+}
 
 func deployment(available int64) *unstructured.Unstructured {
 	return obj("apps/v1", "Deployment", "web", map[string]any{
