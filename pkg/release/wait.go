@@ -139,6 +139,7 @@ func (w *waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
 		report(id, ResourceState{Kind: id.GroupKind.Kind, Namespace: id.Namespace, Name: id.Name, State: StateWaiting})
 	}
 	sw := watcher.NewDefaultStatusWatcher(w.dyn, w.mapper)
+	sw.StatusReader = newStatusReader(w.mapper)
 	events := sw.Watch(ctx, ids, watcher.Options{})
 	for {
 		select {
