@@ -228,7 +228,7 @@ func TestWaitEndsPromptlyWhenTheLastResourceIsReady(t *testing.T) {
 		t.Errorf("--wait returned %s after the last resource became ready, want under 2s", took)
 	}
 	for _, want := range []string{
-		"CustomResourceDefinition databases.readiness.bundle.test: ready",
+		"Deployment web: ready",
 		"Database orders: in progress: waiting for the controller",
 		"Database orders: ready",
 	} {
