@@ -7,6 +7,7 @@
 #                     CLUSTER_NODES=1 for a single node, default 3)
 #   make cluster-down stop it
 #   make fuzz         run every fuzzer for FUZZTIME each
+#   make bench        resolver benchmarks; --wait against helm's on a local control plane
 #
 # The control plane (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok) is built from the Go module proxy at the versions
@@ -169,9 +170,22 @@ fuzz:
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseValues$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseConstraint$$' -fuzztime $(FUZZTIME)
 
-# Resolver benchmarks (a)-(e); see pkg/resolve/bench_test.go.
-bench:
+# Resolver benchmarks (a)-(e); see pkg/resolve/bench_test.go. Then, on a
+# control plane of its own, --wait against helm's: the same chart archive
+# installed with helm install --wait and bundle install --wait, their ratio
+# (bundle/helm), and bundle install stable/mediawiki --wait; see
+# test/e2e/wait_bench_test.go.
+BENCH_STATE := $(CACHE)/cluster/bench
+bench: cluster-build $(HELM)
 	$(GO) test ./pkg/resolve -run '^$$' -bench . -benchtime 5x
+	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(BENCH_STATE) --nodes $(CLUSTER_NODES); \
+	status=$$?; \
+	if [ $$status = 0 ]; then \
+		BUNDLE_TEST_KUBECONFIG=$(abspath $(BENCH_STATE))/kubeconfig BUNDLE_TEST_HELM=$(abspath $(HELM)) \
+			$(GO) test ./test/e2e -run '^$$' -bench '^BenchmarkWaitVsHelm$$' -benchtime 3x -ldflags "$(HELM_LDFLAGS)" || status=$$?; \
+	fi; \
+	$(CLUSTER) down --state $(BENCH_STATE); \
+	exit $$status
 
 # Record the catalog's versions and digests (after bumping a bundle's version).
 catalog: lock

@@ -163,7 +163,7 @@ func runApp(ctx context.Context, app *ucli.App, args []string) int {
 		// failed then is only the interruption's consequence.
 		err = cause
 	}
-	fmt.Fprintln(app.ErrWriter, "Error: "+oneLine(withHints(err)))
+	printError(app.ErrWriter, err)
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return ExitUsage
@@ -287,7 +287,11 @@ func sourceFrom(c *ucli.Context, ref string) (plan.Source, error) {
 }
 
 func waitFrom(c *ucli.Context) release.WaitOptions {
-	return release.WaitOptions{Wait: c.Bool("wait"), Timeout: c.Duration("timeout")}
+	opts := release.WaitOptions{Wait: c.Bool("wait"), Timeout: c.Duration("timeout")}
+	if c.Command != nil && c.Command.Name != "uninstall" { // uninstall waits for deletion, with Helm
+		opts.Progress = progressFor(c)
+	}
+	return opts
 }
 
 func client(c *ucli.Context) (*release.Client, error) {

@@ -121,6 +121,7 @@ func installCommand() *ucli.Command {
 			&ucli.BoolFlag{Name: "skip-crds", Usage: "do not create the CRDs in crds/"},
 			&ucli.BoolFlag{Name: "create-namespace", Usage: "create the namespace if it does not exist"},
 			&ucli.BoolFlag{Name: "atomic", Usage: "uninstall everything if the install fails (implies --wait)"},
+			progressFlag(),
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate against the cluster and print the manifests; change nothing"},
 		}),
 		Action: func(c *ucli.Context) error {
@@ -170,6 +171,7 @@ func upgradeCommand() *ucli.Command {
 			"requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.",
 		Flags: flags(kubeFlags(), valuesFlags(), waitFlags(), helmFlags("upgrade"), []ucli.Flag{
 			&ucli.BoolFlag{Name: "atomic", Usage: "roll back if the upgrade fails (implies --wait)"},
+			progressFlag(),
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate against the cluster and print the manifests; change nothing"},
 			&ucli.BoolFlag{Name: "reuse-values", Usage: "apply the given values over the current revision's values and defaults (ignored with --reset-values)"},
 			&ucli.BoolFlag{Name: "reset-values", Usage: "start from the bundle's defaults only"},
@@ -235,6 +237,7 @@ func rollbackCommand() *ucli.Command {
 		ArgsUsage: "NAME [REVISION]",
 		Flags: flags(kubeFlags(), waitFlags(), []ucli.Flag{
 			&ucli.BoolFlag{Name: "dry-run", Usage: "simulate"},
+			progressFlag(),
 		}),
 		Action: func(c *ucli.Context) error {
 			if c.NArg() < 1 || c.NArg() > 2 {

@@ -2,6 +2,8 @@ package release
 
 import (
 	"helm.sh/helm/v3/pkg/action"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -25,6 +27,10 @@ type Env struct {
 	// Clientset returns a typed Kubernetes client (readiness of claims,
 	// test pod logs).
 	Clientset func() (kubernetes.Interface, error)
+	// Dynamic returns a dynamic client and a REST mapper, with which
+	// bundle waits for readiness itself (see WaitOptions); nil leaves
+	// waiting to Config's kube client, as Helm does.
+	Dynamic func() (dynamic.Interface, meta.RESTMapper, error)
 }
 
 // NewWithEnv returns a client over a prepared Helm environment instead of a

@@ -171,10 +171,17 @@ func summarize(r *helmrelease.Release) *Release {
 // WaitOptions are shared by operations that can wait for readiness.
 type WaitOptions struct {
 	// Wait until every resource is ready (Deployments available,
-	// StatefulSets ready, claims bound, ...).
+	// StatefulSets ready, claims bound, custom resources Ready, ...), as
+	// kstatus computes readiness, watching the resources: the wait ends
+	// as soon as the cluster reports the last one ready.
 	Wait bool
 	// Timeout bounds waiting; zero means DefaultTimeout.
 	Timeout time.Duration
+	// Progress, when set, receives the state of every resource waited
+	// for as it changes (see Wait). On a timeout or a failed resource the
+	// error is a *WaitError saying why each resource is not ready; a lost
+	// connection to the cluster ends the wait at once.
+	Progress Progress
 }
 
 func (w WaitOptions) timeout() time.Duration {
@@ -274,7 +281,12 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		return nil, errdefs.Fixable(ErrExists, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference}}},
 			"release %q already exists in namespace %q (revision %d, %s)", name, c.namespace, last.Version, last.Info.Status)
 	}
-	inst := action.NewInstall(c.cfg)
+	opts.Wait = opts.Wait || opts.Atomic
+	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
+	if err != nil {
+		return nil, err
+	}
+	inst := action.NewInstall(cfg)
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
@@ -403,7 +415,12 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	up := action.NewUpgrade(c.cfg)
+	opts.Wait = opts.Wait || opts.Atomic
+	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
+	if err != nil {
+		return nil, err
+	}
+	up := action.NewUpgrade(cfg)
 	up.Namespace = c.namespace
 	up.Wait = opts.Wait || opts.Atomic
 	up.Atomic = opts.Atomic
@@ -521,7 +538,11 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	if _, err := c.last(opts.ReleaseName); err != nil {
 		return nil, err
 	}
-	rb := action.NewRollback(c.cfg)
+	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
+	if err != nil {
+		return nil, err
+	}
+	rb := action.NewRollback(cfg)
 	rb.Version = opts.Revision
 	rb.Wait = opts.Wait
 	rb.Timeout = opts.timeout()

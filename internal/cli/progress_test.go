@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bundlesh/bundle/pkg/release"
+)
+
+func TestProgressOffATerminalIsOneLinePerChangeOfState(t *testing.T) {
+	var b bytes.Buffer
+	v := &progressView{w: &b, start: time.Now(), rows: map[string]int{}}
+	for _, rs := range []release.ResourceState{
+		{Kind: "StatefulSet", Name: "db", State: release.StateWaiting},
+		{Kind: "Job", Name: "migrate", State: release.StateWaiting},
+		{Kind: "StatefulSet", Name: "db", State: release.StateInProgress, Message: "Ready: 0/1"},
+		{Kind: "StatefulSet", Name: "db", State: release.StateReady, Message: "All replicas scheduled as expected. Replicas: 1"},
+		{Kind: "Job", Name: "migrate", State: release.StateFailed, Message: "Job Failed. failed: 2/1"},
+	} {
+		v.update(rs)
+	}
+	want := "StatefulSet db: in progress: Ready: 0/1\n" +
+		"StatefulSet db: ready\n" +
+		"Job migrate: failed: Job Failed. failed: 2/1\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestProgressOnATerminalRedrawsInPlace(t *testing.T) {
+	var b bytes.Buffer
+	v := &progressView{w: &b, live: true, width: 60, start: time.Now(), rows: map[string]int{}}
+	v.update(release.ResourceState{Kind: "StatefulSet", Name: "db", State: release.StateWaiting})
+	first := b.Len()
+	v.update(release.ResourceState{Kind: "StatefulSet", Name: "db", State: release.StateReady})
+	second := b.String()[first:]
+	if !strings.HasPrefix(second, "\x1b[2A") {
+		t.Errorf("the second drawing does not go back up over the first 2 lines: %q", second)
+	}
+	if !strings.Contains(second, "1 resources: 1 ready") || !strings.Contains(second, "✓ StatefulSet db") {
+		t.Errorf("second drawing: %q", second)
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if n := len([]rune(strings.TrimPrefix(strings.TrimPrefix(l, "\x1b[2A"), "\r\x1b[2K"))); n >= 60 {
+			t.Errorf("a line of %d characters wraps on a terminal of 60: %q", n, l)
+		}
+	}
+}
+
+func TestAWaitErrorIsOneErrorLineThenALinePerResource(t *testing.T) {
+	we := &release.WaitError{Timeout: 5 * time.Minute, Total: 4, Resources: []release.NotReady{
+		{ResourceState: release.ResourceState{Kind: "StatefulSet", Namespace: "shop", Name: "magento-cache"}, Reason: "1/3 ready",
+			Pod: &release.PodProblem{Name: "magento-cache-1", Phase: "Pending", Why: "0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules"}},
+		{ResourceState: release.ResourceState{Kind: "PersistentVolumeClaim", Namespace: "shop", Name: "data"}, Reason: "Pending",
+			Event: "ProvisioningFailed: storageclass \"fast\" not found"},
+	}}
+	var b bytes.Buffer
+	printError(&b, fmt.Errorf("installing stable/magento as \"magento\": %w", we))
+	want := "Error: installing stable/magento as \"magento\": 2 of 4 resources not ready after 5m0s: StatefulSet magento-cache, PersistentVolumeClaim data\n" +
+		"  StatefulSet magento-cache: 1/3 ready: pod magento-cache-1 Pending: 0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules\n" +
+		"  PersistentVolumeClaim data: Pending: ProvisioningFailed: storageclass \"fast\" not found\n" +
+		"Try: kubectl describe -n shop statefulset magento-cache, and kubectl get events -n shop; if it is only slow, a longer --timeout (it was 5m0s)\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestOtherErrorsStayOneLine(t *testing.T) {
+	var b bytes.Buffer
+	printError(&b, errors.New("release \"x\"\nnot found"))
+	if b.String() != "Error: release \"x\" not found\n" {
+		t.Errorf("got %q", b.String())
+	}
+}

@@ -1,0 +1,385 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/bundlesh/bundle/internal/cli"
+)
+
+// readinessBundle writes a local bundle with one resource of every kind a
+// wait must understand: a custom resource with a Ready condition (its CRD
+// in crds/; the test plays its controller through the status
+// subresource), a Deployment rollout, a StatefulSet, a claim and a Job.
+// With broken=true each of them cannot become ready: pods that no node
+// fits, a Job past its deadline, a claim of a StorageClass that does not
+// exist.
+func readinessBundle(t *testing.T) string {
+	dir := t.TempDir()
+	files := map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: ready\nversion: 0.1.0\n",
+		"values.yaml": "broken: false\n",
+		"crds/databases.yaml": `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: databases.readiness.bundle.test}
+spec:
+  group: readiness.bundle.test
+  scope: Namespaced
+  names: {plural: databases, singular: database, kind: Database}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
+          status:
+            type: object
+            x-kubernetes-preserve-unknown-fields: true
+            default: {conditions: [{type: Ready, status: "Unknown", reason: Provisioning, message: "waiting for the controller"}]}
+`,
+		"templates/database.yaml": "apiVersion: readiness.bundle.test/v1\nkind: Database\nmetadata: {name: orders}\nspec: {size: 1}\n",
+		"templates/web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      {{- if .Values.broken }}
+      nodeSelector: {disk: none}
+      {{- end }}
+      containers: [{name: web, image: "nginx:1.27"}]
+`,
+		"templates/db.yaml": `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 1
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "postgres:16"}]
+`,
+		"templates/data.yaml": `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+  {{- if .Values.broken }}
+  storageClassName: missing
+  {{- end }}
+`,
+		"templates/migrate.yaml": `apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec:
+  backoffLimit: 0
+  {{- if .Values.broken }}
+  activeDeadlineSeconds: 6
+  {{- end }}
+  template:
+    spec:
+      restartPolicy: Never
+      {{- if .Values.broken }}
+      nodeSelector: {disk: none}
+      {{- end }}
+      containers: [{name: migrate, image: "busybox:1.36", command: [sh, -c, "echo migrated"]}]
+`,
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+var databases = schema.GroupVersionResource{Group: "readiness.bundle.test", Version: "v1", Resource: "databases"}
+
+// setReady plays the Database's controller: it sets its Ready condition
+// through the status subresource.
+func (e *env) setReady(t *testing.T, ns, status, reason, message string) {
+	t.Helper()
+	dc := dynamic.NewForConfigOrDie(e.cfg)
+	ctx := context.Background()
+	db, err := dc.Resource(databases).Namespace(ns).Get(ctx, "orders", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unstructured.SetNestedSlice(db.Object, []any{map[string]any{"type": "Ready", "status": status, "reason": reason, "message": message,
+		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}}, "status", "conditions")
+	if _, err := dc.Resource(databases).Namespace(ns).UpdateStatus(ctx, db, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForDatabase waits until the install has created the Database.
+func (e *env) waitForDatabase(t *testing.T, ns string) {
+	t.Helper()
+	dc := dynamic.NewForConfigOrDie(e.cfg)
+	eventually(t, 60*time.Second, "the Database created", func() (bool, string) {
+		_, err := dc.Resource(databases).Namespace(ns).Get(context.Background(), "orders", metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		return err == nil, "no Database orders"
+	})
+}
+
+// lockedBuffer is a bytes.Buffer that a running command writes to while
+// the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type result struct {
+	code     int
+	stderr   string
+	returned time.Time
+}
+
+// start runs bundle in the background, its stderr readable as it runs.
+func (e *env) start(args ...string) (<-chan result, *lockedBuffer) {
+	errb := &lockedBuffer{}
+	done := make(chan result, 1)
+	go func() {
+		code := cli.Run(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), io.Discard, errb)
+		done <- result{code, errb.String(), time.Now()}
+	}()
+	return done, errb
+}
+
+// --wait waits for every kind, says each change of state, and returns as
+// soon as the last resource is ready.
+func TestWaitEndsPromptlyWhenTheLastResourceIsReady(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "ready")
+	done, stderr := e.start("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m", "--kubeconfig", e.kubeconfig)
+	e.waitForDatabase(t, ns)
+	// Everything but the Database becomes ready on its own (kwok runs the
+	// pods and completes the Job, claims bind).
+	eventually(t, 60*time.Second, "every resource but the Database ready", func() (bool, string) {
+		out := stderr.String()
+		for _, r := range []string{"Deployment web: ready", "StatefulSet db: ready", "PersistentVolumeClaim data: ready", "Job migrate: ready"} {
+			if !strings.Contains(out, r) {
+				return false, "not yet " + r + " in:\n" + out
+			}
+		}
+		return true, ""
+	})
+	select {
+	case r := <-done:
+		t.Fatalf("install returned (exit %d) before the Database was ready: %s", r.code, r.stderr)
+	case <-time.After(500 * time.Millisecond):
+	}
+	readyAt := time.Now()
+	e.setReady(t, ns, "True", "Provisioned", "")
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("install did not return after the last resource became ready")
+	}
+	if r.code != 0 {
+		t.Fatalf("install: exit %d: %s", r.code, r.stderr)
+	}
+	took := r.returned.Sub(readyAt)
+	t.Logf("--wait returned %s after the last resource became ready", took)
+	if took > 2*time.Second {
+		t.Errorf("--wait returned %s after the last resource became ready, want under 2s", took)
+	}
+	for _, want := range []string{
+		"Deployment web: ready",
+		"Database orders: in progress: waiting for the controller",
+		"Database orders: ready",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the progress lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// When resources cannot become ready, the error is one line, then one
+// line per resource with the reason its status, pods and events give; the
+// release is recorded failed, as Helm does.
+func TestWaitFailureSaysWhyEachResourceIsNotReady(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "notready")
+	done, _ := e.start("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m",
+		"--set", "broken=true", "--kubeconfig", e.kubeconfig)
+	e.waitForDatabase(t, ns)
+	e.setReady(t, ns, "False", "NotSynced", "upstream unreachable")
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(90 * time.Second):
+		t.Fatal("install did not fail when the Job failed")
+	}
+	if r.code == 0 {
+		t.Fatalf("install of a broken bundle succeeded: %s", r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	var errLine string
+	var rest []string
+	for i, l := range lines {
+		if strings.HasPrefix(l, "Error: ") {
+			errLine, rest = l, lines[i+1:]
+			break
+		}
+	}
+	if !strings.Contains(errLine, "Job migrate failed while waiting for readiness") {
+		t.Errorf("error line: %q", errLine)
+	}
+	explained := strings.Join(rest, "\n")
+	for _, want := range []string{
+		"  Job migrate: failed: DeadlineExceeded: Job was active longer than specified deadline",
+		"  Deployment web: 0/2 available: pod web-",
+		"didn't match Pod's node affinity/selector",
+		`  PersistentVolumeClaim data: Pending: ProvisioningFailed: storageclass.storage.k8s.io "missing" not found`,
+		"  Database orders: Ready False: NotSynced: upstream unreachable",
+		"Try: kubectl describe -n " + ns,
+	} {
+		if !strings.Contains(explained, want) {
+			t.Errorf("the explanation lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(explained, "StatefulSet db") {
+		t.Errorf("a ready StatefulSet is explained:\n%s", explained)
+	}
+	rel, err := e.helmStorage(ns).Last("ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.Info.Status != "failed" {
+		t.Errorf("release status %s, want failed", rel.Info.Status)
+	}
+}
+
+// --atomic keeps Helm's meaning when bundle waits: the failed install is
+// uninstalled.
+func TestAtomicUninstallsWhenTheWaitFails(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "atomic")
+	code, _, errs := e.bundle(t, "install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--atomic", "--timeout", "5s")
+	if code == 0 {
+		t.Fatal("an install whose Database never becomes ready succeeded")
+	}
+	if !strings.Contains(errs, "has been uninstalled due to atomic being set") || !strings.Contains(errs, "  Database orders: Ready Unknown: Provisioning: waiting for the controller") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	if _, err := e.helmStorage(ns).Last("ready"); err == nil {
+		t.Error("the release is still recorded after --atomic")
+	}
+}
+
+// A lost API server is said at once, not after the timeout.
+func TestWaitSaysAtOnceThatTheClusterIsGone(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "lost")
+	// A TCP proxy in front of the API server, to cut it off.
+	kc, err := clientcmd.LoadFromFile(e.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := strings.TrimPrefix(e.cfg.Host, "https://")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, s)
+			mu.Unlock()
+			go io.Copy(s, c)
+			go io.Copy(c, s)
+		}
+	}()
+	cut := func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	defer cut()
+	for _, c := range kc.Clusters {
+		c.Server = "https://" + ln.Addr().String()
+	}
+	proxied := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, proxied); err != nil {
+		t.Fatal(err)
+	}
+
+	done, _ := e.start("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--timeout", "2m", "--kubeconfig", proxied)
+	e.waitForDatabase(t, ns)
+	time.Sleep(time.Second) // waiting
+	cut()
+	cutAt := time.Now()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("install still waiting 30s after the cluster went away")
+	}
+	took := r.returned.Sub(cutAt)
+	t.Logf("the lost connection was said %s after it was cut", took)
+	if took > 5*time.Second {
+		t.Errorf("the lost connection was said after %s, want at once", took)
+	}
+	want := "lost the connection to the cluster at https://" + ln.Addr().String() + " while waiting: "
+	if r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, want)
+	}
+}
