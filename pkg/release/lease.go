@@ -170,6 +170,11 @@ func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op O
 		case apierrors.IsForbidden(err):
 			log("no lease for release %q, running without one (other operations on it are not stopped): %v", name, err)
 			return nil, nil, nil
+		case apierrors.IsNotFound(err):
+			// No namespace yet (install --create-namespace), so no
+			// release in it to hold; or no Lease API.
+			log("no lease for release %q, running without one: %v", name, err)
+			return nil, nil, nil
 		case (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && attempt < 3:
 			continue // another operation got there first: see who
 		}

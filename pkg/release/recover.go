@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
@@ -77,6 +80,21 @@ func (c *Client) markStopped(name string, prev *Holder) error {
 		return fmt.Errorf("marking revision %d of %q (%s, its operation stopped) failed: %w", last.Version, name, was, err)
 	}
 	c.log("release %q: %s", name, note)
+	// Its operation applied its objects (a kill mostly comes while it
+	// waits): the revision deployed before no longer says what runs, and
+	// the next operation must patch from the stopped one's manifest, as
+	// Helm does from the last revision when none is deployed. Otherwise a
+	// change the stopped revision made and the next one undoes stays live.
+	deployed, err := c.cfg.Releases.DeployedAll(name)
+	if err != nil {
+		return nil
+	}
+	for _, d := range deployed {
+		d.SetStatus(helmrelease.StatusSuperseded, fmt.Sprintf("superseded by revision %d, whose operation stopped", last.Version))
+		if err := c.cfg.Releases.Update(d); err != nil {
+			return fmt.Errorf("marking revision %d of %q superseded: %w", d.Version, name, err)
+		}
+	}
 	return nil
 }
 
@@ -95,16 +113,26 @@ func (c *Client) replaceable(last *helmrelease.Release) bool {
 	return false
 }
 
-// upgradeBase is the revision an upgrade starts from: the deployed one, as
-// Helm's upgrade has it, else the last.
+// upgradeBase is the revision an upgrade starts from (the values it
+// reuses, the requirement versions it keeps): the deployed one, as Helm's
+// upgrade has it, else the newest that was (one a stopped operation
+// superseded), else the last.
 func (c *Client) upgradeBase(last *helmrelease.Release) *helmrelease.Release {
 	if last.Info.Status == helmrelease.StatusDeployed {
 		return last
 	}
-	if d, err := c.cfg.Releases.Deployed(last.Name); err == nil {
-		return d
+	hist, err := c.cfg.Releases.History(last.Name)
+	if err != nil {
+		return last
 	}
-	return last
+	base := last
+	for _, r := range hist {
+		st := r.Info.Status
+		if (st == helmrelease.StatusDeployed || st == helmrelease.StatusSuperseded) && (base == last || r.Version > base.Version) {
+			base = r
+		}
+	}
+	return base
 }
 
 // rollbackTarget is the revision a rollback to revision (0: the previous)
@@ -138,4 +166,35 @@ func (c *Client) log(format string, args ...any) {
 	if c.cfg != nil && c.cfg.Log != nil {
 		c.cfg.Log(format, args...)
 	}
+}
+
+// replacing is the configuration to install with over replaced, the last
+// revision of the name (nil: none). Over a failed install whose objects are
+// left, Helm patches them from the new manifest to itself, so what the
+// failed revision set and the new one leaves out (a nodeSelector, say)
+// would stay live; its kube client here patches from the failed revision's
+// manifest instead, as an upgrade does.
+func (c *Client) replacing(replaced *helmrelease.Release) *action.Configuration {
+	kc, ok := c.cfg.KubeClient.(*kube.Client)
+	if replaced == nil || replaced.Info.Status != helmrelease.StatusFailed || replaced.Manifest == "" || !ok {
+		return c.cfg
+	}
+	cfg := *c.cfg
+	cfg.KubeClient = patchingFrom{Client: kc, manifest: replaced.Manifest}
+	return &cfg
+}
+
+// patchingFrom is Helm's kube client whose Update patches from the objects
+// of a stored manifest: those of it left out of the target are deleted,
+// and objects not in it are patched from their live state.
+type patchingFrom struct {
+	*kube.Client
+	manifest string
+}
+
+func (p patchingFrom) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	if built, err := p.Client.Build(strings.NewReader(p.manifest), false); err == nil {
+		original = built
+	}
+	return p.Client.Update(original, target, force)
 }

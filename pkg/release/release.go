@@ -275,14 +275,16 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		return nil, err
 	}
 	defer end()
+	var replaced *helmrelease.Release
 	if last, err := c.cfg.Releases.Last(name); err == nil {
+		replaced = last
 		if !c.replaceable(last) {
 			return nil, errdefs.Fixable(ErrExists, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference, "-n", c.namespace}}},
 				"release %q already exists in namespace %q (revision %d, %s)", name, c.namespace, last.Version, last.Info.Status)
 		}
 		opts.replace = true
 	}
-	inst := action.NewInstall(c.cfg)
+	inst := action.NewInstall(c.replacing(replaced))
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
