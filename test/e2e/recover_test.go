@@ -266,24 +266,34 @@ func TestConcurrentUpgradesExactlyOneProceeds(t *testing.T) {
 	}
 	started := time.Now()
 	// All but one end, refused; the one left runs on.
-	var running []*process
+	ended := func() (done, running []*process) {
+		for _, p := range procs {
+			select {
+			case <-p.done:
+				done = append(done, p)
+			default:
+				running = append(running, p)
+			}
+		}
+		return done, running
+	}
+	eventually(t, time.Minute, "all but one upgrade refused", func() (bool, string) {
+		done, _ := ended()
+		return len(done) >= n-1, fmt.Sprintf("%d ended", len(done))
+	})
+	time.Sleep(2 * time.Second) // the one left is not about to end
+	done, running := ended()
 	busy := regexp.MustCompile(`^Error: release "web" in namespace "` + ns + `" is being upgraded by \S+ pid (\d+) since \S+: wait for it`)
 	holders := map[string]bool{}
-	deadline := time.After(90 * time.Second)
-	for _, p := range procs {
-		select {
-		case <-p.done:
-			m := busy.FindStringSubmatch(p.stderr.String())
-			if p.err == nil || m == nil {
-				t.Errorf("a concurrent upgrade: %v: %s", p.err, p.stderr.String())
-				continue
-			}
-			holders[m[1]] = true
-			if took := p.finished.Sub(started); took > 30*time.Second {
-				t.Errorf("a refused upgrade took %s", took)
-			}
-		case <-deadline:
-			running = append(running, p)
+	for _, p := range done {
+		m := busy.FindStringSubmatch(p.stderr.String())
+		if p.err == nil || m == nil {
+			t.Errorf("a concurrent upgrade: %v: %s", p.err, p.stderr.String())
+			continue
+		}
+		holders[m[1]] = true
+		if took := p.finished.Sub(started); took > 30*time.Second {
+			t.Errorf("a refused upgrade took %s", took)
 		}
 	}
 	if len(running) != 1 {
