@@ -329,3 +329,20 @@ func TestForbiddenLeasesFallBack(t *testing.T) {
 		t.Errorf("history %v", got)
 	}
 }
+
+// An upgrade given no values after a stopped one reuses the values of the
+// revision deployed before it, not the stopped one's.
+func TestUpgradeAfterAStoppedOneReusesTheDeployedValues(t *testing.T) {
+	f, c := recoveryFixture(t)
+	ok := releasetest.Release("db", "team", 1, helmrelease.StatusDeployed, "db", "1.0.0", "")
+	ok.Config = map[string]any{"color": "blue"}
+	stopped := releasetest.Release("db", "team", 2, helmrelease.StatusPendingUpgrade, "db", "1.0.0", "")
+	stopped.Config = map[string]any{"color": "red"}
+	f.Store(t, ok, stopped)
+	if err := operations["upgrade"](context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Last(t, "db"); got.Version != 3 || got.Config["color"] != "blue" {
+		t.Errorf("revision %d values %v, want 3 with color blue", got.Version, got.Config)
+	}
+}
