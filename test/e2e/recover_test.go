@@ -68,6 +68,15 @@ var (
 	bundleBinErr  error
 )
 
+// TestMain removes the bundle binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bundleBin != "" {
+		os.RemoveAll(filepath.Dir(bundleBin))
+	}
+	os.Exit(code)
+}
+
 // bundleBinary builds the bundle command once, for tests that run it as a
 // process of its own (to kill it).
 func bundleBinary(t *testing.T) string {
