@@ -21,6 +21,9 @@ func TestWithHints(t *testing.T) {
 		{errdefs.Fixable(errdefs.ErrUnreachable, []errdefs.Fix{{Options: []string{"kubeconfig", "kube-context"}}}, "cannot reach the cluster"), "cannot reach the cluster: check --kubeconfig and --kube-context"},
 		{&errdefs.NoVersionError{Bundle: "stable/x", Constraint: "^2", Available: []string{"1.0.0"}}, "no version of stable/x satisfies --version ^2 (available: 1.0.0)"},
 		{&errdefs.NoVersionError{Bundle: "dev/x", Available: []string{"2.0.0-rc.1"}}, "dev/x has no stable version (available: 2.0.0-rc.1): choose a prerelease with --devel or --version"},
+		// Release commands name their namespace: the hint works when pasted.
+		{errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Run: []string{"upgrade", "wiki", "stable/mediawiki", "-n", "team"}}}, `release "wiki" already exists in namespace "team"`),
+			`release "wiki" already exists in namespace "team": run bundle upgrade wiki stable/mediawiki -n team`},
 		{fmt.Errorf("plain"), "plain"},
 	} {
 		if got := withHints(tt.err); got != tt.want {

@@ -249,7 +249,7 @@ func TestReleaseCommandErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"get", "values", "nope"}, ExitError, `Error: release "nope" not found in namespace "team" (see bundle list -A)`},
-		{[]string{"get", "values", "wiki", "--revision", "9"}, ExitError, `Error: release "wiki" has no revision 9 in namespace "team": its revisions go up to 2 (see bundle history wiki)`},
+		{[]string{"get", "values", "wiki", "--revision", "9"}, ExitError, `Error: release "wiki" has no revision 9 in namespace "team": its revisions go up to 2 (see bundle history wiki -n team)`},
 		{[]string{"get", "values", "wiki", "--revision", "0"}, ExitUsage, `Error: --revision 0: give a revision number from bundle history (see bundle get values --help)`},
 		{[]string{"get", "values"}, ExitUsage, `Error: expected NAME, got 0 arguments (see bundle get values --help)`},
 		{[]string{"get", "manifest", "wiki", "-o", "json"}, ExitUsage, `Error: flag provided but not defined: -o (see bundle get manifest --help)`},

@@ -37,6 +37,8 @@ var (
 	ErrStale = errors.New("stale")
 	// ErrFailed: an operation ran and failed (a release test).
 	ErrFailed = errors.New("failed")
+	// ErrBusy: another operation holds the release.
+	ErrBusy = errors.New("busy")
 )
 
 // kinded is an error with its own one-line message that matches a kind

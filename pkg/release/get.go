@@ -107,7 +107,7 @@ type HookRun struct {
 // latest.
 func (c *Client) Get(ctx context.Context, name string, revision int) (*Details, error) {
 	if revision < 0 {
-		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{See: []string{"history", name}}}, "revision %d of %q: revisions count from 1", revision, name)
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{See: []string{"history", name, "-n", c.namespace}}}, "revision %d of %q: revisions count from 1", revision, name)
 	}
 	if err := c.reachable(); err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func (c *Client) revision(name string, revision int) (*helmrelease.Release, erro
 		if lerr != nil {
 			return nil, lerr
 		}
-		return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"history", name}}}, "release %q has no revision %d in namespace %q: its revisions go up to %d", name, revision, c.namespace, last.Version)
+		return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"history", name, "-n", c.namespace}}}, "release %q has no revision %d in namespace %q: its revisions go up to %d", name, revision, c.namespace, last.Version)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading revision %d of %q: %w", revision, name, err)

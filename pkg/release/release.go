@@ -277,16 +277,26 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	if last, err := c.cfg.Releases.Last(name); err == nil && last.Info.Status != helmrelease.StatusUninstalled {
-		return nil, errdefs.Fixable(ErrExists, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference}}},
-			"release %q already exists in namespace %q (revision %d, %s)", name, c.namespace, last.Version, last.Info.Status)
+	ctx, end, err := c.begin(ctx, OpInstall, name, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	var replaced *helmrelease.Release
+	if last, err := c.cfg.Releases.Last(name); err == nil {
+		replaced = last
+		if !c.replaceable(last) {
+			return nil, errdefs.Fixable(ErrExists, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference, "-n", c.namespace}}},
+				"release %q already exists in namespace %q (revision %d, %s)", name, c.namespace, last.Version, last.Info.Status)
+		}
+		opts.replace = true
 	}
 	opts.Wait = opts.Wait || opts.Atomic
 	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}
-	inst := action.NewInstall(cfg)
+	inst := action.NewInstall(replacing(cfg, replaced))
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
@@ -375,10 +385,15 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
+	ctx, end, err := c.begin(ctx, OpUpgrade, name, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	last, err := c.cfg.Releases.Last(name)
 	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
 		if !opts.Install {
-			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Run: []string{"install", name, opts.Reference}}},
+			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Run: []string{"install", name, opts.Reference, "-n", c.namespace}}},
 				"release %q not found in namespace %q", name, c.namespace)
 		}
 		p, rerr := in.Resolve(ctx, nil)
@@ -393,16 +408,17 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	}
 	// One resolution, keeping the installed requirement versions while
 	// they still fit (unless told to move them).
+	from := c.upgradeBase(last)
 	var prefer map[string]*semver.Version
-	if !opts.UpdateDeps && last.Chart != nil && last.Chart.Metadata != nil {
-		installed, _ := plan.ParseResolved(last.Chart.Metadata.Annotations)
+	if !opts.UpdateDeps && from.Chart != nil && from.Chart.Metadata != nil {
+		installed, _ := plan.ParseResolved(from.Chart.Metadata.Annotations)
 		prefer = plan.PreferInstalled(installed)
 	}
 	p, err := in.Resolve(ctx, prefer)
 	if err != nil {
 		return nil, err
 	}
-	user, defaults, err := upgradeValues(last, p.Values, opts)
+	user, defaults, err := upgradeValues(from, p.Values, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -535,7 +551,13 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	if _, err := c.last(opts.ReleaseName); err != nil {
+	ctx, end, err := c.begin(ctx, OpRollback, opts.ReleaseName, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	last, err := c.last(opts.ReleaseName)
+	if err != nil {
 		return nil, err
 	}
 	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
@@ -543,7 +565,9 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		return nil, err
 	}
 	rb := action.NewRollback(cfg)
-	rb.Version = opts.Revision
+	if rb.Version, err = c.rollbackTarget(last, opts.Revision); err != nil {
+		return nil, err
+	}
 	rb.Wait = opts.Wait
 	rb.Timeout = opts.timeout()
 	rb.DryRun = opts.DryRun
@@ -589,6 +613,11 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
+	ctx, end, err := c.begin(ctx, OpUninstall, opts.ReleaseName, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	last, err := c.last(opts.ReleaseName)
 	if err != nil {
 		return nil, err

@@ -431,7 +431,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 	// release is untouched.
 	e.mustBundle(t, "install", "stable/mariadb", "-n", ns, "--set", "auth.database=first")
 	code, _, errs := e.bundle(t, "install", "stable/mariadb", "-n", ns, "--set", "auth.database=second")
-	want := fmt.Sprintf(`Error: release "mariadb" already exists in namespace %q (revision 1, deployed): run bundle upgrade mariadb stable/mariadb`, ns)
+	want := fmt.Sprintf(`Error: release "mariadb" already exists in namespace %q (revision 1, deployed): run bundle upgrade mariadb stable/mariadb -n %s`, ns, ns)
 	if code == 0 || strings.TrimSpace(errs) != want {
 		t.Errorf("exit %d, stderr %q; want %q", code, errs, want)
 	}

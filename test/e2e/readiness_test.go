@@ -177,8 +177,8 @@ type result struct {
 	returned time.Time
 }
 
-// start runs bundle in the background, its stderr readable as it runs.
-func (e *env) start(args ...string) (<-chan result, *lockedBuffer) {
+// startInProcess runs bundle in the background, its stderr readable as it runs.
+func (e *env) startInProcess(args ...string) (<-chan result, *lockedBuffer) {
 	errb := &lockedBuffer{}
 	done := make(chan result, 1)
 	go func() {
@@ -193,7 +193,7 @@ func (e *env) start(args ...string) (<-chan result, *lockedBuffer) {
 func TestWaitEndsPromptlyWhenTheLastResourceIsReady(t *testing.T) {
 	e := setup(t)
 	ns := e.namespace(t, "ready")
-	done, stderr := e.start("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m", "--kubeconfig", e.kubeconfig)
+	done, stderr := e.startInProcess("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m", "--kubeconfig", e.kubeconfig)
 	e.waitForDatabase(t, ns)
 	// Everything but the Database becomes ready on its own (kwok runs the
 	// pods and completes the Job, claims bind).
@@ -244,7 +244,7 @@ func TestWaitEndsPromptlyWhenTheLastResourceIsReady(t *testing.T) {
 func TestWaitFailureSaysWhyEachResourceIsNotReady(t *testing.T) {
 	e := setup(t)
 	ns := e.namespace(t, "notready")
-	done, _ := e.start("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m",
+	done, _ := e.startInProcess("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m",
 		"--set", "broken=true", "--kubeconfig", e.kubeconfig)
 	e.waitForDatabase(t, ns)
 	e.setReady(t, ns, "False", "NotSynced", "upstream unreachable")
@@ -362,7 +362,7 @@ func TestWaitSaysAtOnceThatTheClusterIsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	done, _ := e.start("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--timeout", "2m", "--kubeconfig", proxied)
+	done, _ := e.startInProcess("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--timeout", "2m", "--kubeconfig", proxied)
 	e.waitForDatabase(t, ns)
 	time.Sleep(time.Second) // waiting
 	cut()

@@ -1,0 +1,199 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
+)
+
+// RecoveredNote starts the description of a revision whose operation
+// stopped (killed, or cut off from the API server) and that the next
+// operation marked failed.
+const RecoveredNote = "marked failed by bundle: its operation"
+
+// holding marks a context whose operation holds a release's lease, so that
+// an operation run inside another (upgrade --install) does not take it
+// again.
+type holding struct{ name string }
+
+// begin starts operation op on release name: it takes the release's lease
+// (failing at once with a *BusyError while another operation holds it) and
+// recovers a revision a dead operation left pending (markStopped). end
+// releases the lease. A dry run neither takes the lease nor recovers.
+func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bool) (_ context.Context, end func(), _ error) {
+	end = func() {}
+	if dryRun || ctx.Value(holding{name}) != nil {
+		return ctx, end, nil
+	}
+	if c.env == nil || c.env.Clientset == nil {
+		c.log("no Kubernetes client for the lease of release %q: running without one", name)
+		return ctx, end, nil
+	}
+	cs, err := c.env.Clientset()
+	if err != nil {
+		return ctx, end, fmt.Errorf("release %q: %w", name, err)
+	}
+	l, prev, err := acquire(ctx, cs, c.namespace, name, op, c.log)
+	if err != nil {
+		return ctx, end, err
+	}
+	if l == nil { // leases forbidden: as before, without recovery
+		return ctx, end, nil
+	}
+	end = func() { l.release(ctx) }
+	if err := c.markStopped(name, prev); err != nil {
+		end()
+		return ctx, func() {}, err
+	}
+	return context.WithValue(ctx, holding{name}, true), end, nil
+}
+
+// markStopped marks the release's last revision failed when it is pending:
+// called with the release's lease held, no operation runs it any longer.
+// prev is the holder of the lease taken over, if any.
+func (c *Client) markStopped(name string, prev *Holder) error {
+	last, err := c.cfg.Releases.Last(name)
+	if err != nil || last.Info == nil || !last.Info.Status.IsPending() {
+		return nil // nothing stored, or nothing stopped
+	}
+	var note string
+	if prev != nil {
+		note = fmt.Sprintf("%s (holder %s) stopped at %s", RecoveredNote, prev, prev.Renewed.UTC().Format(time.RFC3339))
+	} else {
+		note = fmt.Sprintf("%s (holder unknown) stopped after %s", RecoveredNote, last.Info.LastDeployed.UTC().Format(time.RFC3339))
+	}
+	was := last.Info.Status
+	if last.Info.Description != "" {
+		note += "; was " + was.String() + ": " + last.Info.Description
+	}
+	last.SetStatus(helmrelease.StatusFailed, note)
+	if err := c.cfg.Releases.Update(last); err != nil {
+		return fmt.Errorf("marking revision %d of %q (%s, its operation stopped) failed: %w", last.Version, name, was, err)
+	}
+	c.log("release %q: %s", name, note)
+	// Its operation applied its objects (a kill mostly comes while it
+	// waits): the revision deployed before no longer says what runs, and
+	// the next operation must patch from the stopped one's manifest, as
+	// Helm does from the last revision when none is deployed. Otherwise a
+	// change the stopped revision made and the next one undoes stays live.
+	deployed, err := c.cfg.Releases.DeployedAll(name)
+	if err != nil {
+		return nil
+	}
+	for _, d := range deployed {
+		d.SetStatus(helmrelease.StatusSuperseded, fmt.Sprintf("superseded by revision %d, whose operation stopped", last.Version))
+		if err := c.cfg.Releases.Update(d); err != nil {
+			return fmt.Errorf("marking revision %d of %q superseded: %w", d.Version, name, err)
+		}
+	}
+	return nil
+}
+
+// replaceable reports whether install may take over the name of release
+// whose last revision is last, as helm install --replace does: it was
+// uninstalled with its history kept, or it failed and no revision of it is
+// deployed (a failed first install).
+func (c *Client) replaceable(last *helmrelease.Release) bool {
+	switch last.Info.Status {
+	case helmrelease.StatusUninstalled:
+		return true
+	case helmrelease.StatusFailed:
+		_, err := c.cfg.Releases.Deployed(last.Name)
+		return errors.Is(err, driver.ErrNoDeployedReleases)
+	}
+	return false
+}
+
+// upgradeBase is the revision an upgrade starts from (the values it
+// reuses, the requirement versions it keeps): the deployed one, as Helm's
+// upgrade has it, else the newest that was (one a stopped operation
+// superseded), else the last.
+func (c *Client) upgradeBase(last *helmrelease.Release) *helmrelease.Release {
+	if last.Info.Status == helmrelease.StatusDeployed {
+		return last
+	}
+	hist, err := c.cfg.Releases.History(last.Name)
+	if err != nil {
+		return last
+	}
+	base := last
+	for _, r := range hist {
+		st := r.Info.Status
+		if (st == helmrelease.StatusDeployed || st == helmrelease.StatusSuperseded) && (base == last || r.Version > base.Version) {
+			base = r
+		}
+	}
+	return base
+}
+
+// rollbackTarget is the revision a rollback to revision (0: the previous)
+// goes to. The previous one is the newest earlier revision that was
+// deployed (deployed or superseded), skipping failed and pending ones:
+// rolling back after a failed or stopped upgrade restores what ran before.
+func (c *Client) rollbackTarget(last *helmrelease.Release, revision int) (int, error) {
+	if revision != 0 {
+		return revision, nil
+	}
+	hist, err := c.cfg.Releases.History(last.Name)
+	if err != nil {
+		return 0, fmt.Errorf("history of %q: %w", last.Name, err)
+	}
+	target := 0
+	for _, r := range hist {
+		if r.Version < last.Version && r.Version > target &&
+			(r.Info.Status == helmrelease.StatusDeployed || r.Info.Status == helmrelease.StatusSuperseded) {
+			target = r.Version
+		}
+	}
+	if target == 0 {
+		return 0, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"history", last.Name, "-n", c.namespace}}},
+			"release %q in namespace %q has no earlier deployed revision to roll back to (revision %d is %s)", last.Name, c.namespace, last.Version, last.Info.Status)
+	}
+	return target, nil
+}
+
+// log writes to Helm's log (the debug log).
+func (c *Client) log(format string, args ...any) {
+	if c.cfg != nil && c.cfg.Log != nil {
+		c.cfg.Log(format, args...)
+	}
+}
+
+// replacing is the configuration to install with over replaced, the last
+// revision of the name (nil: none). Over a failed install whose objects are
+// left, Helm patches them from the new manifest to itself, so what the
+// failed revision set and the new one leaves out (a nodeSelector, say)
+// would stay live; its kube client here patches from the failed revision's
+// manifest instead, as an upgrade does.
+func replacing(base *action.Configuration, replaced *helmrelease.Release) *action.Configuration {
+	if replaced == nil || replaced.Info.Status != helmrelease.StatusFailed || replaced.Manifest == "" {
+		return base
+	}
+	cfg := *base
+	cfg.KubeClient = patchingFrom{Interface: base.KubeClient, manifest: replaced.Manifest}
+	return &cfg
+}
+
+// patchingFrom is Helm's kube client whose Update patches from the objects
+// of a stored manifest: those of it left out of the target are deleted,
+// and objects not in it are patched from their live state.
+type patchingFrom struct {
+	kube.Interface
+	manifest string
+}
+
+func (p patchingFrom) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	if built, err := p.Interface.Build(strings.NewReader(p.manifest), false); err == nil {
+		original = built
+	}
+	return p.Interface.Update(original, target, force)
+}
