@@ -129,17 +129,7 @@ func installCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			if err := checkHelmFlags(c, name); err != nil {
-				return err
-			}
-			if err := positiveTimeout(c); err != nil {
-				return err
-			}
-			src, err := sourceFrom(c, ref)
-			if err != nil {
-				return err
-			}
-			cl, err := client(c)
+			src, cl, err := applyFrom(c, name, ref)
 			if err != nil {
 				return err
 			}
@@ -188,20 +178,10 @@ func upgradeCommand() *ucli.Command {
 			if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
 				return err
 			}
-			if err := checkHelmFlags(c, ""); err != nil {
-				return err
-			}
-			if err := positiveTimeout(c); err != nil {
-				return err
-			}
 			if n := c.Int("history-max"); n < 0 {
 				return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", n)
 			}
-			src, err := sourceFrom(c, c.Args().Get(1))
-			if err != nil {
-				return err
-			}
-			cl, err := client(c)
+			src, cl, err := applyFrom(c, "", c.Args().Get(1))
 			if err != nil {
 				return err
 			}
@@ -228,6 +208,24 @@ func upgradeCommand() *ucli.Command {
 			return printDone(c.App.Writer, "upgraded", rel, c.Bool("dry-run"))
 		},
 	}
+}
+
+// applyFrom checks the flags install and upgrade share and binds what they
+// apply: the source (bundle, version, values) and the client of the
+// cluster.
+func applyFrom(c *ucli.Context, name, ref string) (plan.Source, *release.Client, error) {
+	if err := checkHelmFlags(c, name); err != nil {
+		return plan.Source{}, nil, err
+	}
+	if err := positiveTimeout(c); err != nil {
+		return plan.Source{}, nil, err
+	}
+	src, err := sourceFrom(c, ref)
+	if err != nil {
+		return plan.Source{}, nil, err
+	}
+	cl, err := client(c)
+	return src, cl, err
 }
 
 func rollbackCommand() *ucli.Command {
