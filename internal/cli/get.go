@@ -45,50 +45,17 @@ func getCommand() *ucli.Command {
 					return writeYAML(c.App.Writer, vals)
 				},
 			},
-			{
-				Name:      "manifest",
-				Usage:     "print the Kubernetes manifests of the release, app and requirements",
-				ArgsUsage: "NAME",
-				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag()}),
-				Action: func(c *ucli.Context) error {
-					d, err := getRelease(c, false)
-					if err != nil {
-						return err
-					}
-					_, err = fmt.Fprintln(c.App.Writer, d.Manifest)
-					return err
-				},
-			},
-			{
-				Name:      "notes",
-				Usage:     "print the release's notes (NOTES.txt as rendered)",
-				ArgsUsage: "NAME",
-				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag()}),
-				Action: func(c *ucli.Context) error {
-					d, err := getRelease(c, false)
-					if err != nil {
-						return err
-					}
-					if d.Notes != "" {
-						fmt.Fprintf(c.App.Writer, "NOTES:\n%s\n", d.Notes)
-					}
-					return nil
-				},
-			},
-			{
-				Name:      "hooks",
-				Usage:     "print the release's hook manifests (tests included)",
-				ArgsUsage: "NAME",
-				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag()}),
-				Action: func(c *ucli.Context) error {
-					d, err := getRelease(c, false)
-					if err != nil {
-						return err
-					}
-					printHooks(c.App.Writer, d.Hooks)
-					return nil
-				},
-			},
+			getText("manifest", "print the Kubernetes manifests of the release, app and requirements", func(w io.Writer, d *release.Details) {
+				fmt.Fprintln(w, d.Manifest)
+			}),
+			getText("notes", "print the release's notes (NOTES.txt as rendered)", func(w io.Writer, d *release.Details) {
+				if d.Notes != "" {
+					fmt.Fprintf(w, "NOTES:\n%s\n", d.Notes)
+				}
+			}),
+			getText("hooks", "print the release's hook manifests (tests included)", func(w io.Writer, d *release.Details) {
+				printHooks(w, d.Hooks)
+			}),
 			{
 				Name:      "metadata",
 				Usage:     "print the release's name, bundle, version, status and requirements",
@@ -217,4 +184,23 @@ func labelString(m map[string]string) string {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ",")
+}
+
+// getText is a get subcommand that prints part of a revision as text, as
+// helm get does.
+func getText(name, usage string, print func(io.Writer, *release.Details)) *ucli.Command {
+	return &ucli.Command{
+		Name:      name,
+		Usage:     usage,
+		ArgsUsage: "NAME",
+		Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag()}),
+		Action: func(c *ucli.Context) error {
+			d, err := getRelease(c, false)
+			if err != nil {
+				return err
+			}
+			print(c.App.Writer, d)
+			return nil
+		},
+	}
 }
