@@ -32,7 +32,7 @@ func service(port int64) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Service",
 		"metadata": map[string]any{"name": "web", "namespace": "shop"},
-		"spec": map[string]any{"ports": []any{map[string]any{"name": "http", "port": port}}},
+		"spec":     map[string]any{"ports": []any{map[string]any{"name": "http", "port": port}}},
 	}}
 }
 
