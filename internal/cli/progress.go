@@ -124,10 +124,18 @@ func cut(s string, width int) string {
 }
 
 // printError prints a command's error: "Error: " and one line, then, for
-// a wait that ended with resources not ready, one indented line per
-// resource saying why, and what to try.
+// objects the API server rejected, one indented line per object saying
+// why; for a wait that ended with resources not ready, one indented line
+// per resource saying why, and what to try.
 func printError(w io.Writer, err error) {
 	fmt.Fprintln(w, "Error: "+oneLine(withHints(err)))
+	var re *release.RejectedError
+	if errors.As(err, &re) {
+		for _, o := range re.Objects {
+			fmt.Fprintln(w, "  "+oneLine(o.String()))
+		}
+		return
+	}
 	var we *release.WaitError
 	if !errors.As(err, &we) || len(we.Resources) == 0 {
 		return

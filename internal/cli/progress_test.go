@@ -76,3 +76,16 @@ func TestOtherErrorsStayOneLine(t *testing.T) {
 		t.Errorf("got %q", b.String())
 	}
 }
+
+func TestObjectsTheAPIServerRejectsAreOneErrorLineThenALinePerObject(t *testing.T) {
+	re := &release.RejectedError{Release: "web", Revision: 2, Total: 2, Objects: []release.Rejected{
+		{Kind: "Deployment", Namespace: "shop", Name: "web", Reason: `spec.template.spec.nodeSelector: Invalid value: "bad key!": name part must consist of alphanumeric characters`},
+	}}
+	var b bytes.Buffer
+	printError(&b, fmt.Errorf("upgrading \"web\" to web@1.0.0: %w", re))
+	want := "Error: upgrading \"web\" to web@1.0.0: the API server rejects 1 of 2 objects of revision 2 of \"web\" (Deployment web); nothing was changed: correct the values or the bundle and run again\n" +
+		"  Deployment web: spec.template.spec.nodeSelector: Invalid value: \"bad key!\": name part must consist of alphanumeric characters\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -296,7 +296,12 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
-	inst := action.NewInstall(replacing(cfg, replaced))
+	cfg = replacing(cfg, replaced)
+	v, err := c.validator(ctx, cfg.KubeClient, !opts.NoHooks, false)
+	if err != nil {
+		return nil, err
+	}
+	inst := action.NewInstall(v.gate(cfg))
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
@@ -317,6 +322,9 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		inst.DryRunOption = "server"
 	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
+	if err == nil && opts.DryRun {
+		err = v.release(rel)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
@@ -436,7 +444,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	up := action.NewUpgrade(cfg)
+	v, err := c.validator(ctx, cfg.KubeClient, !opts.NoHooks, opts.Force)
+	if err != nil {
+		return nil, err
+	}
+	up := action.NewUpgrade(v.gate(cfg))
 	up.Namespace = c.namespace
 	up.Wait = opts.Wait || opts.Atomic
 	up.Atomic = opts.Atomic
@@ -460,6 +472,9 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		up.DryRunOption = "server"
 	}
 	rel, err := up.RunWithContext(ctx, name, chrt, vals)
+	if err == nil && opts.DryRun {
+		err = v.release(rel)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
@@ -564,7 +579,11 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	if err != nil {
 		return nil, err
 	}
-	rb := action.NewRollback(cfg)
+	v, err := c.validator(ctx, cfg.KubeClient, true, false)
+	if err != nil {
+		return nil, err
+	}
+	rb := action.NewRollback(v.gate(cfg))
 	if rb.Version, err = c.rollbackTarget(last, opts.Revision); err != nil {
 		return nil, err
 	}
@@ -573,6 +592,22 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	rb.DryRun = opts.DryRun
 	if err := rb.Run(opts.ReleaseName); err != nil {
 		return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, render.HelmError(err))
+	}
+	if opts.DryRun {
+		// Helm's dry run stores nothing, so the gate did not see it:
+		// the target revision's objects are validated as they would be.
+		target, err := c.cfg.Releases.Get(opts.ReleaseName, rb.Version)
+		if err != nil {
+			return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, err)
+		}
+		next := *target
+		next.Version = last.Version + 1
+		info := *target.Info
+		info.Status = helmrelease.StatusPendingRollback
+		next.Info = &info
+		if err := v.release(&next); err != nil {
+			return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, err)
+		}
 	}
 	return c.latest(ctx, opts.ReleaseName)
 }

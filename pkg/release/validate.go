@@ -1,0 +1,496 @@
+package release
+
+// Validation before change: every object of a new revision is sent to the
+// API server in a dry run (dryRun=All) before anything is changed, so that
+// an object the API server rejects (a bad nodeSelector key, a port out of
+// range, an admission webhook's refusal) fails the operation with nothing
+// changed: no object patched, no revision recorded, no history pruned.
+//
+// Helm renders the revision inside its actions; bundle sees it at the
+// first write to the release storage: the pending record Helm stores just
+// before it applies anything. There the release's storage driver (gate)
+// validates the record's objects, and holds every earlier write of the
+// action (the records --history-max prunes, the one --replace supersedes)
+// until they pass. By then Helm has created the CRDs of crds/ and the
+// namespace of --create-namespace, so custom resources and objects of a
+// new namespace are validated too. Each object is sent as Helm will send
+// it: a create for new objects (hooks included), the three-way merge patch
+// Helm computes for existing ones, a replace with --force.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	jsonpatch "github.com/evanphx/json-patch"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
+)
+
+// RejectedError says the API server rejected objects of a new revision in
+// a dry run: nothing was changed. Objects says why for each.
+type RejectedError struct {
+	Release  string
+	Revision int
+	// Total is the number of objects validated.
+	Total int
+	// Objects are those rejected, in the order of the manifest.
+	Objects []Rejected
+}
+
+// Rejected is one object the API server rejected, with its reason.
+type Rejected struct {
+	Kind      string
+	Namespace string // empty for cluster-scoped objects
+	Name      string
+	// Reason is the API server's, without the object's name: for an
+	// invalid object, "FIELD: Invalid value: VALUE: why" per field.
+	Reason string
+}
+
+// String is "Deployment web: REASON".
+func (r Rejected) String() string { return r.Kind + " " + r.Name + ": " + r.Reason }
+
+func (e *RejectedError) Error() string {
+	names := make([]string, 0, len(e.Objects))
+	for _, o := range e.Objects {
+		names = append(names, o.Kind+" "+o.Name)
+	}
+	return fmt.Sprintf("the API server rejects %d of %d objects of revision %d of %q (%s); nothing was changed: correct the values or the bundle and run again",
+		len(e.Objects), e.Total, e.Revision, e.Release, strings.Join(names, ", "))
+}
+
+// Is makes a RejectedError match errdefs.ErrInvalid.
+func (e *RejectedError) Is(target error) bool { return target == errdefs.ErrInvalid }
+
+// validator validates revisions by server-side dry runs.
+type validator struct {
+	ctx  context.Context
+	dyn  dynamic.Interface
+	kube kube.Interface // Build: Helm's own reading of manifests
+	// releases finds the revision patches are computed from.
+	releases *storage.Storage
+	hooks    bool // the operation runs hooks
+	force    bool // objects are replaced, not patched (--force)
+	log      func(string, ...any)
+}
+
+// validator returns the validator of an operation with kube client kc, or
+// nil when the client has no dynamic client to validate with (Helm's fake
+// kube client in tests).
+func (c *Client) validator(ctx context.Context, kc kube.Interface, hooks, force bool) (*validator, error) {
+	v := &validator{ctx: ctx, kube: kc, releases: c.cfg.Releases, hooks: hooks, force: force, log: c.log}
+	switch {
+	case c.flags != nil:
+		rc, err := c.flags.ToRESTConfig()
+		if err != nil {
+			return nil, errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
+		}
+		if v.dyn, err = dynamic.NewForConfig(rc); err != nil {
+			return nil, err
+		}
+	case c.env != nil && c.env.Dynamic != nil:
+		var err error
+		if v.dyn, _, err = c.env.Dynamic(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, nil
+	}
+	return v, nil
+}
+
+// gate returns cfg whose release storage validates a pending revision
+// before storing it (see gatedDriver). A nil validator returns cfg.
+func (v *validator) gate(cfg *action.Configuration) *action.Configuration {
+	if v == nil {
+		return cfg
+	}
+	out := *cfg
+	st := *cfg.Releases
+	st.Driver = &gatedDriver{Driver: cfg.Releases.Driver, validate: v.release}
+	out.Releases = &st
+	return &out
+}
+
+// release validates the objects of rel, a revision about to be applied
+// (install, upgrade and rollback say which by its pending status): its
+// manifest and the hooks the operation runs. A nil validator validates
+// nothing.
+func (v *validator) release(rel *helmrelease.Release) error {
+	if v == nil {
+		return nil
+	}
+	target, err := v.kube.Build(strings.NewReader(rel.Manifest), false)
+	if err != nil {
+		return fmt.Errorf("reading the objects of revision %d of %q to validate them: %w", rel.Version, rel.Name, err)
+	}
+	labelled(target, rel)
+	var hooks kube.ResourceList
+	if v.hooks {
+		for _, h := range rel.Hooks {
+			if !runsOn(h, rel.Info.Status) {
+				continue
+			}
+			rl, err := v.kube.Build(strings.NewReader(h.Manifest), false)
+			if err != nil {
+				v.log("hook %s of %q not validated before applying: %v", h.Name, rel.Name, err)
+				continue
+			}
+			hooks = append(hooks, rl...)
+		}
+	}
+	var original kube.ResourceList
+	if m := v.originalManifest(rel); m != "" {
+		original, _ = v.kube.Build(strings.NewReader(m), false) // none: patches from the live objects alone
+	}
+	rejected, err := validate(v.ctx, v.dyn, target, original, hooks, v.force, v.log)
+	if err != nil {
+		return fmt.Errorf("validating the objects of revision %d of %q: %w", rel.Version, rel.Name, err)
+	}
+	if len(rejected) > 0 {
+		return &RejectedError{Release: rel.Name, Revision: rel.Version, Total: len(target) + len(hooks), Objects: rejected}
+	}
+	return nil
+}
+
+// originalManifest is the manifest Helm patches the objects of rel from:
+// an upgrade's, the deployed revision (else the last); a rollback's, the
+// last; an install's over a failed one (see replacing), that one.
+func (v *validator) originalManifest(rel *helmrelease.Release) string {
+	var from *helmrelease.Release
+	switch rel.Info.Status {
+	case helmrelease.StatusPendingUpgrade:
+		if d, err := v.releases.Deployed(rel.Name); err == nil {
+			from = d
+		} else if l, err := v.releases.Last(rel.Name); err == nil {
+			from = l
+		}
+	case helmrelease.StatusPendingRollback:
+		from, _ = v.releases.Last(rel.Name)
+	case helmrelease.StatusPendingInstall:
+		if l, err := v.releases.Last(rel.Name); err == nil && l.Info.Status == helmrelease.StatusFailed {
+			from = l
+		}
+	}
+	if from == nil || from.Version == rel.Version {
+		return ""
+	}
+	return from.Manifest
+}
+
+// runsOn reports whether hook h runs in the operation whose revision has
+// status st.
+func runsOn(h *helmrelease.Hook, st helmrelease.Status) bool {
+	var events []helmrelease.HookEvent
+	switch st {
+	case helmrelease.StatusPendingInstall:
+		events = []helmrelease.HookEvent{helmrelease.HookPreInstall, helmrelease.HookPostInstall}
+	case helmrelease.StatusPendingUpgrade:
+		events = []helmrelease.HookEvent{helmrelease.HookPreUpgrade, helmrelease.HookPostUpgrade}
+	case helmrelease.StatusPendingRollback:
+		events = []helmrelease.HookEvent{helmrelease.HookPreRollback, helmrelease.HookPostRollback}
+	}
+	for _, e := range h.Events {
+		for _, want := range events {
+			if e == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// labelled adds the labels and annotations Helm sets on a release's
+// objects before applying them (admission may look at them).
+func labelled(rl kube.ResourceList, rel *helmrelease.Release) {
+	for _, info := range rl {
+		u, ok := info.Object.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels["app.kubernetes.io/managed-by"] = "Helm"
+		u.SetLabels(labels)
+		ann := u.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann["meta.helm.sh/release-name"] = rel.Name
+		ann["meta.helm.sh/release-namespace"] = rel.Namespace
+		u.SetAnnotations(ann)
+	}
+}
+
+var dryRunAll = []string{metav1.DryRunAll}
+
+// validate sends every object of target and hooks to the API server in a
+// dry run, as Helm will send it: objects not in the cluster are created;
+// existing ones are patched from original (the objects of the revision
+// they were applied with; nil or without the object: from the object
+// itself) as Helm's three-way merge patch does, or replaced with force.
+// Hooks are created (Helm deletes an existing hook before it creates it
+// anew). It returns the objects rejected; err only when the API server
+// could not be asked. Custom resources whose CRD is among target are not
+// validated: the API server validates them against the CRD in the cluster,
+// which the operation is about to change.
+func validate(ctx context.Context, dyn dynamic.Interface, target, original, hooks kube.ResourceList, force bool, logf func(string, ...any)) ([]Rejected, error) {
+	defined := definedKinds(target)
+	var rejected []Rejected
+	check := func(info *resource.Info, hook bool) error {
+		obj, err := asUnstructured(info.Object)
+		if err != nil {
+			return err
+		}
+		gvk := info.Mapping.GroupVersionKind
+		if defined[gvk.GroupKind().String()] {
+			logf("%s %s not validated before applying: its CRD is part of the release", gvk.Kind, info.Name)
+			return nil
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(info.Mapping.Resource)
+		if info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+			ri = dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace)
+		}
+		err = dryRun(ctx, ri, info, obj, original, hook, force)
+		switch {
+		case err == nil:
+			return nil
+		case hook && apierrors.IsAlreadyExists(err):
+			return nil
+		case apierrors.IsNotFound(err) && notServed(err):
+			logf("%s %s not validated before applying: the API server does not serve its kind yet", gvk.Kind, info.Name)
+			return nil
+		}
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) {
+			return fmt.Errorf("%s %s: %w", gvk.Kind, info.Name, err)
+		}
+		rejected = append(rejected, Rejected{Kind: gvk.Kind, Namespace: info.Namespace, Name: info.Name, Reason: reason(err)})
+		return nil
+	}
+	for _, info := range target {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := check(info, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, info := range hooks {
+		if err := check(info, true); err != nil {
+			return nil, err
+		}
+	}
+	return rejected, nil
+}
+
+// dryRun sends obj in a dry run as Helm will send it.
+func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, original kube.ResourceList, hook, force bool) error {
+	if hook {
+		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll})
+		return err
+	}
+	live, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if force {
+		obj = obj.DeepCopy()
+		obj.SetResourceVersion(live.GetResourceVersion())
+		_, err = ri.Update(ctx, obj, metav1.UpdateOptions{DryRun: dryRunAll})
+		return err
+	}
+	from := runtime.Object(obj)
+	if o := original.Get(info); o != nil {
+		from = o.Object
+	}
+	patch, pt, err := helmPatch(info, from, obj, live)
+	if err != nil {
+		return err
+	}
+	if len(patch) == 0 || string(patch) == "{}" {
+		return nil // Helm sends nothing
+	}
+	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll})
+	return err
+}
+
+// helmPatch is the patch Helm's kube client sends to update live to
+// target, applied from original (kube.Client's createPatch): a three-way
+// strategic merge patch for the kinds Kubernetes builds in, a JSON merge
+// patch from original to target for the others.
+func helmPatch(info *resource.Info, original runtime.Object, target, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
+	oldData, err := json.Marshal(original)
+	if err != nil {
+		return nil, "", err
+	}
+	newData, err := json.Marshal(target)
+	if err != nil {
+		return nil, "", err
+	}
+	liveData, err := json.Marshal(live)
+	if err != nil {
+		return nil, "", err
+	}
+	versioned := kube.AsVersioned(&resource.Info{Object: target, Mapping: info.Mapping})
+	if _, unstr := versioned.(runtime.Unstructured); unstr || info.Mapping.GroupVersionKind.Group == "apiextensions.k8s.io" {
+		p, err := jsonpatch.CreateMergePatch(oldData, newData)
+		return p, types.MergePatchType, err
+	}
+	meta, err := strategicpatch.NewPatchMetaFromStruct(versioned)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := strategicpatch.CreateThreeWayMergePatch(oldData, newData, liveData, meta, true)
+	return p, types.StrategicMergePatchType, err
+}
+
+// definedKinds returns the group kinds ("Widget.example.com") whose CRDs
+// are among rl.
+func definedKinds(rl kube.ResourceList) map[string]bool {
+	out := map[string]bool{}
+	for _, info := range rl {
+		if info.Mapping == nil || info.Mapping.GroupVersionKind.GroupKind().String() != "CustomResourceDefinition.apiextensions.k8s.io" {
+			continue
+		}
+		u, err := asUnstructured(info.Object)
+		if err != nil {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+		out[kind+"."+group] = true
+	}
+	return out
+}
+
+// notServed reports whether a NotFound error says the API server does not
+// serve the object's kind (rather than, say, that its namespace is
+// missing, which names the namespace).
+func notServed(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d == nil || d.Name == ""
+}
+
+// reason is the API server's reason for rejecting an object, without the
+// object's name: "FIELD: Invalid value: ...: why" per invalid field.
+func reason(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		st := status.Status()
+		if st.Reason == metav1.StatusReasonInvalid && st.Details != nil && len(st.Details.Causes) > 0 {
+			parts := make([]string, 0, len(st.Details.Causes))
+			for _, c := range st.Details.Causes {
+				if c.Field != "" {
+					parts = append(parts, c.Field+": "+c.Message)
+				} else {
+					parts = append(parts, c.Message)
+				}
+			}
+			return oneLine(errors.New(strings.Join(parts, "; ")))
+		}
+	}
+	return oneLine(err)
+}
+
+func asUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u, nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// gatedDriver is a release storage driver that validates the first pending
+// revision an action stores before storing it, and holds the action's
+// writes before it (pruning by --history-max, the record --replace
+// supersedes) until then: when the revision is rejected, they are dropped
+// and the history is as it was.
+type gatedDriver struct {
+	driver.Driver
+	validate func(*helmrelease.Release) error
+
+	mu   sync.Mutex
+	open bool
+	held []func() error
+}
+
+func (d *gatedDriver) Create(key string, rls *helmrelease.Release) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.open && rls.Info != nil && rls.Info.Status.IsPending() {
+		if err := d.validate(rls); err != nil {
+			d.held = nil
+			return err
+		}
+		d.open = true
+		for _, w := range d.held {
+			if err := w(); err != nil {
+				return err
+			}
+		}
+		d.held = nil
+	}
+	return d.Driver.Create(key, rls)
+}
+
+func (d *gatedDriver) Update(key string, rls *helmrelease.Release) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.open {
+		return d.Driver.Update(key, rls)
+	}
+	if _, err := d.Driver.Get(key); err != nil {
+		return err
+	}
+	d.held = append(d.held, func() error { return d.Driver.Update(key, rls) })
+	return nil
+}
+
+func (d *gatedDriver) Delete(key string) (*helmrelease.Release, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.open {
+		return d.Driver.Delete(key)
+	}
+	rls, err := d.Driver.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	d.held = append(d.held, func() error {
+		_, err := d.Driver.Delete(key)
+		return err
+	})
+	return rls, nil
+}

@@ -1,0 +1,221 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/cli-runtime/pkg/resource"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
+)
+
+// Validation before change, over client-go's fake dynamic client: what is
+// sent to the API server, and what a rejection reports.
+
+func service(port int64) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Service",
+		"metadata": map[string]any{"name": "web", "namespace": "shop"},
+		"spec":     map[string]any{"ports": []any{map[string]any{"name": "http", "port": port}}},
+	}}
+}
+
+func webDeployment(nodeSelector map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": "shop"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"nodeSelector": nodeSelector,
+			"containers":   []any{map[string]any{"name": "web", "image": "nginx"}},
+		}}},
+	}}
+}
+
+func infoOf(u *unstructured.Unstructured, res string, scope meta.RESTScope) *resource.Info {
+	gvk := u.GroupVersionKind()
+	return &resource.Info{Name: u.GetName(), Namespace: u.GetNamespace(), Object: u, Mapping: &meta.RESTMapping{
+		Resource: gvk.GroupVersion().WithResource(res), GroupVersionKind: gvk, Scope: scope,
+	}}
+}
+
+var badKey = field.Invalid(field.NewPath("spec", "template", "spec", "nodeSelector"), "bad key!",
+	"name part must consist of alphanumeric characters, '-', '_' or '.'")
+
+// dryRunPatches answers the patches of Services as a dry run does: with
+// the object unchanged (the fake cannot apply strategic merge patches to
+// unstructured objects).
+func dryRunPatches(dyn *dynamicfake.FakeDynamicClient) {
+	dyn.PrependReactor("patch", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, service(80), nil
+	})
+}
+
+func rejectingDeployments(dyn *dynamicfake.FakeDynamicClient) {
+	dyn.PrependReactor("create", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "Deployment"}, "web", field.ErrorList{badKey})
+	})
+}
+
+func TestTheObjectsTheAPIServerRejectsAreReportedWithTheirFields(t *testing.T) {
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), service(80))
+	rejectingDeployments(dyn)
+	dryRunPatches(dyn)
+	target := kube.ResourceList{
+		infoOf(service(8081), "services", meta.RESTScopeNamespace),
+		infoOf(webDeployment(map[string]any{"bad key!": "x"}), "deployments", meta.RESTScopeNamespace),
+	}
+	original := kube.ResourceList{infoOf(service(80), "services", meta.RESTScopeNamespace)}
+
+	rejected, err := validate(context.Background(), dyn, target, original, nil, false, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `Deployment web: spec.template.spec.nodeSelector: Invalid value: "bad key!": name part must consist of alphanumeric characters, '-', '_' or '.'`
+	if len(rejected) != 1 || rejected[0].String() != want || rejected[0].Namespace != "shop" {
+		t.Fatalf("rejected = %v, want only %q", rejected, want)
+	}
+	live, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "services"}).Namespace("shop").Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ports, _, _ := unstructured.NestedSlice(live.Object, "spec", "ports"); ports[0].(map[string]any)["port"] != int64(80) {
+		t.Errorf("the Service was changed: ports %v", ports)
+	}
+}
+
+func TestEveryChangeIsSentAsADryRunAsHelmWillSendIt(t *testing.T) {
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), service(80))
+	var sent []k8stesting.Action
+	dyn.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sent = append(sent, a)
+		if _, ok := a.(k8stesting.PatchAction); ok {
+			return true, service(80), nil // a dry run: nothing stored
+		}
+		return false, nil, nil
+	})
+	target := kube.ResourceList{
+		infoOf(service(8081), "services", meta.RESTScopeNamespace),
+		infoOf(webDeployment(map[string]any{"disk": "ssd"}), "deployments", meta.RESTScopeNamespace),
+	}
+	original := kube.ResourceList{infoOf(service(80), "services", meta.RESTScopeNamespace)}
+	rejected, err := validate(context.Background(), dyn, target, original, nil, false, t.Logf)
+	if err != nil || len(rejected) > 0 {
+		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
+	}
+	var verbs []string
+	for _, a := range sent {
+		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
+		switch a := a.(type) {
+		case k8stesting.PatchAction:
+			if got := a.(k8stesting.PatchActionImpl).PatchOptions.DryRun; len(got) != 1 || got[0] != metav1.DryRunAll {
+				t.Errorf("the patch of the Service is not a dry run: dryRun %v", got)
+			}
+			if a.GetPatchType() != "application/strategic-merge-patch+json" || !strings.Contains(string(a.GetPatch()), "8081") {
+				t.Errorf("the Service is not sent Helm's three-way merge patch: %s %s", a.GetPatchType(), a.GetPatch())
+			}
+		case k8stesting.CreateAction:
+			if got := a.(k8stesting.CreateActionImpl).CreateOptions.DryRun; len(got) != 1 || got[0] != metav1.DryRunAll {
+				t.Errorf("the create of the Deployment is not a dry run: dryRun %v", got)
+			}
+		}
+	}
+	if got := strings.Join(verbs, ", "); got != "get services, patch services, get deployments, create deployments" {
+		t.Errorf("sent %s", got)
+	}
+}
+
+func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) {
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "widgets.example.com"},
+		"spec":     map[string]any{"group": "example.com", "names": map[string]any{"kind": "Widget", "plural": "widgets"}},
+	}}
+	cr := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w", "namespace": "shop"},
+	}}
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme())
+	dyn.PrependReactor("*", "widgets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		t.Error("a Widget was sent before its CRD exists")
+		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "example.com", Resource: "widgets"}, "")
+	})
+	target := kube.ResourceList{infoOf(crd, "customresourcedefinitions", meta.RESTScopeRoot), infoOf(cr, "widgets", meta.RESTScopeNamespace)}
+	rejected, err := validate(context.Background(), dyn, target, nil, nil, false, t.Logf)
+	if err != nil || len(rejected) > 0 {
+		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
+	}
+}
+
+func TestAnExistingHookIsNotARejection(t *testing.T) {
+	hook := webDeployment(nil)
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), hook)
+	rejected, err := validate(context.Background(), dyn, nil, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, t.Logf)
+	if err != nil || len(rejected) > 0 {
+		t.Fatalf("validate = %v, %v; want nothing rejected (Helm deletes a hook before creating it anew)", rejected, err)
+	}
+}
+
+func TestARejectedRevisionLeavesTheHistoryAsItWas(t *testing.T) {
+	mem := driver.NewMemory()
+	base := storage.Init(mem)
+	for v := 1; v <= 2; v++ {
+		if err := base.Create(&helmrelease.Release{Name: "web", Namespace: "shop", Version: v, Info: &helmrelease.Info{Status: helmrelease.StatusSuperseded}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rejects := errors.New("rejected")
+	var verdict error = rejects
+	st := *base
+	st.Driver = &gatedDriver{Driver: mem, validate: func(*helmrelease.Release) error { return verdict }}
+	st.MaxHistory = 2 // pruning revision 1 makes room for 3
+	next := func() *helmrelease.Release {
+		return &helmrelease.Release{Name: "web", Namespace: "shop", Version: 3, Info: &helmrelease.Info{Status: helmrelease.StatusPendingUpgrade}}
+	}
+	revisions := func() []int {
+		hist, _ := base.History("web")
+		var out []int
+		for _, r := range hist {
+			out = append(out, r.Version)
+		}
+		sort.Ints(out)
+		return out
+	}
+
+	if err := st.Create(next()); !errors.Is(err, rejects) {
+		t.Fatalf("storing a rejected revision: %v", err)
+	}
+	if got := revisions(); len(got) != 2 || got[0] != 1 {
+		t.Errorf("after a rejected revision the history is %v, want [1 2]", got)
+	}
+
+	verdict = nil
+	st.Driver = &gatedDriver{Driver: mem, validate: func(*helmrelease.Release) error { return verdict }}
+	if err := st.Create(next()); err != nil {
+		t.Fatal(err)
+	}
+	if got := revisions(); len(got) != 2 || got[0] != 2 || got[1] != 3 {
+		t.Errorf("after a valid revision the history is %v, want [2 3] (revision 1 pruned)", got)
+	}
+}
+
+func TestARejectedErrorIsInvalid(t *testing.T) {
+	err := error(&RejectedError{Release: "web", Revision: 2, Total: 2, Objects: []Rejected{{Kind: "Deployment", Name: "web", Reason: "bad"}}})
+	if !errors.Is(err, errdefs.ErrInvalid) {
+		t.Error("a RejectedError is not errdefs.ErrInvalid")
+	}
+}

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// An object the API server rejects changes nothing: every object of a new
+// revision is validated by a server-side dry run before any is changed.
+
+// serviceChart writes a chart of a Service (port values.port, named http)
+// and a Deployment whose pods go where values.nodeSelector says.
+func serviceChart(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "web")
+	files := map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+		"values.yaml": "port: 80\nnodeSelector: {}\n",
+		"templates/svc.yaml": `apiVersion: v1
+kind: Service
+metadata: {name: {{ .Release.Name }}}
+spec:
+  selector: {app: {{ .Release.Name }}}
+  ports: [{name: http, port: {{ .Values.port }}}]
+`,
+		"templates/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: {{ .Release.Name }}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}}}
+    spec:
+      nodeSelector: {{ toJson .Values.nodeSelector }}
+      containers: [{name: web, image: nginx}]
+`,
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestAnObjectTheAPIServerRejectsChangesNothing(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "validate")
+	chart := serviceChart(t)
+	ctx := context.Background()
+	e.mustBundle(t, "install", chart, "-n", ns, "--create-namespace")
+	svc := func() *corev1.Service {
+		t.Helper()
+		s, err := e.cs.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := svc()
+	revisions := func() int {
+		t.Helper()
+		h, err := e.helmStorage(ns).History("web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(h)
+	}
+
+	bad := []string{"--set", "port=8081", "--set-json", `nodeSelector={"bad key!":"x"}`}
+	for _, dryRun := range [][]string{{"--dry-run"}, nil} {
+		args := append(append([]string{"upgrade", "web", chart, "-n", ns}, bad...), dryRun...)
+		code, _, errs := e.bundle(t, args...)
+		if code == 0 {
+			t.Fatalf("bundle %s: succeeded; want the Deployment rejected", strings.Join(args, " "))
+		}
+		lines := strings.Split(strings.TrimSpace(errs), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[0], "the API server rejects 1 of 2 objects") || !strings.Contains(lines[0], "nothing was changed") ||
+			!strings.HasPrefix(lines[1], `  Deployment web: spec.template.spec.nodeSelector: Invalid value: "bad key!"`) {
+			t.Errorf("bundle %s: want one error line, then one line for the Deployment; got:\n%s", strings.Join(args, " "), errs)
+		}
+	}
+	after := svc()
+	if after.Spec.Ports[0].Port != 80 || after.ResourceVersion != before.ResourceVersion {
+		t.Errorf("the Service was changed: port %d, resourceVersion %s (was %s)", after.Spec.Ports[0].Port, after.ResourceVersion, before.ResourceVersion)
+	}
+	if n := revisions(); n != 1 {
+		t.Errorf("history has %d revisions after the rejected upgrades, want 1", n)
+	}
+
+	e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "port=8081", "--set-json", `nodeSelector={"disk":"ssd"}`)
+	if p := svc().Spec.Ports; len(p) != 1 || p[0].Port != 8081 {
+		t.Errorf("after the corrected upgrade the Service's ports are %v, want 8081 only", p)
+	}
+	e.mustBundle(t, "rollback", "web", "1", "-n", ns)
+	if p := svc().Spec.Ports; len(p) != 1 || p[0].Port != 80 || p[0].Name != "http" {
+		t.Errorf("after rollback 1 the Service's ports are %v, want http 80 only", p)
+	}
+	if n := revisions(); n != 3 {
+		t.Errorf("history has %d revisions, want 3 (install, upgrade, rollback)", n)
+	}
+}
