@@ -551,6 +551,24 @@ func stripRequires(vals map[string]any, rel *helmrelease.Release) {
 	delete(vals, bundle.RequiresKey)
 }
 
+// open starts an operation on an existing release: the cluster answers, the
+// operation holds the release (begin), and the release's last revision.
+// Call end when the operation is over.
+func (c *Client) open(ctx context.Context, op Operation, name string, dryRun bool) (_ context.Context, end func(), last *helmrelease.Release, err error) {
+	if err := c.reachable(); err != nil {
+		return ctx, nil, nil, err
+	}
+	ctx, end, err = c.begin(ctx, op, name, dryRun)
+	if err != nil {
+		return ctx, nil, nil, err
+	}
+	if last, err = c.last(name); err != nil {
+		end()
+		return ctx, nil, nil, err
+	}
+	return ctx, end, last, nil
+}
+
 // RollbackOptions configure Rollback.
 type RollbackOptions struct {
 	ReleaseName string
@@ -563,18 +581,11 @@ type RollbackOptions struct {
 // Rollback restores an earlier revision: app and infrastructure together,
 // as one new revision.
 func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	ctx, end, err := c.begin(ctx, OpRollback, opts.ReleaseName, opts.DryRun)
+	ctx, end, last, err := c.open(ctx, OpRollback, opts.ReleaseName, opts.DryRun)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	last, err := c.last(opts.ReleaseName)
-	if err != nil {
-		return nil, err
-	}
 	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
 	if err != nil {
 		return nil, err
@@ -645,18 +656,11 @@ type Uninstalled struct {
 // release's claims (its data) are kept unless DeleteData is set: they are
 // found before anything is deleted, and listed in the result.
 func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninstalled, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	ctx, end, err := c.begin(ctx, OpUninstall, opts.ReleaseName, opts.DryRun)
+	ctx, end, last, err := c.open(ctx, OpUninstall, opts.ReleaseName, opts.DryRun)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	last, err := c.last(opts.ReleaseName)
-	if err != nil {
-		return nil, err
-	}
 	if c.env == nil || c.env.Clientset == nil {
 		return nil, fmt.Errorf("uninstalling %q: no Kubernetes client to find the release's claims with (Env.Clientset)", opts.ReleaseName)
 	}
