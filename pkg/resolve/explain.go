@@ -29,6 +29,35 @@ type reporter struct {
 
 func (r *reporter) derived(id int) bool { return r.s.incompats[id].cause == conflictCause }
 
+// causes returns the two incompatibilities id was derived from, seen
+// through the repository rule: "foo from R1 is incompatible with foo from
+// R2" is not written, and a derivation from it and another
+// incompatibility X stands for X, which names its repository already:
+// "bar requires shared from R1 and foo requires shared from R2, so bar is
+// incompatible with foo", as pub writes a conflict of sources.
+func (r *reporter) causes(id int) (int, int) {
+	inc := r.s.incompats[id]
+	return r.through(inc.cause1), r.through(inc.cause2)
+}
+
+// through skips the derivations whose one cause is the repository rule.
+func (r *reporter) through(id int) int {
+	for {
+		inc := r.s.incompats[id]
+		if inc.cause != conflictCause {
+			return id
+		}
+		switch {
+		case r.s.incompats[inc.cause1].cause == repositoryCause:
+			id = inc.cause2
+		case r.s.incompats[inc.cause2].cause == repositoryCause:
+			id = inc.cause1
+		default:
+			return id
+		}
+	}
+}
+
 func (r *reporter) count(id int) {
 	// Iterative: derivation chains can be tens of thousands deep.
 	stack := []int{id}
@@ -41,7 +70,8 @@ func (r *reporter) count(id int) {
 		}
 		r.refs[i]++
 		if r.refs[i] == 1 {
-			stack = append(stack, inc.cause1, inc.cause2)
+			c1, c2 := r.causes(i)
+			stack = append(stack, c1, c2)
 		}
 	}
 }
@@ -56,14 +86,13 @@ func (r *reporter) write(id int, msg string, numbered bool) {
 }
 
 func (r *reporter) visit(id int, conclusion bool) {
-	inc := r.s.incompats[id]
 	numbered := conclusion || r.refs[id] > 1
 	conj := "And"
 	if conclusion || id == r.root {
 		conj = "So,"
 	}
 	what := r.s.describe(id)
-	c1, c2 := inc.cause1, inc.cause2
+	c1, c2 := r.causes(id)
 	d1, d2 := r.derived(c1), r.derived(c2)
 	switch {
 	case d1 && d2:
@@ -104,9 +133,9 @@ func (r *reporter) visit(id int, conclusion bool) {
 			r.write(id, fmt.Sprintf("Because %s and %s (%d), %s.", r.s.describe(ext), r.s.describe(der), l, what), numbered)
 			return
 		}
-		di := r.s.incompats[der]
-		if r.refs[der] <= 1 && r.derived(di.cause1) != r.derived(di.cause2) {
-			dd, de := di.cause1, di.cause2
+		dc1, dc2 := r.causes(der)
+		if r.refs[der] <= 1 && r.derived(dc1) != r.derived(dc2) {
+			dd, de := dc1, dc2
 			if r.derived(de) {
 				dd, de = de, dd
 			}
@@ -124,8 +153,8 @@ func (r *reporter) visit(id int, conclusion bool) {
 }
 
 func (r *reporter) singleLine(id int) bool {
-	inc := r.s.incompats[id]
-	return !r.derived(inc.cause1) && !r.derived(inc.cause2)
+	c1, c2 := r.causes(id)
+	return !r.derived(c1) && !r.derived(c2)
 }
 
 // and joins the descriptions of two incompatibilities, merging two
@@ -167,6 +196,9 @@ func (s *solver) describe(id int) string {
 	case noVersionsCause:
 		t := inc.terms[0]
 		return fmt.Sprintf("no version of %s is left", s.cat.pkgs[t.pkg].name)
+	case repositoryCause:
+		a, b := s.cat.pkgs[inc.from], s.cat.pkgs[inc.to]
+		return fmt.Sprintf("%s from %s is incompatible with %s from %s (one bundle name comes from one repository)", a.name, a.ref.Repository, b.name, b.ref.Repository)
 	}
 	// Derived.
 	var pos, neg []term
@@ -214,12 +246,21 @@ func (s *solver) describe(id int) string {
 // "database mariadb ^1" (instance, bundle, constraint).
 func (s *solver) reqText(inc *incompatibility) string {
 	parts := make([]string, len(inc.reqs))
+	from := s.cat.ambiguous(inc.to)
 	for i, r := range inc.reqs {
-		c := r.Constraint.String()
+		c := " " + r.Constraint.String()
+		if from {
+			// As pub names a package's source: "shared from R1",
+			// "shared ^1.0.0 from R1".
+			if c == " *" {
+				c = ""
+			}
+			c += " from " + r.Repository
+		}
 		if r.Instance != "" && r.Instance != r.Name {
-			parts[i] = fmt.Sprintf("%s %s %s", r.Instance, r.Name, c)
+			parts[i] = fmt.Sprintf("%s %s%s", r.Instance, r.Name, c)
 		} else {
-			parts[i] = fmt.Sprintf("%s %s", r.Name, c)
+			parts[i] = r.Name + c
 		}
 	}
 	return strings.Join(parts, " as well as ")
@@ -243,10 +284,14 @@ func (s *solver) phrase(t term, every string) string {
 	if !t.set.positive(n) {
 		pos = t.set.not(n)
 	}
-	if pos.count(n) == n {
-		return every + p.name
+	from := ""
+	if s.cat.ambiguous(t.pkg) {
+		from = " from " + p.ref.Repository
 	}
-	return p.name + " " + s.versions(t.pkg, pos)
+	if pos.count(n) == n {
+		return every + p.name + from
+	}
+	return p.name + " " + s.versions(t.pkg, pos) + from
 }
 
 // versions writes a version set as ranges over the versions the source

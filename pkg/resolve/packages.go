@@ -7,15 +7,16 @@ import (
 	"sort"
 
 	"github.com/Masterminds/semver/v3"
-
-	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // rootPkg is the package id of the root: the solver's own package, whose
 // one version requires the root requirements.
 const rootPkg = 0
 
-// pkg is one bundle name the solver has met, and what the Source said of it.
+// pkg is one bundle the solver has met, a name in a repository, and what
+// the Source said of it. One name from two repositories is two packages,
+// which an incompatibility (repositoryCause) keeps from both being
+// selected: that is how pub treats a package's source and description.
 type pkg struct {
 	name     string
 	ref      Ref
@@ -36,16 +37,20 @@ func (p *pkg) n() int { return len(p.versions) }
 // every bundle it met, by id (the root is 0), with versions and
 // requirements read once.
 type catalog struct {
-	pkgs   []*pkg
-	byName map[string]int
+	pkgs  []*pkg
+	byRef map[Ref]int
+	// byName lists the packages of each name, one per repository, in the
+	// order met.
+	byName   map[string][]int
+	rootName string // the root's own name, when Options.Root gives one
 }
 
 func newCatalog(root []Requirement, opts Options) catalog {
-	c := catalog{byName: map[string]int{}}
+	c := catalog{byRef: map[Ref]int{}, byName: map[string][]int{}}
 	r := &pkg{name: "the root", loaded: true, versions: []*semver.Version{semver.New(0, 0, 0, "", "")}}
 	if opts.Root != nil {
 		r.name, r.ref, r.versions = opts.Root.Name, opts.Root.Ref, []*semver.Version{opts.Root.Version}
-		c.byName[r.name] = rootPkg
+		c.rootName = r.name
 	}
 	r.deps = map[int][]Requirement{0: root}
 	c.pkgs = append(c.pkgs, r)
@@ -54,19 +59,26 @@ func newCatalog(root []Requirement, opts Options) catalog {
 
 func (c *catalog) n(p int) int { return len(c.pkgs[p].versions) }
 
-// intern returns the id of a requirement's bundle, and whether it is new.
-func (c *catalog) intern(r Requirement) (id int, isNew bool, err error) {
-	if id, ok := c.byName[r.Name]; ok {
-		if p := c.pkgs[id]; id != rootPkg && p.ref != r.Ref {
-			return 0, false, errdefs.New(ErrConflict, "%s, but %s also comes from %s: one bundle name must come from one repository", r, r.Name, p.ref.Repository)
-		}
-		return id, false, nil
+// intern returns the id of a requirement's bundle (its name in its
+// repository), and whether it is new. A requirement on the root's own name
+// is the root, whatever its repository.
+func (c *catalog) intern(r Requirement) (id int, isNew bool) {
+	if c.rootName != "" && r.Name == c.rootName {
+		return rootPkg, false
+	}
+	if id, ok := c.byRef[r.Ref]; ok {
+		return id, false
 	}
 	id = len(c.pkgs)
 	c.pkgs = append(c.pkgs, &pkg{name: r.Name, ref: r.Ref})
-	c.byName[r.Name] = id
-	return id, true, nil
+	c.byRef[r.Ref] = id
+	c.byName[r.Name] = append(c.byName[r.Name], id)
+	return id, true
 }
+
+// ambiguous reports whether the solver met package p's name in more than
+// one repository: messages then name the repository.
+func (c *catalog) ambiguous(p int) bool { return p != rootPkg && len(c.byName[c.pkgs[p].name]) > 1 }
 
 // load lists the versions of the given bundles that are not loaded yet, in
 // order. A bundle the source does not know is marked missing; any other

@@ -25,6 +25,10 @@ type solver struct {
 	// lastDep is the latest dependency incompatibility of a package on a
 	// bundle, to merge versions with the same requirements into it.
 	lastDep map[[2]int]int
+	// clashes lists packages met under a name already met from another
+	// repository, whose repository incompatibilities are added once they
+	// are loaded.
+	clashes []int
 
 	decisions, conflicts int
 }
@@ -63,13 +67,45 @@ func (s *solver) solve(ctx context.Context) error {
 }
 
 // intern returns the package id of a requirement's bundle, registering it.
-func (s *solver) intern(r Requirement) (int, error) {
-	id, isNew, err := s.cat.intern(r)
+func (s *solver) intern(r Requirement) int {
+	id, isNew := s.cat.intern(r)
 	if isNew {
 		s.ps.addPackage()
 		s.watches.addPackage()
+		if len(s.cat.byName[r.Name]) > 1 {
+			s.clashes = append(s.clashes, id)
+		}
 	}
-	return id, err
+	return id
+}
+
+// addClashes adds, for each package met under a name already met from
+// another repository, the incompatibilities "p from R1 is incompatible
+// with p from R2": one bundle name comes from one repository. A bundle
+// missing from its repository cannot be selected and needs none. They are
+// pending: propagation looks at them first.
+func (s *solver) addClashes() {
+	for _, d := range s.clashes {
+		dp := s.cat.pkgs[d]
+		if dp.missing || dp.n() == 0 {
+			continue
+		}
+		for _, o := range s.cat.byName[dp.name] {
+			op := s.cat.pkgs[o]
+			if o == d || op.missing || op.n() == 0 {
+				continue
+			}
+			if o > d {
+				break
+			}
+			inc := &incompatibility{cause: repositoryCause, from: o, to: d, terms: []term{
+				newTerm(o, anyVersion(op.n()), op.n()),
+				newTerm(d, anyVersion(dp.n()), dp.n()),
+			}}
+			s.pending = append(s.pending, s.addIncompatibility(inc))
+		}
+	}
+	s.clashes = s.clashes[:0]
 }
 
 // addIncompatibility registers an incompatibility for propagation and
@@ -362,10 +398,7 @@ func (s *solver) addDependencies(ctx context.Context, p, vi int, reqs []Requirem
 	var groups []group
 	order := make([]int, 0, len(reqs))
 	for _, r := range reqs {
-		id, err := s.intern(r)
-		if err != nil {
-			return nil, err
-		}
+		id := s.intern(r)
 		found := false
 		for i := range groups {
 			if groups[i].d == id {
@@ -381,6 +414,9 @@ func (s *solver) addDependencies(ctx context.Context, p, vi int, reqs []Requirem
 	}
 	if err := s.cat.load(ctx, s.src, order); err != nil {
 		return nil, err
+	}
+	if len(s.clashes) > 0 {
+		s.addClashes()
 	}
 	pn := s.cat.n(p)
 	added := make([]int, 0, len(groups))
