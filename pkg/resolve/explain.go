@@ -130,7 +130,7 @@ func (r *reporter) visit(id int, conclusion bool) {
 			der, ext = c2, c1
 		}
 		if l, ok := r.lineOf[der]; ok {
-			r.write(id, fmt.Sprintf("Because %s and %s (%d), %s.", r.s.describe(ext), r.s.describe(der), l, what), numbered)
+			r.write(id, fmt.Sprintf("Because %s and %s (%d), %s.", first(r.s.describe(ext)), r.s.describe(der), l, what), numbered)
 			return
 		}
 		dc1, dc2 := r.causes(der)
@@ -164,7 +164,16 @@ func (s *solver) and(a, b int) string {
 	if ia.cause == dependencyCause && ib.cause == dependencyCause && ia.from == ib.from && len(ia.terms) > 0 && len(ib.terms) > 0 && ia.terms[0].set.equal(ib.terms[0].set) {
 		return fmt.Sprintf("%s requires both %s and %s", s.subject(ia.terms[0]), s.reqText(ia), s.reqText(ib))
 	}
-	return s.describe(a) + " and " + s.describe(b)
+	return first(s.describe(a)) + " and " + s.describe(b)
+}
+
+// first ends a description that has a clause of its own ("bar, which does
+// not exist in stable") with a comma when another follows.
+func first(desc string) string {
+	if strings.Contains(desc, ", which ") {
+		return desc + ","
+	}
+	return desc
 }
 
 // describe phrases one incompatibility.
@@ -192,7 +201,13 @@ func (s *solver) describe(id int) string {
 		}
 		return msg
 	case notFoundCause:
-		return fmt.Sprintf("%s requires %s (%s does not exist in %s)", s.subject(inc.terms[0]), s.reqText(inc), s.cat.pkgs[inc.to].name, s.cat.pkgs[inc.to].ref.Repository)
+		// Whatever the constraint, no version exists: the name is enough.
+		to := s.cat.pkgs[inc.to]
+		what := to.name
+		if r := inc.reqs[0]; len(inc.reqs) == 1 && r.Instance != "" && r.Instance != r.Name {
+			what = r.Instance + " " + r.Name
+		}
+		return fmt.Sprintf("%s requires %s, which does not exist in %s", s.subject(inc.terms[0]), what, to.ref.Repository)
 	case noVersionsCause:
 		t := inc.terms[0]
 		return fmt.Sprintf("no version of %s is left", s.cat.pkgs[t.pkg].name)

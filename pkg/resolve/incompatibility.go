@@ -91,10 +91,11 @@ func priorCause(inc, cause *incompatibility, p int, cat *catalog) []term {
 	return terms
 }
 
-// sameRequirement reports whether two dependency incompatibilities of one
-// bundle on another say the same: same instances, same allowed versions.
+// sameRequirement reports whether two dependency (or not-found)
+// incompatibilities of one bundle on another say the same: same cause,
+// same instances, same allowed versions.
 func sameRequirement(a, b *incompatibility) bool {
-	if len(a.reqs) != len(b.reqs) || len(a.terms) != len(b.terms) {
+	if a.cause != b.cause || len(a.reqs) != len(b.reqs) || len(a.terms) != len(b.terms) {
 		return false
 	}
 	for i := range a.reqs {

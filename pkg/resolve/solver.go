@@ -384,11 +384,24 @@ func (s *solver) conflictsAtOnce(p int, added []int) bool {
 	return false
 }
 
+// allows returns the versions of dp that all of greqs allow (positive).
+func (s *solver) allows(dp *pkg, greqs []Requirement) set {
+	allowed := dp.allows(greqs[0]) // shared: not modified
+	if len(greqs) > 1 {
+		allowed = append(set(nil), allowed...)
+		for _, r := range greqs[1:] {
+			allowed.andWith(dp.allows(r))
+		}
+	}
+	return allowed
+}
+
 // addDependencies adds the incompatibilities "p at vi without the bundles
 // it requires" and returns their ids. Several requirements on one bundle
 // (two instances) are one incompatibility over the intersection of their
 // constraints. Versions of p with the same requirements on a bundle share
-// one incompatibility: "p >=1.0.0 <2.0.0 requires d ^1".
+// one incompatibility: "p >=1.0.0 <2.0.0 requires d ^1", and so do
+// versions that require the same missing bundle.
 func (s *solver) addDependencies(ctx context.Context, p, vi int, reqs []Requirement) ([]int, error) {
 	// Group the requirements by bundle, in order (usually one each).
 	type group struct {
@@ -425,28 +438,17 @@ func (s *solver) addDependencies(ctx context.Context, p, vi int, reqs []Requirem
 		dp := s.cat.pkgs[d]
 		n := dp.n()
 		self := term{pkg: p, set: singleSet(pn, vi), one: vi, notOne: -1}
-		if dp.missing {
-			added = append(added, s.addIncompatibility(&incompatibility{terms: []term{self}, cause: notFoundCause, from: p, to: d, reqs: greqs}))
-			continue
-		}
-		// The versions all of p's requirements on d allow (positive).
-		allowed := dp.allows(greqs[0]) // shared: not modified
-		if len(greqs) > 1 {
-			allowed = append(set(nil), allowed...)
-			for _, r := range greqs[1:] {
-				allowed.andWith(dp.allows(r))
-			}
-		}
-		inc := &incompatibility{cause: dependencyCause, from: p, to: d, reqs: greqs}
-		if d == p {
+		inc := &incompatibility{cause: dependencyCause, from: p, to: d, reqs: greqs, terms: []term{self}}
+		switch {
+		case dp.missing:
+			inc.cause = notFoundCause
+		case d == p:
 			// A bundle requiring itself: fine when its own version fits.
-			if allowed.has(vi) {
+			if s.allows(dp, greqs).has(vi) {
 				continue
 			}
-			inc.terms = []term{self}
-		} else {
-			inc.terms = []term{self}
-			if neg := allowed.not(n); !neg.isFull(n) {
+		default:
+			if neg := s.allows(dp, greqs).not(n); !neg.isFull(n) {
 				inc.terms = append(inc.terms, newTerm(d, neg, n))
 			}
 		}
