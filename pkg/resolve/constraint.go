@@ -34,6 +34,10 @@ import (
 //
 // TestCompileConstraintMatchesCheck holds compileWith to Check.
 
+// prereleasesIncluded marks the cache key of a constraint that includes
+// prereleases (Constraints.IncludePrerelease).
+const prereleasesIncluded = " (prereleases included)"
+
 // allows returns the versions of p a requirement's constraint allows, as a
 // positive set, cached by constraint text. The set is shared: callers must
 // not modify it.
@@ -44,7 +48,7 @@ func (p *pkg) allows(r Requirement) set {
 		key = c.String()
 	}
 	if c.IncludePrerelease {
-		key += " (prereleases included)"
+		key += prereleasesIncluded
 	}
 	if s, ok := p.cons[key]; ok {
 		return s

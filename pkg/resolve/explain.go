@@ -196,7 +196,7 @@ func (s *solver) describe(id int) string {
 			case len(inc.reqs) > 1:
 				msg += fmt.Sprintf(" (no version of %s satisfies all of these)", to.name)
 			default:
-				msg += fmt.Sprintf(" (no version matches; %s has %s)", to.name, listVersions(to))
+				msg += fmt.Sprintf(" (no version matches; %s has %s%s)", to.name, listVersions(to), prereleasesLeftOut(to, inc.reqs[0]))
 			}
 		}
 		return msg
@@ -306,6 +306,9 @@ func (s *solver) phrase(t term, every string) string {
 	if pos.count(n) == n {
 		return every + p.name + from
 	}
+	if text, ok := p.constraintFor(pos); ok {
+		return p.name + " " + text + from
+	}
 	return p.name + " " + s.versions(t.pkg, pos) + from
 }
 
@@ -353,4 +356,51 @@ func listVersions(p *pkg) string {
 		out = append(out[:3], "...", out[len(out)-1])
 	}
 	return strings.Join(out, ", ")
+}
+
+// constraintFor returns a constraint a requirement on p wrote that allows
+// exactly the versions in v (two or more), so that messages speak the
+// constraint language the user wrote rather than list what exists: the
+// shortest, then the first in order.
+func (p *pkg) constraintFor(v set) (string, bool) {
+	if v.count(p.n()) < 2 {
+		return "", false
+	}
+	best := ""
+	for key, s := range p.cons {
+		if strings.HasSuffix(key, prereleasesIncluded) || !s.equal(v) {
+			continue
+		}
+		if best == "" || len(key) < len(best) || (len(key) == len(best) && key < best) {
+			best = key
+		}
+	}
+	return best, best != ""
+}
+
+// prereleasesLeftOut says, for a requirement no version matches, which
+// prereleases it would match if it named a prerelease: Masterminds leaves
+// them out of "^2.0.0" or "*".
+func prereleasesLeftOut(p *pkg, r Requirement) string {
+	if r.Constraint == nil || r.Constraint.IncludePrerelease {
+		return ""
+	}
+	with := *r.Constraint
+	with.IncludePrerelease = true
+	var pre []string
+	for _, v := range p.versions {
+		if v.Prerelease() != "" && with.Check(v) {
+			pre = append(pre, v.String())
+		}
+	}
+	switch len(pre) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(", but %s is a prerelease, which %s leaves out unless it names one", pre[0], r.Constraint)
+	}
+	if len(pre) > 3 {
+		pre = append(pre[:2], "...", pre[len(pre)-1])
+	}
+	return fmt.Sprintf(", but %s are prereleases, which %s leaves out unless it names one", strings.Join(pre, ", "), r.Constraint)
 }
