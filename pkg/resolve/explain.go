@@ -15,7 +15,46 @@ func (s *solver) explain(root int) string {
 	r := &reporter{s: s, root: root, refs: map[int]int{}, lineOf: map[int]int{}}
 	r.count(root)
 	r.visit(root, false)
-	return strings.Join(r.lines, "\n")
+	return r.text()
+}
+
+// text lays the lines out as pub does: a line others refer back to starts
+// with its number, "(1) ", and the other lines are indented as far; a
+// blank line separates the branches of a derivation.
+func (r *reporter) text() string {
+	pad := 0
+	if r.next > 0 {
+		pad = len(fmt.Sprintf("(%d) ", r.next))
+	}
+	var b strings.Builder
+	lastEmpty := true
+	for _, l := range r.lines {
+		if l.msg == "" {
+			if !lastEmpty {
+				b.WriteString("\n")
+			}
+			lastEmpty = true
+			continue
+		}
+		lastEmpty = false
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		prefix := ""
+		if l.number > 0 {
+			prefix = fmt.Sprintf("(%d)", l.number)
+		}
+		if pad > 0 {
+			prefix += strings.Repeat(" ", pad-len(prefix))
+		}
+		b.WriteString(prefix + l.msg)
+	}
+	return b.String()
+}
+
+type line struct {
+	msg    string
+	number int // 0: none
 }
 
 type reporter struct {
@@ -23,7 +62,7 @@ type reporter struct {
 	root   int
 	refs   map[int]int // how many derived incompatibilities use each
 	lineOf map[int]int
-	lines  []string
+	lines  []line
 	next   int
 }
 
@@ -77,12 +116,13 @@ func (r *reporter) count(id int) {
 }
 
 func (r *reporter) write(id int, msg string, numbered bool) {
+	l := line{msg: msg}
 	if numbered {
 		r.next++
 		r.lineOf[id] = r.next
-		msg = fmt.Sprintf("%s (%d)", msg, r.next)
+		l.number = r.next
 	}
-	r.lines = append(r.lines, msg)
+	r.lines = append(r.lines, l)
 }
 
 func (r *reporter) visit(id int, conclusion bool) {
@@ -120,6 +160,7 @@ func (r *reporter) visit(id int, conclusion bool) {
 				r.write(id, fmt.Sprintf("Thus, %s.", what), numbered)
 			} else {
 				r.visit(c1, true)
+				r.lines = append(r.lines, line{}) // between branches
 				r.visit(c2, false)
 				r.write(id, fmt.Sprintf("%s because %s (%d), %s.", conj, r.s.describe(c1), r.lineOf[c1], what), numbered)
 			}
@@ -359,13 +400,10 @@ func listVersions(p *pkg) string {
 }
 
 // constraintFor returns a constraint a requirement on p wrote that allows
-// exactly the versions in v (two or more), so that messages speak the
+// exactly the versions in v, so that messages speak the
 // constraint language the user wrote rather than list what exists: the
 // shortest, then the first in order.
 func (p *pkg) constraintFor(v set) (string, bool) {
-	if v.count(p.n()) < 2 {
-		return "", false
-	}
 	best := ""
 	for key, s := range p.cons {
 		if strings.HasSuffix(key, prereleasesIncluded) || !s.equal(v) {
