@@ -24,7 +24,7 @@ func randomRegistry(rng *rand.Rand) (*registry, []Requirement) {
 	for i := range names {
 		names[i] = fmt.Sprintf("b%d", i)
 	}
-	repos := map[string][]string{} // name -> repositories holding it
+	repos := map[string][]string{}    // name -> repositories holding it
 	versions := map[string][]string{} // "repository/name" -> versions
 	for _, n := range names {
 		repos[n] = []string{"stable"}
