@@ -110,7 +110,7 @@ func oracle(reg *registry, root []Requirement) (Solution, bool) {
 		// Every requirement of the root and of selected versions.
 		pending := append([]Requirement(nil), root...)
 		for _, s := range sel {
-			pending = append(pending, reg.reqs[s.Ref.String()+"@"+s.Version.Original()]...)
+			pending = append(pending, reg.reqs[refVersion{s.Ref, s.Version.Original()}]...)
 		}
 		for _, r := range pending {
 			if s, ok := sel[r.Name]; ok {
@@ -123,7 +123,7 @@ func oracle(reg *registry, root []Requirement) (Solution, bool) {
 			if _, ok := sel[r.Name]; ok {
 				continue
 			}
-			for _, v := range reg.versions[r.Ref.String()] {
+			for _, v := range reg.versions[r.Ref] {
 				if !r.Constraint.Check(v) {
 					continue
 				}
@@ -172,7 +172,7 @@ func valid(reg *registry, root []Requirement, sol Solution) error {
 		return err
 	}
 	for n, s := range sol {
-		if err := check(n+" "+s.Version.String(), reg.reqs[s.Ref.String()+"@"+s.Version.Original()]); err != nil {
+		if err := check(n+" "+s.Version.String(), reg.reqs[refVersion{s.Ref, s.Version.Original()}]); err != nil {
 			return err
 		}
 	}

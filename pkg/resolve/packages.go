@@ -24,6 +24,9 @@ type pkg struct {
 	missing  bool              // the source does not know it
 	loaded   bool
 	deps     map[int][]Requirement // by version index, as the source listed them
+	// sameName is the next package of the same name, from another
+	// repository, in the order met; 0 for none.
+	sameName int
 	// Caches of constraint.go: the versions each constraint allows.
 	cons    map[string]set    // constraint text -> versions it allows
 	release set               // versions without a prerelease
@@ -37,20 +40,19 @@ func (p *pkg) n() int { return len(p.versions) }
 // every bundle it met, by id (the root is 0), with versions and
 // requirements read once.
 type catalog struct {
-	pkgs  []*pkg
-	byRef map[Ref]int
-	// byName lists the packages of each name, one per repository, in the
-	// order met.
-	byName   map[string][]int
-	rootName string // the root's own name, when Options.Root gives one
+	pkgs []*pkg
+	// byName is the first package met of each name; the packages of one
+	// name from other repositories follow it through pkg.sameName.
+	// The root's own name, when Options.Root gives one, is the root.
+	byName map[string]int
 }
 
 func newCatalog(root []Requirement, opts Options) catalog {
-	c := catalog{byRef: map[Ref]int{}, byName: map[string][]int{}}
+	c := catalog{byName: map[string]int{}}
 	r := &pkg{name: "the root", loaded: true, versions: []*semver.Version{semver.New(0, 0, 0, "", "")}}
 	if opts.Root != nil {
 		r.name, r.ref, r.versions = opts.Root.Name, opts.Root.Ref, []*semver.Version{opts.Root.Version}
-		c.rootName = r.name
+		c.byName[r.name] = rootPkg
 	}
 	r.deps = map[int][]Requirement{0: root}
 	c.pkgs = append(c.pkgs, r)
@@ -63,22 +65,48 @@ func (c *catalog) n(p int) int { return len(c.pkgs[p].versions) }
 // repository), and whether it is new. A requirement on the root's own name
 // is the root, whatever its repository.
 func (c *catalog) intern(r Requirement) (id int, isNew bool) {
-	if c.rootName != "" && r.Name == c.rootName {
+	first, ok := c.byName[r.Name]
+	if ok && first == rootPkg {
 		return rootPkg, false
 	}
-	if id, ok := c.byRef[r.Ref]; ok {
-		return id, false
+	last := 0
+	if ok {
+		for id := first; id != 0; id = c.pkgs[id].sameName {
+			if c.pkgs[id].ref == r.Ref {
+				return id, false
+			}
+			last = id
+		}
 	}
 	id = len(c.pkgs)
 	c.pkgs = append(c.pkgs, &pkg{name: r.Name, ref: r.Ref})
-	c.byRef[r.Ref] = id
-	c.byName[r.Name] = append(c.byName[r.Name], id)
+	if ok {
+		c.pkgs[last].sameName = id
+	} else {
+		c.byName[r.Name] = id
+	}
 	return id, true
+}
+
+// sameName returns the packages of p's name, one per repository, in the
+// order met.
+func (c *catalog) sameName(p int) []int {
+	var ids []int
+	for id := c.byName[c.pkgs[p].name]; id != 0; id = c.pkgs[id].sameName {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // ambiguous reports whether the solver met package p's name in more than
 // one repository: messages then name the repository.
-func (c *catalog) ambiguous(p int) bool { return p != rootPkg && len(c.byName[c.pkgs[p].name]) > 1 }
+func (c *catalog) ambiguous(p int) bool {
+	if p == rootPkg {
+		return false
+	}
+	first := c.byName[c.pkgs[p].name]
+	return first != rootPkg && c.pkgs[first].sameName != 0
+}
 
 // load lists the versions of the given bundles that are not loaded yet, in
 // order. A bundle the source does not know is marked missing; any other

@@ -13,11 +13,15 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-// registry is a Source in memory: "repository/name" -> version ->
-// requirements.
+// registry is a Source in memory: bundle -> version -> requirements.
 type registry struct {
-	versions map[string][]*semver.Version
-	reqs     map[string][]Requirement // "repository/name@version"
+	versions map[Ref][]*semver.Version
+	reqs     map[refVersion][]Requirement
+}
+
+type refVersion struct {
+	Ref
+	version string // as written
 }
 
 // splitRef reads "[REPOSITORY/]NAME"; the repository is "stable" unless
@@ -30,22 +34,22 @@ func splitRef(s string) Ref {
 }
 
 func newRegistry() *registry {
-	return &registry{versions: map[string][]*semver.Version{}, reqs: map[string][]Requirement{}}
+	return &registry{versions: map[Ref][]*semver.Version{}, reqs: map[refVersion][]Requirement{}}
 }
 
 // add adds a version of bundle "[REPOSITORY/]NAME".
 func (r *registry) add(name, version string, reqs ...Requirement) {
 	ref := splitRef(name)
 	v := semver.MustParse(version)
-	r.versions[ref.String()] = append(r.versions[ref.String()], v)
+	r.versions[ref] = append(r.versions[ref], v)
 	for i := range reqs {
 		reqs[i].By = ref.Name + " " + version
 	}
-	r.reqs[ref.String()+"@"+v.Original()] = reqs
+	r.reqs[refVersion{ref, v.Original()}] = reqs
 }
 
 func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, error) {
-	vs, ok := r.versions[ref.String()]
+	vs, ok := r.versions[ref]
 	if !ok {
 		return nil, fmt.Errorf("bundle %s: %w", ref, ErrNotFound)
 	}
@@ -53,7 +57,7 @@ func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, erro
 }
 
 func (r *registry) Requirements(_ context.Context, ref Ref, v *semver.Version) ([]Requirement, error) {
-	return r.reqs[ref.String()+"@"+v.Original()], nil
+	return r.reqs[refVersion{ref, v.Original()}], nil
 }
 
 // parseReq reads "[instance=][repository/]name constraint".

@@ -72,7 +72,7 @@ func (s *solver) intern(r Requirement) int {
 	if isNew {
 		s.ps.addPackage()
 		s.watches.addPackage()
-		if len(s.cat.byName[r.Name]) > 1 {
+		if s.cat.byName[r.Name] != id {
 			s.clashes = append(s.clashes, id)
 		}
 	}
@@ -90,7 +90,7 @@ func (s *solver) addClashes() {
 		if dp.missing || dp.n() == 0 {
 			continue
 		}
-		for _, o := range s.cat.byName[dp.name] {
+		for _, o := range s.cat.sameName(d) {
 			op := s.cat.pkgs[o]
 			if o == d || op.missing || op.n() == 0 {
 				continue
