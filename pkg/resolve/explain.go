@@ -405,8 +405,9 @@ func listVersions(p *pkg) string {
 // shortest, then the first in order.
 func (p *pkg) constraintFor(v set) (string, bool) {
 	best := ""
-	for key, s := range p.cons {
-		if strings.HasSuffix(key, prereleasesIncluded) || !s.equal(v) {
+	for _, c := range p.consList {
+		key := c.key
+		if strings.HasSuffix(key, prereleasesIncluded) || !c.set.equal(v) {
 			continue
 		}
 		if best == "" || len(key) < len(best) || (len(key) == len(best) && key < best) {

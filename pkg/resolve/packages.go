@@ -27,10 +27,19 @@ type pkg struct {
 	// sameName is the next package of the same name, from another
 	// repository, in the order met; 0 for none.
 	sameName int
+	// ambiguous: the name was met from more than one repository.
+	ambiguous bool
 	// Caches of constraint.go: the versions each constraint allows.
-	cons    map[string]set    // constraint text -> versions it allows
-	release set               // versions without a prerelease
-	exact   map[[3]uint64]int // release version -> index, for "=X.Y.Z"
+	cons     map[string]set    // constraint text -> versions it allows
+	consList []cached          // the same, in the order met (for messages)
+	release  set               // versions without a prerelease
+	exact    map[[3]uint64]int // release version -> index, for "=X.Y.Z"
+}
+
+// cached is one constraint of pkg.cons.
+type cached struct {
+	key string
+	set set
 }
 
 // n is how many versions the bundle has: the size of its version sets.
@@ -64,16 +73,16 @@ func (c *catalog) n(p int) int { return len(c.pkgs[p].versions) }
 // intern returns the id of a requirement's bundle (its name in its
 // repository), and whether it is new. A requirement on the root's own name
 // is the root, whatever its repository.
-func (c *catalog) intern(r Requirement) (id int, isNew bool) {
+func (c *catalog) intern(r Requirement) (id int, isNew, sameName bool) {
 	first, ok := c.byName[r.Name]
 	if ok && first == rootPkg {
-		return rootPkg, false
+		return rootPkg, false, false
 	}
 	last := 0
 	if ok {
 		for id := first; id != 0; id = c.pkgs[id].sameName {
 			if c.pkgs[id].ref == r.Ref {
-				return id, false
+				return id, false, false
 			}
 			last = id
 		}
@@ -82,10 +91,13 @@ func (c *catalog) intern(r Requirement) (id int, isNew bool) {
 	c.pkgs = append(c.pkgs, &pkg{name: r.Name, ref: r.Ref})
 	if ok {
 		c.pkgs[last].sameName = id
+		for x := first; x != 0; x = c.pkgs[x].sameName {
+			c.pkgs[x].ambiguous = true
+		}
 	} else {
 		c.byName[r.Name] = id
 	}
-	return id, true
+	return id, true, ok
 }
 
 // sameName returns the packages of p's name, one per repository, in the
@@ -100,13 +112,7 @@ func (c *catalog) sameName(p int) []int {
 
 // ambiguous reports whether the solver met package p's name in more than
 // one repository: messages then name the repository.
-func (c *catalog) ambiguous(p int) bool {
-	if p == rootPkg {
-		return false
-	}
-	first := c.byName[c.pkgs[p].name]
-	return first != rootPkg && c.pkgs[first].sameName != 0
-}
+func (c *catalog) ambiguous(p int) bool { return c.pkgs[p].ambiguous }
 
 // load lists the versions of the given bundles that are not loaded yet, in
 // order. A bundle the source does not know is marked missing; any other

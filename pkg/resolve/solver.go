@@ -68,11 +68,11 @@ func (s *solver) solve(ctx context.Context) error {
 
 // intern returns the package id of a requirement's bundle, registering it.
 func (s *solver) intern(r Requirement) int {
-	id, isNew := s.cat.intern(r)
+	id, isNew, sameName := s.cat.intern(r)
 	if isNew {
 		s.ps.addPackage()
 		s.watches.addPackage()
-		if s.cat.byName[r.Name] != id {
+		if sameName {
 			s.clashes = append(s.clashes, id)
 		}
 	}
