@@ -211,7 +211,7 @@ func (s *solver) and(a, b int) string {
 // first ends a description that has a clause of its own ("bar, which does
 // not exist in stable") with a comma when another follows.
 func first(desc string) string {
-	if strings.Contains(desc, ", which ") {
+	if strings.Contains(desc, ", which ") && !strings.HasSuffix(desc, ")") {
 		return desc + ","
 	}
 	return desc
