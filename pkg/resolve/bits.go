@@ -18,6 +18,18 @@ func singleSet(n, i int) set {
 	return s
 }
 
+// anyVersion is every one of n versions, without "not selected": the
+// positive term "selected at some version".
+func anyVersion(n int) set {
+	s := make(set, words(n))
+	for i := range s {
+		s[i] = ^uint64(0)
+	}
+	s.trim(n)
+	s[n/64] &^= 1 << (n % 64)
+	return s
+}
+
 // trim clears the bits past index n.
 func (s set) trim(n int) {
 	last := (n + 1) % 64

@@ -34,6 +34,10 @@ import (
 //
 // TestCompileConstraintMatchesCheck holds compileWith to Check.
 
+// prereleasesIncluded marks the cache key of a constraint that includes
+// prereleases (Constraints.IncludePrerelease).
+const prereleasesIncluded = " (prereleases included)"
+
 // allows returns the versions of p a requirement's constraint allows, as a
 // positive set, cached by constraint text. The set is shared: callers must
 // not modify it.
@@ -44,7 +48,7 @@ func (p *pkg) allows(r Requirement) set {
 		key = c.String()
 	}
 	if c.IncludePrerelease {
-		key += " (prereleases included)"
+		key += prereleasesIncluded
 	}
 	if s, ok := p.cons[key]; ok {
 		return s
@@ -56,13 +60,13 @@ func (p *pkg) allows(r Requirement) set {
 	// renders it as: that saves rendering the commonest constraint.
 	if r.Text != "" {
 		if s := p.exactVersion(r.Text); s != nil {
-			p.cons[key] = s
+			p.cache(key, s)
 			return s
 		}
 	}
 	text := c.String()
 	if s := p.exactVersion(text); s != nil {
-		p.cons[key] = s
+		p.cache(key, s)
 		return s
 	}
 	if p.release == nil {
@@ -77,8 +81,14 @@ func (p *pkg) allows(r Requirement) set {
 			}
 		}
 	}
-	p.cons[key] = s
+	p.cache(key, s)
 	return s
+}
+
+// cache keeps the set a constraint allows, by its key.
+func (p *pkg) cache(key string, s set) {
+	p.cons[key] = s
+	p.consList = append(p.consList, cached{key, s})
 }
 
 // exactVersion handles the commonest constraint, "=X.Y.Z" (or "X.Y.Z"),

@@ -22,7 +22,8 @@
 //     contradicted or neither.
 //   - incompatibility.go: incompatibilities, sets of terms that must not
 //     all hold, with their causes (the root, a dependency, no versions
-//     left, a bundle not found, or a conflict they were learned from), and
+//     left, a bundle not found, one name from two repositories, or a
+//     conflict they were learned from), and
 //     the resolution rule that derives a prior cause.
 //   - partial_solution.go: the partial solution, an ordered list of
 //     assignments (decisions and derivations) at decision levels, with
@@ -32,13 +33,22 @@
 //     (propagate), conflict resolution (resolveConflict) and decision
 //     making (choosePackageVersion).
 //   - explain.go: the derivation graph of the terminal incompatibility
-//     written as sentences, as pub reports failures.
+//     written as sentences, as pub reports failures (the repository rule
+//     is left implicit: "bar requires shared from R1 and foo requires
+//     shared from R2, so bar is incompatible with foo"), with version sets
+//     written as the constraint a requirement wrote when one matches.
 //
 // What the solver knows of bundles and how it goes faster than pub's
 // description live apart, behind the same calls:
 //
 //   - packages.go: the catalog of bundles met, with the versions and
-//     requirements read once through the Source.
+//     requirements read once through the Source. A bundle is a name in a
+//     repository, as pub's package is a name with a source and a
+//     description: one name met from two repositories is two packages,
+//     and the incompatibility "a from R1 is incompatible with a from R2"
+//     keeps both from being selected, so that a version requiring a name
+//     from another repository is a conflict like any other, learned from
+//     and backtracked around.
 //   - bits.go: version sets as bitsets over the versions a bundle has,
 //     with one extra element, "not selected", so that every term operation
 //     is word-wise boolean arithmetic.

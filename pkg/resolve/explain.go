@@ -15,7 +15,46 @@ func (s *solver) explain(root int) string {
 	r := &reporter{s: s, root: root, refs: map[int]int{}, lineOf: map[int]int{}}
 	r.count(root)
 	r.visit(root, false)
-	return strings.Join(r.lines, "\n")
+	return r.text()
+}
+
+// text lays the lines out as pub does: a line others refer back to starts
+// with its number, "(1) ", and the other lines are indented as far; a
+// blank line separates the branches of a derivation.
+func (r *reporter) text() string {
+	pad := 0
+	if r.next > 0 {
+		pad = len(fmt.Sprintf("(%d) ", r.next))
+	}
+	var b strings.Builder
+	lastEmpty := true
+	for _, l := range r.lines {
+		if l.msg == "" {
+			if !lastEmpty {
+				b.WriteString("\n")
+			}
+			lastEmpty = true
+			continue
+		}
+		lastEmpty = false
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		prefix := ""
+		if l.number > 0 {
+			prefix = fmt.Sprintf("(%d)", l.number)
+		}
+		if pad > 0 {
+			prefix += strings.Repeat(" ", pad-len(prefix))
+		}
+		b.WriteString(prefix + l.msg)
+	}
+	return b.String()
+}
+
+type line struct {
+	msg    string
+	number int // 0: none
 }
 
 type reporter struct {
@@ -23,11 +62,40 @@ type reporter struct {
 	root   int
 	refs   map[int]int // how many derived incompatibilities use each
 	lineOf map[int]int
-	lines  []string
+	lines  []line
 	next   int
 }
 
 func (r *reporter) derived(id int) bool { return r.s.incompats[id].cause == conflictCause }
+
+// causes returns the two incompatibilities id was derived from, seen
+// through the repository rule: "foo from R1 is incompatible with foo from
+// R2" is not written, and a derivation from it and another
+// incompatibility X stands for X, which names its repository already:
+// "bar requires shared from R1 and foo requires shared from R2, so bar is
+// incompatible with foo", as pub writes a conflict of sources.
+func (r *reporter) causes(id int) (int, int) {
+	inc := r.s.incompats[id]
+	return r.through(inc.cause1), r.through(inc.cause2)
+}
+
+// through skips the derivations whose one cause is the repository rule.
+func (r *reporter) through(id int) int {
+	for {
+		inc := r.s.incompats[id]
+		if inc.cause != conflictCause {
+			return id
+		}
+		switch {
+		case r.s.incompats[inc.cause1].cause == repositoryCause:
+			id = inc.cause2
+		case r.s.incompats[inc.cause2].cause == repositoryCause:
+			id = inc.cause1
+		default:
+			return id
+		}
+	}
+}
 
 func (r *reporter) count(id int) {
 	// Iterative: derivation chains can be tens of thousands deep.
@@ -41,29 +109,30 @@ func (r *reporter) count(id int) {
 		}
 		r.refs[i]++
 		if r.refs[i] == 1 {
-			stack = append(stack, inc.cause1, inc.cause2)
+			c1, c2 := r.causes(i)
+			stack = append(stack, c1, c2)
 		}
 	}
 }
 
 func (r *reporter) write(id int, msg string, numbered bool) {
+	l := line{msg: msg}
 	if numbered {
 		r.next++
 		r.lineOf[id] = r.next
-		msg = fmt.Sprintf("%s (%d)", msg, r.next)
+		l.number = r.next
 	}
-	r.lines = append(r.lines, msg)
+	r.lines = append(r.lines, l)
 }
 
 func (r *reporter) visit(id int, conclusion bool) {
-	inc := r.s.incompats[id]
 	numbered := conclusion || r.refs[id] > 1
 	conj := "And"
 	if conclusion || id == r.root {
 		conj = "So,"
 	}
 	what := r.s.describe(id)
-	c1, c2 := inc.cause1, inc.cause2
+	c1, c2 := r.causes(id)
 	d1, d2 := r.derived(c1), r.derived(c2)
 	switch {
 	case d1 && d2:
@@ -91,6 +160,7 @@ func (r *reporter) visit(id int, conclusion bool) {
 				r.write(id, fmt.Sprintf("Thus, %s.", what), numbered)
 			} else {
 				r.visit(c1, true)
+				r.lines = append(r.lines, line{}) // between branches
 				r.visit(c2, false)
 				r.write(id, fmt.Sprintf("%s because %s (%d), %s.", conj, r.s.describe(c1), r.lineOf[c1], what), numbered)
 			}
@@ -101,12 +171,12 @@ func (r *reporter) visit(id int, conclusion bool) {
 			der, ext = c2, c1
 		}
 		if l, ok := r.lineOf[der]; ok {
-			r.write(id, fmt.Sprintf("Because %s and %s (%d), %s.", r.s.describe(ext), r.s.describe(der), l, what), numbered)
+			r.write(id, fmt.Sprintf("Because %s and %s (%d), %s.", first(r.s.describe(ext)), r.s.describe(der), l, what), numbered)
 			return
 		}
-		di := r.s.incompats[der]
-		if r.refs[der] <= 1 && r.derived(di.cause1) != r.derived(di.cause2) {
-			dd, de := di.cause1, di.cause2
+		dc1, dc2 := r.causes(der)
+		if r.refs[der] <= 1 && r.derived(dc1) != r.derived(dc2) {
+			dd, de := dc1, dc2
 			if r.derived(de) {
 				dd, de = de, dd
 			}
@@ -124,8 +194,8 @@ func (r *reporter) visit(id int, conclusion bool) {
 }
 
 func (r *reporter) singleLine(id int) bool {
-	inc := r.s.incompats[id]
-	return !r.derived(inc.cause1) && !r.derived(inc.cause2)
+	c1, c2 := r.causes(id)
+	return !r.derived(c1) && !r.derived(c2)
 }
 
 // and joins the descriptions of two incompatibilities, merging two
@@ -135,7 +205,16 @@ func (s *solver) and(a, b int) string {
 	if ia.cause == dependencyCause && ib.cause == dependencyCause && ia.from == ib.from && len(ia.terms) > 0 && len(ib.terms) > 0 && ia.terms[0].set.equal(ib.terms[0].set) {
 		return fmt.Sprintf("%s requires both %s and %s", s.subject(ia.terms[0]), s.reqText(ia), s.reqText(ib))
 	}
-	return s.describe(a) + " and " + s.describe(b)
+	return first(s.describe(a)) + " and " + s.describe(b)
+}
+
+// first ends a description that has a clause of its own ("bar, which does
+// not exist in stable") with a comma when another follows.
+func first(desc string) string {
+	if strings.Contains(desc, ", which ") && !strings.HasSuffix(desc, ")") {
+		return desc + ","
+	}
+	return desc
 }
 
 // describe phrases one incompatibility.
@@ -158,15 +237,24 @@ func (s *solver) describe(id int) string {
 			case len(inc.reqs) > 1:
 				msg += fmt.Sprintf(" (no version of %s satisfies all of these)", to.name)
 			default:
-				msg += fmt.Sprintf(" (no version matches; %s has %s)", to.name, listVersions(to))
+				msg += fmt.Sprintf(" (no version matches; %s has %s%s)", to.name, listVersions(to), prereleasesLeftOut(to, inc.reqs[0]))
 			}
 		}
 		return msg
 	case notFoundCause:
-		return fmt.Sprintf("%s requires %s (%s does not exist in %s)", s.subject(inc.terms[0]), s.reqText(inc), s.cat.pkgs[inc.to].name, s.cat.pkgs[inc.to].ref.Repository)
+		// Whatever the constraint, no version exists: the name is enough.
+		to := s.cat.pkgs[inc.to]
+		what := to.name
+		if r := inc.reqs[0]; len(inc.reqs) == 1 && r.Instance != "" && r.Instance != r.Name {
+			what = r.Instance + " " + r.Name
+		}
+		return fmt.Sprintf("%s requires %s, which does not exist in %s", s.subject(inc.terms[0]), what, to.ref.Repository)
 	case noVersionsCause:
 		t := inc.terms[0]
 		return fmt.Sprintf("no version of %s is left", s.cat.pkgs[t.pkg].name)
+	case repositoryCause:
+		a, b := s.cat.pkgs[inc.from], s.cat.pkgs[inc.to]
+		return fmt.Sprintf("%s from %s is incompatible with %s from %s (one bundle name comes from one repository)", a.name, a.ref.Repository, b.name, b.ref.Repository)
 	}
 	// Derived.
 	var pos, neg []term
@@ -214,12 +302,21 @@ func (s *solver) describe(id int) string {
 // "database mariadb ^1" (instance, bundle, constraint).
 func (s *solver) reqText(inc *incompatibility) string {
 	parts := make([]string, len(inc.reqs))
+	from := s.cat.ambiguous(inc.to)
 	for i, r := range inc.reqs {
-		c := r.Constraint.String()
+		c := " " + r.Constraint.String()
+		if from {
+			// As pub names a package's source: "shared from R1",
+			// "shared ^1.0.0 from R1".
+			if c == " *" {
+				c = ""
+			}
+			c += " from " + r.Repository
+		}
 		if r.Instance != "" && r.Instance != r.Name {
-			parts[i] = fmt.Sprintf("%s %s %s", r.Instance, r.Name, c)
+			parts[i] = fmt.Sprintf("%s %s%s", r.Instance, r.Name, c)
 		} else {
-			parts[i] = fmt.Sprintf("%s %s", r.Name, c)
+			parts[i] = r.Name + c
 		}
 	}
 	return strings.Join(parts, " as well as ")
@@ -243,10 +340,17 @@ func (s *solver) phrase(t term, every string) string {
 	if !t.set.positive(n) {
 		pos = t.set.not(n)
 	}
-	if pos.count(n) == n {
-		return every + p.name
+	from := ""
+	if s.cat.ambiguous(t.pkg) {
+		from = " from " + p.ref.Repository
 	}
-	return p.name + " " + s.versions(t.pkg, pos)
+	if pos.count(n) == n {
+		return every + p.name + from
+	}
+	if text, ok := p.constraintFor(pos); ok {
+		return p.name + " " + text + from
+	}
+	return p.name + " " + s.versions(t.pkg, pos) + from
 }
 
 // versions writes a version set as ranges over the versions the source
@@ -293,4 +397,49 @@ func listVersions(p *pkg) string {
 		out = append(out[:3], "...", out[len(out)-1])
 	}
 	return strings.Join(out, ", ")
+}
+
+// constraintFor returns a constraint a requirement on p wrote that allows
+// exactly the versions in v, so that messages speak the
+// constraint language the user wrote rather than list what exists: the
+// shortest, then the first in order.
+func (p *pkg) constraintFor(v set) (string, bool) {
+	best := ""
+	for _, c := range p.consList {
+		key := c.key
+		if strings.HasSuffix(key, prereleasesIncluded) || !c.set.equal(v) {
+			continue
+		}
+		if best == "" || len(key) < len(best) || (len(key) == len(best) && key < best) {
+			best = key
+		}
+	}
+	return best, best != ""
+}
+
+// prereleasesLeftOut says, for a requirement no version matches, which
+// prereleases it would match if it named a prerelease: Masterminds leaves
+// them out of "^2.0.0" or "*".
+func prereleasesLeftOut(p *pkg, r Requirement) string {
+	if r.Constraint == nil || r.Constraint.IncludePrerelease {
+		return ""
+	}
+	with := *r.Constraint
+	with.IncludePrerelease = true
+	var pre []string
+	for _, v := range p.versions {
+		if v.Prerelease() != "" && with.Check(v) {
+			pre = append(pre, v.String())
+		}
+	}
+	switch len(pre) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(", but %s is a prerelease, which %s leaves out unless it names one", pre[0], r.Constraint)
+	}
+	if len(pre) > 3 {
+		pre = append(pre[:2], "...", pre[len(pre)-1])
+	}
+	return fmt.Sprintf(", but %s are prereleases, which %s leaves out unless it names one", strings.Join(pre, ", "), r.Constraint)
 }

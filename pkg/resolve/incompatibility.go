@@ -6,7 +6,8 @@ import "sort"
 // once: {foo 1.0.0, not bar ^2.0.0} says "foo 1.0.0 requires bar ^2.0.0".
 // The solver starts from the external facts below (the root must be
 // selected; each version it tries requires what its Source says; a bundle
-// has no version left; a bundle does not exist) and learns new ones from
+// has no version left; a bundle does not exist; one bundle name comes from
+// one repository) and learns new ones from
 // conflicts (conflictCause), which also record the two they were derived
 // from: that derivation graph is what explain.go reports.
 type incompatibility struct {
@@ -30,6 +31,7 @@ const (
 	noVersionsCause              // no version is left for a bundle
 	notFoundCause                // a version requires a bundle that does not exist
 	conflictCause                // learned from two others by conflict resolution
+	repositoryCause              // one name from two repositories: at most one is selected
 )
 
 // terminal reports whether an incompatibility proves that there is no
@@ -89,10 +91,11 @@ func priorCause(inc, cause *incompatibility, p int, cat *catalog) []term {
 	return terms
 }
 
-// sameRequirement reports whether two dependency incompatibilities of one
-// bundle on another say the same: same instances, same allowed versions.
+// sameRequirement reports whether two dependency (or not-found)
+// incompatibilities of one bundle on another say the same: same cause,
+// same instances, same allowed versions.
 func sameRequirement(a, b *incompatibility) bool {
-	if len(a.reqs) != len(b.reqs) || len(a.terms) != len(b.terms) {
+	if a.cause != b.cause || len(a.reqs) != len(b.reqs) || len(a.terms) != len(b.terms) {
 		return false
 	}
 	for i := range a.reqs {

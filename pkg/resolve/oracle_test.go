@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
@@ -12,7 +13,10 @@ import (
 
 // randomRegistry builds a registry of up to 8 bundles with up to 6 versions
 // each, whose versions require up to 3 other bundles with random
-// constraints, and a root requiring up to 3 bundles.
+// constraints, and a root requiring up to 3 bundles. About a third of the
+// bundles also exist, with other versions and requirements, in a second
+// repository ("alt"), and requirements on them name either; now and then a
+// requirement names a repository that lacks the bundle.
 func randomRegistry(rng *rand.Rand) (*registry, []Requirement) {
 	reg := newRegistry()
 	nb := 2 + rng.Intn(7)
@@ -20,20 +24,31 @@ func randomRegistry(rng *rand.Rand) (*registry, []Requirement) {
 	for i := range names {
 		names[i] = fmt.Sprintf("b%d", i)
 	}
-	versions := map[string][]string{}
+	repos := map[string][]string{}    // name -> repositories holding it
+	versions := map[string][]string{} // "repository/name" -> versions
 	for _, n := range names {
-		nv := 1 + rng.Intn(6)
-		seen := map[string]bool{}
-		for j := 0; j < nv; j++ {
-			v := fmt.Sprintf("%d.%d.0", 1+rng.Intn(3), rng.Intn(3))
-			if !seen[v] {
-				seen[v] = true
-				versions[n] = append(versions[n], v)
+		repos[n] = []string{"stable"}
+		if rng.Intn(3) == 0 {
+			repos[n] = append(repos[n], "alt")
+		}
+		for _, repo := range repos[n] {
+			key := repo + "/" + n
+			nv := 1 + rng.Intn(6)
+			seen := map[string]bool{}
+			for j := 0; j < nv; j++ {
+				v := fmt.Sprintf("%d.%d.0", 1+rng.Intn(3), rng.Intn(3))
+				if !seen[v] {
+					seen[v] = true
+					versions[key] = append(versions[key], v)
+				}
 			}
 		}
 	}
-	constraint := func(n string) string {
-		vs := versions[n]
+	constraint := func(key string) string {
+		vs := versions[key]
+		if len(vs) == 0 {
+			return "*"
+		}
 		v := vs[rng.Intn(len(vs))]
 		switch rng.Intn(7) {
 		case 0:
@@ -53,23 +68,30 @@ func randomRegistry(rng *rand.Rand) (*registry, []Requirement) {
 		}
 	}
 	req := func(n string) Requirement {
-		c, err := semver.NewConstraint(constraint(n))
+		rs := repos[n]
+		repo := rs[rng.Intn(len(rs))]
+		if rng.Intn(40) == 0 {
+			repo = "gone"
+		}
+		c, err := semver.NewConstraint(constraint(repo + "/" + n))
 		if err != nil {
 			panic(err)
 		}
-		return Requirement{Ref: Ref{Repository: "stable", Name: n}, Instance: n, Constraint: c}
+		return Requirement{Ref: Ref{Repository: repo, Name: n}, Instance: n, Constraint: c}
 	}
 	for i, n := range names {
-		for _, v := range versions[n] {
-			var reqs []Requirement
-			for k := rng.Intn(4); k > 0; k-- {
-				d := names[rng.Intn(nb)]
-				if d == n && i%2 == 0 {
-					continue
+		for _, repo := range repos[n] {
+			for _, v := range versions[repo+"/"+n] {
+				var reqs []Requirement
+				for k := rng.Intn(4); k > 0; k-- {
+					d := names[rng.Intn(nb)]
+					if d == n && i%2 == 0 {
+						continue
+					}
+					reqs = append(reqs, req(d))
 				}
-				reqs = append(reqs, req(d))
+				reg.add(repo+"/"+n, v, reqs...)
 			}
-			reg.add(n, v, reqs...)
 		}
 	}
 	var root []Requirement
@@ -79,19 +101,20 @@ func randomRegistry(rng *rand.Rand) (*registry, []Requirement) {
 	return reg, root
 }
 
-// oracle searches every assignment exhaustively.
+// oracle searches every assignment exhaustively: one version per name,
+// from the repository every requirement on that name names.
 func oracle(reg *registry, root []Requirement) (Solution, bool) {
-	sel := map[string]*semver.Version{}
+	sel := map[string]Selected{}
 	var search func() bool
 	search = func() bool {
 		// Every requirement of the root and of selected versions.
 		pending := append([]Requirement(nil), root...)
-		for n, v := range sel {
-			pending = append(pending, reg.reqs[n+"@"+v.Original()]...)
+		for _, s := range sel {
+			pending = append(pending, reg.reqs[refVersion{s.Ref, s.Version.Original()}]...)
 		}
 		for _, r := range pending {
-			if v, ok := sel[r.Name]; ok {
-				if !r.Constraint.Check(v) {
+			if s, ok := sel[r.Name]; ok {
+				if s.Ref != r.Ref || !r.Constraint.Check(s.Version) {
 					return false
 				}
 			}
@@ -100,11 +123,11 @@ func oracle(reg *registry, root []Requirement) (Solution, bool) {
 			if _, ok := sel[r.Name]; ok {
 				continue
 			}
-			for _, v := range reg.versions[r.Name] {
+			for _, v := range reg.versions[r.Ref] {
 				if !r.Constraint.Check(v) {
 					continue
 				}
-				sel[r.Name] = v
+				sel[r.Name] = Selected{Ref: r.Ref, Version: v}
 				if search() {
 					return true
 				}
@@ -118,14 +141,15 @@ func oracle(reg *registry, root []Requirement) (Solution, bool) {
 		return nil, false
 	}
 	out := Solution{}
-	for n, v := range sel {
-		out[n] = Selected{Ref: Ref{Repository: "stable", Name: n}, Version: v}
+	for n, s := range sel {
+		out[n] = s
 	}
 	return out, true
 }
 
 // valid checks a solution: every requirement of the root and of every
-// selected version is selected and satisfied, and nothing else is selected.
+// selected version is selected, from the repository it names, and
+// satisfied, and nothing else is selected.
 func valid(reg *registry, root []Requirement, sol Solution) error {
 	needed := map[string]bool{}
 	check := func(by string, reqs []Requirement) error {
@@ -133,6 +157,9 @@ func valid(reg *registry, root []Requirement, sol Solution) error {
 			s, ok := sol[r.Name]
 			if !ok {
 				return fmt.Errorf("%s requires %s %s, which is not selected", by, r.Name, r.Constraint)
+			}
+			if s.Ref != r.Ref {
+				return fmt.Errorf("%s requires %s from %s, but %s is selected", by, r.Name, r.Repository, s.Ref)
 			}
 			if !r.Constraint.Check(s.Version) {
 				return fmt.Errorf("%s requires %s %s, but %s is selected", by, r.Name, r.Constraint, s.Version)
@@ -145,7 +172,7 @@ func valid(reg *registry, root []Requirement, sol Solution) error {
 		return err
 	}
 	for n, s := range sol {
-		if err := check(n+" "+s.Version.String(), reg.reqs[n+"@"+s.Version.Original()]); err != nil {
+		if err := check(n+" "+s.Version.String(), reg.reqs[refVersion{s.Ref, s.Version.Original()}]); err != nil {
 			return err
 		}
 	}
@@ -162,7 +189,7 @@ func TestAgainstOracle(t *testing.T) {
 	if testing.Short() {
 		cases = 300
 	}
-	solvable := 0
+	solvable, clashes := 0, 0
 	for seed := 0; seed < cases; seed++ {
 		rng := rand.New(rand.NewSource(int64(seed)))
 		reg, root := randomRegistry(rng)
@@ -171,6 +198,10 @@ func TestAgainstOracle(t *testing.T) {
 		switch {
 		case err != nil && !errors.Is(err, ErrConflict):
 			t.Fatalf("seed %d: unexpected error: %v", seed, err)
+		case err != nil && strings.Contains(err.Error(), " from "):
+			clashes++
+		}
+		switch {
 		case err == nil && !exists:
 			t.Fatalf("seed %d: solver found %s but the oracle finds no solution", seed, show(res.Solution))
 		case err != nil && exists:
@@ -186,7 +217,10 @@ func TestAgainstOracle(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d cases, %d solvable", cases, solvable)
+	t.Logf("%d cases, %d solvable, %d explanations name a repository", cases, solvable, clashes)
+	if clashes == 0 {
+		t.Errorf("no failure involves two repositories")
+	}
 	if solvable < cases/10 || solvable > cases*9/10 {
 		t.Errorf("the generator is lopsided: %d of %d solvable", solvable, cases)
 	}

@@ -7,15 +7,16 @@ import (
 	"sort"
 
 	"github.com/Masterminds/semver/v3"
-
-	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // rootPkg is the package id of the root: the solver's own package, whose
 // one version requires the root requirements.
 const rootPkg = 0
 
-// pkg is one bundle name the solver has met, and what the Source said of it.
+// pkg is one bundle the solver has met, a name in a repository, and what
+// the Source said of it. One name from two repositories is two packages,
+// which an incompatibility (repositoryCause) keeps from both being
+// selected: that is how pub treats a package's source and description.
 type pkg struct {
 	name     string
 	ref      Ref
@@ -23,10 +24,22 @@ type pkg struct {
 	missing  bool              // the source does not know it
 	loaded   bool
 	deps     map[int][]Requirement // by version index, as the source listed them
+	// sameName is the next package of the same name, from another
+	// repository, in the order met; 0 for none.
+	sameName int
+	// ambiguous: the name was met from more than one repository.
+	ambiguous bool
 	// Caches of constraint.go: the versions each constraint allows.
-	cons    map[string]set    // constraint text -> versions it allows
-	release set               // versions without a prerelease
-	exact   map[[3]uint64]int // release version -> index, for "=X.Y.Z"
+	cons     map[string]set    // constraint text -> versions it allows
+	consList []cached          // the same, in the order met (for messages)
+	release  set               // versions without a prerelease
+	exact    map[[3]uint64]int // release version -> index, for "=X.Y.Z"
+}
+
+// cached is one constraint of pkg.cons.
+type cached struct {
+	key string
+	set set
 }
 
 // n is how many versions the bundle has: the size of its version sets.
@@ -36,7 +49,10 @@ func (p *pkg) n() int { return len(p.versions) }
 // every bundle it met, by id (the root is 0), with versions and
 // requirements read once.
 type catalog struct {
-	pkgs   []*pkg
+	pkgs []*pkg
+	// byName is the first package met of each name; the packages of one
+	// name from other repositories follow it through pkg.sameName.
+	// The root's own name, when Options.Root gives one, is the root.
 	byName map[string]int
 }
 
@@ -54,19 +70,49 @@ func newCatalog(root []Requirement, opts Options) catalog {
 
 func (c *catalog) n(p int) int { return len(c.pkgs[p].versions) }
 
-// intern returns the id of a requirement's bundle, and whether it is new.
-func (c *catalog) intern(r Requirement) (id int, isNew bool, err error) {
-	if id, ok := c.byName[r.Name]; ok {
-		if p := c.pkgs[id]; id != rootPkg && p.ref != r.Ref {
-			return 0, false, errdefs.New(ErrConflict, "%s, but %s also comes from %s: one bundle name must come from one repository", r, r.Name, p.ref.Repository)
+// intern returns the id of a requirement's bundle (its name in its
+// repository), and whether it is new. A requirement on the root's own name
+// is the root, whatever its repository.
+func (c *catalog) intern(r Requirement) (id int, isNew, sameName bool) {
+	first, ok := c.byName[r.Name]
+	if ok && first == rootPkg {
+		return rootPkg, false, false
+	}
+	last := 0
+	if ok {
+		for id := first; id != 0; id = c.pkgs[id].sameName {
+			if c.pkgs[id].ref == r.Ref {
+				return id, false, false
+			}
+			last = id
 		}
-		return id, false, nil
 	}
 	id = len(c.pkgs)
 	c.pkgs = append(c.pkgs, &pkg{name: r.Name, ref: r.Ref})
-	c.byName[r.Name] = id
-	return id, true, nil
+	if ok {
+		c.pkgs[last].sameName = id
+		for x := first; x != 0; x = c.pkgs[x].sameName {
+			c.pkgs[x].ambiguous = true
+		}
+	} else {
+		c.byName[r.Name] = id
+	}
+	return id, true, ok
 }
+
+// sameName returns the packages of p's name, one per repository, in the
+// order met.
+func (c *catalog) sameName(p int) []int {
+	var ids []int
+	for id := c.byName[c.pkgs[p].name]; id != 0; id = c.pkgs[id].sameName {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// ambiguous reports whether the solver met package p's name in more than
+// one repository: messages then name the repository.
+func (c *catalog) ambiguous(p int) bool { return c.pkgs[p].ambiguous }
 
 // load lists the versions of the given bundles that are not loaded yet, in
 // order. A bundle the source does not know is marked missing; any other

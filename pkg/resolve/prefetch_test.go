@@ -53,7 +53,7 @@ func (b *barrierSource) Versions(ctx context.Context, ref Ref) ([]*semver.Versio
 			return nil, fmt.Errorf("%s was listed alone", ref.Name)
 		}
 	}
-	vs, ok := b.versions[ref.Name]
+	vs, ok := b.versions[ref]
 	if !ok {
 		return nil, fmt.Errorf("bundle %s: %w", ref, ErrNotFound)
 	}

@@ -13,27 +13,43 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-// registry is a Source in memory: name -> version -> requirements.
+// registry is a Source in memory: bundle -> version -> requirements.
 type registry struct {
-	versions map[string][]*semver.Version
-	reqs     map[string][]Requirement // "name@version"
+	versions map[Ref][]*semver.Version
+	reqs     map[refVersion][]Requirement
+}
+
+type refVersion struct {
+	Ref
+	version string // as written
+}
+
+// splitRef reads "[REPOSITORY/]NAME"; the repository is "stable" unless
+// named.
+func splitRef(s string) Ref {
+	if i := strings.LastIndex(s, "/"); i >= 0 {
+		return Ref{Repository: s[:i], Name: s[i+1:]}
+	}
+	return Ref{Repository: "stable", Name: s}
 }
 
 func newRegistry() *registry {
-	return &registry{versions: map[string][]*semver.Version{}, reqs: map[string][]Requirement{}}
+	return &registry{versions: map[Ref][]*semver.Version{}, reqs: map[refVersion][]Requirement{}}
 }
 
+// add adds a version of bundle "[REPOSITORY/]NAME".
 func (r *registry) add(name, version string, reqs ...Requirement) {
+	ref := splitRef(name)
 	v := semver.MustParse(version)
-	r.versions[name] = append(r.versions[name], v)
+	r.versions[ref] = append(r.versions[ref], v)
 	for i := range reqs {
-		reqs[i].By = name + " " + version
+		reqs[i].By = ref.Name + " " + version
 	}
-	r.reqs[name+"@"+v.Original()] = reqs
+	r.reqs[refVersion{ref, v.Original()}] = reqs
 }
 
 func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, error) {
-	vs, ok := r.versions[ref.Name]
+	vs, ok := r.versions[ref]
 	if !ok {
 		return nil, fmt.Errorf("bundle %s: %w", ref, ErrNotFound)
 	}
@@ -41,10 +57,10 @@ func (r *registry) Versions(_ context.Context, ref Ref) ([]*semver.Version, erro
 }
 
 func (r *registry) Requirements(_ context.Context, ref Ref, v *semver.Version) ([]Requirement, error) {
-	return r.reqs[ref.Name+"@"+v.Original()], nil
+	return r.reqs[refVersion{ref, v.Original()}], nil
 }
 
-// parseReq reads "[instance=]name constraint".
+// parseReq reads "[instance=][repository/]name constraint".
 func parseReq(s string) (Requirement, error) {
 	s = strings.TrimSpace(s)
 	inst := ""
@@ -59,10 +75,11 @@ func parseReq(s string) (Requirement, error) {
 	if err != nil {
 		return Requirement{}, err
 	}
+	ref := splitRef(name)
 	if inst == "" {
-		inst = name
+		inst = ref.Name
 	}
-	return Requirement{Ref: Ref{Repository: "stable", Name: name}, Instance: inst, Constraint: con}, nil
+	return Requirement{Ref: ref, Instance: inst, Constraint: con}, nil
 }
 
 func parseReqs(s string) ([]Requirement, error) {
@@ -161,6 +178,9 @@ func show(s Solution) string {
 	}
 	var parts []string
 	for n, sel := range s {
+		if sel.Repository != "stable" {
+			n = sel.Ref.String()
+		}
 		parts = append(parts, n+" "+sel.Version.String())
 	}
 	sort.Strings(parts)
@@ -266,15 +286,18 @@ func (f failingSource) Requirements(context.Context, Ref, *semver.Version) ([]Re
 	return nil, f.err
 }
 
+// One bundle name comes from one repository: requiring it from two is a
+// conflict, explained as a derivation naming both requirements.
 func TestSameBundleFromTwoRepositories(t *testing.T) {
 	reg := newRegistry()
 	reg.add("a", "1.0.0")
+	reg.add("oci://example.com/ns/a", "1.0.0")
 	one, _ := parseReq("one=a *")
-	two, _ := parseReq("two=a *")
-	two.Repository = "oci://example.com/ns"
+	two, _ := parseReq("two=oci://example.com/ns/a *")
 	_, err := Solve(context.Background(), reg, []Requirement{one, two}, Options{})
-	if err == nil || !strings.Contains(err.Error(), "one bundle name must come from one repository") {
-		t.Errorf("error = %v", err)
+	want := "Because the root requires both one a from stable and two a from oci://example.com/ns, version solving failed."
+	if err == nil || err.Error() != want || !errors.Is(err, ErrConflict) {
+		t.Errorf("error = %v\nwant %s", err, want)
 	}
 }
 

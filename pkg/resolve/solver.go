@@ -25,6 +25,10 @@ type solver struct {
 	// lastDep is the latest dependency incompatibility of a package on a
 	// bundle, to merge versions with the same requirements into it.
 	lastDep map[[2]int]int
+	// clashes lists packages met under a name already met from another
+	// repository, whose repository incompatibilities are added once they
+	// are loaded.
+	clashes []int
 
 	decisions, conflicts int
 }
@@ -63,13 +67,45 @@ func (s *solver) solve(ctx context.Context) error {
 }
 
 // intern returns the package id of a requirement's bundle, registering it.
-func (s *solver) intern(r Requirement) (int, error) {
-	id, isNew, err := s.cat.intern(r)
+func (s *solver) intern(r Requirement) int {
+	id, isNew, sameName := s.cat.intern(r)
 	if isNew {
 		s.ps.addPackage()
 		s.watches.addPackage()
+		if sameName {
+			s.clashes = append(s.clashes, id)
+		}
 	}
-	return id, err
+	return id
+}
+
+// addClashes adds, for each package met under a name already met from
+// another repository, the incompatibilities "p from R1 is incompatible
+// with p from R2": one bundle name comes from one repository. A bundle
+// missing from its repository cannot be selected and needs none. They are
+// pending: propagation looks at them first.
+func (s *solver) addClashes() {
+	for _, d := range s.clashes {
+		dp := s.cat.pkgs[d]
+		if dp.missing || dp.n() == 0 {
+			continue
+		}
+		for _, o := range s.cat.sameName(d) {
+			op := s.cat.pkgs[o]
+			if o == d || op.missing || op.n() == 0 {
+				continue
+			}
+			if o > d {
+				break
+			}
+			inc := &incompatibility{cause: repositoryCause, from: o, to: d, terms: []term{
+				newTerm(o, anyVersion(op.n()), op.n()),
+				newTerm(d, anyVersion(dp.n()), dp.n()),
+			}}
+			s.pending = append(s.pending, s.addIncompatibility(inc))
+		}
+	}
+	s.clashes = s.clashes[:0]
 }
 
 // addIncompatibility registers an incompatibility for propagation and
@@ -348,11 +384,24 @@ func (s *solver) conflictsAtOnce(p int, added []int) bool {
 	return false
 }
 
+// allows returns the versions of dp that all of greqs allow (positive).
+func (s *solver) allows(dp *pkg, greqs []Requirement) set {
+	allowed := dp.allows(greqs[0]) // shared: not modified
+	if len(greqs) > 1 {
+		allowed = append(set(nil), allowed...)
+		for _, r := range greqs[1:] {
+			allowed.andWith(dp.allows(r))
+		}
+	}
+	return allowed
+}
+
 // addDependencies adds the incompatibilities "p at vi without the bundles
 // it requires" and returns their ids. Several requirements on one bundle
 // (two instances) are one incompatibility over the intersection of their
 // constraints. Versions of p with the same requirements on a bundle share
-// one incompatibility: "p >=1.0.0 <2.0.0 requires d ^1".
+// one incompatibility: "p >=1.0.0 <2.0.0 requires d ^1", and so do
+// versions that require the same missing bundle.
 func (s *solver) addDependencies(ctx context.Context, p, vi int, reqs []Requirement) ([]int, error) {
 	// Group the requirements by bundle, in order (usually one each).
 	type group struct {
@@ -362,10 +411,7 @@ func (s *solver) addDependencies(ctx context.Context, p, vi int, reqs []Requirem
 	var groups []group
 	order := make([]int, 0, len(reqs))
 	for _, r := range reqs {
-		id, err := s.intern(r)
-		if err != nil {
-			return nil, err
-		}
+		id := s.intern(r)
 		found := false
 		for i := range groups {
 			if groups[i].d == id {
@@ -382,6 +428,9 @@ func (s *solver) addDependencies(ctx context.Context, p, vi int, reqs []Requirem
 	if err := s.cat.load(ctx, s.src, order); err != nil {
 		return nil, err
 	}
+	if len(s.clashes) > 0 {
+		s.addClashes()
+	}
 	pn := s.cat.n(p)
 	added := make([]int, 0, len(groups))
 	for _, g := range groups {
@@ -389,28 +438,17 @@ func (s *solver) addDependencies(ctx context.Context, p, vi int, reqs []Requirem
 		dp := s.cat.pkgs[d]
 		n := dp.n()
 		self := term{pkg: p, set: singleSet(pn, vi), one: vi, notOne: -1}
-		if dp.missing {
-			added = append(added, s.addIncompatibility(&incompatibility{terms: []term{self}, cause: notFoundCause, from: p, to: d, reqs: greqs}))
-			continue
-		}
-		// The versions all of p's requirements on d allow (positive).
-		allowed := dp.allows(greqs[0]) // shared: not modified
-		if len(greqs) > 1 {
-			allowed = append(set(nil), allowed...)
-			for _, r := range greqs[1:] {
-				allowed.andWith(dp.allows(r))
-			}
-		}
-		inc := &incompatibility{cause: dependencyCause, from: p, to: d, reqs: greqs}
-		if d == p {
+		inc := &incompatibility{cause: dependencyCause, from: p, to: d, reqs: greqs, terms: []term{self}}
+		switch {
+		case dp.missing:
+			inc.cause = notFoundCause
+		case d == p:
 			// A bundle requiring itself: fine when its own version fits.
-			if allowed.has(vi) {
+			if s.allows(dp, greqs).has(vi) {
 				continue
 			}
-			inc.terms = []term{self}
-		} else {
-			inc.terms = []term{self}
-			if neg := allowed.not(n); !neg.isFull(n) {
+		default:
+			if neg := s.allows(dp, greqs).not(n); !neg.isFull(n) {
 				inc.terms = append(inc.terms, newTerm(d, neg, n))
 			}
 		}
