@@ -25,7 +25,7 @@ func TestLoginPushLogout(t *testing.T) {
 
 	// Anonymous push: refused, with how to log in.
 	code, _, errs := run(t, "push", "../../bundles/stable/mariadb", dest, "--plain-http")
-	if code == 0 || !strings.Contains(errs, "401 Unauthorized: no credentials were found for "+host+"; log in with bundle login "+host) {
+	if code == 0 || !strings.Contains(errs, "401 Unauthorized: no credentials were found for "+host+": run bundle login "+host) {
 		t.Fatalf("anonymous push: %d %q", code, errs)
 	}
 	// A wrong password: refused, and never printed.

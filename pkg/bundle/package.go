@@ -148,7 +148,7 @@ func WriteFileAtomicMode(path string, data []byte, perm fs.FileMode) error {
 // bundle was loaded.
 func (b *Bundle) WriteDir(dir string) (int, error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return 0, fmt.Errorf("%s exists and is not empty: choose another --destination", dir)
+		return 0, &errdefs.OptionError{Option: "Destination", Value: dir, Msg: "exists and is not empty: choose another"}
 	}
 	for _, f := range b.files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Name))

@@ -57,7 +57,7 @@ func Lock(ctx context.Context, repos plan.Loader, local string, opts LockOptions
 		return nil, err
 	}
 	if !ref.Local() {
-		return nil, fmt.Errorf("%s: not a directory or chart archive: lock files belong to a bundle's source (pull it with --untar first)", local)
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"pull", local, "--untar"}}}, "%s: not a directory or chart archive: lock files belong to a bundle's source", local)
 	}
 	b, err := repo.LoadLocal(ref)
 	if err != nil {

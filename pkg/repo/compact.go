@@ -50,7 +50,7 @@ type compactIndex struct {
 
 func loadCompact(data []byte) (*compactIndex, error) {
 	if !bytes.HasPrefix(data, []byte(compactHeader)) {
-		return nil, errors.New("not a compact index (run bundle repo update)")
+		return nil, errors.New("not a compact index")
 	}
 	c := &compactIndex{data: data, spans: map[string][2]int{}}
 	pos := len(compactHeader)

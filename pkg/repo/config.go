@@ -192,7 +192,7 @@ func (c *Config) Add(ctx context.Context, name, url string, opts HTTPOptions) er
 		return credentialsInURL("repository "+name+": the address", clean)
 	}
 	if i := c.find(name); i >= 0 {
-		return fmt.Errorf("repository %q already exists (%s): remove it first with bundle repo remove %s", name, c.Repositories[i].URL, name)
+		return errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Run: []string{"repo", "remove", name}}}, "repository %q already exists (%s)", name, c.Repositories[i].URL)
 	}
 	h, err := NewHTTP(name, url, opts)
 	if err != nil {
@@ -225,7 +225,7 @@ func (c *Config) Add(ctx context.Context, name, url string, opts HTTPOptions) er
 func (c *Config) Remove(name string) error {
 	i := c.find(name)
 	if i < 0 {
-		return fmt.Errorf("no repository named %q (see bundle repo list)", name)
+		return errdefs.Fixable(errdefs.ErrNotFound, []errdefs.Fix{{See: []string{"repo", "list"}}}, "no repository named %q", name)
 	}
 	hadAuth := c.Repositories[i].Username != ""
 	c.Repositories = append(c.Repositories[:i], c.Repositories[i+1:]...)

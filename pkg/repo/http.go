@@ -198,7 +198,7 @@ func (h *HTTP) index(ctx context.Context) (*compactIndex, error) {
 		var data []byte
 		if h.indexFile != "" {
 			if data, h.err = os.ReadFile(h.indexFile); h.err != nil {
-				h.err = fmt.Errorf("repository %s: cached index: %w (run bundle repo update)", h.name, h.err)
+				h.err = &errdefs.Error{Kind: errdefs.ErrStale, Msg: fmt.Sprintf("repository %s: cached index: %v", h.name, h.err), Fixes: []errdefs.Fix{{Run: []string{"repo", "update"}}}, Err: h.err}
 				return
 			}
 		} else if data, h.err = h.FetchIndex(ctx); h.err != nil {

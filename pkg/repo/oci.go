@@ -131,7 +131,7 @@ func (o *OCI) explain(where string, err error) error {
 				tried = "the stored login for " + host + " (user " + c.Username + ") was refused"
 			}
 		}
-		return fmt.Errorf("%s: %d %s: %s; log in with bundle login %s", where, er.StatusCode, http.StatusText(er.StatusCode), tried, host)
+		return errdefs.Fixable(errdefs.ErrUnreachable, []errdefs.Fix{{Run: []string{"login", host}}}, "%s: %d %s: %s", where, er.StatusCode, http.StatusText(er.StatusCode), tried)
 	}
 	return fmt.Errorf("%s: %v", where, err)
 }
@@ -289,7 +289,7 @@ func (o *OCI) Push(ctx context.Context, pkg []byte, opts PushOptions) (string, e
 			return manifestDigest, nil
 		}
 		if !opts.Force {
-			return "", fmt.Errorf("%s already exists with other content (%s): bump the version, or push with --force", where, existing.Digest)
+			return "", errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Options: []string{"force"}, Use: true}}, "%s already exists with other content (%s): bump the version", where, existing.Digest)
 		}
 	} else if !errors.Is(err, errdef.ErrNotFound) {
 		return "", o.explain(where, err)
