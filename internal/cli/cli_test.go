@@ -17,11 +17,23 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 // runWithEnv runs the command line in-process with env as the environment
-// it reads the namespace from.
+// it reads the namespace and kubeconfig from; other variables (where the
+// configuration and cache live: TestMain points them at a temporary
+// directory) come from the process.
 func runWithEnv(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	getenv := func(k string) string {
+		switch k {
+		case "BUNDLE_NAMESPACE", "KUBECONFIG":
+			return env[k]
+		}
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), &out, &errb, getenv)
 	return code, out.String(), errb.String()
 }
 
