@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -79,23 +78,7 @@ func fixture(t *testing.T) *releasetest.Fixture {
 // golden compares got with testdata/NAME, or writes it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/cli -update to write it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test ./internal/cli -run %s -update rewrites it):\n got:\n%s\nwant:\n%s", path, t.Name(), got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestReleaseOutputsGolden(t *testing.T) {

@@ -6,6 +6,7 @@ package testutil
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
@@ -99,5 +100,44 @@ func Subset(want, got any, path string) (string, string) {
 			return path, "got " + string(b) + ", helm has " + string(c)
 		}
 		return "", ""
+	}
+}
+
+// WriteTree writes files (slash-separated path under dir -> content) and
+// returns dir: a chart or bundle a test describes inline.
+func WriteTree(t testing.TB, dir string, files map[string]string) string {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Golden compares got with the golden file at path, or, with update (a
+// test's -update flag), writes it. A difference names the file and says
+// how to rewrite it.
+func Golden(t testing.TB, path, got string, update bool) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run the test with -update to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run %s with -update to rewrite it); got:\n%s", path, t.Name(), got)
 	}
 }

@@ -59,7 +59,7 @@ func Lock(ctx context.Context, repos plan.Loader, local string, opts LockOptions
 	if !ref.Local() {
 		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"pull", local, "--untar"}}}, "%s: not a directory or chart archive: lock files belong to a bundle's source", local)
 	}
-	b, err := repo.LoadLocal(ref)
+	b, err := ref.LoadPath()
 	if err != nil {
 		return nil, err
 	}

@@ -305,7 +305,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
-	inst.Wait = opts.Wait || opts.Atomic
+	inst.Wait = opts.Wait // with Atomic, set above
 	inst.Atomic = opts.Atomic
 	inst.Timeout = opts.timeout()
 	inst.WaitForJobs = opts.WaitForJobs

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
@@ -117,19 +118,7 @@ func TestTemplateHelmFlags(t *testing.T) {
 					t.Errorf("output has %q", a)
 				}
 			}
-			path := filepath.Join("testdata", "golden", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/render -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from the golden file (go test ./pkg/render -update rewrites it); got:\n%s", tt.golden, got)
-			}
+			testutil.Golden(t, filepath.Join("testdata", "golden", tt.golden), got, *update)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -97,19 +98,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(testdata, "golden", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/render -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from the golden file (go test ./pkg/render -update rewrites it); got:\n%s", tt.golden, got)
-			}
+			testutil.Golden(t, filepath.Join(testdata, "golden", tt.golden), got, *update)
 		})
 	}
 }

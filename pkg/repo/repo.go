@@ -178,8 +178,11 @@ func ParseReference(s string) (Reference, error) {
 	return Reference{Ref: resolve.Ref{Repository: repoName, Name: name}}, nil
 }
 
-// LoadLocal loads the directory or archive a local reference names.
-func LoadLocal(ref Reference) (*bundle.Bundle, error) {
+// LoadPath loads the directory or archive a local reference names, as
+// Helm loads a chart path (bundle.LoadLocal is something else: loading
+// a bundle that sits among other charts, vendoring file:// ones).
+func (r Reference) LoadPath() (*bundle.Bundle, error) {
+	ref := r
 	if ref.Archive != "" {
 		return bundle.LoadArchiveFile(ref.Archive)
 	}
@@ -190,7 +193,7 @@ func LoadLocal(ref Reference) (*bundle.Bundle, error) {
 // bundle, constraint (may be nil) picks among its versions, newest first.
 func (s *Set) LoadReference(ctx context.Context, ref Reference, constraint *semver.Constraints) (*bundle.Bundle, error) {
 	if ref.Local() {
-		b, err := LoadLocal(ref)
+		b, err := ref.LoadPath()
 		if err != nil {
 			return nil, err
 		}

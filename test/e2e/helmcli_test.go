@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,14 +47,7 @@ spec:
   containers: [{name: check, image: "busybox:1.36", command: [sh, -c, "echo ok"]}]
 `,
 	}
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testutil.WriteTree(t, dir, files)
 }
 
 // Helm users' everyday commands on a real release: --debug never shows a

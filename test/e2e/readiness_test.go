@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bundlesh/bundle/internal/cli"
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // readinessBundle writes a local bundle with one resource of every kind a
@@ -110,14 +110,7 @@ spec:
       containers: [{name: migrate, image: "busybox:1.36", command: [sh, -c, "echo migrated"]}]
 `,
 	}
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testutil.WriteTree(t, dir, files)
 }
 
 var databases = schema.GroupVersionResource{Group: "readiness.bundle.test", Version: "v1", Resource: "databases"}

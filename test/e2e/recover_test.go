@@ -16,6 +16,8 @@ import (
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // No dead ends: an operation killed (SIGKILL) while it waits leaves its
@@ -50,16 +52,7 @@ spec:
       containers: [{name: web, image: nginx}]
 `,
 	}
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testutil.WriteTree(t, dir, files)
 }
 
 var (

@@ -2,13 +2,14 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // An object the API server rejects changes nothing: every object of a new
@@ -42,16 +43,7 @@ spec:
       containers: [{name: web, image: nginx}]
 `,
 	}
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testutil.WriteTree(t, dir, files)
 }
 
 func TestAnObjectTheAPIServerRejectsChangesNothing(t *testing.T) {
