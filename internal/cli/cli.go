@@ -16,8 +16,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
-	"github.com/bundlesh/bundle/pkg/plan"
-	"github.com/bundlesh/bundle/pkg/release"
 )
 
 // Version is the bundle version printed by "bundle version"; the build may
@@ -222,109 +220,6 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 	return app
 }
 
-// Flags shared by several commands.
-
-func kubeFlags() []ucli.Flag {
-	return []ucli.Flag{
-		&ucli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace (default: $BUNDLE_NAMESPACE, else the kubeconfig context's, else default)"},
-		&ucli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"},
-		&ucli.StringFlag{Name: "kube-context", Usage: "kubeconfig context to use"},
-		debugFlag(),
-	}
-}
-
-// valueFlags are -f/--values and Helm's --set flags, applied in Helm's
-// order: files, --set-json, --set, --set-string, --set-file, --set-literal.
-func valueFlags() []ucli.Flag {
-	return []ucli.Flag{
-		&ucli.StringSliceFlag{Name: "values", Aliases: []string{"f"}, Usage: "values file (repeatable; later files win)"},
-		arrayFlag("set", "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"),
-		arrayFlag("set-string", "set a STRING value, KEY=VALUE[,KEY=VALUE] (repeatable)"),
-		arrayFlag("set-file", "set a value to a file's content, KEY=PATH[,KEY=PATH] (repeatable)"),
-		arrayFlag("set-json", "set a JSON value, KEY=JSON[,KEY=JSON] (repeatable)"),
-		arrayFlag("set-literal", "set a literal STRING value, KEY=VALUE, commas and all (repeatable)"),
-	}
-}
-
-func valuesFlags() []ucli.Flag {
-	return append(valueFlags(),
-		&ucli.StringFlag{Name: "version", Usage: "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"},
-		&ucli.BoolFlag{Name: "locked", Usage: "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests"},
-		plainHTTPFlag(),
-		insecureFlag(),
-	)
-}
-
-func waitFlags() []ucli.Flag {
-	return []ucli.Flag{
-		&ucli.BoolFlag{Name: "wait", Usage: "wait until every resource is ready"},
-		&ucli.DurationFlag{Name: "timeout", Value: release.DefaultTimeout, Usage: "how long to wait"},
-	}
-}
-
-func flags(groups ...[]ucli.Flag) []ucli.Flag {
-	var out []ucli.Flag
-	for _, g := range groups {
-		out = append(out, g...)
-	}
-	return out
-}
-
-// sourceFrom binds the bundle reference and the flags that say what to
-// plan: --version (parsed here, once), values, --locked, --devel.
-func sourceFrom(c *ucli.Context, ref string) (plan.Source, error) {
-	con, err := versionConstraint(c)
-	if err != nil {
-		return plan.Source{}, err
-	}
-	return plan.Source{
-		Reference: ref,
-		Version:   con,
-		Values:    valuesFrom(c),
-		Locked:    c.Bool("locked"),
-		Devel:     c.Bool("devel"),
-	}, nil
-}
-
-func waitFrom(c *ucli.Context) release.WaitOptions {
-	opts := release.WaitOptions{Wait: c.Bool("wait"), Timeout: c.Duration("timeout")}
-	if c.Command != nil && c.Command.Name != "uninstall" { // uninstall waits for deletion, with Helm
-		opts.Progress = progressFor(c)
-	}
-	return opts
-}
-
-func client(c *ucli.Context) (*release.Client, error) {
-	opts := kubeOptions(c)
-	for _, ctx := range c.Lineage() { // bundle --debug CMD or bundle CMD --debug
-		if ctx.Bool("debug") {
-			opts.Debug = c.App.ErrWriter
-		}
-	}
-	return newClient(c, opts)
-}
-
-// newClient returns a release client for opts, or over the environment
-// tests put in app.Metadata.
-func newClient(c *ucli.Context, opts release.KubeOptions) (*release.Client, error) {
-	set, err := repos(c)
-	if err != nil {
-		return nil, err
-	}
-	if env, ok := c.App.Metadata[releaseEnvKey].(*release.Env); ok {
-		return release.NewWithEnv(env, set), nil
-	}
-	return release.New(opts, set)
-}
-
-// releaseEnvKey keys the release environment tests put in app.Metadata
-// (Helm's memory storage and fake clients instead of a kubeconfig).
-const releaseEnvKey = "bundle.releaseEnv"
-
-func debugFlag() ucli.Flag {
-	return &ucli.BoolFlag{Name: "debug", Usage: "log Helm's steps and every request sent to the cluster to stderr (Secret data and credentials redacted)"}
-}
-
 // nameAndBundle reads "[NAME] BUNDLE".
 func nameAndBundle(c *ucli.Context) (name, ref string, err error) {
 	switch c.NArg() {
@@ -339,13 +234,6 @@ func nameAndBundle(c *ucli.Context) (name, ref string, err error) {
 func exactArgs(c *ucli.Context, n int, what string) error {
 	if c.NArg() != n {
 		return usagef(c, "expected %s, got %d arguments", what, c.NArg())
-	}
-	return nil
-}
-
-func positiveTimeout(c *ucli.Context) error {
-	if c.IsSet("timeout") && c.Duration("timeout") <= 0 {
-		return usagef(c, "--timeout %s: must be positive, e.g. 5m", c.Duration("timeout"))
 	}
 	return nil
 }

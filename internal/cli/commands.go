@@ -16,99 +16,148 @@ import (
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
+// templateOptions are bundle template's flags.
+type templateOptions struct {
+	kube         kubeOptions
+	source       sourceOptions
+	naming       render.Naming
+	postRenderer render.PostRenderer
+	outputDir    string
+	releaseDir   bool
+	render.TemplateOptions
+	apiVersions ucli.StringSlice
+	skipCRDs    bool // accepted, as helm template accepts it
+}
+
 func templateCommand() *ucli.Command {
+	o := &templateOptions{}
 	return &ucli.Command{
 		Name:      "template",
 		Usage:     "render a bundle and its requirements to Kubernetes manifests, without a cluster",
 		ArgsUsage: "[NAME] BUNDLE",
 		Description: "Prints what helm template prints for the composed chart: the manifests in install order, then the hooks.\n" +
 			"The namespace is -n, else $BUNDLE_NAMESPACE, else the kubeconfig context's (read, never contacted), else default.",
-		Flags: flags(kubeFlags(), valuesFlags(), namingFlags(), postRendererFlags(), []ucli.Flag{
-			develFlag(),
-			&ucli.StringFlag{Name: "output-dir", Usage: "write one file per template under DIR instead of printing"},
-			&ucli.BoolFlag{Name: "release-name", Usage: "with --output-dir, write under DIR/NAME"},
-			&ucli.StringFlag{Name: "kube-version", Usage: "Kubernetes version the templates see (.Capabilities.KubeVersion)"},
-			&ucli.StringSliceFlag{Name: "api-versions", Aliases: []string{"a"}, Usage: "an API version the templates see in .Capabilities.APIVersions, e.g. monitoring.coreos.com/v1 (repeatable)"},
-			&ucli.GenericFlag{Name: "show-only", Aliases: []string{"s"}, Value: &stringArray{}, Usage: "print only the manifests of templates matching this path, e.g. templates/deployment.yaml or charts/database/templates/*.yaml (repeatable)"},
-			&ucli.BoolFlag{Name: "include-crds", Usage: "print the CRDs in crds/ (the bundle's and its requirements') first"},
-			&ucli.BoolFlag{Name: "skip-crds", Usage: "accepted as helm template accepts it: template prints CRDs only with --include-crds"},
-			&ucli.BoolFlag{Name: "skip-tests", Usage: "leave test hooks out"},
-			noHooksFlag("leave every hook out"),
-			&ucli.BoolFlag{Name: "is-upgrade", Usage: "render as for an upgrade (.Release.IsUpgrade)"},
+		Flags: flags(o.kube.flags(), o.source.flags(), namingFlags(&o.naming), postRendererFlags(&o.postRenderer), []ucli.Flag{
+			o.source.develFlag(),
+			stringFlag(&o.outputDir, "output-dir", "", "write one file per template under DIR instead of printing"),
+			boolFlag(&o.releaseDir, "release-name", "with --output-dir, write under DIR/NAME"),
+			stringFlag(&o.KubeVersion, "kube-version", "", "Kubernetes version the templates see (.Capabilities.KubeVersion)"),
+			sliceFlag(&o.apiVersions, "api-versions", "an API version the templates see in .Capabilities.APIVersions, e.g. monitoring.coreos.com/v1 (repeatable)", "a"),
+			arrayFlag(&o.ShowOnly, "show-only", "print only the manifests of templates matching this path, e.g. templates/deployment.yaml or charts/database/templates/*.yaml (repeatable)", "s"),
+			boolFlag(&o.IncludeCRDs, "include-crds", "print the CRDs in crds/ (the bundle's and its requirements') first"),
+			boolFlag(&o.skipCRDs, "skip-crds", "accepted as helm template accepts it: template prints CRDs only with --include-crds"),
+			boolFlag(&o.SkipTests, "skip-tests", "leave test hooks out"),
+			noHooksFlag(&o.NoHooks, "leave every hook out"),
+			boolFlag(&o.IsUpgrade, "is-upgrade", "render as for an upgrade (.Release.IsUpgrade)"),
 		}),
-		Action: func(c *ucli.Context) error {
-			name, ref, err := nameAndBundle(c)
-			if err != nil {
-				return err
-			}
-			if err := checkHelmFlags(c, name); err != nil {
-				return err
-			}
-			set, err := repos(c)
-			if err != nil {
-				return err
-			}
-			src, err := sourceFrom(c, ref)
-			if err != nil {
-				return err
-			}
-			p, err := plan.Make(c.Context, set, src)
-			if err != nil {
-				return err
-			}
-			name, err = render.ReleaseName(p.Root.Bundle.Name, name, namingFrom(c), time.Now())
-			if err != nil {
-				return err
-			}
-			opts := render.TemplateOptions{
-				ReleaseName:  name,
-				Namespace:    kubeOptions(c).ResolveNamespace(),
-				Values:       p.Values,
-				KubeVersion:  c.String("kube-version"),
-				APIVersions:  c.StringSlice("api-versions"),
-				IsUpgrade:    c.Bool("is-upgrade"),
-				IncludeCRDs:  c.Bool("include-crds"),
-				NoHooks:      c.Bool("no-hooks"),
-				SkipTests:    c.Bool("skip-tests"),
-				ShowOnly:     array(c, "show-only"),
-				PostRenderer: postRendererFrom(c),
-			}
-			if dir := c.String("output-dir"); dir != "" {
-				if len(opts.ShowOnly) > 0 {
-					return usagef(c, "--show-only and --output-dir: choose one (helm finds no template either way)")
-				}
-				r, err := render.Render(c.Context, p, opts)
-				if err != nil {
-					return err
-				}
-				docs, err := r.Documents()
-				if err != nil {
-					return err
-				}
-				releaseDir := ""
-				if c.Bool("release-name") {
-					releaseDir = name
-				}
-				written, err := render.WriteDir(dir, releaseDir, docs)
-				for _, f := range written {
-					fmt.Fprintf(c.App.Writer, "wrote %s\n", f) // on stdout, as helm
-				}
-				if err == nil {
-					fmt.Fprintln(c.App.Writer) // helm prints its (empty) stream
-				}
-				return err
-			}
-			out, err := render.Template(c.Context, p, opts)
-			if err != nil {
-				return err
-			}
-			_, err = io.WriteString(c.App.Writer, out)
-			return err
-		},
+		Action: o.run,
 	}
 }
 
+func (o *templateOptions) run(c *ucli.Context) error {
+	name, ref, err := nameAndBundle(c)
+	if err != nil {
+		return err
+	}
+	if err := checkNaming(c, name, o.naming, o.postRenderer); err != nil {
+		return err
+	}
+	if o.outputDir != "" && len(o.ShowOnly) > 0 {
+		return usagef(c, "--show-only and --output-dir: choose one (helm finds no template either way)")
+	}
+	set, err := o.source.registry.repos(c)
+	if err != nil {
+		return err
+	}
+	src, err := o.source.source(ref)
+	if err != nil {
+		return err
+	}
+	p, err := plan.Make(c.Context, set, src)
+	if err != nil {
+		return err
+	}
+	opts := o.TemplateOptions
+	if opts.ReleaseName, err = render.ReleaseName(p.Root.Bundle.Name, name, o.naming, time.Now()); err != nil {
+		return err
+	}
+	opts.Namespace = o.kube.options(c).ResolveNamespace()
+	opts.Values = p.Values
+	opts.APIVersions = o.apiVersions.Value()
+	opts.PostRenderer = o.postRenderer
+	if o.outputDir == "" {
+		out, err := render.Template(c.Context, p, opts)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(c.App.Writer, out)
+		return err
+	}
+	r, err := render.Render(c.Context, p, opts)
+	if err != nil {
+		return err
+	}
+	docs, err := r.Documents()
+	if err != nil {
+		return err
+	}
+	releaseDir := ""
+	if o.releaseDir {
+		releaseDir = opts.ReleaseName
+	}
+	written, err := render.WriteDir(o.outputDir, releaseDir, docs)
+	for _, f := range written {
+		fmt.Fprintf(c.App.Writer, "wrote %s\n", f) // on stdout, as helm
+	}
+	if err == nil {
+		fmt.Fprintln(c.App.Writer) // helm prints its (empty) stream
+	}
+	return err
+}
+
+// applyOptions are what install and upgrade share: the cluster, the
+// bundle and values (Helm's flags), the wait, and the dry run.
+type applyOptions struct {
+	kube   kubeOptions
+	helm   helmOptions
+	wait   waitOptions
+	dryRun bool
+}
+
+func (o *applyOptions) flags(verb string) []ucli.Flag {
+	return flags(o.kube.flags(), o.helm.flags(verb), o.wait.flags(), []ucli.Flag{
+		o.wait.quietFlag(),
+		boolFlag(&o.dryRun, "dry-run", "validate against the cluster and print the manifests; change nothing"),
+	})
+}
+
+// prepare checks the flags install and upgrade share and binds what they
+// apply: the source (bundle, version, values) and the client of the
+// cluster.
+func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (plan.Source, *release.Client, error) {
+	if err := checkNaming(c, name, o.helm.naming, o.helm.PostRenderer); err != nil {
+		return plan.Source{}, nil, err
+	}
+	if err := o.wait.check(c); err != nil {
+		return plan.Source{}, nil, err
+	}
+	src, err := o.helm.source.source(ref)
+	if err != nil {
+		return plan.Source{}, nil, err
+	}
+	o.helm.source.registry.Quiet = o.wait.quiet
+	cl, err := newClient(c, o.kube.options(c), o.helm.source.registry)
+	return src, cl, err
+}
+
+// installOptions are bundle install's flags.
+type installOptions struct {
+	applyOptions
+	release.InstallOptions
+}
+
 func installCommand() *ucli.Command {
+	o := &installOptions{}
 	return &ucli.Command{
 		Name:      "install",
 		Usage:     "install a bundle with its infrastructure as one release",
@@ -117,41 +166,42 @@ func installCommand() *ucli.Command {
 			"NAME defaults to the bundle's name (see --generate-name and --name-template).\n" +
 			"The CRDs in crds/ (the bundle's and its requirements') are created first when missing; as with helm,\n" +
 			"they are never upgraded or deleted by bundle.",
-		Flags: flags(kubeFlags(), valuesFlags(), waitFlags(), namingFlags(), helmFlags("install"), []ucli.Flag{
-			&ucli.BoolFlag{Name: "skip-crds", Usage: "do not create the CRDs in crds/"},
-			&ucli.BoolFlag{Name: "create-namespace", Usage: "create the namespace if it does not exist"},
-			&ucli.BoolFlag{Name: "atomic", Usage: "uninstall everything if the install fails (implies --wait)"},
-			progressFlag(),
-			&ucli.BoolFlag{Name: "dry-run", Usage: "validate against the cluster and print the manifests; change nothing"},
+		Flags: flags(o.applyOptions.flags("install"), namingFlags(&o.helm.naming), []ucli.Flag{
+			boolFlag(&o.helm.SkipCRDs, "skip-crds", "do not create the CRDs in crds/"),
+			boolFlag(&o.CreateNamespace, "create-namespace", "create the namespace if it does not exist"),
+			boolFlag(&o.Atomic, "atomic", "uninstall everything if the install fails (implies --wait)"),
 		}),
-		Action: func(c *ucli.Context) error {
-			name, ref, err := nameAndBundle(c)
-			if err != nil {
-				return err
-			}
-			src, cl, err := applyFrom(c, name, ref)
-			if err != nil {
-				return err
-			}
-			rel, err := cl.Install(c.Context, release.InstallOptions{
-				Source:          src,
-				ReleaseName:     name,
-				Naming:          namingFrom(c),
-				WaitOptions:     waitFrom(c),
-				HelmOptions:     helmFrom(c),
-				CreateNamespace: c.Bool("create-namespace"),
-				Atomic:          c.Bool("atomic"),
-				DryRun:          c.Bool("dry-run"),
-			})
-			if err != nil {
-				return err
-			}
-			return printDone(c.App.Writer, "installed", rel, c.Bool("dry-run"))
-		},
+		Action: o.run,
 	}
 }
 
+func (o *installOptions) run(c *ucli.Context) error {
+	name, ref, err := nameAndBundle(c)
+	if err != nil {
+		return err
+	}
+	src, cl, err := o.prepare(c, name, ref)
+	if err != nil {
+		return err
+	}
+	opts := o.InstallOptions
+	opts.Source, opts.ReleaseName, opts.Naming, opts.DryRun = src, name, o.helm.naming, o.dryRun
+	opts.WaitOptions, opts.HelmOptions = o.wait.options(c), o.helm.HelmOptions
+	rel, err := cl.Install(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	return printDone(c.App.Writer, "installed", rel, o.dryRun)
+}
+
+// upgradeOptions are bundle upgrade's flags.
+type upgradeOptions struct {
+	applyOptions
+	release.UpgradeOptions
+}
+
 func upgradeCommand() *ucli.Command {
+	o := &upgradeOptions{}
 	return &ucli.Command{
 		Name:      "upgrade",
 		Usage:     "upgrade a release to a new bundle version or new values",
@@ -159,137 +209,132 @@ func upgradeCommand() *ucli.Command {
 		Description: "Values, as with helm: without --reuse-values, --reset-values or --reset-then-reuse-values, the current\n" +
 			"revision's values are kept when no -f or --set is given, and dropped otherwise. The wiring of\n" +
 			"requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.",
-		Flags: flags(kubeFlags(), valuesFlags(), waitFlags(), helmFlags("upgrade"), []ucli.Flag{
-			&ucli.BoolFlag{Name: "atomic", Usage: "roll back if the upgrade fails (implies --wait)"},
-			progressFlag(),
-			&ucli.BoolFlag{Name: "dry-run", Usage: "validate against the cluster and print the manifests; change nothing"},
-			&ucli.BoolFlag{Name: "reuse-values", Usage: "apply the given values over the current revision's values and defaults (ignored with --reset-values)"},
-			&ucli.BoolFlag{Name: "reset-values", Usage: "start from the bundle's defaults only"},
-			&ucli.BoolFlag{Name: "reset-then-reuse-values", Usage: "apply the given values over the current revision's, over the new version's defaults (ignored with --reset-values or --reuse-values)"},
-			&ucli.BoolFlag{Name: "force", Usage: "replace resources that cannot be updated in place"},
-			&ucli.BoolFlag{Name: "cleanup-on-fail", Usage: "delete the resources this upgrade created if it fails"},
-			&ucli.IntFlag{Name: "history-max", Value: 10, Usage: "keep at most this many revisions (0: all)"},
-			&ucli.BoolFlag{Name: "install", Aliases: []string{"i"}, Usage: "install the release if it does not exist"},
-			&ucli.BoolFlag{Name: "create-namespace", Usage: "with --install, create the namespace if needed"},
-			&ucli.BoolFlag{Name: "skip-crds", Usage: "with --install, do not create the CRDs in crds/"},
-			&ucli.BoolFlag{Name: "update-deps", Usage: "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"},
+		Flags: flags(o.applyOptions.flags("upgrade"), []ucli.Flag{
+			boolFlag(&o.Atomic, "atomic", "roll back if the upgrade fails (implies --wait)"),
+			boolFlag(&o.ReuseValues, "reuse-values", "apply the given values over the current revision's values and defaults (ignored with --reset-values)"),
+			boolFlag(&o.ResetValues, "reset-values", "start from the bundle's defaults only"),
+			boolFlag(&o.ResetThenReuseValues, "reset-then-reuse-values", "apply the given values over the current revision's, over the new version's defaults (ignored with --reset-values or --reuse-values)"),
+			boolFlag(&o.Force, "force", "replace resources that cannot be updated in place"),
+			boolFlag(&o.CleanupOnFail, "cleanup-on-fail", "delete the resources this upgrade created if it fails"),
+			intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all)"),
+			boolFlag(&o.Install, "install", "install the release if it does not exist", "i"),
+			boolFlag(&o.CreateNamespace, "create-namespace", "with --install, create the namespace if needed"),
+			boolFlag(&o.helm.SkipCRDs, "skip-crds", "with --install, do not create the CRDs in crds/"),
+			boolFlag(&o.UpdateDeps, "update-deps", "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"),
 		}),
-		Action: func(c *ucli.Context) error {
-			if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
-				return err
-			}
-			if n := c.Int("history-max"); n < 0 {
-				return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", n)
-			}
-			src, cl, err := applyFrom(c, "", c.Args().Get(1))
-			if err != nil {
-				return err
-			}
-			rel, err := cl.Upgrade(c.Context, release.UpgradeOptions{
-				Source:               src,
-				ReleaseName:          c.Args().Get(0),
-				WaitOptions:          waitFrom(c),
-				HelmOptions:          helmFrom(c),
-				Atomic:               c.Bool("atomic"),
-				DryRun:               c.Bool("dry-run"),
-				ReuseValues:          c.Bool("reuse-values"),
-				ResetValues:          c.Bool("reset-values"),
-				ResetThenReuseValues: c.Bool("reset-then-reuse-values"),
-				Force:                c.Bool("force"),
-				CleanupOnFail:        c.Bool("cleanup-on-fail"),
-				MaxHistory:           c.Int("history-max"),
-				Install:              c.Bool("install"),
-				CreateNamespace:      c.Bool("create-namespace"),
-				UpdateDeps:           c.Bool("update-deps"),
-			})
-			if err != nil {
-				return err
-			}
-			return printDone(c.App.Writer, "upgraded", rel, c.Bool("dry-run"))
-		},
+		Action: o.run,
 	}
 }
 
-// applyFrom checks the flags install and upgrade share and binds what they
-// apply: the source (bundle, version, values) and the client of the
-// cluster.
-func applyFrom(c *ucli.Context, name, ref string) (plan.Source, *release.Client, error) {
-	if err := checkHelmFlags(c, name); err != nil {
-		return plan.Source{}, nil, err
+func (o *upgradeOptions) run(c *ucli.Context) error {
+	if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
+		return err
 	}
-	if err := positiveTimeout(c); err != nil {
-		return plan.Source{}, nil, err
+	if o.MaxHistory < 0 {
+		return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", o.MaxHistory)
 	}
-	src, err := sourceFrom(c, ref)
+	src, cl, err := o.prepare(c, "", c.Args().Get(1))
 	if err != nil {
-		return plan.Source{}, nil, err
+		return err
 	}
-	cl, err := client(c)
-	return src, cl, err
+	opts := o.UpgradeOptions
+	opts.Source, opts.ReleaseName, opts.DryRun = src, c.Args().Get(0), o.dryRun
+	opts.WaitOptions, opts.HelmOptions = o.wait.options(c), o.helm.HelmOptions
+	rel, err := cl.Upgrade(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	return printDone(c.App.Writer, "upgraded", rel, o.dryRun)
+}
+
+// rollbackOptions are bundle rollback's flags.
+type rollbackOptions struct {
+	kube kubeOptions
+	wait waitOptions
+	release.RollbackOptions
 }
 
 func rollbackCommand() *ucli.Command {
+	o := &rollbackOptions{}
 	return &ucli.Command{
 		Name:      "rollback",
 		Usage:     "restore an earlier revision of a release, app and infrastructure together",
 		ArgsUsage: "NAME [REVISION]",
-		Flags: flags(kubeFlags(), waitFlags(), []ucli.Flag{
-			&ucli.BoolFlag{Name: "dry-run", Usage: "simulate"},
-			progressFlag(),
+		Flags: flags(o.kube.flags(), o.wait.flags(), []ucli.Flag{
+			boolFlag(&o.DryRun, "dry-run", "simulate"),
+			o.wait.quietFlag(),
 		}),
-		Action: func(c *ucli.Context) error {
-			if c.NArg() < 1 || c.NArg() > 2 {
-				return usagef(c, "expected NAME [REVISION], got %d arguments", c.NArg())
-			}
-			rev := 0
-			if c.NArg() == 2 {
-				n, err := strconv.Atoi(c.Args().Get(1))
-				if err != nil || n < 1 {
-					return usagef(c, "REVISION %q: give a revision number from bundle history", c.Args().Get(1))
-				}
-				rev = n
-			}
-			cl, err := client(c)
-			if err != nil {
-				return err
-			}
-			rel, err := cl.Rollback(c.Context, release.RollbackOptions{ReleaseName: c.Args().Get(0), Revision: rev, WaitOptions: waitFrom(c), DryRun: c.Bool("dry-run")})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "Rolled back %q: now revision %d (%s)\n", rel.Name, rel.Revision, rel.Status)
-			return nil
-		},
+		Action: o.run,
 	}
 }
 
+func (o *rollbackOptions) run(c *ucli.Context) error {
+	if c.NArg() < 1 || c.NArg() > 2 {
+		return usagef(c, "expected NAME [REVISION], got %d arguments", c.NArg())
+	}
+	opts := o.RollbackOptions
+	opts.ReleaseName = c.Args().Get(0)
+	if c.NArg() == 2 {
+		n, err := strconv.Atoi(c.Args().Get(1))
+		if err != nil || n < 1 {
+			return usagef(c, "REVISION %q: give a revision number from bundle history", c.Args().Get(1))
+		}
+		opts.Revision = n
+	}
+	if err := o.wait.check(c); err != nil {
+		return err
+	}
+	opts.WaitOptions = o.wait.options(c)
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	rel, err := cl.Rollback(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "Rolled back %q: now revision %d (%s)\n", rel.Name, rel.Revision, rel.Status)
+	return nil
+}
+
+// uninstallOptions are bundle uninstall's flags.
+type uninstallOptions struct {
+	kube kubeOptions
+	wait waitOptions
+	release.UninstallOptions
+}
+
 func uninstallCommand() *ucli.Command {
+	o := &uninstallOptions{wait: waitOptions{silent: true}} // Helm waits for the deletion
 	return &ucli.Command{
 		Name:      "uninstall",
 		Usage:     "delete a release: the app and its infrastructure",
 		ArgsUsage: "NAME",
-		Flags: flags(kubeFlags(), waitFlags(), []ucli.Flag{
-			&ucli.BoolFlag{Name: "keep-history", Usage: "keep the release records"},
-			&ucli.BoolFlag{Name: "delete-data", Usage: "delete the release's persistent volume claims too (kept otherwise)"},
-			&ucli.BoolFlag{Name: "dry-run", Usage: "simulate: say what would be deleted and kept"},
+		Flags: flags(o.kube.flags(), o.wait.flags(), []ucli.Flag{
+			boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
+			boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise)"),
+			boolFlag(&o.DryRun, "dry-run", "simulate: say what would be deleted and kept"),
 		}),
-		Action: func(c *ucli.Context) error {
-			if err := exactArgs(c, 1, "NAME"); err != nil {
-				return err
-			}
-			cl, err := client(c)
-			if err != nil {
-				return err
-			}
-			res, err := cl.Uninstall(c.Context, release.UninstallOptions{ReleaseName: c.Args().Get(0), WaitOptions: waitFrom(c),
-				KeepHistory: c.Bool("keep-history"), DeleteData: c.Bool("delete-data"), DryRun: c.Bool("dry-run")})
-			if err != nil {
-				return err
-			}
-			printUninstalled(c.App.Writer, res)
-			return nil
-		},
+		Action: o.run,
 	}
+}
+
+func (o *uninstallOptions) run(c *ucli.Context) error {
+	if err := exactArgs(c, 1, "NAME"); err != nil {
+		return err
+	}
+	opts := o.UninstallOptions
+	opts.ReleaseName, opts.WaitOptions = c.Args().Get(0), o.wait.options(c)
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	res, err := cl.Uninstall(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	printUninstalled(c.App.Writer, res)
+	return nil
 }
 
 // printUninstalled says what uninstall did with the release and its claims:
@@ -349,7 +394,17 @@ func claimNames(cs []release.Claim, ns string) string {
 	return strings.Join(names, ", ")
 }
 
+// listOptions are bundle list's flags.
+type listOptions struct {
+	kube kubeOptions
+	release.ListOptions
+	short, noHeaders bool
+	timeFormat       string
+	output           outputOption
+}
+
 func listCommand() *ucli.Command {
+	o := &listOptions{}
 	return &ucli.Command{
 		Name:    "list",
 		Aliases: []string{"ls"},
@@ -357,168 +412,187 @@ func listCommand() *ucli.Command {
 		Description: "By default only deployed and failed releases are listed, as with helm list;\n" +
 			"--all and the state flags (which combine) change that. Releases are sorted\n" +
 			"by name; -d sorts by the time of the last deployment, oldest first.",
-		Flags: flags(kubeFlags(), []ucli.Flag{
-			&ucli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "list releases of every namespace"},
-			&ucli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list releases in every state"},
-			&ucli.BoolFlag{Name: "deployed", Usage: "list deployed releases (the default, with --failed, when no state flag is given)"},
-			&ucli.BoolFlag{Name: "failed", Usage: "list failed releases"},
-			&ucli.BoolFlag{Name: "pending", Usage: "list pending releases (installing, upgrading, rolling back)"},
-			&ucli.BoolFlag{Name: "superseded", Usage: "list superseded revisions"},
-			&ucli.BoolFlag{Name: "uninstalled", Usage: "list releases uninstalled with --keep-history"},
-			&ucli.BoolFlag{Name: "uninstalling", Usage: "list releases being uninstalled"},
-			&ucli.StringFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only names matching this regular expression"},
-			&ucli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label query on the release records, e.g. -l name=wiki,owner=helm"},
-			&ucli.BoolFlag{Name: "date", Aliases: []string{"d"}, Usage: "sort by the time of the last deployment"},
-			&ucli.BoolFlag{Name: "reverse", Aliases: []string{"r"}, Usage: "reverse the order"},
-			&ucli.IntFlag{Name: "max", Aliases: []string{"m"}, Value: 256, Usage: "list at most this many releases (0: all)"},
-			&ucli.IntFlag{Name: "offset", Usage: "skip this many releases of the sorted list"},
-			&ucli.BoolFlag{Name: "short", Aliases: []string{"q"}, Usage: "print the names only"},
-			&ucli.BoolFlag{Name: "no-headers", Usage: "omit the table header"},
-			&ucli.StringFlag{Name: "time-format", Usage: `format times with this Go layout, e.g. "2006-01-02 15:04:05Z0700"`},
-			outputFlag(),
+		Flags: flags(o.kube.flags(), []ucli.Flag{
+			boolFlag(&o.AllNamespaces, "all-namespaces", "list releases of every namespace", "A"),
+			boolFlag(&o.All, "all", "list releases in every state", "a"),
+			boolFlag(&o.Deployed, "deployed", "list deployed releases (the default, with --failed, when no state flag is given)"),
+			boolFlag(&o.Failed, "failed", "list failed releases"),
+			boolFlag(&o.Pending, "pending", "list pending releases (installing, upgrading, rolling back)"),
+			boolFlag(&o.Superseded, "superseded", "list superseded revisions"),
+			boolFlag(&o.Uninstalled, "uninstalled", "list releases uninstalled with --keep-history"),
+			boolFlag(&o.Uninstalling, "uninstalling", "list releases being uninstalled"),
+			stringFlag(&o.Filter, "filter", "", "only names matching this regular expression", "f"),
+			stringFlag(&o.Selector, "selector", "", "label query on the release records, e.g. -l name=wiki,owner=helm", "l"),
+			boolFlag(&o.ByDate, "date", "sort by the time of the last deployment", "d"),
+			boolFlag(&o.Reverse, "reverse", "reverse the order", "r"),
+			intFlag(&o.Max, "max", 256, "list at most this many releases (0: all)", "m"),
+			intFlag(&o.Offset, "offset", 0, "skip this many releases of the sorted list"),
+			boolFlag(&o.short, "short", "print the names only", "q"),
+			boolFlag(&o.noHeaders, "no-headers", "omit the table header"),
+			stringFlag(&o.timeFormat, "time-format", "", `format times with this Go layout, e.g. "2006-01-02 15:04:05Z0700"`),
+			o.output.flag(),
 		}),
-		Action: func(c *ucli.Context) error {
-			if err := exactArgs(c, 0, "no arguments"); err != nil {
-				return err
-			}
-			if err := checkOutput(c); err != nil {
-				return err
-			}
-			if f := c.String("filter"); f != "" {
-				if _, err := regexp.Compile(f); err != nil {
-					return usagef(c, "--filter %q: %v (write a regular expression such as '^wiki')", f, err)
-				}
-			}
-			if c.Int("max") < 0 || c.Int("offset") < 0 {
-				return usagef(c, "--max %d, --offset %d: must not be negative", c.Int("max"), c.Int("offset"))
-			}
-			cl, err := client(c)
-			if err != nil {
-				return err
-			}
-			rels, err := cl.List(c.Context, release.ListOptions{
-				AllNamespaces: c.Bool("all-namespaces"),
-				All:           c.Bool("all"), Deployed: c.Bool("deployed"), Failed: c.Bool("failed"), Pending: c.Bool("pending"),
-				Superseded: c.Bool("superseded"), Uninstalled: c.Bool("uninstalled"), Uninstalling: c.Bool("uninstalling"),
-				Filter: c.String("filter"), Selector: c.String("selector"),
-				ByDate: c.Bool("date"), Reverse: c.Bool("reverse"),
-				Max: c.Int("max"), Offset: c.Int("offset"),
-			})
-			if err != nil {
-				return err
-			}
-			if c.Bool("short") {
-				names := make([]string, 0, len(rels))
-				for _, r := range rels {
-					names = append(names, r.Name)
-				}
-				if ok, err := writeData(c, names); ok {
-					return err
-				}
-				for _, n := range names {
-					fmt.Fprintln(c.App.Writer, n)
-				}
-				return nil
-			}
-			if ok, err := writeData(c, listElements(rels, c.String("time-format"))); ok {
-				return err
-			}
-			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-			if !c.Bool("no-headers") {
-				fmt.Fprintln(tw, "NAME\tNAMESPACE\tREVISION\tSTATUS\tBUNDLE\tAPP VERSION\tUPDATED")
-			}
-			for _, r := range rels {
-				updated := age(r.Updated)
-				if layout := c.String("time-format"); layout != "" {
-					updated = helmListTime(r.Updated, layout)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Name, r.Namespace, r.Revision, r.Status, chartName(r), r.AppVersion, updated)
-			}
-			return tw.Flush()
-		},
+		Action: o.run,
 	}
 }
 
-func revisionFlag() ucli.Flag {
-	return &ucli.IntFlag{Name: "revision", Usage: "that revision of the release (default: the latest; see bundle history)"}
+func (o *listOptions) run(c *ucli.Context) error {
+	if err := exactArgs(c, 0, "no arguments"); err != nil {
+		return err
+	}
+	if err := o.output.check(c); err != nil {
+		return err
+	}
+	if o.Filter != "" {
+		if _, err := regexp.Compile(o.Filter); err != nil {
+			return usagef(c, "--filter %q: %v (write a regular expression such as '^wiki')", o.Filter, err)
+		}
+	}
+	if o.Max < 0 || o.Offset < 0 {
+		return usagef(c, "--max %d, --offset %d: must not be negative", o.Max, o.Offset)
+	}
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	rels, err := cl.List(c.Context, o.ListOptions)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	if o.short {
+		names := make([]string, 0, len(rels))
+		for _, r := range rels {
+			names = append(names, r.Name)
+		}
+		if ok, err := o.output.write(w, names); ok {
+			return err
+		}
+		for _, n := range names {
+			fmt.Fprintln(w, n)
+		}
+		return nil
+	}
+	if ok, err := o.output.write(w, listElements(rels, o.timeFormat)); ok {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if !o.noHeaders {
+		fmt.Fprintln(tw, "NAME\tNAMESPACE\tREVISION\tSTATUS\tBUNDLE\tAPP VERSION\tUPDATED")
+	}
+	for _, r := range rels {
+		updated := age(r.Updated)
+		if o.timeFormat != "" {
+			updated = helmListTime(r.Updated, o.timeFormat)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Name, r.Namespace, r.Revision, r.Status, chartName(r), r.AppVersion, updated)
+	}
+	return tw.Flush()
 }
 
-// revisionFrom reads --revision.
-func revisionFrom(c *ucli.Context) (int, error) {
-	rev := c.Int("revision")
-	if c.IsSet("revision") && rev < 1 {
-		return 0, usagef(c, "--revision %d: give a revision number from bundle history", rev)
+// readOptions are the flags of the commands that read a release: the
+// cluster and -o.
+type readOptions struct {
+	kube   kubeOptions
+	output outputOption
+}
+
+// client checks the arguments and -o and returns the client.
+func (o readOptions) client(c *ucli.Context, nargs int, what string) (*release.Client, error) {
+	if err := exactArgs(c, nargs, what); err != nil {
+		return nil, err
 	}
-	return rev, nil
+	if err := o.output.check(c); err != nil {
+		return nil, err
+	}
+	return o.kube.client(c)
+}
+
+// statusOptions are bundle status's flags.
+type statusOptions struct {
+	readOptions
+	revisionOption
+	showDesc bool
 }
 
 func statusCommand() *ucli.Command {
+	o := &statusOptions{}
 	return &ucli.Command{
 		Name:      "status",
 		Usage:     "show a release: its resolved bundles and each resource's readiness",
 		ArgsUsage: "NAME",
-		Flags: flags(kubeFlags(), []ucli.Flag{
-			revisionFlag(),
-			&ucli.BoolFlag{Name: "show-desc", Usage: "print the revision's description"},
-			outputFlag(),
+		Flags: flags(o.kube.flags(), []ucli.Flag{
+			o.revisionOption.flag(),
+			boolFlag(&o.showDesc, "show-desc", "print the revision's description"),
+			o.output.flag(),
 		}),
-		Action: func(c *ucli.Context) error {
-			rev, err := revisionFrom(c)
-			if err != nil {
-				return err
-			}
-			cl, err := readClient(c, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			st, err := cl.Status(c.Context, c.Args().Get(0), rev)
-			if err != nil {
-				return err
-			}
-			if ok, err := writeData(c, toStatusObject(st)); ok {
-				return err
-			}
-			return printStatus(c.App.Writer, st, c.Bool("show-desc"))
-		},
+		Action: o.run,
 	}
 }
 
+func (o *statusOptions) run(c *ucli.Context) error {
+	if err := o.revisionOption.check(c); err != nil {
+		return err
+	}
+	cl, err := o.client(c, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	st, err := cl.Status(c.Context, c.Args().Get(0), o.revision)
+	if err != nil {
+		return err
+	}
+	if ok, err := o.output.write(c.App.Writer, toStatusObject(st)); ok {
+		return err
+	}
+	return printStatus(c.App.Writer, st, o.showDesc)
+}
+
+// historyOptions are bundle history's flags.
+type historyOptions struct {
+	readOptions
+	max int
+}
+
 func historyCommand() *ucli.Command {
+	o := &historyOptions{}
 	return &ucli.Command{
 		Name:      "history",
 		Aliases:   []string{"hist"},
 		Usage:     "list a release's revisions",
 		ArgsUsage: "NAME",
-		Flags: flags(kubeFlags(), []ucli.Flag{
-			&ucli.IntFlag{Name: "max", Value: 256, Usage: "show at most this many of the latest revisions"},
-			outputFlag(),
+		Flags: flags(o.kube.flags(), []ucli.Flag{
+			intFlag(&o.max, "max", 256, "show at most this many of the latest revisions"),
+			o.output.flag(),
 		}),
-		Action: func(c *ucli.Context) error {
-			if c.Int("max") < 1 {
-				return usagef(c, "--max %d: must be at least 1", c.Int("max"))
-			}
-			cl, err := readClient(c, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			rels, err := cl.History(c.Context, c.Args().Get(0))
-			if err != nil {
-				return err
-			}
-			if n := c.Int("max"); len(rels) > n {
-				rels = rels[len(rels)-n:]
-			}
-			if ok, err := writeData(c, historyElements(rels)); ok {
-				return err
-			}
-			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "REVISION\tUPDATED\tSTATUS\tBUNDLE\tAPP VERSION\tDESCRIPTION")
-			for _, r := range rels {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Revision, age(r.Updated), r.Status, chartName(r), r.AppVersion, r.Description)
-			}
-			return tw.Flush()
-		},
+		Action: o.run,
 	}
+}
+
+func (o *historyOptions) run(c *ucli.Context) error {
+	if o.max < 1 {
+		return usagef(c, "--max %d: must be at least 1", o.max)
+	}
+	cl, err := o.client(c, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	rels, err := cl.History(c.Context, c.Args().Get(0))
+	if err != nil {
+		return err
+	}
+	if len(rels) > o.max {
+		rels = rels[len(rels)-o.max:]
+	}
+	if ok, err := o.output.write(c.App.Writer, historyElements(rels)); ok {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REVISION\tUPDATED\tSTATUS\tBUNDLE\tAPP VERSION\tDESCRIPTION")
+	for _, r := range rels {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Revision, age(r.Updated), r.Status, chartName(r), r.AppVersion, r.Description)
+	}
+	return tw.Flush()
 }
 
 func printDone(w io.Writer, verb string, r *release.Release, dryRun bool) error {
@@ -599,16 +673,4 @@ func printTestSuite(w io.Writer, hooks []release.Hook) {
 	if !ran {
 		fmt.Fprintln(w, "TEST SUITE: None")
 	}
-}
-
-// readClient checks the arguments and --output of a read-only command and
-// returns its client.
-func readClient(c *ucli.Context, nargs int, what string) (*release.Client, error) {
-	if err := exactArgs(c, nargs, what); err != nil {
-		return nil, err
-	}
-	if err := checkOutput(c); err != nil {
-		return nil, err
-	}
-	return client(c)
 }

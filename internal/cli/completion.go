@@ -358,7 +358,7 @@ func releaseCandidates(c *ucli.Context, set map[string]string) []candidate {
 		Context:        set["kube-context"],
 		Namespace:      set["namespace"],
 		RequestTimeout: completionTimeout,
-	})
+	}, registryOptions{})
 	if err != nil {
 		return nil
 	}

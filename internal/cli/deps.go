@@ -9,7 +9,15 @@ import (
 	"github.com/bundlesh/bundle/pkg/deps"
 )
 
+// lockOptions are bundle lock's, update's and deps' flags.
+type lockOptions struct {
+	registry registryOptions
+	deps.LockOptions
+	output outputOption
+}
+
 func lockCommand() *ucli.Command {
+	o := &lockOptions{}
 	return &ucli.Command{
 		Name:      "lock",
 		Usage:     "resolve a bundle's requirements and write bundle.lock (versions and content digests)",
@@ -17,69 +25,69 @@ func lockCommand() *ucli.Command {
 		Description: "DIR defaults to the current directory. A chart archive (.tgz) is never\n" +
 			"rewritten: its lock is printed, or checked with --check.",
 		Flags: []ucli.Flag{
-			&ucli.BoolFlag{Name: "check", Usage: "write nothing; fail if bundle.lock is missing, out of date, or a digest changed"},
-			plainHTTPFlag(),
+			boolFlag(&o.Check, "check", "write nothing; fail if bundle.lock is missing, out of date, or a digest changed"),
+			o.registry.plainHTTPFlag(),
 		},
 		Action: func(c *ucli.Context) error {
 			dir, err := optionalDir(c)
 			if err != nil {
 				return err
 			}
-			set, err := repos(c)
-			if err != nil {
-				return err
-			}
-			res, err := deps.Lock(c.Context, set, dir, deps.LockOptions{Check: c.Bool("check")})
-			if err != nil {
-				return err
-			}
-			return printLock(c.App.Writer, res, c.Bool("check"))
+			return o.lock(c, dir)
 		},
 	}
 }
 
+// lock runs bundle lock or update on dir and prints what changed.
+func (o *lockOptions) lock(c *ucli.Context, dir string) error {
+	set, err := o.registry.repos(c)
+	if err != nil {
+		return err
+	}
+	res, err := deps.Lock(c.Context, set, dir, o.LockOptions)
+	if err != nil {
+		return err
+	}
+	return printLock(c.App.Writer, res, o.Check)
+}
+
 func updateCommand() *ucli.Command {
+	o := &lockOptions{}
 	return &ucli.Command{
 		Name:      "update",
 		Usage:     "move locked requirements to their newest fitting versions and rewrite bundle.lock",
 		ArgsUsage: "[DIR|ARCHIVE] [BUNDLE...]",
 		Description: "With no BUNDLE every locked bundle may move; otherwise only the named ones.\n" +
 			"DIR defaults to the current directory.",
-		Flags: []ucli.Flag{plainHTTPFlag()},
+		Flags: []ucli.Flag{o.registry.plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
 			args := c.Args().Slice()
 			dir := "."
 			if len(args) > 0 && exists(args[0]) {
 				dir, args = args[0], args[1:]
 			}
-			set, err := repos(c)
-			if err != nil {
-				return err
-			}
-			res, err := deps.Lock(c.Context, set, dir, deps.LockOptions{Update: args, UpdateAll: len(args) == 0})
-			if err != nil {
-				return err
-			}
-			return printLock(c.App.Writer, res, false)
+			o.Update, o.UpdateAll = args, len(args) == 0
+			return o.lock(c, dir)
 		},
 	}
 }
 
 func depsCommand() *ucli.Command {
+	o := &lockOptions{}
 	return &ucli.Command{
 		Name:      "deps",
 		Usage:     "show the resolved requirement tree: versions, constraints and who imposed them",
 		ArgsUsage: "[DIR|ARCHIVE|BUNDLE]",
-		Flags:     []ucli.Flag{outputFlag(), plainHTTPFlag()},
+		Flags:     []ucli.Flag{o.output.flag(), o.registry.plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
-			if err := checkOutput(c); err != nil {
+			if err := o.output.check(c); err != nil {
 				return err
 			}
 			ref, err := optionalDir(c)
 			if err != nil {
 				return err
 			}
-			set, err := repos(c)
+			set, err := o.registry.repos(c)
 			if err != nil {
 				return err
 			}
@@ -87,7 +95,7 @@ func depsCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			if ok, err := writeData(c, t); ok {
+			if ok, err := o.output.write(c.App.Writer, t); ok {
 				return err
 			}
 			printTree(c.App.Writer, t, "", true, true)

@@ -12,7 +12,36 @@ import (
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
+// getOptions are the flags of the get subcommands.
+type getOptions struct {
+	readOptions
+	revisionOption
+	all bool
+}
+
+// flags are the cluster, --revision, and -o when the subcommand has it.
+func (o *getOptions) flags(output bool) []ucli.Flag {
+	fs := flags(o.kube.flags(), []ucli.Flag{o.revisionOption.flag()})
+	if output {
+		fs = append(fs, o.output.flag())
+	}
+	return fs
+}
+
+// get reads NAME and --revision and returns the revision.
+func (o *getOptions) get(c *ucli.Context) (*release.Details, error) {
+	if err := o.revisionOption.check(c); err != nil {
+		return nil, err
+	}
+	cl, err := o.client(c, 1, "NAME")
+	if err != nil {
+		return nil, err
+	}
+	return cl.Get(c.Context, c.Args().Get(0), o.revision)
+}
+
 func getCommand() *ucli.Command {
+	values, meta, all := &getOptions{}, &getOptions{}, &getOptions{}
 	return &ucli.Command{
 		Name:      "get",
 		Usage:     "show a stored release revision: its values, manifest, notes, hooks or metadata",
@@ -24,26 +53,9 @@ func getCommand() *ucli.Command {
 				Name:      "values",
 				Usage:     "print the values the user supplied (with --all, every value the templates saw)",
 				ArgsUsage: "NAME",
-				Flags: flags(kubeFlags(), []ucli.Flag{
-					revisionFlag(),
-					&ucli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "print the computed values: the bundle's defaults merged with the user's"},
-					outputFlag(),
-				}),
-				Action: func(c *ucli.Context) error {
-					d, err := getRelease(c, true)
-					if err != nil {
-						return err
-					}
-					vals, title := d.Values, "USER-SUPPLIED VALUES:"
-					if c.Bool("all") {
-						vals, title = d.ComputedValues, "COMPUTED VALUES:"
-					}
-					if ok, err := writeData(c, vals); ok {
-						return err
-					}
-					fmt.Fprintln(c.App.Writer, title)
-					return writeYAML(c.App.Writer, vals)
-				},
+				Flags: append(values.flags(true),
+					boolFlag(&values.all, "all", "print the computed values: the bundle's defaults merged with the user's", "a")),
+				Action: values.getValues,
 			},
 			getText("manifest", "print the Kubernetes manifests of the release, app and requirements", func(w io.Writer, d *release.Details) {
 				fmt.Fprintln(w, d.Manifest)
@@ -60,70 +72,68 @@ func getCommand() *ucli.Command {
 				Name:      "metadata",
 				Usage:     "print the release's name, bundle, version, status and requirements",
 				ArgsUsage: "NAME",
-				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag(), outputFlag()}),
-				Action: func(c *ucli.Context) error {
-					d, err := getRelease(c, true)
-					if err != nil {
-						return err
-					}
-					m := toMetadataObject(d)
-					if ok, err := writeData(c, m); ok {
-						return err
-					}
-					w := c.App.Writer
-					fmt.Fprintf(w, "NAME: %s\nCHART: %s\nVERSION: %s\nAPP_VERSION: %s\n", m.Name, m.Chart, m.Version, m.AppVersion)
-					fmt.Fprintf(w, "ANNOTATIONS: %s\n", labelString(m.Annotations))
-					var deps []string
-					for _, dep := range m.Dependencies {
-						deps = append(deps, dep.Name)
-					}
-					sort.Strings(deps)
-					fmt.Fprintf(w, "DEPENDENCIES: %s\n", strings.Join(deps, ","))
-					fmt.Fprintf(w, "NAMESPACE: %s\nREVISION: %d\nSTATUS: %s\nDEPLOYED_AT: %s\n", m.Namespace, m.Revision, m.Status, m.DeployedAt)
-					printResolved(w, d.Release)
-					return nil
-				},
+				Flags:     meta.flags(true),
+				Action:    meta.getMetadata,
 			},
 			{
 				Name:      "all",
 				Usage:     "print everything: status, requirements, values, hooks, manifest and notes",
 				ArgsUsage: "NAME",
-				Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag(), outputFlag()}),
-				Action: func(c *ucli.Context) error {
-					d, err := getRelease(c, true)
-					if err != nil {
-						return err
-					}
-					if ok, err := writeData(c, toReleaseObject(d)); ok {
-						return err
-					}
-					return printAll(c.App.Writer, d)
-				},
+				Flags:     all.flags(true),
+				Action:    all.getAll,
 			},
 		},
 	}
 }
 
-// getRelease reads NAME and --revision (and -o when withOutput) and
-// returns the revision.
-func getRelease(c *ucli.Context, withOutput bool) (*release.Details, error) {
-	if err := exactArgs(c, 1, "NAME"); err != nil {
-		return nil, err
-	}
-	if withOutput {
-		if err := checkOutput(c); err != nil {
-			return nil, err
-		}
-	}
-	rev, err := revisionFrom(c)
+func (o *getOptions) getValues(c *ucli.Context) error {
+	d, err := o.get(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cl, err := client(c)
+	vals, title := d.Values, "USER-SUPPLIED VALUES:"
+	if o.all {
+		vals, title = d.ComputedValues, "COMPUTED VALUES:"
+	}
+	if ok, err := o.output.write(c.App.Writer, vals); ok {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer, title)
+	return writeYAML(c.App.Writer, vals)
+}
+
+func (o *getOptions) getMetadata(c *ucli.Context) error {
+	d, err := o.get(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return cl.Get(c.Context, c.Args().Get(0), rev)
+	m := toMetadataObject(d)
+	if ok, err := o.output.write(c.App.Writer, m); ok {
+		return err
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "NAME: %s\nCHART: %s\nVERSION: %s\nAPP_VERSION: %s\n", m.Name, m.Chart, m.Version, m.AppVersion)
+	fmt.Fprintf(w, "ANNOTATIONS: %s\n", labelString(m.Annotations))
+	var deps []string
+	for _, dep := range m.Dependencies {
+		deps = append(deps, dep.Name)
+	}
+	sort.Strings(deps)
+	fmt.Fprintf(w, "DEPENDENCIES: %s\n", strings.Join(deps, ","))
+	fmt.Fprintf(w, "NAMESPACE: %s\nREVISION: %d\nSTATUS: %s\nDEPLOYED_AT: %s\n", m.Namespace, m.Revision, m.Status, m.DeployedAt)
+	printResolved(w, d.Release)
+	return nil
+}
+
+func (o *getOptions) getAll(c *ucli.Context) error {
+	d, err := o.get(c)
+	if err != nil {
+		return err
+	}
+	if ok, err := o.output.write(c.App.Writer, toReleaseObject(d)); ok {
+		return err
+	}
+	return printAll(c.App.Writer, d)
 }
 
 // printHooks prints hook manifests as helm get hooks does.
@@ -189,13 +199,14 @@ func labelString(m map[string]string) string {
 // getText is a get subcommand that prints part of a revision as text, as
 // helm get does.
 func getText(name, usage string, print func(io.Writer, *release.Details)) *ucli.Command {
+	o := &getOptions{}
 	return &ucli.Command{
 		Name:      name,
 		Usage:     usage,
 		ArgsUsage: "NAME",
-		Flags:     flags(kubeFlags(), []ucli.Flag{revisionFlag()}),
+		Flags:     o.flags(false),
 		Action: func(c *ucli.Context) error {
-			d, err := getRelease(c, false)
+			d, err := o.get(c)
 			if err != nil {
 				return err
 			}

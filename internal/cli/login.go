@@ -14,32 +14,37 @@ import (
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
+// loginOptions are bundle login's flags.
+type loginOptions struct {
+	registry registryOptions
+	username string
+	password passwordOption
+}
+
 func loginCommand() *ucli.Command {
+	o := &loginOptions{}
 	return &ucli.Command{
 		Name:      "login",
 		Usage:     "log in to an OCI registry (stored as docker login stores it)",
 		ArgsUsage: "HOST",
-		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "user name"},
-			&ucli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
-			plainHTTPFlag(),
-			insecureFlag(),
-		},
+		Flags: append([]ucli.Flag{
+			stringFlag(&o.username, "username", "", "user name", "u"),
+			o.password.flag(),
+		}, o.registry.flags()...),
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "HOST"); err != nil {
 				return err
 			}
 			host := c.Args().Get(0)
-			user := c.String("username")
+			user := o.username
 			if user == "" {
 				return usagef(c, "--username is required")
 			}
-			password, err := readPassword(c)
+			password, err := o.password.read(c)
 			if err != nil {
 				return err
 			}
-			opts := ociOptions(c)
-			if err := repo.Login(c.Context, host, user, password, opts); err != nil {
+			if err := repo.Login(c.Context, host, user, password, o.registry.oci(c)); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "logged in to %s as %s\n", host, user)
@@ -70,10 +75,17 @@ func logoutCommand() *ucli.Command {
 	}
 }
 
-// readPassword reads the password from stdin (--password-stdin) or, on a
+// passwordOption is --password-stdin.
+type passwordOption struct{ stdin bool }
+
+func (o *passwordOption) flag() ucli.Flag {
+	return boolFlag(&o.stdin, "password-stdin", "read the password from standard input")
+}
+
+// read reads the password from stdin (--password-stdin) or, on a
 // terminal, from a prompt that does not echo it.
-func readPassword(c *ucli.Context) (string, error) {
-	if c.Bool("password-stdin") {
+func (o passwordOption) read(c *ucli.Context) (string, error) {
+	if o.stdin {
 		// Read aside, so that an interrupt ends the command even while
 		// standard input stays open and silent.
 		type result struct {

@@ -2,55 +2,31 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
 	ucli "github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
-func plainHTTPFlag() ucli.Flag {
-	return &ucli.BoolFlag{Name: "plain-http", Usage: "talk to OCI registries over plain HTTP (TLS is the default)"}
-}
-
-func insecureFlag() ucli.Flag {
-	return &ucli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do not verify OCI registries' TLS certificates"}
-}
-
-// ociOptions are the registry settings of a command: --plain-http, and the
-// logins of bundle login and docker login (anonymous if they cannot be read).
-func ociOptions(c *ucli.Context) repo.OCIOptions {
-	o := repo.OCIOptions{PlainHTTP: c.Bool("plain-http"), Insecure: c.Bool("insecure-skip-tls-verify")}
-	if store, err := repo.DockerCredentials(); err == nil {
-		o.Credentials = store
-	}
-	// Progress bars only on a terminal, and not with --quiet.
-	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !c.Bool("quiet") {
-		o.Progress = f
-	}
-	return o
-}
-
-func quietFlag() ucli.Flag {
-	return &ucli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars"}
+// pushOptions are bundle push's flags.
+type pushOptions struct {
+	registry registryOptions
+	repo.PushOptions
 }
 
 func pushCommand() *ucli.Command {
+	o := &pushOptions{}
 	return &ucli.Command{
 		Name:      "push",
 		Usage:     "push a bundle (a .tgz package or a directory) to an OCI registry, as a Helm OCI chart",
 		ArgsUsage: "PACKAGE|DIR oci://HOST/NAMESPACE",
-		Flags: []ucli.Flag{
-			plainHTTPFlag(),
-			insecureFlag(),
-			quietFlag(),
-			&ucli.BoolFlag{Name: "force", Usage: "replace a version that exists with other content"},
-		},
+		Flags: append(o.registry.flags(),
+			o.registry.quietFlag(),
+			boolFlag(&o.Force, "force", "replace a version that exists with other content"),
+		),
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 2, "PACKAGE|DIR oci://HOST/NAMESPACE"); err != nil {
 				return err
@@ -76,11 +52,11 @@ func pushCommand() *ucli.Command {
 					return err
 				}
 			}
-			o, err := repo.NewOCI(dest, ociOptions(c))
+			reg, err := repo.NewOCI(dest, o.registry.oci(c))
 			if err != nil {
 				return err
 			}
-			digest, err := o.Push(c.Context, pkg, repo.PushOptions{Force: c.Bool("force")})
+			digest, err := reg.Push(c.Context, pkg, o.PushOptions)
 			if err != nil {
 				return err
 			}
@@ -90,7 +66,16 @@ func pushCommand() *ucli.Command {
 	}
 }
 
+// pullOptions are bundle pull's flags.
+type pullOptions struct {
+	registry             registryOptions
+	version, destination string
+	untar                bool
+	untarDir             string
+}
+
 func pullCommand() *ucli.Command {
+	o := &pullOptions{}
 	return &ucli.Command{
 		Name:      "pull",
 		Usage:     "download a bundle (a chart archive) from a repository or an OCI registry",
@@ -98,15 +83,13 @@ func pullCommand() *ucli.Command {
 		Description: "Writes NAME-VERSION.tgz into --destination, or the bundle's files with --untar.\n" +
 			"Works for the stable catalog (stable/NAME), added repositories (REPO/NAME)\n" +
 			"and OCI registries.",
-		Flags: []ucli.Flag{
-			plainHTTPFlag(),
-			insecureFlag(),
-			quietFlag(),
-			&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"},
-			&ucli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: ".", Usage: "directory to write to"},
-			&ucli.BoolFlag{Name: "untar", Usage: "write the bundle's files instead of the .tgz"},
-			&ucli.StringFlag{Name: "untardir", Usage: "with --untar, the directory (under --destination) to write the files to (default: the bundle's name)"},
-		},
+		Flags: append(o.registry.flags(),
+			o.registry.quietFlag(),
+			stringFlag(&o.version, "version", "", "version constraint (default: newest)"),
+			stringFlag(&o.destination, "destination", ".", "directory to write to", "d"),
+			boolFlag(&o.untar, "untar", "write the bundle's files instead of the .tgz"),
+			stringFlag(&o.untarDir, "untardir", "", "with --untar, the directory (under --destination) to write the files to (default: the bundle's name)"),
+		),
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "REPO/NAME or oci://HOST/NAMESPACE/NAME"); err != nil {
 				return err
@@ -127,19 +110,19 @@ func pullCommand() *ucli.Command {
 			case byDigest && !oci:
 				return usagef(c, "%q: @DIGEST is for OCI references only", arg)
 			case byDigest:
-				o, err := repo.NewOCI(ref.Ref.Repository, ociOptions(c))
+				reg, err := repo.NewOCI(ref.Ref.Repository, o.registry.oci(c))
 				if err != nil {
 					return err
 				}
-				if b, _, err = o.Pull(c.Context, ref.Ref.Name, dgst); err != nil {
+				if b, _, err = reg.Pull(c.Context, ref.Ref.Name, dgst); err != nil {
 					return err
 				}
 			default:
-				set, err := repos(c)
+				set, err := o.registry.repos(c)
 				if err != nil {
 					return err
 				}
-				con, err := versionConstraint(c)
+				con, err := versionConstraint(o.version)
 				if err != nil {
 					return err
 				}
@@ -150,10 +133,10 @@ func pullCommand() *ucli.Command {
 			if b.SourceDigest != "" {
 				from = " (" + b.SourceDigest + ")" // the OCI manifest
 			}
-			dest := c.String("destination")
-			if c.Bool("untar") {
+			dest := o.destination
+			if o.untar {
 				dir := b.Name
-				if d := c.String("untardir"); d != "" {
+				if d := o.untarDir; d != "" {
 					dir = d
 				}
 				written, err := b.WriteDir(filepath.Join(dest, dir))
@@ -175,19 +158,6 @@ func pullCommand() *ucli.Command {
 			return nil
 		},
 	}
-}
-
-// versionConstraint reads --version, once for every command that has it.
-func versionConstraint(c *ucli.Context) (*semver.Constraints, error) {
-	v := c.String("version")
-	if v == "" {
-		return nil, nil
-	}
-	con, err := bundle.ParseConstraint(v)
-	if err != nil {
-		return nil, fmt.Errorf("--version: %v (write a semver range such as ^1.0.0)", err)
-	}
-	return con, nil
 }
 
 func cutDigest(s string) (string, string, bool) {

@@ -20,27 +20,30 @@ const (
 	outYAML  = "yaml"
 )
 
-func outputFlag() ucli.Flag {
-	return &ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outTable, Usage: "output format: table, json or yaml"}
+// outputOption is -o/--output.
+type outputOption struct{ format string }
+
+func (o *outputOption) flag() ucli.Flag {
+	return stringFlag(&o.format, "output", outTable, "output format: table, json or yaml", "o")
 }
 
-func checkOutput(c *ucli.Context) error {
-	switch o := c.String("output"); o {
-	case outTable, outJSON, outYAML:
+func (o outputOption) check(c *ucli.Context) error {
+	switch o.format {
+	case "", outTable, outJSON, outYAML: // "": a command without -o
 		return nil
 	default:
-		return usagef(c, "--output %q: use table, json or yaml", o)
+		return usagef(c, "--output %q: use table, json or yaml", o.format)
 	}
 }
 
-// writeData writes v as JSON or YAML (YAML through JSON, as Helm does, so
-// the keys are the same); it reports false for -o table.
-func writeData(c *ucli.Context, v any) (bool, error) {
-	switch c.String("output") {
+// write writes v as JSON or YAML (YAML through JSON, as Helm does, so the
+// keys are the same); it reports false for -o table.
+func (o outputOption) write(w io.Writer, v any) (bool, error) {
+	switch o.format {
 	case outJSON:
-		return true, writeJSON(c.App.Writer, v)
+		return true, writeJSON(w, v)
 	case outYAML:
-		return true, writeYAML(c.App.Writer, v)
+		return true, writeYAML(w, v)
 	}
 	return false, nil
 }

@@ -9,19 +9,20 @@ import (
 )
 
 func packageCommand() *ucli.Command {
+	var destination string
 	return &ucli.Command{
 		Name:      "package",
 		Usage:     "package a bundle directory as NAME-VERSION.tgz, byte-for-byte reproducible (a valid Helm chart archive)",
 		ArgsUsage: "[DIR]",
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "destination", Aliases: []string{"d"}, Value: ".", Usage: "directory to write the archive to"},
+			stringFlag(&destination, "destination", ".", "directory to write the archive to", "d"),
 		},
 		Action: func(c *ucli.Context) error {
 			dir, err := optionalDir(c)
 			if err != nil {
 				return err
 			}
-			path, digest, err := bundle.PackageDir(dir, c.String("destination"))
+			path, digest, err := bundle.PackageDir(dir, destination)
 			if err != nil {
 				return err
 			}

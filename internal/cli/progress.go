@@ -9,26 +9,17 @@ import (
 	"sync"
 	"time"
 
-	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
-// progressFlag silences the progress of --wait.
-func progressFlag() ucli.Flag {
-	return &ucli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "with --wait, print no progress"}
-}
-
-// progressFor is where a command's wait reports to: on a terminal a live
-// view redrawn in place, elsewhere one line per change of a resource's
-// state, nothing with --quiet. Always the command's stderr.
-func progressFor(c *ucli.Context) release.Progress {
-	if c.Bool("quiet") {
-		return nil
-	}
-	v := &progressView{w: c.App.ErrWriter, start: time.Now(), rows: map[string]int{}}
-	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+// progressTo is where a command's wait reports to, w (its stderr): on a
+// terminal a live view redrawn in place, elsewhere one line per change of a
+// resource's state.
+func progressTo(w io.Writer) release.Progress {
+	v := &progressView{w: w, start: time.Now(), rows: map[string]int{}}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		v.live = true
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 {
 			v.width = w

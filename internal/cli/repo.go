@@ -12,20 +12,17 @@ import (
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
-// repos returns the built-in catalog plus the repositories the user added.
-func repos(c *ucli.Context) (*repo.Set, error) {
-	file, cache := repo.DefaultPaths(getenv(c))
-	return repo.Open(repo.Options{ConfigFile: file, CacheDir: cache, SetOptions: repo.SetOptions{OCI: ociOptions(c)}})
-}
-
-// loadConfig reads the repositories file at the paths the environment
-// names.
-func loadConfig(c *ucli.Context) (*repo.Config, error) {
-	file, cache := repo.DefaultPaths(getenv(c))
-	return repo.LoadConfig(file, cache)
+// repoAddOptions are bundle repo add's flags.
+type repoAddOptions struct {
+	username  string
+	password  passwordOption
+	plainHTTP bool
 }
 
 func repoCommand() *ucli.Command {
+	add := &repoAddOptions{}
+	var list outputOption
+	var indexURL string
 	return &ucli.Command{
 		Name:  "repo",
 		Usage: "manage Helm-style chart repositories (index.yaml over http(s))",
@@ -38,9 +35,9 @@ func repoCommand() *ucli.Command {
 					"or a prompt, checked against the repository, and kept in a file only you can\n" +
 					"read; it is sent over https only, unless --plain-http-credentials.",
 				Flags: []ucli.Flag{
-					&ucli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "user name for the repository (HTTP basic authentication)"},
-					&ucli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
-					&ucli.BoolFlag{Name: "plain-http-credentials", Usage: "allow sending the credentials over plain http, readable on the way (https is required otherwise)"},
+					stringFlag(&add.username, "username", "", "user name for the repository (HTTP basic authentication)", "u"),
+					add.password.flag(),
+					boolFlag(&add.plainHTTP, "plain-http-credentials", "allow sending the credentials over plain http, readable on the way (https is required otherwise)"),
 				},
 				Action: func(c *ucli.Context) error {
 					if err := exactArgs(c, 2, "NAME URL"); err != nil {
@@ -52,19 +49,19 @@ func repoCommand() *ucli.Command {
 						return err
 					}
 					opts := repo.HTTPOptions{}
-					switch user := c.String("username"); {
+					switch user := add.username; {
 					case user != "":
 						if _, had := bundle.StripCredentials(url); had {
 							break // refused below, before asking for a password
 						}
-						password, err := readPassword(c)
+						password, err := add.password.read(c)
 						if err != nil {
 							return err
 						}
-						opts.Auth = &repo.BasicAuth{Username: user, Password: password, PlainHTTP: c.Bool("plain-http-credentials")}
-					case c.Bool("password-stdin"):
+						opts.Auth = &repo.BasicAuth{Username: user, Password: password, PlainHTTP: add.plainHTTP}
+					case add.password.stdin:
 						return usagef(c, "--password-stdin needs --username")
-					case c.Bool("plain-http-credentials"):
+					case add.plainHTTP:
 						return usagef(c, "--plain-http-credentials needs --username")
 					}
 					if err := cfg.Add(c.Context, name, url, opts); err != nil {
@@ -78,9 +75,9 @@ func repoCommand() *ucli.Command {
 				Name:    "list",
 				Aliases: []string{"ls"},
 				Usage:   "list the repositories added",
-				Flags:   []ucli.Flag{outputFlag()},
+				Flags:   []ucli.Flag{list.flag()},
 				Action: func(c *ucli.Context) error {
-					if err := checkOutput(c); err != nil {
+					if err := list.check(c); err != nil {
 						return err
 					}
 					cfg, err := loadConfig(c)
@@ -99,7 +96,7 @@ func repoCommand() *ucli.Command {
 					for _, e := range cfg.Repositories {
 						entries = append(entries, entry{e.Name, e.URL, e.Username})
 					}
-					if ok, err := writeData(c, entries); ok {
+					if ok, err := list.write(c.App.Writer, entries); ok {
 						return err
 					}
 					tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
@@ -150,14 +147,14 @@ func repoCommand() *ucli.Command {
 				Usage:     "write index.yaml for the chart archives in a directory",
 				ArgsUsage: "DIR",
 				Flags: []ucli.Flag{
-					&ucli.StringFlag{Name: "url", Usage: "address the directory will be served at (archive URLs are made absolute)"},
+					stringFlag(&indexURL, "url", "", "address the directory will be served at (archive URLs are made absolute)"),
 				},
 				Action: func(c *ucli.Context) error {
 					if err := exactArgs(c, 1, "DIR"); err != nil {
 						return err
 					}
 					dir := c.Args().Get(0)
-					idx, err := repo.IndexDir(dir, c.String("url"))
+					idx, err := repo.IndexDir(dir, indexURL)
 					if err != nil {
 						return err
 					}

@@ -21,13 +21,15 @@ import (
 var showSections = []string{"all", "chart", "values", "readme", "crds", "outputs", "requires"}
 
 func showCommand() *ucli.Command {
+	var registry registryOptions
+	var version string
 	return &ucli.Command{
 		Name:      "show",
 		Usage:     "show a bundle: its summary, or its chart, values, readme, crds, outputs or requirements",
 		ArgsUsage: "BUNDLE [all|chart|values|readme|crds|outputs|requires]",
 		Description: "With no section, a summary: name, versions, requirements and outputs.\n" +
 			"Helm's order works too: bundle show values stable/mariadb.",
-		Flags: []ucli.Flag{&ucli.StringFlag{Name: "version", Usage: "version constraint (default: newest)"}, plainHTTPFlag(), insecureFlag()},
+		Flags: append([]ucli.Flag{stringFlag(&version, "version", "", "version constraint (default: newest)")}, registry.flags()...),
 		Action: func(c *ucli.Context) error {
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return usagef(c, "expected BUNDLE [%s], got %d arguments", strings.Join(showSections, "|"), c.NArg())
@@ -43,7 +45,7 @@ func showCommand() *ucli.Command {
 					return usagef(c, "%q: show one of %s", what, strings.Join(showSections, ", "))
 				}
 			}
-			_, b, err := loadBundle(c, ref)
+			_, b, err := loadBundle(c, registry, ref, version)
 			if err != nil {
 				return err
 			}
@@ -124,8 +126,8 @@ func findReadme(b *bundle.Bundle) []byte {
 
 // loadBundle loads the bundle arg names (REPO/NAME, a directory, an oci://
 // reference) at the --version constraint, through the configured repositories.
-func loadBundle(c *ucli.Context, arg string) (*repo.Set, *bundle.Bundle, error) {
-	set, err := repos(c)
+func loadBundle(c *ucli.Context, registry registryOptions, arg, version string) (*repo.Set, *bundle.Bundle, error) {
+	set, err := registry.repos(c)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,7 +135,7 @@ func loadBundle(c *ucli.Context, arg string) (*repo.Set, *bundle.Bundle, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	con, err := versionConstraint(c)
+	con, err := versionConstraint(version)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,16 +170,17 @@ func printRequires(w io.Writer, b *bundle.Bundle) error {
 }
 
 func searchCommand() *ucli.Command {
+	var output outputOption
 	return &ucli.Command{
 		Name:      "search",
 		Usage:     "search the stable catalog and the repositories added (name and description)",
 		ArgsUsage: "[TERM]",
-		Flags:     []ucli.Flag{outputFlag()},
+		Flags:     []ucli.Flag{output.flag()},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 1 {
 				return usagef(c, "expected at most one TERM, got %d arguments", c.NArg())
 			}
-			if err := checkOutput(c); err != nil {
+			if err := output.check(c); err != nil {
 				return err
 			}
 			term := strings.ToLower(c.Args().Get(0))
@@ -201,7 +204,7 @@ func searchCommand() *ucli.Command {
 			for _, r := range results {
 				entries = append(entries, entry{r.Ref, r.Version, r.AppVersion, r.Description})
 			}
-			if ok, err := writeData(c, entries); ok {
+			if ok, err := output.write(c.App.Writer, entries); ok {
 				return err
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)

@@ -13,53 +13,64 @@ import (
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
+// testOptions are bundle test's flags.
+type testOptions struct {
+	kube kubeOptions
+	release.TestOptions
+	filter    ucli.StringSlice
+	hideNotes bool
+}
+
 func testCommand() *ucli.Command {
+	o := &testOptions{}
 	return &ucli.Command{
 		Name:      "test",
 		Usage:     "run a release's tests (its helm.sh/hook: test pods and jobs), as helm test",
 		ArgsUsage: "NAME",
 		Description: "The tests run one after the other, by helm.sh/hook-weight; the first failure\n" +
 			"stops the run. The outcome is recorded in the release (bundle status shows it).",
-		Flags: flags(kubeFlags(), []ucli.Flag{
-			&ucli.DurationFlag{Name: "timeout", Value: release.DefaultTimeout, Usage: "how long each test may take"},
-			&ucli.BoolFlag{Name: "logs", Usage: "print the test pods' logs after the tests ran"},
-			&ucli.StringSliceFlag{Name: "filter", Usage: "name=TEST runs only that test, '!name=TEST' skips it (repeatable, or comma-separated)"},
-			&ucli.BoolFlag{Name: "hide-notes", Usage: "do not print the release's notes"},
+		Flags: flags(o.kube.flags(), []ucli.Flag{
+			durationFlag(&o.Timeout, "timeout", release.DefaultTimeout, "how long each test may take"),
+			boolFlag(&o.Logs, "logs", "print the test pods' logs after the tests ran"),
+			sliceFlag(&o.filter, "filter", "name=TEST runs only that test, '!name=TEST' skips it (repeatable, or comma-separated)"),
+			boolFlag(&o.hideNotes, "hide-notes", "do not print the release's notes"),
 		}),
-		Action: func(c *ucli.Context) error {
-			if err := exactArgs(c, 1, "NAME"); err != nil {
-				return err
-			}
-			if err := positiveTimeout(c); err != nil {
-				return err
-			}
-			opts := release.TestOptions{Timeout: c.Duration("timeout"), Logs: c.Bool("logs")}
-			notName := regexp.MustCompile(`^!\s?name=`)
-			for _, f := range c.StringSlice("filter") {
-				switch {
-				case strings.HasPrefix(f, "name="):
-					opts.Only = append(opts.Only, strings.TrimPrefix(f, "name="))
-				case notName.MatchString(f):
-					opts.Skip = append(opts.Skip, notName.ReplaceAllLiteralString(f, ""))
-				default:
-					return usagef(c, "--filter %q: write name=TEST to run only TEST, or '!name=TEST' to skip it", f)
-				}
-			}
-			cl, err := client(c)
-			if err != nil {
-				return err
-			}
-			name := c.Args().Get(0)
-			res, err := cl.Test(c.Context, name, opts)
-			if res != nil {
-				printTestResult(c.App.Writer, res, !c.Bool("hide-notes"))
-			}
-			if errors.Is(err, release.ErrTestFailed) && !opts.Logs {
-				return fmt.Errorf("%w (see the test pods' output with bundle test %s --logs)", err, name)
-			}
-			return err
-		},
+		Action: o.run,
 	}
+}
+
+func (o *testOptions) run(c *ucli.Context) error {
+	if err := exactArgs(c, 1, "NAME"); err != nil {
+		return err
+	}
+	if err := positiveTimeout(c, o.Timeout); err != nil {
+		return err
+	}
+	opts := o.TestOptions
+	notName := regexp.MustCompile(`^!\s?name=`)
+	for _, f := range o.filter.Value() {
+		switch {
+		case strings.HasPrefix(f, "name="):
+			opts.Only = append(opts.Only, strings.TrimPrefix(f, "name="))
+		case notName.MatchString(f):
+			opts.Skip = append(opts.Skip, notName.ReplaceAllLiteralString(f, ""))
+		default:
+			return usagef(c, "--filter %q: write name=TEST to run only TEST, or '!name=TEST' to skip it", f)
+		}
+	}
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	name := c.Args().Get(0)
+	res, err := cl.Test(c.Context, name, opts)
+	if res != nil {
+		printTestResult(c.App.Writer, res, !o.hideNotes)
+	}
+	if errors.Is(err, release.ErrTestFailed) && !opts.Logs {
+		return fmt.Errorf("%w (see the test pods' output with bundle test %s --logs)", err, name)
+	}
+	return err
 }
 
 func printTestResult(w io.Writer, r *release.TestResult, notes bool) {

@@ -77,29 +77,31 @@ func (v versionInfo) short() string {
 }
 
 func versionCommand() *ucli.Command {
+	var short bool
+	var output outputOption
 	return &ucli.Command{
 		Name:  "version",
 		Usage: "print the versions of bundle, the Helm SDK, the Kubernetes client and Go it was built with",
 		Flags: []ucli.Flag{
-			&ucli.BoolFlag{Name: "short", Usage: "print bundle's version only"},
-			outputFlag(),
+			boolFlag(&short, "short", "print bundle's version only"),
+			output.flag(),
 		},
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 0, "no arguments"); err != nil {
 				return err
 			}
-			if err := checkOutput(c); err != nil {
+			if err := output.check(c); err != nil {
 				return err
 			}
 			v := versions(debug.ReadBuildInfo())
-			if c.Bool("short") {
-				if ok, err := writeData(c, map[string]string{"version": v.short()}); ok {
+			if short {
+				if ok, err := output.write(c.App.Writer, map[string]string{"version": v.short()}); ok {
 					return err
 				}
 				_, err := fmt.Fprintln(c.App.Writer, v.short())
 				return err
 			}
-			if ok, err := writeData(c, v); ok {
+			if ok, err := output.write(c.App.Writer, v); ok {
 				return err
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)

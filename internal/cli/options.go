@@ -1,0 +1,376 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release"
+	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+// Each command keeps its flags in an options struct: the flags are bound to
+// its typed fields once, when the command is built (urfave's Destination),
+// and the command's run method reads those fields, never a flag by name.
+// The groups below are shared by several commands, as kind's flagpole
+// structs are.
+
+// Flag constructors that bind a flag to a field.
+
+func boolFlag(p *bool, name, usage string, aliases ...string) *ucli.BoolFlag {
+	return &ucli.BoolFlag{Name: name, Aliases: aliases, Usage: usage, Destination: p}
+}
+
+func stringFlag(p *string, name, value, usage string, aliases ...string) *ucli.StringFlag {
+	return &ucli.StringFlag{Name: name, Aliases: aliases, Value: value, Usage: usage, Destination: p}
+}
+
+func intFlag(p *int, name string, value int, usage string, aliases ...string) *ucli.IntFlag {
+	return &ucli.IntFlag{Name: name, Aliases: aliases, Value: value, Usage: usage, Destination: p}
+}
+
+func durationFlag(p *time.Duration, name string, value time.Duration, usage string) *ucli.DurationFlag {
+	return &ucli.DurationFlag{Name: name, Value: value, Usage: usage, Destination: p}
+}
+
+// sliceFlag is a repeatable flag that also splits its values at commas, as
+// helm's -f and pflag's StringSlice do.
+func sliceFlag(p *ucli.StringSlice, name, usage string, aliases ...string) *ucli.StringSliceFlag {
+	return &ucli.StringSliceFlag{Name: name, Aliases: aliases, Usage: usage, Destination: p}
+}
+
+// stringArray is a repeatable flag whose every argument is kept whole, as
+// helm's --set flags (pflag StringArray): urfave's StringSlice would split
+// "--set list={a,b}" and "--set-json 'k={\"a\":1,\"b\":2}'" at the commas.
+type stringArray struct{ vals *[]string }
+
+// serialPrefix marks the whole value urfave copies from one name of a flag
+// to its aliases (through Serialize): Set replaces the value with it
+// instead of appending, or "-s X" would be applied twice.
+const serialPrefix = "\x00stringArray:"
+
+func (s stringArray) Set(v string) error {
+	if all, ok := strings.CutPrefix(v, serialPrefix); ok {
+		return json.Unmarshal([]byte(all), s.vals)
+	}
+	*s.vals = append(*s.vals, v)
+	return nil
+}
+
+func (s stringArray) String() string {
+	if s.vals == nil {
+		return ""
+	}
+	return strings.Join(*s.vals, " ")
+}
+
+func (s stringArray) Serialize() string {
+	b, _ := json.Marshal(*s.vals)
+	return serialPrefix + string(b)
+}
+
+func arrayFlag(p *[]string, name, usage string, aliases ...string) *ucli.GenericFlag {
+	return &ucli.GenericFlag{Name: name, Aliases: aliases, Value: stringArray{p}, Usage: usage}
+}
+
+func flags(groups ...[]ucli.Flag) []ucli.Flag {
+	var out []ucli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func debugFlag() ucli.Flag {
+	return &ucli.BoolFlag{Name: "debug", Usage: "log Helm's steps and every request sent to the cluster to stderr (Secret data and credentials redacted)"}
+}
+
+// kubeOptions are --namespace, --kubeconfig, --kube-context and --debug.
+type kubeOptions struct{ release.KubeOptions }
+
+func (o *kubeOptions) flags() []ucli.Flag {
+	return []ucli.Flag{
+		stringFlag(&o.Namespace, "namespace", "", "namespace (default: $BUNDLE_NAMESPACE, else the kubeconfig context's, else default)", "n"),
+		stringFlag(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"),
+		stringFlag(&o.Context, "kube-context", "", "kubeconfig context to use"),
+		debugFlag(),
+	}
+}
+
+// options are the cluster's settings with the environment of this run.
+func (o kubeOptions) options(c *ucli.Context) release.KubeOptions {
+	opts := o.KubeOptions
+	opts.Getenv = getenv(c)
+	for _, ctx := range c.Lineage() { // bundle --debug CMD or bundle CMD --debug
+		if ctx.Bool("debug") {
+			opts.Debug = c.App.ErrWriter
+		}
+	}
+	return opts
+}
+
+// client is the release client of the cluster these options name; its
+// repositories are the catalog and those added (anonymous OCI settings).
+func (o kubeOptions) client(c *ucli.Context) (*release.Client, error) {
+	return newClient(c, o.options(c), registryOptions{})
+}
+
+// newClient returns a release client for opts, or over the environment
+// tests put in app.Metadata.
+func newClient(c *ucli.Context, opts release.KubeOptions, reg registryOptions) (*release.Client, error) {
+	set, err := reg.repos(c)
+	if err != nil {
+		return nil, err
+	}
+	if env, ok := c.App.Metadata[releaseEnvKey].(*release.Env); ok {
+		return release.NewWithEnv(env, set), nil
+	}
+	return release.New(opts, set)
+}
+
+// releaseEnvKey keys the release environment tests put in app.Metadata
+// (Helm's memory storage and fake clients instead of a kubeconfig).
+const releaseEnvKey = "bundle.releaseEnv"
+
+// getenvKey holds, in the app's Metadata, the environment lookup Run was
+// given (os.Getenv, or a test's).
+const getenvKey = "getenv"
+
+func getenv(c *ucli.Context) func(string) string {
+	if f, ok := c.App.Metadata[getenvKey].(func(string) string); ok {
+		return f
+	}
+	return os.Getenv
+}
+
+// registryOptions are --plain-http and --insecure-skip-tls-verify, and
+// --quiet for the commands that show transfers.
+type registryOptions struct {
+	PlainHTTP, Insecure, Quiet bool
+}
+
+func (o *registryOptions) plainHTTPFlag() ucli.Flag {
+	return boolFlag(&o.PlainHTTP, "plain-http", "talk to OCI registries over plain HTTP (TLS is the default)")
+}
+
+func (o *registryOptions) insecureFlag() ucli.Flag {
+	return boolFlag(&o.Insecure, "insecure-skip-tls-verify", "do not verify OCI registries' TLS certificates")
+}
+
+func (o *registryOptions) flags() []ucli.Flag {
+	return []ucli.Flag{o.plainHTTPFlag(), o.insecureFlag()}
+}
+
+func (o *registryOptions) quietFlag() ucli.Flag {
+	return boolFlag(&o.Quiet, "quiet", "no progress bars", "q")
+}
+
+// oci are the registry settings: these flags, and the logins of bundle
+// login and docker login (anonymous if they cannot be read).
+func (o registryOptions) oci(c *ucli.Context) repo.OCIOptions {
+	opts := repo.OCIOptions{PlainHTTP: o.PlainHTTP, Insecure: o.Insecure}
+	if store, err := repo.DockerCredentials(); err == nil {
+		opts.Credentials = store
+	}
+	// Progress bars only on a terminal, and not with --quiet.
+	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !o.Quiet {
+		opts.Progress = f
+	}
+	return opts
+}
+
+// repos returns the built-in catalog plus the repositories the user added.
+func (o registryOptions) repos(c *ucli.Context) (*repo.Set, error) {
+	file, cache := repo.DefaultPaths(getenv(c))
+	return repo.Open(repo.Options{ConfigFile: file, CacheDir: cache, SetOptions: repo.SetOptions{OCI: o.oci(c)}})
+}
+
+// loadConfig reads the repositories file at the paths the environment
+// names.
+func loadConfig(c *ucli.Context) (*repo.Config, error) {
+	file, cache := repo.DefaultPaths(getenv(c))
+	return repo.LoadConfig(file, cache)
+}
+
+// versionConstraint parses --version, once for every command that has it.
+func versionConstraint(v string) (*semver.Constraints, error) {
+	if v == "" {
+		return nil, nil
+	}
+	con, err := bundle.ParseConstraint(v)
+	if err != nil {
+		return nil, fmt.Errorf("--version: %v (write a semver range such as ^1.0.0)", err)
+	}
+	return con, nil
+}
+
+// valueOptions are -f/--values and Helm's --set flags, applied in Helm's
+// order: files, --set-json, --set, --set-string, --set-file, --set-literal.
+type valueOptions struct {
+	files ucli.StringSlice
+	bundle.ValuesOptions
+}
+
+func (o *valueOptions) flags() []ucli.Flag {
+	return []ucli.Flag{
+		sliceFlag(&o.files, "values", "values file (repeatable; later files win)", "f"),
+		arrayFlag(&o.Set, "set", "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"),
+		arrayFlag(&o.SetString, "set-string", "set a STRING value, KEY=VALUE[,KEY=VALUE] (repeatable)"),
+		arrayFlag(&o.SetFile, "set-file", "set a value to a file's content, KEY=PATH[,KEY=PATH] (repeatable)"),
+		arrayFlag(&o.SetJSON, "set-json", "set a JSON value, KEY=JSON[,KEY=JSON] (repeatable)"),
+		arrayFlag(&o.SetLiteral, "set-literal", "set a literal STRING value, KEY=VALUE, commas and all (repeatable)"),
+	}
+}
+
+func (o valueOptions) values() bundle.ValuesOptions {
+	v := o.ValuesOptions
+	v.Files = o.files.Value()
+	return v
+}
+
+// sourceOptions say what to plan: values, --version, --locked, --devel,
+// and where to fetch from.
+type sourceOptions struct {
+	vals     valueOptions
+	version  string
+	locked   bool
+	devel    bool
+	registry registryOptions
+}
+
+func (o *sourceOptions) flags() []ucli.Flag {
+	return append(o.vals.flags(),
+		stringFlag(&o.version, "version", "", "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"),
+		boolFlag(&o.locked, "locked", "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests"),
+		o.registry.plainHTTPFlag(),
+		o.registry.insecureFlag(),
+	)
+}
+
+func (o *sourceOptions) develFlag() ucli.Flag {
+	return boolFlag(&o.devel, "devel", "consider prerelease versions too (>0.0.0-0); ignored with --version")
+}
+
+// source is the plan's source for the bundle ref names.
+func (o sourceOptions) source(ref string) (plan.Source, error) {
+	con, err := versionConstraint(o.version)
+	if err != nil {
+		return plan.Source{}, err
+	}
+	return plan.Source{Reference: ref, Version: con, Values: o.vals.values(), Locked: o.locked, Devel: o.devel}, nil
+}
+
+// waitOptions are --wait and --timeout, and --quiet for the progress of
+// the wait.
+type waitOptions struct {
+	wait    bool
+	timeout time.Duration
+	quiet   bool
+	silent  bool // no progress whatever the flags (uninstall waits with Helm)
+}
+
+func (o *waitOptions) flags() []ucli.Flag {
+	return []ucli.Flag{
+		boolFlag(&o.wait, "wait", "wait until every resource is ready"),
+		durationFlag(&o.timeout, "timeout", release.DefaultTimeout, "how long to wait"),
+	}
+}
+
+func (o *waitOptions) quietFlag() ucli.Flag {
+	return boolFlag(&o.quiet, "quiet", "with --wait, print no progress", "q")
+}
+
+func (o waitOptions) check(c *ucli.Context) error { return positiveTimeout(c, o.timeout) }
+
+func (o waitOptions) options(c *ucli.Context) release.WaitOptions {
+	opts := release.WaitOptions{Wait: o.wait, Timeout: o.timeout}
+	if !o.silent && !o.quiet {
+		opts.Progress = progressTo(c.App.ErrWriter)
+	}
+	return opts
+}
+
+func positiveTimeout(c *ucli.Context, d time.Duration) error {
+	if d <= 0 {
+		return usagef(c, "--timeout %s: must be positive, e.g. 5m", d)
+	}
+	return nil
+}
+
+func namingFlags(o *render.Naming) []ucli.Flag {
+	return []ucli.Flag{
+		boolFlag(&o.GenerateName, "generate-name", "name the release BUNDLE-SECONDS (the bundle's name and the Unix time); omit NAME", "g"),
+		stringFlag(&o.NameTemplate, "name-template", "", "name the release with this Go template (Sprig functions), e.g. 'shop-{{ randAlpha 5 | lower }}'; omit NAME"),
+	}
+}
+
+func noHooksFlag(p *bool, usage string) ucli.Flag {
+	return boolFlag(p, "no-hooks", usage)
+}
+
+func postRendererFlags(o *render.PostRenderer) []ucli.Flag {
+	return []ucli.Flag{
+		stringFlag(&o.Path, "post-renderer", "", "pipe the rendered manifests (not hooks) through this executable (a path, or a name in $PATH), as helm does"),
+		arrayFlag(&o.Args, "post-renderer-args", "an argument to the post-renderer (repeatable)"),
+	}
+}
+
+// helmOptions are Helm's install and upgrade flags that both take; NOTES
+// on what differs are in the library's option comments.
+type helmOptions struct {
+	release.HelmOptions
+	source sourceOptions
+	naming render.Naming
+}
+
+func (o *helmOptions) flags(verb string) []ucli.Flag {
+	return flags(o.source.flags(), []ucli.Flag{
+		stringFlag(&o.Description, "description", "", "record this description with the revision"),
+		o.source.develFlag(),
+		noHooksFlag(&o.NoHooks, "do not run the bundle's hooks during "+verb),
+		boolFlag(&o.WaitForJobs, "wait-for-jobs", "with --wait, also wait until every Job has completed"),
+		boolFlag(&o.DisableOpenAPIValidation, "disable-openapi-validation", "do not validate the manifests against the cluster's OpenAPI schema"),
+	}, postRendererFlags(&o.PostRenderer))
+}
+
+// check refuses, as usage errors, NAME given with --generate-name or
+// --name-template (as helm does) and --post-renderer-args without
+// --post-renderer (which helm ignores).
+func checkNaming(c *ucli.Context, name string, naming render.Naming, pr render.PostRenderer) error {
+	if len(pr.Args) > 0 && pr.Path == "" {
+		return usagef(c, "--post-renderer-args without --post-renderer: give the executable with --post-renderer PATH")
+	}
+	if name == "" {
+		return nil
+	}
+	if naming.GenerateName {
+		return usagef(c, "cannot set --generate-name and also specify a name (%q): drop one", name)
+	}
+	if naming.NameTemplate != "" {
+		return usagef(c, "cannot set --name-template and also specify a name (%q): drop one", name)
+	}
+	return nil
+}
+
+// revisionOption is --revision.
+type revisionOption struct{ revision int }
+
+func (o *revisionOption) flag() ucli.Flag {
+	return intFlag(&o.revision, "revision", 0, "that revision of the release (default: the latest; see bundle history)")
+}
+
+func (o revisionOption) check(c *ucli.Context) error {
+	if c.IsSet("revision") && o.revision < 1 {
+		return usagef(c, "--revision %d: give a revision number from bundle history", o.revision)
+	}
+	return nil
+}
