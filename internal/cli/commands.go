@@ -32,11 +32,7 @@ type templateOptions struct {
 func templateCommand() *ucli.Command {
 	o := &templateOptions{}
 	return &ucli.Command{
-		Name:      "template",
-		Usage:     "render a bundle and its requirements to Kubernetes manifests, without a cluster",
-		ArgsUsage: "[NAME] BUNDLE",
-		Description: "Prints what helm template prints for the composed chart: the manifests in install order, then the hooks.\n" +
-			"The namespace is -n, else $BUNDLE_NAMESPACE, else the kubeconfig context's (read, never contacted), else default.",
+		Name: "template",
 		Flags: flags(o.kube.flags(), o.source.flags(), namingFlags(&o.naming), postRendererFlags(&o.postRenderer), []ucli.Flag{
 			o.source.develFlag(),
 			stringFlag(&o.outputDir, "output-dir", "", "write one file per template under DIR instead of printing"),
@@ -159,13 +155,7 @@ type installOptions struct {
 func installCommand() *ucli.Command {
 	o := &installOptions{}
 	return &ucli.Command{
-		Name:      "install",
-		Usage:     "install a bundle with its infrastructure as one release",
-		ArgsUsage: "[NAME] BUNDLE",
-		Description: "BUNDLE is REPO/NAME (stable/mediawiki) or a directory (./myapp).\n" +
-			"NAME defaults to the bundle's name (see --generate-name and --name-template).\n" +
-			"The CRDs in crds/ (the bundle's and its requirements') are created first when missing; as with helm,\n" +
-			"they are never upgraded or deleted by bundle.",
+		Name: "install",
 		Flags: flags(o.applyOptions.flags("install"), namingFlags(&o.helm.naming), []ucli.Flag{
 			boolFlag(&o.helm.SkipCRDs, "skip-crds", "do not create the CRDs in crds/"),
 			boolFlag(&o.CreateNamespace, "create-namespace", "create the namespace if it does not exist"),
@@ -203,12 +193,7 @@ type upgradeOptions struct {
 func upgradeCommand() *ucli.Command {
 	o := &upgradeOptions{}
 	return &ucli.Command{
-		Name:      "upgrade",
-		Usage:     "upgrade a release to a new bundle version or new values",
-		ArgsUsage: "NAME BUNDLE",
-		Description: "Values, as with helm: without --reuse-values, --reset-values or --reset-then-reuse-values, the current\n" +
-			"revision's values are kept when no -f or --set is given, and dropped otherwise. The wiring of\n" +
-			"requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.",
+		Name: "upgrade",
 		Flags: flags(o.applyOptions.flags("upgrade"), []ucli.Flag{
 			boolFlag(&o.Atomic, "atomic", "roll back if the upgrade fails (implies --wait)"),
 			boolFlag(&o.ReuseValues, "reuse-values", "apply the given values over the current revision's values and defaults (ignored with --reset-values)"),
@@ -257,9 +242,7 @@ type rollbackOptions struct {
 func rollbackCommand() *ucli.Command {
 	o := &rollbackOptions{}
 	return &ucli.Command{
-		Name:      "rollback",
-		Usage:     "restore an earlier revision of a release, app and infrastructure together",
-		ArgsUsage: "NAME [REVISION]",
+		Name: "rollback",
 		Flags: flags(o.kube.flags(), o.wait.flags(), []ucli.Flag{
 			boolFlag(&o.DryRun, "dry-run", "simulate"),
 			o.wait.quietFlag(),
@@ -307,9 +290,7 @@ type uninstallOptions struct {
 func uninstallCommand() *ucli.Command {
 	o := &uninstallOptions{wait: waitOptions{silent: true}} // Helm waits for the deletion
 	return &ucli.Command{
-		Name:      "uninstall",
-		Usage:     "delete a release: the app and its infrastructure",
-		ArgsUsage: "NAME",
+		Name: "uninstall",
 		Flags: flags(o.kube.flags(), o.wait.flags(), []ucli.Flag{
 			boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
 			boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise)"),
@@ -408,10 +389,6 @@ func listCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:    "list",
 		Aliases: []string{"ls"},
-		Usage:   "list releases (bundle and plain Helm ones)",
-		Description: "By default only deployed and failed releases are listed, as with helm list;\n" +
-			"--all and the state flags (which combine) change that. Releases are sorted\n" +
-			"by name; -d sorts by the time of the last deployment, oldest first.",
 		Flags: flags(o.kube.flags(), []ucli.Flag{
 			boolFlag(&o.AllNamespaces, "all-namespaces", "list releases of every namespace", "A"),
 			boolFlag(&o.All, "all", "list releases in every state", "a"),
@@ -518,9 +495,7 @@ type statusOptions struct {
 func statusCommand() *ucli.Command {
 	o := &statusOptions{}
 	return &ucli.Command{
-		Name:      "status",
-		Usage:     "show a release: its resolved bundles and each resource's readiness",
-		ArgsUsage: "NAME",
+		Name: "status",
 		Flags: flags(o.kube.flags(), []ucli.Flag{
 			o.revisionOption.flag(),
 			boolFlag(&o.showDesc, "show-desc", "print the revision's description"),
@@ -557,10 +532,8 @@ type historyOptions struct {
 func historyCommand() *ucli.Command {
 	o := &historyOptions{}
 	return &ucli.Command{
-		Name:      "history",
-		Aliases:   []string{"hist"},
-		Usage:     "list a release's revisions",
-		ArgsUsage: "NAME",
+		Name:    "history",
+		Aliases: []string{"hist"},
 		Flags: flags(o.kube.flags(), []ucli.Flag{
 			intFlag(&o.max, "max", 256, "show at most this many of the latest revisions"),
 			o.output.flag(),

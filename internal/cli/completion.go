@@ -29,11 +29,7 @@ const completionTimeout = 3 * time.Second
 
 func completionCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:      "completion",
-		Usage:     "print the shell completion script for bash, zsh, fish or powershell",
-		ArgsUsage: "bash|zsh|fish|powershell",
-		Description: "Completes commands, flags, -o values, release names (from the cluster) and\n" +
-			"bundle references (from the catalog and the repositories added).",
+		Name: "completion",
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "bash, zsh, fish or powershell"); err != nil {
 				return err
@@ -131,8 +127,6 @@ Register-ArgumentCompleter -Native -CommandName 'bundle' -ScriptBlock {
 func completeCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:            "__complete",
-		Usage:           "print completion candidates (used by the scripts of bundle completion)",
-		ArgsUsage:       "cur=WORD [WORDS...]",
 		Hidden:          true,
 		HideHelp:        true,
 		SkipFlagParsing: true,

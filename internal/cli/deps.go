@@ -19,11 +19,7 @@ type lockOptions struct {
 func lockCommand() *ucli.Command {
 	o := &lockOptions{}
 	return &ucli.Command{
-		Name:      "lock",
-		Usage:     "resolve a bundle's requirements and write bundle.lock (versions and content digests)",
-		ArgsUsage: "[DIR|ARCHIVE]",
-		Description: "DIR defaults to the current directory. A chart archive (.tgz) is never\n" +
-			"rewritten: its lock is printed, or checked with --check.",
+		Name: "lock",
 		Flags: []ucli.Flag{
 			boolFlag(&o.Check, "check", "write nothing; fail if bundle.lock is missing, out of date, or a digest changed"),
 			o.registry.plainHTTPFlag(),
@@ -54,11 +50,7 @@ func (o *lockOptions) lock(c *ucli.Context, dir string) error {
 func updateCommand() *ucli.Command {
 	o := &lockOptions{}
 	return &ucli.Command{
-		Name:      "update",
-		Usage:     "move locked requirements to their newest fitting versions and rewrite bundle.lock",
-		ArgsUsage: "[DIR|ARCHIVE] [BUNDLE...]",
-		Description: "With no BUNDLE every locked bundle may move; otherwise only the named ones.\n" +
-			"DIR defaults to the current directory.",
+		Name:  "update",
 		Flags: []ucli.Flag{o.registry.plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
 			args := c.Args().Slice()
@@ -75,10 +67,8 @@ func updateCommand() *ucli.Command {
 func depsCommand() *ucli.Command {
 	o := &lockOptions{}
 	return &ucli.Command{
-		Name:      "deps",
-		Usage:     "show the resolved requirement tree: versions, constraints and who imposed them",
-		ArgsUsage: "[DIR|ARCHIVE|BUNDLE]",
-		Flags:     []ucli.Flag{o.output.flag(), o.registry.plainHTTPFlag()},
+		Name:  "deps",
+		Flags: []ucli.Flag{o.output.flag(), o.registry.plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
 			if err := o.output.check(c); err != nil {
 				return err

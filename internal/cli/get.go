@@ -43,44 +43,34 @@ func (o *getOptions) get(c *ucli.Context) (*release.Details, error) {
 func getCommand() *ucli.Command {
 	values, meta, all := &getOptions{}, &getOptions{}, &getOptions{}
 	return &ucli.Command{
-		Name:      "get",
-		Usage:     "show a stored release revision: its values, manifest, notes, hooks or metadata",
-		ArgsUsage: "values|manifest|notes|hooks|metadata|all NAME",
-		Description: "Reads the release record, as helm get does; nothing in the cluster is\n" +
-			"inspected (bundle status shows the resources' readiness).",
+		Name: "get",
 		Subcommands: []*ucli.Command{
 			{
-				Name:      "values",
-				Usage:     "print the values the user supplied (with --all, every value the templates saw)",
-				ArgsUsage: "NAME",
+				Name: "values",
 				Flags: append(values.flags(true),
 					boolFlag(&values.all, "all", "print the computed values: the bundle's defaults merged with the user's", "a")),
 				Action: values.getValues,
 			},
-			getText("manifest", "print the Kubernetes manifests of the release, app and requirements", func(w io.Writer, d *release.Details) {
+			getText("manifest", func(w io.Writer, d *release.Details) {
 				fmt.Fprintln(w, d.Manifest)
 			}),
-			getText("notes", "print the release's notes (NOTES.txt as rendered)", func(w io.Writer, d *release.Details) {
+			getText("notes", func(w io.Writer, d *release.Details) {
 				if d.Notes != "" {
 					fmt.Fprintf(w, "NOTES:\n%s\n", d.Notes)
 				}
 			}),
-			getText("hooks", "print the release's hook manifests (tests included)", func(w io.Writer, d *release.Details) {
+			getText("hooks", func(w io.Writer, d *release.Details) {
 				printHooks(w, d.Hooks)
 			}),
 			{
-				Name:      "metadata",
-				Usage:     "print the release's name, bundle, version, status and requirements",
-				ArgsUsage: "NAME",
-				Flags:     meta.flags(true),
-				Action:    meta.getMetadata,
+				Name:   "metadata",
+				Flags:  meta.flags(true),
+				Action: meta.getMetadata,
 			},
 			{
-				Name:      "all",
-				Usage:     "print everything: status, requirements, values, hooks, manifest and notes",
-				ArgsUsage: "NAME",
-				Flags:     all.flags(true),
-				Action:    all.getAll,
+				Name:   "all",
+				Flags:  all.flags(true),
+				Action: all.getAll,
 			},
 		},
 	}
@@ -198,13 +188,11 @@ func labelString(m map[string]string) string {
 
 // getText is a get subcommand that prints part of a revision as text, as
 // helm get does.
-func getText(name, usage string, print func(io.Writer, *release.Details)) *ucli.Command {
+func getText(name string, print func(io.Writer, *release.Details)) *ucli.Command {
 	o := &getOptions{}
 	return &ucli.Command{
-		Name:      name,
-		Usage:     usage,
-		ArgsUsage: "NAME",
-		Flags:     o.flags(false),
+		Name:  name,
+		Flags: o.flags(false),
 		Action: func(c *ucli.Context) error {
 			d, err := o.get(c)
 			if err != nil {

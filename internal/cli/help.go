@@ -9,96 +9,278 @@ import (
 	ucli "github.com/urfave/cli/v2"
 )
 
-// commandExamples holds each command's EXAMPLES section, keyed by its path
-// under bundle ("" is bundle itself). Every command and subcommand must
-// have one (TestEveryCommandHasExamples).
-func commandExamples() map[string]string {
-	return map[string]string{
-		"": `# install a bundle with its infrastructure, then look at it
+// commandHelp is every command's help, keyed by its path under bundle (""
+// is bundle itself): the text lives here, the wiring in the command's own
+// file. setupHelp gives each command its entry; every command must have a
+// usage line and examples (TestEveryCommandHasExamples), but __complete.
+func commandHelp() map[string]helpText {
+	return map[string]helpText{
+		"": {
+			examples: `# install a bundle with its infrastructure, then look at it
 bundle install wiki stable/mediawiki --wait
 bundle status wiki
 bundle help install`,
-		"template": `# render the manifests of a catalog bundle and its requirements
+		},
+		"template": {
+			usage: "render a bundle and its requirements to Kubernetes manifests, without a cluster",
+			args:  "[NAME] BUNDLE",
+			description: `Prints what helm template prints for the composed chart: the manifests in install order, then the hooks.
+The namespace is -n, else $BUNDLE_NAMESPACE, else the kubeconfig context's (read, never contacted), else default.`,
+			examples: `# render the manifests of a catalog bundle and its requirements
 bundle template wiki stable/mediawiki --set wiki.name=Docs
 # a bundle in a directory, one file per template
 bundle template ./shop --output-dir out/`,
-		"install": `bundle install wiki stable/mediawiki -n team --create-namespace --wait
+		},
+		"install": {
+			usage: "install a bundle with its infrastructure as one release",
+			args:  "[NAME] BUNDLE",
+			description: `BUNDLE is REPO/NAME (stable/mediawiki) or a directory (./myapp).
+NAME defaults to the bundle's name (see --generate-name and --name-template).
+The CRDs in crds/ (the bundle's and its requirements') are created first when missing; as with helm,
+they are never upgraded or deleted by bundle.`,
+			examples: `bundle install wiki stable/mediawiki -n team --create-namespace --wait
 bundle install ./shop -f prod.yaml --set replicas=3 --atomic
 # validate against the cluster and print the manifests, changing nothing
 bundle install wiki stable/mediawiki --dry-run`,
-		"upgrade": `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
+		},
+		"upgrade": {
+			usage: "upgrade a release to a new bundle version or new values",
+			args:  "NAME BUNDLE",
+			description: `Values, as with helm: without --reuse-values, --reset-values or --reset-then-reuse-values, the current
+revision's values are kept when no -f or --set is given, and dropped otherwise. The wiring of
+requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.`,
+			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
 # install when missing, keep the values set before
 bundle upgrade --install --reuse-values wiki stable/mediawiki`,
-		"rollback": `# back to the previous revision, app and infrastructure together
+		},
+		"rollback": {
+			usage: "restore an earlier revision of a release, app and infrastructure together",
+			args:  "NAME [REVISION]",
+			examples: `# back to the previous revision, app and infrastructure together
 bundle rollback wiki
 bundle rollback wiki 2 --wait`,
-		"uninstall": `bundle uninstall wiki --wait
+		},
+		"uninstall": {
+			usage: "delete a release: the app and its infrastructure",
+			args:  "NAME",
+			examples: `bundle uninstall wiki --wait
 bundle uninstall wiki --keep-history`,
-		"list": `bundle list
+		},
+		"list": {
+			usage: "list releases (bundle and plain Helm ones)",
+			description: `By default only deployed and failed releases are listed, as with helm list;
+--all and the state flags (which combine) change that. Releases are sorted
+by name; -d sorts by the time of the last deployment, oldest first.`,
+			examples: `bundle list
 bundle list -A --all
 bundle list --failed --pending -o json
 bundle list -f '^wiki' -d -r -m 10
 bundle list -q`,
-		"status": `bundle status wiki
+		},
+		"status": {
+			usage: "show a release: its resolved bundles and each resource's readiness",
+			args:  "NAME",
+			examples: `bundle status wiki
 bundle status wiki --revision 2 --show-desc
 bundle status wiki -o yaml`,
-		"history": `bundle history wiki
+		},
+		"history": {
+			usage: "list a release's revisions",
+			args:  "NAME",
+			examples: `bundle history wiki
 bundle history wiki --max 5 -o json`,
-		"get": `bundle get values wiki
+		},
+		"get": {
+			usage: "show a stored release revision: its values, manifest, notes, hooks or metadata",
+			args:  "values|manifest|notes|hooks|metadata|all NAME",
+			description: `Reads the release record, as helm get does; nothing in the cluster is
+inspected (bundle status shows the resources' readiness).`,
+			examples: `bundle get values wiki
 bundle get all wiki --revision 2`,
-		"get values": `bundle get values wiki
+		},
+		"get values": {
+			usage: "print the values the user supplied (with --all, every value the templates saw)",
+			args:  "NAME",
+			examples: `bundle get values wiki
 # every value the templates saw, as JSON
 bundle get values wiki --all -o json`,
-		"get manifest": `bundle get manifest wiki
+		},
+		"get manifest": {
+			usage: "print the Kubernetes manifests of the release, app and requirements",
+			args:  "NAME",
+			examples: `bundle get manifest wiki
 bundle get manifest wiki --revision 1 > rev1.yaml`,
-		"get notes": `bundle get notes wiki`,
-		"get hooks": `bundle get hooks wiki`,
-		"get metadata": `bundle get metadata wiki
+		},
+		"get notes": {
+			usage:    "print the release's notes (NOTES.txt as rendered)",
+			args:     "NAME",
+			examples: "bundle get notes wiki",
+		},
+		"get hooks": {
+			usage:    "print the release's hook manifests (tests included)",
+			args:     "NAME",
+			examples: "bundle get hooks wiki",
+		},
+		"get metadata": {
+			usage: "print the release's name, bundle, version, status and requirements",
+			args:  "NAME",
+			examples: `bundle get metadata wiki
 bundle get metadata wiki -o json`,
-		"get all": `bundle get all wiki
+		},
+		"get all": {
+			usage: "print everything: status, requirements, values, hooks, manifest and notes",
+			args:  "NAME",
+			examples: `bundle get all wiki
 bundle get all wiki -o yaml`,
-		"test": `bundle test wiki
+		},
+		"test": {
+			usage: "run a release's tests (its helm.sh/hook: test pods and jobs), as helm test",
+			args:  "NAME",
+			description: `The tests run one after the other, by helm.sh/hook-weight; the first failure
+stops the run. The outcome is recorded in the release (bundle status shows it).`,
+			examples: `bundle test wiki
 bundle test wiki --logs --timeout 2m
 bundle test wiki --filter name=wiki-test-connection`,
-		"lock": `# write bundle.lock for the bundle in the current directory
+		},
+		"lock": {
+			usage: "resolve a bundle's requirements and write bundle.lock (versions and content digests)",
+			args:  "[DIR|ARCHIVE]",
+			description: `DIR defaults to the current directory. A chart archive (.tgz) is never
+rewritten: its lock is printed, or checked with --check.`,
+			examples: `# write bundle.lock for the bundle in the current directory
 bundle lock
 bundle lock --check ./shop`,
-		"update": `bundle update
+		},
+		"update": {
+			usage: "move locked requirements to their newest fitting versions and rewrite bundle.lock",
+			args:  "[DIR|ARCHIVE] [BUNDLE...]",
+			description: `With no BUNDLE every locked bundle may move; otherwise only the named ones.
+DIR defaults to the current directory.`,
+			examples: `bundle update
 # move only mariadb to its newest fitting version
 bundle update ./shop mariadb`,
-		"deps": `bundle deps stable/mediawiki
+		},
+		"deps": {
+			usage: "show the resolved requirement tree: versions, constraints and who imposed them",
+			args:  "[DIR|ARCHIVE|BUNDLE]",
+			examples: `bundle deps stable/mediawiki
 bundle deps ./shop -o json`,
-		"package": `bundle package ./shop -d dist/`,
-		"repo": `bundle repo add myrepo https://charts.example.com
+		},
+		"package": {
+			usage:    "package a bundle directory as NAME-VERSION.tgz, byte-for-byte reproducible (a valid Helm chart archive)",
+			args:     "[DIR]",
+			examples: "bundle package ./shop -d dist/",
+		},
+		"repo": {
+			usage: "manage Helm-style chart repositories (index.yaml over http(s))",
+			examples: `bundle repo add myrepo https://charts.example.com
 bundle repo list`,
-		"repo add":    `bundle repo add myrepo https://charts.example.com`,
-		"repo list":   `bundle repo list -o json`,
-		"repo remove": `bundle repo remove myrepo`,
-		"repo update": `bundle repo update`,
-		"repo index":  `bundle repo index ./charts --url https://charts.example.com`,
-		"push":        `bundle push shop-0.1.0.tgz oci://registry.example.com/bundles`,
-		"pull": `bundle pull oci://registry.example.com/bundles/shop --version ^0.1
+		},
+		"repo add": {
+			usage: "add a repository (its index is fetched and cached)",
+			args:  "NAME URL",
+			description: `With --username, the password is read from standard input (--password-stdin)
+or a prompt, checked against the repository, and kept in a file only you can
+read; it is sent over https only, unless --plain-http-credentials.`,
+			examples: "bundle repo add myrepo https://charts.example.com",
+		},
+		"repo list": {
+			usage:    "list the repositories added",
+			examples: "bundle repo list -o json",
+		},
+		"repo remove": {
+			usage:    "remove a repository",
+			args:     "NAME",
+			examples: "bundle repo remove myrepo",
+		},
+		"repo update": {
+			usage:    "fetch the latest index of every repository",
+			examples: "bundle repo update",
+		},
+		"repo index": {
+			usage:    "write index.yaml for the chart archives in a directory",
+			args:     "DIR",
+			examples: "bundle repo index ./charts --url https://charts.example.com",
+		},
+		"push": {
+			usage:    "push a bundle (a .tgz package or a directory) to an OCI registry, as a Helm OCI chart",
+			args:     "PACKAGE|DIR oci://HOST/NAMESPACE",
+			examples: "bundle push shop-0.1.0.tgz oci://registry.example.com/bundles",
+		},
+		"pull": {
+			usage: "download a bundle (a chart archive) from a repository or an OCI registry",
+			args:  "REPO/NAME | oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
+			description: `Writes NAME-VERSION.tgz into --destination, or the bundle's files with --untar.
+Works for the stable catalog (stable/NAME), added repositories (REPO/NAME)
+and OCI registries.`,
+			examples: `bundle pull oci://registry.example.com/bundles/shop --version ^0.1
 bundle pull oci://registry.example.com/bundles/shop --untar -d ./shop`,
-		"login":  `echo "$TOKEN" | bundle login registry.example.com -u ci --password-stdin`,
-		"logout": `bundle logout registry.example.com`,
-		"show": `bundle show stable/mediawiki
+		},
+		"login": {
+			usage:    "log in to an OCI registry (stored as docker login stores it)",
+			args:     "HOST",
+			examples: "echo \"$TOKEN\" | bundle login registry.example.com -u ci --password-stdin",
+		},
+		"logout": {
+			usage:    "forget the login for an OCI registry",
+			args:     "HOST",
+			examples: "bundle logout registry.example.com",
+		},
+		"show": {
+			usage: "show a bundle: its summary, or its chart, values, readme, crds, outputs or requirements",
+			args:  "BUNDLE [all|chart|values|readme|crds|outputs|requires]",
+			description: `With no section, a summary: name, versions, requirements and outputs.
+Helm's order works too: bundle show values stable/mariadb.`,
+			examples: `bundle show stable/mediawiki
 bundle show stable/mediawiki values`,
-		"lint": `bundle lint
+		},
+		"lint": {
+			usage: "check a bundle with Helm's linter and bundle's rules (pinned images, requests, probes, non-root, outputs, schema, README, NOTES)",
+			args:  "[BUNDLE] (default: the current directory)",
+			examples: `bundle lint
 bundle lint ./shop`,
-		"search": `bundle search
+		},
+		"search": {
+			usage: "search the stable catalog and the repositories added (name and description)",
+			args:  "[TERM]",
+			examples: `bundle search
 bundle search redis -o json`,
-		"version": `bundle version
+		},
+		"version": {
+			usage: "print the versions of bundle, the Helm SDK, the Kubernetes client and Go it was built with",
+			examples: `bundle version
 bundle version --short
 bundle version -o json`,
-		"completion": `# load in the current bash session, or for good from ~/.bashrc
+		},
+		"completion": {
+			usage: "print the shell completion script for bash, zsh, fish or powershell",
+			args:  "bash|zsh|fish|powershell",
+			description: `Completes commands, flags, -o values, release names (from the cluster) and
+bundle references (from the catalog and the repositories added).`,
+			examples: `# load in the current bash session, or for good from ~/.bashrc
 source <(bundle completion bash)
 bundle completion zsh > "${fpath[1]}/_bundle"
 bundle completion fish > ~/.config/fish/completions/bundle.fish
 bundle completion powershell | Out-String | Invoke-Expression`,
-		"help": `bundle help
+		},
+		"__complete": {
+			usage: "print completion candidates (used by the scripts of bundle completion)",
+			args:  "cur=WORD [WORDS...]",
+		},
+		"help": {
+			usage: "show the help of bundle or of a command",
+			args:  "[COMMAND [SUBCOMMAND]]",
+			examples: `bundle help
 bundle help install
 bundle help get values`,
+		},
 	}
+}
+
+// helpText is a command's help: its usage line, its arguments, a
+// description and an EXAMPLES section.
+type helpText struct {
+	usage, args, description, examples string
 }
 
 // examplesSection renders an EXAMPLES section as a template fragment.
@@ -110,15 +292,17 @@ func examplesSection(text string) string {
 	return "\nEXAMPLES:\n{{" + strconv.Quote("   "+strings.Join(lines, "\n   ")+"\n") + "}}"
 }
 
-// setupHelp gives every command its examples and usage-error handling, and
-// each command with subcommands an answer for unknown ones.
+// setupHelp gives every command its help text and usage-error handling,
+// and each command with subcommands an answer for unknown ones.
 func setupHelp(app *ucli.App) {
-	ex := commandExamples()
-	app.CustomAppHelpTemplate = ucli.AppHelpTemplate + examplesSection(ex[""])
+	help := commandHelp()
+	app.CustomAppHelpTemplate = ucli.AppHelpTemplate + examplesSection(help[""].examples)
 	var walk func(prefix string, cmds []*ucli.Command)
 	walk = func(prefix string, cmds []*ucli.Command) {
 		for _, c := range cmds {
 			path := strings.TrimSpace(prefix + " " + c.Name)
+			h := help[path]
+			c.Usage, c.ArgsUsage, c.Description = h.usage, h.args, h.description
 			c.OnUsageError = app.OnUsageError
 			base := ucli.CommandHelpTemplate
 			if len(c.Subcommands) > 0 {
@@ -129,7 +313,7 @@ func setupHelp(app *ucli.App) {
 				}
 				walk(path, c.Subcommands)
 			}
-			c.CustomHelpTemplate = base + examplesSection(ex[path])
+			c.CustomHelpTemplate = base + examplesSection(h.examples)
 		}
 	}
 	walk("", app.Commands)
@@ -240,9 +424,7 @@ func editDistance(a, b string) int {
 
 func helpCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:      "help",
-		Usage:     "show the help of bundle or of a command",
-		ArgsUsage: "[COMMAND [SUBCOMMAND]]",
+		Name: "help",
 		Action: func(c *ucli.Context) error {
 			if c.NArg() == 0 {
 				return ucli.ShowAppHelp(c)

@@ -129,3 +129,25 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// The help table and the commands name the same paths: every command has
+// a usage line, and no entry is left over from a command that is gone.
+func TestHelpTableMatchesCommands(t *testing.T) {
+	paths := commandPaths("", newApp(nil, nil, nil).Commands)
+	help := commandHelp()
+	seen := map[string]bool{"": true, "__complete": true} // hidden, with its usage
+	if help["__complete"].usage == "" {
+		t.Error("bundle __complete has no usage line in commandHelp")
+	}
+	for _, p := range paths {
+		seen[p] = true
+		if help[p].usage == "" {
+			t.Errorf("bundle %s has no usage line in commandHelp", p)
+		}
+	}
+	for p := range help {
+		if !seen[p] {
+			t.Errorf("commandHelp has an entry for %q, which is no command", p)
+		}
+	}
+}

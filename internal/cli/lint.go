@@ -17,9 +17,7 @@ type lintOptions struct {
 func lintCommand() *ucli.Command {
 	o := &lintOptions{}
 	return &ucli.Command{
-		Name:      "lint",
-		Usage:     "check a bundle with Helm's linter and bundle's rules (pinned images, requests, probes, non-root, outputs, schema, README, NOTES)",
-		ArgsUsage: "[BUNDLE] (default: the current directory)",
+		Name: "lint",
 		Flags: append(o.source.vals.flags(),
 			stringFlag(&o.source.version, "version", "", "version constraint for a bundle from a repository (default: newest)"),
 			boolFlag(&o.strict, "strict", "fail on warnings too"),

@@ -24,9 +24,7 @@ type loginOptions struct {
 func loginCommand() *ucli.Command {
 	o := &loginOptions{}
 	return &ucli.Command{
-		Name:      "login",
-		Usage:     "log in to an OCI registry (stored as docker login stores it)",
-		ArgsUsage: "HOST",
+		Name: "login",
 		Flags: append([]ucli.Flag{
 			stringFlag(&o.username, "username", "", "user name", "u"),
 			o.password.flag(),
@@ -55,9 +53,7 @@ func loginCommand() *ucli.Command {
 
 func logoutCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:      "logout",
-		Usage:     "forget the login for an OCI registry",
-		ArgsUsage: "HOST",
+		Name: "logout",
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "HOST"); err != nil {
 				return err

@@ -20,9 +20,7 @@ type pushOptions struct {
 func pushCommand() *ucli.Command {
 	o := &pushOptions{}
 	return &ucli.Command{
-		Name:      "push",
-		Usage:     "push a bundle (a .tgz package or a directory) to an OCI registry, as a Helm OCI chart",
-		ArgsUsage: "PACKAGE|DIR oci://HOST/NAMESPACE",
+		Name: "push",
 		Flags: append(o.registry.flags(),
 			o.registry.quietFlag(),
 			boolFlag(&o.Force, "force", "replace a version that exists with other content"),
@@ -77,12 +75,7 @@ type pullOptions struct {
 func pullCommand() *ucli.Command {
 	o := &pullOptions{}
 	return &ucli.Command{
-		Name:      "pull",
-		Usage:     "download a bundle (a chart archive) from a repository or an OCI registry",
-		ArgsUsage: "REPO/NAME | oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
-		Description: "Writes NAME-VERSION.tgz into --destination, or the bundle's files with --untar.\n" +
-			"Works for the stable catalog (stable/NAME), added repositories (REPO/NAME)\n" +
-			"and OCI registries.",
+		Name: "pull",
 		Flags: append(o.registry.flags(),
 			o.registry.quietFlag(),
 			stringFlag(&o.version, "version", "", "version constraint (default: newest)"),

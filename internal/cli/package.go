@@ -11,9 +11,7 @@ import (
 func packageCommand() *ucli.Command {
 	var destination string
 	return &ucli.Command{
-		Name:      "package",
-		Usage:     "package a bundle directory as NAME-VERSION.tgz, byte-for-byte reproducible (a valid Helm chart archive)",
-		ArgsUsage: "[DIR]",
+		Name: "package",
 		Flags: []ucli.Flag{
 			stringFlag(&destination, "destination", ".", "directory to write the archive to", "d"),
 		},

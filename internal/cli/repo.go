@@ -24,16 +24,10 @@ func repoCommand() *ucli.Command {
 	var list outputOption
 	var indexURL string
 	return &ucli.Command{
-		Name:  "repo",
-		Usage: "manage Helm-style chart repositories (index.yaml over http(s))",
+		Name: "repo",
 		Subcommands: []*ucli.Command{
 			{
-				Name:      "add",
-				Usage:     "add a repository (its index is fetched and cached)",
-				ArgsUsage: "NAME URL",
-				Description: "With --username, the password is read from standard input (--password-stdin)\n" +
-					"or a prompt, checked against the repository, and kept in a file only you can\n" +
-					"read; it is sent over https only, unless --plain-http-credentials.",
+				Name: "add",
 				Flags: []ucli.Flag{
 					stringFlag(&add.username, "username", "", "user name for the repository (HTTP basic authentication)", "u"),
 					add.password.flag(),
@@ -74,7 +68,6 @@ func repoCommand() *ucli.Command {
 			{
 				Name:    "list",
 				Aliases: []string{"ls"},
-				Usage:   "list the repositories added",
 				Flags:   []ucli.Flag{list.flag()},
 				Action: func(c *ucli.Context) error {
 					if err := list.check(c); err != nil {
@@ -109,9 +102,7 @@ func repoCommand() *ucli.Command {
 				},
 			},
 			{
-				Name:      "remove",
-				Usage:     "remove a repository",
-				ArgsUsage: "NAME",
+				Name: "remove",
 				Action: func(c *ucli.Context) error {
 					if err := exactArgs(c, 1, "NAME"); err != nil {
 						return err
@@ -128,8 +119,7 @@ func repoCommand() *ucli.Command {
 				},
 			},
 			{
-				Name:  "update",
-				Usage: "fetch the latest index of every repository",
+				Name: "update",
 				Action: func(c *ucli.Context) error {
 					cfg, err := loadConfig(c)
 					if err != nil {
@@ -143,9 +133,7 @@ func repoCommand() *ucli.Command {
 				},
 			},
 			{
-				Name:      "index",
-				Usage:     "write index.yaml for the chart archives in a directory",
-				ArgsUsage: "DIR",
+				Name: "index",
 				Flags: []ucli.Flag{
 					stringFlag(&indexURL, "url", "", "address the directory will be served at (archive URLs are made absolute)"),
 				},

@@ -24,11 +24,7 @@ func showCommand() *ucli.Command {
 	var registry registryOptions
 	var version string
 	return &ucli.Command{
-		Name:      "show",
-		Usage:     "show a bundle: its summary, or its chart, values, readme, crds, outputs or requirements",
-		ArgsUsage: "BUNDLE [all|chart|values|readme|crds|outputs|requires]",
-		Description: "With no section, a summary: name, versions, requirements and outputs.\n" +
-			"Helm's order works too: bundle show values stable/mariadb.",
+		Name:  "show",
 		Flags: append([]ucli.Flag{stringFlag(&version, "version", "", "version constraint (default: newest)")}, registry.flags()...),
 		Action: func(c *ucli.Context) error {
 			if c.NArg() < 1 || c.NArg() > 2 {
@@ -172,10 +168,8 @@ func printRequires(w io.Writer, b *bundle.Bundle) error {
 func searchCommand() *ucli.Command {
 	var output outputOption
 	return &ucli.Command{
-		Name:      "search",
-		Usage:     "search the stable catalog and the repositories added (name and description)",
-		ArgsUsage: "[TERM]",
-		Flags:     []ucli.Flag{output.flag()},
+		Name:  "search",
+		Flags: []ucli.Flag{output.flag()},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 1 {
 				return usagef(c, "expected at most one TERM, got %d arguments", c.NArg())

@@ -24,11 +24,7 @@ type testOptions struct {
 func testCommand() *ucli.Command {
 	o := &testOptions{}
 	return &ucli.Command{
-		Name:      "test",
-		Usage:     "run a release's tests (its helm.sh/hook: test pods and jobs), as helm test",
-		ArgsUsage: "NAME",
-		Description: "The tests run one after the other, by helm.sh/hook-weight; the first failure\n" +
-			"stops the run. The outcome is recorded in the release (bundle status shows it).",
+		Name: "test",
 		Flags: flags(o.kube.flags(), []ucli.Flag{
 			durationFlag(&o.Timeout, "timeout", release.DefaultTimeout, "how long each test may take"),
 			boolFlag(&o.Logs, "logs", "print the test pods' logs after the tests ran"),

@@ -80,8 +80,7 @@ func versionCommand() *ucli.Command {
 	var short bool
 	var output outputOption
 	return &ucli.Command{
-		Name:  "version",
-		Usage: "print the versions of bundle, the Helm SDK, the Kubernetes client and Go it was built with",
+		Name: "version",
 		Flags: []ucli.Flag{
 			boolFlag(&short, "short", "print bundle's version only"),
 			output.flag(),
