@@ -50,6 +50,10 @@ func withHints(err error) string {
 		}
 		e = fe.Err
 	}
+	var fe *errdefs.FileError
+	if errors.As(err, &fe) && len(fe.Fixes) > 0 {
+		msg = strings.Replace(msg, fe.Error(), fe.Error()+fixWords(fe.Fixes), 1)
+	}
 	var oe *errdefs.OptionError
 	if errors.As(err, &oe) {
 		if flag, ok := optionFlags[oe.Option]; ok {
@@ -78,6 +82,12 @@ var optionFlags = map[string]string{
 	"Destination":      "--destination",
 	"URL":              "--url",
 	"MaxHistory":       "--history-max",
+	"ShowOnly":         "--show-only",
+	"Set":              "--set",
+	"SetString":        "--set-string",
+	"SetFile":          "--set-file",
+	"SetJSON":          "--set-json",
+	"SetLiteral":       "--set-literal",
 }
 
 // flagWords says an option error with the flag that set the option.
@@ -104,21 +114,20 @@ func fixWords(fixes []errdefs.Fix) string {
 	var do, see []string
 	for _, f := range fixes {
 		switch {
+		case len(f.Run) > 0 && len(f.Options) > 0:
+			do = append(do, "run bundle "+strings.Join(f.Run, " ")+" with "+flagList(f.Options))
 		case len(f.Run) > 0:
 			do = append(do, "run bundle "+strings.Join(f.Run, " "))
 		case len(f.See) > 0:
 			see = append(see, "see bundle "+strings.Join(f.See, " "))
 		case len(f.Options) > 0:
-			flags := make([]string, len(f.Options))
-			for i, o := range f.Options {
-				flags[i] = "--" + o
-			}
-			if f.Drop {
-				do = append(do, "drop "+strings.Join(flags, " and "))
-			} else if f.Use {
-				do = append(do, "use "+strings.Join(flags, " and "))
-			} else {
-				do = append(do, "check "+strings.Join(flags, " and "))
+			switch {
+			case f.Drop:
+				do = append(do, "drop "+flagList(f.Options))
+			case f.Use:
+				do = append(do, "use "+flagList(f.Options))
+			default:
+				do = append(do, "check "+flagList(f.Options))
 			}
 		}
 	}
@@ -130,6 +139,15 @@ func fixWords(fixes []errdefs.Fix) string {
 		out += " (" + strings.Join(see, "; ") + ")"
 	}
 	return out
+}
+
+// flagList is "--a and --b".
+func flagList(options []string) string {
+	flags := make([]string, len(options))
+	for i, o := range options {
+		flags[i] = "--" + o
+	}
+	return strings.Join(flags, " and ")
 }
 
 func usagef(c *ucli.Context, format string, args ...any) error {

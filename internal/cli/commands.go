@@ -31,23 +31,19 @@ type templateOptions struct {
 
 func templateCommand() *ucli.Command {
 	o := &templateOptions{}
-	return &ucli.Command{
-		Name: "template",
-		Flags: flags(o.kube.flags(), o.source.flags(), namingFlags(&o.naming), postRendererFlags(&o.postRenderer), []ucli.Flag{
-			o.source.develFlag(),
-			stringFlag(&o.outputDir, "output-dir", "", "write one file per template under DIR instead of printing"),
-			boolFlag(&o.releaseDir, "release-name", "with --output-dir, write under DIR/NAME"),
-			stringFlag(&o.KubeVersion, "kube-version", "", "Kubernetes version the templates see (.Capabilities.KubeVersion)"),
-			sliceFlag(&o.apiVersions, "api-versions", "an API version the templates see in .Capabilities.APIVersions, e.g. monitoring.coreos.com/v1 (repeatable)", "a"),
-			arrayFlag(&o.ShowOnly, "show-only", "print only the manifests of templates matching this path, e.g. templates/deployment.yaml or charts/database/templates/*.yaml (repeatable)", "s"),
-			boolFlag(&o.IncludeCRDs, "include-crds", "print the CRDs in crds/ (the bundle's and its requirements') first"),
-			boolFlag(&o.skipCRDs, "skip-crds", "accepted as helm template accepts it: template prints CRDs only with --include-crds"),
-			boolFlag(&o.SkipTests, "skip-tests", "leave test hooks out"),
-			noHooksFlag(&o.NoHooks, "leave every hook out"),
-			boolFlag(&o.IsUpgrade, "is-upgrade", "render as for an upgrade (.Release.IsUpgrade)"),
-		}),
-		Action: o.run,
-	}
+	return command("template", o.run, o.kube.flags(), o.source.flags(), namingFlags(&o.naming), postRendererFlags(&o.postRenderer), []ucli.Flag{
+		o.source.develFlag(),
+		stringFlag(&o.outputDir, "output-dir", "", "write one file per template under DIR instead of printing"),
+		boolFlag(&o.releaseDir, "release-name", "with --output-dir, write under DIR/NAME"),
+		stringFlag(&o.KubeVersion, "kube-version", "", "Kubernetes version the templates see (.Capabilities.KubeVersion)"),
+		sliceFlag(&o.apiVersions, "api-versions", "an API version the templates see in .Capabilities.APIVersions, e.g. monitoring.coreos.com/v1 (repeatable)", "a"),
+		arrayFlag(&o.ShowOnly, "show-only", "print only the manifests of templates matching this path, e.g. templates/deployment.yaml or charts/database/templates/*.yaml (repeatable)", "s"),
+		boolFlag(&o.IncludeCRDs, "include-crds", "print the CRDs in crds/ (the bundle's and its requirements') first"),
+		boolFlag(&o.skipCRDs, "skip-crds", "accepted as helm template accepts it: template prints CRDs only with --include-crds"),
+		boolFlag(&o.SkipTests, "skip-tests", "leave test hooks out"),
+		noHooksFlag(&o.NoHooks, "leave every hook out"),
+		boolFlag(&o.IsUpgrade, "is-upgrade", "render as for an upgrade (.Release.IsUpgrade)"),
+	})
 }
 
 func (o *templateOptions) run(c *ucli.Context) error {
@@ -154,15 +150,11 @@ type installOptions struct {
 
 func installCommand() *ucli.Command {
 	o := &installOptions{}
-	return &ucli.Command{
-		Name: "install",
-		Flags: flags(o.applyOptions.flags("install"), namingFlags(&o.helm.naming), []ucli.Flag{
-			boolFlag(&o.helm.SkipCRDs, "skip-crds", "do not create the CRDs in crds/"),
-			boolFlag(&o.CreateNamespace, "create-namespace", "create the namespace if it does not exist"),
-			boolFlag(&o.Atomic, "atomic", "uninstall everything if the install fails (implies --wait)"),
-		}),
-		Action: o.run,
-	}
+	return command("install", o.run, o.applyOptions.flags("install"), namingFlags(&o.helm.naming), []ucli.Flag{
+		boolFlag(&o.helm.SkipCRDs, "skip-crds", "do not create the CRDs in crds/"),
+		boolFlag(&o.CreateNamespace, "create-namespace", "create the namespace if it does not exist"),
+		boolFlag(&o.Atomic, "atomic", "uninstall everything if the install fails (implies --wait)"),
+	})
 }
 
 func (o *installOptions) run(c *ucli.Context) error {
@@ -192,23 +184,19 @@ type upgradeOptions struct {
 
 func upgradeCommand() *ucli.Command {
 	o := &upgradeOptions{}
-	return &ucli.Command{
-		Name: "upgrade",
-		Flags: flags(o.applyOptions.flags("upgrade"), []ucli.Flag{
-			boolFlag(&o.Atomic, "atomic", "roll back if the upgrade fails (implies --wait)"),
-			boolFlag(&o.ReuseValues, "reuse-values", "apply the given values over the current revision's values and defaults (ignored with --reset-values)"),
-			boolFlag(&o.ResetValues, "reset-values", "start from the bundle's defaults only"),
-			boolFlag(&o.ResetThenReuseValues, "reset-then-reuse-values", "apply the given values over the current revision's, over the new version's defaults (ignored with --reset-values or --reuse-values)"),
-			boolFlag(&o.Force, "force", "replace resources that cannot be updated in place"),
-			boolFlag(&o.CleanupOnFail, "cleanup-on-fail", "delete the resources this upgrade created if it fails"),
-			intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all)"),
-			boolFlag(&o.Install, "install", "install the release if it does not exist", "i"),
-			boolFlag(&o.CreateNamespace, "create-namespace", "with --install, create the namespace if needed"),
-			boolFlag(&o.helm.SkipCRDs, "skip-crds", "with --install, do not create the CRDs in crds/"),
-			boolFlag(&o.UpdateDeps, "update-deps", "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"),
-		}),
-		Action: o.run,
-	}
+	return command("upgrade", o.run, o.applyOptions.flags("upgrade"), []ucli.Flag{
+		boolFlag(&o.Atomic, "atomic", "roll back if the upgrade fails (implies --wait)"),
+		boolFlag(&o.ReuseValues, "reuse-values", "apply the given values over the current revision's values and defaults (ignored with --reset-values)"),
+		boolFlag(&o.ResetValues, "reset-values", "start from the bundle's defaults only"),
+		boolFlag(&o.ResetThenReuseValues, "reset-then-reuse-values", "apply the given values over the current revision's, over the new version's defaults (ignored with --reset-values or --reuse-values)"),
+		boolFlag(&o.Force, "force", "replace resources that cannot be updated in place"),
+		boolFlag(&o.CleanupOnFail, "cleanup-on-fail", "delete the resources this upgrade created if it fails"),
+		intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all)"),
+		boolFlag(&o.Install, "install", "install the release if it does not exist", "i"),
+		boolFlag(&o.CreateNamespace, "create-namespace", "with --install, create the namespace if needed"),
+		boolFlag(&o.helm.SkipCRDs, "skip-crds", "with --install, do not create the CRDs in crds/"),
+		boolFlag(&o.UpdateDeps, "update-deps", "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"),
+	})
 }
 
 func (o *upgradeOptions) run(c *ucli.Context) error {
@@ -241,14 +229,10 @@ type rollbackOptions struct {
 
 func rollbackCommand() *ucli.Command {
 	o := &rollbackOptions{}
-	return &ucli.Command{
-		Name: "rollback",
-		Flags: flags(o.kube.flags(), o.wait.flags(), []ucli.Flag{
-			boolFlag(&o.DryRun, "dry-run", "simulate"),
-			o.wait.quietFlag(),
-		}),
-		Action: o.run,
-	}
+	return command("rollback", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
+		boolFlag(&o.DryRun, "dry-run", "simulate"),
+		o.wait.quietFlag(),
+	})
 }
 
 func (o *rollbackOptions) run(c *ucli.Context) error {
@@ -289,15 +273,11 @@ type uninstallOptions struct {
 
 func uninstallCommand() *ucli.Command {
 	o := &uninstallOptions{wait: waitOptions{silent: true}} // Helm waits for the deletion
-	return &ucli.Command{
-		Name: "uninstall",
-		Flags: flags(o.kube.flags(), o.wait.flags(), []ucli.Flag{
-			boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
-			boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise)"),
-			boolFlag(&o.DryRun, "dry-run", "simulate: say what would be deleted and kept"),
-		}),
-		Action: o.run,
-	}
+	return command("uninstall", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
+		boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
+		boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise)"),
+		boolFlag(&o.DryRun, "dry-run", "simulate: say what would be deleted and kept"),
+	})
 }
 
 func (o *uninstallOptions) run(c *ucli.Context) error {
@@ -386,31 +366,26 @@ type listOptions struct {
 
 func listCommand() *ucli.Command {
 	o := &listOptions{}
-	return &ucli.Command{
-		Name:    "list",
-		Aliases: []string{"ls"},
-		Flags: flags(o.kube.flags(), []ucli.Flag{
-			boolFlag(&o.AllNamespaces, "all-namespaces", "list releases of every namespace", "A"),
-			boolFlag(&o.All, "all", "list releases in every state", "a"),
-			boolFlag(&o.Deployed, "deployed", "list deployed releases (the default, with --failed, when no state flag is given)"),
-			boolFlag(&o.Failed, "failed", "list failed releases"),
-			boolFlag(&o.Pending, "pending", "list pending releases (installing, upgrading, rolling back)"),
-			boolFlag(&o.Superseded, "superseded", "list superseded revisions"),
-			boolFlag(&o.Uninstalled, "uninstalled", "list releases uninstalled with --keep-history"),
-			boolFlag(&o.Uninstalling, "uninstalling", "list releases being uninstalled"),
-			stringFlag(&o.Filter, "filter", "", "only names matching this regular expression", "f"),
-			stringFlag(&o.Selector, "selector", "", "label query on the release records, e.g. -l name=wiki,owner=helm", "l"),
-			boolFlag(&o.ByDate, "date", "sort by the time of the last deployment", "d"),
-			boolFlag(&o.Reverse, "reverse", "reverse the order", "r"),
-			intFlag(&o.Max, "max", 256, "list at most this many releases (0: all)", "m"),
-			intFlag(&o.Offset, "offset", 0, "skip this many releases of the sorted list"),
-			boolFlag(&o.short, "short", "print the names only", "q"),
-			boolFlag(&o.noHeaders, "no-headers", "omit the table header"),
-			stringFlag(&o.timeFormat, "time-format", "", `format times with this Go layout, e.g. "2006-01-02 15:04:05Z0700"`),
-			o.output.flag(),
-		}),
-		Action: o.run,
-	}
+	return withAliases(command("list", o.run, o.kube.flags(), []ucli.Flag{
+		boolFlag(&o.AllNamespaces, "all-namespaces", "list releases of every namespace", "A"),
+		boolFlag(&o.All, "all", "list releases in every state", "a"),
+		boolFlag(&o.Deployed, "deployed", "list deployed releases (the default, with --failed, when no state flag is given)"),
+		boolFlag(&o.Failed, "failed", "list failed releases"),
+		boolFlag(&o.Pending, "pending", "list pending releases (installing, upgrading, rolling back)"),
+		boolFlag(&o.Superseded, "superseded", "list superseded revisions"),
+		boolFlag(&o.Uninstalled, "uninstalled", "list releases uninstalled with --keep-history"),
+		boolFlag(&o.Uninstalling, "uninstalling", "list releases being uninstalled"),
+		stringFlag(&o.Filter, "filter", "", "only names matching this regular expression", "f"),
+		stringFlag(&o.Selector, "selector", "", "label query on the release records, e.g. -l name=wiki,owner=helm", "l"),
+		boolFlag(&o.ByDate, "date", "sort by the time of the last deployment", "d"),
+		boolFlag(&o.Reverse, "reverse", "reverse the order", "r"),
+		intFlag(&o.Max, "max", 256, "list at most this many releases (0: all)", "m"),
+		intFlag(&o.Offset, "offset", 0, "skip this many releases of the sorted list"),
+		boolFlag(&o.short, "short", "print the names only", "q"),
+		boolFlag(&o.noHeaders, "no-headers", "omit the table header"),
+		stringFlag(&o.timeFormat, "time-format", "", `format times with this Go layout, e.g. "2006-01-02 15:04:05Z0700"`),
+		o.output.flag(),
+	}), "ls")
 }
 
 func (o *listOptions) run(c *ucli.Context) error {
@@ -494,15 +469,11 @@ type statusOptions struct {
 
 func statusCommand() *ucli.Command {
 	o := &statusOptions{}
-	return &ucli.Command{
-		Name: "status",
-		Flags: flags(o.kube.flags(), []ucli.Flag{
-			o.revisionOption.flag(),
-			boolFlag(&o.showDesc, "show-desc", "print the revision's description"),
-			o.output.flag(),
-		}),
-		Action: o.run,
-	}
+	return command("status", o.run, o.kube.flags(), []ucli.Flag{
+		o.revisionOption.flag(),
+		boolFlag(&o.showDesc, "show-desc", "print the revision's description"),
+		o.output.flag(),
+	})
 }
 
 func (o *statusOptions) run(c *ucli.Context) error {
@@ -531,15 +502,10 @@ type historyOptions struct {
 
 func historyCommand() *ucli.Command {
 	o := &historyOptions{}
-	return &ucli.Command{
-		Name:    "history",
-		Aliases: []string{"hist"},
-		Flags: flags(o.kube.flags(), []ucli.Flag{
-			intFlag(&o.max, "max", 256, "show at most this many of the latest revisions"),
-			o.output.flag(),
-		}),
-		Action: o.run,
-	}
+	return withAliases(command("history", o.run, o.kube.flags(), []ucli.Flag{
+		intFlag(&o.max, "max", 256, "show at most this many of the latest revisions"),
+		o.output.flag(),
+	}), "hist")
 }
 
 func (o *historyOptions) run(c *ucli.Context) error {

@@ -40,9 +40,9 @@ func TestCredentialsInAddresses(t *testing.T) {
 		{"no password", "", []string{"repo", "add", "x", "https://charts.example.com/x", "--username", "me"}, ExitUsage,
 			"Error: no password: pass it on standard input with --password-stdin"},
 		{"requirement", "", []string{"template", app}, ExitError,
-			"bundle.yaml:6: requires.store.repository: the address https://charts.example.com/x holds a user name or password (drop them: add the repository with bundle repo add NAME https://charts.example.com/x --username USER --password-stdin, and name it here)"},
+			"bundle.yaml:6: requires.store.repository: the address https://charts.example.com/x holds a user name or password (drop them, and name the repository here once it is added with its credentials kept apart): run bundle repo add NAME https://charts.example.com/x with --username and --password-stdin"},
 		{"bundle reference", "", []string{"repo", "index", t.TempDir(), "--url", "https://me:" + secret + "@charts.example.com/x"}, ExitError,
-			"Error: --url https://charts.example.com/x holds a user name or password, which would be published in index.yaml"},
+			"Error: --url \"https://charts.example.com/x\": holds a user name or password, which would be published in index.yaml"},
 		{"oci", "", []string{"pull", "oci://me:" + secret + "@registry.example.com/ns/leaf"}, ExitError,
 			"Error: oci://registry.example.com/ns holds a user name or password, which would be stored and printed with the address: drop them: run bundle login registry.example.com"},
 	}

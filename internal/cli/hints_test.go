@@ -2,14 +2,17 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // The library states facts and fixes; the command line words them with its
 // own commands and flags, wherever the error sits in the chain.
 func TestWithHints(t *testing.T) {
+	_, badLock := bundle.ParseLock("app/bundle.lock", []byte("apiVersion: v0\n"))
 	lock := errdefs.Fixable(errdefs.ErrStale, []errdefs.Fix{{Run: []string{"lock", "./app"}}, {Options: []string{"locked"}, Drop: true}}, "./app has no bundle.lock")
 	for _, tt := range []struct {
 		err  error
@@ -25,6 +28,8 @@ func TestWithHints(t *testing.T) {
 		{errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Run: []string{"upgrade", "wiki", "stable/mediawiki", "-n", "team"}}}, `release "wiki" already exists in namespace "team"`),
 			`release "wiki" already exists in namespace "team": run bundle upgrade wiki stable/mediawiki -n team`},
 		{fmt.Errorf("plain"), "plain"},
+		// A file's error keeps its place and hint, and gains the fix.
+		{fmt.Errorf("checking the lock: %w", badLock), `checking the lock: app/bundle.lock:1: apiVersion: unsupported apiVersion "v0" (use bundle/v1): run bundle lock app`},
 	} {
 		if got := withHints(tt.err); got != tt.want {
 			t.Errorf("withHints(%v)\n got  %s\n want %s", tt.err, got, tt.want)
@@ -33,6 +38,9 @@ func TestWithHints(t *testing.T) {
 	// The library's own text is the facts alone.
 	if lock.Error() != "./app has no bundle.lock" {
 		t.Errorf("library message %q speaks the command line", lock.Error())
+	}
+	if strings.Contains(badLock.Error(), "bundle lock") {
+		t.Errorf("library message %q speaks the command line", badLock)
 	}
 }
 

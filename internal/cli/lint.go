@@ -16,16 +16,12 @@ type lintOptions struct {
 
 func lintCommand() *ucli.Command {
 	o := &lintOptions{}
-	return &ucli.Command{
-		Name: "lint",
-		Flags: append(o.source.vals.flags(),
-			stringFlag(&o.source.version, "version", "", "version constraint for a bundle from a repository (default: newest)"),
-			boolFlag(&o.strict, "strict", "fail on warnings too"),
-			o.source.registry.plainHTTPFlag(),
-			o.source.registry.insecureFlag(),
-		),
-		Action: o.run,
-	}
+	return command("lint", o.run, append(o.source.vals.flags(),
+		stringFlag(&o.source.version, "version", "", "version constraint for a bundle from a repository (default: newest)"),
+		boolFlag(&o.strict, "strict", "fail on warnings too"),
+		o.source.registry.plainHTTPFlag(),
+		o.source.registry.insecureFlag(),
+	))
 }
 
 func (o *lintOptions) run(c *ucli.Context) error {

@@ -374,3 +374,15 @@ func (o revisionOption) check(c *ucli.Context) error {
 	}
 	return nil
 }
+
+// command is the command name with the flags of groups, bound to its
+// options, and run, its options' run method, as its action. Its help text
+// comes from commandHelp, through setupHelp.
+func command(name string, run ucli.ActionFunc, groups ...[]ucli.Flag) *ucli.Command {
+	return &ucli.Command{Name: name, Flags: flags(groups...), Action: run}
+}
+
+func withAliases(c *ucli.Command, aliases ...string) *ucli.Command {
+	c.Aliases = aliases
+	return c
+}

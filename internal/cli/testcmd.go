@@ -23,16 +23,12 @@ type testOptions struct {
 
 func testCommand() *ucli.Command {
 	o := &testOptions{}
-	return &ucli.Command{
-		Name: "test",
-		Flags: flags(o.kube.flags(), []ucli.Flag{
-			durationFlag(&o.Timeout, "timeout", release.DefaultTimeout, "how long each test may take"),
-			boolFlag(&o.Logs, "logs", "print the test pods' logs after the tests ran"),
-			sliceFlag(&o.filter, "filter", "name=TEST runs only that test, '!name=TEST' skips it (repeatable, or comma-separated)"),
-			boolFlag(&o.hideNotes, "hide-notes", "do not print the release's notes"),
-		}),
-		Action: o.run,
-	}
+	return command("test", o.run, o.kube.flags(), []ucli.Flag{
+		durationFlag(&o.Timeout, "timeout", release.DefaultTimeout, "how long each test may take"),
+		boolFlag(&o.Logs, "logs", "print the test pods' logs after the tests ran"),
+		sliceFlag(&o.filter, "filter", "name=TEST runs only that test, '!name=TEST' skips it (repeatable, or comma-separated)"),
+		boolFlag(&o.hideNotes, "hide-notes", "do not print the release's notes"),
+	})
 }
 
 func (o *testOptions) run(c *ucli.Context) error {

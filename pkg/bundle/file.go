@@ -11,6 +11,8 @@ import (
 	"github.com/Masterminds/semver/v3"
 	yaml "go.yaml.in/yaml/v3"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Names of the files a bundle is made of, and the version of the format.
@@ -153,7 +155,8 @@ func parseRequires(file string, n *yaml.Node) ([]Requirement, error) {
 				if clean, had := StripCredentials(r.Repository); had {
 					r.Repository = clean
 					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: fmt.Sprintf("the address %s holds a user name or password", clean),
-						Hint: "drop them: add the repository with bundle repo add NAME " + clean + " --username USER --password-stdin, and name it here"}
+						Hint:  "drop them, and name the repository here once it is added with its credentials kept apart",
+						Fixes: []errdefs.Fix{{Run: []string{"repo", "add", "NAME", clean}, Options: []string{"username", "password-stdin"}, Use: true}}}
 				}
 				if err := checkRepository(r.Repository); err != nil {
 					return nil, &FileError{File: file, Line: fv.Line, Field: ff, Msg: err.Error(), Hint: "use stable, a configured repository name, https://HOST/PATH or oci://HOST/NAMESPACE"}

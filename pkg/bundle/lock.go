@@ -4,13 +4,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // LockFileName is the lock file beside bundle.yaml.
@@ -96,8 +100,24 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // ParseLock parses and validates a bundle.lock; errors name the file, the
 // line and the field.
+//
+// Every error is a *FileError whose fix is to lock again (Fix.Run
+// "lock DIR").
 func ParseLock(name string, data []byte) (*Lock, error) {
-	m, err := parseMapping(name, data, "delete it and run bundle lock")
+	l, err := parseLock(name, data)
+	var fe *FileError
+	if errors.As(err, &fe) {
+		fix := []string{"lock"}
+		if dir := filepath.Dir(name); dir != "." {
+			fix = append(fix, dir)
+		}
+		fe.Fixes = append(fe.Fixes, errdefs.Fix{Run: fix})
+	}
+	return l, err
+}
+
+func parseLock(name string, data []byte) (*Lock, error) {
+	m, err := parseMapping(name, data, "")
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +128,7 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 		seen[k.Value] = true
 		switch k.Value {
 		case "apiVersion", "kind":
-			if err := checkHeader(name, k.Value, v, LockKind, ", or delete the file and run bundle lock"); err != nil {
+			if err := checkHeader(name, k.Value, v, LockKind, ""); err != nil {
 				return nil, err
 			}
 		case "requires":
@@ -116,7 +136,7 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 				return nil, err
 			}
 			if !digestRE.MatchString(l.Requires) {
-				return nil, &FileError{File: name, Line: v.Line, Field: "requires", Msg: fmt.Sprintf("invalid digest %q", l.Requires), Hint: "run bundle lock"}
+				return nil, &FileError{File: name, Line: v.Line, Field: "requires", Msg: fmt.Sprintf("invalid digest %q", l.Requires)}
 			}
 		case "bundles":
 			if v.Kind != yaml.SequenceNode {
@@ -130,7 +150,7 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 					return nil, err
 				}
 				if prev, dup := names[e.Name]; dup {
-					return nil, &FileError{File: name, Line: item.Line, Field: field + ".name", Msg: fmt.Sprintf("bundle %s is locked twice (first at line %d)", e.Name, prev), Hint: "run bundle lock"}
+					return nil, &FileError{File: name, Line: item.Line, Field: field + ".name", Msg: fmt.Sprintf("bundle %s is locked twice (first at line %d)", e.Name, prev)}
 				}
 				names[e.Name] = item.Line
 				l.Bundles = append(l.Bundles, e)
@@ -141,7 +161,7 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 	}
 	for _, want := range []string{"apiVersion", "kind", "requires", "bundles"} {
 		if !seen[want] {
-			return nil, &FileError{File: name, Line: 1, Field: want, Msg: "missing", Hint: "run bundle lock"}
+			return nil, &FileError{File: name, Line: 1, Field: want, Msg: "missing"}
 		}
 	}
 	sort.Slice(l.Bundles, func(i, j int) bool { return l.Bundles[i].Name < l.Bundles[j].Name })
@@ -188,7 +208,7 @@ func parseLocked(file string, n *yaml.Node, field string) (LockedBundle, error) 
 	}
 	for _, want := range []string{e.Name, e.Version, e.Repository, e.Digest} {
 		if want == "" {
-			return e, &FileError{File: file, Line: n.Line, Field: field, Msg: "needs name, version, repository and digest", Hint: "run bundle lock"}
+			return e, &FileError{File: file, Line: n.Line, Field: field, Msg: "needs name, version, repository and digest"}
 		}
 	}
 	return e, nil

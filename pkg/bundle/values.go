@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"helm.sh/helm/v3/pkg/strvals"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // ValuesOptions are the values a user gives on the command line, with
@@ -33,9 +35,10 @@ type ValuesOptions struct {
 }
 
 // Merge reads the files and applies the settings, returning the merged
-// values. Errors are one line naming the file (with its line) or the flag
-// and its argument, e.g. `--set-file "cfg=nginx.conf": open nginx.conf: no
-// such file or directory`.
+// values. Errors are one line naming the file (with its line), or an
+// *errdefs.OptionError naming the setting's field (Set, SetFile, ...) and
+// its argument, e.g. `SetFile "cfg=nginx.conf": open nginx.conf: no such
+// file or directory`.
 func (o ValuesOptions) Merge() (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range o.Files {
@@ -50,25 +53,25 @@ func (o ValuesOptions) Merge() (map[string]any, error) {
 		out = MergeMaps(out, v)
 	}
 	settings := []struct {
-		flag, hint string
-		args       []string
-		parse      func(string, map[string]any) error
+		option, hint string
+		args         []string
+		parse        func(string, map[string]any) error
 	}{
-		{"--set-json", `write key=JSON, e.g. --set-json 'ports=[80,443]'`, o.SetJSON, strvals.ParseJSON},
-		{"--set", "write key=value, e.g. --set wiki.name=Docs", o.Set, strvals.ParseInto},
-		{"--set-string", "write key=value, e.g. --set-string build=0123", o.SetString, strvals.ParseIntoString},
-		{"--set-file", "write key=path, e.g. --set-file config=app.conf", o.SetFile, func(s string, dest map[string]any) error {
+		{"SetJSON", `write key=JSON, e.g. 'ports=[80,443]'`, o.SetJSON, strvals.ParseJSON},
+		{"Set", "write key=value, e.g. wiki.name=Docs", o.Set, strvals.ParseInto},
+		{"SetString", "write key=value, e.g. build=0123", o.SetString, strvals.ParseIntoString},
+		{"SetFile", "write key=path, e.g. config=app.conf", o.SetFile, func(s string, dest map[string]any) error {
 			return strvals.ParseIntoFile(s, dest, readValueFile)
 		}},
-		{"--set-literal", "write key=value, e.g. --set-literal 'motd=a,b'", o.SetLiteral, strvals.ParseLiteralInto},
+		{"SetLiteral", "write key=value, e.g. 'motd=a,b'", o.SetLiteral, strvals.ParseLiteralInto},
 	}
 	for _, set := range settings {
 		for _, s := range set.args {
 			if err := set.parse(s, out); err != nil {
 				if fe := (*fileError)(nil); errors.As(err, &fe) {
-					return nil, fmt.Errorf("%s %q: %s", set.flag, s, oneLine(fe.err.Error()))
+					return nil, &errdefs.OptionError{Option: set.option, Value: s, Msg: oneLine(fe.err.Error()), Err: fe.err}
 				}
-				return nil, fmt.Errorf("%s %q: %s (%s)", set.flag, s, oneLine(err.Error()), set.hint)
+				return nil, &errdefs.OptionError{Option: set.option, Value: s, Msg: fmt.Sprintf("%s (%s)", oneLine(err.Error()), set.hint)}
 			}
 		}
 	}

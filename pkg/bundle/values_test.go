@@ -98,14 +98,14 @@ func TestValuesInvalid(t *testing.T) {
 		{"malformed file", ValuesOptions{Files: []string{bad}}, bad + ":1: invalid YAML"},
 		{"not a mapping", ValuesOptions{Files: []string{list}}, bad[:len(bad)-len("bad.yaml")] + "list.yaml:1: the file must be a mapping, not a list"},
 		{"missing file", ValuesOptions{Files: []string{filepath.Join(dir, "nope.yaml")}}, "values file " + filepath.Join(dir, "nope.yaml") + ": open"},
-		{"bad --set", ValuesOptions{Set: []string{"a.b"}}, `--set "a.b": key "b" has no value (write key=value, e.g. --set wiki.name=Docs)`},
-		{"bad --set-string", ValuesOptions{SetString: []string{"a[x]=1"}}, `--set-string "a[x]=1": `},
-		{"bad --set-json", ValuesOptions{SetJSON: []string{`a={"b":}`}}, `--set-json "a={\"b\":}": `},
-		{"--set-json without a value", ValuesOptions{SetJSON: []string{`a`}}, `--set-json "a": key "a" has no value (write key=JSON, e.g. --set-json 'ports=[80,443]')`},
+		{"bad --set", ValuesOptions{Set: []string{"a.b"}}, `Set "a.b": key "b" has no value (write key=value, e.g. wiki.name=Docs)`},
+		{"bad --set-string", ValuesOptions{SetString: []string{"a[x]=1"}}, `SetString "a[x]=1": `},
+		{"bad --set-json", ValuesOptions{SetJSON: []string{`a={"b":}`}}, `SetJSON "a={\"b\":}": `},
+		{"--set-json without a value", ValuesOptions{SetJSON: []string{`a`}}, `SetJSON "a": key "a" has no value (write key=JSON, e.g. 'ports=[80,443]')`},
 		{"missing --set-file file", ValuesOptions{SetFile: []string{"cfg=" + filepath.Join(dir, "nope.conf")}},
-			`--set-file "cfg=` + filepath.Join(dir, "nope.conf") + `": open ` + filepath.Join(dir, "nope.conf") + `: no such file or directory`},
-		{"--set-file without a path", ValuesOptions{SetFile: []string{"cfg"}}, `--set-file "cfg": key "cfg" has no value (write key=path, e.g. --set-file config=app.conf)`},
-		{"--set-literal without a value", ValuesOptions{SetLiteral: []string{"a"}}, `--set-literal "a": key "a" has no value`},
+			`SetFile "cfg=` + filepath.Join(dir, "nope.conf") + `": open ` + filepath.Join(dir, "nope.conf") + `: no such file or directory`},
+		{"--set-file without a path", ValuesOptions{SetFile: []string{"cfg"}}, `SetFile "cfg": key "cfg" has no value (write key=path, e.g. config=app.conf)`},
+		{"--set-literal without a value", ValuesOptions{SetLiteral: []string{"a"}}, `SetLiteral "a": key "a" has no value`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,7 +79,8 @@ type FileError struct {
 	Line  int    // 1-based; 0 when the whole file is meant
 	Field string // dotted path of the field, e.g. requires.database.version
 	Msg   string // what is wrong
-	Hint  string // how to fix it; may be empty
+	Hint  string // what to change in the file; may be empty
+	Fixes []Fix  // operations that fix it, worded by front ends; not in Error()
 	Err   error  // underlying cause, if any
 }
 

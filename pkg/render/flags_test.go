@@ -148,7 +148,7 @@ func TestTemplateFlagErrors(t *testing.T) {
 		want string
 	}{
 		{"show-only matches nothing", render.TemplateOptions{ShowOnly: []string{"templates/widget.yaml", "templates/nope.yaml"}},
-			"could not find template templates/nope.yaml in chart (--show-only takes a template path relative to the chart, e.g. templates/deployment.yaml or charts/INSTANCE/templates/*.yaml)"},
+			"could not find template templates/nope.yaml in chart (a template path is relative to the chart, e.g. templates/deployment.yaml or charts/INSTANCE/templates/*.yaml)"},
 		{"show-only names the chart", render.TemplateOptions{ShowOnly: []string{"widgets/templates/widget.yaml"}},
 			"could not find template widgets/templates/widget.yaml in chart"},
 		{"bad kube version", render.TemplateOptions{KubeVersion: "one"}, `KubeVersion "one": `},

@@ -293,7 +293,8 @@ func showOnly(stream string, patterns []string) (string, error) {
 			found = true
 		}
 		if !found {
-			return "", fmt.Errorf("could not find template %s in chart (--show-only takes a template path relative to the chart, e.g. templates/deployment.yaml or charts/INSTANCE/templates/*.yaml)", pattern)
+			return "", errdefs.Fixable(errdefs.ErrNotFound, []errdefs.Fix{{Options: []string{"show-only"}}},
+				"could not find template %s in chart (a template path is relative to the chart, e.g. templates/deployment.yaml or charts/INSTANCE/templates/*.yaml)", pattern)
 		}
 	}
 	return b.String(), nil

@@ -47,7 +47,7 @@ func TestCredentialsInAddressesRefused(t *testing.T) {
 		{"repo index --url", func() error {
 			_, err := IndexDir(t.TempDir(), "https://me:"+secret+"@charts.example.com/x")
 			return err
-		}, "--url https://charts.example.com/x holds a user name or password"},
+		}, `URL "https://charts.example.com/x": holds a user name or password`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

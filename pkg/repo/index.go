@@ -49,7 +49,7 @@ var indexEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 func IndexDir(dir, baseURL string) (*Index, error) {
 	if baseURL != "" {
 		if clean, had := bundle.StripCredentials(baseURL); had {
-			return nil, errdefs.New(errdefs.ErrInvalid, "--url %s holds a user name or password, which would be published in index.yaml: drop them (clients give theirs to bundle repo add with --username and --password-stdin)", clean)
+			return nil, &errdefs.OptionError{Option: "URL", Value: clean, Msg: "holds a user name or password, which would be published in index.yaml: drop them (clients keep theirs with their repository settings)"}
 		}
 		u, err := url.Parse(baseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
