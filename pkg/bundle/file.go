@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,38 +84,70 @@ var (
 // ParseFile parses and validates the bytes of a bundle.yaml. name is the path
 // used in error messages.
 func ParseFile(name string, data []byte) (*File, error) {
-	m, err := parseMapping(name, data, "start it with apiVersion: "+APIVersion+" and kind: "+Kind)
+	f := &File{}
+	doc := document{name: name, kind: Kind, fields: []string{"requires", "outputs"}}
+	err := doc.parse(data, func(k, v *yaml.Node) (err error) {
+		switch k.Value {
+		case "requires":
+			f.Requires, err = parseRequires(name, v)
+		case "outputs":
+			f.Outputs, err = parseOutputs(name, v)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	f := &File{}
+	return f, nil
+}
+
+// document is a top-level YAML mapping with apiVersion and kind, as
+// bundle.yaml and bundle.lock are.
+type document struct {
+	name     string   // the file's name, for errors
+	kind     string   // the kind it must have
+	fields   []string // its other fields
+	required bool     // whether each of fields must be there
+}
+
+// parse checks the header and the field names and calls field for each of
+// d.fields present, in the file's order.
+func (d document) parse(data []byte, field func(k, v *yaml.Node) error) error {
+	header := "apiVersion: " + APIVersion + " and kind: " + d.kind
+	m, err := parseMapping(d.name, data, "start it with "+header)
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for i := 0; i < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		seen[k.Value] = true
-		switch k.Value {
-		case "apiVersion", "kind":
-			if err := checkHeader(name, k.Value, v, Kind, ""); err != nil {
-				return nil, err
-			}
-		case "requires":
-			if f.Requires, err = parseRequires(name, v); err != nil {
-				return nil, err
-			}
-		case "outputs":
-			if f.Outputs, err = parseOutputs(name, v); err != nil {
-				return nil, err
-			}
+		switch {
+		case k.Value == "apiVersion" || k.Value == "kind":
+			err = checkHeader(d.name, k.Value, v, d.kind, "")
+		case slices.Contains(d.fields, k.Value):
+			err = field(k, v)
 		default:
-			return nil, unknownField(name, k, "", "apiVersion, kind, requires, outputs")
+			err = unknownField(d.name, k, "", strings.Join(append([]string{"apiVersion", "kind"}, d.fields...), ", "))
+		}
+		if err != nil {
+			return err
 		}
 	}
-	for _, want := range []string{"apiVersion", "kind"} {
-		if !seen[want] {
-			return nil, &FileError{File: name, Line: 1, Field: want, Msg: "missing", Hint: "add apiVersion: " + APIVersion + " and kind: " + Kind}
+	want := []string{"apiVersion", "kind"}
+	if d.required {
+		want = append(want, d.fields...)
+	}
+	for _, w := range want {
+		if !seen[w] {
+			hint := "add " + header
+			if w != "apiVersion" && w != "kind" {
+				hint = ""
+			}
+			return &FileError{File: d.name, Line: 1, Field: w, Msg: "missing", Hint: hint}
 		}
 	}
-	return f, nil
+	return nil
 }
 
 func parseRequires(file string, n *yaml.Node) ([]Requirement, error) {

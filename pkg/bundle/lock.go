@@ -117,52 +117,39 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 }
 
 func parseLock(name string, data []byte) (*Lock, error) {
-	m, err := parseMapping(name, data, "")
-	if err != nil {
-		return nil, err
-	}
 	l := &Lock{}
-	seen := map[string]bool{}
-	for i := 0; i < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		seen[k.Value] = true
+	doc := document{name: name, kind: LockKind, fields: []string{"requires", "bundles"}, required: true}
+	err := doc.parse(data, func(k, v *yaml.Node) (err error) {
 		switch k.Value {
-		case "apiVersion", "kind":
-			if err := checkHeader(name, k.Value, v, LockKind, ""); err != nil {
-				return nil, err
-			}
 		case "requires":
 			if l.Requires, err = scalar(name, v, "requires"); err != nil {
-				return nil, err
+				return err
 			}
 			if !digestRE.MatchString(l.Requires) {
-				return nil, &FileError{File: name, Line: v.Line, Field: "requires", Msg: fmt.Sprintf("invalid digest %q", l.Requires)}
+				return &FileError{File: name, Line: v.Line, Field: "requires", Msg: fmt.Sprintf("invalid digest %q", l.Requires)}
 			}
 		case "bundles":
 			if v.Kind != yaml.SequenceNode {
-				return nil, &FileError{File: name, Line: v.Line, Field: "bundles", Msg: "must be a list"}
+				return &FileError{File: name, Line: v.Line, Field: "bundles", Msg: "must be a list"}
 			}
 			names := map[string]int{}
 			for j, item := range v.Content {
 				field := fmt.Sprintf("bundles[%d]", j)
 				e, err := parseLocked(name, item, field)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				if prev, dup := names[e.Name]; dup {
-					return nil, &FileError{File: name, Line: item.Line, Field: field + ".name", Msg: fmt.Sprintf("bundle %s is locked twice (first at line %d)", e.Name, prev)}
+					return &FileError{File: name, Line: item.Line, Field: field + ".name", Msg: fmt.Sprintf("bundle %s is locked twice (first at line %d)", e.Name, prev)}
 				}
 				names[e.Name] = item.Line
 				l.Bundles = append(l.Bundles, e)
 			}
-		default:
-			return nil, unknownField(name, k, "", "apiVersion, kind, requires, bundles")
 		}
-	}
-	for _, want := range []string{"apiVersion", "kind", "requires", "bundles"} {
-		if !seen[want] {
-			return nil, &FileError{File: name, Line: 1, Field: want, Msg: "missing"}
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(l.Bundles, func(i, j int) bool { return l.Bundles[i].Name < l.Bundles[j].Name })
 	return l, nil
