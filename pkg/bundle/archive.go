@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing/fstest"
@@ -28,30 +29,12 @@ func LoadArchiveFile(file string) (*Bundle, error) {
 // ReadArchiveFile reads a chart archive from disk: nothing but a regular
 // file, and at most MaxTotalSize bytes of it.
 func ReadArchiveFile(file string) ([]byte, error) {
-	// Stat before opening: opening a FIFO blocks until a writer comes.
-	st, err := os.Stat(file)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &FileError{File: file, Msg: "no such file", Err: ErrInvalid}
-		}
-		return nil, err
+	data, err := readLimited(os.DirFS(filepath.Dir(file)), filepath.Base(file), limited{
+		display: file, notRegular: "not a chart archive (not a regular file)", what: "archive", limit: MaxTotalSize})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &FileError{File: file, Msg: "no such file", Err: ErrInvalid}
 	}
-	if !st.Mode().IsRegular() {
-		return nil, &FileError{File: file, Msg: "not a chart archive (not a regular file)", Err: ErrInvalid}
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxTotalSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(data) > MaxTotalSize {
-		return nil, &FileError{File: file, Msg: fmt.Sprintf("archive is over the %d-byte limit", MaxTotalSize), Err: ErrInvalid}
-	}
-	return data, nil
+	return data, err
 }
 
 // LoadArchive loads a bundle from a chart archive (DIR/... in a tar.gz, as

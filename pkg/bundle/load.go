@@ -483,25 +483,41 @@ func readRegular(fsys fs.FS, p, source string) ([]byte, error) {
 			return nil, &FileError{File: filepath.Join(source, p), Msg: "symbolic links are not allowed in a bundle", Hint: "copy the file in, or list it in .helmignore", Err: ErrInvalid}
 		}
 	}
-	// Stat before opening: opening a FIFO blocks until a writer comes.
+	return readLimited(fsys, p, limited{display: filepath.Join(source, p), notRegular: "not a regular file",
+		what: "file", limit: MaxFileSize, hint: "list it in .helmignore"})
+}
+
+// limited says how readLimited names a file and what it allows.
+type limited struct {
+	display    string // the file as errors name it
+	notRegular string // the problem when it is not a regular file
+	what       string // "file", "archive"
+	limit      int    // bytes
+	hint       string // how to keep under the limit; may be empty
+}
+
+// readLimited reads p from fsys: a regular file only (stat before opening:
+// opening a FIFO blocks until a writer comes), and at most l.limit bytes
+// whatever the file claims.
+func readLimited(fsys fs.FS, p string, l limited) ([]byte, error) {
 	fi, err := fs.Stat(fsys, p)
 	if err != nil {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &FileError{File: filepath.Join(source, p), Msg: "not a regular file", Err: ErrInvalid}
+		return nil, &FileError{File: l.display, Msg: l.notRegular, Err: ErrInvalid}
 	}
 	f, err := fsys.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, int64(l.limit)+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", l.display, err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, &FileError{File: filepath.Join(source, p), Msg: fmt.Sprintf("file is over the %d-byte limit", MaxFileSize), Hint: "list it in .helmignore", Err: ErrInvalid}
+	if len(data) > l.limit {
+		return nil, &FileError{File: l.display, Msg: fmt.Sprintf("%s is over the %d-byte limit", l.what, l.limit), Hint: l.hint, Err: ErrInvalid}
 	}
 	return data, nil
 }
