@@ -526,12 +526,11 @@ func (o *historyOptions) run(c *ucli.Context) error {
 	if ok, err := o.output.write(c.App.Writer, historyElements(rels)); ok {
 		return err
 	}
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REVISION\tUPDATED\tSTATUS\tBUNDLE\tAPP VERSION\tDESCRIPTION")
+	var rows [][]string
 	for _, r := range rels {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Revision, age(r.Updated), r.Status, chartName(r), r.AppVersion, r.Description)
+		rows = append(rows, []string{strconv.Itoa(r.Revision), age(r.Updated), r.Status, chartName(r), r.AppVersion, r.Description})
 	}
-	return tw.Flush()
+	return printTable(c.App.Writer, "REVISION\tUPDATED\tSTATUS\tBUNDLE\tAPP VERSION\tDESCRIPTION", rows)
 }
 
 func printDone(w io.Writer, verb string, r *release.Release, dryRun bool) error {

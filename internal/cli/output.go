@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
@@ -46,6 +48,17 @@ func (o outputOption) write(w io.Writer, v any) (bool, error) {
 		return true, writeYAML(w, v)
 	}
 	return false, nil
+}
+
+// printTable prints rows under header in aligned columns, as helm's tables
+// (cells tab-separated in header).
+func printTable(w io.Writer, header string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
 }
 
 func writeJSON(w io.Writer, v any) error {

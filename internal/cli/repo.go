@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -92,13 +91,11 @@ func repoCommand() *ucli.Command {
 					if ok, err := list.write(c.App.Writer, entries); ok {
 						return err
 					}
-					tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "NAME\tURL\tUSER")
-					fmt.Fprintln(tw, "stable\t(built in)\t")
-					for _, e := range cfg.Repositories {
-						fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, e.URL, e.Username)
+					rows := [][]string{{"stable", "(built in)", ""}}
+					for _, e := range entries {
+						rows = append(rows, []string{e.Name, e.URL, e.Username})
 					}
-					return tw.Flush()
+					return printTable(c.App.Writer, "NAME\tURL\tUSER", rows)
 				},
 			},
 			{

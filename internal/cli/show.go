@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	ucli "github.com/urfave/cli/v2"
 	"sigs.k8s.io/yaml"
@@ -144,12 +143,11 @@ func printOutputs(w io.Writer, b *bundle.Bundle) error {
 		fmt.Fprintf(w, "OUTPUTS: none\n")
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OUTPUT\tTEMPLATE")
+	var rows [][]string
 	for _, o := range b.File.Outputs {
-		fmt.Fprintf(tw, "%s\t%s\n", o.Name, strings.TrimSpace(o.Template))
+		rows = append(rows, []string{o.Name, strings.TrimSpace(o.Template)})
 	}
-	return tw.Flush()
+	return printTable(w, "OUTPUT\tTEMPLATE", rows)
 }
 
 func printRequires(w io.Writer, b *bundle.Bundle) error {
@@ -157,12 +155,11 @@ func printRequires(w io.Writer, b *bundle.Bundle) error {
 		fmt.Fprintf(w, "REQUIRES: nothing\n")
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tBUNDLE\tVERSION\tREPOSITORY\tOUTPUTS USED")
+	var rows [][]string
 	for _, r := range b.File.Requires {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Bundle, r.Version, r.Repository, strings.Join(r.Outputs, ", "))
+		rows = append(rows, []string{r.Name, r.Bundle, r.Version, r.Repository, strings.Join(r.Outputs, ", ")})
 	}
-	return tw.Flush()
+	return printTable(w, "INSTANCE\tBUNDLE\tVERSION\tREPOSITORY\tOUTPUTS USED", rows)
 }
 
 func searchCommand() *ucli.Command {
@@ -201,12 +198,11 @@ func searchCommand() *ucli.Command {
 			if ok, err := output.write(c.App.Writer, entries); ok {
 				return err
 			}
-			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "BUNDLE\tVERSION\tAPP VERSION\tDESCRIPTION")
+			var rows [][]string
 			for _, r := range results {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Ref, r.Version, r.AppVersion, r.Description)
+				rows = append(rows, []string{r.Ref, r.Version, r.AppVersion, r.Description})
 			}
-			return tw.Flush()
+			return printTable(c.App.Writer, "BUNDLE\tVERSION\tAPP VERSION\tDESCRIPTION", rows)
 		},
 	}
 }
