@@ -123,23 +123,30 @@ func (o *applyOptions) flags(verb string) []ucli.Flag {
 	})
 }
 
-// prepare checks the flags install and upgrade share and binds what they
-// apply: the source (bundle, version, values) and the client of the
-// cluster.
-func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (plan.Source, *release.Client, error) {
+// apply checks the flags install and upgrade share, binds what they apply
+// (the source: bundle, version, values; the client of the cluster; the
+// wait), runs op with them and prints the release as verb.
+func (o *applyOptions) apply(c *ucli.Context, name, ref, verb string, op func(*release.Client, plan.Source, release.WaitOptions) (*release.Release, error)) error {
 	if err := checkNaming(c, name, o.helm.naming, o.helm.PostRenderer); err != nil {
-		return plan.Source{}, nil, err
+		return err
 	}
 	if err := o.wait.check(c); err != nil {
-		return plan.Source{}, nil, err
+		return err
 	}
 	src, err := o.helm.source.source(ref)
 	if err != nil {
-		return plan.Source{}, nil, err
+		return err
 	}
 	o.helm.source.registry.Quiet = o.wait.quiet
 	cl, err := newClient(c, o.kube.options(c), o.helm.source.registry)
-	return src, cl, err
+	if err != nil {
+		return err
+	}
+	rel, err := op(cl, src, o.wait.options(c))
+	if err != nil {
+		return err
+	}
+	return printDone(c.App.Writer, verb, rel, o.dryRun)
 }
 
 // installOptions are bundle install's flags.
@@ -162,18 +169,12 @@ func (o *installOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	src, cl, err := o.prepare(c, name, ref)
-	if err != nil {
-		return err
-	}
-	opts := o.InstallOptions
-	opts.Source, opts.ReleaseName, opts.Naming, opts.DryRun = src, name, o.helm.naming, o.dryRun
-	opts.WaitOptions, opts.HelmOptions = o.wait.options(c), o.helm.HelmOptions
-	rel, err := cl.Install(c.Context, opts)
-	if err != nil {
-		return err
-	}
-	return printDone(c.App.Writer, "installed", rel, o.dryRun)
+	return o.apply(c, name, ref, "installed", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
+		opts := o.InstallOptions
+		opts.Source, opts.ReleaseName, opts.Naming, opts.DryRun = src, name, o.helm.naming, o.dryRun
+		opts.WaitOptions, opts.HelmOptions = wait, o.helm.HelmOptions
+		return cl.Install(c.Context, opts)
+	})
 }
 
 // upgradeOptions are bundle upgrade's flags.
@@ -206,18 +207,12 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	if o.MaxHistory < 0 {
 		return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", o.MaxHistory)
 	}
-	src, cl, err := o.prepare(c, "", c.Args().Get(1))
-	if err != nil {
-		return err
-	}
-	opts := o.UpgradeOptions
-	opts.Source, opts.ReleaseName, opts.DryRun = src, c.Args().Get(0), o.dryRun
-	opts.WaitOptions, opts.HelmOptions = o.wait.options(c), o.helm.HelmOptions
-	rel, err := cl.Upgrade(c.Context, opts)
-	if err != nil {
-		return err
-	}
-	return printDone(c.App.Writer, "upgraded", rel, o.dryRun)
+	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
+		opts := o.UpgradeOptions
+		opts.Source, opts.ReleaseName, opts.DryRun = src, c.Args().Get(0), o.dryRun
+		opts.WaitOptions, opts.HelmOptions = wait, o.helm.HelmOptions
+		return cl.Upgrade(c.Context, opts)
+	})
 }
 
 // rollbackOptions are bundle rollback's flags.

@@ -17,35 +17,30 @@ import (
 // loginOptions are bundle login's flags.
 type loginOptions struct {
 	registry registryOptions
-	username string
-	password passwordOption
+	user     credentialOptions
 }
 
 func loginCommand() *ucli.Command {
 	o := &loginOptions{}
 	return &ucli.Command{
-		Name: "login",
-		Flags: append([]ucli.Flag{
-			stringFlag(&o.username, "username", "", "user name", "u"),
-			o.password.flag(),
-		}, o.registry.flags()...),
+		Name:  "login",
+		Flags: append(o.user.flags("user name"), o.registry.flags()...),
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "HOST"); err != nil {
 				return err
 			}
 			host := c.Args().Get(0)
-			user := o.username
-			if user == "" {
+			if o.user.username == "" {
 				return usagef(c, "--username is required")
 			}
-			password, err := o.password.read(c)
+			password, err := o.user.password(c)
 			if err != nil {
 				return err
 			}
-			if err := repo.Login(c.Context, host, user, password, o.registry.oci(c)); err != nil {
+			if err := repo.Login(c.Context, host, o.user.username, password, o.registry.oci(c)); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "logged in to %s as %s\n", host, user)
+			fmt.Fprintf(c.App.Writer, "logged in to %s as %s\n", host, o.user.username)
 			return nil
 		},
 	}
@@ -71,17 +66,23 @@ func logoutCommand() *ucli.Command {
 	}
 }
 
-// passwordOption is --password-stdin.
-type passwordOption struct{ stdin bool }
-
-func (o *passwordOption) flag() ucli.Flag {
-	return boolFlag(&o.stdin, "password-stdin", "read the password from standard input")
+// credentialOptions are --username and --password-stdin.
+type credentialOptions struct {
+	username      string
+	passwordStdin bool
 }
 
-// read reads the password from stdin (--password-stdin) or, on a
+func (o *credentialOptions) flags(usage string) []ucli.Flag {
+	return []ucli.Flag{
+		stringFlag(&o.username, "username", "", usage, "u"),
+		boolFlag(&o.passwordStdin, "password-stdin", "read the password from standard input"),
+	}
+}
+
+// password reads the password from stdin (--password-stdin) or, on a
 // terminal, from a prompt that does not echo it.
-func (o passwordOption) read(c *ucli.Context) (string, error) {
-	if o.stdin {
+func (o credentialOptions) password(c *ucli.Context) (string, error) {
+	if o.passwordStdin {
 		// Read aside, so that an interrupt ends the command even while
 		// standard input stays open and silent.
 		type result struct {

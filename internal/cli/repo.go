@@ -13,8 +13,7 @@ import (
 
 // repoAddOptions are bundle repo add's flags.
 type repoAddOptions struct {
-	username  string
-	password  passwordOption
+	user      credentialOptions
 	plainHTTP bool
 }
 
@@ -27,11 +26,8 @@ func repoCommand() *ucli.Command {
 		Subcommands: []*ucli.Command{
 			{
 				Name: "add",
-				Flags: []ucli.Flag{
-					stringFlag(&add.username, "username", "", "user name for the repository (HTTP basic authentication)", "u"),
-					add.password.flag(),
-					boolFlag(&add.plainHTTP, "plain-http-credentials", "allow sending the credentials over plain http, readable on the way (https is required otherwise)"),
-				},
+				Flags: append(add.user.flags("user name for the repository (HTTP basic authentication)"),
+					boolFlag(&add.plainHTTP, "plain-http-credentials", "allow sending the credentials over plain http, readable on the way (https is required otherwise)")),
 				Action: func(c *ucli.Context) error {
 					if err := exactArgs(c, 2, "NAME URL"); err != nil {
 						return err
@@ -42,17 +38,17 @@ func repoCommand() *ucli.Command {
 						return err
 					}
 					opts := repo.HTTPOptions{}
-					switch user := add.username; {
+					switch user := add.user.username; {
 					case user != "":
 						if _, had := bundle.StripCredentials(url); had {
 							break // refused below, before asking for a password
 						}
-						password, err := add.password.read(c)
+						password, err := add.user.password(c)
 						if err != nil {
 							return err
 						}
 						opts.Auth = &repo.BasicAuth{Username: user, Password: password, PlainHTTP: add.plainHTTP}
-					case add.password.stdin:
+					case add.user.passwordStdin:
 						return usagef(c, "--password-stdin needs --username")
 					case add.plainHTTP:
 						return usagef(c, "--plain-http-credentials needs --username")
