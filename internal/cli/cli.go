@@ -1,7 +1,11 @@
-// Package cli is bundle's command line: it parses flags and arguments and
-// calls one library function per command. It has no package-level state;
-// all output goes to the writers it is given, so commands run in-process in
-// tests.
+// Package cli is bundle's command line. Each command is an options struct
+// whose typed fields its flags are bound to once, when the command is built
+// (options.go holds the groups several commands share), and a run method
+// that makes the command's library call and prints the result; the help
+// texts live in one table (help.go). Library errors state facts and fixes;
+// this package words them with its own flags and commands. It has no
+// package-level state; all output goes to the writers it is given, so
+// commands run in-process in tests.
 package cli
 
 import (
