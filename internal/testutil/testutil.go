@@ -21,14 +21,7 @@ func required() bool { return os.Getenv("BUNDLE_E2E_REQUIRED") != "" }
 // ($BUNDLE_TEST_HELM); the test skips without it, or fails under make test.
 func HelmCLI(t testing.TB) string {
 	t.Helper()
-	h := os.Getenv("BUNDLE_TEST_HELM")
-	if h == "" {
-		if required() {
-			t.Fatal("BUNDLE_TEST_HELM is not set: make test builds the helm CLI")
-		}
-		t.Skip("BUNDLE_TEST_HELM not set; make test builds the helm CLI and sets it")
-	}
-	return h
+	return fromMake(t, "BUNDLE_TEST_HELM", "make test builds the helm CLI", "make test builds the helm CLI")
 }
 
 // Kubeconfig returns the kubeconfig of the local control plane make test
@@ -36,14 +29,7 @@ func HelmCLI(t testing.TB) string {
 // under make test.
 func Kubeconfig(t testing.TB) string {
 	t.Helper()
-	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG")
-	if kc == "" {
-		if required() {
-			t.Fatal("BUNDLE_TEST_KUBECONFIG is not set: start a control plane with make cluster-up")
-		}
-		t.Skip("BUNDLE_TEST_KUBECONFIG not set; make test starts a local control plane and sets it")
-	}
-	return kc
+	return fromMake(t, "BUNDLE_TEST_KUBECONFIG", "make test starts a local control plane", "start a control plane with make cluster-up")
 }
 
 // KubeconfigOneNode returns the kubeconfig of the single-node control plane
@@ -52,14 +38,22 @@ func Kubeconfig(t testing.TB) string {
 // skips without it, or fails under make test.
 func KubeconfigOneNode(t testing.TB) string {
 	t.Helper()
-	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG_ONE_NODE")
-	if kc == "" {
+	return fromMake(t, "BUNDLE_TEST_KUBECONFIG_ONE_NODE", "make test starts a single-node control plane", "make test starts a single-node control plane and sets it")
+}
+
+// fromMake returns the environment variable name, which make test sets
+// (provides says how it comes by the value). Without it the test skips,
+// or, under make test, fails saying what fixes it.
+func fromMake(t testing.TB, name, provides, fix string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
 		if required() {
-			t.Fatal("BUNDLE_TEST_KUBECONFIG_ONE_NODE is not set: make test starts a single-node control plane and sets it")
+			t.Fatal(name + " is not set: " + fix)
 		}
-		t.Skip("BUNDLE_TEST_KUBECONFIG_ONE_NODE not set; make test starts a single-node control plane and sets it")
+		t.Skip(name + " not set; " + provides + " and sets it")
 	}
-	return kc
+	return v
 }
 
 // Subset reports where the JSON document want (helm's) is not contained in
