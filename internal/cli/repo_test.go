@@ -15,7 +15,7 @@ import (
 func serveCharts(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	if code, _, errs := run(t, "package", "../../testdata/catalog/leaf", "-d", dir); code != 0 {
+	if code, _, errs := run(t, "package", "../../pkg/render/testdata/catalog/leaf", "-d", dir); code != 0 {
 		t.Fatal(errs)
 	}
 	if code, out, errs := run(t, "repo", "index", dir, "--url", "http://placeholder/charts"); code != 0 || !strings.Contains(out, "(1 charts)") {

@@ -1,6 +1,7 @@
 // Package testutil holds what several test packages need of the world
 // outside them: the helm CLI and the local control plane that make test
-// provides, and a comparison of JSON documents with helm's.
+// provides, a comparison of JSON documents with helm's, and fixtures and
+// checks of files.
 package testutil
 
 import (
@@ -111,6 +112,37 @@ func WriteTree(t testing.TB, dir string, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// Dig walks a decoded JSON or YAML document by map key (a string) and
+// list index (an int); nil where the path is not there.
+func Dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k < 0 || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+// PostRenderer writes an executable post-renderer and returns its path: it
+// replaces "small" (the size of the widgets chart of pkg/render's
+// testdata) by its first argument, or by "tiny" without one.
+func PostRenderer(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "post-render.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec sed \"s/small/${1:-tiny}/g\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Golden compares got with the golden file at path, or, with update (a

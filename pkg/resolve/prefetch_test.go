@@ -116,7 +116,7 @@ func TestPrefetchListsRootBundlesTogether(t *testing.T) {
 // concludes: the scenarios solve, fail and explain as without it.
 func TestPrefetchSolvesTheScenariosAlike(t *testing.T) {
 	ctx := context.Background()
-	for _, sc := range loadScenarios(t, "../../testdata/resolve/scenarios.txt") {
+	for _, sc := range loadScenarios(t, "testdata/scenarios.txt") {
 		opts := Options{Prefer: sc.prefer}
 		want, wantErr := Solve(ctx, sc.reg, sc.root, opts)
 		got, gotErr := Solve(ctx, Prefetch(ctx, sc.reg, sc.root), sc.root, opts)

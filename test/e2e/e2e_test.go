@@ -388,7 +388,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 	}
 	bad := t.TempDir() + "/bad.yaml"
 	os.WriteFile(bad, []byte("wiki:\n  name: [\n"), 0o644)
-	closed := "../../testdata/kubeconfig-unreachable.yaml"
+	closed := "../../internal/cli/testdata/kubeconfig-unreachable.yaml"
 
 	cases := []struct {
 		name string
