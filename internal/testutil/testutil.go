@@ -11,12 +11,19 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 )
 
-// required reports whether make test runs the tests (BUNDLE_E2E_REQUIRED):
-// then what it provides must be there, and a test fails instead of
-// skipping.
-func required() bool { return os.Getenv("BUNDLE_E2E_REQUIRED") != "" }
+// Missing stops a test that lacks what make test provides: under make test
+// (BUNDLE_E2E_REQUIRED is set), where it must be there, the test fails
+// saying fail; elsewhere it skips saying skip.
+func Missing(t testing.TB, fail, skip string) {
+	t.Helper()
+	if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
+		t.Fatal(fail)
+	}
+	t.Skip(skip)
+}
 
 // HelmCLI returns the helm binary make test builds at our Helm version
 // ($BUNDLE_TEST_HELM); the test skips without it, or fails under make test.
@@ -49,12 +56,22 @@ func fromMake(t testing.TB, name, provides, fix string) string {
 	t.Helper()
 	v := os.Getenv(name)
 	if v == "" {
-		if required() {
-			t.Fatal(name + " is not set: " + fix)
-		}
-		t.Skip(name + " not set; " + provides + " and sets it")
+		Missing(t, name+" is not set: "+fix, name+" not set; "+provides+" and sets it")
 	}
 	return v
+}
+
+// Poll asks cond every interval until it holds or timeout has passed, and
+// returns its last answer: whether it holds, and why not.
+func Poll(timeout, interval time.Duration, cond func() (bool, string)) (bool, string) {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok || time.Now().After(deadline) {
+			return ok, why
+		}
+		time.Sleep(interval)
+	}
 }
 
 // Subset reports where the JSON document want (helm's) is not contained in
