@@ -6,10 +6,13 @@ package testutil
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -59,6 +62,44 @@ func fromMake(t testing.TB, name, provides, fix string) string {
 		Missing(t, name+" is not set: "+fix, name+" not set; "+provides+" and sets it")
 	}
 	return v
+}
+
+// bundleBinary is the bundle command BundleBinary built.
+var bundleBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// BundleBinary returns the bundle command built from this module, for tests
+// that run it as a process of its own. It is built once per test binary,
+// into a temporary directory: a package that calls it removes it after its
+// tests with RemoveBundleBinary, in its TestMain.
+func BundleBinary(t testing.TB) string {
+	t.Helper()
+	bundleBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "bundle-test-bin-")
+		if err != nil {
+			bundleBinary.err = err
+			return
+		}
+		bundleBinary.path = filepath.Join(dir, "bundle")
+		out, err := exec.Command("go", "build", "-o", bundleBinary.path, "github.com/bundlesh/bundle/cmd/bundle").CombinedOutput()
+		if err != nil {
+			bundleBinary.err = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if bundleBinary.err != nil {
+		t.Fatal(bundleBinary.err)
+	}
+	return bundleBinary.path
+}
+
+// RemoveBundleBinary removes what BundleBinary built, if anything.
+func RemoveBundleBinary() {
+	if bundleBinary.path != "" {
+		os.RemoveAll(filepath.Dir(bundleBinary.path))
+	}
 }
 
 // Poll asks cond every interval until it holds or timeout has passed, and
