@@ -1,7 +1,8 @@
-// Package testutil holds what several test packages need of the world
-// outside them: the helm CLI and the local control plane that make test
-// provides, a comparison of JSON documents with helm's, and fixtures and
-// checks of files.
+// Package testutil holds what several test packages need: what make test
+// provides (the helm CLI, the local control plane; a test skips without
+// them, or fails under make test), the bundle binary, waiting until a
+// condition holds, a comparison of JSON documents with helm's, walking
+// decoded documents, and files: trees, a post-renderer, golden files.
 package testutil
 
 import (

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -144,9 +146,7 @@ func TestSkipCRDsAndNoHooks(t *testing.T) {
 
 	// Without --skip-crds the CRD is created; --no-hooks runs no hook; the
 	// post-renderer rewrites what is applied.
-	script := filepath.Join(t.TempDir(), "post-render.sh")
-	os.WriteFile(script, []byte("#!/bin/sh\nexec sed \"s/small/$1/g\"\n"), 0o755)
-	e.mustBundle(t, "install", "w", chart, "-n", ns, "--create-namespace", "--no-hooks", "--post-renderer", script, "--post-renderer-args", "tiny")
+	e.mustBundle(t, "install", "w", chart, "-n", ns, "--create-namespace", "--no-hooks", "--post-renderer", testutil.PostRenderer(t), "--post-renderer-args", "tiny")
 	if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "w-pre-install", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("--no-hooks: the pre-install hook ran: %v", err)
 	}
