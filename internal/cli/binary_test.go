@@ -8,22 +8,19 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
-// buildBundle builds cmd/bundle into a temporary directory and returns a
-// PATH that starts with it.
+// buildBundle builds cmd/bundle and returns it and a PATH that starts with
+// its directory.
 func buildBundle(t *testing.T) (bin, path string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the bundle binary")
 	}
-	dir := t.TempDir()
-	bin = filepath.Join(dir, "bundle")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/bundle")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin, dir + string(os.PathListSeparator) + os.Getenv("PATH")
+	bin = testutil.BundleBinary(t)
+	return bin, filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
 }
 
 // requiredVersion reads a module's version from go.mod.

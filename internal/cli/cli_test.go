@@ -13,14 +13,20 @@ import (
 // $KUBECONFIG or ~/.kube/config to find a namespace in.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return runWithEnv(t, nil, args...)
+	return runWithEnv(t, nil, "", args...)
 }
 
-// runWithEnv runs the command line in-process with env as the environment
-// it reads the namespace and kubeconfig from; other variables (where the
-// configuration and cache live: TestMain points them at a temporary
-// directory) come from the process.
-func runWithEnv(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+// runStdin is run with stdin as the standard input.
+func runStdin(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runWithEnv(t, nil, stdin, args...)
+}
+
+// runWithEnv runs the command line in-process with stdin as the standard
+// input and env as the environment it reads the namespace and kubeconfig
+// from; other variables (where the configuration and cache live: TestMain
+// points them at a temporary directory) come from the process.
+func runWithEnv(t *testing.T, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	getenv := func(k string) string {
@@ -33,7 +39,7 @@ func runWithEnv(t *testing.T, env map[string]string, args ...string) (code int, 
 		}
 		return os.Getenv(k)
 	}
-	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), &out, &errb, getenv)
+	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(stdin), &out, &errb, getenv)
 	return code, out.String(), errb.String()
 }
 
@@ -99,18 +105,46 @@ func TestFlagsAfterArguments(t *testing.T) {
 	}
 }
 
+// failure is a command line that fails with the exit code, one line on
+// stderr starting with want, and nothing on stdout.
+type failure struct {
+	name string
+	args []string
+	code int
+	want string
+}
+
+// checkFailures runs each command line as a subtest.
+func checkFailures(t *testing.T, tests []failure) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := run(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.code, errs)
+			}
+			if !strings.HasPrefix(errs, tt.want) {
+				t.Errorf("stderr:\n got  %q\n want %q...", errs, tt.want)
+			}
+			if n := strings.Count(errs, "\n"); n != 1 {
+				t.Errorf("stderr has %d lines, want one: %q", n, errs)
+			}
+			if out != "" {
+				t.Errorf("stdout not empty: %q", out)
+			}
+		})
+	}
+}
+
+// unreachableKubeconfig names a cluster that does not answer.
+const unreachableKubeconfig = "testdata/kubeconfig-unreachable.yaml"
+
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	badValues := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(badValues, []byte("wiki: [\n"), 0o644)
-	kubeconfig := "../../testdata/kubeconfig-unreachable.yaml"
-
-	tests := []struct {
-		name string
-		args []string
-		code int
-		want string
-	}{
+	kubeconfig := unreachableKubeconfig
+	checkFailures(t, []failure{
 		{"no command args", []string{"install"}, ExitUsage, "Error: expected [NAME] BUNDLE, got 0 arguments (see bundle install --help)"},
 		{"too many args", []string{"template", "a", "b", "c"}, ExitUsage, "Error: expected [NAME] BUNDLE, got 3 arguments"},
 		{"unknown flag", []string{"template", "--nope", "stable/mediawiki"}, ExitUsage, "Error: flag provided but not defined: -nope (see bundle template --help)"},
@@ -136,24 +170,7 @@ func TestBadInput(t *testing.T) {
 		{"missing directory", []string{"template", "./no-such-dir"}, ExitError, "Error: ./no-such-dir: no such directory"},
 		{"library chart", []string{"template", "stable/common"}, ExitError, "Error: stable/common: library charts are not installable (a library chart only provides templates to charts that depend on it"},
 		{"library chart installed", []string{"install", "stable/common", "--kubeconfig", kubeconfig}, ExitError, "Error: stable/common: library charts are not installable"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := run(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.code, errs)
-			}
-			if !strings.HasPrefix(errs, tt.want) {
-				t.Errorf("stderr:\n got  %q\n want %q...", errs, tt.want)
-			}
-			if n := strings.Count(errs, "\n"); n != 1 {
-				t.Errorf("stderr has %d lines, want one: %q", n, errs)
-			}
-			if out != "" {
-				t.Errorf("stdout not empty: %q", out)
-			}
-		})
-	}
+	})
 }
 
 func TestReorder(t *testing.T) {

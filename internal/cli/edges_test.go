@@ -19,9 +19,7 @@ const secret = "s3cr3t-pa55"
 // Credentials never go in an address: each way of giving one is refused in
 // one line that does not show the password and says what to do instead.
 func TestCredentialsInAddresses(t *testing.T) {
-	app := t.TempDir()
-	os.WriteFile(filepath.Join(app, "Chart.yaml"), []byte("apiVersion: v2\nname: app\nversion: 0.1.0\n"), 0o644)
-	os.WriteFile(filepath.Join(app, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  store:\n    bundle: leaf\n    repository: https://me:"+secret+"@charts.example.com/x\n    version: ^1\n"), 0o644)
+	app := appRequiringLeaf(t, "https://me:"+secret+"@charts.example.com/x")
 	tests := []struct {
 		name  string
 		stdin string

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // widgets is a plain Helm chart with crds/, a custom resource, a
@@ -19,17 +21,6 @@ const widgets = "../../pkg/render/testdata/flags/widgets"
 // a context "plain" without one.
 const namespaceKubeconfig = "../../pkg/release/testdata/kubeconfig-namespace.yaml"
 
-// postRenderer writes an executable that replaces "small" by its first
-// argument (default "tiny").
-func postRenderer(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "post-render.sh")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec sed \"s/small/${1:-tiny}/g\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // helmTemplateCases are helm template command lines (after "template")
 // that bundle template must print byte for byte as helm does.
 func helmTemplateCases(t *testing.T) [][]string {
@@ -38,7 +29,7 @@ func helmTemplateCases(t *testing.T) [][]string {
 	os.WriteFile(valuesFile, []byte("size: from-file\n"), 0o644)
 	content := filepath.Join(dir, "size.txt")
 	os.WriteFile(content, []byte("from a file, with a comma"), 0o644)
-	script := postRenderer(t)
+	script := testutil.PostRenderer(t)
 	return [][]string{
 		{"w", widgets},
 		{"w", widgets, "--include-crds"},
@@ -93,7 +84,7 @@ func TestHelmConformance(t *testing.T) {
 }
 
 func TestTemplateHelmFlags(t *testing.T) {
-	script := postRenderer(t)
+	script := testutil.PostRenderer(t)
 	tests := []struct {
 		name   string
 		args   []string
@@ -185,7 +176,7 @@ func TestTemplateNamespace(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := runWithEnv(t, tt.env, append([]string{"template", "w", widgets, "-s", "templates/configmap.yaml"}, tt.args...)...)
+			code, out, errs := runWithEnv(t, tt.env, "", append([]string{"template", "w", widgets, "-s", "templates/configmap.yaml"}, tt.args...)...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
@@ -197,15 +188,9 @@ func TestTemplateNamespace(t *testing.T) {
 }
 
 func TestHelmFlagErrors(t *testing.T) {
-	dir := t.TempDir()
-	kubeconfig := "../../testdata/kubeconfig-unreachable.yaml"
-	missing := filepath.Join(dir, "nope.txt")
-	tests := []struct {
-		name string
-		args []string
-		code int
-		want string
-	}{
+	kubeconfig := unreachableKubeconfig
+	missing := filepath.Join(t.TempDir(), "nope.txt")
+	checkFailures(t, []failure{
 		{"name and -g", []string{"install", "w", widgets, "-g", "--kubeconfig", kubeconfig}, ExitUsage, `Error: cannot set --generate-name and also specify a name ("w"): drop one (see bundle install --help)`},
 		{"name and --name-template", []string{"template", "w", widgets, "--name-template", "x"}, ExitUsage, `Error: cannot set --name-template and also specify a name ("w"): drop one (see bundle template --help)`},
 		{"--post-renderer-args alone", []string{"template", widgets, "--post-renderer-args", "x"}, ExitUsage, "Error: --post-renderer-args without --post-renderer: give the executable with --post-renderer PATH (see bundle template --help)"},
@@ -218,22 +203,5 @@ func TestHelmFlagErrors(t *testing.T) {
 		{"bad --kube-version", []string{"template", widgets, "--kube-version", "x.y"}, ExitError, `Error: --kube-version "x.y": `},
 		{"bad --name-template", []string{"template", widgets, "--name-template", "{{"}, ExitError, `Error: --name-template "{{": `},
 		{"bad generated name", []string{"template", widgets, "--name-template", "Not_Valid"}, ExitError, `Error: rendering widgets 1.0.0: release name "Not_Valid"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := run(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.code, errs)
-			}
-			if !strings.HasPrefix(errs, tt.want) {
-				t.Errorf("stderr:\n got  %q\n want %q...", errs, tt.want)
-			}
-			if n := strings.Count(errs, "\n"); n != 1 {
-				t.Errorf("stderr has %d lines, want one: %q", n, errs)
-			}
-			if out != "" {
-				t.Errorf("stdout not empty: %q", out)
-			}
-		})
-	}
+	})
 }

@@ -3,9 +3,12 @@ package cli
 import (
 	"os"
 	"testing"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
-// TestMain keeps the tests away from the user's repositories and cache.
+// TestMain keeps the tests away from the user's repositories and cache, and
+// removes the bundle binary they built.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "bundle-cli-test-")
 	if err != nil {
@@ -15,5 +18,6 @@ func TestMain(m *testing.M) {
 	os.Setenv("BUNDLE_CACHE_HOME", dir+"/cache")
 	code := m.Run()
 	os.RemoveAll(dir)
+	testutil.RemoveBundleBinary()
 	os.Exit(code)
 }

@@ -57,7 +57,7 @@ func TestPushPullInstallFromOCI(t *testing.T) {
 func TestLockRecordsOCIManifestDigest(t *testing.T) {
 	host := testregistry.Start(t)
 	dest := "oci://" + host + "/bundles"
-	code, out, errs := run(t, "push", "../../testdata/catalog/leaf", dest, "--plain-http")
+	code, out, errs := run(t, "push", "../../pkg/render/testdata/catalog/leaf", dest, "--plain-http")
 	if code != 0 {
 		t.Fatal(errs)
 	}
@@ -75,7 +75,7 @@ func TestLockRecordsOCIManifestDigest(t *testing.T) {
 	// The same version pushed again with other content (forced).
 	changed := t.TempDir()
 	for _, f := range []string{"Chart.yaml", "bundle.yaml", "templates/cm.yaml"} {
-		data, _ := os.ReadFile(filepath.Join("../../testdata/catalog/leaf", f))
+		data, _ := os.ReadFile(filepath.Join("../../pkg/render/testdata/catalog/leaf", f))
 		os.MkdirAll(filepath.Dir(filepath.Join(changed, f)), 0o755)
 		os.WriteFile(filepath.Join(changed, f), data, 0o644)
 	}
@@ -93,11 +93,11 @@ func TestLockRecordsOCIManifestDigest(t *testing.T) {
 func TestTLSVerification(t *testing.T) {
 	host := testregistry.StartTLS(t)
 	dest := "oci://" + host + "/bundles"
-	code, _, errs := run(t, "push", "../../testdata/catalog/leaf", dest)
+	code, _, errs := run(t, "push", "../../pkg/render/testdata/catalog/leaf", dest)
 	if code == 0 || !strings.Contains(errs, "certificate") || strings.Count(errs, "\n") != 1 {
 		t.Fatalf("push to a self-signed registry: %d %q", code, errs)
 	}
-	if code, _, errs := run(t, "push", "../../testdata/catalog/leaf", dest, "--insecure-skip-tls-verify"); code != 0 {
+	if code, _, errs := run(t, "push", "../../pkg/render/testdata/catalog/leaf", dest, "--insecure-skip-tls-verify"); code != 0 {
 		t.Fatalf("push with --insecure-skip-tls-verify: %s", errs)
 	}
 	if code, out, errs := run(t, "template", dest+"/leaf", "--insecure-skip-tls-verify"); code != 0 || !strings.Contains(out, "ConfigMap") {

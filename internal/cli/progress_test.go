@@ -51,41 +51,40 @@ func TestProgressOnATerminalRedrawsInPlace(t *testing.T) {
 	}
 }
 
-func TestAWaitErrorIsOneErrorLineThenALinePerResource(t *testing.T) {
-	we := &release.WaitError{Timeout: 5 * time.Minute, Total: 4, Resources: []release.NotReady{
-		{ResourceState: release.ResourceState{Kind: "StatefulSet", Namespace: "shop", Name: "magento-cache"}, Reason: "1/3 ready",
-			Pod: &release.PodProblem{Name: "magento-cache-1", Phase: "Pending", Why: "0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules"}},
-		{ResourceState: release.ResourceState{Kind: "PersistentVolumeClaim", Namespace: "shop", Name: "data"}, Reason: "Pending",
-			Event: "ProvisioningFailed: storageclass \"fast\" not found"},
-	}}
-	var b bytes.Buffer
-	printError(&b, fmt.Errorf("installing stable/magento as \"magento\": %w", we))
-	want := "Error: installing stable/magento as \"magento\": 2 of 4 resources not ready after 5m0s: StatefulSet magento-cache, PersistentVolumeClaim data\n" +
-		"  StatefulSet magento-cache: 1/3 ready: pod magento-cache-1 Pending: 0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules\n" +
-		"  PersistentVolumeClaim data: Pending: ProvisioningFailed: storageclass \"fast\" not found\n" +
-		"Try: kubectl describe -n shop statefulset magento-cache, and kubectl get events -n shop; if it is only slow, a longer --timeout (it was 5m0s)\n"
-	if b.String() != want {
-		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+// An error prints as one line; a wait's and the API server's refusals then
+// say a line for each resource or object.
+func TestPrintError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"a wait error is one error line then a line per resource",
+			fmt.Errorf("installing stable/magento as \"magento\": %w", &release.WaitError{Timeout: 5 * time.Minute, Total: 4, Resources: []release.NotReady{
+				{ResourceState: release.ResourceState{Kind: "StatefulSet", Namespace: "shop", Name: "magento-cache"}, Reason: "1/3 ready",
+					Pod: &release.PodProblem{Name: "magento-cache-1", Phase: "Pending", Why: "0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules"}},
+				{ResourceState: release.ResourceState{Kind: "PersistentVolumeClaim", Namespace: "shop", Name: "data"}, Reason: "Pending",
+					Event: "ProvisioningFailed: storageclass \"fast\" not found"},
+			}}),
+			"Error: installing stable/magento as \"magento\": 2 of 4 resources not ready after 5m0s: StatefulSet magento-cache, PersistentVolumeClaim data\n" +
+				"  StatefulSet magento-cache: 1/3 ready: pod magento-cache-1 Pending: 0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules\n" +
+				"  PersistentVolumeClaim data: Pending: ProvisioningFailed: storageclass \"fast\" not found\n" +
+				"Try: kubectl describe -n shop statefulset magento-cache, and kubectl get events -n shop; if it is only slow, a longer --timeout (it was 5m0s)\n"},
+		{"other errors stay one line", errors.New("release \"x\"\nnot found"), "Error: release \"x\" not found\n"},
+		{"objects the API server rejects are one error line then a line per object",
+			fmt.Errorf("upgrading \"web\" to web@1.0.0: %w", &release.RejectedError{Release: "web", Revision: 2, Total: 2, Objects: []release.Rejected{
+				{Kind: "Deployment", Namespace: "shop", Name: "web", Reason: `spec.template.spec.nodeSelector: Invalid value: "bad key!": name part must consist of alphanumeric characters`},
+			}}),
+			"Error: upgrading \"web\" to web@1.0.0: the API server rejects 1 of 2 objects of revision 2 of \"web\" (Deployment web); nothing was changed: correct the values or the bundle and run again\n" +
+				"  Deployment web: spec.template.spec.nodeSelector: Invalid value: \"bad key!\": name part must consist of alphanumeric characters\n"},
 	}
-}
-
-func TestOtherErrorsStayOneLine(t *testing.T) {
-	var b bytes.Buffer
-	printError(&b, errors.New("release \"x\"\nnot found"))
-	if b.String() != "Error: release \"x\" not found\n" {
-		t.Errorf("got %q", b.String())
-	}
-}
-
-func TestObjectsTheAPIServerRejectsAreOneErrorLineThenALinePerObject(t *testing.T) {
-	re := &release.RejectedError{Release: "web", Revision: 2, Total: 2, Objects: []release.Rejected{
-		{Kind: "Deployment", Namespace: "shop", Name: "web", Reason: `spec.template.spec.nodeSelector: Invalid value: "bad key!": name part must consist of alphanumeric characters`},
-	}}
-	var b bytes.Buffer
-	printError(&b, fmt.Errorf("upgrading \"web\" to web@1.0.0: %w", re))
-	want := "Error: upgrading \"web\" to web@1.0.0: the API server rejects 1 of 2 objects of revision 2 of \"web\" (Deployment web); nothing was changed: correct the values or the bundle and run again\n" +
-		"  Deployment web: spec.template.spec.nodeSelector: Invalid value: \"bad key!\": name part must consist of alphanumeric characters\n"
-	if b.String() != want {
-		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printError(&b, tt.err)
+			if b.String() != tt.want {
+				t.Errorf("got:\n%s\nwant:\n%s", b.String(), tt.want)
+			}
+		})
 	}
 }

@@ -8,14 +8,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
+
+// appRequiringLeaf writes bundle app 0.1.0, which requires leaf ^1 of
+// repository (a name or an address) as store.
+func appRequiringLeaf(t *testing.T, repository string) string {
+	t.Helper()
+	return testutil.WriteTree(t, t.TempDir(), map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  store:\n    bundle: leaf\n    repository: " + repository + "\n    version: ^1\n",
+	})
+}
 
 // serveCharts packages the test catalog's leaf bundle into a directory,
 // indexes it with bundle repo index, and serves it (gzip when asked).
 func serveCharts(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	if code, _, errs := run(t, "package", "../../testdata/catalog/leaf", "-d", dir); code != 0 {
+	if code, _, errs := run(t, "package", "../../pkg/render/testdata/catalog/leaf", "-d", dir); code != 0 {
 		t.Fatal(errs)
 	}
 	if code, out, errs := run(t, "repo", "index", dir, "--url", "http://placeholder/charts"); code != 0 || !strings.Contains(out, "(1 charts)") {
@@ -61,9 +73,7 @@ func TestRepoLifecycle(t *testing.T) {
 		t.Errorf("repo update: %s", errs)
 	}
 	// A requirement naming the repository by address.
-	app := t.TempDir()
-	os.WriteFile(filepath.Join(app, "Chart.yaml"), []byte("apiVersion: v2\nname: app\nversion: 0.1.0\n"), 0o644)
-	os.WriteFile(filepath.Join(app, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  store:\n    bundle: leaf\n    repository: "+url+"\n    version: ^1\n"), 0o644)
+	app := appRequiringLeaf(t, url)
 	if code, out, errs := run(t, "template", app); code != 0 || !strings.Contains(out, "name: app-store") {
 		t.Errorf("requirement from an http repository: %d %q", code, errs)
 	}

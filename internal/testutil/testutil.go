@@ -1,34 +1,39 @@
-// Package testutil holds what several test packages need of the world
-// outside them: the helm CLI and the local control plane that make test
-// provides, and a comparison of JSON documents with helm's.
+// Package testutil holds what several test packages need: what make test
+// provides (the helm CLI, the local control plane; a test skips without
+// them, or fails under make test), the bundle binary, waiting until a
+// condition holds, a comparison of JSON documents with helm's, walking
+// decoded documents, and files: trees, a post-renderer, golden files.
 package testutil
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 )
 
-// required reports whether make test runs the tests (BUNDLE_E2E_REQUIRED):
-// then what it provides must be there, and a test fails instead of
-// skipping.
-func required() bool { return os.Getenv("BUNDLE_E2E_REQUIRED") != "" }
+// Missing stops a test that lacks what make test provides: under make test
+// (BUNDLE_E2E_REQUIRED is set), where it must be there, the test fails
+// saying fail; elsewhere it skips saying skip.
+func Missing(t testing.TB, fail, skip string) {
+	t.Helper()
+	if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
+		t.Fatal(fail)
+	}
+	t.Skip(skip)
+}
 
 // HelmCLI returns the helm binary make test builds at our Helm version
 // ($BUNDLE_TEST_HELM); the test skips without it, or fails under make test.
 func HelmCLI(t testing.TB) string {
 	t.Helper()
-	h := os.Getenv("BUNDLE_TEST_HELM")
-	if h == "" {
-		if required() {
-			t.Fatal("BUNDLE_TEST_HELM is not set: make test builds the helm CLI")
-		}
-		t.Skip("BUNDLE_TEST_HELM not set; make test builds the helm CLI and sets it")
-	}
-	return h
+	return fromMake(t, "BUNDLE_TEST_HELM", "make test builds the helm CLI", "make test builds the helm CLI")
 }
 
 // Kubeconfig returns the kubeconfig of the local control plane make test
@@ -36,14 +41,7 @@ func HelmCLI(t testing.TB) string {
 // under make test.
 func Kubeconfig(t testing.TB) string {
 	t.Helper()
-	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG")
-	if kc == "" {
-		if required() {
-			t.Fatal("BUNDLE_TEST_KUBECONFIG is not set: start a control plane with make cluster-up")
-		}
-		t.Skip("BUNDLE_TEST_KUBECONFIG not set; make test starts a local control plane and sets it")
-	}
-	return kc
+	return fromMake(t, "BUNDLE_TEST_KUBECONFIG", "make test starts a local control plane", "start a control plane with make cluster-up")
 }
 
 // KubeconfigOneNode returns the kubeconfig of the single-node control plane
@@ -52,14 +50,70 @@ func Kubeconfig(t testing.TB) string {
 // skips without it, or fails under make test.
 func KubeconfigOneNode(t testing.TB) string {
 	t.Helper()
-	kc := os.Getenv("BUNDLE_TEST_KUBECONFIG_ONE_NODE")
-	if kc == "" {
-		if required() {
-			t.Fatal("BUNDLE_TEST_KUBECONFIG_ONE_NODE is not set: make test starts a single-node control plane and sets it")
-		}
-		t.Skip("BUNDLE_TEST_KUBECONFIG_ONE_NODE not set; make test starts a single-node control plane and sets it")
+	return fromMake(t, "BUNDLE_TEST_KUBECONFIG_ONE_NODE", "make test starts a single-node control plane", "make test starts a single-node control plane and sets it")
+}
+
+// fromMake returns the environment variable name, which make test sets
+// (provides says how it comes by the value). Without it the test skips,
+// or, under make test, fails saying what fixes it.
+func fromMake(t testing.TB, name, provides, fix string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		Missing(t, name+" is not set: "+fix, name+" not set; "+provides+" and sets it")
 	}
-	return kc
+	return v
+}
+
+// bundleBinary is the bundle command BundleBinary built.
+var bundleBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// BundleBinary returns the bundle command built from this module, for tests
+// that run it as a process of its own. It is built once per test binary,
+// into a temporary directory: a package that calls it removes it after its
+// tests with RemoveBundleBinary, in its TestMain.
+func BundleBinary(t testing.TB) string {
+	t.Helper()
+	bundleBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "bundle-test-bin-")
+		if err != nil {
+			bundleBinary.err = err
+			return
+		}
+		bundleBinary.path = filepath.Join(dir, "bundle")
+		out, err := exec.Command("go", "build", "-o", bundleBinary.path, "github.com/bundlesh/bundle/cmd/bundle").CombinedOutput()
+		if err != nil {
+			bundleBinary.err = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if bundleBinary.err != nil {
+		t.Fatal(bundleBinary.err)
+	}
+	return bundleBinary.path
+}
+
+// RemoveBundleBinary removes what BundleBinary built, if anything.
+func RemoveBundleBinary() {
+	if bundleBinary.path != "" {
+		os.RemoveAll(filepath.Dir(bundleBinary.path))
+	}
+}
+
+// Poll asks cond every interval until it holds or timeout has passed, and
+// returns its last answer: whether it holds, and why not.
+func Poll(timeout, interval time.Duration, cond func() (bool, string)) (bool, string) {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok || time.Now().After(deadline) {
+			return ok, why
+		}
+		time.Sleep(interval)
+	}
 }
 
 // Subset reports where the JSON document want (helm's) is not contained in
@@ -117,6 +171,37 @@ func WriteTree(t testing.TB, dir string, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// Dig walks a decoded JSON or YAML document by map key (a string) and
+// list index (an int); nil where the path is not there.
+func Dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k < 0 || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+// PostRenderer writes an executable post-renderer and returns its path: it
+// replaces "small" (the size of the widgets chart of pkg/render's
+// testdata) by its first argument, or by "tiny" without one.
+func PostRenderer(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "post-render.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec sed \"s/small/${1:-tiny}/g\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Golden compares got with the golden file at path, or, with update (a

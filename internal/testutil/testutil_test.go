@@ -1,6 +1,10 @@
 package testutil
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+	"time"
+)
 
 func TestSubset(t *testing.T) {
 	for _, tt := range []struct {
@@ -17,5 +21,33 @@ func TestSubset(t *testing.T) {
 		if path != tt.path || diff != tt.diff {
 			t.Errorf("Subset(%v, %v) = %q %q, want %q %q", tt.want, tt.got, path, diff, tt.path, tt.diff)
 		}
+	}
+}
+
+func TestDig(t *testing.T) {
+	doc := map[string]any{"a": []any{map[string]any{"b": "x"}}}
+	for _, tt := range []struct {
+		path []any
+		want any
+	}{
+		{[]any{"a", 0, "b"}, "x"},
+		{[]any{"a", 1, "b"}, nil},
+		{[]any{"a", -1}, nil},
+		{[]any{"a", "b"}, nil},
+		{[]any{"nope", 0}, nil},
+	} {
+		if got := Dig(doc, tt.path...); got != tt.want {
+			t.Errorf("Dig(%v) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestPoll(t *testing.T) {
+	n := 0
+	if ok, why := Poll(time.Minute, time.Millisecond, func() (bool, string) { n++; return n == 3, strconv.Itoa(n) }); !ok || why != "3" {
+		t.Errorf("Poll = %v %q, want true after the third call", ok, why)
+	}
+	if ok, why := Poll(10*time.Millisecond, time.Millisecond, func() (bool, string) { return false, "never" }); ok || why != "never" {
+		t.Errorf("Poll = %v %q, want false with the last reason", ok, why)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 func TestParseFileValid(t *testing.T) {
@@ -47,7 +49,7 @@ outputs:
 	if cache.Repository != "oci://registry.example.com/bundles" || cache.Condition != "cache.enabled" {
 		t.Errorf("cache = %+v", cache)
 	}
-	if !cache.Constraint.Check(mustVersion(t, "7.2.5")) || cache.Constraint.Check(mustVersion(t, "7.3.0")) {
+	if !cache.Constraint.Check(semver.MustParse("7.2.5")) || cache.Constraint.Check(semver.MustParse("7.3.0")) {
 		t.Errorf("cache constraint %s misbehaves", cache.Constraint)
 	}
 	if len(f.Outputs) != 1 || f.Outputs[0].Name != "url" || f.Outputs[0].Line != 15 {

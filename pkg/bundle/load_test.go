@@ -9,36 +9,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/chart/loader"
-)
 
-func mustVersion(t *testing.T, s string) *semver.Version {
-	t.Helper()
-	v, err := semver.NewVersion(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
+	"github.com/bundlesh/bundle/internal/testutil"
+)
 
 // writeBundle writes files (path -> content) under a new directory.
 func writeBundle(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for p, content := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testutil.WriteTree(t, t.TempDir(), files)
 }
 
 const chartYAML = "apiVersion: v2\nname: app\nversion: 1.2.3\nappVersion: \"9.0\"\ndescription: An app.\n"
+
+// appFiles are a small bundle without requirements: app 1.2.3 with a
+// value and a template.
+var appFiles = map[string]string{
+	"Chart.yaml":        chartYAML,
+	"values.yaml":       "a: 1\n",
+	"templates/cm.yaml": "kind: ConfigMap\n",
+	"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\n",
+}
 
 func TestLoadDir(t *testing.T) {
 	dir := writeBundle(t, map[string]string{

@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,12 +100,7 @@ func FuzzParseLock(f *testing.F) {
 }
 
 func TestPackageDeterministic(t *testing.T) {
-	files := map[string]string{
-		"Chart.yaml":        chartYAML,
-		"values.yaml":       "a: 1\n",
-		"templates/cm.yaml": "kind: ConfigMap\n",
-		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\n",
-	}
+	files := maps.Clone(appFiles)
 	a, err := LoadDir(writeBundle(t, files))
 	if err != nil {
 		t.Fatal(err)
@@ -131,12 +127,7 @@ func TestPackageDeterministic(t *testing.T) {
 }
 
 func TestPackageDirIsAHelmChart(t *testing.T) {
-	dir := writeBundle(t, map[string]string{
-		"Chart.yaml":        chartYAML,
-		"values.yaml":       "a: 1\n",
-		"templates/cm.yaml": "kind: ConfigMap\n",
-		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\n",
-	})
+	dir := writeBundle(t, appFiles)
 	out1, out2 := t.TempDir(), t.TempDir()
 	p1, d1, err := PackageDir(dir, out1)
 	if err != nil {

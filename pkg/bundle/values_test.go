@@ -1,19 +1,20 @@
 package bundle
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 func TestValuesMerge(t *testing.T) {
-	dir := t.TempDir()
-	a := filepath.Join(dir, "a.yaml")
-	b := filepath.Join(dir, "b.yaml")
-	os.WriteFile(a, []byte("wiki:\n  name: A\n  language: en\nreplicaCount: 1\n"), 0o644)
-	os.WriteFile(b, []byte("wiki:\n  name: B\n"), 0o644)
+	dir := testutil.WriteTree(t, t.TempDir(), map[string]string{
+		"a.yaml": "wiki:\n  name: A\n  language: en\nreplicaCount: 1\n",
+		"b.yaml": "wiki:\n  name: B\n",
+	})
+	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
 	got, err := ValuesOptions{Files: []string{a, b}, Set: []string{"replicaCount=3", "database.auth.username=x"}}.Merge()
 	if err != nil {
 		t.Fatal(err)
@@ -32,11 +33,11 @@ func TestValuesMerge(t *testing.T) {
 // --set-string, --set-file, --set-literal; a later kind wins for the same
 // key, and each is typed as Helm types it.
 func TestValuesPrecedence(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "v.yaml")
-	os.WriteFile(file, []byte("a: file\nb: file\nc: file\nd: file\ne: file\nkeep: {x: 1}\n"), 0o644)
-	content := filepath.Join(dir, "motd.txt")
-	os.WriteFile(content, []byte("hello, {world}\n"), 0o644)
+	dir := testutil.WriteTree(t, t.TempDir(), map[string]string{
+		"v.yaml":   "a: file\nb: file\nc: file\nd: file\ne: file\nkeep: {x: 1}\n",
+		"motd.txt": "hello, {world}\n",
+	})
+	file, content := filepath.Join(dir, "v.yaml"), filepath.Join(dir, "motd.txt")
 	all := ValuesOptions{
 		Files:      []string{file},
 		SetJSON:    []string{`a="json",b="json",c="json",d="json",e="json"`, `keep.y=[1,"two",{"three":3}]`, "nulled=null"},
@@ -85,11 +86,8 @@ func TestValuesPrecedence(t *testing.T) {
 }
 
 func TestValuesInvalid(t *testing.T) {
-	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("wiki:\n  name: [unclosed\n"), 0o644)
-	list := filepath.Join(dir, "list.yaml")
-	os.WriteFile(list, []byte("- a\n"), 0o644)
+	dir := testutil.WriteTree(t, t.TempDir(), map[string]string{"bad.yaml": "wiki:\n  name: [unclosed\n", "list.yaml": "- a\n"})
+	bad, list := filepath.Join(dir, "bad.yaml"), filepath.Join(dir, "list.yaml")
 	tests := []struct {
 		name string
 		opts ValuesOptions
@@ -129,38 +127,32 @@ func FuzzValuesSettings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, o := range []ValuesOptions{{Set: []string{s}}, {SetString: []string{s}}, {SetJSON: []string{s}}, {SetLiteral: []string{s}}} {
 			v, err := o.Merge()
-			if err != nil {
-				if strings.Contains(err.Error(), "\n") {
-					t.Fatalf("multi-line error: %q", err)
-				}
-				continue
-			}
-			if v == nil {
-				t.Fatal("nil values without error")
-			}
+			checkValues(t, v, err)
 		}
 	})
 }
 
 func FuzzParseValues(f *testing.F) {
-	f.Add([]byte("a: 1\nb: {c: [1, 2]}\n"))
-	f.Add([]byte(""))
-	f.Add([]byte("? [a]\n: b\n"))
-	f.Add([]byte("a:\n  b: 1\n  b: 2\n"))
-	f.Add([]byte("a: [{b: 1, c: {d: 1, d: 2}}]\n"))
+	for _, s := range []string{"a: 1\nb: {c: [1, 2]}\n", "", "? [a]\n: b\n", "a:\n  b: 1\n  b: 2\n", "a: [{b: 1, c: {d: 1, d: 2}}]\n"} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := ParseValues("values.yaml", data)
 		if err == nil && duplicated(data) {
 			t.Fatalf("accepted a key given twice: %q", data)
 		}
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("multi-line error: %q", err)
-			}
-			return
-		}
-		if v == nil {
-			t.Fatal("nil values without error")
-		}
+		checkValues(t, v, err)
 	})
+}
+
+// checkValues fails the test on a multi-line error, or on neither values
+// nor an error.
+func checkValues(t *testing.T, v map[string]any, err error) {
+	t.Helper()
+	if err != nil && strings.Contains(err.Error(), "\n") {
+		t.Fatalf("multi-line error: %q", err)
+	}
+	if err == nil && v == nil {
+		t.Fatal("nil values without error")
+	}
 }

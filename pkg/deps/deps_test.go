@@ -11,6 +11,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/deps"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -40,19 +41,8 @@ func (m memRepo) Load(_ context.Context, name string, v *semver.Version) (*bundl
 	return nil, repo.ErrNotFound
 }
 
-func write(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for p, c := range files {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func leaf(t *testing.T, version, data string) *bundle.Bundle {
-	dir := t.TempDir()
-	write(t, dir, map[string]string{"Chart.yaml": "apiVersion: v2\nname: leaf\nversion: " + version + "\n", "values.yaml": data})
+	dir := testutil.WriteTree(t, t.TempDir(), map[string]string{"Chart.yaml": "apiVersion: v2\nname: leaf\nversion: " + version + "\n", "values.yaml": data})
 	b, err := bundle.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +53,7 @@ func leaf(t *testing.T, version, data string) *bundle.Bundle {
 func setup(t *testing.T) (*repo.Set, memRepo, string) {
 	r := memRepo{"leaf": {leaf(t, "1.0.0", "a: 1\n")}}
 	set := repo.NewSet(map[string]repo.Repository{"mem": r})
-	app := t.TempDir()
-	write(t, app, map[string]string{
+	app := testutil.WriteTree(t, t.TempDir(), map[string]string{
 		"Chart.yaml":  "apiVersion: v2\nname: app\nversion: 0.1.0\n",
 		"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  store:\n    bundle: leaf\n    repository: mem\n    version: ^1.0.0\n",
 	})
@@ -117,7 +106,7 @@ func TestLockLifecycle(t *testing.T) {
 	}
 
 	// bundle.yaml changes: the lock is stale.
-	write(t, app, map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  store:\n    bundle: leaf\n    repository: mem\n    version: ~1.0.0\n"})
+	testutil.WriteTree(t, app, map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  store:\n    bundle: leaf\n    repository: mem\n    version: ~1.0.0\n"})
 	_, err = deps.Lock(ctx, set, app, deps.LockOptions{Check: true})
 	if !errors.Is(err, plan.ErrLockStale) || !strings.Contains(err.Error(), "the requirements in bundle.yaml changed") {
 		t.Errorf("requirements change: %v", err)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
@@ -17,9 +17,7 @@ import (
 // --devel lets a bundle whose only version is a prerelease be chosen when
 // no --version is given, as helm's --devel (the constraint >0.0.0-0).
 func TestPrepareDevel(t *testing.T) {
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "beta"), 0o755)
-	os.WriteFile(filepath.Join(dir, "beta", "Chart.yaml"), []byte("apiVersion: v2\nname: beta\nversion: 2.0.0-rc.1\n"), 0o644)
+	dir := testutil.WriteTree(t, t.TempDir(), map[string]string{"beta/Chart.yaml": "apiVersion: v2\nname: beta\nversion: 2.0.0-rc.1\n"})
 	set := repo.NewSet(map[string]repo.Repository{"dev": repo.NewCatalog("dev", os.DirFS(dir))})
 	ctx := context.Background()
 

@@ -104,20 +104,28 @@ func installed(t *testing.T, f *releasetest.Fixture, name string) map[string]str
 	return out
 }
 
-// The lifecycle's own logic, over Helm's memory storage and fake kube
-// client: an upgrade resolves once, keeps the installed requirement
-// versions while they fit (and moves them when told), and records history.
-func TestUpgradeResolvesOnceAndKeepsInstalledVersions(t *testing.T) {
-	ctx := context.Background()
+// appInstalled is a shelf holding app 1.0.0, which requires db 1.0.0,
+// installed as release app in namespace team, and the client that
+// installed it.
+func appInstalled(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
+	t.Helper()
 	lab := newShelf()
 	lab.add(t, "db", "1.0.0")
 	lab.add(t, "app", "1.0.0", "db")
 	f := releasetest.New("team")
 	c := NewWithEnv(envOf(f), repo.NewSet(map[string]repo.Repository{"lab": lab}))
-
-	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app"}}); err != nil {
+	if _, err := c.Install(context.Background(), InstallOptions{Source: plan.Source{Reference: "lab/app"}}); err != nil {
 		t.Fatal(err)
 	}
+	return lab, f, c
+}
+
+// The lifecycle's own logic, over Helm's memory storage and fake kube
+// client: an upgrade resolves once, keeps the installed requirement
+// versions while they fit (and moves them when told), and records history.
+func TestUpgradeResolvesOnceAndKeepsInstalledVersions(t *testing.T) {
+	ctx := context.Background()
+	lab, f, c := appInstalled(t)
 	if got := installed(t, f, "app"); got["db"] != "1.0.0" {
 		t.Fatalf("installed %v", got)
 	}
@@ -162,14 +170,7 @@ func TestUpgradeResolvesOnceAndKeepsInstalledVersions(t *testing.T) {
 // in the same single resolution.
 func TestUpgradeMovesAnInstalledVersionThatNoLongerFits(t *testing.T) {
 	ctx := context.Background()
-	lab := newShelf()
-	lab.add(t, "db", "1.0.0")
-	lab.add(t, "app", "1.0.0", "db")
-	f := releasetest.New("team")
-	c := NewWithEnv(envOf(f), repo.NewSet(map[string]repo.Repository{"lab": lab}))
-	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app"}}); err != nil {
-		t.Fatal(err)
-	}
+	lab, f, c := appInstalled(t)
 	// app 2.0.0 needs db 2.
 	lab.add(t, "db", "2.0.0")
 	files := fstest.MapFS{

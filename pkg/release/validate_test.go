@@ -9,8 +9,6 @@ import (
 
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +20,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
@@ -171,20 +170,18 @@ func TestAnExistingHookIsNotARejection(t *testing.T) {
 }
 
 func TestARejectedRevisionLeavesTheHistoryAsItWas(t *testing.T) {
-	mem := driver.NewMemory()
-	base := storage.Init(mem)
+	f := releasetest.New("shop")
 	for v := 1; v <= 2; v++ {
-		if err := base.Create(&helmrelease.Release{Name: "web", Namespace: "shop", Version: v, Info: &helmrelease.Info{Status: helmrelease.StatusSuperseded}}); err != nil {
-			t.Fatal(err)
-		}
+		f.Store(t, releasetest.Release("web", "shop", v, helmrelease.StatusSuperseded, "web", "1.0.0", ""))
 	}
+	base := f.Config().Releases
 	rejects := errors.New("rejected")
 	var verdict error = rejects
 	st := *base
-	st.Driver = &gatedDriver{Driver: mem, validate: func(*helmrelease.Release) error { return verdict }}
+	st.Driver = &gatedDriver{Driver: base.Driver, validate: func(*helmrelease.Release) error { return verdict }}
 	st.MaxHistory = 2 // pruning revision 1 makes room for 3
 	next := func() *helmrelease.Release {
-		return &helmrelease.Release{Name: "web", Namespace: "shop", Version: 3, Info: &helmrelease.Info{Status: helmrelease.StatusPendingUpgrade}}
+		return releasetest.Release("web", "shop", 3, helmrelease.StatusPendingUpgrade, "web", "1.0.0", "")
 	}
 	revisions := func() []int {
 		hist, _ := base.History("web")
@@ -204,7 +201,7 @@ func TestARejectedRevisionLeavesTheHistoryAsItWas(t *testing.T) {
 	}
 
 	verdict = nil
-	st.Driver = &gatedDriver{Driver: mem, validate: func(*helmrelease.Release) error { return verdict }}
+	st.Driver = &gatedDriver{Driver: base.Driver, validate: func(*helmrelease.Release) error { return verdict }}
 	if err := st.Create(next()); err != nil {
 		t.Fatal(err)
 	}

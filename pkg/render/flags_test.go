@@ -27,32 +27,7 @@ func flagsSet() *repo.Set {
 
 func flagsPlan(t *testing.T, name string) *plan.Plan {
 	t.Helper()
-	ctx := context.Background()
-	s := flagsSet()
-	r, err := repo.ParseReference("flags/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.LoadReference(ctx, r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Resolve(ctx, s, b, plan.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// sedScript writes an executable post-renderer that rewrites "small" to
-// "tiny" in what it reads, and returns its path.
-func sedScript(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "post-render.sh")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec sed \"s/small/${1:-tiny}/g\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return planIn(t, flagsSet(), "flags/"+name)
 }
 
 // TestTemplateHelmFlags renders the fixtures with each of helm template's
@@ -60,7 +35,7 @@ func sedScript(t *testing.T) string {
 // the same chart and flags (TestHelmConformance in internal/cli checks
 // this against a helm binary).
 func TestTemplateHelmFlags(t *testing.T) {
-	script := sedScript(t)
+	script := testutil.PostRenderer(t)
 	tests := []struct {
 		golden string
 		bundle string

@@ -1,7 +1,6 @@
 package render_test
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -66,15 +65,8 @@ func selects(svc, podOwner map[string]any) bool {
 // and Varnish forwards to the shop's own Service.
 func TestMagentoWiring(t *testing.T) {
 	const ns = "prod"
-	out, err := render.Template(context.Background(), planFor(t, "stable/magento"), render.TemplateOptions{ReleaseName: "shop", Namespace: ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := objects(t, out)
-	dep := objs["Deployment/shop-magento"]
-	if dep == nil {
-		t.Fatalf("no Deployment/shop-magento in %v", keys(objs))
-	}
+	objs := rendered(t, "stable/magento", render.TemplateOptions{ReleaseName: "shop", Namespace: ns})
+	dep := object(t, objs, "Deployment/shop-magento")
 	spec := dig(dep, "spec", "template", "spec")
 	setup := dig(spec, "initContainers", 1)
 	for _, c := range []struct {
@@ -193,12 +185,8 @@ func TestMagentoWiring(t *testing.T) {
 	// Redis HA: preferred anti-affinity per node (so the shop installs on a
 	// single node), required with hardAntiAffinity=true (production), and
 	// a PodDisruptionBudget keeping a quorum.
-	hard, err := render.Template(context.Background(), planFor(t, "stable/magento"), render.TemplateOptions{ReleaseName: "shop", Namespace: ns,
+	hardObjs := rendered(t, "stable/magento", render.TemplateOptions{ReleaseName: "shop", Namespace: ns,
 		Values: map[string]any{"cache": map[string]any{"hardAntiAffinity": true}, "sessions": map[string]any{"hardAntiAffinity": true}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hardObjs := objects(t, hard)
 	for _, n := range []string{"shop-cache", "shop-sessions"} {
 		sts := objs["StatefulSet/"+n]
 		anti := dig(sts, "spec", "template", "spec", "affinity", "podAntiAffinity")

@@ -19,36 +19,32 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-const testdata = "../../testdata"
-
 // testSet holds the built-in catalog and, as "test", the test catalog.
 func testSet() *repo.Set {
-	return repo.NewSet(map[string]repo.Repository{"test": repo.NewCatalog("test", os.DirFS(filepath.Join(testdata, "catalog")))})
+	return repo.NewSet(map[string]repo.Repository{"test": repo.NewCatalog("test", os.DirFS("testdata/catalog"))})
 }
 
+// planFor plans ref (REPO/NAME) from the test set.
 func planFor(t *testing.T, ref string) *plan.Plan {
 	t.Helper()
-	ctx := context.Background()
-	s := testSet()
-	r, err := repo.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.LoadReference(ctx, r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Resolve(ctx, s, b, plan.Options{})
+	return planIn(t, testSet(), ref)
+}
+
+// planIn plans ref from set, as the commands do.
+func planIn(t *testing.T, set *repo.Set, ref string) *plan.Plan {
+	t.Helper()
+	p, err := plan.Make(context.Background(), set, plan.Source{Reference: ref})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
+// values merges the files of testdata/values.
 func values(t *testing.T, files ...string) map[string]any {
 	t.Helper()
 	for i, f := range files {
-		files[i] = filepath.Join(testdata, "values", f)
+		files[i] = filepath.Join("testdata", "values", f)
 	}
 	v, err := bundle.ValuesOptions{Files: files}.Merge()
 	if err != nil {
@@ -98,7 +94,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			testutil.Golden(t, filepath.Join(testdata, "golden", tt.golden), got, *update)
+			testutil.Golden(t, filepath.Join("testdata", "golden", tt.golden), got, *update)
 		})
 	}
 }
@@ -119,6 +115,28 @@ func TestTemplateDeterministic(t *testing.T) {
 	}
 }
 
+// rendered renders ref (REPO/NAME) of the test set with opts and returns
+// its objects by "Kind/name".
+func rendered(t *testing.T, ref string, opts render.TemplateOptions) map[string]map[string]any {
+	t.Helper()
+	out, err := render.Template(context.Background(), planFor(t, ref), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objects(t, out)
+}
+
+// object returns the object key ("Kind/name") of objs; the test stops
+// when there is none.
+func object(t *testing.T, objs map[string]map[string]any, key string) map[string]any {
+	t.Helper()
+	o := objs[key]
+	if o == nil {
+		t.Fatalf("no %s in %v", key, keys(objs))
+	}
+	return o
+}
+
 // objects splits a rendered stream into objects keyed by "Kind/name".
 func objects(t *testing.T, manifest string) map[string]map[string]any {
 	t.Helper()
@@ -137,38 +155,13 @@ func objects(t *testing.T, manifest string) map[string]map[string]any {
 	return out
 }
 
-func dig(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[k]
-		case int:
-			s, ok := v.([]any)
-			if !ok || k >= len(s) {
-				return nil
-			}
-			v = s[k]
-		}
-	}
-	return v
-}
+var dig = testutil.Dig
 
 // TestMediawikiWiring checks the app is wired to objects that exist in the
 // same release, through the database's outputs.
 func TestMediawikiWiring(t *testing.T) {
-	out, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{ReleaseName: "docs", Namespace: "team"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := objects(t, out)
-	dep := objs["Deployment/docs-mediawiki"]
-	if dep == nil {
-		t.Fatalf("no Deployment/docs-mediawiki in %v", keys(objs))
-	}
+	objs := rendered(t, "stable/mediawiki", render.TemplateOptions{ReleaseName: "docs", Namespace: "team"})
+	dep := object(t, objs, "Deployment/docs-mediawiki")
 	env := containerEnv(dig(dep, "spec", "template", "spec", "containers", 0))
 	host := dig(env["MEDIAWIKI_DB_HOST"], "value")
 	if host != "docs-database.team.svc" {
@@ -198,11 +191,7 @@ func TestMediawikiWiring(t *testing.T) {
 }
 
 func TestChainedOutputs(t *testing.T) {
-	out, err := render.Template(context.Background(), planFor(t, "test/app"), render.TemplateOptions{ReleaseName: "r"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := objects(t, out)
+	objs := rendered(t, "test/app", render.TemplateOptions{ReleaseName: "r"})
 	if got := dig(objs["ConfigMap/r"], "data", "backend"); got != "http://r-store:6000" {
 		t.Errorf("app sees backend url %v, want http://r-store:6000 (leaf's outputs through mid's)", got)
 	}
@@ -286,11 +275,7 @@ func TestExternalRequirement(t *testing.T) {
 		"host": "db.example.com", "port": 3306, "database": "wiki", "username": "wiki",
 		"passwordSecret": "wiki-db", "passwordKey": "password",
 	}}}
-	out, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{ReleaseName: "w", Values: ext})
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := objects(t, out)
+	objs := rendered(t, "stable/mediawiki", render.TemplateOptions{ReleaseName: "w", Values: ext})
 	for k := range objs {
 		if strings.Contains(k, "database") {
 			t.Errorf("external database still renders %s", k)
@@ -306,7 +291,7 @@ func TestExternalRequirement(t *testing.T) {
 	}
 	// An output the app needs and the user did not give.
 	delete(ext["database"].(map[string]any)["external"].(map[string]any), "passwordKey")
-	_, err = render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{Values: ext})
+	_, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{Values: ext})
 	want := `mediawiki 1.1.2 requires output "passwordKey" of database (an existing mariadb service), which is not given: set database.external.passwordKey`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %v, want %q", err, want)

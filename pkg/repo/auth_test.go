@@ -98,15 +98,20 @@ func authServer(t *testing.T, tls bool) (*httptest.Server, *[]string) {
 // plain http; refusals never show the password.
 func TestBasicAuth(t *testing.T) {
 	auth := &BasicAuth{Username: "me", Password: secret}
-	t.Run("https", func(t *testing.T) {
-		srv, _ := authServer(t, true)
-		h, err := NewHTTP("r", srv.URL, HTTPOptions{Client: srv.Client(), Auth: auth})
+	// fetch fetches the index from url with opts.
+	fetch := func(t *testing.T, url string, opts HTTPOptions) {
+		t.Helper()
+		h, err := NewHTTP("r", url, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := h.FetchIndex(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+	}
+	t.Run("https", func(t *testing.T) {
+		srv, _ := authServer(t, true)
+		fetch(t, srv.URL, HTTPOptions{Client: srv.Client(), Auth: auth})
 	})
 	t.Run("plain http refused", func(t *testing.T) {
 		srv, seen := authServer(t, false)
@@ -120,13 +125,7 @@ func TestBasicAuth(t *testing.T) {
 	})
 	t.Run("plain http allowed", func(t *testing.T) {
 		srv, _ := authServer(t, false)
-		h, err := NewHTTP("r", srv.URL, HTTPOptions{Auth: &BasicAuth{Username: "me", Password: secret, PlainHTTP: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := h.FetchIndex(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		fetch(t, srv.URL, HTTPOptions{Auth: &BasicAuth{Username: "me", Password: secret, PlainHTTP: true}})
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		srv, _ := authServer(t, true)
@@ -153,7 +152,7 @@ func TestBasicAuth(t *testing.T) {
 		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(index)) }))
 		defer srv.Close()
 		h, _ := NewHTTP("r", srv.URL, HTTPOptions{Client: srv.Client(), Auth: &BasicAuth{Username: "me", Password: secret, PlainHTTP: true}})
-		h.Load(context.Background(), "leaf", mustVersion(t, "1.0.0"))
+		h.Load(context.Background(), "leaf", semver.MustParse("1.0.0"))
 		if len(*seen) != 1 || (*seen)[0] != "" {
 			t.Errorf("the other host saw Authorization %q", *seen)
 		}
@@ -206,13 +205,4 @@ func TestCredentialsStored(t *testing.T) {
 	if mode(file) != 0o644 {
 		t.Errorf("repositories.yaml without credentials: %04o", mode(file))
 	}
-}
-
-func mustVersion(t *testing.T, s string) *semver.Version {
-	t.Helper()
-	v, err := semver.NewVersion(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

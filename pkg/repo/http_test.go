@@ -17,58 +17,46 @@ import (
 
 const emptyIndex = "apiVersion: v1\nentries: {}\n"
 
-func TestHTTPRetriesServerErrors(t *testing.T) {
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) <= 2 {
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte(emptyIndex))
-	}))
-	defer srv.Close()
-	h, err := NewHTTP("r", srv.URL, HTTPOptions{})
-	if err != nil {
-		t.Fatal(err)
+// A server error (5xx) is retried, four requests in all, then given up in
+// one line; a client error (4xx) is not retried.
+func TestHTTPRetries(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int    // the server answers its first fails requests so,
+		fails  int32  // and then serves the index
+		want   string // in the error; "" for none
+		calls  int32
+	}{
+		{"two 503s then 200", http.StatusServiceUnavailable, 2, "", 3},
+		{"gives up in one line", http.StatusBadGateway, 4, "502 Bad Gateway (after 4 attempts)", 4},
+		{"does not retry client errors", http.StatusForbidden, 1, "403 Forbidden", 1},
 	}
-	if _, err := h.index(context.Background()); err != nil {
-		t.Fatalf("two 503s then 200: %v", err)
-	}
-	if n := calls.Load(); n != 3 {
-		t.Errorf("%d requests, want 3", n)
-	}
-}
-
-func TestHTTPGivesUpInOneLine(t *testing.T) {
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		http.Error(w, "down", http.StatusBadGateway)
-	}))
-	defer srv.Close()
-	h, _ := NewHTTP("r", srv.URL, HTTPOptions{})
-	_, err := h.index(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "502 Bad Gateway (after 4 attempts)") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("error = %v", err)
-	}
-	if calls.Load() != 4 {
-		t.Errorf("%d requests, want 4", calls.Load())
-	}
-}
-
-func TestHTTPDoesNotRetryClientErrors(t *testing.T) {
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		http.Error(w, "no", http.StatusForbidden)
-	}))
-	defer srv.Close()
-	h, _ := NewHTTP("r", srv.URL, HTTPOptions{})
-	if _, err := h.index(context.Background()); err == nil || !strings.Contains(err.Error(), "403 Forbidden") {
-		t.Fatalf("error = %v", err)
-	}
-	if calls.Load() != 1 {
-		t.Errorf("%d requests for a 403, want 1", calls.Load())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) <= tt.fails {
+					http.Error(w, "busy", tt.status)
+					return
+				}
+				w.Write([]byte(emptyIndex))
+			}))
+			defer srv.Close()
+			h, err := NewHTTP("r", srv.URL, HTTPOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = h.index(context.Background())
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatal(err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n")):
+				t.Fatalf("error = %v, want one line with %q", err, tt.want)
+			}
+			if n := calls.Load(); n != tt.calls {
+				t.Errorf("%d requests, want %d", n, tt.calls)
+			}
+		})
 	}
 }
 

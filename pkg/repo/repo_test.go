@@ -49,13 +49,20 @@ func TestParseReference(t *testing.T) {
 	}
 }
 
-func TestStableCatalog(t *testing.T) {
-	ctx := context.Background()
-	c := repo.Stable()
-	names, err := c.Names()
+// stableNames lists the bundles of the stable catalog.
+func stableNames(t *testing.T) []string {
+	t.Helper()
+	names, err := repo.Stable().Names()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return names
+}
+
+func TestStableCatalog(t *testing.T) {
+	ctx := context.Background()
+	c := repo.Stable()
+	names := stableNames(t)
 	if strings.Join(names, ",") != "magento,mariadb,mediawiki,memcached,mysql,opensearch,postgresql,redis,redis-ha,varnish,wordpress" {
 		t.Errorf("catalog has %v", names)
 	}
@@ -65,12 +72,12 @@ func TestStableCatalog(t *testing.T) {
 		{"mediwiki", "bundle stable/mediwiki not found: did you mean stable/mediawiki? (the stable catalog has: " + all + ")"},
 		{"kafka", "bundle stable/kafka not found (the stable catalog has: " + all + ")"},
 	} {
-		_, err = c.Versions(ctx, tc.name)
+		_, err := c.Versions(ctx, tc.name)
 		if !errors.Is(err, repo.ErrNotFound) || err.Error() != tc.want {
 			t.Errorf("missing bundle %s:\n got  %v\n want %s", tc.name, err, tc.want)
 		}
 	}
-	_, err = c.Load(ctx, "mariadb", semver.MustParse("9.9.9"))
+	_, err := c.Load(ctx, "mariadb", semver.MustParse("9.9.9"))
 	if !errors.Is(err, repo.ErrNotFound) {
 		t.Errorf("missing version: %v", err)
 	}

@@ -36,11 +36,10 @@ func treeRegistry(n int) (*registry, []Requirement) {
 	return reg, []Requirement{mustReq("p0", "*")}
 }
 
-// singletonRegistry: (b) pubgrub-rs's backtracking_singletons: p1..p(n-1)
-// have versions 1..m-1, each requiring exactly the same version of the next
-// package; p(n) does not exist, and p1 also has 0.0.0 without requirements,
-// which is the only way out, found after trying every other version.
-func singletonRegistry(n, m int) (*registry, []Requirement) {
+// sameVersionChain is a registry of p1..p(n-1), with versions 1..m-1 each
+// requiring exactly the same version of the next package, and p1 0.0.0
+// without requirements.
+func sameVersionChain(n, m int) *registry {
 	reg := newRegistry()
 	reg.add("p1", "0.0.0")
 	for p := 1; p < n; p++ {
@@ -48,7 +47,15 @@ func singletonRegistry(n, m int) (*registry, []Requirement) {
 			reg.add(fmt.Sprintf("p%d", p), fmt.Sprintf("%d.0.0", v), mustReq(fmt.Sprintf("p%d", p+1), fmt.Sprintf("=%d.0.0", v)))
 		}
 	}
-	return reg, []Requirement{mustReq("p1", "*")}
+	return reg
+}
+
+// singletonRegistry: (b) pubgrub-rs's backtracking_singletons: p1..p(n-1)
+// have versions 1..m-1, each requiring exactly the same version of the next
+// package; p(n) does not exist, and p1 also has 0.0.0 without requirements,
+// which is the only way out, found after trying every other version.
+func singletonRegistry(n, m int) (*registry, []Requirement) {
+	return sameVersionChain(n, m), []Requirement{mustReq("p1", "*")}
 }
 
 // disjointRegistry: (c) pubgrub-rs's backtracking_disjoint_versions: the
@@ -57,13 +64,7 @@ func singletonRegistry(n, m int) (*registry, []Requirement) {
 // versions require that same version of x: every chain but p1 0.0.0 ends
 // on a version of x disjoint from the root's.
 func disjointRegistry(n, m int) (*registry, []Requirement) {
-	reg := newRegistry()
-	reg.add("p1", "0.0.0")
-	for p := 1; p < n; p++ {
-		for v := 1; v < m; v++ {
-			reg.add(fmt.Sprintf("p%d", p), fmt.Sprintf("%d.0.0", v), mustReq(fmt.Sprintf("p%d", p+1), fmt.Sprintf("=%d.0.0", v)))
-		}
-	}
+	reg := sameVersionChain(n, m)
 	for v := 1; v < m; v++ {
 		reg.add(fmt.Sprintf("p%d", n), fmt.Sprintf("%d.0.0", v), mustReq("x", fmt.Sprintf("=%d.0.0", v)))
 	}

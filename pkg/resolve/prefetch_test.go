@@ -83,32 +83,38 @@ func TestSolveCallsItsSourceFromOneGoroutine(t *testing.T) {
 	}
 }
 
-func TestPrefetchListsRequiredBundlesTogether(t *testing.T) {
-	reg, root := diamond()
-	src := newBarrierSource(reg, 10*time.Second, "b", "c")
-	ctx := context.Background()
-	res, err := Solve(ctx, Prefetch(ctx, src, root), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := show(res.Solution); got != "a 1.0.0, b 1.0.0, c 1.0.0" {
-		t.Errorf("got %s", got)
-	}
-}
-
-func TestPrefetchListsRootBundlesTogether(t *testing.T) {
+// twoRoots is a registry of b and c, both required by the root.
+func twoRoots() (*registry, []Requirement) {
 	reg := newRegistry()
 	reg.add("b", "1.0.0")
 	reg.add("c", "2.0.0")
 	root, _ := parseReqs("b ^1.0.0; c ^2.0.0")
-	src := newBarrierSource(reg, 10*time.Second, "b", "c")
-	ctx := context.Background()
-	res, err := Solve(ctx, Prefetch(ctx, src, root), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := show(res.Solution); got != "b 1.0.0, c 2.0.0" {
-		t.Errorf("got %s", got)
+	return reg, root
+}
+
+// Prefetch lists the bundles the solver will need together: the
+// requirements of a bundle, and the root's.
+func TestPrefetchListsBundlesTogether(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func() (*registry, []Requirement)
+		want  string
+	}{
+		{"required bundles", diamond, "a 1.0.0, b 1.0.0, c 1.0.0"},
+		{"root bundles", twoRoots, "b 1.0.0, c 2.0.0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			reg, root := tt.setup()
+			src := newBarrierSource(reg, 10*time.Second, "b", "c")
+			ctx := context.Background()
+			res, err := Solve(ctx, Prefetch(ctx, src, root), root, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := show(res.Solution); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -116,7 +122,7 @@ func TestPrefetchListsRootBundlesTogether(t *testing.T) {
 // concludes: the scenarios solve, fail and explain as without it.
 func TestPrefetchSolvesTheScenariosAlike(t *testing.T) {
 	ctx := context.Background()
-	for _, sc := range loadScenarios(t, "../../testdata/resolve/scenarios.txt") {
+	for _, sc := range loadScenarios(t, "testdata/scenarios.txt") {
 		opts := Options{Prefer: sc.prefer}
 		want, wantErr := Solve(ctx, sc.reg, sc.root, opts)
 		got, gotErr := Solve(ctx, Prefetch(ctx, sc.reg, sc.root), sc.root, opts)

@@ -200,7 +200,7 @@ func normalize(want string) string {
 }
 
 func TestScenarios(t *testing.T) {
-	for _, sc := range loadScenarios(t, "../../testdata/resolve/scenarios.txt") {
+	for _, sc := range loadScenarios(t, "testdata/scenarios.txt") {
 		t.Run(sc.name, func(t *testing.T) {
 			res, err := Solve(context.Background(), sc.reg, sc.root, Options{Prefer: sc.prefer})
 			if sc.errKind != "" {

@@ -26,6 +26,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -47,10 +48,7 @@ func tool(t *testing.T, name string) string {
 		p, err = exec.LookPath("/usr/sbin/" + name) // varnishd, for users without sbin on PATH
 	}
 	if err != nil {
-		if os.Getenv("BUNDLE_E2E_REQUIRED") != "" {
-			t.Fatalf("%s is not installed: run make test-tools as root", name)
-		}
-		t.Skipf("%s is not installed (make test-tools installs it, as root)", name)
+		testutil.Missing(t, name+" is not installed: run make test-tools as root", name+" is not installed (make test-tools installs it, as root)")
 	}
 	return p
 }
@@ -60,13 +58,7 @@ func tool(t *testing.T, name string) string {
 func renderObjects(t *testing.T, ref, release, namespace string, values map[string]any) map[string]map[string]any {
 	t.Helper()
 	ctx := context.Background()
-	s := repo.NewSet(nil)
-	r, _ := repo.ParseReference(ref)
-	b, err := s.LoadReference(ctx, r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Resolve(ctx, s, b, plan.Options{})
+	p, err := plan.Make(ctx, repo.NewSet(nil), plan.Source{Reference: ref})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,23 +76,7 @@ func renderObjects(t *testing.T, ref, release, namespace string, values map[stri
 	return out
 }
 
-// dig walks maps by key and lists by index; nil when the path is not there.
-func dig(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
+var dig = testutil.Dig
 
 // strs is a YAML list of strings as a []string.
 func strs(v any) []string {

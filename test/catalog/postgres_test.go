@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 const pgBin = "/usr/lib/postgresql/15/bin/"
@@ -101,13 +103,12 @@ func TestPostgresAppRole(t *testing.T) {
 		}
 		logFile.Close()
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for asPostgres(nil, "pg_isready", "-q", "-h", filepath.Join(dir, "sock")).Run() != nil {
-		if time.Now().After(deadline) {
-			logb, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("postgres did not start with %v:\n%s", serverArgs, logb)
-		}
-		time.Sleep(200 * time.Millisecond)
+	ready, _ := testutil.Poll(30*time.Second, 200*time.Millisecond, func() (bool, string) {
+		return asPostgres(nil, "pg_isready", "-q", "-h", filepath.Join(dir, "sock")).Run() == nil, ""
+	})
+	if !ready {
+		logb, _ := os.ReadFile(logFile.Name())
+		t.Fatalf("postgres did not start with %v:\n%s", serverArgs, logb)
 	}
 
 	// The image's entrypoint runs the script as postgres over the socket.

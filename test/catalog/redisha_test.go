@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // haPod is one simulated redis-ha pod: a network namespace with its own
@@ -171,22 +173,14 @@ func TestRedisHAFailover(t *testing.T) {
 	}
 	eventually := func(what string, timeout time.Duration, cond func() (bool, string)) {
 		t.Helper()
-		deadline := time.Now().Add(timeout)
-		for {
-			ok, why := cond()
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				for _, pod := range pods {
-					for i := 0; i < 2; i++ {
-						logb, _ := os.ReadFile(filepath.Join(pod.dir, fmt.Sprintf("container-%d.log", i)))
-						t.Logf("%s container %d log:\n%s", pod.name, i, logb)
-					}
+		if ok, why := testutil.Poll(timeout, 200*time.Millisecond, cond); !ok {
+			for _, pod := range pods {
+				for i := 0; i < 2; i++ {
+					logb, _ := os.ReadFile(filepath.Join(pod.dir, fmt.Sprintf("container-%d.log", i)))
+					t.Logf("%s container %d log:\n%s", pod.name, i, logb)
 				}
-				t.Fatalf("%s: not after %s: %s", what, timeout, why)
 			}
-			time.Sleep(200 * time.Millisecond)
+			t.Fatalf("%s: not after %s: %s", what, timeout, why)
 		}
 	}
 	inSync := func(master *haPod, replicas ...*haPod) func() (bool, string) {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // varnishFor renders ref (as release "shop"), and runs the Varnish it
@@ -65,19 +67,18 @@ func varnishFor(t *testing.T, ref string, vals map[string]any, backend *httptest
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + addr + "/.varnish/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return addr
-			}
+	up, _ := testutil.Poll(30*time.Second, 100*time.Millisecond, func() (bool, string) {
+		resp, err := http.Get("http://" + addr + "/.varnish/health")
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("varnishd %s did not come up:\n%s", strings.Join(args, " "), out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	if !up {
+		t.Fatalf("varnishd %s did not come up:\n%s", strings.Join(args, " "), out.String())
 	}
+	return addr
 }
 
 // countingBackend serves pages and counts the requests that reach it by path.

@@ -14,9 +14,8 @@ import (
 // install, off at upgrade (its objects go, the app is unwired) and back on
 // with a rollback (objects and wiring return).
 func TestConditionalRequirement(t *testing.T) {
-	e := setup(t)
+	e, ns := setupIn(t, "condition")
 	ctx := context.Background()
-	ns := e.namespace(t, "condition")
 	memcachedEnv := func() string {
 		d, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "blog-wordpress", metav1.GetOptions{})
 		if err != nil {

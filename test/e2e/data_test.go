@@ -16,8 +16,7 @@ import (
 // deletes them. A new install under the same name finds the same claims;
 // uninstall --delete-data then deletes them, and --dry-run says so first.
 func TestUninstallKeepsData(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "data")
+	e, ns := setupIn(t, "data")
 	ctx := context.Background()
 	install := func() {
 		e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "2m",

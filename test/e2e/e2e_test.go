@@ -11,12 +11,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	appsv1 "k8s.io/api/apps/v1"
@@ -39,6 +39,13 @@ import (
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
+// TestMain removes the bundle binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.RemoveBundleBinary()
+	os.Exit(code)
+}
+
 type env struct {
 	kubeconfig string
 	cfg        *rest.Config
@@ -50,8 +57,15 @@ func setup(t *testing.T) *env {
 	return setupWith(t, testutil.Kubeconfig(t))
 }
 
+// setupIn is setup and a fresh namespace name (see namespace).
+func setupIn(t *testing.T, prefix string) (*env, string) {
+	t.Helper()
+	e := setup(t)
+	return e, e.namespace(t, prefix)
+}
+
 // setupWith is setup for the control plane of kubeconfig kc.
-func setupWith(t *testing.T, kc string) *env {
+func setupWith(t testing.TB, kc string) *env {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
@@ -64,8 +78,8 @@ func setupWith(t *testing.T, kc string) *env {
 	return &env{kubeconfig: kc, cfg: cfg, cs: cs}
 }
 
-// namespace creates a fresh namespace, deleted when the test ends.
-func (e *env) namespace(t *testing.T, prefix string) string {
+// namespace names a fresh namespace, deleted when the test ends.
+func (e *env) namespace(t testing.TB, prefix string) string {
 	t.Helper()
 	b := make([]byte, 3)
 	rand.Read(b)
@@ -77,7 +91,7 @@ func (e *env) namespace(t *testing.T, prefix string) string {
 }
 
 // bundle runs the CLI in-process against the test cluster.
-func (e *env) bundle(t *testing.T, args ...string) (int, string, string) {
+func (e *env) bundle(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	args = append([]string{"bundle"}, args...)
@@ -89,7 +103,7 @@ func (e *env) bundle(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func (e *env) mustBundle(t *testing.T, args ...string) string {
+func (e *env) mustBundle(t testing.TB, args ...string) string {
 	t.Helper()
 	code, out, errs := e.bundle(t, args...)
 	if code != 0 {
@@ -98,29 +112,64 @@ func (e *env) mustBundle(t *testing.T, args ...string) string {
 	return out
 }
 
+// createNamespace creates a fresh namespace, deleted when the test ends.
+func (e *env) createNamespace(t *testing.T, prefix string) string {
+	t.Helper()
+	ns := e.namespace(t, prefix)
+	if _, err := e.cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
 func (e *env) helmStorage(ns string) *storage.Storage {
 	return storage.Init(driver.NewSecrets(e.cs.CoreV1().Secrets(ns)))
 }
 
+// lastRevision is the release's latest revision in Helm's storage.
+func (e *env) lastRevision(t *testing.T, ns, name string) *helmrelease.Release {
+	t.Helper()
+	rel, err := e.helmStorage(ns).Last(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}
+
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %s: %s", what, timeout, why)
-		}
-		time.Sleep(250 * time.Millisecond)
+	if ok, why := testutil.Poll(timeout, 250*time.Millisecond, cond); !ok {
+		t.Fatalf("%s: not after %s: %s", what, timeout, why)
 	}
 }
 
+// deploymentChart writes chart web 1.0.0: a Deployment whose pods go where
+// values.nodeSelector says, and the template of file beside it; its values
+// are nodeSelector: {} and values.
+func deploymentChart(t *testing.T, values, file, template string) string {
+	t.Helper()
+	return testutil.WriteTree(t, filepath.Join(t.TempDir(), "web"), map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+		"values.yaml": values + "nodeSelector: {}\n",
+		file:          template,
+		"templates/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: {{ .Release.Name }}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}}}
+    spec:
+      nodeSelector: {{ toJson .Values.nodeSelector }}
+      containers: [{name: web, image: nginx}]
+`,
+	})
+}
+
 func TestLifecycle(t *testing.T) {
-	e := setup(t)
+	e, ns := setupIn(t, "lifecycle")
 	ctx := context.Background()
-	ns := e.namespace(t, "lifecycle")
 
 	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
 	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.0.2 from stable") {
@@ -297,17 +346,7 @@ func (e *env) emptied(t *testing.T, ns string) {
 	})
 }
 
-func dig(m map[string]any, path ...string) any {
-	var v any = m
-	for _, p := range path {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[p]
-	}
-	return v
-}
+var dig = testutil.Dig
 
 // TestTemplateServerSideDryRun sends every object each catalog bundle
 // renders (with defaults, and with optional objects switched on) to the API
@@ -316,10 +355,7 @@ func dig(m map[string]any, path ...string) any {
 func TestTemplateServerSideDryRun(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	ns := e.namespace(t, "dryrun")
-	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns := e.createNamespace(t, "dryrun")
 	cfg := rest.CopyConfig(e.cfg)
 	cfg.QPS, cfg.Burst = 200, 400 // a few hundred dry runs; client-go's default 5/s makes that half a minute
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -382,13 +418,10 @@ func TestTemplateServerSideDryRun(t *testing.T) {
 func TestBadInputLeavesNothing(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	ns := e.namespace(t, "badinput")
-	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns := e.createNamespace(t, "badinput")
 	bad := t.TempDir() + "/bad.yaml"
 	os.WriteFile(bad, []byte("wiki:\n  name: [\n"), 0o644)
-	closed := "../../testdata/kubeconfig-unreachable.yaml"
+	closed := "../../internal/cli/testdata/kubeconfig-unreachable.yaml"
 
 	cases := []struct {
 		name string
@@ -435,11 +468,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 	if code == 0 || strings.TrimSpace(errs) != want {
 		t.Errorf("exit %d, stderr %q; want %q", code, errs, want)
 	}
-	rel, err := e.helmStorage(ns).Last("mariadb")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rel.Version != 1 || dig(rel.Config, "auth", "database") != "first" {
+	if rel := e.lastRevision(t, ns, "mariadb"); rel.Version != 1 || dig(rel.Config, "auth", "database") != "first" {
 		t.Errorf("the existing release changed: revision %d, values %v", rel.Version, rel.Config)
 	}
 	// A release that does not exist.
@@ -464,9 +493,8 @@ func contains(list []string, s string) bool {
 // TestInstallFromOCI pushes a catalog bundle to a registry and installs it
 // from there into the cluster.
 func TestInstallFromOCI(t *testing.T) {
-	e := setup(t)
+	e, ns := setupIn(t, "oci")
 	ctx := context.Background()
-	ns := e.namespace(t, "oci")
 	dest := "oci://" + testregistry.Start(t) + "/bundles"
 	e.mustBundle(t, "push", "../../bundles/stable/mariadb", dest, "--plain-http")
 	out := e.mustBundle(t, "install", "db", dest+"/mariadb", "--version", "^1", "-n", ns, "--create-namespace", "--plain-http", "--wait", "--timeout", "2m")
@@ -483,26 +511,11 @@ func TestInstallFromOCI(t *testing.T) {
 	e.mustBundle(t, "uninstall", "db", "-n", ns, "--wait")
 }
 
-// helmCLI returns the helm binary make test builds at our Helm version.
-func helmCLI(t *testing.T) string { return testutil.HelmCLI(t) }
-
-func runHelm(t *testing.T, helm string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(helm, args...)
-	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // TestHelmCLISeesBundles: the helm CLI lists a bundle release and pulls and
 // templates a bundle we pushed to a registry.
 func TestHelmCLISeesBundles(t *testing.T) {
-	e := setup(t)
+	e, ns := setupIn(t, "helmcli")
 	helm := helmCLI(t)
-	ns := e.namespace(t, "helmcli")
 	e.mustBundle(t, "install", "stable/mariadb", "-n", ns, "--create-namespace")
 	if out := runHelm(t, helm, "list", "-n", ns, "--kubeconfig", e.kubeconfig); !strings.Contains(out, "mariadb") || !strings.Contains(out, "deployed") {
 		t.Errorf("helm list:\n%s", out)
@@ -521,18 +534,7 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	e.mustBundle(t, "uninstall", "mariadb", "-n", ns, "--wait")
 
 	// The other way: a chart packaged and pushed by helm installs with bundle.
-	pkgDir := t.TempDir()
-	// The chart depends on the catalog's library chart (file://../common):
-	// helm package -u vendors it, from a copy of both so that the
-	// repository stays untouched.
-	src := t.TempDir()
-	for _, d := range []string{"mariadb", "common"} {
-		if err := os.CopyFS(filepath.Join(src, d), os.DirFS(filepath.Join("../../bundles/stable", d))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runHelm(t, helm, "package", "--dependency-update", filepath.Join(src, "mariadb"), "-d", pkgDir)
-	runHelm(t, helm, "push", filepath.Join(pkgDir, "mariadb-1.0.2.tgz"), "oci://"+host+"/helm", "--plain-http")
+	runHelm(t, helm, "push", helmPackage(t, helm, "mariadb"), "oci://"+host+"/helm", "--plain-http")
 	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.0.2", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
 	if !strings.Contains(out, `Release "fromhelm" installed`) {
 		t.Errorf("install of a Helm-pushed chart:\n%s", out)
@@ -545,10 +547,7 @@ func TestHelmCLISeesBundles(t *testing.T) {
 func TestExternalDatabase(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	ns := e.namespace(t, "external")
-	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns := e.createNamespace(t, "external")
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "wiki-db"}, StringData: map[string]string{"password": "from-the-dba"}}
 	if _, err := e.cs.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -578,9 +577,8 @@ func TestExternalDatabase(t *testing.T) {
 // TestExampleAppRollback installs the example app (outside the catalog)
 // with its database as one release; a rollback restores both together.
 func TestExampleAppRollback(t *testing.T) {
-	e := setup(t)
+	e, ns := setupIn(t, "shop")
 	ctx := context.Background()
-	ns := e.namespace(t, "shop")
 	e.mustBundle(t, "install", "../../examples/shop", "-n", ns, "--create-namespace", "--locked", "--wait", "--timeout", "2m")
 	dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "shop-shop", metav1.GetOptions{})
 	if err != nil || !deploymentAvailable(dep) {

@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,49 +12,16 @@ import (
 	"github.com/bundlesh/bundle/internal/testutil"
 )
 
-// probeBundle writes a local bundle with a Secret from values, a
-// requirement, NOTES and two test hooks: a Job and a bare Pod.
-func probeBundle(t *testing.T) string {
-	dir := t.TempDir()
-	files := map[string]string{
-		"Chart.yaml":               "apiVersion: v2\nname: probe\nversion: 0.1.0\nappVersion: \"1.0\"\n",
-		"bundle.yaml":              "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  cache: {bundle: memcached, version: ^1, outputs: [host]}\n",
-		"values.yaml":              "password: unset\n",
-		"templates/secret.yaml":    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-auth\nstringData:\n  password: {{ .Values.password | quote }}\n",
-		"templates/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  cache: {{ .Values.requires.cache.host | quote }}\n",
-		"templates/NOTES.txt":      "probe {{ .Release.Name }} uses {{ .Values.requires.cache.host }}\n",
-		"templates/tests/job.yaml": `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {{ .Release.Name }}-test-job
-  annotations: {"helm.sh/hook": test, "helm.sh/hook-weight": "1"}
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers: [{name: check, image: "busybox:1.36", command: [sh, -c, "echo ok"]}]
-`,
-		"templates/tests/pod.yaml": `apiVersion: v1
-kind: Pod
-metadata:
-  name: {{ .Release.Name }}-test-pod
-  annotations: {"helm.sh/hook": test, "helm.sh/hook-weight": "2"}
-spec:
-  restartPolicy: Never
-  containers: [{name: check, image: "busybox:1.36", command: [sh, -c, "echo ok"]}]
-`,
-	}
-	return testutil.WriteTree(t, dir, files)
-}
+// probeBundle is a local bundle with a Secret from values, a requirement,
+// NOTES and two test hooks: a Job and a bare Pod.
+const probeBundle = "testdata/probe"
 
 // Helm users' everyday commands on a real release: --debug never shows a
 // Secret's value, bundle's -o json carries everything helm's does, bundle
 // get prints what helm get prints, and bundle test runs test hooks.
 func TestHelmUsersCommands(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "helmcli")
-	dir := probeBundle(t)
+	e, ns := setupIn(t, "helmcli")
+	dir := probeBundle
 	kc := "--kubeconfig=" + e.kubeconfig
 
 	// --debug at install (create) and upgrade (patch) of a Secret.
@@ -84,13 +49,8 @@ func TestHelmUsersCommands(t *testing.T) {
 	// JSON: helm's document is contained in bundle's.
 	helm := helmCLI(t)
 	helmOut := func(args ...string) string {
-		cmd := exec.Command(helm, append(args, "-n", ns, "--kubeconfig", e.kubeconfig)...)
-		cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("helm %s: %v", strings.Join(args, " "), err)
-		}
-		return string(out)
+		t.Helper()
+		return runHelm(t, helm, append(args, "-n", ns, "--kubeconfig", e.kubeconfig)...)
 	}
 	for _, args := range [][]string{
 		{"list", "-o", "json"},

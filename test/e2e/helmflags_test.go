@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -68,9 +70,8 @@ func (e *env) dynamic(t *testing.T) dynamic.Interface {
 // templates/ needs it), runs hooks unless --no-hooks; upgrade and
 // uninstall leave the CRD as it is, as with helm.
 func TestCRDs(t *testing.T) {
-	e := setup(t)
+	e, ns := setupIn(t, "crds")
 	ctx := context.Background()
-	ns := e.namespace(t, "crds")
 	chart, group := widgetsChart(t, e)
 	dyn := e.dynamic(t)
 	widgets := schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"}
@@ -93,10 +94,7 @@ func TestCRDs(t *testing.T) {
 	if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "w-pre-install", metav1.GetOptions{}); err != nil {
 		t.Errorf("the pre-install hook did not run: %v", err)
 	}
-	rel, err := e.helmStorage(ns).Last("w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rel := e.lastRevision(t, ns, "w")
 	if rel.Info.Description != "first widgets" {
 		t.Errorf("--description: the revision says %q", rel.Info.Description)
 	}
@@ -133,9 +131,8 @@ func TestCRDs(t *testing.T) {
 // --skip-crds creates no CRD: a chart whose templates need it fails, and
 // the CRD is still absent; --no-hooks runs no hook.
 func TestSkipCRDsAndNoHooks(t *testing.T) {
-	e := setup(t)
+	e, ns := setupIn(t, "skipcrds")
 	ctx := context.Background()
-	ns := e.namespace(t, "skipcrds")
 	chart, group := widgetsChart(t, e)
 	dyn := e.dynamic(t)
 
@@ -149,9 +146,7 @@ func TestSkipCRDsAndNoHooks(t *testing.T) {
 
 	// Without --skip-crds the CRD is created; --no-hooks runs no hook; the
 	// post-renderer rewrites what is applied.
-	script := filepath.Join(t.TempDir(), "post-render.sh")
-	os.WriteFile(script, []byte("#!/bin/sh\nexec sed \"s/small/$1/g\"\n"), 0o755)
-	e.mustBundle(t, "install", "w", chart, "-n", ns, "--create-namespace", "--no-hooks", "--post-renderer", script, "--post-renderer-args", "tiny")
+	e.mustBundle(t, "install", "w", chart, "-n", ns, "--create-namespace", "--no-hooks", "--post-renderer", testutil.PostRenderer(t), "--post-renderer-args", "tiny")
 	if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "w-pre-install", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("--no-hooks: the pre-install hook ran: %v", err)
 	}
@@ -167,9 +162,7 @@ func TestSkipCRDsAndNoHooks(t *testing.T) {
 // Without -n, install and list use the namespace of the kubeconfig's
 // context.
 func TestNamespaceFromKubeconfigContext(t *testing.T) {
-	e := setup(t)
-	ctx := context.Background()
-	ns := e.namespace(t, "ctxns")
+	e, ns := setupIn(t, "ctxns")
 	chart, _ := widgetsChart(t, e)
 
 	cfg, err := clientcmd.LoadFromFile(e.kubeconfig)
@@ -193,7 +186,7 @@ func TestNamespaceFromKubeconfigContext(t *testing.T) {
 	if _, err := e.helmStorage(ns).Last("w"); err != nil {
 		t.Errorf("no release in the context's namespace %s: %v", ns, err)
 	}
-	if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "w-facts", metav1.GetOptions{}); err != nil {
+	if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(context.Background(), "w-facts", metav1.GetOptions{}); err != nil {
 		t.Errorf("objects not in the context's namespace: %v", err)
 	}
 	if out := e.mustBundle(t, "list", "--kubeconfig", kubeconfig); !strings.Contains(out, ns) {
@@ -212,20 +205,11 @@ func TestNamespaceFromKubeconfigContext(t *testing.T) {
 // --reset-values), while the wiring under requires: is always computed
 // anew; --history-max bounds the revisions kept.
 func TestUpgradeValues(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "upvalues")
-	config := func() map[string]any {
-		t.Helper()
-		rel, err := e.helmStorage(ns).Last("wiki")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rel.Config
-	}
+	e, ns := setupIn(t, "upvalues")
 	wantHost := "wiki-database." + ns + ".svc"
 	check := func(step string, name, language any) {
 		t.Helper()
-		c := config()
+		c := e.lastRevision(t, ns, "wiki").Config
 		if got := dig(c, "wiki", "name"); got != name {
 			t.Errorf("%s: wiki.name = %v, want %v", step, got, name)
 		}
@@ -260,8 +244,7 @@ func TestUpgradeValues(t *testing.T) {
 
 // install -g names the release BUNDLE-SECONDS.
 func TestGenerateName(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "genname")
+	e, ns := setupIn(t, "genname")
 	out := e.mustBundle(t, "install", "stable/memcached", "-g", "-n", ns, "--create-namespace")
 	m := regexp.MustCompile(`Release "(memcached-\d+)" installed`).FindStringSubmatch(out)
 	if m == nil {

@@ -20,9 +20,8 @@ import (
 // Redis pods are spread over nodes under a PodDisruptionBudget; everything
 // is one release, and uninstall leaves nothing.
 func TestMagento(t *testing.T) {
-	e := setup(t)
+	e, ns := setupIn(t, "magento")
 	ctx := context.Background()
-	ns := e.namespace(t, "magento")
 	e.mustBundle(t, "install", "stable/magento", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
 	if st := e.mustBundle(t, "status", "magento", "-n", ns); !strings.Contains(st, "READY:      yes") {
 		t.Errorf("status:\n%s", st)

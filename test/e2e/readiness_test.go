@@ -19,99 +19,15 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bundlesh/bundle/internal/cli"
-	"github.com/bundlesh/bundle/internal/testutil"
 )
 
-// readinessBundle writes a local bundle with one resource of every kind a
-// wait must understand: a custom resource with a Ready condition (its CRD
-// in crds/; the test plays its controller through the status
-// subresource), a Deployment rollout, a StatefulSet, a claim and a Job.
-// With broken=true each of them cannot become ready: pods that no node
-// fits, a Job past its deadline, a claim of a StorageClass that does not
-// exist.
-func readinessBundle(t *testing.T) string {
-	dir := t.TempDir()
-	files := map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: ready\nversion: 0.1.0\n",
-		"values.yaml": "broken: false\n",
-		"crds/databases.yaml": `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: databases.readiness.bundle.test}
-spec:
-  group: readiness.bundle.test
-  scope: Namespaced
-  names: {plural: databases, singular: database, kind: Database}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
-          status:
-            type: object
-            x-kubernetes-preserve-unknown-fields: true
-            default: {conditions: [{type: Ready, status: "Unknown", reason: Provisioning, message: "waiting for the controller"}]}
-`,
-		"templates/database.yaml": "apiVersion: readiness.bundle.test/v1\nkind: Database\nmetadata: {name: orders}\nspec: {size: 1}\n",
-		"templates/web.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      {{- if .Values.broken }}
-      nodeSelector: {disk: none}
-      {{- end }}
-      containers: [{name: web, image: "nginx:1.27"}]
-`,
-		"templates/db.yaml": `apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db}
-spec:
-  replicas: 1
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: db, image: "postgres:16"}]
-`,
-		"templates/data.yaml": `apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: data}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
-  {{- if .Values.broken }}
-  storageClassName: missing
-  {{- end }}
-`,
-		"templates/migrate.yaml": `apiVersion: batch/v1
-kind: Job
-metadata: {name: migrate}
-spec:
-  backoffLimit: 0
-  {{- if .Values.broken }}
-  activeDeadlineSeconds: 6
-  {{- end }}
-  template:
-    spec:
-      restartPolicy: Never
-      {{- if .Values.broken }}
-      nodeSelector: {disk: none}
-      {{- end }}
-      containers: [{name: migrate, image: "busybox:1.36", command: [sh, -c, "echo migrated"]}]
-`,
-	}
-	return testutil.WriteTree(t, dir, files)
-}
+// readinessBundle is a local bundle with one resource of every kind a wait
+// must understand: a custom resource with a Ready condition (its CRD in
+// crds/; the test plays its controller through the status subresource), a
+// Deployment rollout, a StatefulSet, a claim and a Job. With broken=true
+// each of them cannot become ready: pods that no node fits, a Job past its
+// deadline, a claim of a StorageClass that does not exist.
+const readinessBundle = "testdata/readiness"
 
 var databases = schema.GroupVersionResource{Group: "readiness.bundle.test", Version: "v1", Resource: "databases"}
 
@@ -181,12 +97,24 @@ func (e *env) startInProcess(args ...string) (<-chan result, *lockedBuffer) {
 	return done, errb
 }
 
+// returned waits for the command startInProcess started to return; the
+// test stops, saying late, when it has not after timeout.
+func returned(t *testing.T, done <-chan result, timeout time.Duration, late string) result {
+	t.Helper()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(timeout):
+		t.Fatal(late)
+		return result{}
+	}
+}
+
 // --wait waits for every kind, says each change of state, and returns as
 // soon as the last resource is ready.
 func TestWaitEndsPromptlyWhenTheLastResourceIsReady(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "ready")
-	done, stderr := e.startInProcess("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m", "--kubeconfig", e.kubeconfig)
+	e, ns := setupIn(t, "ready")
+	done, stderr := e.startInProcess("install", "ready", readinessBundle, "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m", "--kubeconfig", e.kubeconfig)
 	e.waitForDatabase(t, ns)
 	// Everything but the Database becomes ready on its own (kwok runs the
 	// pods and completes the Job, claims bind).
@@ -206,12 +134,7 @@ func TestWaitEndsPromptlyWhenTheLastResourceIsReady(t *testing.T) {
 	}
 	readyAt := time.Now()
 	e.setReady(t, ns, "True", "Provisioned", "")
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("install did not return after the last resource became ready")
-	}
+	r := returned(t, done, 30*time.Second, "install did not return after the last resource became ready")
 	if r.code != 0 {
 		t.Fatalf("install: exit %d: %s", r.code, r.stderr)
 	}
@@ -235,18 +158,12 @@ func TestWaitEndsPromptlyWhenTheLastResourceIsReady(t *testing.T) {
 // line per resource with the reason its status, pods and events give; the
 // release is recorded failed, as Helm does.
 func TestWaitFailureSaysWhyEachResourceIsNotReady(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "notready")
-	done, _ := e.startInProcess("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m",
+	e, ns := setupIn(t, "notready")
+	done, _ := e.startInProcess("install", "ready", readinessBundle, "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "2m",
 		"--set", "broken=true", "--kubeconfig", e.kubeconfig)
 	e.waitForDatabase(t, ns)
 	e.setReady(t, ns, "False", "NotSynced", "upstream unreachable")
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(90 * time.Second):
-		t.Fatal("install did not fail when the Job failed")
-	}
+	r := returned(t, done, 90*time.Second, "install did not fail when the Job failed")
 	if r.code == 0 {
 		t.Fatalf("install of a broken bundle succeeded: %s", r.stderr)
 	}
@@ -278,11 +195,7 @@ func TestWaitFailureSaysWhyEachResourceIsNotReady(t *testing.T) {
 	if strings.Contains(explained, "StatefulSet db") {
 		t.Errorf("a ready StatefulSet is explained:\n%s", explained)
 	}
-	rel, err := e.helmStorage(ns).Last("ready")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rel.Info.Status != "failed" {
+	if rel := e.lastRevision(t, ns, "ready"); rel.Info.Status != "failed" {
 		t.Errorf("release status %s, want failed", rel.Info.Status)
 	}
 }
@@ -290,9 +203,8 @@ func TestWaitFailureSaysWhyEachResourceIsNotReady(t *testing.T) {
 // --atomic keeps Helm's meaning when bundle waits: the failed install is
 // uninstalled.
 func TestAtomicUninstallsWhenTheWaitFails(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "atomic")
-	code, _, errs := e.bundle(t, "install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--atomic", "--timeout", "5s")
+	e, ns := setupIn(t, "atomic")
+	code, _, errs := e.bundle(t, "install", "ready", readinessBundle, "-n", ns, "--create-namespace", "--atomic", "--timeout", "5s")
 	if code == 0 {
 		t.Fatal("an install whose Database never becomes ready succeeded")
 	}
@@ -306,8 +218,7 @@ func TestAtomicUninstallsWhenTheWaitFails(t *testing.T) {
 
 // A lost API server is said at once, not after the timeout.
 func TestWaitSaysAtOnceThatTheClusterIsGone(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "lost")
+	e, ns := setupIn(t, "lost")
 	// A TCP proxy in front of the API server, to cut it off.
 	kc, err := clientcmd.LoadFromFile(e.kubeconfig)
 	if err != nil {
@@ -355,17 +266,12 @@ func TestWaitSaysAtOnceThatTheClusterIsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	done, _ := e.startInProcess("install", "ready", readinessBundle(t), "-n", ns, "--create-namespace", "--wait", "--timeout", "2m", "--kubeconfig", proxied)
+	done, _ := e.startInProcess("install", "ready", readinessBundle, "-n", ns, "--create-namespace", "--wait", "--timeout", "2m", "--kubeconfig", proxied)
 	e.waitForDatabase(t, ns)
 	time.Sleep(time.Second) // waiting
 	cut()
 	cutAt := time.Now()
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("install still waiting 30s after the cluster went away")
-	}
+	r := returned(t, done, 30*time.Second, "install still waiting 30s after the cluster went away")
 	took := r.returned.Sub(cutAt)
 	t.Logf("the lost connection was said %s after it was cut", took)
 	if took > 5*time.Second {

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,67 +27,16 @@ import (
 // no node, so they never become ready and --wait waits until killed.
 func webChart(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "web")
-	files := map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.0.0\n",
-		"values.yaml": "color: blue\nnodeSelector: {}\n",
-		"templates/cm.yaml": `apiVersion: v1
+	return deploymentChart(t, "color: blue\n", "templates/cm.yaml", `apiVersion: v1
 kind: ConfigMap
 metadata: {name: {{ .Release.Name }}}
 data: {color: {{ .Values.color | quote }}}
-`,
-		"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: {{ .Release.Name }}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: {{ .Release.Name }}}}
-  template:
-    metadata: {labels: {app: {{ .Release.Name }}}}
-    spec:
-      nodeSelector: {{ toJson .Values.nodeSelector }}
-      containers: [{name: web, image: nginx}]
-`,
-	}
-	return testutil.WriteTree(t, dir, files)
+`)
 }
 
-var (
-	bundleBinOnce sync.Once
-	bundleBin     string
-	bundleBinErr  error
-)
-
-// TestMain removes the bundle binary the tests built.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if bundleBin != "" {
-		os.RemoveAll(filepath.Dir(bundleBin))
-	}
-	os.Exit(code)
-}
-
-// bundleBinary builds the bundle command once, for tests that run it as a
+// bundleBinary is the bundle command built once, for tests that run it as a
 // process of its own (to kill it).
-func bundleBinary(t *testing.T) string {
-	t.Helper()
-	bundleBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bundle-e2e-bin-")
-		if err != nil {
-			bundleBinErr = err
-			return
-		}
-		bundleBin = filepath.Join(dir, "bundle")
-		out, err := exec.Command("go", "build", "-o", bundleBin, "github.com/bundlesh/bundle/cmd/bundle").CombinedOutput()
-		if err != nil {
-			bundleBinErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	if bundleBinErr != nil {
-		t.Fatal(bundleBinErr)
-	}
-	return bundleBin
-}
+func bundleBinary(t *testing.T) string { return testutil.BundleBinary(t) }
 
 // process is the bundle command running as a process of its own.
 type process struct {
@@ -195,8 +141,7 @@ const never = "nodeSelector.node=nowhere"
 
 func TestKilledUpgradeIsRecoveredByTheNext(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	ns := e.namespace(t, "killed-upgrade")
+	e, ns := setupIn(t, "killed-upgrade")
 	chart := webChart(t)
 	e.mustBundle(t, "install", chart, "-n", ns, "--create-namespace", "--wait", "--timeout", "30s")
 
@@ -213,8 +158,7 @@ func TestKilledUpgradeIsRecoveredByTheNext(t *testing.T) {
 
 func TestKilledInstallIsRecoveredByTheNext(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	ns := e.namespace(t, "killed-install")
+	e, ns := setupIn(t, "killed-install")
 	chart := webChart(t)
 	p := e.startBinary(t, "install", chart, "-n", ns, "--create-namespace", "--set", "color=red", "--set", never, "--wait", "--timeout", "5m")
 	e.untilStatus(t, ns, "web", helmrelease.StatusPendingInstall, p)
@@ -231,8 +175,7 @@ func TestKilledInstallIsRecoveredByTheNext(t *testing.T) {
 // newest earlier deployed revision.
 func TestKilledRollbackIsRecoveredByTheNext(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	ns := e.namespace(t, "killed-rollback")
+	e, ns := setupIn(t, "killed-rollback")
 	chart := webChart(t)
 	e.mustBundle(t, "install", chart, "-n", ns, "--create-namespace", "--set", never)
 	e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "color=green", "--wait", "--timeout", "30s")
@@ -255,8 +198,7 @@ func TestKilledRollbackIsRecoveredByTheNext(t *testing.T) {
 // that never come); the others fail at once, each naming it.
 func TestConcurrentUpgradesExactlyOneProceeds(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	ns := e.namespace(t, "concurrent")
+	e, ns := setupIn(t, "concurrent")
 	chart := webChart(t)
 	e.mustBundle(t, "install", chart, "-n", ns, "--create-namespace", "--wait", "--timeout", "30s")
 	bundleBinary(t) // built before the clock starts

@@ -2,54 +2,25 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // An object the API server rejects changes nothing: every object of a new
 // revision is validated by a server-side dry run before any is changed.
-
-// serviceChart writes a chart of a Service (port values.port, named http)
-// and a Deployment whose pods go where values.nodeSelector says.
-func serviceChart(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "web")
-	files := map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.0.0\n",
-		"values.yaml": "port: 80\nnodeSelector: {}\n",
-		"templates/svc.yaml": `apiVersion: v1
+func TestAnObjectTheAPIServerRejectsChangesNothing(t *testing.T) {
+	e, ns := setupIn(t, "validate")
+	// A Service (port values.port, named http) beside the Deployment.
+	chart := deploymentChart(t, "port: 80\n", "templates/svc.yaml", `apiVersion: v1
 kind: Service
 metadata: {name: {{ .Release.Name }}}
 spec:
   selector: {app: {{ .Release.Name }}}
   ports: [{name: http, port: {{ .Values.port }}}]
-`,
-		"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: {{ .Release.Name }}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: {{ .Release.Name }}}}
-  template:
-    metadata: {labels: {app: {{ .Release.Name }}}}
-    spec:
-      nodeSelector: {{ toJson .Values.nodeSelector }}
-      containers: [{name: web, image: nginx}]
-`,
-	}
-	return testutil.WriteTree(t, dir, files)
-}
-
-func TestAnObjectTheAPIServerRejectsChangesNothing(t *testing.T) {
-	e := setup(t)
-	ns := e.namespace(t, "validate")
-	chart := serviceChart(t)
+`)
 	ctx := context.Background()
 	e.mustBundle(t, "install", chart, "-n", ns, "--create-namespace")
 	svc := func() *corev1.Service {

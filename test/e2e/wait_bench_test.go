@@ -1,21 +1,9 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/bundlesh/bundle/internal/cli"
 	"github.com/bundlesh/bundle/internal/testutil"
 )
 
@@ -26,68 +14,27 @@ import (
 // bundle is faster). It also reports bundle install stable/mediawiki
 // --wait (mediawiki with its mariadb). make bench runs it.
 func BenchmarkWaitVsHelm(b *testing.B) {
-	kc := testutil.Kubeconfig(b)
+	e := setupWith(b, testutil.Kubeconfig(b))
 	helm := testutil.HelmCLI(b)
-	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cs := kubernetes.NewForConfigOrDie(cfg)
-	helmEnv := append(os.Environ(), "HELM_CONFIG_HOME="+b.TempDir(), "HELM_CACHE_HOME="+b.TempDir(), "HELM_DATA_HOME="+b.TempDir())
-	run := func(name string, args ...string) {
-		b.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Env = helmEnv
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		}
-	}
-	bundle := func(args ...string) {
-		b.Helper()
-		var errb strings.Builder
-		if code := cli.Run(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(""), &strings.Builder{}, &errb); code != 0 {
-			b.Fatalf("bundle %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
-		}
-	}
-	namespace := func(prefix string) string {
-		r := make([]byte, 3)
-		rand.Read(r)
-		ns := prefix + "-" + hex.EncodeToString(r)
-		b.Cleanup(func() { cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-		return ns
-	}
-
-	// The chart archive both install: helm package vendors the library
-	// chart, from a copy so that the repository stays untouched.
-	src, pkg := b.TempDir(), b.TempDir()
-	for _, d := range []string{"mariadb", "common"} {
-		if err := os.CopyFS(filepath.Join(src, d), os.DirFS(filepath.Join("../../bundles/stable", d))); err != nil {
-			b.Fatal(err)
-		}
-	}
-	run(helm, "package", "--dependency-update", filepath.Join(src, "mariadb"), "-d", pkg)
-	archives, _ := filepath.Glob(filepath.Join(pkg, "mariadb-*.tgz"))
-	if len(archives) != 1 {
-		b.Fatalf("helm package made %v", archives)
-	}
-	archive := archives[0]
+	// The chart archive both install.
+	archive := helmPackage(b, helm, "mariadb")
 
 	var helmTime, bundleTime, wikiTime time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		ns := namespace("bench-helm")
+		ns := e.namespace(b, "bench-helm")
 		start := time.Now()
-		run(helm, "install", "db", archive, "-n", ns, "--create-namespace", "--wait", "--timeout", "3m", "--kubeconfig", kc)
+		runHelm(b, helm, "install", "db", archive, "-n", ns, "--create-namespace", "--wait", "--timeout", "3m", "--kubeconfig", e.kubeconfig)
 		helmTime += time.Since(start)
 
-		ns = namespace("bench-bundle")
+		ns = e.namespace(b, "bench-bundle")
 		start = time.Now()
-		bundle("install", "db", archive, "-n", ns, "--create-namespace", "--wait", "--timeout", "3m", "-q", "--kubeconfig", kc)
+		e.mustBundle(b, "install", "db", archive, "-n", ns, "--create-namespace", "--wait", "--timeout", "3m", "-q")
 		bundleTime += time.Since(start)
 
-		ns = namespace("bench-wiki")
+		ns = e.namespace(b, "bench-wiki")
 		start = time.Now()
-		bundle("install", "wiki", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m", "-q", "--kubeconfig", kc)
+		e.mustBundle(b, "install", "wiki", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m", "-q")
 		wikiTime += time.Since(start)
 	}
 	b.StopTimer()
