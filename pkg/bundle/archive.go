@@ -7,35 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing/fstest"
 )
-
-// LoadArchiveFile loads a bundle from a chart archive on disk (a .tgz that
-// bundle package or helm package wrote).
-func LoadArchiveFile(file string) (*Bundle, error) {
-	data, err := ReadArchiveFile(file)
-	if err != nil {
-		return nil, err
-	}
-	return LoadArchive(data, file)
-}
-
-// ReadArchiveFile reads a chart archive from disk: nothing but a regular
-// file, and at most MaxTotalSize bytes of it.
-func ReadArchiveFile(file string) ([]byte, error) {
-	data, err := readLimited(os.DirFS(filepath.Dir(file)), filepath.Base(file), limited{
-		display: file, notRegular: "not a chart archive (not a regular file)", what: "archive", limit: MaxTotalSize})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &FileError{File: file, Msg: "no such file", Err: ErrInvalid}
-	}
-	return data, err
-}
 
 // LoadArchive loads a bundle from a chart archive (DIR/... in a tar.gz, as
 // bundle package and helm package write; DIR is usually the chart's name). Extraction happens in memory and

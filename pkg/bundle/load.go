@@ -474,6 +474,27 @@ func helmMapping(file string, n *yaml.Node) (*yaml.Node, error) {
 	return n, nil
 }
 
+// LoadArchiveFile loads a bundle from a chart archive on disk (a .tgz that
+// bundle package or helm package wrote).
+func LoadArchiveFile(file string) (*Bundle, error) {
+	data, err := ReadArchiveFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return LoadArchive(data, file)
+}
+
+// ReadArchiveFile reads a chart archive from disk: nothing but a regular
+// file, and at most MaxTotalSize bytes of it.
+func ReadArchiveFile(file string) ([]byte, error) {
+	data, err := readLimited(os.DirFS(filepath.Dir(file)), filepath.Base(file), limited{
+		display: file, notRegular: "not a chart archive (not a regular file)", what: "archive", limit: MaxTotalSize})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &FileError{File: file, Msg: "no such file", Err: ErrInvalid}
+	}
+	return data, err
+}
+
 // readRegular reads one file of a bundle, refusing anything but a regular
 // file (a symlink, a FIFO that would block, a device that never ends) and
 // reading at most MaxFileSize+1 bytes whatever the file claims.
