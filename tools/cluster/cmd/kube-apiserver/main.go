@@ -3,16 +3,11 @@
 package main
 
 import (
-	"os"
-	_ "time/tzdata"
-
-	"k8s.io/component-base/cli"
-	_ "k8s.io/component-base/logs/json/register"
-	_ "k8s.io/component-base/metrics/prometheus/clientgo"
-	_ "k8s.io/component-base/metrics/prometheus/version"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+
+	"github.com/bundlesh/bundle/tools/cluster/internal/component"
 )
 
 func main() {
-	os.Exit(cli.Run(app.NewAPIServerCommand()))
+	component.Run(app.NewAPIServerCommand())
 }
