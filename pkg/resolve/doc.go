@@ -6,7 +6,7 @@
 // named templates share one namespace, so two versions of one chart cannot
 // coexist in a release); among the versions that satisfy every constraint,
 // the newest is preferred, unless Options.Prefer names one that still
-// fits. Prereleases are chosen only when a constraint names one
+// fits (for that bundle in that repository). Prereleases are chosen only when a constraint names one
 // (Masterminds/semver rules).
 //
 // # The solver

@@ -344,7 +344,7 @@ func (s *solver) choosePackageVersion(ctx context.Context) (int, error) {
 		return p, nil
 	}
 	vi := allowed.highest(pk.n())
-	if pref, ok := s.opts.Prefer[pk.name]; ok {
+	if pref, ok := s.opts.Prefer[pk.ref]; ok {
 		for i, v := range pk.versions {
 			if v.Equal(pref) && allowed.has(i) {
 				vi = i
