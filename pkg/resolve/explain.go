@@ -567,6 +567,9 @@ func (s *solver) prereleaseNote(id int) string {
 			return "" // some version is left
 		}
 	}
+	if !s.cat.pkgs[p].hasPrerelease() {
+		return ""
+	}
 	n := s.cat.n(p)
 	var texts []string
 	var gap vrange
