@@ -372,10 +372,12 @@ func (s *solver) termRange(id int, t term) (string, bool) {
 // intersected (symbols), as pub writes a term: the complement of ^1.2.0
 // is "<1.2.0 || >=2.0.0", not the versions that happen to exist outside
 // it. What exists decides only what it cannot tell apart (vrange.simplify)
-// and whether the text allows exactly pos. When it does not, or when
-// listing what exists is as short and names versions only, the versions
-// are listed, and so is a single version ("foo 1.0.0", where pub would
-// write "foo <1.1.0").
+// and whether the text allows exactly pos. The versions that exist are
+// listed instead (versions) when the text does not allow exactly pos, when
+// the list takes fewer pieces, when it takes as many, names versions only
+// and the ranges are partly bounded by versions rather than by what a
+// requirement wrote, and for a single version ("foo 1.0.0", where pub
+// would write "foo <1.1.0").
 func (s *solver) rangeText(id int, t term, pos set) string {
 	listed := s.versions(t.pkg, pos)
 	if pos.count(s.cat.n(t.pkg)) == 1 {
