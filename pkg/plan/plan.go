@@ -99,8 +99,8 @@ type Options struct {
 	Update    []string
 	UpdateAll bool
 	// Prefer adds versions to keep when they fit (the installed release's),
-	// below the lock's.
-	Prefer map[string]*semver.Version
+	// below the lock's, by bundle and repository (resolve.Options.Prefer).
+	Prefer map[resolve.Ref]*semver.Version
 }
 
 // Resolve resolves root's requirements through l and loads the chosen
@@ -112,7 +112,7 @@ func Resolve(ctx context.Context, l Loader, root *bundle.Bundle, opts Options) (
 			return nil, err
 		}
 	}
-	prefer := map[string]*semver.Version{}
+	prefer := map[resolve.Ref]*semver.Version{}
 	for k, v := range opts.Prefer {
 		prefer[k] = v
 	}
@@ -122,7 +122,7 @@ func Resolve(ctx context.Context, l Loader, root *bundle.Bundle, opts Options) (
 				continue
 			}
 			if v, err := semver.StrictNewVersion(e.Version); err == nil {
-				prefer[e.Name] = v
+				prefer[lockedRef(e.Repository, e.Name)] = v
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/repo"
+	"github.com/bundlesh/bundle/pkg/resolve"
 )
 
 // References loads what a user names: a root bundle by reference, and the
@@ -75,8 +76,9 @@ func Read(ctx context.Context, refs References, src Source) (*Input, error) {
 }
 
 // Resolve resolves the input's requirements, once, keeping the versions in
-// prefer (an installed release's) while they fit, below the lock's.
-func (in *Input) Resolve(ctx context.Context, prefer map[string]*semver.Version) (*Plan, error) {
+// prefer (an installed release's, by bundle and repository) while they
+// fit, below the lock's.
+func (in *Input) Resolve(ctx context.Context, prefer map[resolve.Ref]*semver.Version) (*Plan, error) {
 	p, err := Resolve(ctx, in.refs, in.Root, Options{Locked: in.Locked, Prefer: prefer})
 	if err != nil {
 		return nil, err
@@ -95,13 +97,25 @@ func Make(ctx context.Context, refs References, src Source) (*Plan, error) {
 }
 
 // PreferInstalled returns the bundle versions a release recorded (its
-// Resolved list), to keep while they still fit when it is upgraded.
-func PreferInstalled(installed []Resolved) map[string]*semver.Version {
-	prefer := map[string]*semver.Version{}
+// Resolved list), to keep while they still fit when it is upgraded: each
+// for its bundle in the repository it came from, so that a requirement
+// moved to another repository is resolved afresh there.
+func PreferInstalled(installed []Resolved) map[resolve.Ref]*semver.Version {
+	prefer := map[resolve.Ref]*semver.Version{}
 	for _, r := range installed {
 		if v, err := semver.StrictNewVersion(r.Version); err == nil {
-			prefer[r.Bundle] = v
+			prefer[lockedRef(r.Repository, r.Bundle)] = v
 		}
 	}
 	return prefer
+}
+
+// lockedRef is the bundle a lock entry or a release's record names; a
+// record without a repository is from the default one, as a requirement
+// without one is.
+func lockedRef(repository, name string) resolve.Ref {
+	if repository == "" {
+		repository = bundle.DefaultRepository
+	}
+	return resolve.Ref{Repository: repository, Name: name}
 }

@@ -23,7 +23,6 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 
-	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmrelease "helm.sh/helm/v3/pkg/release"
@@ -417,12 +416,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	// One resolution, keeping the installed requirement versions while
 	// they still fit (unless told to move them).
 	from := c.upgradeBase(last)
-	var prefer map[string]*semver.Version
+	var installed []plan.Resolved
 	if !opts.UpdateDeps && from.Chart != nil && from.Chart.Metadata != nil {
-		installed, _ := plan.ParseResolved(from.Chart.Metadata.Annotations)
-		prefer = plan.PreferInstalled(installed)
+		installed, _ = plan.ParseResolved(from.Chart.Metadata.Annotations)
 	}
-	p, err := in.Resolve(ctx, prefer)
+	p, err := in.Resolve(ctx, plan.PreferInstalled(installed))
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@
 // named templates share one namespace, so two versions of one chart cannot
 // coexist in a release); among the versions that satisfy every constraint,
 // the newest is preferred, unless Options.Prefer names one that still
-// fits. Prereleases are chosen only when a constraint names one
+// fits (for that bundle in that repository). Prereleases are chosen only when a constraint names one
 // (Masterminds/semver rules).
 //
 // # The solver
@@ -36,7 +36,12 @@
 //     written as sentences, as pub reports failures (the repository rule
 //     is left implicit: "bar requires shared from R1 and foo requires
 //     shared from R2, so bar is incompatible with foo"), with version sets
-//     written as the constraint a requirement wrote when one matches.
+//     written as the constraint a requirement wrote when one matches, and
+//     otherwise in the constraint language from the ranges the derivation
+//     combined (symbols.go, ranges.go): the complement of ^1.2.0 is
+//     "<1.2.0 || >=2.0.0", whichever versions exist; and with the
+//     prereleases a range leaves out named wherever that is why no
+//     version matched.
 //
 // What the solver knows of bundles and how it goes faster than pub's
 // description live apart, behind the same calls:
@@ -54,6 +59,10 @@
 //     is word-wise boolean arithmetic.
 //   - constraint.go: a Masterminds constraint turned into such a set, with
 //     caches, and why it reads the comparators itself.
+//   - ranges.go: version sets as the constraint language sees them
+//     (unions of intervals over semver precedence, as pub's
+//     VersionConstraint), for explanations only; symbols.go replays a
+//     derivation's set operations on them.
 //   - watch.go: the watch index, which tells unit propagation which
 //     incompatibilities a new assignment may have made almost satisfied
 //     without looking at all of them (two watched terms, blockers, buckets

@@ -3,6 +3,8 @@ package resolve
 import (
 	"fmt"
 	"strings"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 // explain writes the derivation of a terminal incompatibility as sentences,
@@ -131,7 +133,7 @@ func (r *reporter) visit(id int, conclusion bool) {
 	if conclusion || id == r.root {
 		conj = "So,"
 	}
-	what := r.s.describe(id)
+	what := r.s.describe(id) + r.s.prereleaseNote(id)
 	c1, c2 := r.causes(id)
 	d1, d2 := r.derived(c1), r.derived(c2)
 	switch {
@@ -203,7 +205,7 @@ func (r *reporter) singleLine(id int) bool {
 func (s *solver) and(a, b int) string {
 	ia, ib := s.incompats[a], s.incompats[b]
 	if ia.cause == dependencyCause && ib.cause == dependencyCause && ia.from == ib.from && len(ia.terms) > 0 && len(ib.terms) > 0 && ia.terms[0].set.equal(ib.terms[0].set) {
-		return fmt.Sprintf("%s requires both %s and %s", s.subject(ia.terms[0]), s.reqText(ia), s.reqText(ib))
+		return fmt.Sprintf("%s requires both %s and %s", s.subject(a, ia.terms[0]), s.reqText(ia), s.reqText(ib))
 	}
 	return first(s.describe(a)) + " and " + s.describe(b)
 }
@@ -228,14 +230,14 @@ func (s *solver) describe(id int) string {
 		if len(inc.terms) > 0 && inc.terms[0].pkg == inc.from {
 			self = inc.terms[0]
 		}
-		msg := fmt.Sprintf("%s requires %s", s.subject(self), s.reqText(inc))
+		msg := fmt.Sprintf("%s requires %s", s.subject(id, self), s.reqText(inc))
 		if len(inc.terms) == 1 {
 			to := s.cat.pkgs[inc.to]
 			switch {
 			case inc.to == inc.from:
 				msg += " (another version of itself)"
 			case len(inc.reqs) > 1:
-				msg += fmt.Sprintf(" (no version of %s satisfies all of these)", to.name)
+				msg += fmt.Sprintf(" (no version of %s satisfies all of these%s)", to.name, s.prereleasesOnly(inc.to, wouldAllowAll(inc.reqs)))
 			default:
 				msg += fmt.Sprintf(" (no version matches; %s has %s%s)", to.name, listVersions(to), prereleasesLeftOut(to, inc.reqs[0]))
 			}
@@ -248,7 +250,7 @@ func (s *solver) describe(id int) string {
 		if r := inc.reqs[0]; len(inc.reqs) == 1 && r.Instance != "" && r.Instance != r.Name {
 			what = r.Instance + " " + r.Name
 		}
-		return fmt.Sprintf("%s requires %s, which does not exist in %s", s.subject(inc.terms[0]), what, to.ref.Repository)
+		return fmt.Sprintf("%s requires %s, which does not exist in %s", s.subject(id, inc.terms[0]), what, to.ref.Repository)
 	case noVersionsCause:
 		t := inc.terms[0]
 		return fmt.Sprintf("no version of %s is left", s.cat.pkgs[t.pkg].name)
@@ -269,27 +271,27 @@ func (s *solver) describe(id int) string {
 	case len(inc.terms) == 0 || (len(inc.terms) == 1 && inc.terms[0].pkg == rootPkg && len(pos) == 1):
 		return "version solving failed"
 	case len(inc.terms) == 1 && len(pos) == 1:
-		return s.subject(pos[0]) + " is forbidden"
+		return s.subject(id, pos[0]) + " is forbidden"
 	case len(inc.terms) == 1:
-		return s.object(neg[0]) + " is required"
+		return s.object(id, neg[0]) + " is required"
 	case len(pos) == 1 && len(neg) == 1:
-		return s.subject(pos[0]) + " requires " + s.object(neg[0])
+		return s.subject(id, pos[0]) + " requires " + s.object(id, neg[0])
 	case len(pos) == 2 && len(neg) == 0:
-		return s.object(pos[0]) + " is incompatible with " + s.object(pos[1])
+		return s.object(id, pos[0]) + " is incompatible with " + s.object(id, pos[1])
 	case len(neg) == 0:
 		parts := make([]string, len(pos))
 		for i, t := range pos {
-			parts[i] = s.object(t)
+			parts[i] = s.object(id, t)
 		}
 		return "one of " + strings.Join(parts, " or ") + " must be false"
 	default:
 		ps := make([]string, len(pos))
 		for i, t := range pos {
-			ps[i] = s.object(t)
+			ps[i] = s.object(id, t)
 		}
 		ns := make([]string, len(neg))
 		for i, t := range neg {
-			ns[i] = s.object(t)
+			ns[i] = s.object(id, t)
 		}
 		if len(pos) == 0 {
 			return "one of " + strings.Join(ns, " or ") + " is required"
@@ -322,35 +324,88 @@ func (s *solver) reqText(inc *incompatibility) string {
 	return strings.Join(parts, " as well as ")
 }
 
-// subject phrases a term as the subject of a sentence: "mediawiki 1.2.0",
-// "every version of foo", "shop" for the root.
-func (s *solver) subject(t term) string { return s.phrase(t, "every version of ") }
+// subject phrases a term of incompatibility id as the subject of a
+// sentence: "mediawiki 1.2.0", "every version of foo", "shop" for the root.
+func (s *solver) subject(id int, t term) string { return s.phrase(id, t, "every version of ") }
 
-// object phrases a term positively ("foo >=1.0.0 <2.0.0", "foo" for every
-// version); a negative term reads as the versions it requires.
-func (s *solver) object(t term) string { return s.phrase(t, "") }
+// object phrases a term of incompatibility id positively ("foo >=1.0.0
+// <2.0.0", "foo" for every version); a negative term reads as the versions
+// it requires.
+func (s *solver) object(id int, t term) string { return s.phrase(id, t, "") }
 
-func (s *solver) phrase(t term, every string) string {
+func (s *solver) phrase(id int, t term, every string) string {
 	p := s.cat.pkgs[t.pkg]
 	if t.pkg == rootPkg || t.set == nil {
 		return p.name
-	}
-	n := p.n()
-	pos := t.set
-	if !t.set.positive(n) {
-		pos = t.set.not(n)
 	}
 	from := ""
 	if s.cat.ambiguous(t.pkg) {
 		from = " from " + p.ref.Repository
 	}
-	if pos.count(n) == n {
+	text, all := s.termRange(id, t)
+	if all {
 		return every + p.name + from
 	}
-	if text, ok := p.constraintFor(pos); ok {
-		return p.name + " " + text + from
+	return p.name + " " + text + from
+}
+
+// termRange writes the versions term t of incompatibility id allows (a
+// negative term: requires), or reports that it allows every version.
+func (s *solver) termRange(id int, t term) (string, bool) {
+	p := s.cat.pkgs[t.pkg]
+	n := p.n()
+	pos := t.set
+	if !t.set.positive(n) {
+		pos = t.set.not(n)
 	}
-	return p.name + " " + s.versions(t.pkg, pos) + from
+	if pos.count(n) == n {
+		return "", true
+	}
+	if text, ok := p.constraintFor(pos); ok {
+		return text, false
+	}
+	return s.rangeText(id, t, pos), false
+}
+
+// rangeText writes the versions pos of term t of incompatibility id in the
+// constraint language, from the ranges the derivation joined and
+// intersected (symbols), as pub writes a term: the complement of ^1.2.0
+// is "<1.2.0 || >=2.0.0", not the versions that happen to exist outside
+// it. What exists decides only what it cannot tell apart (vrange.simplify)
+// and whether the text allows exactly pos. The versions that exist are
+// listed instead (versions) when the text does not allow exactly pos, when
+// the list takes fewer pieces, when it takes as many, names versions only
+// and the ranges are partly bounded by versions rather than by what a
+// requirement wrote, and for a single version ("foo 1.0.0", where pub
+// would write "foo <1.1.0").
+func (s *solver) rangeText(id int, t term, pos set) string {
+	listed := s.versions(t.pkg, pos)
+	if pos.count(s.cat.n(t.pkg)) == 1 {
+		return listed
+	}
+	r, ok := s.symbols().term(id, t.pkg)
+	if !ok {
+		return listed
+	}
+	if !t.set.positive(s.cat.n(t.pkg)) {
+		r = r.complement()
+	}
+	text, allWritten := s.symbols().write(t.pkg, r, pos)
+	switch {
+	case text == "", pieces(text) > pieces(listed):
+		return listed
+	case pieces(text) == pieces(listed) && !allWritten && !strings.ContainsAny(listed, "<>"):
+		// As many pieces, partly bounded by what exists, and the list
+		// names versions only: "1.0.0 || 2.0.0" says it more plainly
+		// than "<2.1.0 || >=3.0.0".
+		return listed
+	}
+	return text
+}
+
+// pieces counts the alternatives and exclusions of a range as written.
+func pieces(text string) int {
+	return 1 + strings.Count(text, "||") + strings.Count(text, "!=")
 }
 
 // versions writes a version set as ranges over the versions the source
@@ -424,11 +479,9 @@ func prereleasesLeftOut(p *pkg, r Requirement) string {
 	if r.Constraint == nil || r.Constraint.IncludePrerelease {
 		return ""
 	}
-	with := *r.Constraint
-	with.IncludePrerelease = true
 	var pre []string
 	for _, v := range p.versions {
-		if v.Prerelease() != "" && with.Check(v) {
+		if v.Prerelease() != "" && wouldAllow(r.Constraint, v) {
 			pre = append(pre, v.String())
 		}
 	}
@@ -438,8 +491,120 @@ func prereleasesLeftOut(p *pkg, r Requirement) string {
 	case 1:
 		return fmt.Sprintf(", but %s is a prerelease, which %s leaves out unless it names one", pre[0], r.Constraint)
 	}
-	if len(pre) > 3 {
-		pre = append(pre[:2], "...", pre[len(pre)-1])
+	return fmt.Sprintf(", but %s are prereleases, which %s leaves out unless it names one", listShort(pre), r.Constraint)
+}
+
+// wouldAllow reports whether a constraint would allow the prerelease v if
+// it named a prerelease: as Masterminds reads it with prereleases
+// included, or because it allows v's release (1.0.0-beta is a prerelease
+// of 1.0.0, which ^1.0.0 allows; ^1.0.0-0 would allow it).
+func wouldAllow(c *semver.Constraints, v *semver.Version) bool {
+	if c == nil {
+		return true
 	}
-	return fmt.Sprintf(", but %s are prereleases, which %s leaves out unless it names one", strings.Join(pre, ", "), r.Constraint)
+	with := *c
+	with.IncludePrerelease = true
+	return with.Check(v) || c.Check(releaseOf(v))
+}
+
+// wouldAllowAll reports whether every one of reqs would allow a
+// prerelease if it named one (wouldAllow).
+func wouldAllowAll(reqs []Requirement) func(*semver.Version) bool {
+	return func(v *semver.Version) bool {
+		for _, r := range reqs {
+			if !wouldAllow(r.Constraint, v) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// prereleasesOnly ends the sentence that no version of package p
+// satisfies some ranges, when prereleases would: " but 1.5.0-beta, a
+// prerelease, which a range leaves out unless it names one". in reports
+// whether the ranges would allow a prerelease.
+func (s *solver) prereleasesOnly(p int, in func(*semver.Version) bool) string {
+	var pre []string
+	for _, v := range s.cat.pkgs[p].versions {
+		if v.Prerelease() != "" && in(v) {
+			pre = append(pre, v.String())
+		}
+	}
+	switch len(pre) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(" but %s, a prerelease, which a range leaves out unless it names one", pre[0])
+	}
+	return fmt.Sprintf(" but %s, prereleases, which a range leaves out unless it names one", listShort(pre))
+}
+
+// listShort joins versions, eliding the middle of a long list.
+func listShort(vs []string) string {
+	if len(vs) > 3 {
+		vs = append(vs[:2:2], "...", vs[len(vs)-1])
+	}
+	if len(vs) == 2 {
+		return vs[0] + " and " + vs[1]
+	}
+	return strings.Join(vs, ", ")
+}
+
+// prereleaseNote explains, for a derived incompatibility, why a package
+// dropped out of it when that is because its versions are prereleases: the
+// two incompatibilities it came from each required a range of that
+// package (the satisfier's), no version is in both, and prereleases would
+// be. "Because bar requires foo <2.0.0 and the root requires foo >=1.0.0,
+// the root is incompatible with bar (no version of foo is in both <2.0.0
+// and >=1.0.0 but 1.5.0-beta, a prerelease, ...)".
+func (s *solver) prereleaseNote(id int) string {
+	inc := s.incompats[id]
+	if inc.cause != conflictCause {
+		return ""
+	}
+	p := inc.sat
+	for _, t := range inc.terms {
+		if t.pkg == p {
+			return "" // some version is left
+		}
+	}
+	if !s.cat.pkgs[p].hasPrerelease() {
+		return ""
+	}
+	n := s.cat.n(p)
+	var texts []string
+	var gap vrange
+	for _, c := range []int{inc.cause1, inc.cause2} {
+		found := false
+		for _, t := range s.incompats[c].terms {
+			if t.pkg != p {
+				continue
+			}
+			if t.set.positive(n) {
+				return "" // not a requirement
+			}
+			r, ok := s.symbols().term(c, p)
+			if !ok {
+				return ""
+			}
+			r = r.complement()
+			if texts == nil {
+				gap = r
+			} else {
+				gap = gap.intersect(r)
+			}
+			text, _ := s.termRange(c, t)
+			texts = append(texts, text)
+			found = true
+		}
+		if !found {
+			return ""
+		}
+	}
+	note := s.prereleasesOnly(p, func(v *semver.Version) bool { return gap.contains(v) || gap.contains(releaseOf(v)) })
+	if note == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (no version of %s is in both %s and %s%s)", s.cat.pkgs[p].name, texts[0], texts[1], note)
 }

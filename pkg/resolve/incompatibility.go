@@ -13,8 +13,10 @@ import "sort"
 type incompatibility struct {
 	terms []term
 	cause cause
-	// conflictCause: the two incompatibilities it was derived from.
+	// conflictCause: the two incompatibilities it was derived from, and
+	// the package whose terms were joined (the satisfier's).
 	cause1, cause2 int
+	sat            int
 	// dependencyCause and notFoundCause: who requires what.
 	from int
 	to   int

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"sort"
 	"strings"
 	"testing"
 
@@ -224,4 +225,51 @@ func TestAgainstOracle(t *testing.T) {
 	if solvable < cases/10 || solvable > cases*9/10 {
 		t.Errorf("the generator is lopsided: %d of %d solvable", solvable, cases)
 	}
+}
+
+// The ranges explanations replay (symbols.go) say of every release version
+// that exists what the solver's bitsets say, for every term of every
+// incompatibility, solvable or not: they differ only on versions that do
+// not exist (and on prereleases, which the bitsets alone say).
+func TestSymbolsAgreeWithBitsets(t *testing.T) {
+	cases := 1000
+	if testing.Short() {
+		cases = 100
+	}
+	checked := 0
+	for seed := 0; seed < cases; seed++ {
+		rng := rand.New(rand.NewSource(int64(seed)))
+		reg, root := randomRegistry(rng)
+		// Prereleases, which ranges leave out, between the releases.
+		var refs []string
+		for ref := range reg.versions {
+			refs = append(refs, ref.String())
+		}
+		sort.Strings(refs)
+		for _, ref := range refs {
+			if rng.Intn(2) == 0 {
+				reg.add(ref, fmt.Sprintf("%d.%d.0-rc.1", 1+rng.Intn(3), rng.Intn(3)))
+			}
+		}
+		s := newSolver(reg, root, Options{})
+		if err := s.solve(context.Background()); err != nil && !errors.Is(err, ErrConflict) {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		for id, inc := range s.incompats {
+			rs := s.symbols().of(id)
+			for k, term := range inc.terms {
+				for i, v := range s.cat.pkgs[term.pkg].versions {
+					if v.Prerelease() != "" {
+						continue
+					}
+					if got, want := rs[k].contains(v), term.set.has(i); got != want {
+						t.Fatalf("seed %d: incompatibility %d (cause %d), term on %s: range %v holds %s: %v, bitset: %v",
+							seed, id, inc.cause, s.cat.pkgs[term.pkg].ref, rs[k], v, got, want)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	t.Logf("%d term versions checked", checked)
 }

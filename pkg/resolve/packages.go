@@ -45,6 +45,17 @@ type cached struct {
 // n is how many versions the bundle has: the size of its version sets.
 func (p *pkg) n() int { return len(p.versions) }
 
+// hasPrerelease reports whether one of the bundle's versions is a
+// prerelease.
+func (p *pkg) hasPrerelease() bool {
+	for _, v := range p.versions {
+		if v.Prerelease() != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // catalog is what the solver has learnt of the world through its Source:
 // every bundle it met, by id (the root is 0), with versions and
 // requirements read once.

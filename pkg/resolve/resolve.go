@@ -59,9 +59,11 @@ type Source interface {
 
 // Options tune a resolution.
 type Options struct {
-	// Prefer maps bundle names to versions to keep when they still satisfy
-	// every constraint (from a lock or the installed release).
-	Prefer map[string]*semver.Version
+	// Prefer maps bundles to versions to keep when they still satisfy
+	// every constraint (from a lock or the installed release). A bundle is
+	// a name in a repository, as everywhere in the solver: preferring
+	// stable/mariadb 1.2.0 says nothing of other/mariadb.
+	Prefer map[Ref]*semver.Version
 	// Root names the bundle the root requirements belong to, for messages
 	// and so that a requirement back on it is understood; empty means
 	// "the root".

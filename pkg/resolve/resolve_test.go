@@ -102,7 +102,7 @@ type scenario struct {
 	line      int
 	reg       *registry
 	root      []Requirement
-	prefer    map[string]*semver.Version
+	prefer    map[Ref]*semver.Version
 	want      string
 	errKind   string
 	errLines  []string
@@ -133,7 +133,7 @@ func loadScenarios(t *testing.T, path string) []*scenario {
 		key, val, _ := strings.Cut(line, ":")
 		val = strings.TrimSpace(val)
 		if key == "scenario" {
-			cur = &scenario{name: val, line: n, reg: newRegistry(), prefer: map[string]*semver.Version{}}
+			cur = &scenario{name: val, line: n, reg: newRegistry(), prefer: map[Ref]*semver.Version{}}
 			out = append(out, cur)
 			continue
 		}
@@ -153,7 +153,7 @@ func loadScenarios(t *testing.T, path string) []*scenario {
 			cur.errKind = val
 		case key == "prefer":
 			name, v, _ := strings.Cut(val, " ")
-			cur.prefer[name] = semver.MustParse(v)
+			cur.prefer[splitRef(name)] = semver.MustParse(v)
 		case key == "max-decisions":
 			fmt.Sscan(val, &cur.maxDecide)
 		default:

@@ -31,6 +31,9 @@ type solver struct {
 	clashes []int
 
 	decisions, conflicts int
+
+	// syms holds the explanation's ranges, made when there is one.
+	syms *symbols
 }
 
 func newSolver(src Source, root []Requirement, opts Options) *solver {
@@ -284,7 +287,7 @@ func (s *solver) resolveConflict(id int) (int, error) {
 			return id, nil
 		}
 		terms := priorCause(inc, s.incompats[sat.cause], satPkg, &s.cat)
-		id = s.store(&incompatibility{terms: terms, cause: conflictCause, cause1: id, cause2: sat.cause})
+		id = s.store(&incompatibility{terms: terms, cause: conflictCause, cause1: id, cause2: sat.cause, sat: satPkg})
 		learned = true
 	}
 }
@@ -341,7 +344,7 @@ func (s *solver) choosePackageVersion(ctx context.Context) (int, error) {
 		return p, nil
 	}
 	vi := allowed.highest(pk.n())
-	if pref, ok := s.opts.Prefer[pk.name]; ok {
+	if pref, ok := s.opts.Prefer[pk.ref]; ok {
 		for i, v := range pk.versions {
 			if v.Equal(pref) && allowed.has(i) {
 				vi = i
