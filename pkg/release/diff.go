@@ -198,6 +198,9 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 		if apierrors.IsNotFound(err) && notServed(err) {
 			return nil, obj, nil
 		}
+		if err == nil {
+			unallocated(obj, stored)
+		}
 		return nil, stored, err
 	case err != nil:
 		if apierrors.IsNotFound(err) && notServed(err) {
@@ -224,4 +227,18 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 	}
 	stored, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll})
 	return live, stored, err
+}
+
+// unallocated removes from stored, what the API server answered a dry-run
+// create of obj, the addresses it allocates only for real: a Service's
+// cluster IPs (a dry run answers a placeholder) when obj asks for none.
+func unallocated(obj, stored *unstructured.Unstructured) {
+	if stored == nil || stored.GroupVersionKind().Group != "" || stored.GetKind() != "Service" {
+		return
+	}
+	for _, f := range []string{"clusterIP", "clusterIPs"} {
+		if _, set, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", f); !set {
+			unstructured.RemoveNestedField(stored.Object, "spec", f)
+		}
+	}
 }
