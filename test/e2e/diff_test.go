@@ -314,3 +314,27 @@ func TestDiffUpgradeShowsOnlyTheChangedField(t *testing.T) {
 		t.Error("the snapshot does not see an upgrade")
 	}
 }
+
+// A catalog bundle with a requirement: an upgrade without changes changes
+// nothing (generated passwords are read back, so their Secrets are
+// unchanged; no default the API server fills in shows), and one value
+// changes only what it feeds.
+func TestDiffUpgradeCatalogBundle(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	e.mustBundle(t, "install", "docs", "stable/mediawiki", "-n", ns)
+	code, out, errs := e.diffRun(t, ns, "upgrade", "docs", "stable/mediawiki", "--detailed-exitcode")
+	if code != 0 || len(objectLines(out)) != 0 || !strings.Contains(out, "  database: mariadb 1.0.2 (unchanged)") {
+		t.Fatalf("no change: exit %d %s\n%s", code, errs, out)
+	}
+	code, out, errs = e.diffRun(t, ns, "upgrade", "docs", "stable/mediawiki", "--set", "wiki.name=Team docs", "--detailed-exitcode")
+	want := []string{"~ change ConfigMap " + ns + "/docs-mediawiki", "~ change Deployment.apps " + ns + "/docs-mediawiki"}
+	if code != 2 || fmt.Sprint(objectLines(out)) != fmt.Sprint(want) {
+		t.Fatalf("wiki.name: exit %d %s\n%s", code, errs, out)
+	}
+	for _, s := range []string{"-    $wgSitename = 'My Wiki';\n+    $wgSitename = 'Team docs';\n", "+        checksum/config: "} {
+		if !strings.Contains(out, s) {
+			t.Errorf("wiki.name: output lacks %q:\n%s", s, out)
+		}
+	}
+}
