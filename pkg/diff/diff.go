@@ -18,8 +18,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
-	"github.com/pmezard/go-difflib/difflib"
+	"github.com/sergi/go-diff/diffmatchpatch"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -303,13 +304,82 @@ func toYAML(m map[string]any) (string, error) {
 
 // Unified is the unified diff of a and b, hunks only (no file header),
 // with context lines of context; "" when they are equal.
+//
+// Lines are matched by diff-match-patch's Myers diff in line mode, which
+// gives up refining after matchTimeout (the diff is then correct, if not
+// minimal), so that no document makes it slow.
 func Unified(a, b string, context int) (string, error) {
 	if a == b {
 		return "", nil
 	}
+	dmp := diffmatchpatch.New()
+	dmp.DiffTimeout = matchTimeout
+	ra, rb, index := dmp.DiffLinesToRunes(a, b)
+	type op struct {
+		kind byte // ' ', '-' or '+'
+		line string
+	}
+	var ops []op
+	var changed []int // indices in ops
+	for _, d := range dmp.DiffCharsToLines(dmp.DiffMainRunes(ra, rb, false), index) {
+		kind := byte(' ')
+		switch d.Type {
+		case diffmatchpatch.DiffDelete:
+			kind = '-'
+		case diffmatchpatch.DiffInsert:
+			kind = '+'
+		}
+		for _, l := range lines(d.Text) {
+			if kind != ' ' {
+				changed = append(changed, len(ops))
+			}
+			ops = append(ops, op{kind, l})
+		}
+	}
 	var buf bytes.Buffer
-	err := difflib.WriteUnifiedDiff(&buf, difflib.UnifiedDiff{A: lines(a), B: lines(b), Context: context})
-	return buf.String(), err
+	// Lines of a and b before ops[i].
+	aLine, bLine := make([]int, len(ops)+1), make([]int, len(ops)+1)
+	for i, o := range ops {
+		aLine[i+1], bLine[i+1] = aLine[i], bLine[i]
+		if o.kind != '+' {
+			aLine[i+1]++
+		}
+		if o.kind != '-' {
+			bLine[i+1]++
+		}
+	}
+	for i := 0; i < len(changed); {
+		// A hunk: changes no more than 2*context equal lines apart.
+		j := i
+		for j+1 < len(changed) && changed[j+1]-changed[j]-1 <= 2*context {
+			j++
+		}
+		from, to := max(changed[i]-context, 0), min(changed[j]+context+1, len(ops))
+		fmt.Fprintf(&buf, "@@ -%s +%s @@\n", hunkRange(aLine[from], aLine[to]), hunkRange(bLine[from], bLine[to]))
+		for _, o := range ops[from:to] {
+			buf.WriteByte(o.kind)
+			buf.WriteString(o.line)
+		}
+		i = j + 1
+	}
+	return buf.String(), nil
+}
+
+// matchTimeout bounds the refinement of one object's line diff.
+const matchTimeout = 2 * time.Second
+
+// hunkRange is a hunk header's range of lines start..stop (0-based,
+// exclusive), as diff -u writes it: "3" for one line, "3,4", "2,0" for
+// none (the line before).
+func hunkRange(start, stop int) string {
+	begin, n := start+1, stop-start
+	switch n {
+	case 1:
+		return fmt.Sprint(begin)
+	case 0:
+		begin--
+	}
+	return fmt.Sprintf("%d,%d", begin, n)
 }
 
 // lines splits s after each newline; a last line without one gets one.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -289,4 +290,46 @@ func TestGolden(t *testing.T) {
 		b.WriteString(o.Diff)
 	}
 	testutil.Golden(t, "testdata/upgrade.golden", b.String(), *update)
+}
+
+// A one-line change among hundreds of repeated lines is one small hunk
+// (difflib's autojunk heuristic would ignore the repeated lines).
+func TestRepeatedLines(t *testing.T) {
+	var a, b strings.Builder
+	for i := 0; i < 600; i++ {
+		name := "x"
+		if i == 300 {
+			name = "y"
+		}
+		fmt.Fprintf(&a, "  - name: x\n    value: %d\n", i%3)
+		fmt.Fprintf(&b, "  - name: %s\n    value: %d\n", name, i%3)
+	}
+	got, err := Unified(a.String(), b.String(), 1)
+	if want := "@@ -600,3 +600,3 @@\n     value: 2\n-  - name: x\n+  - name: y\n     value: 0\n"; got != want || err != nil {
+		t.Errorf("got %q, %v\nwant %q", got, err, want)
+	}
+}
+
+// A long document of few distinct lines is diffed quickly and minimally.
+func TestLargeDocument(t *testing.T) {
+	var a, b strings.Builder
+	for i := 0; i < 20000; i++ {
+		name := "x"
+		if i%1000 == 0 {
+			name = "y"
+		}
+		fmt.Fprintf(&a, "  - name: x\n    value: %d\n", i%7)
+		fmt.Fprintf(&b, "  - name: %s\n    value: %d\n", name, i%7)
+	}
+	start := time.Now()
+	got, err := Unified(a.String(), b.String(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(got, "\n@@ ") + 1; n != 20 || strings.Count(got, "\n+  - name: y") != 20 {
+		t.Errorf("%d hunks:\n%.2000s", n, got)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s", d)
+	}
 }
