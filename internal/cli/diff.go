@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 )
@@ -98,7 +100,7 @@ func (o *diffInstallOptions) run(c *ucli.Context) error {
 	in := o.options(name, src, release.WaitOptions{})
 	p, err := cl.Diff(c.Context, release.DiffOptions{Install: &in, Options: diff.Options{Context: o.diff.context}})
 	if err != nil {
-		return err
+		return asDiff(err)
 	}
 	return o.diff.show(c, p)
 }
@@ -129,9 +131,30 @@ func (o *diffUpgradeOptions) run(c *ucli.Context) error {
 	up := o.options(c.Args().Get(0), src, release.WaitOptions{})
 	p, err := cl.Diff(c.Context, release.DiffOptions{Upgrade: &up, Options: diff.Options{Context: o.diff.context}})
 	if err != nil {
-		return err
+		return asDiff(err)
 	}
 	return o.diff.show(c, p)
+}
+
+// asDiff words the fixes of err that run install or upgrade as their
+// diffs: "release exists: run bundle diff upgrade ...".
+func asDiff(err error) error {
+	for e := err; e != nil; {
+		var fe *errdefs.Error
+		if !errors.As(e, &fe) {
+			break
+		}
+		fixes := make([]errdefs.Fix, len(fe.Fixes))
+		for i, f := range fe.Fixes {
+			fixes[i] = f
+			if len(f.Run) > 0 && (f.Run[0] == "install" || f.Run[0] == "upgrade") {
+				fixes[i].Run = append([]string{"diff"}, f.Run...)
+			}
+		}
+		fe.Fixes = fixes
+		e = fe.Err
+	}
+	return err
 }
 
 // useColor reports whether bundle diff colours its output: on a terminal,

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -115,5 +117,12 @@ func TestDiffUsage(t *testing.T) {
 	}
 	if code, _, errs := run(t, "diff", "nothing"); code != ExitUsage || errs == "" {
 		t.Errorf("bundle diff nothing: exit %d %q", code, errs)
+	}
+}
+
+func TestDiffFixesSayDiff(t *testing.T) {
+	err := fmt.Errorf("installing: %w", errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Run: []string{"upgrade", "wiki", "stable/mediawiki"}}}, "release %q already exists", "wiki"))
+	if got := withHints(asDiff(err)); got != `installing: release "wiki" already exists: run bundle diff upgrade wiki stable/mediawiki` {
+		t.Errorf("got %q", got)
 	}
 }
