@@ -183,9 +183,13 @@ func runApp(ctx context.Context, app *ucli.App, args []string) int {
 		// failed then is only the interruption's consequence.
 		err = cause
 	}
+	var ec *exitCode
+	if errors.As(err, &ec) {
+		return ec.code
+	}
 	printError(app.ErrWriter, err)
 	var ue *usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) && !detailedExitCode(args) {
 		return ExitUsage
 	}
 	return ExitError
@@ -213,6 +217,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			templateCommand(),
 			installCommand(),
 			upgradeCommand(),
+			diffCommand(),
 			rollbackCommand(),
 			uninstallCommand(),
 			listCommand(),
@@ -240,6 +245,21 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 	}
 	setupHelp(app)
 	return app
+}
+
+// detailedExitCode reports whether args ask for bundle diff's
+// --detailed-exitcode, with which a wrong command line exits 1 as every
+// other error: 2 says that something would change.
+func detailedExitCode(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--detailed-exitcode" || a == "--detailed-exitcode=true" {
+			return true
+		}
+	}
+	return false
 }
 
 // nameAndBundle reads "[NAME] BUNDLE".

@@ -127,18 +127,7 @@ func (o *applyOptions) flags(verb string) []ucli.Flag {
 // (the source: bundle, version, values; the client of the cluster; the
 // wait), runs op with them and prints the release as verb.
 func (o *applyOptions) apply(c *ucli.Context, name, ref, verb string, op func(*release.Client, plan.Source, release.WaitOptions) (*release.Release, error)) error {
-	if err := checkNaming(c, name, o.helm.naming, o.helm.PostRenderer); err != nil {
-		return err
-	}
-	if err := o.wait.check(c); err != nil {
-		return err
-	}
-	src, err := o.helm.source.source(ref)
-	if err != nil {
-		return err
-	}
-	o.helm.source.registry.Quiet = o.wait.quiet
-	cl, err := newClient(c, o.kube.options(c), o.helm.source.registry)
+	cl, src, err := o.prepare(c, name, ref)
 	if err != nil {
 		return err
 	}
@@ -149,6 +138,27 @@ func (o *applyOptions) apply(c *ucli.Context, name, ref, verb string, op func(*r
 	return printDone(c.App.Writer, verb, rel, o.dryRun)
 }
 
+// prepare checks the flags install and upgrade share and returns the
+// client of the cluster and the source (bundle, version, values).
+func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (*release.Client, plan.Source, error) {
+	if err := checkNaming(c, name, o.helm.naming, o.helm.PostRenderer); err != nil {
+		return nil, plan.Source{}, err
+	}
+	if err := o.wait.check(c); err != nil {
+		return nil, plan.Source{}, err
+	}
+	src, err := o.helm.source.source(ref)
+	if err != nil {
+		return nil, plan.Source{}, err
+	}
+	o.helm.source.registry.Quiet = o.wait.quiet
+	cl, err := newClient(c, o.kube.options(c), o.helm.source.registry)
+	if err != nil {
+		return nil, plan.Source{}, err
+	}
+	return cl, src, nil
+}
+
 // installOptions are bundle install's flags.
 type installOptions struct {
 	applyOptions
@@ -157,7 +167,12 @@ type installOptions struct {
 
 func installCommand() *ucli.Command {
 	o := &installOptions{}
-	return command("install", o.run, o.applyOptions.flags("install"), namingFlags(&o.helm.naming), []ucli.Flag{
+	return command("install", o.run, o.flags())
+}
+
+// flags are install's flags (bundle diff install's too).
+func (o *installOptions) flags() []ucli.Flag {
+	return flags(o.applyOptions.flags("install"), namingFlags(&o.helm.naming), []ucli.Flag{
 		boolFlag(&o.helm.SkipCRDs, "skip-crds", "do not create the CRDs in crds/"),
 		boolFlag(&o.CreateNamespace, "create-namespace", "create the namespace if it does not exist"),
 		boolFlag(&o.Atomic, "atomic", "uninstall everything if the install fails (implies --wait)"),
@@ -170,11 +185,16 @@ func (o *installOptions) run(c *ucli.Context) error {
 		return err
 	}
 	return o.apply(c, name, ref, "installed", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
-		opts := o.InstallOptions
-		opts.Source, opts.ReleaseName, opts.Naming, opts.DryRun = src, name, o.helm.naming, o.dryRun
-		opts.WaitOptions, opts.HelmOptions = wait, o.helm.HelmOptions
-		return cl.Install(c.Context, opts)
+		return cl.Install(c.Context, o.options(name, src, wait))
 	})
+}
+
+// options are the library's install options these flags say.
+func (o *installOptions) options(name string, src plan.Source, wait release.WaitOptions) release.InstallOptions {
+	opts := o.InstallOptions
+	opts.Source, opts.ReleaseName, opts.Naming, opts.DryRun = src, name, o.helm.naming, o.dryRun
+	opts.WaitOptions, opts.HelmOptions = wait, o.helm.HelmOptions
+	return opts
 }
 
 // upgradeOptions are bundle upgrade's flags.
@@ -185,7 +205,12 @@ type upgradeOptions struct {
 
 func upgradeCommand() *ucli.Command {
 	o := &upgradeOptions{}
-	return command("upgrade", o.run, o.applyOptions.flags("upgrade"), []ucli.Flag{
+	return command("upgrade", o.run, o.flags())
+}
+
+// flags are upgrade's flags (bundle diff upgrade's too).
+func (o *upgradeOptions) flags() []ucli.Flag {
+	return flags(o.applyOptions.flags("upgrade"), []ucli.Flag{
 		boolFlag(&o.Atomic, "atomic", "roll back if the upgrade fails (implies --wait)"),
 		boolFlag(&o.ReuseValues, "reuse-values", "apply the given values over the current revision's values and defaults (ignored with --reset-values)"),
 		boolFlag(&o.ResetValues, "reset-values", "start from the bundle's defaults only"),
@@ -201,18 +226,31 @@ func upgradeCommand() *ucli.Command {
 }
 
 func (o *upgradeOptions) run(c *ucli.Context) error {
+	if err := o.check(c); err != nil {
+		return err
+	}
+	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
+		return cl.Upgrade(c.Context, o.options(c.Args().Get(0), src, wait))
+	})
+}
+
+// check checks upgrade's arguments and its own flags.
+func (o *upgradeOptions) check(c *ucli.Context) error {
 	if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
 		return err
 	}
 	if o.MaxHistory < 0 {
 		return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", o.MaxHistory)
 	}
-	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
-		opts := o.UpgradeOptions
-		opts.Source, opts.ReleaseName, opts.DryRun = src, c.Args().Get(0), o.dryRun
-		opts.WaitOptions, opts.HelmOptions = wait, o.helm.HelmOptions
-		return cl.Upgrade(c.Context, opts)
-	})
+	return nil
+}
+
+// options are the library's upgrade options these flags say.
+func (o *upgradeOptions) options(name string, src plan.Source, wait release.WaitOptions) release.UpgradeOptions {
+	opts := o.UpgradeOptions
+	opts.Source, opts.ReleaseName, opts.DryRun = src, name, o.dryRun
+	opts.WaitOptions, opts.HelmOptions = wait, o.helm.HelmOptions
+	return opts
 }
 
 // rollbackOptions are bundle rollback's flags.

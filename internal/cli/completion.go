@@ -313,14 +313,14 @@ func positionalCandidates(c *ucli.Context, path string, positional []string, set
 		if n == 0 {
 			return releaseCandidates(c, set)
 		}
-	case "upgrade":
+	case "upgrade", "diff upgrade":
 		if n == 0 {
 			return releaseCandidates(c, set)
 		}
 		if n == 1 {
 			return bundleCandidates(c, cur)
 		}
-	case "install", "template":
+	case "install", "template", "diff install":
 		if n <= 1 {
 			return bundleCandidates(c, cur)
 		}

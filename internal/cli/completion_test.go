@@ -21,6 +21,11 @@ func TestCompletions(t *testing.T) {
 		{[]string{"cur=", "get", "values", "wiki"}, ""}, // one NAME only
 		{[]string{"cur=", "upgrade", "wiki"}, "stable/magento stable/mariadb stable/mediawiki stable/memcached stable/mysql stable/opensearch stable/postgresql stable/redis stable/redis-ha stable/varnish stable/wordpress"},
 		{[]string{"cur=./", "install"}, ""}, // a path: the shell completes files
+		{[]string{"cur=", "diff"}, "install upgrade"},
+		{[]string{"cur=w", "diff", "upgrade"}, "wiki"},
+		{[]string{"cur=stable/medi", "diff", "upgrade", "wiki"}, "stable/mediawiki"},
+		{[]string{"cur=stable/mediaw", "diff", "install"}, "stable/mediawiki"},
+		{[]string{"cur=--detailed", "diff", "install"}, "--detailed-exitcode"},
 		{[]string{"cur=", "status", "-n"}, ""},
 		{[]string{"cur=w", "status", "--kube-context", "x", "-n", "team"}, "wiki"},
 		{[]string{"cur=j", "status", "-o"}, "json"},

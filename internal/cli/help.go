@@ -53,6 +53,43 @@ requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded
 # install when missing, keep the values set before
 bundle upgrade --install --reuse-values wiki stable/mediawiki`,
 		},
+		"diff": {
+			usage: "show what an install or upgrade would change, object by object, changing nothing",
+			args:  "install|upgrade ...",
+			description: `The revision is made as install or upgrade makes it (the same flags, the same resolution,
+values and rendering), every object is sent to the API server in a dry run, and what it would
+store is compared with the live object. Secrets' values are never shown: only their keys, added,
+removed, changed or unchanged.`,
+			examples: `bundle diff install wiki stable/mediawiki -n team
+bundle diff upgrade wiki stable/mediawiki --set wiki.name="Team Wiki"`,
+		},
+		"diff install": {
+			usage: "show what bundle install would create, changing nothing",
+			args:  "[NAME] BUNDLE",
+			description: `Takes bundle install's flags (--wait, --atomic, --dry-run and --timeout are accepted and
+ignored). Prints the bundle and its requirements, then each object (+ create, ~ change, - delete)
+with a unified diff of its YAML: what the API server would store, defaults included, without the
+fields it maintains (managedFields, resourceVersion, uid, status, ...). Hooks are not shown.
+Colour on a terminal only (not with $NO_COLOR). With --detailed-exitcode: 0 when nothing would
+change, 2 when something would, 1 on an error (a wrong command line too).`,
+			examples: `bundle diff install wiki stable/mediawiki -n team
+bundle diff install ./shop -f prod.yaml -o json
+bundle diff install wiki stable/mediawiki --detailed-exitcode --context 1`,
+		},
+		"diff upgrade": {
+			usage: "show what bundle upgrade would change, changing nothing",
+			args:  "NAME BUNDLE",
+			description: `Takes bundle upgrade's flags (--wait, --atomic, --dry-run and --timeout are accepted and
+ignored), and keeps the installed requirement versions as upgrade does (--update-deps moves them).
+Prints the bundle and requirement versions before -> after, then each object the upgrade creates,
+changes (only the fields that change: defaults the API server fills in do not show) or deletes.
+Secrets' values are never shown, only their keys. With --detailed-exitcode: 0 when nothing would
+change, 2 when something would, 1 on an error (a wrong command line too).`,
+			examples: `bundle diff upgrade wiki stable/mediawiki --set wiki.name="Team Wiki"
+bundle diff upgrade wiki stable/mediawiki --reuse-values --update-deps
+# in CI: fail the step when the cluster is not what the bundle says
+bundle diff upgrade wiki stable/mediawiki -f prod.yaml --detailed-exitcode`,
+		},
 		"rollback": {
 			usage: "restore an earlier revision of a release, app and infrastructure together",
 			args:  "NAME [REVISION]",

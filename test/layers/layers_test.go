@@ -21,6 +21,7 @@ var layers = [][]string{
 	{"pkg/repo"},
 	{"pkg/plan"},
 	{"pkg/render"},
+	{"pkg/diff"}, // pure: compares objects; release reads them
 	{"pkg/deps", "pkg/lint", "pkg/release"},
 }
 

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/plan"
+)
+
+func testPlan(t *testing.T) *diff.Plan {
+	t.Helper()
+	cm := func(site string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": "web", "namespace": "shop"},
+			"data":     map[string]any{"site": site, "lang": "en"},
+		}}
+	}
+	sec := func(pw string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Secret",
+			"metadata":   map[string]any{"name": "db", "namespace": "shop"},
+			"stringData": map[string]any{"password": pw},
+		}}
+	}
+	p, err := diff.Compute([]*unstructured.Unstructured{cm("Docs"), sec("hunter2")}, []*unstructured.Unstructured{cm("Team docs"), sec("correcthorse")}, diff.Options{Context: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Bundle = diff.Root(&plan.Resolved{Bundle: "wiki", Version: "1.0.0"}, &plan.Resolved{Bundle: "wiki", Version: "1.1.0"})
+	p.Requirements = diff.Requirements(
+		[]plan.Resolved{{Instance: "database", Bundle: "mariadb", Version: "1.0.1", Repository: "stable"}},
+		[]plan.Resolved{{Instance: "database", Bundle: "mariadb", Version: "1.0.2", Repository: "stable"}, {Instance: "cache", Bundle: "memcached", Version: "1.0.0", Repository: "stable"}})
+	return p
+}
+
+func TestPrintPlan(t *testing.T) {
+	p := testPlan(t)
+	var plain bytes.Buffer
+	if err := printPlan(&plain, p, false); err != nil {
+		t.Fatal(err)
+	}
+	want := `Bundle: ~ wiki 1.0.0 -> 1.1.0
+  ~ database: mariadb 1.0.1 -> 1.0.2 from stable
+  + cache: memcached 1.0.0 from stable (new)
+Objects: 0 to create, 2 to change, 0 to delete, 0 unchanged
+
+~ change Secret shop/db
+  data.password: changed (value hidden)
+
+~ change ConfigMap shop/web
+@@ -7,2 +7,2 @@
+   lang: en
+-  site: Docs
++  site: Team docs
+`
+	if plain.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", plain.String(), want)
+	}
+	var colored bytes.Buffer
+	printPlan(&colored, p, true)
+	for _, s := range []string{colorYellow + "~ change ConfigMap shop/web" + colorReset, colorRed + "-  site: Docs" + colorReset, colorGreen + "+  site: Team docs" + colorReset, colorCyan + "@@"} {
+		if !strings.Contains(colored.String(), s) {
+			t.Errorf("coloured output lacks %q:\n%q", s, colored.String())
+		}
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Error("escape codes without colour")
+	}
+	for _, out := range []string{plain.String(), colored.String()} {
+		if strings.Contains(out, "hunter2") || strings.Contains(out, "correcthorse") {
+			t.Errorf("a Secret's value is printed:\n%s", out)
+		}
+	}
+}
+
+func TestDiffOutputJSON(t *testing.T) {
+	var out bytes.Buffer
+	if err := writeJSON(&out, diffElement{testPlan(t), true}); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{`"changed": true`, `"action": "change"`, `"kind": "ConfigMap"`, `"key": "password"`, `"state": "changed"`, `"instance": "database"`, `"diff": "@@ -7,2 +7,2 @@`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("JSON lacks %s:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "hunter2") || strings.Contains(s, "correcthorse") {
+		t.Errorf("a Secret's value in the JSON:\n%s", s)
+	}
+}
+
+func TestDiffUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"diff", "upgrade", "wiki"}, ExitUsage, "expected NAME BUNDLE, got 1 arguments"},
+		// 2 would say "changes": a wrong command line exits 1 then.
+		{[]string{"diff", "upgrade", "wiki", "--detailed-exitcode"}, ExitError, "expected NAME BUNDLE"},
+		{[]string{"diff", "install", "stable/mediawiki", "--context", "-1"}, ExitUsage, "--context -1: give a number of lines"},
+		{[]string{"diff", "install", "stable/mediawiki", "-o", "xml"}, ExitUsage, `--output "xml"`},
+		{[]string{"diff", "install", "a", "b", "c"}, ExitUsage, "expected [NAME] BUNDLE"},
+	}
+	for _, tt := range tests {
+		code, _, errs := run(t, tt.args...)
+		if code != tt.code || !strings.Contains(errs, tt.err) {
+			t.Errorf("bundle %s: exit %d, %q; want %d, %q", strings.Join(tt.args, " "), code, errs, tt.code, tt.err)
+		}
+	}
+	if code, _, errs := run(t, "diff", "nothing"); code != ExitUsage || errs == "" {
+		t.Errorf("bundle diff nothing: exit %d %q", code, errs)
+	}
+}
+
+func TestDiffFixesSayDiff(t *testing.T) {
+	err := fmt.Errorf("installing: %w", errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Run: []string{"upgrade", "wiki", "stable/mediawiki"}}}, "release %q already exists", "wiki"))
+	if got := withHints(asDiff(err)); got != `installing: release "wiki" already exists: run bundle diff upgrade wiki stable/mediawiki` {
+		t.Errorf("got %q", got)
+	}
+}

@@ -1,0 +1,244 @@
+package release
+
+// Diff: what an install or upgrade would do, object by object, without
+// doing it. The revision is made exactly as Install and Upgrade make it
+// (their own code path, in a dry run: one resolution keeping the installed
+// requirement versions, the values rules, Helm's rendering with lookups
+// against the cluster, the validation of validate.go), then every object of
+// it is sent to the API server in a dry run as Helm will send it (created
+// when missing, else patched with Helm's patch, or replaced with --force),
+// and what the API server answers it would store is compared (pkg/diff)
+// with the live object. Objects of the current revision the new one drops
+// are deleted, unless they carry helm.sh/resource-policy: keep.
+//
+// Nothing is changed: the operation runs as a dry run (no lease, no
+// revision stored, no namespace or CRD created) and every request that
+// writes is dryRun=All.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/plan"
+)
+
+// DiffOptions configure Diff: the operation to compare, exactly one of
+// Install and Upgrade, with the options it would run with (DryRun, Wait
+// and Atomic are ignored: nothing is applied).
+type DiffOptions struct {
+	Install *InstallOptions
+	Upgrade *UpgradeOptions
+	diff.Options
+}
+
+// Diff says what an install or upgrade would do, changing nothing: the
+// bundle and requirement versions before (the release's recorded
+// resolution) and after (the new plan's), and every object of the release
+// before (live) and after (as the API server would store it), with the
+// fields nobody reads dropped and Secrets' values masked (see pkg/diff).
+// Hooks are not compared. An object the API server would reject fails
+// Diff with a *RejectedError, as it fails the operation.
+func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error) {
+	if (opts.Install == nil) == (opts.Upgrade == nil) {
+		return nil, errors.New("diff: give one operation, an install or an upgrade")
+	}
+	var (
+		name  string
+		force bool
+		rel   *Release
+		err   error
+	)
+	// The revision the operation starts from, read before it runs.
+	var base *helmrelease.Release
+	if opts.Upgrade != nil {
+		up := *opts.Upgrade
+		up.DryRun, up.Wait, up.Atomic = true, false, false
+		name, force = up.ReleaseName, up.Force
+		if err := c.reachable(); err != nil {
+			return nil, err
+		}
+		base = c.current(name)
+		if rel, err = c.Upgrade(ctx, up); err != nil {
+			return nil, err
+		}
+	} else {
+		in := *opts.Install
+		in.DryRun, in.Wait, in.Atomic = true, false, false
+		if rel, err = c.Install(ctx, in); err != nil {
+			return nil, err
+		}
+		name = rel.Name
+	}
+	if base != nil && base.Info.Status == helmrelease.StatusUninstalled {
+		base = nil // upgrade --install over an uninstalled release: installed anew
+	}
+	before, after, err := c.dryRunObjects(ctx, rel, base, force)
+	if err != nil {
+		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+	}
+	p, err := diff.Compute(before, after, opts.Options)
+	if err != nil {
+		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+	}
+	var oldRoot *plan.Resolved
+	var oldResolved []plan.Resolved
+	if base != nil && base.Chart != nil && base.Chart.Metadata != nil {
+		md := base.Chart.Metadata
+		oldRoot = &plan.Resolved{Bundle: md.Name, Version: md.Version}
+		oldResolved, _ = plan.ParseResolved(md.Annotations)
+	}
+	p.Bundle = diff.Root(oldRoot, &plan.Resolved{Bundle: rel.Bundle, Version: rel.Version})
+	p.Requirements = diff.Requirements(oldResolved, rel.Resolved)
+	return p, nil
+}
+
+// current is the revision an upgrade of name starts from, as Helm's
+// upgrade picks it: the deployed one, else the last (failed or
+// superseded). Nil when there is none.
+func (c *Client) current(name string) *helmrelease.Release {
+	if d, err := c.cfg.Releases.Deployed(name); err == nil {
+		return d
+	}
+	if l, err := c.cfg.Releases.Last(name); err == nil {
+		return l
+	}
+	return nil
+}
+
+// dryRunObjects returns the objects of the release before (live) and after
+// rel's manifest is applied over base's (nil: nothing installed), as the
+// API server answers dry runs of Helm's requests.
+func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrelease.Release, force bool) (before, after []*unstructured.Unstructured, err error) {
+	v, err := c.validator(ctx, c.cfg.KubeClient, false, force)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v == nil {
+		return nil, nil, errors.New("no dynamic client to read the cluster's objects with (Env.Dynamic)")
+	}
+	target, err := c.cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the objects of the new revision: %w", err)
+	}
+	labelled(target, &helmrelease.Release{Name: rel.Name, Namespace: rel.Namespace})
+	var original kube.ResourceList
+	if base != nil && strings.TrimSpace(base.Manifest) != "" {
+		if original, err = c.cfg.KubeClient.Build(strings.NewReader(base.Manifest), false); err != nil {
+			return nil, nil, fmt.Errorf("reading the objects of revision %d: %w", base.Version, err)
+		}
+	}
+	defined := definedKinds(target)
+	for _, info := range target {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		obj, err := asUnstructured(info.Object)
+		if err != nil {
+			return nil, nil, err
+		}
+		ri := resourceFor(v.dyn, info)
+		live, stored, err := dryRunResult(ctx, ri, info, obj, original, force, defined)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		}
+		if live != nil {
+			before = append(before, live)
+		}
+		after = append(after, stored)
+	}
+	for _, info := range original.Difference(target) {
+		live, err := resourceFor(v.dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			continue // already gone
+		case err != nil:
+			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		case live.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy:
+			continue // Helm leaves it
+		}
+		before = append(before, live)
+	}
+	return before, after, nil
+}
+
+func resourceFor(dyn dynamic.Interface, info *resource.Info) dynamic.ResourceInterface {
+	if info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace)
+	}
+	return dyn.Resource(info.Mapping.Resource)
+}
+
+// dryRunResult sends obj in a dry run as Helm will send it (as dryRun in
+// validate.go does) and returns the live object (nil when missing) and
+// what the API server answers it would store. Objects the API server
+// cannot take yet (custom resources whose CRD comes with the release or is
+// not served) are returned as rendered.
+func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, original kube.ResourceList, force bool, defined map[string]bool) (live, stored *unstructured.Unstructured, err error) {
+	live, err = ri.Get(ctx, info.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		live = nil
+		if defined[info.Mapping.GroupVersionKind.GroupKind().String()] {
+			return nil, obj, nil
+		}
+		stored, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll})
+		if apierrors.IsNotFound(err) && notServed(err) {
+			return nil, obj, nil
+		}
+		if err == nil {
+			unallocated(obj, stored)
+		}
+		return nil, stored, err
+	case err != nil:
+		if apierrors.IsNotFound(err) && notServed(err) {
+			return nil, obj, nil
+		}
+		return nil, nil, err
+	}
+	if force {
+		o := obj.DeepCopy()
+		o.SetResourceVersion(live.GetResourceVersion())
+		stored, err = ri.Update(ctx, o, metav1.UpdateOptions{DryRun: dryRunAll})
+		return live, stored, err
+	}
+	from := runtime.Object(obj)
+	if o := original.Get(info); o != nil {
+		from = o.Object
+	}
+	patch, pt, err := helmPatch(info, from, obj, live)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(patch) == 0 || string(patch) == "{}" {
+		return live, live, nil // Helm sends nothing
+	}
+	stored, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll})
+	return live, stored, err
+}
+
+// unallocated removes from stored, what the API server answered a dry-run
+// create of obj, the addresses it allocates only for real: a Service's
+// cluster IPs (a dry run answers a placeholder) when obj asks for none.
+func unallocated(obj, stored *unstructured.Unstructured) {
+	if stored == nil || stored.GroupVersionKind().Group != "" || stored.GetKind() != "Service" {
+		return
+	}
+	for _, f := range []string{"clusterIP", "clusterIPs"} {
+		if _, set, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", f); !set {
+			unstructured.RemoveNestedField(stored.Object, "spec", f)
+		}
+	}
+}

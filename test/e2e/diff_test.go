@@ -1,0 +1,340 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/bundlesh/bundle/internal/testutil"
+)
+
+// bundle diff install|upgrade: what the operation would do, object by
+// object, changing nothing in the cluster.
+
+// diffChart writes a chart of a ConfigMap (values.site), a Secret
+// (values.password), a Service and a Deployment (values.replicas), with
+// nothing derived from the values elsewhere (no checksums), so that one
+// value changes one field.
+func diffChart(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "shop")
+	return testutil.WriteTree(t, dir, map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
+		"values.yaml": "site: Docs\npassword: diff-secret-one\nreplicas: 1\n",
+		"templates/cm.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: {{ .Release.Name }}}
+data:
+  site: {{ .Values.site | quote }}
+  lang: en
+`,
+		"templates/secret.yaml": `apiVersion: v1
+kind: Secret
+metadata: {name: {{ .Release.Name }}}
+stringData:
+  password: {{ .Values.password | quote }}
+  user: shop
+`,
+		"templates/svc.yaml": `apiVersion: v1
+kind: Service
+metadata: {name: {{ .Release.Name }}}
+spec:
+  selector: {app: {{ .Release.Name }}}
+  ports: [{name: http, port: 80}]
+`,
+		"templates/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: {{ .Release.Name }}}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}}}
+    spec:
+      containers: [{name: web, image: nginx:1.27}]
+`,
+	})
+}
+
+// diffNamespace creates a fresh, empty namespace.
+func (e *env) diffNamespace(t *testing.T) string {
+	t.Helper()
+	ns := e.namespace(t, "diff")
+	if _, err := e.cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// diffRun runs bundle diff against the test cluster and checks that the
+// cluster is byte for byte as it was: the objects of the namespace a
+// release owns or could leave (its records, leases, the chart's kinds) with
+// their resourceVersions, and the namespaces.
+func (e *env) diffRun(t *testing.T, ns string, args ...string) (int, string, string) {
+	t.Helper()
+	before := e.snapshot(t, ns)
+	code, out, errs := e.bundle(t, append(append([]string{"diff"}, args...), "-n", ns, "--kubeconfig", e.kubeconfig)...)
+	if after := e.snapshot(t, ns); after != before {
+		t.Errorf("bundle diff %s changed the cluster:\nbefore:\n%s\nafter:\n%s", strings.Join(args, " "), before, after)
+	}
+	return code, out, errs
+}
+
+// snapshotKinds are the kinds whose objects snapshot compares: those of
+// diffChart, the release records (Secrets) and the release's lease.
+var snapshotKinds = []schema.GroupVersionResource{
+	{Version: "v1", Resource: "configmaps"},
+	{Version: "v1", Resource: "secrets"},
+	{Version: "v1", Resource: "services"},
+	{Group: "apps", Version: "v1", Resource: "deployments"},
+	{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"},
+}
+
+// snapshot is the JSON of every object of snapshotKinds in ns, and the
+// namespaces' names and resourceVersions, once two readings a moment apart
+// agree (controllers may still be settling what an install made).
+func (e *env) snapshot(t *testing.T, ns string) string {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	read := func() string {
+		var b strings.Builder
+		for _, gvr := range snapshotKinds {
+			list, err := dyn.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, item := range list.Items {
+				j, err := json.Marshal(item.Object)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&b, "%s %s\n", gvr.Resource, j)
+			}
+		}
+		nss, err := e.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, n := range nss.Items {
+			if n.Status.Phase == corev1.NamespaceActive {
+				names = append(names, n.Name)
+			}
+		}
+		sort.Strings(names)
+		fmt.Fprintf(&b, "namespaces %s\n", strings.Join(names, " "))
+		return b.String()
+	}
+	last := read()
+	for i := 0; i < 20; i++ {
+		time.Sleep(200 * time.Millisecond)
+		next := read()
+		if next == last {
+			return next
+		}
+		last = next
+	}
+	t.Fatalf("the objects of namespace %s do not settle", ns)
+	return ""
+}
+
+// hunkLines matches the line numbers of a hunk of context 0.
+var hunkLines = regexp.MustCompile(`@@ -[0-9]+ \+[0-9]+ @@`)
+
+// objectLines are the "+ create ..." lines of bundle diff's output.
+func objectLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		for _, p := range []string{"+ create ", "- delete ", "~ change "} {
+			if strings.HasPrefix(l, p) {
+				lines = append(lines, l)
+			}
+		}
+	}
+	return lines
+}
+
+func TestDiffInstallListsEveryObjectAsCreate(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := diffChart(t)
+	code, out, errs := e.diffRun(t, ns, "install", "web", chart)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := []string{
+		"+ create Secret " + ns + "/web",
+		"+ create ConfigMap " + ns + "/web",
+		"+ create Service " + ns + "/web",
+		"+ create Deployment.apps " + ns + "/web",
+	}
+	if got := objectLines(out); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("objects:\n%s\nwant:\n%s\noutput:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), out)
+	}
+	for _, s := range []string{
+		"Bundle: + shop 1.0.0 (new)",
+		"Objects: 4 to create, 0 to change, 0 to delete, 0 unchanged",
+		"+  replicas: 1",
+		"+      - image: nginx:1.27",
+		// What the API server would store: its defaults too.
+		"+        terminationMessagePath: /dev/termination-log",
+		"+    app.kubernetes.io/managed-by: Helm",
+		"+    meta.helm.sh/release-name: web",
+		"  data.password: added (value hidden)",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+	// A dry run answers placeholder cluster IPs: not shown.
+	for _, s := range []string{"diff-secret-one", "uid:", "resourceVersion", "managedFields", "creationTimestamp", "status:", "clusterIP"} {
+		if strings.Contains(out, s) {
+			t.Errorf("output holds %q:\n%s", s, out)
+		}
+	}
+	// Nothing was installed: a second diff says the same, and the
+	// release does not exist.
+	if code, _, _ := e.bundle(t, "status", "web", "-n", ns); code == 0 {
+		t.Error("bundle diff install installed the release")
+	}
+
+	// -o json: a machine-readable plan.
+	code, out, errs = e.diffRun(t, ns, "install", "web", chart, "-o", "json")
+	if code != 0 {
+		t.Fatalf("-o json: exit %d: %s", code, errs)
+	}
+	var plan struct {
+		Changed bool `json:"changed"`
+		Bundle  struct {
+			Action string `json:"action"`
+		} `json:"bundle"`
+		Objects []struct {
+			Action, Kind, Name, Diff string
+		} `json:"objects"`
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("-o json: %v:\n%s", err, out)
+	}
+	if !plan.Changed || plan.Bundle.Action != "create" || len(plan.Objects) != 4 || plan.Objects[3].Kind != "Deployment" || plan.Objects[3].Action != "create" {
+		t.Errorf("-o json:\n%s", out)
+	}
+	if strings.Contains(out, "diff-secret-one") {
+		t.Errorf("-o json holds the Secret's value:\n%s", out)
+	}
+}
+
+func TestDiffUpgradeShowsOnlyTheChangedField(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := diffChart(t)
+	e.mustBundle(t, "install", "web", chart, "-n", ns, "--wait", "--timeout", "2m")
+
+	// Nothing to change: exit 0 with --detailed-exitcode.
+	code, out, errs := e.diffRun(t, ns, "upgrade", "web", chart, "--detailed-exitcode")
+	if code != 0 {
+		t.Fatalf("no change: exit %d: %s\n%s", code, errs, out)
+	}
+	if !strings.Contains(out, "Objects: 0 to create, 0 to change, 0 to delete, 4 unchanged") || len(objectLines(out)) != 0 {
+		t.Errorf("no change:\n%s", out)
+	}
+
+	// One value: exactly that field, and exit 2.
+	code, out, errs = e.diffRun(t, ns, "upgrade", "web", chart, "--set", "replicas=3", "--detailed-exitcode", "--context", "0")
+	if code != 2 {
+		t.Fatalf("one change: exit %d, want 2: %s\n%s", code, errs, out)
+	}
+	want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-  replicas: 1\n+  replicas: 3\n"
+	if !strings.HasSuffix(hunkLines.ReplaceAllString(out, "@@ -N +N @@"), want) || len(objectLines(out)) != 1 {
+		t.Errorf("one change: got\n%s\nwant it to end with\n%s", out, want)
+	}
+	if !strings.Contains(out, "Objects: 0 to create, 1 to change, 0 to delete, 3 unchanged") {
+		t.Errorf("one change:\n%s", out)
+	}
+
+	// A Secret's change: the key, never the values.
+	code, out, errs = e.diffRun(t, ns, "upgrade", "web", chart, "--set", "password=diff-secret-two")
+	if code != 0 {
+		t.Fatalf("secret: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "~ change Secret "+ns+"/web\n  data.password: changed (value hidden)\n  data.user: unchanged (value hidden)\n") || len(objectLines(out)) != 1 {
+		t.Errorf("secret:\n%s", out)
+	}
+	for _, s := range []string{"diff-secret-one", "diff-secret-two", "ZGlmZi1zZWNyZXQt" /* base64 of diff-secret- */} {
+		if strings.Contains(out+errs, s) {
+			t.Errorf("the Secret's value %q is printed:\n%s%s", s, out, errs)
+		}
+	}
+	code, out, _ = e.diffRun(t, ns, "upgrade", "web", chart, "--set", "password=diff-secret-two", "-o", "json")
+	if code != 0 || strings.Contains(out, "diff-secret") || strings.Contains(out, "ZGlmZi1zZWNyZXQt") || !strings.Contains(out, `"state": "changed"`) {
+		t.Errorf("secret, -o json: exit %d:\n%s", code, out)
+	}
+
+	// A template removed: its object is deleted.
+	smaller := diffChart(t)
+	if err := os.Remove(filepath.Join(smaller, "templates", "svc.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = e.diffRun(t, ns, "upgrade", "web", smaller)
+	if code != 0 || fmt.Sprint(objectLines(out)) != fmt.Sprint([]string{"- delete Service " + ns + "/web"}) {
+		t.Errorf("a template removed: exit %d %s:\n%s", code, errs, out)
+	}
+
+	// An error: exit 1, with --detailed-exitcode too.
+	code, _, errs = e.diffRun(t, ns, "upgrade", "nothere", chart, "--detailed-exitcode")
+	if code != 1 || !strings.Contains(errs, `release "nothere" not found`) {
+		t.Errorf("a missing release: exit %d: %s", code, errs)
+	}
+
+	// The history is as it was: one revision.
+	if h := e.mustBundle(t, "history", "web", "-n", ns); strings.Count(h, "\n") != 2 {
+		t.Errorf("history after the diffs:\n%s", h)
+	}
+
+	// The snapshot sees what an upgrade changes (so that its sameness
+	// above means something).
+	before := e.snapshot(t, ns)
+	e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "site=Team")
+	if e.snapshot(t, ns) == before {
+		t.Error("the snapshot does not see an upgrade")
+	}
+}
+
+// A catalog bundle with a requirement: an upgrade without changes changes
+// nothing (generated passwords are read back, so their Secrets are
+// unchanged; no default the API server fills in shows), and one value
+// changes only what it feeds.
+func TestDiffUpgradeCatalogBundle(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	e.mustBundle(t, "install", "docs", "stable/mediawiki", "-n", ns)
+	code, out, errs := e.diffRun(t, ns, "upgrade", "docs", "stable/mediawiki", "--detailed-exitcode")
+	if code != 0 || len(objectLines(out)) != 0 || !strings.Contains(out, "  database: mariadb 1.0.2 (unchanged)") {
+		t.Fatalf("no change: exit %d %s\n%s", code, errs, out)
+	}
+	code, out, errs = e.diffRun(t, ns, "upgrade", "docs", "stable/mediawiki", "--set", "wiki.name=Team docs", "--detailed-exitcode")
+	want := []string{"~ change ConfigMap " + ns + "/docs-mediawiki", "~ change Deployment.apps " + ns + "/docs-mediawiki"}
+	if code != 2 || fmt.Sprint(objectLines(out)) != fmt.Sprint(want) {
+		t.Fatalf("wiki.name: exit %d %s\n%s", code, errs, out)
+	}
+	for _, s := range []string{"-    $wgSitename = 'My Wiki';\n+    $wgSitename = 'Team docs';\n", "+        checksum/config: "} {
+		if !strings.Contains(out, s) {
+			t.Errorf("wiki.name: output lacks %q:\n%s", s, out)
+		}
+	}
+}
