@@ -108,6 +108,7 @@ type document struct {
 	kind     string   // the kind it must have
 	fields   []string // its other fields
 	required bool     // whether each of fields must be there
+	optional []string // fields that may be left out even when required
 }
 
 // parse checks the header and the field names and calls field for each of
@@ -139,7 +140,7 @@ func (d document) parse(data []byte, field func(k, v *yaml.Node) error) error {
 		want = append(want, d.fields...)
 	}
 	for _, w := range want {
-		if !seen[w] {
+		if !seen[w] && !slices.Contains(d.optional, w) {
 			hint := "add " + header
 			if w != "apiVersion" && w != "kind" {
 				hint = ""

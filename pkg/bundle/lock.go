@@ -31,6 +31,12 @@ type Lock struct {
 	Requires string
 	// Bundles, sorted by name.
 	Bundles []LockedBundle
+	// Images are the container images the resolved bundles run with their
+	// default values, each by the digest its tag resolved to, sorted by
+	// reference. nil means the lock records no images (bundle lock
+	// --skip-images, or a lock written before images were recorded): then
+	// --locked pins none; an empty list records that there are none.
+	Images []LockedImage
 }
 
 // LockedBundle is one resolved bundle in a lock.
@@ -77,6 +83,7 @@ func (l *Lock) Marshal() []byte {
 	fmt.Fprintf(&b, "apiVersion: %s\nkind: %s\nrequires: %s\nbundles:", APIVersion, LockKind, l.Requires)
 	if len(l.Bundles) == 0 {
 		b.WriteString(" []\n")
+		l.marshalImages(&b)
 		return []byte(b.String())
 	}
 	b.WriteString("\n")
@@ -85,7 +92,24 @@ func (l *Lock) Marshal() []byte {
 	for _, e := range sorted {
 		fmt.Fprintf(&b, "  - name: %s\n    version: %s\n    repository: %s\n    digest: %s\n", e.Name, e.Version, quoteIfNeeded(e.Repository), e.Digest)
 	}
+	l.marshalImages(&b)
 	return []byte(b.String())
+}
+
+func (l *Lock) marshalImages(b *strings.Builder) {
+	if l.Images == nil {
+		return
+	}
+	if len(l.Images) == 0 {
+		b.WriteString("images: []\n")
+		return
+	}
+	b.WriteString("images:\n")
+	sorted := append([]LockedImage(nil), l.Images...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Image < sorted[j].Image })
+	for _, e := range sorted {
+		fmt.Fprintf(b, "  - image: %s\n    repository: %s\n    digest: %s\n", quoteIfNeeded(e.Image), quoteIfNeeded(e.Repository), e.Digest)
+	}
 }
 
 func quoteIfNeeded(s string) string {
@@ -118,7 +142,7 @@ func ParseLock(name string, data []byte) (*Lock, error) {
 
 func parseLock(name string, data []byte) (*Lock, error) {
 	l := &Lock{}
-	doc := document{name: name, kind: LockKind, fields: []string{"requires", "bundles"}, required: true}
+	doc := document{name: name, kind: LockKind, fields: []string{"requires", "bundles", "images"}, required: true, optional: []string{"images"}}
 	err := doc.parse(data, func(k, v *yaml.Node) (err error) {
 		switch k.Value {
 		case "requires":
@@ -145,6 +169,24 @@ func parseLock(name string, data []byte) (*Lock, error) {
 				names[e.Name] = item.Line
 				l.Bundles = append(l.Bundles, e)
 			}
+		case "images":
+			if v.Kind != yaml.SequenceNode {
+				return &FileError{File: name, Line: v.Line, Field: "images", Msg: "must be a list"}
+			}
+			l.Images = []LockedImage{}
+			seen := map[string]int{}
+			for j, item := range v.Content {
+				field := fmt.Sprintf("images[%d]", j)
+				e, err := parseLockedImage(name, item, field)
+				if err != nil {
+					return err
+				}
+				if prev, dup := seen[e.Image]; dup {
+					return &FileError{File: name, Line: item.Line, Field: field + ".image", Msg: fmt.Sprintf("image %s is locked twice (first at line %d)", e.Image, prev)}
+				}
+				seen[e.Image] = item.Line
+				l.Images = append(l.Images, e)
+			}
 		}
 		return nil
 	})
@@ -152,7 +194,55 @@ func parseLock(name string, data []byte) (*Lock, error) {
 		return nil, err
 	}
 	sort.Slice(l.Bundles, func(i, j int) bool { return l.Bundles[i].Name < l.Bundles[j].Name })
+	sort.Slice(l.Images, func(i, j int) bool { return l.Images[i].Image < l.Images[j].Image })
 	return l, nil
+}
+
+func parseLockedImage(file string, n *yaml.Node, field string) (LockedImage, error) {
+	var e LockedImage
+	m, err := mapping(file, n, field)
+	if err != nil {
+		return e, err
+	}
+	var ref ImageRef
+	var refLine, repoLine int
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		f := field + "." + k.Value
+		s, err := scalar(file, v, f)
+		if err != nil {
+			return e, err
+		}
+		switch k.Value {
+		case "image":
+			if ref, err = ParseImage(s); err != nil {
+				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: err.Error()}
+			}
+			e.Image, refLine = s, v.Line
+		case "repository":
+			if r, err := ParseImage(s); err != nil || r.Repository != s || r.Tag != "latest" {
+				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid repository %q", s), Hint: "want HOST/PATH, without tag or digest"}
+			}
+			e.Repository, repoLine = s, v.Line
+		case "digest":
+			if !digestRE.MatchString(s) {
+				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid digest %q", s), Hint: "want sha256: and 64 hex digits"}
+			}
+			e.Digest = s
+		default:
+			return e, unknownField(file, k, field+".", "image, repository, digest")
+		}
+	}
+	if e.Image == "" || e.Repository == "" || e.Digest == "" {
+		return e, &FileError{File: file, Line: n.Line, Field: field, Msg: "needs image, repository and digest"}
+	}
+	if ref.Repository != e.Repository {
+		return e, &FileError{File: file, Line: repoLine, Field: field + ".repository", Msg: fmt.Sprintf("%s is not the repository of %s (%s)", e.Repository, e.Image, ref.Repository)}
+	}
+	if ref.Digest != "" && ref.Digest != e.Digest {
+		return e, &FileError{File: file, Line: refLine, Field: field + ".digest", Msg: fmt.Sprintf("%s is not the digest written in %s", e.Digest, e.Image)}
+	}
+	return e, nil
 }
 
 func parseLocked(file string, n *yaml.Node, field string) (LockedBundle, error) {
