@@ -45,6 +45,12 @@ type Plan struct {
 	// Values, as helm upgrade --reuse-values replaces a chart's values with
 	// the previous release's.
 	RootValues map[string]any
+	// LockedImages, when not nil, are the images of the root's
+	// bundle.lock, resolved with Options.Locked: render and release
+	// rewrite every image of the manifests to its locked digest, and
+	// refuse one the lock does not hold. nil (not locked, or a lock that
+	// records no images) pins nothing.
+	LockedImages []bundle.LockedImage
 }
 
 // Node is one bundle instance in the composition tree.
@@ -143,6 +149,7 @@ func Resolve(ctx context.Context, l Loader, root *bundle.Bundle, opts Options) (
 		if err := p.checkLocked(ctx, l); err != nil {
 			return nil, err
 		}
+		p.LockedImages = root.Lock.Images
 	}
 	return p, nil
 }

@@ -13,6 +13,7 @@
 package release
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/postrender"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -313,8 +315,8 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	inst.SkipCRDs = opts.SkipCRDs
 	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
 	inst.Replace = opts.replace
-	if opts.PostRenderer.Path != "" {
-		inst.PostRenderer = opts.PostRenderer
+	if pr := postRenderer(p, opts.PostRenderer); pr != nil {
+		inst.PostRenderer = pr
 	}
 	if opts.DryRun {
 		inst.DryRun = true
@@ -459,8 +461,8 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	up.Force = opts.Force
 	up.CleanupOnFail = opts.CleanupOnFail
 	up.MaxHistory = opts.MaxHistory
-	if opts.PostRenderer.Path != "" {
-		up.PostRenderer = opts.PostRenderer
+	if pr := postRenderer(p, opts.PostRenderer); pr != nil {
+		up.PostRenderer = pr
 	}
 	// The values are computed in full above, with Helm's rules for which
 	// to reuse; Helm must take them as they are.
@@ -744,4 +746,35 @@ func oneLine(err error) string { return strings.Join(strings.Fields(err.Error())
 
 func sortByRevision(rs []*Release) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Revision < rs[j].Revision })
+}
+
+// postRenderer is what Helm pipes the manifests through: the user's
+// post-renderer, then, with --locked, the images pinned to the lock's
+// digests (after, so that what is applied is pinned whatever the
+// post-renderer wrote). Helm 3 does not post-render hooks.
+func postRenderer(p *plan.Plan, user render.PostRenderer) postrender.PostRenderer {
+	pins, pin := render.Pins(p)
+	switch {
+	case !pin && user.Path == "":
+		return nil
+	case !pin:
+		return user
+	case user.Path == "":
+		return pins
+	}
+	return chain{user, pins}
+}
+
+// chain runs post-renderers one after the other.
+type chain []postrender.PostRenderer
+
+func (c chain) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
+	for _, pr := range c {
+		out, err := pr.Run(in)
+		if err != nil {
+			return nil, err
+		}
+		in = out
+	}
+	return in, nil
 }

@@ -233,6 +233,12 @@ func Render(ctx context.Context, p *plan.Plan, opts TemplateOptions) (*Rendered,
 		return nil, fmt.Errorf("rendering %s: %w", p.Root.Bundle, HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	out := &Rendered{ReleaseName: name, Namespace: opts.Namespace, Manifest: rel.Manifest, Notes: rel.Info.Notes}
+	pins, pin := Pins(p)
+	if pin {
+		if out.Manifest, err = pins.PinStream(out.Manifest); err != nil {
+			return nil, err
+		}
+	}
 	if opts.NoHooks {
 		return out, nil
 	}
@@ -245,6 +251,11 @@ func Render(ctx context.Context, p *plan.Plan, opts TemplateOptions) (*Rendered,
 		}
 		if opts.SkipTests && test {
 			continue
+		}
+		if pin {
+			if hook.Manifest, err = pins.PinDocument(hook.Manifest); err != nil {
+				return nil, err
+			}
 		}
 		out.Hooks = append(out.Hooks, hook)
 	}
