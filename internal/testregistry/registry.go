@@ -3,7 +3,10 @@
 package testregistry
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +15,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/bcrypt"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/distribution/distribution/v3/configuration"
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd" // authentication
@@ -63,4 +72,75 @@ func serve(t testing.TB, auth configuration.Auth, newServer func(http.Handler) *
 	t.Cleanup(srv.Close)
 	_, host, _ := strings.Cut(srv.URL, "://")
 	return host
+}
+
+// Image pushes a single-platform image with one random layer to
+// HOST/REPO:TAG (plain HTTP) and returns its manifest digest. Pushing to a
+// tag again moves the tag to a new image.
+func Image(t testing.TB, host, repository, tag string) string {
+	t.Helper()
+	r := repo(t, host, repository)
+	desc := pushImage(t, r, "linux", "amd64")
+	if err := r.Tag(context.Background(), desc, tag); err != nil {
+		t.Fatal(err)
+	}
+	return desc.Digest.String()
+}
+
+// Index pushes a multi-platform image (an OCI index of one random image
+// per platform, "linux/amd64") to HOST/REPO:TAG and returns the index's
+// digest.
+func Index(t testing.TB, host, repository, tag string, platforms ...string) string {
+	t.Helper()
+	r := repo(t, host, repository)
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	for _, p := range platforms {
+		osName, arch, _ := strings.Cut(p, "/")
+		d := pushImage(t, r, osName, arch)
+		d.Platform = &ocispec.Platform{OS: osName, Architecture: arch}
+		idx.Manifests = append(idx.Manifests, d)
+	}
+	data, err := json.Marshal(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := oras.TagBytes(context.Background(), r, ocispec.MediaTypeImageIndex, data, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desc.Digest.String()
+}
+
+func repo(t testing.TB, host, repository string) *remote.Repository {
+	r, err := remote.NewRepository(host + "/" + repository)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.PlainHTTP = true
+	return r
+}
+
+// pushImage pushes a config, a random layer and their manifest, untagged.
+func pushImage(t testing.TB, r *remote.Repository, osName, arch string) ocispec.Descriptor {
+	ctx := context.Background()
+	layer := make([]byte, 256)
+	if _, err := rand.Read(layer); err != nil {
+		t.Fatal(err)
+	}
+	config, _ := json.Marshal(ocispec.Image{Platform: ocispec.Platform{OS: osName, Architecture: arch}, RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(layer)}}})
+	blobs := []ocispec.Descriptor{
+		content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, config),
+		content.NewDescriptorFromBytes(ocispec.MediaTypeImageLayer, layer),
+	}
+	for i, data := range [][]byte{config, layer} {
+		if err := r.Push(ctx, blobs[i], bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	manifest, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: blobs[0], Layers: blobs[1:]})
+	desc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manifest)
+	if err := r.Push(ctx, desc, bytes.NewReader(manifest)); err != nil {
+		t.Fatal(err)
+	}
+	return desc
 }

@@ -10,10 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"sync"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
@@ -27,6 +30,19 @@ type LockOptions struct {
 	// UpdateAll moves every one.
 	Update    []string
 	UpdateAll bool
+	// Images resolves the tag of every container image the resolved
+	// bundles run (rendered with their default values) to its digest,
+	// recorded in the lock's images:; with Check, an image whose tag now
+	// resolves to another digest fails. nil resolves nothing (offline,
+	// bundle lock --skip-images): the lock's images stay as they are
+	// (none in a new lock), unchecked.
+	Images ImageResolver
+}
+
+// ImageResolver answers the digest an image's tag resolves to;
+// *repo.Images implements it.
+type ImageResolver interface {
+	Digest(ctx context.Context, ref bundle.ImageRef) (string, error)
 }
 
 // Change is one bundle whose locked version moved.
@@ -84,10 +100,21 @@ func Lock(ctx context.Context, repos plan.Loader, local string, opts LockOptions
 	if err != nil {
 		return nil, err
 	}
+	switch {
+	case opts.Images != nil:
+		if l.Images, err = lockImages(ctx, pl, opts.Images); err != nil {
+			return nil, err
+		}
+	case b.Lock != nil:
+		l.Images = b.Lock.Images
+	}
 	res := &LockResult{Path: path, Lock: l, Changes: diff(b.Lock, l)}
 	data := l.Marshal()
 	res.Data, res.Archive = data, ref.Archive != ""
 	if opts.Check {
+		if err := movedImage(path, local, b.Lock, l); err != nil {
+			return nil, err
+		}
 		old, ok := b.ReadFile(bundle.LockFileName)
 		if !ok {
 			err = fs.ErrNotExist
@@ -189,4 +216,69 @@ func Deps(ctx context.Context, repos plan.References, ref string) (*Tree, error)
 		return t
 	}
 	return build(pl.Root, ""), nil
+}
+
+// lockImages renders the plan with its default values, finds every image
+// its objects and hooks run, and resolves each tag to its digest, sorted
+// by reference.
+func lockImages(ctx context.Context, pl *plan.Plan, r ImageResolver) ([]bundle.LockedImage, error) {
+	pl.LockedImages = nil // the images as the bundles write them
+	rendered, err := render.Render(ctx, pl, render.TemplateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("finding the images %s runs: %w", pl.Root.Bundle, err)
+	}
+	ms, err := rendered.Manifests()
+	if err != nil {
+		return nil, fmt.Errorf("finding the images %s runs: %w", pl.Root.Bundle, err)
+	}
+	var refs []bundle.ImageRef
+	seen := map[string]bool{}
+	for _, u := range render.Images(ms) {
+		if seen[u.Image] {
+			continue
+		}
+		seen[u.Image] = true
+		ref, err := bundle.ParseImage(u.Image)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s (%s): %s: %w", u.Kind, u.Name, u.Source, u.Container, err)
+		}
+		refs = append(refs, ref)
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].Written < refs[j].Written })
+	out := make([]bundle.LockedImage, len(refs))
+	errs := make([]error, len(refs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4) // a few registry requests at a time
+	for i, ref := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			d, err := r.Digest(ctx, ref)
+			out[i], errs[i] = bundle.LockedImage{Image: ref.Written, Repository: ref.Repository, Digest: d}, err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first by reference, whatever finished first
+		}
+	}
+	return out, nil
+}
+
+// movedImage reports, in one line, an image locked by old whose tag now
+// resolves to another digest in nu.
+func movedImage(path, local string, old, nu *bundle.Lock) error {
+	if old == nil {
+		return nil
+	}
+	for _, n := range nu.Images {
+		if o, ok := old.FindImage(n.Image); ok && o.Digest != n.Digest {
+			return errdefs.Fixable(plan.ErrLockStale, []errdefs.Fix{{Run: []string{"lock", local}}},
+				"image %s moved: %s locks %s, its registry now serves %s", n.Image, path, o.Digest, n.Digest)
+		}
+	}
+	return nil
 }
