@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -255,5 +256,42 @@ func TestPackage(t *testing.T) {
 	code, _, errs = run(t, "package", t.TempDir())
 	if code != ExitError || !strings.Contains(errs, "Chart.yaml: not found") {
 		t.Errorf("packaging a non-bundle: exit %d %q", code, errs)
+	}
+}
+
+// bundle lock records the images the resolved bundles run (Docker Hub's
+// answered by TestMain's stand-in); --locked renders each by digest; an
+// image a value adds is refused, naming the fix; --skip-images keeps them.
+func TestLockImagesCommands(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: shop\nversion: 0.1.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bundle.yaml"), []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: mariadb, version: ^1}\n"), 0o644)
+	code, out, errs := run(t, "lock", dir)
+	if code != 0 || !regexp.MustCompile(`wrote .*bundle.lock \(1 bundles, [1-9][0-9]* images\)`).MatchString(out) {
+		t.Fatalf("lock: exit %d %q %q", code, out, errs)
+	}
+	lock, _ := os.ReadFile(filepath.Join(dir, "bundle.lock"))
+	if !strings.Contains(string(lock), "    repository: docker.io/library/mariadb\n") {
+		t.Fatalf("lock:\n%s", lock)
+	}
+	code, out, errs = run(t, "template", dir, "--locked")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	images := regexp.MustCompile(`image: "?([^"\s]+)`).FindAllStringSubmatch(out, -1)
+	if len(images) == 0 {
+		t.Fatal("no images rendered")
+	}
+	for _, m := range images {
+		if !regexp.MustCompile(`^docker\.io/library/[a-z0-9]+@sha256:[0-9a-f]{64}$`).MatchString(m[1]) {
+			t.Errorf("--locked rendered %s", m[1])
+		}
+	}
+	code, _, errs = run(t, "template", dir, "--locked", "--set-string", "db.image.tag=99")
+	if code != ExitError || !regexp.MustCompile(`^Error: image docker.io/library/mariadb:99 of StatefulSet \S+ is not in \S+/bundle.lock: run bundle lock \S+\n$`).MatchString(errs) {
+		t.Errorf("unlocked image: exit %d %q", code, errs)
+	}
+	if code, out, errs := run(t, "lock", "--check", "--skip-images", dir); code != 0 || !strings.Contains(out, "is up to date") {
+		t.Errorf("lock --check --skip-images: exit %d %q %q", code, out, errs)
 	}
 }

@@ -7,23 +7,34 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/bundlesh/bundle/pkg/deps"
+	"github.com/bundlesh/bundle/pkg/repo"
 )
 
 // lockOptions are bundle lock's, update's and deps' flags.
 type lockOptions struct {
 	registry registryOptions
 	deps.LockOptions
-	output outputOption
+	output     outputOption
+	skipImages bool
+}
+
+// newImages returns the image resolver of bundle lock and update; tests
+// replace it to keep Docker Hub out of them.
+var newImages = func(opts repo.OCIOptions) deps.ImageResolver { return repo.NewImages(opts) }
+
+// lockFlags are bundle lock's and update's registry and image flags.
+func (o *lockOptions) lockFlags() []ucli.Flag {
+	return append(o.registry.flags(),
+		boolFlag(&o.skipImages, "skip-images", "do not resolve image tags (offline): the lock's images stay as they are, unchecked"))
 }
 
 func lockCommand() *ucli.Command {
 	o := &lockOptions{}
 	return &ucli.Command{
 		Name: "lock",
-		Flags: []ucli.Flag{
-			boolFlag(&o.Check, "check", "write nothing; fail if bundle.lock is missing, out of date, or a digest changed"),
-			o.registry.plainHTTPFlag(),
-		},
+		Flags: append([]ucli.Flag{
+			boolFlag(&o.Check, "check", "write nothing; fail if bundle.lock is missing, out of date, a digest changed or an image tag moved"),
+		}, o.lockFlags()...),
 		Action: func(c *ucli.Context) error {
 			dir, err := optionalDir(c)
 			if err != nil {
@@ -40,6 +51,9 @@ func (o *lockOptions) lock(c *ucli.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	if !o.skipImages {
+		o.Images = newImages(o.registry.oci(c))
+	}
 	res, err := deps.Lock(c.Context, set, dir, o.LockOptions)
 	if err != nil {
 		return err
@@ -51,7 +65,7 @@ func updateCommand() *ucli.Command {
 	o := &lockOptions{}
 	return &ucli.Command{
 		Name:  "update",
-		Flags: []ucli.Flag{o.registry.plainHTTPFlag()},
+		Flags: o.lockFlags(),
 		Action: func(c *ucli.Context) error {
 			args := c.Args().Slice()
 			dir := "."
@@ -120,13 +134,17 @@ func printLock(w io.Writer, res *deps.LockResult, check bool) error {
 			fmt.Fprintf(w, "  ~ %s %s -> %s\n", ch.Name, ch.From, ch.To)
 		}
 	}
+	count := fmt.Sprintf("%d bundles", len(res.Lock.Bundles))
+	if res.Lock.Images != nil {
+		count += fmt.Sprintf(", %d images", len(res.Lock.Images))
+	}
 	switch {
 	case check:
-		fmt.Fprintf(w, "%s is up to date (%d bundles)\n", res.Path, len(res.Lock.Bundles))
+		fmt.Fprintf(w, "%s is up to date (%s)\n", res.Path, count)
 	case res.Written:
-		fmt.Fprintf(w, "wrote %s (%d bundles)\n", res.Path, len(res.Lock.Bundles))
+		fmt.Fprintf(w, "wrote %s (%s)\n", res.Path, count)
 	default:
-		fmt.Fprintf(w, "%s unchanged (%d bundles)\n", res.Path, len(res.Lock.Bundles))
+		fmt.Fprintf(w, "%s unchanged (%s)\n", res.Path, count)
 	}
 	return nil
 }

@@ -180,13 +180,23 @@ bundle test wiki --logs --timeout 2m
 bundle test wiki --filter name=wiki-test-connection`,
 		},
 		"lock": {
-			usage: "resolve a bundle's requirements and write bundle.lock (versions and content digests)",
+			usage: "resolve a bundle's requirements and write bundle.lock (versions, content digests, image digests)",
 			args:  "[DIR|ARCHIVE]",
 			description: `DIR defaults to the current directory. A chart archive (.tgz) is never
-rewritten: its lock is printed, or checked with --check.`,
+rewritten: its lock is printed, or checked with --check.
+
+The lock also records every container image the resolved bundles run with
+their default values (hooks included), each tag with the digest its registry
+serves now (a multi-platform image: its index's digest), so that --locked
+renders every image as REPOSITORY@sha256:... on any cluster. Registries are
+asked with the logins of bundle login and docker login. --check fails when a
+tag now resolves to another digest. --skip-images asks no registry: the
+images already locked stay as they are, unchecked.`,
 			examples: `# write bundle.lock for the bundle in the current directory
 bundle lock
-bundle lock --check ./shop`,
+bundle lock --check ./shop
+# offline: lock the bundles only
+bundle lock --skip-images`,
 		},
 		"update": {
 			usage: "move locked requirements to their newest fitting versions and rewrite bundle.lock",

@@ -250,7 +250,7 @@ type sourceOptions struct {
 func (o *sourceOptions) flags() []ucli.Flag {
 	return append(o.vals.flags(),
 		stringFlag(&o.version, "version", "", "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"),
-		boolFlag(&o.locked, "locked", "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests"),
+		boolFlag(&o.locked, "locked", "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests; images by the lock's digests"),
 		o.registry.plainHTTPFlag(),
 		o.registry.insecureFlag(),
 	)
