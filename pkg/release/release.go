@@ -13,7 +13,6 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +25,6 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/postrender"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -302,7 +300,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
-	inst := action.NewInstall(v.gate(cfg))
+	inst := action.NewInstall(pinHooks(v.gate(cfg), p))
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
@@ -323,6 +321,9 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		inst.DryRunOption = "server"
 	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
+	if err == nil && opts.DryRun {
+		err = pinDryRun(rel, p)
+	}
 	if err == nil && opts.DryRun {
 		err = v.release(rel)
 	}
@@ -448,7 +449,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	up := action.NewUpgrade(v.gate(cfg))
+	up := action.NewUpgrade(pinHooks(v.gate(cfg), p))
 	up.Namespace = c.namespace
 	up.Wait = opts.Wait || opts.Atomic
 	up.Atomic = opts.Atomic
@@ -472,6 +473,9 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		up.DryRunOption = "server"
 	}
 	rel, err := up.RunWithContext(ctx, name, chrt, vals)
+	if err == nil && opts.DryRun {
+		err = pinDryRun(rel, p)
+	}
 	if err == nil && opts.DryRun {
 		err = v.release(rel)
 	}
@@ -746,35 +750,4 @@ func oneLine(err error) string { return strings.Join(strings.Fields(err.Error())
 
 func sortByRevision(rs []*Release) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Revision < rs[j].Revision })
-}
-
-// postRenderer is what Helm pipes the manifests through: the user's
-// post-renderer, then, with --locked, the images pinned to the lock's
-// digests (after, so that what is applied is pinned whatever the
-// post-renderer wrote). Helm 3 does not post-render hooks.
-func postRenderer(p *plan.Plan, user render.PostRenderer) postrender.PostRenderer {
-	pins, pin := render.Pins(p)
-	switch {
-	case !pin && user.Path == "":
-		return nil
-	case !pin:
-		return user
-	case user.Path == "":
-		return pins
-	}
-	return chain{user, pins}
-}
-
-// chain runs post-renderers one after the other.
-type chain []postrender.PostRenderer
-
-func (c chain) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
-	for _, pr := range c {
-		out, err := pr.Run(in)
-		if err != nil {
-			return nil, err
-		}
-		in = out
-	}
-	return in, nil
 }
