@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/bundlesh/bundle/internal/testregistry"
 )
 
 // run runs the command line in-process, with no $BUNDLE_NAMESPACE,
@@ -293,5 +295,23 @@ func TestLockImagesCommands(t *testing.T) {
 	}
 	if code, out, errs := run(t, "lock", "--check", "--skip-images", dir); code != 0 || !strings.Contains(out, "is up to date") {
 		t.Errorf("lock --check --skip-images: exit %d %q %q", code, out, errs)
+	}
+}
+
+// An image no registry serves: bundle lock says which, and how to lock
+// without images.
+func TestLockUnresolvableImage(t *testing.T) {
+	host := testregistry.Start(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: app\nversion: 0.1.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "templates", "pod.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: "+host+"/x/y:1}]}\n"), 0o644)
+	code, _, errs := run(t, "lock", dir, "--plain-http")
+	want := "Error: image " + host + "/x/y:1 not found in its registry: use --skip-images\n"
+	if code != ExitError || errs != want {
+		t.Errorf("exit %d\n got  %q\n want %q", code, errs, want)
+	}
+	if code, out, errs := run(t, "lock", dir, "--skip-images"); code != 0 || !strings.Contains(out, "(0 bundles)") {
+		t.Errorf("--skip-images: exit %d %q %q", code, out, errs)
 	}
 }

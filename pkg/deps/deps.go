@@ -6,6 +6,7 @@ package deps
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -225,11 +226,11 @@ func lockImages(ctx context.Context, pl *plan.Plan, r ImageResolver) ([]bundle.L
 	pl.LockedImages = nil // the images as the bundles write them
 	rendered, err := render.Render(ctx, pl, render.TemplateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("finding the images %s runs: %w", pl.Root.Bundle, err)
+		return nil, offline(fmt.Errorf("finding the images %s runs: %w", pl.Root.Bundle, err), errdefs.ErrInvalid)
 	}
 	ms, err := rendered.Manifests()
 	if err != nil {
-		return nil, fmt.Errorf("finding the images %s runs: %w", pl.Root.Bundle, err)
+		return nil, offline(fmt.Errorf("finding the images %s runs: %w", pl.Root.Bundle, err), errdefs.ErrInvalid)
 	}
 	var refs []bundle.ImageRef
 	seen := map[string]bool{}
@@ -262,10 +263,28 @@ func lockImages(ctx context.Context, pl *plan.Plan, r ImageResolver) ([]bundle.L
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err // the first by reference, whatever finished first
+			// The first by reference, whatever finished first.
+			return nil, offline(err, errdefs.ErrUnreachable)
 		}
 	}
 	return out, nil
+}
+
+// offline adds locking without images (--skip-images) to the fixes of an
+// error finding or resolving them; kind is its kind unless it has one.
+func offline(err error, kind error) error {
+	var fixes []errdefs.Fix
+	var fe *errdefs.Error
+	if errors.As(err, &fe) {
+		fixes = append(fixes, fe.Fixes...)
+	}
+	for _, k := range []error{errdefs.ErrNotFound, errdefs.ErrInvalid, errdefs.ErrUnreachable} {
+		if errors.Is(err, k) {
+			kind = k
+			break
+		}
+	}
+	return &errdefs.Error{Kind: kind, Msg: err.Error(), Fixes: append(fixes, errdefs.Fix{Options: []string{"skip-images"}, Use: true}), Err: err}
 }
 
 // movedImage reports, in one line, an image locked by old whose tag now

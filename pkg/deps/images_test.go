@@ -14,6 +14,7 @@ import (
 	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/deps"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -237,5 +238,17 @@ func TestLockImagesDockerHubName(t *testing.T) {
 	}
 	if !strings.Contains(string(res.Data), "  - image: \"mariadb:11.4\"\n    repository: docker.io/library/mariadb\n") {
 		t.Errorf("lock:\n%s", res.Data)
+	}
+}
+
+// An image that cannot be resolved fails bundle lock in one line that
+// offers locking without images.
+func TestLockImagesUnresolvable(t *testing.T) {
+	_, set, app, _ := imageSetup(t)
+	testutil.WriteTree(t, app, map[string]string{"templates/gone.yaml": strings.ReplaceAll(podTemplate("apps/v1", "Deployment", "gone"), "/team/gone:1", "/team/gone:9")})
+	_, err := deps.Lock(context.Background(), set, app, deps.LockOptions{Images: repo.NewImages(repo.OCIOptions{PlainHTTP: true})})
+	var fe *errdefs.Error
+	if !errors.Is(err, repo.ErrNotFound) || !strings.Contains(err.Error(), "/team/gone:9") || !strings.HasSuffix(err.Error(), "not found in its registry") || !errors.As(err, &fe) || fe.Fixes[len(fe.Fixes)-1].Options[0] != "skip-images" {
+		t.Errorf("unresolvable image: %v", err)
 	}
 }

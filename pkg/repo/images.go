@@ -64,7 +64,10 @@ func (i *Images) Digest(ctx context.Context, ref bundle.ImageRef) (string, error
 	// accepted, and returns what the registry says it serves.
 	desc, err := r.Resolve(ctx, ref.Tag)
 	if err != nil {
-		where := fmt.Sprintf("image %s (%s:%s)", ref.Written, ref.Repository, ref.Tag)
+		where := "image " + ref.Written
+		if full := ref.Repository + ":" + ref.Tag; full != ref.Written {
+			where += " (" + full + ")"
+		}
 		if errors.Is(err, errdef.ErrNotFound) {
 			return "", errdefs.New(ErrNotFound, "%s not found in its registry", where)
 		}
