@@ -1,7 +1,9 @@
 package render_test
 
 import (
+	"context"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -139,5 +142,94 @@ func TestPinStream(t *testing.T) {
 	byDigest := strings.ReplaceAll(deploy, "nginx:1.27", "ghcr.io/o/x@"+d1)
 	if out, err := pins().PinStream(byDigest); err != nil || !strings.Contains(out, "ghcr.io/o/x@"+d1) {
 		t.Errorf("image by digest: %v\n%s", err, out)
+	}
+}
+
+// Pinning the catalog's rendered objects changes their images and nothing
+// else: every other field, long strings and scripts included, reads back
+// the same.
+func TestPinKeepsEverythingElse(t *testing.T) {
+	entries, err := os.ReadDir("../../bundles/stable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		p, err := plan.Make(context.Background(), testSet(), plan.Source{Reference: "stable/" + e.Name()})
+		if err != nil {
+			continue // the library chart
+		}
+		t.Run(e.Name(), func(t *testing.T) {
+			r, err := render.Render(context.Background(), p, render.TemplateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := r.Manifests()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pins := render.ImagePins{Lock: "bundle.lock", Bundle: "."}
+			want := map[string]string{}
+			for _, u := range render.Images(before) {
+				ref, err := bundle.ParseImage(u.Image)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pins.Images = append(pins.Images, bundle.LockedImage{Image: u.Image, Repository: ref.Repository, Digest: d1})
+				want[u.Image] = ref.Repository + "@" + d1
+			}
+			if len(want) == 0 {
+				t.Fatal("no images")
+			}
+			pinned := &render.Rendered{Manifest: r.Manifest}
+			if pinned.Manifest, err = pins.PinStream(r.Manifest); err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range r.Hooks {
+				if h.Manifest, err = pins.PinDocument(h.Manifest); err != nil {
+					t.Fatal(err)
+				}
+				pinned.Hooks = append(pinned.Hooks, h)
+			}
+			after, err := pinned.Manifests()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after) != len(before) {
+				t.Fatalf("%d objects, then %d", len(before), len(after))
+			}
+			for i := range before {
+				if before[i].Source != after[i].Source {
+					t.Errorf("object %d from %s, then %s", i, before[i].Source, after[i].Source)
+				}
+				// The images of before, pinned by hand, are after.
+				for _, u := range render.Images(before[i : i+1]) {
+					setImage(before[i].Object, u.Image, want[u.Image])
+				}
+				if !reflect.DeepEqual(before[i].Object, after[i].Object) {
+					t.Errorf("%s %s changed beyond its images:\n%s\n%s", before[i].Kind, before[i].Name, before[i].YAML, after[i].YAML)
+				}
+				if len(render.Images(before[i:i+1])) == 0 && before[i].YAML != after[i].YAML {
+					t.Errorf("%s %s has no image, but its text changed", before[i].Kind, before[i].Name)
+				}
+			}
+		})
+	}
+}
+
+// setImage replaces every "image" value old in v by nu.
+func setImage(v any, old, nu string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && k == "image" && s == old {
+				v[k] = nu
+				continue
+			}
+			setImage(x, old, nu)
+		}
+	case []any:
+		for _, x := range v {
+			setImage(x, old, nu)
+		}
 	}
 }
