@@ -78,12 +78,12 @@ func (e *RejectedError) Is(target error) bool { return target == errdefs.ErrInva
 
 // validator validates revisions by server-side dry runs.
 type validator struct {
-	ctx  context.Context
-	dyn  dynamic.Interface
-	kube kube.Interface // Build: Helm's own reading of manifests
-	hooks    bool // the operation runs hooks
-	force    bool // objects are replaced, not patched (--force)
-	log      func(string, ...any)
+	ctx   context.Context
+	dyn   dynamic.Interface
+	kube  kube.Interface // Build: Helm's own reading of manifests
+	hooks bool           // the operation runs hooks
+	force bool           // objects are replaced, not patched (--force)
+	log   func(string, ...any)
 }
 
 // validator returns the validator of an operation with kube client kc, or
