@@ -93,8 +93,10 @@ type applier struct {
 	release   string
 	namespace string
 	// history returns the release's stored revisions, whose objects the
-	// target leaves out are deleted.
+	// target leaves out are deleted; build reads their manifests (Helm's
+	// Build).
 	history func() ([]*helmrelease.Release, error)
+	build   func(manifest string) (kube.ResourceList, error)
 	log     func(string, ...any)
 	// managers are the client-side managers to take over.
 	managers sets.Set[string]
@@ -111,6 +113,7 @@ func (c *Client) applying(ctx context.Context, kc kube.Interface, name string) k
 	return &applier{
 		Client: hc, ctx: ctx, release: name, namespace: c.namespace, log: c.log, managers: clientSideManagers(),
 		history: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(name) },
+		build:   func(m string) (kube.ResourceList, error) { return hc.Build(strings.NewReader(m), false) },
 	}
 }
 
@@ -304,7 +307,7 @@ func (a *applier) leftovers(original, target kube.ResourceList) kube.ResourceLis
 		if rel.Manifest == "" {
 			continue
 		}
-		rl, err := a.Build(strings.NewReader(rel.Manifest), false)
+		rl, err := a.build(rel.Manifest)
 		if err != nil {
 			a.log("release %q: the objects of revision %d are not deleted: %v", a.release, rel.Version, err)
 			continue
