@@ -436,7 +436,8 @@ spec:
 // every field it applies (server-side), the client-side manager none. A
 // hand edit of a field bundle applies is undone by the next upgrade; a
 // field added by hand, which no revision has, is kept (as Helm's
-// three-way merge and kubectl apply keep it).
+// three-way merge and kubectl apply keep it), but not by --force, which
+// replaces objects as Helm's does.
 func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T) {
 	t.Parallel()
 	helm := helmCLI(t)
@@ -518,6 +519,20 @@ func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T)
 			}
 			if got := configMapData(t, e, ns, "web"); !reflect.DeepEqual(got, map[string]string{"color": "blue", "modern": "on"}) {
 				t.Errorf("ConfigMap web after the upgrade: %v, want color blue, modern on", got)
+			}
+
+			// --force replaces, as Helm's: the label added by hand goes
+			// too. The next upgrade applies again, as bundle alone.
+			e.mustBundle(t, "upgrade", "web", v2, "-n", ns, "--force")
+			e.converged(t, ns, "web")
+			e.mustBundle(t, "upgrade", "web", v2, "-n", ns)
+			e.converged(t, ns, "web")
+			dep, err = e.cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := managers(dep); !reflect.DeepEqual(got, []string{"bundle Apply"}) {
+				t.Errorf("after --force and an upgrade the Deployment's field managers are %v, want only bundle Apply", got)
 			}
 		})
 	}
