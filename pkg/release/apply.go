@@ -40,6 +40,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +50,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/util/csaupgrade"
+	"sigs.k8s.io/yaml"
 )
 
 // FieldManager is the field manager bundle applies objects as (server-side
@@ -293,32 +295,78 @@ func applyBody(obj runtime.Object) ([]byte, error) {
 
 // leftovers returns the objects of the release's stored revisions that
 // are neither in target nor in original (Helm deletes those), once each.
+// Only those are built (Helm's Build costs tens of milliseconds a
+// manifest): the others are told by their kind, namespace and name.
 func (a *applier) leftovers(original, target kube.ResourceList) kube.ResourceList {
 	hist, err := a.history()
 	if err != nil {
 		a.log("release %q: reading its history for objects to delete: %v", a.release, err)
 		return nil
 	}
-	var out kube.ResourceList
-	seen := func(info *resource.Info) bool {
-		return target.Get(info) != nil || original.Get(info) != nil || out.Get(info) != nil
-	}
-	for _, rel := range hist {
-		if rel.Manifest == "" {
-			continue
-		}
-		rl, err := a.build(rel.Manifest)
-		if err != nil {
-			a.log("release %q: the objects of revision %d are not deleted: %v", a.release, rel.Version, err)
-			continue
-		}
-		for _, info := range rl {
-			if !seen(info) {
-				out = append(out, info)
+	covered := func(id objectID) bool {
+		for _, rl := range []kube.ResourceList{target, original} {
+			for _, info := range rl {
+				if info.Mapping != nil && id.matches(info, a.namespace) {
+					return true
+				}
 			}
+		}
+		return false
+	}
+	seen := map[objectID]bool{}
+	var docs []string
+	for _, rel := range hist {
+		for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
+			var head struct {
+				APIVersion string `json:"apiVersion"`
+				Kind       string `json:"kind"`
+				Metadata   struct {
+					Name      string `json:"name"`
+					Namespace string `json:"namespace"`
+				} `json:"metadata"`
+			}
+			if err := yaml.Unmarshal([]byte(doc), &head); err != nil || head.Kind == "" || head.Metadata.Name == "" {
+				continue
+			}
+			group, _, _ := strings.Cut(head.APIVersion, "/")
+			if !strings.Contains(head.APIVersion, "/") {
+				group = ""
+			}
+			id := objectID{group: group, kind: head.Kind, namespace: head.Metadata.Namespace, name: head.Metadata.Name}
+			if seen[id] || covered(id) {
+				continue
+			}
+			seen[id] = true
+			docs = append(docs, doc)
+		}
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	rl, err := a.build(strings.Join(docs, "\n---\n"))
+	if err != nil {
+		a.log("release %q: the objects of earlier revisions it leaves out are not deleted: %v", a.release, err)
+		return nil
+	}
+	var out kube.ResourceList
+	for _, info := range rl {
+		if target.Get(info) == nil && original.Get(info) == nil && out.Get(info) == nil {
+			out = append(out, info)
 		}
 	}
 	return out
+}
+
+// objectID names an object of a manifest as written: its namespace is
+// empty when the manifest leaves it to the release's.
+type objectID struct{ group, kind, namespace, name string }
+
+func (id objectID) matches(info *resource.Info, releaseNS string) bool {
+	gk := info.Mapping.GroupVersionKind.GroupKind()
+	if gk.Group != id.group || gk.Kind != id.kind || info.Name != id.name {
+		return false
+	}
+	return info.Namespace == id.namespace || id.namespace == "" && (info.Namespace == releaseNS || info.Namespace == "")
 }
 
 // remove deletes one object the target leaves out, unless it is gone or

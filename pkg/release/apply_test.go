@@ -17,6 +17,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 	restfake "k8s.io/client-go/rest/fake"
+	"sigs.k8s.io/yaml"
 )
 
 // The applier's requests, over a fake REST client that keeps ConfigMaps
@@ -37,6 +39,7 @@ type fakeAPI struct {
 	objects map[string]*unstructured.Unstructured
 	sent    []string
 	bodies  map[string][]byte // last body of each "METHOD NAME PATCHTYPE"
+	built   int               // manifests built
 }
 
 func newFakeAPI(objs ...*unstructured.Unstructured) *fakeAPI {
@@ -144,18 +147,25 @@ func testApplier(ctx context.Context, f *fakeAPI, revisions map[int][]*unstructu
 		history: func() ([]*helmrelease.Release, error) {
 			var out []*helmrelease.Release
 			for v, objs := range revisions {
-				var names []string
+				var docs []string
 				for _, o := range objs {
-					names = append(names, o.GetName())
+					docs = append(docs, "# Source: web/templates/"+o.GetName()+".yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "+o.GetName()+"\n")
 				}
-				out = append(out, &helmrelease.Release{Name: "web", Version: v, Manifest: strings.Join(names, ",")})
+				out = append(out, &helmrelease.Release{Name: "web", Version: v, Manifest: "---\n" + strings.Join(docs, "---\n")})
 			}
 			return out, nil
 		},
 		build: func(manifest string) (kube.ResourceList, error) {
+			f.mu.Lock()
+			f.built++
+			f.mu.Unlock()
 			var rl kube.ResourceList
-			for _, name := range strings.Split(manifest, ",") {
-				rl = append(rl, f.info(configMap(name, "", nil)))
+			for _, doc := range releaseutil.SplitManifests(manifest) {
+				u := &unstructured.Unstructured{}
+				if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+					return nil, err
+				}
+				rl = append(rl, f.info(configMap(u.GetName(), "", nil)))
 			}
 			return rl, nil
 		},
@@ -248,6 +258,19 @@ func TestUpdateDeletesWhatOtherRevisionsLeftThatIsStillTheReleases(t *testing.T)
 		if f.objects[name] == nil {
 			t.Errorf("%s was deleted", name)
 		}
+	}
+	if f.built != 1 {
+		t.Errorf("the history's manifests were built %d times, want once (only the objects the target and original leave out)", f.built)
+	}
+
+	// Nothing left over: nothing built.
+	f.built = 0
+	a = testApplier(context.Background(), f, map[int][]*unstructured.Unstructured{1: {configMap("web", "", nil)}})
+	if _, err := a.Update(nil, target, false); err != nil {
+		t.Fatal(err)
+	}
+	if f.built != 0 {
+		t.Errorf("a history with no other object was built %d times", f.built)
 	}
 }
 
