@@ -26,6 +26,10 @@ package release
 //     annotations), unless it carries helm.sh/resource-policy: keep.
 //
 // --force keeps Helm's meaning: objects are replaced (PUT), not applied.
+// An object the API server cannot apply server-side because of its shape
+// (a list with two entries of one key, e.g. two env vars of one name,
+// which client-side writes pass with a warning) is written as Helm writes
+// it, and converges only as far as Helm's patches do.
 
 import (
 	"context"
@@ -38,6 +42,7 @@ import (
 	"strings"
 	"sync"
 
+	jsonpatch "github.com/evanphx/json-patch"
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
@@ -48,6 +53,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/yaml"
@@ -132,7 +138,7 @@ func (a *applier) Create(resources kube.ResourceList) (*kube.Result, error) {
 		} else if !apierrors.IsNotFound(err) {
 			return err
 		}
-		return a.apply(info, helper)
+		return a.create(info, helper)
 	})
 	if err != nil {
 		return nil, err
@@ -153,7 +159,11 @@ func (a *applier) Update(original, target kube.ResourceList, force bool) (*kube.
 		if err := a.ctx.Err(); err != nil {
 			return res, fmt.Errorf("stopped before applying %s: %w", describeInfo(info), context.Cause(a.ctx))
 		}
-		created, err := a.update(info, force)
+		var orig runtime.Object
+		if o := original.Get(info); o != nil {
+			orig = o.Object
+		}
+		created, err := a.update(info, orig, force)
 		if created {
 			res.Created = append(res.Created, info)
 		} else {
@@ -190,13 +200,15 @@ func (a *applier) helper(info *resource.Info) *resource.Helper {
 }
 
 // update brings one object to target: created when missing, replaced with
-// force, else applied after its client-side managers are taken over.
-func (a *applier) update(info *resource.Info, force bool) (created bool, err error) {
+// force, else applied after its client-side managers are taken over. orig
+// is the object in the revision Helm starts from (nil: none), from which
+// an object the API server cannot apply server-side is patched instead.
+func (a *applier) update(info *resource.Info, orig runtime.Object, force bool) (created bool, err error) {
 	helper := a.helper(info)
 	live, err := helper.Get(info.Namespace, info.Name)
 	switch {
 	case apierrors.IsNotFound(err):
-		if err := a.apply(info, helper); err != nil {
+		if err := a.create(info, helper); err != nil {
 			return true, fmt.Errorf("failed to create resource: %w", err)
 		}
 		a.log("created %s", describeInfo(info))
@@ -214,11 +226,98 @@ func (a *applier) update(info *resource.Info, force bool) (created bool, err err
 	if err := a.takeOver(info, helper, live); err != nil {
 		return false, fmt.Errorf("taking over the fields of %s from %s: %w", describeInfo(info), strings.Join(sets.List(a.managers), ", "), err)
 	}
-	if err := a.apply(info, helper); err != nil {
+	err = a.apply(info, helper)
+	if cannotApplyServerSide(err) {
+		a.log("warning: %s cannot be applied server-side, so it is patched as Helm patches it: %v", describeInfo(info), err)
+		if orig == nil {
+			orig = live // Helm's baseline for an object not in the revision it starts from
+		}
+		err = a.patch(info, helper, orig, live)
+	}
+	if err != nil {
 		return false, fmt.Errorf("cannot apply %s: %w", describeInfo(info), err)
 	}
 	a.log("applied %s", describeInfo(info))
 	return false, nil
+}
+
+// cannotApplyServerSide reports whether the API server refused to apply an
+// object server-side because of its shape rather than its values: a list
+// with two entries of one key (two env vars of one name, say), which
+// client-side writes pass with a warning. Such an object is written as
+// Helm writes it; it converges only as far as Helm's patches do.
+func cannotApplyServerSide(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "failed to create typed patch object")
+}
+
+// create creates an object that does not exist: applied server-side, or
+// created as Helm creates it when it cannot be applied.
+func (a *applier) create(info *resource.Info, helper *resource.Helper) error {
+	err := a.apply(info, helper)
+	if !cannotApplyServerSide(err) {
+		return err
+	}
+	a.log("warning: %s cannot be applied server-side, so it is created as Helm creates it: %v", describeInfo(info), err)
+	obj, err := helper.Create(info.Namespace, true, info.Object)
+	if err != nil {
+		return err
+	}
+	return info.Refresh(obj, true)
+}
+
+// patch sends the patch Helm's kube client sends to bring live to the
+// object, from orig.
+func (a *applier) patch(info *resource.Info, helper *resource.Helper, orig, live runtime.Object) error {
+	target, err := asUnstructured(info.Object)
+	if err != nil {
+		return err
+	}
+	current, err := asUnstructured(live)
+	if err != nil {
+		return err
+	}
+	p, pt, err := helmPatch(info, orig, target, current)
+	if err != nil {
+		return err
+	}
+	if len(p) == 0 || string(p) == "{}" {
+		return info.Get()
+	}
+	obj, err := helper.Patch(info.Namespace, info.Name, pt, p, nil)
+	if err != nil {
+		return err
+	}
+	return info.Refresh(obj, true)
+}
+
+// helmPatch is the patch Helm's kube client sends to update live to
+// target, applied from original (kube.Client's createPatch): a three-way
+// strategic merge patch for the kinds Kubernetes builds in, a JSON merge
+// patch from original to target for the others.
+func helmPatch(info *resource.Info, original runtime.Object, target, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
+	oldData, err := json.Marshal(original)
+	if err != nil {
+		return nil, "", err
+	}
+	newData, err := json.Marshal(target)
+	if err != nil {
+		return nil, "", err
+	}
+	liveData, err := json.Marshal(live)
+	if err != nil {
+		return nil, "", err
+	}
+	versioned := kube.AsVersioned(&resource.Info{Object: target, Mapping: info.Mapping})
+	if _, unstr := versioned.(runtime.Unstructured); unstr || info.Mapping.GroupVersionKind.Group == "apiextensions.k8s.io" {
+		p, err := jsonpatch.CreateMergePatch(oldData, newData)
+		return p, types.MergePatchType, err
+	}
+	meta, err := strategicpatch.NewPatchMetaFromStruct(versioned)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := strategicpatch.CreateThreeWayMergePatch(oldData, newData, liveData, meta, true)
+	return p, types.StrategicMergePatchType, err
 }
 
 // takeOver converts the fields the client-side managers own into

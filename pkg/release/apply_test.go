@@ -40,6 +40,9 @@ type fakeAPI struct {
 	sent    []string
 	bodies  map[string][]byte // last body of each "METHOD NAME PATCHTYPE"
 	built   int               // manifests built
+	// refuse names the objects whose server-side apply fails as one with
+	// two entries of a key does.
+	refuse map[string]bool
 }
 
 func newFakeAPI(objs ...*unstructured.Unstructured) *fakeAPI {
@@ -77,6 +80,14 @@ func (f *fakeAPI) serve(req *http.Request) (*http.Response, error) {
 	}
 	obj, ok := f.objects[name]
 	switch req.Method {
+	case http.MethodPost:
+		created := &unstructured.Unstructured{}
+		if err := json.Unmarshal(body, &created.Object); err != nil {
+			return nil, err
+		}
+		f.objects[created.GetName()] = created
+		f.sent[len(f.sent)-1] += " " + created.GetName()
+		return respond(created)
 	case http.MethodGet:
 		if !ok {
 			return statusResponse(apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, name))
@@ -88,13 +99,16 @@ func (f *fakeAPI) serve(req *http.Request) (*http.Response, error) {
 	case http.MethodPatch:
 		switch types.PatchType(req.Header.Get("Content-Type")) {
 		case types.ApplyPatchType:
+			if f.refuse[name] {
+				return statusResponse(apierrors.NewInternalError(fmt.Errorf(`failed to create typed patch object (shop/%s; /v1, Kind=ConfigMap): .data: duplicate entries for key`, name)))
+			}
 			applied := &unstructured.Unstructured{}
 			if err := json.Unmarshal(body, &applied.Object); err != nil {
 				return nil, err
 			}
 			f.objects[name] = applied
 			return respond(applied)
-		case types.JSONPatchType:
+		case types.JSONPatchType, types.StrategicMergePatchType:
 			return respond(obj)
 		}
 	}
@@ -342,5 +356,30 @@ func TestTheClientSideManagersTakenOver(t *testing.T) {
 		if got.Has(hand) {
 			t.Errorf("%s is taken over", hand)
 		}
+	}
+}
+
+func TestAnObjectTheAPIServerCannotApplyIsWrittenAsHelmWritesIt(t *testing.T) {
+	f := newFakeAPI(configMap("web", "web", map[string]any{"color": "blue"}))
+	f.refuse = map[string]bool{"web": true, "db": true}
+	a := testApplier(context.Background(), f, nil)
+	original := kube.ResourceList{f.info(configMap("web", "web", map[string]any{"color": "blue"}))}
+	target := kube.ResourceList{f.info(configMap("web", "web", map[string]any{"color": "green"})), f.info(configMap("db", "web", nil))}
+	if _, err := a.Update(original, target, false); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"GET web",
+		"PATCH web application/apply-patch+yaml ?fieldManager=bundle&force=true",
+		"PATCH web application/strategic-merge-patch+json ?fieldManager=bundle",
+		"GET db",
+		"PATCH db application/apply-patch+yaml ?fieldManager=bundle&force=true",
+		"POST configmaps ?fieldManager=bundle db",
+	}
+	if got := strings.Join(f.sent, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("sent:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	if p := string(f.bodies["PATCH web application/strategic-merge-patch+json"]); p != `{"data":{"color":"green"}}` {
+		t.Errorf("patched web with %s, want Helm's three-way merge patch from the original", p)
 	}
 }

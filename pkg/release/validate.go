@@ -267,10 +267,11 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.Res
 	return rejected, nil
 }
 
-// dryRun sends obj in a dry run as bundle will send it (applier.update).
-// The dry run does not take over the fields of client-side managers first
-// (one dry run cannot build on another), so a field the target leaves out
-// is still in the object validated.
+// dryRun sends obj in a dry run as bundle will send it (applier.update):
+// applied, or, when it cannot be applied server-side, created or patched
+// as Helm sends it. The dry run does not take over the fields of
+// client-side managers first (one dry run cannot build on another), so a
+// field the target leaves out is still in the object validated.
 func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, hook, force bool) error {
 	if hook {
 		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll})
@@ -294,6 +295,23 @@ func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.In
 	}
 	takeOver := true
 	_, err = ri.Patch(ctx, info.Name, types.ApplyPatchType, body, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager, Force: &takeOver})
+	if !cannotApplyServerSide(err) {
+		return err
+	}
+	// Sent as Helm sends it (applier.update), from the live object.
+	live, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	patch, pt, err := helmPatch(info, live, obj, live)
+	if err != nil || len(patch) == 0 || string(patch) == "{}" {
+		return err
+	}
+	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 	return err
 }
 

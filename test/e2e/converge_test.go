@@ -550,3 +550,39 @@ func renameManager(t *testing.T, obj metav1.Object, from, to string) []byte {
 	t.Fatalf("%s has no field manager %s", obj.GetName(), from)
 	return nil
 }
+
+// A chart with an object server-side apply refuses (two env vars of one
+// name, which the API server only warns of on client-side writes)
+// installs, upgrades and validates as with helm: that object is written as
+// Helm writes it.
+func TestAnObjectServerSideApplyRefusesIsWrittenAsHelmWritesIt(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ns := e.namespace(t, "dup")
+	chart := testutil.WriteTree(t, filepath.Join(t.TempDir(), "dup"), map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: dup\nversion: 1.0.0\n",
+		"values.yaml": "image: nginx:1.26\n",
+		"templates/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dup}
+spec:
+  selector: {matchLabels: {app: dup}}
+  template:
+    metadata: {labels: {app: dup}}
+    spec:
+      containers:
+      - name: web
+        image: {{ .Values.image }}
+        env: [{name: A, value: "1"}, {name: A, value: "2"}]
+`,
+	})
+	e.mustBundle(t, "install", "dup", chart, "-n", ns, "--create-namespace")
+	e.mustBundle(t, "upgrade", "dup", chart, "-n", ns, "--set", "image=nginx:1.27")
+	dep, err := e.cs.AppsV1().Deployments(ns).Get(context.Background(), "dup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := dep.Spec.Template.Spec.Containers[0]; c.Image != "nginx:1.27" || len(c.Env) != 2 {
+		t.Errorf("after the upgrade: image %s, env %v", c.Image, c.Env)
+	}
+}
