@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
@@ -80,11 +77,12 @@ func (c *Client) markStopped(name string, prev *Holder) error {
 		return fmt.Errorf("marking revision %d of %q (%s, its operation stopped) failed: %w", last.Version, name, was, err)
 	}
 	c.log("release %q: %s", name, note)
-	// Its operation applied its objects (a kill mostly comes while it
-	// waits): the revision deployed before no longer says what runs, and
-	// the next operation must patch from the stopped one's manifest, as
-	// Helm does from the last revision when none is deployed. Otherwise a
-	// change the stopped revision made and the next one undoes stays live.
+	// Its operation applied its objects, or some of them (a kill mostly
+	// comes while it waits): the revision deployed before no longer says
+	// what runs, so it is deployed no longer. The next operation converges
+	// from whatever the stopped one left (see apply.go): it applies
+	// server-side and deletes the objects of every stored revision that
+	// its target leaves out.
 	deployed, err := c.cfg.Releases.DeployedAll(name)
 	if err != nil {
 		return nil
@@ -166,34 +164,4 @@ func (c *Client) log(format string, args ...any) {
 	if c.cfg != nil && c.cfg.Log != nil {
 		c.cfg.Log(format, args...)
 	}
-}
-
-// replacing is the configuration to install with over replaced, the last
-// revision of the name (nil: none). Over a failed install whose objects are
-// left, Helm patches them from the new manifest to itself, so what the
-// failed revision set and the new one leaves out (a nodeSelector, say)
-// would stay live; its kube client here patches from the failed revision's
-// manifest instead, as an upgrade does.
-func replacing(base *action.Configuration, replaced *helmrelease.Release) *action.Configuration {
-	if replaced == nil || replaced.Info.Status != helmrelease.StatusFailed || replaced.Manifest == "" {
-		return base
-	}
-	cfg := *base
-	cfg.KubeClient = patchingFrom{Interface: base.KubeClient, manifest: replaced.Manifest}
-	return &cfg
-}
-
-// patchingFrom is Helm's kube client whose Update patches from the objects
-// of a stored manifest: those of it left out of the target are deleted,
-// and objects not in it are patched from their live state.
-type patchingFrom struct {
-	kube.Interface
-	manifest string
-}
-
-func (p patchingFrom) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if built, err := p.Interface.Build(strings.NewReader(p.manifest), false); err == nil {
-		original = built
-	}
-	return p.Interface.Update(original, target, force)
 }

@@ -281,9 +281,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		return nil, err
 	}
 	defer end()
-	var replaced *helmrelease.Release
 	if last, err := c.cfg.Releases.Last(name); err == nil {
-		replaced = last
 		if !c.replaceable(last) {
 			return nil, errdefs.Fixable(ErrExists, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference, "-n", c.namespace}}},
 				"release %q already exists in namespace %q (revision %d, %s)", name, c.namespace, last.Version, last.Info.Status)
@@ -291,11 +289,10 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		opts.replace = true
 	}
 	opts.Wait = opts.Wait || opts.Atomic
-	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
+	cfg, err := c.opConfig(ctx, name, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}
-	cfg = replacing(cfg, replaced)
 	v, err := c.validator(ctx, cfg.KubeClient, !opts.NoHooks, false)
 	if err != nil {
 		return nil, err
@@ -441,7 +438,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, err
 	}
 	opts.Wait = opts.Wait || opts.Atomic
-	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
+	cfg, err := c.opConfig(ctx, name, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -590,7 +587,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		return nil, err
 	}
 	defer end()
-	cfg, err := c.waitConfig(ctx, opts.WaitOptions)
+	cfg, err := c.opConfig(ctx, opts.ReleaseName, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}

@@ -13,23 +13,20 @@ package release
 // action (the records --history-max prunes, the one --replace supersedes)
 // until they pass. By then Helm has created the CRDs of crds/ and the
 // namespace of --create-namespace, so custom resources and objects of a
-// new namespace are validated too. Each object is sent as Helm will send
-// it: a create for new objects (hooks included), the three-way merge patch
-// Helm computes for existing ones, a replace with --force.
+// new namespace are validated too. Each object is sent as bundle will send
+// it (apply.go): a server-side apply, a replace with --force, a create for
+// hooks.
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
-	jsonpatch "github.com/evanphx/json-patch"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -37,7 +34,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
 
@@ -82,21 +78,19 @@ func (e *RejectedError) Is(target error) bool { return target == errdefs.ErrInva
 
 // validator validates revisions by server-side dry runs.
 type validator struct {
-	ctx  context.Context
-	dyn  dynamic.Interface
-	kube kube.Interface // Build: Helm's own reading of manifests
-	// releases finds the revision patches are computed from.
-	releases *storage.Storage
-	hooks    bool // the operation runs hooks
-	force    bool // objects are replaced, not patched (--force)
-	log      func(string, ...any)
+	ctx   context.Context
+	dyn   dynamic.Interface
+	kube  kube.Interface // Build: Helm's own reading of manifests
+	hooks bool           // the operation runs hooks
+	force bool           // objects are replaced, not patched (--force)
+	log   func(string, ...any)
 }
 
 // validator returns the validator of an operation with kube client kc, or
 // nil when the client has no dynamic client to validate with (Helm's fake
 // kube client in tests).
 func (c *Client) validator(ctx context.Context, kc kube.Interface, hooks, force bool) (*validator, error) {
-	v := &validator{ctx: ctx, kube: kc, releases: c.cfg.Releases, hooks: hooks, force: force, log: c.log}
+	v := &validator{ctx: ctx, kube: kc, hooks: hooks, force: force, log: c.log}
 	switch {
 	case c.flags != nil:
 		rc, err := c.flags.ToRESTConfig()
@@ -157,11 +151,7 @@ func (v *validator) release(rel *helmrelease.Release) error {
 			hooks = append(hooks, rl...)
 		}
 	}
-	var original kube.ResourceList
-	if m := v.originalManifest(rel); m != "" {
-		original, _ = v.kube.Build(strings.NewReader(m), false) // none: patches from the live objects alone
-	}
-	rejected, err := validate(v.ctx, v.dyn, target, original, hooks, v.force, v.log)
+	rejected, err := validate(v.ctx, v.dyn, target, hooks, v.force, v.log)
 	if err != nil {
 		return fmt.Errorf("validating the objects of revision %d of %q: %w", rel.Version, rel.Name, err)
 	}
@@ -169,31 +159,6 @@ func (v *validator) release(rel *helmrelease.Release) error {
 		return &RejectedError{Release: rel.Name, Revision: rel.Version, Total: len(target) + len(hooks), Objects: rejected}
 	}
 	return nil
-}
-
-// originalManifest is the manifest Helm patches the objects of rel from:
-// an upgrade's, the deployed revision (else the last); a rollback's, the
-// last; an install's over a failed one (see replacing), that one.
-func (v *validator) originalManifest(rel *helmrelease.Release) string {
-	var from *helmrelease.Release
-	switch rel.Info.Status {
-	case helmrelease.StatusPendingUpgrade:
-		if d, err := v.releases.Deployed(rel.Name); err == nil {
-			from = d
-		} else if l, err := v.releases.Last(rel.Name); err == nil {
-			from = l
-		}
-	case helmrelease.StatusPendingRollback:
-		from, _ = v.releases.Last(rel.Name)
-	case helmrelease.StatusPendingInstall:
-		if l, err := v.releases.Last(rel.Name); err == nil && l.Info.Status == helmrelease.StatusFailed {
-			from = l
-		}
-	}
-	if from == nil || from.Version == rel.Version {
-		return ""
-	}
-	return from.Manifest
 }
 
 // runsOn reports whether hook h runs in the operation whose revision has
@@ -245,16 +210,14 @@ func labelled(rl kube.ResourceList, rel *helmrelease.Release) {
 var dryRunAll = []string{metav1.DryRunAll}
 
 // validate sends every object of target and hooks to the API server in a
-// dry run, as Helm will send it: objects not in the cluster are created;
-// existing ones are patched from original (the objects of the revision
-// they were applied with; nil or without the object: from the object
-// itself) as Helm's three-way merge patch does, or replaced with force.
-// Hooks are created (Helm deletes an existing hook before it creates it
-// anew). It returns the objects rejected; err only when the API server
-// could not be asked. Custom resources whose CRD is among target are not
-// validated: the API server validates them against the CRD in the cluster,
-// which the operation is about to change.
-func validate(ctx context.Context, dyn dynamic.Interface, target, original, hooks kube.ResourceList, force bool, logf func(string, ...any)) ([]Rejected, error) {
+// dry run, as bundle will send it: applied server-side as FieldManager,
+// taking over conflicting fields, or replaced with force. Hooks are
+// created (Helm deletes an existing hook before it creates it anew). It
+// returns the objects rejected; err only when the API server could not be
+// asked. Custom resources whose CRD is among target are not validated: the
+// API server validates them against the CRD in the cluster, which the
+// operation is about to change.
+func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.ResourceList, force bool, logf func(string, ...any)) ([]Rejected, error) {
 	defined := definedKinds(target)
 	var rejected []Rejected
 	check := func(info *resource.Info, hook bool) error {
@@ -271,7 +234,7 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, original, hook
 		if info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace {
 			ri = dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace)
 		}
-		err = dryRun(ctx, ri, info, obj, original, hook, force)
+		err = dryRun(ctx, ri, info, obj, hook, force)
 		switch {
 		case err == nil:
 			return nil
@@ -304,69 +267,52 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, original, hook
 	return rejected, nil
 }
 
-// dryRun sends obj in a dry run as Helm will send it.
-func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, original kube.ResourceList, hook, force bool) error {
+// dryRun sends obj in a dry run as bundle will send it (applier.update):
+// applied, or, when it cannot be applied server-side, created or patched
+// as Helm sends it. The dry run does not take over the fields of
+// client-side managers first (one dry run cannot build on another), so a
+// field the target leaves out is still in the object validated.
+func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, hook, force bool) error {
 	if hook {
 		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll})
 		return err
 	}
+	if force {
+		live, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		if err == nil {
+			obj = obj.DeepCopy()
+			obj.SetResourceVersion(live.GetResourceVersion())
+			_, err = ri.Update(ctx, obj, metav1.UpdateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
+			return err
+		}
+	}
+	body, err := applyBody(obj)
+	if err != nil {
+		return err
+	}
+	takeOver := true
+	_, err = ri.Patch(ctx, info.Name, types.ApplyPatchType, body, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager, Force: &takeOver})
+	if !cannotApplyServerSide(err) {
+		return err
+	}
+	// Sent as Helm sends it (applier.update), from the live object.
 	live, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll})
+		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	if force {
-		obj = obj.DeepCopy()
-		obj.SetResourceVersion(live.GetResourceVersion())
-		_, err = ri.Update(ctx, obj, metav1.UpdateOptions{DryRun: dryRunAll})
+	patch, pt, err := helmPatch(info, live, obj, live)
+	if err != nil || len(patch) == 0 || string(patch) == "{}" {
 		return err
 	}
-	from := runtime.Object(obj)
-	if o := original.Get(info); o != nil {
-		from = o.Object
-	}
-	patch, pt, err := helmPatch(info, from, obj, live)
-	if err != nil {
-		return err
-	}
-	if len(patch) == 0 || string(patch) == "{}" {
-		return nil // Helm sends nothing
-	}
-	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll})
+	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 	return err
-}
-
-// helmPatch is the patch Helm's kube client sends to update live to
-// target, applied from original (kube.Client's createPatch): a three-way
-// strategic merge patch for the kinds Kubernetes builds in, a JSON merge
-// patch from original to target for the others.
-func helmPatch(info *resource.Info, original runtime.Object, target, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
-	oldData, err := json.Marshal(original)
-	if err != nil {
-		return nil, "", err
-	}
-	newData, err := json.Marshal(target)
-	if err != nil {
-		return nil, "", err
-	}
-	liveData, err := json.Marshal(live)
-	if err != nil {
-		return nil, "", err
-	}
-	versioned := kube.AsVersioned(&resource.Info{Object: target, Mapping: info.Mapping})
-	if _, unstr := versioned.(runtime.Unstructured); unstr || info.Mapping.GroupVersionKind.Group == "apiextensions.k8s.io" {
-		p, err := jsonpatch.CreateMergePatch(oldData, newData)
-		return p, types.MergePatchType, err
-	}
-	meta, err := strategicpatch.NewPatchMetaFromStruct(versioned)
-	if err != nil {
-		return nil, "", err
-	}
-	p, err := strategicpatch.CreateThreeWayMergePatch(oldData, newData, liveData, meta, true)
-	return p, types.StrategicMergePatchType, err
 }
 
 // definedKinds returns the group kinds ("Widget.example.com") whose CRDs

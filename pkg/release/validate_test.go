@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/cli-runtime/pkg/resource"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
@@ -57,8 +58,7 @@ var badKey = field.Invalid(field.NewPath("spec", "template", "spec", "nodeSelect
 	"name part must consist of alphanumeric characters, '-', '_' or '.'")
 
 // dryRunPatches answers the patches of Services as a dry run does: with
-// the object unchanged (the fake cannot apply strategic merge patches to
-// unstructured objects).
+// the object unchanged.
 func dryRunPatches(dyn *dynamicfake.FakeDynamicClient) {
 	dyn.PrependReactor("patch", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, service(80), nil
@@ -66,7 +66,7 @@ func dryRunPatches(dyn *dynamicfake.FakeDynamicClient) {
 }
 
 func rejectingDeployments(dyn *dynamicfake.FakeDynamicClient) {
-	dyn.PrependReactor("create", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+	dyn.PrependReactor("patch", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "Deployment"}, "web", field.ErrorList{badKey})
 	})
 }
@@ -79,9 +79,7 @@ func TestTheObjectsTheAPIServerRejectsAreReportedWithTheirFields(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(map[string]any{"bad key!": "x"}), "deployments", meta.RESTScopeNamespace),
 	}
-	original := kube.ResourceList{infoOf(service(80), "services", meta.RESTScopeNamespace)}
-
-	rejected, err := validate(context.Background(), dyn, target, original, nil, false, t.Logf)
+	rejected, err := validate(context.Background(), dyn, target, nil, false, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +96,7 @@ func TestTheObjectsTheAPIServerRejectsAreReportedWithTheirFields(t *testing.T) {
 	}
 }
 
-func TestEveryChangeIsSentAsADryRunAsHelmWillSendIt(t *testing.T) {
+func TestEveryObjectIsSentAsADryRunAsBundleWillSendIt(t *testing.T) {
 	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), service(80))
 	var sent []k8stesting.Action
 	dyn.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -112,30 +110,55 @@ func TestEveryChangeIsSentAsADryRunAsHelmWillSendIt(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(map[string]any{"disk": "ssd"}), "deployments", meta.RESTScopeNamespace),
 	}
-	original := kube.ResourceList{infoOf(service(80), "services", meta.RESTScopeNamespace)}
-	rejected, err := validate(context.Background(), dyn, target, original, nil, false, t.Logf)
+	rejected, err := validate(context.Background(), dyn, target, nil, false, t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
 	var verbs []string
 	for _, a := range sent {
 		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
-		switch a := a.(type) {
-		case k8stesting.PatchAction:
-			if got := a.(k8stesting.PatchActionImpl).PatchOptions.DryRun; len(got) != 1 || got[0] != metav1.DryRunAll {
-				t.Errorf("the patch of the Service is not a dry run: dryRun %v", got)
-			}
-			if a.GetPatchType() != "application/strategic-merge-patch+json" || !strings.Contains(string(a.GetPatch()), "8081") {
-				t.Errorf("the Service is not sent Helm's three-way merge patch: %s %s", a.GetPatchType(), a.GetPatch())
-			}
-		case k8stesting.CreateAction:
-			if got := a.(k8stesting.CreateActionImpl).CreateOptions.DryRun; len(got) != 1 || got[0] != metav1.DryRunAll {
-				t.Errorf("the create of the Deployment is not a dry run: dryRun %v", got)
-			}
+		p, ok := a.(k8stesting.PatchActionImpl)
+		if !ok {
+			continue
+		}
+		opts := p.PatchOptions
+		if len(opts.DryRun) != 1 || opts.DryRun[0] != metav1.DryRunAll {
+			t.Errorf("the apply of %s is not a dry run: dryRun %v", p.GetResource().Resource, opts.DryRun)
+		}
+		if p.GetPatchType() != types.ApplyPatchType || opts.FieldManager != FieldManager || opts.Force == nil || !*opts.Force {
+			t.Errorf("%s is not applied server-side as %q, forced: %s, %+v", p.GetResource().Resource, FieldManager, p.GetPatchType(), opts)
 		}
 	}
-	if got := strings.Join(verbs, ", "); got != "get services, patch services, get deployments, create deployments" {
+	if got := strings.Join(verbs, ", "); got != "patch services, patch deployments" {
 		t.Errorf("sent %s", got)
+	}
+	if !strings.Contains(string(sent[0].(k8stesting.PatchAction).GetPatch()), "8081") {
+		t.Errorf("the Service is sent as %s", sent[0].(k8stesting.PatchAction).GetPatch())
+	}
+}
+
+func TestWithForceAnExistingObjectIsReplacedInADryRun(t *testing.T) {
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), service(80))
+	var sent []string
+	dyn.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sent = append(sent, a.GetVerb()+" "+a.GetResource().Resource)
+		if u, ok := a.(k8stesting.UpdateActionImpl); ok && (len(u.UpdateOptions.DryRun) != 1 || u.UpdateOptions.FieldManager != FieldManager) {
+			t.Errorf("the replace is not a dry run as %q: %+v", FieldManager, u.UpdateOptions)
+		}
+		if _, ok := a.(k8stesting.PatchAction); ok {
+			return true, nil, nil
+		}
+		return false, nil, nil
+	})
+	target := kube.ResourceList{
+		infoOf(service(8081), "services", meta.RESTScopeNamespace),
+		infoOf(webDeployment(nil), "deployments", meta.RESTScopeNamespace),
+	}
+	if rejected, err := validate(context.Background(), dyn, target, nil, true, t.Logf); err != nil || len(rejected) > 0 {
+		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
+	}
+	if got := strings.Join(sent, ", "); got != "get services, update services, get deployments, patch deployments" {
+		t.Errorf("sent %s; want the Service replaced and the new Deployment applied", got)
 	}
 }
 
@@ -149,12 +172,15 @@ func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) 
 		"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w", "namespace": "shop"},
 	}}
 	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme())
+	dyn.PrependReactor("patch", "customresourcedefinitions", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, crd, nil // the apply of a new object: a dry run creates it
+	})
 	dyn.PrependReactor("*", "widgets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		t.Error("a Widget was sent before its CRD exists")
 		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "example.com", Resource: "widgets"}, "")
 	})
 	target := kube.ResourceList{infoOf(crd, "customresourcedefinitions", meta.RESTScopeRoot), infoOf(cr, "widgets", meta.RESTScopeNamespace)}
-	rejected, err := validate(context.Background(), dyn, target, nil, nil, false, t.Logf)
+	rejected, err := validate(context.Background(), dyn, target, nil, false, t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
@@ -163,7 +189,7 @@ func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) 
 func TestAnExistingHookIsNotARejection(t *testing.T) {
 	hook := webDeployment(nil)
 	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), hook)
-	rejected, err := validate(context.Background(), dyn, nil, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, t.Logf)
+	rejected, err := validate(context.Background(), dyn, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected (Helm deletes a hook before creating it anew)", rejected, err)
 	}

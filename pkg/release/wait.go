@@ -266,13 +266,22 @@ func (t lostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// waitConfig returns Helm's configuration for an operation that waits for
-// readiness: Helm's own, with bundle's waiter in place of Helm's wait.
-// Without Wait, or with an Env that has no dynamic client (Helm's fake
-// kube client in tests), it is Helm's configuration as it is.
-func (c *Client) waitConfig(ctx context.Context, opts WaitOptions) (*action.Configuration, error) {
+// opConfig returns Helm's configuration for an install, upgrade or
+// rollback of release name: its kube client applies converging (see
+// apply.go) and waits with bundle's waiter (waitConfig).
+func (c *Client) opConfig(ctx context.Context, name string, opts WaitOptions) (*action.Configuration, error) {
+	cfg := *c.cfg
+	cfg.KubeClient = c.applying(ctx, c.cfg.KubeClient, name)
+	return c.waitConfig(ctx, &cfg, opts)
+}
+
+// waitConfig returns base for an operation that waits for readiness, with
+// bundle's waiter in place of Helm's wait. Without Wait, or with an Env
+// that has no dynamic client (Helm's fake kube client in tests), it is
+// base as it is.
+func (c *Client) waitConfig(ctx context.Context, base *action.Configuration, opts WaitOptions) (*action.Configuration, error) {
 	if !opts.Wait {
-		return c.cfg, nil
+		return base, nil
 	}
 	w := &waiter{ctx: ctx, progress: opts.Progress, host: "the cluster"}
 	switch {
@@ -307,10 +316,10 @@ func (c *Client) waitConfig(ctx context.Context, opts WaitOptions) (*action.Conf
 			w.cs, _ = c.env.Clientset()
 		}
 	default:
-		return c.cfg, nil
+		return base, nil
 	}
-	cfg := *c.cfg
-	cfg.KubeClient = waitingKube{Interface: c.cfg.KubeClient, w: w}
+	cfg := *base
+	cfg.KubeClient = waitingKube{Interface: base.KubeClient, w: w}
 	return &cfg, nil
 }
 

@@ -49,8 +49,14 @@ type process struct {
 
 func (e *env) startBinary(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startBinaryWith(t, e.kubeconfig, args...)
+}
+
+// startBinaryWith starts the bundle command on the cluster of kubeconfig.
+func startBinaryWith(t *testing.T, kubeconfig string, args ...string) *process {
+	t.Helper()
 	p := &process{done: make(chan struct{})}
-	p.cmd = exec.Command(bundleBinary(t), append(args, "--kubeconfig", e.kubeconfig)...)
+	p.cmd = exec.Command(bundleBinary(t), append(args, "--kubeconfig", kubeconfig)...)
 	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

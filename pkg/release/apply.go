@@ -1,0 +1,562 @@
+package release
+
+// Converging apply: install, upgrade and rollback bring every object of a
+// release to exactly the revision they deploy, whatever an earlier
+// operation that failed or was cut off left behind.
+//
+// Helm 3's kube client patches each object with a three-way merge from the
+// manifest of the revision it takes as the one running; what another
+// revision set (one that failed half-way, or was killed) and the target
+// leaves out stays live, and objects such a revision created are never
+// deleted. bundle's kube client (applier) instead:
+//
+//   - applies every object with server-side apply, as field manager
+//     FieldManager, taking over conflicting fields (force): the API server
+//     removes from the object every field bundle applied before and the
+//     target leaves out, whichever revision applied it;
+//   - before its first apply to an object written with client-side
+//     requests (by the helm CLI, or by bundle before it applied
+//     server-side), converts the fields those managers own into bundle's
+//     applied set (k8s.io/client-go/util/csaupgrade), so that they are
+//     removed too when the target leaves them out;
+//   - deletes, besides what Helm deletes (objects of the revision it starts
+//     from that the target leaves out), every object of the release's
+//     stored revisions that the target leaves out and that is still in
+//     the cluster as this release's (Helm's ownership label and
+//     annotations), unless it carries helm.sh/resource-policy: keep.
+//
+// --force keeps Helm's meaning: objects are replaced (PUT), not applied.
+// An object the API server cannot apply server-side because of its shape
+// (a list with two entries of one key, e.g. two env vars of one name,
+// which client-side writes pass with a warning) is written as Helm writes
+// it, and converges only as far as Helm's patches do.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	jsonpatch "github.com/evanphx/json-patch"
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/util/csaupgrade"
+	"sigs.k8s.io/yaml"
+)
+
+// FieldManager is the field manager bundle applies objects as (server-side
+// apply); kubectl get --show-managed-fields lists it with operation Apply.
+const FieldManager = "bundle"
+
+// clientSideManagers are the field managers whose fields bundle takes over
+// before it first applies an object: those Helm 3's kube client writes as,
+// named after the binary (helm.sh/helm/v3/pkg/kube: ManagedFieldsManager,
+// else the base name of os.Args[0]): "helm" for the helm CLI, "bundle"
+// for bundle before it applied server-side, and this binary's own name.
+// Only their Update entries are taken over; hand edits (kubectl-edit,
+// kubectl-patch, ...) keep theirs.
+func clientSideManagers() sets.Set[string] {
+	s := sets.New("helm", FieldManager)
+	if kube.ManagedFieldsManager != "" {
+		s.Insert(kube.ManagedFieldsManager)
+	}
+	if len(os.Args) > 0 && os.Args[0] != "" {
+		s.Insert(filepath.Base(os.Args[0]))
+	}
+	return s
+}
+
+// Helm's ownership marks on a release's objects (action.setMetadataVisitor).
+const (
+	managedByLabel          = "app.kubernetes.io/managed-by"
+	releaseNameAnnotation   = "meta.helm.sh/release-name"
+	releaseNSAnnotation     = "meta.helm.sh/release-namespace"
+	resourcePolicyAnno      = "helm.sh/resource-policy"
+	resourcePolicyKeepValue = "keep"
+)
+
+// applier is Helm's kube client with converging apply: Create and Update
+// apply server-side; everything else (Build, Delete, waits, logs) is
+// Helm's. One applier serves one operation on one release.
+type applier struct {
+	*kube.Client
+	// ctx is the operation's: once it is done, no further object is
+	// applied.
+	ctx       context.Context
+	release   string
+	namespace string
+	// history returns the release's stored revisions, whose objects the
+	// target leaves out are deleted; build reads their manifests (Helm's
+	// Build).
+	history func() ([]*helmrelease.Release, error)
+	build   func(manifest string) (kube.ResourceList, error)
+	log     func(string, ...any)
+	// managers are the client-side managers to take over.
+	managers sets.Set[string]
+}
+
+// applying returns the kube client of an operation on release name: the
+// applier over Helm's client, or kc itself when it is not Helm's client
+// (the fake clients of tests).
+func (c *Client) applying(ctx context.Context, kc kube.Interface, name string) kube.Interface {
+	hc, ok := kc.(*kube.Client)
+	if !ok {
+		return kc
+	}
+	return &applier{
+		Client: hc, ctx: ctx, release: name, namespace: c.namespace, log: c.log, managers: clientSideManagers(),
+		history: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(name) },
+		build:   func(m string) (kube.ResourceList, error) { return hc.Build(strings.NewReader(m), false) },
+	}
+}
+
+// Create creates the objects that do not exist yet, by server-side apply,
+// kind by kind in order and the objects of a kind at once, as Helm does.
+// An object that exists is an AlreadyExists error, as Helm's create has it
+// (install tells CRDs already there, hooks, a namespace from it).
+func (a *applier) Create(resources kube.ResourceList) (*kube.Result, error) {
+	a.log("creating %d resource(s) by server-side apply", len(resources))
+	err := a.perform(resources, func(info *resource.Info) error {
+		helper := a.helper(info)
+		if _, err := helper.Get(info.Namespace, info.Name); err == nil {
+			return apierrors.NewAlreadyExists(info.Mapping.Resource.GroupResource(), info.Name)
+		} else if !apierrors.IsNotFound(err) {
+			return err
+		}
+		return a.create(info, helper)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &kube.Result{Created: resources}, nil
+}
+
+// Update applies every object of target (creating those missing), one by
+// one in order, then deletes the release's objects the target leaves out:
+// those of original, as Helm does, and those of the release's other
+// revisions still in the cluster as the release's. As Helm's, it returns
+// what it did also when it fails.
+func (a *applier) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	res := &kube.Result{}
+	var failed []string
+	a.log("applying %d resource(s) server-side", len(target))
+	for _, info := range target {
+		if err := a.ctx.Err(); err != nil {
+			return res, fmt.Errorf("stopped before applying %s: %w", describeInfo(info), context.Cause(a.ctx))
+		}
+		var orig runtime.Object
+		if o := original.Get(info); o != nil {
+			orig = o.Object
+		}
+		created, err := a.update(info, orig, force)
+		if created {
+			res.Created = append(res.Created, info)
+		} else {
+			res.Updated = append(res.Updated, info)
+		}
+		if err != nil {
+			a.log("error applying %s: %v", describeInfo(info), err)
+			failed = append(failed, err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		return res, errors.New(strings.Join(failed, " && "))
+	}
+	for _, info := range original.Difference(target) {
+		if a.remove(info, false) {
+			res.Deleted = append(res.Deleted, info)
+		}
+	}
+	for _, info := range a.leftovers(original, target) {
+		if a.remove(info, true) {
+			res.Deleted = append(res.Deleted, info)
+		}
+	}
+	return res, nil
+}
+
+// UpdateThreeWayMerge is Update: server-side apply needs no merge.
+func (a *applier) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	return a.Update(original, target, force)
+}
+
+func (a *applier) helper(info *resource.Info) *resource.Helper {
+	return resource.NewHelper(info.Client, info.Mapping).WithFieldManager(FieldManager)
+}
+
+// update brings one object to target: created when missing, replaced with
+// force, else applied after its client-side managers are taken over. orig
+// is the object in the revision Helm starts from (nil: none), from which
+// an object the API server cannot apply server-side is patched instead.
+func (a *applier) update(info *resource.Info, orig runtime.Object, force bool) (created bool, err error) {
+	helper := a.helper(info)
+	live, err := helper.Get(info.Namespace, info.Name)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := a.create(info, helper); err != nil {
+			return true, fmt.Errorf("failed to create resource: %w", err)
+		}
+		a.log("created %s", describeInfo(info))
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("could not get information about %s: %w", describeInfo(info), err)
+	case force:
+		obj, err := helper.Replace(info.Namespace, info.Name, true, info.Object)
+		if err != nil {
+			return false, fmt.Errorf("failed to replace %s: %w", describeInfo(info), err)
+		}
+		a.log("replaced %s", describeInfo(info))
+		return false, info.Refresh(obj, true)
+	}
+	if err := a.takeOver(info, helper, live); err != nil {
+		return false, fmt.Errorf("taking over the fields of %s from %s: %w", describeInfo(info), strings.Join(sets.List(a.managers), ", "), err)
+	}
+	err = a.apply(info, helper)
+	if cannotApplyServerSide(err) {
+		a.log("warning: %s cannot be applied server-side, so it is patched as Helm patches it: %v", describeInfo(info), err)
+		if orig == nil {
+			orig = live // Helm's baseline for an object not in the revision it starts from
+		}
+		err = a.patch(info, helper, orig, live)
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot apply %s: %w", describeInfo(info), err)
+	}
+	a.log("applied %s", describeInfo(info))
+	return false, nil
+}
+
+// cannotApplyServerSide reports whether the API server refused to apply an
+// object server-side because of its shape rather than its values: a list
+// with two entries of one key (two env vars of one name, say), which
+// client-side writes pass with a warning. Such an object is written as
+// Helm writes it; it converges only as far as Helm's patches do.
+func cannotApplyServerSide(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "failed to create typed patch object")
+}
+
+// create creates an object that does not exist: applied server-side, or
+// created as Helm creates it when it cannot be applied.
+func (a *applier) create(info *resource.Info, helper *resource.Helper) error {
+	err := a.apply(info, helper)
+	if !cannotApplyServerSide(err) {
+		return err
+	}
+	a.log("warning: %s cannot be applied server-side, so it is created as Helm creates it: %v", describeInfo(info), err)
+	obj, err := helper.Create(info.Namespace, true, info.Object)
+	if err != nil {
+		return err
+	}
+	return info.Refresh(obj, true)
+}
+
+// patch sends the patch Helm's kube client sends to bring live to the
+// object, from orig.
+func (a *applier) patch(info *resource.Info, helper *resource.Helper, orig, live runtime.Object) error {
+	target, err := asUnstructured(info.Object)
+	if err != nil {
+		return err
+	}
+	current, err := asUnstructured(live)
+	if err != nil {
+		return err
+	}
+	p, pt, err := helmPatch(info, orig, target, current)
+	if err != nil {
+		return err
+	}
+	if len(p) == 0 || string(p) == "{}" {
+		return info.Get()
+	}
+	obj, err := helper.Patch(info.Namespace, info.Name, pt, p, nil)
+	if err != nil {
+		return err
+	}
+	return info.Refresh(obj, true)
+}
+
+// helmPatch is the patch Helm's kube client sends to update live to
+// target, applied from original (kube.Client's createPatch): a three-way
+// strategic merge patch for the kinds Kubernetes builds in, a JSON merge
+// patch from original to target for the others.
+func helmPatch(info *resource.Info, original runtime.Object, target, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
+	oldData, err := json.Marshal(original)
+	if err != nil {
+		return nil, "", err
+	}
+	newData, err := json.Marshal(target)
+	if err != nil {
+		return nil, "", err
+	}
+	liveData, err := json.Marshal(live)
+	if err != nil {
+		return nil, "", err
+	}
+	versioned := kube.AsVersioned(&resource.Info{Object: target, Mapping: info.Mapping})
+	if _, unstr := versioned.(runtime.Unstructured); unstr || info.Mapping.GroupVersionKind.Group == "apiextensions.k8s.io" {
+		p, err := jsonpatch.CreateMergePatch(oldData, newData)
+		return p, types.MergePatchType, err
+	}
+	meta, err := strategicpatch.NewPatchMetaFromStruct(versioned)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := strategicpatch.CreateThreeWayMergePatch(oldData, newData, liveData, meta, true)
+	return p, types.StrategicMergePatchType, err
+}
+
+// takeOver converts the fields the client-side managers own into
+// bundle's applied set (csaupgrade's patch of metadata.managedFields,
+// conditional on the object's resourceVersion), retrying when the object
+// changed meanwhile. Nothing is sent when there is nothing to convert.
+func (a *applier) takeOver(info *resource.Info, helper *resource.Helper, live runtime.Object) error {
+	for attempt := 0; ; attempt++ {
+		patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, a.managers, FieldManager)
+		if err != nil || patch == nil {
+			return err
+		}
+		_, err = helper.Patch(info.Namespace, info.Name, types.JSONPatchType, patch, nil)
+		if err == nil {
+			a.log("took over the fields of %s from its client-side managers", describeInfo(info))
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt == 4 {
+			return err
+		}
+		if live, err = helper.Get(info.Namespace, info.Name); err != nil {
+			return err
+		}
+	}
+}
+
+// apply sends the object server-side, taking over conflicting fields.
+func (a *applier) apply(info *resource.Info, helper *resource.Helper) error {
+	body, err := applyBody(info.Object)
+	if err != nil {
+		return err
+	}
+	force := true
+	obj, err := helper.Patch(info.Namespace, info.Name, types.ApplyPatchType, body, &metav1.PatchOptions{Force: &force})
+	if err != nil {
+		return err
+	}
+	return info.Refresh(obj, true)
+}
+
+// applyBody is the object as rendered, to apply: without managedFields
+// (an apply must not set them), and for a Secret with stringData merged
+// into data, as the API server stores it. Applied as stringData, the keys
+// would be owned as stringData, which the server never keeps, and a key
+// the next revision leaves out would stay in data.
+func applyBody(obj runtime.Object) ([]byte, error) {
+	u, err := asUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u = u.DeepCopy()
+	u.SetManagedFields(nil)
+	if gvk := u.GroupVersionKind(); gvk.Group == "" && gvk.Kind == "Secret" {
+		if sd, ok, _ := unstructured.NestedMap(u.Object, "stringData"); ok {
+			data, _, _ := unstructured.NestedMap(u.Object, "data")
+			if data == nil {
+				data = map[string]any{}
+			}
+			for k, v := range sd {
+				s, ok := v.(string)
+				if !ok {
+					return nil, fmt.Errorf("Secret %s: stringData.%s is not a string", u.GetName(), k)
+				}
+				data[k] = base64.StdEncoding.EncodeToString([]byte(s))
+			}
+			unstructured.RemoveNestedField(u.Object, "stringData")
+			if err := unstructured.SetNestedMap(u.Object, data, "data"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return json.Marshal(u.Object)
+}
+
+// leftovers returns the objects of the release's stored revisions that
+// are neither in target nor in original (Helm deletes those), once each.
+// Only those are built (Helm's Build costs tens of milliseconds a
+// manifest): the others are told by their kind, namespace and name.
+func (a *applier) leftovers(original, target kube.ResourceList) kube.ResourceList {
+	hist, err := a.history()
+	if err != nil {
+		a.log("release %q: reading its history for objects to delete: %v", a.release, err)
+		return nil
+	}
+	covered := func(id objectID) bool {
+		for _, rl := range []kube.ResourceList{target, original} {
+			for _, info := range rl {
+				if info.Mapping != nil && id.matches(info, a.namespace) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	seen := map[objectID]bool{}
+	var docs []string
+	for _, rel := range hist {
+		for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
+			var head struct {
+				APIVersion string `json:"apiVersion"`
+				Kind       string `json:"kind"`
+				Metadata   struct {
+					Name      string `json:"name"`
+					Namespace string `json:"namespace"`
+				} `json:"metadata"`
+			}
+			if err := yaml.Unmarshal([]byte(doc), &head); err != nil || head.Kind == "" || head.Metadata.Name == "" {
+				continue
+			}
+			group, _, _ := strings.Cut(head.APIVersion, "/")
+			if !strings.Contains(head.APIVersion, "/") {
+				group = ""
+			}
+			id := objectID{group: group, kind: head.Kind, namespace: head.Metadata.Namespace, name: head.Metadata.Name}
+			if seen[id] || covered(id) {
+				continue
+			}
+			seen[id] = true
+			docs = append(docs, doc)
+		}
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	rl, err := a.build(strings.Join(docs, "\n---\n"))
+	if err != nil {
+		a.log("release %q: the objects of earlier revisions it leaves out are not deleted: %v", a.release, err)
+		return nil
+	}
+	var out kube.ResourceList
+	for _, info := range rl {
+		if target.Get(info) == nil && original.Get(info) == nil && out.Get(info) == nil {
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+// objectID names an object of a manifest as written: its namespace is
+// empty when the manifest leaves it to the release's.
+type objectID struct{ group, kind, namespace, name string }
+
+func (id objectID) matches(info *resource.Info, releaseNS string) bool {
+	gk := info.Mapping.GroupVersionKind.GroupKind()
+	if gk.Group != id.group || gk.Kind != id.kind || info.Name != id.name {
+		return false
+	}
+	return info.Namespace == id.namespace || id.namespace == "" && (info.Namespace == releaseNS || info.Namespace == "")
+}
+
+// remove deletes one object the target leaves out, unless it is gone or
+// kept (helm.sh/resource-policy: keep), or, when owned is set, no longer
+// this release's. It reports whether it deleted the object.
+func (a *applier) remove(info *resource.Info, owned bool) bool {
+	helper := a.helper(info)
+	live, err := helper.Get(info.Namespace, info.Name)
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			a.log("cannot get %s to delete it: %v", describeInfo(info), err)
+		}
+		return false
+	}
+	acc, err := meta.Accessor(live)
+	if err != nil {
+		return false
+	}
+	if acc.GetAnnotations()[resourcePolicyAnno] == resourcePolicyKeepValue {
+		a.log("keeping %s (%s=%s)", describeInfo(info), resourcePolicyAnno, resourcePolicyKeepValue)
+		return false
+	}
+	if owned && !a.owns(acc) {
+		return false
+	}
+	if acc.GetDeletionTimestamp() != nil {
+		return false
+	}
+	policy := metav1.DeletePropagationBackground
+	uid := acc.GetUID()
+	_, err = helper.DeleteWithOptions(info.Namespace, info.Name, &metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		a.log("failed to delete %s: %v", describeInfo(info), err)
+		return false
+	}
+	a.log("deleted %s, which the revision applied leaves out", describeInfo(info))
+	return err == nil
+}
+
+// owns reports whether an object is marked as this release's, as Helm
+// marks them.
+func (a *applier) owns(obj metav1.Object) bool {
+	return obj.GetLabels()[managedByLabel] == "Helm" &&
+		obj.GetAnnotations()[releaseNameAnnotation] == a.release &&
+		obj.GetAnnotations()[releaseNSAnnotation] == a.namespace
+}
+
+// perform runs fn on every object: kind by kind in order, the objects of
+// one kind at once (Helm's batchPerform), stopping before the next kind
+// once the operation's context is done.
+func (a *applier) perform(infos kube.ResourceList, fn func(*resource.Info) error) error {
+	if len(infos) == 0 {
+		return kube.ErrNoObjectsVisited
+	}
+	var errs []error
+	for start := 0; start < len(infos); {
+		if err := a.ctx.Err(); err != nil {
+			return fmt.Errorf("stopped before creating %s: %w", describeInfo(infos[start]), context.Cause(a.ctx))
+		}
+		kind := infos[start].Object.GetObjectKind().GroupVersionKind().Kind
+		end := start
+		for end < len(infos) && infos[end].Object.GetObjectKind().GroupVersionKind().Kind == kind {
+			end++
+		}
+		batch := make([]error, end-start)
+		var wg sync.WaitGroup
+		for i, info := range infos[start:end] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				batch[i] = fn(info)
+			}()
+		}
+		wg.Wait()
+		for _, err := range batch {
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		start = end
+	}
+	return errors.Join(errs...)
+}
+
+func describeInfo(info *resource.Info) string {
+	kind := "object"
+	if info.Mapping != nil {
+		kind = info.Mapping.GroupVersionKind.Kind
+	}
+	if info.Namespace != "" {
+		return fmt.Sprintf("%s %s/%s", kind, info.Namespace, info.Name)
+	}
+	return kind + " " + info.Name
+}
