@@ -15,7 +15,6 @@ import (
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -101,18 +100,6 @@ func valuesFile(t *testing.T, vals map[string]any) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// createNamespace creates ns (deleted when the test ends), so that the
-// first install holds the release's lease.
-func (e *env) createNamespace(t *testing.T, prefix string) string {
-	t.Helper()
-	ns := e.namespace(t, prefix)
-	_, err := e.cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ns
 }
 
 // converged checks that the release's last revision is deployed and that
