@@ -222,6 +222,7 @@ func (o *upgradeOptions) flags() []ucli.Flag {
 		boolFlag(&o.CreateNamespace, "create-namespace", "with --install, create the namespace if needed"),
 		boolFlag(&o.helm.SkipCRDs, "skip-crds", "with --install, do not create the CRDs in crds/"),
 		boolFlag(&o.UpdateDeps, "update-deps", "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"),
+		arrayFlag(&o.Unbind, "unbind", "install this bound requirement in the release again instead of using the release it is bound to (repeatable)"),
 	})
 }
 
@@ -310,6 +311,7 @@ func uninstallCommand() *ucli.Command {
 		boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
 		boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise)"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: say what would be deleted and kept"),
+		boolFlag(&o.Force, "force", "uninstall even if other releases are bound to this one (they lose what they require)"),
 	})
 }
 
@@ -575,6 +577,10 @@ func printDone(w io.Writer, verb string, r *release.Release, dryRun bool) error 
 	fmt.Fprintf(w, "Release %q %s in namespace %q: revision %d, %s\n", r.Name, verb, r.Namespace, r.Revision, r.Status)
 	fmt.Fprintf(w, "Bundle: %s %s (app %s)\n", r.Bundle, r.Version, r.AppVersion)
 	for _, d := range r.Resolved {
+		if d.Bound != "" {
+			fmt.Fprintf(w, "  %s: %s %s bound to release %s\n", d.Instance, d.Bundle, d.Version, d.Bound)
+			continue
+		}
 		fmt.Fprintf(w, "  %s: %s %s from %s\n", d.Instance, d.Bundle, d.Version, d.Repository)
 	}
 	if n := strings.TrimSpace(r.Notes); n != "" {
@@ -607,7 +613,22 @@ func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  INSTANCE\tBUNDLE\tVERSION\tREPOSITORY")
 		for _, d := range st.Resolved {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.Instance, d.Bundle, d.Version, d.Repository)
+			repo := d.Repository
+			if d.Bound != "" {
+				repo = "bound to release " + d.Bound
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.Instance, d.Bundle, d.Version, repo)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(st.Consumers) > 0 {
+		fmt.Fprintln(w, "\nCONSUMERS (releases bound to this one):")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  RELEASE\tINSTANCE\tREQUIRES")
+		for _, co := range st.Consumers {
+			fmt.Fprintf(tw, "  %s\t%s\t%s %s\n", co, co.Instance, co.Requires, co.Constraint)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
