@@ -33,6 +33,11 @@ const BindKey = "bundle"
 // directory or an archive), so that a binding can check it.
 const RepositoryAnnotation = "bundle.sh/repository"
 
+// OutputsAnnotation is the Chart.yaml annotation of a composed chart that
+// records, as a JSON object, the root bundle's outputs as they rendered
+// for the release: what an app bound to the release is wired with.
+const OutputsAnnotation = "bundle.sh/outputs"
+
 // Bind asks for one requirement of the root to be bound to a release:
 // INSTANCE=[NAMESPACE/]RELEASE.
 type Bind struct {

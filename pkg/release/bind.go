@@ -10,18 +10,21 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
+	"github.com/bundlesh/bundle/pkg/resolve"
 )
 
 // Consumer is a release with a requirement bound to another release.
@@ -86,7 +89,7 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, recorded []plan.Resol
 	}
 	sort.Strings(insts)
 	for _, i := range insts {
-		b, err := c.binding(binds[i])
+		b, err := c.binding(ctx, binds[i], requirement(in.Root, i))
 		if err != nil {
 			return err
 		}
@@ -95,17 +98,28 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, recorded []plan.Resol
 	return nil
 }
 
-func requires(b *bundle.Bundle, inst string) bool {
-	for _, r := range b.File.Requires {
-		if r.Name == inst {
-			return true
+func requirement(b *bundle.Bundle, inst string) *bundle.Requirement {
+	for i := range b.File.Requires {
+		if r := &b.File.Requires[i]; r.Name == inst {
+			return r
 		}
 	}
-	return false
+	return nil
 }
 
-// binding reads the provider release of b and renders its outputs.
-func (c *Client) binding(b plan.Bind) (*plan.Binding, error) {
+func requires(b *bundle.Bundle, inst string) bool { return requirement(b, inst) != nil }
+
+// binding reads the provider release of b, checks it can stand for
+// requirement r (plan.CheckBinding) and reads its outputs: those the
+// release recorded (OutputsAnnotation), else rendered again.
+//
+// Helm's record of a release keeps the root chart's templates but none of
+// its subcharts (a library chart's helpers the outputs include), so the
+// outputs are rendered with the provider's bundle as its repository serves
+// it at the installed version (the one recorded, else reqRepo, the
+// requirement's), over the values the release recorded (its chart's
+// values and its config); from the record alone when that fails.
+func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement) (*plan.Binding, error) {
 	if b.Namespace == "" {
 		b.Namespace = c.namespace
 	}
@@ -121,7 +135,27 @@ func (c *Client) binding(b plan.Bind) (*plan.Binding, error) {
 		return nil, fmt.Errorf("bind %s: %w", b, err)
 	}
 	out := &plan.Binding{Bind: b, Provider: pb, Repository: repo}
+	if r == nil {
+		return nil, errdefs.New(errdefs.ErrInvalid, "bind %s: no requirement %q", b, b.Instance)
+	}
+	if err := plan.CheckBinding(r, out); err != nil {
+		return nil, err
+	}
+	if rec, ok := rel.Chart.Metadata.Annotations[plan.OutputsAnnotation]; ok {
+		if err := json.Unmarshal([]byte(rec), &out.Outputs); err == nil {
+			return out, nil
+		}
+	}
 	pp := &plan.Plan{Root: &plan.Node{Bundle: pb}}
+	from := repo
+	if from == "" {
+		from = r.Repository
+	}
+	if from != "" && c.repos != nil {
+		if full, err := c.repos.Load(ctx, resolve.Ref{Repository: from, Name: pb.Name}, pb.Version); err == nil && full.Name == pb.Name {
+			pp = &plan.Plan{Root: &plan.Node{Bundle: full}, RootValues: rel.Chart.Values}
+		}
+	}
 	out.Outputs, err = render.Outputs(pp, rel.Config, render.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: rel.Version, IsUpgrade: rel.Version > 1})
 	if err != nil {
 		return nil, fmt.Errorf("bind %s: the outputs of release %s/%s: %w", b, b.Namespace, b.Release, err)
@@ -190,6 +224,29 @@ func providerBundle(rel *helmrelease.Release) (*bundle.Bundle, string, error) {
 		}
 	}
 	return b, md.Annotations[plan.RepositoryAnnotation], nil
+}
+
+// recordOutputs records in the composed chart the root bundle's outputs
+// as they render for the release (OutputsAnnotation), for the apps that
+// will be bound to it. A bundle without outputs records none, nor one
+// whose outputs fail to render.
+func recordOutputs(chrt *chart.Chart, p *plan.Plan, vals map[string]any, rel render.ReleaseOptions) error {
+	if len(p.Root.Bundle.File.Outputs) == 0 {
+		return nil
+	}
+	outs, err := render.Outputs(p, vals, rel)
+	if err != nil {
+		return nil // a binding renders them again, and says why they fail
+	}
+	data, err := json.Marshal(outs)
+	if err != nil {
+		return err
+	}
+	if chrt.Metadata.Annotations == nil {
+		chrt.Metadata.Annotations = map[string]string{}
+	}
+	chrt.Metadata.Annotations[plan.OutputsAnnotation] = string(data)
+	return nil
 }
 
 // recordedBindings is what a revision recorded of its resolution.

@@ -272,8 +272,12 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := render.Values(p, p.Values, render.ReleaseOptions{Name: name, Namespace: c.namespace})
+	relOpts := render.ReleaseOptions{Name: name, Namespace: c.namespace}
+	vals, err := render.Values(p, p.Values, relOpts)
 	if err != nil {
+		return nil, err
+	}
+	if err := recordOutputs(chrt, p, vals, relOpts); err != nil {
 		return nil, err
 	}
 	if err := c.reachable(); err != nil {
@@ -449,8 +453,12 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	vals, err := render.Values(p, user, render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true})
+	relOpts := render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true}
+	vals, err := render.Values(p, user, relOpts)
 	if err != nil {
+		return nil, err
+	}
+	if err := recordOutputs(chrt, p, vals, relOpts); err != nil {
 		return nil, err
 	}
 	opts.Wait = opts.Wait || opts.Atomic
