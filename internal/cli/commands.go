@@ -43,6 +43,7 @@ func templateCommand() *ucli.Command {
 		boolFlag(&o.SkipTests, "skip-tests", "leave test hooks out"),
 		noHooksFlag(&o.NoHooks, "leave every hook out"),
 		boolFlag(&o.IsUpgrade, "is-upgrade", "render as for an upgrade (.Release.IsUpgrade)"),
+		hidden(arrayFlag(&o.source.bind, "bind", "refused: template reads no cluster")),
 	})
 }
 
@@ -53,6 +54,9 @@ func (o *templateOptions) run(c *ucli.Context) error {
 	}
 	if err := checkNaming(c, name, o.naming, o.postRenderer); err != nil {
 		return err
+	}
+	if len(o.source.bind) > 0 {
+		return usagef(c, "--bind %s: template reads no cluster, so not the release a requirement is bound to; see what would be installed with bundle diff install or bundle install --dry-run", o.source.bind[0])
 	}
 	if o.outputDir != "" && len(o.ShowOnly) > 0 {
 		return usagef(c, "--show-only and --output-dir: choose one (helm finds no template either way)")

@@ -82,6 +82,12 @@ func arrayFlag(p *[]string, name, usage string, aliases ...string) *ucli.Generic
 	return &ucli.GenericFlag{Name: name, Aliases: aliases, Value: stringArray{p}, Usage: usage}
 }
 
+// hidden keeps a flag out of the help.
+func hidden(f *ucli.GenericFlag) *ucli.GenericFlag {
+	f.Hidden = true
+	return f
+}
+
 func flags(groups ...[]ucli.Flag) []ucli.Flag {
 	var out []ucli.Flag
 	for _, g := range groups {

@@ -11,6 +11,7 @@ package release
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -45,10 +46,11 @@ type Consumer struct {
 func (c Consumer) String() string { return c.Namespace + "/" + c.Release }
 
 // bind reads the provider of every binding the upgraded or installed app
-// will have and sets in.Bound: the bindings recorded in the revision the
-// operation starts from (nil for an install) but those unbind names, with
-// those asked for (in.Binds) over them.
-func (c *Client) bind(ctx context.Context, in *plan.Input, recorded []plan.Resolved, unbind []string) error {
+// will have and sets in.Bound: the bindings recorded in the revision of
+// release name the operation starts from (nil for an install) but those
+// unbind names, with those asked for (in.Binds) over them. ref is the
+// bundle reference of the operation, for the fixes it suggests.
+func (c *Client) bind(ctx context.Context, in *plan.Input, name, ref string, recorded []plan.Resolved, unbind []string) error {
 	binds := map[string]plan.Bind{}
 	for _, r := range recorded {
 		if r.Bound == "" || strings.Contains(r.Instance, ".") {
@@ -70,11 +72,16 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, recorded []plan.Resol
 		}
 		delete(binds, u)
 	}
+	recordedOnly := map[string]bool{}
+	for inst := range binds {
+		recordedOnly[inst] = true
+	}
 	for _, b := range in.Binds {
 		if b.Namespace == "" {
 			b.Namespace = c.namespace
 		}
 		binds[b.Instance] = b
+		delete(recordedOnly, b.Instance)
 	}
 	in.Bound = nil
 	if len(binds) == 0 {
@@ -91,6 +98,22 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, recorded []plan.Resol
 	for _, i := range insts {
 		b, err := c.binding(ctx, binds[i], requirement(in.Root, i))
 		if err != nil {
+			if recordedOnly[i] {
+				// The current revision's binding, not the user's: say
+				// how to leave or change it.
+				kind := errdefs.ErrConflict
+				for _, k := range []error{ErrNotFound, errdefs.ErrInvalid, ErrUnreachable} {
+					if errors.Is(err, k) {
+						kind = k
+						break
+					}
+				}
+				return &errdefs.Error{Kind: kind, Msg: fmt.Sprintf("release %q is bound: %s", name, err.Error()),
+					Fixes: []errdefs.Fix{
+						{Run: []string{"upgrade", name, ref, "-n", c.namespace, "--unbind", i}},
+						{Run: []string{"upgrade", name, ref, "-n", c.namespace, "--bind", i + "=RELEASE"}},
+					}}
+			}
 			return err
 		}
 		in.Bound = append(in.Bound, b)

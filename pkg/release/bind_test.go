@@ -184,3 +184,32 @@ func TestBindErrors(t *testing.T) {
 		}
 	}
 }
+
+// A consumer whose provider was uninstalled (--force) is not upgraded
+// against nothing: the error names the recorded binding and the upgrades
+// that leave or move it.
+func TestRecordedBindingGone(t *testing.T) {
+	ctx := context.Background()
+	_, f, c := bindLab(t)
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/team-db"}}, ReleaseName: "wiki"}); err != nil {
+		t.Fatal(err)
+	}
+	data := NewWithEnv(envOf(f), c.repos)
+	if _, err := data.Uninstall(ctx, UninstallOptions{ReleaseName: "team-db", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki"})
+	var fe *errdefs.Error
+	if !errors.Is(err, errdefs.ErrNotFound) || !errors.As(err, &fe) ||
+		err.Error() != `release "wiki" is bound: bind database=data/team-db: no release "team-db" in namespace "data"` ||
+		len(fe.Fixes) != 2 || strings.Join(fe.Fixes[0].Run, " ") != "upgrade wiki lab/app -n team --unbind database" {
+		t.Fatalf("upgrading a consumer whose provider is gone: %v %+v", err, fe)
+	}
+	_, err = c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki", Unbind: []string{"cache"}})
+	if err == nil || err.Error() != "unbind cache: cache is not bound to a release" {
+		t.Errorf("unbinding what is not bound: %v", err)
+	}
+	if _, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki", Unbind: []string{"database"}}); err != nil {
+		t.Errorf("unbinding: %v", err)
+	}
+}

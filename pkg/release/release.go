@@ -246,7 +246,7 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	if err := c.bind(ctx, in, nil, nil); err != nil {
+	if err := c.bind(ctx, in, "", "", nil, nil); err != nil {
 		return nil, err
 	}
 	p, err := in.Resolve(ctx, nil)
@@ -414,7 +414,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Run: []string{"install", name, opts.Reference, "-n", c.namespace}}},
 				"release %q not found in namespace %q", name, c.namespace)
 		}
-		if berr := c.bind(ctx, in, nil, nil); berr != nil {
+		if berr := c.bind(ctx, in, name, opts.Reference, nil, nil); berr != nil {
 			return nil, berr
 		}
 		p, rerr := in.Resolve(ctx, nil)
@@ -434,7 +434,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if !opts.UpdateDeps && from.Chart != nil && from.Chart.Metadata != nil {
 		installed, _ = plan.ParseResolved(from.Chart.Metadata.Annotations)
 	}
-	if err := c.bind(ctx, in, recordedBindings(from), opts.Unbind); err != nil {
+	if err := c.bind(ctx, in, name, opts.Reference, recordedBindings(from), opts.Unbind); err != nil {
 		return nil, err
 	}
 	p, err := in.Resolve(ctx, plan.PreferInstalled(installed))
