@@ -44,8 +44,8 @@ func bindLab(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
 	t.Helper()
 	lab := newShelf()
 	db := map[string]string{
-		"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'\n  secret: '{{ .Release.Name }}-{{ .Values.secretSuffix }}'\n",
-		"values.yaml": "secretSuffix: auth\n",
+		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'\n  secret: '{{ .Release.Name }}-{{ .Values.secretSuffix }}'\n",
+		"values.yaml":        "secretSuffix: auth\n",
 		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
 	}
 	for _, v := range []string{"1.0.0", "1.1.0", "2.0.0"} {
