@@ -20,6 +20,8 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -190,19 +192,16 @@ func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement
 // the deployed one, else the latest unless uninstalled; nil when there is
 // none.
 func (c *Client) provider(ns, name string) (*helmrelease.Release, error) {
-	cfg := c.cfg
-	if ns != c.namespace {
-		if c.env == nil || c.env.AllNamespaces == nil {
-			return nil, fmt.Errorf("reading release %s/%s: no storage for other namespaces (Env.AllNamespaces)", ns, name)
-		}
-		var err error
-		if cfg, err = c.env.AllNamespaces(); err != nil {
-			return nil, err
-		}
-	}
-	hist, err := cfg.Releases.History(name)
+	store, err := c.storageFor(ns)
 	if err != nil {
-		return nil, nil // Helm's storage says "not found" as an error
+		return nil, fmt.Errorf("reading release %s/%s: %w", ns, name, err)
+	}
+	hist, err := store.History(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading release %s/%s: %w", ns, name, err)
 	}
 	var deployed, last *helmrelease.Release
 	for _, r := range hist {
@@ -223,6 +222,31 @@ func (c *Client) provider(ns, name string) (*helmrelease.Release, error) {
 		return nil, nil
 	}
 	return last, nil
+}
+
+// storageFor is Helm's release storage of namespace ns: the client's own,
+// the Secrets of ns (reading another namespace's releases needs no more
+// than reading its Secrets), or, over another driver, the storage of
+// every namespace.
+func (c *Client) storageFor(ns string) (*storage.Storage, error) {
+	if ns == c.namespace {
+		return c.cfg.Releases, nil
+	}
+	if _, ok := c.cfg.Releases.Driver.(*driver.Secrets); ok && c.env != nil && c.env.Clientset != nil {
+		cs, err := c.env.Clientset()
+		if err != nil {
+			return nil, err
+		}
+		return storage.Init(driver.NewSecrets(cs.CoreV1().Secrets(ns))), nil
+	}
+	if c.env == nil || c.env.AllNamespaces == nil {
+		return nil, errors.New("no storage for other namespaces (Env.AllNamespaces)")
+	}
+	all, err := c.env.AllNamespaces()
+	if err != nil {
+		return nil, err
+	}
+	return all.Releases, nil
 }
 
 // providerBundle rebuilds a release's root bundle from its record: the

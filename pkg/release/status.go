@@ -49,9 +49,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 		return nil, err
 	}
 	st := &Status{Details: rel}
-	if st.Consumers, err = c.consumers(name); err != nil {
-		return nil, err
-	}
+	st.Consumers, _ = c.consumers(name) // none found is no reason to fail
 	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)
