@@ -47,6 +47,12 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 		}
 	}
 
+	// diff install says what a bound install would create: no MariaDB.
+	d := e.mustBundle(t, "diff", "install", "wiki3", "stable/mediawiki", "-n", ns, "--bind", "database=team-db", "--kubeconfig", e.kubeconfig)
+	if !strings.Contains(d, "database: mariadb 1.0.2 bound to release "+ns+"/team-db (new)") || strings.Contains(d, "StatefulSet") {
+		t.Errorf("diff install --bind:\n%s", d)
+	}
+
 	st := e.mustBundle(t, "status", "team-db", "-n", ns)
 	if !strings.Contains(st, "CONSUMERS") || !strings.Contains(st, ns+"/blog") || !strings.Contains(st, ns+"/wiki") {
 		t.Errorf("status of the provider:\n%s", st)
