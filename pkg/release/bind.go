@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,6 +44,9 @@ type Consumer struct {
 	Instance   string
 	Requires   string
 	Constraint string
+	// Outputs are the outputs the requirement needs, as the consumer's
+	// bundle.yaml says.
+	Outputs []string
 }
 
 func (c Consumer) String() string { return c.Namespace + "/" + c.Release }
@@ -332,9 +336,15 @@ func (c *Client) consumers(name string) ([]Consumer, error) {
 			if res.Bound != target {
 				continue
 			}
-			out = append(out, Consumer{Release: r.Name, Namespace: r.Namespace, Bundle: r.Chart.Metadata.Name,
+			co := Consumer{Release: r.Name, Namespace: r.Namespace, Bundle: r.Chart.Metadata.Name,
 				Repository: r.Chart.Metadata.Annotations[plan.RepositoryAnnotation],
-				Instance:   res.Instance, Requires: res.Bundle, Constraint: res.Constraint})
+				Instance:   res.Instance, Requires: res.Bundle, Constraint: res.Constraint}
+			if cb, _, err := providerBundle(r); err == nil {
+				if req := requirement(cb, res.Instance); req != nil {
+					co.Outputs = req.Outputs
+				}
+			}
+			out = append(out, co)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -415,6 +425,13 @@ func (c *Client) checkConsumersAllow(name string, b *bundle.Bundle) error {
 		}
 		if !con.Check(b.Version) {
 			return errdefs.New(errdefs.ErrConflict, "upgrading %q to %s would break release %s: its %s is bound to %q and requires %s %s", name, b, co, co.Instance, name, co.Requires, co.Constraint)
+		}
+	}
+	for _, co := range cs {
+		for _, want := range co.Outputs {
+			if !slices.ContainsFunc(b.File.Outputs, func(o bundle.Output) bool { return o.Name == want }) {
+				return errdefs.New(errdefs.ErrConflict, "upgrading %q to %s would break release %s: its %s is bound to %q and needs output %q, which %s does not offer", name, b, co, co.Instance, name, want, b)
+			}
 		}
 	}
 	return nil

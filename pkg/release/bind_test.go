@@ -82,7 +82,7 @@ func mustConstraint(t *testing.T, s string) *semver.Constraints {
 // while they exist, nor upgraded out of their constraints.
 func TestBindLifecycle(t *testing.T) {
 	ctx := context.Background()
-	_, f, c := bindLab(t)
+	lab, f, c := bindLab(t)
 	rel, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/team-db"}}, ReleaseName: "wiki"})
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +119,12 @@ func TestBindLifecycle(t *testing.T) {
 	_, err = data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "2.0.0")}, ReleaseName: "team-db"})
 	if err == nil || err.Error() != `upgrading "team-db" to db 2.0.0 would break release team/wiki: its database is bound to "team-db" and requires db ^1.0.0` {
 		t.Fatalf("upgrading the provider out of a consumer's constraint: %v", err)
+	}
+	// A version that no longer offers an output the consumer needs.
+	lab.put(t, "db", "1.2.0", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\n"})
+	_, err = data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.2.0")}, ReleaseName: "team-db"})
+	if err == nil || err.Error() != `upgrading "team-db" to db 1.2.0 would break release team/wiki: its database is bound to "team-db" and needs output "secret", which db 1.2.0 does not offer` {
+		t.Fatalf("upgrading the provider to a version without an output a consumer needs: %v", err)
 	}
 	if _, err := data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.0.0")}, ReleaseName: "team-db", HelmOptions: HelmOptions{}}); err != nil {
 		t.Fatalf("upgrading the provider within its consumers' constraints: %v", err)
