@@ -406,15 +406,17 @@ func (c *Client) checkNoConsumers(name string) error {
 }
 
 // checkConsumersAllow refuses to move release name to bundle b when a
-// consumer's constraint does not allow it.
-func (c *Client) checkConsumersAllow(name string, b *bundle.Bundle) error {
+// consumer's constraint does not allow it, or b lacks an output a
+// consumer needs. doing says the operation ("upgrading \"db\" to mariadb
+// 2.0.0").
+func (c *Client) checkConsumersAllow(name string, b *bundle.Bundle, doing string) error {
 	cs, err := c.consumers(name)
 	if err != nil {
 		return err
 	}
 	for _, co := range cs {
 		if co.Requires != "" && co.Requires != b.Name {
-			return errdefs.New(errdefs.ErrConflict, "upgrading %q to %s would break release %s: its %s is bound to %q and requires %s %s", name, b, co, co.Instance, name, co.Requires, co.Constraint)
+			return errdefs.New(errdefs.ErrConflict, "%s would break release %s: its %s is bound to %q and requires %s %s", doing, co, co.Instance, name, co.Requires, co.Constraint)
 		}
 		if co.Constraint == "" {
 			continue
@@ -424,17 +426,31 @@ func (c *Client) checkConsumersAllow(name string, b *bundle.Bundle) error {
 			continue
 		}
 		if !con.Check(b.Version) {
-			return errdefs.New(errdefs.ErrConflict, "upgrading %q to %s would break release %s: its %s is bound to %q and requires %s %s", name, b, co, co.Instance, name, co.Requires, co.Constraint)
+			return errdefs.New(errdefs.ErrConflict, "%s would break release %s: its %s is bound to %q and requires %s %s", doing, co, co.Instance, name, co.Requires, co.Constraint)
 		}
 	}
 	for _, co := range cs {
 		for _, want := range co.Outputs {
 			if !slices.ContainsFunc(b.File.Outputs, func(o bundle.Output) bool { return o.Name == want }) {
-				return errdefs.New(errdefs.ErrConflict, "upgrading %q to %s would break release %s: its %s is bound to %q and needs output %q, which %s does not offer", name, b, co, co.Instance, name, want, b)
+				return errdefs.New(errdefs.ErrConflict, "%s would break release %s: its %s is bound to %q and needs output %q, which %s does not offer", doing, co, co.Instance, name, want, b)
 			}
 		}
 	}
 	return nil
+}
+
+// checkRollbackAllowed refuses to roll release name back to a revision
+// whose bundle a consumer's constraint does not allow.
+func (c *Client) checkRollbackAllowed(name string, revision int) error {
+	target, err := c.cfg.Releases.Get(name, revision)
+	if err != nil {
+		return nil // Helm's rollback says it
+	}
+	b, _, err := providerBundle(target)
+	if err != nil {
+		return nil
+	}
+	return c.checkConsumersAllow(name, b, fmt.Sprintf("rolling back %q to revision %d (%s)", name, revision, b))
 }
 
 func plural(n int, noun string) string {

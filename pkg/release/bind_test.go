@@ -219,3 +219,24 @@ func TestRecordedBindingGone(t *testing.T) {
 		t.Errorf("unbinding: %v", err)
 	}
 }
+
+// Rolling a provider back to a revision outside a consumer's constraint is
+// refused too.
+func TestProviderRollbackChecked(t *testing.T) {
+	ctx := context.Background()
+	_, f, c := bindLab(t)
+	data := NewWithEnv(envOf(f), c.repos)
+	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "2.0.0")}, ReleaseName: "db"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.0.0")}, ReleaseName: "db"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/db"}}, ReleaseName: "wiki"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := data.Rollback(ctx, RollbackOptions{ReleaseName: "db"})
+	if err == nil || err.Error() != `rolling back "db" to revision 1 (db 2.0.0) would break release team/wiki: its database is bound to "db" and requires db ^1.0.0` {
+		t.Fatalf("rolling back a provider out of a consumer's constraint: %v", err)
+	}
+}

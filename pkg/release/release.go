@@ -441,7 +441,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkConsumersAllow(name, p.Root.Bundle); err != nil {
+	if err := c.checkConsumersAllow(name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
 		return nil, err
 	}
 	user, defaults, err := upgradeValues(from, p.Values, opts)
@@ -618,6 +618,9 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	}
 	rb := action.NewRollback(v.gate(cfg))
 	if rb.Version, err = c.rollbackTarget(last, opts.Revision); err != nil {
+		return nil, err
+	}
+	if err := c.checkRollbackAllowed(opts.ReleaseName, rb.Version); err != nil {
 		return nil, err
 	}
 	rb.Wait = opts.Wait
