@@ -43,6 +43,7 @@ func templateCommand() *ucli.Command {
 		boolFlag(&o.SkipTests, "skip-tests", "leave test hooks out"),
 		noHooksFlag(&o.NoHooks, "leave every hook out"),
 		boolFlag(&o.IsUpgrade, "is-upgrade", "render as for an upgrade (.Release.IsUpgrade)"),
+		hidden(arrayFlag(&o.source.bind, "bind", "refused: template reads no cluster")),
 	})
 }
 
@@ -53,6 +54,9 @@ func (o *templateOptions) run(c *ucli.Context) error {
 	}
 	if err := checkNaming(c, name, o.naming, o.postRenderer); err != nil {
 		return err
+	}
+	if len(o.source.bind) > 0 {
+		return usagef(c, "--bind %s: template reads no cluster, so not the release a requirement is bound to; see what would be installed with bundle diff install or bundle install --dry-run", o.source.bind[0])
 	}
 	if o.outputDir != "" && len(o.ShowOnly) > 0 {
 		return usagef(c, "--show-only and --output-dir: choose one (helm finds no template either way)")
@@ -222,6 +226,7 @@ func (o *upgradeOptions) flags() []ucli.Flag {
 		boolFlag(&o.CreateNamespace, "create-namespace", "with --install, create the namespace if needed"),
 		boolFlag(&o.helm.SkipCRDs, "skip-crds", "with --install, do not create the CRDs in crds/"),
 		boolFlag(&o.UpdateDeps, "update-deps", "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"),
+		arrayFlag(&o.Unbind, "unbind", "install this bound requirement in the release again instead of using the release it is bound to (repeatable)"),
 	})
 }
 
@@ -310,6 +315,7 @@ func uninstallCommand() *ucli.Command {
 		boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
 		boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise)"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: say what would be deleted and kept"),
+		boolFlag(&o.Force, "force", "uninstall even if other releases are bound to this one (they lose what they require)"),
 	})
 }
 
@@ -575,6 +581,10 @@ func printDone(w io.Writer, verb string, r *release.Release, dryRun bool) error 
 	fmt.Fprintf(w, "Release %q %s in namespace %q: revision %d, %s\n", r.Name, verb, r.Namespace, r.Revision, r.Status)
 	fmt.Fprintf(w, "Bundle: %s %s (app %s)\n", r.Bundle, r.Version, r.AppVersion)
 	for _, d := range r.Resolved {
+		if d.Bound != "" {
+			fmt.Fprintf(w, "  %s: %s %s bound to release %s\n", d.Instance, d.Bundle, d.Version, d.Bound)
+			continue
+		}
 		fmt.Fprintf(w, "  %s: %s %s from %s\n", d.Instance, d.Bundle, d.Version, d.Repository)
 	}
 	if n := strings.TrimSpace(r.Notes); n != "" {
@@ -607,7 +617,22 @@ func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  INSTANCE\tBUNDLE\tVERSION\tREPOSITORY")
 		for _, d := range st.Resolved {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.Instance, d.Bundle, d.Version, d.Repository)
+			repo := d.Repository
+			if d.Bound != "" {
+				repo = "bound to release " + d.Bound
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.Instance, d.Bundle, d.Version, repo)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(st.Consumers) > 0 {
+		fmt.Fprintln(w, "\nCONSUMERS (releases bound to this one):")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  RELEASE\tINSTANCE\tREQUIRES")
+		for _, co := range st.Consumers {
+			fmt.Fprintf(tw, "  %s\t%s\t%s %s\n", co, co.Instance, co.Requires, co.Constraint)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -256,6 +256,9 @@ func resolutionLine(pt painter, r diff.Resolution) string {
 		prefix = r.Instance + ": "
 	}
 	from := func(x *plan.Resolved) string {
+		if x.Bound != "" {
+			return " bound to release " + x.Bound
+		}
 		if x.Repository == "" {
 			return ""
 		}

@@ -37,8 +37,12 @@ bundle template ./shop --output-dir out/`,
 			description: `BUNDLE is REPO/NAME (stable/mediawiki) or a directory (./myapp).
 NAME defaults to the bundle's name (see --generate-name and --name-template).
 The CRDs in crds/ (the bundle's and its requirements') are created first when missing; as with helm,
-they are never upgraded or deleted by bundle.`,
+they are never upgraded or deleted by bundle.
+--bind INSTANCE=[NAMESPACE/]RELEASE (or bundle.bind: {INSTANCE: RELEASE} in values) uses an installed
+release for a requirement instead of installing one: see docs/bindings.md.`,
 			examples: `bundle install wiki stable/mediawiki -n team --create-namespace --wait
+# use the MariaDB release team-db instead of installing one with the wiki
+bundle install wiki stable/mediawiki --bind database=team-db
 bundle install ./shop -f prod.yaml --set replicas=3 --atomic
 # validate against the cluster and print the manifests, changing nothing
 bundle install wiki stable/mediawiki --dry-run`,
@@ -48,7 +52,10 @@ bundle install wiki stable/mediawiki --dry-run`,
 			args:  "NAME BUNDLE",
 			description: `Values, as with helm: without --reuse-values, --reset-values or --reset-then-reuse-values, the current
 revision's values are kept when no -f or --set is given, and dropped otherwise. The wiring of
-requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.`,
+requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.
+Bindings (--bind) the current revision recorded are kept; --unbind INSTANCE installs that requirement
+in the release again. Upgrading a release others are bound to is refused when the new version is
+outside one of their constraints.`,
 			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
 # install when missing, keep the values set before
 bundle upgrade --install --reuse-values wiki stable/mediawiki`,
@@ -100,6 +107,8 @@ bundle rollback wiki 2 --wait`,
 		"uninstall": {
 			usage: "delete a release: the app and its infrastructure",
 			args:  "NAME",
+			description: `A release other releases are bound to (bundle install --bind) is not uninstalled: they are
+listed with the commands that free it; --force uninstalls it anyway.`,
 			examples: `bundle uninstall wiki --wait
 bundle uninstall wiki --keep-history`,
 		},
@@ -117,6 +126,8 @@ bundle list -q`,
 		"status": {
 			usage: "show a release: its resolved bundles and each resource's readiness",
 			args:  "NAME",
+			description: `REQUIRES shows each requirement's bundle, and for one bound to another release, that release
+(its provider); CONSUMERS lists the releases bound to this one.`,
 			examples: `bundle status wiki
 bundle status wiki --revision 2 --show-desc
 bundle status wiki -o yaml`,

@@ -82,6 +82,12 @@ func arrayFlag(p *[]string, name, usage string, aliases ...string) *ucli.Generic
 	return &ucli.GenericFlag{Name: name, Aliases: aliases, Value: stringArray{p}, Usage: usage}
 }
 
+// hidden keeps a flag out of the help.
+func hidden(f *ucli.GenericFlag) *ucli.GenericFlag {
+	f.Hidden = true
+	return f
+}
+
 func flags(groups ...[]ucli.Flag) []ucli.Flag {
 	var out []ucli.Flag
 	for _, g := range groups {
@@ -244,6 +250,7 @@ type sourceOptions struct {
 	version  string
 	locked   bool
 	devel    bool
+	bind     []string
 	registry registryOptions
 }
 
@@ -266,7 +273,7 @@ func (o sourceOptions) source(ref string) (plan.Source, error) {
 	if err != nil {
 		return plan.Source{}, err
 	}
-	return plan.Source{Reference: ref, Version: con, Values: o.vals.values(), Locked: o.locked, Devel: o.devel}, nil
+	return plan.Source{Reference: ref, Version: con, Values: o.vals.values(), Locked: o.locked, Devel: o.devel, Bind: o.bind}, nil
 }
 
 // waitOptions are --wait and --timeout, and --quiet for the progress of
@@ -336,6 +343,7 @@ func (o *helmOptions) flags(verb string) []ucli.Flag {
 	return flags(o.source.flags(), []ucli.Flag{
 		stringFlag(&o.Description, "description", "", "record this description with the revision"),
 		o.source.develFlag(),
+		arrayFlag(&o.source.bind, "bind", "bind a requirement to an installed release instead of installing it, INSTANCE=RELEASE or INSTANCE=NAMESPACE/RELEASE (repeatable; see docs/bindings.md)"),
 		noHooksFlag(&o.NoHooks, "do not run the bundle's hooks during "+verb),
 		boolFlag(&o.WaitForJobs, "wait-for-jobs", "with --wait, also wait until every Job has completed"),
 		boolFlag(&o.DisableOpenAPIValidation, "disable-openapi-validation", "do not validate the manifests against the cluster's OpenAPI schema"),

@@ -171,6 +171,15 @@ type releaseObject struct {
 	Requires  []plan.Resolved  `json:"requires,omitempty"`
 	Ready     *bool            `json:"ready,omitempty"`
 	Resources []resourceObject `json:"resources,omitempty"`
+	Consumers []consumerObject `json:"consumers,omitempty"`
+}
+
+// consumerObject is a release bound to the one shown.
+type consumerObject struct {
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace"`
+	Instance   string `json:"instance"`
+	Constraint string `json:"constraint,omitempty"`
 }
 
 type infoObject struct {
@@ -294,6 +303,9 @@ func toStatusObject(st *release.Status) releaseObject {
 	out.Resources = make([]resourceObject, 0, len(st.Resources))
 	for _, r := range st.Resources {
 		out.Resources = append(out.Resources, resourceObject{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, State: r.State})
+	}
+	for _, co := range st.Consumers {
+		out.Consumers = append(out.Consumers, consumerObject{Name: co.Release, Namespace: co.Namespace, Instance: co.Instance, Constraint: co.Constraint})
 	}
 	return out
 }

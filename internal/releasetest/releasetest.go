@@ -64,6 +64,10 @@ func (f *Fixture) Config() *action.Configuration { return f.cfg }
 // (release.Env.AllNamespaces).
 func (f *Fixture) AllNamespaces() (*action.Configuration, error) { return f.config(""), nil }
 
+// ConfigFor is a configuration over the fixture's storage for another
+// namespace (a second client's Env.Config).
+func (f *Fixture) ConfigFor(ns string) *action.Configuration { return f.config(ns) }
+
 // Kubernetes returns the fake typed client (release.Env.Clientset).
 func (f *Fixture) Kubernetes() (kubernetes.Interface, error) { return f.Clientset, nil }
 

@@ -510,7 +510,7 @@ func resolution(instance string, before, after *plan.Resolved) Resolution {
 		r.Action = Create
 	case after == nil:
 		r.Action = Delete
-	case before.Bundle == after.Bundle && before.Version == after.Version && before.Repository == after.Repository:
+	case before.Bundle == after.Bundle && before.Version == after.Version && before.Repository == after.Repository && before.Bound == after.Bound:
 		r.Action = Unchanged
 	default:
 		r.Action = Change

@@ -51,6 +51,13 @@ type Plan struct {
 	// refuse one the lock does not hold. nil (not locked, or a lock that
 	// records no images) pins nothing.
 	LockedImages []bundle.LockedImage
+	// Bound holds, by instance path, the requirements bound to installed
+	// releases: nothing of them is composed, their outputs are the
+	// provider's.
+	Bound map[string]*Binding
+	// Repository is where the root bundle came from; empty for a
+	// directory or an archive.
+	Repository string
 }
 
 // Node is one bundle instance in the composition tree.
@@ -92,6 +99,11 @@ type Resolved struct {
 	Bundle     string `json:"bundle"`
 	Version    string `json:"version"`
 	Repository string `json:"repository"`
+	// Bound, for a requirement bound to an installed release, is that
+	// release (NAMESPACE/NAME), and Constraint the requirement's version
+	// constraint, which the provider's upgrades must keep satisfying.
+	Bound      string `json:"bound,omitempty"`
+	Constraint string `json:"constraint,omitempty"`
 }
 
 // Options tune resolution.
@@ -107,6 +119,9 @@ type Options struct {
 	// Prefer adds versions to keep when they fit (the installed release's),
 	// below the lock's, by bundle and repository (resolve.Options.Prefer).
 	Prefer map[resolve.Ref]*semver.Version
+	// Bound binds requirements of the root to installed releases: each
+	// bound bundle's one version is the provider's.
+	Bound []*Binding
 }
 
 // Resolve resolves root's requirements through l and loads the chosen
@@ -132,6 +147,10 @@ func Resolve(ctx context.Context, l Loader, root *bundle.Bundle, opts Options) (
 			}
 		}
 	}
+	l, bound, err := bindSource(l, root, opts.Bound)
+	if err != nil {
+		return nil, err
+	}
 	reqs := root.Requirements()
 	// Prefetch lists the versions of required bundles concurrently.
 	res, err := resolve.Solve(ctx, resolve.Prefetch(ctx, l, reqs), reqs, resolve.Options{
@@ -139,9 +158,9 @@ func Resolve(ctx context.Context, l Loader, root *bundle.Bundle, opts Options) (
 		Root:   &resolve.Selected{Ref: resolve.Ref{Name: root.Name}, Version: root.Version},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("resolving the requirements of %s:\n%w", root, err)
+		return nil, fmt.Errorf("resolving the requirements of %s:\n%w", root, boundConflict(err, bound))
 	}
-	p := &Plan{Solution: res.Solution, Root: &Node{Bundle: root}, Decisions: res.Decisions, Conflicts: res.Conflicts}
+	p := &Plan{Solution: res.Solution, Root: &Node{Bundle: root}, Decisions: res.Decisions, Conflicts: res.Conflicts, Bound: bound}
 	if err := p.expand(ctx, l, p.Root, []string{root.Name}); err != nil {
 		return nil, err
 	}
@@ -175,6 +194,9 @@ func (p *Plan) expand(ctx context.Context, l Loader, n *Node, chain []string) er
 		}
 		child := &Node{Path: joinPath(n.Path, r.Name), Requirement: r, Bundle: b}
 		n.Requires = append(n.Requires, child)
+		if p.Bound[child.Path] != nil {
+			continue // the provider release has its own requirements
+		}
 		if err := p.expand(ctx, l, child, append(chain, r.Bundle)); err != nil {
 			return err
 		}
@@ -189,7 +211,11 @@ func (p *Plan) Resolved() []Resolved {
 	var walk func(n *Node)
 	walk = func(n *Node) {
 		for _, c := range n.Requires {
-			out = append(out, Resolved{Instance: c.Path, Bundle: c.Bundle.Name, Version: c.Bundle.Version.String(), Repository: c.Requirement.Repository})
+			r := Resolved{Instance: c.Path, Bundle: c.Bundle.Name, Version: c.Bundle.Version.String(), Repository: c.Requirement.Repository}
+			if b := p.Bound[c.Path]; b != nil {
+				r.Bound, r.Constraint = b.Target(), c.Requirement.Version
+			}
+			out = append(out, r)
 			walk(c)
 		}
 	}

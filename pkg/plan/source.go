@@ -6,6 +6,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/repo"
 	"github.com/bundlesh/bundle/pkg/resolve"
 )
@@ -34,6 +35,10 @@ type Source struct {
 	// Locked plans exactly what the bundle's bundle.lock says, after
 	// checking it against bundle.yaml and the digests the sources serve.
 	Locked bool
+	// Bind binds requirements of the root to installed releases,
+	// INSTANCE=[NAMESPACE/]RELEASE each; they win over the values' own
+	// (bundle.bind, see BindKey), which Read takes out of the values.
+	Bind []string
 }
 
 // Input is a Source read: the root bundle loaded and checked installable,
@@ -44,7 +49,15 @@ type Input struct {
 	Root   *bundle.Bundle
 	Values map[string]any
 	Locked bool
-	refs   References
+	// Binds are the bindings asked for (Source.Bind and the values'),
+	// checked against the root's requirements. The caller reads each
+	// provider release and sets Bound before Resolve.
+	Binds []Bind
+	Bound []*Binding
+	// Repository is where the root came from; empty for a directory or an
+	// archive.
+	Repository string
+	refs       References
 }
 
 // Read reads src through refs.
@@ -65,6 +78,10 @@ func Read(ctx context.Context, refs References, src Source) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
+	binds, err := takeBinds(vals, src.Bind)
+	if err != nil {
+		return nil, err
+	}
 	root, err := refs.LoadReference(ctx, ref, constraint)
 	if err != nil {
 		return nil, err
@@ -72,18 +89,28 @@ func Read(ctx context.Context, refs References, src Source) (*Input, error) {
 	if err := root.CheckInstallable(); err != nil {
 		return nil, err
 	}
-	return &Input{Root: root, Values: vals, Locked: src.Locked, refs: refs}, nil
+	for _, b := range binds {
+		if _, err := checkBindable(root, b); err != nil {
+			return nil, err
+		}
+	}
+	in := &Input{Root: root, Values: vals, Locked: src.Locked, Binds: binds, refs: refs}
+	if !ref.Local() {
+		in.Repository = ref.Ref.Repository
+	}
+	return in, nil
 }
 
 // Resolve resolves the input's requirements, once, keeping the versions in
 // prefer (an installed release's, by bundle and repository) while they
 // fit, below the lock's.
 func (in *Input) Resolve(ctx context.Context, prefer map[resolve.Ref]*semver.Version) (*Plan, error) {
-	p, err := Resolve(ctx, in.refs, in.Root, Options{Locked: in.Locked, Prefer: prefer})
+	p, err := Resolve(ctx, in.refs, in.Root, Options{Locked: in.Locked, Prefer: prefer, Bound: in.Bound})
 	if err != nil {
 		return nil, err
 	}
 	p.Values = in.Values
+	p.Repository = in.Repository
 	return p, nil
 }
 
@@ -92,6 +119,9 @@ func Make(ctx context.Context, refs References, src Source) (*Plan, error) {
 	in, err := Read(ctx, refs, src)
 	if err != nil {
 		return nil, err
+	}
+	if len(in.Binds) > 0 {
+		return nil, errdefs.New(errdefs.ErrUnsupported, "bind %s: a binding reads the provider release from a cluster, and this reads none (bind with install, upgrade or diff)", in.Binds[0])
 	}
 	return in.Resolve(ctx, nil)
 }

@@ -246,6 +246,9 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
+	if err := c.bind(ctx, in, "", "", nil, nil); err != nil {
+		return nil, err
+	}
 	p, err := in.Resolve(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -269,8 +272,12 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := render.Values(p, p.Values, render.ReleaseOptions{Name: name, Namespace: c.namespace})
+	relOpts := render.ReleaseOptions{Name: name, Namespace: c.namespace}
+	vals, err := render.Values(p, p.Values, relOpts)
 	if err != nil {
+		return nil, err
+	}
+	if err := recordOutputs(chrt, p, vals, relOpts); err != nil {
 		return nil, err
 	}
 	if err := c.reachable(); err != nil {
@@ -370,6 +377,10 @@ type UpgradeOptions struct {
 	// UpdateDeps lets the requirements move to their newest fitting
 	// versions; otherwise the installed versions are kept while they fit.
 	UpdateDeps bool
+	// Unbind names requirements bound to a release (see plan.Binding)
+	// that the new revision installs in the app's release instead. The
+	// bindings the current revision recorded are kept otherwise.
+	Unbind []string
 }
 
 // Upgrade moves a release to a new bundle version or new values. The
@@ -403,6 +414,9 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Run: []string{"install", name, opts.Reference, "-n", c.namespace}}},
 				"release %q not found in namespace %q", name, c.namespace)
 		}
+		if berr := c.bind(ctx, in, name, opts.Reference, nil, nil); berr != nil {
+			return nil, berr
+		}
 		p, rerr := in.Resolve(ctx, nil)
 		if rerr != nil {
 			return nil, rerr
@@ -420,8 +434,14 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if !opts.UpdateDeps && from.Chart != nil && from.Chart.Metadata != nil {
 		installed, _ = plan.ParseResolved(from.Chart.Metadata.Annotations)
 	}
+	if err := c.bind(ctx, in, name, opts.Reference, recordedBindings(from), opts.Unbind); err != nil {
+		return nil, err
+	}
 	p, err := in.Resolve(ctx, plan.PreferInstalled(installed))
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkConsumersAllow(name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
 		return nil, err
 	}
 	user, defaults, err := upgradeValues(from, p.Values, opts)
@@ -433,8 +453,12 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	vals, err := render.Values(p, user, render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true})
+	relOpts := render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true}
+	vals, err := render.Values(p, user, relOpts)
 	if err != nil {
+		return nil, err
+	}
+	if err := recordOutputs(chrt, p, vals, relOpts); err != nil {
 		return nil, err
 	}
 	opts.Wait = opts.Wait || opts.Atomic
@@ -599,6 +623,9 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	if rb.Version, err = c.rollbackTarget(last, opts.Revision); err != nil {
 		return nil, err
 	}
+	if err := c.checkRollbackAllowed(opts.ReleaseName, rb.Version); err != nil {
+		return nil, err
+	}
 	rb.Wait = opts.Wait
 	rb.Timeout = opts.timeout()
 	rb.DryRun = opts.DryRun
@@ -639,6 +666,9 @@ type UninstallOptions struct {
 	// DryRun changes nothing: the result says what would be kept and
 	// deleted.
 	DryRun bool
+	// Force uninstalls a release that other releases are bound to
+	// (Consumers); refused otherwise.
+	Force bool
 }
 
 // Uninstalled is what Uninstall did (or, with DryRun, would do).
@@ -662,6 +692,11 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		return nil, err
 	}
 	defer end()
+	if !opts.Force {
+		if err := c.checkNoConsumers(opts.ReleaseName); err != nil {
+			return nil, err
+		}
+	}
 	if c.env == nil || c.env.Clientset == nil {
 		return nil, fmt.Errorf("uninstalling %q: no Kubernetes client to find the release's claims with (Env.Clientset)", opts.ReleaseName)
 	}

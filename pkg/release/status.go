@@ -25,6 +25,9 @@ type Resource struct {
 type Status struct {
 	*Details
 	Resources []Resource
+	// Consumers are the releases bound to this one (its providers are
+	// the Resolved entries with Bound set).
+	Consumers []Consumer
 }
 
 // Ready reports whether every resource is ready.
@@ -46,6 +49,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 		return nil, err
 	}
 	st := &Status{Details: rel}
+	st.Consumers, _ = c.consumers(name) // none found is no reason to fail
 	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)

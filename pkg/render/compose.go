@@ -38,6 +38,9 @@ func Chart(p *plan.Plan, user map[string]any) (*chart.Chart, error) {
 		c.Metadata.Annotations = map[string]string{}
 	}
 	c.Metadata.Annotations[plan.ResolvedAnnotation] = string(res)
+	if p.Repository != "" {
+		c.Metadata.Annotations[plan.RepositoryAnnotation] = p.Repository
+	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
 	}
@@ -263,6 +266,9 @@ func inject(p *plan.Plan, vals map[string]any, outs map[string]map[string]string
 			reqs[c.Requirement.Name] = m
 			for _, want := range c.Requirement.Outputs {
 				if got[want] == "" {
+					if b := p.Bound[c.Path]; b != nil {
+						return fmt.Errorf("%s requires output %q of %s, bound to release %s (%s), which rendered empty: check that release's values", n.Bundle, want, c.Requirement.Name, b.Target(), b.Provider)
+					}
 					if external[c.Path] != nil {
 						return fmt.Errorf("%s requires output %q of %s (an existing %s service), which is not given: set %s.external.%s", n.Bundle, want, c.Requirement.Name, c.Bundle.Name, c.Path, want)
 					}
@@ -280,11 +286,23 @@ func inject(p *plan.Plan, vals map[string]any, outs map[string]map[string]string
 // its path), e.g. --set database.external.host=db.example.com. Their
 // outputs are those values; nothing of them is installed. Secrets are named,
 // never copied: give passwordSecret and passwordKey of a Secret you made.
+//
+// A requirement bound to an installed release (Plan.Bound) is external
+// too, its outputs the provider's.
 func externals(p *plan.Plan, user map[string]any) map[string]map[string]string {
 	out := map[string]map[string]string{}
+	for path, b := range p.Bound {
+		out[path] = map[string]string{}
+		for k, v := range b.Outputs {
+			out[path][k] = v
+		}
+	}
 	var walk func(n *plan.Node, vals map[string]any)
 	walk = func(n *plan.Node, vals map[string]any) {
 		for _, c := range n.Requires {
+			if out[c.Path] != nil {
+				continue // bound
+			}
 			cv, _ := vals[c.Requirement.Name].(map[string]any)
 			if ext, ok := cv["external"].(map[string]any); ok && len(ext) > 0 {
 				m := map[string]string{}

@@ -1,0 +1,265 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/bundlesh/bundle/internal/releasetest"
+	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/repo"
+)
+
+// put puts a bundle made of files (Chart.yaml added) on the shelf.
+func (s *shelf) put(t *testing.T, name, version string, files map[string]string) {
+	t.Helper()
+	fs := fstest.MapFS{"Chart.yaml": {Data: []byte(fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version))}}
+	for k, v := range files {
+		fs[k] = &fstest.MapFile{Data: []byte(v)}
+	}
+	b, err := bundle.Load(fs, "lab/"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bundles[name] == nil {
+		s.bundles[name] = map[string]*bundle.Bundle{}
+	}
+	s.bundles[name][version] = b
+}
+
+// bindLab is a shelf with db 1.0.0, 1.1.0 and 2.0.0 (offering host and
+// secret), kv 1.0.0, and app 1.0.0 requiring db ^1.0.0 (host and
+// secret into a ConfigMap); db 1.1.0 installed as team-db in namespace
+// data, and a client of namespace team.
+func bindLab(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
+	t.Helper()
+	lab := newShelf()
+	db := map[string]string{
+		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'\n  secret: '{{ .Release.Name }}-{{ .Values.secretSuffix }}'\n",
+		"values.yaml":        "secretSuffix: auth\n",
+		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
+	}
+	for _, v := range []string{"1.0.0", "1.1.0", "2.0.0"} {
+		lab.put(t, "db", v, db)
+	}
+	lab.put(t, "kv", "1.0.0", map[string]string{"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-kv'}\n"})
+	lab.put(t, "app", "1.0.0", map[string]string{
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: db, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
+	})
+	f := releasetest.New("data")
+	set := repo.NewSet(map[string]repo.Repository{"lab": lab})
+	dataClient := NewWithEnv(envOf(f), set)
+	if _, err := dataClient.Install(context.Background(), InstallOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.1.0")}, ReleaseName: "team-db"}); err != nil {
+		t.Fatal(err)
+	}
+	env := envOf(f)
+	env.Config, env.Namespace = f.ConfigFor("team"), "team"
+	return lab, f, NewWithEnv(env, set)
+}
+
+func mustConstraint(t *testing.T, s string) *semver.Constraints {
+	t.Helper()
+	c, err := bundle.ParseConstraint(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// An app bound to an installed release: nothing of the requirement is in
+// its release, it is wired with the provider's outputs, the binding is
+// recorded, and the provider knows its consumers: it is not uninstalled
+// while they exist, nor upgraded out of their constraints.
+func TestBindLifecycle(t *testing.T) {
+	ctx := context.Background()
+	lab, f, c := bindLab(t)
+	rel, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/team-db"}}, ReleaseName: "wiki"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rel.Manifest, "kind: Service") {
+		t.Errorf("the bound requirement was installed with the app:\n%s", rel.Manifest)
+	}
+	for _, want := range []string{`host: "team-db-db.data.svc"`, `secret: "team-db-auth"`} {
+		if !strings.Contains(rel.Manifest, want) {
+			t.Errorf("manifest lacks %s:\n%s", want, rel.Manifest)
+		}
+	}
+	if len(rel.Resolved) != 1 || rel.Resolved[0].Bound != "data/team-db" || rel.Resolved[0].Version != "1.1.0" || rel.Resolved[0].Constraint != "^1.0.0" {
+		t.Errorf("resolved: %+v", rel.Resolved)
+	}
+
+	// The provider's side, from the cluster alone.
+	data := NewWithEnv(envOf(f), c.repos)
+	cs, err := data.Consumers(ctx, "team-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].String() != "team/wiki" || cs[0].Instance != "database" || cs[0].Constraint != "^1.0.0" {
+		t.Fatalf("consumers: %+v", cs)
+	}
+	_, err = data.Uninstall(ctx, UninstallOptions{ReleaseName: "team-db"})
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "team/wiki (database)") {
+		t.Fatalf("uninstalling a provider with consumers: %v", err)
+	}
+	var fe *errdefs.Error
+	if !errors.As(err, &fe) || len(fe.Fixes) != 3 || strings.Join(fe.Fixes[0].Run, " ") != "upgrade wiki lab/app -n team --unbind database" {
+		t.Errorf("fixes: %+v", fe)
+	}
+	_, err = data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "2.0.0")}, ReleaseName: "team-db"})
+	if err == nil || err.Error() != `upgrading "team-db" to db 2.0.0 would break release team/wiki: its database is bound to "team-db" and requires db ^1.0.0` {
+		t.Fatalf("upgrading the provider out of a consumer's constraint: %v", err)
+	}
+	// A version that no longer offers an output the consumer needs.
+	lab.put(t, "db", "1.2.0", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\n"})
+	_, err = data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.2.0")}, ReleaseName: "team-db"})
+	if err == nil || err.Error() != `upgrading "team-db" to db 1.2.0 would break release team/wiki: its database is bound to "team-db" and needs output "secret", which db 1.2.0 does not offer` {
+		t.Fatalf("upgrading the provider to a version without an output a consumer needs: %v", err)
+	}
+	if _, err := data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.0.0")}, ReleaseName: "team-db", HelmOptions: HelmOptions{}}); err != nil {
+		t.Fatalf("upgrading the provider within its consumers' constraints: %v", err)
+	}
+
+	// The app's upgrade keeps the binding, at the provider's new version;
+	// --unbind installs the requirement with the app again.
+	up, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Resolved[0].Bound != "data/team-db" || up.Resolved[0].Version != "1.0.0" {
+		t.Errorf("upgrade lost the binding: %+v", up.Resolved)
+	}
+	up, err = c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki", Unbind: []string{"database"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Resolved[0].Bound != "" || !strings.Contains(up.Manifest, "kind: Service") || !strings.Contains(up.Manifest, "wiki-db.team.svc") {
+		t.Errorf("unbound upgrade: %+v\n%s", up.Resolved, up.Manifest)
+	}
+	if cs, _ := data.Consumers(ctx, "team-db"); len(cs) != 0 {
+		t.Errorf("consumers after unbinding: %+v", cs)
+	}
+	if _, err := data.Uninstall(ctx, UninstallOptions{ReleaseName: "team-db"}); err != nil {
+		t.Errorf("uninstalling a provider without consumers: %v", err)
+	}
+}
+
+// Bad bindings are refused in one line each, and nothing is installed.
+func TestBindErrors(t *testing.T) {
+	ctx := context.Background()
+	_, f, c := bindLab(t)
+	data := NewWithEnv(envOf(f), c.repos)
+	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/kv"}, ReleaseName: "cache"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "2.0.0")}, ReleaseName: "db2"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		bind []string
+		vals []string
+		kind error
+		want string
+	}{
+		{bind: []string{"database=data/nope"}, kind: errdefs.ErrNotFound, want: `bind database=data/nope: no release "nope" in namespace "data"`},
+		{bind: []string{"database=team-db"}, kind: errdefs.ErrNotFound, want: `bind database=team/team-db: no release "team-db" in namespace "team"`},
+		{bind: []string{"database=data/cache"}, kind: errdefs.ErrInvalid, want: "bind database=data/cache: release data/cache is kv 1.0.0, not db (database requires db ^1.0.0)"},
+		{bind: []string{"database=data/db2"}, kind: errdefs.ErrConflict, want: "bind database=data/db2: release data/db2 has db 2.0.0, outside db ^1.0.0 that database requires"},
+		{bind: []string{"cache=data/team-db"}, kind: errdefs.ErrInvalid, want: `bind cache=data/team-db: app 1.0.0 has no requirement "cache" (it requires database)`},
+		{bind: []string{"database"}, kind: errdefs.ErrInvalid, want: `bind "database": write INSTANCE=RELEASE or INSTANCE=NAMESPACE/RELEASE, e.g. database=team-db`},
+		{vals: []string{"bundle.bind.database=data/db2"}, kind: errdefs.ErrConflict, want: "bind database=data/db2: release data/db2 has db 2.0.0, outside db ^1.0.0 that database requires"},
+		{vals: []string{"bundle.bind=x"}, kind: errdefs.ErrInvalid, want: "values bundle.bind: must be a mapping of instance to release, e.g. {database: team-db}"},
+	} {
+		src := plan.Source{Reference: "lab/app", Bind: tc.bind, Values: bundle.ValuesOptions{Set: tc.vals}}
+		_, err := c.Install(ctx, InstallOptions{Source: src, ReleaseName: "wiki"})
+		if err == nil || err.Error() != tc.want || !errors.Is(err, tc.kind) {
+			t.Errorf("bind %v %v: got %v, want %q", tc.bind, tc.vals, err, tc.want)
+		}
+		if _, err := c.cfg.Releases.Last("wiki"); err == nil {
+			t.Fatalf("bind %v %v: something was installed", tc.bind, tc.vals)
+		}
+	}
+}
+
+// A consumer whose provider was uninstalled (--force) is not upgraded
+// against nothing: the error names the recorded binding and the upgrades
+// that leave or move it.
+func TestRecordedBindingGone(t *testing.T) {
+	ctx := context.Background()
+	_, f, c := bindLab(t)
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/team-db"}}, ReleaseName: "wiki"}); err != nil {
+		t.Fatal(err)
+	}
+	data := NewWithEnv(envOf(f), c.repos)
+	if _, err := data.Uninstall(ctx, UninstallOptions{ReleaseName: "team-db", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki"})
+	var fe *errdefs.Error
+	if !errors.Is(err, errdefs.ErrNotFound) || !errors.As(err, &fe) ||
+		err.Error() != `release "wiki" is bound: bind database=data/team-db: no release "team-db" in namespace "data"` ||
+		len(fe.Fixes) != 2 || strings.Join(fe.Fixes[0].Run, " ") != "upgrade wiki lab/app -n team --unbind database" {
+		t.Fatalf("upgrading a consumer whose provider is gone: %v %+v", err, fe)
+	}
+	_, err = c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki", Unbind: []string{"cache"}})
+	if err == nil || err.Error() != "unbind cache: cache is not bound to a release" {
+		t.Errorf("unbinding what is not bound: %v", err)
+	}
+	if _, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki", Unbind: []string{"database"}}); err != nil {
+		t.Errorf("unbinding: %v", err)
+	}
+}
+
+// Rolling a provider back to a revision outside a consumer's constraint is
+// refused too.
+func TestProviderRollbackChecked(t *testing.T) {
+	ctx := context.Background()
+	_, f, c := bindLab(t)
+	data := NewWithEnv(envOf(f), c.repos)
+	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "2.0.0")}, ReleaseName: "db"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.0.0")}, ReleaseName: "db"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/db"}}, ReleaseName: "wiki"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := data.Rollback(ctx, RollbackOptions{ReleaseName: "db"})
+	if err == nil || err.Error() != `rolling back "db" to revision 1 (db 2.0.0) would break release team/wiki: its database is bound to "db" and requires db ^1.0.0` {
+		t.Fatalf("rolling back a provider out of a consumer's constraint: %v", err)
+	}
+}
+
+// A provider installed before releases recorded their outputs is read
+// too: its outputs are rendered again, from its bundle at the installed
+// version (or its record) and the values it recorded.
+func TestBindRendersOutputsNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	_, f, c := bindLab(t)
+	old := f.Last(t, "team-db")
+	delete(old.Chart.Metadata.Annotations, plan.OutputsAnnotation)
+	old.Config = map[string]any{"secretSuffix": "pw"}
+	if _, ok := f.Last(t, "team-db").Chart.Metadata.Annotations[plan.OutputsAnnotation]; ok {
+		t.Skip("the fixture's storage copies records")
+	}
+	rel, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/team-db"}}, ReleaseName: "wiki"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`host: "team-db-db.data.svc"`, `secret: "team-db-pw"`} {
+		if !strings.Contains(rel.Manifest, want) {
+			t.Errorf("manifest lacks %s:\n%s", want, rel.Manifest)
+		}
+	}
+}
