@@ -153,40 +153,14 @@ func parseLock(name string, data []byte) (*Lock, error) {
 				return &FileError{File: name, Line: v.Line, Field: "requires", Msg: fmt.Sprintf("invalid digest %q", l.Requires)}
 			}
 		case "bundles":
-			if v.Kind != yaml.SequenceNode {
-				return &FileError{File: name, Line: v.Line, Field: "bundles", Msg: "must be a list"}
-			}
-			names := map[string]int{}
-			for j, item := range v.Content {
-				field := fmt.Sprintf("bundles[%d]", j)
-				e, err := parseLocked(name, item, field)
-				if err != nil {
-					return err
-				}
-				if prev, dup := names[e.Name]; dup {
-					return &FileError{File: name, Line: item.Line, Field: field + ".name", Msg: fmt.Sprintf("bundle %s is locked twice (first at line %d)", e.Name, prev)}
-				}
-				names[e.Name] = item.Line
-				l.Bundles = append(l.Bundles, e)
-			}
+			l.Bundles, err = parseLockList(name, v, "bundles", "name", parseLocked, func(e LockedBundle) string { return "bundle " + e.Name })
+			return err
 		case "images":
-			if v.Kind != yaml.SequenceNode {
-				return &FileError{File: name, Line: v.Line, Field: "images", Msg: "must be a list"}
+			l.Images, err = parseLockList(name, v, "images", "image", parseLockedImage, func(e LockedImage) string { return "image " + e.Image })
+			if l.Images == nil && err == nil {
+				l.Images = []LockedImage{} // present and empty: the lock records that there are none
 			}
-			l.Images = []LockedImage{}
-			seen := map[string]int{}
-			for j, item := range v.Content {
-				field := fmt.Sprintf("images[%d]", j)
-				e, err := parseLockedImage(name, item, field)
-				if err != nil {
-					return err
-				}
-				if prev, dup := seen[e.Image]; dup {
-					return &FileError{File: name, Line: item.Line, Field: field + ".image", Msg: fmt.Sprintf("image %s is locked twice (first at line %d)", e.Image, prev)}
-				}
-				seen[e.Image] = item.Line
-				l.Images = append(l.Images, e)
-			}
+			return err
 		}
 		return nil
 	})
@@ -243,6 +217,30 @@ func parseLockedImage(file string, n *yaml.Node, field string) (LockedImage, err
 		return e, &FileError{File: file, Line: refLine, Field: field + ".digest", Msg: fmt.Sprintf("%s is not the digest written in %s", e.Digest, e.Image)}
 	}
 	return e, nil
+}
+
+// parseLockList parses the list field of a lock whose items parse with
+// item; what names an item, and a second item of the same name is refused
+// at its key's line.
+func parseLockList[T any](file string, v *yaml.Node, field, key string, item func(string, *yaml.Node, string) (T, error), what func(T) string) ([]T, error) {
+	if v.Kind != yaml.SequenceNode {
+		return nil, &FileError{File: file, Line: v.Line, Field: field, Msg: "must be a list"}
+	}
+	var out []T
+	seen := map[string]int{}
+	for j, n := range v.Content {
+		f := fmt.Sprintf("%s[%d]", field, j)
+		e, err := item(file, n, f)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := seen[what(e)]; dup {
+			return nil, &FileError{File: file, Line: n.Line, Field: f + "." + key, Msg: fmt.Sprintf("%s is locked twice (first at line %d)", what(e), prev)}
+		}
+		seen[what(e)] = n.Line
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 func parseLocked(file string, n *yaml.Node, field string) (LockedBundle, error) {
