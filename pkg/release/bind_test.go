@@ -3,10 +3,8 @@ package release
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -16,25 +14,6 @@ import (
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
-
-// put puts a bundle made of files (Chart.yaml added) on the shelf.
-func (s *shelf) put(t *testing.T, name, version string, files map[string]string) {
-	t.Helper()
-	fs := fstest.MapFS{"Chart.yaml": {Data: []byte(fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version))}}
-	for k, v := range files {
-		fs[k] = &fstest.MapFile{Data: []byte(v)}
-	}
-	b, err := bundle.Load(fs, "lab/"+name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bundles[name] == nil {
-		s.bundles[name] = map[string]*bundle.Bundle{}
-	}
-	s.bundles[name][version] = b
-}
 
 // bindLab is a shelf with db 1.0.0, 1.1.0 and 2.0.0 (offering host and
 // secret), kv 1.0.0, and app 1.0.0 requiring db ^1.0.0 (host and
@@ -49,10 +28,10 @@ func bindLab(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
 		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
 	}
 	for _, v := range []string{"1.0.0", "1.1.0", "2.0.0"} {
-		lab.put(t, "db", v, db)
+		lab.Put(t, "db", v, db)
 	}
-	lab.put(t, "kv", "1.0.0", map[string]string{"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-kv'}\n"})
-	lab.put(t, "app", "1.0.0", map[string]string{
+	lab.Put(t, "kv", "1.0.0", map[string]string{"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-kv'}\n"})
+	lab.Put(t, "app", "1.0.0", map[string]string{
 		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: db, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
 	})
@@ -121,7 +100,7 @@ func TestBindLifecycle(t *testing.T) {
 		t.Fatalf("upgrading the provider out of a consumer's constraint: %v", err)
 	}
 	// A version that no longer offers an output the consumer needs.
-	lab.put(t, "db", "1.2.0", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\n"})
+	lab.Put(t, "db", "1.2.0", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\n"})
 	_, err = data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.2.0")}, ReleaseName: "team-db"})
 	if err == nil || err.Error() != `upgrading "team-db" to db 1.2.0 would break release team/wiki: its database is bound to "team-db" and needs output "secret", which db 1.2.0 does not offer` {
 		t.Fatalf("upgrading the provider to a version without an output a consumer needs: %v", err)

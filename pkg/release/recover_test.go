@@ -31,7 +31,7 @@ import (
 func recoveryFixture(t *testing.T, statuses ...helmrelease.Status) (*releasetest.Fixture, *Client) {
 	t.Helper()
 	lab := newShelf()
-	lab.add(t, "db", "1.0.0")
+	lab.Add(t, "db", "1.0.0")
 	f := releasetest.New("team")
 	for i, st := range statuses {
 		r := releasetest.Release("db", "team", i+1, st, "db", "1.0.0", "")

@@ -4,90 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"testing/fstest"
 
-	"github.com/Masterminds/semver/v3"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
-	"github.com/bundlesh/bundle/pkg/bundle"
-	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/repo"
 	"github.com/bundlesh/bundle/pkg/resolve"
 )
 
-// shelf is a repository of bundles in memory ("lab"), whose versions a test
-// adds as it goes; it counts how often the solver asks for version lists.
-type shelf struct {
-	mu       sync.Mutex
-	bundles  map[string]map[string]*bundle.Bundle // name -> version -> bundle
-	versions map[string]int                       // calls of Versions by name
-}
+// shelf is the in-memory repository of these tests (see releasetest.Shelf).
+type shelf = releasetest.Shelf
 
-func newShelf() *shelf {
-	return &shelf{bundles: map[string]map[string]*bundle.Bundle{}, versions: map[string]int{}}
-}
-
-// add puts NAME VERSION on the shelf, requiring the given bundles of lab.
-func (s *shelf) add(t *testing.T, name, version string, requires ...string) {
-	t.Helper()
-	files := fstest.MapFS{
-		"Chart.yaml":        {Data: []byte(fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version))},
-		"templates/cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-{{ .Chart.Name }}\ndata:\n  version: {{ .Chart.Version | quote }}\n")},
-	}
-	if len(requires) > 0 {
-		y := "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n"
-		for _, r := range requires {
-			y += fmt.Sprintf("  %s: {bundle: %s, repository: lab, version: \">=1.0.0\"}\n", r, r)
-		}
-		files["bundle.yaml"] = &fstest.MapFile{Data: []byte(y)}
-	}
-	b, err := bundle.Load(files, "lab/"+name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bundles[name] == nil {
-		s.bundles[name] = map[string]*bundle.Bundle{}
-	}
-	s.bundles[name][version] = b
-}
-
-func (s *shelf) Versions(_ context.Context, name string) ([]*semver.Version, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.versions[name]++
-	var out []*semver.Version
-	for v := range s.bundles[name] {
-		out = append(out, semver.MustParse(v))
-	}
-	if len(out) == 0 {
-		return nil, errdefs.New(errdefs.ErrNotFound, "lab has no %s", name)
-	}
-	sort.Sort(semver.Collection(out))
-	return out, nil
-}
-
-func (s *shelf) Load(_ context.Context, name string, v *semver.Version) (*bundle.Bundle, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b, ok := s.bundles[name][v.String()]; ok {
-		return b, nil
-	}
-	return nil, errdefs.New(errdefs.ErrNotFound, "lab has no %s %s", name, v)
-}
-
-func (s *shelf) calls(name string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.versions[name]
-}
+func newShelf() *shelf { return releasetest.NewShelf() }
 
 // installed returns the requirement versions the release's latest
 // revision recorded.
@@ -110,8 +41,8 @@ func installed(t *testing.T, f *releasetest.Fixture, name string) map[string]str
 func appInstalled(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
 	t.Helper()
 	lab := newShelf()
-	lab.add(t, "db", "1.0.0")
-	lab.add(t, "app", "1.0.0", "db")
+	lab.Add(t, "db", "1.0.0")
+	lab.Add(t, "app", "1.0.0", "db")
 	f := releasetest.New("team")
 	c := NewWithEnv(envOf(f), repo.NewSet(map[string]repo.Repository{"lab": lab}))
 	if _, err := c.Install(context.Background(), InstallOptions{Source: plan.Source{Reference: "lab/app"}}); err != nil {
@@ -132,13 +63,13 @@ func TestUpgradeResolvesOnceAndKeepsInstalledVersions(t *testing.T) {
 
 	// A new db appears: an upgrade keeps the installed one, and resolves
 	// once (the solver asks for db's versions once).
-	lab.add(t, "db", "1.1.0")
-	before := lab.calls("db")
+	lab.Add(t, "db", "1.1.0")
+	before := lab.Calls("db")
 	rel, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "app"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := lab.calls("db") - before; n != 1 {
+	if n := lab.Calls("db") - before; n != 1 {
 		t.Errorf("the upgrade asked for db's versions %d times: it resolved more than once", n)
 	}
 	if got := installed(t, f, "app"); got["db"] != "1.0.0" || rel.Revision != 2 {
@@ -172,16 +103,10 @@ func TestUpgradeMovesAnInstalledVersionThatNoLongerFits(t *testing.T) {
 	ctx := context.Background()
 	lab, f, c := appInstalled(t)
 	// app 2.0.0 needs db 2.
-	lab.add(t, "db", "2.0.0")
-	files := fstest.MapFS{
-		"Chart.yaml":  {Data: []byte("apiVersion: v2\nname: app\nversion: 2.0.0\n")},
-		"bundle.yaml": {Data: []byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: db, repository: lab, version: ^2}\n")},
-	}
-	b, err := bundle.Load(files, "lab/app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lab.bundles["app"]["2.0.0"] = b
+	lab.Add(t, "db", "2.0.0")
+	lab.Put(t, "app", "2.0.0", map[string]string{
+		"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: db, repository: lab, version: ^2}\n",
+	})
 	if _, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "app"}); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +121,7 @@ func TestUpgradeMovesAnInstalledVersionThatNoLongerFits(t *testing.T) {
 func TestLifecycleFailures(t *testing.T) {
 	ctx := context.Background()
 	lab := newShelf()
-	lab.add(t, "db", "1.0.0")
+	lab.Add(t, "db", "1.0.0")
 	f := releasetest.New("team")
 	c := NewWithEnv(envOf(f), repo.NewSet(map[string]repo.Repository{"lab": lab}))
 	src := plan.Source{Reference: "lab/db"}

@@ -2,79 +2,15 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
-	"testing/fstest"
 
-	"github.com/Masterminds/semver/v3"
-
-	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/diff"
-	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
-
-// lab is a repository in memory whose versions a test adds as it goes.
-type lab struct {
-	mu      sync.Mutex
-	bundles map[string]map[string]*bundle.Bundle
-}
-
-// add puts NAME VERSION in the lab: a ConfigMap saying its version,
-// requiring the given bundles of lab.
-func (l *lab) add(t *testing.T, name, version string, requires ...string) {
-	t.Helper()
-	files := fstest.MapFS{
-		"Chart.yaml":        {Data: []byte(fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version))},
-		"templates/cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-{{ .Chart.Name }}\ndata:\n  version: {{ .Chart.Version | quote }}\n")},
-	}
-	if len(requires) > 0 {
-		y := "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n"
-		for _, r := range requires {
-			y += fmt.Sprintf("  %s: {bundle: %s, repository: lab, version: \">=1.0.0\"}\n", r, r)
-		}
-		files["bundle.yaml"] = &fstest.MapFile{Data: []byte(y)}
-	}
-	b, err := bundle.Load(files, "lab/"+name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.bundles == nil {
-		l.bundles = map[string]map[string]*bundle.Bundle{}
-	}
-	if l.bundles[name] == nil {
-		l.bundles[name] = map[string]*bundle.Bundle{}
-	}
-	l.bundles[name][version] = b
-}
-
-func (l *lab) Versions(_ context.Context, name string) ([]*semver.Version, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []*semver.Version
-	for v := range l.bundles[name] {
-		out = append(out, semver.MustParse(v))
-	}
-	if len(out) == 0 {
-		return nil, errdefs.New(errdefs.ErrNotFound, "lab has no %s", name)
-	}
-	return out, nil
-}
-
-func (l *lab) Load(_ context.Context, name string, v *semver.Version) (*bundle.Bundle, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.bundles[name][v.String()]; ok {
-		return b, nil
-	}
-	return nil, errdefs.New(errdefs.ErrNotFound, "lab has no %s %s", name, v)
-}
 
 // Client.Diff of an upgrade keeps the installed requirement versions as
 // the upgrade does, and says how the resolution moves when told to.
@@ -82,9 +18,9 @@ func TestDiffUpgradeResolution(t *testing.T) {
 	e := setup(t)
 	ns := e.diffNamespace(t)
 	ctx := context.Background()
-	l := &lab{}
-	l.add(t, "db", "1.0.0")
-	l.add(t, "app", "1.0.0", "db")
+	l := releasetest.NewShelf()
+	l.Add(t, "db", "1.0.0")
+	l.Add(t, "app", "1.0.0", "db")
 	c, err := release.New(release.KubeOptions{Kubeconfig: e.kubeconfig, Namespace: ns}, repo.NewSet(map[string]repo.Repository{"lab": l}))
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +29,8 @@ func TestDiffUpgradeResolution(t *testing.T) {
 	if _, err := c.Install(ctx, release.InstallOptions{Source: src, ReleaseName: "app"}); err != nil {
 		t.Fatal(err)
 	}
-	l.add(t, "db", "1.1.0")
-	l.add(t, "app", "1.1.0", "db")
+	l.Add(t, "db", "1.1.0")
+	l.Add(t, "app", "1.1.0", "db")
 
 	line := func(r diff.Resolution) string {
 		s := r.Instance + " " + string(r.Action)
