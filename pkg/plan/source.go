@@ -34,6 +34,10 @@ type Source struct {
 	// Locked plans exactly what the bundle's bundle.lock says, after
 	// checking it against bundle.yaml and the digests the sources serve.
 	Locked bool
+	// ImageMirror (HOST/PREFIX), with Locked, pins every locked image to
+	// its copy there, bundle.Mirrored(ImageMirror, REPOSITORY)@DIGEST,
+	// where bundle archive push puts it.
+	ImageMirror string
 }
 
 // Input is a Source read: the root bundle loaded and checked installable,
@@ -41,10 +45,11 @@ type Source struct {
 // gave (reference, constraint, values, a chart Helm would refuse) surfaces
 // in Read, before anything else is asked of a cluster or the solver.
 type Input struct {
-	Root   *bundle.Bundle
-	Values map[string]any
-	Locked bool
-	refs   References
+	Root        *bundle.Bundle
+	Values      map[string]any
+	Locked      bool
+	ImageMirror string
+	refs        References
 }
 
 // Read reads src through refs.
@@ -72,7 +77,7 @@ func Read(ctx context.Context, refs References, src Source) (*Input, error) {
 	if err := root.CheckInstallable(); err != nil {
 		return nil, err
 	}
-	return &Input{Root: root, Values: vals, Locked: src.Locked, refs: refs}, nil
+	return &Input{Root: root, Values: vals, Locked: src.Locked, ImageMirror: src.ImageMirror, refs: refs}, nil
 }
 
 // Resolve resolves the input's requirements, once, keeping the versions in
@@ -84,6 +89,13 @@ func (in *Input) Resolve(ctx context.Context, prefer map[resolve.Ref]*semver.Ver
 		return nil, err
 	}
 	p.Values = in.Values
+	if in.ImageMirror != "" && p.LockedImages != nil {
+		mirrored := make([]bundle.LockedImage, len(p.LockedImages))
+		for i, l := range p.LockedImages {
+			mirrored[i] = bundle.LockedImage{Image: l.Image, Repository: bundle.Mirrored(in.ImageMirror, l.Repository), Digest: l.Digest}
+		}
+		p.LockedImages = mirrored
+	}
 	return p, nil
 }
 
