@@ -260,3 +260,36 @@ func fetch(t *testing.T, host, repository, dgst string) []byte {
 	}
 	return data
 }
+
+// A requirement from an HTTP repository is archived as an OCI chart and,
+// through --mirror, served from the registry with its lock digest (the
+// package's) still holding; an archive made without --locked resolves as
+// bundle lock does.
+func TestArchiveHTTPRequirement(t *testing.T) {
+	url, _ := serveCharts(t)
+	app := appRequiringLeaf(t, url)
+	if code, out, errs := run(t, "lock", app); code != 0 || !strings.Contains(out, "1 bundles, 0 images") {
+		t.Fatalf("lock: %s %s", out, errs)
+	}
+	dir := t.TempDir()
+	for _, args := range [][]string{{"--locked"}, {}} {
+		file := filepath.Join(dir, fmt.Sprintf("app%d.tar", len(args)))
+		code, out, errs := run(t, append([]string{"archive", app, "-o", file}, args...)...)
+		if code != 0 || !strings.Contains(out, "(2 bundles, 0 images)") {
+			t.Fatalf("archive %v: %s %s", args, out, errs)
+		}
+	}
+	b := testregistry.StartServer(t)
+	mirror := "oci://" + b.Host + "/m"
+	if code, out, errs := run(t, "archive", "push", filepath.Join(dir, "app1.tar"), mirror, "--plain-http"); code != 0 {
+		t.Fatalf("archive push: %s %s", out, errs)
+	}
+	code, out, errs := run(t, "template", "x", mirror+"/app", "--locked", "--mirror", mirror, "--plain-http")
+	if code != 0 || !strings.Contains(out, "name: x-store") {
+		t.Fatalf("template from the mirror: %d %s\n%s", code, errs, out)
+	}
+	// A bad --mirror is one line.
+	if code, _, errs := run(t, "template", "x", mirror+"/app", "--mirror", "https://x"); code == 0 || !strings.Contains(errs, "--mirror") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("bad --mirror: %d %q", code, errs)
+	}
+}
