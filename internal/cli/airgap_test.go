@@ -119,6 +119,11 @@ func TestArchiveAirGapped(t *testing.T) {
 	if _, ok := entries["oci-layout"]; !ok {
 		t.Error("no oci-layout")
 	}
+	for name := range entries {
+		if !strings.HasPrefix(name, "blobs/") && name != "oci-layout" && name != "index.json" && name != "bundle-archive.json" {
+			t.Errorf("the archive holds %s", name)
+		}
+	}
 	if !strings.Contains(string(entries["bundle-archive.json"]), `"image": "`+a.Host+`/img/db:1.0"`) {
 		t.Errorf("bundle-archive.json:\n%s", entries["bundle-archive.json"])
 	}

@@ -246,11 +246,11 @@ func (w *ArchiveWriter) WriteTar(path string) error {
 		rel = filepath.ToSlash(rel)
 		hdr := &tar.Header{Name: rel, Mode: 0o644, ModTime: time.Unix(0, 0).UTC(), Format: tar.FormatPAX}
 		if d.IsDir() {
+			if rel == "ingest" {
+				return fs.SkipDir // oci.Storage's unfinished writes
+			}
 			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, rel+"/", 0o755
 			return tw.WriteHeader(hdr)
-		}
-		if strings.HasPrefix(d.Name(), ".") {
-			return nil // oci.Storage's unfinished uploads
 		}
 		st, err := d.Info()
 		if err != nil {
