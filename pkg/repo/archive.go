@@ -113,7 +113,11 @@ func (w *ArchiveWriter) AddBundle(ctx context.Context, b *bundle.Bundle, reposit
 		if desc, err = r.Resolve(ctx, b.SourceDigest); err != nil {
 			return o.explain(where, err)
 		}
-		if err := oras.CopyGraph(ctx, w.progressSource(r), w.storage, desc, oras.DefaultCopyGraphOptions); err != nil {
+		src := w.source(r, where)
+		if err := oras.CopyGraph(ctx, src, w.storage, desc, oras.DefaultCopyGraphOptions); err != nil {
+			if bad := src.corrupted(); bad != nil {
+				return bad
+			}
 			return o.explain(where, err)
 		}
 	} else {
@@ -166,7 +170,11 @@ func (w *ArchiveWriter) AddImage(ctx context.Context, img bundle.LockedImage) er
 	if desc.Digest.String() != img.Digest {
 		return fmt.Errorf("%s: the registry answers %s", where, desc.Digest)
 	}
-	if err := oras.CopyGraph(ctx, w.progressSource(r), w.storage, desc, oras.CopyGraphOptions{Concurrency: 3}); err != nil {
+	src := w.source(r, where)
+	if err := oras.CopyGraph(ctx, src, w.storage, desc, oras.CopyGraphOptions{Concurrency: 3}); err != nil {
+		if bad := src.corrupted(); bad != nil {
+			return bad
+		}
 		return (&OCI{base: ref.Host(), opts: w.opts}).explain(where, err)
 	}
 	name := bundle.Pinned(img.Repository, img.Digest)
@@ -190,12 +198,10 @@ func rootDesc(d ocispec.Descriptor, name string, extra map[string]string) ocispe
 	return out
 }
 
-// progressSource shows each layer fetched on the terminal.
-func (w *ArchiveWriter) progressSource(src content.ReadOnlyStorage) content.ReadOnlyStorage {
-	if w.opts.Progress == nil {
-		return src
-	}
-	return &watchedStorage{ReadOnlyStorage: src, progress: w.opts.Progress}
+// source reads from a registry, checking every blob against its digest
+// (a bar on the terminal for each layer).
+func (w *ArchiveWriter) source(src content.ReadOnlyStorage, where string) *verifiedStorage {
+	return &verifiedStorage{ReadOnlyStorage: src, file: where, hint: " as its registry serves it", progress: w.opts.Progress}
 }
 
 // WriteTar writes the layout to path as a tar file, deterministically:
@@ -345,7 +351,7 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 	if err != nil {
 		return nil, fmt.Errorf("%s: not an OCI image layout: %v", file, err)
 	}
-	src := &verifiedStorage{ReadOnlyStorage: store, file: file, progress: opts.Progress}
+	src := &verifiedStorage{ReadOnlyStorage: store, file: file, hint: "; archive it again", progress: opts.Progress}
 	res := &ArchivePushResult{Index: *idx}
 	copyOpts := oras.CopyGraphOptions{
 		Concurrency: 3,
@@ -428,7 +434,8 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 // says which.
 type verifiedStorage struct {
 	content.ReadOnlyStorage
-	file     string
+	file     string // what is read, for errors
+	hint     string // added to errors
 	progress io.Writer
 
 	mu  sync.Mutex
@@ -469,7 +476,7 @@ func (r *verifyingReader) Read(p []byte) (int, error) {
 	r.v.Write(p[:n]) //nolint:errcheck // a hash never fails
 	r.n += int64(n)
 	if r.n > r.desc.Size || (err == io.EOF && (r.n != r.desc.Size || !r.v.Verified())) {
-		bad := errdefs.New(errdefs.ErrInvalid, "%s: blob %s (%s) is corrupted: its content does not match its digest; archive it again", r.s.file, r.desc.Digest, r.desc.MediaType)
+		bad := errdefs.New(errdefs.ErrInvalid, "%s: blob %s (%s) is corrupted: its content does not match its digest%s", r.s.file, r.desc.Digest, r.desc.MediaType, r.s.hint)
 		r.s.mu.Lock()
 		if r.s.bad == nil {
 			r.s.bad = bad
@@ -481,23 +488,6 @@ func (r *verifyingReader) Read(p []byte) (int, error) {
 }
 
 func (r *verifyingReader) Close() error { return r.rc.Close() }
-
-// watchedStorage draws a progress bar for each layer it reads.
-type watchedStorage struct {
-	content.ReadOnlyStorage
-	progress io.Writer
-}
-
-func (s *watchedStorage) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
-	rc, err := s.ReadOnlyStorage.Fetch(ctx, desc)
-	if err != nil || isManifest(desc.MediaType) {
-		return rc, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{newProgress(s.progress, "blob "+short(desc.Digest.String()), desc.Size, rc), rc}, nil
-}
 
 func isManifest(mediaType string) bool {
 	switch mediaType {
