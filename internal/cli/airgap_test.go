@@ -280,9 +280,14 @@ func TestArchiveHTTPRequirement(t *testing.T) {
 	for _, args := range [][]string{{"--locked"}, {}} {
 		file := filepath.Join(dir, fmt.Sprintf("app%d.tar", len(args)))
 		code, out, errs := run(t, append([]string{"archive", app, "-o", file}, args...)...)
-		if code != 0 || !strings.Contains(out, "(2 bundles, 0 images)") {
+		if code != 0 || !strings.Contains(out, "(2 bundles, 0 images)") || errs != "" {
 			t.Fatalf("archive %v: %s %s", args, out, errs)
 		}
+	}
+	// Unlocked: archived, with a warning that installs cannot pin.
+	unlocked := appRequiringLeaf(t, url)
+	if code, _, errs := run(t, "archive", unlocked, "-o", filepath.Join(dir, "unlocked.tar")); code != 0 || !strings.HasPrefix(errs, "warning: app 0.1.0 has no bundle.lock") {
+		t.Errorf("archive of an unlocked bundle: %d %q", code, errs)
 	}
 	b := testregistry.StartServer(t)
 	mirror := "oci://" + b.Host + "/m"

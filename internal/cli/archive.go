@@ -60,6 +60,9 @@ func (o *archiveOptions) run(c *ucli.Context) error {
 		fmt.Fprintf(c.App.Writer, "  image  %s@%s\n", i.Image, i.Digest)
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %s (%d bundles, %d images)\n", res.Path, len(res.Index.Bundles), len(res.Index.Images))
+	for _, w := range res.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
 	return nil
 }
 

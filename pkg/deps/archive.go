@@ -34,6 +34,9 @@ type ArchiveOptions struct {
 type ArchiveResult struct {
 	Path  string
 	Index repo.ArchiveIndex
+	// Warnings say why install --locked from the copy would not find
+	// every image it pins (an archive made without Locked).
+	Warnings []string
 }
 
 // Archive resolves the bundle ref names and writes to path one OCI image
@@ -115,5 +118,27 @@ func Archive(ctx context.Context, refs plan.References, ref, path string, opts A
 	if err != nil {
 		return nil, err
 	}
-	return &ArchiveResult{Path: path, Index: *idx}, nil
+	res := &ArchiveResult{Path: path, Index: *idx}
+	if !opts.Locked {
+		res.Warnings = lockWarnings(root, images)
+	}
+	return res, nil
+}
+
+// lockWarnings says when the root's own lock, which install --locked pins
+// from, does not pin exactly the images archived.
+func lockWarnings(root *bundle.Bundle, images []bundle.LockedImage) []string {
+	if root.Lock == nil || root.Lock.Images == nil {
+		return []string{fmt.Sprintf("%s has no %s recording its images: installs from the copy cannot pin them by digest (bundle lock it, then bundle archive --locked)", root, bundle.LockFileName)}
+	}
+	for _, l := range root.Lock.Images {
+		found := false
+		for _, i := range images {
+			found = found || (i.Image == l.Image && i.Digest == l.Digest)
+		}
+		if !found {
+			return []string{fmt.Sprintf("%s's %s locks %s@%s, which is not archived: install --locked from the copy would not find it (bundle archive --locked)", root, bundle.LockFileName, l.Image, l.Digest)}
+		}
+	}
+	return nil
 }

@@ -322,10 +322,13 @@ func ReadArchiveIndex(file string) (*ArchiveIndex, error) {
 			continue
 		}
 		var idx ArchiveIndex
-		dec := json.NewDecoder(io.LimitReader(tr, maxManifestSize))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&idx); err != nil {
+		if err := json.NewDecoder(io.LimitReader(tr, maxManifestSize)).Decode(&idx); err != nil {
 			return nil, fmt.Errorf("%s: %s: %v", file, ArchiveIndexFile, err)
+		}
+		for _, i := range idx.Images {
+			if ref, err := bundle.ParseImage(i.Image); err != nil || ref.Repository != i.Repository {
+				return nil, fmt.Errorf("%s: %s: image %q is not of repository %q", file, ArchiveIndexFile, i.Image, i.Repository)
+			}
 		}
 		return &idx, nil
 	}
