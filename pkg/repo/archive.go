@@ -384,27 +384,7 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 		}
 		return desc, nil
 	}
-	for _, b := range idx.Bundles {
-		where := fmt.Sprintf("oci://%s/%s:%s", o.base, b.Name, b.Tag)
-		d, err := digest.Parse(b.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("%s: bundle %s: %v", file, b.Name, err)
-		}
-		r, err := o.repository(b.Name)
-		if err != nil {
-			return nil, err
-		}
-		if existing, err := r.Resolve(ctx, b.Tag); err == nil && existing.Digest != d && !popts.Force {
-			return nil, errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Options: []string{"force"}, Use: true}}, "%s already exists with other content (%s)", where, existing.Digest)
-		}
-		desc, err := copyTo(b.Name, d, where)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.Tag(ctx, desc, b.Tag); err != nil {
-			return nil, o.explain(where, err)
-		}
-	}
+	// Images first: a bundle there means its images are too.
 	host, _, _ := strings.Cut(o.base, "/")
 	for _, img := range idx.Images {
 		d, err := digest.Parse(img.Digest)
@@ -427,6 +407,27 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 			if err := r.Tag(ctx, desc, ref.Tag); err != nil {
 				return nil, (&OCI{base: host, opts: opts}).explain(where, err)
 			}
+		}
+	}
+	for _, b := range idx.Bundles {
+		where := fmt.Sprintf("oci://%s/%s:%s", o.base, b.Name, b.Tag)
+		d, err := digest.Parse(b.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bundle %s: %v", file, b.Name, err)
+		}
+		r, err := o.repository(b.Name)
+		if err != nil {
+			return nil, err
+		}
+		if existing, err := r.Resolve(ctx, b.Tag); err == nil && existing.Digest != d && !popts.Force {
+			return nil, errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Options: []string{"force"}, Use: true}}, "%s already exists with other content (%s)", where, existing.Digest)
+		}
+		desc, err := copyTo(b.Name, d, where)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.Tag(ctx, desc, b.Tag); err != nil {
+			return nil, o.explain(where, err)
 		}
 	}
 	return res, nil
