@@ -384,8 +384,23 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 		}
 		return desc, nil
 	}
+	// A version that holds other content is refused before anything is
+	// sent, unless forced.
+	for _, b := range idx.Bundles {
+		where := fmt.Sprintf("oci://%s/%s:%s", o.base, b.Name, b.Tag)
+		r, err := o.repository(b.Name)
+		if err != nil {
+			return nil, err
+		}
+		existing, err := r.Resolve(ctx, b.Tag)
+		switch {
+		case err == nil && existing.Digest.String() != b.Digest && !popts.Force:
+			return nil, errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Options: []string{"force"}, Use: true}}, "%s already exists with other content (%s)", where, existing.Digest)
+		case err != nil && !errors.Is(err, errdef.ErrNotFound):
+			return nil, o.explain(where, err)
+		}
+	}
 	// Images first: a bundle there means its images are too.
-	host, _, _ := strings.Cut(o.base, "/")
 	for _, img := range idx.Images {
 		d, err := digest.Parse(img.Digest)
 		if err != nil {
@@ -405,7 +420,7 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 				return nil, err
 			}
 			if err := r.Tag(ctx, desc, ref.Tag); err != nil {
-				return nil, (&OCI{base: host, opts: opts}).explain(where, err)
+				return nil, o.explain(where, err)
 			}
 		}
 	}
@@ -418,9 +433,6 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 		r, err := o.repository(b.Name)
 		if err != nil {
 			return nil, err
-		}
-		if existing, err := r.Resolve(ctx, b.Tag); err == nil && existing.Digest != d && !popts.Force {
-			return nil, errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Options: []string{"force"}, Use: true}}, "%s already exists with other content (%s)", where, existing.Digest)
 		}
 		desc, err := copyTo(b.Name, d, where)
 		if err != nil {

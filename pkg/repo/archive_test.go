@@ -82,3 +82,40 @@ func TestArchiveProgressAndCorruptSource(t *testing.T) {
 		t.Errorf("corrupted source: %v", err)
 	}
 }
+
+// A version the registry holds with other content is refused before
+// anything is sent, unless forced.
+func TestPushArchiveRefusesOtherContent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	archive := func(name, values string) string {
+		b, err := bundle.LoadArchive(packageBundle(t, "1.0.0", values), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewArchiveWriter(filepath.Join(dir, name), OCIOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddBundle(ctx, b, ""); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, name+".tar")
+		if err := w.WriteTar(file); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	one, two := archive("one", "a: 1\n"), archive("two", "a: 2\n")
+	dest := "oci://" + startRegistry(t) + "/m"
+	opts := OCIOptions{PlainHTTP: true}
+	if _, err := PushArchive(ctx, one, dest, opts, ArchivePushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PushArchive(ctx, two, dest, opts, ArchivePushOptions{}); err == nil || !strings.Contains(err.Error(), "already exists with other content") {
+		t.Errorf("other content: %v", err)
+	}
+	if _, err := PushArchive(ctx, two, dest, opts, ArchivePushOptions{Force: true}); err != nil {
+		t.Errorf("forced: %v", err)
+	}
+}
