@@ -132,6 +132,17 @@ func TestArchiveAirGapped(t *testing.T) {
 
 	b := testregistry.StartServer(t)
 	mirror := "oci://" + b.Host + "/mirror"
+	// Interrupted: the registry refuses the second image (images go in
+	// reference order, db before web); bundles wait for their images.
+	b.Refuse("/img/web/")
+	if code, _, errs := run(t, "archive", "push", file, mirror, "--plain-http"); code == 0 || !strings.Contains(errs, "img/web") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("interrupted push: %d %q", code, errs)
+	}
+	dbBlobs, _ := b.Uploads()
+	if dbBlobs != 4 {
+		t.Errorf("interrupted push uploaded %d blobs, want db's 4", dbBlobs)
+	}
+	b.Refuse("")
 	code, out, errs = run(t, "archive", "push", file, mirror, "--plain-http")
 	if code != 0 {
 		t.Fatalf("archive push: %s %s", out, errs)
@@ -140,8 +151,8 @@ func TestArchiveAirGapped(t *testing.T) {
 		t.Errorf("archive push printed %q", out)
 	}
 	blobs, manifests := b.Uploads()
-	// db: index + 2 manifests, 2 configs, 2 layers; web: manifest, config,
-	// layer; 2 bundles: manifest, config, layer each.
+	// Resumed: db's 4 blobs were not sent again. In all: db's 2 configs and
+	// 2 layers, web's config and layer, each bundle's config and layer.
 	if blobs != 4+2+4 || manifests < 1+2+1+2 {
 		t.Errorf("first push: %d blob uploads, %d manifests", blobs, manifests)
 	}

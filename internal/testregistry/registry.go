@@ -70,7 +70,12 @@ type Server struct {
 	// uploads counts the blob uploads started (POST .../blobs/uploads/)
 	// and manifests put.
 	blobs, manifests atomic.Int64
+	refuse           atomic.Pointer[string]
 }
+
+// Refuse answers 403 Forbidden to every write whose path holds part ("" to
+// accept them all again), as a registry failing halfway would.
+func (s *Server) Refuse(part string) { s.refuse.Store(&part) }
 
 // StartServer is Start returning a Server.
 func StartServer(t testing.TB) *Server {
@@ -78,6 +83,10 @@ func StartServer(t testing.TB) *Server {
 	s := &Server{}
 	s.Host = serveWrapped(t, nil, httptest.NewServer, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p := s.refuse.Load(); p != nil && *p != "" && r.Method != http.MethodGet && r.Method != http.MethodHead && strings.Contains(r.URL.Path, *p) {
+				http.Error(w, `{"errors":[{"code":"DENIED","message":"refused by the test"}]}`, http.StatusForbidden)
+				return
+			}
 			switch {
 			case r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/blobs/uploads/"):
 				s.blobs.Add(1)
