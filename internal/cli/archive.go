@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -45,7 +46,7 @@ func (o *archiveOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := deps.ArchiveOptions{Version: con, Locked: o.locked, OCI: o.registry.oci(c)}
+	opts := deps.ArchiveOptions{Version: con, Locked: o.locked, OCI: transferOptions(o.registry.oci(c))}
 	if !o.locked {
 		opts.Images = newImages(o.registry.oci(c))
 	}
@@ -85,7 +86,7 @@ func (o *archivePushOptions) run(c *ucli.Context) error {
 		return err
 	}
 	file, dest := c.Args().Get(0), c.Args().Get(1)
-	res, err := repo.PushArchive(c.Context, file, dest, o.registry.oci(c), o.ArchivePushOptions)
+	res, err := repo.PushArchive(c.Context, file, dest, transferOptions(o.registry.oci(c)), o.ArchivePushOptions)
 	if err != nil {
 		return err
 	}
@@ -99,6 +100,16 @@ func (o *archivePushOptions) run(c *ucli.Context) error {
 		len(res.Index.Bundles), len(res.Index.Images), dest, res.Uploaded, res.Skipped)
 	fmt.Fprintf(c.App.Writer, "install with: bundle install oci://%s/NAME --locked --mirror %s\n", trimOCI(dest), dest)
 	return nil
+}
+
+// archiveRequestTimeout bounds one request of bundle archive and archive
+// push, reading or sending the body included: image layers run to
+// gigabytes, where a chart or an index is small (repo's 5m default).
+const archiveRequestTimeout = time.Hour
+
+func transferOptions(o repo.OCIOptions) repo.OCIOptions {
+	o.Timeouts.Request = archiveRequestTimeout
+	return o
 }
 
 func trimOCI(s string) string {
