@@ -51,6 +51,13 @@ func Archive(ctx context.Context, refs plan.References, ref, path string, opts A
 	if err != nil {
 		return nil, err
 	}
+	if r.Dir != "" {
+		// As bundle push packages a directory: its file:// chart
+		// dependencies vendored.
+		if root, err = bundle.LoadDirBuildingDeps(r.Dir); err != nil {
+			return nil, err
+		}
+	}
 	pl, err := plan.Resolve(ctx, refs, root, plan.Options{Locked: opts.Locked})
 	if err != nil {
 		return nil, err
