@@ -229,6 +229,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			packageCommand(),
 			repoCommand(),
 			pushCommand(),
+			archiveCommand(),
 			pullCommand(),
 			loginCommand(),
 			logoutCommand(),

@@ -265,6 +265,29 @@ read; it is sent over https only, unless --plain-http-credentials.`,
 			args:     "PACKAGE|DIR oci://HOST/NAMESPACE",
 			examples: "bundle push shop-0.1.0.tgz oci://registry.example.com/bundles",
 		},
+		"archive": {
+			usage: "write a bundle, its requirements and every image they run into one file, for air-gapped clusters",
+			args:  "BUNDLE -o FILE.tar | push FILE.tar oci://HOST/PREFIX",
+			description: `Resolves BUNDLE's requirements as bundle lock does (with --locked: exactly its bundle.lock, bundles
+and images), and writes one OCI image layout as a tar file: every bundle of the graph as a Helm OCI
+chart, and every image by digest, a multi-platform image with all its platforms. Its
+bundle-archive.json lists each bundle (name, version, tag) and each image (as written, repository,
+digest). Carry it offline, then bundle archive push it into a private registry (see docs/airgap.md).`,
+			examples: `bundle lock ./shop
+bundle archive ./shop --locked -o shop.tar
+bundle archive oci://registry.example.com/apps/shop --version ^1 -o shop.tar`,
+		},
+		"archive push": {
+			usage: "copy a bundle archive into an OCI registry: bundles under PREFIX/NAME, images under PREFIX/REPOSITORY",
+			args:  "FILE.tar oci://HOST/PREFIX",
+			description: `Each bundle goes to PREFIX/NAME:VERSION; each image, by digest (and its tag, if written with one), to
+PREFIX/ and its repository, the host's ":" written "_" (docker.io/library/mariadb ->
+HOST/PREFIX/docker.io/library/mariadb). What the registry holds already is not sent again, so an
+interrupted push resumes. Every blob read from the archive is checked against its digest.
+Then: bundle install oci://HOST/PREFIX/NAME --locked --mirror oci://HOST/PREFIX.`,
+			examples: `bundle archive push shop.tar oci://registry.internal/mirror
+bundle install shop oci://registry.internal/mirror/shop --locked --mirror oci://registry.internal/mirror --wait`,
+		},
 		"pull": {
 			usage: "download a bundle (a chart archive) from a repository or an OCI registry",
 			args:  "REPO/NAME | oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",

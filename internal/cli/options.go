@@ -162,6 +162,9 @@ func getenv(c *ucli.Context) func(string) string {
 // --quiet for the commands that show transfers.
 type registryOptions struct {
 	PlainHTTP, Insecure, Quiet bool
+	// Mirror is --mirror: the registry namespace bundle archive push
+	// filled, serving every bundle and (with --locked) every image.
+	Mirror string
 }
 
 func (o *registryOptions) plainHTTPFlag() ucli.Flag {
@@ -197,7 +200,7 @@ func (o registryOptions) oci(c *ucli.Context) repo.OCIOptions {
 // repos returns the built-in catalog plus the repositories the user added.
 func (o registryOptions) repos(c *ucli.Context) (*repo.Set, error) {
 	file, cache := repo.DefaultPaths(getenv(c))
-	return repo.Open(repo.Options{ConfigFile: file, CacheDir: cache, SetOptions: repo.SetOptions{OCI: o.oci(c)}})
+	return repo.Open(repo.Options{ConfigFile: file, CacheDir: cache, SetOptions: repo.SetOptions{OCI: o.oci(c), Mirror: o.Mirror}})
 }
 
 // loadConfig reads the repositories file at the paths the environment
@@ -260,6 +263,7 @@ func (o *sourceOptions) flags() []ucli.Flag {
 		boolFlag(&o.locked, "locked", "use exactly the bundle's bundle.lock, checked against bundle.yaml and the sources' digests; images by the lock's digests"),
 		o.registry.plainHTTPFlag(),
 		o.registry.insecureFlag(),
+		stringFlag(&o.registry.Mirror, "mirror", "", "oci://HOST/PREFIX where bundle archive push copied an archive: fetch every bundle (but the built-in catalog's) from there, and with --locked pin every image to its copy there"),
 	)
 }
 
@@ -273,7 +277,11 @@ func (o sourceOptions) source(ref string) (plan.Source, error) {
 	if err != nil {
 		return plan.Source{}, err
 	}
-	return plan.Source{Reference: ref, Version: con, Values: o.vals.values(), Locked: o.locked, Devel: o.devel, Bind: o.bind}, nil
+	src := plan.Source{Reference: ref, Version: con, Values: o.vals.values(), Locked: o.locked, Devel: o.devel, Bind: o.bind}
+	if o.registry.Mirror != "" {
+		src.ImageMirror = trimOCI(o.registry.Mirror)
+	}
+	return src, nil
 }
 
 // waitOptions are --wait and --timeout, and --quiet for the progress of

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -61,15 +62,72 @@ func start(t testing.TB, auth configuration.Auth) string {
 	return serve(t, auth, httptest.NewServer)
 }
 
+// Server is a registry a test can watch and stop.
+type Server struct {
+	// Host is its HOST:PORT.
+	Host string
+	srv  *httptest.Server
+	// uploads counts the blob uploads started (POST .../blobs/uploads/)
+	// and manifests put.
+	blobs, manifests atomic.Int64
+	refuse           atomic.Pointer[string]
+}
+
+// Refuse answers 403 Forbidden to every write whose path holds part ("" to
+// accept them all again), as a registry failing halfway would.
+func (s *Server) Refuse(part string) { s.refuse.Store(&part) }
+
+// StartServer is Start returning a Server.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{}
+	s.Host = serveWrapped(t, nil, httptest.NewServer, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p := s.refuse.Load(); p != nil && *p != "" && r.Method != http.MethodGet && r.Method != http.MethodHead && strings.Contains(r.URL.Path, *p) {
+				http.Error(w, `{"errors":[{"code":"DENIED","message":"refused by the test"}]}`, http.StatusForbidden)
+				return
+			}
+			switch {
+			case r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/blobs/uploads/"):
+				s.blobs.Add(1)
+			case r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/"):
+				s.manifests.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}, &s.srv)
+	return s
+}
+
+// Uploads returns the blob uploads started and the manifests put so far.
+func (s *Server) Uploads() (blobs, manifests int64) { return s.blobs.Load(), s.manifests.Load() }
+
+// Stop stops the registry: its address answers no more.
+func (s *Server) Stop() {
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
 func serve(t testing.TB, auth configuration.Auth, newServer func(http.Handler) *httptest.Server) string {
+	return serveWrapped(t, auth, newServer, nil, nil)
+}
+
+func serveWrapped(t testing.TB, auth configuration.Auth, newServer func(http.Handler) *httptest.Server, wrap func(http.Handler) http.Handler, out **httptest.Server) string {
 	cfg := &configuration.Configuration{}
 	cfg.Auth = auth
 	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
 	cfg.Log.Level = "error"
 	cfg.Log.AccessLog.Disabled = true
 	logrus.SetOutput(io.Discard) // the registry logs every request
-	srv := newServer(handlers.NewApp(context.Background(), cfg))
+	var h http.Handler = handlers.NewApp(context.Background(), cfg)
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := newServer(h)
 	t.Cleanup(srv.Close)
+	if out != nil {
+		*out = srv
+	}
 	_, host, _ := strings.Cut(srv.URL, "://")
 	return host
 }

@@ -77,3 +77,14 @@ func (l *Lock) FindImage(written string) (LockedImage, bool) {
 	}
 	return LockedImage{}, false
 }
+
+// Mirrored is where bundle archive push copies an image repository in a
+// registry namespace (mirror, HOST/PREFIX): MIRROR/REPOSITORY, the
+// repository's host kept as its first path component with a port's ":"
+// written "_" (a repository path cannot hold ":"):
+// docker.io/library/mariadb -> HOST/PREFIX/docker.io/library/mariadb,
+// localhost:5000/app -> HOST/PREFIX/localhost_5000/app.
+func Mirrored(mirror, repository string) string {
+	host, path, _ := strings.Cut(repository, "/")
+	return strings.TrimSuffix(mirror, "/") + "/" + strings.ReplaceAll(host, ":", "_") + "/" + path
+}

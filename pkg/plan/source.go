@@ -39,6 +39,10 @@ type Source struct {
 	// INSTANCE=[NAMESPACE/]RELEASE each; they win over the values' own
 	// (bundle.bind, see BindKey), which Read takes out of the values.
 	Bind []string
+	// ImageMirror (HOST/PREFIX), with Locked, pins every locked image to
+	// its copy there, bundle.Mirrored(ImageMirror, REPOSITORY)@DIGEST,
+	// where bundle archive push puts it.
+	ImageMirror string
 }
 
 // Input is a Source read: the root bundle loaded and checked installable,
@@ -46,9 +50,10 @@ type Source struct {
 // gave (reference, constraint, values, a chart Helm would refuse) surfaces
 // in Read, before anything else is asked of a cluster or the solver.
 type Input struct {
-	Root   *bundle.Bundle
-	Values map[string]any
-	Locked bool
+	Root        *bundle.Bundle
+	Values      map[string]any
+	Locked      bool
+	ImageMirror string
 	// Binds are the bindings asked for (Source.Bind and the values'),
 	// checked against the root's requirements. The caller reads each
 	// provider release and sets Bound before Resolve.
@@ -94,7 +99,7 @@ func Read(ctx context.Context, refs References, src Source) (*Input, error) {
 			return nil, err
 		}
 	}
-	in := &Input{Root: root, Values: vals, Locked: src.Locked, Binds: binds, refs: refs}
+	in := &Input{Root: root, Values: vals, Locked: src.Locked, ImageMirror: src.ImageMirror, Binds: binds, refs: refs}
 	if !ref.Local() {
 		in.Repository = ref.Ref.Repository
 	}
@@ -111,6 +116,13 @@ func (in *Input) Resolve(ctx context.Context, prefer map[resolve.Ref]*semver.Ver
 	}
 	p.Values = in.Values
 	p.Repository = in.Repository
+	if in.ImageMirror != "" && p.LockedImages != nil {
+		mirrored := make([]bundle.LockedImage, len(p.LockedImages))
+		for i, l := range p.LockedImages {
+			mirrored[i] = bundle.LockedImage{Image: l.Image, Repository: bundle.Mirrored(in.ImageMirror, l.Repository), Digest: l.Digest}
+		}
+		p.LockedImages = mirrored
+	}
 	return p, nil
 }
 

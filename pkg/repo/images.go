@@ -50,16 +50,10 @@ func (i *Images) Digest(ctx context.Context, ref bundle.ImageRef) (string, error
 	if ok {
 		return d, nil
 	}
-	host, path := ref.Host(), ref.Repository[len(ref.Host())+1:]
-	if host == "docker.io" {
-		host = dockerHub
-	}
-	r, err := remote.NewRepository(host + "/" + path)
+	r, err := i.repository(ref)
 	if err != nil {
-		return "", fmt.Errorf("image %s: %v", ref.Written, err)
+		return "", err
 	}
-	r.PlainHTTP = i.opts.PlainHTTP
-	r.Client = i.opts.client()
 	// Resolve asks for the tag with every manifest and index media type
 	// accepted, and returns what the registry says it serves.
 	desc, err := r.Resolve(ctx, ref.Tag)
@@ -81,4 +75,20 @@ func (i *Images) Digest(ctx context.Context, ref bundle.ImageRef) (string, error
 	i.seen[key] = d
 	i.mu.Unlock()
 	return d, nil
+}
+
+// repository is the registry repository of an image (Docker Hub's API
+// host for docker.io).
+func (i *Images) repository(ref bundle.ImageRef) (*remote.Repository, error) {
+	host, path := ref.Host(), ref.Repository[len(ref.Host())+1:]
+	if host == "docker.io" {
+		host = dockerHub
+	}
+	r, err := remote.NewRepository(host + "/" + path)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %v", ref.Written, err)
+	}
+	r.PlainHTTP = i.opts.PlainHTTP
+	r.Client = i.opts.client()
+	return r, nil
 }

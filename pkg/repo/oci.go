@@ -266,18 +266,7 @@ func (o *OCI) Push(ctx context.Context, pkg []byte, opts PushOptions) (string, e
 	if err != nil {
 		return "", err
 	}
-	config, err := json.Marshal(b.Chart.Metadata)
-	if err != nil {
-		return "", err
-	}
-	configDesc := content.NewDescriptorFromBytes(ConfigMediaType, config)
-	layerDesc := content.NewDescriptorFromBytes(ChartLayerMediaType, pkg)
-	manifest, err := json.Marshal(ocispec.Manifest{
-		Versioned: specs.Versioned{SchemaVersion: 2},
-		MediaType: ocispec.MediaTypeImageManifest,
-		Config:    configDesc,
-		Layers:    []ocispec.Descriptor{layerDesc},
-	})
+	config, configDesc, layerDesc, manifest, err := chartManifest(b, pkg)
 	if err != nil {
 		return "", err
 	}
@@ -310,6 +299,24 @@ func (o *OCI) Push(ctx context.Context, pkg []byte, opts PushOptions) (string, e
 		return "", o.explain(where, err)
 	}
 	return manifestDigest, nil
+}
+
+// chartManifest is the Helm OCI chart of a package: its config (the
+// chart's metadata), the descriptors of config and layer, and the
+// manifest, the same bytes for the same package.
+func chartManifest(b *bundle.Bundle, pkg []byte) (config []byte, configDesc, layerDesc ocispec.Descriptor, manifest []byte, err error) {
+	if config, err = json.Marshal(b.Chart.Metadata); err != nil {
+		return
+	}
+	configDesc = content.NewDescriptorFromBytes(ConfigMediaType, config)
+	layerDesc = content.NewDescriptorFromBytes(ChartLayerMediaType, pkg)
+	manifest, err = json.Marshal(ocispec.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config:    configDesc,
+		Layers:    []ocispec.Descriptor{layerDesc},
+	})
+	return
 }
 
 // DockerCredentials opens the Docker credentials configuration

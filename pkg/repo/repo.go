@@ -41,6 +41,9 @@ type Set struct {
 	repos map[string]Repository
 	http  HTTPOptions // for repositories named by address
 	oci   OCIOptions
+	// mirror, when set, serves every bundle but the built-in catalog's.
+	mirror    *OCI
+	mirrorErr error
 }
 
 // SetOptions say how a set reaches repositories named by address: http(s)
@@ -48,22 +51,55 @@ type Set struct {
 type SetOptions struct {
 	HTTP HTTPOptions
 	OCI  OCIOptions
+	// Mirror (oci://HOST/PREFIX), when set, is where every bundle is
+	// fetched from, whatever repository names it (but the built-in
+	// catalog, compiled in): PREFIX/NAME, as bundle archive push puts
+	// them (--mirror, for air-gapped clusters). Lock files keep naming the
+	// original repositories and digests, and are checked against what the
+	// mirror serves.
+	Mirror string
 }
 
 // NewSet returns a set holding the built-in stable catalog and the given
 // repositories, reaching others with the zero SetOptions.
 func NewSet(extra map[string]Repository) *Set { return NewSetWith(extra, SetOptions{}) }
 
-// NewSetWith is NewSet with options.
+// NewSetWith is NewSet with options. A bad Mirror address is reported by
+// every load.
 func NewSetWith(extra map[string]Repository, opts SetOptions) *Set {
 	s := &Set{repos: map[string]Repository{bundle.DefaultRepository: Stable()}, http: opts.HTTP, oci: opts.OCI}
 	for k, v := range extra {
 		s.repos[k] = v
 	}
+	if opts.Mirror != "" {
+		s.mirror, s.mirrorErr = NewOCI(opts.Mirror, opts.OCI)
+	}
 	return s
 }
 
+// mirrored serves a repository's bundles from the mirror: a bundle that
+// did not come from an OCI registry is locked by its package's digest,
+// not the mirror's manifest digest.
+type mirrored struct {
+	*OCI
+	fromOCI bool
+}
+
+func (m mirrored) Load(ctx context.Context, name string, v *semver.Version) (*bundle.Bundle, error) {
+	b, err := m.OCI.Load(ctx, name, v)
+	if err == nil && !m.fromOCI {
+		b.SourceDigest = ""
+	}
+	return b, err
+}
+
 func (s *Set) repo(name string) (Repository, error) {
+	if s.mirrorErr != nil {
+		return nil, fmt.Errorf("--mirror: %w", s.mirrorErr)
+	}
+	if s.mirror != nil && name != bundle.DefaultRepository {
+		return mirrored{OCI: s.mirror, fromOCI: strings.HasPrefix(name, "oci://")}, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.repos[name]; ok {

@@ -1,0 +1,121 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bundlesh/bundle/internal/testregistry"
+	"github.com/bundlesh/bundle/pkg/bundle"
+)
+
+// An archive shows each layer on the terminal going in and coming out,
+// and refuses a blob its source registry corrupts on the way in.
+func TestArchiveProgressAndCorruptSource(t *testing.T) {
+	ctx := context.Background()
+	a := startRegistry(t)
+	d := testregistry.Index(t, a, "img/x", "1", "linux/amd64", "linux/arm64")
+	img := bundle.LockedImage{Image: a + "/img/x:1", Repository: a + "/img/x", Digest: d}
+
+	var bar strings.Builder
+	dir := t.TempDir()
+	w, err := NewArchiveWriter(filepath.Join(dir, "layout"), OCIOptions{PlainHTTP: true, Progress: &bar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddImage(ctx, img); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "x.tar")
+	if err := w.WriteTar(file); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(bar.String(), "100%") != 4 { // 2 configs, 2 layers
+		t.Errorf("archive progress: %q", bar.String())
+	}
+	bar.Reset()
+	b := startRegistry(t)
+	res, err := PushArchive(ctx, file, "oci://"+b+"/m", OCIOptions{PlainHTTP: true, Progress: &bar}, ArchivePushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Uploaded != 7 || res.Skipped != 0 || strings.Count(bar.String(), "100%") != 4 {
+		t.Errorf("push: %d uploaded, %d skipped; progress %q", res.Uploaded, res.Skipped, bar.String())
+	}
+	if res, err = PushArchive(ctx, file, "oci://"+b+"/m", OCIOptions{PlainHTTP: true}, ArchivePushOptions{}); err != nil || res.Uploaded != 0 || res.Skipped != 1 {
+		t.Errorf("second push: %+v %v", res, err)
+	}
+
+	// A proxy that corrupts every layer on its way from the registry.
+	target, _ := url.Parse("http://" + a)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method != http.MethodGet || !strings.Contains(resp.Request.URL.Path, "/blobs/") {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if len(body) >= 256 {
+			body[len(body)/2] ^= 0xff
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	w, _ = NewArchiveWriter(filepath.Join(dir, "bad"), OCIOptions{PlainHTTP: true})
+	err = w.AddImage(ctx, bundle.LockedImage{Image: host + "/img/x:1", Repository: host + "/img/x", Digest: d})
+	if err == nil || !strings.Contains(err.Error(), "is corrupted") || !strings.Contains(err.Error(), "blob sha256:") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("corrupted source: %v", err)
+	}
+}
+
+// A version the registry holds with other content is refused before
+// anything is sent, unless forced.
+func TestPushArchiveRefusesOtherContent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	archive := func(name, values string) string {
+		b, err := bundle.LoadArchive(packageBundle(t, "1.0.0", values), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewArchiveWriter(filepath.Join(dir, name), OCIOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddBundle(ctx, b, ""); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, name+".tar")
+		if err := w.WriteTar(file); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	one, two := archive("one", "a: 1\n"), archive("two", "a: 2\n")
+	dest := "oci://" + startRegistry(t) + "/m"
+	opts := OCIOptions{PlainHTTP: true}
+	if _, err := PushArchive(ctx, one, dest, opts, ArchivePushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PushArchive(ctx, two, dest, opts, ArchivePushOptions{}); err == nil || !strings.Contains(err.Error(), "already exists with other content") {
+		t.Errorf("other content: %v", err)
+	}
+	if _, err := PushArchive(ctx, two, dest, opts, ArchivePushOptions{Force: true}); err != nil {
+		t.Errorf("forced: %v", err)
+	}
+}
