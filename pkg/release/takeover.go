@@ -44,14 +44,30 @@ func takenBack(stored *unstructured.Unstructured, managers sets.Set[string]) (in
 			others = others.Union(s)
 		}
 	}
-	stale := csa.Difference(applied).Difference(others)
+	kept := applied.Union(others)
+	stale := csa.Difference(kept)
 	n := 0
 	stale.Iterate(func(p fieldpath.Path) {
-		if removePath(stored.Object, p) {
+		// A map or list element a client-side write owns as a whole
+		// ("." in its fields) stays while fields under it are kept.
+		if !keptUnder(kept, p) && removePath(stored.Object, p) {
 			n++
 		}
 	})
 	return n, nil
+}
+
+// keptUnder reports whether kept has a field under p.
+func keptUnder(kept *fieldpath.Set, p fieldpath.Path) bool {
+	s := kept
+	for _, pe := range p {
+		child, ok := s.Children.Get(pe)
+		if !ok {
+			return false
+		}
+		s = child
+	}
+	return !s.Empty()
 }
 
 // removePath removes the field or list element at p from obj, and the maps

@@ -24,7 +24,7 @@ metadata:
     operation: Update
     fieldsType: FieldsV1
     fieldsV1:
-      f:metadata: {f:labels: {f:app: {}, f:stale: {}}}
+      f:metadata: {f:labels: {.: {}, f:app: {}, f:stale: {}}}
       f:spec:
         f:replicas: {}
         f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:env: {'k:{"name":"OLD"}': {.: {}, f:name: {}, f:value: {}}}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}

@@ -338,3 +338,57 @@ func TestDiffUpgradeCatalogBundle(t *testing.T) {
 		}
 	}
 }
+
+// dataChart writes a chart of one ConfigMap holding values.data's keys.
+func dataChart(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "keys")
+	return testutil.WriteTree(t, dir, map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: keys\nversion: 1.0.0\n",
+		"values.yaml": "data: {a: \"1\"}\n",
+		"templates/cm.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: {{ .Release.Name }}}
+data:
+{{- range $k, $v := .Values.data }}
+  {{ $k }}: {{ $v | quote }}
+{{- end }}
+`,
+	})
+}
+
+// bundle diff upgrade shows what the converging upgrade will store: a key
+// the helm CLI wrote client-side (manager helm) that the new revision
+// leaves out is removed (the applier's take-over, done in memory by the
+// diff), and a hand edit of a field the release sets is taken back; the
+// upgrade then stores exactly that.
+func TestDiffUpgradeShowsWhatTheTakeOverRemoves(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := dataChart(t)
+	runHelm(t, helmCLI(t), "install", "keys", chart, "-n", ns, "--kubeconfig", e.kubeconfig, "--set", "data.b=2")
+	ctx := context.Background()
+	patch := []byte(`{"data":{"a":"by-hand"}}`)
+	if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "keys", "application/merge-patch+json", patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := e.diffRun(t, ns, "upgrade", "keys", chart, "--reset-values", "--detailed-exitcode", "--context", "0")
+	want := "~ change ConfigMap " + ns + "/keys\n@@ -N +N @@\n-  a: by-hand\n-  b: \"2\"\n+  a: \"1\"\n"
+	if code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) {
+		t.Fatalf("exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
+	}
+	e.mustBundle(t, "upgrade", "keys", chart, "-n", ns, "--reset-values")
+	cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "keys", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cm.Data) != "map[a:1]" {
+		t.Errorf("after the upgrade the diff announced, data is %v, want map[a:1]", cm.Data)
+	}
+	if code, out, errs := e.diffRun(t, ns, "upgrade", "keys", chart, "--reset-values", "--detailed-exitcode"); code != 0 {
+		t.Errorf("after the upgrade: exit %d %s\n%s", code, errs, out)
+	}
+}
+
+// hunkLines2 matches a hunk header's line numbers, of any context.
+var hunkLines2 = regexp.MustCompile(`@@ -[0-9,]+ \+[0-9,]+ @@`)
