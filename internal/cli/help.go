@@ -61,8 +61,8 @@ outside one of their constraints.`,
 bundle upgrade --install --reuse-values wiki stable/mediawiki`,
 		},
 		"diff": {
-			usage: "show what an install or upgrade would change, object by object, changing nothing",
-			args:  "install|upgrade ...",
+			usage: "show what an install, upgrade, rollback or uninstall would change, object by object, changing nothing",
+			args:  "install|upgrade|rollback|uninstall ...",
 			description: `The revision is made as install or upgrade makes it (the same flags, the same resolution,
 values and rendering), every object is sent to the API server in a dry run, and what it would
 store is compared with the live object. Secrets' values are never shown: only their keys, added,
@@ -96,6 +96,26 @@ change, 2 when something would, 1 on an error (a wrong command line too).`,
 bundle diff upgrade wiki stable/mediawiki --reuse-values --update-deps
 # in CI: fail the step when the cluster is not what the bundle says
 bundle diff upgrade wiki stable/mediawiki -f prod.yaml --detailed-exitcode`,
+		},
+		"diff rollback": {
+			usage: "show what bundle rollback would change, changing nothing",
+			args:  "NAME [REVISION]",
+			description: `Runs the rollback as a dry run (the target revision validated, bound releases' constraints
+checked), then sends every object of the target revision to the API server in a dry run as the
+rollback applies it, and compares what it would store with the live object. Without REVISION,
+the previous deployed revision. Secrets' values are never shown, only their keys.`,
+			examples: `bundle diff rollback wiki
+bundle diff rollback wiki 2 --detailed-exitcode`,
+		},
+		"diff uninstall": {
+			usage: "show what bundle uninstall would delete and keep, changing nothing",
+			args:  "NAME",
+			description: `Lists every object of the release that uninstall deletes (not those marked
+helm.sh/resource-policy: keep), and the release's persistent volume claims: kept with their data,
+or deleted with --delete-data. Names the releases this one is bound to and those bound to it
+(uninstall refuses while there are any, unless --force).`,
+			examples: `bundle diff uninstall wiki
+bundle diff uninstall wiki --delete-data -o json`,
 		},
 		"rollback": {
 			usage: "restore an earlier revision of a release, app and infrastructure together",
