@@ -100,6 +100,7 @@ var snapshotKinds = []schema.GroupVersionResource{
 	{Version: "v1", Resource: "services"},
 	{Group: "apps", Version: "v1", Resource: "deployments"},
 	{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"},
+	{Version: "v1", Resource: "persistentvolumeclaims"},
 }
 
 // snapshot is the JSON of every object of snapshotKinds in ns, and the
@@ -392,3 +393,59 @@ func TestDiffUpgradeShowsWhatTheTakeOverRemoves(t *testing.T) {
 
 // hunkLines2 matches a hunk header's line numbers, of any context.
 var hunkLines2 = regexp.MustCompile(`@@ -[0-9,]+ \+[0-9,]+ @@`)
+
+// bundle diff rollback: the target revision's objects over the live ones;
+// bundle diff uninstall: every object deleted, the claim kept (deleted with
+// --delete-data). Neither changes the cluster or the history.
+func TestDiffRollbackAndUninstall(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := diffChart(t)
+	testutil.WriteTree(t, chart, map[string]string{"templates/pvc.yaml": `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: {{ .Release.Name }}-data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+`})
+	e.mustBundle(t, "install", "web", chart, "-n", ns)
+	e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=3")
+	history := e.mustBundle(t, "history", "web", "-n", ns)
+
+	code, out, errs := e.diffRun(t, ns, "rollback", "web", "--detailed-exitcode", "--context", "0")
+	want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-  replicas: 3\n+  replicas: 1\n"
+	if code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) || len(objectLines(out)) != 1 {
+		t.Errorf("rollback: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
+	}
+	if code, out, errs := e.diffRun(t, ns, "rollback", "web", "2", "--detailed-exitcode"); code != 0 || !strings.Contains(out, "0 to change") {
+		t.Errorf("rollback to the revision running: exit %d %s\n%s", code, errs, out)
+	}
+	if code, _, errs := e.diffRun(t, ns, "rollback", "web", "7"); code != 1 || !strings.Contains(errs, "7") {
+		t.Errorf("rollback to a revision that is not there: exit %d %s", code, errs)
+	}
+
+	code, out, errs = e.diffRun(t, ns, "uninstall", "web", "--detailed-exitcode")
+	wantObjects := []string{"- delete Secret " + ns + "/web", "- delete ConfigMap " + ns + "/web", "- delete Service " + ns + "/web", "- delete Deployment.apps " + ns + "/web"}
+	if code != 2 || fmt.Sprint(objectLines(out)) != fmt.Sprint(wantObjects) ||
+		!strings.Contains(out, "Bundle: - shop 1.0.0 (dropped)") ||
+		!strings.Contains(out, "  keep claim "+ns+"/web-data with its data (--delete-data deletes it)") {
+		t.Errorf("uninstall: exit %d %s:\n%s", code, errs, out)
+	}
+	if strings.Contains(out, "diff-secret") {
+		t.Errorf("uninstall shows a Secret's value:\n%s", out)
+	}
+	code, out, errs = e.diffRun(t, ns, "uninstall", "web", "--delete-data", "-o", "json")
+	var p struct {
+		Objects []struct{ Action, Kind string }
+		Claims  []struct{ Action, Name string }
+	}
+	if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil {
+		t.Fatalf("uninstall --delete-data -o json: exit %d %s %v\n%s", code, errs, err, out)
+	}
+	if len(p.Objects) != 5 || fmt.Sprint(p.Claims) != "[{delete web-data}]" {
+		t.Errorf("uninstall --delete-data: objects %v, claims %v", p.Objects, p.Claims)
+	}
+	if h := e.mustBundle(t, "history", "web", "-n", ns); h != history {
+		t.Errorf("the history changed:\n%s\nwas\n%s", h, history)
+	}
+}
