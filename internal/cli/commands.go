@@ -606,6 +606,9 @@ func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 		ready = "yes"
 	}
 	fmt.Fprintf(tw, "READY:\t%s\n", ready)
+	if st.Drifted > 0 {
+		fmt.Fprintf(tw, "DRIFTED:\t%s (bundle diff drift %s shows them; bundle upgrade takes them back)\n", plural(st.Drifted, "object"), st.Name)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func TestCompletions(t *testing.T) {
 		{[]string{"cur=", "get", "values", "wiki"}, ""}, // one NAME only
 		{[]string{"cur=", "upgrade", "wiki"}, "stable/magento stable/mariadb stable/mediawiki stable/memcached stable/mysql stable/opensearch stable/postgresql stable/redis stable/redis-ha stable/varnish stable/wordpress"},
 		{[]string{"cur=./", "install"}, ""}, // a path: the shell completes files
-		{[]string{"cur=", "diff"}, "install upgrade rollback uninstall"},
+		{[]string{"cur=", "diff"}, "install upgrade rollback uninstall drift"},
 		{[]string{"cur=w", "diff", "rollback"}, "wiki"},
 		{[]string{"cur=w", "diff", "uninstall"}, "wiki"},
 		{[]string{"cur=w", "diff", "upgrade"}, "wiki"},

@@ -71,7 +71,7 @@ type diffElement struct {
 }
 
 func diffCommand() *ucli.Command {
-	return &ucli.Command{Name: "diff", Subcommands: []*ucli.Command{diffInstallCommand(), diffUpgradeCommand(), diffRollbackCommand(), diffUninstallCommand()}}
+	return &ucli.Command{Name: "diff", Subcommands: []*ucli.Command{diffInstallCommand(), diffUpgradeCommand(), diffRollbackCommand(), diffUninstallCommand(), diffDriftCommand()}}
 }
 
 // diffInstallOptions are bundle diff install's flags: install's, and
@@ -210,6 +210,36 @@ func (o *diffUninstallOptions) run(c *ucli.Context) error {
 	}
 	if len(p.Consumers) > 0 && !o.force {
 		fmt.Fprintf(c.App.ErrWriter, "warning: bundle uninstall %s refuses while releases are bound to it (%s); --force uninstalls it anyway\n", opts.ReleaseName, strings.Join(p.Consumers, ", "))
+	}
+	return o.diff.show(c, p)
+}
+
+// diffDriftOptions are bundle diff drift's flags: the cluster's, and
+// diff's own.
+type diffDriftOptions struct {
+	kube kubeOptions
+	diff diffFlags
+}
+
+func diffDriftCommand() *ucli.Command {
+	o := &diffDriftOptions{}
+	return command("drift", o.run, o.kube.flags(), o.diff.flags())
+}
+
+func (o *diffDriftOptions) run(c *ucli.Context) error {
+	if err := exactArgs(c, 1, "RELEASE"); err != nil {
+		return err
+	}
+	if err := o.diff.check(c); err != nil {
+		return err
+	}
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	p, err := cl.Drift(c.Context, c.Args().Get(0), diff.Options{Context: o.diff.context})
+	if err != nil {
+		return err
 	}
 	return o.diff.show(c, p)
 }

@@ -61,8 +61,8 @@ outside one of their constraints.`,
 bundle upgrade --install --reuse-values wiki stable/mediawiki`,
 		},
 		"diff": {
-			usage: "show what an install, upgrade, rollback or uninstall would change, object by object, changing nothing",
-			args:  "install|upgrade|rollback|uninstall ...",
+			usage: "show what an install, upgrade, rollback or uninstall would change, or what drifted, object by object, changing nothing",
+			args:  "install|upgrade|rollback|uninstall|drift ...",
 			description: `The revision is made as install or upgrade makes it (the same flags, the same resolution,
 values and rendering), every object is sent to the API server in a dry run, and what it would
 store is compared with the live object. Secrets' values are never shown: only their keys, added,
@@ -116,6 +116,19 @@ or deleted with --delete-data. Names the releases this one is bound to and those
 (uninstall refuses while there are any, unless --force).`,
 			examples: `bundle diff uninstall wiki
 bundle diff uninstall wiki --delete-data -o json`,
+		},
+		"diff drift": {
+			usage: "show the objects of a release that are no longer what it applied, changing nothing",
+			args:  "RELEASE",
+			description: `Compares every object of the release's current revision with what that revision applied:
+the fields the release sets (as field manager bundle) changed by hand show as ~ change (before:
+live, after: as the release set them), objects deleted by hand as + create. Fields other managers
+keep are not drift: status, replicas an autoscaler scales, defaults and annotations controllers
+add. bundle upgrade with the same inputs takes the drift back. bundle status counts the drifted
+objects. With --detailed-exitcode: 0 when nothing drifted, 2 when something did.`,
+			examples: `bundle diff drift wiki
+# in CI or cron: alert when someone edited the release by hand
+bundle diff drift wiki --detailed-exitcode -o json`,
 		},
 		"rollback": {
 			usage: "restore an earlier revision of a release, app and infrastructure together",

@@ -172,6 +172,9 @@ type releaseObject struct {
 	Ready     *bool            `json:"ready,omitempty"`
 	Resources []resourceObject `json:"resources,omitempty"`
 	Consumers []consumerObject `json:"consumers,omitempty"`
+	// Drifted is the number of objects whose live state is not what the
+	// release applied (bundle status only; absent when not known).
+	Drifted *int `json:"drifted,omitempty"`
 }
 
 // consumerObject is a release bound to the one shown.
@@ -306,6 +309,10 @@ func toStatusObject(st *release.Status) releaseObject {
 	}
 	for _, co := range st.Consumers {
 		out.Consumers = append(out.Consumers, consumerObject{Name: co.Release, Namespace: co.Namespace, Instance: co.Instance, Constraint: co.Constraint})
+	}
+	if st.Drifted >= 0 {
+		n := st.Drifted
+		out.Drifted = &n
 	}
 	return out
 }

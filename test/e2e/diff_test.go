@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/bundlesh/bundle/internal/testutil"
@@ -447,5 +448,71 @@ spec:
 	}
 	if h := e.mustBundle(t, "history", "web", "-n", ns); h != history {
 		t.Errorf("the history changed:\n%s\nwas\n%s", h, history)
+	}
+}
+
+// bundle diff drift: hand edits of fields the release sets (client-go
+// patches as another field manager) and an object deleted by hand show;
+// replicas set through the scale subresource (as an autoscaler sets them)
+// do not. bundle status counts them; bundle upgrade with the same inputs
+// takes them back.
+func TestDiffDriftShowsHandEditsUntilUpgrade(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := diffChart(t)
+	e.mustBundle(t, "install", "web", chart, "-n", ns)
+	if code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode"); code != 0 || !strings.Contains(out, "0 to create, 0 to change, 0 to delete, 4 unchanged") {
+		t.Fatalf("no drift after the install: exit %d %s\n%s", code, errs, out)
+	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns); strings.Contains(st, "DRIFTED") {
+		t.Errorf("status after the install:\n%s", st)
+	}
+
+	ctx := context.Background()
+	hand := metav1.PatchOptions{FieldManager: "e2e-hand"}
+	if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"data":{"site":"Edited"}}`), hand); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.StrategicMergePatchType, []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:hand"}]}}}}`), hand); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cs.CoreV1().Services(ns).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":4}}`), metav1.PatchOptions{FieldManager: "e2e-autoscaler"}, "scale"); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode", "--context", "0")
+	want := []string{"~ change ConfigMap " + ns + "/web", "+ create Service " + ns + "/web", "~ change Deployment.apps " + ns + "/web"}
+	if code != 2 || fmt.Sprint(objectLines(out)) != fmt.Sprint(want) {
+		t.Fatalf("drift: exit %d %s\n%s", code, errs, out)
+	}
+	for _, s := range []string{"-  site: Edited\n+  site: Docs\n", "-      - image: nginx:hand\n+      - image: nginx:1.27\n"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("drift lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "replicas") {
+		t.Errorf("drift shows the replicas the scale subresource set:\n%s", out)
+	}
+	code, out, errs = e.diffRun(t, ns, "drift", "web", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"changed": true`) {
+		t.Errorf("drift -o json: exit %d %s\n%s", code, errs, out)
+	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns); !regexp.MustCompile(`DRIFTED: +3 objects`).MatchString(st) {
+		t.Errorf("status after the hand edits:\n%s", st)
+	}
+
+	e.mustBundle(t, "upgrade", "web", chart, "-n", ns)
+	if code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode"); code != 0 {
+		t.Errorf("drift after the upgrade: exit %d %s\n%s", code, errs, out)
+	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns); strings.Contains(st, "DRIFTED") {
+		t.Errorf("status after the upgrade:\n%s", st)
+	}
+	cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || cm.Data["site"] != "Docs" {
+		t.Errorf("after the upgrade: %v %v", cm.Data, err)
 	}
 }
