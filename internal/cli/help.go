@@ -55,8 +55,12 @@ revision's values are kept when no -f or --set is given, and dropped otherwise. 
 requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.
 Bindings (--bind) the current revision recorded are kept; --unbind INSTANCE installs that requirement
 in the release again. Upgrading a release others are bound to is refused when the new version is
-outside one of their constraints.`,
+outside one of their constraints.
+--diff prints what the upgrade will change first (as bundle diff upgrade); --confirm also asks before
+going on, and is refused when stdin is not a terminal unless --yes answers for it.`,
 			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
+# see the changes and say yes or no before anything is changed
+bundle upgrade wiki stable/mediawiki -f prod.yaml --confirm
 # install when missing, keep the values set before
 bundle upgrade --install --reuse-values wiki stable/mediawiki`,
 		},

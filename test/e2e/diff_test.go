@@ -516,3 +516,32 @@ func TestDiffDriftShowsHandEditsUntilUpgrade(t *testing.T) {
 		t.Errorf("after the upgrade: %v %v", cm.Data, err)
 	}
 }
+
+// bundle upgrade --diff prints the plan, then upgrades; --confirm without
+// a terminal is refused with nothing changed, unless --yes.
+func TestUpgradeDiffConfirm(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := diffChart(t)
+	e.mustBundle(t, "install", "web", chart, "-n", ns)
+	before := e.snapshot(t, ns)
+	code, out, errs := e.bundle(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=2", "--confirm")
+	if code == 0 || !strings.Contains(errs, "stdin is not one") || out != "" {
+		t.Errorf("--confirm without a terminal: exit %d %s\n%s", code, errs, out)
+	}
+	if e.snapshot(t, ns) != before {
+		t.Error("--confirm without a terminal changed the cluster")
+	}
+	out = e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=2", "--confirm", "--yes", "--diff-context", "0")
+	want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-  replicas: 1\n+  replicas: 2\n\nRelease \"web\" upgraded"
+	if !strings.Contains(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) {
+		t.Errorf("--confirm --yes: got\n%s\nwant it to contain\n%s", out, want)
+	}
+	out = e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=2", "--diff")
+	if !strings.Contains(out, "Objects: 0 to create, 0 to change, 0 to delete, 4 unchanged\n\nRelease \"web\" upgraded") {
+		t.Errorf("--diff, nothing to change:\n%s", out)
+	}
+	if h := e.mustBundle(t, "history", "web", "-n", ns); strings.Count(h, "\n") != 4 {
+		t.Errorf("history:\n%s", h)
+	}
+}
