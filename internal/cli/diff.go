@@ -13,6 +13,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 )
@@ -34,6 +35,7 @@ type diffFlags struct {
 }
 
 func (o *diffFlags) flags() []ucli.Flag {
+	o.output.graphs = true
 	return []ucli.Flag{
 		intFlag(&o.context, "context", diff.DefaultContext, "lines of context around each change"),
 		boolFlag(&o.detailed, "detailed-exitcode", "exit 0 when nothing would change, 2 when something would, 1 on an error"),
@@ -52,6 +54,10 @@ func (o *diffFlags) check(c *ucli.Context) error {
 // ExitChanges when it changes anything.
 func (o *diffFlags) show(c *ucli.Context, p *diff.Plan) error {
 	if ok, err := o.output.write(c.App.Writer, diffElement{p, p.Changed()}); ok {
+		if err != nil {
+			return err
+		}
+	} else if ok, err := o.output.writeGraph(c.App.Writer, graph.FromPlan(p)); ok {
 		if err != nil {
 			return err
 		}

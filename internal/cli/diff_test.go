@@ -10,6 +10,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -143,5 +144,30 @@ func TestAsk(t *testing.T) {
 		if err != nil || got != want || w.String() != "Go on? [y/N] " {
 			t.Errorf("ask, answer %q: %v %v, asked %q; want %v", in, got, err, w.String(), want)
 		}
+	}
+}
+
+// bundle diff -o mermaid: the plan's bundles as nodes, what changes marked.
+func TestDiffOutputMermaid(t *testing.T) {
+	var out bytes.Buffer
+	o := diffFlags{}
+	o.flags()
+	o.output.format = outMermaid
+	if ok, err := o.output.writeGraph(&out, graph.FromPlan(testPlan(t))); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	want := `flowchart LR
+  n0["wiki 1.0.0 -#gt; 1.1.0<br/>objects: 0 to create, 2 to change, 0 to delete"]
+  n1["database: mariadb 1.0.1 -#gt; 1.0.2"]
+  n2["cache: memcached 1.0.0 (new)"]
+  n0 --> n1
+  n0 --> n2
+  classDef create fill:#d4edda,stroke:#28a745
+  class n2 create
+  classDef change fill:#fff3cd,stroke:#d39e00
+  class n0,n1 change
+`
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }

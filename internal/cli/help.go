@@ -82,10 +82,14 @@ ignored). Prints the bundle and its requirements, then each object (+ create, ~ 
 with a unified diff of its YAML: what the API server would store, defaults included, without the
 fields it maintains (managedFields, resourceVersion, uid, status, ...). Hooks are not shown.
 Colour on a terminal only (not with $NO_COLOR). With --detailed-exitcode: 0 when nothing would
-change, 2 when something would, 1 on an error (a wrong command line too).`,
+change, 2 when something would, 1 on an error (a wrong command line too). -o mermaid and -o dot
+draw the bundle and its requirement instances as a graph, those created, changed or dropped
+highlighted (every bundle diff command takes them).`,
 			examples: `bundle diff install wiki stable/mediawiki -n team
 bundle diff install ./shop -f prod.yaml -o json
-bundle diff install wiki stable/mediawiki --detailed-exitcode --context 1`,
+bundle diff install wiki stable/mediawiki --detailed-exitcode --context 1
+# the bundles as a graph, what changes highlighted (also -o dot)
+bundle diff install wiki stable/mediawiki -o mermaid`,
 		},
 		"diff upgrade": {
 			usage: "show what bundle upgrade would change, changing nothing",
@@ -258,8 +262,11 @@ bundle update ./shop mariadb`,
 		"deps": {
 			usage: "show the resolved requirement tree: versions, constraints and who imposed them",
 			args:  "[DIR|ARCHIVE|BUNDLE]",
+			description: `-o dot and -o mermaid draw the tree as a graph (Graphviz, Mermaid): bundles and requirement
+instances as nodes, requirements as edges labelled with their constraints.`,
 			examples: `bundle deps stable/mediawiki
-bundle deps ./shop -o json`,
+bundle deps ./shop -o json
+bundle deps ./shop -o dot | dot -Tsvg > deps.svg`,
 		},
 		"package": {
 			usage:    "package a bundle directory as NAME-VERSION.tgz, byte-for-byte reproducible (a valid Helm chart archive)",

@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 )
@@ -20,12 +21,21 @@ const (
 	outTable = "table"
 	outJSON  = "json"
 	outYAML  = "yaml"
+	// Graphs of requirements (bundle deps, bundle diff).
+	outDOT     = "dot"
+	outMermaid = "mermaid"
 )
 
-// outputOption is -o/--output.
-type outputOption struct{ format string }
+// outputOption is -o/--output; graphs accepts dot and mermaid too.
+type outputOption struct {
+	format string
+	graphs bool
+}
 
 func (o *outputOption) flag() ucli.Flag {
+	if o.graphs {
+		return stringFlag(&o.format, "output", outTable, "output format: table, json, yaml, or a graph of the requirements: dot (Graphviz) or mermaid", "o")
+	}
 	return stringFlag(&o.format, "output", outTable, "output format: table, json or yaml", "o")
 }
 
@@ -33,9 +43,27 @@ func (o outputOption) check(c *ucli.Context) error {
 	switch o.format {
 	case "", outTable, outJSON, outYAML: // "": a command without -o
 		return nil
-	default:
-		return usagef(c, "--output %q: use table, json or yaml", o.format)
+	case outDOT, outMermaid:
+		if o.graphs {
+			return nil
+		}
 	}
+	if o.graphs {
+		return usagef(c, "--output %q: use table, json, yaml, dot or mermaid", o.format)
+	}
+	return usagef(c, "--output %q: use table, json or yaml", o.format)
+}
+
+// writeGraph writes g as DOT or Mermaid; it reports false for the other
+// formats.
+func (o outputOption) writeGraph(w io.Writer, g *graph.Graph) (bool, error) {
+	switch o.format {
+	case outDOT:
+		return true, graph.WriteDOT(w, g)
+	case outMermaid:
+		return true, graph.WriteMermaid(w, g)
+	}
+	return false, nil
 }
 
 // write writes v as JSON or YAML (YAML through JSON, as Helm does, so the
