@@ -92,11 +92,11 @@ func TestFromPlanMarksWhatChanges(t *testing.T) {
 	}
 	want := map[string]State{
 		"mediawiki 1.0.0 -> 1.1.0\nobjects: 1 to create, 1 to change, 0 to delete": Change,
-		"database: mariadb 1.0.1 -> 1.0.2":                                        Change,
-		"database.metrics: exporter 0.3.0":                                        Unchanged,
-		"cache: memcached 1.0.0 (new)":                                            Create,
-		"mail: smtp 1.0.0\nbound to release infra/mail":                           Unchanged,
-		"search: opensearch 2.0.0 (dropped)":                                      Delete,
+		"database: mariadb 1.0.1 -> 1.0.2":                                         Change,
+		"database.metrics: exporter 0.3.0":                                         Unchanged,
+		"cache: memcached 1.0.0 (new)":                                             Create,
+		"mail: smtp 1.0.0\nbound to release infra/mail":                            Unchanged,
+		"search: opensearch 2.0.0 (dropped)":                                       Delete,
 	}
 	if len(got) != len(want) {
 		t.Errorf("nodes %v, want %v", got, want)
