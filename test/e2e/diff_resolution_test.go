@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -143,6 +145,18 @@ func TestDiffUpgradeResolution(t *testing.T) {
 	if !strings.Contains(p.Objects[0].Diff+p.Objects[1].Diff, "-  version: 1.0.0\n+  version: 1.1.0\n") {
 		t.Errorf("diffs:\n%s%s", p.Objects[0].Diff, p.Objects[1].Diff)
 	}
+	// The plan of the requirement bump, to the byte: JSON, and the graph
+	// with both bundles marked changed.
+	j, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "lab-update-deps.json", normalize(string(j)+"\n", ns))
+	var g strings.Builder
+	if err := graph.WriteMermaid(&g, graph.FromPlan(p)); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "lab-update-deps.mmd", g.String())
 	if after := e.snapshot(t, ns); after != before {
 		t.Errorf("Client.Diff changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
