@@ -399,6 +399,9 @@ func resolutionLine(pt painter, r diff.Resolution) string {
 	case diff.Create:
 		return pt.paint(colorGreen, fmt.Sprintf("+ %s%s %s%s (new)", prefix, r.After.Bundle, r.After.Version, from(r.After)))
 	case diff.Delete:
+		if r.Before.Bound != "" {
+			return pt.paint(colorRed, fmt.Sprintf("- %s%s %s (binding dropped: release %s stays)", prefix, r.Before.Bundle, r.Before.Version, r.Before.Bound))
+		}
 		return pt.paint(colorRed, fmt.Sprintf("- %s%s %s (dropped)", prefix, r.Before.Bundle, r.Before.Version))
 	case diff.Change:
 		what := r.After.Bundle + " " + r.Before.Version + " -> " + r.After.Version

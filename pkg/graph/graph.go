@@ -126,6 +126,8 @@ func label(r diff.Resolution) string {
 		return strings.TrimSuffix(prefix, ": ")
 	case r.Before == nil:
 		s = r.After.Bundle + " " + r.After.Version + " (new)"
+	case r.After == nil && r.Before.Bound != "":
+		s = r.Before.Bundle + " " + r.Before.Version + " (binding dropped)\nrelease " + r.Before.Bound + " stays"
 	case r.After == nil:
 		s = r.Before.Bundle + " " + r.Before.Version + " (dropped)"
 	case r.Before.Bundle != r.After.Bundle:
