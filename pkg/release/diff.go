@@ -106,6 +106,16 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 	}
 	p.Bundle = diff.Root(oldRoot, &plan.Resolved{Bundle: rel.Bundle, Version: rel.Version})
 	p.Requirements = diff.Requirements(oldResolved, rel.Resolved)
+	for _, r := range rel.Resolved {
+		if r.Bound != "" {
+			p.Providers = append(p.Providers, r.Instance+": "+r.Bound)
+		}
+	}
+	if base != nil {
+		if p.Consumers, err = c.consumerNames(name); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
