@@ -509,6 +509,9 @@ func TestDiffDriftShowsHandEditsUntilUpgrade(t *testing.T) {
 	if st := e.mustBundle(t, "status", "web", "-n", ns); !regexp.MustCompile(`DRIFTED: +3 objects`).MatchString(st) {
 		t.Errorf("status after the hand edits:\n%s", st)
 	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns, "-o", "json"); !strings.Contains(st, `"drifted": 3`) {
+		t.Errorf("status -o json after the hand edits:\n%s", st)
+	}
 
 	e.mustBundle(t, "upgrade", "web", chart, "-n", ns)
 	if code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode"); code != 0 {
