@@ -68,9 +68,12 @@ bundle upgrade --install --reuse-values wiki stable/mediawiki`,
 			usage: "show what an install, upgrade, rollback or uninstall would change, or what drifted, object by object, changing nothing",
 			args:  "install|upgrade|rollback|uninstall|drift ...",
 			description: `The revision is made as install or upgrade makes it (the same flags, the same resolution,
-values and rendering), every object is sent to the API server in a dry run, and what it would
-store is compared with the live object. Secrets' values are never shown: only their keys, added,
-removed, changed or unchanged.`,
+values and rendering), every object is sent to the API server in a dry run as the operation sends
+it (applied server-side as field manager bundle), and what it would store is compared with the
+live object. diff rollback does the same with an earlier revision; diff uninstall lists what
+uninstall deletes and keeps; diff drift shows what was changed by hand since the release applied
+it. Nothing is changed. Secrets' values are never shown: only their keys, added, removed, changed
+or unchanged. See docs/diff.md.`,
 			examples: `bundle diff install wiki stable/mediawiki -n team
 bundle diff upgrade wiki stable/mediawiki --set wiki.name="Team Wiki"`,
 		},
