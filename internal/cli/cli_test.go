@@ -205,6 +205,30 @@ func TestDeps(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"constraint": "^1.0.0"`) {
 		t.Errorf("json: exit %d\n%s", code, out)
 	}
+	graphs := map[string]string{
+		"dot": `digraph bundle {
+  rankdir=LR;
+  node [shape=box, style=rounded];
+  n0 [label="mediawiki 1.1.2"];
+  n1 [label="database: mariadb 1.0.2\nfrom stable"];
+  n0 -> n1 [label="^1.0.0"];
+}
+`,
+		"mermaid": `flowchart LR
+  n0["mediawiki 1.1.2"]
+  n1["database: mariadb 1.0.2<br/>from stable"]
+  n0 -->|"^1.0.0"| n1
+`,
+	}
+	for format, want := range graphs {
+		code, out, errs := run(t, "deps", "stable/mediawiki", "-o", format)
+		if code != 0 || out != want {
+			t.Errorf("-o %s: exit %d %s: got\n%s\nwant\n%s", format, code, errs, out, want)
+		}
+	}
+	if code, _, errs := run(t, "list", "-o", "dot"); code != ExitUsage || !strings.Contains(errs, "use table, json or yaml") {
+		t.Errorf("list -o dot: exit %d %s", code, errs)
+	}
 }
 
 func TestLockedTemplateOfCatalogBundle(t *testing.T) {

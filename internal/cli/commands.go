@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,7 +13,9 @@ import (
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
+	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/render"
@@ -205,11 +210,19 @@ func (o *installOptions) options(name string, src plan.Source, wait release.Wait
 type upgradeOptions struct {
 	applyOptions
 	release.UpgradeOptions
+	// bundle upgrade's own (not bundle diff upgrade's).
+	showDiff, confirm, yes bool
+	diffContext            int
 }
 
 func upgradeCommand() *ucli.Command {
 	o := &upgradeOptions{}
-	return command("upgrade", o.run, o.flags())
+	return command("upgrade", o.run, o.flags(), []ucli.Flag{
+		boolFlag(&o.showDiff, "diff", "print what the upgrade will change (as bundle diff upgrade) before changing it"),
+		boolFlag(&o.confirm, "confirm", "with the changes printed (implies --diff), ask before going on; refused when stdin is not a terminal, unless --yes"),
+		boolFlag(&o.yes, "yes", "with --confirm, go on without asking", "y"),
+		intFlag(&o.diffContext, "diff-context", diff.DefaultContext, "with --diff, lines of context around each change"),
+	})
 }
 
 // flags are upgrade's flags (bundle diff upgrade's too).
@@ -234,9 +247,60 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	if err := o.check(c); err != nil {
 		return err
 	}
+	if o.diffContext < 0 {
+		return usagef(c, "--diff-context %d: give a number of lines, 0 or more", o.diffContext)
+	}
+	if o.yes && !o.confirm {
+		return usagef(c, "--yes answers --confirm's question: give --confirm too")
+	}
+	if o.confirm && !o.yes && !isTerminal(c.App.Reader) {
+		return usagef(c, "--confirm asks on a terminal and stdin is not one: nothing was changed; add --yes to go on without asking")
+	}
 	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
-		return cl.Upgrade(c.Context, o.options(c.Args().Get(0), src, wait))
+		opts := o.options(c.Args().Get(0), src, wait)
+		if o.showDiff || o.confirm {
+			d := opts
+			p, err := cl.Diff(c.Context, release.DiffOptions{Upgrade: &d, Options: diff.Options{Context: o.diffContext}})
+			if err != nil {
+				return nil, asDiff(err)
+			}
+			if err := printPlan(c.App.Writer, p, useColor(c)); err != nil {
+				return nil, err
+			}
+			fmt.Fprintln(c.App.Writer)
+			if o.confirm && !o.yes {
+				ok, err := ask(c.App.Reader, c.App.ErrWriter, fmt.Sprintf("Upgrade release %q as shown?", opts.ReleaseName))
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					return nil, fmt.Errorf("upgrade of %q not confirmed: nothing was changed", opts.ReleaseName)
+				}
+			}
+		}
+		return cl.Upgrade(c.Context, opts)
 	})
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// ask asks question on w and reads the answer from r: true for y or yes
+// (any case), false for anything else, an empty line or the end of input.
+func ask(r io.Reader, w io.Writer, question string) (bool, error) {
+	fmt.Fprintf(w, "%s [y/N] ", question)
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
 }
 
 // check checks upgrade's arguments and its own flags.
@@ -606,6 +670,9 @@ func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 		ready = "yes"
 	}
 	fmt.Fprintf(tw, "READY:\t%s\n", ready)
+	if st.Drifted > 0 {
+		fmt.Fprintf(tw, "DRIFTED:\t%s (bundle diff drift %s shows them; bundle upgrade takes them back)\n", plural(st.Drifted, "object"), st.Name)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -309,7 +309,7 @@ func positionalCandidates(c *ucli.Context, path string, positional []string, set
 			cmds = sub.Subcommands
 		}
 		return commandCandidates(cmds)
-	case "status", "history", "test", "uninstall", "rollback", "get values", "get manifest", "get notes", "get hooks", "get metadata", "get all":
+	case "status", "history", "test", "uninstall", "rollback", "diff rollback", "diff uninstall", "diff drift", "get values", "get manifest", "get notes", "get hooks", "get metadata", "get all":
 		if n == 0 {
 			return releaseCandidates(c, set)
 		}

@@ -21,7 +21,9 @@ func TestCompletions(t *testing.T) {
 		{[]string{"cur=", "get", "values", "wiki"}, ""}, // one NAME only
 		{[]string{"cur=", "upgrade", "wiki"}, "stable/magento stable/mariadb stable/mediawiki stable/memcached stable/mysql stable/opensearch stable/postgresql stable/redis stable/redis-ha stable/varnish stable/wordpress"},
 		{[]string{"cur=./", "install"}, ""}, // a path: the shell completes files
-		{[]string{"cur=", "diff"}, "install upgrade"},
+		{[]string{"cur=", "diff"}, "install upgrade rollback uninstall drift"},
+		{[]string{"cur=w", "diff", "rollback"}, "wiki"},
+		{[]string{"cur=w", "diff", "uninstall"}, "wiki"},
 		{[]string{"cur=w", "diff", "upgrade"}, "wiki"},
 		{[]string{"cur=stable/medi", "diff", "upgrade", "wiki"}, "stable/mediawiki"},
 		{[]string{"cur=stable/mediaw", "diff", "install"}, "stable/mediawiki"},

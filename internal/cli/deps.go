@@ -7,6 +7,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/bundlesh/bundle/pkg/deps"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
@@ -79,7 +80,7 @@ func updateCommand() *ucli.Command {
 }
 
 func depsCommand() *ucli.Command {
-	o := &lockOptions{}
+	o := &lockOptions{output: outputOption{graphs: true}}
 	return &ucli.Command{
 		Name:  "deps",
 		Flags: []ucli.Flag{o.output.flag(), o.registry.plainHTTPFlag()},
@@ -100,6 +101,9 @@ func depsCommand() *ucli.Command {
 				return err
 			}
 			if ok, err := o.output.write(c.App.Writer, t); ok {
+				return err
+			}
+			if ok, err := o.output.writeGraph(c.App.Writer, graph.FromTree(t)); ok {
 				return err
 			}
 			printTree(c.App.Writer, t, "", true, true)

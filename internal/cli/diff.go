@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 )
@@ -33,6 +35,7 @@ type diffFlags struct {
 }
 
 func (o *diffFlags) flags() []ucli.Flag {
+	o.output.graphs = true
 	return []ucli.Flag{
 		intFlag(&o.context, "context", diff.DefaultContext, "lines of context around each change"),
 		boolFlag(&o.detailed, "detailed-exitcode", "exit 0 when nothing would change, 2 when something would, 1 on an error"),
@@ -54,6 +57,10 @@ func (o *diffFlags) show(c *ucli.Context, p *diff.Plan) error {
 		if err != nil {
 			return err
 		}
+	} else if ok, err := o.output.writeGraph(c.App.Writer, graph.FromPlan(p)); ok {
+		if err != nil {
+			return err
+		}
 	} else if err := printPlan(c.App.Writer, p, useColor(c)); err != nil {
 		return err
 	}
@@ -70,7 +77,7 @@ type diffElement struct {
 }
 
 func diffCommand() *ucli.Command {
-	return &ucli.Command{Name: "diff", Subcommands: []*ucli.Command{diffInstallCommand(), diffUpgradeCommand()}}
+	return &ucli.Command{Name: "diff", Subcommands: []*ucli.Command{diffInstallCommand(), diffUpgradeCommand(), diffRollbackCommand(), diffUninstallCommand(), diffDriftCommand()}}
 }
 
 // diffInstallOptions are bundle diff install's flags: install's, and
@@ -132,6 +139,113 @@ func (o *diffUpgradeOptions) run(c *ucli.Context) error {
 	p, err := cl.Diff(c.Context, release.DiffOptions{Upgrade: &up, Options: diff.Options{Context: o.diff.context}})
 	if err != nil {
 		return asDiff(err)
+	}
+	return o.diff.show(c, p)
+}
+
+// diffRollbackOptions are bundle diff rollback's flags: the cluster's,
+// and diff's own.
+type diffRollbackOptions struct {
+	kube kubeOptions
+	diff diffFlags
+}
+
+func diffRollbackCommand() *ucli.Command {
+	o := &diffRollbackOptions{}
+	return command("rollback", o.run, o.kube.flags(), o.diff.flags())
+}
+
+func (o *diffRollbackOptions) run(c *ucli.Context) error {
+	if c.NArg() < 1 || c.NArg() > 2 {
+		return usagef(c, "expected NAME [REVISION], got %d arguments", c.NArg())
+	}
+	opts := release.RollbackOptions{ReleaseName: c.Args().Get(0)}
+	if c.NArg() == 2 {
+		n, err := strconv.Atoi(c.Args().Get(1))
+		if err != nil || n < 1 {
+			return usagef(c, "REVISION %q: give a revision number from bundle history", c.Args().Get(1))
+		}
+		opts.Revision = n
+	}
+	if err := o.diff.check(c); err != nil {
+		return err
+	}
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	p, err := cl.DiffRollback(c.Context, opts, diff.Options{Context: o.diff.context})
+	if err != nil {
+		return asDiff(err)
+	}
+	return o.diff.show(c, p)
+}
+
+// diffUninstallOptions are bundle diff uninstall's flags: uninstall's
+// that change what it deletes, and diff's own.
+type diffUninstallOptions struct {
+	kube       kubeOptions
+	deleteData bool
+	force      bool
+	diff       diffFlags
+}
+
+func diffUninstallCommand() *ucli.Command {
+	o := &diffUninstallOptions{}
+	return command("uninstall", o.run, o.kube.flags(), []ucli.Flag{
+		boolFlag(&o.deleteData, "delete-data", "show the release's persistent volume claims as deleted (kept otherwise)"),
+		boolFlag(&o.force, "force", "as bundle uninstall --force: do not warn that releases bound to this one stop uninstall"),
+	}, o.diff.flags())
+}
+
+func (o *diffUninstallOptions) run(c *ucli.Context) error {
+	if err := exactArgs(c, 1, "NAME"); err != nil {
+		return err
+	}
+	if err := o.diff.check(c); err != nil {
+		return err
+	}
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	opts := release.UninstallOptions{ReleaseName: c.Args().Get(0), DeleteData: o.deleteData, Force: o.force}
+	p, err := cl.DiffUninstall(c.Context, opts, diff.Options{Context: o.diff.context})
+	if err != nil {
+		return err
+	}
+	if len(p.Consumers) > 0 && !o.force {
+		fmt.Fprintf(c.App.ErrWriter, "warning: bundle uninstall %s refuses while releases are bound to it (%s); --force uninstalls it anyway\n", opts.ReleaseName, strings.Join(p.Consumers, ", "))
+	}
+	return o.diff.show(c, p)
+}
+
+// diffDriftOptions are bundle diff drift's flags: the cluster's, and
+// diff's own.
+type diffDriftOptions struct {
+	kube kubeOptions
+	diff diffFlags
+}
+
+func diffDriftCommand() *ucli.Command {
+	o := &diffDriftOptions{}
+	return command("drift", o.run, o.kube.flags(), o.diff.flags())
+}
+
+func (o *diffDriftOptions) run(c *ucli.Context) error {
+	if err := exactArgs(c, 1, "RELEASE"); err != nil {
+		return err
+	}
+	if err := o.diff.check(c); err != nil {
+		return err
+	}
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	p, err := cl.Drift(c.Context, c.Args().Get(0), diff.Options{Context: o.diff.context})
+	if err != nil {
+		return err
 	}
 	return o.diff.show(c, p)
 }
@@ -204,6 +318,23 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 	}
 	fmt.Fprintf(w, "%s %d to create, %d to change, %d to delete, %d unchanged\n", pt.paint(colorBold, "Objects:"),
 		counts[diff.Create], counts[diff.Change], counts[diff.Delete], counts[diff.Unchanged])
+	for _, cl := range p.Claims {
+		what := "claim " + cl.Namespace + "/" + cl.Name
+		if cl.StatefulSet != "" {
+			what += " (of StatefulSet " + cl.StatefulSet + ")"
+		}
+		if cl.Action == diff.Delete {
+			fmt.Fprintln(w, pt.paint(colorRed, "- delete "+what+" with its data"))
+		} else {
+			fmt.Fprintf(w, "  keep %s with its data (--delete-data deletes it)\n", what)
+		}
+	}
+	for _, pr := range p.Providers {
+		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound to:"), pr)
+	}
+	for _, co := range p.Consumers {
+		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound by:"), co)
+	}
 	for _, o := range p.Objects {
 		var head string
 		switch o.Action {
@@ -268,6 +399,9 @@ func resolutionLine(pt painter, r diff.Resolution) string {
 	case diff.Create:
 		return pt.paint(colorGreen, fmt.Sprintf("+ %s%s %s%s (new)", prefix, r.After.Bundle, r.After.Version, from(r.After)))
 	case diff.Delete:
+		if r.Before.Bound != "" {
+			return pt.paint(colorRed, fmt.Sprintf("- %s%s %s (binding dropped: release %s stays)", prefix, r.Before.Bundle, r.Before.Version, r.Before.Bound))
+		}
 		return pt.paint(colorRed, fmt.Sprintf("- %s%s %s (dropped)", prefix, r.Before.Bundle, r.Before.Version))
 	case diff.Change:
 		what := r.After.Bundle + " " + r.Before.Version + " -> " + r.After.Version

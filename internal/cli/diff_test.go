@@ -10,6 +10,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -108,6 +109,15 @@ func TestDiffUsage(t *testing.T) {
 		{[]string{"diff", "install", "stable/mediawiki", "--context", "-1"}, ExitUsage, "--context -1: give a number of lines"},
 		{[]string{"diff", "install", "stable/mediawiki", "-o", "xml"}, ExitUsage, `--output "xml"`},
 		{[]string{"diff", "install", "a", "b", "c"}, ExitUsage, "expected [NAME] BUNDLE"},
+		{[]string{"diff", "rollback"}, ExitUsage, "expected NAME [REVISION], got 0 arguments"},
+		{[]string{"diff", "rollback", "wiki", "zero"}, ExitUsage, `REVISION "zero"`},
+		{[]string{"diff", "uninstall", "a", "b"}, ExitUsage, "NAME"},
+		{[]string{"diff", "drift"}, ExitUsage, "RELEASE"},
+		{[]string{"diff", "drift", "wiki", "--context", "-2"}, ExitUsage, "--context -2"},
+		// --confirm needs a terminal to ask on: refused before anything is read or changed.
+		{[]string{"upgrade", "wiki", "stable/mediawiki", "--confirm"}, ExitUsage, "--confirm asks on a terminal and stdin is not one"},
+		{[]string{"upgrade", "wiki", "stable/mediawiki", "--yes"}, ExitUsage, "give --confirm too"},
+		{[]string{"upgrade", "wiki", "stable/mediawiki", "--diff", "--diff-context", "-1"}, ExitUsage, "--diff-context -1"},
 	}
 	for _, tt := range tests {
 		code, _, errs := run(t, tt.args...)
@@ -124,5 +134,40 @@ func TestDiffFixesSayDiff(t *testing.T) {
 	err := fmt.Errorf("installing: %w", errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Run: []string{"upgrade", "wiki", "stable/mediawiki"}}}, "release %q already exists", "wiki"))
 	if got := withHints(asDiff(err)); got != `installing: release "wiki" already exists: run bundle diff upgrade wiki stable/mediawiki` {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestAsk(t *testing.T) {
+	for in, want := range map[string]bool{"y\n": true, "YES\n": true, " yes ": true, "n\n": false, "\n": false, "": false, "yess\n": false} {
+		var w bytes.Buffer
+		got, err := ask(strings.NewReader(in), &w, "Go on?")
+		if err != nil || got != want || w.String() != "Go on? [y/N] " {
+			t.Errorf("ask, answer %q: %v %v, asked %q; want %v", in, got, err, w.String(), want)
+		}
+	}
+}
+
+// bundle diff -o mermaid: the plan's bundles as nodes, what changes marked.
+func TestDiffOutputMermaid(t *testing.T) {
+	var out bytes.Buffer
+	o := diffFlags{}
+	o.flags()
+	o.output.format = outMermaid
+	if ok, err := o.output.writeGraph(&out, graph.FromPlan(testPlan(t))); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	want := `flowchart LR
+  n0["wiki 1.0.0 -#gt; 1.1.0<br/>objects: 0 to create, 2 to change, 0 to delete"]
+  n1["database: mariadb 1.0.1 -#gt; 1.0.2"]
+  n2["cache: memcached 1.0.0 (new)"]
+  n0 --> n1
+  n0 --> n2
+  classDef create fill:#d4edda,stroke:#28a745
+  class n2 create
+  classDef change fill:#fff3cd,stroke:#d39e00
+  class n0,n1 change
+`
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }

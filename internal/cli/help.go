@@ -55,18 +55,25 @@ revision's values are kept when no -f or --set is given, and dropped otherwise. 
 requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.
 Bindings (--bind) the current revision recorded are kept; --unbind INSTANCE installs that requirement
 in the release again. Upgrading a release others are bound to is refused when the new version is
-outside one of their constraints.`,
+outside one of their constraints.
+--diff prints what the upgrade will change first (as bundle diff upgrade); --confirm also asks before
+going on, and is refused when stdin is not a terminal unless --yes answers for it.`,
 			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
+# see the changes and say yes or no before anything is changed
+bundle upgrade wiki stable/mediawiki -f prod.yaml --confirm
 # install when missing, keep the values set before
 bundle upgrade --install --reuse-values wiki stable/mediawiki`,
 		},
 		"diff": {
-			usage: "show what an install or upgrade would change, object by object, changing nothing",
-			args:  "install|upgrade ...",
+			usage: "show what an install, upgrade, rollback or uninstall would change, or what drifted, object by object, changing nothing",
+			args:  "install|upgrade|rollback|uninstall|drift ...",
 			description: `The revision is made as install or upgrade makes it (the same flags, the same resolution,
-values and rendering), every object is sent to the API server in a dry run, and what it would
-store is compared with the live object. Secrets' values are never shown: only their keys, added,
-removed, changed or unchanged.`,
+values and rendering), every object is sent to the API server in a dry run as the operation sends
+it (applied server-side as field manager bundle), and what it would store is compared with the
+live object. diff rollback does the same with an earlier revision; diff uninstall lists what
+uninstall deletes and keeps; diff drift shows what was changed by hand since the release applied
+it. Nothing is changed. Secrets' values are never shown: only their keys, added, removed, changed
+or unchanged. See docs/diff.md.`,
 			examples: `bundle diff install wiki stable/mediawiki -n team
 bundle diff upgrade wiki stable/mediawiki --set wiki.name="Team Wiki"`,
 		},
@@ -78,10 +85,14 @@ ignored). Prints the bundle and its requirements, then each object (+ create, ~ 
 with a unified diff of its YAML: what the API server would store, defaults included, without the
 fields it maintains (managedFields, resourceVersion, uid, status, ...). Hooks are not shown.
 Colour on a terminal only (not with $NO_COLOR). With --detailed-exitcode: 0 when nothing would
-change, 2 when something would, 1 on an error (a wrong command line too).`,
+change, 2 when something would, 1 on an error (a wrong command line too). -o mermaid and -o dot
+draw the bundle and its requirement instances as a graph, those created, changed or dropped
+highlighted (every bundle diff command takes them).`,
 			examples: `bundle diff install wiki stable/mediawiki -n team
 bundle diff install ./shop -f prod.yaml -o json
-bundle diff install wiki stable/mediawiki --detailed-exitcode --context 1`,
+bundle diff install wiki stable/mediawiki --detailed-exitcode --context 1
+# the bundles as a graph, what changes highlighted (also -o dot)
+bundle diff install wiki stable/mediawiki -o mermaid`,
 		},
 		"diff upgrade": {
 			usage: "show what bundle upgrade would change, changing nothing",
@@ -96,6 +107,39 @@ change, 2 when something would, 1 on an error (a wrong command line too).`,
 bundle diff upgrade wiki stable/mediawiki --reuse-values --update-deps
 # in CI: fail the step when the cluster is not what the bundle says
 bundle diff upgrade wiki stable/mediawiki -f prod.yaml --detailed-exitcode`,
+		},
+		"diff rollback": {
+			usage: "show what bundle rollback would change, changing nothing",
+			args:  "NAME [REVISION]",
+			description: `Runs the rollback as a dry run (the target revision validated, bound releases' constraints
+checked), then sends every object of the target revision to the API server in a dry run as the
+rollback applies it, and compares what it would store with the live object. Without REVISION,
+the previous deployed revision. Secrets' values are never shown, only their keys.`,
+			examples: `bundle diff rollback wiki
+bundle diff rollback wiki 2 --detailed-exitcode`,
+		},
+		"diff uninstall": {
+			usage: "show what bundle uninstall would delete and keep, changing nothing",
+			args:  "NAME",
+			description: `Lists every object of the release that uninstall deletes (not those marked
+helm.sh/resource-policy: keep), and the release's persistent volume claims: kept with their data,
+or deleted with --delete-data. Names the releases this one is bound to and those bound to it
+(uninstall refuses while there are any, unless --force).`,
+			examples: `bundle diff uninstall wiki
+bundle diff uninstall wiki --delete-data -o json`,
+		},
+		"diff drift": {
+			usage: "show the objects of a release that are no longer what it applied, changing nothing",
+			args:  "RELEASE",
+			description: `Compares every object of the release's current revision with what that revision applied:
+the fields the release sets (as field manager bundle) changed by hand show as ~ change (before:
+live, after: as the release set them), objects deleted by hand as + create. Fields other managers
+keep are not drift: status, replicas an autoscaler scales, defaults and annotations controllers
+add. bundle upgrade with the same inputs takes the drift back. bundle status counts the drifted
+objects. With --detailed-exitcode: 0 when nothing drifted, 2 when something did.`,
+			examples: `bundle diff drift wiki
+# in CI or cron: alert when someone edited the release by hand
+bundle diff drift wiki --detailed-exitcode -o json`,
 		},
 		"rollback": {
 			usage: "restore an earlier revision of a release, app and infrastructure together",
@@ -221,8 +265,11 @@ bundle update ./shop mariadb`,
 		"deps": {
 			usage: "show the resolved requirement tree: versions, constraints and who imposed them",
 			args:  "[DIR|ARCHIVE|BUNDLE]",
+			description: `-o dot and -o mermaid draw the tree as a graph (Graphviz, Mermaid): bundles and requirement
+instances as nodes, requirements as edges labelled with their constraints.`,
 			examples: `bundle deps stable/mediawiki
-bundle deps ./shop -o json`,
+bundle deps ./shop -o json
+bundle deps ./shop -o dot | dot -Tsvg > deps.svg`,
 		},
 		"package": {
 			usage:    "package a bundle directory as NAME-VERSION.tgz, byte-for-byte reproducible (a valid Helm chart archive)",

@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 )
@@ -20,12 +21,21 @@ const (
 	outTable = "table"
 	outJSON  = "json"
 	outYAML  = "yaml"
+	// Graphs of requirements (bundle deps, bundle diff).
+	outDOT     = "dot"
+	outMermaid = "mermaid"
 )
 
-// outputOption is -o/--output.
-type outputOption struct{ format string }
+// outputOption is -o/--output; graphs accepts dot and mermaid too.
+type outputOption struct {
+	format string
+	graphs bool
+}
 
 func (o *outputOption) flag() ucli.Flag {
+	if o.graphs {
+		return stringFlag(&o.format, "output", outTable, "output format: table, json, yaml, or a graph of the requirements: dot (Graphviz) or mermaid", "o")
+	}
 	return stringFlag(&o.format, "output", outTable, "output format: table, json or yaml", "o")
 }
 
@@ -33,9 +43,27 @@ func (o outputOption) check(c *ucli.Context) error {
 	switch o.format {
 	case "", outTable, outJSON, outYAML: // "": a command without -o
 		return nil
-	default:
-		return usagef(c, "--output %q: use table, json or yaml", o.format)
+	case outDOT, outMermaid:
+		if o.graphs {
+			return nil
+		}
 	}
+	if o.graphs {
+		return usagef(c, "--output %q: use table, json, yaml, dot or mermaid", o.format)
+	}
+	return usagef(c, "--output %q: use table, json or yaml", o.format)
+}
+
+// writeGraph writes g as DOT or Mermaid; it reports false for the other
+// formats.
+func (o outputOption) writeGraph(w io.Writer, g *graph.Graph) (bool, error) {
+	switch o.format {
+	case outDOT:
+		return true, graph.WriteDOT(w, g)
+	case outMermaid:
+		return true, graph.WriteMermaid(w, g)
+	}
+	return false, nil
 }
 
 // write writes v as JSON or YAML (YAML through JSON, as Helm does, so the
@@ -172,6 +200,9 @@ type releaseObject struct {
 	Ready     *bool            `json:"ready,omitempty"`
 	Resources []resourceObject `json:"resources,omitempty"`
 	Consumers []consumerObject `json:"consumers,omitempty"`
+	// Drifted is the number of objects whose live state is not what the
+	// release applied (bundle status only; absent when not known).
+	Drifted *int `json:"drifted,omitempty"`
 }
 
 // consumerObject is a release bound to the one shown.
@@ -306,6 +337,10 @@ func toStatusObject(st *release.Status) releaseObject {
 	}
 	for _, co := range st.Consumers {
 		out.Consumers = append(out.Consumers, consumerObject{Name: co.Release, Namespace: co.Namespace, Instance: co.Instance, Constraint: co.Constraint})
+	}
+	if st.Drifted >= 0 {
+		n := st.Drifted
+		out.Drifted = &n
 	}
 	return out
 }

@@ -37,6 +37,8 @@ const (
 	Delete    Action = "delete"
 	Change    Action = "change"
 	Unchanged Action = "unchanged"
+	// Keep is what an uninstall does with a claim without --delete-data.
+	Keep Action = "keep"
 )
 
 // DefaultContext is the number of lines of context around a change, as
@@ -61,6 +63,27 @@ type Plan struct {
 	// Objects are the release's objects in install order (Helm's order of
 	// kinds; within a kind, the manifest's order, then those deleted).
 	Objects []Object `json:"objects"`
+	// Claims are the release's persistent volume claims (its data) an
+	// uninstall keeps, or deletes with --delete-data.
+	Claims []Claim `json:"claims,omitempty"`
+	// Consumers are the releases bound to this one
+	// ("NAMESPACE/RELEASE (INSTANCE)"): an uninstall would leave them
+	// without what they require.
+	Consumers []string `json:"consumers,omitempty"`
+	// Providers are the installed releases this one is bound to
+	// ("INSTANCE: NAMESPACE/RELEASE").
+	Providers []string `json:"providers,omitempty"`
+}
+
+// Claim is a persistent volume claim of a release and what an uninstall
+// does with it (Keep or Delete).
+type Claim struct {
+	Action    Action `json:"action"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// StatefulSet made the claim from a volumeClaimTemplate; empty for a
+	// claim of the manifest.
+	StatefulSet string `json:"statefulSet,omitempty"`
 }
 
 // Changed reports whether the operation changes anything: an object, or
@@ -76,6 +99,11 @@ func (p *Plan) Changed() bool {
 	}
 	for _, o := range p.Objects {
 		if o.Action != Unchanged {
+			return true
+		}
+	}
+	for _, c := range p.Claims {
+		if c.Action == Delete {
 			return true
 		}
 	}

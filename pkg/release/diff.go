@@ -5,11 +5,14 @@ package release
 // (their own code path, in a dry run: one resolution keeping the installed
 // requirement versions, the values rules, Helm's rendering with lookups
 // against the cluster, the validation of validate.go), then every object of
-// it is sent to the API server in a dry run as Helm will send it (created
-// when missing, else patched with Helm's patch, or replaced with --force),
+// it is sent to the API server in a dry run as bundle's applier will send
+// it (applied server-side as field manager bundle, taking over the fields
+// of client-side managers first; replaced with --force: apply.go),
 // and what the API server answers it would store is compared (pkg/diff)
 // with the live object. Objects of the current revision the new one drops
-// are deleted, unless they carry helm.sh/resource-policy: keep.
+// are deleted, unless they carry helm.sh/resource-policy: keep, and so are
+// those of the release's other revisions still in the cluster as the
+// release's (applier.leftovers).
 //
 // Nothing is changed: the operation runs as a dry run (no lease, no
 // revision stored, no namespace or CRD created) and every request that
@@ -28,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
 
@@ -102,6 +106,16 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 	}
 	p.Bundle = diff.Root(oldRoot, &plan.Resolved{Bundle: rel.Bundle, Version: rel.Version})
 	p.Requirements = diff.Requirements(oldResolved, rel.Resolved)
+	for _, r := range rel.Resolved {
+		if r.Bound != "" {
+			p.Providers = append(p.Providers, r.Instance+": "+r.Bound)
+		}
+	}
+	if base != nil {
+		if p.Consumers, err = c.consumerNames(name); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -171,6 +185,25 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 		}
 		before = append(before, live)
 	}
+	// The objects of the release's other stored revisions the applier
+	// deletes (applier.leftovers): still in the cluster as the release's.
+	a := &applier{
+		ctx: ctx, release: rel.Name, namespace: c.namespace, log: c.log,
+		history: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(rel.Name) },
+		build:   func(m string) (kube.ResourceList, error) { return c.cfg.KubeClient.Build(strings.NewReader(m), false) },
+	}
+	for _, info := range a.leftovers(original, target) {
+		live, err := resourceFor(v.dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		case live.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy, !a.owns(live), live.GetDeletionTimestamp() != nil:
+			continue
+		}
+		before = append(before, live)
+	}
 	return before, after, nil
 }
 
@@ -181,9 +214,13 @@ func resourceFor(dyn dynamic.Interface, info *resource.Info) dynamic.ResourceInt
 	return dyn.Resource(info.Mapping.Resource)
 }
 
-// dryRunResult sends obj in a dry run as Helm will send it (as dryRun in
-// validate.go does) and returns the live object (nil when missing) and
-// what the API server answers it would store. Objects the API server
+// dryRunResult sends obj in a dry run as the applier will send it
+// (applier.update): applied server-side as FieldManager, taking over
+// conflicting fields; replaced with force; or, when the API server cannot
+// apply it server-side, created or patched as Helm sends it. It returns
+// the live object (nil when missing) and what the API server answers it
+// would store, less the fields the applier's take-over of client-side
+// managers would have the apply remove (takenBack). Objects the API server
 // cannot take yet (custom resources whose CRD comes with the release or is
 // not served) are returned as rendered.
 func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, original kube.ResourceList, force bool, defined map[string]bool) (live, stored *unstructured.Unstructured, err error) {
@@ -194,7 +231,10 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 		if defined[info.Mapping.GroupVersionKind.GroupKind().String()] {
 			return nil, obj, nil
 		}
-		stored, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll})
+		stored, err = dryRunApply(ctx, ri, info, obj)
+		if cannotApplyServerSide(err) {
+			stored, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
+		}
 		if apierrors.IsNotFound(err) && notServed(err) {
 			return nil, obj, nil
 		}
@@ -211,10 +251,20 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 	if force {
 		o := obj.DeepCopy()
 		o.SetResourceVersion(live.GetResourceVersion())
-		stored, err = ri.Update(ctx, o, metav1.UpdateOptions{DryRun: dryRunAll})
+		stored, err = ri.Update(ctx, o, metav1.UpdateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 		return live, stored, err
 	}
-	from := runtime.Object(obj)
+	stored, err = dryRunApply(ctx, ri, info, obj)
+	if err == nil {
+		_, err = takenBack(stored, clientSideManagers())
+		return live, stored, err
+	}
+	if !cannotApplyServerSide(err) {
+		return nil, nil, err
+	}
+	// Patched as the applier patches it (applier.patch), from the object
+	// in the revision Helm starts from, else the live one.
+	from := runtime.Object(live)
 	if o := original.Get(info); o != nil {
 		from = o.Object
 	}
@@ -225,8 +275,19 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 	if len(patch) == 0 || string(patch) == "{}" {
 		return live, live, nil // Helm sends nothing
 	}
-	stored, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll})
+	stored, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 	return live, stored, err
+}
+
+// dryRunApply is the applier's apply of obj in a dry run: server-side, as
+// FieldManager, taking over conflicting fields.
+func dryRunApply(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	body, err := applyBody(obj)
+	if err != nil {
+		return nil, err
+	}
+	takeOver := true
+	return ri.Patch(ctx, info.Name, types.ApplyPatchType, body, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager, Force: &takeOver})
 }
 
 // unallocated removes from stored, what the API server answered a dry-run

@@ -28,6 +28,13 @@ type Status struct {
 	// Consumers are the releases bound to this one (its providers are
 	// the Resolved entries with Bound set).
 	Consumers []Consumer
+	// Drifted is the number of objects of the current revision whose
+	// live state is not what the release applied (see Drift): fields it
+	// sets changed by hand, objects deleted. -1 when not known: the
+	// status of an earlier revision, or the comparison failed (DriftError
+	// says why).
+	Drifted    int
+	DriftError error
 }
 
 // Ready reports whether every resource is ready.
@@ -48,7 +55,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{Details: rel}
+	st := &Status{Details: rel, Drifted: -1}
 	st.Consumers, _ = c.consumers(name) // none found is no reason to fail
 	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
@@ -92,6 +99,13 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 				}
 				st.Resources = append(st.Resources, cr)
 			}
+		}
+	}
+	if cur := c.current(name); cur != nil && cur.Version == rel.Revision {
+		if n, err := c.Drifted(ctx, name); err != nil {
+			st.DriftError = err
+		} else {
+			st.Drifted = n
 		}
 	}
 	return st, nil

@@ -36,6 +36,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
@@ -96,6 +97,14 @@ func (c *Client) validator(ctx context.Context, kc kube.Interface, hooks, force 
 		rc, err := c.flags.ToRESTConfig()
 		if err != nil {
 			return nil, errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
+		}
+		// One request after the other, per object: client-go's default
+		// limit (5 a second after a burst of 10) would make a release of
+		// 20 objects take 2 seconds to compare. The API server's own
+		// priority and fairness still applies.
+		if rc.QPS == 0 && rc.RateLimiter == nil {
+			rc = rest.CopyConfig(rc)
+			rc.QPS, rc.Burst = 50, 100
 		}
 		if v.dyn, err = dynamic.NewForConfig(rc); err != nil {
 			return nil, err

@@ -61,7 +61,19 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 		t.Errorf("status of a consumer:\n%s", st)
 	}
 
-	code, _, errs := e.bundle(t, "uninstall", "team-db", "-n", ns)
+	// bundle diff uninstall names the releases bound either way.
+	code, out, errs := e.diffRun(t, ns, "uninstall", "team-db")
+	if code != 0 || !strings.Contains(out, "Bound by: "+ns+"/blog (database)\nBound by: "+ns+"/wiki (database)\n") ||
+		!strings.Contains(errs, "warning: bundle uninstall team-db refuses while releases are bound to it") {
+		t.Errorf("diff uninstall of the provider: exit %d %s\n%s", code, errs, out)
+	}
+	code, out, errs = e.diffRun(t, ns, "uninstall", "wiki")
+	if code != 0 || !strings.Contains(out, "Bound to: database: "+ns+"/team-db\n") ||
+		!strings.Contains(out, "  - database: mariadb 1.0.2 (binding dropped: release "+ns+"/team-db stays)\n") || errs != "" {
+		t.Errorf("diff uninstall of a consumer: exit %d %s\n%s", code, errs, out)
+	}
+
+	code, _, errs = e.bundle(t, "uninstall", "team-db", "-n", ns)
 	if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 ||
 		!strings.Contains(errs, `release "team-db" is bound by 2 releases: `+ns+"/blog (database), "+ns+"/wiki (database)") ||
 		!strings.Contains(errs, "run bundle upgrade wiki stable/mediawiki -n "+ns+" --unbind database") || !strings.Contains(errs, "use --force") {

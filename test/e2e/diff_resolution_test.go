@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -79,6 +81,18 @@ func TestDiffUpgradeResolution(t *testing.T) {
 	if !strings.Contains(p.Objects[0].Diff+p.Objects[1].Diff, "-  version: 1.0.0\n+  version: 1.1.0\n") {
 		t.Errorf("diffs:\n%s%s", p.Objects[0].Diff, p.Objects[1].Diff)
 	}
+	// The plan of the requirement bump, to the byte: JSON, and the graph
+	// with both bundles marked changed.
+	j, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "lab-update-deps.json", normalize(string(j)+"\n", ns))
+	var g strings.Builder
+	if err := graph.WriteMermaid(&g, graph.FromPlan(p)); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "lab-update-deps.mmd", g.String())
 	if after := e.snapshot(t, ns); after != before {
 		t.Errorf("Client.Diff changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
 	}

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/bundlesh/bundle/internal/testutil"
@@ -100,6 +101,7 @@ var snapshotKinds = []schema.GroupVersionResource{
 	{Version: "v1", Resource: "services"},
 	{Group: "apps", Version: "v1", Resource: "deployments"},
 	{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"},
+	{Version: "v1", Resource: "persistentvolumeclaims"},
 }
 
 // snapshot is the JSON of every object of snapshotKinds in ns, and the
@@ -336,5 +338,219 @@ func TestDiffUpgradeCatalogBundle(t *testing.T) {
 		if !strings.Contains(out, s) {
 			t.Errorf("wiki.name: output lacks %q:\n%s", s, out)
 		}
+	}
+}
+
+// dataChart writes a chart of one ConfigMap holding values.data's keys.
+func dataChart(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "keys")
+	return testutil.WriteTree(t, dir, map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: keys\nversion: 1.0.0\n",
+		"values.yaml": "data: {a: \"1\"}\n",
+		"templates/cm.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: {{ .Release.Name }}}
+data:
+{{- range $k, $v := .Values.data }}
+  {{ $k }}: {{ $v | quote }}
+{{- end }}
+`,
+	})
+}
+
+// bundle diff upgrade shows what the converging upgrade will store: a key
+// the helm CLI wrote client-side (manager helm) that the new revision
+// leaves out is removed (the applier's take-over, done in memory by the
+// diff), and a hand edit of a field the release sets is taken back; the
+// upgrade then stores exactly that.
+func TestDiffUpgradeShowsWhatTheTakeOverRemoves(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := dataChart(t)
+	runHelm(t, helmCLI(t), "install", "keys", chart, "-n", ns, "--kubeconfig", e.kubeconfig, "--set", "data.b=2")
+	ctx := context.Background()
+	patch := []byte(`{"data":{"a":"by-hand"}}`)
+	if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "keys", "application/merge-patch+json", patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	// Drift of a release the helm CLI wrote client-side: the hand edit
+	// only (b is the release's own).
+	code, out, errs := e.diffRun(t, ns, "drift", "keys", "--detailed-exitcode", "--context", "0")
+	if want := "~ change ConfigMap " + ns + "/keys\n@@ -N +N @@\n-  a: by-hand\n+  a: \"1\"\n"; code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) {
+		t.Errorf("drift: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
+	}
+	code, out, errs = e.diffRun(t, ns, "upgrade", "keys", chart, "--reset-values", "--detailed-exitcode", "--context", "0")
+	want := "~ change ConfigMap " + ns + "/keys\n@@ -N +N @@\n-  a: by-hand\n-  b: \"2\"\n+  a: \"1\"\n"
+	if code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) {
+		t.Fatalf("exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
+	}
+	e.mustBundle(t, "upgrade", "keys", chart, "-n", ns, "--reset-values")
+	cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "keys", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cm.Data) != "map[a:1]" {
+		t.Errorf("after the upgrade the diff announced, data is %v, want map[a:1]", cm.Data)
+	}
+	if code, out, errs := e.diffRun(t, ns, "upgrade", "keys", chart, "--reset-values", "--detailed-exitcode"); code != 0 {
+		t.Errorf("after the upgrade: exit %d %s\n%s", code, errs, out)
+	}
+}
+
+// hunkLines2 matches a hunk header's line numbers, of any context.
+var hunkLines2 = regexp.MustCompile(`@@ -[0-9,]+ \+[0-9,]+ @@`)
+
+// bundle diff rollback: the target revision's objects over the live ones;
+// bundle diff uninstall: every object deleted, the claim kept (deleted with
+// --delete-data). Neither changes the cluster or the history.
+func TestDiffRollbackAndUninstall(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := diffChart(t)
+	testutil.WriteTree(t, chart, map[string]string{"templates/pvc.yaml": `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: {{ .Release.Name }}-data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+`})
+	e.mustBundle(t, "install", "web", chart, "-n", ns)
+	e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=3")
+	history := e.mustBundle(t, "history", "web", "-n", ns)
+
+	code, out, errs := e.diffRun(t, ns, "rollback", "web", "--detailed-exitcode", "--context", "0")
+	want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-  replicas: 3\n+  replicas: 1\n"
+	if code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) || len(objectLines(out)) != 1 {
+		t.Errorf("rollback: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
+	}
+	if code, out, errs := e.diffRun(t, ns, "rollback", "web", "2", "--detailed-exitcode"); code != 0 || !strings.Contains(out, "0 to change") {
+		t.Errorf("rollback to the revision running: exit %d %s\n%s", code, errs, out)
+	}
+	if code, _, errs := e.diffRun(t, ns, "rollback", "web", "7"); code != 1 || !strings.Contains(errs, "7") {
+		t.Errorf("rollback to a revision that is not there: exit %d %s", code, errs)
+	}
+
+	code, out, errs = e.diffRun(t, ns, "uninstall", "web", "--detailed-exitcode")
+	wantObjects := []string{"- delete Secret " + ns + "/web", "- delete ConfigMap " + ns + "/web", "- delete Service " + ns + "/web", "- delete Deployment.apps " + ns + "/web"}
+	if code != 2 || fmt.Sprint(objectLines(out)) != fmt.Sprint(wantObjects) ||
+		!strings.Contains(out, "Bundle: - shop 1.0.0 (dropped)") ||
+		!strings.Contains(out, "  keep claim "+ns+"/web-data with its data (--delete-data deletes it)") {
+		t.Errorf("uninstall: exit %d %s:\n%s", code, errs, out)
+	}
+	if strings.Contains(out, "diff-secret") {
+		t.Errorf("uninstall shows a Secret's value:\n%s", out)
+	}
+	code, out, errs = e.diffRun(t, ns, "uninstall", "web", "--delete-data", "-o", "json")
+	var p struct {
+		Objects []struct{ Action, Kind string }
+		Claims  []struct{ Action, Name string }
+	}
+	if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil {
+		t.Fatalf("uninstall --delete-data -o json: exit %d %s %v\n%s", code, errs, err, out)
+	}
+	if len(p.Objects) != 5 || fmt.Sprint(p.Claims) != "[{delete web-data}]" {
+		t.Errorf("uninstall --delete-data: objects %v, claims %v", p.Objects, p.Claims)
+	}
+	if h := e.mustBundle(t, "history", "web", "-n", ns); h != history {
+		t.Errorf("the history changed:\n%s\nwas\n%s", h, history)
+	}
+}
+
+// bundle diff drift: hand edits of fields the release sets (client-go
+// patches as another field manager) and an object deleted by hand show;
+// replicas set through the scale subresource (as an autoscaler sets them)
+// do not. bundle status counts them; bundle upgrade with the same inputs
+// takes them back.
+func TestDiffDriftShowsHandEditsUntilUpgrade(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := diffChart(t)
+	e.mustBundle(t, "install", "web", chart, "-n", ns)
+	if code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode"); code != 0 || !strings.Contains(out, "0 to create, 0 to change, 0 to delete, 4 unchanged") {
+		t.Fatalf("no drift after the install: exit %d %s\n%s", code, errs, out)
+	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns); strings.Contains(st, "DRIFTED") {
+		t.Errorf("status after the install:\n%s", st)
+	}
+
+	ctx := context.Background()
+	hand := metav1.PatchOptions{FieldManager: "e2e-hand"}
+	if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"data":{"site":"Edited"}}`), hand); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.StrategicMergePatchType, []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:hand"}]}}}}`), hand); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cs.CoreV1().Services(ns).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":4}}`), metav1.PatchOptions{FieldManager: "e2e-autoscaler"}, "scale"); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode", "--context", "0")
+	want := []string{"~ change ConfigMap " + ns + "/web", "+ create Service " + ns + "/web", "~ change Deployment.apps " + ns + "/web"}
+	if code != 2 || fmt.Sprint(objectLines(out)) != fmt.Sprint(want) {
+		t.Fatalf("drift: exit %d %s\n%s", code, errs, out)
+	}
+	for _, s := range []string{"-  site: Edited\n+  site: Docs\n", "-      - image: nginx:hand\n+      - image: nginx:1.27\n"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("drift lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "replicas") {
+		t.Errorf("drift shows the replicas the scale subresource set:\n%s", out)
+	}
+	code, out, errs = e.diffRun(t, ns, "drift", "web", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"changed": true`) {
+		t.Errorf("drift -o json: exit %d %s\n%s", code, errs, out)
+	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns); !regexp.MustCompile(`DRIFTED: +3 objects`).MatchString(st) {
+		t.Errorf("status after the hand edits:\n%s", st)
+	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns, "-o", "json"); !strings.Contains(st, `"drifted": 3`) {
+		t.Errorf("status -o json after the hand edits:\n%s", st)
+	}
+
+	e.mustBundle(t, "upgrade", "web", chart, "-n", ns)
+	if code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode"); code != 0 {
+		t.Errorf("drift after the upgrade: exit %d %s\n%s", code, errs, out)
+	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns); strings.Contains(st, "DRIFTED") {
+		t.Errorf("status after the upgrade:\n%s", st)
+	}
+	cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || cm.Data["site"] != "Docs" {
+		t.Errorf("after the upgrade: %v %v", cm.Data, err)
+	}
+}
+
+// bundle upgrade --diff prints the plan, then upgrades; --confirm without
+// a terminal is refused with nothing changed, unless --yes.
+func TestUpgradeDiffConfirm(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	chart := diffChart(t)
+	e.mustBundle(t, "install", "web", chart, "-n", ns)
+	before := e.snapshot(t, ns)
+	code, out, errs := e.bundle(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=2", "--confirm")
+	if code == 0 || !strings.Contains(errs, "stdin is not one") || out != "" {
+		t.Errorf("--confirm without a terminal: exit %d %s\n%s", code, errs, out)
+	}
+	if e.snapshot(t, ns) != before {
+		t.Error("--confirm without a terminal changed the cluster")
+	}
+	out = e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=2", "--confirm", "--yes", "--diff-context", "0")
+	want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-  replicas: 1\n+  replicas: 2\n\nRelease \"web\" upgraded"
+	if !strings.Contains(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) {
+		t.Errorf("--confirm --yes: got\n%s\nwant it to contain\n%s", out, want)
+	}
+	out = e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "replicas=2", "--diff")
+	if !strings.Contains(out, "Objects: 0 to create, 0 to change, 0 to delete, 4 unchanged\n\nRelease \"web\" upgraded") {
+		t.Errorf("--diff, nothing to change:\n%s", out)
+	}
+	if h := e.mustBundle(t, "history", "web", "-n", ns); strings.Count(h, "\n") != 4 {
+		t.Errorf("history:\n%s", h)
 	}
 }

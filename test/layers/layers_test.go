@@ -23,6 +23,7 @@ var layers = [][]string{
 	{"pkg/render"},
 	{"pkg/diff"}, // pure: compares objects; release reads them
 	{"pkg/deps", "pkg/lint", "pkg/release"},
+	{"pkg/graph"}, // pure: draws deps' trees and diff's plans
 }
 
 func TestLayers(t *testing.T) {

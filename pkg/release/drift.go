@@ -1,0 +1,237 @@
+package release
+
+// Drift: the objects of a release whose live state is no longer what the
+// release applied. What the release should be is the API server's answer
+// to a dry run of the applier's apply of the release's own manifest (its
+// last revision's): the fields the release sets, as bundle's field manager
+// owns them, on the live object. Only those fields are compared, so that
+// what other managers keep (a controller's defaults and status, replicas
+// an autoscaler scales through the scale subresource, annotations others
+// add) is no drift, while a field the release sets and someone changed by
+// hand (kubectl edit, a patch: it moves to their field manager) is. An
+// object of the release deleted by hand is drift too (create). An upgrade
+// with the same inputs converges them back: its apply takes the fields
+// over again (force) and creates what is missing.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/bundlesh/bundle/pkg/diff"
+)
+
+// Drift compares every object of release name's current revision (the
+// deployed one, else the last) with what that revision applied, changing
+// nothing: Objects are those whose fields set by the release differ live
+// (change: before live, after as the release set them) and those missing
+// (create); the others are unchanged. Bundle and Requirements are the
+// revision's, unchanged.
+func (c *Client) Drift(ctx context.Context, name string, o diff.Options) (*diff.Plan, error) {
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	if _, err := c.last(name); err != nil {
+		return nil, err
+	}
+	rel := c.current(name)
+	if rel == nil || rel.Info == nil || rel.Info.Status == helmrelease.StatusUninstalled {
+		return nil, fmt.Errorf("release %q has no revision in the cluster to compare with", name)
+	}
+	before, after, err := c.driftObjects(ctx, rel)
+	if err != nil {
+		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+	}
+	p, err := diff.Compute(before, after, o)
+	if err != nil {
+		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+	}
+	root, resolved := resolutionOf(rel)
+	p.Bundle = diff.Root(root, root)
+	p.Requirements = diff.Requirements(resolved, resolved)
+	p.Providers = providers(rel)
+	return p, nil
+}
+
+// Drifted counts the objects of release name's current revision that
+// drifted (see Drift).
+func (c *Client) Drifted(ctx context.Context, name string) (int, error) {
+	p, err := c.Drift(ctx, name, diff.Options{Context: 0})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range p.Objects {
+		if o.Action != diff.Unchanged {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// driftObjects returns, for every object of rel, the live object (none
+// when missing) and what it should be: live with the fields the release
+// sets as the dry-run apply of rel's manifest would set them.
+func (c *Client) driftObjects(ctx context.Context, rel *helmrelease.Release) (before, after []*unstructured.Unstructured, err error) {
+	v, err := c.validator(ctx, c.cfg.KubeClient, false, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v == nil {
+		return nil, nil, errors.New("no dynamic client to read the cluster's objects with (Env.Dynamic)")
+	}
+	target, err := c.cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the objects of revision %d: %w", rel.Version, err)
+	}
+	labelled(target, rel)
+	defined := definedKinds(target)
+	for _, info := range target {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		obj, err := asUnstructured(info.Object)
+		if err != nil {
+			return nil, nil, err
+		}
+		live, should, err := dryRunResult(ctx, resourceFor(v.dyn, info), info, obj, target, false, defined)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		}
+		if live == nil {
+			after = append(after, should) // deleted by hand: the upgrade creates it
+			continue
+		}
+		expected, err := released(live, should)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		}
+		before = append(before, live)
+		after = append(after, expected)
+	}
+	return before, after, nil
+}
+
+// released is live with the fields bundle's apply owns in should (the
+// answer to the dry-run apply of the release's manifest) as should has
+// them, but those a subresource's writer owns live (status, the scale an
+// autoscaler sets).
+func released(live, should *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	applied, err := fieldsOf(should, func(e metav1.ManagedFieldsEntry) bool {
+		return e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	sub, err := fieldsOf(live, func(e metav1.ManagedFieldsEntry) bool { return e.Subresource != "" })
+	if err != nil {
+		return nil, err
+	}
+	out := live.DeepCopy()
+	applied.Difference(sub).Iterate(func(p fieldpath.Path) {
+		if v, ok := getPath(should.Object, p); ok {
+			setPath(out.Object, should.Object, p, v)
+		} else {
+			removePath(out.Object, p)
+		}
+	})
+	return out, nil
+}
+
+// fieldsOf is the union of the field sets of u's managedFields entries
+// that match.
+func fieldsOf(u *unstructured.Unstructured, match func(metav1.ManagedFieldsEntry) bool) (*fieldpath.Set, error) {
+	out := &fieldpath.Set{}
+	for _, e := range u.GetManagedFields() {
+		if e.FieldsV1 == nil || e.FieldsType != "FieldsV1" || !match(e) {
+			continue
+		}
+		s := &fieldpath.Set{}
+		if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+			return nil, fmt.Errorf("reading the fields of manager %s: %w", e.Manager, err)
+		}
+		out = out.Union(s)
+	}
+	return out, nil
+}
+
+// getPath is the value at p in obj.
+func getPath(obj map[string]any, p fieldpath.Path) (any, bool) {
+	var node any = obj
+	for _, pe := range p {
+		switch n := node.(type) {
+		case map[string]any:
+			if pe.FieldName == nil {
+				return nil, false
+			}
+			c, ok := n[*pe.FieldName]
+			if !ok {
+				return nil, false
+			}
+			node = c
+		case []any:
+			i := elementIndex(n, pe)
+			if i < 0 {
+				return nil, false
+			}
+			node = n[i]
+		default:
+			return nil, false
+		}
+	}
+	return node, true
+}
+
+// setPath sets the value at p in obj to v (a deep copy). Where obj lacks
+// a map or list element on the way, it takes from's, whole.
+func setPath(obj, from map[string]any, p fieldpath.Path, v any) {
+	var set func(node, src any, p fieldpath.Path) any
+	set = func(node, src any, p fieldpath.Path) any {
+		if len(p) == 0 {
+			return runtime.DeepCopyJSONValue(v)
+		}
+		pe := p[0]
+		switch s := src.(type) {
+		case map[string]any:
+			n, ok := node.(map[string]any)
+			if !ok || pe.FieldName == nil {
+				return runtime.DeepCopyJSONValue(src)
+			}
+			c, ok := n[*pe.FieldName]
+			if !ok {
+				n[*pe.FieldName] = runtime.DeepCopyJSONValue(s[*pe.FieldName])
+				return n
+			}
+			n[*pe.FieldName] = set(c, s[*pe.FieldName], p[1:])
+			return n
+		case []any:
+			n, ok := node.([]any)
+			if !ok {
+				return runtime.DeepCopyJSONValue(src)
+			}
+			si := elementIndex(s, pe)
+			if si < 0 {
+				return n
+			}
+			i := elementIndex(n, pe)
+			if i < 0 || pe.Index != nil && len(n) != len(s) {
+				if pe.Index != nil {
+					return runtime.DeepCopyJSONValue(src) // an atomic list: whole
+				}
+				return append(n, runtime.DeepCopyJSONValue(s[si]))
+			}
+			n[i] = set(n[i], s[si], p[1:])
+			return n
+		}
+		return runtime.DeepCopyJSONValue(v)
+	}
+	set(obj, from, p)
+}

@@ -1,0 +1,89 @@
+package release
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"sigs.k8s.io/yaml"
+)
+
+// A dry-run apply's answer keeps what only helm's client-side writes own;
+// the take-over hands those fields to the apply, which removes them: a
+// label, an env var of a keyed list, a whole container. Fields another
+// manager owns (a hand edit, the status) and those the apply sets stay.
+func TestTakenBackRemovesWhatOnlyClientSideManagersOwn(t *testing.T) {
+	const doc = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web, stale: "yes", edited: "by-hand"}
+  managedFields:
+  - manager: helm
+    operation: Update
+    fieldsType: FieldsV1
+    fieldsV1:
+      f:metadata: {f:labels: {.: {}, f:app: {}, f:stale: {}}}
+      f:spec:
+        f:replicas: {}
+        f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:env: {'k:{"name":"OLD"}': {.: {}, f:name: {}, f:value: {}}}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}
+  - manager: bundle
+    operation: Apply
+    fieldsType: FieldsV1
+    fieldsV1:
+      f:metadata: {f:labels: {f:app: {}}}
+      f:spec:
+        f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}}}}}
+  - manager: kubectl-edit
+    operation: Update
+    fieldsType: FieldsV1
+    fieldsV1:
+      f:metadata: {f:labels: {f:edited: {}}}
+      f:spec: {f:replicas: {}}
+spec:
+  replicas: 3
+  template:
+    spec:
+      containers:
+      - name: web
+        env: [{name: OLD, value: "1"}]
+      - name: side
+        image: busybox
+`
+	const want = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web, edited: "by-hand"}
+spec:
+  replicas: 3
+  template:
+    spec:
+      containers:
+      - name: web
+`
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	n, err := takenBack(u, sets.New("helm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("removed %d fields, want 3 (a label, an env var, a container)", n)
+	}
+	u.SetManagedFields(nil)
+	var w map[string]any
+	if err := yaml.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := yaml.Marshal(u.Object)
+	exp, _ := yaml.Marshal(w)
+	if string(got) != string(exp) {
+		t.Errorf("after the take-over:\n%s\nwant:\n%s", got, exp)
+	}
+}
