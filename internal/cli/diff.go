@@ -329,6 +329,7 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 			fmt.Fprintf(w, "  keep %s with its data (--delete-data deletes it)\n", what)
 		}
 	}
+	printWiring(w, pt, p.Wiring)
 	for _, pr := range p.Providers {
 		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound to:"), pr)
 	}
@@ -377,6 +378,49 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 		}
 	}
 	return nil
+}
+
+// printWiring says which requirement outputs change and who uses them:
+// "~ database.host (used by the root): a -> b".
+func printWiring(w io.Writer, pt painter, wires []diff.Wire) {
+	if len(wires) == 0 {
+		return
+	}
+	fmt.Fprintln(w, pt.paint(colorBold, "Wiring:"))
+	for _, wr := range wires {
+		var line string
+		switch {
+		case wr.Hidden:
+			line = fmt.Sprintf("%s %s: %s (value hidden)", wireSign(wr.Action), wr, wr.Action)
+		case wr.Action == diff.Create:
+			line = fmt.Sprintf("+ %s: %q", wr, wr.After)
+		case wr.Action == diff.Delete:
+			line = fmt.Sprintf("- %s: %q", wr, wr.Before)
+		default:
+			line = fmt.Sprintf("~ %s: %q -> %q", wr, wr.Before, wr.After)
+		}
+		fmt.Fprintf(w, "  %s\n", pt.paint(wireColor(wr.Action), line))
+	}
+}
+
+func wireSign(a diff.Action) string {
+	switch a {
+	case diff.Create:
+		return "+"
+	case diff.Delete:
+		return "-"
+	}
+	return "~"
+}
+
+func wireColor(a diff.Action) string {
+	switch a {
+	case diff.Create:
+		return colorGreen
+	case diff.Delete:
+		return colorRed
+	}
+	return colorYellow
 }
 
 // resolutionLine is "database: mariadb 1.0.1 -> 1.0.2 (from stable)" and

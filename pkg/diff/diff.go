@@ -73,6 +73,10 @@ type Plan struct {
 	// Providers are the installed releases this one is bound to
 	// ("INSTANCE: NAMESPACE/RELEASE").
 	Providers []string `json:"providers,omitempty"`
+	// Wiring are the requirements' outputs whose values the operation
+	// creates, changes or deletes, and the bundles that use them (see
+	// Wiring).
+	Wiring []Wire `json:"wiring,omitempty"`
 }
 
 // Claim is a persistent volume claim of a release and what an uninstall
@@ -89,7 +93,7 @@ type Claim struct {
 // Changed reports whether the operation changes anything: an object, or
 // a bundle or requirement version.
 func (p *Plan) Changed() bool {
-	if p.Bundle.Action != Unchanged {
+	if p.Bundle.Action != Unchanged || len(p.Wiring) > 0 {
 		return true
 	}
 	for _, r := range p.Requirements {

@@ -106,6 +106,11 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 	}
 	p.Bundle = diff.Root(oldRoot, &plan.Resolved{Bundle: rel.Bundle, Version: rel.Version})
 	p.Requirements = diff.Requirements(oldResolved, rel.Resolved)
+	var oldValues map[string]any
+	if base != nil {
+		oldValues = base.Config
+	}
+	p.Wiring = diff.Wiring(oldValues, rel.Values)
 	for _, r := range rel.Resolved {
 		if r.Bound != "" {
 			p.Providers = append(p.Providers, r.Instance+": "+r.Bound)

@@ -57,6 +57,7 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	newRoot, newResolved := resolutionOf(target)
 	p.Bundle = diff.Root(oldRoot, newRoot)
 	p.Requirements = diff.Requirements(oldResolved, newResolved)
+	p.Wiring = diff.Wiring(last.Config, target.Config)
 	p.Providers = providers(target)
 	if p.Consumers, err = c.consumerNames(name); err != nil {
 		return nil, err

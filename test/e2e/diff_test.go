@@ -339,6 +339,17 @@ func TestDiffUpgradeCatalogBundle(t *testing.T) {
 			t.Errorf("wiki.name: output lacks %q:\n%s", s, out)
 		}
 	}
+	if strings.Contains(out, "Wiring:") {
+		t.Errorf("wiki.name changes no requirement's output, yet a wiring change shows:\n%s", out)
+	}
+	// The database's port: the wiring changes, and the app that uses it.
+	code, out, errs = e.diffRun(t, ns, "upgrade", "docs", "stable/mediawiki", "--set", "database.service.port=3307", "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "Wiring:\n  ~ database.port (used by the root): \"3306\" -> \"3307\"\n") {
+		t.Fatalf("database.service.port: exit %d %s\n%s", code, errs, out)
+	}
+	if strings.Count(out, "(used by") != 1 {
+		t.Errorf("database.service.port: only the port's wiring changes:\n%s", out)
+	}
 }
 
 // dataChart writes a chart of one ConfigMap holding values.data's keys.
