@@ -312,6 +312,7 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 	for _, r := range p.Requirements {
 		fmt.Fprintf(w, "  %s\n", resolutionLine(pt, r))
 	}
+	printWiring(w, pt, p.Wiring)
 	counts := map[diff.Action]int{}
 	for _, o := range p.Objects {
 		counts[o.Action]++
@@ -329,7 +330,6 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 			fmt.Fprintf(w, "  keep %s with its data (--delete-data deletes it)\n", what)
 		}
 	}
-	printWiring(w, pt, p.Wiring)
 	for _, pr := range p.Providers {
 		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound to:"), pr)
 	}
@@ -452,7 +452,11 @@ func resolutionLine(pt painter, r diff.Resolution) string {
 		if r.Before.Bundle != r.After.Bundle {
 			what = r.Before.Bundle + " " + r.Before.Version + " -> " + r.After.Bundle + " " + r.After.Version
 		}
-		return pt.paint(colorYellow, fmt.Sprintf("~ %s%s%s", prefix, what, from(r.After)))
+		why := ""
+		if r.Why != "" {
+			why = " (" + strings.Replace(r.Why, "UpdateDeps", "--update-deps", 1) + ")"
+		}
+		return pt.paint(colorYellow, fmt.Sprintf("~ %s%s%s%s", prefix, what, from(r.After), why))
 	}
 	return fmt.Sprintf("  %s%s %s (unchanged)", prefix, r.After.Bundle, r.After.Version)
 }

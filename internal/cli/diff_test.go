@@ -38,6 +38,10 @@ func testPlan(t *testing.T) *diff.Plan {
 	p.Requirements = diff.Requirements(
 		[]plan.Resolved{{Instance: "database", Bundle: "mariadb", Version: "1.0.1", Repository: "stable"}},
 		[]plan.Resolved{{Instance: "database", Bundle: "mariadb", Version: "1.0.2", Repository: "stable"}, {Instance: "cache", Bundle: "memcached", Version: "1.0.0", Repository: "stable"}})
+	p.Requirements[0].Why = "UpdateDeps moves requirements to their newest fitting versions"
+	p.Wiring = diff.Wiring(
+		map[string]any{"requires": map[string]any{"database": map[string]any{"port": "3306", "rootPassword": "hunter2"}}},
+		map[string]any{"requires": map[string]any{"database": map[string]any{"port": "3307", "rootPassword": "correcthorse"}, "cache": map[string]any{"host": "mc"}}})
 	return p
 }
 
@@ -48,8 +52,12 @@ func TestPrintPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `Bundle: ~ wiki 1.0.0 -> 1.1.0
-  ~ database: mariadb 1.0.1 -> 1.0.2 from stable
+  ~ database: mariadb 1.0.1 -> 1.0.2 from stable (--update-deps moves requirements to their newest fitting versions)
   + cache: memcached 1.0.0 from stable (new)
+Wiring:
+  + cache.host (used by the root): "mc"
+  ~ database.port (used by the root): "3306" -> "3307"
+  ~ database.rootPassword (used by the root): change (value hidden)
 Objects: 0 to create, 2 to change, 0 to delete, 0 unchanged
 
 ~ change Secret shop/db

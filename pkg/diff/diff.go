@@ -528,6 +528,9 @@ type Resolution struct {
 	Action   Action         `json:"action"`
 	Before   *plan.Resolved `json:"before,omitempty"`
 	After    *plan.Resolved `json:"after,omitempty"`
+	// Why, for a requirement the resolver moved, says why (set by the
+	// release layer, which knows what the operation keeps).
+	Why string `json:"why,omitempty"`
 }
 
 // Root compares the root bundle before (nil on install) and after.

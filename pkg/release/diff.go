@@ -106,6 +106,9 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 	}
 	p.Bundle = diff.Root(oldRoot, &plan.Resolved{Bundle: rel.Bundle, Version: rel.Version})
 	p.Requirements = diff.Requirements(oldResolved, rel.Resolved)
+	if opts.Upgrade != nil {
+		explainMoves(p.Requirements, opts.Upgrade.UpdateDeps)
+	}
 	var oldValues map[string]any
 	if base != nil {
 		oldValues = base.Config
@@ -122,6 +125,30 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 		}
 	}
 	return p, nil
+}
+
+// explainMoves says why an upgrade moves a requirement: an upgrade keeps
+// every installed version that still fits (plan.PreferInstalled), so a
+// move is asked for (UpdateDeps), or the installed version no longer fits
+// what the new revision requires, or the requirement names another bundle
+// or repository.
+func explainMoves(rs []diff.Resolution, updateDeps bool) {
+	for i := range rs {
+		r := &rs[i]
+		if r.Action != diff.Change || r.Before.Bound != "" || r.After.Bound != "" {
+			continue
+		}
+		switch {
+		case r.Before.Bundle != r.After.Bundle:
+			r.Why = "the requirement now names bundle " + r.After.Bundle
+		case r.Before.Repository != r.After.Repository:
+			r.Why = "the requirement now names repository " + r.After.Repository
+		case updateDeps:
+			r.Why = "UpdateDeps moves requirements to their newest fitting versions"
+		default:
+			r.Why = "the installed " + r.Before.Version + " no longer fits what the new revision requires"
+		}
+	}
 }
 
 // current is the revision an upgrade of name starts from, as Helm's

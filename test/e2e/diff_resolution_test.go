@@ -75,6 +75,9 @@ func TestDiffUpgradeResolution(t *testing.T) {
 	if got := line(p.Requirements[0]); got != "db change db@1.0.0 -> db@1.1.0" {
 		t.Errorf("resolution with --update-deps: %s", got)
 	}
+	if got := p.Requirements[0].Why; got != "UpdateDeps moves requirements to their newest fitting versions" {
+		t.Errorf("why db moves with --update-deps: %q", got)
+	}
 	if got := changes(p); got != "change ConfigMap app-db, change ConfigMap app-app" {
 		t.Errorf("objects with --update-deps: %s", got)
 	}
@@ -93,6 +96,20 @@ func TestDiffUpgradeResolution(t *testing.T) {
 		t.Fatal(err)
 	}
 	goldenFile(t, "lab-update-deps.mmd", g.String())
+
+	// A new app that needs a newer db: the installed one no longer fits,
+	// and the diff says so.
+	l.Put(t, "app", "1.2.0", map[string]string{
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: db, repository: lab, version: \">=1.1.0\"}\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-{{ .Chart.Name }}\ndata:\n  version: {{ .Chart.Version | quote }}\n",
+	})
+	p, err = c.Diff(ctx, release.DiffOptions{Upgrade: &release.UpgradeOptions{Source: src, ReleaseName: "app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := line(p.Requirements[0]) + ": " + p.Requirements[0].Why; got != "db change db@1.0.0 -> db@1.1.0: the installed 1.0.0 no longer fits what the new revision requires" {
+		t.Errorf("resolution when the installed db no longer fits: %s", got)
+	}
 	if after := e.snapshot(t, ns); after != before {
 		t.Errorf("Client.Diff changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
