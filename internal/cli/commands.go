@@ -338,17 +338,10 @@ func rollbackCommand() *ucli.Command {
 }
 
 func (o *rollbackOptions) run(c *ucli.Context) error {
-	if c.NArg() < 1 || c.NArg() > 2 {
-		return usagef(c, "expected NAME [REVISION], got %d arguments", c.NArg())
-	}
 	opts := o.RollbackOptions
-	opts.ReleaseName = c.Args().Get(0)
-	if c.NArg() == 2 {
-		n, err := strconv.Atoi(c.Args().Get(1))
-		if err != nil || n < 1 {
-			return usagef(c, "REVISION %q: give a revision number from bundle history", c.Args().Get(1))
-		}
-		opts.Revision = n
+	var err error
+	if opts.ReleaseName, opts.Revision, err = rollbackArgs(c); err != nil {
+		return err
 	}
 	if err := o.wait.check(c); err != nil {
 		return err
@@ -364,6 +357,19 @@ func (o *rollbackOptions) run(c *ucli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "Rolled back %q: now revision %d (%s)\n", rel.Name, rel.Revision, rel.Status)
 	return nil
+}
+
+// rollbackArgs reads rollback's NAME [REVISION] (0: the previous one).
+func rollbackArgs(c *ucli.Context) (name string, rev int, err error) {
+	if c.NArg() < 1 || c.NArg() > 2 {
+		return "", 0, usagef(c, "expected NAME [REVISION], got %d arguments", c.NArg())
+	}
+	if c.NArg() == 2 {
+		if rev, err = strconv.Atoi(c.Args().Get(1)); err != nil || rev < 1 {
+			return "", 0, usagef(c, "REVISION %q: give a revision number from bundle history", c.Args().Get(1))
+		}
+	}
+	return c.Args().Get(0), rev, nil
 }
 
 // uninstallOptions are bundle uninstall's flags.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -143,30 +142,16 @@ func (o *diffUpgradeOptions) run(c *ucli.Context) error {
 	return o.diff.show(c, p)
 }
 
-// diffRollbackOptions are bundle diff rollback's flags: the cluster's,
-// and diff's own.
-type diffRollbackOptions struct {
+// releaseDiff are the flags of the diffs of an installed release
+// (rollback, uninstall, drift): the cluster's, and diff's own.
+type releaseDiff struct {
 	kube kubeOptions
 	diff diffFlags
 }
 
-func diffRollbackCommand() *ucli.Command {
-	o := &diffRollbackOptions{}
-	return command("rollback", o.run, o.kube.flags(), o.diff.flags())
-}
-
-func (o *diffRollbackOptions) run(c *ucli.Context) error {
-	if c.NArg() < 1 || c.NArg() > 2 {
-		return usagef(c, "expected NAME [REVISION], got %d arguments", c.NArg())
-	}
-	opts := release.RollbackOptions{ReleaseName: c.Args().Get(0)}
-	if c.NArg() == 2 {
-		n, err := strconv.Atoi(c.Args().Get(1))
-		if err != nil || n < 1 {
-			return usagef(c, "REVISION %q: give a revision number from bundle history", c.Args().Get(1))
-		}
-		opts.Revision = n
-	}
+// run checks diff's flags, computes the plan with the release's client
+// and diff's options, and shows it.
+func (o *releaseDiff) run(c *ucli.Context, plan func(*release.Client, diff.Options) (*diff.Plan, error)) error {
 	if err := o.diff.check(c); err != nil {
 		return err
 	}
@@ -174,20 +159,32 @@ func (o *diffRollbackOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := cl.DiffRollback(c.Context, opts, diff.Options{Context: o.diff.context})
+	p, err := plan(cl, diff.Options{Context: o.diff.context})
 	if err != nil {
 		return asDiff(err)
 	}
 	return o.diff.show(c, p)
 }
 
+func diffRollbackCommand() *ucli.Command {
+	o := &releaseDiff{}
+	return command("rollback", func(c *ucli.Context) error {
+		name, rev, err := rollbackArgs(c)
+		if err != nil {
+			return err
+		}
+		return o.run(c, func(cl *release.Client, do diff.Options) (*diff.Plan, error) {
+			return cl.DiffRollback(c.Context, release.RollbackOptions{ReleaseName: name, Revision: rev}, do)
+		})
+	}, o.kube.flags(), o.diff.flags())
+}
+
 // diffUninstallOptions are bundle diff uninstall's flags: uninstall's
 // that change what it deletes, and diff's own.
 type diffUninstallOptions struct {
-	kube       kubeOptions
+	releaseDiff
 	deleteData bool
 	force      bool
-	diff       diffFlags
 }
 
 func diffUninstallCommand() *ucli.Command {
@@ -202,52 +199,26 @@ func (o *diffUninstallOptions) run(c *ucli.Context) error {
 	if err := exactArgs(c, 1, "NAME"); err != nil {
 		return err
 	}
-	if err := o.diff.check(c); err != nil {
-		return err
-	}
-	cl, err := o.kube.client(c)
-	if err != nil {
-		return err
-	}
 	opts := release.UninstallOptions{ReleaseName: c.Args().Get(0), DeleteData: o.deleteData, Force: o.force}
-	p, err := cl.DiffUninstall(c.Context, opts, diff.Options{Context: o.diff.context})
-	if err != nil {
-		return err
-	}
-	if len(p.Consumers) > 0 && !o.force {
-		fmt.Fprintf(c.App.ErrWriter, "warning: bundle uninstall %s refuses while releases are bound to it (%s); --force uninstalls it anyway\n", opts.ReleaseName, strings.Join(p.Consumers, ", "))
-	}
-	return o.diff.show(c, p)
-}
-
-// diffDriftOptions are bundle diff drift's flags: the cluster's, and
-// diff's own.
-type diffDriftOptions struct {
-	kube kubeOptions
-	diff diffFlags
+	return o.releaseDiff.run(c, func(cl *release.Client, do diff.Options) (*diff.Plan, error) {
+		p, err := cl.DiffUninstall(c.Context, opts, do)
+		if err == nil && len(p.Consumers) > 0 && !o.force {
+			fmt.Fprintf(c.App.ErrWriter, "warning: bundle uninstall %s refuses while releases are bound to it (%s); --force uninstalls it anyway\n", opts.ReleaseName, strings.Join(p.Consumers, ", "))
+		}
+		return p, err
+	})
 }
 
 func diffDriftCommand() *ucli.Command {
-	o := &diffDriftOptions{}
-	return command("drift", o.run, o.kube.flags(), o.diff.flags())
-}
-
-func (o *diffDriftOptions) run(c *ucli.Context) error {
-	if err := exactArgs(c, 1, "RELEASE"); err != nil {
-		return err
-	}
-	if err := o.diff.check(c); err != nil {
-		return err
-	}
-	cl, err := o.kube.client(c)
-	if err != nil {
-		return err
-	}
-	p, err := cl.Drift(c.Context, c.Args().Get(0), diff.Options{Context: o.diff.context})
-	if err != nil {
-		return err
-	}
-	return o.diff.show(c, p)
+	o := &releaseDiff{}
+	return command("drift", func(c *ucli.Context) error {
+		if err := exactArgs(c, 1, "RELEASE"); err != nil {
+			return err
+		}
+		return o.run(c, func(cl *release.Client, do diff.Options) (*diff.Plan, error) {
+			return cl.Drift(c.Context, c.Args().Get(0), do)
+		})
+	}, o.kube.flags(), o.diff.flags())
 }
 
 // asDiff words the fixes of err that run install or upgrade as their
