@@ -164,10 +164,9 @@ func (c *Client) current(name string) *helmrelease.Release {
 	return nil
 }
 
-// dryRunObjects returns the objects of the release before (live) and after
-// rel's manifest is applied over base's (nil: nothing installed), as the
-// API server answers dry runs of Helm's requests.
-func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrelease.Release, force bool) (before, after []*unstructured.Unstructured, err error) {
+// comparing returns the validator whose dry runs a diff compares with the
+// cluster, and the objects of manifest (what names them in errors).
+func (c *Client) comparing(ctx context.Context, manifest, what string, force bool) (*validator, kube.ResourceList, error) {
 	v, err := c.validator(ctx, c.cfg.KubeClient, false, force)
 	if err != nil {
 		return nil, nil, err
@@ -175,9 +174,20 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 	if v == nil {
 		return nil, nil, errors.New("no dynamic client to read the cluster's objects with (Env.Dynamic)")
 	}
-	target, err := c.cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
+	target, err := c.cfg.KubeClient.Build(strings.NewReader(manifest), false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the objects of the new revision: %w", err)
+		return nil, nil, fmt.Errorf("reading the objects of %s: %w", what, err)
+	}
+	return v, target, nil
+}
+
+// dryRunObjects returns the objects of the release before (live) and after
+// rel's manifest is applied over base's (nil: nothing installed), as the
+// API server answers dry runs of Helm's requests.
+func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrelease.Release, force bool) (before, after []*unstructured.Unstructured, err error) {
+	v, target, err := c.comparing(ctx, rel.Manifest, "the new revision", force)
+	if err != nil {
+		return nil, nil, err
 	}
 	labelled(target, &helmrelease.Release{Name: rel.Name, Namespace: rel.Namespace})
 	var original kube.ResourceList

@@ -16,9 +16,7 @@ package release
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,16 +79,9 @@ func (c *Client) Drifted(ctx context.Context, name string) (int, error) {
 // when missing) and what it should be: live with the fields the release
 // sets as the dry-run apply of rel's manifest would set them.
 func (c *Client) driftObjects(ctx context.Context, rel *helmrelease.Release) (before, after []*unstructured.Unstructured, err error) {
-	v, err := c.validator(ctx, c.cfg.KubeClient, false, false)
+	v, target, err := c.comparing(ctx, rel.Manifest, fmt.Sprintf("revision %d", rel.Version), false)
 	if err != nil {
 		return nil, nil, err
-	}
-	if v == nil {
-		return nil, nil, errors.New("no dynamic client to read the cluster's objects with (Env.Dynamic)")
-	}
-	target, err := c.cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the objects of revision %d: %w", rel.Version, err)
 	}
 	labelled(target, rel)
 	defined := definedKinds(target)
