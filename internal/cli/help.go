@@ -315,7 +315,8 @@ bundle sign oci://registry.example.com/bundles/shop --version 0.1.0 --key cosign
 			description: `The private key is encrypted with $BUNDLE_SIGN_PASSWORD (else $COSIGN_PASSWORD) in cosign's format,
 or, with neither set, written unencrypted (PKCS#8 PEM). Both files are written mode 0600; existing
 files are kept unless --force.`,
-			examples: `BUNDLE_SIGN_PASSWORD=... bundle sign generate-key --output-key-prefix team`,
+			examples: `# the private key encrypted with $BUNDLE_SIGN_PASSWORD (else $COSIGN_PASSWORD)
+bundle sign generate-key --output-key-prefix team`,
 		},
 		"verify": {
 			usage: "check that a trusted key signed a pushed bundle",
