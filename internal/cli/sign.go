@@ -193,7 +193,8 @@ func verifyCommand() *ucli.Command {
 	o := &verifyOptions{}
 	return command("verify", o.run, o.registry.flags(), []ucli.Flag{
 		stringFlag(&o.version, "version", "", "version constraint of the bundle to check (default: newest); or name it @sha256:DIGEST"),
-		sliceFlag(&o.keys, "key", "a trusted public key file (cosign.pub; repeatable: any of them)"),
+		sliceFlag(&o.keys, "key", "a trusted public key file (cosign.pub; repeatable: any of them); default: the keys the signature policy trusts for the repository"),
+		o.registry.policyFlag(),
 	})
 }
 
@@ -201,10 +202,20 @@ func (o *verifyOptions) run(c *ucli.Context) error {
 	if err := exactArgs(c, 1, "oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]"); err != nil {
 		return err
 	}
-	if len(o.keys.Value()) == 0 {
-		return usagef(c, "--key FILE is required: the public key of the signer to trust")
-	}
 	var keys []sign.Key
+	if len(o.keys.Value()) == 0 {
+		// The keys the signature policy trusts for this repository.
+		p, err := o.registry.policy(c)
+		if err != nil {
+			return err
+		}
+		refText, _, _ := cutDigest(c.Args().Get(0))
+		rule := p.For(refText)
+		if rule == nil {
+			return usagef(c, "--key FILE is required: the public key of the signer to trust (no signature policy lists %s)", refText)
+		}
+		keys = rule.Keys
+	}
 	for _, f := range o.keys.Value() {
 		pem, err := os.ReadFile(f)
 		if err != nil {

@@ -37,7 +37,7 @@ func TestSignVerifyPolicy(t *testing.T) {
 	checkFailures(t, []failure{
 		{"key exists", []string{"sign", "generate-key", "--output-key-prefix", team}, ExitError, "Error: " + team + ".key exists: keep it, or replace the key pair"},
 		{"sign without key", []string{"sign", dest + "/app"}, ExitUsage, "Error: --key FILE is required"},
-		{"verify without key", []string{"verify", dest + "/app"}, ExitUsage, "Error: --key FILE is required"},
+		{"verify without key", []string{"verify", dest + "/app"}, ExitUsage, "Error: --key FILE is required: the public key of the signer to trust (no signature policy lists " + dest + "/app)"},
 		{"sign a directory", []string{"sign", ".", "--key", team + ".key"}, ExitUsage, `Error: ".": sign and verify take a pushed bundle`},
 	})
 	if code, out, errs := run(t, "sign", "generate-key", "--output-key-prefix", stranger); code != 0 || !strings.Contains(out, "unencrypted") {
@@ -76,6 +76,11 @@ func TestSignVerifyPolicy(t *testing.T) {
 	}
 	if code, out, errs := run(t, "verify", dest+"/app", "--version", "^0.1", "--key", stranger+".pub", "--key", team+".pub", "--plain-http"); code != 0 || out != "verified "+dest+"/app@"+appDigest+": signed by "+team+".pub\n" {
 		t.Fatalf("verify: %d %q %q", code, out, errs)
+	}
+
+	// Without --key: the policy's keys for the repository.
+	if code, out, errs := run(t, "verify", dest+"/app@"+appDigest, "--policy", policy, "--plain-http"); code != 0 || out != "verified "+dest+"/app@"+appDigest+": signed by team.pub\n" {
+		t.Fatalf("verify with the policy's keys: %d %q %q", code, out, errs)
 	}
 
 	// Signed by another key: refused, then signed by the team: accepted.
