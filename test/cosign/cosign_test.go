@@ -110,7 +110,7 @@ func TestCosignVerifiesBundleSignatures(t *testing.T) {
 
 // TestBundleVerifiesCosignSignatures: a signature written by cosign's
 // library, as cosign sign --key --tlog-upload=false writes it, with a key
-// loaded by cosign, verifies with bundle verify's code and satisfies a
+// pair cosign generated, verifies with bundle verify's code and satisfies a
 // policy; a bundle cosign did not sign is refused.
 func TestBundleVerifiesCosignSignatures(t *testing.T) {
 	start := time.Now()
@@ -122,14 +122,20 @@ func TestBundleVerifiesCosignSignatures(t *testing.T) {
 	}
 	dgst := push(t, o, "1.0.0")
 	push(t, o, "2.0.0")
+	// The key pair cosign generate-key-pair writes.
 	password := []byte("pw")
-	privPEM, pubPEM, err := sign.GenerateKeyPair(password)
+	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
+	privPEM, pubPEM := kb.PrivateBytes, kb.PublicBytes
 	sv, err := cosign.LoadPrivateKey(privPEM, password, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// bundle sign reads cosign's private key too.
+	if _, err := sign.LoadSigner("cosign.key", privPEM, password); err != nil {
+		t.Fatalf("bundle cannot load cosign's key: %v", err)
 	}
 
 	ref, err := name.ParseReference(host+"/bundles/leaf@"+dgst, name.Insecure)
