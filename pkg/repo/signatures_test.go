@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -156,5 +157,60 @@ func TestPolicyRefuses(t *testing.T) {
 	}
 	if _, err := set.Load(ctx, resolve.Ref{Repository: "oci://" + host + "/elsewhere", Name: "leaf"}, semver.MustParse("1.0.0")); err != nil {
 		t.Fatalf("outside the policy: %v", err)
+	}
+}
+
+// An archive carries a bundle's signatures to the mirror, where a policy
+// naming the mirror holds with the same keys.
+func TestArchiveCarriesSignatures(t *testing.T) {
+	ctx := context.Background()
+	a := startRegistry(t)
+	src, _ := NewOCI("oci://"+a+"/bundles", OCIOptions{PlainHTTP: true})
+	for _, v := range []string{"1.0.0", "2.0.0"} {
+		if _, err := src.Push(ctx, packageBundle(t, v, "a: 1\n"), PushOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	team := newKey(t, "team.pub")
+	team.sign(t, src, "leaf", "1.0.0")
+
+	dir := t.TempDir()
+	w, err := NewArchiveWriter(filepath.Join(dir, "layout"), OCIOptions{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"1.0.0", "2.0.0"} {
+		b, err := src.Load(ctx, "leaf", semver.MustParse(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddBundle(ctx, b, "oci://"+a+"/bundles"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(dir, "x.tar")
+	if err := w.WriteTar(file); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := ReadArchiveIndex(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx.Bundles[0].Signatures == "" || idx.Bundles[1].Signatures != "" {
+		t.Fatalf("index: %+v", idx.Bundles)
+	}
+	b := startRegistry(t)
+	for i := 0; i < 2; i++ { // the second push finds the signatures there
+		if _, err := PushArchive(ctx, file, "oci://"+b+"/mirror", OCIOptions{PlainHTTP: true}, ArchivePushOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	policy := &sign.Policy{File: "policy.yaml", Rules: []sign.Rule{{Prefix: b + "/mirror", Keys: []sign.Key{team.key}, Line: 2}}}
+	m, _ := NewOCI("oci://"+b+"/mirror", OCIOptions{PlainHTTP: true, Policy: policy})
+	if _, err := m.Load(ctx, "leaf", semver.MustParse("1.0.0")); err != nil {
+		t.Fatalf("signed bundle at the mirror: %v", err)
+	}
+	if _, err := m.Load(ctx, "leaf", semver.MustParse("2.0.0")); !errors.Is(err, sign.ErrUnsigned) {
+		t.Fatalf("unsigned bundle at the mirror: %v", err)
 	}
 }
