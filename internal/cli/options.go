@@ -183,12 +183,18 @@ func (o registryOptions) policy(c *ucli.Context) (*sign.Policy, error) {
 	return sign.LoadPolicy(sign.DefaultPolicyFile(getenv(c)), true)
 }
 
-// ociChecked is oci with the signature policy.
+// ociChecked is oci with the signature policy. A --policy that cannot be
+// read is an error at once; the default file's errors are those of every
+// bundle loaded from an OCI registry, so that commands loading none
+// (list, status, bundles of the built-in catalog) still work.
 func (o registryOptions) ociChecked(c *ucli.Context) (repo.OCIOptions, error) {
 	opts := o.oci(c)
 	p, err := o.policy(c)
 	if err != nil {
-		return opts, err
+		if o.Policy != "" {
+			return opts, err
+		}
+		opts.PolicyErr = err
 	}
 	opts.Policy = p
 	return opts, nil

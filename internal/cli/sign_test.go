@@ -107,6 +107,17 @@ func TestSignVerifyPolicy(t *testing.T) {
 		t.Fatalf("default policy: %d %q", code, errs)
 	}
 
+	// A default policy file that cannot be read refuses every OCI bundle,
+	// saying where it is wrong; the built-in catalog still works.
+	os.WriteFile(filepath.Join(confDir, "policy.yaml"), []byte("repositories:\n  - prefix: "+dest+"\n    keys: [gone.pub]\n"), 0o644)
+	broken := map[string]string{"BUNDLE_CONFIG_HOME": confDir}
+	if code, _, errs := runWithEnv(t, broken, "", "template", dest+"/app", "--plain-http"); code == 0 || !strings.HasPrefix(errs, "Error: "+filepath.Join(confDir, "policy.yaml")+":3: repositories[0].keys[0]: open ") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("broken default policy: %d %q", code, errs)
+	}
+	if code, _, errs := runWithEnv(t, broken, "", "template", "stable/mariadb"); code != 0 {
+		t.Fatalf("catalog bundle with a broken default policy: %q", errs)
+	}
+
 	// Install through Helm's memory storage: accepted when signed, and
 	// refused, nothing installed, once app's tag points to other content.
 	f := releasetest.New("team")

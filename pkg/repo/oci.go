@@ -62,6 +62,10 @@ type OCIOptions struct {
 	// before its chart is fetched, without a valid signature by a key
 	// the rule trusts (see docs/signing.md).
 	Policy *sign.Policy
+	// PolicyErr, when set, is why the policy could not be read: every
+	// bundle from an OCI registry is refused with it (a policy that cannot
+	// be read trusts nothing).
+	PolicyErr error
 }
 
 // httpClient retries like oras-go's default client, with the timeouts;
@@ -196,6 +200,9 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 	o.mu.Unlock()
 	if ok {
 		return b, b.SourceDigest, nil
+	}
+	if o.opts.PolicyErr != nil {
+		return nil, "", o.opts.PolicyErr
 	}
 	r, err := o.repository(name)
 	if err != nil {
