@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -122,7 +124,20 @@ func (o *signOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--key: %v", err)
 	}
-	signer, err := sign.LoadSigner(o.key, pem, signPassword(c))
+	password := signPassword(c)
+	if password == nil && bytes.Contains(pem, []byte("ENCRYPTED")) {
+		// On a terminal, ask, as cosign does.
+		if f, ok := c.App.Reader.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			fmt.Fprintf(c.App.ErrWriter, "Password for %s: ", o.key)
+			p, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			password = p
+		}
+	}
+	signer, err := sign.LoadSigner(o.key, pem, password)
 	if err != nil {
 		return err
 	}
