@@ -156,7 +156,7 @@ func Check(digest string, sigs []Signature, keys []Key) (Key, error) {
 			}
 			var p payload.SimpleContainerImage
 			if err := json.Unmarshal(s.Payload, &p); err != nil || p.Critical.Type != payload.CosignSignatureType {
-				tampered = "the signed payload is not a cosign simple-signing payload"
+				tampered = fmt.Sprintf("tampered: the payload signed by %s is not a cosign simple-signing payload", k.Name)
 				continue
 			}
 			if got := p.Critical.Image.DockerManifestDigest; got != digest {

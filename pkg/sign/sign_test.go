@@ -69,6 +69,7 @@ func TestCheck(t *testing.T) {
 		{"other key", []Signature{signed(t, otherPriv, nil, digestA)}, ErrUntrusted, "signed by another key: none of 1 signatures verifies with team.pub"},
 		{"other digest", []Signature{signed(t, priv, pw, digestB)}, ErrTampered, "tampered: the signature (by team.pub) is of " + digestB + ", the manifest is " + digestA},
 		{"payload edited", []Signature{forged}, ErrUntrusted, "signed by another key"},
+		{"not a cosign payload", []Signature{signedPayload(t, priv, pw, []byte(`{"critical":{"type":"atomic container signature"}}`))}, ErrTampered, "tampered: the payload signed by team.pub is not a cosign simple-signing payload"},
 		{"bad base64", []Signature{{Payload: good.Payload, Base64: "!!"}}, ErrUntrusted, "signed by another key"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -106,4 +107,17 @@ func TestLoadSigner(t *testing.T) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
+}
+
+func signedPayload(t *testing.T, priv, password, payload []byte) Signature {
+	t.Helper()
+	s, err := LoadSigner("cosign.key", priv, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64, err := Sign(s, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Signature{Payload: payload, Base64: b64}
 }
