@@ -82,6 +82,10 @@ func GenerateKeyPair(password []byte) (priv, pub []byte, err error) {
 // decrypts an encrypted one. file names it in errors.
 func LoadSigner(file string, pemBytes, password []byte) (signature.Signer, error) {
 	if bytes.Contains(pemBytes, []byte("ENCRYPTED")) && password == nil {
+		// cosign encrypts with an empty password when told to.
+		if s, err := LoadSigner(file, pemBytes, []byte{}); err == nil {
+			return s, nil
+		}
 		return nil, errdefs.New(errdefs.ErrInvalid, "%s is encrypted: set $%s (or $%s) to its password", file, BundlePasswordEnv, PasswordEnv)
 	}
 	var pf cryptoutils.PassFunc

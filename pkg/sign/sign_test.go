@@ -94,6 +94,14 @@ func TestLoadSigner(t *testing.T) {
 	if _, err := LoadSigner("cosign.key", plain, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Encrypted with an empty password (COSIGN_PASSWORD= cosign generate-key-pair).
+	empty, _ := keyPair(t, []byte{})
+	if !strings.Contains(string(empty), "ENCRYPTED") {
+		t.Fatal("an empty password did not encrypt")
+	}
+	if _, err := LoadSigner("cosign.key", empty, nil); err != nil {
+		t.Fatalf("empty password: %v", err)
+	}
 	for _, c := range []struct {
 		name    string
 		pem, pw []byte
