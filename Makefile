@@ -171,6 +171,7 @@ fuzz:
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseConstraint$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzValuesSettings$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/repo -run '^$$' -fuzz '^FuzzParseIndex$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/sign -run '^$$' -fuzz '^FuzzParsePolicy$$' -fuzztime $(FUZZTIME)
 
 # Resolver benchmarks (a)-(e); see pkg/resolve/bench_test.go. Then, on a
 # control plane of its own, --wait against helm's: the same chart archive

@@ -231,6 +231,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			pushCommand(),
 			archiveCommand(),
 			pullCommand(),
+			signCommand(),
+			verifyCommand(),
 			loginCommand(),
 			logoutCommand(),
 			showCommand(),

@@ -14,7 +14,8 @@ func TestCompletions(t *testing.T) {
 		want string   // candidates' values, space-separated
 	}{
 		{[]string{"cur=st"}, "status"},
-		{[]string{"cur=ver"}, "version"},
+		{[]string{"cur=ver"}, "verify version"},
+		{[]string{"cur=vers"}, "version"},
 		{[]string{"cur=", "get"}, "values manifest notes hooks metadata all"},
 		{[]string{"cur=", "status"}, "blog old wiki"}, // releases in every state, as helm
 		{[]string{"cur=w", "get", "values"}, "wiki"},

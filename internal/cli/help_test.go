@@ -78,7 +78,8 @@ func TestUnknownCommand(t *testing.T) {
 		{[]string{"stats", "wiki"}, `unknown command "stats" for "bundle" (did you mean "status"?)`},
 		{[]string{"hist"}, ``}, // an alias: not unknown
 		{[]string{"unistall", "x"}, `unknown command "unistall" for "bundle" (did you mean "uninstall"?)`},
-		{[]string{"ver"}, `unknown command "ver" for "bundle" (did you mean "version"?)`},
+		{[]string{"vers"}, `unknown command "vers" for "bundle" (did you mean "version"?)`},
+		{[]string{"verfy"}, `unknown command "verfy" for "bundle" (did you mean "verify"?)`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate" for "bundle" (see bundle --help)`},
 		{[]string{"repo", "ad", "x", "y"}, `unknown command "ad" for "bundle repo" (did you mean "add"?)`},
 		{[]string{"get", "manifests", "wiki"}, `unknown command "manifests" for "bundle get" (did you mean "manifest"?)`},

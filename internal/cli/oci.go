@@ -78,6 +78,7 @@ func pullCommand() *ucli.Command {
 		Name: "pull",
 		Flags: append(o.registry.flags(),
 			o.registry.quietFlag(),
+			o.registry.policyFlag(),
 			stringFlag(&o.version, "version", "", "version constraint (default: newest)"),
 			stringFlag(&o.destination, "destination", ".", "directory to write to", "d"),
 			boolFlag(&o.untar, "untar", "write the bundle's files instead of the .tgz"),
@@ -103,7 +104,11 @@ func pullCommand() *ucli.Command {
 			case byDigest && !oci:
 				return usagef(c, "%q: @DIGEST is for OCI references only", arg)
 			case byDigest:
-				reg, err := repo.NewOCI(ref.Ref.Repository, o.registry.oci(c))
+				opts, err := o.registry.ociChecked(c)
+				if err != nil {
+					return err
+				}
+				reg, err := repo.NewOCI(ref.Ref.Repository, opts)
 				if err != nil {
 					return err
 				}

@@ -16,6 +16,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
+	"github.com/bundlesh/bundle/pkg/sign"
 )
 
 // Each command keeps its flags in an options struct: the flags are bound to
@@ -165,6 +166,38 @@ type registryOptions struct {
 	// Mirror is --mirror: the registry namespace bundle archive push
 	// filled, serving every bundle and (with --locked) every image.
 	Mirror string
+	// Policy is --policy: the signature policy file (default:
+	// sign.DefaultPolicyFile, when it exists).
+	Policy string
+}
+
+func (o *registryOptions) policyFlag() ucli.Flag {
+	return stringFlag(&o.Policy, "policy", "", "signature policy: refuse bundles of the repositories it lists unless a key it trusts signed them (default: $XDG_CONFIG_HOME/bundle/policy.yaml when it exists; see docs/signing.md)")
+}
+
+// policy reads --policy, else the default policy file if there is one.
+func (o registryOptions) policy(c *ucli.Context) (*sign.Policy, error) {
+	if o.Policy != "" {
+		return sign.LoadPolicy(o.Policy, false)
+	}
+	return sign.LoadPolicy(sign.DefaultPolicyFile(getenv(c)), true)
+}
+
+// ociChecked is oci with the signature policy. A --policy that cannot be
+// read is an error at once; the default file's errors are those of every
+// bundle loaded from an OCI registry, so that commands loading none
+// (list, status, bundles of the built-in catalog) still work.
+func (o registryOptions) ociChecked(c *ucli.Context) (repo.OCIOptions, error) {
+	opts := o.oci(c)
+	p, err := o.policy(c)
+	if err != nil {
+		if o.Policy != "" {
+			return opts, err
+		}
+		opts.PolicyErr = err
+	}
+	opts.Policy = p
+	return opts, nil
 }
 
 func (o *registryOptions) plainHTTPFlag() ucli.Flag {
@@ -199,8 +232,12 @@ func (o registryOptions) oci(c *ucli.Context) repo.OCIOptions {
 
 // repos returns the built-in catalog plus the repositories the user added.
 func (o registryOptions) repos(c *ucli.Context) (*repo.Set, error) {
+	opts, err := o.ociChecked(c)
+	if err != nil {
+		return nil, err
+	}
 	file, cache := repo.DefaultPaths(getenv(c))
-	return repo.Open(repo.Options{ConfigFile: file, CacheDir: cache, SetOptions: repo.SetOptions{OCI: o.oci(c), Mirror: o.Mirror}})
+	return repo.Open(repo.Options{ConfigFile: file, CacheDir: cache, SetOptions: repo.SetOptions{OCI: opts, Mirror: o.Mirror}})
 }
 
 // loadConfig reads the repositories file at the paths the environment
@@ -264,6 +301,7 @@ func (o *sourceOptions) flags() []ucli.Flag {
 		o.registry.plainHTTPFlag(),
 		o.registry.insecureFlag(),
 		stringFlag(&o.registry.Mirror, "mirror", "", "oci://HOST/PREFIX where bundle archive push copied an archive: fetch every bundle (but the built-in catalog's) from there, and with --locked pin every image to its copy there"),
+		o.registry.policyFlag(),
 	)
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/sign"
 )
 
 // An archive (bundle archive) is one OCI image layout, as a tar file,
@@ -70,6 +71,11 @@ type ArchivedBundle struct {
 	// Digest is the Helm OCI chart's manifest digest: the registry's for a
 	// bundle from an OCI registry, so that its lock digests still hold.
 	Digest string `json:"digest"`
+	// Signatures, for a bundle from an OCI registry that has cosign
+	// signatures (bundle sign), is the digest of its signature manifest
+	// (tag sha256-HEX.sig), copied with it so that a signature policy
+	// holds at the mirror.
+	Signatures string `json:"signatures,omitempty"`
 }
 
 // ArchiveWriter collects bundles and images into an OCI layout in a
@@ -99,7 +105,7 @@ func NewArchiveWriter(dir string, opts OCIOptions) (*ArchiveWriter, error) {
 // copied as the registry serves it, manifest digest and all; others are
 // written as bundle push writes them.
 func (w *ArchiveWriter) AddBundle(ctx context.Context, b *bundle.Bundle, repository string) error {
-	var desc ocispec.Descriptor
+	var desc, sigs ocispec.Descriptor
 	if strings.HasPrefix(repository, "oci://") && b.SourceDigest != "" {
 		o, err := NewOCI(repository, w.opts)
 		if err != nil {
@@ -119,6 +125,18 @@ func (w *ArchiveWriter) AddBundle(ctx context.Context, b *bundle.Bundle, reposit
 				return bad
 			}
 			return o.explain(where, err)
+		}
+		// Its signatures, if any, go along.
+		sigTag := sign.SignatureTag(desc.Digest.String())
+		sd, err := r.Resolve(ctx, sigTag)
+		switch {
+		case err == nil:
+			if err := oras.CopyGraph(ctx, w.source(r, where), w.storage, sd, oras.DefaultCopyGraphOptions); err != nil {
+				return o.explain(fmt.Sprintf("%s/%s:%s", repository, b.Name, sigTag), err)
+			}
+			sigs = sd
+		case !errors.Is(err, errdef.ErrNotFound):
+			return o.explain(fmt.Sprintf("%s/%s:%s", repository, b.Name, sigTag), err)
 		}
 	} else {
 		pkg, err := b.Package()
@@ -142,7 +160,13 @@ func (w *ArchiveWriter) AddBundle(ctx context.Context, b *bundle.Bundle, reposit
 	tag := TagOf(b.Version)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.index.Bundles = append(w.index.Bundles, ArchivedBundle{Name: b.Name, Version: b.Version.String(), Tag: tag, Repository: repository, Digest: desc.Digest.String()})
+	ab := ArchivedBundle{Name: b.Name, Version: b.Version.String(), Tag: tag, Repository: repository, Digest: desc.Digest.String()}
+	if sigs.Digest != "" {
+		ab.Signatures = sigs.Digest.String()
+		name := "bundles/" + b.Name + ":" + sign.SignatureTag(ab.Digest)
+		w.roots[name] = rootDesc(sigs, name, nil)
+	}
+	w.index.Bundles = append(w.index.Bundles, ab)
 	w.roots["bundles/"+b.Name+":"+tag] = rootDesc(desc, "bundles/"+b.Name+":"+tag, nil)
 	return nil
 }
@@ -439,6 +463,29 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 			return nil, err
 		}
 		if err := r.Tag(ctx, desc, b.Tag); err != nil {
+			return nil, o.explain(where, err)
+		}
+		if b.Signatures == "" {
+			continue
+		}
+		// Its signatures, unless the registry has some of this digest
+		// already (signed there, or pushed before): those are kept.
+		sigTag := sign.SignatureTag(b.Digest)
+		where = fmt.Sprintf("oci://%s/%s:%s", o.base, b.Name, sigTag)
+		if _, err := r.Resolve(ctx, sigTag); err == nil {
+			continue
+		} else if !errors.Is(err, errdef.ErrNotFound) {
+			return nil, o.explain(where, err)
+		}
+		sd, err := digest.Parse(b.Signatures)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bundle %s: signatures: %v", file, b.Name, err)
+		}
+		desc, err = copyTo(b.Name, sd, where)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.Tag(ctx, desc, sigTag); err != nil {
 			return nil, o.explain(where, err)
 		}
 	}

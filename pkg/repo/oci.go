@@ -26,6 +26,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/sign"
 )
 
 // Helm's OCI media types: a bundle pushed by bundle is a Helm OCI chart.
@@ -56,6 +57,15 @@ type OCIOptions struct {
 	// Progress, when set (a terminal), receives a progress bar per blob
 	// pushed or pulled.
 	Progress io.Writer
+	// Policy, when set, says whose signatures the bundles of which
+	// repositories need: a bundle under one of its rules is refused,
+	// before its chart is fetched, without a valid signature by a key
+	// the rule trusts (see docs/signing.md).
+	Policy *sign.Policy
+	// PolicyErr, when set, is why the policy could not be read: every
+	// bundle from an OCI registry is refused with it (a policy that cannot
+	// be read trusts nothing).
+	PolicyErr error
 }
 
 // httpClient retries like oras-go's default client, with the timeouts;
@@ -191,6 +201,9 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 	if ok {
 		return b, b.SourceDigest, nil
 	}
+	if o.opts.PolicyErr != nil {
+		return nil, "", o.opts.PolicyErr
+	}
 	r, err := o.repository(name)
 	if err != nil {
 		return nil, "", err
@@ -209,6 +222,11 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 	var m ocispec.Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, "", fmt.Errorf("%s: bad manifest: %v", where, err)
+	}
+	if rule := o.opts.Policy.For(o.base + "/" + name); rule != nil {
+		if _, err := o.verify(ctx, r, name, desc.Digest.String(), rule.Keys); err != nil {
+			return nil, "", errdefs.Wrap(errdefs.ErrFailed, err, "%s (%s) refused by the signature policy (%s): %v", where, desc.Digest, rule.Where(o.opts.Policy), err)
+		}
 	}
 	if m.Config.MediaType != ConfigMediaType {
 		return nil, "", fmt.Errorf("%s: not a Helm chart (config media type %q)", where, m.Config.MediaType)

@@ -16,7 +16,7 @@ const module = "github.com/bundlesh/bundle/"
 // another.
 var layers = [][]string{
 	{"bundles", "pkg/errdefs"}, // bundles: the catalog's files, embedded
-	{"pkg/resolve"},
+	{"pkg/resolve", "pkg/sign"},
 	{"pkg/bundle"},
 	{"pkg/repo"},
 	{"pkg/plan"},
