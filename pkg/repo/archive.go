@@ -225,7 +225,7 @@ func rootDesc(d ocispec.Descriptor, name string, extra map[string]string) ocispe
 // source reads from a registry, checking every blob against its digest
 // (a bar on the terminal for each layer).
 func (w *ArchiveWriter) source(src content.ReadOnlyStorage, where string) *verifiedStorage {
-	return &verifiedStorage{ReadOnlyStorage: src, file: where, hint: " as its registry serves it", progress: w.opts.Progress}
+	return &verifiedStorage{ReadOnlyStorage: src, file: where, hint: " as its registry serves it", progress: syncWriter(w.opts.Progress)}
 }
 
 // WriteTar writes the layout to path as a tar file, deterministically:
@@ -378,7 +378,7 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 	if err != nil {
 		return nil, fmt.Errorf("%s: not an OCI image layout: %v", file, err)
 	}
-	src := &verifiedStorage{ReadOnlyStorage: store, file: file, hint: "; archive it again", progress: opts.Progress}
+	src := &verifiedStorage{ReadOnlyStorage: store, file: file, hint: "; archive it again", progress: syncWriter(opts.Progress)}
 	res := &ArchivePushResult{Index: *idx}
 	copyOpts := oras.CopyGraphOptions{
 		Concurrency: 3,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // progress draws one blob's transfer as a bar on a terminal line:
@@ -56,4 +57,25 @@ func short(d string) string {
 		return d[:19]
 	}
 	return d
+}
+
+// syncWriter returns w with its writes serialized: the blobs of an image
+// are copied concurrently, and each draws its own bar on the same writer.
+// nil stays nil (no progress).
+func syncWriter(w io.Writer) io.Writer {
+	if w == nil {
+		return nil
+	}
+	return &lockedWriter{w: w}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
