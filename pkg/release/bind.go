@@ -163,7 +163,11 @@ func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement
 	if err != nil {
 		return nil, fmt.Errorf("bind %s: %w", b, err)
 	}
-	out := &plan.Binding{Bind: b, Provider: pb, Repository: repo}
+	// A claim is fulfilled within the provider's namespace only: its Job
+	// reads the provider's admin Secret, which a Pod of another namespace
+	// cannot mount. Across namespaces the consumer gets the provider's
+	// outputs, as before claims.
+	out := &plan.Binding{Bind: b, Provider: pb, Repository: repo, Claim: pb.File.Claims != nil && b.Namespace == c.namespace}
 	if r == nil {
 		return nil, errdefs.New(errdefs.ErrInvalid, "bind %s: no requirement %q", b, b.Instance)
 	}

@@ -714,6 +714,11 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	} else {
 		out.Kept = found
 	}
+	if opts.DeleteData && !opts.DryRun {
+		if err := markClaimsDeleteData(ctx, cs, c.namespace, opts.ReleaseName); err != nil {
+			return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+		}
+	}
 	cfg := *c.cfg
 	if !opts.DeleteData && !opts.DryRun {
 		if err := retain(ctx, cs, sets, found); err != nil {
