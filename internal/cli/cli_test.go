@@ -155,7 +155,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown repository", []string{"template", "nope/mediawiki"}, ExitError, `Error: unknown repository "nope" (known: stable)`},
 		{"bare name", []string{"template", "mediawiki"}, ExitError, `Error: bundle reference "mediawiki": use REPO/NAME such as stable/mediawiki, or a directory such as ./mediawiki`},
 		{"bad version constraint", []string{"template", "stable/mediawiki", "--version", "^^1"}, ExitError, `Error: --version: invalid version constraint "^^1"`},
-		{"no version matches", []string{"template", "stable/mediawiki", "--version", "^9"}, ExitError, "Error: no version of stable/mediawiki satisfies --version ^9 (available: 1.1.2)"},
+		{"no version matches", []string{"template", "stable/mediawiki", "--version", "^9"}, ExitError, "Error: no version of stable/mediawiki satisfies --version ^9 (available: 1.1.3)"},
 		{"malformed values file", []string{"template", "stable/mediawiki", "-f", badValues}, ExitError, "Error: " + badValues + ":1: invalid YAML"},
 		{"missing values file", []string{"template", "stable/mediawiki", "-f", filepath.Join(dir, "nope.yaml")}, ExitError, "Error: values file " + filepath.Join(dir, "nope.yaml")},
 		{"bad --set", []string{"template", "stable/mediawiki", "--set", "wiki.name"}, ExitError, `Error: --set "wiki.name": key "name" has no value`},
@@ -240,7 +240,7 @@ func TestLockCommands(t *testing.T) {
 	}
 	// A requirement no version satisfies: the explanation names it.
 	code, _, errs = run(t, "lock", dir)
-	want := "Error: resolving the requirements of shop 0.1.0: Because shop requires db mariadb ^2 (no version matches; mariadb has 1.0.2), version solving failed.\n"
+	want := "Error: resolving the requirements of shop 0.1.0: Because shop requires db mariadb ^2 (no version matches; mariadb has 1.1.0), version solving failed.\n"
 	if code != ExitError || errs != want {
 		t.Errorf("unsatisfiable: exit %d\n got  %q\n want %q", code, errs, want)
 	}
