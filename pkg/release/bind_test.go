@@ -9,6 +9,8 @@ import (
 	"testing/fstest"
 
 	"github.com/Masterminds/semver/v3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/bundle"
@@ -260,6 +262,82 @@ func TestBindRendersOutputsNotRecorded(t *testing.T) {
 	for _, want := range []string{`host: "team-db-db.data.svc"`, `secret: "team-db-pw"`} {
 		if !strings.Contains(rel.Manifest, want) {
 			t.Errorf("manifest lacks %s:\n%s", want, rel.Manifest)
+		}
+	}
+}
+
+// A provider that offers claims: a consumer of its namespace gets its
+// claim rendered in its own release, wired with the claim's outputs; a
+// consumer of another namespace gets the provider's outputs. Uninstalling
+// the consumer with DeleteData marks its claim's ConfigMap.
+func TestBindingClaims(t *testing.T) {
+	ctx := context.Background()
+	lab, f, c := bindLab(t) // c is of namespace team
+	lab.put(t, "cdb", "1.0.0", map[string]string{
+		"bundle.yaml": `apiVersion: bundle/v1
+kind: Bundle
+outputs:
+  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'
+  secret: '{{ .Release.Name }}-auth'
+claims:
+  outputs:
+    secret: '{{ .Values.claim.name }}'
+  templates:
+    secret.yaml: |
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: {{ .Values.claim.name }}
+        annotations:
+          provider: {{ .Values.claim.provider.namespace }}/{{ .Values.claim.provider.release }}
+          user: {{ .Values.claim.id }}
+`,
+		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
+	})
+	lab.put(t, "capp", "1.0.0", map[string]string{
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
+	})
+	data := NewWithEnv(envOf(f), c.repos)
+	for _, cl := range []*Client{c, data} {
+		if _, err := cl.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wiki, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=shared"}}, ReleaseName: "wiki"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"name: wiki-database\n", "provider: team/shared", `secret: "wiki-database"`, `host: "shared-db.team.svc"`, "user: wiki_database_"} {
+		if !strings.Contains(wiki.Manifest, want) {
+			t.Errorf("the consumer's claim lacks %q:\n%s", want, wiki.Manifest)
+		}
+	}
+	blog, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/shared"}}, ReleaseName: "blog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(blog.Manifest, "kind: Secret") || !strings.Contains(blog.Manifest, `secret: "shared-auth"`) {
+		t.Errorf("a consumer of another namespace got a claim:\n%s", blog.Manifest)
+	}
+
+	// --delete-data reaches the claim's pre-delete hook through its ConfigMap.
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wiki-database-claim", Namespace: "team", Labels: map[string]string{ClaimOfLabel: "wiki"}},
+		Data: map[string]string{ClaimDeleteDataKey: "false"}}
+	other := cm.DeepCopy()
+	other.Name, other.Labels[ClaimOfLabel] = "blog-database-claim", "blog"
+	for _, o := range []*corev1.ConfigMap{cm, other} {
+		if _, err := f.Clientset.CoreV1().ConfigMaps("team").Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki", DeleteData: true}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"wiki-database-claim": "true", "blog-database-claim": "false"} {
+		got, err := f.Clientset.CoreV1().ConfigMaps("team").Get(ctx, name, metav1.GetOptions{})
+		if err != nil || got.Data[ClaimDeleteDataKey] != want {
+			t.Errorf("%s: %v, %v (want %s = %s)", name, got.Data, err, ClaimDeleteDataKey, want)
 		}
 	}
 }
