@@ -2,18 +2,22 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Two apps bound to one MariaDB release (bundle install --bind): their
-// releases hold none of it and are wired to its Service and Secret; the
+// releases hold none of it and are wired to its Service and to their own
+// claims (see TestBindClaims); the
 // provider is not uninstalled while one of them is bound to it, nor
 // upgraded out of their constraints; bad bindings install nothing.
 func TestBindTwoAppsToOneDatabase(t *testing.T) {
@@ -37,7 +41,8 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 		if regexp.MustCompile(`kind: StatefulSet|mariadb/templates`).MatchString(m) {
 			t.Errorf("release %s holds MariaDB objects:\n%s", app, m)
 		}
-		for _, want := range []string{`"team-db-mariadb.` + ns + `.svc`, `name: "team-db-mariadb"`} {
+		// Host and port are the provider's; user and Secret the app's claim.
+		for _, want := range []string{`"team-db-mariadb.` + ns + `.svc`, `name: "` + app + `-database"`} {
 			if !strings.Contains(m, want) {
 				t.Errorf("release %s is not wired to team-db (%s):\n%s", app, want, m)
 			}
@@ -128,4 +133,135 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 
 	// --force uninstalls the provider anyway.
 	e.mustBundle(t, "uninstall", "team-db", "-n", ns, "--force")
+}
+
+// Two apps bound to one MariaDB each get a claim of their own, in their
+// own release: a Secret with a password of its own (kept across an
+// upgrade), the ConfigMap of its scripts, and the Job that makes the
+// database and user (kwok completes it; nothing runs). Uninstalling one
+// runs its pre-delete hook and removes its claim; the other's stays.
+func TestBindClaims(t *testing.T) {
+	e, ns := setupIn(t, "claims")
+	ctx := context.Background()
+	e.mustBundle(t, "install", "team-db", "stable/mariadb", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
+	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--bind", "database=team-db")
+	e.mustBundle(t, "install", "blog", "stable/wordpress", "-n", ns, "--bind", "database=team-db")
+
+	owned := func(app string, meta metav1.ObjectMeta) string {
+		if meta.Annotations["meta.helm.sh/release-name"] != app || meta.Labels["app.kubernetes.io/instance"] != app {
+			return fmt.Sprintf("%s is not of release %s: %v %v", meta.Name, app, meta.Labels, meta.Annotations)
+		}
+		return ""
+	}
+	claimJob := func(app string) (*batchv1.Job, string) {
+		jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + app + ",app.kubernetes.io/name=mariadb-claim"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for i := range jobs.Items {
+			names = append(names, jobs.Items[i].Name)
+		}
+		if len(jobs.Items) != 1 || !strings.HasPrefix(jobs.Items[0].Name, app+"-database-claim-") {
+			return nil, fmt.Sprintf("claim Jobs of %s: %v", app, names)
+		}
+		return &jobs.Items[0], ""
+	}
+	passwords := map[string]string{}
+	for _, app := range []string{"wiki", "blog"} {
+		sec, err := e.cs.CoreV1().Secrets(ns).Get(ctx, app+"-database", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the claim Secret of %s: %v", app, err)
+		}
+		if msg := owned(app, sec.ObjectMeta); msg != "" {
+			t.Error(msg)
+		}
+		passwords[app] = string(sec.Data["password"])
+		cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, app+"-database-claim", metav1.GetOptions{})
+		if err != nil || cm.Labels["bundle.sh/claim-of"] != app || cm.Data["delete-data"] != "false" {
+			t.Fatalf("the claim ConfigMap of %s: %v %v", app, cm, err)
+		}
+		job, msg := claimJob(app)
+		if msg != "" {
+			t.Fatal(msg)
+		}
+		if msg := owned(app, job.ObjectMeta); msg != "" {
+			t.Error(msg)
+		}
+		id := ""
+		for _, env := range job.Spec.Template.Spec.Containers[0].Env {
+			if env.Name == "CLAIM_USER" {
+				id = env.Value
+			}
+			if env.Name == "ADMIN_PASSWORD" && env.ValueFrom.SecretKeyRef.Name != "team-db-mariadb" {
+				t.Errorf("%s: the claim Job's admin Secret: %v", app, env.ValueFrom.SecretKeyRef)
+			}
+		}
+		if !strings.HasPrefix(id, app+"_database_") {
+			t.Errorf("%s: claim user %q", app, id)
+		}
+		m := e.lastRevision(t, ns, app).Manifest
+		if !strings.Contains(m, `"`+id+`"`) || strings.Contains(m, `"team-db-mariadb"`) || strings.Contains(m, passwords[app]) {
+			t.Errorf("%s is not wired to its claim (user %s, Secret %s-database), or its manifest holds the password:\n%s", app, id, app, m)
+		}
+		rel := e.lastRevision(t, ns, app)
+		hook := false
+		for _, h := range rel.Hooks {
+			hook = hook || (h.Name == app+"-database-unclaim" && h.Kind == "Job" && len(h.Events) == 1 && h.Events[0] == "pre-delete")
+		}
+		if !hook {
+			t.Errorf("%s: no pre-delete hook %s-database-unclaim", app, app)
+		}
+		eventually(t, time.Minute, app+"'s claim Job completes", func() (bool, string) {
+			j, err := e.cs.BatchV1().Jobs(ns).Get(ctx, job.Name, metav1.GetOptions{})
+			return err == nil && j.Status.Succeeded == 1, fmt.Sprint(err)
+		})
+	}
+	if passwords["wiki"] == "" || passwords["wiki"] == passwords["blog"] {
+		t.Errorf("claim passwords: %q", passwords)
+	}
+	// An upgrade keeps the claim's password.
+	e.mustBundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Docs")
+	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+		t.Error("the upgrade changed the claim's password")
+	}
+
+	// One consumer goes with its claim, through its pre-delete hook; the
+	// other's claim stays.
+	e.mustBundle(t, "uninstall", "blog", "-n", ns, "--timeout", "2m")
+	gone := func(what string, get func() error) {
+		t.Helper()
+		eventually(t, time.Minute, what+" to go", func() (bool, string) {
+			err := get()
+			return apierrors.IsNotFound(err), fmt.Sprint(err)
+		})
+	}
+	gone("blog's claim Secret", func() error {
+		_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "blog-database", metav1.GetOptions{})
+		return err
+	})
+	gone("blog's claim ConfigMap", func() error {
+		_, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "blog-database-claim", metav1.GetOptions{})
+		return err
+	})
+	eventually(t, time.Minute, "blog's Jobs to go", func() (bool, string) {
+		jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=blog"})
+		return err == nil && len(jobs.Items) == 0, fmt.Sprint(jobs, err)
+	})
+	if _, msg := claimJob("wiki"); msg != "" {
+		t.Error(msg)
+	}
+	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+		t.Error("uninstalling blog changed wiki's claim")
+	}
+	st := e.mustBundle(t, "status", "team-db", "-n", ns)
+	if !strings.Contains(st, ns+"/wiki") || strings.Contains(st, ns+"/blog") {
+		t.Errorf("the provider's consumers:\n%s", st)
+	}
+	e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--delete-data", "--timeout", "2m")
+	gone("wiki's claim Secret", func() error {
+		_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
+		return err
+	})
+	e.mustBundle(t, "uninstall", "team-db", "-n", ns)
 }
