@@ -19,6 +19,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/releaseutil"
 
 	"github.com/bundlesh/bundle/pkg/plan"
 )
@@ -168,4 +169,49 @@ func claimOutputs(b *plan.Binding, instance string, rel ReleaseOptions) (map[str
 		}
 	}
 	return out, nil
+}
+
+// Claim renders the claim binding b gives the consumer (instance of
+// release rel) on its own, without a cluster (lookup finds nothing): its
+// outputs (the provider's with the claim's in place) and its templates'
+// objects, as Manifests whose Source is claims.templates/NAME.
+func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]string, []Manifest, error) {
+	if b.Claims() == nil {
+		return nil, nil, fmt.Errorf("%s offers no claims", b.Provider)
+	}
+	outs, err := claimOutputs(b, instance, rel)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := claimChart(b)
+	for _, t := range b.Claims().Templates {
+		c.Templates = append(c.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
+	}
+	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
+	rv, err := chartutil.ToRenderValues(c, map[string]any{ClaimKey: ClaimValues(b, instance, rel)}, opts, defaultCapabilities())
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := engine.Render(c, rv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rendering the claim templates of %s: %w", b.Provider, err)
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var ms []Manifest
+	for _, n := range names {
+		var sb strings.Builder
+		for _, doc := range releaseutil.SplitManifests(files[n]) {
+			sb.WriteString("---\n# Source: " + "claims.templates/" + path.Base(n) + "\n" + doc + "\n")
+		}
+		m, err := (&Rendered{Manifest: sb.String()}).Manifests()
+		if err != nil {
+			return nil, nil, fmt.Errorf("claims.templates.%s: %w", path.Base(n), err)
+		}
+		ms = append(ms, m...)
+	}
+	return outs, ms, nil
 }
