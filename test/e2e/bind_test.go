@@ -225,6 +225,11 @@ func TestBindClaims(t *testing.T) {
 	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
 		t.Error("the upgrade changed the claim's password")
 	}
+	// And nothing of the claim would change on the next one.
+	code, d, errs := e.bundle(t, "diff", "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Docs", "--kubeconfig", e.kubeconfig)
+	if code != 0 || !strings.Contains(d, "Objects: 0 to create, 0 to change, 0 to delete") {
+		t.Errorf("diff upgrade after the upgrade: exit %d: %s\n%s", code, errs, d)
+	}
 
 	// One consumer goes with its claim, through its pre-delete hook; the
 	// other's claim stays.
