@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -149,6 +150,35 @@ func TestClaimsPerConsumer(t *testing.T) {
 				t.Errorf("%s: %s in a bound release", name, k)
 			}
 		}
+	}
+}
+
+// The objects of each catalog database's claim, as the app "blog" bound
+// to it gets them (the password, random, masked), and the app's wiring.
+func TestClaimGolden(t *testing.T) {
+	password := regexp.MustCompile(`(?m)^(  password: )"[A-Za-z0-9+/=]{32}"$`)
+	for _, tc := range []struct{ provider string }{{"mariadb"}, {"mysql"}, {"postgresql"}} {
+		t.Run(tc.provider, func(t *testing.T) {
+			b := providerBinding(t, tc.provider, "database")
+			outs, ms, err := render.Claim(b, "database", render.ReleaseOptions{Name: "blog", Namespace: "data"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sb strings.Builder
+			sb.WriteString("# outputs\n")
+			for _, k := range []string{"host", "port", "database", "username", "passwordSecret", "passwordKey"} {
+				sb.WriteString("# " + k + ": " + outs[k] + "\n")
+			}
+			for _, m := range ms {
+				sb.WriteString("---\n# Source: " + m.Source + "\n" + m.YAML + "\n")
+			}
+			got := sb.String()
+			if password.FindString(got) == "" {
+				t.Fatalf("no generated password in:\n%s", got)
+			}
+			got = password.ReplaceAllString(got, `${1}"MASKED"`)
+			testutil.Golden(t, filepath.Join("testdata", "golden", "claim-"+tc.provider+".yaml"), got, *update)
+		})
 	}
 }
 
