@@ -204,8 +204,14 @@ func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]str
 	var ms []Manifest
 	for _, n := range names {
 		var sb strings.Builder
-		for _, doc := range releaseutil.SplitManifests(files[n]) {
-			sb.WriteString("---\n# Source: " + "claims.templates/" + path.Base(n) + "\n" + doc + "\n")
+		docs := releaseutil.SplitManifests(files[n])
+		keys := make([]string, 0, len(docs))
+		for k := range docs {
+			keys = append(keys, k)
+		}
+		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+		for _, k := range keys {
+			sb.WriteString("---\n# Source: " + "claims.templates/" + path.Base(n) + "\n" + docs[k] + "\n")
 		}
 		m, err := (&Rendered{Manifest: sb.String()}).Manifests()
 		if err != nil {
