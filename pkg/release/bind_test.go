@@ -321,6 +321,47 @@ claims:
 		t.Errorf("a consumer of another namespace got a claim:\n%s", blog.Manifest)
 	}
 
+	if len(wiki.Resolved) != 1 || !wiki.Resolved[0].Claim || len(blog.Resolved) != 1 || blog.Resolved[0].Claim {
+		t.Errorf("recorded claims: wiki %+v, blog %+v", wiki.Resolved, blog.Resolved)
+	}
+
+	// An app bound before its provider offered claims keeps the
+	// provider's database on upgrade; --bind again gives it a claim.
+	lab.put(t, "cdb", "0.9.0", map[string]string{
+		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'\n  secret: '{{ .Release.Name }}-auth'\n",
+		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
+	})
+	lab.put(t, "capp", "0.9.0", map[string]string{
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: '>=0.9.0', outputs: [host, secret]}\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  secret: {{ .Values.requires.database.secret | quote }}\n",
+	})
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb", Version: mustConstraint(t, "0.9.0")}, ReleaseName: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	capp := plan.Source{Reference: "lab/capp", Version: mustConstraint(t, "0.9.0")}
+	legacy := capp
+	legacy.Bind = []string{"database=old"}
+	if _, err := c.Install(ctx, InstallOptions{Source: legacy, ReleaseName: "legacy"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/cdb", Version: mustConstraint(t, "1.0.0")}, ReleaseName: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.Upgrade(ctx, UpgradeOptions{Source: capp, ReleaseName: "legacy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(up.Manifest, "kind: Secret") || !strings.Contains(up.Manifest, `secret: "old-auth"`) || up.Resolved[0].Claim {
+		t.Errorf("an upgrade gave an app bound without a claim one:\n%s", up.Manifest)
+	}
+	up, err = c.Upgrade(ctx, UpgradeOptions{Source: legacy, ReleaseName: "legacy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(up.Manifest, "name: legacy-database\n") || !strings.Contains(up.Manifest, `secret: "legacy-database"`) || !up.Resolved[0].Claim {
+		t.Errorf("--bind again gave no claim:\n%s", up.Manifest)
+	}
+
 	// --delete-data reaches the claim's pre-delete hook through its ConfigMap.
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wiki-database-claim", Namespace: "team", Labels: map[string]string{ClaimOfLabel: "wiki"}},
 		Data: map[string]string{ClaimDeleteDataKey: "false"}}
