@@ -147,8 +147,7 @@ func requires(b *bundle.Bundle, inst string) bool { return requirement(b, inst) 
 // binding reads the provider release of b, checks it can stand for
 // requirement r (plan.CheckBinding) and reads its outputs: those the
 // release recorded (OutputsAnnotation), else rendered again. With claim,
-// the binding uses the provider's claims when it offers them and the app
-// is of its namespace.
+// the binding uses the provider's claims when it offers them.
 //
 // Helm's record of a release keeps the root chart's templates but none of
 // its subcharts (a library chart's helpers the outputs include), so the
@@ -171,11 +170,7 @@ func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement
 	if err != nil {
 		return nil, fmt.Errorf("bind %s: %w", b, err)
 	}
-	// A claim is fulfilled within the provider's namespace only: its Job
-	// reads the provider's admin Secret, which a Pod of another namespace
-	// cannot mount. Across namespaces the consumer gets the provider's
-	// outputs, as before claims.
-	out := &plan.Binding{Bind: b, Provider: pb, Repository: repo, Claim: claim && pb.File.Claims != nil && b.Namespace == c.namespace}
+	out := &plan.Binding{Bind: b, Provider: pb, Repository: repo, Claim: claim && pb.File.Claims != nil}
 	if r == nil {
 		return nil, errdefs.New(errdefs.ErrInvalid, "bind %s: no requirement %q", b, b.Instance)
 	}

@@ -266,10 +266,10 @@ func TestBindRendersOutputsNotRecorded(t *testing.T) {
 	}
 }
 
-// A provider that offers claims: a consumer of its namespace gets its
-// claim rendered in its own release, wired with the claim's outputs; a
-// consumer of another namespace gets the provider's outputs. Uninstalling
-// the consumer with DeleteData marks its claim's ConfigMap.
+// A provider that offers claims: a consumer, of its namespace or another,
+// gets its claim rendered in its own release, wired with the claim's
+// outputs. Uninstalling the consumer with DeleteData marks its claim's
+// ConfigMap.
 func TestBindingClaims(t *testing.T) {
 	ctx := context.Background()
 	lab, f, c := bindLab(t) // c is of namespace team
@@ -317,11 +317,12 @@ claims:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(blog.Manifest, "kind: Secret") || !strings.Contains(blog.Manifest, `secret: "shared-auth"`) {
-		t.Errorf("a consumer of another namespace got a claim:\n%s", blog.Manifest)
+	for _, want := range []string{"name: blog-database\n", "provider: data/shared", `secret: "blog-database"`, `host: "shared-db.data.svc"`} {
+		if !strings.Contains(blog.Manifest, want) {
+			t.Errorf("the claim of a consumer of another namespace lacks %q:\n%s", want, blog.Manifest)
+		}
 	}
-
-	if len(wiki.Resolved) != 1 || !wiki.Resolved[0].Claim || len(blog.Resolved) != 1 || blog.Resolved[0].Claim {
+	if len(wiki.Resolved) != 1 || !wiki.Resolved[0].Claim || len(blog.Resolved) != 1 || !blog.Resolved[0].Claim {
 		t.Errorf("recorded claims: wiki %+v, blog %+v", wiki.Resolved, blog.Resolved)
 	}
 
@@ -362,23 +363,27 @@ claims:
 		t.Errorf("--bind again gave no claim:\n%s", up.Manifest)
 	}
 
-	// --delete-data reaches the claim's pre-delete hook through its ConfigMap.
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wiki-database-claim", Namespace: "team", Labels: map[string]string{ClaimOfLabel: "wiki"}},
-		Data: map[string]string{ClaimDeleteDataKey: "false"}}
-	other := cm.DeepCopy()
-	other.Name, other.Labels[ClaimOfLabel] = "blog-database-claim", "blog"
-	for _, o := range []*corev1.ConfigMap{cm, other} {
-		if _, err := f.Clientset.CoreV1().ConfigMaps("team").Create(ctx, o, metav1.CreateOptions{}); err != nil {
+	// --delete-data reaches the claim's pre-delete hook through its
+	// ConfigMap, in the provider's namespace: blog's own, not another
+	// namespace's blog's, nor wiki's.
+	cms := []*corev1.ConfigMap{
+		{ObjectMeta: metav1.ObjectMeta{Name: "blog-database-1234-claim", Namespace: "data", Labels: map[string]string{ClaimOfLabel: "blog", ClaimNamespaceLabel: "team"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "blog-database-5678-claim", Namespace: "data", Labels: map[string]string{ClaimOfLabel: "blog", ClaimNamespaceLabel: "elsewhere"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "wiki-database-claim", Namespace: "team", Labels: map[string]string{ClaimOfLabel: "wiki", ClaimNamespaceLabel: "team"}}},
+	}
+	for _, o := range cms {
+		o.Data = map[string]string{ClaimDeleteDataKey: "false"}
+		if _, err := f.Clientset.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki", DeleteData: true}); err != nil {
+	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "blog", DeleteData: true}); err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]string{"wiki-database-claim": "true", "blog-database-claim": "false"} {
-		got, err := f.Clientset.CoreV1().ConfigMaps("team").Get(ctx, name, metav1.GetOptions{})
+	for i, want := range []string{"true", "false", "false"} {
+		got, err := f.Clientset.CoreV1().ConfigMaps(cms[i].Namespace).Get(ctx, cms[i].Name, metav1.GetOptions{})
 		if err != nil || got.Data[ClaimDeleteDataKey] != want {
-			t.Errorf("%s: %v, %v (want %s = %s)", name, got.Data, err, ClaimDeleteDataKey, want)
+			t.Errorf("%s/%s: %v, %v (want %s = %s)", cms[i].Namespace, cms[i].Name, got.Data, err, ClaimDeleteDataKey, want)
 		}
 	}
 }

@@ -721,7 +721,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		out.Kept = found
 	}
 	if opts.DeleteData && !opts.DryRun {
-		if err := markClaimsDeleteData(ctx, cs, c.namespace, opts.ReleaseName); err != nil {
+		if err := markClaimsDeleteData(ctx, cs, c.namespace, opts.ReleaseName, last); err != nil {
 			return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 		}
 	}

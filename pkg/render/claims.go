@@ -59,6 +59,22 @@ func ClaimID(namespace, release, instance string) string {
 	return base + "_" + shortHash(namespace+"/"+release+"/"+instance)
 }
 
+// ClaimJobName names a claim's objects in the provider's namespace (its
+// ConfigMap and Jobs, and the copy of its Secret they read): ClaimName
+// when the app is of that namespace, else ClaimName cut to 31 characters
+// and a hash of the app's namespace, release and instance, so that apps of
+// two namespaces with one name do not meet there.
+func ClaimJobName(namespace, release, instance, providerNamespace string) string {
+	n := ClaimName(release, instance)
+	if namespace == providerNamespace {
+		return n
+	}
+	if len(n) > 31 {
+		n = strings.TrimRight(n[:31], "-")
+	}
+	return n + "-" + shortHash(namespace+"/"+release+"/"+instance)
+}
+
 func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:4])
@@ -66,8 +82,8 @@ func shortHash(s string) string {
 
 // ClaimValues is what a claim's templates and outputs see as
 // .Values.claim: the consumer's release, namespace and instance, the
-// claim's name and id, and the provider (release, namespace, bundle, and
-// its outputs).
+// claim's name and id, where its Jobs run (jobNamespace, jobName), and the
+// provider (release, namespace, bundle, and its outputs).
 func ClaimValues(b *plan.Binding, instance string, rel ReleaseOptions) map[string]any {
 	outs := map[string]any{}
 	for k, v := range b.Outputs {
@@ -79,6 +95,10 @@ func ClaimValues(b *plan.Binding, instance string, rel ReleaseOptions) map[strin
 		"instance":  instance,
 		"name":      ClaimName(rel.Name, instance),
 		"id":        ClaimID(rel.Namespace, rel.Name, instance),
+		// Where the claim's Jobs run: the provider's namespace, whose
+		// administrator Secret they read.
+		"jobNamespace": b.Namespace,
+		"jobName":      ClaimJobName(rel.Namespace, rel.Name, instance, b.Namespace),
 		"provider": map[string]any{
 			"release":   b.Release,
 			"namespace": b.Namespace,

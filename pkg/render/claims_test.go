@@ -41,6 +41,13 @@ func providerBinding(t *testing.T, provider, instance string) *plan.Binding {
 // values it is installed with.
 func consumer(t *testing.T, app, name string, b *plan.Binding) (map[string]map[string]any, map[string]any) {
 	t.Helper()
+	return consumerIn(t, app, name, "data", b)
+}
+
+// consumerIn is consumer of namespace ns; objects of another namespace
+// are keyed NAMESPACE:KIND/NAME.
+func consumerIn(t *testing.T, app, name, ns string, b *plan.Binding) (map[string]map[string]any, map[string]any) {
+	t.Helper()
 	in, err := plan.Read(context.Background(), testSet(), plan.Source{Reference: "stable/" + app})
 	if err != nil {
 		t.Fatal(err)
@@ -50,12 +57,12 @@ func consumer(t *testing.T, app, name string, b *plan.Binding) (map[string]map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel := render.ReleaseOptions{Name: name, Namespace: "data"}
+	rel := render.ReleaseOptions{Name: name, Namespace: ns}
 	vals, err := render.Values(p, p.Values, rel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := render.Template(context.Background(), p, render.TemplateOptions{ReleaseName: name, Namespace: "data", Values: p.Values})
+	out, err := render.Template(context.Background(), p, render.TemplateOptions{ReleaseName: name, Namespace: ns, Values: p.Values})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +72,11 @@ func consumer(t *testing.T, app, name string, b *plan.Binding) (map[string]map[s
 		if err := yaml.Unmarshal([]byte(doc), &o); err != nil || o == nil {
 			continue
 		}
-		objs[o["kind"].(string)+"/"+testutil.Dig(o, "metadata", "name").(string)] = o
+		key := o["kind"].(string) + "/" + testutil.Dig(o, "metadata", "name").(string)
+		if on, _ := testutil.Dig(o, "metadata", "namespace").(string); on != "" && on != ns {
+			key = on + ":" + key
+		}
+		objs[key] = o
 	}
 	return objs, vals
 }
@@ -182,9 +193,49 @@ func TestClaimGolden(t *testing.T) {
 	}
 }
 
-// Without Claim (another namespace), the consumer gets the provider's
-// outputs and nothing of the claim.
-func TestNoClaimAcrossNamespaces(t *testing.T) {
+// An app of another namespace than the provider's gets its Secret in its
+// own namespace; the claim's ConfigMap, Jobs and a copy of the Secret
+// (same password) are in the provider's, named apart from a same-named
+// app of that namespace.
+func TestClaimAcrossNamespaces(t *testing.T) {
+	b := providerBinding(t, "mariadb", "database")
+	objs, vals := consumerIn(t, "wordpress", "blog", "web", b)
+	job := render.ClaimJobName("web", "blog", "database", "data")
+	if !regexp.MustCompile(`^blog-database-[0-9a-f]{8}$`).MatchString(job) || job == render.ClaimJobName("data", "blog", "database", "data") {
+		t.Fatalf("job name %q", job)
+	}
+	own, cp := objs["Secret/blog-database"], objs["data:Secret/"+job]
+	if own == nil || cp == nil || testutil.Dig(own, "data", "password") != testutil.Dig(cp, "data", "password") {
+		t.Fatalf("the claim's Secrets: %v, %v (of %v)", own, cp, objKeys(objs))
+	}
+	cm := objs["data:ConfigMap/"+job+"-claim"]
+	if cm == nil || testutil.Dig(cm, "metadata", "labels", "bundle.sh/claim-namespace") != "web" {
+		t.Errorf("the claim's ConfigMap: %v", cm)
+	}
+	jobs := 0
+	for k, o := range objs {
+		if strings.HasPrefix(k, "Job/") || strings.HasPrefix(k, "web:Job/") {
+			t.Errorf("%s outside the provider's namespace", k)
+		}
+		if strings.HasPrefix(k, "data:Job/"+job+"-") {
+			jobs++
+			env, _ := json.Marshal(testutil.Dig(o, "spec", "template", "spec", "containers", 0, "env"))
+			if strings.HasPrefix(k, "data:Job/"+job+"-claim-") && !strings.Contains(string(env), `"name":"`+job+`"`) {
+				t.Errorf("%s reads not the copy %s: %s", k, job, env)
+			}
+		}
+	}
+	if jobs != 2 {
+		t.Errorf("%d claim Jobs in the provider's namespace, want 2: %v", jobs, objKeys(objs))
+	}
+	if got := testutil.Dig(vals, "requires", "database", "passwordSecret"); got != "blog-database" {
+		t.Errorf("passwordSecret = %v", got)
+	}
+}
+
+// A binding without Claim (one recorded before its provider offered
+// claims) gets the provider's outputs and nothing of the claim.
+func TestBindingWithoutClaim(t *testing.T) {
 	b := providerBinding(t, "mariadb", "database")
 	b.Claim = false
 	objs, vals := consumer(t, "wordpress", "blog", b)

@@ -13,6 +13,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bundlesh/bundle/pkg/render"
 )
 
 // Two apps bound to one MariaDB release (bundle install --bind): their
@@ -230,6 +232,36 @@ func TestBindClaims(t *testing.T) {
 	if code != 0 || !strings.Contains(d, "Objects: 0 to create, 0 to change, 0 to delete") {
 		t.Errorf("diff upgrade after the upgrade: exit %d: %s\n%s", code, errs, d)
 	}
+
+	// An app of another namespace, named as one of ns: its Secret in its
+	// namespace, the claim's ConfigMap, Jobs and a copy of the Secret in
+	// the provider's, named apart from ns's wiki's.
+	other := e.namespace(t, "claims-other")
+	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", other, "--create-namespace", "--bind", "database="+ns+"/team-db")
+	job := render.ClaimJobName(other, "wiki", "database", ns)
+	if job == "wiki-database" {
+		t.Fatalf("job name %s", job)
+	}
+	pw := secretValue(t, e, other, "wiki-database", "password")
+	if pw == passwords["wiki"] || secretValue(t, e, ns, job, "password") != pw {
+		t.Errorf("the claim's Secret and its copy in %s differ, or are ns/wiki's", ns)
+	}
+	if cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{}); err != nil || cm.Labels["bundle.sh/claim-namespace"] != other || cm.Annotations["meta.helm.sh/release-namespace"] != other {
+		t.Errorf("the claim ConfigMap of %s/wiki: %v %v", other, cm, err)
+	}
+	jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=wiki"})
+	if err != nil || len(jobs.Items) != 2 {
+		t.Errorf("claim Jobs of both wikis in %s: %v %v", ns, jobs, err)
+	}
+	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+		t.Error("a wiki of another namespace changed ns's wiki's claim")
+	}
+	e.mustBundle(t, "uninstall", "wiki", "-n", other, "--timeout", "2m")
+	eventually(t, time.Minute, "the claim of "+other+"/wiki to go from "+ns, func() (bool, string) {
+		_, err1 := e.cs.CoreV1().Secrets(ns).Get(ctx, job, metav1.GetOptions{})
+		_, err2 := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{})
+		return apierrors.IsNotFound(err1) && apierrors.IsNotFound(err2), fmt.Sprint(err1, err2)
+	})
 
 	// One consumer goes with its claim, through its pre-delete hook; the
 	// other's claim stays.
