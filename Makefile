@@ -93,11 +93,12 @@ test: build vet cluster-build $(HELM) test-tools
 # Debian tools for test/catalog: shellcheck and varnishd check the catalog's
 # shell scripts and VCL; varnishd, redis-server/redis-sentinel and
 # PostgreSQL 15 run the catalog's VCL, redis-ha's failover and postgresql's
-# first-start script for real (in network namespaces, from iproute2); php
+# first-start script for real (in network namespaces, from iproute2),
+# PostgreSQL and MariaDB (mariadb-server) the claims of bindings; php
 # runs magento's env.php wiring.
 # Installed when missing and run as root.
-TEST_TOOLS := shellcheck varnishd redis-server redis-sentinel redis-cli ip setpriv psql /usr/lib/postgresql/15/bin/initdb php
-TEST_PACKAGES := shellcheck varnish redis-server redis-sentinel redis-tools iproute2 util-linux postgresql-15 php-cli
+TEST_TOOLS := shellcheck varnishd redis-server redis-sentinel redis-cli ip setpriv psql /usr/lib/postgresql/15/bin/initdb php mariadbd mariadb-install-db mariadb
+TEST_PACKAGES := shellcheck varnish redis-server redis-sentinel redis-tools iproute2 util-linux postgresql-15 php-cli mariadb-server mariadb-client
 test-tools:
 	@missing=; for t in $(TEST_TOOLS); do PATH="$$PATH:/usr/sbin" command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \

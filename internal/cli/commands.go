@@ -383,7 +383,8 @@ func uninstallCommand() *ucli.Command {
 	o := &uninstallOptions{wait: waitOptions{silent: true}} // Helm waits for the deletion
 	return command("uninstall", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
 		boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
-		boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise)"),
+		boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise), and the databases of its bindings' claims (see docs/bindings.md)"),
+		noHooksFlag(&o.NoHooks, "do not run the release's hooks (a binding claim's, which drops its user, among them)"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: say what would be deleted and kept"),
 		boolFlag(&o.Force, "force", "uninstall even if other releases are bound to this one (they lose what they require)"),
 	})

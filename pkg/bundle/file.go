@@ -37,6 +37,37 @@ type File struct {
 	// Outputs lists what this bundle offers to the apps that require it,
 	// sorted by name.
 	Outputs []Output
+	// Claims is what each app bound to a release of this bundle gets of
+	// its own (its database, user and password); nil when the bundle
+	// offers none.
+	Claims *Claims
+}
+
+// Claims is claims: in bundle.yaml: what a provider gives each consumer of
+// its own. When an app's requirement is bound to a release of this bundle
+// (--bind), the templates are rendered in the app's release, with the
+// consumer's identity under .Values.claim, and the outputs, rendered with
+// the same, replace the provider's outputs of the same name for that app.
+type Claims struct {
+	// Templates are Helm templates by file name (NAME.yaml), sorted by
+	// name.
+	Templates []Output
+	// Outputs are templates like outputs:, each the name of one of the
+	// bundle's outputs, sorted by name.
+	Outputs []Output
+	Line    int
+}
+
+// Output returns the claim output named name, if any.
+func (c *Claims) Output(name string) (Output, bool) {
+	if c != nil {
+		for _, o := range c.Outputs {
+			if o.Name == name {
+				return o, true
+			}
+		}
+	}
+	return Output{}, false
 }
 
 // Requirement is one entry under requires: in bundle.yaml.
@@ -85,18 +116,28 @@ var (
 // used in error messages.
 func ParseFile(name string, data []byte) (*File, error) {
 	f := &File{}
-	doc := document{name: name, kind: Kind, fields: []string{"requires", "outputs"}}
+	doc := document{name: name, kind: Kind, fields: []string{"requires", "outputs", "claims"}}
 	err := doc.parse(data, func(k, v *yaml.Node) (err error) {
 		switch k.Value {
 		case "requires":
 			f.Requires, err = parseRequires(name, v)
 		case "outputs":
-			f.Outputs, err = parseOutputs(name, v)
+			f.Outputs, err = parseOutputs(name, v, "outputs")
+		case "claims":
+			f.Claims, err = parseClaims(name, k, v)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if f.Claims != nil {
+		// Each claim output stands for an output of the bundle's.
+		for _, o := range f.Claims.Outputs {
+			if !slices.ContainsFunc(f.Outputs, func(p Output) bool { return p.Name == o.Name }) {
+				return nil, &FileError{File: name, Line: o.Line, Field: "claims.outputs." + o.Name, Msg: "not an output of the bundle", Hint: "a claim output replaces one of outputs: for the consumer; add " + o.Name + " to outputs: or remove it here"}
+			}
+		}
 	}
 	return f, nil
 }
@@ -242,15 +283,63 @@ func parseRequires(file string, n *yaml.Node) ([]Requirement, error) {
 	return reqs, nil
 }
 
-func parseOutputs(file string, n *yaml.Node) ([]Output, error) {
-	m, err := mapping(file, n, "outputs")
+var claimTemplateRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9_.]*[a-z0-9_-])?\.yaml$`)
+
+// parseClaims parses claims: {templates: {NAME.yaml: TEMPLATE}, outputs:
+// {OUTPUT: TEMPLATE}}.
+func parseClaims(file string, k, n *yaml.Node) (*Claims, error) {
+	m, err := mapping(file, n, "claims")
+	if err != nil {
+		return nil, err
+	}
+	c := &Claims{Line: k.Line}
+	for i := 0; i < len(m.Content); i += 2 {
+		fk, fv := m.Content[i], m.Content[i+1]
+		switch fk.Value {
+		case "templates":
+			tm, err := mapping(file, fv, "claims.templates")
+			if err != nil {
+				return nil, err
+			}
+			for j := 0; j < len(tm.Content); j += 2 {
+				tk, tv := tm.Content[j], tm.Content[j+1]
+				field := "claims.templates." + tk.Value
+				if !claimTemplateRE.MatchString(tk.Value) {
+					return nil, &FileError{File: file, Line: tk.Line, Field: field, Msg: fmt.Sprintf("invalid template name %q", tk.Value), Hint: "name it like a file of templates/: lower case letters, digits, -, _ and ., ending in .yaml"}
+				}
+				t, err := scalar(file, tv, field)
+				if err != nil {
+					return nil, err
+				}
+				if strings.TrimSpace(t) == "" {
+					return nil, &FileError{File: file, Line: tv.Line, Field: field, Msg: "empty template", Hint: "give the objects each consumer gets, such as its Secret"}
+				}
+				c.Templates = append(c.Templates, Output{Name: tk.Value, Template: t, Line: tk.Line})
+			}
+			sort.Slice(c.Templates, func(i, j int) bool { return c.Templates[i].Name < c.Templates[j].Name })
+		case "outputs":
+			if c.Outputs, err = parseOutputs(file, fv, "claims.outputs"); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, unknownField(file, fk, "claims.", "templates, outputs")
+		}
+	}
+	if len(c.Outputs) == 0 {
+		return nil, &FileError{File: file, Line: k.Line, Field: "claims.outputs", Msg: "missing", Hint: "say what the consumer gets instead of the provider's outputs, e.g. username: '{{ .Values.claim.id }}'"}
+	}
+	return c, nil
+}
+
+func parseOutputs(file string, n *yaml.Node, at string) ([]Output, error) {
+	m, err := mapping(file, n, at)
 	if err != nil {
 		return nil, err
 	}
 	var outs []Output
 	for i := 0; i < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
-		field := "outputs." + k.Value
+		field := at + "." + k.Value
 		if !instanceRE.MatchString(k.Value) {
 			return nil, &FileError{File: file, Line: k.Line, Field: field, Msg: fmt.Sprintf("invalid output name %q", k.Value), Hint: "use letters, digits and _, starting with a letter"}
 		}

@@ -70,7 +70,7 @@ func TestParseFileInvalid(t *testing.T) {
 		{"missing apiVersion", "kind: Bundle\n", "bundle.yaml:1: apiVersion: missing"},
 		{"wrong apiVersion", "apiVersion: bundle/v2\nkind: Bundle\n", `bundle.yaml:1: apiVersion: unsupported apiVersion "bundle/v2" (use bundle/v1)`},
 		{"wrong kind", "apiVersion: bundle/v1\nkind: Chart\n", `bundle.yaml:2: kind: unsupported kind "Chart" (use Bundle)`},
-		{"unknown top field", head + "require: {}\n", "bundle.yaml:3: require: unknown field (known fields: apiVersion, kind, requires, outputs)"},
+		{"unknown top field", head + "require: {}\n", "bundle.yaml:3: require: unknown field (known fields: apiVersion, kind, requires, outputs, claims)"},
 		{"duplicate key", head + "kind: Bundle\n", "bundle.yaml:3: kind: duplicate key (first at line 2)"},
 		{"requires not a map", head + "requires: [a]\n", "bundle.yaml:3: requires: requires must be a mapping, not a list"},
 		{"bad instance name", head + "requires:\n  my-db: {bundle: mariadb, version: ^1}\n", `bundle.yaml:4: requires.my-db: invalid instance name "my-db"`},
@@ -88,6 +88,15 @@ func TestParseFileInvalid(t *testing.T) {
 		{"outputs not a list", head + "requires:\n  db:\n    bundle: mariadb\n    version: ^1\n    outputs: host\n", "bundle.yaml:7: requires.db.outputs: must be a list of output names"},
 		{"empty output template", head + "outputs:\n  host: ''\n", "bundle.yaml:4: outputs.host: empty template"},
 		{"bad output name", head + "outputs:\n  1host: x\n", `bundle.yaml:4: outputs.1host: invalid output name "1host"`},
+		{"claims not a map", head + "claims: [a]\n", "bundle.yaml:3: claims: claims must be a mapping, not a list"},
+		{"unknown claims field", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  secrets: {}\n", "bundle.yaml:6: claims.secrets: unknown field (known fields: templates, outputs)"},
+		{"claims without outputs", head + "claims:\n  templates: {secret.yaml: x}\n", "bundle.yaml:3: claims.outputs: missing"},
+		{"claim output not an output", head + "outputs: {host: x}\nclaims:\n  outputs:\n    username: y\n", "bundle.yaml:6: claims.outputs.username: not an output of the bundle"},
+		{"empty claim output", head + "outputs: {username: x}\nclaims:\n  outputs:\n    username: ' '\n", "bundle.yaml:6: claims.outputs.username: empty template"},
+		{"bad claim template name", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates:\n    ../secret.yaml: x\n", `bundle.yaml:7: claims.templates.../secret.yaml: invalid template name "../secret.yaml"`},
+		{"claim template not yaml", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates:\n    job.sh: x\n", `bundle.yaml:7: claims.templates.job.sh: invalid template name "job.sh"`},
+		{"empty claim template", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates:\n    job.yaml: ''\n", "bundle.yaml:7: claims.templates.job.yaml: empty template"},
+		{"claim template not a string", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates:\n    job.yaml: {a: 1}\n", "bundle.yaml:7: claims.templates.job.yaml: must be a string, not a mapping"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +120,8 @@ func TestParseFileInvalid(t *testing.T) {
 func FuzzParseFile(f *testing.F) {
 	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: mariadb, version: ^1, values: {a: 1}}\n"))
 	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: x}\n"))
+	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {username: x}\nclaims:\n  templates: {secret.yaml: 'kind: Secret'}\n  outputs: {username: '{{ .Values.claim.id }}'}\n"))
+	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\nclaims: {outputs: {host: x}, templates: []}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("requires: {db: {version: '>= 1, < 2 || 3.x'}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -145,4 +156,33 @@ func FuzzParseConstraint(f *testing.F) {
 			t.Fatalf("multi-line error: %q", err)
 		}
 	})
+}
+
+func TestParseFileClaims(t *testing.T) {
+	src := `apiVersion: bundle/v1
+kind: Bundle
+outputs:
+  host: h
+  username: u
+claims:
+  templates:
+    secret.yaml: 'kind: Secret'
+    job.yaml: 'kind: Job'
+  outputs:
+    username: '{{ .Values.claim.id }}'
+`
+	f, err := ParseFile("bundle.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.Claims
+	if c == nil || c.Line != 6 || len(c.Templates) != 2 || c.Templates[0].Name != "job.yaml" || c.Templates[1].Line != 8 {
+		t.Fatalf("claims = %+v", c)
+	}
+	if o, ok := c.Output("username"); !ok || o.Template != "{{ .Values.claim.id }}" || o.Line != 11 {
+		t.Errorf("claim output username = %+v, %v", o, ok)
+	}
+	if _, ok := c.Output("host"); ok {
+		t.Error("host is not claimed")
+	}
 }

@@ -148,6 +148,25 @@ func Bundle(ctx context.Context, l plan.Loader, b *bundle.Bundle, opts Options) 
 		}
 	}
 
+	// The claim an app bound to the release gets (claims:), as app
+	// "consumer" of this namespace gets it: its outputs render non-empty,
+	// its objects parse and meet the workload rules.
+	if cl := b.File.Claims; cl != nil && err == nil {
+		bnd := &plan.Binding{Bind: plan.Bind{Instance: "database", Namespace: opts.Namespace, Release: opts.ReleaseName}, Provider: b, Outputs: outs, Claim: true}
+		couts, ms, cerr := render.Claim(bnd, "database", render.ReleaseOptions{Name: "consumer", Namespace: opts.Namespace})
+		if cerr != nil {
+			add(Error, "bundle.yaml", "claims: %v", cerr)
+		}
+		for _, o := range cl.Outputs {
+			if cerr == nil && strings.TrimSpace(couts[o.Name]) == "" {
+				add(Error, "bundle.yaml", "claim output %q renders empty", o.Name)
+			}
+		}
+		for _, m := range ms {
+			checkWorkload(object{source: "bundle.yaml " + m.Source, kind: m.Kind, name: m.Name, body: m.Object}, add)
+		}
+	}
+
 	// The bundle's own objects, as installed with these values.
 	r, err := render.Render(ctx, p, render.TemplateOptions{Values: opts.Values, ReleaseName: opts.ReleaseName, Namespace: opts.Namespace})
 	if err != nil {

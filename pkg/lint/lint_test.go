@@ -126,6 +126,11 @@ func TestFindings(t *testing.T) {
 			"error: templates/deployment.yaml Deployment/x container app: runs privileged"},
 		{"empty output", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Values.nothing }}'\n"}, nil,
 			`error: bundle.yaml: output "host" renders empty with the default values`},
+		{"empty claim output", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\nclaims:\n  outputs:\n    host: '{{ .Values.claim.nothing }}'\n"}, nil,
+			`error: bundle.yaml: claim output "host" renders empty`},
+		{"claim Job as root", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\nclaims:\n  outputs:\n    host: '{{ .Values.claim.provider.outputs.host }}'\n  templates:\n    job.yaml: |\n" +
+			"      apiVersion: batch/v1\n      kind: Job\n      metadata: {name: '{{ .Values.claim.name }}'}\n      spec:\n        template:\n          spec:\n            containers:\n              - {name: c, image: 'busybox:1.36', resources: {requests: {cpu: 10m}}}\n"}, nil,
+			"warning: bundle.yaml claims.templates/job.yaml Job/consumer-database container c: may run as root: set securityContext.runAsNonRoot (and runAsUser) where the image allows"},
 		{"undocumented output", map[string]string{"README.md": "# x\n"}, nil,
 			"warning: README.md: output \"host\" is not documented (write it as `host`)"},
 		{"no schema", map[string]string{"values.schema.json": ""}, nil,

@@ -86,6 +86,20 @@ type Binding struct {
 	// Outputs are the provider's outputs, as its outputs: templates render
 	// them with its release and values.
 	Outputs map[string]string
+	// Claim says the consumer gets a claim of its own (the provider's
+	// bundle.yaml claims:): its templates are rendered in the consumer's
+	// release and its outputs replace the provider's. The caller sets it
+	// when the provider offers claims and can fulfil one for the
+	// consumer (same namespace).
+	Claim bool
+}
+
+// Claims returns the provider's claims when the binding uses them.
+func (b *Binding) Claims() *bundle.Claims {
+	if b == nil || !b.Claim || b.Provider == nil || b.Provider.File == nil {
+		return nil
+	}
+	return b.Provider.File.Claims
 }
 
 // Target is NAMESPACE/RELEASE.

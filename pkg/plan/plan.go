@@ -104,6 +104,11 @@ type Resolved struct {
 	// constraint, which the provider's upgrades must keep satisfying.
 	Bound      string `json:"bound,omitempty"`
 	Constraint string `json:"constraint,omitempty"`
+	// Claim, for a bound requirement, says the app has a claim of its own
+	// on the provider (Binding.Claim): its own database and user, say.
+	// An upgrade keeps a binding recorded without one without, so that an
+	// app is never moved to a new, empty database behind its back.
+	Claim bool `json:"claim,omitempty"`
 }
 
 // Options tune resolution.
@@ -213,7 +218,7 @@ func (p *Plan) Resolved() []Resolved {
 		for _, c := range n.Requires {
 			r := Resolved{Instance: c.Path, Bundle: c.Bundle.Name, Version: c.Bundle.Version.String(), Repository: c.Requirement.Repository}
 			if b := p.Bound[c.Path]; b != nil {
-				r.Bound, r.Constraint = b.Target(), c.Requirement.Version
+				r.Bound, r.Constraint, r.Claim = b.Target(), c.Requirement.Version, b.Claims() != nil
 			}
 			out = append(out, r)
 			walk(c)

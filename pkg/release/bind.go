@@ -58,12 +58,17 @@ func (c Consumer) String() string { return c.Namespace + "/" + c.Release }
 // bundle reference of the operation, for the fixes it suggests.
 func (c *Client) bind(ctx context.Context, in *plan.Input, name, ref string, recorded []plan.Resolved, unbind []string) error {
 	binds := map[string]plan.Bind{}
+	// Recorded bindings without a claim stay without one (the app keeps
+	// the provider's database rather than get a new, empty one); a
+	// binding asked for again (--bind) may claim.
+	noClaim := map[string]bool{}
 	for _, r := range recorded {
 		if r.Bound == "" || strings.Contains(r.Instance, ".") {
 			continue
 		}
 		ns, name, _ := strings.Cut(r.Bound, "/")
 		binds[r.Instance] = plan.Bind{Instance: r.Instance, Namespace: ns, Release: name}
+		noClaim[r.Instance] = !r.Claim
 	}
 	// A recorded binding of a requirement the new version no longer has
 	// is dropped.
@@ -88,6 +93,7 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, name, ref string, rec
 		}
 		binds[b.Instance] = b
 		delete(recordedOnly, b.Instance)
+		delete(noClaim, b.Instance)
 	}
 	in.Bound = nil
 	if len(binds) == 0 {
@@ -102,7 +108,7 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, name, ref string, rec
 	}
 	sort.Strings(insts)
 	for _, i := range insts {
-		b, err := c.binding(ctx, binds[i], requirement(in.Root, i))
+		b, err := c.binding(ctx, binds[i], requirement(in.Root, i), !noClaim[i])
 		if err != nil {
 			if recordedOnly[i] {
 				// The current revision's binding, not the user's: say
@@ -140,7 +146,8 @@ func requires(b *bundle.Bundle, inst string) bool { return requirement(b, inst) 
 
 // binding reads the provider release of b, checks it can stand for
 // requirement r (plan.CheckBinding) and reads its outputs: those the
-// release recorded (OutputsAnnotation), else rendered again.
+// release recorded (OutputsAnnotation), else rendered again. With claim,
+// the binding uses the provider's claims when it offers them.
 //
 // Helm's record of a release keeps the root chart's templates but none of
 // its subcharts (a library chart's helpers the outputs include), so the
@@ -148,7 +155,7 @@ func requires(b *bundle.Bundle, inst string) bool { return requirement(b, inst) 
 // it at the installed version (the one recorded, else reqRepo, the
 // requirement's), over the values the release recorded (its chart's
 // values and its config); from the record alone when that fails.
-func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement) (*plan.Binding, error) {
+func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool) (*plan.Binding, error) {
 	if b.Namespace == "" {
 		b.Namespace = c.namespace
 	}
@@ -163,7 +170,7 @@ func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement
 	if err != nil {
 		return nil, fmt.Errorf("bind %s: %w", b, err)
 	}
-	out := &plan.Binding{Bind: b, Provider: pb, Repository: repo}
+	out := &plan.Binding{Bind: b, Provider: pb, Repository: repo, Claim: claim && pb.File.Claims != nil}
 	if r == nil {
 		return nil, errdefs.New(errdefs.ErrInvalid, "bind %s: no requirement %q", b, b.Instance)
 	}

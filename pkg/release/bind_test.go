@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/bundle"
@@ -239,6 +241,128 @@ func TestBindRendersOutputsNotRecorded(t *testing.T) {
 	for _, want := range []string{`host: "team-db-db.data.svc"`, `secret: "team-db-pw"`} {
 		if !strings.Contains(rel.Manifest, want) {
 			t.Errorf("manifest lacks %s:\n%s", want, rel.Manifest)
+		}
+	}
+}
+
+// A provider that offers claims: a consumer, of its namespace or another,
+// gets its claim rendered in its own release, wired with the claim's
+// outputs. Uninstalling the consumer with DeleteData marks its claim's
+// ConfigMap.
+func TestBindingClaims(t *testing.T) {
+	ctx := context.Background()
+	lab, f, c := bindLab(t) // c is of namespace team
+	lab.put(t, "cdb", "1.0.0", map[string]string{
+		"bundle.yaml": `apiVersion: bundle/v1
+kind: Bundle
+outputs:
+  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'
+  secret: '{{ .Release.Name }}-auth'
+claims:
+  outputs:
+    secret: '{{ .Values.claim.name }}'
+  templates:
+    secret.yaml: |
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: {{ .Values.claim.name }}
+        annotations:
+          provider: {{ .Values.claim.provider.namespace }}/{{ .Values.claim.provider.release }}
+          user: {{ .Values.claim.id }}
+`,
+		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
+	})
+	lab.put(t, "capp", "1.0.0", map[string]string{
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
+	})
+	data := NewWithEnv(envOf(f), c.repos)
+	for _, cl := range []*Client{c, data} {
+		if _, err := cl.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wiki, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=shared"}}, ReleaseName: "wiki"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"name: wiki-database\n", "provider: team/shared", `secret: "wiki-database"`, `host: "shared-db.team.svc"`, "user: wiki_database_"} {
+		if !strings.Contains(wiki.Manifest, want) {
+			t.Errorf("the consumer's claim lacks %q:\n%s", want, wiki.Manifest)
+		}
+	}
+	blog, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/shared"}}, ReleaseName: "blog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"name: blog-database\n", "provider: data/shared", `secret: "blog-database"`, `host: "shared-db.data.svc"`} {
+		if !strings.Contains(blog.Manifest, want) {
+			t.Errorf("the claim of a consumer of another namespace lacks %q:\n%s", want, blog.Manifest)
+		}
+	}
+	if len(wiki.Resolved) != 1 || !wiki.Resolved[0].Claim || len(blog.Resolved) != 1 || !blog.Resolved[0].Claim {
+		t.Errorf("recorded claims: wiki %+v, blog %+v", wiki.Resolved, blog.Resolved)
+	}
+
+	// An app bound before its provider offered claims keeps the
+	// provider's database on upgrade; --bind again gives it a claim.
+	lab.put(t, "cdb", "0.9.0", map[string]string{
+		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'\n  secret: '{{ .Release.Name }}-auth'\n",
+		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
+	})
+	lab.put(t, "capp", "0.9.0", map[string]string{
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: '>=0.9.0', outputs: [host, secret]}\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  secret: {{ .Values.requires.database.secret | quote }}\n",
+	})
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb", Version: mustConstraint(t, "0.9.0")}, ReleaseName: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	capp := plan.Source{Reference: "lab/capp", Version: mustConstraint(t, "0.9.0")}
+	legacy := capp
+	legacy.Bind = []string{"database=old"}
+	if _, err := c.Install(ctx, InstallOptions{Source: legacy, ReleaseName: "legacy"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/cdb", Version: mustConstraint(t, "1.0.0")}, ReleaseName: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.Upgrade(ctx, UpgradeOptions{Source: capp, ReleaseName: "legacy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(up.Manifest, "kind: Secret") || !strings.Contains(up.Manifest, `secret: "old-auth"`) || up.Resolved[0].Claim {
+		t.Errorf("an upgrade gave an app bound without a claim one:\n%s", up.Manifest)
+	}
+	up, err = c.Upgrade(ctx, UpgradeOptions{Source: legacy, ReleaseName: "legacy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(up.Manifest, "name: legacy-database\n") || !strings.Contains(up.Manifest, `secret: "legacy-database"`) || !up.Resolved[0].Claim {
+		t.Errorf("--bind again gave no claim:\n%s", up.Manifest)
+	}
+
+	// --delete-data reaches the claim's pre-delete hook through its
+	// ConfigMap, in the provider's namespace: blog's own, not another
+	// namespace's blog's, nor wiki's.
+	cms := []*corev1.ConfigMap{
+		{ObjectMeta: metav1.ObjectMeta{Name: "blog-database-1234-claim", Namespace: "data", Labels: map[string]string{ClaimOfLabel: "blog", ClaimNamespaceLabel: "team"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "blog-database-5678-claim", Namespace: "data", Labels: map[string]string{ClaimOfLabel: "blog", ClaimNamespaceLabel: "elsewhere"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "wiki-database-claim", Namespace: "team", Labels: map[string]string{ClaimOfLabel: "wiki", ClaimNamespaceLabel: "team"}}},
+	}
+	for _, o := range cms {
+		o.Data = map[string]string{ClaimDeleteDataKey: "false"}
+		if _, err := f.Clientset.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "blog", DeleteData: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"true", "false", "false"} {
+		got, err := f.Clientset.CoreV1().ConfigMaps(cms[i].Namespace).Get(ctx, cms[i].Name, metav1.GetOptions{})
+		if err != nil || got.Data[ClaimDeleteDataKey] != want {
+			t.Errorf("%s/%s: %v, %v (want %s = %s)", cms[i].Namespace, cms[i].Name, got.Data, err, ClaimDeleteDataKey, want)
 		}
 	}
 }

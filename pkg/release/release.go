@@ -661,7 +661,9 @@ type UninstallOptions struct {
 	KeepHistory bool
 	// DeleteData deletes the release's claims (see Uninstalled) too;
 	// otherwise they are kept, whatever the StatefulSets' claim retention
-	// policies and the claims' helm.sh/resource-policy say.
+	// policies and the claims' helm.sh/resource-policy say. It also tells
+	// the claims of the release's bindings (ClaimOfLabel) to drop their
+	// databases with their users.
 	DeleteData bool
 	// DryRun changes nothing: the result says what would be kept and
 	// deleted.
@@ -669,6 +671,10 @@ type UninstallOptions struct {
 	// Force uninstalls a release that other releases are bound to
 	// (Consumers); refused otherwise.
 	Force bool
+	// NoHooks runs none of the release's hooks (helm uninstall
+	// --no-hooks): a claim's pre-delete hook, which drops its user, among
+	// them.
+	NoHooks bool
 }
 
 // Uninstalled is what Uninstall did (or, with DryRun, would do).
@@ -714,6 +720,11 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	} else {
 		out.Kept = found
 	}
+	if opts.DeleteData && !opts.DryRun {
+		if err := markClaimsDeleteData(ctx, cs, c.namespace, opts.ReleaseName, last); err != nil {
+			return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+		}
+	}
 	cfg := *c.cfg
 	if !opts.DeleteData && !opts.DryRun {
 		if err := retain(ctx, cs, sets, found); err != nil {
@@ -731,6 +742,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	un.KeepHistory = opts.KeepHistory
 	un.DryRun = opts.DryRun
 	un.DeletionPropagation = "foreground"
+	un.DisableHooks = opts.NoHooks
 	start := time.Now()
 	res, err := un.Run(opts.ReleaseName)
 	if err != nil {

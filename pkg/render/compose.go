@@ -30,6 +30,7 @@ const outputsDir = "templates/__bundle_outputs__/"
 func Chart(p *plan.Plan, user map[string]any) (*chart.Chart, error) {
 	c := compose(p.Root, false, 0, externals(p, user))
 	replaceValues(p, c)
+	addClaims(p, c)
 	res, err := json.Marshal(p.Resolved())
 	if err != nil {
 		return nil, err
@@ -149,6 +150,19 @@ func Values(p *plan.Plan, user map[string]any, rel ReleaseOptions) (map[string]a
 		vals = map[string]any{}
 	}
 	external := externals(p, user)
+	for _, path := range claimed(p) {
+		outs, err := claimOutputs(p.Bound[path], path, rel)
+		if err != nil {
+			return nil, err
+		}
+		external[path] = outs
+		iv, _ := vals[path].(map[string]any)
+		if iv == nil {
+			iv = map[string]any{}
+			vals[path] = iv
+		}
+		iv[ClaimKey] = ClaimValues(p.Bound[path], path, rel)
+	}
 	for level := p.Root.Height(); level >= 1; level-- {
 		outs, err := renderOutputs(p, vals, rel, level, external)
 		if err != nil {

@@ -36,7 +36,7 @@ func ExampleTemplate() {
 		}
 	}
 	// Output:
-	// database: mariadb 1.0.2
+	// database: mariadb 1.1.0
 	// kind: Deployment
 	// kind: StatefulSet
 }

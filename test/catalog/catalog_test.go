@@ -5,7 +5,10 @@
 // real Varnish, caches, passes and purges as its bundle says; stable/redis-ha's
 // init script, configuration and commands run with real Redis and Sentinel
 // processes through a failover; stable/postgresql's first-start script
-// creates a working app role in a real PostgreSQL; and stable/magento's PHP
+// creates a working app role in a real PostgreSQL; the claims that
+// stable/postgresql, stable/mariadb and stable/mysql give each app bound
+// to them make and drop a database and user in a real PostgreSQL and
+// MariaDB, each reaching its own database only; and stable/magento's PHP
 // writes the wiring into env.php.
 //
 // The tools come from Debian (make test-tools installs them as root). Without

@@ -2,18 +2,24 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bundlesh/bundle/pkg/render"
 )
 
 // Two apps bound to one MariaDB release (bundle install --bind): their
-// releases hold none of it and are wired to its Service and Secret; the
+// releases hold none of it and are wired to its Service and to their own
+// claims (see TestBindClaims); the
 // provider is not uninstalled while one of them is bound to it, nor
 // upgraded out of their constraints; bad bindings install nothing.
 func TestBindTwoAppsToOneDatabase(t *testing.T) {
@@ -22,7 +28,7 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	e.mustBundle(t, "install", "team-db", "stable/mariadb", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
 
 	out := e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--bind", "database=team-db")
-	if !strings.Contains(out, "database: mariadb 1.0.2 bound to release "+ns+"/team-db") {
+	if !strings.Contains(out, "database: mariadb 1.1.0 bound to release "+ns+"/team-db") {
 		t.Errorf("install output:\n%s", out)
 	}
 	// The binding may come from values too.
@@ -37,7 +43,8 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 		if regexp.MustCompile(`kind: StatefulSet|mariadb/templates`).MatchString(m) {
 			t.Errorf("release %s holds MariaDB objects:\n%s", app, m)
 		}
-		for _, want := range []string{`"team-db-mariadb.` + ns + `.svc`, `name: "team-db-mariadb"`} {
+		// Host and port are the provider's; user and Secret the app's claim.
+		for _, want := range []string{`"team-db-mariadb.` + ns + `.svc`, `name: "` + app + `-database"`} {
 			if !strings.Contains(m, want) {
 				t.Errorf("release %s is not wired to team-db (%s):\n%s", app, want, m)
 			}
@@ -49,7 +56,7 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 
 	// diff install says what a bound install would create: no MariaDB.
 	d := e.mustBundle(t, "diff", "install", "wiki3", "stable/mediawiki", "-n", ns, "--bind", "database=team-db", "--kubeconfig", e.kubeconfig)
-	if !strings.Contains(d, "database: mariadb 1.0.2 bound to release "+ns+"/team-db (new)") || strings.Contains(d, "StatefulSet") {
+	if !strings.Contains(d, "database: mariadb 1.1.0 bound to release "+ns+"/team-db (new)") || strings.Contains(d, "StatefulSet") {
 		t.Errorf("diff install --bind:\n%s", d)
 	}
 
@@ -125,9 +132,9 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	e.mustBundle(t, "install", "db2", filepath.Join(dir, "mariadb"), "-n", ns)
 	for _, tc := range []struct{ bind, want string }{
 		{"database=nope", `bind database=` + ns + `/nope: no release "nope" in namespace "` + ns + `"`},
-		{"database=wiki", `release ` + ns + `/wiki is mediawiki 1.1.2, not mariadb`},
+		{"database=wiki", `release ` + ns + `/wiki is mediawiki 1.1.3, not mariadb`},
 		{"database=db2", `release ` + ns + `/db2 has mariadb 2.0.0, outside mariadb ^1.0.0 that database requires`},
-		{"db=team-db", `mediawiki 1.1.2 has no requirement "db" (it requires database)`},
+		{"db=team-db", `mediawiki 1.1.3 has no requirement "db" (it requires database)`},
 	} {
 		code, _, errs := e.bundle(t, "install", "bad", "stable/mediawiki", "-n", ns, "--bind", tc.bind)
 		if code == 0 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
@@ -140,4 +147,170 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 
 	// --force uninstalls the provider anyway.
 	e.mustBundle(t, "uninstall", "team-db", "-n", ns, "--force")
+}
+
+// Two apps bound to one MariaDB each get a claim of their own, in their
+// own release: a Secret with a password of its own (kept across an
+// upgrade), the ConfigMap of its scripts, and the Job that makes the
+// database and user (kwok completes it; nothing runs). Uninstalling one
+// runs its pre-delete hook and removes its claim; the other's stays.
+func TestBindClaims(t *testing.T) {
+	e, ns := setupIn(t, "claims")
+	ctx := context.Background()
+	e.mustBundle(t, "install", "team-db", "stable/mariadb", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
+	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--bind", "database=team-db")
+	e.mustBundle(t, "install", "blog", "stable/wordpress", "-n", ns, "--bind", "database=team-db")
+
+	owned := func(app string, meta metav1.ObjectMeta) string {
+		if meta.Annotations["meta.helm.sh/release-name"] != app || meta.Labels["app.kubernetes.io/instance"] != app {
+			return fmt.Sprintf("%s is not of release %s: %v %v", meta.Name, app, meta.Labels, meta.Annotations)
+		}
+		return ""
+	}
+	claimJob := func(app string) (*batchv1.Job, string) {
+		jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + app + ",app.kubernetes.io/name=mariadb-claim"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for i := range jobs.Items {
+			names = append(names, jobs.Items[i].Name)
+		}
+		if len(jobs.Items) != 1 || !strings.HasPrefix(jobs.Items[0].Name, app+"-database-claim-") {
+			return nil, fmt.Sprintf("claim Jobs of %s: %v", app, names)
+		}
+		return &jobs.Items[0], ""
+	}
+	passwords := map[string]string{}
+	for _, app := range []string{"wiki", "blog"} {
+		sec, err := e.cs.CoreV1().Secrets(ns).Get(ctx, app+"-database", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the claim Secret of %s: %v", app, err)
+		}
+		if msg := owned(app, sec.ObjectMeta); msg != "" {
+			t.Error(msg)
+		}
+		passwords[app] = string(sec.Data["password"])
+		cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, app+"-database-claim", metav1.GetOptions{})
+		if err != nil || cm.Labels["bundle.sh/claim-of"] != app || cm.Data["delete-data"] != "false" {
+			t.Fatalf("the claim ConfigMap of %s: %v %v", app, cm, err)
+		}
+		job, msg := claimJob(app)
+		if msg != "" {
+			t.Fatal(msg)
+		}
+		if msg := owned(app, job.ObjectMeta); msg != "" {
+			t.Error(msg)
+		}
+		id := ""
+		for _, env := range job.Spec.Template.Spec.Containers[0].Env {
+			if env.Name == "CLAIM_USER" {
+				id = env.Value
+			}
+			if env.Name == "ADMIN_PASSWORD" && env.ValueFrom.SecretKeyRef.Name != "team-db-mariadb" {
+				t.Errorf("%s: the claim Job's admin Secret: %v", app, env.ValueFrom.SecretKeyRef)
+			}
+		}
+		if !strings.HasPrefix(id, app+"_database_") {
+			t.Errorf("%s: claim user %q", app, id)
+		}
+		m := e.lastRevision(t, ns, app).Manifest
+		if !strings.Contains(m, `"`+id+`"`) || strings.Contains(m, `"team-db-mariadb"`) || strings.Contains(m, passwords[app]) {
+			t.Errorf("%s is not wired to its claim (user %s, Secret %s-database), or its manifest holds the password:\n%s", app, id, app, m)
+		}
+		rel := e.lastRevision(t, ns, app)
+		hook := false
+		for _, h := range rel.Hooks {
+			hook = hook || (h.Name == app+"-database-unclaim" && h.Kind == "Job" && len(h.Events) == 1 && h.Events[0] == "pre-delete")
+		}
+		if !hook {
+			t.Errorf("%s: no pre-delete hook %s-database-unclaim", app, app)
+		}
+		eventually(t, time.Minute, app+"'s claim Job completes", func() (bool, string) {
+			j, err := e.cs.BatchV1().Jobs(ns).Get(ctx, job.Name, metav1.GetOptions{})
+			return err == nil && j.Status.Succeeded == 1, fmt.Sprint(err)
+		})
+	}
+	if passwords["wiki"] == "" || passwords["wiki"] == passwords["blog"] {
+		t.Errorf("claim passwords: %q", passwords)
+	}
+	// An upgrade keeps the claim's password.
+	e.mustBundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Docs")
+	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+		t.Error("the upgrade changed the claim's password")
+	}
+	// And nothing of the claim would change on the next one.
+	code, d, errs := e.bundle(t, "diff", "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Docs", "--kubeconfig", e.kubeconfig)
+	if code != 0 || !strings.Contains(d, "Objects: 0 to create, 0 to change, 0 to delete") {
+		t.Errorf("diff upgrade after the upgrade: exit %d: %s\n%s", code, errs, d)
+	}
+
+	// An app of another namespace, named as one of ns: its Secret in its
+	// namespace, the claim's ConfigMap, Jobs and a copy of the Secret in
+	// the provider's, named apart from ns's wiki's.
+	other := e.namespace(t, "claims-other")
+	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", other, "--create-namespace", "--bind", "database="+ns+"/team-db")
+	job := render.ClaimJobName(other, "wiki", "database", ns)
+	if job == "wiki-database" {
+		t.Fatalf("job name %s", job)
+	}
+	pw := secretValue(t, e, other, "wiki-database", "password")
+	if pw == passwords["wiki"] || secretValue(t, e, ns, job, "password") != pw {
+		t.Errorf("the claim's Secret and its copy in %s differ, or are ns/wiki's", ns)
+	}
+	if cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{}); err != nil || cm.Labels["bundle.sh/claim-namespace"] != other || cm.Annotations["meta.helm.sh/release-namespace"] != other {
+		t.Errorf("the claim ConfigMap of %s/wiki: %v %v", other, cm, err)
+	}
+	jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=wiki"})
+	if err != nil || len(jobs.Items) != 2 {
+		t.Errorf("claim Jobs of both wikis in %s: %v %v", ns, jobs, err)
+	}
+	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+		t.Error("a wiki of another namespace changed ns's wiki's claim")
+	}
+	e.mustBundle(t, "uninstall", "wiki", "-n", other, "--timeout", "2m")
+	eventually(t, time.Minute, "the claim of "+other+"/wiki to go from "+ns, func() (bool, string) {
+		_, err1 := e.cs.CoreV1().Secrets(ns).Get(ctx, job, metav1.GetOptions{})
+		_, err2 := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{})
+		return apierrors.IsNotFound(err1) && apierrors.IsNotFound(err2), fmt.Sprint(err1, err2)
+	})
+
+	// One consumer goes with its claim, through its pre-delete hook; the
+	// other's claim stays.
+	e.mustBundle(t, "uninstall", "blog", "-n", ns, "--timeout", "2m")
+	gone := func(what string, get func() error) {
+		t.Helper()
+		eventually(t, time.Minute, what+" to go", func() (bool, string) {
+			err := get()
+			return apierrors.IsNotFound(err), fmt.Sprint(err)
+		})
+	}
+	gone("blog's claim Secret", func() error {
+		_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "blog-database", metav1.GetOptions{})
+		return err
+	})
+	gone("blog's claim ConfigMap", func() error {
+		_, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "blog-database-claim", metav1.GetOptions{})
+		return err
+	})
+	eventually(t, time.Minute, "blog's Jobs to go", func() (bool, string) {
+		jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=blog"})
+		return err == nil && len(jobs.Items) == 0, fmt.Sprint(jobs, err)
+	})
+	if _, msg := claimJob("wiki"); msg != "" {
+		t.Error(msg)
+	}
+	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+		t.Error("uninstalling blog changed wiki's claim")
+	}
+	st := e.mustBundle(t, "status", "team-db", "-n", ns)
+	if !strings.Contains(st, ns+"/wiki") || strings.Contains(st, ns+"/blog") {
+		t.Errorf("the provider's consumers:\n%s", st)
+	}
+	e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--delete-data", "--timeout", "2m")
+	gone("wiki's claim Secret", func() error {
+		_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
+		return err
+	})
+	e.mustBundle(t, "uninstall", "team-db", "-n", ns)
 }

@@ -1,0 +1,243 @@
+package render
+
+// Claims (bundle.yaml claims:): a requirement bound to a provider release
+// that offers claims gets, in the consumer's release, the provider's claim
+// templates (its own credentials Secret, the Job that makes its database
+// and user on the server) as a subchart aliased to the instance name, and
+// the claim's outputs in place of the provider's. Both see the consumer's
+// identity under .Values.claim (ClaimValues).
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/releaseutil"
+
+	"github.com/bundlesh/bundle/pkg/plan"
+)
+
+// ClaimKey is the key, under the values of a claimed instance, that holds
+// the consumer's identity: .Values.claim in the claim's templates.
+const ClaimKey = "claim"
+
+var (
+	nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+	nonSQL = regexp.MustCompile(`[^a-z0-9_]+`)
+)
+
+// ClaimName is a claim's Kubernetes name: RELEASE-INSTANCE, lower case,
+// at most 40 characters (longer ones are cut and end in a hash), so that
+// objects can add suffixes to it.
+func ClaimName(release, instance string) string {
+	n := strings.Trim(nonDNS.ReplaceAllString(strings.ToLower(release+"-"+strings.ReplaceAll(instance, "_", "-")), "-"), "-")
+	if len(n) <= 40 {
+		return n
+	}
+	return strings.TrimRight(n[:31], "-") + "-" + shortHash(release+"/"+instance)
+}
+
+// ClaimID is a claim's database and user name: RELEASE_INSTANCE_HASH in
+// lower case letters, digits and _, at most 32 characters (MySQL's limit
+// of a user name). The hash, of NAMESPACE/RELEASE/INSTANCE, keeps two
+// consumers apart whatever their names.
+func ClaimID(namespace, release, instance string) string {
+	base := strings.Trim(nonSQL.ReplaceAllString(strings.ToLower(strings.ReplaceAll(release, "-", "_")+"_"+instance), "_"), "_")
+	if base == "" || base[0] < 'a' || base[0] > 'z' {
+		base = "c_" + base
+	}
+	if len(base) > 23 {
+		base = strings.TrimRight(base[:23], "_")
+	}
+	return base + "_" + shortHash(namespace+"/"+release+"/"+instance)
+}
+
+// ClaimJobName names a claim's objects in the provider's namespace (its
+// ConfigMap and Jobs, and the copy of its Secret they read): ClaimName
+// when the app is of that namespace, else ClaimName cut to 31 characters
+// and a hash of the app's namespace, release and instance, so that apps of
+// two namespaces with one name do not meet there.
+func ClaimJobName(namespace, release, instance, providerNamespace string) string {
+	n := ClaimName(release, instance)
+	if namespace == providerNamespace {
+		return n
+	}
+	if len(n) > 31 {
+		n = strings.TrimRight(n[:31], "-")
+	}
+	return n + "-" + shortHash(namespace+"/"+release+"/"+instance)
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:4])
+}
+
+// ClaimValues is what a claim's templates and outputs see as
+// .Values.claim: the consumer's release, namespace and instance, the
+// claim's name and id, where its Jobs run (jobNamespace, jobName), and the
+// provider (release, namespace, bundle, and its outputs).
+func ClaimValues(b *plan.Binding, instance string, rel ReleaseOptions) map[string]any {
+	outs := map[string]any{}
+	for k, v := range b.Outputs {
+		outs[k] = v
+	}
+	return map[string]any{
+		"release":   rel.Name,
+		"namespace": rel.Namespace,
+		"instance":  instance,
+		"name":      ClaimName(rel.Name, instance),
+		"id":        ClaimID(rel.Namespace, rel.Name, instance),
+		// Where the claim's Jobs run: the provider's namespace, whose
+		// administrator Secret they read.
+		"jobNamespace": b.Namespace,
+		"jobName":      ClaimJobName(rel.Namespace, rel.Name, instance, b.Namespace),
+		"provider": map[string]any{
+			"release":   b.Release,
+			"namespace": b.Namespace,
+			"bundle":    b.Provider.Name,
+			"version":   b.Provider.Version.String(),
+			"outputs":   outs,
+		},
+	}
+}
+
+// claimed returns the paths of the plan's bindings that use a claim,
+// sorted.
+func claimed(p *plan.Plan) []string {
+	var out []string
+	for path, b := range p.Bound {
+		if b.Claims() != nil {
+			out = append(out, path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// addClaims adds to the composed root chart c one subchart per claimed
+// binding: the provider's claim templates, aliased to the instance.
+func addClaims(p *plan.Plan, c *chart.Chart) {
+	for _, path := range claimed(p) {
+		b := p.Bound[path]
+		var cond, repo string
+		for _, child := range p.Root.Requires {
+			if child.Path == path {
+				cond, repo = child.Requirement.Condition, child.Requirement.Repository
+			}
+		}
+		sub := claimChart(b)
+		for _, t := range b.Claims().Templates {
+			sub.Templates = append(sub.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
+		}
+		c.Metadata.Dependencies = append(c.Metadata.Dependencies, &chart.Dependency{
+			Name: sub.Metadata.Name, Version: sub.Metadata.Version, Repository: repo, Alias: path, Condition: cond,
+		})
+		if c.Values[path] == nil {
+			c.Values[path] = map[string]any{}
+		}
+		c.AddDependency(sub)
+	}
+}
+
+func claimChart(b *plan.Binding) *chart.Chart {
+	return &chart.Chart{
+		Metadata: &chart.Metadata{
+			APIVersion:  chart.APIVersionV2,
+			Name:        b.Provider.Name,
+			Version:     b.Provider.Version.String(),
+			AppVersion:  b.Provider.AppVersion,
+			Type:        "application",
+			Description: "the claims of " + b.Provider.Name,
+		},
+		Values: map[string]any{},
+	}
+}
+
+// claimOutputs renders the claim outputs of binding b for the consumer
+// (instance of release rel) and returns the provider's outputs with them
+// in place.
+func claimOutputs(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]string, error) {
+	c := claimChart(b)
+	for _, o := range b.Claims().Outputs {
+		c.Templates = append(c.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
+	}
+	vals := map[string]any{ClaimKey: ClaimValues(b, instance, rel)}
+	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
+	rv, err := chartutil.ToRenderValues(c, vals, opts, defaultCapabilities())
+	if err != nil {
+		return nil, fmt.Errorf("the claim of %s on %s: %w", instance, b.Target(), err)
+	}
+	files, err := engine.Render(c, rv)
+	if err != nil {
+		return nil, fmt.Errorf("rendering the claim outputs of %s (bound to %s, %s): %w", instance, b.Target(), b.Provider, err)
+	}
+	out := map[string]string{}
+	for k, v := range b.Outputs {
+		out[k] = v
+	}
+	for name, text := range files {
+		if dir, base := path.Split(name); strings.HasSuffix(dir, "/"+outputsDir) {
+			out[base] = strings.TrimSpace(text)
+		}
+	}
+	return out, nil
+}
+
+// Claim renders the claim binding b gives the consumer (instance of
+// release rel) on its own, without a cluster (lookup finds nothing): its
+// outputs (the provider's with the claim's in place) and its templates'
+// objects, as Manifests whose Source is claims.templates/NAME.
+func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]string, []Manifest, error) {
+	if b.Claims() == nil {
+		return nil, nil, fmt.Errorf("%s offers no claims", b.Provider)
+	}
+	outs, err := claimOutputs(b, instance, rel)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := claimChart(b)
+	for _, t := range b.Claims().Templates {
+		c.Templates = append(c.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
+	}
+	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
+	rv, err := chartutil.ToRenderValues(c, map[string]any{ClaimKey: ClaimValues(b, instance, rel)}, opts, defaultCapabilities())
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := engine.Render(c, rv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rendering the claim templates of %s: %w", b.Provider, err)
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var ms []Manifest
+	for _, n := range names {
+		var sb strings.Builder
+		docs := releaseutil.SplitManifests(files[n])
+		keys := make([]string, 0, len(docs))
+		for k := range docs {
+			keys = append(keys, k)
+		}
+		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+		for _, k := range keys {
+			sb.WriteString("---\n# Source: " + "claims.templates/" + path.Base(n) + "\n" + docs[k] + "\n")
+		}
+		m, err := (&Rendered{Manifest: sb.String()}).Manifests()
+		if err != nil {
+			return nil, nil, fmt.Errorf("claims.templates.%s: %w", path.Base(n), err)
+		}
+		ms = append(ms, m...)
+	}
+	return outs, ms, nil
+}
