@@ -209,14 +209,14 @@ func TestDeps(t *testing.T) {
 		"dot": `digraph bundle {
   rankdir=LR;
   node [shape=box, style=rounded];
-  n0 [label="mediawiki 1.1.2"];
-  n1 [label="database: mariadb 1.0.2\nfrom stable"];
+  n0 [label="mediawiki 1.1.3"];
+  n1 [label="database: mariadb 1.1.0\nfrom stable"];
   n0 -> n1 [label="^1.0.0"];
 }
 `,
 		"mermaid": `flowchart LR
-  n0["mediawiki 1.1.2"]
-  n1["database: mariadb 1.0.2<br/>from stable"]
+  n0["mediawiki 1.1.3"]
+  n1["database: mariadb 1.1.0<br/>from stable"]
   n0 -->|"^1.0.0"| n1
 `,
 	}

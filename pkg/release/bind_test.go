@@ -252,7 +252,7 @@ func TestBindRendersOutputsNotRecorded(t *testing.T) {
 func TestBindingClaims(t *testing.T) {
 	ctx := context.Background()
 	lab, f, c := bindLab(t) // c is of namespace team
-	lab.put(t, "cdb", "1.0.0", map[string]string{
+	lab.Put(t, "cdb", "1.0.0", map[string]string{
 		"bundle.yaml": `apiVersion: bundle/v1
 kind: Bundle
 outputs:
@@ -273,7 +273,7 @@ claims:
 `,
 		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
 	})
-	lab.put(t, "capp", "1.0.0", map[string]string{
+	lab.Put(t, "capp", "1.0.0", map[string]string{
 		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
 	})
@@ -307,11 +307,11 @@ claims:
 
 	// An app bound before its provider offered claims keeps the
 	// provider's database on upgrade; --bind again gives it a claim.
-	lab.put(t, "cdb", "0.9.0", map[string]string{
+	lab.Put(t, "cdb", "0.9.0", map[string]string{
 		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'\n  secret: '{{ .Release.Name }}-auth'\n",
 		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
 	})
-	lab.put(t, "capp", "0.9.0", map[string]string{
+	lab.Put(t, "capp", "0.9.0", map[string]string{
 		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: '>=0.9.0', outputs: [host, secret]}\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  secret: {{ .Values.requires.database.secret | quote }}\n",
 	})

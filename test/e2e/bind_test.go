@@ -76,7 +76,7 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	}
 	code, out, errs = e.diffRun(t, ns, "uninstall", "wiki")
 	if code != 0 || !strings.Contains(out, "Bound to: database: "+ns+"/team-db\n") ||
-		!strings.Contains(out, "  - database: mariadb 1.0.2 (binding dropped: release "+ns+"/team-db stays)\n") || errs != "" {
+		!strings.Contains(out, "  - database: mariadb 1.1.0 (binding dropped: release "+ns+"/team-db stays)\n") || errs != "" {
 		t.Errorf("diff uninstall of a consumer: exit %d %s\n%s", code, errs, out)
 	}
 
