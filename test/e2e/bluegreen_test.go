@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bundlesh/bundle/internal/testutil"
+)
+
+// blueGreenChart is a bundle with no requirements: a Deployment of two replicas
+// and a Service, both named after the release; values.version is a pod
+// annotation, so that each upgrade changes the pods.
+func blueGreenChart(t *testing.T) string {
+	t.Helper()
+	return testutil.WriteTree(t, filepath.Join(t.TempDir(), "web"), map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+		"values.yaml": "version: \"1\"\n",
+		"templates/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: {{ .Release.Name }}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata:
+      labels: {app: {{ .Release.Name }}}
+      annotations: {version: {{ .Values.version | quote }}}
+    spec:
+      containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
+`,
+		"templates/service.yaml": `apiVersion: v1
+kind: Service
+metadata: {name: {{ .Release.Name }}}
+spec:
+  selector: {app: {{ .Release.Name }}}
+  ports: [{name: http, port: 80, targetPort: 80}]
+`,
+	})
+}
+
+// readyEndpoints lists the pods the ready endpoints of Service svc's
+// EndpointSlices point at.
+func readyEndpoints(ctx context.Context, e *env, ns, svc string) ([]string, error) {
+	l, err := e.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
+	if err != nil {
+		return nil, err
+	}
+	var pods []string
+	for _, s := range l.Items {
+		for _, ep := range s.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			if ep.TargetRef != nil {
+				pods = append(pods, ep.TargetRef.Name)
+			}
+		}
+	}
+	sort.Strings(pods)
+	return pods, nil
+}
+
+// watchEndpoints polls Service svc's ready endpoints until stop is called,
+// which returns how many polls saw none, the polls, and every pod seen.
+func watchEndpoints(t *testing.T, e *env, ns, svc string) (stop func() (empty, polls int, seen map[string]bool)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	empty, polls, seen := 0, 0, map[string]bool{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			pods, err := readyEndpoints(ctx, e, ns, svc)
+			if ctx.Err() != nil {
+				return
+			}
+			mu.Lock()
+			polls++
+			if err != nil || len(pods) == 0 {
+				empty++
+				t.Logf("%s: no ready endpoint (%v)", time.Now().Format("15:04:05.000"), err)
+			}
+			for _, p := range pods {
+				seen[p] = true
+			}
+			mu.Unlock()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return func() (int, int, map[string]bool) {
+		cancel()
+		wg.Wait()
+		return empty, polls, seen
+	}
+}
+
+func podUIDs(t *testing.T, e *env, ns string) []string {
+	t.Helper()
+	l, err := e.cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range l.Items {
+		out = append(out, p.Name+"/"+string(p.UID))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func serviceSelects(t *testing.T, e *env, ns, svc string) string {
+	t.Helper()
+	s, err := e.cs.CoreV1().Services(ns).Get(context.Background(), svc, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Spec.Selector["app"]
+}
+
+// endpointsOnly waits until svc's ready endpoints are pods of colour
+// release rel only.
+func endpointsOnly(t *testing.T, e *env, ns, svc, rel string) {
+	t.Helper()
+	eventually(t, time.Minute, svc+" endpoints on "+rel, func() (bool, string) {
+		pods, err := readyEndpoints(context.Background(), e, ns, svc)
+		if err != nil || len(pods) == 0 {
+			return false, fmt.Sprint(pods, err)
+		}
+		for _, p := range pods {
+			if !strings.HasPrefix(p, rel+"-") {
+				return false, fmt.Sprint(pods)
+			}
+		}
+		return true, ""
+	})
+}
+
+// A blue/green app: the first upgrade installs blue and the router; the
+// second brings green up beside it and switches the stable Service to it,
+// which never has no ready endpoint meanwhile; rollback switches back
+// without creating a pod; prune removes the spare and nothing else.
+func TestBlueGreen(t *testing.T) {
+	e := setup(t)
+	ns := e.createNamespace(t, "bluegreen")
+	chart := blueGreenChart(t)
+	ctx := context.Background()
+
+	start := time.Now()
+	out := e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--quiet")
+	t.Logf("first blue-green upgrade (install blue and the router): %s", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(out, `switched to blue (release app-blue, revision 1)`) || !strings.Contains(out, "Spare: none") {
+		t.Errorf("first upgrade:\n%s", out)
+	}
+	if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
+		t.Fatalf("Service app selects app=%s, want app-blue", got)
+	}
+	endpointsOnly(t, e, ns, "app", "app-blue")
+
+	// Switch to green, watching the stable Service.
+	stop := watchEndpoints(t, e, ns, "app")
+	start = time.Now()
+	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--quiet")
+	t.Logf("blue-green upgrade to green: %s", time.Since(start).Round(time.Millisecond))
+	endpointsOnly(t, e, ns, "app", "app-green")
+	empty, polls, seen := stop()
+	if empty > 0 {
+		t.Errorf("Service app had no ready endpoint in %d of %d polls during the switch", empty, polls)
+	}
+	t.Logf("switch to green: %d polls, never empty: %v; pods seen: %v", polls, empty == 0, seen)
+	if !strings.Contains(out, `switched to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") {
+		t.Errorf("second upgrade:\n%s", out)
+	}
+	if got := serviceSelects(t, e, ns, "app"); got != "app-green" {
+		t.Fatalf("Service app selects app=%s, want app-green", got)
+	}
+	if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-blue", metav1.GetOptions{}); err != nil {
+		t.Errorf("spare Deployment app-blue: %v", err)
+	}
+
+	// Rollback: back to blue, no pod created.
+	before := podUIDs(t, e, ns)
+	stop = watchEndpoints(t, e, ns, "app")
+	start = time.Now()
+	out = e.mustBundle(t, "rollback", "app", "-n", ns)
+	t.Logf("blue-green rollback: %s", time.Since(start).Round(time.Millisecond))
+	endpointsOnly(t, e, ns, "app", "app-blue")
+	empty, polls, _ = stop()
+	if empty > 0 {
+		t.Errorf("Service app had no ready endpoint in %d of %d polls during the rollback", empty, polls)
+	}
+	if !strings.Contains(out, `switched back to blue`) || !strings.Contains(out, "Spare: app-green") {
+		t.Errorf("rollback:\n%s", out)
+	}
+	if after := podUIDs(t, e, ns); strings.Join(after, " ") != strings.Join(before, " ") {
+		t.Errorf("rollback changed the pods:\nbefore %v\nafter  %v", before, after)
+	}
+
+	// Prune removes green, the spare, and nothing else.
+	out = e.mustBundle(t, "prune", "app", "-n", ns, "--kubeconfig", e.kubeconfig)
+	if !strings.Contains(out, "Pruned the spare app-green") {
+		t.Errorf("prune:\n%s", out)
+	}
+	if _, err := e.helmStorage(ns).Last("app-green"); err == nil {
+		t.Errorf("release app-green still recorded after prune")
+	}
+	eventually(t, time.Minute, "Deployment app-green deleted", func() (bool, string) {
+		_, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-green", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	for _, rel := range []string{"app", "app-blue"} {
+		if r := e.lastRevision(t, ns, rel); r.Info.Status != "deployed" {
+			t.Errorf("release %s: %s after prune", rel, r.Info.Status)
+		}
+	}
+	if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-blue", metav1.GetOptions{}); err != nil {
+		t.Errorf("live Deployment app-blue after prune: %v", err)
+	}
+	if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
+		t.Errorf("Service app selects app=%s after prune, want app-blue", got)
+	}
+	endpointsOnly(t, e, ns, "app", "app-blue")
+
+	// With no spare, rollback says so; a plain release is not switched.
+	code, _, errs := e.bundle(t, "rollback", "app", "-n", ns)
+	if code == 0 || !strings.Contains(errs, "has no spare") {
+		t.Errorf("rollback without a spare: exit %d: %s", code, errs)
+	}
+	e.mustBundle(t, "install", "plain", chart, "-n", ns)
+	code, _, errs = e.bundle(t, "upgrade", "plain", chart, "-n", ns, "--strategy", "blue-green")
+	if code == 0 || !strings.Contains(errs, "is not a blue-green app") {
+		t.Errorf("blue-green upgrade of a plain release: exit %d: %s", code, errs)
+	}
+}
+
+// A requirement installed in the app's release would be duplicated by
+// each colour: refused in one line with the hint to bind it, nothing
+// installed.
+func TestBlueGreenRefusesUnboundRequirement(t *testing.T) {
+	e := setup(t)
+	ns := e.createNamespace(t, "bluegreen-refuse")
+	code, _, errs := e.bundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--strategy", "blue-green")
+	if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 ||
+		!strings.Contains(errs, "requirement database would be installed in each colour") || !strings.Contains(errs, "--bind database=RELEASE") {
+		t.Fatalf("blue-green upgrade with an unbound requirement: exit %d: %s", code, errs)
+	}
+	rels, err := e.helmStorage(ns).ListReleases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rels) != 0 {
+		t.Errorf("%d releases recorded after the refusal", len(rels))
+	}
+}
