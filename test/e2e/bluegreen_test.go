@@ -13,6 +13,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/bundlesh/bundle/internal/testutil"
 )
@@ -56,53 +57,88 @@ func readyEndpoints(ctx context.Context, e *env, ns, svc string) ([]string, erro
 		return nil, err
 	}
 	var pods []string
-	for _, s := range l.Items {
-		for _, ep := range s.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-				continue
-			}
-			if ep.TargetRef != nil {
-				pods = append(pods, ep.TargetRef.Name)
-			}
-		}
+	for i := range l.Items {
+		pods = append(pods, slicePods(&l.Items[i])...)
 	}
 	sort.Strings(pods)
 	return pods, nil
 }
 
-// watchEndpoints polls Service svc's ready endpoints until stop is called,
-// which returns how many polls saw none, the polls, and every pod seen.
-func watchEndpoints(t *testing.T, e *env, ns, svc string) (stop func() (empty, polls int, seen map[string]bool)) {
+// watchEndpoints watches Service svc's EndpointSlices until stop is
+// called, which returns how many of the states seen (one per event, all
+// slices together) had no ready endpoint, the events, and every pod seen.
+// A watch sees every change the controller makes, not samples of them.
+func watchEndpoints(t *testing.T, e *env, ns, svc string) (stop func() (empty, events int, seen map[string]bool)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var mu sync.Mutex
+	sel := metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc}
+	l, err := e.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices := map[string][]string{}
+	for i := range l.Items {
+		slices[l.Items[i].Name] = slicePods(&l.Items[i])
+	}
+	sel.ResourceVersion = l.ResourceVersion
+	w, err := e.cs.DiscoveryV1().EndpointSlices(ns).Watch(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
-	empty, polls, seen := 0, 0, map[string]bool{}
+	empty, events, seen := 0, 0, map[string]bool{}
+	for _, pods := range slices {
+		for _, p := range pods {
+			seen[p] = true
+		}
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for ctx.Err() == nil {
-			pods, err := readyEndpoints(ctx, e, ns, svc)
-			if ctx.Err() != nil {
-				return
+		for ev := range w.ResultChan() {
+			s, ok := ev.Object.(*discoveryv1.EndpointSlice)
+			if !ok {
+				continue
 			}
-			mu.Lock()
-			polls++
-			if err != nil || len(pods) == 0 {
+			if ev.Type == watch.Deleted {
+				delete(slices, s.Name)
+			} else {
+				slices[s.Name] = slicePods(s)
+			}
+			events++
+			n := 0
+			for _, pods := range slices {
+				n += len(pods)
+				for _, p := range pods {
+					seen[p] = true
+				}
+			}
+			if n == 0 {
 				empty++
-				t.Logf("%s: no ready endpoint (%v)", time.Now().Format("15:04:05.000"), err)
+				t.Logf("%s: %s %s: no ready endpoint", time.Now().Format("15:04:05.000"), ev.Type, s.Name)
 			}
-			for _, p := range pods {
-				seen[p] = true
-			}
-			mu.Unlock()
-			time.Sleep(10 * time.Millisecond)
 		}
 	}()
 	return func() (int, int, map[string]bool) {
 		cancel()
+		w.Stop()
 		wg.Wait()
-		return empty, polls, seen
+		return empty, events, seen
 	}
+}
+
+// slicePods lists the pods of s's ready endpoints.
+func slicePods(s *discoveryv1.EndpointSlice) []string {
+	var pods []string
+	for _, ep := range s.Endpoints {
+		if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+			continue
+		}
+		if ep.TargetRef != nil {
+			pods = append(pods, ep.TargetRef.Name)
+		}
+	}
+	return pods
 }
 
 func podUIDs(t *testing.T, e *env, ns string) []string {
@@ -173,11 +209,14 @@ func TestBlueGreen(t *testing.T) {
 	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--quiet")
 	t.Logf("blue-green upgrade to green: %s", time.Since(start).Round(time.Millisecond))
 	endpointsOnly(t, e, ns, "app", "app-green")
-	empty, polls, seen := stop()
+	empty, events, seen := stop()
 	if empty > 0 {
-		t.Errorf("Service app had no ready endpoint in %d of %d polls during the switch", empty, polls)
+		t.Errorf("Service app had no ready endpoint in %d of %d EndpointSlice states during the switch", empty, events)
 	}
-	t.Logf("switch to green: %d polls, never empty: %v; pods seen: %v", polls, empty == 0, seen)
+	t.Logf("switch to green: %d EndpointSlice events, never empty: %v; pods seen: %v", events, empty == 0, seen)
+	if events == 0 || len(seen) != 4 {
+		t.Errorf("the watch saw %d events and pods %v, want the switch from 2 blue to 2 green pods", events, seen)
+	}
 	if !strings.Contains(out, `switched to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") {
 		t.Errorf("second upgrade:\n%s", out)
 	}
@@ -195,9 +234,9 @@ func TestBlueGreen(t *testing.T) {
 	out = e.mustBundle(t, "rollback", "app", "-n", ns)
 	t.Logf("blue-green rollback: %s", time.Since(start).Round(time.Millisecond))
 	endpointsOnly(t, e, ns, "app", "app-blue")
-	empty, polls, _ = stop()
-	if empty > 0 {
-		t.Errorf("Service app had no ready endpoint in %d of %d polls during the rollback", empty, polls)
+	empty, events, _ = stop()
+	if empty > 0 || events == 0 {
+		t.Errorf("Service app had no ready endpoint in %d of %d EndpointSlice states during the rollback", empty, events)
 	}
 	if !strings.Contains(out, `switched back to blue`) || !strings.Contains(out, "Spare: app-green") {
 		t.Errorf("rollback:\n%s", out)
