@@ -301,3 +301,51 @@ func TestBlueGreenRefusesUnboundRequirement(t *testing.T) {
 		t.Errorf("%d releases recorded after the refusal", len(rels))
 	}
 }
+
+// A blue/green app bound to a provider: both colours are bound to the same
+// MariaDB release, which neither holds; the second colour takes the live
+// one's binding without --bind.
+func TestBlueGreenBoundToProvider(t *testing.T) {
+	e := setup(t)
+	ns := e.createNamespace(t, "bluegreen-bound")
+	ctx := context.Background()
+	start := time.Now()
+	e.mustBundle(t, "install", "db", "stable/mariadb", "-n", ns, "--wait", "--timeout", "3m", "--quiet")
+	t.Logf("provider installed: %s", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	e.mustBundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--strategy", "blue-green", "--bind", "database=db", "--quiet")
+	t.Logf("blue: %s", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	out := e.mustBundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--strategy", "blue-green", "--set", "wiki.name=Green", "--quiet")
+	t.Logf("green: %s", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(out, "switched to green") || !strings.Contains(out, "Stable Services: wiki-mediawiki\n") {
+		t.Errorf("upgrade to green:\n%s", out)
+	}
+	for _, rel := range []string{"wiki-blue", "wiki-green"} {
+		r := e.lastRevision(t, ns, rel)
+		if !strings.Contains(r.Chart.Metadata.Annotations["bundle.sh/resolved"], `"bound":"`+ns+`/db"`) {
+			t.Errorf("%s is not bound to db: %s", rel, r.Chart.Metadata.Annotations["bundle.sh/resolved"])
+		}
+		if strings.Contains(r.Manifest, "kind: StatefulSet") {
+			t.Errorf("%s holds a StatefulSet: the database was duplicated", rel)
+		}
+	}
+	sts, err := e.cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts.Items) != 1 {
+		t.Errorf("%d StatefulSets, want db's only", len(sts.Items))
+	}
+	svc, err := e.cs.CoreV1().Services(ns).Get(ctx, "wiki-mediawiki", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Spec.Selector["app.kubernetes.io/instance"]; got != "wiki-green" {
+		t.Errorf("wiki-mediawiki selects instance %q, want wiki-green", got)
+	}
+	endpointsOnly(t, e, ns, "wiki-mediawiki", "wiki-green")
+	if st := e.mustBundle(t, "status", "db", "-n", ns); !strings.Contains(st, ns+"/wiki-blue") || !strings.Contains(st, ns+"/wiki-green") {
+		t.Errorf("provider's consumers:\n%s", st)
+	}
+}
