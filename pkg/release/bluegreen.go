@@ -344,8 +344,14 @@ func (c *Client) route(ctx context.Context, st *BlueGreen) error {
 	if st.Spare != "" {
 		desc += ", spare: " + st.SpareRelease()
 	}
+	// Applied as every release's objects are: server-side, converging
+	// (apply.go), so that drift and diff read the router as any release.
+	cfg, err := c.opConfig(ctx, st.Name, WaitOptions{})
+	if err != nil {
+		return err
+	}
 	if last, err := c.cfg.Releases.Last(st.Name); err == nil && last.Info.Status != helmrelease.StatusUninstalled {
-		up := action.NewUpgrade(c.cfg)
+		up := action.NewUpgrade(cfg)
 		up.Namespace = c.namespace
 		up.Description = desc
 		up.MaxHistory = 10
@@ -355,7 +361,7 @@ func (c *Client) route(ctx context.Context, st *BlueGreen) error {
 		}
 		return nil
 	}
-	inst := action.NewInstall(c.cfg)
+	inst := action.NewInstall(cfg)
 	inst.ReleaseName = st.Name
 	inst.Namespace = c.namespace
 	inst.Description = desc
