@@ -372,6 +372,17 @@ func (c *Client) route(ctx context.Context, st *BlueGreen) error {
 	return nil
 }
 
+// selectsRelease reports whether selector sel names release rel in one of
+// its values: only then do the two colours' pods differ to it.
+func selectsRelease(sel map[string]any, rel string) bool {
+	for _, v := range sel {
+		if s, ok := v.(string); ok && (s == rel || strings.HasPrefix(s, rel+"-")) {
+			return true
+		}
+	}
+	return false
+}
+
 // RouterServices makes the stable Services of app name from the manifest
 // of its colour release NAME-COLOR: one for each Service there, named with
 // the colour taken out (NAME-COLOR-web: NAME-web; NAME-COLOR: NAME), with
@@ -402,6 +413,9 @@ func RouterServices(manifest, name, color string) (string, []string, error) {
 		sel, _ := spec["selector"].(map[string]any)
 		if len(sel) == 0 {
 			return "", nil, fmt.Errorf("blue-green app %q: Service %q of %s has no selector: it cannot be switched", name, n, rel)
+		}
+		if !selectsRelease(sel, rel) {
+			return "", nil, fmt.Errorf("blue-green app %q: Service %q of %s selects its pods without the release name (%v): it would select both colours' pods; select by {{ .Release.Name }} (app.kubernetes.io/instance)", name, n, rel, sel)
 		}
 		if spec["clusterIP"] == "None" {
 			continue // headless: per-colour by nature

@@ -97,6 +97,7 @@ func TestRouterServicesRefuses(t *testing.T) {
 		"not named after the release":      {"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}}\n", `Service "web" of shop-blue is not named after its release`},
 		"a prefix that is not the release": {"apiVersion: v1\nkind: Service\nmetadata: {name: shop-blueberry}\nspec: {selector: {app: x}}\n", `Service "shop-blueberry"`},
 		"no selector":                      {"apiVersion: v1\nkind: Service\nmetadata: {name: shop-blue}\nspec: {externalName: x.example.com, type: ExternalName}\n", "has no selector"},
+		"a selector without the release":   {"apiVersion: v1\nkind: Service\nmetadata: {name: shop-blue}\nspec: {selector: {app: web}}\n", "selects its pods without the release name"},
 		"no Service":                       {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-blue}\n", "has no Service to route to"},
 	} {
 		_, _, err := RouterServices(c.manifest, "shop", "blue")

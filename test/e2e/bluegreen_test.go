@@ -25,7 +25,7 @@ func blueGreenChart(t *testing.T) string {
 	t.Helper()
 	return testutil.WriteTree(t, filepath.Join(t.TempDir(), "web"), map[string]string{
 		"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.0.0\n",
-		"values.yaml": "version: \"1\"\n",
+		"values.yaml": "version: \"1\"\nnodeSelector: {}\n",
 		"templates/deploy.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: {{ .Release.Name }}}
@@ -37,6 +37,7 @@ spec:
       labels: {app: {{ .Release.Name }}}
       annotations: {version: {{ .Values.version | quote }}}
     spec:
+      nodeSelector: {{ toJson .Values.nodeSelector }}
       containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
 `,
 		"templates/service.yaml": `apiVersion: v1
@@ -249,6 +250,19 @@ func TestBlueGreen(t *testing.T) {
 		t.Errorf("rollback changed the pods:\nbefore %v\nafter  %v", before, after)
 	}
 
+	// A colour that does not become ready is not switched to: the live
+	// colour goes on serving.
+	start = time.Now()
+	code, _, errs := e.bundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "nodeSelector.nowhere=here", "--timeout", "3s", "--quiet")
+	t.Logf("blue-green upgrade that never gets ready: %s: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(errs))
+	if code == 0 || !strings.Contains(errs, "app-green not switched to (the live colour is untouched)") {
+		t.Errorf("upgrade to a colour that never gets ready: exit %d: %s", code, errs)
+	}
+	if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
+		t.Errorf("Service app selects app=%s after the failed upgrade, want app-blue", got)
+	}
+	endpointsOnly(t, e, ns, "app", "app-blue")
+
 	// Prune removes green, the spare, and nothing else.
 	out = e.mustBundle(t, "prune", "app", "-n", ns, "--kubeconfig", e.kubeconfig)
 	if !strings.Contains(out, "Pruned the spare app-green") {
@@ -275,7 +289,7 @@ func TestBlueGreen(t *testing.T) {
 	endpointsOnly(t, e, ns, "app", "app-blue")
 
 	// With no spare, rollback says so; a plain release is not switched.
-	code, _, errs := e.bundle(t, "rollback", "app", "-n", ns)
+	code, _, errs = e.bundle(t, "rollback", "app", "-n", ns)
 	if code == 0 || !strings.Contains(errs, "has no spare") {
 		t.Errorf("rollback without a spare: exit %d: %s", code, errs)
 	}
