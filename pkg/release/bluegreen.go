@@ -198,9 +198,11 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		return nil, err
 	}
 	var recorded []plan.Resolved
+	var liveRel *helmrelease.Release
 	if live != "" {
 		if rel, err := c.cfg.Releases.Last(ColorRelease(name, live)); err == nil {
-			recorded = recordedBindings(rel)
+			liveRel = c.upgradeBase(rel)
+			recorded = recordedBindings(liveRel)
 		}
 	}
 	if err := c.bind(ctx, in, target, opts.Reference, recorded, opts.Unbind); err != nil {
@@ -237,6 +239,7 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	up.ReleaseName = target
 	up.Install = true
 	up.Wait = true // switched only once ready
+	up.valuesFrom = liveRel // the new colour starts from the live one's values
 	rel, err := c.Upgrade(ctx, up)
 	if err != nil {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, target, err)

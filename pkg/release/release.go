@@ -381,6 +381,11 @@ type UpgradeOptions struct {
 	// that the new revision installs in the app's release instead. The
 	// bindings the current revision recorded are kept otherwise.
 	Unbind []string
+
+	// valuesFrom, when set, is the revision whose values the upgrade
+	// starts from (Helm's rules above) in place of the release's own: a
+	// blue-green upgrade starts the new colour from the live colour's.
+	valuesFrom *helmrelease.Release
 }
 
 // Upgrade moves a release to a new bundle version or new values. The
@@ -421,6 +426,13 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		if rerr != nil {
 			return nil, rerr
 		}
+		if opts.valuesFrom != nil {
+			user, defaults, verr := upgradeValues(opts.valuesFrom, p.Values, opts)
+			if verr != nil {
+				return nil, verr
+			}
+			p.Values, p.RootValues = user, defaults
+		}
 		return c.install(ctx, p, InstallOptions{
 			Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
 			CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun,
@@ -444,7 +456,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err := c.checkConsumersAllow(name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
 		return nil, err
 	}
-	user, defaults, err := upgradeValues(from, p.Values, opts)
+	valuesFrom := from
+	if opts.valuesFrom != nil {
+		valuesFrom = opts.valuesFrom
+	}
+	user, defaults, err := upgradeValues(valuesFrom, p.Values, opts)
 	if err != nil {
 		return nil, err
 	}

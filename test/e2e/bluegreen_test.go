@@ -194,7 +194,7 @@ func TestBlueGreen(t *testing.T) {
 	ctx := context.Background()
 
 	start := time.Now()
-	out := e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--quiet")
+	out := e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=1b", "--quiet")
 	t.Logf("first blue-green upgrade (install blue and the router): %s", time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(out, `switched to blue (release app-blue, revision 1)`) || !strings.Contains(out, "Spare: none") {
 		t.Errorf("first upgrade:\n%s", out)
@@ -207,7 +207,8 @@ func TestBlueGreen(t *testing.T) {
 	// Switch to green, watching the stable Service.
 	stop := watchEndpoints(t, e, ns, "app")
 	start = time.Now()
-	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--quiet")
+	// No values given: green starts from the live colour's (blue's).
+	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--quiet")
 	t.Logf("blue-green upgrade to green: %s", time.Since(start).Round(time.Millisecond))
 	endpointsOnly(t, e, ns, "app", "app-green")
 	empty, events, seen := stop()
@@ -223,6 +224,13 @@ func TestBlueGreen(t *testing.T) {
 	}
 	if got := serviceSelects(t, e, ns, "app"); got != "app-green" {
 		t.Fatalf("Service app selects app=%s, want app-green", got)
+	}
+	green, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-green", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := green.Spec.Template.Annotations["version"]; v != "1b" {
+		t.Errorf("green's version %q, want 1b, the live colour's value", v)
 	}
 	if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-blue", metav1.GetOptions{}); err != nil {
 		t.Errorf("spare Deployment app-blue: %v", err)
