@@ -754,6 +754,14 @@ func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 		ready = "yes"
 	}
 	fmt.Fprintf(tw, "READY:\t%s\n", ready)
+	if bg := st.BlueGreen; bg != nil {
+		spare := "none"
+		if bg.Spare != "" {
+			spare = fmt.Sprintf("%s (bundle rollback %s switches back to it; bundle prune %s removes it)", bg.SpareRelease(), st.Name, st.Name)
+		}
+		fmt.Fprintf(tw, "LIVE:\t%s (blue-green: these Services select it)\n", bg.LiveRelease())
+		fmt.Fprintf(tw, "SPARE:\t%s\n", spare)
+	}
 	if st.Drifted > 0 {
 		fmt.Fprintf(tw, "DRIFTED:\t%s (bundle diff drift %s shows them; bundle upgrade takes them back)\n", plural(st.Drifted, "object"), st.Name)
 	}

@@ -248,7 +248,8 @@ func TestBlueGreen(t *testing.T) {
 		t.Errorf("Service app had no ready endpoint in %d of %d EndpointSlice states during the rollback", empty, events)
 	}
 	// The router is applied as any release: switching is no drift.
-	if st := e.mustBundle(t, "status", "app", "-n", ns); strings.Contains(st, "DRIFTED") || !strings.Contains(st, "bundle-router") {
+	if st := e.mustBundle(t, "status", "app", "-n", ns); strings.Contains(st, "DRIFTED") || !strings.Contains(st, "bundle-router") ||
+		!strings.Contains(st, "LIVE:       app-blue (blue-green") || !strings.Contains(st, "SPARE:      app-green (bundle rollback app") {
 		t.Errorf("status of the router after switching:\n%s", st)
 	}
 	if !strings.Contains(out, `switched back to blue`) || !strings.Contains(out, "Spare: app-green") {
