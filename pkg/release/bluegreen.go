@@ -238,7 +238,7 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	up := opts
 	up.ReleaseName = target
 	up.Install = true
-	up.Wait = true // switched only once ready
+	up.Wait = true          // switched only once ready
 	up.valuesFrom = liveRel // the new colour starts from the live one's values
 	rel, err := c.Upgrade(ctx, up)
 	if err != nil {
