@@ -17,6 +17,7 @@ package release
 // select the other colour's pods; it is done only once those are ready.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -240,6 +241,7 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	up.Install = true
 	up.Wait = true          // switched only once ready
 	up.valuesFrom = liveRel // the new colour starts from the live one's values
+	up.post = stableIngresses{app: name, color: color}
 	rel, err := c.Upgrade(ctx, up)
 	if err != nil {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, target, err)
@@ -373,6 +375,87 @@ func (c *Client) route(ctx context.Context, st *BlueGreen) error {
 		return fmt.Errorf("routing blue-green app %q to %s: %w", st.Name, st.LiveRelease(), err)
 	}
 	return nil
+}
+
+// stableIngresses is the post-renderer of a colour: its Ingresses' backends
+// are pointed at the stable Services, so that whichever colour's Ingress
+// the controller reads, traffic goes where the router switches it.
+type stableIngresses struct{ app, color string }
+
+func (s stableIngresses) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
+	out, err := StableIngresses(in.String(), s.app, s.color)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewBufferString(out), nil
+}
+
+// StableIngresses rewrites the Ingresses of manifests (a stream of YAML
+// documents) of colour color of app name: each backend Service named after
+// the colour release (NAME-COLOR, NAME-COLOR-...) is named as its stable
+// Service (NAME, NAME-...). Other documents are returned as they are.
+func StableIngresses(manifests, name, color string) (string, error) {
+	rel := ColorRelease(name, color)
+	stable := func(svc map[string]any) {
+		if n, ok := svc["name"].(string); ok && (n == rel || strings.HasPrefix(n, rel+"-")) {
+			svc["name"] = name + strings.TrimPrefix(n, rel)
+		}
+	}
+	backend := func(b any) {
+		if bm, ok := b.(map[string]any); ok {
+			if svc, ok := bm["service"].(map[string]any); ok {
+				stable(svc)
+			}
+		}
+	}
+	docs := splitDocs(manifests)
+	for i, doc := range docs {
+		if !strings.Contains(doc, "Ingress") {
+			continue
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil || obj == nil || obj["kind"] != "Ingress" {
+			continue
+		}
+		spec, _ := obj["spec"].(map[string]any)
+		backend(spec["defaultBackend"])
+		rules, _ := spec["rules"].([]any)
+		for _, r := range rules {
+			rm, _ := r.(map[string]any)
+			h, _ := rm["http"].(map[string]any)
+			paths, _ := h["paths"].([]any)
+			for _, p := range paths {
+				if pm, ok := p.(map[string]any); ok {
+					backend(pm["backend"])
+				}
+			}
+		}
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return "", err
+		}
+		docs[i] = string(b)
+	}
+	var b strings.Builder
+	for _, d := range docs {
+		b.WriteString("---\n")
+		b.WriteString(strings.TrimPrefix(d, "\n"))
+		if !strings.HasSuffix(d, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String(), nil
+}
+
+// splitDocs splits a YAML stream at its document separators.
+func splitDocs(s string) []string {
+	var docs []string
+	for _, d := range strings.Split("\n"+s, "\n---") {
+		if strings.TrimSpace(d) != "" {
+			docs = append(docs, d)
+		}
+	}
+	return docs
 }
 
 // selectsRelease reports whether selector sel names release rel in one of

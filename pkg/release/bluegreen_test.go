@@ -142,3 +142,51 @@ func TestUnboundRequirements(t *testing.T) {
 		t.Errorf("errUnbound: %v", err)
 	}
 }
+
+func TestStableIngresses(t *testing.T) {
+	in := `---
+# Source: web/templates/cm.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: shop-blue}
+data: {a: "Ingress"}
+---
+# Source: web/templates/ingress.yaml
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop-blue}
+spec:
+  defaultBackend: {service: {name: shop-blue, port: {number: 80}}}
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: shop-blue-web, port: {name: http}}}}
+      - {path: /other, pathType: Prefix, backend: {service: {name: other, port: {number: 80}}}}
+      - {path: /x, pathType: Prefix, backend: {service: {name: shop-blueberry, port: {number: 80}}}}
+`
+	out, err := StableIngresses(in, "shop", "blue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := splitDocs(out)
+	if len(docs) != 2 || !strings.Contains(docs[0], "name: shop-blue}\ndata: {a: \"Ingress\"}") {
+		t.Fatalf("documents:\n%s", out)
+	}
+	var ing map[string]any
+	if err := yaml.Unmarshal([]byte(docs[1]), &ing); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	spec := ing["spec"].(map[string]any)
+	names = append(names, spec["defaultBackend"].(map[string]any)["service"].(map[string]any)["name"].(string))
+	for _, p := range spec["rules"].([]any)[0].(map[string]any)["http"].(map[string]any)["paths"].([]any) {
+		names = append(names, p.(map[string]any)["backend"].(map[string]any)["service"].(map[string]any)["name"].(string))
+	}
+	if want := []string{"shop", "shop-web", "other", "shop-blueberry"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("backends %v, want %v", names, want)
+	}
+	if ing["metadata"].(map[string]any)["name"] != "shop-blue" {
+		t.Errorf("the Ingress keeps its colour's name: %v", ing["metadata"])
+	}
+}

@@ -25,6 +25,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/postrender"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -238,6 +239,9 @@ type InstallOptions struct {
 	// replace re-uses the name of an uninstalled release whose history
 	// was kept, as helm upgrade --install does.
 	replace bool
+	// post, when set, runs on the manifests after the others (a
+	// blue-green colour's Ingresses pointed at the stable Services).
+	post postrender.PostRenderer
 }
 
 // Install installs a bundle with all its requirements as one release.
@@ -317,7 +321,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	inst.SkipCRDs = opts.SkipCRDs
 	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
 	inst.Replace = opts.replace
-	if pr := postRenderer(p, opts.PostRenderer); pr != nil {
+	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.post); pr != nil {
 		inst.PostRenderer = pr
 	}
 	if opts.DryRun {
@@ -386,6 +390,8 @@ type UpgradeOptions struct {
 	// starts from (Helm's rules above) in place of the release's own: a
 	// blue-green upgrade starts the new colour from the live colour's.
 	valuesFrom *helmrelease.Release
+	// post: as InstallOptions.post.
+	post postrender.PostRenderer
 }
 
 // Upgrade moves a release to a new bundle version or new values. The
@@ -437,6 +443,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 			Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
 			CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun,
 			replace: err == nil, // an uninstalled release whose history was kept
+			post:    opts.post,
 		})
 	}
 	// One resolution, keeping the installed requirement versions while
@@ -499,7 +506,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	up.Force = opts.Force
 	up.CleanupOnFail = opts.CleanupOnFail
 	up.MaxHistory = opts.MaxHistory
-	if pr := postRenderer(p, opts.PostRenderer); pr != nil {
+	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.post); pr != nil {
 		up.PostRenderer = pr
 	}
 	// The values are computed in full above, with Helm's rules for which

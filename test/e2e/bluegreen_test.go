@@ -40,6 +40,16 @@ spec:
       nodeSelector: {{ toJson .Values.nodeSelector }}
       containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
 `,
+		"templates/ingress.yaml": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: {{ .Release.Name }}}
+spec:
+  rules:
+  - host: app.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: {{ .Release.Name }}, port: {name: http}}}}
+`,
 		"templates/service.yaml": `apiVersion: v1
 kind: Service
 metadata: {name: {{ .Release.Name }}}
@@ -224,6 +234,17 @@ func TestBlueGreen(t *testing.T) {
 	}
 	if got := serviceSelects(t, e, ns, "app"); got != "app-green" {
 		t.Fatalf("Service app selects app=%s, want app-green", got)
+	}
+	// Both colours' Ingresses send traffic to the stable Service, which
+	// the switch moves.
+	for _, rel := range []string{"app-blue", "app-green"} {
+		ing, err := e.cs.NetworkingV1().Ingresses(ns).Get(ctx, rel, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name; b != "app" {
+			t.Errorf("Ingress %s's backend is Service %s, want the stable app", rel, b)
+		}
 	}
 	green, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-green", metav1.GetOptions{})
 	if err != nil {
