@@ -259,6 +259,7 @@ func TestBlueGreen(t *testing.T) {
 
 	// Rollback: back to blue, no pod created.
 	before := podUIDs(t, e, ns)
+	blueRev, greenRev := e.lastRevision(t, ns, "app-blue").Version, e.lastRevision(t, ns, "app-green").Version
 	stop = watchEndpoints(t, e, ns, "app")
 	start = time.Now()
 	out = e.mustBundle(t, "rollback", "app", "-n", ns)
@@ -279,6 +280,9 @@ func TestBlueGreen(t *testing.T) {
 	if after := podUIDs(t, e, ns); strings.Join(after, " ") != strings.Join(before, " ") {
 		t.Errorf("rollback changed the pods:\nbefore %v\nafter  %v", before, after)
 	}
+	if b, g := e.lastRevision(t, ns, "app-blue").Version, e.lastRevision(t, ns, "app-green").Version; b != blueRev || g != greenRev {
+		t.Errorf("rollback changed the colours' releases: blue %d→%d, green %d→%d", blueRev, b, greenRev, g)
+	}
 
 	// A colour that does not become ready is not switched to: the live
 	// colour goes on serving.
@@ -294,7 +298,7 @@ func TestBlueGreen(t *testing.T) {
 	endpointsOnly(t, e, ns, "app", "app-blue")
 
 	// Prune removes green, the spare, and nothing else.
-	out = e.mustBundle(t, "prune", "app", "-n", ns, "--kubeconfig", e.kubeconfig)
+	out = e.mustBundle(t, "prune", "app", "-n", ns)
 	if !strings.Contains(out, "Pruned the spare app-green") {
 		t.Errorf("prune:\n%s", out)
 	}
