@@ -42,6 +42,7 @@ const (
 	annBlueGreen  = "bundle.sh/blue-green"
 	annLive       = "bundle.sh/live"
 	annSpare      = "bundle.sh/spare"
+	annColorOf    = "bundle.sh/color-of"
 	colorLabel    = "bundle.sh/color"
 	routerVersion = "1.0.0"
 )
@@ -192,6 +193,11 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	color := OtherColor(live)
 	target := ColorRelease(name, color)
 
+	// The colour's release, when there is one, must be this app's.
+	if rel, err := c.cfg.Releases.Last(target); err == nil && rel.Info.Status != helmrelease.StatusUninstalled &&
+		(rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annColorOf] != name) {
+		return nil, errdefs.Fixable(ErrExists, nil, "blue-green upgrade of %q refused: release %q exists in namespace %q and is not a colour of blue-green app %q (uninstall it, or choose another NAME)", name, target, c.namespace, name)
+	}
 	// Refuse requirements that each colour would install, before anything
 	// is changed: bindings given now and those the live colour recorded.
 	in, err := plan.Read(ctx, c.repos, opts.Source)
@@ -242,6 +248,7 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	up.Wait = true          // switched only once ready
 	up.valuesFrom = liveRel // the new colour starts from the live one's values
 	up.post = stableIngresses{app: name, color: color}
+	up.annotations = map[string]string{annColorOf: name}
 	rel, err := c.Upgrade(ctx, up)
 	if err != nil {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, target, err)
@@ -558,4 +565,17 @@ func RouterServices(manifest, name, color string) (string, []string, error) {
 		b.Write(s.doc)
 	}
 	return b.String(), names, nil
+}
+
+// annotate adds annotations to chrt's metadata.
+func annotate(chrt *chart.Chart, annotations map[string]string) {
+	if len(annotations) == 0 || chrt == nil || chrt.Metadata == nil {
+		return
+	}
+	if chrt.Metadata.Annotations == nil {
+		chrt.Metadata.Annotations = map[string]string{}
+	}
+	for k, v := range annotations {
+		chrt.Metadata.Annotations[k] = v
+	}
 }

@@ -242,6 +242,8 @@ type InstallOptions struct {
 	// post, when set, runs on the manifests after the others (a
 	// blue-green colour's Ingresses pointed at the stable Services).
 	post postrender.PostRenderer
+	// annotations are added to the chart's (a blue-green colour's mark).
+	annotations map[string]string
 }
 
 // Install installs a bundle with all its requirements as one release.
@@ -276,6 +278,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
+	annotate(chrt, opts.annotations)
 	relOpts := render.ReleaseOptions{Name: name, Namespace: c.namespace}
 	vals, err := render.Values(p, p.Values, relOpts)
 	if err != nil {
@@ -390,8 +393,9 @@ type UpgradeOptions struct {
 	// starts from (Helm's rules above) in place of the release's own: a
 	// blue-green upgrade starts the new colour from the live colour's.
 	valuesFrom *helmrelease.Release
-	// post: as InstallOptions.post.
-	post postrender.PostRenderer
+	// post and annotations: as InstallOptions'.
+	post        postrender.PostRenderer
+	annotations map[string]string
 }
 
 // Upgrade moves a release to a new bundle version or new values. The
@@ -443,7 +447,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 			Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
 			CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun,
 			replace: err == nil, // an uninstalled release whose history was kept
-			post:    opts.post,
+			post:    opts.post, annotations: opts.annotations,
 		})
 	}
 	// One resolution, keeping the installed requirement versions while
@@ -476,6 +480,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
+	annotate(chrt, opts.annotations)
 	relOpts := render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true}
 	vals, err := render.Values(p, user, relOpts)
 	if err != nil {

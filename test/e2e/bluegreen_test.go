@@ -327,6 +327,15 @@ func TestBlueGreen(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "has no spare") {
 		t.Errorf("rollback without a spare: exit %d: %s", code, errs)
 	}
+	// A release of a colour's name that is not the app's is not taken.
+	e.mustBundle(t, "install", "other-blue", chart, "-n", ns)
+	code, _, errs = e.bundle(t, "upgrade", "other", chart, "-n", ns, "--strategy", "blue-green")
+	if code == 0 || !strings.Contains(errs, `release "other-blue" exists in namespace "`+ns+`" and is not a colour of blue-green app "other"`) {
+		t.Errorf("blue-green upgrade onto a foreign release: exit %d: %s", code, errs)
+	}
+	if r := e.lastRevision(t, ns, "other-blue"); r.Version != 1 {
+		t.Errorf("the foreign release was upgraded: revision %d", r.Version)
+	}
 	e.mustBundle(t, "install", "plain", chart, "-n", ns)
 	code, _, errs = e.bundle(t, "upgrade", "plain", chart, "-n", ns, "--strategy", "blue-green")
 	if code == 0 || !strings.Contains(errs, "is not a blue-green app") {
