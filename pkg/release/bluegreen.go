@@ -194,8 +194,9 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	target := ColorRelease(name, color)
 
 	// The colour's release, when there is one, must be this app's.
+	// The router's spare is; otherwise its mark says so.
 	if rel, err := c.cfg.Releases.Last(target); err == nil && rel.Info.Status != helmrelease.StatusUninstalled &&
-		(rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annColorOf] != name) {
+		(st == nil || st.Spare != color) && (rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annColorOf] != name) {
 		return nil, errdefs.Fixable(ErrExists, nil, "blue-green upgrade of %q refused: release %q exists in namespace %q and is not a colour of blue-green app %q (uninstall it, or choose another NAME)", name, target, c.namespace, name)
 	}
 	// Refuse requirements that each colour would install, before anything
