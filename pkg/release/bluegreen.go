@@ -182,6 +182,13 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
+	// The router's lease, held from reading which colour is live to the
+	// switch.
+	ctx, end, err := c.begin(ctx, OpUpgrade, name, false)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	st, _, err := c.routerState(name)
 	if err != nil {
 		return nil, err
@@ -236,12 +243,6 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 			}
 		}
 	}
-
-	ctx, end, err := c.begin(ctx, OpUpgrade, name, false)
-	if err != nil {
-		return nil, err
-	}
-	defer end()
 
 	up := opts
 	up.ReleaseName = target
