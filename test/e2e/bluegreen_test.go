@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/internal/testutil"
 )
@@ -273,6 +274,15 @@ func TestBlueGreen(t *testing.T) {
 	if st := e.mustBundle(t, "status", "app", "-n", ns); strings.Contains(st, "DRIFTED") || !strings.Contains(st, "bundle-router") ||
 		!strings.Contains(st, "LIVE:       app-blue (blue-green") || !strings.Contains(st, "SPARE:      app-green (bundle rollback app") {
 		t.Errorf("status of the router after switching:\n%s", st)
+	}
+	var js struct {
+		BlueGreen struct{ Live, Spare string } `json:"blueGreen"`
+	}
+	if err := yaml.Unmarshal([]byte(e.mustBundle(t, "status", "app", "-n", ns, "-o", "json")), &js); err != nil {
+		t.Fatal(err)
+	}
+	if js.BlueGreen.Live != "app-blue" || js.BlueGreen.Spare != "app-green" {
+		t.Errorf("status -o json of the router: blueGreen %+v", js.BlueGreen)
 	}
 	if !strings.Contains(out, `switched back to blue`) || !strings.Contains(out, "Spare: app-green") {
 		t.Errorf("rollback:\n%s", out)
