@@ -450,6 +450,10 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 			post:    opts.post, annotations: opts.annotations,
 		})
 	}
+	if parseRouter(last) != nil {
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference, "-n", c.namespace, "--strategy", StrategyBlueGreen}}},
+			"release %q in namespace %q is a blue-green app (its stable Services): an upgrade in place would replace them with the bundle", name, c.namespace)
+	}
 	// One resolution, keeping the installed requirement versions while
 	// they still fit (unless told to move them).
 	from := c.upgradeBase(last)

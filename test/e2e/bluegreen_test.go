@@ -332,6 +332,12 @@ func TestBlueGreen(t *testing.T) {
 	}
 	endpointsOnly(t, e, ns, "app", "app-blue")
 
+	// An upgrade in place of the router is refused.
+	code, _, errs = e.bundle(t, "upgrade", "app", chart, "-n", ns)
+	if code == 0 || !strings.Contains(errs, "is a blue-green app") || !strings.Contains(errs, "--strategy blue-green") {
+		t.Errorf("upgrade of the router without --strategy: exit %d: %s", code, errs)
+	}
+
 	// With no spare, rollback says so; a plain release is not switched.
 	code, _, errs = e.bundle(t, "rollback", "app", "-n", ns)
 	if code == 0 || !strings.Contains(errs, "has no spare") {
