@@ -219,6 +219,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			upgradeCommand(),
 			diffCommand(),
 			rollbackCommand(),
+			pruneCommand(),
 			uninstallCommand(),
 			listCommand(),
 			statusCommand(),

@@ -213,6 +213,7 @@ type upgradeOptions struct {
 	// bundle upgrade's own (not bundle diff upgrade's).
 	showDiff, confirm, yes bool
 	diffContext            int
+	strategy               string
 }
 
 func upgradeCommand() *ucli.Command {
@@ -222,6 +223,7 @@ func upgradeCommand() *ucli.Command {
 		boolFlag(&o.confirm, "confirm", "with the changes printed (implies --diff), ask before going on; refused when stdin is not a terminal, unless --yes"),
 		boolFlag(&o.yes, "yes", "with --confirm, go on without asking", "y"),
 		intFlag(&o.diffContext, "diff-context", diff.DefaultContext, "with --diff, lines of context around each change"),
+		stringFlag(&o.strategy, "strategy", "", "blue-green: bring the new revision up as NAME-blue or NAME-green beside the live one, switch the stable Services to it once ready and keep the old one as a hot spare (see docs/blue-green.md)"),
 	})
 }
 
@@ -256,6 +258,13 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	if o.confirm && !o.yes && !isTerminal(c.App.Reader) {
 		return usagef(c, "--confirm asks on a terminal and stdin is not one: nothing was changed; add --yes to go on without asking")
 	}
+	switch o.strategy {
+	case "", "rolling":
+	case release.StrategyBlueGreen:
+		return o.blueGreen(c)
+	default:
+		return usagef(c, "--strategy %q: give blue-green (or leave it out for a rolling upgrade in place)", o.strategy)
+	}
 	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
 		opts := o.options(c.Args().Get(0), src, wait)
 		if o.showDiff || o.confirm {
@@ -280,6 +289,38 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 		}
 		return cl.Upgrade(c.Context, opts)
 	})
+}
+
+// blueGreen is bundle upgrade --strategy blue-green.
+func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
+	for flag, set := range map[string]bool{"--dry-run": o.dryRun, "--diff": o.showDiff, "--confirm": o.confirm, "--atomic": o.Atomic} {
+		if set {
+			return usagef(c, "%s is not supported with --strategy blue-green yet: give it to the colour's own upgrade, or leave it out", flag)
+		}
+	}
+	name := c.Args().Get(0)
+	cl, src, err := o.prepare(c, "", c.Args().Get(1))
+	if err != nil {
+		return err
+	}
+	opts := o.options(name, src, o.wait.options(c))
+	st, err := cl.BlueGreenUpgrade(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	printBlueGreen(c.App.Writer, cl.Namespace(), st, "switched to")
+	return nil
+}
+
+// printBlueGreen says which colour a blue-green app now serves.
+func printBlueGreen(w io.Writer, ns string, st *release.BlueGreen, verb string) {
+	fmt.Fprintf(w, "Blue-green app %q in namespace %q %s %s (release %s, revision %d)\n", st.Name, ns, verb, st.Live, st.LiveRelease(), st.Revision)
+	fmt.Fprintf(w, "Stable Services: %s\n", strings.Join(st.Services, ", "))
+	if st.Spare != "" {
+		fmt.Fprintf(w, "Spare: %s (bundle rollback %s switches back; bundle prune %s removes it)\n", st.SpareRelease(), st.Name, st.Name)
+	} else {
+		fmt.Fprintf(w, "Spare: none\n")
+	}
 }
 
 // isTerminal reports whether r is a terminal.
@@ -351,6 +392,17 @@ func (o *rollbackOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	if opts.Revision == 0 && cl.IsBlueGreen(opts.ReleaseName) {
+		if opts.DryRun {
+			return usagef(c, "--dry-run: %q is a blue-green app, whose rollback switches to its spare; see bundle status %s-COLOR", opts.ReleaseName, opts.ReleaseName)
+		}
+		st, err := cl.BlueGreenRollback(c.Context, opts.ReleaseName)
+		if err != nil {
+			return err
+		}
+		printBlueGreen(c.App.Writer, cl.Namespace(), st, "switched back to")
+		return nil
+	}
 	rel, err := cl.Rollback(c.Context, opts)
 	if err != nil {
 		return err
@@ -370,6 +422,38 @@ func rollbackArgs(c *ucli.Context) (name string, rev int, err error) {
 		}
 	}
 	return c.Args().Get(0), rev, nil
+}
+
+// pruneOptions are bundle prune's flags.
+type pruneOptions struct {
+	kube kubeOptions
+}
+
+func pruneCommand() *ucli.Command {
+	o := &pruneOptions{}
+	return command("prune", o.run, o.kube.flags())
+}
+
+func (o *pruneOptions) run(c *ucli.Context) error {
+	if err := exactArgs(c, 1, "NAME"); err != nil {
+		return err
+	}
+	cl, err := o.kube.client(c)
+	if err != nil {
+		return err
+	}
+	name := c.Args().Get(0)
+	st, un, err := cl.BlueGreenPrune(c.Context, name)
+	if err != nil {
+		return err
+	}
+	if un == nil {
+		fmt.Fprintf(c.App.Writer, "Blue-green app %q has no spare: nothing pruned\n", name)
+		return nil
+	}
+	fmt.Fprintf(c.App.Writer, "Pruned the spare %s of blue-green app %q; live: %s\n", un.Name, name, st.LiveRelease())
+	printUninstalled(c.App.Writer, un)
+	return nil
 }
 
 // uninstallOptions are bundle uninstall's flags.
@@ -677,6 +761,14 @@ func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 		ready = "yes"
 	}
 	fmt.Fprintf(tw, "READY:\t%s\n", ready)
+	if bg := st.BlueGreen; bg != nil {
+		spare := "none"
+		if bg.Spare != "" {
+			spare = fmt.Sprintf("%s (bundle rollback %s switches back to it; bundle prune %s removes it)", bg.SpareRelease(), st.Name, st.Name)
+		}
+		fmt.Fprintf(tw, "LIVE:\t%s (blue-green: these Services select it)\n", bg.LiveRelease())
+		fmt.Fprintf(tw, "SPARE:\t%s\n", spare)
+	}
 	if st.Drifted > 0 {
 		fmt.Fprintf(tw, "DRIFTED:\t%s (bundle diff drift %s shows them; bundle upgrade takes them back)\n", plural(st.Drifted, "object"), st.Name)
 	}

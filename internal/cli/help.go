@@ -57,8 +57,14 @@ Bindings (--bind) the current revision recorded are kept; --unbind INSTANCE inst
 in the release again. Upgrading a release others are bound to is refused when the new version is
 outside one of their constraints.
 --diff prints what the upgrade will change first (as bundle diff upgrade); --confirm also asks before
-going on, and is refused when stdin is not a terminal unless --yes answers for it.`,
+going on, and is refused when stdin is not a terminal unless --yes answers for it.
+--strategy blue-green installs the new revision as NAME-blue or NAME-green beside the live one, waits
+until it is ready, switches the stable Services (release NAME) to it and keeps the old colour as a hot
+spare (bundle rollback NAME switches back, bundle prune NAME removes it). Every requirement must be
+bound (--bind): see docs/blue-green.md.`,
 			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
+# blue/green: the new revision beside the live one, switched to once ready
+bundle upgrade shop ./shop --strategy blue-green --bind database=shop-db
 # see the changes and say yes or no before anything is changed
 bundle upgrade wiki stable/mediawiki -f prod.yaml --confirm
 # install when missing, keep the values set before
@@ -144,9 +150,22 @@ bundle diff drift wiki --detailed-exitcode -o json`,
 		"rollback": {
 			usage: "restore an earlier revision of a release, app and infrastructure together",
 			args:  "NAME [REVISION]",
+			description: `For a blue-green app (bundle upgrade --strategy blue-green), rollback without REVISION switches the
+stable Services back to the spare colour at once, creating no pod; see docs/blue-green.md.`,
 			examples: `# back to the previous revision, app and infrastructure together
 bundle rollback wiki
-bundle rollback wiki 2 --wait`,
+bundle rollback wiki 2 --wait
+# a blue-green app: switch back to the spare colour
+bundle rollback shop`,
+		},
+		"prune": {
+			usage: "remove the spare colour of a blue-green app",
+			args:  "NAME",
+			description: `Uninstalls NAME-blue or NAME-green, whichever is the spare (bundle upgrade --strategy blue-green
+keeps the colour that was live as a hot spare); the live colour and the stable Services are left
+as they are. See docs/blue-green.md.`,
+			examples: `bundle upgrade shop ./shop --strategy blue-green --bind database=shop-db
+bundle prune shop`,
 		},
 		"uninstall": {
 			usage: "delete a release: the app and its infrastructure",

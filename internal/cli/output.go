@@ -203,6 +203,15 @@ type releaseObject struct {
 	// Drifted is the number of objects whose live state is not what the
 	// release applied (bundle status only; absent when not known).
 	Drifted *int `json:"drifted,omitempty"`
+	// BlueGreen, for a blue-green app's router (bundle status only), is
+	// which colour release is live and which the spare.
+	BlueGreen *blueGreenObject `json:"blueGreen,omitempty"`
+}
+
+// blueGreenObject is a blue-green app's live and spare colour releases.
+type blueGreenObject struct {
+	Live  string `json:"live"`
+	Spare string `json:"spare,omitempty"`
 }
 
 // consumerObject is a release bound to the one shown.
@@ -341,6 +350,9 @@ func toStatusObject(st *release.Status) releaseObject {
 	if st.Drifted >= 0 {
 		n := st.Drifted
 		out.Drifted = &n
+	}
+	if bg := st.BlueGreen; bg != nil {
+		out.BlueGreen = &blueGreenObject{Live: bg.LiveRelease(), Spare: bg.SpareRelease()}
 	}
 	return out
 }

@@ -30,6 +30,17 @@ func postRenderer(p *plan.Plan, user render.PostRenderer) postrender.PostRendere
 	return chain{user, pins}
 }
 
+// withPost is pr, then extra; either may be nil.
+func withPost(pr, extra postrender.PostRenderer) postrender.PostRenderer {
+	switch {
+	case extra == nil:
+		return pr
+	case pr == nil:
+		return extra
+	}
+	return chain{pr, extra}
+}
+
 // chain runs post-renderers one after the other.
 type chain []postrender.PostRenderer
 

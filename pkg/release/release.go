@@ -25,6 +25,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/postrender"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -238,6 +239,11 @@ type InstallOptions struct {
 	// replace re-uses the name of an uninstalled release whose history
 	// was kept, as helm upgrade --install does.
 	replace bool
+	// post, when set, runs on the manifests after the others (a
+	// blue-green colour's Ingresses pointed at the stable Services).
+	post postrender.PostRenderer
+	// annotations are added to the chart's (a blue-green colour's mark).
+	annotations map[string]string
 }
 
 // Install installs a bundle with all its requirements as one release.
@@ -272,6 +278,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
+	annotate(chrt, opts.annotations)
 	relOpts := render.ReleaseOptions{Name: name, Namespace: c.namespace}
 	vals, err := render.Values(p, p.Values, relOpts)
 	if err != nil {
@@ -317,7 +324,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	inst.SkipCRDs = opts.SkipCRDs
 	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
 	inst.Replace = opts.replace
-	if pr := postRenderer(p, opts.PostRenderer); pr != nil {
+	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.post); pr != nil {
 		inst.PostRenderer = pr
 	}
 	if opts.DryRun {
@@ -381,6 +388,14 @@ type UpgradeOptions struct {
 	// that the new revision installs in the app's release instead. The
 	// bindings the current revision recorded are kept otherwise.
 	Unbind []string
+
+	// valuesFrom, when set, is the revision whose values the upgrade
+	// starts from (Helm's rules above) in place of the release's own: a
+	// blue-green upgrade starts the new colour from the live colour's.
+	valuesFrom *helmrelease.Release
+	// post and annotations: as InstallOptions'.
+	post        postrender.PostRenderer
+	annotations map[string]string
 }
 
 // Upgrade moves a release to a new bundle version or new values. The
@@ -421,11 +436,23 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		if rerr != nil {
 			return nil, rerr
 		}
+		if opts.valuesFrom != nil {
+			user, defaults, verr := upgradeValues(opts.valuesFrom, p.Values, opts)
+			if verr != nil {
+				return nil, verr
+			}
+			p.Values, p.RootValues = user, defaults
+		}
 		return c.install(ctx, p, InstallOptions{
 			Source: opts.Source, ReleaseName: name, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
 			CreateNamespace: opts.CreateNamespace, Atomic: opts.Atomic, DryRun: opts.DryRun,
 			replace: err == nil, // an uninstalled release whose history was kept
+			post:    opts.post, annotations: opts.annotations,
 		})
+	}
+	if parseRouter(last) != nil {
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference, "-n", c.namespace, "--strategy", StrategyBlueGreen}}},
+			"release %q in namespace %q is a blue-green app (its stable Services): an upgrade in place would replace them with the bundle", name, c.namespace)
 	}
 	// One resolution, keeping the installed requirement versions while
 	// they still fit (unless told to move them).
@@ -444,7 +471,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err := c.checkConsumersAllow(name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
 		return nil, err
 	}
-	user, defaults, err := upgradeValues(from, p.Values, opts)
+	valuesFrom := from
+	if opts.valuesFrom != nil {
+		valuesFrom = opts.valuesFrom
+	}
+	user, defaults, err := upgradeValues(valuesFrom, p.Values, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -453,6 +484,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
+	annotate(chrt, opts.annotations)
 	relOpts := render.ReleaseOptions{Name: name, Namespace: c.namespace, Revision: last.Version + 1, IsUpgrade: true}
 	vals, err := render.Values(p, user, relOpts)
 	if err != nil {
@@ -483,7 +515,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	up.Force = opts.Force
 	up.CleanupOnFail = opts.CleanupOnFail
 	up.MaxHistory = opts.MaxHistory
-	if pr := postRenderer(p, opts.PostRenderer); pr != nil {
+	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.post); pr != nil {
 		up.PostRenderer = pr
 	}
 	// The values are computed in full above, with Helm's rules for which

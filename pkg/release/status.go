@@ -35,6 +35,9 @@ type Status struct {
 	// says why).
 	Drifted    int
 	DriftError error
+	// BlueGreen, for the router of a blue-green app, is which colour is
+	// live and which the spare (docs/blue-green.md); nil otherwise.
+	BlueGreen *BlueGreen
 }
 
 // Ready reports whether every resource is ready.
@@ -56,6 +59,9 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 		return nil, err
 	}
 	st := &Status{Details: rel, Drifted: -1}
+	if a := rel.Chart.Annotations; a[annBlueGreen] == "router" {
+		st.BlueGreen = &BlueGreen{Name: name, Live: a[annLive], Spare: a[annSpare], Revision: -1}
+	}
 	st.Consumers, _ = c.consumers(name) // none found is no reason to fail
 	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {

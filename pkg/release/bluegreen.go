@@ -1,0 +1,583 @@
+package release
+
+// Blue/green apps (docs/blue-green.md). An app NAME upgraded with the
+// blue-green strategy is three Helm releases in one namespace:
+//
+//   - NAME-blue and NAME-green, the two colours: each the whole bundle,
+//     installed and upgraded as any release (its requirements must all be
+//     bound to provider releases: stateful infrastructure is never
+//     duplicated);
+//   - NAME, the router: the app's stable Services only, each named as the
+//     live colour's Service with the colour taken out of its name
+//     (NAME-green-web: NAME-web), with that Service's ports and selector.
+//
+// The router's record (its chart's annotations) says which colour is live
+// and which is the hot spare, so upgrade, rollback and prune work from the
+// cluster alone. Switching is an upgrade of the router whose Services
+// select the other colour's pods; it is done only once those are ready.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/plan"
+)
+
+const (
+	// StrategyBlueGreen is bundle upgrade --strategy blue-green.
+	StrategyBlueGreen = "blue-green"
+
+	// The router's chart name and the annotations of its record.
+	routerChart   = "bundle-router"
+	annBlueGreen  = "bundle.sh/blue-green"
+	annLive       = "bundle.sh/live"
+	annSpare      = "bundle.sh/spare"
+	annColorOf    = "bundle.sh/color-of"
+	colorLabel    = "bundle.sh/color"
+	routerVersion = "1.0.0"
+)
+
+// Colors are the two colours of a blue/green app.
+var Colors = [2]string{"blue", "green"}
+
+// OtherColor is the colour that is not c ("blue" when c is empty).
+func OtherColor(c string) string {
+	if c == "blue" {
+		return "green"
+	}
+	return "blue"
+}
+
+// ColorRelease is the release of app name's colour c: NAME-c.
+func ColorRelease(name, c string) string { return name + "-" + c }
+
+// BlueGreen is a blue/green app's state, as its router records it.
+type BlueGreen struct {
+	Name string
+	// Live is the colour the stable Services select; Spare the colour
+	// kept as a hot spare, empty when there is none (first upgrade, or
+	// pruned).
+	Live, Spare string
+	// Services are the stable Services' names.
+	Services []string
+	// Revision is the live colour release's revision.
+	Revision int
+}
+
+// LiveRelease and SpareRelease are the releases of the live and spare
+// colours; SpareRelease is empty without a spare.
+func (b *BlueGreen) LiveRelease() string { return ColorRelease(b.Name, b.Live) }
+func (b *BlueGreen) SpareRelease() string {
+	if b.Spare == "" {
+		return ""
+	}
+	return ColorRelease(b.Name, b.Spare)
+}
+
+// errNotBlueGreen: release name exists and is not a router.
+func errNotBlueGreen(name, ns string) error {
+	return errdefs.Fixable(ErrExists, []errdefs.Fix{{See: []string{"status", name, "-n", ns}}},
+		"release %q in namespace %q is not a blue-green app (it was installed without --strategy blue-green): upgrade it without --strategy, or install the blue-green app under another name", name, ns)
+}
+
+// routerState reads the router release name: nil when there is no
+// release of that name (or it was uninstalled), errNotBlueGreen when it is
+// another release.
+func (c *Client) routerState(name string) (*BlueGreen, *helmrelease.Release, error) {
+	last, err := c.cfg.Releases.Last(name)
+	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
+		return nil, nil, nil
+	}
+	st := parseRouter(last)
+	if st == nil {
+		return nil, last, errNotBlueGreen(name, c.namespace)
+	}
+	return st, last, nil
+}
+
+// parseRouter is the state a router release records; nil for a release
+// that is not a router.
+func parseRouter(rel *helmrelease.Release) *BlueGreen {
+	if rel == nil || rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annBlueGreen] != "router" {
+		return nil
+	}
+	a := rel.Chart.Metadata.Annotations
+	st := &BlueGreen{Name: rel.Name, Live: a[annLive], Spare: a[annSpare]}
+	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
+		var obj struct {
+			Metadata struct{ Name string } `json:"metadata"`
+		}
+		if yaml.Unmarshal([]byte(doc), &obj) == nil && obj.Metadata.Name != "" {
+			st.Services = append(st.Services, obj.Metadata.Name)
+		}
+	}
+	sort.Strings(st.Services)
+	return st
+}
+
+// BlueGreenState is app name's blue/green state; ErrNotFound when name is
+// not a blue-green app.
+func (c *Client) BlueGreenState(ctx context.Context, name string) (*BlueGreen, error) {
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	st, _, err := c.routerState(name)
+	if err == nil && st == nil {
+		err = errdefs.Fixable(ErrNotFound, nil, "release %q in namespace %q is not a blue-green app", name, c.namespace)
+	}
+	return st, err
+}
+
+// IsBlueGreen reports whether name is a blue-green app's router.
+func (c *Client) IsBlueGreen(name string) bool {
+	last, err := c.cfg.Releases.Last(name)
+	return err == nil && last.Info.Status != helmrelease.StatusUninstalled && parseRouter(last) != nil
+}
+
+// UnboundRequirements lists the requirements of the root plan p installs
+// in the app's release (not bound to a provider), sorted.
+func UnboundRequirements(p *plan.Plan) []string {
+	var out []string
+	for _, n := range p.Root.Requires {
+		if _, ok := p.Bound[n.Path]; !ok {
+			out = append(out, n.Path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// errUnbound refuses blue-green for requirements installed in the app.
+func errUnbound(name string, unbound []string) error {
+	binds := make([]string, len(unbound))
+	for i, u := range unbound {
+		binds[i] = "--bind " + u + "=RELEASE"
+	}
+	return errdefs.Fixable(errdefs.ErrInvalid, nil,
+		"blue-green upgrade of %q refused: requirement %s would be installed in each colour (stateful infrastructure is never duplicated); bind it to an installed provider release with %s (see docs/bindings.md)",
+		name, strings.Join(unbound, ", "), strings.Join(binds, " "))
+}
+
+// BlueGreenUpgrade upgrades app opts.ReleaseName with the blue-green
+// strategy: the bundle is installed (or upgraded) as the colour that is not
+// live, waited for until ready, and then the stable Services are switched
+// to it; the colour that was live is kept as the hot spare. The first
+// blue-green upgrade of a name that does not exist installs blue and the
+// router. Every requirement must be bound.
+func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*BlueGreen, error) {
+	name := opts.ReleaseName
+	if opts.DryRun {
+		return nil, &errdefs.OptionError{Option: "DryRun", Value: "true", Msg: "a blue-green upgrade cannot be dry-run yet: dry-run the colour with bundle upgrade NAME-COLOR"}
+	}
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	// The router's lease, held from reading which colour is live to the
+	// switch.
+	ctx, end, err := c.begin(ctx, OpUpgrade, name, false)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	st, _, err := c.routerState(name)
+	if err != nil {
+		return nil, err
+	}
+	live := ""
+	if st != nil {
+		live = st.Live
+	}
+	color := OtherColor(live)
+	target := ColorRelease(name, color)
+
+	// The colour's release, when there is one, must be this app's.
+	// The router's spare is; otherwise its mark says so.
+	if rel, err := c.cfg.Releases.Last(target); err == nil && rel.Info.Status != helmrelease.StatusUninstalled &&
+		(st == nil || st.Spare != color) && (rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annColorOf] != name) {
+		return nil, errdefs.Fixable(ErrExists, nil, "blue-green upgrade of %q refused: release %q exists in namespace %q and is not a colour of blue-green app %q (uninstall it, or choose another NAME)", name, target, c.namespace, name)
+	}
+	// Refuse requirements that each colour would install, before anything
+	// is changed: bindings given now and those the live colour recorded.
+	in, err := plan.Read(ctx, c.repos, opts.Source)
+	if err != nil {
+		return nil, err
+	}
+	var recorded []plan.Resolved
+	var liveRel *helmrelease.Release
+	if live != "" {
+		if rel, err := c.cfg.Releases.Last(ColorRelease(name, live)); err == nil {
+			liveRel = c.upgradeBase(rel)
+			recorded = recordedBindings(liveRel)
+		}
+	}
+	if err := c.bind(ctx, in, target, opts.Reference, recorded, opts.Unbind); err != nil {
+		return nil, err
+	}
+	p, err := in.Resolve(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if u := UnboundRequirements(p); len(u) > 0 {
+		return nil, errUnbound(name, u)
+	}
+	// A colour given no bindings now takes the live colour's.
+	if live != "" {
+		bound := map[string]bool{}
+		for _, b := range opts.Source.Bind {
+			inst, _, _ := strings.Cut(b, "=")
+			bound[inst] = true
+		}
+		for _, r := range recorded {
+			if r.Bound != "" && !strings.Contains(r.Instance, ".") && !bound[r.Instance] {
+				opts.Source.Bind = append(opts.Source.Bind, r.Instance+"="+r.Bound)
+			}
+		}
+	}
+
+	up := opts
+	up.ReleaseName = target
+	up.Install = true
+	up.Wait = true          // switched only once ready
+	up.valuesFrom = liveRel // the new colour starts from the live one's values
+	up.post = stableIngresses{app: name, color: color}
+	up.annotations = map[string]string{annColorOf: name}
+	rel, err := c.Upgrade(ctx, up)
+	if err != nil {
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, target, err)
+	}
+	if rel.Status != helmrelease.StatusDeployed.String() {
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, target, rel.Status)
+	}
+	next := &BlueGreen{Name: name, Live: color, Spare: live, Revision: rel.Revision}
+	if err := c.route(ctx, next); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// BlueGreenRollback switches app name back to its spare colour at once:
+// the spare becomes live, and the colour that was live the spare. No pod
+// is created: the spare has been running all along.
+func (c *Client) BlueGreenRollback(ctx context.Context, name string) (*BlueGreen, error) {
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	ctx, end, err := c.begin(ctx, OpRollback, name, false)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	st, _, err := c.routerState(name)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, errdefs.Fixable(ErrNotFound, nil, "release %q not found in namespace %q", name, c.namespace)
+	}
+	if st.Spare == "" {
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q has no spare to switch back to (it was pruned, or never upgraded since its first install)", name)
+	}
+	spare, err := c.cfg.Releases.Last(st.SpareRelease())
+	if err != nil || spare.Info.Status != helmrelease.StatusDeployed {
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q: its spare %s is not deployed, cannot switch back to it", name, st.SpareRelease())
+	}
+	next := &BlueGreen{Name: name, Live: st.Spare, Spare: st.Live, Revision: spare.Version}
+	if err := c.route(ctx, next); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// BlueGreenPrune uninstalls app name's spare colour and records that
+// there is none; the live colour and the router are left as they are.
+func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *Uninstalled, error) {
+	if err := c.reachable(); err != nil {
+		return nil, nil, err
+	}
+	ctx, end, err := c.begin(ctx, OpUninstall, name, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer end()
+	st, _, err := c.routerState(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st == nil {
+		return nil, nil, errdefs.Fixable(ErrNotFound, nil, "release %q in namespace %q is not a blue-green app: nothing to prune", name, c.namespace)
+	}
+	if st.Spare == "" {
+		return st, nil, nil
+	}
+	live, err := c.cfg.Releases.Last(st.LiveRelease())
+	if err != nil {
+		return nil, nil, fmt.Errorf("blue-green app %q: live colour %s: %w", name, st.LiveRelease(), err)
+	}
+	un, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: st.SpareRelease(), WaitOptions: WaitOptions{Wait: true}})
+	if err != nil {
+		return nil, nil, err
+	}
+	next := &BlueGreen{Name: name, Live: st.Live, Revision: live.Version}
+	if err := c.route(ctx, next); err != nil {
+		return nil, nil, err
+	}
+	return next, un, nil
+}
+
+// route installs or upgrades the router so that its Services select
+// st.Live's pods, recording st.
+func (c *Client) route(ctx context.Context, st *BlueGreen) error {
+	live, err := c.cfg.Releases.Last(st.LiveRelease())
+	if err != nil {
+		return fmt.Errorf("blue-green app %q: live colour %s: %w", st.Name, st.LiveRelease(), err)
+	}
+	manifest, names, err := RouterServices(live.Manifest, st.Name, st.Live)
+	if err != nil {
+		return err
+	}
+	st.Services = names
+	chrt := &chart.Chart{
+		Metadata: &chart.Metadata{
+			APIVersion: chart.APIVersionV2, Name: routerChart, Version: routerVersion, Type: "application",
+			Description: "the stable Services of blue-green app " + st.Name,
+			Annotations: map[string]string{annBlueGreen: "router", annLive: st.Live, annSpare: st.Spare},
+		},
+		Templates: []*chart.File{{Name: "templates/services.yaml", Data: []byte(manifest)}},
+	}
+	desc := fmt.Sprintf("live: %s", st.LiveRelease())
+	if st.Spare != "" {
+		desc += ", spare: " + st.SpareRelease()
+	}
+	// Applied as every release's objects are: server-side, converging
+	// (apply.go), so that drift and diff read the router as any release.
+	cfg, err := c.opConfig(ctx, st.Name, WaitOptions{})
+	if err != nil {
+		return err
+	}
+	if last, err := c.cfg.Releases.Last(st.Name); err == nil && last.Info.Status != helmrelease.StatusUninstalled {
+		up := action.NewUpgrade(cfg)
+		up.Namespace = c.namespace
+		up.Description = desc
+		up.MaxHistory = 10
+		_, err = up.RunWithContext(ctx, st.Name, chrt, map[string]any{})
+		if err != nil {
+			return fmt.Errorf("switching blue-green app %q to %s: %w", st.Name, st.LiveRelease(), err)
+		}
+		return nil
+	}
+	inst := action.NewInstall(cfg)
+	inst.ReleaseName = st.Name
+	inst.Namespace = c.namespace
+	inst.Description = desc
+	inst.Replace = true
+	if _, err := inst.RunWithContext(ctx, chrt, map[string]any{}); err != nil {
+		return fmt.Errorf("routing blue-green app %q to %s: %w", st.Name, st.LiveRelease(), err)
+	}
+	return nil
+}
+
+// stableIngresses is the post-renderer of a colour: its Ingresses' backends
+// are pointed at the stable Services, so that whichever colour's Ingress
+// the controller reads, traffic goes where the router switches it.
+type stableIngresses struct{ app, color string }
+
+func (s stableIngresses) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
+	out, err := StableIngresses(in.String(), s.app, s.color)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewBufferString(out), nil
+}
+
+// StableIngresses rewrites the Ingresses of manifests (a stream of YAML
+// documents) of colour color of app name: each backend Service named after
+// the colour release (NAME-COLOR, NAME-COLOR-...) is named as its stable
+// Service (NAME, NAME-...). Other documents are returned as they are.
+func StableIngresses(manifests, name, color string) (string, error) {
+	rel := ColorRelease(name, color)
+	stable := func(svc map[string]any) {
+		if n, ok := svc["name"].(string); ok && (n == rel || strings.HasPrefix(n, rel+"-")) {
+			svc["name"] = name + strings.TrimPrefix(n, rel)
+		}
+	}
+	backend := func(b any) {
+		if bm, ok := b.(map[string]any); ok {
+			if svc, ok := bm["service"].(map[string]any); ok {
+				stable(svc)
+			}
+		}
+	}
+	docs := splitDocs(manifests)
+	for i, doc := range docs {
+		if !strings.Contains(doc, "Ingress") {
+			continue
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil || obj == nil || obj["kind"] != "Ingress" {
+			continue
+		}
+		spec, _ := obj["spec"].(map[string]any)
+		backend(spec["defaultBackend"])
+		rules, _ := spec["rules"].([]any)
+		for _, r := range rules {
+			rm, _ := r.(map[string]any)
+			h, _ := rm["http"].(map[string]any)
+			paths, _ := h["paths"].([]any)
+			for _, p := range paths {
+				if pm, ok := p.(map[string]any); ok {
+					backend(pm["backend"])
+				}
+			}
+		}
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return "", err
+		}
+		docs[i] = string(b)
+	}
+	var b strings.Builder
+	for _, d := range docs {
+		b.WriteString("---\n")
+		b.WriteString(strings.TrimPrefix(d, "\n"))
+		if !strings.HasSuffix(d, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String(), nil
+}
+
+// splitDocs splits a YAML stream at its document separators.
+func splitDocs(s string) []string {
+	var docs []string
+	for _, d := range strings.Split("\n"+s, "\n---") {
+		if strings.TrimSpace(d) != "" {
+			docs = append(docs, d)
+		}
+	}
+	return docs
+}
+
+// selectsRelease reports whether selector sel names release rel in one of
+// its values: only then do the two colours' pods differ to it.
+func selectsRelease(sel map[string]any, rel string) bool {
+	for _, v := range sel {
+		if s, ok := v.(string); ok && (s == rel || strings.HasPrefix(s, rel+"-")) {
+			return true
+		}
+	}
+	return false
+}
+
+// RouterServices makes the stable Services of app name from the manifest
+// of its colour release NAME-COLOR: one for each Service there, named with
+// the colour taken out (NAME-COLOR-web: NAME-web; NAME-COLOR: NAME), with
+// its ports and selector, labelled bundle.sh/color. A Service not named
+// after the colour release, or without a selector, is refused: it could not
+// be switched. It returns the manifests and the Services' names, sorted.
+func RouterServices(manifest, name, color string) (string, []string, error) {
+	rel := ColorRelease(name, color)
+	type svc struct {
+		name string
+		doc  []byte
+	}
+	var out []svc
+	for _, doc := range releaseutil.SplitManifests(manifest) {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil || obj == nil {
+			continue
+		}
+		if obj["kind"] != "Service" || obj["apiVersion"] != "v1" {
+			continue
+		}
+		meta, _ := obj["metadata"].(map[string]any)
+		spec, _ := obj["spec"].(map[string]any)
+		n, _ := meta["name"].(string)
+		if n != rel && !strings.HasPrefix(n, rel+"-") {
+			return "", nil, fmt.Errorf("blue-green app %q: Service %q of %s is not named after its release (%s or %s-...): its stable name cannot be known; name Services {{ .Release.Name }}-...", name, n, rel, rel, rel)
+		}
+		sel, _ := spec["selector"].(map[string]any)
+		if len(sel) == 0 {
+			return "", nil, fmt.Errorf("blue-green app %q: Service %q of %s has no selector: it cannot be switched", name, n, rel)
+		}
+		if !selectsRelease(sel, rel) {
+			return "", nil, fmt.Errorf("blue-green app %q: Service %q of %s selects its pods without the release name (%v): it would select both colours' pods; select by {{ .Release.Name }} (app.kubernetes.io/instance)", name, n, rel, sel)
+		}
+		if spec["clusterIP"] == "None" {
+			continue // headless: per-colour by nature
+		}
+		stable := name + strings.TrimPrefix(n, rel)
+		newSpec := map[string]any{"selector": sel}
+		if t, ok := spec["type"]; ok {
+			newSpec["type"] = t
+		}
+		if ports, ok := spec["ports"].([]any); ok {
+			var ps []any
+			for _, p := range ports {
+				if pm, ok := p.(map[string]any); ok {
+					cp := map[string]any{}
+					for k, v := range pm {
+						if k != "nodePort" {
+							cp[k] = v
+						}
+					}
+					ps = append(ps, cp)
+				}
+			}
+			newSpec["ports"] = ps
+		}
+		labels := map[string]any{colorLabel: color}
+		if l, ok := meta["labels"].(map[string]any); ok {
+			for k, v := range l {
+				if k != "app.kubernetes.io/instance" && k != "helm.sh/chart" {
+					labels[k] = v
+				}
+			}
+		}
+		labels[colorLabel] = color
+		svcObj := map[string]any{
+			"apiVersion": "v1", "kind": "Service",
+			"metadata": map[string]any{"name": stable, "labels": labels},
+			"spec":     newSpec,
+		}
+		b, err := yaml.Marshal(svcObj)
+		if err != nil {
+			return "", nil, err
+		}
+		out = append(out, svc{stable, b})
+	}
+	if len(out) == 0 {
+		return "", nil, fmt.Errorf("blue-green app %q: %s has no Service to route to", name, rel)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	var b strings.Builder
+	names := make([]string, len(out))
+	for i, s := range out {
+		names[i] = s.name
+		b.WriteString("---\n")
+		b.Write(s.doc)
+	}
+	return b.String(), names, nil
+}
+
+// annotate adds annotations to chrt's metadata.
+func annotate(chrt *chart.Chart, annotations map[string]string) {
+	if len(annotations) == 0 || chrt == nil || chrt.Metadata == nil {
+		return
+	}
+	if chrt.Metadata.Annotations == nil {
+		chrt.Metadata.Annotations = map[string]string{}
+	}
+	for k, v := range annotations {
+		chrt.Metadata.Annotations[k] = v
+	}
+}
