@@ -29,6 +29,14 @@ import (
 // user name.
 func claimScripts(t *testing.T, provider, app string) (map[string]string, string) {
 	t.Helper()
+	return claimScriptsOf(t, provider, app, "[host, database, username, passwordSecret]", "database")
+}
+
+// claimScriptsOf is claimScripts for an app that needs outputs of its
+// provider and checks that it gets the claim's id as output want (with
+// the ":" of a key prefix).
+func claimScriptsOf(t *testing.T, provider, app, outputs, want string) (map[string]string, string) {
+	t.Helper()
 	ctx := context.Background()
 	set := repo.NewSet(nil)
 	pp, err := plan.Make(ctx, set, plan.Source{Reference: "stable/" + provider})
@@ -46,9 +54,9 @@ func claimScripts(t *testing.T, provider, app string) (map[string]string, string
 	}
 	dir := testutil.WriteTree(t, t.TempDir(), map[string]string{
 		"Chart.yaml":  "apiVersion: v2\nname: app\nversion: 1.0.0\n",
-		"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: " + provider + ", version: ^1.0.0, outputs: [host, database, username, passwordSecret]}\n",
+		"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: " + provider + ", version: ^1.0.0, outputs: " + outputs + "}\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n" +
-			"  database: {{ .Values.requires.database.database | quote }}\n",
+			"  database: {{ .Values.requires.database." + want + " | trimSuffix \":\" | quote }}\n",
 	})
 	in, err := plan.Read(ctx, set, plan.Source{Reference: dir})
 	if err != nil {
@@ -84,8 +92,13 @@ func claimScripts(t *testing.T, provider, app string) (map[string]string, string
 // The claim scripts of every provider pass shellcheck.
 func TestClaimScriptsPassShellcheck(t *testing.T) {
 	sc := tool(t, "shellcheck")
-	for _, provider := range []string{"mariadb", "mysql", "postgresql"} {
-		s, _ := claimScripts(t, provider, "blog")
+	for _, provider := range []string{"mariadb", "mysql", "postgresql", "redis"} {
+		var s map[string]string
+		if provider == "redis" {
+			s, _ = claimScriptsOf(t, provider, "blog", redisClaimOutputs, "keyPrefix")
+		} else {
+			s, _ = claimScripts(t, provider, "blog")
+		}
 		for name, script := range s {
 			cmd := exec.Command(sc, "--shell=sh", "--severity=info", "-")
 			cmd.Stdin = strings.NewReader(script)
