@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -168,16 +169,23 @@ func TestClaimsPerConsumer(t *testing.T) {
 // to it gets them (the password, random, masked), and the app's wiring.
 func TestClaimGolden(t *testing.T) {
 	password := regexp.MustCompile(`(?m)^(  password: )"[A-Za-z0-9+/=]{32}"$`)
-	for _, tc := range []struct{ provider string }{{"mariadb"}, {"mysql"}, {"postgresql"}} {
+	dbKeys := []string{"host", "port", "database", "username", "passwordSecret", "passwordKey"}
+	for _, tc := range []struct {
+		provider, instance string
+		keys               []string
+	}{
+		{"mariadb", "database", dbKeys}, {"mysql", "database", dbKeys}, {"postgresql", "database", dbKeys},
+		{"redis", "cache", []string{"host", "port", "username", "keyPrefix", "passwordSecret", "passwordKey"}},
+	} {
 		t.Run(tc.provider, func(t *testing.T) {
-			b := providerBinding(t, tc.provider, "database")
-			outs, ms, err := render.Claim(b, "database", render.ReleaseOptions{Name: "blog", Namespace: "data"})
+			b := providerBinding(t, tc.provider, tc.instance)
+			outs, ms, err := render.Claim(b, tc.instance, render.ReleaseOptions{Name: "blog", Namespace: "data"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var sb strings.Builder
 			sb.WriteString("# outputs\n")
-			for _, k := range []string{"host", "port", "database", "username", "passwordSecret", "passwordKey"} {
+			for _, k := range tc.keys {
 				sb.WriteString("# " + k + ": " + outs[k] + "\n")
 			}
 			for _, m := range ms {
@@ -281,4 +289,66 @@ func objKeys(m map[string]map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Two apps bound to one Redis each get a claim of their own: an ACL user
+// and key prefix named after the claim, a Secret of their own with a
+// password of their own (never in the outputs), and Jobs that make and
+// drop the user with the provider's password.
+func TestRedisClaimsPerConsumer(t *testing.T) {
+	b := providerBinding(t, "redis", "cache")
+	if b.Outputs["keyPrefix"] != "" || b.Outputs["username"] != "default" {
+		t.Errorf("the provider's own outputs: %v", b.Outputs)
+	}
+	seen := map[string]bool{}
+	for _, name := range []string{"blog", "shop"} {
+		outs, ms, err := render.Claim(b, "cache", render.ReleaseOptions{Name: name, Namespace: "data"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := render.ClaimID("data", name, "cache")
+		want := map[string]string{"host": "team-db-redis.data.svc", "port": "6379", "username": id, "keyPrefix": id + ":", "passwordSecret": name + "-cache", "passwordKey": "password"}
+		for k, v := range want {
+			if outs[k] != v {
+				t.Errorf("%s: output %s = %q, want %q", name, k, outs[k], v)
+			}
+		}
+		var all strings.Builder
+		objs := map[string]map[string]any{}
+		for _, m := range ms {
+			all.WriteString(m.YAML + "\n---\n")
+			var o map[string]any
+			if err := yaml.Unmarshal([]byte(m.YAML), &o); err != nil || o == nil {
+				continue
+			}
+			objs[fmt.Sprint(o["kind"], "/", testutil.Dig(o, "metadata", "name"))] = o
+		}
+		sec := objs["Secret/"+name+"-cache"]
+		pw, _ := testutil.Dig(sec, "data", "password").(string)
+		raw, err := base64.StdEncoding.DecodeString(pw)
+		if sec == nil || err != nil || len(raw) != 24 || seen[pw] {
+			t.Fatalf("%s: the claim's Secret: %v", name, sec)
+		}
+		seen[pw], seen[id] = true, true
+		for k, v := range outs {
+			if strings.Contains(v, string(raw)) || strings.Contains(v, pw) {
+				t.Errorf("%s: the password is in output %s", name, k)
+			}
+		}
+		if strings.Count(all.String(), pw) != 1 || strings.Contains(all.String(), string(raw)) {
+			t.Errorf("%s: the password is elsewhere than in its Secret:\n%s", name, all.String())
+		}
+		var job, hook bool
+		for k := range objs {
+			job = job || strings.HasPrefix(k, "Job/"+name+"-cache-claim-")
+			hook = hook || k == "Job/"+name+"-cache-unclaim"
+		}
+		cm := objs["ConfigMap/"+name+"-cache-claim"]
+		if !job || !hook || cm == nil || !strings.Contains(all.String(), `value: "`+id+`:"`) {
+			t.Errorf("%s: claim objects %v:\n%s", name, objKeys(objs), all.String())
+		}
+	}
+	if len(seen) != 4 {
+		t.Errorf("two consumers share a user or password: %v", seen)
+	}
 }
