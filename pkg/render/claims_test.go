@@ -95,7 +95,7 @@ func TestClaimsPerConsumer(t *testing.T) {
 		objs, vals := consumer(t, "wordpress", name, b)
 		claimName := name + "-database"
 		id := render.ClaimID("data", name, "database")
-		if !regexp.MustCompile(`^` + name + `_database_[0-9a-f]{8}$`).MatchString(id) || ids[id] {
+		if !regexp.MustCompile(`^`+name+`_database_[0-9a-f]{8}$`).MatchString(id) || ids[id] {
 			t.Fatalf("claim id %q", id)
 		}
 		ids[id] = true
