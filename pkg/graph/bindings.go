@@ -12,20 +12,23 @@ import (
 // whose bindings are shown) and its spare.
 type BoundApp struct {
 	// Name is NAMESPACE/NAME.
-	Name            string
-	Bundle, Version string
+	Name    string `json:"name"`
+	Bundle  string `json:"bundle,omitempty"`
+	Version string `json:"version,omitempty"`
 	// Live and Spare are a blue/green app's colours (Spare empty without
 	// a spare); both empty for another release.
-	Live, Spare string
-	Bindings    []Bound
+	Live     string  `json:"live,omitempty"`
+	Spare    string  `json:"spare,omitempty"`
+	Bindings []Bound `json:"bindings,omitempty"`
 }
 
 // Bound is one binding: requirement Instance bound to release Provider
 // (NAMESPACE/NAME), with a claim of its own on it (its own database and
 // user, say) when Claim.
 type Bound struct {
-	Instance, Provider string
-	Claim              bool
+	Instance string `json:"instance"`
+	Provider string `json:"provider"`
+	Claim    bool   `json:"claim,omitempty"`
 }
 
 // Consumers maps each provider (NAMESPACE/NAME) to the apps bound to it,
