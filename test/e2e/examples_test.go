@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// exampleCommand is a bundle command of an example's run.sh: args, and
+// whether it must fail ("if bundle ...; then").
+type exampleCommand struct {
+	line string
+	args []string
+	fail bool
+}
+
+// exampleCommands reads the bundle commands of examples/NAME/run.sh, with
+// "$NS" as ns and paths under examples/ made absolute; each must appear in
+// the example's README.md, with NS=shared, so that the walkthrough and the
+// script cannot drift apart.
+func exampleCommands(t *testing.T, name, ns string) []exampleCommand {
+	t.Helper()
+	dir := filepath.Join("..", "..", "examples", name)
+	script, err := os.ReadFile(filepath.Join(dir, "run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []exampleCommand
+	for _, l := range strings.Split(string(script), "\n") {
+		l = strings.TrimSpace(l)
+		c := exampleCommand{}
+		if strings.HasPrefix(l, "if bundle ") && strings.HasSuffix(l, "; then") {
+			l, c.fail = strings.TrimSuffix(strings.TrimPrefix(l, "if "), "; then"), true
+		}
+		if !strings.HasPrefix(l, "bundle ") {
+			continue
+		}
+		c.line = strings.ReplaceAll(l, `"$NS"`, "shared")
+		if !strings.Contains(string(readme), c.line) {
+			t.Errorf("examples/%s/README.md does not show %q", name, c.line)
+		}
+		for _, f := range strings.Fields(l)[1:] {
+			switch {
+			case f == `"$NS"`:
+				f = ns
+			case strings.HasPrefix(f, "examples/"):
+				f = filepath.Join(root, f)
+			}
+			c.args = append(c.args, f)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		t.Fatalf("examples/%s/run.sh has no bundle commands", name)
+	}
+	return out
+}
+
+// examples/shared-mariadb, as its run.sh runs it: one MariaDB shared by
+// MediaWiki and WordPress, each with its own claim; list --bindings and -o
+// mermaid show both; the provider's uninstall is refused while they are
+// bound.
+func TestExampleSharedMariaDB(t *testing.T) {
+	e, ns := setupIn(t, "shared")
+	for _, c := range exampleCommands(t, "shared-mariadb", ns) {
+		code, out, errs := e.bundle(t, c.args...)
+		switch {
+		case c.fail && code == 0:
+			t.Fatalf("%s: succeeded, want refused:\n%s", c.line, out)
+		case c.fail:
+			if !strings.Contains(errs, `release "team-db" is bound by 2 releases`) {
+				t.Errorf("%s: %s", c.line, errs)
+			}
+			continue
+		case code != 0:
+			t.Fatalf("%s: exit %d: %s", c.line, code, errs)
+		}
+		switch {
+		case strings.HasPrefix(c.line, "bundle list --bindings"):
+			// The columns' widths depend on the namespace's name.
+			flat := regexp.MustCompile(` {2,}`).ReplaceAllString(out, " | ")
+			for _, want := range []string{
+				"RELEASE | BOUND TO | CONSUMERS\n",
+				ns + "/blog | database → " + ns + "/team-db (claim) | -\n",
+				ns + "/team-db | - | " + ns + "/blog (database), " + ns + "/wiki (database)\n",
+				ns + "/wiki | database → " + ns + "/team-db (claim) | -\n",
+			} {
+				if !strings.Contains(flat, want) {
+					t.Errorf("%s: no %q in\n%s", c.line, want, out)
+				}
+			}
+		case strings.HasPrefix(c.line, "bundle list -o mermaid"):
+			for _, want := range []string{
+				"flowchart LR\n",
+				`n0["` + ns + `/blog<br/>wordpress `,
+				`n1["` + ns + `/team-db<br/>mariadb `,
+				`n2["` + ns + `/wiki<br/>mediawiki `,
+				`n0 -->|"database (claim)"| n1`,
+				`n2 -->|"database (claim)"| n1`,
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%s: no %q in\n%s", c.line, want, out)
+				}
+			}
+		}
+	}
+}
