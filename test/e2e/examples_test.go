@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // exampleCommand is a bundle command of an example's run.sh: args, and
@@ -18,7 +19,7 @@ type exampleCommand struct {
 
 // exampleCommands reads the bundle commands of examples/NAME/run.sh, with
 // "$NS" as ns and paths under examples/ made absolute; each must appear in
-// the example's README.md, with NS=shared, so that the walkthrough and the
+// the example's README.md, with the script's default NS, so that the walkthrough and the
 // script cannot drift apart.
 func exampleCommands(t *testing.T, name, ns string) []exampleCommand {
 	t.Helper()
@@ -35,6 +36,11 @@ func exampleCommands(t *testing.T, name, ns string) []exampleCommand {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The README's namespace: the script's default, NS=${NS:-web}.
+	readmeNS := "shared"
+	if m := regexp.MustCompile(`NS=\$\{NS:-([a-z0-9-]+)\}`).FindSubmatch(script); m != nil {
+		readmeNS = string(m[1])
+	}
 	var out []exampleCommand
 	for _, l := range strings.Split(string(script), "\n") {
 		l = strings.TrimSpace(l)
@@ -45,7 +51,7 @@ func exampleCommands(t *testing.T, name, ns string) []exampleCommand {
 		if !strings.HasPrefix(l, "bundle ") {
 			continue
 		}
-		c.line = strings.ReplaceAll(l, `"$NS"`, "shared")
+		c.line = strings.ReplaceAll(l, `"$NS"`, readmeNS)
 		if !strings.Contains(string(readme), c.line) {
 			t.Errorf("examples/%s/README.md does not show %q", name, c.line)
 		}
@@ -122,4 +128,36 @@ func readmeBlock(t *testing.T, name, start string) string {
 		t.Fatalf("examples/%s/README.md: block %q is not closed", name, start)
 	}
 	return s[:j]
+}
+
+// examples/blue-green-wiki, as its run.sh runs it: MediaWiki bound to a
+// shared MariaDB, upgraded blue/green, rolled back to the spare, pruned;
+// list --bindings shows it as one app with its live colour and spare.
+func TestExampleBlueGreenWiki(t *testing.T) {
+	e, ns := setupIn(t, "bgwiki")
+	lists := []string{
+		"wiki (live green, spare blue) | database → " + ns + "/team-db",
+		"wiki (live blue, spare green) | database → " + ns + "/team-db",
+		"wiki (live blue) | database → " + ns + "/team-db",
+	}
+	for _, c := range exampleCommands(t, "blue-green-wiki", ns) {
+		start := time.Now()
+		code, out, errs := e.bundle(t, c.args...)
+		t.Logf("%s: %s\n%s", c.line, time.Since(start).Round(time.Millisecond), out)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.line, code, errs)
+		}
+		flat := regexp.MustCompile(` {2,}`).ReplaceAllString(out, " | ")
+		switch {
+		case strings.HasPrefix(c.line, "bundle status wiki"):
+			if !strings.Contains(out, "green") || !strings.Contains(out, "blue") {
+				t.Errorf("%s:\n%s", c.line, out)
+			}
+		case strings.HasPrefix(c.line, "bundle list --bindings"):
+			if !strings.Contains(flat, ns+"/"+lists[0]) || !strings.Contains(flat, ns+"/team-db | - | "+ns+"/wiki (database)\n") {
+				t.Errorf("%s: want %q and team-db's consumer in\n%s", c.line, lists[0], out)
+			}
+			lists = lists[1:]
+		}
+	}
 }
