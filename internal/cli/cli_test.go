@@ -168,6 +168,7 @@ func TestBadInput(t *testing.T) {
 		{"missing kubeconfig", []string{"list", "--kubeconfig", filepath.Join(dir, "none")}, ExitError, "Error: cannot use the kubeconfig:"},
 		{"bad release name", []string{"install", "Bad_Name", "stable/mediawiki", "--kubeconfig", kubeconfig}, ExitError, `Error: release name "Bad_Name":`},
 		{"bad revision", []string{"rollback", "x", "zero", "--kubeconfig", kubeconfig}, ExitUsage, `Error: REVISION "zero": give a revision number from bundle history`},
+		{"short graph", []string{"list", "-q", "-o", "mermaid", "--kubeconfig", kubeconfig}, ExitUsage, "Error: --short with -o mermaid: the graph draws the bindings; drop one"},
 		{"bad output", []string{"list", "-o", "xml", "--kubeconfig", kubeconfig}, ExitUsage, `Error: --output "xml": use table, json, yaml, dot or mermaid (see bundle list --help)`},
 		{"negative timeout", []string{"install", "stable/mediawiki", "--timeout", "-1s", "--kubeconfig", kubeconfig}, ExitUsage, "Error: --timeout -1s: must be positive"},
 		{"missing directory", []string{"template", "./no-such-dir"}, ExitError, "Error: ./no-such-dir: no such directory"},
