@@ -660,7 +660,6 @@ func (o *listOptions) runBindings(c *ucli.Context, cl *release.Client) error {
 	if ok, err := o.output.write(w, apps); ok {
 		return err
 	}
-	consumers := graph.Consumers(apps)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if !o.noHeaders {
 		fmt.Fprintln(tw, "RELEASE\tBOUND TO\tCONSUMERS")
@@ -682,7 +681,7 @@ func (o *listOptions) runBindings(c *ucli.Context, cl *release.Client) error {
 			}
 			bound = append(bound, s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, orNone(strings.Join(bound, ", ")), orNone(strings.Join(consumers[a.Name], ", ")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, orNone(strings.Join(bound, ", ")), orNone(strings.Join(a.Consumers, ", ")))
 	}
 	return tw.Flush()
 }

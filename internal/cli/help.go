@@ -186,7 +186,8 @@ releases (INSTANCE → NAMESPACE/PROVIDER, "(claim)" when the app has a claim
 of its own on it) and the releases bound to it (CONSUMERS), read from the
 release records alone; a blue/green app is one row with its live colour and
 spare. -o mermaid or -o dot draws the same as a graph: releases as nodes,
-bindings as edges labelled by instance. -A reads every namespace.`,
+bindings as edges labelled by instance. -A reads every namespace; without
+it, CONSUMERS still names those of other namespaces, as bundle status does.`,
 			examples: `bundle list
 bundle list --bindings -A
 bundle list -o mermaid -A

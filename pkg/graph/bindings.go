@@ -20,6 +20,9 @@ type BoundApp struct {
 	Live     string  `json:"live,omitempty"`
 	Spare    string  `json:"spare,omitempty"`
 	Bindings []Bound `json:"bindings,omitempty"`
+	// Consumers are the apps bound to this one, as Consumers gives them
+	// (filled by whoever lists the apps; drawing does not use them).
+	Consumers []string `json:"consumers,omitempty"`
 }
 
 // Bound is one binding: requirement Instance bound to release Provider

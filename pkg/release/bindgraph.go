@@ -14,7 +14,9 @@ import (
 // (but those uninstalled) with the bindings its latest revision records.
 // A blue/green app is one app named as its router, with the bindings of
 // its live colour; its colour releases are not listed of their own.
-// Apps are sorted by namespace and name.
+// Apps are sorted by namespace and name. Each app's Consumers are read
+// as bundle status reads them: from every namespace the credentials may
+// list, even without all, so that a consumer in another namespace shows.
 func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, error) {
 	if err := c.reachable(); err != nil {
 		return nil, err
@@ -23,7 +25,18 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 	if err != nil {
 		return nil, err
 	}
-	return boundApps(rels), nil
+	apps := boundApps(rels)
+	scope := apps
+	if !all {
+		if wide, err := c.listLatest(true); err == nil {
+			scope = boundApps(wide)
+		}
+	}
+	cons := graph.Consumers(scope)
+	for i := range apps {
+		apps[i].Consumers = cons[apps[i].Name]
+	}
+	return apps, nil
 }
 
 // boundApps is Bindings of the latest revisions rels.

@@ -34,7 +34,7 @@ func TestBoundApps(t *testing.T) {
 		rec("shop", "gone", "wordpress", helmrelease.StatusUninstalled, nil, db),
 	}
 	got := fmt.Sprint(boundApps(rels))
-	want := "[{shop/blog wordpress 1.0.0   [{database shop/team-db false}]} {shop/team-db mariadb 1.0.0   []} {shop/wiki mediawiki 1.0.0 green blue [{database shop/team-db true}]}]"
+	want := "[{shop/blog wordpress 1.0.0   [{database shop/team-db false}] []} {shop/team-db mariadb 1.0.0   [] []} {shop/wiki mediawiki 1.0.0 green blue [{database shop/team-db true}] []}]"
 	if got != want {
 		t.Errorf("boundApps:\n got %s\nwant %s", got, want)
 	}

@@ -112,6 +112,11 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	if !strings.Contains(flat, other+"/wiki2 | database → "+ns+"/team-db") || !strings.Contains(flat, ns+"/team-db | - | "+ns+"/wiki (database), "+other+"/wiki2 (database)\n") {
 		t.Errorf("list --bindings -A:\n%s", flat)
 	}
+	// Without -A, the provider's namespace only, but its consumers from every namespace.
+	flat = regexp.MustCompile(` {2,}`).ReplaceAllString(e.mustBundle(t, "list", "--bindings", "-n", ns), " | ")
+	if strings.Contains(flat, other+"/wiki2 |") || !strings.Contains(flat, ns+"/team-db | - | "+ns+"/wiki (database), "+other+"/wiki2 (database)\n") {
+		t.Errorf("list --bindings -n %s:\n%s", ns, flat)
+	}
 	e.mustBundle(t, "uninstall", "wiki2", "-n", other)
 
 	// A provider upgrade outside the consumer's constraint: mariadb 2.0.0.
