@@ -157,6 +157,12 @@ func TestExampleBlueGreenWiki(t *testing.T) {
 			if !strings.Contains(flat, ns+"/"+lists[0]) || !strings.Contains(flat, ns+"/team-db | - | "+ns+"/wiki (database)\n") {
 				t.Errorf("%s: want %q and team-db's consumer in\n%s", c.line, lists[0], out)
 			}
+			if len(lists) == 3 { // the one README.md shows, for namespace web
+				want := strings.ReplaceAll(readmeBlock(t, "blue-green-wiki", "```\nRELEASE "), "web/", ns+"/")
+				if flat != regexp.MustCompile(` {2,}`).ReplaceAllString(want, " | ") {
+					t.Errorf("%s:\n%s\nREADME.md shows:\n%s", c.line, out, want)
+				}
+			}
 			lists = lists[1:]
 		}
 	}
