@@ -187,7 +187,9 @@ of its own on it) and the releases bound to it (CONSUMERS), read from the
 release records alone; a blue/green app is one row with its live colour and
 spare. -o mermaid or -o dot draws the same as a graph: releases as nodes,
 bindings as edges labelled by instance. -A reads every namespace; without
-it, CONSUMERS still names those of other namespaces, as bundle status does.`,
+it, CONSUMERS still names those of other namespaces, as bundle status does.
+The state flags, -f, -l, the sorting and the paging do not apply to it: it
+shows every release not uninstalled, by namespace and name.`,
 			examples: `bundle list
 bundle list --bindings -A
 bundle list -o mermaid -A
