@@ -168,7 +168,8 @@ func TestBadInput(t *testing.T) {
 		{"missing kubeconfig", []string{"list", "--kubeconfig", filepath.Join(dir, "none")}, ExitError, "Error: cannot use the kubeconfig:"},
 		{"bad release name", []string{"install", "Bad_Name", "stable/mediawiki", "--kubeconfig", kubeconfig}, ExitError, `Error: release name "Bad_Name":`},
 		{"bad revision", []string{"rollback", "x", "zero", "--kubeconfig", kubeconfig}, ExitUsage, `Error: REVISION "zero": give a revision number from bundle history`},
-		{"bad output", []string{"list", "-o", "xml", "--kubeconfig", kubeconfig}, ExitUsage, `Error: --output "xml": use table, json or yaml (see bundle list --help)`},
+		{"short graph", []string{"list", "-q", "-o", "mermaid", "--kubeconfig", kubeconfig}, ExitUsage, "Error: --short with -o mermaid: the graph draws the bindings; drop one"},
+		{"bad output", []string{"list", "-o", "xml", "--kubeconfig", kubeconfig}, ExitUsage, `Error: --output "xml": use table, json, yaml, dot or mermaid (see bundle list --help)`},
 		{"negative timeout", []string{"install", "stable/mediawiki", "--timeout", "-1s", "--kubeconfig", kubeconfig}, ExitUsage, "Error: --timeout -1s: must be positive"},
 		{"missing directory", []string{"template", "./no-such-dir"}, ExitError, "Error: ./no-such-dir: no such directory"},
 		{"library chart", []string{"template", "stable/common"}, ExitError, "Error: stable/common: library charts are not installable (a library chart only provides templates to charts that depend on it"},
@@ -226,8 +227,8 @@ func TestDeps(t *testing.T) {
 			t.Errorf("-o %s: exit %d %s: got\n%s\nwant\n%s", format, code, errs, out, want)
 		}
 	}
-	if code, _, errs := run(t, "list", "-o", "dot"); code != ExitUsage || !strings.Contains(errs, "use table, json or yaml") {
-		t.Errorf("list -o dot: exit %d %s", code, errs)
+	if code, _, errs := run(t, "status", "wiki", "-o", "dot"); code != ExitUsage || !strings.Contains(errs, "use table, json or yaml") {
+		t.Errorf("status -o dot: exit %d %s", code, errs)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/render"
@@ -554,12 +555,13 @@ type listOptions struct {
 	kube kubeOptions
 	release.ListOptions
 	short, noHeaders bool
+	bindings         bool
 	timeFormat       string
 	output           outputOption
 }
 
 func listCommand() *ucli.Command {
-	o := &listOptions{}
+	o := &listOptions{output: outputOption{graphs: true}}
 	return withAliases(command("list", o.run, o.kube.flags(), []ucli.Flag{
 		boolFlag(&o.AllNamespaces, "all-namespaces", "list releases of every namespace", "A"),
 		boolFlag(&o.All, "all", "list releases in every state", "a"),
@@ -578,7 +580,8 @@ func listCommand() *ucli.Command {
 		boolFlag(&o.short, "short", "print the names only", "q"),
 		boolFlag(&o.noHeaders, "no-headers", "omit the table header"),
 		stringFlag(&o.timeFormat, "time-format", "", `format times with this Go layout, e.g. "2006-01-02 15:04:05Z0700"`),
-		o.output.flag(),
+		boolFlag(&o.bindings, "bindings", "list the bindings: each release's requirements bound to other releases, and its consumers"),
+		stringFlag(&o.output.format, "output", outTable, "output format: table, json, yaml, or the bindings graph: dot (Graphviz) or mermaid", "o"),
 	}), "ls")
 }
 
@@ -597,9 +600,16 @@ func (o *listOptions) run(c *ucli.Context) error {
 	if o.Max < 0 || o.Offset < 0 {
 		return usagef(c, "--max %d, --offset %d: must not be negative", o.Max, o.Offset)
 	}
+	graphOut := o.output.format == outDOT || o.output.format == outMermaid
+	if graphOut && o.short {
+		return usagef(c, "--short with -o %s: the graph draws the bindings; drop one", o.output.format)
+	}
 	cl, err := o.kube.client(c)
 	if err != nil {
 		return err
+	}
+	if o.bindings || graphOut {
+		return o.runBindings(c, cl)
 	}
 	rels, err := cl.List(c.Context, o.ListOptions)
 	if err != nil {
@@ -634,6 +644,54 @@ func (o *listOptions) run(c *ucli.Context) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Name, r.Namespace, r.Revision, r.Status, chartName(r), r.AppVersion, updated)
 	}
 	return tw.Flush()
+}
+
+// runBindings is bundle list --bindings (and -o dot|mermaid): the releases
+// with the providers their requirements are bound to, and their consumers.
+func (o *listOptions) runBindings(c *ucli.Context, cl *release.Client) error {
+	apps, err := cl.Bindings(c.Context, o.AllNamespaces)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	if ok, err := o.output.writeGraph(w, graph.FromBindings(apps)); ok {
+		return err
+	}
+	if ok, err := o.output.write(w, apps); ok {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if !o.noHeaders {
+		fmt.Fprintln(tw, "RELEASE\tBOUND TO\tCONSUMERS")
+	}
+	for _, a := range apps {
+		name := a.Name
+		if a.Live != "" {
+			name += " (live " + a.Live
+			if a.Spare != "" {
+				name += ", spare " + a.Spare
+			}
+			name += ")"
+		}
+		var bound []string
+		for _, b := range a.Bindings {
+			s := b.Instance + " → " + b.Provider
+			if b.Claim {
+				s += " (claim)"
+			}
+			bound = append(bound, s)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, orNone(strings.Join(bound, ", ")), orNone(strings.Join(a.Consumers, ", ")))
+	}
+	return tw.Flush()
+}
+
+// orNone is s, or "-" when empty.
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // readOptions are the flags of the commands that read a release: the

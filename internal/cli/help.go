@@ -179,8 +179,20 @@ bundle uninstall wiki --keep-history`,
 			usage: "list releases (bundle and plain Helm ones)",
 			description: `By default only deployed and failed releases are listed, as with helm list;
 --all and the state flags (which combine) change that. Releases are sorted
-by name; -d sorts by the time of the last deployment, oldest first.`,
+by name; -d sorts by the time of the last deployment, oldest first.
+
+--bindings lists, for every release, the requirements bound to other
+releases (INSTANCE → NAMESPACE/PROVIDER, "(claim)" when the app has a claim
+of its own on it) and the releases bound to it (CONSUMERS), read from the
+release records alone; a blue/green app is one row with its live colour and
+spare. -o mermaid or -o dot draws the same as a graph: releases as nodes,
+bindings as edges labelled by instance. -A reads every namespace; without
+it, CONSUMERS still names those of other namespaces, as bundle status does.
+The state flags, -f, -l, the sorting and the paging do not apply to it: it
+shows every release not uninstalled, by namespace and name.`,
 			examples: `bundle list
+bundle list --bindings -A
+bundle list -o mermaid -A
 bundle list -A --all
 bundle list --failed --pending -o json
 bundle list -f '^wiki' -d -r -m 10

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bundlesh/bundle/pkg/deps"
@@ -111,5 +112,42 @@ func TestFromPlanMarksWhatChanges(t *testing.T) {
 		if e.To == "n2" && e.From != "n1" || e.To != "n2" && e.From != "n0" {
 			t.Errorf("edge %v", e)
 		}
+	}
+}
+
+// Two apps bound to one database (one with a claim), a blue/green app
+// bound to it and to a provider of another namespace not listed.
+func boundApps() []BoundApp {
+	return []BoundApp{
+		{Name: "shop/team-db", Bundle: "mariadb", Version: "1.0.2"},
+		{Name: "shop/wiki", Bundle: "mediawiki", Version: "1.1.0", Live: "green", Spare: "blue", Bindings: []Bound{
+			{Instance: "database", Provider: "shop/team-db", Claim: true},
+			{Instance: "mail", Provider: "infra/mail"},
+		}},
+		{Name: "shop/blog", Bundle: "wordpress", Version: "1.0.0", Bindings: []Bound{{Instance: "database", Provider: "shop/team-db"}}},
+	}
+}
+
+func TestBindingsGolden(t *testing.T) {
+	g := FromBindings(boundApps())
+	var dot, mmd bytes.Buffer
+	if err := WriteDOT(&dot, g); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMermaid(&mmd, g); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "bindings.dot", dot.Bytes())
+	golden(t, "bindings.mmd", mmd.Bytes())
+}
+
+func TestConsumers(t *testing.T) {
+	got := Consumers(boundApps())
+	want := "shop/blog (database), shop/wiki (database)"
+	if s := strings.Join(got["shop/team-db"], ", "); s != want {
+		t.Errorf("consumers of shop/team-db: %q, want %q", s, want)
+	}
+	if len(got["shop/wiki"]) != 0 {
+		t.Errorf("shop/wiki has consumers %v", got["shop/wiki"])
 	}
 }

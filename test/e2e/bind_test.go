@@ -107,6 +107,16 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "is bound by 2 releases: ") || !strings.Contains(errs, other+"/wiki2 (database)") {
 		t.Fatalf("uninstalling a provider with a consumer in another namespace: exit %d: %s", code, errs)
 	}
+	// list --bindings -A shows the binding across namespaces, both ways.
+	flat := regexp.MustCompile(` {2,}`).ReplaceAllString(e.mustBundle(t, "list", "--bindings", "-A"), " | ")
+	if !strings.Contains(flat, other+"/wiki2 | database → "+ns+"/team-db") || !strings.Contains(flat, ns+"/team-db | - | "+ns+"/wiki (database), "+other+"/wiki2 (database)\n") {
+		t.Errorf("list --bindings -A:\n%s", flat)
+	}
+	// Without -A, the provider's namespace only, but its consumers from every namespace.
+	flat = regexp.MustCompile(` {2,}`).ReplaceAllString(e.mustBundle(t, "list", "--bindings", "-n", ns), " | ")
+	if strings.Contains(flat, other+"/wiki2 |") || !strings.Contains(flat, ns+"/team-db | - | "+ns+"/wiki (database), "+other+"/wiki2 (database)\n") {
+		t.Errorf("list --bindings -n %s:\n%s", ns, flat)
+	}
 	e.mustBundle(t, "uninstall", "wiki2", "-n", other)
 
 	// A provider upgrade outside the consumer's constraint: mariadb 2.0.0.

@@ -1,0 +1,102 @@
+package graph
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// BoundApp is a release as bundle list --bindings shows it: its
+// requirements bound to other releases (its providers). A blue/green app
+// is one BoundApp, named as its router, with its live colour (the colour
+// whose bindings are shown) and its spare.
+type BoundApp struct {
+	// Name is NAMESPACE/NAME.
+	Name    string `json:"name"`
+	Bundle  string `json:"bundle,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Live and Spare are a blue/green app's colours (Spare empty without
+	// a spare); both empty for another release.
+	Live     string  `json:"live,omitempty"`
+	Spare    string  `json:"spare,omitempty"`
+	Bindings []Bound `json:"bindings,omitempty"`
+	// Consumers are the apps bound to this one, as Consumers gives them
+	// (filled by whoever lists the apps; drawing does not use them).
+	Consumers []string `json:"consumers,omitempty"`
+}
+
+// Bound is one binding: requirement Instance bound to release Provider
+// (NAMESPACE/NAME), with a claim of its own on it (its own database and
+// user, say) when Claim.
+type Bound struct {
+	Instance string `json:"instance"`
+	Provider string `json:"provider"`
+	Claim    bool   `json:"claim,omitempty"`
+}
+
+// Consumers maps each provider (NAMESPACE/NAME) to the apps bound to it,
+// as "NAMESPACE/NAME (INSTANCE)", sorted.
+func Consumers(apps []BoundApp) map[string][]string {
+	out := map[string][]string{}
+	for _, a := range apps {
+		for _, b := range a.Bindings {
+			out[b.Provider] = append(out[b.Provider], a.Name+" ("+b.Instance+")")
+		}
+	}
+	for _, cs := range out {
+		sort.Strings(cs)
+	}
+	return out
+}
+
+// FromBindings is the bindings graph: each app a node ("NAMESPACE/NAME",
+// its bundle and version, and for a blue/green app its live colour and
+// spare), each binding an edge from the consumer to its provider labelled
+// with the requirement instance ("INSTANCE (claim)" for a claim). A
+// provider that is not among apps (uninstalled, or in a namespace not
+// listed) is a node of its own, marked as such. Nodes are in the order of
+// apps, then those providers sorted.
+func FromBindings(apps []BoundApp) *Graph {
+	g := &Graph{}
+	ids := map[string]string{}
+	for _, a := range apps {
+		id := fmt.Sprintf("n%d", len(g.Nodes))
+		ids[a.Name] = id
+		l := a.Name
+		if a.Bundle != "" {
+			l += "\n" + strings.TrimSpace(a.Bundle+" "+a.Version)
+		}
+		if a.Live != "" {
+			l += "\nblue/green: live " + a.Live
+			if a.Spare != "" {
+				l += ", spare " + a.Spare
+			}
+		}
+		g.Nodes = append(g.Nodes, Node{ID: id, Label: l})
+	}
+	var missing []string
+	for _, a := range apps {
+		for _, b := range a.Bindings {
+			if _, ok := ids[b.Provider]; !ok {
+				ids[b.Provider] = ""
+				missing = append(missing, b.Provider)
+			}
+		}
+	}
+	sort.Strings(missing)
+	for _, p := range missing {
+		id := fmt.Sprintf("n%d", len(g.Nodes))
+		ids[p] = id
+		g.Nodes = append(g.Nodes, Node{ID: id, Label: p + "\n(not listed)", State: Delete})
+	}
+	for _, a := range apps {
+		for _, b := range a.Bindings {
+			l := b.Instance
+			if b.Claim {
+				l += " (claim)"
+			}
+			g.Edges = append(g.Edges, Edge{From: ids[a.Name], To: ids[b.Provider], Label: l})
+		}
+	}
+	return g
+}

@@ -1,0 +1,41 @@
+package release
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+
+	"github.com/bundlesh/bundle/pkg/plan"
+)
+
+func rec(ns, name, bundle string, status helmrelease.Status, ann map[string]string, res ...plan.Resolved) *helmrelease.Release {
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	if len(res) > 0 {
+		data, _ := json.Marshal(res)
+		ann[plan.ResolvedAnnotation] = string(data)
+	}
+	return &helmrelease.Release{Name: name, Namespace: ns, Info: &helmrelease.Info{Status: status},
+		Chart: &chart.Chart{Metadata: &chart.Metadata{Name: bundle, Version: "1.0.0", Annotations: ann}}}
+}
+
+func TestBoundApps(t *testing.T) {
+	db := plan.Resolved{Instance: "database", Bundle: "mariadb", Bound: "shop/team-db", Claim: true}
+	rels := []*helmrelease.Release{
+		rec("shop", "wiki", routerChart, helmrelease.StatusDeployed, map[string]string{annBlueGreen: "router", annLive: "green", annSpare: "blue"}),
+		rec("shop", "wiki-green", "mediawiki", helmrelease.StatusDeployed, map[string]string{annColorOf: "wiki"}, db),
+		rec("shop", "wiki-blue", "mediawiki", helmrelease.StatusDeployed, map[string]string{annColorOf: "wiki"}, plan.Resolved{Instance: "database", Bound: "shop/old-db"}),
+		rec("shop", "team-db", "mariadb", helmrelease.StatusDeployed, nil),
+		rec("shop", "blog", "wordpress", helmrelease.StatusDeployed, nil, plan.Resolved{Instance: "database", Bound: "shop/team-db"}, plan.Resolved{Instance: "cache", Bundle: "redis"}),
+		rec("shop", "gone", "wordpress", helmrelease.StatusUninstalled, nil, db),
+	}
+	got := fmt.Sprint(boundApps(rels))
+	want := "[{shop/blog wordpress 1.0.0   [{database shop/team-db false}] []} {shop/team-db mariadb 1.0.0   [] []} {shop/wiki mediawiki 1.0.0 green blue [{database shop/team-db true}] []}]"
+	if got != want {
+		t.Errorf("boundApps:\n got %s\nwant %s", got, want)
+	}
+}
