@@ -134,13 +134,17 @@ func Bundle(ctx context.Context, l plan.Loader, b *bundle.Bundle, opts Options) 
 		add(Warning, "README.md", "missing: document the bundle's values and outputs")
 	}
 
-	// Offered outputs render non-empty, and the README names them.
+	// Offered outputs render non-empty, and the README names them. An
+	// output a claim gives each consumer of its own (a key prefix, a user)
+	// may be empty on the provider: only claimed bindings use it, and the
+	// claim's own rendering is checked below.
 	outs, err := render.Outputs(p, vals, rel)
 	if err != nil {
 		add(Error, "bundle.yaml", "outputs: %v", err)
 	}
 	for _, o := range b.File.Outputs {
-		if err == nil && strings.TrimSpace(outs[o.Name]) == "" {
+		_, claimed := b.File.Claims.Output(o.Name)
+		if err == nil && !claimed && strings.TrimSpace(outs[o.Name]) == "" {
 			add(Error, "bundle.yaml", "output %q renders empty with the default values", o.Name)
 		}
 		if hasReadme && !strings.Contains(string(readme), "`"+o.Name+"`") {

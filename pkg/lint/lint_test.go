@@ -126,6 +126,8 @@ func TestFindings(t *testing.T) {
 			"error: templates/deployment.yaml Deployment/x container app: runs privileged"},
 		{"empty output", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Values.nothing }}'\n"}, nil,
 			`error: bundle.yaml: output "host" renders empty with the default values`},
+		{"empty claim output", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Values.nothing }}'\nclaims:\n  outputs:\n    host: '{{ .Values.nothing }}'\n"}, nil,
+			`error: bundle.yaml: claim output "host" renders empty`},
 		{"empty claim output", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\nclaims:\n  outputs:\n    host: '{{ .Values.claim.nothing }}'\n"}, nil,
 			`error: bundle.yaml: claim output "host" renders empty`},
 		{"claim Job as root", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\nclaims:\n  outputs:\n    host: '{{ .Values.claim.provider.outputs.host }}'\n  templates:\n    job.yaml: |\n" +
