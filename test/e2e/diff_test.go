@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -105,8 +104,7 @@ var snapshotKinds = []schema.GroupVersionResource{
 }
 
 // snapshot is the JSON of every object of snapshotKinds in ns, and the
-// namespaces' names and resourceVersions, once two readings a moment apart
-// agree (controllers may still be settling what an install made).
+// namespace's resourceVersion, once two readings a moment apart agree (controllers may still be settling what an install made).
 func (e *env) snapshot(t *testing.T, ns string) string {
 	t.Helper()
 	dyn, err := dynamic.NewForConfig(e.cfg)
@@ -129,18 +127,13 @@ func (e *env) snapshot(t *testing.T, ns string) string {
 				fmt.Fprintf(&b, "%s %s\n", gvr.Resource, j)
 			}
 		}
-		nss, err := e.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		// The namespace itself (not the cluster's list: other tests,
+		// running in parallel, create theirs meanwhile).
+		n, err := e.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, n := range nss.Items {
-			if n.Status.Phase == corev1.NamespaceActive {
-				names = append(names, n.Name)
-			}
-		}
-		sort.Strings(names)
-		fmt.Fprintf(&b, "namespaces %s\n", strings.Join(names, " "))
+		fmt.Fprintf(&b, "namespace %s %s %s %v\n", n.Name, n.ResourceVersion, n.Status.Phase, n.Labels)
 		return b.String()
 	}
 	last := read()
