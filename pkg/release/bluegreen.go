@@ -179,20 +179,13 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	if opts.DryRun {
 		return nil, &errdefs.OptionError{Option: "DryRun", Value: "true", Msg: "a blue-green upgrade cannot be dry-run yet: dry-run the colour with bundle upgrade NAME-COLOR"}
 	}
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
 	// The router's lease, held from reading which colour is live to the
 	// switch.
-	ctx, end, err := c.begin(ctx, OpUpgrade, name, false)
+	ctx, end, st, err := c.holdRouter(ctx, OpUpgrade, name)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	st, _, err := c.routerState(name)
-	if err != nil {
-		return nil, err
-	}
 	live := ""
 	if st != nil {
 		live = st.Live
@@ -265,22 +258,34 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	return next, nil
 }
 
+// holdRouter takes the lease of app name's router release for op and
+// reads which colour is live (nil: no blue-green app of that name). The
+// caller ends the lease with end, once err is nil.
+func (c *Client) holdRouter(ctx context.Context, op Operation, name string) (context.Context, func(), *BlueGreen, error) {
+	if err := c.reachable(); err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, end, err := c.begin(ctx, op, name, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, _, err := c.routerState(name)
+	if err != nil {
+		end()
+		return nil, nil, nil, err
+	}
+	return ctx, end, st, nil
+}
+
 // BlueGreenRollback switches app name back to its spare colour at once:
 // the spare becomes live, and the colour that was live the spare. No pod
 // is created: the spare has been running all along.
 func (c *Client) BlueGreenRollback(ctx context.Context, name string) (*BlueGreen, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	ctx, end, err := c.begin(ctx, OpRollback, name, false)
+	ctx, end, st, err := c.holdRouter(ctx, OpRollback, name)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	st, _, err := c.routerState(name)
-	if err != nil {
-		return nil, err
-	}
 	if st == nil {
 		return nil, errdefs.Fixable(ErrNotFound, nil, "release %q not found in namespace %q", name, c.namespace)
 	}
@@ -301,18 +306,11 @@ func (c *Client) BlueGreenRollback(ctx context.Context, name string) (*BlueGreen
 // BlueGreenPrune uninstalls app name's spare colour and records that
 // there is none; the live colour and the router are left as they are.
 func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *Uninstalled, error) {
-	if err := c.reachable(); err != nil {
-		return nil, nil, err
-	}
-	ctx, end, err := c.begin(ctx, OpUninstall, name, false)
+	ctx, end, st, err := c.holdRouter(ctx, OpUninstall, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer end()
-	st, _, err := c.routerState(name)
-	if err != nil {
-		return nil, nil, err
-	}
 	if st == nil {
 		return nil, nil, errdefs.Fixable(ErrNotFound, nil, "release %q in namespace %q is not a blue-green app: nothing to prune", name, c.namespace)
 	}
