@@ -497,6 +497,9 @@ func (o *uninstallOptions) run(c *ucli.Context) error {
 // the kept ones with the command that deletes them, one line per
 // namespace.
 func printUninstalled(w io.Writer, res *release.Uninstalled) {
+	for _, col := range res.Colors {
+		printUninstalled(w, col)
+	}
 	verb, keep, del := "Uninstalled", "Kept", "Deleted"
 	if res.DryRun {
 		verb, keep, del = "Would uninstall", "Would keep", "Would delete"

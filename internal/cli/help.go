@@ -162,8 +162,8 @@ bundle rollback shop`,
 			usage: "remove the spare colour of a blue-green app",
 			args:  "NAME",
 			description: `Uninstalls NAME-blue or NAME-green, whichever is the spare (bundle upgrade --strategy blue-green
-keeps the colour that was live as a hot spare); the live colour and the stable Services are left
-as they are. See docs/blue-green.md.`,
+keeps the colour that was live as a hot spare); the live colour, the stable Services and the app's
+claims (its databases, shared by both colours) are left as they are. See docs/blue-green.md.`,
 			examples: `bundle upgrade shop ./shop --strategy blue-green --bind database=shop-db
 bundle prune shop`,
 		},
@@ -171,7 +171,11 @@ bundle prune shop`,
 			usage: "delete a release: the app and its infrastructure",
 			args:  "NAME",
 			description: `A release other releases are bound to (bundle install --bind) is not uninstalled: they are
-listed with the commands that free it; --force uninstalls it anyway.`,
+listed with the commands that free it; --force uninstalls it anyway.
+
+NAME of a blue-green app (bundle upgrade --strategy blue-green) uninstalls the whole app: both
+colours, then its stable Services and the claims it holds (users dropped, databases kept unless
+--delete-data). The live colour alone is not uninstalled without --force.`,
 			examples: `bundle uninstall wiki --wait
 bundle uninstall wiki --keep-history`,
 		},

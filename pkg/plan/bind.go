@@ -92,6 +92,12 @@ type Binding struct {
 	// when the provider offers claims and can fulfil one for the
 	// consumer (same namespace).
 	Claim bool
+	// ClaimHolder, for a claim, is the release of the consumer's namespace
+	// that holds the claim's objects and whose name the claim is made for,
+	// when it is not the consumer's own release: the two colours of a
+	// blue/green app use one claim, the app's, held by its router. The
+	// consumer's release then renders only the claim's outputs.
+	ClaimHolder string
 }
 
 // Claims returns the provider's claims when the binding uses them.

@@ -156,47 +156,68 @@ func requires(b *bundle.Bundle, inst string) bool { return requirement(b, inst) 
 // requirement's), over the values the release recorded (its chart's
 // values and its config); from the record alone when that fails.
 func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool) (*plan.Binding, error) {
-	if b.Namespace == "" {
-		b.Namespace = c.namespace
-	}
-	rel, err := c.provider(b.Namespace, b.Release)
+	out, rel, err := c.boundRelease(b, claim)
 	if err != nil {
 		return nil, err
 	}
-	if rel == nil {
-		return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"list", "-A"}}}, "bind %s: no release %q in namespace %q", b, b.Release, b.Namespace)
-	}
-	pb, repo, err := providerBundle(rel)
-	if err != nil {
-		return nil, fmt.Errorf("bind %s: %w", b, err)
-	}
-	out := &plan.Binding{Bind: b, Provider: pb, Repository: repo, Claim: claim && pb.File.Claims != nil}
 	if r == nil {
 		return nil, errdefs.New(errdefs.ErrInvalid, "bind %s: no requirement %q", b, b.Instance)
 	}
 	if err := plan.CheckBinding(r, out); err != nil {
 		return nil, err
 	}
+	if err := c.bindingOutputs(ctx, out, rel, r.Repository); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// boundRelease finds the provider release of binding b and rebuilds its
+// bundle; the binding's outputs are left to bindingOutputs.
+func (c *Client) boundRelease(b plan.Bind, claim bool) (*plan.Binding, *helmrelease.Release, error) {
+	if b.Namespace == "" {
+		b.Namespace = c.namespace
+	}
+	rel, err := c.provider(b.Namespace, b.Release)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rel == nil {
+		return nil, nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"list", "-A"}}}, "bind %s: no release %q in namespace %q", b, b.Release, b.Namespace)
+	}
+	pb, repo, err := providerBundle(rel)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bind %s: %w", b, err)
+	}
+	return &plan.Binding{Bind: b, Provider: pb, Repository: repo, Claim: claim && pb.File.Claims != nil}, rel, nil
+}
+
+// bindingOutputs sets the outputs of binding out to provider release
+// rel: those it recorded, else rendered (reqRepo is the requirement's
+// repository, used when the provider's is not recorded).
+func (c *Client) bindingOutputs(ctx context.Context, out *plan.Binding, rel *helmrelease.Release, reqRepo string) error {
+	b, pb := out.Bind, out.Provider
 	if rec, ok := rel.Chart.Metadata.Annotations[plan.OutputsAnnotation]; ok {
 		if err := json.Unmarshal([]byte(rec), &out.Outputs); err == nil {
-			return out, nil
+			return nil
 		}
 	}
 	pp := &plan.Plan{Root: &plan.Node{Bundle: pb}}
-	from := repo
+	from := out.Repository
 	if from == "" {
-		from = r.Repository
+		from = reqRepo
 	}
 	if from != "" && c.repos != nil {
 		if full, err := c.repos.Load(ctx, resolve.Ref{Repository: from, Name: pb.Name}, pb.Version); err == nil && full.Name == pb.Name {
 			pp = &plan.Plan{Root: &plan.Node{Bundle: full}, RootValues: rel.Chart.Values}
 		}
 	}
+	var err error
 	out.Outputs, err = render.Outputs(pp, rel.Config, render.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: rel.Version, IsUpgrade: rel.Version > 1})
 	if err != nil {
-		return nil, fmt.Errorf("bind %s: the outputs of release %s/%s: %w", b, b.Namespace, b.Release, err)
+		return fmt.Errorf("bind %s: the outputs of release %s/%s: %w", b, b.Namespace, b.Release, err)
 	}
-	return out, nil
+	return nil
 }
 
 // provider returns the revision of release ns/name that a binding uses:

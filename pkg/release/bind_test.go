@@ -48,6 +48,41 @@ func bindLab(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
 	return lab, f, NewWithEnv(env, set)
 }
 
+// claimLab adds to lab cdb 1.0.0, a provider offering claims (a Secret
+// naming the claim's provider and user), and capp 1.0.0 requiring it (its
+// host and secret into a ConfigMap), with a Service and an Ingress named
+// after its release.
+func claimLab(t *testing.T, lab *shelf) {
+	t.Helper()
+	lab.Put(t, "cdb", "1.0.0", map[string]string{
+		"bundle.yaml": `apiVersion: bundle/v1
+kind: Bundle
+outputs:
+  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'
+  secret: '{{ .Release.Name }}-auth'
+claims:
+  outputs:
+    secret: '{{ .Values.claim.name }}'
+  templates:
+    secret.yaml: |
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: {{ .Values.claim.name }}
+        annotations:
+          provider: {{ .Values.claim.provider.namespace }}/{{ .Values.claim.provider.release }}
+          user: {{ .Values.claim.id }}
+`,
+		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
+	})
+	lab.Put(t, "capp", "1.0.0", map[string]string{
+		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
+		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  selector: {app: '{{ .Release.Name }}'}\n  ports: [{port: 80}]\n",
+		"templates/ingress.yaml": "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  rules:\n  - host: '{{ .Values.host | default \"app\" }}.example.com'\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: '{{ .Release.Name }}', port: {number: 80}}}}\n",
+	})
+}
+
 func mustConstraint(t *testing.T, s string) *semver.Constraints {
 	t.Helper()
 	c, err := bundle.ParseConstraint(s)
@@ -252,31 +287,7 @@ func TestBindRendersOutputsNotRecorded(t *testing.T) {
 func TestBindingClaims(t *testing.T) {
 	ctx := context.Background()
 	lab, f, c := bindLab(t) // c is of namespace team
-	lab.Put(t, "cdb", "1.0.0", map[string]string{
-		"bundle.yaml": `apiVersion: bundle/v1
-kind: Bundle
-outputs:
-  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'
-  secret: '{{ .Release.Name }}-auth'
-claims:
-  outputs:
-    secret: '{{ .Values.claim.name }}'
-  templates:
-    secret.yaml: |
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: {{ .Values.claim.name }}
-        annotations:
-          provider: {{ .Values.claim.provider.namespace }}/{{ .Values.claim.provider.release }}
-          user: {{ .Values.claim.id }}
-`,
-		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
-	})
-	lab.Put(t, "capp", "1.0.0", map[string]string{
-		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
-		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
-	})
+	claimLab(t, lab)
 	data := NewWithEnv(envOf(f), c.repos)
 	for _, cl := range []*Client{c, data} {
 		if _, err := cl.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {

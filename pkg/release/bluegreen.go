@@ -7,9 +7,13 @@ package release
 //     installed and upgraded as any release (its requirements must all be
 //     bound to provider releases: stateful infrastructure is never
 //     duplicated);
-//   - NAME, the router: the app's stable Services only, each named as the
-//     live colour's Service with the colour taken out of its name
-//     (NAME-green-web: NAME-web), with that Service's ports and selector.
+//   - NAME, the router: the app's stable Services, each named as the live
+//     colour's Service with the colour taken out of its name
+//     (NAME-green-web: NAME-web), with that Service's ports and selector;
+//     the live colour's Ingresses (a colour installs none of its own), so
+//     named and pointed at the stable Services; and the claims of the app's
+//     bindings, made once for the app (NAME's, not a colour's) so that both
+//     colours use the same database.
 //
 // The router's record (its chart's annotations) says which colour is live
 // and which is the hot spare, so upgrade, rollback and prune work from the
@@ -19,6 +23,7 @@ package release
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -31,6 +36,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/render"
 )
 
 const (
@@ -115,9 +121,10 @@ func parseRouter(rel *helmrelease.Release) *BlueGreen {
 	st := &BlueGreen{Name: rel.Name, Live: a[annLive], Spare: a[annSpare]}
 	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
 		var obj struct {
+			Kind     string
 			Metadata struct{ Name string } `json:"metadata"`
 		}
-		if yaml.Unmarshal([]byte(doc), &obj) == nil && obj.Metadata.Name != "" {
+		if yaml.Unmarshal([]byte(doc), &obj) == nil && obj.Kind == "Service" && obj.Metadata.Name != "" {
 			st.Services = append(st.Services, obj.Metadata.Name)
 		}
 	}
@@ -223,6 +230,9 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	if u := UnboundRequirements(p); len(u) > 0 {
 		return nil, errUnbound(name, u)
 	}
+	if err := sameClaims(name, recorded, p); err != nil {
+		return nil, err
+	}
 	// A colour given no bindings now takes the live colour's.
 	if live != "" {
 		bound := map[string]bool{}
@@ -237,13 +247,33 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		}
 	}
 
+	// The app's claims are held by the router, made before the colour
+	// starts: a colour's pods find their database and credentials ready.
+	_, routerRel, _ := c.routerState(name)
+	h, err := c.heldBy(ctx, routerRel)
+	if err != nil {
+		return nil, err
+	}
+	h.claims, h.bound = claimsOf(p)
+	if claimKeys(h.claims) != claimKeys(recordedBindings(routerRel)) {
+		now := &BlueGreen{Name: name}
+		if st != nil {
+			now = &BlueGreen{Name: name, Live: st.Live, Spare: st.Spare}
+		}
+		if err := c.route(ctx, now, h); err != nil {
+			return nil, err
+		}
+	}
+
+	var ingresses string
 	up := opts
 	up.ReleaseName = target
 	up.Install = true
 	up.Wait = true          // switched only once ready
 	up.valuesFrom = liveRel // the new colour starts from the live one's values
-	up.post = stableIngresses{app: name, color: color}
+	up.post = colorPost{app: name, color: color, ingresses: &ingresses}
 	up.annotations = map[string]string{annColorOf: name}
+	up.claimHolder = name
 	rel, err := c.Upgrade(ctx, up)
 	if err != nil {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, target, err)
@@ -251,11 +281,117 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	if rel.Status != helmrelease.StatusDeployed.String() {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, target, rel.Status)
 	}
+	h.ingresses[color] = ingresses
 	next := &BlueGreen{Name: name, Live: color, Spare: live, Revision: rel.Revision}
-	if err := c.route(ctx, next); err != nil {
+	if err := c.route(ctx, next, h); err != nil {
 		return nil, err
 	}
 	return next, nil
+}
+
+// sameClaims refuses to move a claimed requirement of blue-green app name
+// to another provider than the live colour's (recorded): the new colour
+// would start on an empty database of its own, and the spare and the new
+// colour would no longer share their data.
+func sameClaims(name string, recorded []plan.Resolved, p *plan.Plan) error {
+	for _, r := range recorded {
+		if !r.Claim || r.Bound == "" {
+			continue
+		}
+		if b := p.Bound[r.Instance]; b != nil && b.Target() != r.Bound {
+			return errdefs.Fixable(errdefs.ErrInvalid, nil,
+				"blue-green upgrade of %q refused: requirement %s has a claim (its own database) on %s; binding it to %s would start the new colour on an empty one while the spare keeps the old (move the data first, then install the app anew, or bind %s=%s)",
+				name, r.Instance, r.Bound, b.Target(), r.Instance, r.Bound)
+		}
+	}
+	return nil
+}
+
+// holdClaims makes release holder the holder of the claims of p's
+// bindings (plan.Binding.ClaimHolder); nothing when holder is empty.
+func holdClaims(p *plan.Plan, holder string) {
+	if holder == "" {
+		return
+	}
+	for _, b := range p.Bound {
+		if b.Claims() != nil {
+			b.ClaimHolder = holder
+		}
+	}
+}
+
+// held is what a router holds besides its Services.
+type held struct {
+	// claims are the app's bindings that use a claim, as recorded, and
+	// bound their bindings by instance: the router makes the claims, once
+	// for both colours.
+	claims []plan.Resolved
+	bound  map[string]*plan.Binding
+	// ingresses are each colour's Ingresses (colorPost), by colour: the
+	// router installs the live colour's.
+	ingresses map[string]string
+}
+
+// claimsOf is what plan p claims: its bindings that use a claim.
+func claimsOf(p *plan.Plan) ([]plan.Resolved, map[string]*plan.Binding) {
+	bound := map[string]*plan.Binding{}
+	var rs []plan.Resolved
+	for _, r := range p.Resolved() {
+		if r.Claim {
+			rs = append(rs, r)
+			bound[r.Instance] = p.Bound[r.Instance]
+		}
+	}
+	return rs, bound
+}
+
+// claimKeys is a claim list's identity: each instance, its provider and
+// the provider's version.
+func claimKeys(rs []plan.Resolved) string {
+	var keys []string
+	for _, r := range rs {
+		if r.Claim {
+			keys = append(keys, r.Instance+"="+r.Bound+"@"+r.Version)
+		}
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+// ingressFile is where a router's chart keeps colour c's Ingresses.
+func ingressFile(c string) string { return "colors/" + c + "/ingresses.yaml" }
+
+// heldBy reads what router release rel holds (nothing for nil): its
+// colours' Ingresses, and its claims, whose bindings are rebuilt from the
+// providers' records.
+func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, error) {
+	h := held{bound: map[string]*plan.Binding{}, ingresses: map[string]string{}}
+	if rel == nil || rel.Chart == nil {
+		return h, nil
+	}
+	for _, f := range rel.Chart.Files {
+		for _, col := range Colors {
+			if f.Name == ingressFile(col) {
+				h.ingresses[col] = string(f.Data)
+			}
+		}
+	}
+	for _, r := range recordedBindings(rel) {
+		if !r.Claim || r.Bound == "" {
+			continue
+		}
+		ns, prov, _ := strings.Cut(r.Bound, "/")
+		b, prel, err := c.boundRelease(plan.Bind{Instance: r.Instance, Namespace: ns, Release: prov}, true)
+		if err == nil {
+			err = c.bindingOutputs(ctx, b, prel, r.Repository)
+		}
+		if err != nil {
+			return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %w", rel.Name, r.Instance, err)
+		}
+		h.claims = append(h.claims, r)
+		h.bound[r.Instance] = b
+	}
+	return h, nil
 }
 
 // holdRouter takes the lease of app name's router release for op and
@@ -296,8 +432,13 @@ func (c *Client) BlueGreenRollback(ctx context.Context, name string) (*BlueGreen
 	if err != nil || spare.Info.Status != helmrelease.StatusDeployed {
 		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q: its spare %s is not deployed, cannot switch back to it", name, st.SpareRelease())
 	}
+	_, routerRel, _ := c.routerState(name)
+	h, err := c.heldBy(ctx, routerRel)
+	if err != nil {
+		return nil, err
+	}
 	next := &BlueGreen{Name: name, Live: st.Spare, Spare: st.Live, Revision: spare.Version}
-	if err := c.route(ctx, next); err != nil {
+	if err := c.route(ctx, next, h); err != nil {
 		return nil, err
 	}
 	return next, nil
@@ -321,40 +462,160 @@ func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *
 	if err != nil {
 		return nil, nil, fmt.Errorf("blue-green app %q: live colour %s: %w", name, st.LiveRelease(), err)
 	}
+	_, routerRel, _ := c.routerState(name)
+	h, err := c.heldBy(ctx, routerRel)
+	if err != nil {
+		return nil, nil, err
+	}
 	un, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: st.SpareRelease(), WaitOptions: WaitOptions{Wait: true}})
 	if err != nil {
 		return nil, nil, err
 	}
+	delete(h.ingresses, st.Spare)
 	next := &BlueGreen{Name: name, Live: st.Live, Revision: live.Version}
-	if err := c.route(ctx, next); err != nil {
+	if err := c.route(ctx, next, h); err != nil {
 		return nil, nil, err
 	}
 	return next, un, nil
 }
 
+// uninstallColors uninstalls the colours of blue-green app st (those
+// its router names, and any other release marked as its colour) with
+// opts, before its router.
+func (c *Client) uninstallColors(ctx context.Context, st *BlueGreen, opts UninstallOptions) ([]*Uninstalled, error) {
+	var out []*Uninstalled
+	for _, col := range Colors {
+		name := ColorRelease(st.Name, col)
+		rel, err := c.cfg.Releases.Last(name)
+		if err != nil || rel.Info.Status == helmrelease.StatusUninstalled {
+			continue
+		}
+		marked := rel.Chart != nil && rel.Chart.Metadata != nil && rel.Chart.Metadata.Annotations[annColorOf] == st.Name
+		if !marked && col != st.Live && col != st.Spare {
+			continue // another release of that name
+		}
+		o := opts
+		o.ReleaseName, o.ofApp = name, true
+		un, err := c.Uninstall(ctx, o)
+		if err != nil {
+			return out, fmt.Errorf("uninstalling blue-green app %q: %w", st.Name, err)
+		}
+		out = append(out, un)
+	}
+	return out, nil
+}
+
+// asColor makes opts, an upgrade of release last, the upgrade of a colour
+// when last is a colour of a blue-green app that exists (upgraded on its
+// own: bundle upgrade NAME-green, or diff upgrade): wired to the app's
+// claims, its Ingresses left to the router, its mark kept. Nothing is
+// switched.
+func (c *Client) asColor(opts UpgradeOptions, last *helmrelease.Release) UpgradeOptions {
+	if last.Chart == nil || last.Chart.Metadata == nil {
+		return opts
+	}
+	app := last.Chart.Metadata.Annotations[annColorOf]
+	color := strings.TrimPrefix(last.Name, app+"-")
+	if app == "" || ColorRelease(app, color) != last.Name {
+		return opts
+	}
+	if st, _, err := c.routerState(app); err != nil || st == nil {
+		return opts
+	}
+	opts.claimHolder = app
+	if opts.post == nil {
+		opts.post = colorPost{app: app, color: color, ingresses: new(string)}
+	}
+	ann := map[string]string{annColorOf: app}
+	for k, v := range opts.annotations {
+		ann[k] = v
+	}
+	opts.annotations = ann
+	return opts
+}
+
+// checkNotLive refuses to uninstall rel on its own when it is the live
+// colour of a blue-green app: its stable Services would select nothing.
+func (c *Client) checkNotLive(rel *helmrelease.Release) error {
+	if rel.Chart == nil || rel.Chart.Metadata == nil {
+		return nil
+	}
+	app := rel.Chart.Metadata.Annotations[annColorOf]
+	if app == "" {
+		return nil
+	}
+	st, _, err := c.routerState(app)
+	if err != nil || st == nil || st.LiveRelease() != rel.Name {
+		return nil
+	}
+	fixes := []errdefs.Fix{{Run: []string{"uninstall", app, "-n", c.namespace}}}
+	if st.Spare != "" {
+		fixes = append(fixes, errdefs.Fix{Run: []string{"rollback", app, "-n", c.namespace}})
+	}
+	fixes = append(fixes, errdefs.Fix{Options: []string{"force"}, Use: true})
+	return errdefs.Fixable(errdefs.ErrConflict, fixes, "release %q is the live colour of blue-green app %q: its stable Services would select nothing", rel.Name, app)
+}
+
 // route installs or upgrades the router so that its Services select
-// st.Live's pods, recording st.
-func (c *Client) route(ctx context.Context, st *BlueGreen) error {
-	live, err := c.cfg.Releases.Last(st.LiveRelease())
-	if err != nil {
-		return fmt.Errorf("blue-green app %q: live colour %s: %w", st.Name, st.LiveRelease(), err)
+// st.Live's pods (none without a live colour: the first install's claims
+// come before its colour) and its Ingresses are st.Live's, with the claims
+// h holds, recording st.
+func (c *Client) route(ctx context.Context, st *BlueGreen, h held) error {
+	var services string
+	if st.Live != "" {
+		live, err := c.cfg.Releases.Last(st.LiveRelease())
+		if err != nil {
+			return fmt.Errorf("blue-green app %q: live colour %s: %w", st.Name, st.LiveRelease(), err)
+		}
+		manifest, names, err := RouterServices(live.Manifest, st.Name, st.Live)
+		if err != nil {
+			return err
+		}
+		services, st.Services = manifest, names
 	}
-	manifest, names, err := RouterServices(live.Manifest, st.Name, st.Live)
-	if err != nil {
-		return err
+	ann := map[string]string{annBlueGreen: "router", annLive: st.Live, annSpare: st.Spare}
+	if len(h.claims) > 0 {
+		rec, err := json.Marshal(h.claims)
+		if err != nil {
+			return err
+		}
+		ann[plan.ResolvedAnnotation] = string(rec)
 	}
-	st.Services = names
+	// The manifests are the chart's files, which its templates include
+	// as they are: a "{{" in them is not a template's.
 	chrt := &chart.Chart{
 		Metadata: &chart.Metadata{
 			APIVersion: chart.APIVersionV2, Name: routerChart, Version: routerVersion, Type: "application",
-			Description: "the stable Services of blue-green app " + st.Name,
-			Annotations: map[string]string{annBlueGreen: "router", annLive: st.Live, annSpare: st.Spare},
+			Description: "the stable Services, Ingresses and claims of blue-green app " + st.Name,
+			Annotations: ann,
 		},
-		Templates: []*chart.File{{Name: "templates/services.yaml", Data: []byte(manifest)}},
+		Files:     []*chart.File{{Name: "services.yaml", Data: []byte(services)}},
+		Templates: []*chart.File{{Name: "templates/services.yaml", Data: []byte(`{{ .Files.Get "services.yaml" }}`)}},
 	}
-	desc := fmt.Sprintf("live: %s", st.LiveRelease())
+	for _, col := range Colors {
+		text := h.ingresses[col]
+		if text == "" || (col != st.Live && col != st.Spare) {
+			continue
+		}
+		chrt.Files = append(chrt.Files, &chart.File{Name: ingressFile(col), Data: []byte(text)})
+		if col == st.Live {
+			chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/ingresses.yaml", Data: []byte(`{{ .Files.Get "` + ingressFile(col) + `" }}`)})
+		}
+	}
+	vals := render.AddHeldClaims(chrt, h.bound, render.ReleaseOptions{Name: st.Name, Namespace: c.namespace})
+	desc := "no live colour yet"
+	if st.Live != "" {
+		desc = "live: " + st.LiveRelease()
+	}
 	if st.Spare != "" {
 		desc += ", spare: " + st.SpareRelease()
+	}
+	if len(h.claims) > 0 {
+		insts := make([]string, len(h.claims))
+		for i, r := range h.claims {
+			insts[i] = r.Instance
+		}
+		desc += ", claims: " + strings.Join(insts, " ")
 	}
 	// Applied as every release's objects are: server-side, converging
 	// (apply.go), so that drift and diff read the router as any release.
@@ -367,7 +628,8 @@ func (c *Client) route(ctx context.Context, st *BlueGreen) error {
 		up.Namespace = c.namespace
 		up.Description = desc
 		up.MaxHistory = 10
-		_, err = up.RunWithContext(ctx, st.Name, chrt, map[string]any{})
+		up.ResetValues = true
+		_, err = up.RunWithContext(ctx, st.Name, chrt, vals)
 		if err != nil {
 			return fmt.Errorf("switching blue-green app %q to %s: %w", st.Name, st.LiveRelease(), err)
 		}
@@ -378,52 +640,81 @@ func (c *Client) route(ctx context.Context, st *BlueGreen) error {
 	inst.Namespace = c.namespace
 	inst.Description = desc
 	inst.Replace = true
-	if _, err := inst.RunWithContext(ctx, chrt, map[string]any{}); err != nil {
+	if _, err := inst.RunWithContext(ctx, chrt, vals); err != nil {
 		return fmt.Errorf("routing blue-green app %q to %s: %w", st.Name, st.LiveRelease(), err)
 	}
 	return nil
 }
 
-// stableIngresses is the post-renderer of a colour: its Ingresses' backends
-// are pointed at the stable Services, so that whichever colour's Ingress
-// the controller reads, traffic goes where the router switches it.
-type stableIngresses struct{ app, color string }
+// colorPost is the post-renderer of a colour: its Ingresses are taken out
+// of its manifests, named and pointed at the stable Services
+// (SplitIngresses), and kept in *ingresses for the router.
+type colorPost struct {
+	app, color string
+	ingresses  *string
+}
 
-func (s stableIngresses) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
-	out, err := StableIngresses(in.String(), s.app, s.color)
+func (s colorPost) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
+	rest, ingresses, err := SplitIngresses(in.String(), s.app, s.color)
 	if err != nil {
 		return nil, err
 	}
-	return bytes.NewBufferString(out), nil
+	*s.ingresses = ingresses
+	return bytes.NewBufferString(rest), nil
 }
 
-// StableIngresses rewrites the Ingresses of manifests (a stream of YAML
-// documents) of colour color of app name: each backend Service named after
-// the colour release (NAME-COLOR, NAME-COLOR-...) is named as its stable
-// Service (NAME, NAME-...). Other documents are returned as they are.
-func StableIngresses(manifests, name, color string) (string, error) {
+// SplitIngresses takes the Ingresses out of manifests (a stream of YAML
+// documents) of colour color of app name, and returns the other documents
+// as they are and the Ingresses as the router installs them: each named
+// as its stable self when named after the colour release (NAME-COLOR-web:
+// NAME-web), labelled bundle.sh/color, and each backend Service named
+// after the colour release named as its stable Service (NAME-COLOR: NAME).
+func SplitIngresses(manifests, name, color string) (rest, ingresses string, err error) {
 	rel := ColorRelease(name, color)
-	stable := func(svc map[string]any) {
-		if n, ok := svc["name"].(string); ok && (n == rel || strings.HasPrefix(n, rel+"-")) {
-			svc["name"] = name + strings.TrimPrefix(n, rel)
+	stableName := func(n string) string {
+		if n == rel || strings.HasPrefix(n, rel+"-") {
+			return name + strings.TrimPrefix(n, rel)
 		}
+		return n
 	}
 	backend := func(b any) {
 		if bm, ok := b.(map[string]any); ok {
 			if svc, ok := bm["service"].(map[string]any); ok {
-				stable(svc)
+				if n, ok := svc["name"].(string); ok {
+					svc["name"] = stableName(n)
+				}
 			}
 		}
 	}
-	docs := splitDocs(manifests)
-	for i, doc := range docs {
-		if !strings.Contains(doc, "Ingress") {
-			continue
-		}
+	var kept, routed strings.Builder
+	for _, doc := range splitDocs(manifests) {
 		var obj map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil || obj == nil || obj["kind"] != "Ingress" {
+		if !strings.Contains(doc, "Ingress") || yaml.Unmarshal([]byte(doc), &obj) != nil || obj == nil || obj["kind"] != "Ingress" {
+			kept.WriteString("---\n")
+			kept.WriteString(strings.TrimPrefix(doc, "\n"))
+			if !strings.HasSuffix(doc, "\n") {
+				kept.WriteString("\n")
+			}
 			continue
 		}
+		meta, _ := obj["metadata"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+			obj["metadata"] = meta
+		}
+		if n, ok := meta["name"].(string); ok {
+			meta["name"] = stableName(n)
+		}
+		labels := map[string]any{}
+		if l, ok := meta["labels"].(map[string]any); ok {
+			for k, v := range l {
+				if k != "app.kubernetes.io/instance" && k != "helm.sh/chart" {
+					labels[k] = v
+				}
+			}
+		}
+		labels[colorLabel] = color
+		meta["labels"] = labels
 		spec, _ := obj["spec"].(map[string]any)
 		backend(spec["defaultBackend"])
 		rules, _ := spec["rules"].([]any)
@@ -439,19 +730,12 @@ func StableIngresses(manifests, name, color string) (string, error) {
 		}
 		b, err := yaml.Marshal(obj)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
-		docs[i] = string(b)
+		routed.WriteString("---\n")
+		routed.Write(b)
 	}
-	var b strings.Builder
-	for _, d := range docs {
-		b.WriteString("---\n")
-		b.WriteString(strings.TrimPrefix(d, "\n"))
-		if !strings.HasSuffix(d, "\n") {
-			b.WriteString("\n")
-		}
-	}
-	return b.String(), nil
+	return kept.String(), routed.String(), nil
 }
 
 // splitDocs splits a YAML stream at its document separators.

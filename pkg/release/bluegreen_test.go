@@ -1,8 +1,10 @@
 package release
 
 import (
+	"context"
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -143,7 +145,7 @@ func TestUnboundRequirements(t *testing.T) {
 	}
 }
 
-func TestStableIngresses(t *testing.T) {
+func TestSplitIngresses(t *testing.T) {
 	in := `---
 # Source: web/templates/cm.yaml
 apiVersion: v1
@@ -154,7 +156,7 @@ data: {a: "Ingress"}
 # Source: web/templates/ingress.yaml
 apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {name: shop-blue}
+metadata: {name: shop-blue, labels: {app.kubernetes.io/instance: shop-blue, app.kubernetes.io/name: web}}
 spec:
   defaultBackend: {service: {name: shop-blue, port: {number: 80}}}
   rules:
@@ -165,16 +167,19 @@ spec:
       - {path: /other, pathType: Prefix, backend: {service: {name: other, port: {number: 80}}}}
       - {path: /x, pathType: Prefix, backend: {service: {name: shop-blueberry, port: {number: 80}}}}
 `
-	out, err := StableIngresses(in, "shop", "blue")
+	rest, out, err := SplitIngresses(in, "shop", "blue")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if docs := splitDocs(rest); len(docs) != 1 || !strings.Contains(rest, "# Source: web/templates/cm.yaml\n") || !strings.Contains(docs[0], "name: shop-blue}\ndata: {a: \"Ingress\"}") {
+		t.Fatalf("the other documents, as they are:\n%s", rest)
+	}
 	docs := splitDocs(out)
-	if len(docs) != 2 || !strings.Contains(docs[0], "name: shop-blue}\ndata: {a: \"Ingress\"}") {
-		t.Fatalf("documents:\n%s", out)
+	if len(docs) != 1 {
+		t.Fatalf("the Ingresses:\n%s", out)
 	}
 	var ing map[string]any
-	if err := yaml.Unmarshal([]byte(docs[1]), &ing); err != nil {
+	if err := yaml.Unmarshal([]byte(docs[0]), &ing); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
@@ -186,7 +191,138 @@ spec:
 	if want := []string{"shop", "shop-web", "other", "shop-blueberry"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("backends %v, want %v", names, want)
 	}
-	if ing["metadata"].(map[string]any)["name"] != "shop-blue" {
-		t.Errorf("the Ingress keeps its colour's name: %v", ing["metadata"])
+	meta := ing["metadata"].(map[string]any)
+	if meta["name"] != "shop" || !reflect.DeepEqual(meta["labels"], map[string]any{"app.kubernetes.io/name": "web", colorLabel: "blue"}) {
+		t.Errorf("the router's Ingress is named and labelled as the app's: %v", meta)
+	}
+}
+
+// A blue/green app bound to a provider that offers claims: the claim is
+// the app's, made once by its router before the first colour starts, and
+// both colours use it (one database for both); switching, rolling back and
+// pruning keep it; the Ingress is the router's, the live colour's;
+// moving the claim to another provider is refused; uninstalling the app
+// removes both colours and the router, and the live colour alone is not
+// uninstalled.
+func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
+	ctx := context.Background()
+	lab, _, c := bindLab(t) // c is of namespace team
+	claimLab(t, lab)
+	for _, name := range []string{"shared", "other"} {
+		if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := func(bind ...string) UpgradeOptions {
+		return UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}
+	}
+	router := func() *helmrelease.Release {
+		t.Helper()
+		r, err := c.cfg.Releases.Last("wiki")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	colour := func(name string) string {
+		t.Helper()
+		r, err := c.cfg.Releases.Last(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Manifest
+	}
+
+	st, err := c.BlueGreenUpgrade(ctx, app("database=shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Live != "blue" {
+		t.Fatalf("first upgrade: %+v", st)
+	}
+	r := router()
+	claim := "name: wiki-database\n"
+	for _, want := range []string{claim, "provider: team/shared", "user: wiki_database_", "kind: Service", "kind: Ingress\nmetadata:\n  labels:\n    bundle.sh/color: blue\n  name: wiki\n", "service:\n            name: wiki\n", "host: app.example.com"} {
+		if !strings.Contains(r.Manifest, want) {
+			t.Errorf("the router lacks %q:\n%s", want, r.Manifest)
+		}
+	}
+	user := regexp.MustCompile(`user: (\S+)`).FindString(r.Manifest)
+	if r.Version != 2 || !strings.Contains(r.Info.Description, "claims: database") {
+		t.Errorf("router revision %d (%s), want 2: the claim before blue, the switch after", r.Version, r.Info.Description)
+	}
+	blue := colour("wiki-blue")
+	if strings.Contains(blue, "kind: Secret") || strings.Contains(blue, "kind: Ingress") || !strings.Contains(blue, `secret: "wiki-database"`) {
+		t.Errorf("blue holds the claim or an Ingress, or is not wired to the app's claim:\n%s", blue)
+	}
+
+	// Green: the same claim, not made again; green's Ingress.
+	green := app()
+	green.Values.Set = []string{"host=new"}
+	if _, err := c.BlueGreenUpgrade(ctx, green); err != nil {
+		t.Fatal(err)
+	}
+	r = router()
+	if !strings.Contains(r.Manifest, "host: new.example.com") || strings.Count(r.Manifest, "kind: Ingress") != 1 {
+		t.Errorf("the router's Ingress is not green's:\n%s", r.Manifest)
+	}
+	if green := colour("wiki-green"); !strings.Contains(green, `secret: "wiki-database"`) || strings.Contains(green, "kind: Secret") {
+		t.Errorf("green is not wired to the app's claim:\n%s", green)
+	}
+	if r.Version != 3 || !strings.Contains(r.Manifest, claim) || !strings.Contains(r.Manifest, user) {
+		t.Errorf("router revision %d after green, want 3, with the same claim (%s):\n%s", r.Version, user, r.Manifest)
+	}
+
+	// Another provider for the claimed requirement: refused, nothing changed.
+	_, err = c.BlueGreenUpgrade(ctx, app("database=other"))
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "has a claim (its own database) on team/shared") {
+		t.Errorf("moving the claim: %v", err)
+	}
+	if router().Version != 3 {
+		t.Errorf("a refused upgrade changed the router")
+	}
+
+	// A colour upgraded on its own is upgraded as a colour.
+	alone := app()
+	alone.ReleaseName = "wiki-blue"
+	up, err := c.Upgrade(ctx, alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := c.cfg.Releases.Last("wiki-blue"); !strings.Contains(up.Manifest, `secret: "wiki-database"`) || strings.Contains(up.Manifest, "kind: Secret") ||
+		strings.Contains(up.Manifest, "kind: Ingress") || rec.Chart.Metadata.Annotations[annColorOf] != "wiki" {
+		t.Errorf("a colour upgraded on its own:\n%s", up.Manifest)
+	}
+
+	// Rollback and prune keep the claim; the Ingress follows the live colour.
+	if st, err = c.BlueGreenRollback(ctx, "wiki"); err != nil || st.Live != "blue" {
+		t.Fatalf("rollback: %+v, %v", st, err)
+	}
+	if r = router(); !strings.Contains(r.Manifest, claim) || !strings.Contains(r.Manifest, "host: app.example.com") || r.Chart.Metadata.Annotations[annLive] != "blue" {
+		t.Errorf("router after rollback:\n%s", r.Manifest)
+	}
+	if _, _, err := c.BlueGreenPrune(ctx, "wiki"); err != nil {
+		t.Fatal(err)
+	}
+	if r = router(); !strings.Contains(r.Manifest, claim) || !strings.Contains(r.Manifest, user) {
+		t.Errorf("prune dropped the claim:\n%s", r.Manifest)
+	}
+
+	// The live colour alone is not uninstalled; the app is, whole.
+	_, err = c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki-blue"})
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), `"wiki-blue" is the live colour of blue-green app "wiki"`) {
+		t.Errorf("uninstalling the live colour: %v", err)
+	}
+	un, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(un.Colors) != 1 || un.Colors[0].Name != "wiki-blue" {
+		t.Errorf("uninstalled colours: %+v", un.Colors)
+	}
+	for _, name := range []string{"wiki", "wiki-blue"} {
+		if r, err := c.cfg.Releases.Last(name); err == nil {
+			t.Errorf("%s is still recorded (%s)", name, r.Info.Status)
+		}
 	}
 }

@@ -396,6 +396,10 @@ type UpgradeOptions struct {
 	// post and annotations: as InstallOptions'.
 	post        postrender.PostRenderer
 	annotations map[string]string
+	// claimHolder, when set, is the release that holds the claims of the
+	// upgrade's bindings (plan.Binding.ClaimHolder): a blue-green app's
+	// router, for its colours.
+	claimHolder string
 }
 
 // Upgrade moves a release to a new bundle version or new values. The
@@ -436,6 +440,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		if rerr != nil {
 			return nil, rerr
 		}
+		holdClaims(p, opts.claimHolder)
 		if opts.valuesFrom != nil {
 			user, defaults, verr := upgradeValues(opts.valuesFrom, p.Values, opts)
 			if verr != nil {
@@ -454,6 +459,9 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference, "-n", c.namespace, "--strategy", StrategyBlueGreen}}},
 			"release %q in namespace %q is a blue-green app (its stable Services): an upgrade in place would replace them with the bundle", name, c.namespace)
 	}
+	if opts.claimHolder == "" {
+		opts = c.asColor(opts, last)
+	}
 	// One resolution, keeping the installed requirement versions while
 	// they still fit (unless told to move them).
 	from := c.upgradeBase(last)
@@ -468,6 +476,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
+	holdClaims(p, opts.claimHolder)
 	if err := c.checkConsumersAllow(name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
 		return nil, err
 	}
@@ -707,6 +716,10 @@ type UninstallOptions struct {
 	// --no-hooks): a claim's pre-delete hook, which drops its user, among
 	// them.
 	NoHooks bool
+
+	// ofApp: a blue-green app's colour uninstalled with the app (the live
+	// colour is refused on its own).
+	ofApp bool
 }
 
 // Uninstalled is what Uninstall did (or, with DryRun, would do).
@@ -719,6 +732,9 @@ type Uninstalled struct {
 	// Deleted lists the claims deleted, with DeleteData.
 	Deleted []Claim
 	DryRun  bool
+	// Colors, for a blue-green app (its router), are its colours,
+	// uninstalled before the router (which holds the app's claims).
+	Colors []*Uninstalled
 }
 
 // Uninstall deletes every object of a release and its records. The
@@ -734,6 +750,17 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		if err := c.checkNoConsumers(opts.ReleaseName); err != nil {
 			return nil, err
 		}
+		if !opts.ofApp {
+			if err := c.checkNotLive(last); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var colors []*Uninstalled
+	if st := parseRouter(last); st != nil {
+		if colors, err = c.uninstallColors(ctx, st, opts); err != nil {
+			return nil, err
+		}
 	}
 	if c.env == nil || c.env.Clientset == nil {
 		return nil, fmt.Errorf("uninstalling %q: no Kubernetes client to find the release's claims with (Env.Clientset)", opts.ReleaseName)
@@ -746,7 +773,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 	}
-	out := &Uninstalled{DryRun: opts.DryRun}
+	out := &Uninstalled{DryRun: opts.DryRun, Colors: colors}
 	if opts.DeleteData {
 		out.Deleted = found
 	} else {

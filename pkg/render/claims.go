@@ -83,8 +83,13 @@ func shortHash(s string) string {
 // ClaimValues is what a claim's templates and outputs see as
 // .Values.claim: the consumer's release, namespace and instance, the
 // claim's name and id, where its Jobs run (jobNamespace, jobName), and the
-// provider (release, namespace, bundle, and its outputs).
+// provider (release, namespace, bundle, and its outputs). The release is
+// b.ClaimHolder when it is set (a blue/green app's name for both its
+// colours), else rel's.
 func ClaimValues(b *plan.Binding, instance string, rel ReleaseOptions) map[string]any {
+	if b.ClaimHolder != "" {
+		rel.Name = b.ClaimHolder
+	}
 	outs := map[string]any{}
 	for k, v := range b.Outputs {
 		outs[k] = v
@@ -110,11 +115,12 @@ func ClaimValues(b *plan.Binding, instance string, rel ReleaseOptions) map[strin
 }
 
 // claimed returns the paths of the plan's bindings that use a claim,
-// sorted.
-func claimed(p *plan.Plan) []string {
+// sorted: with own, only those whose objects the consumer's release holds
+// (no ClaimHolder).
+func claimed(p *plan.Plan, own bool) []string {
 	var out []string
 	for path, b := range p.Bound {
-		if b.Claims() != nil {
+		if b.Claims() != nil && (!own || b.ClaimHolder == "") {
 			out = append(out, path)
 		}
 	}
@@ -123,28 +129,60 @@ func claimed(p *plan.Plan) []string {
 }
 
 // addClaims adds to the composed root chart c one subchart per claimed
-// binding: the provider's claim templates, aliased to the instance.
+// binding its release holds: the provider's claim templates, aliased to
+// the instance.
 func addClaims(p *plan.Plan, c *chart.Chart) {
-	for _, path := range claimed(p) {
-		b := p.Bound[path]
+	for _, path := range claimed(p, true) {
 		var cond, repo string
 		for _, child := range p.Root.Requires {
 			if child.Path == path {
 				cond, repo = child.Requirement.Condition, child.Requirement.Repository
 			}
 		}
-		sub := claimChart(b)
-		for _, t := range b.Claims().Templates {
-			sub.Templates = append(sub.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
-		}
-		c.Metadata.Dependencies = append(c.Metadata.Dependencies, &chart.Dependency{
-			Name: sub.Metadata.Name, Version: sub.Metadata.Version, Repository: repo, Alias: path, Condition: cond,
-		})
-		if c.Values[path] == nil {
-			c.Values[path] = map[string]any{}
-		}
-		c.AddDependency(sub)
+		addClaim(c, p.Bound[path], path, cond, repo)
 	}
+}
+
+// addClaim adds to c the claim templates of binding b as a subchart
+// aliased to instance path.
+func addClaim(c *chart.Chart, b *plan.Binding, path, cond, repo string) {
+	sub := claimChart(b)
+	for _, t := range b.Claims().Templates {
+		sub.Templates = append(sub.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
+	}
+	c.Metadata.Dependencies = append(c.Metadata.Dependencies, &chart.Dependency{
+		Name: sub.Metadata.Name, Version: sub.Metadata.Version, Repository: repo, Alias: path, Condition: cond,
+	})
+	if c.Values == nil {
+		c.Values = map[string]any{}
+	}
+	if c.Values[path] == nil {
+		c.Values[path] = map[string]any{}
+	}
+	c.AddDependency(sub)
+}
+
+// AddHeldClaims adds to c, the chart of a release that holds claims for
+// others (a blue/green app's router, for its colours), one subchart per
+// binding of bound that uses a claim: the provider's claim templates,
+// aliased to the instance. It returns the values that render them for
+// release rel: each instance's claim under INSTANCE.claim.
+func AddHeldClaims(c *chart.Chart, bound map[string]*plan.Binding, rel ReleaseOptions) map[string]any {
+	paths := make([]string, 0, len(bound))
+	for path, b := range bound {
+		if b.Claims() != nil {
+			paths = append(paths, path)
+		}
+	}
+	sort.Strings(paths)
+	vals := map[string]any{}
+	for _, path := range paths {
+		b := *bound[path]
+		b.ClaimHolder = rel.Name
+		addClaim(c, &b, path, "", "")
+		vals[path] = map[string]any{ClaimKey: ClaimValues(&b, path, rel)}
+	}
+	return vals
 }
 
 func claimChart(b *plan.Binding) *chart.Chart {

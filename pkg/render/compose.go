@@ -150,12 +150,15 @@ func Values(p *plan.Plan, user map[string]any, rel ReleaseOptions) (map[string]a
 		vals = map[string]any{}
 	}
 	external := externals(p, user)
-	for _, path := range claimed(p) {
+	for _, path := range claimed(p, false) {
 		outs, err := claimOutputs(p.Bound[path], path, rel)
 		if err != nil {
 			return nil, err
 		}
 		external[path] = outs
+		if p.Bound[path].ClaimHolder != "" {
+			continue // the holder's release renders the claim
+		}
 		iv, _ := vals[path].(map[string]any)
 		if iv == nil {
 			iv = map[string]any{}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/internal/testutil"
+	"github.com/bundlesh/bundle/pkg/render"
 )
 
 // blueGreenChart is a bundle with no requirements: a Deployment of two replicas
@@ -236,15 +237,18 @@ func TestBlueGreen(t *testing.T) {
 	if got := serviceSelects(t, e, ns, "app"); got != "app-green" {
 		t.Fatalf("Service app selects app=%s, want app-green", got)
 	}
-	// Both colours' Ingresses send traffic to the stable Service, which
-	// the switch moves.
+	// The Ingress is the router's, the app's, sending traffic to the
+	// stable Service, which the switch moves; the colours have none.
+	ing, err := e.cs.NetworkingV1().Ingresses(ns).Get(ctx, "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name; b != "app" || ing.Annotations["meta.helm.sh/release-name"] != "app" {
+		t.Errorf("Ingress app: backend Service %s, release %q; want the stable app, the router's", b, ing.Annotations["meta.helm.sh/release-name"])
+	}
 	for _, rel := range []string{"app-blue", "app-green"} {
-		ing, err := e.cs.NetworkingV1().Ingresses(ns).Get(ctx, rel, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name; b != "app" {
-			t.Errorf("Ingress %s's backend is Service %s, want the stable app", rel, b)
+		if _, err := e.cs.NetworkingV1().Ingresses(ns).Get(ctx, rel, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("colour %s has an Ingress of its own: %v", rel, err)
 		}
 	}
 	green, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-green", metav1.GetOptions{})
@@ -425,4 +429,45 @@ func TestBlueGreenBoundToProvider(t *testing.T) {
 	if st := e.mustBundle(t, "status", "db", "-n", ns); !strings.Contains(st, ns+"/wiki-blue") || !strings.Contains(st, ns+"/wiki-green") {
 		t.Errorf("provider's consumers:\n%s", st)
 	}
+
+	// One claim for the app, held by its router: both colours use the
+	// same database, user and Secret.
+	id := render.ClaimID(ns, "wiki", "database")
+	for _, rel := range []string{"wiki-blue", "wiki-green"} {
+		m := e.lastRevision(t, ns, rel).Manifest
+		if !strings.Contains(m, id) || strings.Contains(m, "mariadb-claim") {
+			t.Errorf("%s does not use the app's claim %s, or holds a claim of its own", rel, id)
+		}
+	}
+	sec, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
+	if err != nil || sec.Annotations["meta.helm.sh/release-name"] != "wiki" {
+		t.Errorf("the claim's Secret wiki-database: %v (release %q), want the router's", err, sec.Annotations["meta.helm.sh/release-name"])
+	}
+	password := string(sec.Data["password"])
+
+	// Rollback and prune leave the claim as it is; uninstalling the app
+	// removes both colours and the router, and drops the claim's user.
+	e.mustBundle(t, "rollback", "wiki", "-n", ns)
+	e.mustBundle(t, "prune", "wiki", "-n", ns)
+	sec, err = e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
+	if err != nil || string(sec.Data["password"]) != password {
+		t.Errorf("the claim's Secret after rollback and prune: %v (password kept: %v)", err, err == nil && string(sec.Data["password"]) == password)
+	}
+	code, _, errs := e.bundle(t, "uninstall", "wiki-blue", "-n", ns)
+	if code == 0 || !strings.Contains(errs, "is the live colour of blue-green app") {
+		t.Errorf("uninstall of the live colour: exit %d: %s", code, errs)
+	}
+	out = e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--wait")
+	if !strings.Contains(out, `Uninstalled "wiki-blue"`) || !strings.Contains(out, `Uninstalled "wiki" from`) {
+		t.Errorf("uninstall of the app:\n%s", out)
+	}
+	for _, rel := range []string{"wiki", "wiki-blue", "wiki-green"} {
+		if r, err := e.helmStorage(ns).Last(rel); err == nil {
+			t.Errorf("%s still recorded after the app's uninstall (%s)", rel, r.Info.Status)
+		}
+	}
+	if _, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the claim's Secret after the app's uninstall: %v", err)
+	}
+	e.mustBundle(t, "uninstall", "db", "-n", ns) // no consumer left
 }
