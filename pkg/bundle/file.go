@@ -297,26 +297,9 @@ func parseClaims(file string, k, n *yaml.Node) (*Claims, error) {
 		fk, fv := m.Content[i], m.Content[i+1]
 		switch fk.Value {
 		case "templates":
-			tm, err := mapping(file, fv, "claims.templates")
-			if err != nil {
+			if c.Templates, err = parseTemplates(file, fv, "claims.templates", claimTemplateNames); err != nil {
 				return nil, err
 			}
-			for j := 0; j < len(tm.Content); j += 2 {
-				tk, tv := tm.Content[j], tm.Content[j+1]
-				field := "claims.templates." + tk.Value
-				if !claimTemplateRE.MatchString(tk.Value) {
-					return nil, &FileError{File: file, Line: tk.Line, Field: field, Msg: fmt.Sprintf("invalid template name %q", tk.Value), Hint: "name it like a file of templates/: lower case letters, digits, -, _ and ., ending in .yaml"}
-				}
-				t, err := scalar(file, tv, field)
-				if err != nil {
-					return nil, err
-				}
-				if strings.TrimSpace(t) == "" {
-					return nil, &FileError{File: file, Line: tv.Line, Field: field, Msg: "empty template", Hint: "give the objects each consumer gets, such as its Secret"}
-				}
-				c.Templates = append(c.Templates, Output{Name: tk.Value, Template: t, Line: tk.Line})
-			}
-			sort.Slice(c.Templates, func(i, j int) bool { return c.Templates[i].Name < c.Templates[j].Name })
 		case "outputs":
 			if c.Outputs, err = parseOutputs(file, fv, "claims.outputs"); err != nil {
 				return nil, err
@@ -332,6 +315,28 @@ func parseClaims(file string, k, n *yaml.Node) (*Claims, error) {
 }
 
 func parseOutputs(file string, n *yaml.Node, at string) ([]Output, error) {
+	return parseTemplates(file, n, at, outputNames)
+}
+
+// templateNames says which keys name templates of a mapping, and what to
+// write in each.
+type templateNames struct {
+	re        *regexp.Regexp
+	what      string // "output name"
+	nameHint  string
+	emptyHint string
+}
+
+var (
+	outputNames = templateNames{instanceRE, "output name", "use letters, digits and _, starting with a letter",
+		"give a template such as '{{ .Values.service.port }}'"}
+	claimTemplateNames = templateNames{claimTemplateRE, "template name", "name it like a file of templates/: lower case letters, digits, -, _ and ., ending in .yaml",
+		"give the objects each consumer gets, such as its Secret"}
+)
+
+// parseTemplates parses mapping n (field at) of names to templates, each
+// name as names says and no template empty, sorted by name.
+func parseTemplates(file string, n *yaml.Node, at string, names templateNames) ([]Output, error) {
 	m, err := mapping(file, n, at)
 	if err != nil {
 		return nil, err
@@ -340,15 +345,15 @@ func parseOutputs(file string, n *yaml.Node, at string) ([]Output, error) {
 	for i := 0; i < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		field := at + "." + k.Value
-		if !instanceRE.MatchString(k.Value) {
-			return nil, &FileError{File: file, Line: k.Line, Field: field, Msg: fmt.Sprintf("invalid output name %q", k.Value), Hint: "use letters, digits and _, starting with a letter"}
+		if !names.re.MatchString(k.Value) {
+			return nil, &FileError{File: file, Line: k.Line, Field: field, Msg: fmt.Sprintf("invalid %s %q", names.what, k.Value), Hint: names.nameHint}
 		}
 		t, err := scalar(file, v, field)
 		if err != nil {
 			return nil, err
 		}
 		if strings.TrimSpace(t) == "" {
-			return nil, &FileError{File: file, Line: v.Line, Field: field, Msg: "empty template", Hint: "give a template such as '{{ .Values.service.port }}'"}
+			return nil, &FileError{File: file, Line: v.Line, Field: field, Msg: "empty template", Hint: names.emptyHint}
 		}
 		outs = append(outs, Output{Name: k.Value, Template: t, Line: k.Line})
 	}
@@ -503,6 +508,24 @@ func mapping(file string, n *yaml.Node, field string) (*yaml.Node, error) {
 		seen[k.Value] = k.Line
 	}
 	return n, nil
+}
+
+// scalarFields calls set with each key of mapping m (at field) whose
+// values must all be strings, in order: the key and value nodes, the
+// value's field path and its text. The first error stops it.
+func scalarFields(file string, m *yaml.Node, field string, set func(k, v *yaml.Node, f, s string) error) error {
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		f := field + "." + k.Value
+		s, err := scalar(file, v, f)
+		if err != nil {
+			return err
+		}
+		if err := set(k, v, f, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func scalar(file string, n *yaml.Node, field string) (string, error) {

@@ -180,32 +180,27 @@ func parseLockedImage(file string, n *yaml.Node, field string) (LockedImage, err
 	}
 	var ref ImageRef
 	var refLine, repoLine int
-	for i := 0; i < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		f := field + "." + k.Value
-		s, err := scalar(file, v, f)
-		if err != nil {
-			return e, err
-		}
+	err = scalarFields(file, m, field, func(k, v *yaml.Node, f, s string) error {
 		switch k.Value {
 		case "image":
 			if ref, err = ParseImage(s); err != nil {
-				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: err.Error()}
+				return &FileError{File: file, Line: v.Line, Field: f, Msg: err.Error()}
 			}
 			e.Image, refLine = s, v.Line
 		case "repository":
 			if r, err := ParseImage(s); err != nil || r.Repository != s || r.Tag != "latest" {
-				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid repository %q", s), Hint: "want HOST/PATH, without tag or digest"}
+				return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid repository %q", s), Hint: "want HOST/PATH, without tag or digest"}
 			}
 			e.Repository, repoLine = s, v.Line
 		case "digest":
-			if !digestRE.MatchString(s) {
-				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid digest %q", s), Hint: "want sha256: and 64 hex digits"}
-			}
-			e.Digest = s
+			return lockedDigest(&e.Digest, file, v, f, s)
 		default:
-			return e, unknownField(file, k, field+".", "image, repository, digest")
+			return unknownField(file, k, field+".", "image, repository, digest")
 		}
+		return nil
+	})
+	if err != nil {
+		return e, err
 	}
 	if e.Image == "" || e.Repository == "" || e.Digest == "" {
 		return e, &FileError{File: file, Line: n.Line, Field: field, Msg: "needs image, repository and digest"}
@@ -217,6 +212,16 @@ func parseLockedImage(file string, n *yaml.Node, field string) (LockedImage, err
 		return e, &FileError{File: file, Line: refLine, Field: field + ".digest", Msg: fmt.Sprintf("%s is not the digest written in %s", e.Digest, e.Image)}
 	}
 	return e, nil
+}
+
+// lockedDigest sets *d to digest s of a lock entry (node v, field f),
+// refused unless sha256: and 64 hex digits.
+func lockedDigest(d *string, file string, v *yaml.Node, f, s string) error {
+	if !digestRE.MatchString(s) {
+		return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid digest %q", s), Hint: "want sha256: and 64 hex digits"}
+	}
+	*d = s
+	return nil
 }
 
 // parseLockList parses the list field of a lock whose items parse with
@@ -249,37 +254,32 @@ func parseLocked(file string, n *yaml.Node, field string) (LockedBundle, error) 
 	if err != nil {
 		return e, err
 	}
-	for i := 0; i < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		f := field + "." + k.Value
-		s, err := scalar(file, v, f)
-		if err != nil {
-			return e, err
-		}
+	err = scalarFields(file, m, field, func(k, v *yaml.Node, f, s string) error {
 		switch k.Value {
 		case "name":
 			if !bundleRE.MatchString(s) {
-				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid bundle name %q", s)}
+				return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid bundle name %q", s)}
 			}
 			e.Name = s
 		case "version":
 			if _, err := semver.StrictNewVersion(s); err != nil {
-				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid version %q", s)}
+				return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid version %q", s)}
 			}
 			e.Version = s
 		case "repository":
 			if err := checkRepository(s); err != nil {
-				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: err.Error()}
+				return &FileError{File: file, Line: v.Line, Field: f, Msg: err.Error()}
 			}
 			e.Repository = s
 		case "digest":
-			if !digestRE.MatchString(s) {
-				return e, &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid digest %q", s), Hint: "want sha256: and 64 hex digits"}
-			}
-			e.Digest = s
+			return lockedDigest(&e.Digest, file, v, f, s)
 		default:
-			return e, unknownField(file, k, field+".", "name, version, repository, digest")
+			return unknownField(file, k, field+".", "name, version, repository, digest")
 		}
+		return nil
+	})
+	if err != nil {
+		return e, err
 	}
 	for _, want := range []string{e.Name, e.Version, e.Repository, e.Digest} {
 		if want == "" {

@@ -49,37 +49,23 @@ func point(v *semver.Version) interval {
 
 // cmpLo orders lower bounds: unbounded first; at one version an included
 // bound before an excluded one.
-func cmpLo(a, b bound) int {
-	switch {
-	case a.v == nil && b.v == nil:
-		return 0
-	case a.v == nil:
-		return -1
-	case b.v == nil:
-		return 1
-	}
-	if c := a.v.Compare(b.v); c != 0 {
-		return c
-	}
-	switch {
-	case a.incl == b.incl:
-		return 0
-	case a.incl:
-		return -1
-	}
-	return 1
-}
+func cmpLo(a, b bound) int { return cmpBound(a, b, 1) }
 
 // cmpHi orders upper bounds: unbounded last; at one version an excluded
 // bound before an included one.
-func cmpHi(a, b bound) int {
+func cmpHi(a, b bound) int { return cmpBound(a, b, -1) }
+
+// cmpBound orders bounds by version; an unbounded bound, and at one
+// version an included one, come first with sign 1 (lower bounds) and last
+// with -1 (upper bounds).
+func cmpBound(a, b bound, sign int) int {
 	switch {
 	case a.v == nil && b.v == nil:
 		return 0
 	case a.v == nil:
-		return 1
+		return -sign
 	case b.v == nil:
-		return -1
+		return sign
 	}
 	if c := a.v.Compare(b.v); c != 0 {
 		return c
@@ -88,9 +74,9 @@ func cmpHi(a, b bound) int {
 	case a.incl == b.incl:
 		return 0
 	case a.incl:
-		return 1
+		return -sign
 	}
-	return -1
+	return sign
 }
 
 func (iv interval) empty() bool {
