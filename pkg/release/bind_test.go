@@ -76,9 +76,9 @@ claims:
 		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
 	})
 	lab.Put(t, "capp", "1.0.0", map[string]string{
-		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
-		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
-		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  selector: {app: '{{ .Release.Name }}'}\n  ports: [{port: 80}]\n",
+		"bundle.yaml":            "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
+		"templates/cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
+		"templates/svc.yaml":     "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  selector: {app: '{{ .Release.Name }}'}\n  ports: [{port: 80}]\n",
 		"templates/ingress.yaml": "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  rules:\n  - host: '{{ .Values.host | default \"app\" }}.example.com'\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: '{{ .Release.Name }}', port: {number: 80}}}}\n",
 	})
 }
