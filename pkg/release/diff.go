@@ -264,7 +264,8 @@ func resourceFor(dyn dynamic.Interface, info *resource.Info) dynamic.ResourceInt
 // would store, less the fields the applier's take-over of client-side
 // managers would have the apply remove (takenBack). Objects the API server
 // cannot take yet (custom resources whose CRD comes with the release or is
-// not served) are returned as rendered.
+// not served, and objects of a namespace an install would create) are
+// returned as rendered.
 func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, original kube.ResourceList, force bool, defined map[string]bool) (live, stored *unstructured.Unstructured, err error) {
 	live, err = ri.Get(ctx, info.Name, metav1.GetOptions{})
 	switch {
@@ -277,7 +278,7 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 		if cannotApplyServerSide(err) {
 			stored, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 		}
-		if apierrors.IsNotFound(err) && notServed(err) {
+		if apierrors.IsNotFound(err) && (notServed(err) || namespaceMissing(err, info.Namespace)) {
 			return nil, obj, nil
 		}
 		if err == nil {
@@ -319,6 +320,18 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 	}
 	stored, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 	return live, stored, err
+}
+
+// namespaceMissing reports whether err is the API server's refusal of an
+// object of namespace ns because ns does not exist: an install with
+// CreateNamespace creates it, but not in a dry run.
+func namespaceMissing(err error, ns string) bool {
+	var st apierrors.APIStatus
+	if ns == "" || !errors.As(err, &st) {
+		return false
+	}
+	d := st.Status().Details
+	return d != nil && d.Kind == "namespaces" && d.Name == ns
 }
 
 // dryRunApply is the applier's apply of obj in a dry run: server-side, as

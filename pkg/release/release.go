@@ -311,6 +311,17 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
+	if v != nil && opts.CreateNamespace && opts.DryRun {
+		v.creates = c.namespace
+	}
+	if v != nil && !opts.CreateNamespace {
+		if ok, err := v.namespaceExists(c.namespace); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Options: []string{"create-namespace"}, Use: true}},
+				"installing %s as %q: namespace %q does not exist", p.Root.Bundle, name, c.namespace)
+		}
+	}
 	inst := action.NewInstall(pinHooks(v.gate(cfg), p))
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace

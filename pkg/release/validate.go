@@ -33,6 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
@@ -85,6 +86,10 @@ type validator struct {
 	hooks bool           // the operation runs hooks
 	force bool           // objects are replaced, not patched (--force)
 	log   func(string, ...any)
+	// creates is the namespace a dry-run install would create
+	// (CreateNamespace): while it does not exist, its objects cannot be
+	// sent in a dry run, and are not validated.
+	creates string
 }
 
 // validator returns the validator of an operation with kube client kc, or
@@ -160,6 +165,11 @@ func (v *validator) release(rel *helmrelease.Release) error {
 			hooks = append(hooks, rl...)
 		}
 	}
+	if v.creates != "" {
+		if target, hooks, err = v.uncreated(target, hooks); err != nil {
+			return err
+		}
+	}
 	rejected, err := validate(v.ctx, v.dyn, target, hooks, v.force, v.log)
 	if err != nil {
 		return fmt.Errorf("validating the objects of revision %d of %q: %w", rel.Version, rel.Name, err)
@@ -169,6 +179,47 @@ func (v *validator) release(rel *helmrelease.Release) error {
 	}
 	return nil
 }
+
+// uncreated leaves out of target and hooks the objects of namespace
+// v.creates when it does not exist: a dry run cannot create it, and the
+// API server refuses every object of a namespace that does not exist.
+func (v *validator) uncreated(target, hooks kube.ResourceList) (kube.ResourceList, kube.ResourceList, error) {
+	if ok, err := v.namespaceExists(v.creates); ok || err != nil {
+		return target, hooks, err
+	}
+	n := 0
+	keep := func(rl kube.ResourceList) kube.ResourceList {
+		var out kube.ResourceList
+		for _, info := range rl {
+			if info.Namespace == v.creates && info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+				n++
+				continue
+			}
+			out = append(out, info)
+		}
+		return out
+	}
+	target, hooks = keep(target), keep(hooks)
+	v.log("%d objects of namespace %q not validated by the API server: the namespace does not exist yet (the install creates it)", n, v.creates)
+	return target, hooks, nil
+}
+
+// namespaceExists reports whether namespace ns exists.
+func (v *validator) namespaceExists(ns string) (bool, error) {
+	_, err := v.dyn.Resource(namespaces).Get(v.ctx, ns, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return true, nil
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case apierrors.IsForbidden(err):
+		return true, nil // not ours to read: the objects' dry runs tell
+	}
+	return false, fmt.Errorf("reading namespace %q: %w", ns, err)
+}
+
+// namespaces is the resource of Namespaces.
+var namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
 // runsOn reports whether hook h runs in the operation whose revision has
 // status st.
