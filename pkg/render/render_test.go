@@ -292,7 +292,7 @@ func TestExternalRequirement(t *testing.T) {
 	// An output the app needs and the user did not give.
 	delete(ext["database"].(map[string]any)["external"].(map[string]any), "passwordKey")
 	_, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{Values: ext})
-	want := `mediawiki 1.1.3 requires output "passwordKey" of database (an existing mariadb service), which is not given: set database.external.passwordKey`
+	want := `mediawiki 1.1.4 requires output "passwordKey" of database (an existing mariadb service), which is not given: set database.external.passwordKey`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %v, want %q", err, want)
 	}
@@ -317,5 +317,50 @@ func TestRootOutputs(t *testing.T) {
 	}
 	if len(outs) != len(want) {
 		t.Errorf("outputs: %v", outs)
+	}
+}
+
+// A release name YAML 1.1 reads as a bool or a number (y, no, on, 1e3)
+// stays a string in every label of every catalog bundle: Kubernetes
+// refuses a label whose value is not a string.
+func TestCatalogLabelsOfAnyReleaseName(t *testing.T) {
+	refs := []string{"stable/mariadb", "stable/memcached", "stable/mysql", "stable/postgresql", "stable/redis", "stable/redis-ha",
+		"stable/opensearch", "stable/varnish", "stable/mediawiki", "stable/wordpress", "stable/magento"}
+	for _, name := range []string{"y", "no", "on", "1e3"} {
+		for _, ref := range refs {
+			got, err := render.Template(context.Background(), planFor(t, ref), render.TemplateOptions{ReleaseName: name, Namespace: "off"})
+			if err != nil {
+				t.Fatalf("%s as %q: %v", ref, name, err)
+			}
+			ms, err := (&render.Rendered{Manifest: got}).Manifests()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				var walk func(path string, v any)
+				walk = func(path string, v any) {
+					switch v := v.(type) {
+					case map[string]any:
+						for k, e := range v {
+							if k == "labels" || k == "matchLabels" || k == "selector" {
+								if l, ok := e.(map[string]any); ok {
+									for lk, lv := range l {
+										if _, ok := lv.(string); !ok && lk != "matchLabels" && lk != "matchExpressions" {
+											t.Errorf("%s as %q: %s %s: %s.%s is %T %v, not a string", ref, name, m.Kind, m.Name, path+"."+k, lk, lv, lv)
+										}
+									}
+								}
+							}
+							walk(path+"."+k, e)
+						}
+					case []any:
+						for _, e := range v {
+							walk(path+"[]", e)
+						}
+					}
+				}
+				walk("", m.Object)
+			}
+		}
 	}
 }

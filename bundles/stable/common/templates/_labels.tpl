@@ -6,9 +6,9 @@ one); component true adds app.kubernetes.io/component, the instance name.
 */}}
 {{- define "common.selectorLabels" -}}
 app.kubernetes.io/name: {{ .name }}
-app.kubernetes.io/instance: {{ .context.Release.Name }}
+app.kubernetes.io/instance: {{ .context.Release.Name | quote }}
 {{- if .component }}
-app.kubernetes.io/component: {{ .context.Chart.Name }}
+app.kubernetes.io/component: {{ .context.Chart.Name | quote }}
 {{- end }}
 {{- end -}}
 
