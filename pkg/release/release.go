@@ -817,6 +817,16 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	return out, nil
 }
 
+// existing is release name's last revision, read once the cluster
+// answers: the prologue of every operation that reads an existing
+// release without holding it.
+func (c *Client) existing(name string) (*helmrelease.Release, error) {
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	return c.last(name)
+}
+
 func (c *Client) last(name string) (*helmrelease.Release, error) {
 	r, err := c.cfg.Releases.Last(name)
 	if err != nil {
@@ -830,10 +840,7 @@ func (c *Client) last(name string) (*helmrelease.Release, error) {
 
 // History returns every stored revision of a release, oldest first.
 func (c *Client) History(ctx context.Context, name string) ([]*Release, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	if _, err := c.last(name); err != nil {
+	if _, err := c.existing(name); err != nil {
 		return nil, err
 	}
 	h := action.NewHistory(c.cfg)
