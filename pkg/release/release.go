@@ -303,15 +303,11 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		opts.replace = true
 	}
 	opts.Wait = opts.Wait || opts.Atomic
-	cfg, err := c.opConfig(ctx, name, opts.WaitOptions)
+	cfg, v, err := c.helmConfig(ctx, name, p, opts.WaitOptions, !opts.NoHooks, false)
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.validator(ctx, cfg.KubeClient, !opts.NoHooks, false)
-	if err != nil {
-		return nil, err
-	}
-	inst := action.NewInstall(pinHooks(v.gate(cfg), p))
+	inst := action.NewInstall(cfg)
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
@@ -333,15 +329,38 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err == nil && opts.DryRun {
-		err = pinDryRun(rel, p)
-	}
-	if err == nil && opts.DryRun {
-		err = v.release(rel)
+		err = v.dryRun(rel, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
+}
+
+// helmConfig is the configuration Install and Upgrade run their Helm
+// action with: the operation's (opConfig), whose storage validates the
+// pending revision (validator.gate) and pins its hooks' images
+// (pinHooks); and the validator.
+func (c *Client) helmConfig(ctx context.Context, name string, p *plan.Plan, w WaitOptions, hooks, force bool) (*action.Configuration, *validator, error) {
+	cfg, err := c.opConfig(ctx, name, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := c.validator(ctx, cfg.KubeClient, hooks, force)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pinHooks(v.gate(cfg), p), v, nil
+}
+
+// dryRun does to the revision of a dry run of Install or Upgrade, which
+// Helm does not store, what storing it does: its hooks' images pinned
+// (pinDryRun), then the revision validated.
+func (v *validator) dryRun(rel *helmrelease.Release, p *plan.Plan) error {
+	if err := pinDryRun(rel, p); err != nil {
+		return err
+	}
+	return v.release(rel)
 }
 
 // UpgradeOptions configure Upgrade.
@@ -503,15 +522,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, err
 	}
 	opts.Wait = opts.Wait || opts.Atomic
-	cfg, err := c.opConfig(ctx, name, opts.WaitOptions)
+	cfg, v, err := c.helmConfig(ctx, name, p, opts.WaitOptions, !opts.NoHooks, opts.Force)
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.validator(ctx, cfg.KubeClient, !opts.NoHooks, opts.Force)
-	if err != nil {
-		return nil, err
-	}
-	up := action.NewUpgrade(pinHooks(v.gate(cfg), p))
+	up := action.NewUpgrade(cfg)
 	up.Namespace = c.namespace
 	up.Wait = opts.Wait || opts.Atomic
 	up.Atomic = opts.Atomic
@@ -536,10 +551,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	}
 	rel, err := up.RunWithContext(ctx, name, chrt, vals)
 	if err == nil && opts.DryRun {
-		err = pinDryRun(rel, p)
-	}
-	if err == nil && opts.DryRun {
-		err = v.release(rel)
+		err = v.dryRun(rel, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
