@@ -213,18 +213,11 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, info := range original.Difference(target) {
-		live, err := resourceFor(v.dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			continue // already gone
-		case err != nil:
-			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
-		case live.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy:
-			continue // Helm leaves it
-		}
-		before = append(before, live)
+	dropped, err := deleted(ctx, v.dyn, original.Difference(target), nil)
+	if err != nil {
+		return nil, nil, err
 	}
+	before = append(before, dropped...)
 	// The objects of the release's other stored revisions the applier
 	// deletes (applier.leftovers): still in the cluster as the release's.
 	a := &applier{
@@ -232,19 +225,33 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 		history: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(rel.Name) },
 		build:   func(m string) (kube.ResourceList, error) { return c.cfg.KubeClient.Build(strings.NewReader(m), false) },
 	}
-	for _, info := range a.leftovers(original, target) {
-		live, err := resourceFor(v.dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
+	left, err := deleted(ctx, v.dyn, a.leftovers(original, target), func(live *unstructured.Unstructured) bool {
+		return !a.owns(live) || live.GetDeletionTimestamp() != nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(before, left...), after, nil
+}
+
+// deleted are the live objects of infos that deleting them deletes: not
+// those already gone, nor those marked helm.sh/resource-policy: keep
+// (Helm leaves them), nor those leave (when set) says are left.
+func deleted(ctx context.Context, dyn dynamic.Interface, infos kube.ResourceList, leave func(live *unstructured.Unstructured) bool) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, info := range infos {
+		live, err := resourceFor(dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			continue
+			continue // already gone
 		case err != nil:
-			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
-		case live.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy, !a.owns(live), live.GetDeletionTimestamp() != nil:
-			continue
+			return nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		case live.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy, leave != nil && leave(live):
+			continue // Helm leaves it
 		}
-		before = append(before, live)
+		out = append(out, live)
 	}
-	return before, after, nil
+	return out, nil
 }
 
 // dryRunEach sends every object of target, in order, in a dry run over
