@@ -24,15 +24,7 @@ import (
 func providerBinding(t *testing.T, provider, instance string) *plan.Binding {
 	t.Helper()
 	pp := planFor(t, "stable/"+provider)
-	rel := render.ReleaseOptions{Name: "team-db", Namespace: "data"}
-	vals, err := render.Values(pp, nil, rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs, err := render.Outputs(pp, vals, rel)
-	if err != nil {
-		t.Fatal(err)
-	}
+	outs := outputsOf(t, pp, render.ReleaseOptions{Name: "team-db", Namespace: "data"})
 	return &plan.Binding{Bind: plan.Bind{Instance: instance, Namespace: "data", Release: "team-db"},
 		Provider: pp.Root.Bundle, Repository: "stable", Outputs: outs, Claim: true}
 }
