@@ -2,11 +2,10 @@ package lint_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/lint"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -79,20 +78,13 @@ func writeBundle(t *testing.T, override map[string]string) *bundle.Bundle {
 		"templates/deployment.yaml": goodDeployment,
 	}
 	for k, v := range override {
-		files[k] = v
-	}
-	dir := t.TempDir()
-	for name, data := range files {
-		if data == "" {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
+		if v == "" {
+			delete(files, k) // an override "" leaves the file out
+		} else {
+			files[k] = v
 		}
 	}
-	b, err := bundle.LoadDir(dir)
+	b, err := bundle.LoadDir(testutil.WriteTree(t, t.TempDir(), files))
 	if err != nil {
 		t.Fatal(err)
 	}

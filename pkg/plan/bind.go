@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -249,13 +250,8 @@ func boundConflict(err error, bound map[string]*Binding) error {
 	if len(bound) == 0 || !errors.Is(err, resolve.ErrConflict) {
 		return err
 	}
-	insts := make([]string, 0, len(bound))
-	for i := range bound {
-		insts = append(insts, i)
-	}
-	slices.Sort(insts)
 	var why []string
-	for _, i := range insts {
+	for _, i := range slices.Sorted(maps.Keys(bound)) {
 		b := bound[i]
 		why = append(why, fmt.Sprintf("%s is bound to release %s, so %s is fixed at %s", i, b.Target(), b.Provider.Name, b.Provider.Version))
 	}

@@ -6,33 +6,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
-	"github.com/bundlesh/bundle/pkg/resolve"
 )
-
-// put puts a bundle with bundle.yaml y on the shelves.
-func (s shelves) put(t *testing.T, repository, name, version, y string) *bundle.Bundle {
-	t.Helper()
-	files := fstest.MapFS{"Chart.yaml": {Data: []byte("apiVersion: v2\nname: " + name + "\nversion: " + version + "\n")}}
-	if y != "" {
-		files["bundle.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: bundle/v1\nkind: Bundle\n" + y)}
-	}
-	b, err := bundle.Load(files, repository+"/"+name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := resolve.Ref{Repository: repository, Name: name}
-	if s[ref] == nil {
-		s[ref] = map[string]*bundle.Bundle{}
-	}
-	s[ref][version] = b
-	return b
-}
 
 // provider is a binding of instance to release team-db, which has b.
 func provider(instance string, b *bundle.Bundle) *Binding {

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"testing"
 	"testing/fstest"
@@ -17,9 +16,13 @@ import (
 // shelves are repositories of bundles in memory, by bundle and repository.
 type shelves map[resolve.Ref]map[string]*bundle.Bundle
 
-func (s shelves) add(t *testing.T, repository, name, version string) {
+// put puts a bundle with bundle.yaml y on the shelves.
+func (s shelves) put(t *testing.T, repository, name, version, y string) *bundle.Bundle {
 	t.Helper()
-	files := fstest.MapFS{"Chart.yaml": {Data: []byte(fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\n", name, version))}}
+	files := fstest.MapFS{"Chart.yaml": {Data: []byte("apiVersion: v2\nname: " + name + "\nversion: " + version + "\n")}}
+	if y != "" {
+		files["bundle.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: bundle/v1\nkind: Bundle\n" + y)}
+	}
 	b, err := bundle.Load(files, repository+"/"+name)
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +32,7 @@ func (s shelves) add(t *testing.T, repository, name, version string) {
 		s[ref] = map[string]*bundle.Bundle{}
 	}
 	s[ref][version] = b
+	return b
 }
 
 func (s shelves) Versions(_ context.Context, ref resolve.Ref) ([]*semver.Version, error) {
@@ -65,8 +69,8 @@ func TestPreferIsByRepository(t *testing.T) {
 	ctx := context.Background()
 	s := shelves{}
 	for _, repository := range []string{"lab", "other"} {
-		s.add(t, repository, "db", "1.0.0")
-		s.add(t, repository, "db", "1.1.0")
+		s.put(t, repository, "db", "1.0.0", "")
+		s.put(t, repository, "db", "1.1.0", "")
 	}
 	app, err := bundle.Load(fstest.MapFS{
 		"Chart.yaml":  {Data: []byte("apiVersion: v2\nname: app\nversion: 1.0.0\n")},

@@ -53,6 +53,14 @@ func newFakeAPI(objs ...*unstructured.Unstructured) *fakeAPI {
 	return f
 }
 
+// wantSent fails t unless the requests sent, in order, are want.
+func (f *fakeAPI) wantSent(t *testing.T, want []string) {
+	t.Helper()
+	if got := strings.Join(f.sent, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("sent:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
 func (f *fakeAPI) client() *restfake.RESTClient {
 	return &restfake.RESTClient{
 		NegotiatedSerializer: resource.UnstructuredPlusDefaultContentConfig().NegotiatedSerializer,
@@ -220,9 +228,7 @@ func TestUpdateTakesOverClientSideFieldsThenAppliesServerSide(t *testing.T) {
 		"GET cache",
 		"PATCH cache application/apply-patch+yaml ?fieldManager=bundle&force=true",
 	}
-	if got := strings.Join(f.sent, "\n"); got != strings.Join(want, "\n") {
-		t.Errorf("sent:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
-	}
+	f.wantSent(t, want)
 	var takeOver []map[string]any
 	if err := json.Unmarshal(f.bodies["PATCH web application/json-patch+json"], &takeOver); err != nil {
 		t.Fatal(err)
@@ -376,9 +382,7 @@ func TestAnObjectTheAPIServerCannotApplyIsWrittenAsHelmWritesIt(t *testing.T) {
 		"PATCH db application/apply-patch+yaml ?fieldManager=bundle&force=true",
 		"POST configmaps ?fieldManager=bundle db",
 	}
-	if got := strings.Join(f.sent, "\n"); got != strings.Join(want, "\n") {
-		t.Errorf("sent:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
-	}
+	f.wantSent(t, want)
 	if p := string(f.bodies["PATCH web application/strategic-merge-patch+json"]); p != `{"data":{"color":"green"}}` {
 		t.Errorf("patched web with %s, want Helm's three-way merge patch from the original", p)
 	}

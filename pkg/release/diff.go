@@ -89,21 +89,13 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 	if base != nil && base.Info.Status == helmrelease.StatusUninstalled {
 		base = nil // upgrade --install over an uninstalled release: installed anew
 	}
-	before, after, err := c.dryRunObjects(ctx, rel, base, force)
+	p, err := compare(name, opts.Options, func() (before, after []*unstructured.Unstructured, err error) {
+		return c.dryRunObjects(ctx, rel, base, force)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+		return nil, err
 	}
-	p, err := diff.Compute(before, after, opts.Options)
-	if err != nil {
-		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
-	}
-	var oldRoot *plan.Resolved
-	var oldResolved []plan.Resolved
-	if base != nil && base.Chart != nil && base.Chart.Metadata != nil {
-		md := base.Chart.Metadata
-		oldRoot = &plan.Resolved{Bundle: md.Name, Version: md.Version}
-		oldResolved, _ = plan.ParseResolved(md.Annotations)
-	}
+	oldRoot, oldResolved := resolutionOf(base)
 	p.Bundle = diff.Root(oldRoot, &plan.Resolved{Bundle: rel.Bundle, Version: rel.Version})
 	p.Requirements = diff.Requirements(oldResolved, rel.Resolved)
 	if opts.Upgrade != nil {
@@ -151,6 +143,21 @@ func explainMoves(rs []diff.Resolution, updateDeps bool) {
 	}
 }
 
+// compare is the plan of the objects before and after (what objects
+// reads), an error reading or comparing them said as comparing release
+// name with the cluster.
+func compare(name string, o diff.Options, objects func() (before, after []*unstructured.Unstructured, err error)) (*diff.Plan, error) {
+	before, after, err := objects()
+	if err != nil {
+		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+	}
+	p, err := diff.Compute(before, after, o)
+	if err != nil {
+		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+	}
+	return p, nil
+}
+
 // current is the revision an upgrade of name starts from, as Helm's
 // upgrade picks it: the deployed one, else the last (failed or
 // superseded). Nil when there is none.
@@ -196,37 +203,21 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 			return nil, nil, fmt.Errorf("reading the objects of revision %d: %w", base.Version, err)
 		}
 	}
-	defined := definedKinds(target)
-	for _, info := range target {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		obj, err := asUnstructured(info.Object)
-		if err != nil {
-			return nil, nil, err
-		}
-		ri := resourceFor(v.dyn, info)
-		live, stored, err := dryRunResult(ctx, ri, info, obj, original, force, defined)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
-		}
+	err = dryRunEach(ctx, v.dyn, target, original, force, func(live, stored *unstructured.Unstructured) error {
 		if live != nil {
 			before = append(before, live)
 		}
 		after = append(after, stored)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, info := range original.Difference(target) {
-		live, err := resourceFor(v.dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			continue // already gone
-		case err != nil:
-			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
-		case live.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy:
-			continue // Helm leaves it
-		}
-		before = append(before, live)
+	dropped, err := deleted(ctx, v.dyn, original.Difference(target), nil)
+	if err != nil {
+		return nil, nil, err
 	}
+	before = append(before, dropped...)
 	// The objects of the release's other stored revisions the applier
 	// deletes (applier.leftovers): still in the cluster as the release's.
 	a := &applier{
@@ -234,19 +225,58 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 		history: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(rel.Name) },
 		build:   func(m string) (kube.ResourceList, error) { return c.cfg.KubeClient.Build(strings.NewReader(m), false) },
 	}
-	for _, info := range a.leftovers(original, target) {
-		live, err := resourceFor(v.dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
+	left, err := deleted(ctx, v.dyn, a.leftovers(original, target), func(live *unstructured.Unstructured) bool {
+		return !a.owns(live) || live.GetDeletionTimestamp() != nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(before, left...), after, nil
+}
+
+// deleted are the live objects of infos that deleting them deletes: not
+// those already gone, nor those marked helm.sh/resource-policy: keep
+// (Helm leaves them), nor those leave (when set) says are left.
+func deleted(ctx context.Context, dyn dynamic.Interface, infos kube.ResourceList, leave func(live *unstructured.Unstructured) bool) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, info := range infos {
+		live, err := resourceFor(dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			continue
+			continue // already gone
 		case err != nil:
-			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
-		case live.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy, !a.owns(live), live.GetDeletionTimestamp() != nil:
-			continue
+			return nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		case live.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy, leave != nil && leave(live):
+			continue // Helm leaves it
 		}
-		before = append(before, live)
+		out = append(out, live)
 	}
-	return before, after, nil
+	return out, nil
+}
+
+// dryRunEach sends every object of target, in order, in a dry run over
+// original (dryRunResult) and hands use the live object and what the API
+// server answers it would store. An error, the dry run's or use's, is said
+// with the object's kind and name.
+func dryRunEach(ctx context.Context, dyn dynamic.Interface, target, original kube.ResourceList, force bool, use func(live, stored *unstructured.Unstructured) error) error {
+	defined := definedKinds(target)
+	for _, info := range target {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		obj, err := asUnstructured(info.Object)
+		if err != nil {
+			return err
+		}
+		live, stored, err := dryRunResult(ctx, resourceFor(dyn, info), info, obj, original, force, defined)
+		if err == nil {
+			err = use(live, stored)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+		}
+	}
+	return nil
 }
 
 func resourceFor(dyn dynamic.Interface, info *resource.Info) dynamic.ResourceInterface {

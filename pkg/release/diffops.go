@@ -26,10 +26,7 @@ import (
 // are deleted.
 func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.Options) (*diff.Plan, error) {
 	name := opts.ReleaseName
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	last, err := c.last(name)
+	last, err := c.existing(name)
 	if err != nil {
 		return nil, err
 	}
@@ -45,13 +42,11 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	if err != nil {
 		return nil, fmt.Errorf("rolling back %q: %w", name, err)
 	}
-	before, after, err := c.dryRunObjects(ctx, summarize(target), last, false)
+	p, err := compare(name, o, func() (before, after []*unstructured.Unstructured, err error) {
+		return c.dryRunObjects(ctx, summarize(target), last, false)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
-	}
-	p, err := diff.Compute(before, after, o)
-	if err != nil {
-		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+		return nil, err
 	}
 	oldRoot, oldResolved := resolutionOf(last)
 	newRoot, newResolved := resolutionOf(target)
@@ -74,10 +69,7 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 // while there are any.
 func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o diff.Options) (*diff.Plan, error) {
 	name := opts.ReleaseName
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	last, err := c.last(name)
+	last, err := c.existing(name)
 	if err != nil {
 		return nil, err
 	}

@@ -34,23 +34,18 @@ import (
 // (create); the others are unchanged. Bundle and Requirements are the
 // revision's, unchanged.
 func (c *Client) Drift(ctx context.Context, name string, o diff.Options) (*diff.Plan, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	if _, err := c.last(name); err != nil {
+	if _, err := c.existing(name); err != nil {
 		return nil, err
 	}
 	rel := c.current(name)
 	if rel == nil || rel.Info == nil || rel.Info.Status == helmrelease.StatusUninstalled {
 		return nil, fmt.Errorf("release %q has no revision in the cluster to compare with", name)
 	}
-	before, after, err := c.driftObjects(ctx, rel)
+	p, err := compare(name, o, func() (before, after []*unstructured.Unstructured, err error) {
+		return c.driftObjects(ctx, rel)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
-	}
-	p, err := diff.Compute(before, after, o)
-	if err != nil {
-		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
+		return nil, err
 	}
 	root, resolved := resolutionOf(rel)
 	p.Bundle = diff.Root(root, root)
@@ -84,29 +79,21 @@ func (c *Client) driftObjects(ctx context.Context, rel *helmrelease.Release) (be
 		return nil, nil, err
 	}
 	labelled(target, rel)
-	defined := definedKinds(target)
-	for _, info := range target {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		obj, err := asUnstructured(info.Object)
-		if err != nil {
-			return nil, nil, err
-		}
-		live, should, err := dryRunResult(ctx, resourceFor(v.dyn, info), info, obj, target, false, defined)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
-		}
+	err = dryRunEach(ctx, v.dyn, target, target, false, func(live, should *unstructured.Unstructured) error {
 		if live == nil {
 			after = append(after, should) // deleted by hand: the upgrade creates it
-			continue
+			return nil
 		}
 		expected, err := released(live, should)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
+			return err
 		}
 		before = append(before, live)
 		after = append(after, expected)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return before, after, nil
 }

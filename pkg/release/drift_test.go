@@ -16,6 +16,16 @@ func objectOf(t *testing.T, doc string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: m}
 }
 
+// wantObject fails t unless got, said as what, is want.
+func wantObject(t *testing.T, what string, got, want *unstructured.Unstructured) {
+	t.Helper()
+	g, _ := yaml.Marshal(got.Object)
+	w, _ := yaml.Marshal(want.Object)
+	if string(g) != string(w) {
+		t.Errorf("%s:\n%s\nwant:\n%s", what, g, w)
+	}
+}
+
 // What the release should be is live with only the fields bundle applies
 // set back: a hand edit of an image and a container removed by hand come
 // back; replicas an autoscaler scales through the scale subresource, a
@@ -82,11 +92,7 @@ spec:
       - name: side
         image: busybox
 `)
-	g, _ := yaml.Marshal(got.Object)
-	w, _ := yaml.Marshal(want.Object)
-	if string(g) != string(w) {
-		t.Errorf("released:\n%s\nwant:\n%s", g, w)
-	}
+	wantObject(t, "released", got, want)
 	if live.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] != "nginx:hand" {
 		t.Error("released changed the live object")
 	}

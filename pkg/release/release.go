@@ -303,11 +303,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 		opts.replace = true
 	}
 	opts.Wait = opts.Wait || opts.Atomic
-	cfg, err := c.opConfig(ctx, name, opts.WaitOptions)
-	if err != nil {
-		return nil, err
-	}
-	v, err := c.validator(ctx, cfg.KubeClient, !opts.NoHooks, false)
+	cfg, v, err := c.helmConfig(ctx, name, p, opts.WaitOptions, !opts.NoHooks, false)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +318,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 				"installing %s as %q: namespace %q does not exist", p.Root.Bundle, name, c.namespace)
 		}
 	}
-	inst := action.NewInstall(pinHooks(v.gate(cfg), p))
+	inst := action.NewInstall(cfg)
 	inst.ReleaseName = name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
@@ -344,15 +340,38 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	}
 	rel, err := inst.RunWithContext(ctx, chrt, vals)
 	if err == nil && opts.DryRun {
-		err = pinDryRun(rel, p)
-	}
-	if err == nil && opts.DryRun {
-		err = v.release(rel)
+		err = v.dryRun(rel, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
+}
+
+// helmConfig is the configuration Install and Upgrade run their Helm
+// action with: the operation's (opConfig), whose storage validates the
+// pending revision (validator.gate) and pins its hooks' images
+// (pinHooks); and the validator.
+func (c *Client) helmConfig(ctx context.Context, name string, p *plan.Plan, w WaitOptions, hooks, force bool) (*action.Configuration, *validator, error) {
+	cfg, err := c.opConfig(ctx, name, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := c.validator(ctx, cfg.KubeClient, hooks, force)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pinHooks(v.gate(cfg), p), v, nil
+}
+
+// dryRun does to the revision of a dry run of Install or Upgrade, which
+// Helm does not store, what storing it does: its hooks' images pinned
+// (pinDryRun), then the revision validated.
+func (v *validator) dryRun(rel *helmrelease.Release, p *plan.Plan) error {
+	if err := pinDryRun(rel, p); err != nil {
+		return err
+	}
+	return v.release(rel)
 }
 
 // UpgradeOptions configure Upgrade.
@@ -514,15 +533,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, err
 	}
 	opts.Wait = opts.Wait || opts.Atomic
-	cfg, err := c.opConfig(ctx, name, opts.WaitOptions)
+	cfg, v, err := c.helmConfig(ctx, name, p, opts.WaitOptions, !opts.NoHooks, opts.Force)
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.validator(ctx, cfg.KubeClient, !opts.NoHooks, opts.Force)
-	if err != nil {
-		return nil, err
-	}
-	up := action.NewUpgrade(pinHooks(v.gate(cfg), p))
+	up := action.NewUpgrade(cfg)
 	up.Namespace = c.namespace
 	up.Wait = opts.Wait || opts.Atomic
 	up.Atomic = opts.Atomic
@@ -547,10 +562,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	}
 	rel, err := up.RunWithContext(ctx, name, chrt, vals)
 	if err == nil && opts.DryRun {
-		err = pinDryRun(rel, p)
-	}
-	if err == nil && opts.DryRun {
-		err = v.release(rel)
+		err = v.dryRun(rel, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
@@ -828,6 +840,16 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	return out, nil
 }
 
+// existing is release name's last revision, read once the cluster
+// answers: the prologue of every operation that reads an existing
+// release without holding it.
+func (c *Client) existing(name string) (*helmrelease.Release, error) {
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	return c.last(name)
+}
+
 func (c *Client) last(name string) (*helmrelease.Release, error) {
 	r, err := c.cfg.Releases.Last(name)
 	if err != nil {
@@ -841,10 +863,7 @@ func (c *Client) last(name string) (*helmrelease.Release, error) {
 
 // History returns every stored revision of a release, oldest first.
 func (c *Client) History(ctx context.Context, name string) ([]*Release, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	if _, err := c.last(name); err != nil {
+	if _, err := c.existing(name); err != nil {
 		return nil, err
 	}
 	h := action.NewHistory(c.cfg)

@@ -3,9 +3,7 @@ package release
 import (
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"sigs.k8s.io/yaml"
 )
 
 // A dry-run apply's answer keeps what only helm's client-side writes own;
@@ -64,11 +62,7 @@ spec:
       containers:
       - name: web
 `
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-		t.Fatal(err)
-	}
-	u := &unstructured.Unstructured{Object: m}
+	u := objectOf(t, doc)
 	n, err := takenBack(u, sets.New("helm"))
 	if err != nil {
 		t.Fatal(err)
@@ -77,13 +71,5 @@ spec:
 		t.Errorf("removed %d fields, want 3 (a label, an env var, a container)", n)
 	}
 	u.SetManagedFields(nil)
-	var w map[string]any
-	if err := yaml.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := yaml.Marshal(u.Object)
-	exp, _ := yaml.Marshal(w)
-	if string(got) != string(exp) {
-		t.Errorf("after the take-over:\n%s\nwant:\n%s", got, exp)
-	}
+	wantObject(t, "after the take-over", u, objectOf(t, want))
 }

@@ -11,8 +11,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -254,13 +256,8 @@ func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]str
 	if err != nil {
 		return nil, nil, fmt.Errorf("rendering the claim templates of %s: %w", b.Provider, err)
 	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var ms []Manifest
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(files)) {
 		var sb strings.Builder
 		docs := releaseutil.SplitManifests(files[n])
 		keys := make([]string, 0, len(docs))

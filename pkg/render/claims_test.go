@@ -24,15 +24,7 @@ import (
 func providerBinding(t *testing.T, provider, instance string) *plan.Binding {
 	t.Helper()
 	pp := planFor(t, "stable/"+provider)
-	rel := render.ReleaseOptions{Name: "team-db", Namespace: "data"}
-	vals, err := render.Values(pp, nil, rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs, err := render.Outputs(pp, vals, rel)
-	if err != nil {
-		t.Fatal(err)
-	}
+	outs := outputsOf(t, pp, render.ReleaseOptions{Name: "team-db", Namespace: "data"})
 	return &plan.Binding{Bind: plan.Bind{Instance: instance, Namespace: "data", Release: "team-db"},
 		Provider: pp.Root.Bundle, Repository: "stable", Outputs: outs, Claim: true}
 }
@@ -102,7 +94,7 @@ func TestClaimsPerConsumer(t *testing.T) {
 
 		sec := objs["Secret/"+claimName]
 		if sec == nil {
-			t.Fatalf("%s: no claim Secret %s among %v", name, claimName, objKeys(objs))
+			t.Fatalf("%s: no claim Secret %s among %v", name, claimName, keys(objs))
 		}
 		pw64, _ := testutil.Dig(sec, "data", "password").(string)
 		pw, err := base64.StdEncoding.DecodeString(pw64)
@@ -137,7 +129,7 @@ func TestClaimsPerConsumer(t *testing.T) {
 			}
 		}
 		if job == nil || hook == nil {
-			t.Fatalf("%s: claim Jobs: %v", name, objKeys(objs))
+			t.Fatalf("%s: claim Jobs: %v", name, keys(objs))
 		}
 		if testutil.Dig(hook, "metadata", "annotations", "helm.sh/hook") != "pre-delete" || testutil.Dig(job, "metadata", "annotations") != nil {
 			t.Errorf("%s: hooks: the Job %v, the unclaim Job %v", name, testutil.Dig(job, "metadata"), testutil.Dig(hook, "metadata"))
@@ -214,7 +206,7 @@ func TestClaimAcrossNamespaces(t *testing.T) {
 	}
 	own, cp := objs["Secret/blog-database"], objs["data:Secret/"+job]
 	if own == nil || cp == nil || testutil.Dig(own, "data", "password") != testutil.Dig(cp, "data", "password") {
-		t.Fatalf("the claim's Secrets: %v, %v (of %v)", own, cp, objKeys(objs))
+		t.Fatalf("the claim's Secrets: %v, %v (of %v)", own, cp, keys(objs))
 	}
 	cm := objs["data:ConfigMap/"+job+"-claim"]
 	if cm == nil || testutil.Dig(cm, "metadata", "labels", "bundle.sh/claim-namespace") != "web" {
@@ -234,7 +226,7 @@ func TestClaimAcrossNamespaces(t *testing.T) {
 		}
 	}
 	if jobs != 2 {
-		t.Errorf("%d claim Jobs in the provider's namespace, want 2: %v", jobs, objKeys(objs))
+		t.Errorf("%d claim Jobs in the provider's namespace, want 2: %v", jobs, keys(objs))
 	}
 	if got := testutil.Dig(vals, "requires", "database", "passwordSecret"); got != "blog-database" {
 		t.Errorf("passwordSecret = %v", got)
@@ -281,14 +273,6 @@ func TestClaimNames(t *testing.T) {
 	if render.ClaimID("x", "a-b", "c") == render.ClaimID("x", "a", "b_c") {
 		t.Error("a-b/c and a/b_c share a claim id")
 	}
-}
-
-func objKeys(m map[string]map[string]any) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // Two apps bound to one Redis each get a claim of their own: an ACL user
@@ -345,7 +329,7 @@ func TestRedisClaimsPerConsumer(t *testing.T) {
 		}
 		cm := objs["ConfigMap/"+name+"-cache-claim"]
 		if !job || !hook || cm == nil || !strings.Contains(all.String(), `value: "`+id+`:"`) {
-			t.Errorf("%s: claim objects %v:\n%s", name, objKeys(objs), all.String())
+			t.Errorf("%s: claim objects %v:\n%s", name, keys(objs), all.String())
 		}
 	}
 	if len(seen) != 4 {

@@ -298,9 +298,10 @@ func TestExternalRequirement(t *testing.T) {
 	}
 }
 
-func TestRootOutputs(t *testing.T) {
-	p := planFor(t, "stable/mariadb")
-	rel := render.ReleaseOptions{Name: "db", Namespace: "data"}
+// outputsOf are the outputs of p installed, with its default values, as
+// release rel.
+func outputsOf(t *testing.T, p *plan.Plan, rel render.ReleaseOptions) map[string]string {
+	t.Helper()
 	vals, err := render.Values(p, nil, rel)
 	if err != nil {
 		t.Fatal(err)
@@ -309,6 +310,11 @@ func TestRootOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return outs
+}
+
+func TestRootOutputs(t *testing.T) {
+	outs := outputsOf(t, planFor(t, "stable/mariadb"), render.ReleaseOptions{Name: "db", Namespace: "data"})
 	want := map[string]string{"host": "db-mariadb.data.svc", "port": "3306", "database": "app", "username": "app", "passwordSecret": "db-mariadb", "passwordKey": "mariadb-password"}
 	for k, v := range want {
 		if outs[k] != v {

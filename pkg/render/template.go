@@ -430,20 +430,21 @@ type Manifest struct {
 // them. A document that is not an object (empty, or a comment only) is
 // left out.
 func (r *Rendered) Manifests() ([]Manifest, error) {
-	docs, err := splitStream(r.Manifest)
+	docs, err := r.Documents()
 	if err != nil {
 		return nil, err
 	}
+	hooks := len(docs) - len(r.Hooks) // Documents lists the hooks last
 	var out []Manifest
-	add := func(d Document, hook bool) error {
+	for i, d := range docs {
 		var obj map[string]any
 		if err := yaml.Unmarshal([]byte(d.Content), &obj); err != nil {
-			return fmt.Errorf("%s: %w", d.Source, err)
+			return nil, fmt.Errorf("%s: %w", d.Source, err)
 		}
 		if obj == nil {
-			return nil
+			continue
 		}
-		m := Manifest{Source: d.Source, Object: obj, YAML: d.Content, Hook: hook}
+		m := Manifest{Source: d.Source, Object: obj, YAML: d.Content, Hook: i >= hooks}
 		m.APIVersion, _ = obj["apiVersion"].(string)
 		m.Kind, _ = obj["kind"].(string)
 		if md, ok := obj["metadata"].(map[string]any); ok {
@@ -451,17 +452,6 @@ func (r *Rendered) Manifests() ([]Manifest, error) {
 			m.Namespace, _ = md["namespace"].(string)
 		}
 		out = append(out, m)
-		return nil
-	}
-	for _, d := range docs {
-		if err := add(d, false); err != nil {
-			return nil, err
-		}
-	}
-	for _, h := range r.Hooks {
-		if err := add(Document{Source: h.Path, Content: h.Manifest}, true); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }
