@@ -69,6 +69,26 @@ func (o *diffFlags) show(c *ucli.Context, p *diff.Plan) error {
 	return nil
 }
 
+// apply is the diff of install or upgrade: it checks diff's flags, binds
+// the client and the source as they do (a's flags, name and ref), and
+// shows the plan of the operation opts makes of that source.
+func (o *diffFlags) apply(c *ucli.Context, a *applyOptions, name, ref string, opts func(plan.Source) release.DiffOptions) error {
+	if err := o.check(c); err != nil {
+		return err
+	}
+	cl, src, err := a.prepare(c, name, ref)
+	if err != nil {
+		return err
+	}
+	do := opts(src)
+	do.Options = diff.Options{Context: o.context}
+	p, err := cl.Diff(c.Context, do)
+	if err != nil {
+		return asDiff(err)
+	}
+	return o.show(c, p)
+}
+
 // diffElement is -o json's and -o yaml's plan.
 type diffElement struct {
 	*diff.Plan
@@ -96,19 +116,10 @@ func (o *diffInstallOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := o.diff.check(c); err != nil {
-		return err
-	}
-	cl, src, err := o.prepare(c, name, ref)
-	if err != nil {
-		return err
-	}
-	in := o.options(name, src, release.WaitOptions{})
-	p, err := cl.Diff(c.Context, release.DiffOptions{Install: &in, Options: diff.Options{Context: o.diff.context}})
-	if err != nil {
-		return asDiff(err)
-	}
-	return o.diff.show(c, p)
+	return o.diff.apply(c, &o.applyOptions, name, ref, func(src plan.Source) release.DiffOptions {
+		in := o.options(name, src, release.WaitOptions{})
+		return release.DiffOptions{Install: &in}
+	})
 }
 
 // diffUpgradeOptions are bundle diff upgrade's flags: upgrade's, and
@@ -127,19 +138,10 @@ func (o *diffUpgradeOptions) run(c *ucli.Context) error {
 	if err := o.check(c); err != nil {
 		return err
 	}
-	if err := o.diff.check(c); err != nil {
-		return err
-	}
-	cl, src, err := o.prepare(c, "", c.Args().Get(1))
-	if err != nil {
-		return err
-	}
-	up := o.options(c.Args().Get(0), src, release.WaitOptions{})
-	p, err := cl.Diff(c.Context, release.DiffOptions{Upgrade: &up, Options: diff.Options{Context: o.diff.context}})
-	if err != nil {
-		return asDiff(err)
-	}
-	return o.diff.show(c, p)
+	return o.diff.apply(c, &o.applyOptions, "", c.Args().Get(1), func(src plan.Source) release.DiffOptions {
+		up := o.options(c.Args().Get(0), src, release.WaitOptions{})
+		return release.DiffOptions{Upgrade: &up}
+	})
 }
 
 // releaseDiff are the flags of the diffs of an installed release
