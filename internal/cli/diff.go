@@ -310,18 +310,11 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound by:"), co)
 	}
 	for _, o := range p.Objects {
-		var head string
-		switch o.Action {
-		case diff.Create:
-			head = pt.paint(colorGreen, "+ create "+o.String())
-		case diff.Delete:
-			head = pt.paint(colorRed, "- delete "+o.String())
-		case diff.Change:
-			head = pt.paint(colorYellow, "~ change "+o.String())
-		default:
+		if o.Action != diff.Create && o.Action != diff.Delete && o.Action != diff.Change {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s\n", head)
+		sign, color := mark(o.Action)
+		fmt.Fprintf(w, "\n%s\n", pt.paint(color, sign+" "+string(o.Action)+" "+o.String()))
 		for _, k := range o.SecretKeys {
 			line := fmt.Sprintf("  data.%s: %s (value hidden)", k.Key, k.State)
 			switch k.State {
@@ -361,10 +354,11 @@ func printWiring(w io.Writer, pt painter, wires []diff.Wire) {
 	}
 	fmt.Fprintln(w, pt.paint(colorBold, "Wiring:"))
 	for _, wr := range wires {
+		sign, color := mark(wr.Action)
 		var line string
 		switch {
 		case wr.Hidden:
-			line = fmt.Sprintf("%s %s: %s (value hidden)", wireSign(wr.Action), wr, wr.Action)
+			line = fmt.Sprintf("%s %s: %s (value hidden)", sign, wr, wr.Action)
 		case wr.Action == diff.Create:
 			line = fmt.Sprintf("+ %s: %q", wr, wr.After)
 		case wr.Action == diff.Delete:
@@ -372,28 +366,20 @@ func printWiring(w io.Writer, pt painter, wires []diff.Wire) {
 		default:
 			line = fmt.Sprintf("~ %s: %q -> %q", wr, wr.Before, wr.After)
 		}
-		fmt.Fprintf(w, "  %s\n", pt.paint(wireColor(wr.Action), line))
+		fmt.Fprintf(w, "  %s\n", pt.paint(color, line))
 	}
 }
 
-func wireSign(a diff.Action) string {
+// mark is how bundle diff marks what an action does to an object or a
+// wire: + in green to create, - in red to delete, ~ in yellow to change.
+func mark(a diff.Action) (sign, color string) {
 	switch a {
 	case diff.Create:
-		return "+"
+		return "+", colorGreen
 	case diff.Delete:
-		return "-"
+		return "-", colorRed
 	}
-	return "~"
-}
-
-func wireColor(a diff.Action) string {
-	switch a {
-	case diff.Create:
-		return colorGreen
-	case diff.Delete:
-		return colorRed
-	}
-	return colorYellow
+	return "~", colorYellow
 }
 
 // resolutionLine is "database: mariadb 1.0.1 -> 1.0.2 (from stable)" and
