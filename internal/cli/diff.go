@@ -69,6 +69,26 @@ func (o *diffFlags) show(c *ucli.Context, p *diff.Plan) error {
 	return nil
 }
 
+// apply is the diff of install or upgrade: it checks diff's flags, binds
+// the client and the source as they do (a's flags, name and ref), and
+// shows the plan of the operation opts makes of that source.
+func (o *diffFlags) apply(c *ucli.Context, a *applyOptions, name, ref string, opts func(plan.Source) release.DiffOptions) error {
+	if err := o.check(c); err != nil {
+		return err
+	}
+	cl, src, err := a.prepare(c, name, ref)
+	if err != nil {
+		return err
+	}
+	do := opts(src)
+	do.Options = diff.Options{Context: o.context}
+	p, err := cl.Diff(c.Context, do)
+	if err != nil {
+		return asDiff(err)
+	}
+	return o.show(c, p)
+}
+
 // diffElement is -o json's and -o yaml's plan.
 type diffElement struct {
 	*diff.Plan
@@ -96,19 +116,10 @@ func (o *diffInstallOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := o.diff.check(c); err != nil {
-		return err
-	}
-	cl, src, err := o.prepare(c, name, ref)
-	if err != nil {
-		return err
-	}
-	in := o.options(name, src, release.WaitOptions{})
-	p, err := cl.Diff(c.Context, release.DiffOptions{Install: &in, Options: diff.Options{Context: o.diff.context}})
-	if err != nil {
-		return asDiff(err)
-	}
-	return o.diff.show(c, p)
+	return o.diff.apply(c, &o.applyOptions, name, ref, func(src plan.Source) release.DiffOptions {
+		in := o.options(name, src, release.WaitOptions{})
+		return release.DiffOptions{Install: &in}
+	})
 }
 
 // diffUpgradeOptions are bundle diff upgrade's flags: upgrade's, and
@@ -127,19 +138,10 @@ func (o *diffUpgradeOptions) run(c *ucli.Context) error {
 	if err := o.check(c); err != nil {
 		return err
 	}
-	if err := o.diff.check(c); err != nil {
-		return err
-	}
-	cl, src, err := o.prepare(c, "", c.Args().Get(1))
-	if err != nil {
-		return err
-	}
-	up := o.options(c.Args().Get(0), src, release.WaitOptions{})
-	p, err := cl.Diff(c.Context, release.DiffOptions{Upgrade: &up, Options: diff.Options{Context: o.diff.context}})
-	if err != nil {
-		return asDiff(err)
-	}
-	return o.diff.show(c, p)
+	return o.diff.apply(c, &o.applyOptions, "", c.Args().Get(1), func(src plan.Source) release.DiffOptions {
+		up := o.options(c.Args().Get(0), src, release.WaitOptions{})
+		return release.DiffOptions{Upgrade: &up}
+	})
 }
 
 // releaseDiff are the flags of the diffs of an installed release
@@ -308,18 +310,11 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound by:"), co)
 	}
 	for _, o := range p.Objects {
-		var head string
-		switch o.Action {
-		case diff.Create:
-			head = pt.paint(colorGreen, "+ create "+o.String())
-		case diff.Delete:
-			head = pt.paint(colorRed, "- delete "+o.String())
-		case diff.Change:
-			head = pt.paint(colorYellow, "~ change "+o.String())
-		default:
+		if o.Action != diff.Create && o.Action != diff.Delete && o.Action != diff.Change {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s\n", head)
+		sign, color := mark(o.Action)
+		fmt.Fprintf(w, "\n%s\n", pt.paint(color, sign+" "+string(o.Action)+" "+o.String()))
 		for _, k := range o.SecretKeys {
 			line := fmt.Sprintf("  data.%s: %s (value hidden)", k.Key, k.State)
 			switch k.State {
@@ -359,10 +354,11 @@ func printWiring(w io.Writer, pt painter, wires []diff.Wire) {
 	}
 	fmt.Fprintln(w, pt.paint(colorBold, "Wiring:"))
 	for _, wr := range wires {
+		sign, color := mark(wr.Action)
 		var line string
 		switch {
 		case wr.Hidden:
-			line = fmt.Sprintf("%s %s: %s (value hidden)", wireSign(wr.Action), wr, wr.Action)
+			line = fmt.Sprintf("%s %s: %s (value hidden)", sign, wr, wr.Action)
 		case wr.Action == diff.Create:
 			line = fmt.Sprintf("+ %s: %q", wr, wr.After)
 		case wr.Action == diff.Delete:
@@ -370,28 +366,20 @@ func printWiring(w io.Writer, pt painter, wires []diff.Wire) {
 		default:
 			line = fmt.Sprintf("~ %s: %q -> %q", wr, wr.Before, wr.After)
 		}
-		fmt.Fprintf(w, "  %s\n", pt.paint(wireColor(wr.Action), line))
+		fmt.Fprintf(w, "  %s\n", pt.paint(color, line))
 	}
 }
 
-func wireSign(a diff.Action) string {
+// mark is how bundle diff marks what an action does to an object or a
+// wire: + in green to create, - in red to delete, ~ in yellow to change.
+func mark(a diff.Action) (sign, color string) {
 	switch a {
 	case diff.Create:
-		return "+"
+		return "+", colorGreen
 	case diff.Delete:
-		return "-"
+		return "-", colorRed
 	}
-	return "~"
-}
-
-func wireColor(a diff.Action) string {
-	switch a {
-	case diff.Create:
-		return colorGreen
-	case diff.Delete:
-		return colorRed
-	}
-	return colorYellow
+	return "~", colorYellow
 }
 
 // resolutionLine is "database: mariadb 1.0.1 -> 1.0.2 (from stable)" and
