@@ -21,37 +21,6 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 )
 
-// writeBundle writes a bundle directory from name -> content.
-func writeBundle(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-const deploymentTemplate = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: "{{ .Release.Name }}-%s"}
-spec:
-  selector: {matchLabels: {app: %s}}
-  template:
-    metadata: {labels: {app: %s}}
-    spec:
-      containers:
-        - name: main
-          image: %s
-`
-
-func deployment(name, image string) string {
-	return fmt.Sprintf(deploymentTemplate, name, name, name, image)
-}
-
 // The air-gapped round trip: registry A serves two bundles (an app
 // requiring a database bundle) and their images (one multi-platform);
 // bundle archive copies them into one file; A goes away; archive push
@@ -59,24 +28,11 @@ func deployment(name, image string) string {
 // image from B by digest. Pushing again sends nothing; a corrupted blob
 // is refused.
 func TestArchiveAirGapped(t *testing.T) {
-	a := testregistry.StartServer(t)
-	dbIndex := testregistry.Index(t, a.Host, "img/db", "1.0", "linux/amd64", "linux/arm64")
-	webDigest := testregistry.Image(t, a.Host, "img/web", "2.0")
-	src := "oci://" + a.Host + "/bundles"
-
-	db := writeBundle(t, map[string]string{
-		"Chart.yaml":            "apiVersion: v2\nname: db\nversion: 1.0.0\n",
-		"bundle.yaml":           "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db'\n",
-		"templates/deploy.yaml": deployment("db", a.Host+"/img/db:1.0"),
-	})
+	g := testregistry.StartAirGap(t)
+	a, dbIndex, webDigest, src, db, app := g.A, g.DBIndex, g.WebDigest, g.Source, g.DB, g.App
 	if code, _, errs := run(t, "push", db, src, "--plain-http"); code != 0 {
 		t.Fatal(errs)
 	}
-	app := writeBundle(t, map[string]string{
-		"Chart.yaml":            "apiVersion: v2\nname: app\nversion: 0.1.0\n",
-		"bundle.yaml":           "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: db, repository: " + src + ", version: ^1, outputs: [host]}\n",
-		"templates/deploy.yaml": deployment("web", a.Host+"/img/web:2.0"),
-	})
 	if code, out, errs := run(t, "lock", app, "--plain-http"); code != 0 || !strings.Contains(out, "1 bundles, 2 images") {
 		t.Fatalf("lock: %s %s", out, errs)
 	}

@@ -1,14 +1,7 @@
 package repo
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,27 +48,7 @@ func TestArchiveProgressAndCorruptSource(t *testing.T) {
 	}
 
 	// A proxy that corrupts every layer on its way from the registry.
-	target, _ := url.Parse("http://" + a)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.ErrorLog = log.New(io.Discard, "", 0)
-	proxy.ModifyResponse = func(resp *http.Response) error {
-		if resp.Request.Method != http.MethodGet || !strings.Contains(resp.Request.URL.Path, "/blobs/") {
-			return nil
-		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if len(body) >= 256 {
-			body[len(body)/2] ^= 0xff
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		return nil
-	}
-	srv := httptest.NewServer(proxy)
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := corruptingProxy(t, a, 256)
 	w, _ = NewArchiveWriter(filepath.Join(dir, "bad"), OCIOptions{PlainHTTP: true})
 	err = w.AddImage(ctx, bundle.LockedImage{Image: host + "/img/x:1", Repository: host + "/img/x", Digest: d})
 	if err == nil || !strings.Contains(err.Error(), "is corrupted") || !strings.Contains(err.Error(), "blob sha256:") || strings.Contains(err.Error(), "\n") {
@@ -89,7 +62,7 @@ func TestPushArchiveRefusesOtherContent(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	archive := func(name, values string) string {
-		b, err := bundle.LoadArchive(packageBundle(t, "1.0.0", values), "test")
+		b, err := bundle.LoadArchive(testregistry.Leaf(t, "1.0.0", values), "test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,8 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/registry"
+
+	"github.com/bundlesh/bundle/internal/testregistry"
 )
 
 // Helm's own registry client pulls and loads a bundle bundle pushed, and
@@ -23,7 +25,7 @@ func TestHelmInterop(t *testing.T) {
 	o, _ := NewOCI("oci://"+host+"/bundles", OCIOptions{PlainHTTP: true})
 
 	// bundle -> Helm.
-	if _, err := o.Push(ctx, packageBundle(t, "1.2.3", "a: 1\n"), PushOptions{}); err != nil {
+	if _, err := o.Push(ctx, testregistry.Leaf(t, "1.2.3", "a: 1\n"), PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := helm.Pull(host+"/bundles/leaf:1.2.3", registry.PullOptWithChart(true))
@@ -36,7 +38,7 @@ func TestHelmInterop(t *testing.T) {
 	}
 
 	// Helm -> bundle.
-	pkg := packageBundle(t, "2.0.0+build.7", "a: 2\n")
+	pkg := testregistry.Leaf(t, "2.0.0+build.7", "a: 2\n")
 	if _, err := helm.Push(pkg, host+"/bundles/leaf:2.0.0_build.7", registry.PushOptStrictMode(false)); err != nil {
 		t.Fatalf("Helm push: %v", err)
 	}

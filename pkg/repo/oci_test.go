@@ -5,12 +5,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,28 +18,9 @@ import (
 	"oras.land/oras-go/v2"
 
 	"github.com/bundlesh/bundle/internal/testregistry"
-	"github.com/bundlesh/bundle/pkg/bundle"
 )
 
 func startRegistry(t *testing.T) string { return testregistry.Start(t) }
-
-func packageBundle(t *testing.T, version, data string) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
-	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: leaf\nversion: "+version+"\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "values.yaml"), []byte(data), 0o644)
-	os.WriteFile(filepath.Join(dir, "templates", "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), 0o644)
-	b, err := bundle.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, err := b.Package()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pkg
-}
 
 func TestOCIPushPullResolve(t *testing.T) {
 	ctx := context.Background()
@@ -49,17 +29,17 @@ func TestOCIPushPullResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d1, err := o.Push(ctx, packageBundle(t, "1.0.0", "a: 1\n"), PushOptions{})
+	d1, err := o.Push(ctx, testregistry.Leaf(t, "1.0.0", "a: 1\n"), PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, err := o.Push(ctx, packageBundle(t, "1.0.0", "a: 1\n"), PushOptions{}); err != nil || again != d1 {
+	if again, err := o.Push(ctx, testregistry.Leaf(t, "1.0.0", "a: 1\n"), PushOptions{}); err != nil || again != d1 {
 		t.Fatalf("pushing the same package again: %s %v (want %s)", again, err, d1)
 	}
-	if _, err := o.Push(ctx, packageBundle(t, "1.0.0", "a: 2\n"), PushOptions{}); err == nil || !strings.Contains(err.Error(), "already exists with other content") {
+	if _, err := o.Push(ctx, testregistry.Leaf(t, "1.0.0", "a: 2\n"), PushOptions{}); err == nil || !strings.Contains(err.Error(), "already exists with other content") {
 		t.Fatalf("overwrite without --force: %v", err)
 	}
-	if _, err := o.Push(ctx, packageBundle(t, "1.1.0+b1", "a: 3\n"), PushOptions{}); err != nil {
+	if _, err := o.Push(ctx, testregistry.Leaf(t, "1.1.0+b1", "a: 3\n"), PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -99,7 +79,7 @@ func TestOCIArtifactIsAHelmChart(t *testing.T) {
 	ctx := context.Background()
 	host := startRegistry(t)
 	o, _ := NewOCI("oci://"+host+"/bundles", OCIOptions{PlainHTTP: true})
-	pkg := packageBundle(t, "2.0.0", "a: 1\n")
+	pkg := testregistry.Leaf(t, "2.0.0", "a: 1\n")
 	if _, err := o.Push(ctx, pkg, PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +101,7 @@ func TestOCIProgressAndCorruptBlob(t *testing.T) {
 	host := startRegistry(t)
 	var bar strings.Builder
 	o, _ := NewOCI("oci://"+host+"/bundles", OCIOptions{PlainHTTP: true, Progress: &bar})
-	if _, err := o.Push(ctx, packageBundle(t, "1.0.0", "a: 1\n"), PushOptions{}); err != nil {
+	if _, err := o.Push(ctx, testregistry.Leaf(t, "1.0.0", "a: 1\n"), PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(bar.String(), "100%") || !strings.Contains(bar.String(), "chart sha256:") {
@@ -129,8 +109,20 @@ func TestOCIProgressAndCorruptBlob(t *testing.T) {
 	}
 
 	// A proxy that corrupts the chart layer: the pull is refused.
+	bad, _ := NewOCI("oci://"+corruptingProxy(t, host, 101)+"/bundles", OCIOptions{PlainHTTP: true})
+	if _, err := bad.Load(ctx, "leaf", semver.MustParse("1.0.0")); err == nil || !strings.Contains(err.Error(), "mismatch") {
+		t.Errorf("corrupted blob: %v", err)
+	}
+}
+
+// corruptingProxy serves the registry at host through a proxy that flips
+// the middle byte of every blob of min bytes or more it sends, and returns
+// the proxy's host; it stops with the test.
+func corruptingProxy(t *testing.T, host string, min int) string {
+	t.Helper()
 	target, _ := url.Parse("http://" + host)
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
 	proxy.ModifyResponse = func(resp *http.Response) error {
 		if resp.Request.Method != http.MethodGet || !strings.Contains(resp.Request.URL.Path, "/blobs/") {
 			return nil
@@ -140,16 +132,13 @@ func TestOCIProgressAndCorruptBlob(t *testing.T) {
 			return err
 		}
 		resp.Body.Close()
-		if len(body) > 100 {
+		if len(body) >= min {
 			body[len(body)/2] ^= 0xff
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		return nil
 	}
-	corrupt := httptest.NewServer(proxy)
-	defer corrupt.Close()
-	bad, _ := NewOCI("oci://"+strings.TrimPrefix(corrupt.URL, "http://")+"/bundles", OCIOptions{PlainHTTP: true})
-	if _, err := bad.Load(ctx, "leaf", semver.MustParse("1.0.0")); err == nil || !strings.Contains(err.Error(), "mismatch") {
-		t.Errorf("corrupted blob: %v", err)
-	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
 }

@@ -12,6 +12,7 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/bundlesh/bundle/internal/testregistry"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/resolve"
 	"github.com/bundlesh/bundle/pkg/sign"
@@ -52,7 +53,7 @@ func TestSignVerify(t *testing.T) {
 	ctx := context.Background()
 	host := startRegistry(t)
 	o, _ := NewOCI("oci://"+host+"/bundles", OCIOptions{PlainHTTP: true})
-	d1, err := o.Push(ctx, packageBundle(t, "1.0.0", "a: 1\n"), PushOptions{})
+	d1, err := o.Push(ctx, testregistry.Leaf(t, "1.0.0", "a: 1\n"), PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestSignVerify(t *testing.T) {
 		!strings.Contains(err.Error(), "oci://"+host+"/bundles/leaf@1.0.0 ("+d1+"): signed by another key: none of 2 signatures verifies with stranger.pub") {
 		t.Fatalf("stranger: %v", err)
 	}
-	if _, err := o.Push(ctx, packageBundle(t, "2.0.0", "a: 1\n"), PushOptions{}); err != nil {
+	if _, err := o.Push(ctx, testregistry.Leaf(t, "2.0.0", "a: 1\n"), PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := o.Verify(ctx, "leaf", "2.0.0", []sign.Key{team.key}); !errors.Is(err, sign.ErrUnsigned) || !errors.Is(err, errdefs.ErrFailed) {
@@ -89,7 +90,7 @@ func TestPolicyRefuses(t *testing.T) {
 	plain, _ := NewOCI("oci://"+host+"/bundles", OCIOptions{PlainHTTP: true})
 	team, stranger := newKey(t, "team.pub"), newKey(t, "stranger.pub")
 	push := func(version, data string, force bool) string {
-		d, err := plain.Push(ctx, packageBundle(t, version, data), PushOptions{Force: force})
+		d, err := plain.Push(ctx, testregistry.Leaf(t, version, data), PushOptions{Force: force})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ func TestPolicyRefuses(t *testing.T) {
 		t.Fatalf("signed through a set: %v", err)
 	}
 	other, _ := NewOCI("oci://"+host+"/elsewhere", OCIOptions{PlainHTTP: true})
-	if _, err := other.Push(ctx, packageBundle(t, "1.0.0", "a: 1\n"), PushOptions{}); err != nil {
+	if _, err := other.Push(ctx, testregistry.Leaf(t, "1.0.0", "a: 1\n"), PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := set.Load(ctx, resolve.Ref{Repository: "oci://" + host + "/elsewhere", Name: "leaf"}, semver.MustParse("1.0.0")); err != nil {
@@ -167,7 +168,7 @@ func TestArchiveCarriesSignatures(t *testing.T) {
 	a := startRegistry(t)
 	src, _ := NewOCI("oci://"+a+"/bundles", OCIOptions{PlainHTTP: true})
 	for _, v := range []string{"1.0.0", "2.0.0"} {
-		if _, err := src.Push(ctx, packageBundle(t, v, "a: 1\n"), PushOptions{}); err != nil {
+		if _, err := src.Push(ctx, testregistry.Leaf(t, v, "a: 1\n"), PushOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -26,21 +26,15 @@ func keyPair(t *testing.T, password []byte) ([]byte, Key) {
 	return priv, Key{Name: "team.pub", Key: k}
 }
 
+// signed is the signature with priv of the payload for
+// reg.example.com/team/shop@digest.
 func signed(t *testing.T, priv, password []byte, digest string) Signature {
 	t.Helper()
-	s, err := LoadSigner("cosign.key", priv, password)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p, err := Payload("reg.example.com/team/shop", digest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b64, err := Sign(s, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Signature{Payload: p, Base64: b64}
+	return signedPayload(t, priv, password, p)
 }
 
 func TestSignatureTag(t *testing.T) {

@@ -128,15 +128,21 @@ type server struct {
 	dir      string
 	port     string
 	bin      string // PATH first
+	netns    string // the network namespace it runs in; the host's when ""
 }
 
-// as runs a command as the server's user with only env (and PATH, HOME).
+// as runs a command as the server's user with only env (and PATH, HOME),
+// in its network namespace; every step execs the next, so the process is
+// the command itself.
 func (s *server) as(env map[string]string, args ...string) *exec.Cmd {
-	full := []string{"--reuid=" + s.uid, "--regid=" + s.gid, "--init-groups", "env", "-i", "PATH=" + s.bin + ":/usr/bin:/bin:/usr/sbin", "HOME=" + s.dir}
+	full := []string{"setpriv", "--reuid=" + s.uid, "--regid=" + s.gid, "--init-groups", "env", "-i", "PATH=" + s.bin + ":/usr/bin:/bin:/usr/sbin", "HOME=" + s.dir}
 	for k, v := range env {
 		full = append(full, k+"="+v)
 	}
-	return exec.Command("setpriv", append(full, args...)...)
+	if s.netns != "" {
+		full = append([]string{"ip", "netns", "exec", s.netns}, full...)
+	}
+	return exec.Command(full[0], append(full[1:], args...)...)
 }
 
 // start starts the server (args), logging to DIR/server.log, stops it
@@ -177,7 +183,7 @@ func newServer(t *testing.T, osUser, bin string) *server {
 	}
 	u, err := user.Lookup(osUser)
 	if err != nil {
-		t.Fatalf("no %s user: %v", osUser, err)
+		t.Fatalf("no %s user: %v (make test-tools installs its server)", osUser, err)
 	}
 	dir, err := os.MkdirTemp("", "bundle-claim-")
 	if err != nil {
@@ -202,6 +208,21 @@ func (s *server) runScript(script string, env map[string]string) (string, error)
 	}
 	out, err := s.as(env, "sh", f).CombinedOutput()
 	return string(out), err
+}
+
+// mustRunScript runs a claim script as runScript does, runs times in a
+// row (a run after the first must change nothing), and stops the test at a
+// failure, which what names.
+func (s *server) mustRunScript(what, script string, env map[string]string, runs int) {
+	s.t.Helper()
+	for i := 1; i <= runs; i++ {
+		if out, err := s.runScript(script, env); err != nil {
+			if runs > 1 {
+				what = fmt.Sprintf("%s (run %d)", what, i)
+			}
+			s.t.Fatalf("%s: %v\n%s", what, err, out)
+		}
+	}
 }
 
 func claimEnv(port, admin, id, password string) map[string]string {
@@ -247,11 +268,7 @@ func TestPostgresClaims(t *testing.T) {
 		return strings.TrimSpace(string(out)), err
 	}
 	for _, c := range []struct{ id, pw string }{{idA, "pw A $x 'q'"}, {idB, "pwB"}} {
-		for i := 0; i < 2; i++ { // a second run changes nothing
-			if out, err := s.runScript(scripts["claim.sh"], claimEnv(s.port, admin, c.id, c.pw)); err != nil {
-				t.Fatalf("claim.sh %s (run %d): %v\n%s", c.id, i+1, err, out)
-			}
-		}
+		s.mustRunScript("claim.sh "+c.id, scripts["claim.sh"], claimEnv(s.port, admin, c.id, c.pw), 2)
 		got, err := as(c.id, c.pw, c.id, "CREATE TABLE t (x text); INSERT INTO t VALUES ('"+c.id+"'); SELECT current_user, current_database(), (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), pg_get_userbyid((SELECT datdba FROM pg_database WHERE datname = current_database()))")
 		if want := c.id + "|" + c.id + "|f|" + c.id; err != nil || got != want {
 			t.Errorf("%s in its database: %q, %v (want %s)", c.id, got, err, want)
@@ -270,9 +287,7 @@ func TestPostgresClaims(t *testing.T) {
 		t.Errorf("a wrong password: %q, %v", got, err)
 	}
 	// Again with a new password: the new one works.
-	if out, err := s.runScript(scripts["claim.sh"], claimEnv(s.port, admin, idA, "new")); err != nil {
-		t.Fatalf("claim.sh with a new password: %v\n%s", err, out)
-	}
+	s.mustRunScript("claim.sh with a new password", scripts["claim.sh"], claimEnv(s.port, admin, idA, "new"), 1)
 	if got, err := as(idA, "new", idA, "SELECT x FROM t"); err != nil || got != idA {
 		t.Errorf("after a new password: %q, %v", got, err)
 	}
@@ -281,11 +296,7 @@ func TestPostgresClaims(t *testing.T) {
 	// and its rows stay (owned by postgres); B is untouched.
 	un := claimEnv(s.port, admin, idA, "")
 	un["DELETE_DATA"] = "false"
-	for i := 0; i < 2; i++ {
-		if out, err := s.runScript(scripts["unclaim.sh"], un); err != nil {
-			t.Fatalf("unclaim.sh (run %d): %v\n%s", i+1, err, out)
-		}
-	}
+	s.mustRunScript("unclaim.sh", scripts["unclaim.sh"], un, 2)
 	if got := local("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '"+idA+"'"); got != "0" {
 		t.Errorf("role %s left: %s", idA, got)
 	}
@@ -298,9 +309,7 @@ func TestPostgresClaims(t *testing.T) {
 	// Dropping B's with its data.
 	un = claimEnv(s.port, admin, idB, "")
 	un["DELETE_DATA"] = "true"
-	if out, err := s.runScript(scripts["unclaim.sh"], un); err != nil {
-		t.Fatalf("unclaim.sh DELETE_DATA=true: %v\n%s", err, out)
-	}
+	s.mustRunScript("unclaim.sh DELETE_DATA=true", scripts["unclaim.sh"], un, 1)
 	if got := local("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '"+idB+"'") + "|" + local("postgres", "SELECT count(*) FROM pg_database WHERE datname = '"+idB+"'"); got != "0|0" {
 		t.Errorf("role|database of %s left: %s", idB, got)
 	}
@@ -354,11 +363,7 @@ func TestMariaDBClaims(t *testing.T) {
 	}
 	pwA, pwB := `pw A $x 'q' \`, "pwB"
 	for _, c := range []struct{ id, pw string }{{idA, pwA}, {idB, pwB}} {
-		for i := 0; i < 2; i++ {
-			if out, err := s.runScript(scripts["claim.sh"], claimEnv(s.port, admin, c.id, c.pw)); err != nil {
-				t.Fatalf("claim.sh %s (run %d): %v\n%s", c.id, i+1, err, out)
-			}
-		}
+		s.mustRunScript("claim.sh "+c.id, scripts["claim.sh"], claimEnv(s.port, admin, c.id, c.pw), 2)
 		got, err := as(c.id, c.pw, "CREATE TABLE "+c.id+".t (x text); INSERT INTO "+c.id+".t VALUES ('"+c.id+"'); SELECT x FROM "+c.id+".t; SELECT GROUP_CONCAT(schema_name ORDER BY schema_name) FROM information_schema.schemata")
 		dbs := []string{"information_schema", c.id}
 		sort.Strings(dbs)
@@ -371,19 +376,13 @@ func TestMariaDBClaims(t *testing.T) {
 			t.Errorf("%s reading %s: %q, %v (want denied)", tc.id, tc.db, got, err)
 		}
 	}
-	if out, err := s.runScript(scripts["claim.sh"], claimEnv(s.port, admin, idA, "new")); err != nil {
-		t.Fatalf("claim.sh with a new password: %v\n%s", err, out)
-	}
+	s.mustRunScript("claim.sh with a new password", scripts["claim.sh"], claimEnv(s.port, admin, idA, "new"), 1)
 	if got, err := as(idA, "new", "SELECT x FROM "+idA+".t"); err != nil || got != idA {
 		t.Errorf("after a new password: %q, %v", got, err)
 	}
 	un := claimEnv(s.port, admin, idA, "")
 	un["DELETE_DATA"] = "false"
-	for i := 0; i < 2; i++ {
-		if out, err := s.runScript(scripts["unclaim.sh"], un); err != nil {
-			t.Fatalf("unclaim.sh (run %d): %v\n%s", i+1, err, out)
-		}
-	}
+	s.mustRunScript("unclaim.sh", scripts["unclaim.sh"], un, 2)
 	if got := local("SELECT COUNT(*) FROM mysql.user WHERE user = '" + idA + "'"); got != "0" {
 		t.Errorf("user %s left", idA)
 	}
@@ -395,9 +394,7 @@ func TestMariaDBClaims(t *testing.T) {
 	}
 	un = claimEnv(s.port, admin, idB, "")
 	un["DELETE_DATA"] = "true"
-	if out, err := s.runScript(scripts["unclaim.sh"], un); err != nil {
-		t.Fatalf("unclaim.sh DELETE_DATA=true: %v\n%s", err, out)
-	}
+	s.mustRunScript("unclaim.sh DELETE_DATA=true", scripts["unclaim.sh"], un, 1)
 	if got := local("SELECT COUNT(*) FROM mysql.user WHERE user = '"+idB+"'") + "|" + local("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '"+idB+"'"); got != "0|0" {
 		t.Errorf("user|database of %s left: %s", idB, got)
 	}

@@ -59,11 +59,7 @@ func TestRedisClaims(t *testing.T) {
 	}
 	pwA, pwB := `pw A $x 'q' \`, "pwB"
 	for _, c := range []struct{ id, pw string }{{idA, pwA}, {idB, pwB}} {
-		for i := 0; i < 2; i++ { // a second run changes nothing
-			if out, err := s.runScript(scripts["claim.sh"], env(c.id, c.pw)); err != nil {
-				t.Fatalf("claim.sh %s (run %d): %v\n%s", c.id, i+1, err, out)
-			}
-		}
+		s.mustRunScript("claim.sh "+c.id, scripts["claim.sh"], env(c.id, c.pw), 2)
 		for _, k := range []string{"a", "b"} {
 			if got, err := cli(c.id, c.pw, "SET", c.id+":"+k, c.id); err != nil || got != "OK" {
 				t.Errorf("%s SET its key: %q, %v", c.id, got, err)
@@ -89,9 +85,7 @@ func TestRedisClaims(t *testing.T) {
 		t.Errorf("a wrong password: %q", got)
 	}
 	// Again with a new password: the new one works, the old one not.
-	if out, err := s.runScript(scripts["claim.sh"], env(idA, "new")); err != nil {
-		t.Fatalf("claim.sh with a new password: %v\n%s", err, out)
-	}
+	s.mustRunScript("claim.sh with a new password", scripts["claim.sh"], env(idA, "new"), 1)
 	pwA = "new"
 	if got, err := cli(idA, pwA, "GET", idA+":a"); err != nil || got != idA {
 		t.Errorf("after a new password: %q, %v", got, err)
@@ -114,11 +108,7 @@ func TestRedisClaims(t *testing.T) {
 	// Dropping A's claim, keeping its keys; then B's with its keys.
 	un := env(idA, "")
 	un["DELETE_DATA"] = "false"
-	for i := 0; i < 2; i++ {
-		if out, err := s.runScript(scripts["unclaim.sh"], un); err != nil {
-			t.Fatalf("unclaim.sh (run %d): %v\n%s", i+1, err, out)
-		}
-	}
+	s.mustRunScript("unclaim.sh", scripts["unclaim.sh"], un, 2)
 	if got := must("ACL", "LIST"); strings.Contains(got, "user "+idA+" ") || !strings.Contains(got, "user "+idB+" ") {
 		t.Errorf("after dropping %s: %s", idA, got)
 	}
@@ -130,9 +120,7 @@ func TestRedisClaims(t *testing.T) {
 	}
 	un = env(idB, "")
 	un["DELETE_DATA"] = "true"
-	if out, err := s.runScript(scripts["unclaim.sh"], un); err != nil {
-		t.Fatalf("unclaim.sh DELETE_DATA=true: %v\n%s", err, out)
-	}
+	s.mustRunScript("unclaim.sh DELETE_DATA=true", scripts["unclaim.sh"], un, 1)
 	if got := must("--scan", "--pattern", idB+":*"); got != "" {
 		t.Errorf("keys of %s left: %q", idB, got)
 	}

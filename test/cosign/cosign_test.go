@@ -10,8 +10,6 @@ import (
 	"crypto"
 	"encoding/base64"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,41 +23,37 @@ import (
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 
 	"github.com/bundlesh/bundle/internal/testregistry"
-	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/repo"
 	"github.com/bundlesh/bundle/pkg/sign"
 )
 
-func push(t *testing.T, o *repo.OCI, version string) string {
+// pushed starts a registry and pushes bundle leaf at each of versions to
+// its repository bundles; it returns the registry's host, the repository
+// and the digest of the first version.
+func pushed(t *testing.T, versions ...string) (string, *repo.OCI, string) {
 	t.Helper()
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
-	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: leaf\nversion: "+version+"\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "templates", "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), 0o644)
-	b, err := bundle.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, err := b.Package()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := o.Push(context.Background(), pkg, repo.PushOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func TestCosignVerifiesBundleSignatures(t *testing.T) {
-	start := time.Now()
-	ctx := context.Background()
 	host := testregistry.Start(t)
 	o, err := repo.NewOCI("oci://"+host+"/bundles", repo.OCIOptions{PlainHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dgst := push(t, o, "1.0.0")
+	var first string
+	for i, v := range versions {
+		d, err := o.Push(context.Background(), testregistry.Leaf(t, v, ""), repo.PushOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = d
+		}
+	}
+	return host, o, first
+}
+
+func TestCosignVerifiesBundleSignatures(t *testing.T) {
+	start := time.Now()
+	ctx := context.Background()
+	host, o, dgst := pushed(t, "1.0.0")
 	password := []byte("correct horse")
 	privPEM, pubPEM, err := sign.GenerateKeyPair(password)
 	if err != nil {
@@ -115,13 +109,7 @@ func TestCosignVerifiesBundleSignatures(t *testing.T) {
 func TestBundleVerifiesCosignSignatures(t *testing.T) {
 	start := time.Now()
 	ctx := context.Background()
-	host := testregistry.Start(t)
-	o, err := repo.NewOCI("oci://"+host+"/bundles", repo.OCIOptions{PlainHTTP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dgst := push(t, o, "1.0.0")
-	push(t, o, "2.0.0")
+	host, o, dgst := pushed(t, "1.0.0", "2.0.0")
 	// The key pair cosign generate-key-pair writes.
 	password := []byte("pw")
 	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password, nil })

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -19,45 +17,9 @@ import (
 // image is B's copy, by digest.
 func TestAirGappedInstall(t *testing.T) {
 	e, ns := setupIn(t, "airgap")
-	a := testregistry.StartServer(t)
-	dbIndex := testregistry.Index(t, a.Host, "img/db", "1.0", "linux/amd64", "linux/arm64")
-	webDigest := testregistry.Image(t, a.Host, "img/web", "2.0")
-	src := "oci://" + a.Host + "/bundles"
-	write := func(files map[string]string) string {
-		dir := t.TempDir()
-		for name, data := range files {
-			os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
-	deploy := func(name, image string) string {
-		return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: "{{ .Release.Name }}-%s"}
-spec:
-  selector: {matchLabels: {app: %s}}
-  template:
-    metadata: {labels: {app: %s}}
-    spec:
-      containers:
-        - name: main
-          image: %s
-`, name, name, name, image)
-	}
-	db := write(map[string]string{
-		"Chart.yaml":            "apiVersion: v2\nname: db\nversion: 1.0.0\n",
-		"bundle.yaml":           "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db'\n",
-		"templates/deploy.yaml": deploy("db", a.Host+"/img/db:1.0"),
-	})
+	g := testregistry.StartAirGap(t)
+	a, dbIndex, webDigest, src, db, app := g.A, g.DBIndex, g.WebDigest, g.Source, g.DB, g.App
 	e.mustBundle(t, "push", db, src, "--plain-http")
-	app := write(map[string]string{
-		"Chart.yaml":            "apiVersion: v2\nname: app\nversion: 0.1.0\n",
-		"bundle.yaml":           "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: db, repository: " + src + ", version: ^1, outputs: [host]}\n",
-		"templates/deploy.yaml": deploy("web", a.Host+"/img/web:2.0"),
-	})
 	e.mustBundle(t, "lock", app, "--plain-http")
 	file := filepath.Join(t.TempDir(), "app.tar")
 	e.mustBundle(t, "archive", app, "--locked", "-o", file, "--plain-http")
