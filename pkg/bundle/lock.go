@@ -174,36 +174,27 @@ func parseLock(name string, data []byte) (*Lock, error) {
 
 func parseLockedImage(file string, n *yaml.Node, field string) (LockedImage, error) {
 	var e LockedImage
-	m, err := mapping(file, n, field)
-	if err != nil {
-		return e, err
-	}
 	var ref ImageRef
 	var refLine, repoLine int
-	err = scalarFields(file, m, field, func(k, v *yaml.Node, f, s string) error {
-		switch k.Value {
-		case "image":
+	err := lockEntry(file, n, field, []lockField{
+		{"image", func(v *yaml.Node, f, s string) (err error) {
 			if ref, err = ParseImage(s); err != nil {
 				return &FileError{File: file, Line: v.Line, Field: f, Msg: err.Error()}
 			}
 			e.Image, refLine = s, v.Line
-		case "repository":
+			return nil
+		}},
+		{"repository", func(v *yaml.Node, f, s string) error {
 			if r, err := ParseImage(s); err != nil || r.Repository != s || r.Tag != "latest" {
 				return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid repository %q", s), Hint: "want HOST/PATH, without tag or digest"}
 			}
 			e.Repository, repoLine = s, v.Line
-		case "digest":
-			return lockedDigest(&e.Digest, file, v, f, s)
-		default:
-			return unknownField(file, k, field+".", "image, repository, digest")
-		}
-		return nil
+			return nil
+		}},
+		{"digest", lockedDigest(file, &e.Digest)},
 	})
 	if err != nil {
 		return e, err
-	}
-	if e.Image == "" || e.Repository == "" || e.Digest == "" {
-		return e, &FileError{File: file, Line: n.Line, Field: field, Msg: "needs image, repository and digest"}
 	}
 	if ref.Repository != e.Repository {
 		return e, &FileError{File: file, Line: repoLine, Field: field + ".repository", Msg: fmt.Sprintf("%s is not the repository of %s (%s)", e.Repository, e.Image, ref.Repository)}
@@ -214,14 +205,53 @@ func parseLockedImage(file string, n *yaml.Node, field string) (LockedImage, err
 	return e, nil
 }
 
-// lockedDigest sets *d to digest s of a lock entry (node v, field f),
-// refused unless sha256: and 64 hex digits.
-func lockedDigest(d *string, file string, v *yaml.Node, f, s string) error {
-	if !digestRE.MatchString(s) {
-		return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid digest %q", s), Hint: "want sha256: and 64 hex digits"}
+// lockField is one string field of a lock entry: its key, and what
+// checks and sets its value (the value's node, field path and text).
+type lockField struct {
+	key string
+	set func(v *yaml.Node, f, s string) error
+}
+
+// lockEntry parses mapping n (at field), a lock entry whose keys are
+// fields', each once and each required.
+func lockEntry(file string, n *yaml.Node, field string, fields []lockField) error {
+	m, err := mapping(file, n, field)
+	if err != nil {
+		return err
 	}
-	*d = s
+	keys := make([]string, len(fields))
+	for i, lf := range fields {
+		keys[i] = lf.key
+	}
+	seen := 0
+	err = scalarFields(file, m, field, func(k, v *yaml.Node, f, s string) error {
+		for _, lf := range fields {
+			if lf.key == k.Value {
+				seen++
+				return lf.set(v, f, s)
+			}
+		}
+		return unknownField(file, k, field+".", strings.Join(keys, ", "))
+	})
+	if err != nil {
+		return err
+	}
+	if seen < len(fields) {
+		return &FileError{File: file, Line: n.Line, Field: field, Msg: "needs " + strings.Join(keys[:len(keys)-1], ", ") + " and " + keys[len(keys)-1]}
+	}
 	return nil
+}
+
+// lockedDigest is the lock field that sets *d to a digest, refused unless
+// sha256: and 64 hex digits.
+func lockedDigest(file string, d *string) func(v *yaml.Node, f, s string) error {
+	return func(v *yaml.Node, f, s string) error {
+		if !digestRE.MatchString(s) {
+			return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid digest %q", s), Hint: "want sha256: and 64 hex digits"}
+		}
+		*d = s
+		return nil
+	}
 }
 
 // parseLockList parses the list field of a lock whose items parse with
@@ -250,41 +280,29 @@ func parseLockList[T any](file string, v *yaml.Node, field, key string, item fun
 
 func parseLocked(file string, n *yaml.Node, field string) (LockedBundle, error) {
 	var e LockedBundle
-	m, err := mapping(file, n, field)
-	if err != nil {
-		return e, err
-	}
-	err = scalarFields(file, m, field, func(k, v *yaml.Node, f, s string) error {
-		switch k.Value {
-		case "name":
+	err := lockEntry(file, n, field, []lockField{
+		{"name", func(v *yaml.Node, f, s string) error {
 			if !bundleRE.MatchString(s) {
 				return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid bundle name %q", s)}
 			}
 			e.Name = s
-		case "version":
+			return nil
+		}},
+		{"version", func(v *yaml.Node, f, s string) error {
 			if _, err := semver.StrictNewVersion(s); err != nil {
 				return &FileError{File: file, Line: v.Line, Field: f, Msg: fmt.Sprintf("invalid version %q", s)}
 			}
 			e.Version = s
-		case "repository":
+			return nil
+		}},
+		{"repository", func(v *yaml.Node, f, s string) error {
 			if err := checkRepository(s); err != nil {
 				return &FileError{File: file, Line: v.Line, Field: f, Msg: err.Error()}
 			}
 			e.Repository = s
-		case "digest":
-			return lockedDigest(&e.Digest, file, v, f, s)
-		default:
-			return unknownField(file, k, field+".", "name, version, repository, digest")
-		}
-		return nil
+			return nil
+		}},
+		{"digest", lockedDigest(file, &e.Digest)},
 	})
-	if err != nil {
-		return e, err
-	}
-	for _, want := range []string{e.Name, e.Version, e.Repository, e.Digest} {
-		if want == "" {
-			return e, &FileError{File: file, Line: n.Line, Field: field, Msg: "needs name, version, repository and digest"}
-		}
-	}
-	return e, nil
+	return e, err
 }
