@@ -70,12 +70,7 @@ type LockedImage struct {
 
 // FindImage returns the locked entry for an image reference as written.
 func (l *Lock) FindImage(written string) (LockedImage, bool) {
-	for _, i := range l.Images {
-		if i.Image == written {
-			return i, true
-		}
-	}
-	return LockedImage{}, false
+	return find(l.Images, func(i LockedImage) bool { return i.Image == written })
 }
 
 // Mirrored is where bundle archive push copies an image repository in a

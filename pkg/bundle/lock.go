@@ -51,12 +51,18 @@ type LockedBundle struct {
 
 // Find returns the locked entry for a bundle name.
 func (l *Lock) Find(name string) (LockedBundle, bool) {
-	for _, b := range l.Bundles {
-		if b.Name == name {
-			return b, true
+	return find(l.Bundles, func(b LockedBundle) bool { return b.Name == name })
+}
+
+// find returns the first of list that is wanted.
+func find[T any](list []T, wanted func(T) bool) (T, bool) {
+	for _, e := range list {
+		if wanted(e) {
+			return e, true
 		}
 	}
-	return LockedBundle{}, false
+	var zero T
+	return zero, false
 }
 
 // RequiresDigest digests what resolution depends on in a bundle file: each
