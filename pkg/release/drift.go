@@ -145,27 +145,31 @@ func fieldsOf(u *unstructured.Unstructured, match func(metav1.ManagedFieldsEntry
 func getPath(obj map[string]any, p fieldpath.Path) (any, bool) {
 	var node any = obj
 	for _, pe := range p {
-		switch n := node.(type) {
-		case map[string]any:
-			if pe.FieldName == nil {
-				return nil, false
-			}
-			c, ok := n[*pe.FieldName]
-			if !ok {
-				return nil, false
-			}
-			node = c
-		case []any:
-			i := elementIndex(n, pe)
-			if i < 0 {
-				return nil, false
-			}
-			node = n[i]
-		default:
+		c, _, ok := child(node, pe)
+		if !ok {
 			return nil, false
 		}
+		node = c
 	}
 	return node, true
+}
+
+// child is the value path element pe names in node: a map's field, or a
+// list's element (i, its index; -1 for a field).
+func child(node any, pe fieldpath.PathElement) (c any, i int, ok bool) {
+	switch n := node.(type) {
+	case map[string]any:
+		if pe.FieldName == nil {
+			return nil, -1, false
+		}
+		c, ok = n[*pe.FieldName]
+		return c, -1, ok
+	case []any:
+		if i = elementIndex(n, pe); i >= 0 {
+			return n[i], i, true
+		}
+	}
+	return nil, -1, false
 }
 
 // setPath sets the value at p in obj to v (a deep copy). Where obj lacks

@@ -78,36 +78,29 @@ func removePath(obj map[string]any, p fieldpath.Path) bool {
 	}
 	var remove func(node any, p fieldpath.Path) (any, bool)
 	remove = func(node any, p fieldpath.Path) (any, bool) {
-		pe := p[0]
+		c, i, ok := child(node, p[0])
+		if !ok {
+			return node, false
+		}
 		switch n := node.(type) {
 		case map[string]any:
-			if pe.FieldName == nil {
-				return node, false
-			}
-			child, ok := n[*pe.FieldName]
-			if !ok {
-				return node, false
-			}
+			name := *p[0].FieldName
 			if len(p) == 1 {
-				delete(n, *pe.FieldName)
+				delete(n, name)
 				return n, true
 			}
-			c, removed := remove(child, p[1:])
+			c, removed := remove(c, p[1:])
 			if removed && empty(c) {
-				delete(n, *pe.FieldName)
+				delete(n, name)
 			} else if removed {
-				n[*pe.FieldName] = c
+				n[name] = c
 			}
 			return n, removed
 		case []any:
-			i := elementIndex(n, pe)
-			if i < 0 {
-				return node, false
-			}
 			if len(p) == 1 {
 				return append(n[:i:i], n[i+1:]...), true
 			}
-			c, removed := remove(n[i], p[1:])
+			c, removed := remove(c, p[1:])
 			if removed {
 				n[i] = c
 			}
