@@ -41,8 +41,7 @@ type HTTP struct {
 	compact *compactIndex
 	err     error
 
-	mu     sync.Mutex
-	loaded map[string]*bundle.Bundle
+	loaded memo[*bundle.Bundle]
 }
 
 // HTTPOptions configure an HTTP repository.
@@ -166,7 +165,7 @@ func NewHTTP(name, baseURL string, opts HTTPOptions) (*HTTP, error) {
 	} else {
 		c.Transport = opts.Timeouts.transport()
 	}
-	h := &HTTP{name: name, base: u, client: &c, timeouts: opts.Timeouts.withDefaults(), auth: opts.Auth, indexFile: opts.IndexFile, loaded: map[string]*bundle.Bundle{}}
+	h := &HTTP{name: name, base: u, client: &c, timeouts: opts.Timeouts.withDefaults(), auth: opts.Auth, indexFile: opts.IndexFile}
 	next := c.CheckRedirect
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		// Go keeps Authorization on a redirect to the same host, even from
@@ -349,9 +348,7 @@ func (h *HTTP) Versions(ctx context.Context, name string) ([]*semver.Version, er
 // checks its digest and loads it.
 func (h *HTTP) Load(ctx context.Context, name string, v *semver.Version) (*bundle.Bundle, error) {
 	key := name + "@" + v.String()
-	h.mu.Lock()
-	b, ok := h.loaded[key]
-	h.mu.Unlock()
+	b, ok := h.loaded.get(key)
 	if ok {
 		return b, nil
 	}
@@ -391,9 +388,7 @@ func (h *HTTP) Load(ctx context.Context, name string, v *semver.Version) (*bundl
 	if b.Name != name || !b.Version.Equal(v) {
 		return nil, fmt.Errorf("repository %s: %s holds %s, not %s %s", h.name, u, b, name, v)
 	}
-	h.mu.Lock()
-	h.loaded[key] = b
-	h.mu.Unlock()
+	h.loaded.put(key, b)
 	return b, nil
 }
 

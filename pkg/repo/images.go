@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
@@ -26,13 +25,12 @@ const dockerHub = "registry-1.docker.io"
 type Images struct {
 	opts OCIOptions
 
-	mu   sync.Mutex
-	seen map[string]string
+	seen memo[string]
 }
 
 // NewImages returns an image resolver over opts.
 func NewImages(opts OCIOptions) *Images {
-	return &Images{opts: opts, seen: map[string]string{}}
+	return &Images{opts: opts}
 }
 
 // Digest returns the digest the registry serves for the reference's tag:
@@ -44,9 +42,7 @@ func (i *Images) Digest(ctx context.Context, ref bundle.ImageRef) (string, error
 		return ref.Digest, nil
 	}
 	key := ref.Repository + ":" + ref.Tag
-	i.mu.Lock()
-	d, ok := i.seen[key]
-	i.mu.Unlock()
+	d, ok := i.seen.get(key)
 	if ok {
 		return d, nil
 	}
@@ -71,9 +67,7 @@ func (i *Images) Digest(ctx context.Context, ref bundle.ImageRef) (string, error
 	if desc.Digest.Algorithm() != "sha256" {
 		return "", fmt.Errorf("image %s: the registry answers digest %s; only sha256 is supported", ref.Written, d)
 	}
-	i.mu.Lock()
-	i.seen[key] = d
-	i.mu.Unlock()
+	i.seen.put(key, d)
 	return d, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/opencontainers/go-digest"
@@ -97,8 +96,7 @@ type OCI struct {
 	base string // HOST/NAMESPACE
 	opts OCIOptions
 
-	mu     sync.Mutex
-	loaded map[string]*bundle.Bundle
+	loaded memo[*bundle.Bundle]
 }
 
 // NewOCI returns the registry namespace an oci:// address names.
@@ -113,7 +111,7 @@ func NewOCI(address string, opts OCIOptions) (*OCI, error) {
 	if !ok || base == "" || strings.Contains(base, "@") {
 		return nil, fmt.Errorf("%q is not an oci://HOST/NAMESPACE address", address)
 	}
-	return &OCI{base: base, opts: opts, loaded: map[string]*bundle.Bundle{}}, nil
+	return &OCI{base: base, opts: opts}, nil
 }
 
 func (o *OCI) repository(name string) (*remote.Repository, error) {
@@ -195,9 +193,7 @@ func (o *OCI) Load(ctx context.Context, name string, v *semver.Version) (*bundle
 // with its manifest digest.
 func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle, string, error) {
 	key := name + "@" + reference
-	o.mu.Lock()
-	b, ok := o.loaded[key]
-	o.mu.Unlock()
+	b, ok := o.loaded.get(key)
 	if ok {
 		return b, b.SourceDigest, nil
 	}
@@ -259,9 +255,7 @@ func (o *OCI) Pull(ctx context.Context, name, reference string) (*bundle.Bundle,
 		return nil, "", err
 	}
 	b.SourceDigest = desc.Digest.String()
-	o.mu.Lock()
-	o.loaded[key] = b
-	o.mu.Unlock()
+	o.loaded.put(key, b)
 	return b, desc.Digest.String(), nil
 }
 
