@@ -47,6 +47,10 @@ type Consumer struct {
 	// Outputs are the outputs the requirement needs, as the consumer's
 	// bundle.yaml says.
 	Outputs []string
+	// App, for a colour of a blue-green app or its router (which holds
+	// the app's claims), is the app's name: it is unbound by uninstalling
+	// the app.
+	App string
 }
 
 func (c Consumer) String() string { return c.Namespace + "/" + c.Release }
@@ -366,7 +370,7 @@ func (c *Client) consumers(name string) ([]Consumer, error) {
 			}
 			co := Consumer{Release: r.Name, Namespace: r.Namespace, Bundle: r.Chart.Metadata.Name,
 				Repository: r.Chart.Metadata.Annotations[plan.RepositoryAnnotation],
-				Instance:   res.Instance, Requires: res.Bundle, Constraint: res.Constraint}
+				Instance:   res.Instance, Requires: res.Bundle, Constraint: res.Constraint, App: blueGreenApp(r)}
 			if cb, _, err := providerBundle(r); err == nil {
 				if req := requirement(cb, res.Instance); req != nil {
 					co.Outputs = req.Outputs
@@ -419,8 +423,16 @@ func (c *Client) checkNoConsumers(name string) error {
 	}
 	var fixes []errdefs.Fix
 	var names []string
+	apps := map[string]bool{}
 	for _, co := range cs {
 		names = append(names, fmt.Sprintf("%s (%s)", co, co.Instance))
+		if co.App != "" {
+			if !apps[co.Namespace+"/"+co.App] {
+				apps[co.Namespace+"/"+co.App] = true
+				fixes = append(fixes, errdefs.Fix{Run: []string{"uninstall", co.App, "-n", co.Namespace}})
+			}
+			continue
+		}
 		ref := "BUNDLE"
 		if co.Repository != "" && !strings.Contains(co.Repository, "://") {
 			ref = co.Repository + "/" + co.Bundle

@@ -505,6 +505,18 @@ func (c *Client) uninstallColors(ctx context.Context, st *BlueGreen, opts Uninst
 	return out, nil
 }
 
+// blueGreenApp is the blue-green app rel belongs to, as its router or a
+// colour (its mark); empty for another release.
+func blueGreenApp(rel *helmrelease.Release) string {
+	if parseRouter(rel) != nil {
+		return rel.Name
+	}
+	if rel.Chart == nil || rel.Chart.Metadata == nil {
+		return ""
+	}
+	return rel.Chart.Metadata.Annotations[annColorOf]
+}
+
 // asColor makes opts, an upgrade of release last, the upgrade of a colour
 // when last is a colour of a blue-green app that exists (upgraded on its
 // own: bundle upgrade NAME-green, or diff upgrade): wired to the app's

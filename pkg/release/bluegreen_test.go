@@ -308,6 +308,17 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 		t.Errorf("prune dropped the claim:\n%s", r.Manifest)
 	}
 
+	// The provider is not uninstalled from under the app; the fix is to
+	// uninstall the app, not to unbind a colour.
+	_, err = c.Uninstall(ctx, UninstallOptions{ReleaseName: "shared"})
+	var fe *errdefs.Error
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "team/wiki (database), team/wiki-blue (database)") {
+		t.Fatalf("uninstalling the provider: %v", err)
+	}
+	if want := []errdefs.Fix{{Run: []string{"uninstall", "wiki", "-n", "team"}}, {Options: []string{"force"}, Use: true}}; !reflect.DeepEqual(fe.Fixes, want) {
+		t.Errorf("fixes %+v, want %+v", fe.Fixes, want)
+	}
+
 	// The live colour alone is not uninstalled; the app is, whole.
 	_, err = c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki-blue"})
 	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), `"wiki-blue" is the live colour of blue-green app "wiki"`) {
