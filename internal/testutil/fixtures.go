@@ -62,13 +62,22 @@ func Object(apiVersion, kind, name, body string) string {
 type DeploymentOption func(*deployment)
 
 type deployment struct {
-	app, replicas, annotations, pod string
+	app, meta, replicas, annotations, pod string
 }
 
 // App is the value of the app label that the Deployment selects and its
-// pods carry; without it, the Deployment's name.
+// pods carry; without it, the Deployment's name. App("") leaves out the
+// selector and the pods' metadata: an object cut down to the fields a
+// test reads, as live objects in unit tests are.
 func App(label string) DeploymentOption {
 	return func(d *deployment) { d.app = label }
+}
+
+// Metadata is more of the Deployment's metadata, written from column 0
+// after its name ("annotations: {a: b}\nmanagedFields:\n- …"); with it,
+// metadata is a block, not a flow map.
+func Metadata(fields string) DeploymentOption {
+	return func(d *deployment) { d.meta = fields }
 }
 
 // Replicas sets spec.replicas, as written ("2", "{{ .Values.replicas }}");
@@ -91,7 +100,8 @@ func PodSpec(spec string) DeploymentOption {
 
 // DeploymentYAML is an apps/v1 Deployment named name (a template action
 // is fine) that selects its pods by the label app: name (or App), with
-// the options' replicas, pod annotations and pod spec.
+// the options' metadata, replicas, pod annotations and pod spec, in that
+// order; a test may append more top-level fields (status).
 func DeploymentYAML(name string, opts ...DeploymentOption) string {
 	d := deployment{app: name}
 	for _, o := range opts {
@@ -102,18 +112,28 @@ func DeploymentYAML(name string, opts ...DeploymentOption) string {
 	if d.replicas != "" {
 		b.WriteString("  replicas: " + d.replicas + "\n")
 	}
-	b.WriteString("  selector: {matchLabels: {app: " + d.app + "}}\n  template:\n")
-	if d.annotations == "" {
+	switch {
+	case d.app == "":
+		b.WriteString("  template:\n")
+	case d.annotations == "":
+		b.WriteString("  selector: {matchLabels: {app: " + d.app + "}}\n  template:\n")
 		b.WriteString("    metadata: {labels: {app: " + d.app + "}}\n")
-	} else {
+	default:
+		b.WriteString("  selector: {matchLabels: {app: " + d.app + "}}\n  template:\n")
 		b.WriteString("    metadata:\n      labels: {app: " + d.app + "}\n      annotations: {" + d.annotations + "}\n")
 	}
-	pod := d.pod
-	if !strings.HasSuffix(pod, "\n") {
-		pod += "\n"
+	b.WriteString("    spec:\n" + Indent(withNewline(d.pod), "      "))
+	if d.meta == "" {
+		return Object("apps/v1", "Deployment", name, b.String())
 	}
-	b.WriteString("    spec:\n" + Indent(pod, "      "))
-	return Object("apps/v1", "Deployment", name, b.String())
+	return "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " + name + "\n" + Indent(withNewline(d.meta), "  ") + b.String()
+}
+
+func withNewline(s string) string {
+	if strings.HasSuffix(s, "\n") {
+		return s
+	}
+	return s + "\n"
 }
 
 // Indent puts prefix before every line of text that is not empty.

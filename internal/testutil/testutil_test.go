@@ -81,6 +81,17 @@ spec:
 
         image: nginx
 `},
+		{DeploymentYAML("web", App(""), Metadata("uid: 1\nlabels: {a: b}"), PodSpec("containers: []")), `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  uid: 1
+  labels: {a: b}
+spec:
+  template:
+    spec:
+      containers: []
+`},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got:\n%s\nwant:\n%s", tt.got, tt.want)
