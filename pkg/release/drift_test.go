@@ -43,32 +43,29 @@ func TestReleasedSetsBackOnlyTheFieldsBundleApplies(t *testing.T) {
 - name: web
   image: nginx:hand
   env: [{name: EXTRA, value: "1"}]`)))
+	// should's containers: bundle's image of web (EXTRA is kubectl-edit's) and side.
+	const containers = `containers:
+- name: web
+  image: nginx:1.27
+  env: [{name: EXTRA, value: "1"}]
+- name: side
+  image: busybox`
 	should := objectOf(t, testutil.DeploymentYAML("web", testutil.App(""),
 		testutil.Metadata(revision+"\nmanagedFields:\n"+scale+`
 - {manager: bundle, operation: Apply, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:replicas: {}, f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:image: {}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}}}}
 - {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {f:env: {'k:{"name":"EXTRA"}': {.: {}, f:name: {}, f:value: {}}}}}}}}}}`),
 		testutil.Replicas("1"),
-		testutil.PodSpec(`containers:
-- name: web
-  image: nginx:1.27
-  env: [{name: EXTRA, value: "1"}]
-- name: side
-  image: busybox`)))
+		testutil.PodSpec(containers)))
 	got, err := released(live, should)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got.SetManagedFields(nil)
-	// The replicas of live, the containers of should.
+	// The replicas of live (the autoscaler's), the containers of should.
 	want := objectOf(t, testutil.DeploymentYAML("web", testutil.App(""),
 		testutil.Metadata(revision),
 		testutil.Replicas("5"),
-		testutil.PodSpec(`containers:
-- name: web
-  image: nginx:1.27
-  env: [{name: EXTRA, value: "1"}]
-- name: side
-  image: busybox`)))
+		testutil.PodSpec(containers)))
 	wantObject(t, "released", got, want)
 	if live.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] != "nginx:hand" {
 		t.Error("released changed the live object")
