@@ -371,30 +371,16 @@ func configMapData(t *testing.T, e *env, ns, name string) map[string]string {
 func webVersions(t *testing.T) (v1, v2 string) {
 	t.Helper()
 	write := func(version, label, key, env, nodeSelector string) string {
-		return testutil.WriteTree(t, filepath.Join(t.TempDir(), "web"), map[string]string{
-			"Chart.yaml": "apiVersion: v2\nname: web\nversion: " + version + "\n",
-			"templates/cm.yaml": `apiVersion: v1
-kind: ConfigMap
-metadata: {name: web}
-data: {color: blue, ` + key + `: "on"}
-`,
-			"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, labels: {` + label + `: "yes"}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:` + nodeSelector + `
-      containers:
-      - name: web
-        image: nginx
-        env: [{name: ` + env + `, value: "1"}]
-`,
-		})
+		return testutil.Chart{Name: "web", Version: version, Templates: map[string]string{
+			"cm.yaml": testutil.Object("v1", "ConfigMap", "web", `data: {color: blue, `+key+`: "on"}`+"\n"),
+			"deploy.yaml": testutil.DeploymentYAML("web", testutil.Metadata(`labels: {`+label+`: "yes"}`), testutil.Replicas("1"),
+				testutil.PodSpec(nodeSelector+`containers:
+- name: web
+  image: nginx
+  env: [{name: `+env+`, value: "1"}]`)),
+		}}.Write(t, filepath.Join(t.TempDir(), "web"))
 	}
-	return write("1.0.0", "old", "legacy", "OLD", "\n      nodeSelector: {disk: ssd}"),
+	return write("1.0.0", "old", "legacy", "OLD", "nodeSelector: {disk: ssd}\n"),
 		write("2.0.0", "new", "modern", "NEW", "")
 }
 
