@@ -9,7 +9,9 @@ import (
 // tests write again and again is written here once; a test names only what
 // differs. What they return is YAML text (chart templates may hold template
 // actions anywhere a value goes), laid out as the tests wrote it by hand:
-// flow-style metadata and labels, two-space indents.
+// flow-style metadata and labels (block metadata where a test gives more
+// of it), two-space indents; where a test compares text, it can rely on
+// these bytes (fixtures_test.go pins them).
 
 // Chart is the files of a chart (apiVersion v2) for WriteTree.
 type Chart struct {

@@ -65,7 +65,7 @@ spec:
 }
 
 func podTemplate(apiVersion, kind, name string) string {
-	return "apiVersion: " + apiVersion + "\nkind: " + kind + "\nmetadata: {name: " + name + "}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: \"{{ .Values.registry }}/team/" + name + ":1\"}]\n"
+	return testutil.Object(apiVersion, kind, name, "spec:\n  template:\n    spec:\n      containers: [{name: c, image: \"{{ .Values.registry }}/team/"+name+":1\"}]\n")
 }
 
 // imageSetup serves images from an in-process registry and a bundle app
