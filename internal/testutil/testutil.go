@@ -2,7 +2,8 @@
 // provides (the helm CLI, the local control plane; a test skips without
 // them, or fails under make test), the bundle binary, waiting until a
 // condition holds, a comparison of JSON documents with helm's, walking
-// decoded documents, and files: trees, a post-renderer, golden files.
+// decoded documents, and files: trees, a post-renderer, golden files,
+// and builders of the charts and objects tests write (fixtures.go).
 package testutil
 
 import (

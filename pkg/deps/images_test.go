@@ -30,21 +30,13 @@ spec:
   containers: [{name: c, image: "{{ .Values.registry }}/team/pod:1"}]
   ephemeralContainers: [{name: dbg, image: "{{ .Values.registry }}/team/debug:1"}]
 `,
-	"templates/deployment.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: deploy}
-spec:
-  selector: {matchLabels: {app: d}}
-  template:
-    metadata: {labels: {app: d}}
-    spec:
-      initContainers: [{name: init, image: "{{ .Values.registry }}/team/init:1"}]
-      containers:
-        - name: web
-          image: "{{ .Values.registry }}/team/deploy:1"
-        - name: multi
-          image: "{{ .Values.registry }}/team/multi:1"
-`,
+	"templates/deployment.yaml": testutil.DeploymentYAML("deploy", testutil.App("d"), testutil.PodSpec(`initContainers: [{name: init, image: "{{ .Values.registry }}/team/init:1"}]
+containers:
+  - name: web
+    image: "{{ .Values.registry }}/team/deploy:1"
+  - name: multi
+    image: "{{ .Values.registry }}/team/multi:1"
+`)),
 	"templates/statefulset.yaml": podTemplate("apps/v1", "StatefulSet", "sts"),
 	"templates/daemonset.yaml":   podTemplate("apps/v1", "DaemonSet", "ds"),
 	"templates/replicaset.yaml":  podTemplate("apps/v1", "ReplicaSet", "rs"),
@@ -73,7 +65,7 @@ spec:
 }
 
 func podTemplate(apiVersion, kind, name string) string {
-	return "apiVersion: " + apiVersion + "\nkind: " + kind + "\nmetadata: {name: " + name + "}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: \"{{ .Values.registry }}/team/" + name + ":1\"}]\n"
+	return testutil.Object(apiVersion, kind, name, "spec:\n  template:\n    spec:\n      containers: [{name: c, image: \"{{ .Values.registry }}/team/"+name+":1\"}]\n")
 }
 
 // imageSetup serves images from an in-process registry and a bundle app

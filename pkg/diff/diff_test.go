@@ -28,29 +28,22 @@ func obj(t *testing.T, s string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: m}
 }
 
-const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  uid: 1234
-  resourceVersion: "42"
-  generation: 3
-  creationTimestamp: "2026-01-01T00:00:00Z"
-  managedFields: [{manager: helm, operation: Update}]
-  annotations:
-    kubectl.kubernetes.io/last-applied-configuration: '{"secret": "x"}'
-spec:
-  replicas: 1
-  template:
-    spec:
-      containers:
-      - name: web
-        image: nginx:1.27
-        terminationMessagePath: /dev/termination-log
-status:
-  availableReplicas: 1
-`
+// deployment is Deployment web as the API server returns it: with the
+// fields a diff drops (uid, resourceVersion, managedFields, status, …).
+var deployment = testutil.DeploymentYAML("web", testutil.App(""),
+	testutil.Metadata(`namespace: shop
+uid: 1234
+resourceVersion: "42"
+generation: 3
+creationTimestamp: "2026-01-01T00:00:00Z"
+managedFields: [{manager: helm, operation: Update}]
+annotations:
+  kubectl.kubernetes.io/last-applied-configuration: '{"secret": "x"}'`),
+	testutil.Replicas("1"),
+	testutil.PodSpec(`containers:
+- name: web
+  image: nginx:1.27
+  terminationMessagePath: /dev/termination-log`)) + "status:\n  availableReplicas: 1\n"
 
 func TestCompute(t *testing.T) {
 	scaled := strings.Replace(deployment, "replicas: 1", "replicas: 3", 1)

@@ -22,20 +22,9 @@ import (
 func TestLockedInstallPinsImages(t *testing.T) {
 	ctx := context.Background()
 	digest := "sha256:" + strings.Repeat("c", 64)
-	dir := testutil.WriteTree(t, t.TempDir(), map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: app\nversion: 1.0.0\n",
-		"values.yaml": "tag: \"1.27\"\n",
-		"templates/web.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:{{ .Values.tag }}"}]
-`,
-		"templates/hook.yaml": `apiVersion: batch/v1
+	dir := testutil.Chart{Name: "app", Values: "tag: \"1.27\"\n", Templates: map[string]string{
+		"web.yaml": testutil.DeploymentYAML("web", testutil.PodSpec(`containers: [{name: web, image: "nginx:{{ .Values.tag }}"}]`)),
+		"hook.yaml": `apiVersion: batch/v1
 kind: Job
 metadata:
   name: setup
@@ -46,7 +35,7 @@ spec:
       restartPolicy: Never
       containers: [{name: setup, image: "busybox:1.37"}]
 `,
-	})
+	}}.Write(t, t.TempDir())
 	b, err := bundle.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // A dry-run apply's answer keeps what only helm's client-side writes own;
@@ -11,57 +13,41 @@ import (
 // label, an env var of a keyed list, a whole container. Fields another
 // manager owns (a hand edit, the status) and those the apply sets stay.
 func TestTakenBackRemovesWhatOnlyClientSideManagersOwn(t *testing.T) {
-	const doc = `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels: {app: web, stale: "yes", edited: "by-hand"}
-  managedFields:
-  - manager: helm
-    operation: Update
-    fieldsType: FieldsV1
-    fieldsV1:
-      f:metadata: {f:labels: {.: {}, f:app: {}, f:stale: {}}}
-      f:spec:
-        f:replicas: {}
-        f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:env: {'k:{"name":"OLD"}': {.: {}, f:name: {}, f:value: {}}}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}
-  - manager: bundle
-    operation: Apply
-    fieldsType: FieldsV1
-    fieldsV1:
-      f:metadata: {f:labels: {f:app: {}}}
-      f:spec:
-        f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}}}}}
-  - manager: kubectl-edit
-    operation: Update
-    fieldsType: FieldsV1
-    fieldsV1:
-      f:metadata: {f:labels: {f:edited: {}}}
-      f:spec: {f:replicas: {}}
-spec:
-  replicas: 3
-  template:
-    spec:
-      containers:
-      - name: web
-        env: [{name: OLD, value: "1"}]
-      - name: side
-        image: busybox
-`
-	const want = `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels: {app: web, edited: "by-hand"}
-spec:
-  replicas: 3
-  template:
-    spec:
-      containers:
-      - name: web
-`
+	doc := testutil.DeploymentYAML("web", testutil.App(""),
+		testutil.Metadata(`labels: {app: web, stale: "yes", edited: "by-hand"}
+managedFields:
+- manager: helm
+  operation: Update
+  fieldsType: FieldsV1
+  fieldsV1:
+    f:metadata: {f:labels: {.: {}, f:app: {}, f:stale: {}}}
+    f:spec:
+      f:replicas: {}
+      f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:env: {'k:{"name":"OLD"}': {.: {}, f:name: {}, f:value: {}}}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}
+- manager: bundle
+  operation: Apply
+  fieldsType: FieldsV1
+  fieldsV1:
+    f:metadata: {f:labels: {f:app: {}}}
+    f:spec:
+      f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}}}}}
+- manager: kubectl-edit
+  operation: Update
+  fieldsType: FieldsV1
+  fieldsV1:
+    f:metadata: {f:labels: {f:edited: {}}}
+    f:spec: {f:replicas: {}}`),
+		testutil.Replicas("3"),
+		testutil.PodSpec(`containers:
+- name: web
+  env: [{name: OLD, value: "1"}]
+- name: side
+  image: busybox`))
+	want := testutil.DeploymentYAML("web", testutil.App(""),
+		testutil.Metadata(`labels: {app: web, edited: "by-hand"}`),
+		testutil.Replicas("3"),
+		testutil.PodSpec(`containers:
+- name: web`))
 	u := objectOf(t, doc)
 	n, err := takenBack(u, sets.New("helm"))
 	if err != nil {

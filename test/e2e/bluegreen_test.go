@@ -25,41 +25,23 @@ import (
 // annotation, so that each upgrade changes the pods.
 func blueGreenChart(t *testing.T) string {
 	t.Helper()
-	return testutil.WriteTree(t, filepath.Join(t.TempDir(), "web"), map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.0.0\n",
-		"values.yaml": "version: \"1\"\nnodeSelector: {}\n",
-		"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: {{ .Release.Name }}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: {{ .Release.Name }}}}
-  template:
-    metadata:
-      labels: {app: {{ .Release.Name }}}
-      annotations: {version: {{ .Values.version | quote }}}
-    spec:
-      nodeSelector: {{ toJson .Values.nodeSelector }}
-      containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
-`,
-		"templates/ingress.yaml": `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: {{ .Release.Name }}}
-spec:
+	return testutil.Chart{Name: "web", Values: "version: \"1\"\nnodeSelector: {}\n", Templates: map[string]string{
+		"deploy.yaml": testutil.DeploymentYAML("{{ .Release.Name }}", testutil.Replicas("2"),
+			testutil.PodAnnotations("version: {{ .Values.version | quote }}"),
+			testutil.PodSpec(`nodeSelector: {{ toJson .Values.nodeSelector }}
+containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]`)),
+		"ingress.yaml": testutil.Object("networking.k8s.io/v1", "Ingress", "{{ .Release.Name }}", `spec:
   rules:
   - host: app.example.com
     http:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: {{ .Release.Name }}, port: {name: http}}}}
-`,
-		"templates/service.yaml": `apiVersion: v1
-kind: Service
-metadata: {name: {{ .Release.Name }}}
-spec:
+`),
+		"service.yaml": testutil.Object("v1", "Service", "{{ .Release.Name }}", `spec:
   selector: {app: {{ .Release.Name }}}
   ports: [{name: http, port: 80, targetPort: 80}]
-`,
-	})
+`),
+	}}.Write(t, filepath.Join(t.TempDir(), "web"))
 }
 
 // readyEndpoints lists the pods the ready endpoints of Service svc's

@@ -37,44 +37,25 @@ import (
 // values.nodeSelector.
 func convergeChart(t *testing.T) string {
 	t.Helper()
-	return testutil.WriteTree(t, filepath.Join(t.TempDir(), "conv"), map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: conv\nversion: 1.0.0\n",
-		"values.yaml": "data: {color: blue}\nextras: []\nenv: {}\nnodeSelector: {}\n",
-		"templates/cm.yaml": `apiVersion: v1
-kind: ConfigMap
-metadata: {name: {{ .Release.Name }}}
-data: {{ toJson .Values.data }}
-{{- range .Values.extras }}
+	return testutil.Chart{Name: "conv", Values: "data: {color: blue}\nextras: []\nenv: {}\nnodeSelector: {}\n", Templates: map[string]string{
+		"cm.yaml": testutil.Object("v1", "ConfigMap", "{{ .Release.Name }}", "data: {{ toJson .Values.data }}\n") + `{{- range .Values.extras }}
 ---
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: {{ $.Release.Name }}-{{ . }}}
-data: {extra: {{ . | quote }}}
+` + testutil.Object("v1", "ConfigMap", "{{ $.Release.Name }}-{{ . }}", "data: {extra: {{ . | quote }}}\n") + `{{- end }}
+`,
+		"deploy.yaml": testutil.DeploymentYAML("{{ .Release.Name }}", testutil.Replicas("1"), testutil.PodSpec(`{{- with .Values.nodeSelector }}
+nodeSelector: {{ toJson . }}
 {{- end }}
-`,
-		"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: {{ .Release.Name }}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: {{ .Release.Name }}}}
-  template:
-    metadata: {labels: {app: {{ .Release.Name }}}}
-    spec:
-      {{- with .Values.nodeSelector }}
-      nodeSelector: {{ toJson . }}
-      {{- end }}
-      containers:
-      - name: web
-        image: nginx
-        {{- with .Values.env }}
-        env:
-        {{- range $k, $v := . }}
-        - {name: {{ $k }}, value: {{ $v | quote }}}
-        {{- end }}
-        {{- end }}
-`,
-	})
+containers:
+- name: web
+  image: nginx
+  {{- with .Values.env }}
+  env:
+  {{- range $k, $v := . }}
+  - {name: {{ $k }}, value: {{ $v | quote }}}
+  {{- end }}
+  {{- end }}
+`)),
+	}}.Write(t, filepath.Join(t.TempDir(), "conv"))
 }
 
 // The values of the three revisions the tests move between. stopped is
@@ -390,30 +371,16 @@ func configMapData(t *testing.T, e *env, ns, name string) map[string]string {
 func webVersions(t *testing.T) (v1, v2 string) {
 	t.Helper()
 	write := func(version, label, key, env, nodeSelector string) string {
-		return testutil.WriteTree(t, filepath.Join(t.TempDir(), "web"), map[string]string{
-			"Chart.yaml": "apiVersion: v2\nname: web\nversion: " + version + "\n",
-			"templates/cm.yaml": `apiVersion: v1
-kind: ConfigMap
-metadata: {name: web}
-data: {color: blue, ` + key + `: "on"}
-`,
-			"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, labels: {` + label + `: "yes"}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:` + nodeSelector + `
-      containers:
-      - name: web
-        image: nginx
-        env: [{name: ` + env + `, value: "1"}]
-`,
-		})
+		return testutil.Chart{Name: "web", Version: version, Templates: map[string]string{
+			"cm.yaml": testutil.Object("v1", "ConfigMap", "web", `data: {color: blue, `+key+`: "on"}`+"\n"),
+			"deploy.yaml": testutil.DeploymentYAML("web", testutil.Metadata(`labels: {`+label+`: "yes"}`), testutil.Replicas("1"),
+				testutil.PodSpec(nodeSelector+`containers:
+- name: web
+  image: nginx
+  env: [{name: `+env+`, value: "1"}]`)),
+		}}.Write(t, filepath.Join(t.TempDir(), "web"))
 	}
-	return write("1.0.0", "old", "legacy", "OLD", "\n      nodeSelector: {disk: ssd}"),
+	return write("1.0.0", "old", "legacy", "OLD", "nodeSelector: {disk: ssd}\n"),
 		write("2.0.0", "new", "modern", "NEW", "")
 }
 
@@ -546,23 +513,13 @@ func TestAnObjectServerSideApplyRefusesIsWrittenAsHelmWritesIt(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ns := e.namespace(t, "dup")
-	chart := testutil.WriteTree(t, filepath.Join(t.TempDir(), "dup"), map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: dup\nversion: 1.0.0\n",
-		"values.yaml": "image: nginx:1.26\n",
-		"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: dup}
-spec:
-  selector: {matchLabels: {app: dup}}
-  template:
-    metadata: {labels: {app: dup}}
-    spec:
-      containers:
-      - name: web
-        image: {{ .Values.image }}
-        env: [{name: A, value: "1"}, {name: A, value: "2"}]
-`,
-	})
+	chart := testutil.Chart{Name: "dup", Values: "image: nginx:1.26\n", Templates: map[string]string{
+		"deploy.yaml": testutil.DeploymentYAML("dup", testutil.PodSpec(`containers:
+- name: web
+  image: {{ .Values.image }}
+  env: [{name: A, value: "1"}, {name: A, value: "2"}]
+`)),
+	}}.Write(t, filepath.Join(t.TempDir(), "dup"))
 	e.mustBundle(t, "install", "dup", chart, "-n", ns, "--create-namespace")
 	e.mustBundle(t, "upgrade", "dup", chart, "-n", ns, "--set", "image=nginx:1.27")
 	dep, err := e.cs.AppsV1().Deployments(ns).Get(context.Background(), "dup", metav1.GetOptions{})

@@ -29,43 +29,13 @@ import (
 // value changes one field.
 func diffChart(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "shop")
-	return testutil.WriteTree(t, dir, map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
-		"values.yaml": "site: Docs\npassword: diff-secret-one\nreplicas: 1\n",
-		"templates/cm.yaml": `apiVersion: v1
-kind: ConfigMap
-metadata: {name: {{ .Release.Name }}}
-data:
-  site: {{ .Values.site | quote }}
-  lang: en
-`,
-		"templates/secret.yaml": `apiVersion: v1
-kind: Secret
-metadata: {name: {{ .Release.Name }}}
-stringData:
-  password: {{ .Values.password | quote }}
-  user: shop
-`,
-		"templates/svc.yaml": `apiVersion: v1
-kind: Service
-metadata: {name: {{ .Release.Name }}}
-spec:
-  selector: {app: {{ .Release.Name }}}
-  ports: [{name: http, port: 80}]
-`,
-		"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: {{ .Release.Name }}}
-spec:
-  replicas: {{ .Values.replicas }}
-  selector: {matchLabels: {app: {{ .Release.Name }}}}
-  template:
-    metadata: {labels: {app: {{ .Release.Name }}}}
-    spec:
-      containers: [{name: web, image: nginx:1.27}]
-`,
-	})
+	const name = "{{ .Release.Name }}"
+	return testutil.Chart{Name: "shop", Values: "site: Docs\npassword: diff-secret-one\nreplicas: 1\n", Templates: map[string]string{
+		"cm.yaml":     testutil.Object("v1", "ConfigMap", name, "data:\n  site: {{ .Values.site | quote }}\n  lang: en\n"),
+		"secret.yaml": testutil.Object("v1", "Secret", name, "stringData:\n  password: {{ .Values.password | quote }}\n  user: shop\n"),
+		"svc.yaml":    testutil.Object("v1", "Service", name, "spec:\n  selector: {app: {{ .Release.Name }}}\n  ports: [{name: http, port: 80}]\n"),
+		"deploy.yaml": testutil.DeploymentYAML(name, testutil.Replicas("{{ .Values.replicas }}"), testutil.PodSpec("containers: [{name: web, image: nginx:1.27}]")),
+	}}.Write(t, filepath.Join(t.TempDir(), "shop"))
 }
 
 // diffNamespace creates a fresh, empty namespace.

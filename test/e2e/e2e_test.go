@@ -148,23 +148,13 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 // are nodeSelector: {} and values.
 func deploymentChart(t *testing.T, values, file, template string) string {
 	t.Helper()
-	return testutil.WriteTree(t, filepath.Join(t.TempDir(), "web"), map[string]string{
-		"Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.0.0\n",
-		"values.yaml": values + "nodeSelector: {}\n",
-		file:          template,
-		"templates/deploy.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: {{ .Release.Name }}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: {{ .Release.Name }}}}
-  template:
-    metadata: {labels: {app: {{ .Release.Name }}}}
-    spec:
-      nodeSelector: {{ toJson .Values.nodeSelector }}
-      containers: [{name: web, image: nginx}]
-`,
-	})
+	return testutil.Chart{
+		Name:   "web",
+		Values: values + "nodeSelector: {}\n",
+		Templates: map[string]string{"deploy.yaml": testutil.DeploymentYAML("{{ .Release.Name }}", testutil.Replicas("1"), testutil.PodSpec(`nodeSelector: {{ toJson .Values.nodeSelector }}
+containers: [{name: web, image: nginx}]`))},
+		Files: map[string]string{file: template},
+	}.Write(t, filepath.Join(t.TempDir(), "web"))
 }
 
 func TestLifecycle(t *testing.T) {
