@@ -8,21 +8,21 @@ import (
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
-// --strategy takes blue-green only, and blue-green refuses the flags it
-// does not support yet, before reading anything.
+// --strategy takes blue-green only, and blue-green refuses --atomic (it
+// adds nothing), before reading anything, in upgrade and diff upgrade.
 func TestUpgradeStrategyUsage(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--strategy", "canary"}, `--strategy "canary": give blue-green`},
-		{[]string{"--strategy", "blue-green", "--dry-run"}, "--dry-run is not supported with --strategy blue-green"},
-		{[]string{"--strategy", "blue-green", "--diff"}, "--diff is not supported with --strategy blue-green"},
-		{[]string{"--strategy", "blue-green", "--atomic"}, "--atomic is not supported with --strategy blue-green"},
+		{[]string{"--strategy", "blue-green", "--atomic"}, "--atomic adds nothing to --strategy blue-green"},
 	} {
-		code, _, errs := run(t, append([]string{"upgrade", "shop", "./shop"}, tt.args...)...)
-		if code != 2 || !strings.Contains(errs, tt.want) {
-			t.Errorf("%v: exit %d: %s, want %q", tt.args, code, errs, tt.want)
+		for _, cmd := range [][]string{{"upgrade"}, {"diff", "upgrade"}} {
+			code, _, errs := run(t, append(append(cmd, "shop", "./shop"), tt.args...)...)
+			if code != 2 || !strings.Contains(errs, tt.want) {
+				t.Errorf("%v %v: exit %d: %s, want %q", cmd, tt.args, code, errs, tt.want)
+			}
 		}
 	}
 }

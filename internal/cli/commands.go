@@ -224,7 +224,6 @@ func upgradeCommand() *ucli.Command {
 		boolFlag(&o.confirm, "confirm", "with the changes printed (implies --diff), ask before going on; refused when stdin is not a terminal, unless --yes"),
 		boolFlag(&o.yes, "yes", "with --confirm, go on without asking", "y"),
 		intFlag(&o.diffContext, "diff-context", diff.DefaultContext, "with --diff, lines of context around each change"),
-		stringFlag(&o.strategy, "strategy", "", "blue-green: bring the new revision up as NAME-blue or NAME-green beside the live one, switch the stable Services to it once ready and keep the old one as a hot spare (see docs/blue-green.md)"),
 	})
 }
 
@@ -243,7 +242,24 @@ func (o *upgradeOptions) flags() []ucli.Flag {
 		boolFlag(&o.helm.SkipCRDs, "skip-crds", "with --install, do not create the CRDs in crds/"),
 		boolFlag(&o.UpdateDeps, "update-deps", "move requirements to their newest fitting versions (default: keep the installed ones while they fit)"),
 		arrayFlag(&o.Unbind, "unbind", "install this bound requirement in the release again instead of using the release it is bound to (repeatable)"),
+		stringFlag(&o.strategy, "strategy", "", "blue-green: bring the new revision up as NAME-blue or NAME-green beside the live one, switch the stable Services to it once ready and keep the old one as a hot spare (see docs/blue-green.md)"),
 	})
+}
+
+// blueGreenStrategy reports whether --strategy asks for a blue-green
+// upgrade, refusing what it cannot go with.
+func (o *upgradeOptions) blueGreenStrategy(c *ucli.Context) (bool, error) {
+	switch o.strategy {
+	case "", "rolling":
+		return false, nil
+	case release.StrategyBlueGreen:
+	default:
+		return false, usagef(c, "--strategy %q: give blue-green (or leave it out for a rolling upgrade in place)", o.strategy)
+	}
+	if o.Atomic {
+		return false, usagef(c, "--atomic adds nothing to --strategy blue-green (a colour that fails is never switched to): leave it out")
+	}
+	return true, nil
 }
 
 func (o *upgradeOptions) run(c *ucli.Context) error {
@@ -259,12 +275,10 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	if o.confirm && !o.yes && !isTerminal(c.App.Reader) {
 		return usagef(c, "--confirm asks on a terminal and stdin is not one: nothing was changed; add --yes to go on without asking")
 	}
-	switch o.strategy {
-	case "", "rolling":
-	case release.StrategyBlueGreen:
+	if blueGreen, err := o.blueGreenStrategy(c); err != nil {
+		return err
+	} else if blueGreen {
 		return o.blueGreen(c)
-	default:
-		return usagef(c, "--strategy %q: give blue-green (or leave it out for a rolling upgrade in place)", o.strategy)
 	}
 	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
 		opts := o.options(c.Args().Get(0), src, wait)
@@ -294,23 +308,55 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 
 // blueGreen is bundle upgrade --strategy blue-green.
 func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
-	for flag, set := range map[string]bool{"--dry-run": o.dryRun, "--diff": o.showDiff, "--confirm": o.confirm, "--atomic": o.Atomic} {
-		if set {
-			return usagef(c, "%s is not supported with --strategy blue-green yet: give it to the colour's own upgrade, or leave it out", flag)
-		}
-	}
 	name := c.Args().Get(0)
 	cl, src, err := o.prepare(c, "", c.Args().Get(1))
 	if err != nil {
 		return err
 	}
 	opts := o.options(name, src, o.wait.options(c))
+	if o.showDiff || o.confirm {
+		p, next, err := cl.BlueGreenDiff(c.Context, opts, diff.Options{Context: o.diffContext})
+		if err != nil {
+			return asDiff(err)
+		}
+		printBlueGreenPlan(c.App.Writer, cl.Namespace(), next)
+		if err := printPlan(c.App.Writer, p, useColor(c)); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.Writer)
+		if o.confirm && !o.yes {
+			ok, err := ask(c.App.Reader, c.App.ErrWriter, fmt.Sprintf("Upgrade blue-green app %q as shown?", name))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("upgrade of %q not confirmed: nothing was changed", name)
+			}
+		}
+	}
 	st, err := cl.BlueGreenUpgrade(c.Context, opts)
 	if err != nil {
 		return err
 	}
+	if o.dryRun {
+		if err := printDone(c.App.Writer, "upgraded", st.Release, true); err != nil {
+			return err
+		}
+		printBlueGreen(c.App.Writer, cl.Namespace(), st, "would switch to")
+		return nil
+	}
 	printBlueGreen(c.App.Writer, cl.Namespace(), st, "switched to")
 	return nil
+}
+
+// printBlueGreenPlan says what a blue-green upgrade's diff is of: the
+// colour it installs or upgrades, and the switch after it.
+func printBlueGreenPlan(w io.Writer, ns string, next *release.BlueGreen) {
+	fmt.Fprintf(w, "Blue-green app %q in namespace %q: %s comes up beside the live colour; once ready, the stable Services switch to it", next.Name, ns, next.LiveRelease())
+	if next.Spare != "" {
+		fmt.Fprintf(w, " and %s stays as the spare", next.SpareRelease())
+	}
+	fmt.Fprintf(w, ".\nThe changes to %s:\n\n", next.LiveRelease())
 }
 
 // printBlueGreen says which colour a blue-green app now serves.

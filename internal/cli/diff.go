@@ -71,8 +71,8 @@ func (o *diffFlags) show(c *ucli.Context, p *diff.Plan) error {
 
 // apply is the diff of install or upgrade: it checks diff's flags, binds
 // the client and the source as they do (a's flags, name and ref), and
-// shows the plan of the operation opts makes of that source.
-func (o *diffFlags) apply(c *ucli.Context, a *applyOptions, name, ref string, opts func(plan.Source) release.DiffOptions) error {
+// shows the plan run makes of that source.
+func (o *diffFlags) apply(c *ucli.Context, a *applyOptions, name, ref string, run func(*release.Client, plan.Source, diff.Options) (*diff.Plan, error)) error {
 	if err := o.check(c); err != nil {
 		return err
 	}
@@ -80,9 +80,7 @@ func (o *diffFlags) apply(c *ucli.Context, a *applyOptions, name, ref string, op
 	if err != nil {
 		return err
 	}
-	do := opts(src)
-	do.Options = diff.Options{Context: o.context}
-	p, err := cl.Diff(c.Context, do)
+	p, err := run(cl, src, diff.Options{Context: o.context})
 	if err != nil {
 		return asDiff(err)
 	}
@@ -116,9 +114,9 @@ func (o *diffInstallOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.diff.apply(c, &o.applyOptions, name, ref, func(src plan.Source) release.DiffOptions {
+	return o.diff.apply(c, &o.applyOptions, name, ref, func(cl *release.Client, src plan.Source, do diff.Options) (*diff.Plan, error) {
 		in := o.options(name, src, release.WaitOptions{})
-		return release.DiffOptions{Install: &in}
+		return cl.Diff(c.Context, release.DiffOptions{Install: &in, Options: do})
 	})
 }
 
@@ -138,9 +136,20 @@ func (o *diffUpgradeOptions) run(c *ucli.Context) error {
 	if err := o.check(c); err != nil {
 		return err
 	}
-	return o.diff.apply(c, &o.applyOptions, "", c.Args().Get(1), func(src plan.Source) release.DiffOptions {
+	blueGreen, err := o.blueGreenStrategy(c)
+	if err != nil {
+		return err
+	}
+	return o.diff.apply(c, &o.applyOptions, "", c.Args().Get(1), func(cl *release.Client, src plan.Source, do diff.Options) (*diff.Plan, error) {
 		up := o.options(c.Args().Get(0), src, release.WaitOptions{})
-		return release.DiffOptions{Upgrade: &up}
+		if !blueGreen {
+			return cl.Diff(c.Context, release.DiffOptions{Upgrade: &up, Options: do})
+		}
+		p, next, err := cl.BlueGreenDiff(c.Context, up, do)
+		if err == nil && o.diff.output.format == outTable {
+			printBlueGreenPlan(c.App.Writer, cl.Namespace(), next)
+		}
+		return p, err
 	})
 }
 

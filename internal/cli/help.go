@@ -61,7 +61,8 @@ going on, and is refused when stdin is not a terminal unless --yes answers for i
 --strategy blue-green installs the new revision as NAME-blue or NAME-green beside the live one, waits
 until it is ready, switches the stable Services (release NAME) to it and keeps the old colour as a hot
 spare (bundle rollback NAME switches back, bundle prune NAME removes it). Every requirement must be
-bound (--bind): see docs/blue-green.md.`,
+bound (--bind): see docs/blue-green.md. With it, --dry-run, --diff and --confirm show the new colour
+(its manifests, or its changes) and the switch, changing nothing first.`,
 			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
 # blue/green: the new revision beside the live one, switched to once ready
 bundle upgrade shop ./shop --strategy blue-green --bind database=shop-db

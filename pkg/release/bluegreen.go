@@ -34,6 +34,7 @@ import (
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
@@ -78,6 +79,9 @@ type BlueGreen struct {
 	Services []string
 	// Revision is the live colour release's revision.
 	Revision int
+	// Release, after a blue-green upgrade, is the revision of the colour
+	// it made live (with DryRun, would make live).
+	Release *Release
 }
 
 // LiveRelease and SpareRelease are the releases of the live and spare
@@ -184,7 +188,7 @@ func errUnbound(name string, unbound []string) error {
 func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*BlueGreen, error) {
 	name := opts.ReleaseName
 	if opts.DryRun {
-		return nil, &errdefs.OptionError{Option: "DryRun", Value: "true", Msg: "a blue-green upgrade cannot be dry-run yet: dry-run the colour with bundle upgrade NAME-COLOR"}
+		return c.blueGreenDryRun(ctx, opts)
 	}
 	// The router's lease, held from reading which colour is live to the
 	// switch.
@@ -193,6 +197,106 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		return nil, err
 	}
 	defer end()
+	bg, err := c.planBlueGreen(ctx, opts, st)
+	if err != nil {
+		return nil, err
+	}
+	// The app's claims are held by the router, made before the colour
+	// starts: a colour's pods find their database and credentials ready.
+	if bg.claimsChange {
+		now := &BlueGreen{Name: name}
+		if st != nil {
+			now = &BlueGreen{Name: name, Live: st.Live, Spare: st.Spare}
+		}
+		if err := c.route(ctx, now, bg.held); err != nil {
+			return nil, err
+		}
+	}
+	rel, err := c.Upgrade(ctx, bg.up)
+	if err != nil {
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, bg.up.ReleaseName, err)
+	}
+	if rel.Status != helmrelease.StatusDeployed.String() {
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, bg.up.ReleaseName, rel.Status)
+	}
+	bg.held.ingresses[bg.next.Live] = *bg.ingresses
+	bg.next.Revision, bg.next.Release = rel.Revision, rel
+	if err := c.route(ctx, bg.next, bg.held); err != nil {
+		return nil, err
+	}
+	return bg.next, nil
+}
+
+// blueGreenDryRun is BlueGreenUpgrade with DryRun: the colour's upgrade
+// (or install) dry-run and validated, the router left as it is; the
+// result says what the switch would make live, with the colour's
+// revision as it would be.
+func (c *Client) blueGreenDryRun(ctx context.Context, opts UpgradeOptions) (*BlueGreen, error) {
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	st, _, err := c.routerState(opts.ReleaseName)
+	if err != nil {
+		return nil, err
+	}
+	bg, err := c.planBlueGreen(ctx, opts, st)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := c.Upgrade(ctx, bg.up)
+	if err != nil {
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", opts.ReleaseName, bg.up.ReleaseName, err)
+	}
+	_, names, err := RouterServices(rel.Manifest, bg.next.Name, bg.next.Live)
+	if err != nil {
+		return nil, err
+	}
+	bg.next.Services, bg.next.Revision, bg.next.Release = names, rel.Revision, rel
+	return bg.next, nil
+}
+
+// BlueGreenDiff is what a blue-green upgrade of app opts.ReleaseName
+// would change, changing nothing: the diff of the colour it would install
+// or upgrade (as bundle diff upgrade NAME-COLOR of a colour), and the
+// state the switch would record.
+func (c *Client) BlueGreenDiff(ctx context.Context, opts UpgradeOptions, o diff.Options) (*diff.Plan, *BlueGreen, error) {
+	if err := c.reachable(); err != nil {
+		return nil, nil, err
+	}
+	st, _, err := c.routerState(opts.ReleaseName)
+	if err != nil {
+		return nil, nil, err
+	}
+	bg, err := c.planBlueGreen(ctx, opts, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st != nil {
+		bg.next.Services = st.Services
+	}
+	d, err := c.Diff(ctx, DiffOptions{Upgrade: &bg.up, Options: o})
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, bg.next, nil
+}
+
+// blueGreen is what a blue-green upgrade of an app does: the colour's
+// upgrade (up: install or upgrade, waited for), then the switch to next,
+// with what the router holds; its claims made first when they change.
+type blueGreen struct {
+	up           UpgradeOptions
+	next         *BlueGreen
+	held         held
+	claimsChange bool
+	ingresses    *string // the colour's, as its post-renderer takes them
+}
+
+// planBlueGreen works out the blue-green upgrade of app opts.ReleaseName,
+// whose router records st (nil: the app is new), changing nothing. What
+// would be refused is refused here.
+func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *BlueGreen) (*blueGreen, error) {
+	name := opts.ReleaseName
 	live := ""
 	if st != nil {
 		live = st.Live
@@ -247,46 +351,23 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		}
 	}
 
-	// The app's claims are held by the router, made before the colour
-	// starts: a colour's pods find their database and credentials ready.
 	_, routerRel, _ := c.routerState(name)
 	h, err := c.heldBy(ctx, routerRel)
 	if err != nil {
 		return nil, err
 	}
 	h.claims, h.bound = claimsOf(p)
-	if claimKeys(h.claims) != claimKeys(recordedBindings(routerRel)) {
-		now := &BlueGreen{Name: name}
-		if st != nil {
-			now = &BlueGreen{Name: name, Live: st.Live, Spare: st.Spare}
-		}
-		if err := c.route(ctx, now, h); err != nil {
-			return nil, err
-		}
-	}
-
-	var ingresses string
-	up := opts
-	up.ReleaseName = target
-	up.Install = true
-	up.Wait = true          // switched only once ready
-	up.valuesFrom = liveRel // the new colour starts from the live one's values
-	up.post = colorPost{app: name, color: color, ingresses: &ingresses}
-	up.annotations = map[string]string{annColorOf: name}
-	up.claimHolder = name
-	rel, err := c.Upgrade(ctx, up)
-	if err != nil {
-		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, target, err)
-	}
-	if rel.Status != helmrelease.StatusDeployed.String() {
-		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, target, rel.Status)
-	}
-	h.ingresses[color] = ingresses
-	next := &BlueGreen{Name: name, Live: color, Spare: live, Revision: rel.Revision}
-	if err := c.route(ctx, next, h); err != nil {
-		return nil, err
-	}
-	return next, nil
+	bg := &blueGreen{held: h, claimsChange: claimKeys(h.claims) != claimKeys(recordedBindings(routerRel)), ingresses: new(string)}
+	bg.up = opts
+	bg.up.ReleaseName = target
+	bg.up.Install = true
+	bg.up.Wait = true          // switched only once ready
+	bg.up.valuesFrom = liveRel // the new colour starts from the live one's values
+	bg.up.post = colorPost{app: name, color: color, ingresses: bg.ingresses}
+	bg.up.annotations = map[string]string{annColorOf: name}
+	bg.up.claimHolder = name
+	bg.next = &BlueGreen{Name: name, Live: color, Spare: live}
+	return bg, nil
 }
 
 // sameClaims refuses to move a claimed requirement of blue-green app name

@@ -273,6 +273,21 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 		t.Errorf("router revision %d after green, want 3, with the same claim (%s):\n%s", r.Version, user, r.Manifest)
 	}
 
+	// A dry run says what would go live, and changes nothing.
+	dry := app()
+	dry.DryRun = true
+	next, err := c.BlueGreenUpgrade(ctx, dry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Live != "blue" || next.Spare != "green" || next.Release == nil || !strings.Contains(next.Release.Manifest, `secret: "wiki-database"`) ||
+		strings.Contains(next.Release.Manifest, "kind: Ingress") || !reflect.DeepEqual(next.Services, []string{"wiki"}) {
+		t.Errorf("dry run: %+v", next)
+	}
+	if rec, _ := c.cfg.Releases.Last("wiki-blue"); router().Version != 3 || rec.Version != 1 {
+		t.Errorf("the dry run changed the router (revision %d) or blue (revision %d)", router().Version, rec.Version)
+	}
+
 	// Another provider for the claimed requirement: refused, nothing changed.
 	_, err = c.BlueGreenUpgrade(ctx, app("database=other"))
 	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "has a claim (its own database) on team/shared") {

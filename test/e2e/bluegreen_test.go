@@ -198,11 +198,29 @@ func TestBlueGreen(t *testing.T) {
 	}
 	endpointsOnly(t, e, ns, "app", "app-blue")
 
+	// A dry run and a diff of the switch to green change nothing.
+	routerRev := e.lastRevision(t, ns, "app").Version
+	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--dry-run")
+	if !strings.Contains(out, `would switch to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") ||
+		!strings.Contains(out, "version: \"2\"") || strings.Contains(out, "kind: Ingress") {
+		t.Errorf("blue-green --dry-run:\n%s", out)
+	}
+	out = e.mustBundle(t, "diff", "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--kubeconfig", e.kubeconfig)
+	if !strings.Contains(out, "app-green comes up beside the live colour; once ready, the stable Services switch to it and app-blue stays as the spare.") ||
+		!strings.Contains(out, "+ create Deployment.apps "+ns+"/app-green") || strings.Contains(out, "Ingress") {
+		t.Errorf("diff upgrade --strategy blue-green:\n%s", out)
+	}
+	if _, err := e.helmStorage(ns).Last("app-green"); err == nil || e.lastRevision(t, ns, "app").Version != routerRev {
+		t.Errorf("the dry run or the diff changed the app: app-green recorded (%v), router revision %d (was %d)", err == nil, e.lastRevision(t, ns, "app").Version, routerRev)
+	}
+	endpointsOnly(t, e, ns, "app", "app-blue")
+
 	// Switch to green, watching the stable Service.
 	stop := watchEndpoints(t, e, ns, "app")
 	start = time.Now()
 	// No values given: green starts from the live colour's (blue's).
-	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--quiet")
+	// --confirm --yes prints the plan first (as --diff does).
+	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--quiet", "--confirm", "--yes")
 	t.Logf("blue-green upgrade to green: %s", time.Since(start).Round(time.Millisecond))
 	endpointsOnly(t, e, ns, "app", "app-green")
 	empty, events, seen := stop()
@@ -213,7 +231,8 @@ func TestBlueGreen(t *testing.T) {
 	if events == 0 || len(seen) != 4 {
 		t.Errorf("the watch saw %d events and pods %v, want the switch from 2 blue to 2 green pods", events, seen)
 	}
-	if !strings.Contains(out, `switched to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") {
+	if !strings.Contains(out, `switched to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") ||
+		!strings.Contains(out, "The changes to app-green:") || !strings.Contains(out, "+ create Deployment.apps "+ns+"/app-green") {
 		t.Errorf("second upgrade:\n%s", out)
 	}
 	if got := serviceSelects(t, e, ns, "app"); got != "app-green" {
