@@ -873,7 +873,11 @@ func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 		if bg.Spare != "" {
 			spare = fmt.Sprintf("%s (bundle rollback %s switches back to it; bundle prune %s removes it)", bg.SpareRelease(), st.Name, st.Name)
 		}
-		fmt.Fprintf(tw, "LIVE:\t%s (blue-green: these Services select it)\n", bg.LiveRelease())
+		if bg.Live == "" {
+			fmt.Fprintf(tw, "LIVE:\tnone: no colour was switched to yet (the first blue-green upgrade did not finish; run it again)\n")
+		} else {
+			fmt.Fprintf(tw, "LIVE:\t%s (blue-green: these Services select it)\n", bg.LiveRelease())
+		}
 		fmt.Fprintf(tw, "SPARE:\t%s\n", spare)
 	}
 	if st.Drifted > 0 {

@@ -66,7 +66,10 @@ func boundApps(rels []*helmrelease.Release) []graph.BoundApp {
 		src := r
 		if st := parseRouter(r); st != nil {
 			app.Live, app.Spare = st.Live, st.Spare
-			src = byName[r.Namespace+"/"+st.LiveRelease()]
+			if live := byName[r.Namespace+"/"+st.LiveRelease()]; live != nil {
+				src = live
+			} // else the router's own record: the claims it holds
+
 		}
 		if src != nil && src.Chart != nil && src.Chart.Metadata != nil {
 			app.Bundle, app.Version = src.Chart.Metadata.Name, src.Chart.Metadata.Version

@@ -85,8 +85,14 @@ type BlueGreen struct {
 }
 
 // LiveRelease and SpareRelease are the releases of the live and spare
-// colours; SpareRelease is empty without a spare.
-func (b *BlueGreen) LiveRelease() string { return ColorRelease(b.Name, b.Live) }
+// colours; empty without one (no colour switched to yet: the router holds
+// the app's claims before its first colour is up; no spare).
+func (b *BlueGreen) LiveRelease() string {
+	if b.Live == "" {
+		return ""
+	}
+	return ColorRelease(b.Name, b.Live)
+}
 func (b *BlueGreen) SpareRelease() string {
 	if b.Spare == "" {
 		return ""
@@ -724,7 +730,7 @@ func (c *Client) route(ctx context.Context, st *BlueGreen, h held) error {
 		up.ResetValues = true
 		_, err = up.RunWithContext(ctx, st.Name, chrt, vals)
 		if err != nil {
-			return fmt.Errorf("switching blue-green app %q to %s: %w", st.Name, st.LiveRelease(), err)
+			return fmt.Errorf("switching blue-green app %q to %s: %w", st.Name, routed(st), err)
 		}
 		return nil
 	}
@@ -734,9 +740,17 @@ func (c *Client) route(ctx context.Context, st *BlueGreen, h held) error {
 	inst.Description = desc
 	inst.Replace = true
 	if _, err := inst.RunWithContext(ctx, chrt, vals); err != nil {
-		return fmt.Errorf("routing blue-green app %q to %s: %w", st.Name, st.LiveRelease(), err)
+		return fmt.Errorf("routing blue-green app %q to %s: %w", st.Name, routed(st), err)
 	}
 	return nil
+}
+
+// routed says what route routes st to, for its errors.
+func routed(st *BlueGreen) string {
+	if st.Live == "" {
+		return "no colour yet (its claims first)"
+	}
+	return st.LiveRelease()
 }
 
 // colorPost is the post-renderer of a colour: its Ingresses are taken out
