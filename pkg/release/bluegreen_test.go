@@ -352,3 +352,38 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 		}
 	}
 }
+
+// A first blue-green upgrade whose colour cannot be switched to (its
+// Service is not named after its release) leaves the router holding the
+// app's claims and no live colour: the state says so, and uninstalling
+// the app removes what there is.
+func TestBlueGreenFirstColourNeverSwitched(t *testing.T) {
+	ctx := context.Background()
+	lab, _, c := bindLab(t)
+	claimLab(t, lab)
+	lab.Put(t, "fixed", "1.0.0", map[string]string{
+		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [secret]}\n",
+		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
+	})
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/fixed", Bind: []string{"database=shared"}}, ReleaseName: "wiki"})
+	if err == nil || !strings.Contains(err.Error(), `Service "web" of wiki-blue is not named after its release`) {
+		t.Fatalf("first upgrade: %v", err)
+	}
+	st, err := c.BlueGreenState(ctx, "wiki")
+	if err != nil || st.Live != "" || st.LiveRelease() != "" || st.Spare != "" {
+		t.Fatalf("state: %+v, %v", st, err)
+	}
+	if r, _ := c.cfg.Releases.Last("wiki"); !strings.Contains(r.Manifest, "name: wiki-database\n") {
+		t.Errorf("the router does not hold the claim:\n%s", r.Manifest)
+	}
+	if _, err := c.BlueGreenRollback(ctx, "wiki"); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("rollback without a spare: %v", err)
+	}
+	un, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki"})
+	if err != nil || len(un.Colors) != 1 || un.Colors[0].Name != "wiki-blue" {
+		t.Fatalf("uninstall: %+v, %v", un, err)
+	}
+}
