@@ -25,6 +25,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,6 +34,9 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/diff"
@@ -208,8 +213,19 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		return nil, err
 	}
 	// The app's claims are held by the router, made before the colour
-	// starts: a colour's pods find their database and credentials ready.
+	// starts: a colour's pods find their credentials there. Nothing is
+	// changed for a colour that would not render or validate.
 	if bg.claimsChange {
+		dry := bg.up
+		dry.DryRun = true
+		if _, err := c.Upgrade(ctx, dry); err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", name, bg.up.ReleaseName, err)
+		}
+		if opts.CreateNamespace {
+			if err := c.createNamespace(ctx); err != nil {
+				return nil, err
+			}
+		}
 		now := &BlueGreen{Name: name}
 		if st != nil {
 			now = &BlueGreen{Name: name, Live: st.Live, Spare: st.Spare}
@@ -231,6 +247,26 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		return nil, err
 	}
 	return bg.next, nil
+}
+
+// createNamespace creates the client's namespace unless it exists.
+func (c *Client) createNamespace(ctx context.Context) error {
+	if c.env == nil || c.env.Clientset == nil {
+		return nil
+	}
+	cs, err := c.env.Clientset()
+	if err != nil {
+		return err
+	}
+	_, err = cs.CoreV1().Namespaces().Get(ctx, c.namespace, metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		return err
+	}
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c.namespace}}, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
 }
 
 // blueGreenDryRun is BlueGreenUpgrade with DryRun: the colour's upgrade
@@ -343,32 +379,26 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 	if err := sameClaims(name, recorded, p); err != nil {
 		return nil, err
 	}
-	// A colour given no bindings now takes the live colour's.
-	if live != "" {
-		bound := map[string]bool{}
-		for _, b := range opts.Source.Bind {
-			inst, _, _ := strings.Cut(b, "=")
-			bound[inst] = true
-		}
-		for _, r := range recorded {
-			if r.Bound != "" && !strings.Contains(r.Instance, ".") && !bound[r.Instance] {
-				opts.Source.Bind = append(opts.Source.Bind, r.Instance+"="+r.Bound)
-			}
-		}
-	}
-
 	_, routerRel, _ := c.routerState(name)
 	h, err := c.heldBy(ctx, routerRel)
 	if err != nil {
 		return nil, err
 	}
-	h.claims, h.bound = claimsOf(p)
+	// The router holds what the new colour claims and, until it is
+	// pruned, what the colour that becomes the spare claims.
+	newClaims, newBound := claimsOf(p)
+	h.claims, h.bound = usedBy(h, liveRel), keepBound(h, usedBy(h, liveRel))
+	for _, r := range newClaims {
+		h.claims = append(h.claims[:0:0], withoutInstance(h.claims, r.Instance)...)
+		h.claims = append(h.claims, r)
+		h.bound[r.Instance] = newBound[r.Instance]
+	}
 	bg := &blueGreen{held: h, claimsChange: claimKeys(h.claims) != claimKeys(recordedBindings(routerRel)), ingresses: new(string)}
 	bg.up = opts
 	bg.up.ReleaseName = target
 	bg.up.Install = true
 	bg.up.Wait = true          // switched only once ready
-	bg.up.valuesFrom = liveRel // the new colour starts from the live one's values
+	bg.up.startFrom = liveRel // the new colour starts from the live one's values and bindings
 	bg.up.post = colorPost{app: name, color: color, ingresses: bg.ingresses}
 	bg.up.annotations = map[string]string{annColorOf: name}
 	bg.up.claimHolder = name
@@ -381,6 +411,12 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 // would start on an empty database of its own, and the spare and the new
 // colour would no longer share their data.
 func sameClaims(name string, recorded []plan.Resolved, p *plan.Plan) error {
+	claimedBefore := map[string]bool{}
+	for _, r := range recorded {
+		if r.Claim && r.Bound != "" {
+			claimedBefore[r.Instance] = true
+		}
+	}
 	for _, r := range recorded {
 		if !r.Claim || r.Bound == "" {
 			continue
@@ -389,6 +425,18 @@ func sameClaims(name string, recorded []plan.Resolved, p *plan.Plan) error {
 			return errdefs.Fixable(errdefs.ErrInvalid, nil,
 				"blue-green upgrade of %q refused: requirement %s has a claim (its own database) on %s; binding it to %s would start the new colour on an empty one while the spare keeps the old (move the data first, then install the app anew, or bind %s=%s)",
 				name, r.Instance, r.Bound, b.Target(), r.Instance, r.Bound)
+		}
+		if p.Bound[r.Instance] != nil {
+			continue
+		}
+		// Dropped: refused when another requirement claims anew on the
+		// same provider (a renamed instance: a new, empty database).
+		for inst, b := range p.Bound {
+			if b.Claims() != nil && b.Target() == r.Bound && !claimedBefore[inst] {
+				return errdefs.Fixable(errdefs.ErrInvalid, nil,
+					"blue-green upgrade of %q refused: requirement %s, which has a claim (its own database) on %s, is gone and requirement %s would claim anew there: the new colour would start on an empty database while the spare keeps the old (keep the instance name %s in the new version)",
+					name, r.Instance, r.Bound, inst, r.Instance)
+			}
 		}
 	}
 	return nil
@@ -430,6 +478,44 @@ func claimsOf(p *plan.Plan) ([]plan.Resolved, map[string]*plan.Binding) {
 		}
 	}
 	return rs, bound
+}
+
+// usedBy is what of the claims h holds colour release rel uses (its
+// recorded claimed bindings, same instance and provider); none for nil.
+func usedBy(h held, rel *helmrelease.Release) []plan.Resolved {
+	uses := map[string]string{}
+	for _, r := range recordedBindings(rel) {
+		if r.Claim {
+			uses[r.Instance] = r.Bound
+		}
+	}
+	var out []plan.Resolved
+	for _, r := range h.claims {
+		if b, ok := uses[r.Instance]; ok && b == r.Bound {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// keepBound is h's bindings of the claims rs.
+func keepBound(h held, rs []plan.Resolved) map[string]*plan.Binding {
+	out := map[string]*plan.Binding{}
+	for _, r := range rs {
+		out[r.Instance] = h.bound[r.Instance]
+	}
+	return out
+}
+
+// withoutInstance is rs without instance inst's.
+func withoutInstance(rs []plan.Resolved, inst string) []plan.Resolved {
+	var out []plan.Resolved
+	for _, r := range rs {
+		if r.Instance != inst {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // claimKeys is a claim list's identity: each instance, its provider and
@@ -554,9 +640,16 @@ func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *
 	if err != nil {
 		return nil, nil, err
 	}
-	un, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: st.SpareRelease(), WaitOptions: WaitOptions{Wait: true}})
-	if err != nil {
-		return nil, nil, err
+	// The claims only the spare used go with it.
+	h.claims = usedBy(h, live)
+	h.bound = keepBound(h, h.claims)
+	// A spare already gone (uninstalled by hand, or by a prune that was
+	// cut short before the router recorded it) is pruned already.
+	un := &Uninstalled{Release: &Release{Name: st.SpareRelease(), Namespace: c.namespace}}
+	if rel, err := c.cfg.Releases.Last(st.SpareRelease()); err == nil && rel.Info.Status != helmrelease.StatusUninstalled {
+		if un, err = c.Uninstall(ctx, UninstallOptions{ReleaseName: st.SpareRelease(), WaitOptions: WaitOptions{Wait: true}}); err != nil {
+			return nil, nil, err
+		}
 	}
 	delete(h.ingresses, st.Spare)
 	next := &BlueGreen{Name: name, Live: st.Live, Revision: live.Version}
@@ -592,6 +685,30 @@ func (c *Client) uninstallColors(ctx context.Context, st *BlueGreen, opts Uninst
 	return out, nil
 }
 
+// checkColorClaims refuses to upgrade colour name of blue-green app on
+// its own to plan p when p claims what the app's router does not hold
+// (a claim is made for the app, by its router, before a colour uses it).
+func (c *Client) checkColorClaims(app, name, ref string, p *plan.Plan) error {
+	router, err := c.cfg.Releases.Last(app)
+	if err != nil {
+		return err
+	}
+	held := map[string]string{}
+	for _, r := range recordedBindings(router) {
+		if r.Claim {
+			held[r.Instance] = r.Bound
+		}
+	}
+	for _, inst := range slices.Sorted(maps.Keys(p.Bound)) {
+		b := p.Bound[inst]
+		if b.Claims() != nil && held[inst] != b.Target() {
+			return errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"upgrade", app, ref, "-n", c.namespace, "--strategy", StrategyBlueGreen}}},
+				"upgrading %q on its own refused: it is a colour of blue-green app %q, whose router holds no claim for %s on %s (the claims of a blue-green app are made for the app, before its colour)", name, app, inst, b.Target())
+		}
+	}
+	return nil
+}
+
 // blueGreenApp is the blue-green app rel belongs to, as its router or a
 // colour (its mark); empty for another release.
 func blueGreenApp(rel *helmrelease.Release) string {
@@ -621,7 +738,7 @@ func (c *Client) asColor(opts UpgradeOptions, last *helmrelease.Release) Upgrade
 	if st, _, err := c.routerState(app); err != nil || st == nil {
 		return opts
 	}
-	opts.claimHolder = app
+	opts.claimHolder, opts.colorOf = app, app
 	if opts.post == nil {
 		opts.post = colorPost{app: app, color: color, ingresses: new(string)}
 	}
@@ -673,6 +790,7 @@ func (c *Client) route(ctx context.Context, st *BlueGreen, h held) error {
 		services, st.Services = manifest, names
 	}
 	ann := map[string]string{annBlueGreen: "router", annLive: st.Live, annSpare: st.Spare}
+	sort.Slice(h.claims, func(i, j int) bool { return h.claims[i].Instance < h.claims[j].Instance })
 	if len(h.claims) > 0 {
 		rec, err := json.Marshal(h.claims)
 		if err != nil {

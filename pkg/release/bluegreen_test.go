@@ -387,3 +387,73 @@ func TestBlueGreenFirstColourNeverSwitched(t *testing.T) {
 		t.Fatalf("uninstall: %+v, %v", un, err)
 	}
 }
+
+// A new version that no longer requires the claimed database: the router
+// keeps the claim while the spare uses it and drops it on prune, even when
+// the spare was uninstalled by hand first; a version that renames the
+// claimed instance on the same provider is refused; a colour upgraded on
+// its own cannot claim what the router does not hold.
+func TestBlueGreenClaimKeptForTheSpare(t *testing.T) {
+	ctx := context.Background()
+	lab, _, c := bindLab(t)
+	claimLab(t, lab)
+	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  selector: {app: '{{ .Release.Name }}'}\n  ports: [{port: 80}]\n"
+	lab.Put(t, "capp", "2.0.0", map[string]string{"templates/svc.yaml": svc})
+	lab.Put(t, "capp", "3.0.0", map[string]string{
+		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  db: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [secret]}\n",
+		"templates/svc.yaml": svc,
+	})
+	for _, name := range []string{"shared", "other"} {
+		if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up := func(version string, bind ...string) (*BlueGreen, error) {
+		return c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, version), Bind: bind}, ReleaseName: "wiki"})
+	}
+	holds := func(when string, want bool) {
+		t.Helper()
+		r, err := c.cfg.Releases.Last("wiki")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(r.Manifest, "name: wiki-database\n"); got != want {
+			t.Errorf("%s: the router holds the claim: %v, want %v\n%s", when, got, want, r.Manifest)
+		}
+	}
+	if _, err := up("1.0.0", "database=shared"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up("2.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	holds("green live without the requirement, blue the spare", true)
+
+	// A colour on its own cannot claim what the router does not hold.
+	_, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, "1.0.0"), Bind: []string{"database=other"}}, ReleaseName: "wiki-blue"})
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), `whose router holds no claim for database on team/other`) {
+		t.Errorf("a colour claiming on its own: %v", err)
+	}
+
+	// Renaming the claimed instance: refused against the live colour.
+	if _, err := c.BlueGreenRollback(ctx, "wiki"); err != nil { // blue (1.0.0, claimed) live again
+		t.Fatal(err)
+	}
+	if _, err := up("3.0.0", "db=shared"); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "requirement database, which has a claim (its own database) on team/shared, is gone and requirement db would claim anew there") {
+		t.Errorf("renaming the claimed instance: %v", err)
+	}
+	if _, err := up("2.0.0"); err != nil { // green (2.0.0) live, blue the spare
+		t.Fatal(err)
+	}
+	holds("green live again", true)
+
+	// The spare uninstalled by hand: prune finishes the job.
+	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki-blue"}); err != nil {
+		t.Fatal(err)
+	}
+	st, un, err := c.BlueGreenPrune(ctx, "wiki")
+	if err != nil || st.Spare != "" || un == nil || un.Name != "wiki-blue" {
+		t.Fatalf("prune after the spare was uninstalled: %+v, %+v, %v", st, un, err)
+	}
+	holds("pruned: no colour uses the claim", false)
+}

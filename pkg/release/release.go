@@ -419,13 +419,16 @@ type UpgradeOptions struct {
 	// bindings the current revision recorded are kept otherwise.
 	Unbind []string
 
-	// valuesFrom, when set, is the revision whose values the upgrade
-	// starts from (Helm's rules above) in place of the release's own: a
-	// blue-green upgrade starts the new colour from the live colour's.
-	valuesFrom *helmrelease.Release
+	// startFrom, when set, is the revision whose values (Helm's rules
+	// above) and recorded bindings the upgrade starts from in place of the
+	// release's own: a blue-green upgrade starts the new colour from the
+	// live colour.
+	startFrom *helmrelease.Release
 	// post and annotations: as InstallOptions'.
 	post        postrender.PostRenderer
 	annotations map[string]string
+	// colorOf, for a colour upgraded on its own (asColor), is its app.
+	colorOf string
 	// claimHolder, when set, is the release that holds the claims of the
 	// upgrade's bindings (plan.Binding.ClaimHolder): a blue-green app's
 	// router, for its colours.
@@ -463,7 +466,12 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Run: []string{"install", name, opts.Reference, "-n", c.namespace}}},
 				"release %q not found in namespace %q", name, c.namespace)
 		}
-		if berr := c.bind(ctx, in, name, opts.Reference, nil, nil); berr != nil {
+		var recorded []plan.Resolved
+		var unbind []string
+		if opts.startFrom != nil {
+			recorded, unbind = recordedBindings(opts.startFrom), opts.Unbind
+		}
+		if berr := c.bind(ctx, in, name, opts.Reference, recorded, unbind); berr != nil {
 			return nil, berr
 		}
 		p, rerr := in.Resolve(ctx, nil)
@@ -471,8 +479,8 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 			return nil, rerr
 		}
 		holdClaims(p, opts.claimHolder)
-		if opts.valuesFrom != nil {
-			user, defaults, verr := upgradeValues(opts.valuesFrom, p.Values, opts)
+		if opts.startFrom != nil {
+			user, defaults, verr := upgradeValues(opts.startFrom, p.Values, opts)
 			if verr != nil {
 				return nil, verr
 			}
@@ -499,7 +507,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if !opts.UpdateDeps && from.Chart != nil && from.Chart.Metadata != nil {
 		installed, _ = plan.ParseResolved(from.Chart.Metadata.Annotations)
 	}
-	if err := c.bind(ctx, in, name, opts.Reference, recordedBindings(from), opts.Unbind); err != nil {
+	start := from
+	if opts.startFrom != nil {
+		start = opts.startFrom
+	}
+	if err := c.bind(ctx, in, name, opts.Reference, recordedBindings(start), opts.Unbind); err != nil {
 		return nil, err
 	}
 	p, err := in.Resolve(ctx, plan.PreferInstalled(installed))
@@ -507,14 +519,15 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		return nil, err
 	}
 	holdClaims(p, opts.claimHolder)
+	if opts.colorOf != "" {
+		if err := c.checkColorClaims(opts.colorOf, name, opts.Reference, p); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.checkConsumersAllow(name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
 		return nil, err
 	}
-	valuesFrom := from
-	if opts.valuesFrom != nil {
-		valuesFrom = opts.valuesFrom
-	}
-	user, defaults, err := upgradeValues(valuesFrom, p.Values, opts)
+	user, defaults, err := upgradeValues(start, p.Values, opts)
 	if err != nil {
 		return nil, err
 	}
