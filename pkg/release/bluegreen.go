@@ -397,7 +397,7 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 	bg.up = opts
 	bg.up.ReleaseName = target
 	bg.up.Install = true
-	bg.up.Wait = true          // switched only once ready
+	bg.up.Wait = true         // switched only once ready
 	bg.up.startFrom = liveRel // the new colour starts from the live one's values and bindings
 	bg.up.post = colorPost{app: name, color: color, ingresses: bg.ingresses}
 	bg.up.annotations = map[string]string{annColorOf: name}
