@@ -601,6 +601,13 @@ func (c *Client) BlueGreenRollback(ctx context.Context, name string) (*BlueGreen
 	if st.Spare == "" {
 		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q has no spare to switch back to (it was pruned, or never upgraded since its first install)", name)
 	}
+	// The spare's lease too: it is not uninstalled or upgraded on its own
+	// while it is switched to.
+	ctx, endSpare, err := c.begin(ctx, OpRollback, st.SpareRelease(), false)
+	if err != nil {
+		return nil, err
+	}
+	defer endSpare()
 	spare, err := c.cfg.Releases.Last(st.SpareRelease())
 	if err != nil || spare.Info.Status != helmrelease.StatusDeployed {
 		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q: its spare %s is not deployed, cannot switch back to it", name, st.SpareRelease())

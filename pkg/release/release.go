@@ -786,7 +786,14 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		if err := c.checkNoConsumers(opts.ReleaseName); err != nil {
 			return nil, err
 		}
-		if !opts.ofApp {
+		if app := blueGreenApp(last); app != "" && app != opts.ReleaseName && !opts.ofApp {
+			// The app's lease too: it is not switched to this colour
+			// while it goes.
+			var endApp func()
+			if ctx, endApp, err = c.begin(ctx, OpUninstall, app, opts.DryRun); err != nil {
+				return nil, err
+			}
+			defer endApp()
 			if err := c.checkNotLive(last); err != nil {
 				return nil, err
 			}
