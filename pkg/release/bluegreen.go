@@ -900,7 +900,9 @@ func (s colorPost) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 // as they are and the Ingresses as the router installs them: each named
 // as its stable self when named after the colour release (NAME-COLOR-web:
 // NAME-web), labelled bundle.sh/color, and each backend Service named
-// after the colour release named as its stable Service (NAME-COLOR: NAME).
+// after the colour release named as its stable Service (NAME-COLOR: NAME),
+// and so each TLS secret named after it that the colour does not make
+// itself (a certificate cert-manager issues for the Ingress).
 func SplitIngresses(manifests, name, color string) (rest, ingresses string, err error) {
 	rel := ColorRelease(name, color)
 	stableName := func(n string) string {
@@ -916,6 +918,19 @@ func SplitIngresses(manifests, name, color string) (rest, ingresses string, err 
 					svc["name"] = stableName(n)
 				}
 			}
+		}
+	}
+	// Secrets the colour makes itself keep their names in a TLS section;
+	// others (cert-manager's, named by the Ingress) take the stable name,
+	// so that a switch does not ask for a new certificate.
+	own := map[string]bool{}
+	for _, doc := range splitDocs(manifests) {
+		var obj struct {
+			Kind     string
+			Metadata struct{ Name string }
+		}
+		if strings.Contains(doc, "Secret") && yaml.Unmarshal([]byte(doc), &obj) == nil && obj.Kind == "Secret" {
+			own[obj.Metadata.Name] = true
 		}
 	}
 	var kept, routed strings.Builder
@@ -948,6 +963,14 @@ func SplitIngresses(manifests, name, color string) (rest, ingresses string, err 
 		labels[colorLabel] = color
 		meta["labels"] = labels
 		spec, _ := obj["spec"].(map[string]any)
+		tls, _ := spec["tls"].([]any)
+		for _, t := range tls {
+			if tm, ok := t.(map[string]any); ok {
+				if n, ok := tm["secretName"].(string); ok && !own[n] {
+					tm["secretName"] = stableName(n)
+				}
+			}
+		}
 		backend(spec["defaultBackend"])
 		rules, _ := spec["rules"].([]any)
 		for _, r := range rules {

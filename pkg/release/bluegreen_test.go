@@ -153,11 +153,16 @@ kind: ConfigMap
 metadata: {name: shop-blue}
 data: {a: "Ingress"}
 ---
+apiVersion: v1
+kind: Secret
+metadata: {name: shop-blue-own}
+---
 # Source: web/templates/ingress.yaml
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: shop-blue, labels: {app.kubernetes.io/instance: shop-blue, app.kubernetes.io/name: web}}
 spec:
+  tls: [{hosts: [shop.example.com], secretName: shop-blue-tls}, {secretName: shop-blue-own}, {secretName: other-tls}]
   defaultBackend: {service: {name: shop-blue, port: {number: 80}}}
   rules:
   - host: shop.example.com
@@ -171,7 +176,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if docs := splitDocs(rest); len(docs) != 1 || !strings.Contains(rest, "# Source: web/templates/cm.yaml\n") || !strings.Contains(docs[0], "name: shop-blue}\ndata: {a: \"Ingress\"}") {
+	if docs := splitDocs(rest); len(docs) != 2 || !strings.Contains(rest, "# Source: web/templates/cm.yaml\n") || !strings.Contains(docs[0], "name: shop-blue}\ndata: {a: \"Ingress\"}") {
 		t.Fatalf("the other documents, as they are:\n%s", rest)
 	}
 	docs := splitDocs(out)
@@ -190,6 +195,13 @@ spec:
 	}
 	if want := []string{"shop", "shop-web", "other", "shop-blueberry"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("backends %v, want %v", names, want)
+	}
+	var secrets []string
+	for _, t := range spec["tls"].([]any) {
+		secrets = append(secrets, t.(map[string]any)["secretName"].(string))
+	}
+	if want := []string{"shop-tls", "shop-blue-own", "other-tls"}; !reflect.DeepEqual(secrets, want) {
+		t.Errorf("TLS secrets %v, want %v (the colour's own Secret keeps its name)", secrets, want)
 	}
 	meta := ing["metadata"].(map[string]any)
 	if meta["name"] != "shop" || !reflect.DeepEqual(meta["labels"], map[string]any{"app.kubernetes.io/name": "web", colorLabel: "blue"}) {
