@@ -43,3 +43,25 @@ Spare: shop-blue (bundle rollback shop switches back; bundle prune shop removes 
 		t.Errorf("without a spare:\n%s", b.String())
 	}
 }
+
+func TestPrintBlueGreenPlan(t *testing.T) {
+	var b bytes.Buffer
+	printBlueGreenPlan(&b, "web", &release.BlueGreen{Name: "shop", Live: "blue", NewClaims: []string{"database on web/db"}})
+	want := `Blue-green app "shop" in namespace "web": shop-blue comes up; once ready, the stable Services select it.
+First, the app's router makes its claims: database on web/db.
+The changes to shop-blue:
+
+`
+	if b.String() != want {
+		t.Errorf("first colour: got\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	printBlueGreenPlan(&b, "web", &release.BlueGreen{Name: "shop", Live: "green", Spare: "blue"})
+	want = `Blue-green app "shop" in namespace "web": shop-green comes up beside the live colour; once ready, the stable Services switch to it and shop-blue stays as the spare.
+The changes to shop-green:
+
+`
+	if b.String() != want {
+		t.Errorf("switch: got\n%s\nwant\n%s", b.String(), want)
+	}
+}

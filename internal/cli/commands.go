@@ -350,13 +350,18 @@ func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 }
 
 // printBlueGreenPlan says what a blue-green upgrade's diff is of: the
-// colour it installs or upgrades, and the switch after it.
+// colour it installs or upgrades, the claims made first, and the switch.
 func printBlueGreenPlan(w io.Writer, ns string, next *release.BlueGreen) {
-	fmt.Fprintf(w, "Blue-green app %q in namespace %q: %s comes up beside the live colour; once ready, the stable Services switch to it", next.Name, ns, next.LiveRelease())
-	if next.Spare != "" {
-		fmt.Fprintf(w, " and %s stays as the spare", next.SpareRelease())
+	if next.Spare == "" {
+		fmt.Fprintf(w, "Blue-green app %q in namespace %q: %s comes up; once ready, the stable Services select it", next.Name, ns, next.LiveRelease())
+	} else {
+		fmt.Fprintf(w, "Blue-green app %q in namespace %q: %s comes up beside the live colour; once ready, the stable Services switch to it and %s stays as the spare", next.Name, ns, next.LiveRelease(), next.SpareRelease())
 	}
-	fmt.Fprintf(w, ".\nThe changes to %s:\n\n", next.LiveRelease())
+	fmt.Fprintln(w, ".")
+	if len(next.NewClaims) > 0 {
+		fmt.Fprintf(w, "First, the app's router makes its claims: %s.\n", strings.Join(next.NewClaims, ", "))
+	}
+	fmt.Fprintf(w, "The changes to %s:\n\n", next.LiveRelease())
 }
 
 // printBlueGreen says which colour a blue-green app now serves.

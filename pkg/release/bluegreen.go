@@ -87,6 +87,10 @@ type BlueGreen struct {
 	// Release, after a blue-green upgrade, is the revision of the colour
 	// it made live (with DryRun, would make live).
 	Release *Release
+	// NewClaims, of a blue-green upgrade, are the claims the router makes
+	// for the app before the colour comes up (INSTANCE on
+	// NAMESPACE/PROVIDER): those no colour used before.
+	NewClaims []string
 }
 
 // LiveRelease and SpareRelease are the releases of the live and spare
@@ -403,6 +407,16 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 	bg.up.annotations = map[string]string{annColorOf: name}
 	bg.up.claimHolder = name
 	bg.next = &BlueGreen{Name: name, Live: color, Spare: live}
+	before := map[string]bool{}
+	for _, r := range recordedBindings(routerRel) {
+		before[r.Instance+"="+r.Bound] = r.Claim
+	}
+	for _, r := range h.claims {
+		if !before[r.Instance+"="+r.Bound] {
+			bg.next.NewClaims = append(bg.next.NewClaims, r.Instance+" on "+r.Bound)
+		}
+	}
+	sort.Strings(bg.next.NewClaims)
 	return bg, nil
 }
 

@@ -433,11 +433,11 @@ func TestBlueGreenClaimKeptForTheSpare(t *testing.T) {
 			t.Errorf("%s: the router holds the claim: %v, want %v\n%s", when, got, want, r.Manifest)
 		}
 	}
-	if _, err := up("1.0.0", "database=shared"); err != nil {
-		t.Fatal(err)
+	if st, err := up("1.0.0", "database=shared"); err != nil || !reflect.DeepEqual(st.NewClaims, []string{"database on team/shared"}) {
+		t.Fatalf("first upgrade: %+v, %v", st, err)
 	}
-	if _, err := up("2.0.0"); err != nil {
-		t.Fatal(err)
+	if st, err := up("2.0.0"); err != nil || len(st.NewClaims) != 0 {
+		t.Fatalf("second upgrade: %+v, %v", st, err)
 	}
 	holds("green live without the requirement, blue the spare", true)
 
