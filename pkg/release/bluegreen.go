@@ -390,12 +390,12 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 	}
 	// The router holds what the new colour claims and, until it is
 	// pruned, what the colour that becomes the spare claims.
-	newClaims, newBound := claimsOf(p)
-	h.claims, h.bound = usedBy(h, liveRel), keepBound(h, usedBy(h, liveRel))
+	newClaims, newMade := claimsOf(p, render.ReleaseOptions{Name: name, Namespace: c.namespace})
+	h.claims, h.made = usedBy(h, liveRel), keepMade(h, usedBy(h, liveRel))
 	for _, r := range newClaims {
 		h.claims = append(h.claims[:0:0], withoutInstance(h.claims, r.Instance)...)
 		h.claims = append(h.claims, r)
-		h.bound[r.Instance] = newBound[r.Instance]
+		h.made[r.Instance] = newMade[r.Instance]
 	}
 	bg := &blueGreen{held: h, claimsChange: claimKeys(h.claims) != claimKeys(recordedBindings(routerRel)), ingresses: new(string)}
 	bg.up = opts
@@ -472,17 +472,18 @@ func holdClaims(p *plan.Plan, holder string) {
 // held is what a router holds besides its Services.
 type held struct {
 	// claims are the app's bindings that use a claim, as recorded, and
-	// bound their bindings by instance: the router makes the claims, once
-	// for both colours.
+	// made the claims themselves by instance, as the router renders them
+	// (and carries them in its chart, claimFile): once for both colours.
 	claims []plan.Resolved
-	bound  map[string]*plan.Binding
+	made   map[string]render.HeldClaim
 	// ingresses are each colour's Ingresses (colorPost), by colour: the
 	// router installs the live colour's.
 	ingresses map[string]string
 }
 
-// claimsOf is what plan p claims: its bindings that use a claim.
-func claimsOf(p *plan.Plan) ([]plan.Resolved, map[string]*plan.Binding) {
+// claimsOf is what plan p claims for release rel (a blue-green app's
+// router): its bindings that use a claim, and the claims.
+func claimsOf(p *plan.Plan, rel render.ReleaseOptions) ([]plan.Resolved, map[string]render.HeldClaim) {
 	bound := map[string]*plan.Binding{}
 	var rs []plan.Resolved
 	for _, r := range p.Resolved() {
@@ -491,7 +492,7 @@ func claimsOf(p *plan.Plan) ([]plan.Resolved, map[string]*plan.Binding) {
 			bound[r.Instance] = p.Bound[r.Instance]
 		}
 	}
-	return rs, bound
+	return rs, render.HeldClaims(bound, rel)
 }
 
 // usedBy is what of the claims h holds colour release rel uses (its
@@ -512,11 +513,11 @@ func usedBy(h held, rel *helmrelease.Release) []plan.Resolved {
 	return out
 }
 
-// keepBound is h's bindings of the claims rs.
-func keepBound(h held, rs []plan.Resolved) map[string]*plan.Binding {
-	out := map[string]*plan.Binding{}
+// keepMade is h's claims of rs.
+func keepMade(h held, rs []plan.Resolved) map[string]render.HeldClaim {
+	out := map[string]render.HeldClaim{}
 	for _, r := range rs {
-		out[r.Instance] = h.bound[r.Instance]
+		out[r.Instance] = h.made[r.Instance]
 	}
 	return out
 }
@@ -549,22 +550,35 @@ func claimKeys(rs []plan.Resolved) string {
 func ingressFile(c string) string { return "colors/" + c + "/ingresses.yaml" }
 
 // heldBy reads what router release rel holds (nothing for nil): its
-// colours' Ingresses, and its claims, whose bindings are rebuilt from the
-// providers' records.
+// colours' Ingresses, and its claims as it carries them (claimFile), so
+// that a switch or a prune renders them as they were, whatever became of
+// the providers. A router that carries none (made by an earlier version)
+// has its claims made again from the providers' records.
 func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, error) {
-	h := held{bound: map[string]*plan.Binding{}, ingresses: map[string]string{}}
+	h := held{made: map[string]render.HeldClaim{}, ingresses: map[string]string{}}
 	if rel == nil || rel.Chart == nil {
 		return h, nil
 	}
+	files := map[string][]byte{}
 	for _, f := range rel.Chart.Files {
-		for _, col := range Colors {
-			if f.Name == ingressFile(col) {
-				h.ingresses[col] = string(f.Data)
-			}
+		files[f.Name] = f.Data
+	}
+	for _, col := range Colors {
+		if text, ok := files[ingressFile(col)]; ok {
+			h.ingresses[col] = string(text)
 		}
 	}
 	for _, r := range recordedBindings(rel) {
 		if !r.Claim || r.Bound == "" {
+			continue
+		}
+		if data, ok := files[claimFile(r.Instance)]; ok {
+			var hc render.HeldClaim
+			if err := json.Unmarshal(data, &hc); err != nil || hc.Chart == nil || hc.Chart.Metadata == nil {
+				return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %s is unreadable: %v", rel.Name, r.Instance, claimFile(r.Instance), err)
+			}
+			h.claims = append(h.claims, r)
+			h.made[r.Instance] = hc
 			continue
 		}
 		ns, prov, _ := strings.Cut(r.Bound, "/")
@@ -576,10 +590,15 @@ func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, er
 			return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %w", rel.Name, r.Instance, err)
 		}
 		h.claims = append(h.claims, r)
-		h.bound[r.Instance] = b
+		for inst, hc := range render.HeldClaims(map[string]*plan.Binding{r.Instance: b}, render.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace}) {
+			h.made[inst] = hc
+		}
 	}
 	return h, nil
 }
+
+// claimFile is where a router's chart carries its claim of instance inst.
+func claimFile(inst string) string { return "claims/" + inst + ".json" }
 
 // holdRouter takes the lease of app name's router release for op and
 // reads which colour is live (nil: no blue-green app of that name). The
@@ -663,7 +682,7 @@ func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *
 	}
 	// The claims only the spare used go with it.
 	h.claims = usedBy(h, live)
-	h.bound = keepBound(h, h.claims)
+	h.made = keepMade(h, h.claims)
 	// A spare already gone (uninstalled by hand, or by a prune that was
 	// cut short before the router recorded it) is pruned already.
 	un := &Uninstalled{Release: &Release{Name: st.SpareRelease(), Namespace: c.namespace}}
@@ -840,7 +859,14 @@ func (c *Client) route(ctx context.Context, st *BlueGreen, h held) error {
 			chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/ingresses.yaml", Data: []byte(`{{ .Files.Get "` + ingressFile(col) + `" }}`)})
 		}
 	}
-	vals := render.AddHeldClaims(chrt, h.bound, render.ReleaseOptions{Name: st.Name, Namespace: c.namespace})
+	for _, inst := range slices.Sorted(maps.Keys(h.made)) {
+		data, err := json.Marshal(h.made[inst])
+		if err != nil {
+			return err
+		}
+		chrt.Files = append(chrt.Files, &chart.File{Name: claimFile(inst), Data: data})
+	}
+	vals := render.AddHeldClaims(chrt, h.made)
 	desc := "no live colour yet"
 	if st.Live != "" {
 		desc = "live: " + st.LiveRelease()

@@ -469,3 +469,49 @@ func TestBlueGreenClaimKeptForTheSpare(t *testing.T) {
 	}
 	holds("pruned: no colour uses the claim", false)
 }
+
+// Rollback and prune render the router's claims as it carries them: they
+// work, and change no claim, when the provider is gone.
+func TestBlueGreenSwitchWithoutTheProvider(t *testing.T) {
+	ctx := context.Background()
+	lab, _, c := bindLab(t)
+	claimLab(t, lab)
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bind := range [][]string{{"database=shared"}, nil} {
+		if _, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func() string {
+		t.Helper()
+		r, err := c.cfg.Releases.Last("wiki")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range splitDocs(r.Manifest) {
+			if strings.Contains(doc, "kind: Secret") {
+				return doc
+			}
+		}
+		t.Fatalf("the router holds no claim:\n%s", r.Manifest)
+		return ""
+	}
+	before := claim()
+	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "shared", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.BlueGreenRollback(ctx, "wiki"); err != nil || st.Live != "blue" {
+		t.Fatalf("rollback without the provider: %+v, %v", st, err)
+	}
+	if after := claim(); after != before {
+		t.Errorf("rollback changed the claim:\n%s\nwas\n%s", after, before)
+	}
+	if _, _, err := c.BlueGreenPrune(ctx, "wiki"); err != nil {
+		t.Fatalf("prune without the provider: %v", err)
+	}
+	if after := claim(); after != before {
+		t.Errorf("prune changed the claim:\n%s\nwas\n%s", after, before)
+	}
+}

@@ -148,10 +148,20 @@ func addClaims(p *plan.Plan, c *chart.Chart) {
 // addClaim adds to c the claim templates of binding b as a subchart
 // aliased to instance path.
 func addClaim(c *chart.Chart, b *plan.Binding, path, cond, repo string) {
+	addSubchart(c, claimTemplates(b), path, cond, repo)
+}
+
+// claimTemplates is the chart of binding b's claim templates.
+func claimTemplates(b *plan.Binding) *chart.Chart {
 	sub := claimChart(b)
 	for _, t := range b.Claims().Templates {
 		sub.Templates = append(sub.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
 	}
+	return sub
+}
+
+// addSubchart adds sub to c as a dependency aliased to path.
+func addSubchart(c *chart.Chart, sub *chart.Chart, path, cond, repo string) {
 	c.Metadata.Dependencies = append(c.Metadata.Dependencies, &chart.Dependency{
 		Name: sub.Metadata.Name, Version: sub.Metadata.Version, Repository: repo, Alias: path, Condition: cond,
 	})
@@ -164,25 +174,39 @@ func addClaim(c *chart.Chart, b *plan.Binding, path, cond, repo string) {
 	c.AddDependency(sub)
 }
 
-// AddHeldClaims adds to c, the chart of a release that holds claims for
-// others (a blue/green app's router, for its colours), one subchart per
-// binding of bound that uses a claim: the provider's claim templates,
-// aliased to the instance. It returns the values that render them for
-// release rel: each instance's claim under INSTANCE.claim.
-func AddHeldClaims(c *chart.Chart, bound map[string]*plan.Binding, rel ReleaseOptions) map[string]any {
-	paths := make([]string, 0, len(bound))
+// HeldClaim is a claim as the release that holds it for others (a
+// blue/green app's router, for its colours) carries it: the provider's
+// claim templates as a chart, and the values that render them (the
+// claim's identity and provider under claim). Rendering it again needs
+// neither the provider nor its repository.
+type HeldClaim struct {
+	Chart  *chart.Chart   `json:"chart"`
+	Values map[string]any `json:"values"`
+}
+
+// HeldClaims are the claims of the bindings of bound that use one, made
+// for release rel (its name is the claims' identity), by instance.
+func HeldClaims(bound map[string]*plan.Binding, rel ReleaseOptions) map[string]HeldClaim {
+	out := map[string]HeldClaim{}
 	for path, b := range bound {
-		if b.Claims() != nil {
-			paths = append(paths, path)
+		if b == nil || b.Claims() == nil {
+			continue
 		}
+		held := *b
+		held.ClaimHolder = rel.Name
+		out[path] = HeldClaim{Chart: claimTemplates(&held), Values: map[string]any{ClaimKey: ClaimValues(&held, path, rel)}}
 	}
-	sort.Strings(paths)
+	return out
+}
+
+// AddHeldClaims adds to c one subchart per claim, aliased to its
+// instance, and returns the values that render them: each instance's
+// under INSTANCE.
+func AddHeldClaims(c *chart.Chart, claims map[string]HeldClaim) map[string]any {
 	vals := map[string]any{}
-	for _, path := range paths {
-		b := *bound[path]
-		b.ClaimHolder = rel.Name
-		addClaim(c, &b, path, "", "")
-		vals[path] = map[string]any{ClaimKey: ClaimValues(&b, path, rel)}
+	for _, path := range slices.Sorted(maps.Keys(claims)) {
+		addSubchart(c, claims[path].Chart, path, "", "")
+		vals[path] = claims[path].Values
 	}
 	return vals
 }
