@@ -32,6 +32,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	corev1 "k8s.io/api/core/v1"
@@ -237,6 +238,9 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		if err := c.route(ctx, now, bg.held); err != nil {
 			return nil, err
 		}
+		if err := c.waitClaims(ctx, name, opts.WaitOptions); err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched): %w", name, bg.up.ReleaseName, err)
+		}
 	}
 	rel, err := c.Upgrade(ctx, bg.up)
 	if err != nil {
@@ -251,6 +255,35 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		return nil, err
 	}
 	return bg.next, nil
+}
+
+// waitClaims waits until the Jobs of router release name's claims have
+// completed (each claim's database and user made on the provider), for at
+// most w's timeout, showing w's progress.
+func (c *Client) waitClaims(ctx context.Context, name string, w WaitOptions) error {
+	rel, err := c.cfg.Releases.Last(name)
+	if err != nil {
+		return err
+	}
+	rl, err := c.cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
+	if err != nil {
+		return err
+	}
+	var jobs kube.ResourceList
+	for _, r := range rl {
+		if r.Mapping != nil && r.Mapping.GroupVersionKind.Group == "batch" && r.Mapping.GroupVersionKind.Kind == "Job" {
+			jobs = append(jobs, r)
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	w.Wait = true
+	cfg, err := c.waitConfig(ctx, c.cfg, w)
+	if err != nil {
+		return err
+	}
+	return cfg.KubeClient.WaitWithJobs(jobs, w.timeout())
 }
 
 // createNamespace creates the client's namespace unless it exists.

@@ -397,6 +397,12 @@ func TestBlueGreenBoundToProvider(t *testing.T) {
 	start = time.Now()
 	e.mustBundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--strategy", "blue-green", "--bind", "database=db", "--quiet")
 	t.Logf("blue: %s", time.Since(start).Round(time.Millisecond))
+	// The claim's Job completed before blue was installed.
+	jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=wiki"})
+	if err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 1 ||
+		jobs.Items[0].Status.CompletionTime == nil || jobs.Items[0].Status.CompletionTime.Time.After(e.lastRevision(t, ns, "wiki-blue").Info.FirstDeployed.Time) {
+		t.Errorf("the claim's Job, done before blue: %v %+v", err, jobs)
+	}
 	start = time.Now()
 	out := e.mustBundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--strategy", "blue-green", "--set", "wiki.name=Green", "--quiet")
 	t.Logf("green: %s", time.Since(start).Round(time.Millisecond))
