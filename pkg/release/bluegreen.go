@@ -737,16 +737,7 @@ func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *
 // opts, before its router.
 func (c *Client) uninstallColors(ctx context.Context, st *BlueGreen, opts UninstallOptions) ([]*Uninstalled, error) {
 	var out []*Uninstalled
-	for _, col := range Colors {
-		name := ColorRelease(st.Name, col)
-		rel, err := c.cfg.Releases.Last(name)
-		if err != nil || rel.Info.Status == helmrelease.StatusUninstalled {
-			continue
-		}
-		marked := rel.Chart != nil && rel.Chart.Metadata != nil && rel.Chart.Metadata.Annotations[annColorOf] == st.Name
-		if !marked && col != st.Live && col != st.Spare {
-			continue // another release of that name
-		}
+	for _, name := range c.colorReleases(st) {
 		o := opts
 		o.ReleaseName, o.ofApp = name, true
 		un, err := c.Uninstall(ctx, o)
@@ -756,6 +747,24 @@ func (c *Client) uninstallColors(ctx context.Context, st *BlueGreen, opts Uninst
 		out = append(out, un)
 	}
 	return out, nil
+}
+
+// colorReleases are the installed colour releases of blue-green app st:
+// those its router names, and any other release marked as its colour.
+func (c *Client) colorReleases(st *BlueGreen) []string {
+	var out []string
+	for _, col := range Colors {
+		name := ColorRelease(st.Name, col)
+		rel, err := c.cfg.Releases.Last(name)
+		if err != nil || rel.Info.Status == helmrelease.StatusUninstalled {
+			continue
+		}
+		marked := rel.Chart != nil && rel.Chart.Metadata != nil && rel.Chart.Metadata.Annotations[annColorOf] == st.Name
+		if marked || col == st.Live || col == st.Spare {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // checkColorClaims refuses to upgrade colour name of blue-green app on

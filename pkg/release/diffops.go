@@ -142,6 +142,22 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 	if p.Consumers, err = c.consumerNames(name); err != nil {
 		return nil, err
 	}
+	// A blue-green app goes whole: its colours' objects and claims first,
+	// as uninstall removes them.
+	if st := parseRouter(last); st != nil {
+		var objects []diff.Object
+		var claims []diff.Claim
+		for _, col := range c.colorReleases(st) {
+			co := opts
+			co.ReleaseName = col
+			cp, err := c.DiffUninstall(ctx, co, o)
+			if err != nil {
+				return nil, err
+			}
+			objects, claims = append(objects, cp.Objects...), append(claims, cp.Claims...)
+		}
+		p.Objects, p.Claims = append(objects, p.Objects...), append(claims, p.Claims...)
+	}
 	return p, nil
 }
 

@@ -464,6 +464,12 @@ func TestBlueGreenBoundToProvider(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "is the live colour of blue-green app") {
 		t.Errorf("uninstall of the live colour: exit %d: %s", code, errs)
 	}
+	out = e.mustBundle(t, "diff", "uninstall", "wiki", "-n", ns, "--kubeconfig", e.kubeconfig)
+	for _, want := range []string{"- delete Deployment.apps " + ns + "/wiki-blue-mediawiki", "- delete Secret " + ns + "/wiki-database", "- delete Service " + ns + "/wiki-mediawiki"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff uninstall of the app lacks %q:\n%s", want, out)
+		}
+	}
 	out = e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--wait")
 	if !strings.Contains(out, `Uninstalled "wiki-blue"`) || !strings.Contains(out, `Uninstalled "wiki" from`) {
 		t.Errorf("uninstall of the app:\n%s", out)
