@@ -38,6 +38,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/diff"
@@ -236,10 +237,14 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 			now = &BlueGreen{Name: name, Live: st.Live, Spare: st.Spare}
 		}
 		if err := c.route(ctx, now, bg.held); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("blue-green upgrade of %q: making the app's claims: %w", name, err)
 		}
+	}
+	// Made now or by an earlier try that stopped waiting: the colour is
+	// installed once they are done.
+	if len(bg.held.claims) > 0 {
 		if err := c.waitClaims(ctx, name, opts.WaitOptions); err != nil {
-			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched): %w", name, bg.up.ReleaseName, err)
+			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched; a claim Job that failed is made again once deleted): %w", name, bg.up.ReleaseName, err)
 		}
 	}
 	rel, err := c.Upgrade(ctx, bg.up)
@@ -269,11 +274,23 @@ func (c *Client) waitClaims(ctx context.Context, name string, w WaitOptions) err
 	if err != nil {
 		return err
 	}
+	var cs kubernetes.Interface
+	if c.env != nil && c.env.Clientset != nil {
+		if cs, err = c.env.Clientset(); err != nil {
+			return err
+		}
+	}
 	var jobs kube.ResourceList
 	for _, r := range rl {
-		if r.Mapping != nil && r.Mapping.GroupVersionKind.Group == "batch" && r.Mapping.GroupVersionKind.Kind == "Job" {
-			jobs = append(jobs, r)
+		if r.Mapping == nil || r.Mapping.GroupVersionKind.Group != "batch" || r.Mapping.GroupVersionKind.Kind != "Job" {
+			continue
 		}
+		if cs != nil { // one deleted since (done, and cleaned up) is not waited for
+			if _, err := cs.BatchV1().Jobs(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				continue
+			}
+		}
+		jobs = append(jobs, r)
 	}
 	if len(jobs) == 0 {
 		return nil
@@ -550,7 +567,9 @@ func usedBy(h held, rel *helmrelease.Release) []plan.Resolved {
 func keepMade(h held, rs []plan.Resolved) map[string]render.HeldClaim {
 	out := map[string]render.HeldClaim{}
 	for _, r := range rs {
-		out[r.Instance] = h.made[r.Instance]
+		if hc, ok := h.made[r.Instance]; ok {
+			out[r.Instance] = hc
+		}
 	}
 	return out
 }
@@ -608,7 +627,11 @@ func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, er
 		if data, ok := files[claimFile(r.Instance)]; ok {
 			var hc render.HeldClaim
 			if err := json.Unmarshal(data, &hc); err != nil || hc.Chart == nil || hc.Chart.Metadata == nil {
-				return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %s is unreadable: %v", rel.Name, r.Instance, claimFile(r.Instance), err)
+				why := "it has no chart"
+				if err != nil {
+					why = err.Error()
+				}
+				return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %s is unreadable: %s", rel.Name, r.Instance, claimFile(r.Instance), why)
 			}
 			h.claims = append(h.claims, r)
 			h.made[r.Instance] = hc
@@ -622,10 +645,12 @@ func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, er
 		if err != nil {
 			return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %w", rel.Name, r.Instance, err)
 		}
-		h.claims = append(h.claims, r)
-		for inst, hc := range render.HeldClaims(map[string]*plan.Binding{r.Instance: b}, render.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace}) {
-			h.made[inst] = hc
+		hc, ok := render.HeldClaims(map[string]*plan.Binding{r.Instance: b}, render.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace})[r.Instance]
+		if !ok {
+			return h, fmt.Errorf("blue-green app %q: the claim it holds for %s cannot be made again: %s (%s) offers no claims now", rel.Name, r.Instance, r.Bound, b.Provider)
 		}
+		h.claims = append(h.claims, r)
+		h.made[r.Instance] = hc
 	}
 	return h, nil
 }
@@ -960,6 +985,18 @@ func routed(st *BlueGreen) string {
 	return st.LiveRelease()
 }
 
+// issued reports whether an Ingress's metadata asks cert-manager's
+// ingress-shim for its TLS certificates (the Secrets it then names).
+func issued(meta map[string]any) bool {
+	ann, _ := meta["annotations"].(map[string]any)
+	for _, k := range []string{"cert-manager.io/issuer", "cert-manager.io/cluster-issuer", "kubernetes.io/tls-acme"} {
+		if _, ok := ann[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // colorPost is the post-renderer of a colour: its Ingresses are taken out
 // of its manifests, named and pointed at the stable Services
 // (SplitIngresses), and kept in *ingresses for the router.
@@ -983,8 +1020,9 @@ func (s colorPost) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 // as its stable self when named after the colour release (NAME-COLOR-web:
 // NAME-web), labelled bundle.sh/color, and each backend Service named
 // after the colour release named as its stable Service (NAME-COLOR: NAME),
-// and so each TLS secret named after it that the colour does not make
-// itself (a certificate cert-manager issues for the Ingress).
+// and so each TLS secret named after it that cert-manager issues for the
+// Ingress (its ingress-shim annotations) and the colour does not make
+// itself (a Secret or a Certificate of its manifest).
 func SplitIngresses(manifests, name, color string) (rest, ingresses string, err error) {
 	rel := ColorRelease(name, color)
 	stableName := func(n string) string {
@@ -1010,9 +1048,18 @@ func SplitIngresses(manifests, name, color string) (rest, ingresses string, err 
 		var obj struct {
 			Kind     string
 			Metadata struct{ Name string }
+			Spec     struct {
+				SecretName string `json:"secretName"`
+			}
 		}
-		if strings.Contains(doc, "Secret") && yaml.Unmarshal([]byte(doc), &obj) == nil && obj.Kind == "Secret" {
+		if !strings.Contains(doc, "Secret") && !strings.Contains(doc, "Certificate") || yaml.Unmarshal([]byte(doc), &obj) != nil {
+			continue
+		}
+		switch obj.Kind {
+		case "Secret":
 			own[obj.Metadata.Name] = true
+		case "Certificate": // cert-manager's, made by the colour
+			own[obj.Spec.SecretName] = true
 		}
 	}
 	var kept, routed strings.Builder
@@ -1048,7 +1095,7 @@ func SplitIngresses(manifests, name, color string) (rest, ingresses string, err 
 		tls, _ := spec["tls"].([]any)
 		for _, t := range tls {
 			if tm, ok := t.(map[string]any); ok {
-				if n, ok := tm["secretName"].(string); ok && !own[n] {
+				if n, ok := tm["secretName"].(string); ok && !own[n] && issued(meta) {
 					tm["secretName"] = stableName(n)
 				}
 			}

@@ -157,12 +157,17 @@ apiVersion: v1
 kind: Secret
 metadata: {name: shop-blue-own}
 ---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: shop-blue}
+spec: {secretName: shop-blue-cert}
+---
 # Source: web/templates/ingress.yaml
 apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {name: shop-blue, labels: {app.kubernetes.io/instance: shop-blue, app.kubernetes.io/name: web}}
+metadata: {name: shop-blue, labels: {app.kubernetes.io/instance: shop-blue, app.kubernetes.io/name: web}, annotations: {cert-manager.io/cluster-issuer: le}}
 spec:
-  tls: [{hosts: [shop.example.com], secretName: shop-blue-tls}, {secretName: shop-blue-own}, {secretName: other-tls}]
+  tls: [{hosts: [shop.example.com], secretName: shop-blue-tls}, {secretName: shop-blue-own}, {secretName: shop-blue-cert}, {secretName: other-tls}]
   defaultBackend: {service: {name: shop-blue, port: {number: 80}}}
   rules:
   - host: shop.example.com
@@ -176,7 +181,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if docs := splitDocs(rest); len(docs) != 2 || !strings.Contains(rest, "# Source: web/templates/cm.yaml\n") || !strings.Contains(docs[0], "name: shop-blue}\ndata: {a: \"Ingress\"}") {
+	if docs := splitDocs(rest); len(docs) != 3 || !strings.Contains(rest, "# Source: web/templates/cm.yaml\n") || !strings.Contains(docs[0], "name: shop-blue}\ndata: {a: \"Ingress\"}") {
 		t.Fatalf("the other documents, as they are:\n%s", rest)
 	}
 	docs := splitDocs(out)
@@ -200,8 +205,14 @@ spec:
 	for _, t := range spec["tls"].([]any) {
 		secrets = append(secrets, t.(map[string]any)["secretName"].(string))
 	}
-	if want := []string{"shop-tls", "shop-blue-own", "other-tls"}; !reflect.DeepEqual(secrets, want) {
-		t.Errorf("TLS secrets %v, want %v (the colour's own Secret keeps its name)", secrets, want)
+	if want := []string{"shop-tls", "shop-blue-own", "shop-blue-cert", "other-tls"}; !reflect.DeepEqual(secrets, want) {
+		t.Errorf("TLS secrets %v, want %v (the colour's own Secret and Certificate keep their names)", secrets, want)
+	}
+	// Without cert-manager's annotations, a TLS secret is the chart's
+	// business: its name is kept.
+	_, plain, err := SplitIngresses("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: shop-blue}\nspec:\n  tls: [{secretName: shop-blue-tls}]\n", "shop", "blue")
+	if err != nil || !strings.Contains(plain, "secretName: shop-blue-tls") {
+		t.Errorf("a TLS secret without cert-manager: %v\n%s", err, plain)
 	}
 	meta := ing["metadata"].(map[string]any)
 	if meta["name"] != "shop" || !reflect.DeepEqual(meta["labels"], map[string]any{"app.kubernetes.io/name": "web", colorLabel: "blue"}) {
@@ -307,6 +318,11 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 	if router().Version != 3 {
 		t.Errorf("a refused upgrade changed the router")
+	}
+
+	// The router is not rolled back to a revision of its own.
+	if _, err := c.Rollback(ctx, RollbackOptions{ReleaseName: "wiki", Revision: 1}); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "is a blue-green app: it is not rolled back to a revision of its own") {
+		t.Errorf("rollback of the router to a revision: %v", err)
 	}
 
 	// A colour upgraded on its own is upgraded as a colour.

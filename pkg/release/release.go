@@ -500,6 +500,14 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if opts.claimHolder == "" {
 		opts = c.asColor(opts, last)
 	}
+	if opts.colorOf != "" {
+		// The app's lease too: its router's claims and record are read.
+		var endApp func()
+		if ctx, endApp, err = c.begin(ctx, OpUpgrade, opts.colorOf, opts.DryRun); err != nil {
+			return nil, err
+		}
+		defer endApp()
+	}
 	// One resolution, keeping the installed requirement versions while
 	// they still fit (unless told to move them).
 	from := c.upgradeBase(last)
@@ -688,6 +696,12 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		return nil, err
 	}
 	defer end()
+	if parseRouter(last) != nil {
+		// An earlier router revision would put back Services, Ingresses
+		// and claims of colours that may be gone, and a wrong record.
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"rollback", opts.ReleaseName, "-n", c.namespace}}},
+			"release %q in namespace %q is a blue-green app: it is not rolled back to a revision of its own (that would restore stable Services and claims of colours that may be gone); rolling it back without a revision switches to its spare, and a colour rolls back as any release (bundle rollback %s-COLOR REVISION)", opts.ReleaseName, c.namespace, opts.ReleaseName)
+	}
 	cfg, err := c.opConfig(ctx, opts.ReleaseName, opts.WaitOptions)
 	if err != nil {
 		return nil, err
