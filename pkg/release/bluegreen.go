@@ -796,6 +796,19 @@ func (c *Client) colorReleases(st *BlueGreen) []string {
 // its own to plan p when p claims what the app's router does not hold
 // (a claim is made for the app, by its router, before a colour uses it).
 func (c *Client) checkColorClaims(app, name, ref string, p *plan.Plan) error {
+	claimed := map[string]string{}
+	for inst, b := range p.Bound {
+		if b.Claims() != nil {
+			claimed[inst] = b.Target()
+		}
+	}
+	return c.checkHeld(app, name, claimed, []errdefs.Fix{{Run: []string{"upgrade", app, ref, "-n", c.namespace, "--strategy", StrategyBlueGreen}}})
+}
+
+// checkHeld refuses to change colour name of blue-green app so that it
+// claims (INSTANCE: NAMESPACE/PROVIDER) what the app's router does not
+// hold, with fixes.
+func (c *Client) checkHeld(app, name string, claimed map[string]string, fixes []errdefs.Fix) error {
 	router, err := c.cfg.Releases.Last(app)
 	if err != nil {
 		return err
@@ -806,14 +819,46 @@ func (c *Client) checkColorClaims(app, name, ref string, p *plan.Plan) error {
 			held[r.Instance] = r.Bound
 		}
 	}
-	for _, inst := range slices.Sorted(maps.Keys(p.Bound)) {
-		b := p.Bound[inst]
-		if b.Claims() != nil && held[inst] != b.Target() {
-			return errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"upgrade", app, ref, "-n", c.namespace, "--strategy", StrategyBlueGreen}}},
-				"upgrading %q on its own refused: it is a colour of blue-green app %q, whose router holds no claim for %s on %s (the claims of a blue-green app are made for the app, before its colour)", name, app, inst, b.Target())
+	for _, inst := range slices.Sorted(maps.Keys(claimed)) {
+		if held[inst] != claimed[inst] {
+			return errdefs.Fixable(errdefs.ErrInvalid, fixes,
+				"changing %q on its own refused: it is a colour of blue-green app %q, whose router holds no claim for %s on %s (the claims of a blue-green app are made for the app, before its colour)", name, app, inst, claimed[inst])
 		}
 	}
 	return nil
+}
+
+// checkColorRollback refuses to roll colour last of a blue-green app back
+// to revision rev when rev claims what the app's router does not hold.
+func (c *Client) checkColorRollback(ctx context.Context, last *helmrelease.Release, rev int) (context.Context, func(), error) {
+	app := blueGreenApp(last)
+	if app == "" || app == last.Name {
+		return ctx, func() {}, nil
+	}
+	if st, _, err := c.routerState(app); err != nil || st == nil {
+		return ctx, func() {}, nil
+	}
+	// The app's lease: its router's claims are read.
+	ctx, end, err := c.begin(ctx, OpRollback, app, false)
+	if err != nil {
+		return ctx, func() {}, err
+	}
+	target, err := c.cfg.Releases.Get(last.Name, rev)
+	if err != nil {
+		end()
+		return ctx, func() {}, err
+	}
+	claimed := map[string]string{}
+	for _, r := range recordedBindings(target) {
+		if r.Claim && r.Bound != "" {
+			claimed[r.Instance] = r.Bound
+		}
+	}
+	if err := c.checkHeld(app, last.Name, claimed, []errdefs.Fix{{See: []string{"history", last.Name, "-n", c.namespace}}}); err != nil {
+		end()
+		return ctx, func() {}, err
+	}
+	return ctx, end, nil
 }
 
 // blueGreenApp is the blue-green app rel belongs to, as its router or a

@@ -531,3 +531,37 @@ func TestBlueGreenSwitchWithoutTheProvider(t *testing.T) {
 		t.Errorf("prune changed the claim:\n%s\nwas\n%s", after, before)
 	}
 }
+
+// A colour rolled back on its own to a revision that claimed what the
+// router no longer holds is refused.
+func TestBlueGreenColourRollbackChecksClaims(t *testing.T) {
+	ctx := context.Background()
+	lab, _, c := bindLab(t)
+	claimLab(t, lab)
+	lab.Put(t, "capp", "2.0.0", map[string]string{"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  selector: {app: '{{ .Release.Name }}'}\n  ports: [{port: 80}]\n"})
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	up := func(version string, bind ...string) {
+		t.Helper()
+		if _, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, version), Bind: bind}, ReleaseName: "wiki"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up("1.0.0", "database=shared") // blue, claimed
+	up("1.0.0")                    // green revision 1, claimed
+	if _, err := c.BlueGreenRollback(ctx, "wiki"); err != nil {
+		t.Fatal(err)
+	}
+	up("2.0.0") // green revision 2, no claim; blue the spare
+	if _, _, err := c.BlueGreenPrune(ctx, "wiki"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Rollback(ctx, RollbackOptions{ReleaseName: "wiki-green", Revision: 1})
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), `changing "wiki-green" on its own refused`) || !strings.Contains(err.Error(), "holds no claim for database on team/shared") {
+		t.Errorf("rolling a colour back to a claim the router dropped: %v", err)
+	}
+	if r, _ := c.cfg.Releases.Last("wiki-green"); r.Version != 2 {
+		t.Errorf("wiki-green rolled back anyway: revision %d", r.Version)
+	}
+}

@@ -717,6 +717,11 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	if err := c.checkRollbackAllowed(opts.ReleaseName, rb.Version); err != nil {
 		return nil, err
 	}
+	ctx, endApp, err := c.checkColorRollback(ctx, last, rb.Version)
+	if err != nil {
+		return nil, err
+	}
+	defer endApp()
 	rb.Wait = opts.Wait
 	rb.Timeout = opts.timeout()
 	rb.DryRun = opts.DryRun
