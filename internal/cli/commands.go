@@ -282,28 +282,43 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	}
 	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
 		opts := o.options(c.Args().Get(0), src, wait)
-		if o.showDiff || o.confirm {
+		err := o.preview(c, fmt.Sprintf("Upgrade release %q as shown?", opts.ReleaseName), opts.ReleaseName, func() (*diff.Plan, error) {
 			d := opts
-			p, err := cl.Diff(c.Context, release.DiffOptions{Upgrade: &d, Options: diff.Options{Context: o.diffContext}})
-			if err != nil {
-				return nil, asDiff(err)
-			}
-			if err := printPlan(c.App.Writer, p, useColor(c)); err != nil {
-				return nil, err
-			}
-			fmt.Fprintln(c.App.Writer)
-			if o.confirm && !o.yes {
-				ok, err := ask(c.App.Reader, c.App.ErrWriter, fmt.Sprintf("Upgrade release %q as shown?", opts.ReleaseName))
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					return nil, fmt.Errorf("upgrade of %q not confirmed: nothing was changed", opts.ReleaseName)
-				}
-			}
+			return cl.Diff(c.Context, release.DiffOptions{Upgrade: &d, Options: diff.Options{Context: o.diffContext}})
+		})
+		if err != nil {
+			return nil, err
 		}
 		return cl.Upgrade(c.Context, opts)
 	})
+}
+
+// preview is upgrade's --diff and --confirm: with either, the plan that
+// plan computes is printed, and with --confirm (unless --yes) question is
+// asked; a no changes nothing of release name.
+func (o *upgradeOptions) preview(c *ucli.Context, question, name string, plan func() (*diff.Plan, error)) error {
+	if !o.showDiff && !o.confirm {
+		return nil
+	}
+	p, err := plan()
+	if err != nil {
+		return asDiff(err)
+	}
+	if err := printPlan(c.App.Writer, p, useColor(c)); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer)
+	if !o.confirm || o.yes {
+		return nil
+	}
+	ok, err := ask(c.App.Reader, c.App.ErrWriter, question)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("upgrade of %q not confirmed: nothing was changed", name)
+	}
+	return nil
 }
 
 // blueGreen is bundle upgrade --strategy blue-green.
@@ -314,25 +329,15 @@ func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 		return err
 	}
 	opts := o.options(name, src, o.wait.options(c))
-	if o.showDiff || o.confirm {
+	err = o.preview(c, fmt.Sprintf("Upgrade blue-green app %q as shown?", name), name, func() (*diff.Plan, error) {
 		p, next, err := cl.BlueGreenDiff(c.Context, opts, diff.Options{Context: o.diffContext})
-		if err != nil {
-			return asDiff(err)
+		if err == nil {
+			printBlueGreenPlan(c.App.Writer, cl.Namespace(), next)
 		}
-		printBlueGreenPlan(c.App.Writer, cl.Namespace(), next)
-		if err := printPlan(c.App.Writer, p, useColor(c)); err != nil {
-			return err
-		}
-		fmt.Fprintln(c.App.Writer)
-		if o.confirm && !o.yes {
-			ok, err := ask(c.App.Reader, c.App.ErrWriter, fmt.Sprintf("Upgrade blue-green app %q as shown?", name))
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("upgrade of %q not confirmed: nothing was changed", name)
-			}
-		}
+		return p, err
+	})
+	if err != nil {
+		return err
 	}
 	st, err := cl.BlueGreenUpgrade(c.Context, opts)
 	if err != nil {
@@ -446,7 +451,11 @@ func (o *rollbackOptions) run(c *ucli.Context) error {
 	}
 	if opts.Revision == 0 && cl.IsBlueGreen(opts.ReleaseName) {
 		if opts.DryRun {
-			return usagef(c, "--dry-run: %q is a blue-green app, whose rollback switches to its spare; see bundle status %s-COLOR", opts.ReleaseName, opts.ReleaseName)
+			spare := "its spare"
+			if st, err := cl.BlueGreenState(c.Context, opts.ReleaseName); err == nil && st.Spare != "" {
+				spare = st.SpareRelease() + " (bundle status " + st.SpareRelease() + " shows it)"
+			}
+			return usagef(c, "--dry-run: %q is a blue-green app, whose rollback only switches its stable Services to %s", opts.ReleaseName, spare)
 		}
 		st, err := cl.BlueGreenRollback(c.Context, opts.ReleaseName)
 		if err != nil {

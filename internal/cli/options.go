@@ -315,8 +315,16 @@ func (o sourceOptions) source(ref string) (plan.Source, error) {
 	if err != nil {
 		return plan.Source{}, err
 	}
+	for _, b := range o.bind {
+		if _, err := plan.ParseBind(b); err != nil {
+			return plan.Source{}, &usageError{msg: fmt.Sprintf("--bind %q: write INSTANCE=RELEASE or INSTANCE=NAMESPACE/RELEASE, e.g. --bind database=team-db", b)}
+		}
+	}
 	src := plan.Source{Reference: ref, Version: con, Values: o.vals.values(), Locked: o.locked, Devel: o.devel, Bind: o.bind}
-	if o.registry.Mirror != "" {
+	if m := o.registry.Mirror; m != "" {
+		if host, prefix, ok := strings.Cut(strings.TrimPrefix(m, "oci://"), "/"); !strings.HasPrefix(m, "oci://") || !ok || host == "" || strings.Trim(prefix, "/") == "" {
+			return plan.Source{}, &usageError{msg: fmt.Sprintf("--mirror %q: give oci://HOST/PREFIX, where bundle archive push copied the archive", m)}
+		}
 		src.ImageMirror = trimOCI(o.registry.Mirror)
 	}
 	return src, nil

@@ -55,7 +55,8 @@ type Claims struct {
 	// Outputs are templates like outputs:, each the name of one of the
 	// bundle's outputs, sorted by name.
 	Outputs []Output
-	Line    int
+	// Line is where claims: starts in bundle.yaml.
+	Line int
 }
 
 // Output returns the claim output named name, if any.

@@ -47,16 +47,16 @@ func Archive(ctx context.Context, refs plan.References, ref, path string, opts A
 	if err != nil {
 		return nil, err
 	}
-	root, err := refs.LoadReference(ctx, r, opts.Version)
-	if err != nil {
-		return nil, err
-	}
+	var root *bundle.Bundle
 	if r.Dir != "" {
 		// As bundle push packages a directory: its file:// chart
 		// dependencies vendored.
-		if root, err = bundle.LoadDirBuildingDeps(r.Dir); err != nil {
-			return nil, err
-		}
+		root, err = bundle.LoadDirBuildingDeps(r.Dir)
+	} else {
+		root, err = refs.LoadReference(ctx, r, opts.Version)
+	}
+	if err != nil {
+		return nil, err
 	}
 	pl, err := plan.Resolve(ctx, refs, root, plan.Options{Locked: opts.Locked})
 	if err != nil {

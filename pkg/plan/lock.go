@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -24,7 +25,13 @@ func (p *Plan) Lock() (*bundle.Lock, error) {
 		for _, c := range n.Requires {
 			if !seen[c.Bundle.Name] {
 				seen[c.Bundle.Name] = true
-				d := c.Bundle.SourceDigest
+				// An OCI registry's bundle is locked by its manifest
+				// digest; any other (HTTP, or the same served from a
+				// --mirror) by its package's.
+				d := ""
+				if strings.HasPrefix(c.Requirement.Repository, "oci://") {
+					d = c.Bundle.SourceDigest
+				}
 				if d == "" {
 					var err error
 					if d, err = c.Bundle.Digest(); err != nil {

@@ -83,11 +83,9 @@ func clientSideManagers() sets.Set[string] {
 
 // Helm's ownership marks on a release's objects (action.setMetadataVisitor).
 const (
-	managedByLabel          = "app.kubernetes.io/managed-by"
-	releaseNameAnnotation   = "meta.helm.sh/release-name"
-	releaseNSAnnotation     = "meta.helm.sh/release-namespace"
-	resourcePolicyAnno      = "helm.sh/resource-policy"
-	resourcePolicyKeepValue = "keep"
+	managedByLabel        = "app.kubernetes.io/managed-by"
+	releaseNameAnnotation = "meta.helm.sh/release-name"
+	releaseNSAnnotation   = "meta.helm.sh/release-namespace"
 )
 
 // applier is Helm's kube client with converging apply: Create and Update
@@ -484,8 +482,8 @@ func (a *applier) remove(info *resource.Info, owned bool) bool {
 	if err != nil {
 		return false
 	}
-	if acc.GetAnnotations()[resourcePolicyAnno] == resourcePolicyKeepValue {
-		a.log("keeping %s (%s=%s)", describeInfo(info), resourcePolicyAnno, resourcePolicyKeepValue)
+	if acc.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy {
+		a.log("keeping %s (%s=%s)", describeInfo(info), kube.ResourcePolicyAnno, kube.KeepPolicy)
 		return false
 	}
 	if owned && !a.owns(acc) {

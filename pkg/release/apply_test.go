@@ -247,7 +247,7 @@ func TestUpdateTakesOverClientSideFieldsThenAppliesServerSide(t *testing.T) {
 
 func TestUpdateDeletesWhatOtherRevisionsLeftThatIsStillTheReleases(t *testing.T) {
 	keep := configMap("kept", "web", nil)
-	keep.SetAnnotations(map[string]string{releaseNameAnnotation: "web", releaseNSAnnotation: "shop", resourcePolicyAnno: "keep"})
+	keep.SetAnnotations(map[string]string{releaseNameAnnotation: "web", releaseNSAnnotation: "shop", kube.ResourcePolicyAnno: kube.KeepPolicy})
 	f := newFakeAPI(
 		configMap("web", "web", nil),
 		configMap("left", "web", nil),      // a failed revision's: deleted

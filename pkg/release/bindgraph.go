@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"sort"
+	"strings"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
@@ -21,16 +22,30 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	rels, err := c.listLatest(all)
-	if err != nil {
-		return nil, err
-	}
-	apps := boundApps(rels)
-	scope := apps
-	if !all {
-		if wide, err := c.listLatest(true); err == nil {
-			scope = boundApps(wide)
+	// One list of every namespace serves both the apps (filtered to the
+	// client's namespace without all) and their consumers; the client's
+	// namespace alone when the credentials may not list them all.
+	var apps, scope []graph.BoundApp
+	if wide, err := c.listLatest(true); err == nil {
+		scope = boundApps(wide)
+		apps = scope
+		if !all {
+			apps = nil
+			for _, a := range scope {
+				if strings.HasPrefix(a.Name, c.namespace+"/") {
+					apps = append(apps, a)
+				}
+			}
 		}
+	} else if all {
+		return nil, err
+	} else {
+		rels, err := c.listLatest(false)
+		if err != nil {
+			return nil, err
+		}
+		apps = boundApps(rels)
+		scope = apps
 	}
 	cons := graph.Consumers(scope)
 	for i := range apps {
@@ -41,7 +56,7 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 
 // boundApps is Bindings of the latest revisions rels.
 func boundApps(rels []*helmrelease.Release) []graph.BoundApp {
-	routed := map[string]bool{} // NAMESPACE/NAME of a router
+	routers := map[string]*BlueGreen{} // by NAMESPACE/NAME
 	byName := map[string]*helmrelease.Release{}
 	var keep []*helmrelease.Release
 	for _, r := range rels {
@@ -51,20 +66,20 @@ func boundApps(rels []*helmrelease.Release) []graph.BoundApp {
 		keep = append(keep, r)
 		byName[r.Namespace+"/"+r.Name] = r
 		if st := parseRouter(r); st != nil {
-			routed[r.Namespace+"/"+r.Name] = true
+			routers[r.Namespace+"/"+r.Name] = st
 		}
 	}
 	var out []graph.BoundApp
 	for _, r := range keep {
 		key := r.Namespace + "/" + r.Name
 		if r.Chart != nil && r.Chart.Metadata != nil {
-			if of := r.Chart.Metadata.Annotations[annColorOf]; of != "" && routed[r.Namespace+"/"+of] {
+			if of := r.Chart.Metadata.Annotations[annColorOf]; of != "" && routers[r.Namespace+"/"+of] != nil {
 				continue // shown as its router's app
 			}
 		}
 		app := graph.BoundApp{Name: key}
 		src := r
-		if st := parseRouter(r); st != nil {
+		if st := routers[key]; st != nil {
 			app.Live, app.Spare = st.Live, st.Spare
 			if live := byName[r.Namespace+"/"+st.LiveRelease()]; live != nil {
 				src = live

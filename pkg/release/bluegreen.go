@@ -89,6 +89,9 @@ type BlueGreen struct {
 	// Release, after a blue-green upgrade, is the revision of the colour
 	// it made live (with DryRun, would make live).
 	Release *Release
+	// router is the router's revision this state was read from (nil for
+	// a state not yet routed).
+	router *helmrelease.Release
 	// NewClaims, of a blue-green upgrade, are the claims the router makes
 	// for the app before the colour comes up (INSTANCE on
 	// NAMESPACE/PROVIDER): those no colour used before.
@@ -139,7 +142,7 @@ func parseRouter(rel *helmrelease.Release) *BlueGreen {
 		return nil
 	}
 	a := rel.Chart.Metadata.Annotations
-	st := &BlueGreen{Name: rel.Name, Live: a[annLive], Spare: a[annSpare]}
+	st := &BlueGreen{Name: rel.Name, Live: a[annLive], Spare: a[annSpare], router: rel}
 	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
 		var obj struct {
 			Kind     string
@@ -433,7 +436,10 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 	if err := sameClaims(name, recorded, p); err != nil {
 		return nil, err
 	}
-	_, routerRel, _ := c.routerState(name)
+	var routerRel *helmrelease.Release
+	if st != nil {
+		routerRel = st.router
+	}
 	h, err := c.heldBy(ctx, routerRel)
 	if err != nil {
 		return nil, err
@@ -447,7 +453,8 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 		h.claims = append(h.claims, r)
 		h.made[r.Instance] = newMade[r.Instance]
 	}
-	bg := &blueGreen{held: h, claimsChange: claimKeys(h.claims) != claimKeys(recordedBindings(routerRel)), ingresses: new(string)}
+	routerClaims := recordedBindings(routerRel)
+	bg := &blueGreen{held: h, claimsChange: claimKeys(h.claims) != claimKeys(routerClaims), ingresses: new(string)}
 	bg.up = opts
 	bg.up.ReleaseName = target
 	bg.up.Install = true
@@ -458,7 +465,7 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 	bg.up.claimHolder = name
 	bg.next = &BlueGreen{Name: name, Live: color, Spare: live}
 	before := map[string]bool{}
-	for _, r := range recordedBindings(routerRel) {
+	for _, r := range routerClaims {
 		before[r.Instance+"="+r.Bound] = r.Claim
 	}
 	for _, r := range h.claims {
@@ -703,8 +710,7 @@ func (c *Client) BlueGreenRollback(ctx context.Context, name string) (*BlueGreen
 	if err != nil || spare.Info.Status != helmrelease.StatusDeployed {
 		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q: its spare %s is not deployed, cannot switch back to it", name, st.SpareRelease())
 	}
-	_, routerRel, _ := c.routerState(name)
-	h, err := c.heldBy(ctx, routerRel)
+	h, err := c.heldBy(ctx, st.router)
 	if err != nil {
 		return nil, err
 	}
@@ -733,8 +739,7 @@ func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *
 	if err != nil {
 		return nil, nil, fmt.Errorf("blue-green app %q: live colour %s: %w", name, st.LiveRelease(), err)
 	}
-	_, routerRel, _ := c.routerState(name)
-	h, err := c.heldBy(ctx, routerRel)
+	h, err := c.heldBy(ctx, st.router)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -114,7 +114,7 @@ func TestParseRouter(t *testing.T) {
 		annBlueGreen: "router", annLive: "green", annSpare: "blue",
 	}}}, Manifest: "---\napiVersion: v1\nkind: Service\nmetadata: {name: shop-admin}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: shop}\n"}
 	st := parseRouter(rel)
-	want := &BlueGreen{Name: "shop", Live: "green", Spare: "blue", Services: []string{"shop", "shop-admin"}}
+	want := &BlueGreen{Name: "shop", Live: "green", Spare: "blue", Services: []string{"shop", "shop-admin"}, router: rel}
 	if !reflect.DeepEqual(st, want) {
 		t.Errorf("parseRouter = %+v, want %+v", st, want)
 	}
@@ -321,7 +321,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 
 	// The router is not rolled back to a revision of its own.
-	if _, err := c.Rollback(ctx, RollbackOptions{ReleaseName: "wiki", Revision: 1}); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "is a blue-green app: it is not rolled back to a revision of its own") {
+	if _, err := c.Rollback(ctx, RollbackOptions{ReleaseName: "wiki", Revision: 1}); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "is a blue-green app, not rolled back to a revision of its own") {
 		t.Errorf("rollback of the router to a revision: %v", err)
 	}
 

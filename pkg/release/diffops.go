@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -29,6 +30,13 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	last, err := c.existing(name)
 	if err != nil {
 		return nil, err
+	}
+	if st := parseRouter(last); st != nil && opts.Revision == 0 {
+		if st.Spare == "" {
+			return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q has no spare to switch back to", name)
+		}
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{See: []string{"status", st.SpareRelease(), "-n", c.namespace}}},
+			"blue-green app %q: its rollback switches the stable Services from %s to the spare %s and changes no object of either colour, so there is no object to diff", name, st.LiveRelease(), st.SpareRelease())
 	}
 	opts.DryRun, opts.Wait = true, false
 	if _, err := c.Rollback(ctx, opts); err != nil {

@@ -700,7 +700,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		// An earlier router revision would put back Services, Ingresses
 		// and claims of colours that may be gone, and a wrong record.
 		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"rollback", opts.ReleaseName, "-n", c.namespace}}},
-			"release %q in namespace %q is a blue-green app: it is not rolled back to a revision of its own (that would restore stable Services and claims of colours that may be gone); rolling it back without a revision switches to its spare, and a colour rolls back as any release (bundle rollback %s-COLOR REVISION)", opts.ReleaseName, c.namespace, opts.ReleaseName)
+			"release %q in namespace %q is a blue-green app, not rolled back to a revision of its own (that would restore Services and claims of colours that may be gone): roll it back without a revision to switch to its spare, or roll back a colour release", opts.ReleaseName, c.namespace)
 	}
 	cfg, err := c.opConfig(ctx, opts.ReleaseName, opts.WaitOptions)
 	if err != nil {

@@ -29,7 +29,6 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -165,12 +164,7 @@ func (v *validator) release(rel *helmrelease.Release) error {
 			hooks = append(hooks, rl...)
 		}
 	}
-	if v.creates != "" {
-		if target, hooks, err = v.uncreated(target, hooks); err != nil {
-			return err
-		}
-	}
-	rejected, err := validate(v.ctx, v.dyn, target, hooks, v.force, v.log)
+	rejected, err := validate(v.ctx, v.dyn, target, hooks, v.force, v.creates, v.log)
 	if err != nil {
 		return fmt.Errorf("validating the objects of revision %d of %q: %w", rel.Version, rel.Name, err)
 	}
@@ -178,30 +172,6 @@ func (v *validator) release(rel *helmrelease.Release) error {
 		return &RejectedError{Release: rel.Name, Revision: rel.Version, Total: len(target) + len(hooks), Objects: rejected}
 	}
 	return nil
-}
-
-// uncreated leaves out of target and hooks the objects of namespace
-// v.creates when it does not exist: a dry run cannot create it, and the
-// API server refuses every object of a namespace that does not exist.
-func (v *validator) uncreated(target, hooks kube.ResourceList) (kube.ResourceList, kube.ResourceList, error) {
-	if ok, err := v.namespaceExists(v.creates); ok || err != nil {
-		return target, hooks, err
-	}
-	n := 0
-	keep := func(rl kube.ResourceList) kube.ResourceList {
-		var out kube.ResourceList
-		for _, info := range rl {
-			if info.Namespace == v.creates && info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-				n++
-				continue
-			}
-			out = append(out, info)
-		}
-		return out
-	}
-	target, hooks = keep(target), keep(hooks)
-	v.log("%d objects of namespace %q not validated by the API server: the namespace does not exist yet (the install creates it)", n, v.creates)
-	return target, hooks, nil
 }
 
 // namespaceExists reports whether namespace ns exists.
@@ -255,14 +225,14 @@ func labelled(rl kube.ResourceList, rel *helmrelease.Release) {
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels["app.kubernetes.io/managed-by"] = "Helm"
+		labels[managedByLabel] = "Helm"
 		u.SetLabels(labels)
 		ann := u.GetAnnotations()
 		if ann == nil {
 			ann = map[string]string{}
 		}
-		ann["meta.helm.sh/release-name"] = rel.Name
-		ann["meta.helm.sh/release-namespace"] = rel.Namespace
+		ann[releaseNameAnnotation] = rel.Name
+		ann[releaseNSAnnotation] = rel.Namespace
 		u.SetAnnotations(ann)
 	}
 }
@@ -277,7 +247,7 @@ var dryRunAll = []string{metav1.DryRunAll}
 // asked. Custom resources whose CRD is among target are not validated: the
 // API server validates them against the CRD in the cluster, which the
 // operation is about to change.
-func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.ResourceList, force bool, logf func(string, ...any)) ([]Rejected, error) {
+func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.ResourceList, force bool, creates string, logf func(string, ...any)) ([]Rejected, error) {
 	defined := definedKinds(target)
 	var rejected []Rejected
 	check := func(info *resource.Info, hook bool) error {
@@ -290,11 +260,7 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.Res
 			logf("%s %s not validated before applying: its CRD is part of the release", gvk.Kind, info.Name)
 			return nil
 		}
-		var ri dynamic.ResourceInterface = dyn.Resource(info.Mapping.Resource)
-		if info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-			ri = dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace)
-		}
-		err = dryRun(ctx, ri, info, obj, hook, force)
+		err = dryRun(ctx, resourceFor(dyn, info), info, obj, hook, force)
 		switch {
 		case err == nil:
 			return nil
@@ -302,6 +268,9 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.Res
 			return nil
 		case apierrors.IsNotFound(err) && notServed(err):
 			logf("%s %s not validated before applying: the API server does not serve its kind yet", gvk.Kind, info.Name)
+			return nil
+		case creates != "" && namespaceMissing(err, creates):
+			logf("%s %s not validated before applying: namespace %q does not exist yet (the install creates it)", gvk.Kind, info.Name, creates)
 			return nil
 		}
 		var status apierrors.APIStatus

@@ -79,7 +79,7 @@ func TestTheObjectsTheAPIServerRejectsAreReportedWithTheirFields(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(map[string]any{"bad key!": "x"}), "deployments", meta.RESTScopeNamespace),
 	}
-	rejected, err := validate(context.Background(), dyn, target, nil, false, t.Logf)
+	rejected, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestEveryObjectIsSentAsADryRunAsBundleWillSendIt(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(map[string]any{"disk": "ssd"}), "deployments", meta.RESTScopeNamespace),
 	}
-	rejected, err := validate(context.Background(), dyn, target, nil, false, t.Logf)
+	rejected, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
@@ -154,7 +154,7 @@ func TestWithForceAnExistingObjectIsReplacedInADryRun(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(nil), "deployments", meta.RESTScopeNamespace),
 	}
-	if rejected, err := validate(context.Background(), dyn, target, nil, true, t.Logf); err != nil || len(rejected) > 0 {
+	if rejected, err := validate(context.Background(), dyn, target, nil, true, "", t.Logf); err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
 	if got := strings.Join(sent, ", "); got != "get services, update services, get deployments, patch deployments" {
@@ -180,7 +180,7 @@ func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) 
 		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "example.com", Resource: "widgets"}, "")
 	})
 	target := kube.ResourceList{infoOf(crd, "customresourcedefinitions", meta.RESTScopeRoot), infoOf(cr, "widgets", meta.RESTScopeNamespace)}
-	rejected, err := validate(context.Background(), dyn, target, nil, false, t.Logf)
+	rejected, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
@@ -189,7 +189,7 @@ func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) 
 func TestAnExistingHookIsNotARejection(t *testing.T) {
 	hook := webDeployment(nil)
 	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), hook)
-	rejected, err := validate(context.Background(), dyn, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, t.Logf)
+	rejected, err := validate(context.Background(), dyn, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected (Helm deletes a hook before creating it anew)", rejected, err)
 	}

@@ -77,28 +77,12 @@ func NewSetWith(extra map[string]Repository, opts SetOptions) *Set {
 	return s
 }
 
-// mirrored serves a repository's bundles from the mirror: a bundle that
-// did not come from an OCI registry is locked by its package's digest,
-// not the mirror's manifest digest.
-type mirrored struct {
-	*OCI
-	fromOCI bool
-}
-
-func (m mirrored) Load(ctx context.Context, name string, v *semver.Version) (*bundle.Bundle, error) {
-	b, err := m.OCI.Load(ctx, name, v)
-	if err == nil && !m.fromOCI {
-		b.SourceDigest = ""
-	}
-	return b, err
-}
-
 func (s *Set) repo(name string) (Repository, error) {
 	if s.mirrorErr != nil {
 		return nil, fmt.Errorf("--mirror: %w", s.mirrorErr)
 	}
 	if s.mirror != nil && name != bundle.DefaultRepository {
-		return mirrored{OCI: s.mirror, fromOCI: strings.HasPrefix(name, "oci://")}, nil
+		return s.mirror, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -190,6 +189,5 @@ func ParsePolicy(file string, data []byte, readKey func(string) ([]byte, error))
 		}
 		p.Rules = append(p.Rules, r)
 	}
-	sort.SliceStable(p.Rules, func(i, j int) bool { return p.Rules[i].Line < p.Rules[j].Line })
 	return p, nil
 }
