@@ -23,6 +23,7 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -51,6 +52,11 @@ type Consumer struct {
 	// the app's claims), is the app's name: it is unbound by uninstalling
 	// the app.
 	App string
+	// Unverified, for a consumer of another namespace found only by the
+	// ConfigMap of its claim in the provider's namespace (its release
+	// could not be read), says so: it may claim from another provider of
+	// that namespace. Only Release, Namespace and Instance are set.
+	Unverified bool
 }
 
 func (c Consumer) String() string { return c.Namespace + "/" + c.Release }
@@ -342,24 +348,36 @@ func recordedBindings(rel *helmrelease.Release) []plan.Resolved {
 }
 
 // Consumers lists the releases with a requirement bound to release name of
-// the client's namespace, in every namespace the client may list (its own
-// when it may not list them all).
+// the client's namespace, in every namespace the client may list; where it
+// may list only its own, with the apps of other namespaces whose claims in
+// this namespace name them (Unverified).
 func (c *Client) Consumers(ctx context.Context, name string) ([]Consumer, error) {
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	return c.consumers(name)
+	return c.consumers(ctx, name)
 }
 
-func (c *Client) consumers(name string) ([]Consumer, error) {
+func (c *Client) consumers(ctx context.Context, name string) ([]Consumer, error) {
+	cs, _, err := c.findConsumers(ctx, name)
+	return cs, err
+}
+
+// findConsumers lists the consumers of release name. partial is nil when
+// the releases of every namespace were read; otherwise it is why they
+// could not be, and the list holds those of the client's namespace and,
+// unverified, the apps of other namespaces that the claim objects in this
+// namespace name (ClaimOfLabel): an app bound without a claim from another
+// namespace cannot be seen then.
+func (c *Client) findConsumers(ctx context.Context, name string) (out []Consumer, partial, _ error) {
 	rels, err := c.listLatest(true)
 	if err != nil {
+		partial = err
 		if rels, err = c.listLatest(false); err != nil {
-			return nil, fmt.Errorf("finding the consumers of %q: %w", name, err)
+			return nil, nil, fmt.Errorf("finding the consumers of %q: %w", name, err)
 		}
 	}
 	target := c.namespace + "/" + name
-	var out []Consumer
 	for _, r := range rels {
 		if r.Info != nil && (r.Info.Status == helmrelease.StatusUninstalled || r.Info.Status == helmrelease.StatusUninstalling) {
 			continue
@@ -379,6 +397,17 @@ func (c *Client) consumers(name string) ([]Consumer, error) {
 			out = append(out, co)
 		}
 	}
+	if partial != nil {
+		claimed, err := c.claimsHere(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("finding the consumers of %q: the releases of other namespaces cannot be read (%s), nor the claims in namespace %q: %w", name, oneLine(partial), c.namespace, err)
+		}
+		for _, co := range claimed {
+			if co.Namespace != c.namespace && !slices.ContainsFunc(out, func(o Consumer) bool { return o.Namespace == co.Namespace && o.Release == co.Release }) {
+				out = append(out, co)
+			}
+		}
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Namespace != out[j].Namespace {
 			return out[i].Namespace < out[j].Namespace
@@ -388,7 +417,71 @@ func (c *Client) consumers(name string) ([]Consumer, error) {
 		}
 		return out[i].Instance < out[j].Instance
 	})
+	return out, partial, nil
+}
+
+// claimsHere are the apps whose claims have objects in the client's
+// namespace (ConfigMaps labelled ClaimOfLabel), unverified, once each per
+// instance.
+func (c *Client) claimsHere(ctx context.Context) ([]Consumer, error) {
+	if c.env == nil || c.env.Clientset == nil {
+		return nil, errors.New("no Kubernetes client (Env.Clientset)")
+	}
+	cs, err := c.env.Clientset()
+	if err != nil {
+		return nil, err
+	}
+	l, err := cs.CoreV1().ConfigMaps(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: ClaimOfLabel})
+	if err != nil {
+		return nil, err
+	}
+	var out []Consumer
+	for _, cm := range l.Items {
+		co := Consumer{Release: cm.Labels[ClaimOfLabel], Namespace: cm.Labels[ClaimNamespaceLabel], Instance: cm.Labels["app.kubernetes.io/component"], Unverified: true}
+		if co.Namespace == "" {
+			co.Namespace = c.namespace
+		}
+		if !slices.ContainsFunc(out, func(o Consumer) bool {
+			return o.Namespace == co.Namespace && o.Release == co.Release && o.Instance == co.Instance
+		}) {
+			out = append(out, co)
+		}
+	}
 	return out, nil
+}
+
+// checkDataUnbound refuses to delete the data of release name (the
+// provider of bindings, its bundle b) while a release is bound to it, or
+// while the releases that could be cannot all be seen: deleting the
+// provider's volumes drops every consumer's database. It holds with
+// --force.
+func (c *Client) checkDataUnbound(ctx context.Context, name string, b *bundle.Bundle) error {
+	cs, partial, err := c.findConsumers(ctx, name)
+	if err != nil {
+		return fmt.Errorf("--delete-data: %w", err)
+	}
+	if len(cs) > 0 {
+		names := make([]string, 0, len(cs))
+		for _, co := range cs {
+			names = append(names, consumerName(co))
+		}
+		return errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{Options: []string{"delete-data"}, Drop: true}},
+			"release %q is bound by %s: %s; --delete-data would drop their data too, even with --force: uninstall or unbind them first", name, plural(len(cs), "release"), strings.Join(names, ", "))
+	}
+	if partial != nil && b != nil && (len(b.File.Outputs) > 0 || b.File.Claims != nil) {
+		return errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{Options: []string{"delete-data"}, Drop: true}},
+			"release %q offers outputs, and the releases of other namespaces that may be bound to it cannot be read (%s): --delete-data is refused, since it could drop their data; someone who may list Secrets in all namespaces can run it", name, oneLine(partial))
+	}
+	return nil
+}
+
+// consumerName is "NAMESPACE/RELEASE (INSTANCE)", saying how an
+// unverified consumer was found.
+func consumerName(co Consumer) string {
+	if co.Unverified {
+		return fmt.Sprintf("%s (%s, as its claim in this namespace says)", co, co.Instance)
+	}
+	return fmt.Sprintf("%s (%s)", co, co.Instance)
 }
 
 // listLatest returns the latest revision of every release of the client's
@@ -413,8 +506,8 @@ func (c *Client) listLatest(all bool) ([]*helmrelease.Release, error) {
 
 // checkNoConsumers refuses to uninstall a release other releases are bound
 // to, naming each with the operations that free it.
-func (c *Client) checkNoConsumers(name string) error {
-	cs, err := c.consumers(name)
+func (c *Client) checkNoConsumers(ctx context.Context, name string) error {
+	cs, err := c.consumers(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -425,7 +518,11 @@ func (c *Client) checkNoConsumers(name string) error {
 	var names []string
 	apps := map[string]bool{}
 	for _, co := range cs {
-		names = append(names, fmt.Sprintf("%s (%s)", co, co.Instance))
+		names = append(names, consumerName(co))
+		if co.Unverified {
+			fixes = append(fixes, errdefs.Fix{Run: []string{"uninstall", co.Release, "-n", co.Namespace}})
+			continue
+		}
 		if co.App != "" {
 			if !apps[co.Namespace+"/"+co.App] {
 				apps[co.Namespace+"/"+co.App] = true
@@ -450,7 +547,7 @@ func (c *Client) checkNoConsumers(name string) error {
 // consumer needs. doing says the operation ("upgrading \"db\" to mariadb
 // 2.0.0").
 func (c *Client) checkConsumersAllow(name string, b *bundle.Bundle, doing string) error {
-	cs, err := c.consumers(name)
+	cs, err := c.consumers(context.TODO(), name)
 	if err != nil {
 		return err
 	}

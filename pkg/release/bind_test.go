@@ -7,8 +7,11 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/action"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/bundle"
@@ -282,8 +285,8 @@ func TestBindRendersOutputsNotRecorded(t *testing.T) {
 
 // A provider that offers claims: a consumer, of its namespace or another,
 // gets its claim rendered in its own release, wired with the claim's
-// outputs. Uninstalling the consumer with DeleteData marks its claim's
-// ConfigMap.
+// outputs. Uninstalling the consumer with DeleteData writes nothing to
+// its claim's objects.
 func TestBindingClaims(t *testing.T) {
 	ctx := context.Background()
 	lab, f, c := bindLab(t) // c is of namespace team
@@ -353,16 +356,15 @@ func TestBindingClaims(t *testing.T) {
 		t.Errorf("--bind again gave no claim:\n%s", up.Manifest)
 	}
 
-	// --delete-data reaches the claim's pre-delete hook through its
-	// ConfigMap, in the provider's namespace: blog's own, not another
-	// namespace's blog's, nor wiki's.
+	// --delete-data is a parameter of the uninstall alone: nothing is
+	// written to the claims' objects in the provider's namespace (an
+	// uninstall cut short would leave it for the next one to act on).
 	cms := []*corev1.ConfigMap{
 		{ObjectMeta: metav1.ObjectMeta{Name: "blog-database-1234-claim", Namespace: "data", Labels: map[string]string{ClaimOfLabel: "blog", ClaimNamespaceLabel: "team"}}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "blog-database-5678-claim", Namespace: "data", Labels: map[string]string{ClaimOfLabel: "blog", ClaimNamespaceLabel: "elsewhere"}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "wiki-database-claim", Namespace: "team", Labels: map[string]string{ClaimOfLabel: "wiki", ClaimNamespaceLabel: "team"}}},
 	}
 	for _, o := range cms {
-		o.Data = map[string]string{ClaimDeleteDataKey: "false"}
+		o.Data = map[string]string{"delete-data": "false"}
 		if _, err := f.Clientset.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -370,10 +372,57 @@ func TestBindingClaims(t *testing.T) {
 	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "blog", DeleteData: true}); err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"true", "false", "false"} {
-		got, err := f.Clientset.CoreV1().ConfigMaps(cms[i].Namespace).Get(ctx, cms[i].Name, metav1.GetOptions{})
-		if err != nil || got.Data[ClaimDeleteDataKey] != want {
-			t.Errorf("%s/%s: %v, %v (want %s = %s)", cms[i].Namespace, cms[i].Name, got.Data, err, ClaimDeleteDataKey, want)
+	for _, cm := range cms {
+		got, err := f.Clientset.CoreV1().ConfigMaps(cm.Namespace).Get(ctx, cm.Name, metav1.GetOptions{})
+		if err != nil || got.Data["delete-data"] != "false" {
+			t.Errorf("%s/%s: %v, %v: the uninstall wrote to it", cm.Namespace, cm.Name, got.Data, err)
 		}
+	}
+}
+
+// A provider's data is never deleted while an app is bound to it, even
+// with Force; and a provider owner who may not read the releases of other
+// namespaces finds the apps that claim from it by their claims' objects in
+// its namespace, and may not delete data it cannot tell is unbound.
+func TestDeleteDataOfABoundProvider(t *testing.T) {
+	ctx := context.Background()
+	lab, f, c := bindLab(t)
+	claimLab(t, lab)
+	data := NewWithEnv(envOf(f), c.repos)
+	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/shared"}}, ReleaseName: "wiki"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := data.Uninstall(ctx, UninstallOptions{ReleaseName: "shared", DeleteData: true, Force: true})
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "team/wiki (database)") {
+		t.Fatalf("--delete-data --force of a bound provider: %v", err)
+	}
+
+	// The provider's owner, in namespace data alone.
+	scoped := envOf(f)
+	scoped.AllNamespaces = func() (*action.Configuration, error) {
+		return nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("RBAC: data only"))
+	}
+	owner := NewWithEnv(scoped, c.repos)
+	_, err = owner.Uninstall(ctx, UninstallOptions{ReleaseName: "team-db", DeleteData: true})
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "cannot be read") {
+		t.Fatalf("--delete-data of a provider whose consumers cannot be seen: %v", err)
+	}
+	// wiki's claim in namespace data names it.
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wiki-database-1234-claim", Namespace: "data",
+		Labels: map[string]string{ClaimOfLabel: "wiki", ClaimNamespaceLabel: "team", "app.kubernetes.io/component": "database"}}}
+	if _, err := f.Clientset.CoreV1().ConfigMaps("data").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []UninstallOptions{{ReleaseName: "shared"}, {ReleaseName: "shared", DeleteData: true, Force: true}} {
+		_, err = owner.Uninstall(ctx, o)
+		if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "team/wiki (database, as its claim in this namespace says)") {
+			t.Errorf("%+v by the provider's owner: %v", o, err)
+		}
+	}
+	if _, err := owner.Get(ctx, "shared", 0); err != nil {
+		t.Fatalf("the provider is gone: %v", err)
 	}
 }

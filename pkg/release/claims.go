@@ -12,10 +12,13 @@ import (
 	"helm.sh/helm/v3/pkg/releaseutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/render"
 )
 
 // Claim is a PersistentVolumeClaim of a release: its data. Either a
@@ -199,11 +202,26 @@ func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wai
 	return nil
 }
 
-// keepingClaims is a Helm kube client that deletes (and waits for the
-// deletion of) everything it is given except the claims in keep.
+// keepingClaims is the Helm kube client of an uninstall: it deletes (and
+// waits for the deletion of) everything it is given except the claims in
+// keep, and creates the pre-delete hooks with render.DeleteDataEnv set to
+// deleteData (see render.SetDeleteData): whether the claims of bindings
+// drop their data is a parameter of this uninstall alone.
 type keepingClaims struct {
 	kube.Interface
-	keep map[string]bool // NAMESPACE/NAME
+	keep       map[string]bool // NAMESPACE/NAME
+	deleteData bool
+}
+
+// Create creates rl (on uninstall, only hooks run: Helm creates nothing
+// else), each object's render.DeleteDataEnv set to k.deleteData.
+func (k keepingClaims) Create(rl kube.ResourceList) (*kube.Result, error) {
+	for _, r := range rl {
+		if u, ok := r.Object.(*unstructured.Unstructured); ok {
+			render.SetDeleteData(u.Object, k.deleteData)
+		}
+	}
+	return k.Interface.Create(rl)
 }
 
 func (k keepingClaims) filter(rl kube.ResourceList) kube.ResourceList {

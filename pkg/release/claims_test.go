@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/kube"
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/resource"
 
@@ -176,10 +178,11 @@ func TestUninstallDryRunClaims(t *testing.T) {
 	}
 }
 
-// recordingKube records what Helm asks it to delete.
+// recordingKube records what Helm asks it to delete and create.
 type recordingKube struct {
 	kube.Interface
 	deleted []string
+	created []*unstructured.Unstructured
 }
 
 func (r *recordingKube) Delete(rl kube.ResourceList) (*kube.Result, []error) {
@@ -221,5 +224,51 @@ func TestKeepingClaimsDeletesAllButKeptClaims(t *testing.T) {
 	want := []string{"PersistentVolumeClaim other/wiki-files", "ConfigMap team/wiki-files", "PersistentVolumeClaim.example.com team/wiki-files"}
 	if !reflect.DeepEqual(rec.deleted, want) {
 		t.Errorf("deleted %v, want %v", rec.deleted, want)
+	}
+}
+
+func (r *recordingKube) Create(rl kube.ResourceList) (*kube.Result, error) {
+	for _, i := range rl {
+		r.created = append(r.created, i.Object.(*unstructured.Unstructured).DeepCopy())
+	}
+	return &kube.Result{}, nil
+}
+
+// unclaimHook is a claim's pre-delete hook as the catalog's claims made it
+// before 1.2: DELETE_DATA read from the claim's ConfigMap, which an
+// interrupted uninstall --delete-data could leave at "true".
+func unclaimHook() *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "batch/v1", "kind": "Job",
+		"metadata": map[string]any{"name": "wiki-database-unclaim", "namespace": "data", "annotations": map[string]any{"helm.sh/hook": "pre-delete"}},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
+			"name": "unclaim",
+			"env": []any{
+				map[string]any{"name": "DB_HOST", "value": "team-db-mariadb"},
+				map[string]any{"name": "DELETE_DATA", "valueFrom": map[string]any{"configMapKeyRef": map[string]any{"name": "wiki-database-claim", "key": "delete-data"}}},
+			},
+		}}}}},
+	}}
+}
+
+// Whether an uninstall's hooks drop the data of claims is said on the
+// hooks it creates, by that uninstall alone: "false" without DeleteData,
+// whatever the hook would read from an object in the cluster.
+func TestUninstallHooksGetDeleteData(t *testing.T) {
+	for _, deleteData := range []bool{false, true} {
+		rec := &recordingKube{}
+		k := keepingClaims{Interface: rec, deleteData: deleteData}
+		if _, err := k.Create(kube.ResourceList{{Namespace: "data", Name: "wiki-database-unclaim", Object: unclaimHook()}}); err != nil {
+			t.Fatal(err)
+		}
+		env, _, _ := unstructured.NestedSlice(rec.created[0].Object, "spec", "template", "spec", "containers")
+		got := env[0].(map[string]any)["env"].([]any)
+		want := []any{
+			map[string]any{"name": "DB_HOST", "value": "team-db-mariadb"},
+			map[string]any{"name": "DELETE_DATA", "value": strconv.FormatBool(deleteData)},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("deleteData %v: env %v, want %v", deleteData, got, want)
+		}
 	}
 }

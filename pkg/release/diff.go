@@ -112,7 +112,7 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 		}
 	}
 	if base != nil {
-		if p.Consumers, err = c.consumerNames(name); err != nil {
+		if p.Consumers, err = c.consumerNames(ctx, name); err != nil {
 			return nil, err
 		}
 	}

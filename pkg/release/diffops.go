@@ -62,7 +62,7 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	p.Requirements = diff.Requirements(oldResolved, newResolved)
 	p.Wiring = diff.Wiring(last.Config, target.Config)
 	p.Providers = providers(target)
-	if p.Consumers, err = c.consumerNames(name); err != nil {
+	if p.Consumers, err = c.consumerNames(ctx, name); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -147,7 +147,7 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 	p.Requirements = diff.Requirements(oldResolved, nil)
 	p.Claims = planned
 	p.Providers = providers(last)
-	if p.Consumers, err = c.consumerNames(name); err != nil {
+	if p.Consumers, err = c.consumerNames(ctx, name); err != nil {
 		return nil, err
 	}
 	// A blue-green app goes whole: its colours' objects and claims first,
@@ -194,14 +194,14 @@ func providers(rel *helmrelease.Release) []string {
 
 // consumerNames are the releases bound to release name,
 // "NAMESPACE/RELEASE (INSTANCE)".
-func (c *Client) consumerNames(name string) ([]string, error) {
-	cs, err := c.consumers(name)
+func (c *Client) consumerNames(ctx context.Context, name string) ([]string, error) {
+	cs, err := c.consumers(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, co := range cs {
-		out = append(out, fmt.Sprintf("%s (%s)", co, co.Instance))
+		out = append(out, consumerName(co))
 	}
 	return out, nil
 }

@@ -758,8 +758,9 @@ type UninstallOptions struct {
 	// DeleteData deletes the release's claims (see Uninstalled) too;
 	// otherwise they are kept, whatever the StatefulSets' claim retention
 	// policies and the claims' helm.sh/resource-policy say. It also tells
-	// the claims of the release's bindings (ClaimOfLabel) to drop their
-	// databases with their users.
+	// the pre-delete hooks of the claims of the release's bindings to drop
+	// their databases with their users (render.DeleteDataEnv, set on the
+	// hooks of this uninstall alone: nothing is stored).
 	DeleteData bool
 	// DryRun changes nothing: the result says what would be kept and
 	// deleted.
@@ -801,8 +802,14 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		return nil, err
 	}
 	defer end()
+	if opts.DeleteData {
+		b, _, _ := providerBundle(last)
+		if err := c.checkDataUnbound(ctx, opts.ReleaseName, b); err != nil {
+			return nil, err
+		}
+	}
 	if !opts.Force {
-		if err := c.checkNoConsumers(opts.ReleaseName); err != nil {
+		if err := c.checkNoConsumers(ctx, opts.ReleaseName); err != nil {
 			return nil, err
 		}
 		if app := blueGreenApp(last); app != "" && app != opts.ReleaseName && !opts.ofApp {
@@ -841,22 +848,17 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	} else {
 		out.Kept = found
 	}
-	if opts.DeleteData && !opts.DryRun {
-		if err := markClaimsDeleteData(ctx, cs, c.namespace, opts.ReleaseName, last); err != nil {
-			return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
-		}
-	}
 	cfg := *c.cfg
+	keep := map[string]bool{}
 	if !opts.DeleteData && !opts.DryRun {
 		if err := retain(ctx, cs, sets, found); err != nil {
 			return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 		}
-		keep := map[string]bool{}
 		for _, cl := range found {
 			keep[cl.String()] = true
 		}
-		cfg.KubeClient = keepingClaims{Interface: c.cfg.KubeClient, keep: keep}
 	}
+	cfg.KubeClient = keepingClaims{Interface: c.cfg.KubeClient, keep: keep, deleteData: opts.DeleteData}
 	un := action.NewUninstall(&cfg)
 	un.Wait = opts.Wait
 	un.Timeout = opts.timeout()

@@ -62,7 +62,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 	if a := rel.Chart.Annotations; a[annBlueGreen] == "router" {
 		st.BlueGreen = &BlueGreen{Name: name, Live: a[annLive], Spare: a[annSpare], Revision: -1}
 	}
-	st.Consumers, _ = c.consumers(name) // none found is no reason to fail
+	st.Consumers, _ = c.consumers(ctx, name) // none found is no reason to fail
 	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)
