@@ -37,6 +37,15 @@ func claimScripts(t *testing.T, provider, app string) (map[string]string, string
 // the ":" of a key prefix).
 func claimScriptsOf(t *testing.T, provider, app, outputs, want string) (map[string]string, string) {
 	t.Helper()
+	objs := claimObjects(t, provider, app, outputs, want)
+	cm := objs["ConfigMap/"+app+"-database-claim"]
+	return map[string]string{"claim.sh": dig(cm, "data", "claim.sh").(string), "unclaim.sh": dig(cm, "data", "unclaim.sh").(string)}, render.ClaimID("data", app, "database")
+}
+
+// claimObjects renders the claim as claimScriptsOf does and returns the
+// objects of the app's release (hooks included) by KIND/NAME.
+func claimObjects(t *testing.T, provider, app, outputs, want string) map[string]map[string]any {
+	t.Helper()
 	ctx := context.Background()
 	set := repo.NewSet(nil)
 	pp, err := plan.Make(ctx, set, plan.Source{Reference: "stable/" + provider})
@@ -86,7 +95,42 @@ func claimScriptsOf(t *testing.T, provider, app, outputs, want string) (map[stri
 	if got := dig(objs["ConfigMap/"+app+"-app"], "data", "database"); got != id {
 		t.Fatalf("%s: the app's database is %v, want its claim's %s", provider, got, id)
 	}
-	return map[string]string{"claim.sh": dig(cm, "data", "claim.sh").(string), "unclaim.sh": dig(cm, "data", "unclaim.sh").(string)}, id
+	return objs
+}
+
+// uninstallEnv is the environment the pre-delete hook Job of app's claim
+// on stable/provider gets in an uninstall, deleteData its --delete-data,
+// with the claim's ConfigMap (in the cluster) saying what cmSays under
+// delete-data: bundle sets the hook's DELETE_DATA as the uninstall creates
+// it (render.SetDeleteData), and Kubernetes resolves what remains
+// references.
+func uninstallEnv(t *testing.T, provider, app string, deleteData bool, cmSays string) string {
+	t.Helper()
+	objs := claimObjects(t, provider, app, "[host, database, username, passwordSecret]", "database")
+	job := objs["Job/"+app+"-database-unclaim"]
+	if job == nil {
+		t.Fatalf("%s: no unclaim hook", provider)
+	}
+	if !render.SetDeleteData(job, deleteData) {
+		t.Fatalf("%s: the unclaim hook reads no %s", provider, render.DeleteDataEnv)
+	}
+	for _, c := range dig(job, "spec", "template", "spec", "containers").([]any) {
+		for _, e := range c.(map[string]any)["env"].([]any) {
+			e := e.(map[string]any)
+			if e["name"] != render.DeleteDataEnv {
+				continue
+			}
+			if v, ok := e["value"].(string); ok {
+				return v
+			}
+			if dig(e, "valueFrom", "configMapKeyRef", "key") == "delete-data" {
+				return cmSays
+			}
+			t.Fatalf("%s: %s is %v", provider, render.DeleteDataEnv, e)
+		}
+	}
+	t.Fatalf("%s: no %s", provider, render.DeleteDataEnv)
+	return ""
 }
 
 // The claim scripts of every provider pass shellcheck.
@@ -294,8 +338,10 @@ func TestPostgresClaims(t *testing.T) {
 
 	// Dropping A's claim, keeping its data: the role goes, the database
 	// and its rows stay (owned by postgres); B is untouched.
+	// A plain uninstall after an earlier --delete-data was cut short
+	// (bundle before 1.2 had marked the claim's ConfigMap): the data stays.
 	un := claimEnv(s.port, admin, idA, "")
-	un["DELETE_DATA"] = "false"
+	un["DELETE_DATA"] = uninstallEnv(t, "mariadb", "blog", false, "true")
 	s.mustRunScript("unclaim.sh", scripts["unclaim.sh"], un, 2)
 	if got := local("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '"+idA+"'"); got != "0" {
 		t.Errorf("role %s left: %s", idA, got)
@@ -380,8 +426,10 @@ func TestMariaDBClaims(t *testing.T) {
 	if got, err := as(idA, "new", "SELECT x FROM "+idA+".t"); err != nil || got != idA {
 		t.Errorf("after a new password: %q, %v", got, err)
 	}
+	// A plain uninstall after an earlier --delete-data was cut short
+	// (bundle before 1.2 had marked the claim's ConfigMap): the data stays.
 	un := claimEnv(s.port, admin, idA, "")
-	un["DELETE_DATA"] = "false"
+	un["DELETE_DATA"] = uninstallEnv(t, "mariadb", "blog", false, "true")
 	s.mustRunScript("unclaim.sh", scripts["unclaim.sh"], un, 2)
 	if got := local("SELECT COUNT(*) FROM mysql.user WHERE user = '" + idA + "'"); got != "0" {
 		t.Errorf("user %s left", idA)
@@ -393,7 +441,7 @@ func TestMariaDBClaims(t *testing.T) {
 		t.Errorf("the other claim after one is dropped: %q, %v", got, err)
 	}
 	un = claimEnv(s.port, admin, idB, "")
-	un["DELETE_DATA"] = "true"
+	un["DELETE_DATA"] = uninstallEnv(t, "mariadb", "shop", true, "false")
 	s.mustRunScript("unclaim.sh DELETE_DATA=true", scripts["unclaim.sh"], un, 1)
 	if got := local("SELECT COUNT(*) FROM mysql.user WHERE user = '"+idB+"'") + "|" + local("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '"+idB+"'"); got != "0|0" {
 		t.Errorf("user|database of %s left: %s", idB, got)
