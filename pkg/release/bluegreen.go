@@ -16,9 +16,12 @@ package release
 //     colours use the same database.
 //
 // The router's record (its chart's annotations) says which colour is live
-// and which is the hot spare, so upgrade, rollback and prune work from the
-// cluster alone. Switching is an upgrade of the router whose Services
-// select the other colour's pods; it is done only once those are ready.
+// and which is the hot spare; but the truth is what its stable Services
+// select, read from the cluster before every upgrade, rollback and prune
+// (a switch stores its record before it updates the Services, and may stop
+// in between): the router's record is made to agree with them first.
+// Switching is an upgrade of the router whose Services select the other
+// colour's pods; it is done only once those are ready.
 
 import (
 	"bytes"
