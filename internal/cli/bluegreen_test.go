@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
@@ -63,5 +64,33 @@ The changes to shop-green:
 `
 	if b.String() != want {
 		t.Errorf("switch: got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// status shows the colour the stable Services select as LIVE, and says
+// when the router's record says another; when they do not all select one
+// colour, LIVE says so with the fix.
+func TestPrintStatusBlueGreenTruth(t *testing.T) {
+	st := &release.Status{Details: &release.Details{Release: &release.Release{Name: "shop", Namespace: "web"}}, Drifted: -1,
+		BlueGreen: &release.BlueGreen{Name: "shop", Live: "green", Spare: "blue", Record: &release.BlueGreen{Name: "shop", Live: "blue", Spare: "green"}}}
+	var b bytes.Buffer
+	if err := printStatus(&b, st, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"LIVE:       shop-green (blue-green: these Services select it; the router's record says shop-blue: bundle upgrade, rollback or prune shop records what they select)\n",
+		"SPARE:      shop-blue (bundle rollback shop",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, b.String())
+		}
+	}
+	st.BlueGreenError = errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{Run: []string{"rollback", "shop", "-n", "web"}}}, "blue-green app %q: its stable Services do not all select one colour", "shop")
+	b.Reset()
+	if err := printStatus(&b, st, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := "LIVE:       unknown: blue-green app \"shop\": its stable Services do not all select one colour: run bundle rollback shop -n web\n"; !strings.Contains(b.String(), want) || strings.Contains(b.String(), "SPARE") {
+		t.Errorf("status with split Services:\n%s\nwant %q and no SPARE", b.String(), want)
 	}
 }

@@ -350,6 +350,7 @@ func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 		printBlueGreen(c.App.Writer, cl.Namespace(), st, "would switch to")
 		return nil
 	}
+	printReconciled(c.App.ErrWriter, st)
 	printBlueGreen(c.App.Writer, cl.Namespace(), st, "switched to")
 	return nil
 }
@@ -367,6 +368,14 @@ func printBlueGreenPlan(w io.Writer, ns string, next *release.BlueGreen) {
 		fmt.Fprintf(w, "First, the app's router makes its claims: %s.\n", strings.Join(next.NewClaims, ", "))
 	}
 	fmt.Fprintf(w, "The changes to %s:\n\n", next.LiveRelease())
+}
+
+// printReconciled says what a blue-green operation found wrong with the
+// app's record and recorded, if anything.
+func printReconciled(w io.Writer, st *release.BlueGreen) {
+	if st != nil && st.Reconciled != "" {
+		fmt.Fprintf(w, "warning: %s\n", st.Reconciled)
+	}
 }
 
 // printBlueGreen says which colour a blue-green app now serves.
@@ -461,6 +470,7 @@ func (o *rollbackOptions) run(c *ucli.Context) error {
 		if err != nil {
 			return err
 		}
+		printReconciled(c.App.ErrWriter, st)
 		printBlueGreen(c.App.Writer, cl.Namespace(), st, "switched back to")
 		return nil
 	}
@@ -508,6 +518,7 @@ func (o *pruneOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	printReconciled(c.App.ErrWriter, st)
 	if un == nil {
 		fmt.Fprintf(c.App.Writer, "Blue-green app %q has no spare: nothing pruned\n", name)
 		return nil
@@ -887,12 +898,24 @@ func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
 		if bg.Spare != "" {
 			spare = fmt.Sprintf("%s (bundle rollback %s switches back to it; bundle prune %s removes it)", bg.SpareRelease(), st.Name, st.Name)
 		}
-		if bg.Live == "" {
-			fmt.Fprintf(tw, "LIVE:\tnone: no colour was switched to yet (the first blue-green upgrade did not finish; run it again)\n")
-		} else {
-			fmt.Fprintf(tw, "LIVE:\t%s (blue-green: these Services select it)\n", bg.LiveRelease())
+		recorded := ""
+		if r := bg.Record; r != nil {
+			recorded = fmt.Sprintf("; the router's record says %s: bundle upgrade, rollback or prune %s records what they select", r.LiveRelease(), st.Name)
+			if r.Live == "" {
+				recorded = fmt.Sprintf("; the router's record says none: bundle upgrade, rollback or prune %s records what they select", st.Name)
+			}
 		}
-		fmt.Fprintf(tw, "SPARE:\t%s\n", spare)
+		switch {
+		case st.BlueGreenError != nil:
+			fmt.Fprintf(tw, "LIVE:\tunknown: %s\n", withHints(st.BlueGreenError))
+		case bg.Live == "":
+			fmt.Fprintf(tw, "LIVE:\tnone: no colour was switched to yet (the first blue-green upgrade did not finish; run it again)\n")
+		default:
+			fmt.Fprintf(tw, "LIVE:\t%s (blue-green: these Services select it%s)\n", bg.LiveRelease(), recorded)
+		}
+		if st.BlueGreenError == nil {
+			fmt.Fprintf(tw, "SPARE:\t%s\n", spare)
+		}
 	}
 	if st.Drifted > 0 {
 		fmt.Fprintf(tw, "DRIFTED:\t%s (bundle diff drift %s shows them; bundle upgrade takes them back)\n", plural(st.Drifted, "object"), st.Name)

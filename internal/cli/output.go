@@ -208,10 +208,17 @@ type releaseObject struct {
 	BlueGreen *blueGreenObject `json:"blueGreen,omitempty"`
 }
 
-// blueGreenObject is a blue-green app's live and spare colour releases.
+// blueGreenObject is a blue-green app's live and spare colour releases:
+// live is the one its stable Services select.
 type blueGreenObject struct {
 	Live  string `json:"live"`
 	Spare string `json:"spare,omitempty"`
+	// Record is what the router's record says, when it is not what the
+	// stable Services select.
+	Record *blueGreenObject `json:"record,omitempty"`
+	// Error says why which colour serves is not known (the stable
+	// Services do not all select one colour); live is then empty.
+	Error string `json:"error,omitempty"`
 }
 
 // consumerObject is a release bound to the one shown.
@@ -353,6 +360,12 @@ func toStatusObject(st *release.Status) releaseObject {
 	}
 	if bg := st.BlueGreen; bg != nil {
 		out.BlueGreen = &blueGreenObject{Live: bg.LiveRelease(), Spare: bg.SpareRelease()}
+		if r := bg.Record; r != nil {
+			out.BlueGreen.Record = &blueGreenObject{Live: r.LiveRelease(), Spare: r.SpareRelease()}
+		}
+		if st.BlueGreenError != nil {
+			out.BlueGreen = &blueGreenObject{Error: st.BlueGreenError.Error()}
+		}
 	}
 	return out
 }

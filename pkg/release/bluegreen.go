@@ -16,9 +16,12 @@ package release
 //     colours use the same database.
 //
 // The router's record (its chart's annotations) says which colour is live
-// and which is the hot spare, so upgrade, rollback and prune work from the
-// cluster alone. Switching is an upgrade of the router whose Services
-// select the other colour's pods; it is done only once those are ready.
+// and which is the hot spare; but the truth is what its stable Services
+// select, read from the cluster before every upgrade, rollback and prune
+// (a switch stores its record before it updates the Services, and may stop
+// in between): the router's record is made to agree with them first.
+// Switching is an upgrade of the router whose Services select the other
+// colour's pods; it is done only once those are ready.
 
 import (
 	"bytes"
@@ -96,6 +99,18 @@ type BlueGreen struct {
 	// for the app before the colour comes up (INSTANCE on
 	// NAMESPACE/PROVIDER): those no colour used before.
 	NewClaims []string
+	// Record, when the router's record says another live colour or spare
+	// than its stable Services make (read from the cluster: Live is the
+	// colour they select), is what the record says; nil when they agree.
+	Record *BlueGreen
+	// Reconciled, after an operation that first made the router's record
+	// agree with its stable Services (its last revision left pending by an
+	// operation that stopped, or failed, or saying another colour), says
+	// what was wrong and what it recorded.
+	Reconciled string
+	// repair: Live is the colour a rollback points stable Services that
+	// did not all select one colour at (holdRouter).
+	repair bool
 }
 
 // LiveRelease and SpareRelease are the releases of the live and spare
@@ -156,17 +171,29 @@ func parseRouter(rel *helmrelease.Release) *BlueGreen {
 	return st
 }
 
-// BlueGreenState is app name's blue/green state; ErrNotFound when name is
-// not a blue-green app.
+// BlueGreenState is app name's blue/green state: the colour its stable
+// Services select is live (Record says what its router records, when that
+// differs); ErrNotFound when name is not a blue-green app, ErrConflict
+// when its stable Services do not all select one colour.
 func (c *Client) BlueGreenState(ctx context.Context, name string) (*BlueGreen, error) {
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	st, _, err := c.routerState(name)
+	st, err := c.blueGreenNow(ctx, name)
 	if err == nil && st == nil {
 		err = errdefs.Fixable(ErrNotFound, nil, "release %q in namespace %q is not a blue-green app", name, c.namespace)
 	}
 	return st, err
+}
+
+// blueGreenNow is app name's state as its stable Services make it (truth),
+// changing nothing; nil when there is no release of that name.
+func (c *Client) blueGreenNow(ctx context.Context, name string) (*BlueGreen, error) {
+	st, _, err := c.routerState(name)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	return c.truth(ctx, st)
 }
 
 // IsBlueGreen reports whether name is a blue-green app's router.
@@ -262,6 +289,9 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	if err := c.route(ctx, bg.next, bg.held); err != nil {
 		return nil, err
 	}
+	if st != nil {
+		bg.next.Reconciled = st.Reconciled
+	}
 	return bg.next, nil
 }
 
@@ -334,7 +364,7 @@ func (c *Client) blueGreenDryRun(ctx context.Context, opts UpgradeOptions) (*Blu
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	st, _, err := c.routerState(opts.ReleaseName)
+	st, err := c.blueGreenNow(ctx, opts.ReleaseName)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +392,7 @@ func (c *Client) BlueGreenDiff(ctx context.Context, opts UpgradeOptions, o diff.
 	if err := c.reachable(); err != nil {
 		return nil, nil, err
 	}
-	st, _, err := c.routerState(opts.ReleaseName)
+	st, err := c.blueGreenNow(ctx, opts.ReleaseName)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -666,8 +696,14 @@ func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, er
 func claimFile(inst string) string { return "claims/" + inst + ".json" }
 
 // holdRouter takes the lease of app name's router release for op and
-// reads which colour is live (nil: no blue-green app of that name). The
-// caller ends the lease with end, once err is nil.
+// reads which colour is live (nil: no blue-green app of that name): the
+// colour its stable Services select (truth), whatever the router's record
+// says. Taking the lease marks a router revision left pending by an
+// operation that stopped failed (begin); then, for an upgrade or a prune,
+// the router's record is made to agree with the Services first
+// (reconcile). A rollback records what it switches to itself; with Services
+// that do not all select one colour it is the fix (repair): refused for
+// the others. The caller ends the lease with end, once err is nil.
 func (c *Client) holdRouter(ctx context.Context, op Operation, name string) (context.Context, func(), *BlueGreen, error) {
 	if err := c.reachable(); err != nil {
 		return nil, nil, nil, err
@@ -676,17 +712,296 @@ func (c *Client) holdRouter(ctx context.Context, op Operation, name string) (con
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, _, err := c.routerState(name)
-	if err != nil {
+	fail := func(err error) (context.Context, func(), *BlueGreen, error) {
 		end()
 		return nil, nil, nil, err
+	}
+	rec, _, err := c.routerState(name)
+	if err != nil {
+		return fail(err)
+	}
+	if rec == nil {
+		return ctx, end, nil, nil
+	}
+	s, err := c.served(ctx, rec)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := c.truthOf(rec, s)
+	if err != nil {
+		if op != OpRollback {
+			return fail(err)
+		}
+		if st, err = c.repair(rec, s); err != nil {
+			return fail(err)
+		}
+		return ctx, end, st, nil
+	}
+	if op == OpRollback {
+		st.Reconciled = recordNote(rec.router, st)
+		return ctx, end, st, nil
+	}
+	if st, err = c.reconcile(ctx, st); err != nil {
+		return fail(err)
 	}
 	return ctx, end, st, nil
 }
 
+// servedBy is what the stable Services of a blue-green app select, read
+// from the cluster: for each one found, by name, the colour its selector
+// names ("" for neither).
+type servedBy map[string]string
+
+// color is the colour every Service found selects ("" when none was
+// found); ok is false when they do not all select one colour.
+func (s servedBy) color() (color string, ok bool) {
+	for _, col := range s {
+		if col == "" || (color != "" && col != color) {
+			return "", false
+		}
+		color = col
+	}
+	return color, true
+}
+
+// says is what each Service selects, in name order: "wiki selects
+// wiki-green, wiki-admin selects neither colour".
+func (s servedBy) says(app string) string {
+	var out []string
+	for _, n := range slices.Sorted(maps.Keys(s)) {
+		if s[n] == "" {
+			out = append(out, n+" selects neither colour")
+		} else {
+			out = append(out, n+" selects "+ColorRelease(app, s[n]))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// selectedColor is the colour of app whose release selector sel names
+// (in one of its values, as RouterServices requires of a colour's
+// Service); "" for neither, or both.
+func selectedColor(app string, sel map[string]string) string {
+	got := ""
+	for _, col := range Colors {
+		rel := ColorRelease(app, col)
+		for _, v := range sel {
+			if v == rel || strings.HasPrefix(v, rel+"-") {
+				if got != "" && got != col {
+					return ""
+				}
+				got = col
+			}
+		}
+	}
+	return got
+}
+
+// served reads the stable Services of app st from the cluster: those its
+// router's last revision (which an operation that stopped may have left
+// unapplied, or half-applied) and the last it completed name. Without a
+// Kubernetes client there is nothing to read (none found).
+func (c *Client) served(ctx context.Context, st *BlueGreen) (servedBy, error) {
+	s := servedBy{}
+	if c.env == nil || c.env.Clientset == nil || st.router == nil {
+		return s, nil
+	}
+	names := map[string]bool{}
+	for _, r := range []*helmrelease.Release{st.router, c.upgradeBase(st.router)} {
+		if rs := parseRouter(r); rs != nil {
+			for _, n := range rs.Services {
+				names[n] = true
+			}
+		}
+	}
+	if len(names) == 0 {
+		return s, nil
+	}
+	cs, err := c.env.Clientset()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		svc, err := cs.CoreV1().Services(c.namespace).Get(ctx, n, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blue-green app %q: reading its stable Service %s, which says which colour serves: %w", st.Name, n, err)
+		}
+		s[n] = selectedColor(st.Name, svc.Spec.Selector)
+	}
+	return s, nil
+}
+
+// truth is app st (as its router records it) as its stable Services make
+// it, read from the cluster; see truthOf.
+func (c *Client) truth(ctx context.Context, st *BlueGreen) (*BlueGreen, error) {
+	s, err := c.served(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return c.truthOf(st, s)
+}
+
+// truthOf is app st (as its router records it) as its stable Services s
+// make it: the colour they select is live, and the other one the spare
+// when it is installed and the record knew it as the app's; Record is st
+// when it says otherwise. When no stable Service is found (never applied,
+// or deleted) the record is all there is. Services that do not all select
+// one colour are refused: which one serves is not known, and a rollback of
+// the app is the fix (repair).
+func (c *Client) truthOf(st *BlueGreen, s servedBy) (*BlueGreen, error) {
+	col, ok := s.color()
+	if !ok {
+		fixes := []errdefs.Fix{{See: []string{"history", st.Name, "-n", c.namespace}}}
+		to := "neither colour is deployed to point them at"
+		if r := c.repairColor(st); r != "" {
+			fixes = []errdefs.Fix{{Run: []string{"rollback", st.Name, "-n", c.namespace}}}
+			to = "a rollback of the app points them all at " + ColorRelease(st.Name, r) + ", the colour its router last switched to completely"
+		}
+		return nil, errdefs.Fixable(errdefs.ErrConflict, fixes,
+			"blue-green app %q: its stable Services do not all select one colour (%s): which one serves is not known, so nothing is switched, upgraded or removed; %s", st.Name, s.says(st.Name), to)
+	}
+	now := *st
+	now.Record = nil
+	if col == "" || col == st.Live {
+		return &now, nil
+	}
+	now.Live, now.Spare = col, ""
+	if other := OtherColor(col); (other == st.Live || other == st.Spare) && c.installed(ColorRelease(st.Name, other)) {
+		now.Spare = other
+	}
+	rec := *st
+	now.Record = &rec
+	return &now, nil
+}
+
+// repairColor is the colour the stable Services of app st are all pointed
+// at when they do not agree: the live colour of the router's last
+// completed revision (what it last switched to completely), else the other
+// one, whichever is deployed; "" when neither is.
+func (c *Client) repairColor(st *BlueGreen) string {
+	first := ""
+	if base := parseRouter(c.upgradeBase(st.router)); base != nil {
+		first = base.Live
+	}
+	for _, col := range []string{first, OtherColor(first)} {
+		if col == "" {
+			continue
+		}
+		if r, err := c.cfg.Releases.Last(ColorRelease(st.Name, col)); err == nil && r.Info.Status == helmrelease.StatusDeployed {
+			return col
+		}
+	}
+	return ""
+}
+
+// repair is the rollback of app rec whose stable Services s do not all
+// select one colour: it points them all at repairColor, the other colour
+// (installed, and known to the record) its spare.
+func (c *Client) repair(rec *BlueGreen, s servedBy) (*BlueGreen, error) {
+	col := c.repairColor(rec)
+	if col == "" {
+		return nil, errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{See: []string{"history", rec.Name, "-n", c.namespace}}},
+			"blue-green app %q: its stable Services do not all select one colour (%s), and neither colour is deployed to point them at", rec.Name, s.says(rec.Name))
+	}
+	st := &BlueGreen{Name: rec.Name, Live: col, Services: rec.Services, router: rec.router, repair: true}
+	if other := OtherColor(col); (other == rec.Live || other == rec.Spare) && c.installed(ColorRelease(rec.Name, other)) {
+		st.Spare = other
+	}
+	r := *rec
+	st.Record = &r
+	st.Reconciled = fmt.Sprintf("blue-green app %q: its stable Services did not all select one colour (%s)", rec.Name, s.says(rec.Name))
+	return st, nil
+}
+
+// installed reports whether release name is installed (recorded, and not
+// uninstalled).
+func (c *Client) installed(name string) bool {
+	r, err := c.cfg.Releases.Last(name)
+	return err == nil && r.Info.Status != helmrelease.StatusUninstalled
+}
+
+// colours says which colours b has: "live wiki-green, spare wiki-blue",
+// "live wiki-green, no spare", "no live colour".
+func colours(b *BlueGreen) string {
+	if b.Live == "" {
+		return "no live colour"
+	}
+	spare := "no spare"
+	if b.Spare != "" {
+		spare = "spare " + b.SpareRelease()
+	}
+	return "live " + b.LiveRelease() + ", " + spare
+}
+
+// recordNote says how the router's last revision last differs from now,
+// the app as its stable Services make it; "" when it is deployed and
+// records now's colours.
+func recordNote(last *helmrelease.Release, now *BlueGreen) string {
+	rec := parseRouter(last)
+	if rec == nil || last.Info == nil {
+		return ""
+	}
+	agree := rec.Live == now.Live && rec.Spare == now.Spare
+	if agree && last.Info.Status == helmrelease.StatusDeployed {
+		return ""
+	}
+	note := fmt.Sprintf("blue-green app %q: its router's revision %d (%s)", now.Name, last.Version, last.Info.Status)
+	if strings.HasPrefix(last.Info.Description, RecoveredNote) {
+		note = fmt.Sprintf("blue-green app %q: its router's revision %d, left pending by an operation that stopped (marked %s),", now.Name, last.Version, last.Info.Status)
+	}
+	note += " records " + colours(rec)
+	switch {
+	case agree:
+		return note + ", as its stable Services have it"
+	case now.Live == rec.Live:
+		return note + "; its stable Services select " + now.LiveRelease()
+	case now.Live == "":
+		return note + "; it has no stable Service in the cluster"
+	}
+	return note + ", but its stable Services select " + now.LiveRelease()
+}
+
+// reconcile makes the router's record agree with now, app st as its stable
+// Services make it, before an operation goes on: when its last revision is
+// not deployed (failed, or left pending by an operation that stopped and
+// marked failed when the lease was taken) or records other colours, a
+// router upgrade records now's (its Services already select now's live
+// colour: nothing is switched). A revision still pending (no lease could
+// be taken: its operation may run) is left to Helm, which refuses to
+// upgrade over it; a live colour not installed is left to the operation.
+func (c *Client) reconcile(ctx context.Context, now *BlueGreen) (*BlueGreen, error) {
+	last := now.router
+	note := recordNote(last, now)
+	if note == "" || last.Info.Status.IsPending() || (now.Live != "" && !c.installed(now.LiveRelease())) {
+		now.Reconciled = note
+		return now, nil
+	}
+	h, err := c.heldBy(ctx, last)
+	if err != nil {
+		return nil, err
+	}
+	next := &BlueGreen{Name: now.Name, Live: now.Live, Spare: now.Spare}
+	if err := c.route(ctx, next, h); err != nil {
+		return nil, fmt.Errorf("%s: recording that: %w", note, err)
+	}
+	rel, err := c.cfg.Releases.Last(now.Name)
+	if err != nil {
+		return nil, err
+	}
+	next.router = rel
+	next.Reconciled = fmt.Sprintf("%s: recorded %s (revision %d)", note, colours(next), rel.Version)
+	return next, nil
+}
+
 // BlueGreenRollback switches app name back to its spare colour at once:
 // the spare becomes live, and the colour that was live the spare. No pod
-// is created: the spare has been running all along.
+// is created: the spare has been running all along. Which colour is live
+// is what the stable Services select; when they do not all select one
+// colour, they are all pointed at the one the router last switched to
+// completely.
 func (c *Client) BlueGreenRollback(ctx context.Context, name string) (*BlueGreen, error) {
 	ctx, end, st, err := c.holdRouter(ctx, OpRollback, name)
 	if err != nil {
@@ -696,33 +1011,43 @@ func (c *Client) BlueGreenRollback(ctx context.Context, name string) (*BlueGreen
 	if st == nil {
 		return nil, errdefs.Fixable(ErrNotFound, nil, "release %q not found in namespace %q", name, c.namespace)
 	}
-	if st.Spare == "" {
+	to, from := st.Spare, st.Live
+	if st.repair {
+		to, from = st.Live, st.Spare
+	}
+	if to == "" {
 		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q has no spare to switch back to (it was pruned, or never upgraded since its first install)", name)
 	}
 	// The spare's lease too: it is not uninstalled or upgraded on its own
 	// while it is switched to.
-	ctx, endSpare, err := c.begin(ctx, OpRollback, st.SpareRelease(), false)
+	toRel := ColorRelease(name, to)
+	ctx, endSpare, err := c.begin(ctx, OpRollback, toRel, false)
 	if err != nil {
 		return nil, err
 	}
 	defer endSpare()
-	spare, err := c.cfg.Releases.Last(st.SpareRelease())
+	spare, err := c.cfg.Releases.Last(toRel)
 	if err != nil || spare.Info.Status != helmrelease.StatusDeployed {
-		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q: its spare %s is not deployed, cannot switch back to it", name, st.SpareRelease())
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q: its spare %s is not deployed, cannot switch back to it", name, toRel)
 	}
 	h, err := c.heldBy(ctx, st.router)
 	if err != nil {
 		return nil, err
 	}
-	next := &BlueGreen{Name: name, Live: st.Spare, Spare: st.Live, Revision: spare.Version}
+	next := &BlueGreen{Name: name, Live: to, Spare: from, Revision: spare.Version}
 	if err := c.route(ctx, next, h); err != nil {
 		return nil, err
+	}
+	if st.Reconciled != "" {
+		next.Reconciled = st.Reconciled + ": the rollback recorded what it switched to"
 	}
 	return next, nil
 }
 
 // BlueGreenPrune uninstalls app name's spare colour and records that
-// there is none; the live colour and the router are left as they are.
+// there is none; the live colour and the router are left as they are. The
+// colour the stable Services select is never removed: they are read again
+// right before the spare is uninstalled.
 func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *Uninstalled, error) {
 	ctx, end, st, err := c.holdRouter(ctx, OpUninstall, name)
 	if err != nil {
@@ -736,8 +1061,9 @@ func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *
 		return st, nil, nil
 	}
 	live, err := c.cfg.Releases.Last(st.LiveRelease())
-	if err != nil {
-		return nil, nil, fmt.Errorf("blue-green app %q: live colour %s: %w", name, st.LiveRelease(), err)
+	if err != nil || live.Info.Status == helmrelease.StatusUninstalled {
+		return nil, nil, errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{Run: []string{"rollback", name, "-n", c.namespace}}},
+			"blue-green app %q: its stable Services select %s, which is not installed: nothing of the app serves, and its other colour %s is not pruned", name, st.LiveRelease(), st.SpareRelease())
 	}
 	h, err := c.heldBy(ctx, st.router)
 	if err != nil {
@@ -750,16 +1076,35 @@ func (c *Client) BlueGreenPrune(ctx context.Context, name string) (*BlueGreen, *
 	// cut short before the router recorded it) is pruned already.
 	un := &Uninstalled{Release: &Release{Name: st.SpareRelease(), Namespace: c.namespace}}
 	if rel, err := c.cfg.Releases.Last(st.SpareRelease()); err == nil && rel.Info.Status != helmrelease.StatusUninstalled {
+		if err := c.checkNotServed(ctx, st, st.Spare); err != nil {
+			return nil, nil, err
+		}
 		if un, err = c.Uninstall(ctx, UninstallOptions{ReleaseName: st.SpareRelease(), WaitOptions: WaitOptions{Wait: true}}); err != nil {
 			return nil, nil, err
 		}
 	}
 	delete(h.ingresses, st.Spare)
-	next := &BlueGreen{Name: name, Live: st.Live, Revision: live.Version}
+	next := &BlueGreen{Name: name, Live: st.Live, Revision: live.Version, Reconciled: st.Reconciled}
 	if err := c.route(ctx, next, h); err != nil {
 		return nil, nil, err
 	}
 	return next, un, nil
+}
+
+// checkNotServed refuses when a stable Service of app st selects colour
+// col, read from the cluster now.
+func (c *Client) checkNotServed(ctx context.Context, st *BlueGreen, col string) error {
+	s, err := c.served(ctx, st)
+	if err != nil {
+		return err
+	}
+	for _, n := range slices.Sorted(maps.Keys(s)) {
+		if s[n] == col {
+			return errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{See: []string{"status", st.Name, "-n", c.namespace}}},
+				"blue-green app %q: %s is not removed: its stable Service %s selects it now (it serves)", st.Name, ColorRelease(st.Name, col), n)
+		}
+	}
+	return nil
 }
 
 // uninstallColors uninstalls the colours of blue-green app st (those
@@ -908,8 +1253,9 @@ func (c *Client) asColor(opts UpgradeOptions, last *helmrelease.Release) Upgrade
 }
 
 // checkNotLive refuses to uninstall rel on its own when it is the live
-// colour of a blue-green app: its stable Services would select nothing.
-func (c *Client) checkNotLive(rel *helmrelease.Release) error {
+// colour of a blue-green app (its router records it so, or one of its
+// stable Services selects it): its stable Services would select nothing.
+func (c *Client) checkNotLive(ctx context.Context, rel *helmrelease.Release) error {
 	if rel.Chart == nil || rel.Chart.Metadata == nil {
 		return nil
 	}
@@ -918,7 +1264,20 @@ func (c *Client) checkNotLive(rel *helmrelease.Release) error {
 		return nil
 	}
 	st, _, err := c.routerState(app)
-	if err != nil || st == nil || st.LiveRelease() != rel.Name {
+	if err != nil || st == nil {
+		return nil
+	}
+	live := st.LiveRelease() == rel.Name
+	s, err := c.served(ctx, st)
+	if err != nil {
+		return err
+	}
+	for _, col := range s {
+		if col != "" && ColorRelease(app, col) == rel.Name {
+			live = true
+		}
+	}
+	if !live {
 		return nil
 	}
 	fixes := []errdefs.Fix{{Run: []string{"uninstall", app, "-n", c.namespace}}}

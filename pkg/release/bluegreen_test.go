@@ -3,13 +3,19 @@ package release
 import (
 	"context"
 	"errors"
+	"maps"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -564,4 +570,229 @@ func TestBlueGreenColourRollbackChecksClaims(t *testing.T) {
 	if r, _ := c.cfg.Releases.Last("wiki-green"); r.Version != 2 {
 		t.Errorf("wiki-green rolled back anyway: revision %d", r.Version)
 	}
+}
+
+// interruptedSwitch is blue/green app wiki in namespace team, green live
+// and blue the spare (router revision 3 records it, and its stable Service
+// wiki selects green), whose router was then left pending-upgrade by a
+// switch back to blue cut off from the API server before it reached the
+// Services: revision 4 records live blue and spare green while the
+// Services, in the cluster, still select green. extra are documents added
+// to revision 4's manifest (a Service the switch would have added).
+// serve sets what the stable Services select in the cluster, by Service
+// name (as the router's applies would).
+func interruptedSwitch(t *testing.T, extra string) (c *Client, up func() UpgradeOptions, serve func(map[string]map[string]string)) {
+	t.Helper()
+	ctx := context.Background()
+	lab, f, c := bindLab(t)
+	claimLab(t, lab)
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	up = func() UpgradeOptions {
+		return UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=shared"}}, ReleaseName: "wiki"}
+	}
+	for range 2 {
+		if _, err := c.BlueGreenUpgrade(ctx, up()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve = func(sel map[string]map[string]string) {
+		t.Helper()
+		services := f.Clientset.CoreV1().Services("team")
+		for name, s := range sel {
+			svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{"meta.helm.sh/release-name": "wiki"}}, Spec: corev1.ServiceSpec{Selector: s}}
+			if _, err := services.Update(ctx, svc, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
+				_, err = services.Create(ctx, svc, metav1.CreateOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	serve(map[string]map[string]string{"wiki": {"app": "wiki-green"}})
+	r3, err := c.cfg.Releases.Last("wiki")
+	if err != nil || r3.Version != 3 || r3.Chart.Metadata.Annotations[annLive] != "green" {
+		t.Fatalf("router before the cut: %+v, %v", r3, err)
+	}
+	r4 := *r3
+	info := *r3.Info
+	info.Status, info.Description = helmrelease.StatusPendingUpgrade, "Preparing upgrade"
+	ch := *r3.Chart
+	md := *ch.Metadata
+	md.Annotations = maps.Clone(md.Annotations)
+	md.Annotations[annLive], md.Annotations[annSpare] = "blue", "green"
+	ch.Metadata = &md
+	r4.Info, r4.Chart, r4.Version = &info, &ch, 4
+	r4.Manifest += extra
+	f.Store(t, &r4)
+	return c, up, serve
+}
+
+// The live colour of a blue/green app is what its stable Services select,
+// not what its router's record says: after a switch cut off half-way (the
+// record pending, saying blue; the Services selecting green) status says
+// green, prune removes blue, an upgrade brings up blue (the colour not
+// served) and switches to it, a rollback switches to blue, and green alone
+// is not uninstalled; the pending revision is marked failed and the record
+// made to say what the Services select, with a line saying so.
+func TestBlueGreenActsOnTheServices(t *testing.T) {
+	ctx := context.Background()
+	revision := func(t *testing.T, c *Client, name string) int {
+		t.Helper()
+		r, err := c.cfg.Releases.Last(name)
+		if err != nil || r.Info.Status != helmrelease.StatusDeployed {
+			t.Fatalf("%s: %v %v, want it deployed", name, r, err)
+		}
+		return r.Version
+	}
+	// reconciled checks the router's history after an operation: revision
+	// 4 (pending) marked failed (then superseded, as Helm's upgrade leaves
+	// the revision it moves on from), revision 5 recording the truth (live
+	// green, spare blue), and the operation's own revisions after it.
+	reconciled := func(t *testing.T, c *Client, st *BlueGreen) {
+		t.Helper()
+		r4, err := c.cfg.Releases.Get("wiki", 4)
+		if err != nil || r4.Info.Status.IsPending() || !strings.HasPrefix(r4.Info.Description, RecoveredNote) {
+			t.Errorf("router revision 4 after the operation: %v %v, want it marked failed", r4.Info, err)
+		}
+		r5, err := c.cfg.Releases.Get("wiki", 5)
+		if err != nil || r5.Chart.Metadata.Annotations[annLive] != "green" || r5.Chart.Metadata.Annotations[annSpare] != "blue" {
+			t.Errorf("router revision 5: %v, want the truth recorded (live green, spare blue)", err)
+		}
+		if !strings.Contains(st.Reconciled, "revision 4") || !strings.Contains(st.Reconciled, "wiki-green") || strings.Contains(st.Reconciled, "\n") {
+			t.Errorf("the line saying what was reconciled: %q", st.Reconciled)
+		}
+		t.Log(st.Reconciled)
+	}
+	t.Run("status", func(t *testing.T) {
+		c, _, _ := interruptedSwitch(t, "")
+		st, err := c.Status(ctx, "wiki", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bg := st.BlueGreen; bg == nil || bg.Live != "green" || bg.Spare != "blue" || bg.Record == nil || bg.Record.Live != "blue" {
+			t.Errorf("status: %+v, want live green, spare blue, the record saying blue", bg)
+		}
+		if bg, err := c.BlueGreenState(ctx, "wiki"); err != nil || bg.Live != "green" {
+			t.Errorf("state: %+v, %v", bg, err)
+		}
+	})
+	t.Run("prune removes the colour not served", func(t *testing.T) {
+		c, _, _ := interruptedSwitch(t, "")
+		st, un, err := c.BlueGreenPrune(ctx, "wiki")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if un == nil || un.Name != "wiki-blue" || st.Live != "green" || st.Spare != "" {
+			t.Fatalf("prune: %+v, uninstalled %+v; want wiki-blue gone, green live", st, un)
+		}
+		revision(t, c, "wiki-green")
+		if r, err := c.cfg.Releases.Last("wiki-blue"); err == nil {
+			t.Errorf("wiki-blue is still recorded (%s)", r.Info.Status)
+		}
+		reconciled(t, c, st)
+	})
+	t.Run("upgrade brings up the colour not served", func(t *testing.T) {
+		c, up, _ := interruptedSwitch(t, "")
+		green := revision(t, c, "wiki-green")
+		st, err := c.BlueGreenUpgrade(ctx, up())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Live != "blue" || st.Spare != "green" || revision(t, c, "wiki-blue") != 2 || revision(t, c, "wiki-green") != green {
+			t.Errorf("upgrade: %+v; want blue upgraded (revision 2) and switched to, green untouched (revision %d) as the spare", st, green)
+		}
+		reconciled(t, c, st)
+	})
+	t.Run("rollback switches to the colour not served", func(t *testing.T) {
+		c, _, _ := interruptedSwitch(t, "")
+		st, err := c.BlueGreenRollback(ctx, "wiki")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Live != "blue" || st.Spare != "green" || !strings.Contains(st.Reconciled, "wiki-green") {
+			t.Errorf("rollback: %+v; want switched to blue, green the spare, saying the Services selected green", st)
+		}
+		r, _ := c.cfg.Releases.Last("wiki")
+		if r.Info.Status != helmrelease.StatusDeployed || r.Chart.Metadata.Annotations[annLive] != "blue" {
+			t.Errorf("router after rollback: %s, live %s", r.Info.Status, r.Chart.Metadata.Annotations[annLive])
+		}
+	})
+	t.Run("the served colour alone is not uninstalled", func(t *testing.T) {
+		c, _, _ := interruptedSwitch(t, "")
+		if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki-green"}); !errors.Is(err, errdefs.ErrConflict) {
+			t.Errorf("uninstalling green, which the Services select: %v", err)
+		}
+		revision(t, c, "wiki-green")
+	})
+	t.Run("prune checks the Services right before uninstalling", func(t *testing.T) {
+		c, _, serve := interruptedSwitch(t, "")
+		// The Services switched to blue while prune runs (after it read
+		// them, as the router's record is reconciled).
+		c.cfg.KubeClient = &onUpdate{Interface: c.cfg.KubeClient, do: func() { serve(map[string]map[string]string{"wiki": {"app": "wiki-blue"}}) }}
+		_, _, err := c.BlueGreenPrune(ctx, "wiki")
+		if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "wiki-blue") {
+			t.Errorf("prune of a colour served meanwhile: %v", err)
+		}
+		t.Log(err)
+		revision(t, c, "wiki-blue")
+	})
+	split := "---\napiVersion: v1\nkind: Service\nmetadata: {name: wiki-admin}\nspec: {selector: {app: wiki-blue-admin}}\n"
+	for _, tt := range []struct {
+		name     string
+		services map[string]map[string]string
+		want     string
+	}{
+		{"split", map[string]map[string]string{"wiki-admin": {"app": "wiki-blue-admin"}}, "wiki selects wiki-green, wiki-admin selects wiki-blue"},
+		{"neither", map[string]map[string]string{"wiki": {"app": "elsewhere"}}, "wiki selects neither colour"},
+	} {
+		t.Run("Services "+tt.name, func(t *testing.T) {
+			c, up, serve := interruptedSwitch(t, split)
+			serve(tt.services)
+			refused := func(what string, err error) {
+				t.Helper()
+				var fe *errdefs.Error
+				if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") ||
+					!errors.As(err, &fe) || !reflect.DeepEqual(fe.Fixes, []errdefs.Fix{{Run: []string{"rollback", "wiki", "-n", "team"}}}) {
+					t.Errorf("%s: %v, want it refused, saying %q, the fix a rollback", what, err, tt.want)
+				}
+				t.Logf("%s: %v", what, err)
+			}
+			_, _, err := c.BlueGreenPrune(ctx, "wiki")
+			refused("prune", err)
+			_, err = c.BlueGreenUpgrade(ctx, up())
+			refused("upgrade", err)
+			st, err := c.Status(ctx, "wiki", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refused("status", st.BlueGreenError)
+			for _, rel := range []string{"wiki-blue", "wiki-green"} {
+				if revision(t, c, rel) != 1 {
+					t.Errorf("%s changed", rel)
+				}
+			}
+			// The rollback points them all at green: the colour the
+			// router last switched to completely (revision 3).
+			bg, err := c.BlueGreenRollback(ctx, "wiki")
+			if err != nil || bg.Live != "green" || bg.Spare != "blue" || !strings.Contains(bg.Reconciled, tt.want) {
+				t.Errorf("rollback of split Services: %+v, %v; want all pointed at green", bg, err)
+			}
+		})
+	}
+}
+
+// onUpdate is a kube client that runs do at its first Update.
+type onUpdate struct {
+	kube.Interface
+	do   func()
+	once sync.Once
+}
+
+func (o *onUpdate) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	o.once.Do(o.do)
+	return o.Interface.Update(original, target, force)
 }

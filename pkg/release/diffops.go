@@ -31,7 +31,11 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	if err != nil {
 		return nil, err
 	}
-	if st := parseRouter(last); st != nil && opts.Revision == 0 {
+	if rec := parseRouter(last); rec != nil && opts.Revision == 0 {
+		st, err := c.truth(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
 		if st.Spare == "" {
 			return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q has no spare to switch back to", name)
 		}

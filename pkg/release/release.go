@@ -820,7 +820,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 				return nil, err
 			}
 			defer endApp()
-			if err := c.checkNotLive(last); err != nil {
+			if err := c.checkNotLive(ctx, last); err != nil {
 				return nil, err
 			}
 		}

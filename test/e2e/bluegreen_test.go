@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -483,4 +484,125 @@ func TestBlueGreenBoundToProvider(t *testing.T) {
 		t.Errorf("the claim's Secret after the app's uninstall: %v", err)
 	}
 	e.mustBundle(t, "uninstall", "db", "-n", ns) // no consumer left
+}
+
+// A blue/green switch cut off from the API server half-way (the proxy cut
+// at the router's write of the stable Service, after its pending record is
+// stored; or at its record's write after the Service is updated), then the
+// plain next prune, upgrade or rollback with the API server back: the
+// colour the stable Service selects is never removed nor upgraded in
+// place, and its endpoints are never empty. Status says which colour the
+// Service selects, and that the record says otherwise; the next command
+// says what it reconciled.
+func TestBlueGreenSwitchCutOff(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	chart := blueGreenChart(t)
+	bundleBinary(t) // built before the clocks start
+	cuts := []struct {
+		name string
+		// served is the colour the stable Service selects after the cut.
+		served string
+		rule   func(p *apiProxy, ns string) *proxyRule
+	}{
+		{"before the Service update", "blue", func(p *apiProxy, ns string) *proxyRule {
+			return p.rule(nil, objectWrite(ns, "services", "app"), true)
+		}},
+		{"at the record after the Service update", "green", func(p *apiProxy, ns string) *proxyRule {
+			return p.rule(objectWrite(ns, "services", "app"), recordUpdate(ns, "app"), true)
+		}},
+	}
+	nexts := []string{"prune", "upgrade", "rollback"}
+	for _, cut := range cuts {
+		for _, next := range nexts {
+			t.Run(cut.name+"/"+next, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				ns := e.createNamespace(t, "bg-cut")
+				served, other := "app-"+cut.served, "app-blue"
+				if cut.served == "blue" {
+					other = "app-green"
+				}
+				e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=1", "--quiet")
+				endpointsOnly(t, e, ns, "app", "app-blue")
+
+				// The switch to green, cut off.
+				p := newAPIProxy(t, e)
+				r := cut.rule(p, ns)
+				proc := startBinaryWith(t, p.kubeconfig, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--timeout", "2m", "--quiet")
+				r.waitFired(t, "the switch's write to cut at", proc)
+				p.cut()
+				endsSoon(t, proc)
+				if proc.err == nil {
+					t.Fatalf("the switch succeeded without the API server: %s", proc.stderr.String())
+				}
+				r.free()
+				p.restart()
+				if got := serviceSelects(t, e, ns, "app"); got != served {
+					t.Fatalf("after the cut, Service app selects %s, want %s", got, served)
+				}
+				if st := e.lastRevision(t, ns, "app").Info.Status; st != helmrelease.StatusPendingUpgrade {
+					t.Fatalf("after the cut, the router's last revision is %s, want pending-upgrade", st)
+				}
+				endpointsOnly(t, e, ns, "app", served)
+				status := e.mustBundle(t, "status", "app", "-n", ns)
+				if !strings.Contains(status, "LIVE:       "+served+" (blue-green: these Services select it") ||
+					(cut.served == "blue") != strings.Contains(status, "the router's record says app-green") {
+					t.Errorf("status after the cut:\n%s", status)
+				}
+				servedRev := e.lastRevision(t, ns, served).Version
+
+				// The next command, watching the stable Service.
+				args := map[string][]string{
+					"prune":    {"prune", "app"},
+					"upgrade":  {"upgrade", "app", chart, "--strategy", "blue-green", "--set", "version=3", "--quiet"},
+					"rollback": {"rollback", "app"},
+				}[next]
+				stop := watchEndpoints(t, e, ns, "app")
+				code, out, errs := e.bundle(t, append(args, "-n", ns, "--kubeconfig", p.kubeconfig)...)
+				empty, events, _ := stop()
+				if code != 0 {
+					t.Fatalf("%s after the cut: exit %d: %s", next, code, errs)
+				}
+				t.Logf("%s: %s%s", next, out, errs)
+				if empty > 0 {
+					t.Errorf("Service app had no ready endpoint in %d of %d EndpointSlice states during %s", empty, events, next)
+				}
+				if !strings.Contains(errs, `warning: blue-green app "app": its router's revision 2, left pending by an operation that stopped`) {
+					t.Errorf("%s does not say what it reconciled: %s", next, errs)
+				}
+				// The colour that served is neither removed nor changed.
+				if r := e.lastRevision(t, ns, served); r.Info.Status != helmrelease.StatusDeployed || r.Version != servedRev {
+					t.Errorf("%s after %s: %s revision %d, want deployed revision %d as it was", served, next, r.Info.Status, r.Version, servedRev)
+				}
+				if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, served, metav1.GetOptions{}); err != nil {
+					t.Errorf("Deployment %s after %s: %v", served, next, err)
+				}
+				live, spare := other, served // upgrade and rollback switch to the other colour
+				if next == "prune" {
+					live, spare = served, ""
+					if _, err := e.helmStorage(ns).Last(other); err == nil {
+						t.Errorf("%s still recorded after prune", other)
+					}
+				}
+				if got := serviceSelects(t, e, ns, "app"); got != live {
+					t.Errorf("after %s, Service app selects %s, want %s", next, got, live)
+				}
+				endpointsOnly(t, e, ns, "app", live)
+				router := e.lastRevision(t, ns, "app")
+				if a := router.Chart.Metadata.Annotations; router.Info.Status != helmrelease.StatusDeployed || "app-"+a["bundle.sh/live"] != live || a["bundle.sh/spare"] != strings.TrimPrefix(spare, "app-") {
+					t.Errorf("the router after %s: %s, live %q spare %q; want deployed, live %s spare %q", next, router.Info.Status, a["bundle.sh/live"], a["bundle.sh/spare"], live, spare)
+				}
+				if next == "upgrade" {
+					d, err := e.cs.AppsV1().Deployments(ns).Get(ctx, live, metav1.GetOptions{})
+					if err != nil || d.Spec.Template.Annotations["version"] != "3" {
+						t.Errorf("the upgraded colour %s: %v, want version 3", live, err)
+					}
+				}
+				if st := e.mustBundle(t, "status", "app", "-n", ns); !strings.Contains(st, "LIVE:       "+live+" (blue-green: these Services select it)") {
+					t.Errorf("status after %s:\n%s", next, st)
+				}
+			})
+		}
+	}
 }

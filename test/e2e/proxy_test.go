@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -262,4 +263,23 @@ func objectRequest(resources ...string) func(*http.Request) bool {
 // watchRequest matches the watches a wait starts.
 func watchRequest(req *http.Request) bool {
 	return req.URL.Query().Get("watch") == "true" && !strings.Contains(req.URL.Path, "/secrets") && !strings.Contains(req.URL.Path, "/leases")
+}
+
+// objectWrite matches a write (not a dry run) of the object at path
+// /api/v1/namespaces/NS/RESOURCE/NAME.
+func objectWrite(ns, resource, name string) func(*http.Request) bool {
+	path := "/api/v1/namespaces/" + ns + "/" + resource + "/" + name
+	return func(req *http.Request) bool {
+		return req.Method != http.MethodGet && req.URL.Path == path && !req.URL.Query().Has("dryRun")
+	}
+}
+
+// recordUpdate matches an update of a stored revision of release name in
+// namespace ns: Helm's write of its Secret sh.helm.release.v1.NAME.vN (as
+// it marks one superseded, deployed or failed).
+func recordUpdate(ns, name string) func(*http.Request) bool {
+	re := regexp.MustCompile(`^/api/v1/namespaces/` + regexp.QuoteMeta(ns) + `/secrets/sh\.helm\.release\.v1\.` + regexp.QuoteMeta(name) + `\.v\d+$`)
+	return func(req *http.Request) bool {
+		return req.Method == http.MethodPut && re.MatchString(req.URL.Path)
+	}
 }
