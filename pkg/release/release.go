@@ -284,7 +284,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
-	if err := recordOutputs(chrt, p, vals, relOpts); err != nil {
+	if err := recordProvider(chrt, p, vals, relOpts); err != nil {
 		return nil, err
 	}
 	if err := c.reachable(); err != nil {
@@ -550,7 +550,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	if err := recordOutputs(chrt, p, vals, relOpts); err != nil {
+	if err := recordProvider(chrt, p, vals, relOpts); err != nil {
 		return nil, err
 	}
 	opts.Wait = opts.Wait || opts.Atomic
