@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -267,4 +269,47 @@ func mustVersion(t *testing.T, s string) *semver.Version {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// A provider installed from a directory records no repository and its
+// bundle's package digest: it is bound when that is the digest of the
+// bundle the requirement's repository serves at its version (a copy,
+// bundle pull --untar), and refused in one line when the directory's
+// content differs. Fails before the fix: both were bound.
+func TestBindProviderFromDirectory(t *testing.T) {
+	ctx := context.Background()
+	lab, f, c := bindLab(t)
+	claimLab(t, lab)
+	data := NewWithEnv(envOf(f), c.repos)
+	served, err := lab.Load(ctx, "cdb", mustVersion(t, "1.0.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, changed := filepath.Join(t.TempDir(), "cdb"), filepath.Join(t.TempDir(), "cdb")
+	for _, dir := range []string{same, changed} {
+		if _, err := served.WriteDir(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(changed, "templates", "extra.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, dir := range map[string]string{"copy": same, "fork": changed} {
+		if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: dir}, ReleaseName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bind := func(provider string) error {
+		_, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/" + provider}}, ReleaseName: "wiki", DryRun: true})
+		return err
+	}
+	if err := bind("copy"); err != nil {
+		t.Errorf("a provider installed from a copy of the repository's bundle: %v", err)
+	}
+	err = bind("fork")
+	if err == nil || !errors.Is(err, errdefs.ErrStale) || strings.Contains(err.Error(), "\n") ||
+		!strings.Contains(err.Error(), "bind database=data/fork: provider data/fork was installed from a directory or an archive as cdb 1.0.0 with digest sha256:") ||
+		!strings.Contains(err.Error(), "which is not cdb 1.0.0 as lab serves it") {
+		t.Errorf("a provider installed from a directory whose content is not the repository's: %v", err)
+	}
 }
