@@ -211,7 +211,7 @@ func (c *Client) fromRepository(ctx context.Context, out *plan.Binding, rel *hel
 			"bind %s: release %s has %s %s, which %s does not serve: a binding renders the provider's claims and outputs from the bundle its requirement's repository serves", b, target, name, v, repository)
 	}
 	if err != nil {
-		return errdefs.Wrap(errdefs.ErrFailed, err, "bind %s: %s, whose claims and outputs the binding renders", b, err)
+		return errdefs.Wrap(errdefs.ErrFailed, err, "bind %s: %s", b, err)
 	}
 	got, err := plan.Digest(out.Repository, full)
 	if err != nil {
@@ -222,7 +222,7 @@ func (c *Client) fromRepository(ctx context.Context, out *plan.Binding, rel *hel
 		c.log("bind %s: release %s records no digest of %s %s (installed by an earlier version of bundle): bound to %s %s as %s serves it (%s)", b, target, name, v, name, v, repository, got)
 	case want != got && out.Repository == "":
 		return errdefs.Fixable(errdefs.ErrStale, upgradeFrom(rel, repository, name, v.String()),
-			"bind %s: provider %s was installed from a directory or an archive as %s %s with digest %s, which is not %s %s as %s serves it (%s): install the provider from %s, or the requirement with the app", b, target, name, v, want, name, v, repository, got, repository)
+			"bind %s: provider %s was installed from a directory or an archive as %s %s with digest %s, which is not %s %s as %s serves it (%s)", b, target, name, v, want, name, v, repository, got)
 	case want != got:
 		return errdefs.Fixable(errdefs.ErrStale, upgradeFrom(rel, repository, name, v.String()),
 			"bind %s: provider %s records %s %s with digest %s, but %s serves %s: the record or the repository changed", b, target, name, v, want, repository, got)

@@ -260,6 +260,27 @@ func TestBlueGreenTamperedHeldClaims(t *testing.T) {
 	if got := claimOf(after.Manifest); got != claim {
 		t.Errorf("the claim changed:\n%s\nwas\n%s", got, claim)
 	}
+
+	// The digest the router recorded of the provider's bundle, rewritten:
+	// refused in one line.
+	bogus := "sha256:" + strings.Repeat("0", 64)
+	tamper(t, f, "team", "wiki", func(r *helmrelease.Release) {
+		for _, file := range r.Chart.Files {
+			if file.Name == claimFile("database") {
+				var hc render.HeldClaim
+				if err := json.Unmarshal(file.Data, &hc); err != nil {
+					t.Fatal(err)
+				}
+				hc.Digest = bogus
+				file.Data, _ = json.Marshal(hc)
+			}
+		}
+	})
+	_, err = c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp"}, ReleaseName: "wiki", DryRun: true})
+	if err == nil || !errors.Is(err, errdefs.ErrStale) || strings.Contains(err.Error(), "\n") ||
+		!strings.Contains(err.Error(), `blue-green app "wiki": the claim it holds for database was made from cdb 1.0.0 with digest `+bogus+", but lab serves sha256:") {
+		t.Errorf("a router whose claim's digest is not the repository's: %v", err)
+	}
 }
 
 func mustVersion(t *testing.T, s string) *semver.Version {

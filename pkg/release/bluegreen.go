@@ -683,7 +683,7 @@ func (c *Client) heldBinding(ctx context.Context, app string, bind plan.Bind, r 
 	}
 	full, err := c.served(ctx, r.Repository, r.Bundle, v)
 	if err != nil {
-		return nil, errdefs.Wrap(errdefs.ErrFailed, err, "blue-green app %q: the claim it holds for %s is rendered from %s %s as %s serves it: %s", app, r.Instance, r.Bundle, v, r.Repository, err)
+		return nil, errdefs.Wrap(errdefs.ErrFailed, err, "blue-green app %q: the claim it holds for %s (rendered from the provider's bundle as its repository serves it): %s", app, r.Instance, err)
 	}
 	got, err := plan.Digest(r.Repository, full)
 	if err != nil {
