@@ -862,6 +862,9 @@ func (o *historyOptions) run(c *ucli.Context) error {
 func printDone(w io.Writer, verb string, r *release.Release, dryRun bool) error {
 	if dryRun {
 		fmt.Fprintf(w, "# dry run: %s %s-%s as %q in namespace %q would be %s\n", r.Bundle, r.Bundle, r.Version, r.Name, r.Namespace, verb)
+		for _, e := range r.Elsewhere {
+			fmt.Fprintf(w, "# %s\n", elsewhereLine(e))
+		}
 		_, err := io.WriteString(w, strings.TrimSpace(r.Manifest)+"\n")
 		return err
 	}

@@ -312,6 +312,10 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 			fmt.Fprintf(w, "  keep %s with its data (--delete-data deletes it)\n", what)
 		}
 	}
+	for _, e := range p.Elsewhere {
+		label, rest, _ := strings.Cut(elsewhereLine(e), ": ")
+		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, label+":"), rest)
+	}
 	for _, pr := range p.Providers {
 		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound to:"), pr)
 	}
@@ -353,6 +357,24 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 		}
 	}
 	return nil
+}
+
+// elsewhereLine says what a release holds outside its namespace, in one
+// other: "Also in namespace data: ConfigMap a, Job.batch b; hooks:
+// Job.batch c", or "Also cluster-wide: ...".
+func elsewhereLine(e diff.Elsewhere) string {
+	where := "Also cluster-wide"
+	if e.Namespace != "" {
+		where = "Also in namespace " + e.Namespace
+	}
+	line := where + ": " + strings.Join(e.Objects, ", ")
+	if len(e.Hooks) > 0 {
+		if len(e.Objects) > 0 {
+			line += "; "
+		}
+		line += "hooks: " + strings.Join(e.Hooks, ", ")
+	}
+	return line
 }
 
 // printWiring says which requirement outputs change and who uses them:

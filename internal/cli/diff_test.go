@@ -12,6 +12,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release"
 )
 
 func testPlan(t *testing.T) *diff.Plan {
@@ -86,6 +87,36 @@ Objects: 0 to create, 2 to change, 0 to delete, 0 unchanged
 		if strings.Contains(out, "hunter2") || strings.Contains(out, "correcthorse") {
 			t.Errorf("a Secret's value is printed:\n%s", out)
 		}
+	}
+}
+
+// What a release would hold outside its namespace is said after the
+// count of objects, one line per namespace.
+func TestPrintPlanElsewhere(t *testing.T) {
+	p := testPlan(t)
+	p.Elsewhere = []diff.Elsewhere{
+		{Objects: []string{"ClusterRole.rbac.authorization.k8s.io shop"}},
+		{Namespace: "data", Objects: []string{"ConfigMap shop-database-1a2b", "Job.batch shop-database-claim-5e6f"}, Hooks: []string{"Job.batch shop-database-unclaim-5e6f"}},
+	}
+	p.Providers = []string{"database: data/team-db"}
+	var out bytes.Buffer
+	if err := printPlan(&out, p, false); err != nil {
+		t.Fatal(err)
+	}
+	want := `Objects: 0 to create, 2 to change, 0 to delete, 0 unchanged
+Also cluster-wide: ClusterRole.rbac.authorization.k8s.io shop
+Also in namespace data: ConfigMap shop-database-1a2b, Job.batch shop-database-claim-5e6f; hooks: Job.batch shop-database-unclaim-5e6f
+Bound to: database: data/team-db
+`
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("got:\n%s\nwant it to hold:\n%s", out.String(), want)
+	}
+	var dry bytes.Buffer
+	if err := printDone(&dry, "installed", &release.Release{Name: "shop", Namespace: "web", Bundle: "shop", Version: "1.0.0", Manifest: "---\nkind: ConfigMap\n", Elsewhere: p.Elsewhere[1:]}, true); err != nil {
+		t.Fatal(err)
+	}
+	if want := "# dry run: shop shop-1.0.0 as \"shop\" in namespace \"web\" would be installed\n# Also in namespace data: ConfigMap shop-database-1a2b, Job.batch shop-database-claim-5e6f; hooks: Job.batch shop-database-unclaim-5e6f\n---\n"; !strings.HasPrefix(dry.String(), want) {
+		t.Errorf("dry run:\n%s\nwant it to start with:\n%s", dry.String(), want)
 	}
 }
 

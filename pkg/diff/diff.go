@@ -77,6 +77,67 @@ type Plan struct {
 	// creates, changes or deletes, and the bundles that use them (see
 	// Wiring).
 	Wiring []Wire `json:"wiring,omitempty"`
+	// Elsewhere are the objects the release would hold outside its own
+	// namespace, by namespace (see Outside): a binding's claim in the
+	// provider's namespace, say, or a bundle's cluster-wide objects.
+	Elsewhere []Elsewhere `json:"elsewhere,omitempty"`
+}
+
+// Elsewhere is what a release holds outside its own namespace: its
+// objects and hooks of one other namespace, or its cluster-scoped ones
+// (Namespace empty), each "KIND NAME" (KIND.GROUP outside the core group),
+// sorted.
+type Elsewhere struct {
+	Namespace string   `json:"namespace,omitempty"`
+	Objects   []string `json:"objects,omitempty"`
+	Hooks     []string `json:"hooks,omitempty"`
+}
+
+// Outside groups the objects and hooks of a release of namespace ns that
+// are not in ns (those Delete is not done to), cluster-scoped ones first,
+// then by namespace.
+func Outside(ns string, objects, hooks []Object) []Elsewhere {
+	by := map[string]*Elsewhere{}
+	var order []string
+	add := func(o Object, hook bool) {
+		if o.Namespace == ns || o.Action == Delete {
+			return
+		}
+		e, ok := by[o.Namespace]
+		if !ok {
+			e = &Elsewhere{Namespace: o.Namespace}
+			by[o.Namespace] = e
+			order = append(order, o.Namespace)
+		}
+		what := o.Kind
+		if o.Group != "" {
+			what += "." + o.Group
+		}
+		what += " " + o.Name
+		if hook {
+			e.Hooks = append(e.Hooks, what)
+		} else {
+			e.Objects = append(e.Objects, what)
+		}
+	}
+	for _, o := range objects {
+		add(o, false)
+	}
+	for _, o := range hooks {
+		add(o, true)
+	}
+	sort.Strings(order)
+	out := make([]Elsewhere, 0, len(order))
+	for _, n := range order {
+		e := by[n]
+		sort.Strings(e.Objects)
+		sort.Strings(e.Hooks)
+		out = append(out, *e)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // Claim is a persistent volume claim of a release and what an uninstall

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -324,5 +325,31 @@ func TestLargeDocument(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %s", d)
+	}
+}
+
+// Outside lists what a release holds outside its namespace, by
+// namespace, cluster-scoped first; objects deleted and those of the
+// release's own namespace are not listed.
+func TestOutside(t *testing.T) {
+	objs := []Object{
+		{Action: Create, Kind: "Deployment", Group: "apps", Namespace: "web", Name: "wiki"},
+		{Action: Create, Kind: "Secret", Namespace: "data", Name: "wiki-database-1a2b"},
+		{Action: Unchanged, Kind: "ConfigMap", Namespace: "data", Name: "wiki-database-1a2b"},
+		{Action: Change, Kind: "ClusterRole", Group: "rbac.authorization.k8s.io", Name: "wiki"},
+		{Action: Delete, Kind: "ConfigMap", Namespace: "old", Name: "gone"},
+		{Action: Create, Kind: "Job", Group: "batch", Namespace: "data", Name: "wiki-database-claim-5e6f"},
+	}
+	hooks := []Object{{Kind: "Job", Group: "batch", Namespace: "data", Name: "wiki-database-unclaim"}, {Kind: "Pod", Namespace: "web", Name: "test"}}
+	got := Outside("web", objs, hooks)
+	want := []Elsewhere{
+		{Objects: []string{"ClusterRole.rbac.authorization.k8s.io wiki"}},
+		{Namespace: "data", Objects: []string{"ConfigMap wiki-database-1a2b", "Job.batch wiki-database-claim-5e6f", "Secret wiki-database-1a2b"}, Hooks: []string{"Job.batch wiki-database-unclaim"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Outside = %+v\nwant %+v", got, want)
+	}
+	if got := Outside("web", objs[:1], nil); got != nil {
+		t.Errorf("a release within its namespace: %+v", got)
 	}
 }

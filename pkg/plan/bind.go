@@ -39,6 +39,12 @@ const RepositoryAnnotation = "bundle.sh/repository"
 // for the release: what an app bound to the release is wired with.
 const OutputsAnnotation = "bundle.sh/outputs"
 
+// DigestAnnotation is the Chart.yaml annotation of a composed chart that
+// records the root bundle's content digest, as a lock records it (see
+// Digest), so that a binding can check the bundle its repository serves
+// is the one the provider installed.
+const DigestAnnotation = "bundle.sh/digest"
+
 // Bind asks for one requirement of the root to be bound to a release:
 // INSTANCE=[NAMESPACE/]RELEASE.
 type Bind struct {
@@ -77,13 +83,20 @@ type Binding struct {
 	Bind
 	// Namespace (in Bind) is always set here.
 	//
-	// Provider is the release's root bundle, rebuilt from its record: name,
-	// version, bundle.yaml (outputs) and chart.
+	// Provider is the release's root bundle: the name and version its
+	// record says, then (once the caller checked them with CheckBinding)
+	// the bundle of that name and version as the requirement's repository
+	// serves it, whose claims and outputs are rendered. Nothing of the
+	// record's own files is: a record is a Secret in the provider's
+	// namespace.
 	Provider *bundle.Bundle
-	// Repository is the one the provider was installed from; empty when
-	// not recorded (installed from a directory, or before it was
-	// recorded).
+	// Repository is the one the provider was installed from, as its
+	// record says; empty when not recorded (installed from a directory,
+	// or before it was recorded).
 	Repository string
+	// Digest is the content digest of Provider as the requirement's
+	// repository serves it (the one a lock records, see Digest).
+	Digest string
 	// Outputs are the provider's outputs, as its outputs: templates render
 	// them with its release and values.
 	Outputs map[string]string

@@ -25,18 +25,9 @@ func (p *Plan) Lock() (*bundle.Lock, error) {
 		for _, c := range n.Requires {
 			if !seen[c.Bundle.Name] {
 				seen[c.Bundle.Name] = true
-				// An OCI registry's bundle is locked by its manifest
-				// digest; any other (HTTP, or the same served from a
-				// --mirror) by its package's.
-				d := ""
-				if strings.HasPrefix(c.Requirement.Repository, "oci://") {
-					d = c.Bundle.SourceDigest
-				}
-				if d == "" {
-					var err error
-					if d, err = c.Bundle.Digest(); err != nil {
-						return fmt.Errorf("digest of %s: %w", c.Bundle, err)
-					}
+				d, err := Digest(c.Requirement.Repository, c.Bundle)
+				if err != nil {
+					return err
 				}
 				l.Bundles = append(l.Bundles, bundle.LockedBundle{Name: c.Bundle.Name, Version: c.Bundle.Version.String(), Repository: c.Requirement.Repository, Digest: d})
 			}
@@ -51,6 +42,23 @@ func (p *Plan) Lock() (*bundle.Lock, error) {
 	}
 	sort.Slice(l.Bundles, func(i, j int) bool { return l.Bundles[i].Name < l.Bundles[j].Name })
 	return l, nil
+}
+
+// Digest is the content digest a lock records for bundle b from
+// repository: an OCI registry's bundle's is its manifest digest; any
+// other's (HTTP, the built-in catalog, a directory, or an OCI bundle
+// served from a --mirror for another repository) its package's
+// (bundle.Bundle.Digest). A release records its root bundle's the same
+// way (DigestAnnotation).
+func Digest(repository string, b *bundle.Bundle) (string, error) {
+	if strings.HasPrefix(repository, "oci://") && b.SourceDigest != "" {
+		return b.SourceDigest, nil
+	}
+	d, err := b.Digest()
+	if err != nil {
+		return "", fmt.Errorf("digest of %s: %w", b, err)
+	}
+	return d, nil
 }
 
 // relock is the fix of a stale lock: writing it again.

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -155,16 +156,10 @@ func requirement(b *bundle.Bundle, inst string) *bundle.Requirement {
 func requires(b *bundle.Bundle, inst string) bool { return requirement(b, inst) != nil }
 
 // binding reads the provider release of b, checks it can stand for
-// requirement r (plan.CheckBinding) and reads its outputs: those the
-// release recorded (OutputsAnnotation), else rendered again. With claim,
-// the binding uses the provider's claims when it offers them.
-//
-// Helm's record of a release keeps the root chart's templates but none of
-// its subcharts (a library chart's helpers the outputs include), so the
-// outputs are rendered with the provider's bundle as its repository serves
-// it at the installed version (the one recorded, else reqRepo, the
-// requirement's), over the values the release recorded (its chart's
-// values and its config); from the record alone when that fails.
+// requirement r (plan.CheckBinding: the bundle, version and repository
+// its record names) and loads the provider's bundle from r's repository
+// (fromRepository): nothing of the record but its values is rendered.
+// With claim, the binding uses the provider's claims when it offers them.
 func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool) (*plan.Binding, error) {
 	out, rel, err := c.boundRelease(b, claim)
 	if err != nil {
@@ -176,14 +171,15 @@ func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement
 	if err := plan.CheckBinding(r, out); err != nil {
 		return nil, err
 	}
-	if err := c.bindingOutputs(ctx, out, rel, r.Repository); err != nil {
+	if err := c.fromRepository(ctx, out, rel, r.Repository); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// boundRelease finds the provider release of binding b and rebuilds its
-// bundle; the binding's outputs are left to bindingOutputs.
+// boundRelease finds the provider release of binding b and what its
+// record says of its root bundle (name, version, repository), to be
+// checked; its bundle, claims and outputs are left to fromRepository.
 func (c *Client) boundRelease(b plan.Bind, claim bool) (*plan.Binding, *helmrelease.Release, error) {
 	if b.Namespace == "" {
 		b.Namespace = c.namespace
@@ -195,39 +191,110 @@ func (c *Client) boundRelease(b plan.Bind, claim bool) (*plan.Binding, *helmrele
 	if rel == nil {
 		return nil, nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"list", "-A"}}}, "bind %s: no release %q in namespace %q", b, b.Release, b.Namespace)
 	}
-	pb, repo, err := providerBundle(rel)
+	pb, repo, err := recordedRoot(rel)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bind %s: %w", b, err)
 	}
-	return &plan.Binding{Bind: b, Provider: pb, Repository: repo, Claim: claim && pb.File.Claims != nil}, rel, nil
+	return &plan.Binding{Bind: b, Provider: pb, Repository: repo, Claim: claim}, rel, nil
 }
 
-// bindingOutputs sets the outputs of binding out to provider release
-// rel: those it recorded, else rendered (reqRepo is the requirement's
-// repository, used when the provider's is not recorded).
-func (c *Client) bindingOutputs(ctx context.Context, out *plan.Binding, rel *helmrelease.Release, reqRepo string) error {
-	b, pb := out.Bind, out.Provider
-	if rec, ok := rel.Chart.Metadata.Annotations[plan.OutputsAnnotation]; ok {
-		if err := json.Unmarshal([]byte(rec), &out.Outputs); err == nil {
-			return nil
-		}
+// fromRepository makes binding out, to provider release rel, use the
+// provider's bundle as repository (the requirement's) serves it at the
+// version rel records, through the repositories' usual path (a signature
+// policy applies): its claim templates, outputs templates and chart.
+// What rel records of its bundle is not used: a record is a Secret of the
+// provider's namespace, which whoever may write Secrets there can
+// rewrite. The bundle's content digest must be the one rel recorded
+// (plan.DigestAnnotation), when it recorded one. The outputs are rendered
+// from the repository's bundle over the values rel recorded: values are
+// the provider's to change, templates are code.
+func (c *Client) fromRepository(ctx context.Context, out *plan.Binding, rel *helmrelease.Release, repository string) error {
+	b, name, v := out.Bind, out.Provider.Name, out.Provider.Version
+	target := out.Target()
+	full, err := c.served(ctx, repository, name, v)
+	if errors.Is(err, errNotServed) {
+		return errdefs.Fixable(ErrNotFound, upgradeFrom(rel, repository, name, ""),
+			"bind %s: release %s has %s %s, which %s does not serve: a binding renders the provider's claims and outputs from the bundle its requirement's repository serves", b, target, name, v, repository)
 	}
-	pp := &plan.Plan{Root: &plan.Node{Bundle: pb}}
-	from := out.Repository
-	if from == "" {
-		from = reqRepo
-	}
-	if from != "" && c.repos != nil {
-		if full, err := c.repos.Load(ctx, resolve.Ref{Repository: from, Name: pb.Name}, pb.Version); err == nil && full.Name == pb.Name {
-			pp = &plan.Plan{Root: &plan.Node{Bundle: full}, RootValues: rel.Chart.Values}
-		}
-	}
-	var err error
-	out.Outputs, err = render.Outputs(pp, rel.Config, render.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: rel.Version, IsUpgrade: rel.Version > 1})
 	if err != nil {
-		return fmt.Errorf("bind %s: the outputs of release %s/%s: %w", b, b.Namespace, b.Release, err)
+		return errdefs.Wrap(errdefs.ErrFailed, err, "bind %s: %s", b, err)
 	}
+	got, err := plan.Digest(out.Repository, full)
+	if err != nil {
+		return fmt.Errorf("bind %s: %w", b, err)
+	}
+	switch want := rel.Chart.Metadata.Annotations[plan.DigestAnnotation]; {
+	case want == "":
+		c.log("bind %s: release %s records no digest of %s %s (installed by an earlier version of bundle): bound to %s %s as %s serves it (%s)", b, target, name, v, name, v, repository, got)
+	case want != got && out.Repository == "":
+		return errdefs.Fixable(errdefs.ErrStale, upgradeFrom(rel, repository, name, v.String()),
+			"bind %s: provider %s was installed from a directory or an archive as %s %s with digest %s, which is not %s %s as %s serves it (%s)", b, target, name, v, want, name, v, repository, got)
+	case want != got:
+		return errdefs.Fixable(errdefs.ErrStale, upgradeFrom(rel, repository, name, v.String()),
+			"bind %s: provider %s records %s %s with digest %s, but %s serves %s: the record or the repository changed", b, target, name, v, want, repository, got)
+	}
+	if out.Digest, err = plan.Digest(repository, full); err != nil {
+		return fmt.Errorf("bind %s: %w", b, err)
+	}
+	pp := &plan.Plan{Root: &plan.Node{Bundle: full}, RootValues: rel.Chart.Values}
+	outs, err := render.Outputs(pp, rel.Config, render.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: rel.Version, IsUpgrade: rel.Version > 1})
+	if err != nil {
+		return fmt.Errorf("bind %s: the outputs of release %s, rendered from %s %s as %s serves it: %w", b, target, name, v, repository, err)
+	}
+	if rec, ok := rel.Chart.Metadata.Annotations[plan.OutputsAnnotation]; ok {
+		var recorded map[string]string
+		if json.Unmarshal([]byte(rec), &recorded) != nil || !maps.Equal(recorded, outs) {
+			c.log("bind %s: the outputs release %s records are not those its bundle renders; using the rendered ones", b, target)
+		}
+	}
+	out.Provider, out.Outputs = full, outs
+	out.Claim = out.Claim && full.File.Claims != nil
 	return nil
+}
+
+// errNotServed is matched by served's error for a version its repository
+// does not serve.
+var errNotServed = errors.New("not served")
+
+// served loads bundle name at version v as repository serves it, through
+// the client's repositories (their signature policy applies). A version
+// the repository does not list matches errNotServed (and ErrNotFound);
+// any other failure is one line saying what was loaded from where.
+func (c *Client) served(ctx context.Context, repository, name string, v *semver.Version) (*bundle.Bundle, error) {
+	if c.repos == nil {
+		return nil, errdefs.New(errdefs.ErrUnsupported, "no repositories to load %s %s from", name, v)
+	}
+	ref := resolve.Ref{Repository: repository, Name: name}
+	vs, err := c.repos.Versions(ctx, ref)
+	if err == nil && !slices.ContainsFunc(vs, v.Equal) {
+		return nil, errdefs.Wrap(ErrNotFound, errNotServed, "%s does not serve %s %s", repository, name, v)
+	}
+	var b *bundle.Bundle
+	if err == nil {
+		b, err = c.repos.Load(ctx, ref, v)
+	}
+	if err == nil && (b.Name != name || !b.Version.Equal(v)) {
+		err = fmt.Errorf("it serves %s instead", b)
+	}
+	if err != nil {
+		return nil, errdefs.Wrap(errdefs.ErrFailed, err, "loading %s %s from %s: %s", name, v, repository, oneLine(err))
+	}
+	return b, nil
+}
+
+// upgradeFrom is the fix of a provider release whose bundle is not what
+// repository serves: upgrading it to NAME (at version, when given) from
+// there; none for a repository named by an http(s) address.
+func upgradeFrom(rel *helmrelease.Release, repository, name, version string) []errdefs.Fix {
+	ref := repository + "/" + name
+	if strings.Contains(repository, "://") && !strings.HasPrefix(repository, "oci://") {
+		return nil
+	}
+	run := []string{"upgrade", rel.Name, ref, "-n", rel.Namespace}
+	if version != "" {
+		run = append(run, "--version", version)
+	}
+	return []errdefs.Fix{{Run: run}}
 }
 
 // provider returns the revision of release ns/name that a binding uses:
@@ -291,10 +358,10 @@ func (c *Client) storageFor(ns string) (*storage.Storage, error) {
 	return all.Releases, nil
 }
 
-// providerBundle rebuilds a release's root bundle from its record: the
-// chart's name and version, its bundle.yaml, the chart itself; and the
+// recordedRoot is what a release's record says of its root bundle: its
+// name, version and app version (nothing of its files), and the
 // repository it came from, when recorded.
-func providerBundle(rel *helmrelease.Release) (*bundle.Bundle, string, error) {
+func recordedRoot(rel *helmrelease.Release) (*bundle.Bundle, string, error) {
 	if rel.Chart == nil || rel.Chart.Metadata == nil {
 		return nil, "", fmt.Errorf("release %s/%s has no chart", rel.Namespace, rel.Name)
 	}
@@ -303,8 +370,20 @@ func providerBundle(rel *helmrelease.Release) (*bundle.Bundle, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("release %s/%s: chart version %q: %v", rel.Namespace, rel.Name, md.Version, err)
 	}
-	b := &bundle.Bundle{Name: md.Name, Version: v, AppVersion: md.AppVersion, Description: md.Description, Chart: rel.Chart,
-		File: &bundle.File{}, Source: "release " + rel.Namespace + "/" + rel.Name}
+	return &bundle.Bundle{Name: md.Name, Version: v, AppVersion: md.AppVersion, Description: md.Description, Chart: rel.Chart,
+		File: &bundle.File{}, Source: "release " + rel.Namespace + "/" + rel.Name}, md.Annotations[plan.RepositoryAnnotation], nil
+}
+
+// providerBundle rebuilds a release's root bundle from its record: the
+// chart's name and version, its bundle.yaml, the chart itself; and the
+// repository it came from, when recorded. It is read as data (the
+// outputs and requirements a release says it has), never rendered: a
+// binding loads the provider's bundle from its repository.
+func providerBundle(rel *helmrelease.Release) (*bundle.Bundle, string, error) {
+	b, repo, err := recordedRoot(rel)
+	if err != nil {
+		return nil, "", err
+	}
 	for _, f := range rel.Chart.Files {
 		if f.Name == bundle.FileName {
 			if b.File, err = bundle.ParseFile(b.Source+": "+bundle.FileName, f.Data); err != nil {
@@ -312,14 +391,24 @@ func providerBundle(rel *helmrelease.Release) (*bundle.Bundle, string, error) {
 			}
 		}
 	}
-	return b, md.Annotations[plan.RepositoryAnnotation], nil
+	return b, repo, nil
 }
 
-// recordOutputs records in the composed chart the root bundle's outputs
-// as they render for the release (OutputsAnnotation), for the apps that
-// will be bound to it. A bundle without outputs records none, nor one
-// whose outputs fail to render.
-func recordOutputs(chrt *chart.Chart, p *plan.Plan, vals map[string]any, rel render.ReleaseOptions) error {
+// recordProvider records in the composed chart what an app bound to the
+// release checks and reads: the root bundle's content digest, as a lock
+// records it (plan.DigestAnnotation; any the bundle's Chart.yaml says is
+// replaced), and its outputs as they render for the release
+// (plan.OutputsAnnotation), which bundle get metadata shows. A bundle
+// without outputs records none, nor one whose outputs fail to render.
+func recordProvider(chrt *chart.Chart, p *plan.Plan, vals map[string]any, rel render.ReleaseOptions) error {
+	if chrt.Metadata.Annotations == nil {
+		chrt.Metadata.Annotations = map[string]string{}
+	}
+	d, err := plan.Digest(p.Repository, p.Root.Bundle)
+	if err != nil {
+		return err
+	}
+	chrt.Metadata.Annotations[plan.DigestAnnotation] = d
 	if len(p.Root.Bundle.File.Outputs) == 0 {
 		return nil
 	}
@@ -330,9 +419,6 @@ func recordOutputs(chrt *chart.Chart, p *plan.Plan, vals map[string]any, rel ren
 	data, err := json.Marshal(outs)
 	if err != nil {
 		return err
-	}
-	if chrt.Metadata.Annotations == nil {
-		chrt.Metadata.Annotations = map[string]string{}
 	}
 	chrt.Metadata.Annotations[plan.OutputsAnnotation] = string(data)
 	return nil

@@ -46,9 +46,7 @@ func bindLab(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
 	if _, err := dataClient.Install(context.Background(), InstallOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.1.0")}, ReleaseName: "team-db"}); err != nil {
 		t.Fatal(err)
 	}
-	env := envOf(f)
-	env.Config, env.Namespace = f.ConfigFor("team"), "team"
-	return lab, f, NewWithEnv(env, set)
+	return lab, f, NewWithEnv(teamEnv(f), set)
 }
 
 // claimLab adds to lab cdb 1.0.0, a provider offering claims (a Secret

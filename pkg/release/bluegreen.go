@@ -33,6 +33,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/kube"
@@ -44,6 +45,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -641,8 +643,10 @@ func ingressFile(c string) string { return "colors/" + c + "/ingresses.yaml" }
 // heldBy reads what router release rel holds (nothing for nil): its
 // colours' Ingresses, and its claims as it carries them (claimFile), so
 // that a switch or a prune renders them as they were, whatever became of
-// the providers. A router that carries none (made by an earlier version)
-// has its claims made again from the providers' records.
+// the providers: each from its provider's bundle as the repository serves
+// it, with the provider's outputs the router carries (heldBinding). A
+// router that carries none (made by an earlier version) has its claims
+// made again from the providers, bound as a new binding is.
 func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, error) {
 	h := held{made: map[string]render.HeldClaim{}, ingresses: map[string]string{}}
 	if rel == nil || rel.Chart == nil {
@@ -661,26 +665,29 @@ func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, er
 		if !r.Claim || r.Bound == "" {
 			continue
 		}
+		ns, prov, _ := strings.Cut(r.Bound, "/")
+		bind := plan.Bind{Instance: r.Instance, Namespace: ns, Release: prov}
+		var b *plan.Binding
 		if data, ok := files[claimFile(r.Instance)]; ok {
 			var hc render.HeldClaim
-			if err := json.Unmarshal(data, &hc); err != nil || hc.Chart == nil || hc.Chart.Metadata == nil {
-				why := "it has no chart"
-				if err != nil {
-					why = err.Error()
-				}
-				return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %s is unreadable: %s", rel.Name, r.Instance, claimFile(r.Instance), why)
+			if err := json.Unmarshal(data, &hc); err != nil {
+				return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %s is unreadable: %s", rel.Name, r.Instance, claimFile(r.Instance), err)
 			}
-			h.claims = append(h.claims, r)
-			h.made[r.Instance] = hc
-			continue
-		}
-		ns, prov, _ := strings.Cut(r.Bound, "/")
-		b, prel, err := c.boundRelease(plan.Bind{Instance: r.Instance, Namespace: ns, Release: prov}, true)
-		if err == nil {
-			err = c.bindingOutputs(ctx, b, prel, r.Repository)
-		}
-		if err != nil {
-			return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %w", rel.Name, r.Instance, err)
+			var err error
+			if b, err = c.heldBinding(ctx, rel.Name, bind, r, hc); err != nil {
+				return h, err
+			}
+		} else {
+			// Made by an earlier version, which did not carry it: made
+			// again from the provider.
+			con, err := bundle.ParseConstraint(r.Constraint)
+			if err != nil {
+				con, _ = semver.NewConstraint("*")
+			}
+			req := &bundle.Requirement{Name: r.Instance, Bundle: r.Bundle, Repository: r.Repository, Version: r.Constraint, Constraint: con}
+			if b, err = c.binding(ctx, bind, req, true); err != nil {
+				return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %w", rel.Name, r.Instance, err)
+			}
 		}
 		hc, ok := render.HeldClaims(map[string]*plan.Binding{r.Instance: b}, render.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace})[r.Instance]
 		if !ok {
@@ -690,6 +697,36 @@ func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, er
 		h.made[r.Instance] = hc
 	}
 	return h, nil
+}
+
+// heldBinding is the binding router app's claim r was made with, as the
+// router carries it (hc): the provider's bundle r names, as r's
+// repository serves it, whose digest must be the one hc recorded (when
+// it recorded one), and the provider's outputs hc was made with. Nothing
+// else of hc is used: the claim's templates and its identity are made
+// again from the bundle and the router (render.HeldClaims), so that a
+// router record rewritten in the cluster renders no template of its own.
+func (c *Client) heldBinding(ctx context.Context, app string, bind plan.Bind, r plan.Resolved, hc render.HeldClaim) (*plan.Binding, error) {
+	v, err := semver.NewVersion(r.Version)
+	if err != nil {
+		return nil, fmt.Errorf("blue-green app %q: the claim it holds for %s: version %q: %v", app, r.Instance, r.Version, err)
+	}
+	full, err := c.served(ctx, r.Repository, r.Bundle, v)
+	if err != nil {
+		return nil, errdefs.Wrap(errdefs.ErrFailed, err, "blue-green app %q: the claim it holds for %s (rendered from the provider's bundle as its repository serves it): %s", app, r.Instance, err)
+	}
+	got, err := plan.Digest(r.Repository, full)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case hc.Digest == "":
+		c.log("blue-green app %q: the claim it holds for %s records no digest (made by an earlier version of bundle): rendered from %s %s as %s serves it (%s)", app, r.Instance, r.Bundle, v, r.Repository, got)
+	case hc.Digest != got:
+		return nil, errdefs.Fixable(errdefs.ErrStale, nil,
+			"blue-green app %q: the claim it holds for %s was made from %s %s with digest %s, but %s serves %s: the app's record or the repository changed", app, r.Instance, r.Bundle, v, hc.Digest, r.Repository, got)
+	}
+	return &plan.Binding{Bind: bind, Provider: full, Repository: r.Repository, Outputs: hc.HeldOutputs(), Claim: true, Digest: got}, nil
 }
 
 // claimFile is where a router's chart carries its claim of instance inst.

@@ -106,6 +106,7 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 		oldValues = base.Config
 	}
 	p.Wiring = diff.Wiring(oldValues, rel.Values)
+	p.Elsewhere = rel.Elsewhere
 	for _, r := range rel.Resolved {
 		if r.Bound != "" {
 			p.Providers = append(p.Providers, r.Instance+": "+r.Bound)

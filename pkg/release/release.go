@@ -28,9 +28,11 @@ import (
 	"helm.sh/helm/v3/pkg/postrender"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
@@ -149,6 +151,11 @@ type Release struct {
 	// computed under requires:).
 	Values   map[string]any
 	Manifest string
+	// Elsewhere, of a dry run, is what the revision would hold outside
+	// the release's namespace (its objects and hooks there), by
+	// namespace: a binding's claim in the provider's, cluster-scoped
+	// objects.
+	Elsewhere []diff.Elsewhere
 }
 
 func summarize(r *helmrelease.Release) *Release {
@@ -166,6 +173,49 @@ func summarize(r *helmrelease.Release) *Release {
 		out.Resolved, _ = plan.ParseResolved(r.Chart.Metadata.Annotations)
 	}
 	return out
+}
+
+// summarizeRun is the summary of revision rel an install or upgrade made
+// (with dryRun, would make), with, for a dry run, what it would hold
+// outside its namespace.
+func (c *Client) summarizeRun(rel *helmrelease.Release, dryRun bool) *Release {
+	out := summarize(rel)
+	if dryRun {
+		out.Elsewhere = c.elsewhere(rel)
+	}
+	return out
+}
+
+// elsewhere is what revision rel holds outside its namespace: the objects
+// of its manifest and hooks, as Helm reads them (kube.Interface.Build:
+// the namespace it defaults to, the kinds that have none).
+func (c *Client) elsewhere(rel *helmrelease.Release) []diff.Elsewhere {
+	objects := func(manifest string) []diff.Object {
+		rl, err := c.cfg.KubeClient.Build(strings.NewReader(manifest), false)
+		if err != nil {
+			c.log("reading the objects of %q to list those outside its namespace: %v", rel.Name, err)
+			return nil
+		}
+		out := make([]diff.Object, 0, len(rl))
+		for _, info := range rl {
+			o := diff.Object{Namespace: info.Namespace, Name: info.Name}
+			gvk := info.Object.GetObjectKind().GroupVersionKind()
+			if info.Mapping != nil {
+				gvk = info.Mapping.GroupVersionKind
+				if info.Mapping.Scope != nil && info.Mapping.Scope.Name() == meta.RESTScopeNameRoot {
+					o.Namespace = ""
+				}
+			}
+			o.Group, o.Kind = gvk.Group, gvk.Kind
+			out = append(out, o)
+		}
+		return out
+	}
+	var hooks []diff.Object
+	for _, h := range rel.Hooks {
+		hooks = append(hooks, objects(h.Manifest)...)
+	}
+	return diff.Outside(rel.Namespace, objects(rel.Manifest), hooks)
 }
 
 // WaitOptions are shared by operations that can wait for readiness.
@@ -284,7 +334,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
-	if err := recordOutputs(chrt, p, vals, relOpts); err != nil {
+	if err := recordProvider(chrt, p, vals, relOpts); err != nil {
 		return nil, err
 	}
 	if err := c.reachable(); err != nil {
@@ -345,7 +395,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err != nil {
 		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
-	return summarize(rel), nil
+	return c.summarizeRun(rel, opts.DryRun), nil
 }
 
 // helmConfig is the configuration Install and Upgrade run their Helm
@@ -550,7 +600,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	if err := recordOutputs(chrt, p, vals, relOpts); err != nil {
+	if err := recordProvider(chrt, p, vals, relOpts); err != nil {
 		return nil, err
 	}
 	opts.Wait = opts.Wait || opts.Atomic
@@ -588,7 +638,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
-	return summarize(rel), nil
+	return c.summarizeRun(rel, opts.DryRun), nil
 }
 
 // upgradeValues applies Helm's rules (action.Upgrade's reuseValues) for

@@ -176,12 +176,30 @@ func addSubchart(c *chart.Chart, sub *chart.Chart, path, cond, repo string) {
 
 // HeldClaim is a claim as the release that holds it for others (a
 // blue/green app's router, for its colours) carries it: the provider's
-// claim templates as a chart, and the values that render them (the
-// claim's identity and provider under claim). Rendering it again needs
-// neither the provider nor its repository.
+// claim templates as a chart, the values that render them (the claim's
+// identity and provider under claim), and the content digest of the
+// provider's bundle they were taken from (plan.Binding.Digest). A holder
+// reading it back renders the templates of that bundle as its repository
+// serves it, and takes of the values only the provider's outputs
+// (HeldOutputs): the rest is made again (HeldClaims).
 type HeldClaim struct {
 	Chart  *chart.Chart   `json:"chart"`
 	Values map[string]any `json:"values"`
+	Digest string         `json:"digest,omitempty"`
+}
+
+// HeldOutputs are the provider's outputs a held claim was made with.
+func (h HeldClaim) HeldOutputs() map[string]string {
+	claim, _ := h.Values[ClaimKey].(map[string]any)
+	prov, _ := claim["provider"].(map[string]any)
+	outs, _ := prov["outputs"].(map[string]any)
+	out := map[string]string{}
+	for k, v := range outs {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
 }
 
 // HeldClaims are the claims of the bindings of bound that use one, made
@@ -194,7 +212,7 @@ func HeldClaims(bound map[string]*plan.Binding, rel ReleaseOptions) map[string]H
 		}
 		held := *b
 		held.ClaimHolder = rel.Name
-		out[path] = HeldClaim{Chart: claimTemplates(&held), Values: map[string]any{ClaimKey: ClaimValues(&held, path, rel)}}
+		out[path] = HeldClaim{Chart: claimTemplates(&held), Values: map[string]any{ClaimKey: ClaimValues(&held, path, rel)}, Digest: b.Digest}
 	}
 	return out
 }

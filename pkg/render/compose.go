@@ -41,6 +41,10 @@ func Chart(p *plan.Plan, user map[string]any) (*chart.Chart, error) {
 	c.Metadata.Annotations[plan.ResolvedAnnotation] = string(res)
 	if p.Repository != "" {
 		c.Metadata.Annotations[plan.RepositoryAnnotation] = p.Repository
+	} else {
+		// Not from a repository: none is recorded, whatever the root's
+		// Chart.yaml says.
+		delete(c.Metadata.Annotations, plan.RepositoryAnnotation)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)

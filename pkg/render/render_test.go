@@ -370,3 +370,30 @@ func TestCatalogLabelsOfAnyReleaseName(t *testing.T) {
 		}
 	}
 }
+
+// A composed chart records the repository its root came from, and none for
+// a root from a directory, whatever its Chart.yaml's annotations say.
+func TestChartRecordsRepository(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"Chart.yaml":        "apiVersion: v2\nname: app\nversion: 1.0.0\nannotations:\n  " + plan.RepositoryAnnotation + ": stable\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+		"values.yaml":       "a: 1\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ref, want := range map[string]string{dir: "", "stable/memcached": "stable"} {
+		c, err := render.Chart(planFor(t, ref), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Metadata.Annotations[plan.RepositoryAnnotation]; got != want {
+			t.Errorf("%s: records repository %q, want %q", ref, got, want)
+		}
+	}
+}
