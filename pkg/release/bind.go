@@ -211,7 +211,7 @@ func (c *Client) boundRelease(b plan.Bind, claim bool) (*plan.Binding, *helmrele
 func (c *Client) fromRepository(ctx context.Context, out *plan.Binding, rel *helmrelease.Release, repository string) error {
 	b, name, v := out.Bind, out.Provider.Name, out.Provider.Version
 	target := out.Target()
-	full, err := c.served(ctx, repository, name, v)
+	full, err := c.loadServed(ctx, repository, name, v)
 	if errors.Is(err, errNotServed) {
 		return errdefs.Fixable(ErrNotFound, upgradeFrom(rel, repository, name, ""),
 			"bind %s: release %s has %s %s, which %s does not serve: a binding renders the provider's claims and outputs from the bundle its requirement's repository serves", b, target, name, v, repository)
@@ -252,15 +252,15 @@ func (c *Client) fromRepository(ctx context.Context, out *plan.Binding, rel *hel
 	return nil
 }
 
-// errNotServed is matched by served's error for a version its repository
+// errNotServed is matched by loadServed's error for a version its repository
 // does not serve.
 var errNotServed = errors.New("not served")
 
-// served loads bundle name at version v as repository serves it, through
+// loadServed loads bundle name at version v as repository serves it, through
 // the client's repositories (their signature policy applies). A version
 // the repository does not list matches errNotServed (and ErrNotFound);
 // any other failure is one line saying what was loaded from where.
-func (c *Client) served(ctx context.Context, repository, name string, v *semver.Version) (*bundle.Bundle, error) {
+func (c *Client) loadServed(ctx context.Context, repository, name string, v *semver.Version) (*bundle.Bundle, error) {
 	if c.repos == nil {
 		return nil, errdefs.New(errdefs.ErrUnsupported, "no repositories to load %s %s from", name, v)
 	}

@@ -711,7 +711,7 @@ func (c *Client) heldBinding(ctx context.Context, app string, bind plan.Bind, r 
 	if err != nil {
 		return nil, fmt.Errorf("blue-green app %q: the claim it holds for %s: version %q: %v", app, r.Instance, r.Version, err)
 	}
-	full, err := c.served(ctx, r.Repository, r.Bundle, v)
+	full, err := c.loadServed(ctx, r.Repository, r.Bundle, v)
 	if err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrFailed, err, "blue-green app %q: the claim it holds for %s (rendered from the provider's bundle as its repository serves it): %s", app, r.Instance, err)
 	}
