@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"net"
 	"path/filepath"
@@ -15,10 +17,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bundlesh/bundle/internal/cli"
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // readinessBundle is a local bundle with one resource of every kind a wait
@@ -280,5 +284,136 @@ func TestWaitSaysAtOnceThatTheClusterIsGone(t *testing.T) {
 	want := "lost the connection to the cluster at https://" + ln.Addr().String() + " while waiting: "
 	if r.code == 0 || !strings.Contains(r.stderr, want) {
 		t.Errorf("exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, want)
+	}
+}
+
+// lateChart writes chart late: a StatefulSet (a database at its first
+// start), a Deployment and a Service, whose pods fit only a node labelled
+// label=yes.
+func lateChart(t *testing.T, label string) string {
+	t.Helper()
+	pod := `nodeSelector: {` + label + `: "yes"}
+containers: [{name: app, image: nginx, ports: [{containerPort: 80}]}]`
+	return testutil.Chart{Name: "late", Templates: map[string]string{
+		"web.yaml": testutil.DeploymentYAML("{{ .Release.Name }}", testutil.Replicas("1"), testutil.PodSpec(pod)),
+		"db.yaml": testutil.Object("apps/v1", "StatefulSet", "{{ .Release.Name }}-db", `spec:
+  replicas: 1
+  serviceName: {{ .Release.Name }}
+  selector: {matchLabels: {app: {{ .Release.Name }}-db}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-db}}
+    spec:
+`+testutil.Indent(pod+"\n", "      ")),
+		"service.yaml": testutil.Object("v1", "Service", "{{ .Release.Name }}", `spec:
+  selector: {app: {{ .Release.Name }}}
+  ports: [{name: http, port: 80, targetPort: 80}]
+`),
+	}}.Write(t, filepath.Join(t.TempDir(), "late"))
+}
+
+// labelANode labels one of the simulated nodes label=yes, and takes the
+// label off when the test ends (pods running there stay).
+func (e *env) labelANode(t *testing.T, label string) {
+	t.Helper()
+	ctx := context.Background()
+	nodes, err := e.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "type=kwok"})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("no simulated node to label: %v", err)
+	}
+	name := nodes.Items[0].Name
+	patch := func(v string) error {
+		_, err := e.cs.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, []byte(`{"metadata":{"labels":{"`+label+`":`+v+`}}}`), metav1.PatchOptions{})
+		return err
+	}
+	t.Cleanup(func() { patch("null") })
+	if err := patch(`"yes"`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// touchStatefulSets annotates every StatefulSet in ns.
+func (e *env) touchStatefulSets(t *testing.T, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	list, err := e.cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list.Items {
+		if _, err := e.cs.AppsV1().StatefulSets(ns).Patch(ctx, s.Name, types.MergePatchType, []byte(`{"metadata":{"annotations":{"bundle.test/touched":"yes"}}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A pod no node fits for 25s (an autoscaler adding a node, a volume
+// provisioned slowly: every database at its first start) is waited for
+// until --timeout, as Helm 3 waits: install --wait, install --atomic and a
+// blue/green upgrade all succeed once a node fits; none gives up at 15s,
+// --atomic uninstalls nothing and blue/green switches to the new colour.
+func TestWaitOutlastsAPodUnschedulableFor25s(t *testing.T) {
+	e := setup(t)
+	b := make([]byte, 3)
+	rand.Read(b)
+	label := "bundle.test/late-" + hex.EncodeToString(b)
+	chart := lateChart(t, label)
+	ops := []struct {
+		name string
+		args []string
+	}{
+		{"install --wait", []string{"install", "app", chart, "--wait"}},
+		{"install --atomic", []string{"install", "app", chart, "--atomic"}},
+		{"blue/green upgrade", []string{"upgrade", "app", chart, "--strategy", "blue-green"}},
+	}
+	type running struct {
+		ns     string
+		done   <-chan result
+		stderr *lockedBuffer
+	}
+	runs := make([]running, len(ops))
+	start := time.Now()
+	for i, op := range ops {
+		ns := e.createNamespace(t, "late")
+		done, stderr := e.startInProcess(append(op.args, "-n", ns, "--timeout", "2m", "--kubeconfig", e.kubeconfig)...)
+		runs[i] = running{ns, done, stderr}
+	}
+	// At 20s, the StatefulSets change (as their status does when
+	// anything happens to them): their readiness is judged again, past
+	// kstatus' 15s.
+	time.Sleep(20*time.Second - time.Since(start))
+	for _, r := range runs {
+		e.touchStatefulSets(t, r.ns)
+	}
+	time.Sleep(25*time.Second - time.Since(start))
+	for i, r := range runs {
+		select {
+		case res := <-r.done:
+			t.Errorf("%s ended after %s, before a node fitted its pods: exit %d: %s", ops[i].name, res.returned.Sub(start).Round(time.Second), res.code, res.stderr)
+		default:
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	e.labelANode(t, label)
+	fits := time.Now()
+	for i, r := range runs {
+		res := returned(t, r.done, 90*time.Second, ops[i].name+" still waiting 90s after a node fits its pods")
+		t.Logf("%s returned %s after a node fitted", ops[i].name, res.returned.Sub(fits).Round(time.Millisecond))
+		if res.code != 0 {
+			t.Errorf("%s: exit %d: %s", ops[i].name, res.code, res.stderr)
+			continue
+		}
+		rel := "app"
+		if ops[i].name == "blue/green upgrade" {
+			rel = "app-blue"
+			svc, err := e.cs.CoreV1().Services(r.ns).Get(context.Background(), "app", metav1.GetOptions{})
+			if err != nil || svc.Spec.Selector["app"] != "app-blue" {
+				t.Errorf("%s: the stable Service app: %v, %v; want it switched to app-blue", ops[i].name, err, svc.Spec.Selector)
+			}
+		}
+		if st := e.lastRevision(t, r.ns, rel).Info.Status; st != "deployed" {
+			t.Errorf("%s: release %s is %s, want deployed", ops[i].name, rel, st)
+		}
 	}
 }
