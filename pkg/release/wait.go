@@ -140,7 +140,10 @@ func (w *waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
 	}
 	sw := watcher.NewDefaultStatusWatcher(w.dyn, w.mapper)
 	sw.StatusReader = newStatusReader(w.mapper)
-	events := sw.Watch(ctx, ids, watcher.Options{})
+	// One watch per kind and namespace (kstatus would watch the whole
+	// cluster when the resources are in more than one namespace): a user
+	// with rights in those namespaces only can wait.
+	events := sw.Watch(ctx, ids, watcher.Options{RESTScopeStrategy: watcher.RESTScopeNamespace})
 	for {
 		select {
 		case err := <-w.lost:

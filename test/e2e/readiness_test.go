@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/bundlesh/bundle/internal/cli"
 	"github.com/bundlesh/bundle/internal/testutil"
@@ -415,5 +419,72 @@ func TestWaitOutlastsAPodUnschedulableFor25s(t *testing.T) {
 		if st := e.lastRevision(t, r.ns, rel).Info.Status; st != "deployed" {
 			t.Errorf("%s: release %s is %s, want deployed", ops[i].name, rel, st)
 		}
+	}
+}
+
+// scopedUser makes a ServiceAccount in namespaces[0] with the admin role
+// in each of namespaces and nowhere else, and returns a kubeconfig with
+// its token.
+func (e *env) scopedUser(t *testing.T, namespaces ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	home := namespaces[0]
+	if _, err := e.cs.CoreV1().ServiceAccounts(home).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range namespaces {
+		rb := &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "deployer-admin"},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "deployer", Namespace: home}},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+		}
+		if _, err := e.cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := e.cs.CoreV1().ServiceAccounts(home).CreateToken(ctx, "deployer", &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: e.cfg.Host, CertificateAuthorityData: e.cfg.CAData, CertificateAuthority: e.cfg.CAFile}
+	kc.AuthInfos["deployer"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	kc.Contexts["deployer"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "deployer", Namespace: home}
+	kc.CurrentContext = "deployer"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// A user with rights only in the two namespaces a release's objects are
+// in (a claim's objects in the provider's namespace) can --wait for it:
+// the wait watches each namespace, not the whole cluster, which the user
+// may not.
+func TestANamespaceScopedUserWaitsForAReleaseInTwoNamespaces(t *testing.T) {
+	e := setup(t)
+	app, other := e.createNamespace(t, "scoped"), e.createNamespace(t, "scoped-other")
+	kc := e.scopedUser(t, app, other)
+	chart := testutil.Chart{Name: "spread", Values: "other: \"\"\n", Templates: map[string]string{
+		"web.yaml": testutil.DeploymentYAML("web", testutil.Replicas("1"), testutil.PodSpec("containers: [{name: web, image: nginx}]")),
+		"worker.yaml": testutil.DeploymentYAML("worker", testutil.Metadata("namespace: {{ .Values.other }}"), testutil.Replicas("1"),
+			testutil.PodSpec("containers: [{name: worker, image: nginx}]")),
+	}}.Write(t, filepath.Join(t.TempDir(), "spread"))
+	code, _, errs := e.bundle(t, "install", "spread", chart, "-n", app, "--set", "other="+other, "--wait", "--timeout", "2m", "--kubeconfig", kc)
+	if code != 0 {
+		t.Fatalf("install --wait as a user of namespaces %s and %s: exit %d: %s", app, other, code, errs)
+	}
+	for _, ns := range []string{app, other} {
+		list, err := e.cs.AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil || len(list.Items) != 1 || !deploymentAvailable(&list.Items[0]) {
+			t.Errorf("namespace %s: Deployments %v, %v; want one available", ns, list, err)
+		}
+	}
+	if st := e.lastRevision(t, app, "spread").Info.Status; st != "deployed" {
+		t.Errorf("release spread is %s, want deployed", st)
 	}
 }
