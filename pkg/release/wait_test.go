@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -243,30 +244,73 @@ func TestWaitFailsAtOnceWhenAJobFails(t *testing.T) {
 	}
 }
 
-func TestWaitSaysAtOnceThatTheConnectionIsLost(t *testing.T) {
+// lossyMapper fails as a lost connection to the API server does while
+// down is set.
+type lossyMapper struct {
+	meta.RESTMapper
+	mu   sync.Mutex
+	down bool
+}
+
+var errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+
+func (m *lossyMapper) set(down bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.down = down
+}
+
+func (m *lossyMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
+	m.mu.Lock()
+	down := m.down
+	m.mu.Unlock()
+	if down {
+		return nil, errRefused
+	}
+	return m.RESTMapper.RESTMapping(gk, versions...)
+}
+
+// A connection lost during a wait is retried within its timeout: the
+// wait goes on once the API server answers again.
+func TestWaitGoesOnThroughALostConnection(t *testing.T) {
 	d := deployment(1)
 	f := newFakeCluster(t, d)
-	lost := make(chan error, 1)
 	w := f.waiter(context.Background(), nil)
-	w.lost = lost
+	m := &lossyMapper{RESTMapper: w.mapper, down: true}
+	w.mapper = m
 	go func() {
-		time.Sleep(100 * time.Millisecond)
-		lost <- &netError{errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")}
+		time.Sleep(time.Second)
+		m.set(false)
+		f.update(t, schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, deployment(2))
 	}()
-	start := time.Now()
-	err := w.wait(object.ObjMetadataSet{idOf(d)}, time.Minute)
-	if time.Since(start) > 2*time.Second {
-		t.Errorf("the lost connection was said after %s", time.Since(start))
-	}
-	if !errors.Is(err, ErrUnreachable) {
-		t.Errorf("err = %v, want ErrUnreachable", err)
-	}
-	if got, want := err.Error(), "lost the connection to the cluster at https://127.0.0.1:6443 while waiting: dial tcp 127.0.0.1:6443: connect: connection refused"; got != want {
-		t.Errorf("Error() = %q\nwant      %q", got, want)
+	if err := w.wait(object.ObjMetadataSet{idOf(d)}, time.Minute); err != nil {
+		t.Fatalf("wait: %v", err)
 	}
 }
 
-type netError struct{ error }
+// When the timeout passes while the API server does not answer, the error
+// says so, since when and why, with the resources as last seen.
+func TestWaitSaysHowLongTheAPIServerWasUnreachable(t *testing.T) {
+	d := deployment(1)
+	f := newFakeCluster(t, d)
+	w := f.waiter(context.Background(), nil)
+	w.mapper = &lossyMapper{RESTMapper: w.mapper, down: true}
+	start := time.Now()
+	err := w.wait(object.ObjMetadataSet{idOf(d)}, 1500*time.Millisecond)
+	if took := time.Since(start); took < 1500*time.Millisecond || took > 5*time.Second {
+		t.Errorf("the wait ended after %s, want at its timeout", took)
+	}
+	var we *WaitError
+	if !errors.As(err, &we) {
+		t.Fatalf("err = %v, want a *WaitError", err)
+	}
+	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, errdefs.ErrFailed) {
+		t.Errorf("err = %v, want it to match ErrUnreachable and ErrFailed", err)
+	}
+	if got, want := err.Error(), "the API server at https://127.0.0.1:6443 was unreachable for the last 1s of the 1.5s wait (dial tcp: connect: connection refused); 1 of 1 resources not ready: Deployment web"; got != want {
+		t.Errorf("Error() = %q\nwant      %q", got, want)
+	}
+}
 
 func TestWaitEndsWithTheInterruption(t *testing.T) {
 	d := deployment(1)
