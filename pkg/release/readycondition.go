@@ -28,6 +28,7 @@ import (
 //     are not ready. Still failed: a Job that failed (past its backoff
 //     limit or deadline), a resource whose own Stalled condition is True
 //     (its controller says it will not go on), a CRD whose names clash.
+//   - A Job is ready once it has completed (jobDone), not once started.
 //   - The Ready condition of custom resources is honoured: kstatus reads
 //     their Reconciling and Stalled conditions and otherwise calls them
 //     Current, but most operators (Crossplane, cert-manager, Flux,
@@ -45,12 +46,27 @@ func newStatusReader(mapper meta.RESTMapper) engine.StatusReader {
 
 func (r readyConditionReader) ReadStatus(ctx context.Context, reader engine.ClusterReader, id object.ObjMetadata) (*event.ResourceStatus, error) {
 	rs, err := r.StatusReader.ReadStatus(ctx, reader, id)
-	return withReadyCondition(judged(rs)), err
+	return withReadyCondition(jobDone(judged(rs))), err
 }
 
 func (r readyConditionReader) ReadStatusForObject(ctx context.Context, reader engine.ClusterReader, obj *unstructured.Unstructured) (*event.ResourceStatus, error) {
 	rs, err := r.StatusReader.ReadStatusForObject(ctx, reader, obj)
-	return withReadyCondition(judged(rs)), err
+	return withReadyCondition(jobDone(judged(rs))), err
+}
+
+// jobDone makes a Job ready only once it has completed, as Helm's
+// WaitWithJobs (the only wait that waits for Jobs) does: kstatus calls
+// one Current as soon as it has started.
+func jobDone(rs *event.ResourceStatus) *event.ResourceStatus {
+	if rs == nil || rs.Resource == nil || rs.Status != status.CurrentStatus || rs.Identifier.GroupKind != (schema.GroupKind{Group: "batch", Kind: "Job"}) {
+		return rs
+	}
+	if c := condition(rs.Resource.Object, "Complete"); c != nil && c["status"] == "True" {
+		return rs
+	}
+	out := *rs
+	out.Status = status.InProgressStatus
+	return &out
 }
 
 // notYet are the reasons of kstatus' Failed that are only "not yet", by

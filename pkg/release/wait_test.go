@@ -417,6 +417,9 @@ func TestReadinessJudgement(t *testing.T) {
 		}})
 	job := obj("batch/v1", "Job", "migrate", map[string]any{}, map[string]any{"failed": int64(7), "startTime": "2026-01-01T00:00:00Z",
 		"conditions": []any{map[string]any{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}}})
+	running := obj("batch/v1", "Job", "migrate", map[string]any{}, map[string]any{"active": int64(1), "startTime": "2026-01-01T00:00:00Z"})
+	done := obj("batch/v1", "Job", "migrate", map[string]any{}, map[string]any{"succeeded": int64(1), "startTime": "2026-01-01T00:00:00Z",
+		"conditions": []any{map[string]any{"type": "Complete", "status": "True"}}})
 	stalled := obj("example.com/v1", "Database", "orders", map[string]any{}, map[string]any{"conditions": []any{
 		map[string]any{"type": "Stalled", "status": "True", "reason": "InvalidSpec", "message": "size: must be positive"}}})
 	notReady := obj("example.com/v1", "Database", "orders", map[string]any{}, map[string]any{"conditions": []any{
@@ -435,6 +438,8 @@ func TestReadinessJudgement(t *testing.T) {
 		{"ReplicaSet whose pod crash-loops", rs, []*unstructured.Unstructured{podObj("web-1-x", time.Minute, waitingContainer("Running", "CrashLoopBackOff"))}, status.InProgressStatus},
 		{"Deployment past its progress deadline", deadline, nil, status.InProgressStatus},
 		{"custom resource not Ready", notReady, nil, status.InProgressStatus},
+		{"Job running", running, nil, status.InProgressStatus},
+		{"Job complete", done, nil, status.CurrentStatus},
 		{"Job failed", job, nil, status.FailedStatus},
 		{"custom resource Stalled", stalled, nil, status.FailedStatus},
 		{"Deployment available", deployment(2), nil, status.CurrentStatus},
