@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/object"
 )
 
-// readyConditionReader is kstatus' status reader with bundle's two
+// readyConditionReader is kstatus' status reader with bundle's
 // changes to its judgement:
 //
 //   - Failed means "cannot become ready without a change", as in Helm 3's

@@ -257,6 +257,7 @@ func fromTheFirstWatch() func(*http.Request) bool {
 // lost), ends the command soon after --timeout, saying how long the API
 // server was unreachable.
 func TestWaitThroughAPIServerFaults(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	const slack = 25 * time.Second // the failure's record, the lease, a loaded machine
 	for _, c := range []struct {
@@ -386,6 +387,7 @@ func (e *env) touchStatefulSets(t *testing.T, ns string) {
 // blue/green upgrade all succeed once a node fits; none gives up at 15s,
 // --atomic uninstalls nothing and blue/green switches to the new colour.
 func TestWaitOutlastsAPodUnschedulableFor25s(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	b := make([]byte, 3)
 	rand.Read(b)
@@ -496,6 +498,7 @@ func ptrTo[T any](v T) *T { return &v }
 // the wait watches each namespace, not the whole cluster, which the user
 // may not.
 func TestANamespaceScopedUserWaitsForAReleaseInTwoNamespaces(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	app, other := e.createNamespace(t, "scoped"), e.createNamespace(t, "scoped-other")
 	kc := e.scopedUser(t, app, other)
