@@ -117,7 +117,8 @@ func cut(s string, width int) string {
 // printError prints a command's error: "Error: " and one line, then, for
 // objects the API server rejected, one indented line per object saying
 // why; for a wait that ended with resources not ready, one indented line
-// per resource saying why, and what to try.
+// per resource saying why (as last seen, when the API server did not
+// answer), and what to try.
 func printError(w io.Writer, err error) {
 	fmt.Fprintln(w, "Error: "+oneLine(withHints(err)))
 	var re *release.RejectedError
@@ -133,6 +134,10 @@ func printError(w io.Writer, err error) {
 	}
 	for _, r := range we.Resources {
 		fmt.Fprintln(w, "  "+oneLine(r.String()))
+	}
+	if we.Unreachable > 0 {
+		fmt.Fprintf(w, "Try: kubectl get --raw /readyz; if the API server was only restarting, a longer --timeout (it was %s)\n", we.Timeout)
+		return
 	}
 	first := we.Resources[0]
 	ns := ""

@@ -29,6 +29,12 @@ type WaitError struct {
 	Total int
 	// Resources are those not ready, in the order of the manifest.
 	Resources []NotReady
+	// Unreachable, when the API server at Host had not answered for
+	// this long when the timeout passed, is why; Cause is its last
+	// failure ("dial tcp …: connection refused", "no answer to GET … for
+	// 9s"), and Resources are as last seen.
+	Unreachable time.Duration
+	Host, Cause string
 }
 
 func (e *WaitError) Error() string {
@@ -40,14 +46,21 @@ func (e *WaitError) Error() string {
 			failed = append(failed, r.ResourceState.String())
 		}
 	}
+	if e.Unreachable > 0 {
+		return fmt.Sprintf("the API server at %s was unreachable for the last %s of the %s wait (%s); %d of %d resources not ready: %s",
+			e.Host, e.Unreachable, e.Timeout, e.Cause, len(e.Resources), e.Total, strings.Join(names, ", "))
+	}
 	if e.Timeout == 0 && len(failed) > 0 {
 		return fmt.Sprintf("%s failed while waiting for readiness (%d of %d resources not ready)", strings.Join(failed, ", "), len(e.Resources), e.Total)
 	}
 	return fmt.Sprintf("%d of %d resources not ready after %s: %s", len(e.Resources), e.Total, e.Timeout, strings.Join(names, ", "))
 }
 
-// Is makes a WaitError match errdefs.ErrFailed.
-func (e *WaitError) Is(target error) bool { return target == errdefs.ErrFailed }
+// Is makes a WaitError match errdefs.ErrFailed, and errdefs.ErrUnreachable
+// when the API server did not answer.
+func (e *WaitError) Is(target error) bool {
+	return target == errdefs.ErrFailed || target == errdefs.ErrUnreachable && e.Unreachable > 0
+}
 
 // NotReady is a resource that is not ready, with why.
 type NotReady struct {

@@ -30,6 +30,7 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/diff"
@@ -74,6 +75,9 @@ type Client struct {
 	namespace string
 	repos     plan.References
 	env       *Env
+	// health follows the API server's answers to every request (nil
+	// with NewWithEnv); see apiHealth.
+	health *apiHealth
 }
 
 // New returns a client for the cluster and namespace in opts, resolving
@@ -89,9 +93,12 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 		flags.Timeout = &t
 	}
 	logf := func(string, ...any) {}
+	health := newAPIHealth()
+	flags.WrapConfigFn = health.wrapConfig
 	if opts.Debug != nil {
 		logf = debugLog(opts.Debug)
-		flags.WrapConfigFn = debugTransport(opts.Debug)
+		debug := debugTransport(opts.Debug)
+		flags.WrapConfigFn = func(rc *rest.Config) *rest.Config { return health.wrapConfig(debug(rc)) }
 	}
 	cfg := &action.Configuration{}
 	if err := cfg.Init(flags, ns, "secret", logf); err != nil {
@@ -106,7 +113,7 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 		},
 		Clientset: cfg.KubernetesClientSet,
 	}
-	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env}, nil
+	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env, health: health}, nil
 }
 
 // Namespace returns the namespace the client works in.
@@ -222,15 +229,21 @@ func (c *Client) elsewhere(rel *helmrelease.Release) []diff.Elsewhere {
 type WaitOptions struct {
 	// Wait until every resource is ready (Deployments available,
 	// StatefulSets ready, claims bound, custom resources Ready, ...), as
-	// kstatus computes readiness, watching the resources: the wait ends
-	// as soon as the cluster reports the last one ready.
+	// kstatus computes readiness, watching the resources in each of their
+	// namespaces: the wait ends as soon as the cluster reports the last
+	// one ready, or one failed, which is only what cannot become ready
+	// without a change (a failed Job, a Stalled resource): a pod no node
+	// fits yet, or crash-looping, is waited for.
 	Wait bool
-	// Timeout bounds waiting; zero means DefaultTimeout.
+	// Timeout bounds waiting, through a lost connection, a restarted
+	// API server or one that does not answer (each request inside the
+	// wait is bounded by it); zero means DefaultTimeout.
 	Timeout time.Duration
 	// Progress, when set, receives the state of every resource waited
 	// for as it changes (see Wait). On a timeout or a failed resource the
-	// error is a *WaitError saying why each resource is not ready; a lost
-	// connection to the cluster ends the wait at once.
+	// error is a *WaitError saying why each resource is not ready, or how
+	// long the API server was unreachable (then it also matches
+	// ErrUnreachable).
 	Progress Progress
 }
 

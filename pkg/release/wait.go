@@ -8,9 +8,10 @@ package release
 // WaitWithJobs are the waiter below. The waiter watches every resource
 // (informers, no polling), so a wait ends as soon as the cluster reports
 // the last resource ready; it reports each change of state through
-// WaitOptions.Progress, says which resources are not ready and why when it
-// gives up (WaitError), and fails at once when the connection to the
-// cluster is lost.
+// WaitOptions.Progress, and says which resources are not ready and why
+// when it gives up (WaitError). A resource is failed only when it cannot
+// become ready (readyConditionReader); a lost connection or an API server
+// that does not answer is waited through until the timeout (apiHealth).
 
 import (
 	"context"
@@ -18,16 +19,17 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"syscall"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -106,18 +108,34 @@ type waiter struct {
 	ctx    context.Context // the operation's: Ctrl-C ends the wait
 	dyn    dynamic.Interface
 	mapper meta.RESTMapper
-	// cs looks up pods and events to explain what is not ready; nil: no
-	// explanations beyond the resources' own status.
+	// cs looks up pods and events to explain what is not ready, and asks
+	// the API server whether it answers again; nil: no explanations
+	// beyond the resources' own status.
 	cs kubernetes.Interface
-	// host is the API server's address, for a lost connection.
+	// host is the API server's address, for an unreachable one.
 	host string
-	// lost receives the connection errors the transport sees; nil when
-	// there is no transport to watch (fake clients).
-	lost     <-chan error
+	// health follows the answers to the wait's requests; nil when there
+	// is no transport to follow (fake clients).
+	health   *apiHealth
 	progress Progress
 }
 
-// wait waits until every resource in ids is ready, at most timeout.
+// retryAfter is the pause before the n-th try (from 0) to reach the API
+// server again: 0.5s, doubling, at most 5s.
+func retryAfter(n int) time.Duration {
+	d := 500 * time.Millisecond
+	for ; n > 0 && d < 5*time.Second; n-- {
+		d *= 2
+	}
+	return min(d, 5*time.Second)
+}
+
+// wait waits until every resource in ids is ready, at most timeout. It
+// watches each kind in each namespace the resources are in (a user with
+// rights in those namespaces only can wait). When the API server does
+// not answer (connections refused or reset, a restart, a lost etcd), it
+// keeps the states last seen, asks again with a growing pause and, once
+// the server answers, watches anew; the timeout still bounds it all.
 func (w *waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
 	if len(ids) == 0 {
 		return nil
@@ -138,48 +156,154 @@ func (w *waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
 	for _, id := range ids {
 		report(id, ResourceState{Kind: id.GroupKind.Kind, Namespace: id.Namespace, Name: id.Name, State: StateWaiting})
 	}
-	sw := watcher.NewDefaultStatusWatcher(w.dyn, w.mapper)
-	sw.StatusReader = newStatusReader(w.mapper)
-	events := sw.Watch(ctx, ids, watcher.Options{})
+
+	var (
+		events <-chan event.Event
+		stop   = func() {}
+		// lost: the API server did not answer; retry ticks until it does.
+		lost  *outage
+		retry <-chan time.Time
+		tries int
+	)
+	watch := func() {
+		stop()
+		if events != nil {
+			go drain(events)
+		}
+		wctx, c := context.WithCancel(ctx)
+		stop = c
+		sw := watcher.NewDefaultStatusWatcher(w.dyn, w.mapper)
+		sw.StatusReader = newStatusReader(w.mapper)
+		events = sw.Watch(wctx, ids, watcher.Options{RESTScopeStrategy: watcher.RESTScopeNamespace})
+	}
+	defer func() {
+		stop()
+		if events != nil {
+			go drain(events)
+		}
+	}()
+	lose := func(err error) {
+		if lost == nil {
+			lost, tries = &outage{since: time.Now()}, 0
+		}
+		if retry == nil {
+			retry = time.After(retryAfter(tries))
+			tries++
+		}
+		if err != nil {
+			lost.cause = oneLine(err)
+		}
+	}
+	select { // failures before the wait are no news
+	case <-w.health.failures():
+	default:
+	}
+	watch()
 	for {
 		select {
-		case err := <-w.lost:
-			return w.lostError(err)
+		case <-w.health.failures():
+			lose(nil)
+		case <-retry:
+			retry = nil
+			if !w.answers(ctx) {
+				retry = time.After(retryAfter(tries))
+				tries++
+				continue
+			}
+			watch() // the outage ends with the first news
 		case <-ctx.Done():
-			return w.gaveUp(ctx, ids, states, seen, timeout)
+			return w.gaveUp(ctx, ids, states, seen, timeout, lost)
 		case e, ok := <-events:
-			if !ok {
-				return w.gaveUp(ctx, ids, states, seen, timeout)
+			if !ok { // the watch stopped (after an error): watch again
+				events = nil
+				lose(nil)
+				continue
 			}
 			switch e.Type {
+			case event.SyncEvent:
+				lost = nil
 			case event.ErrorEvent:
 				if ctx.Err() != nil {
-					return w.gaveUp(ctx, ids, states, seen, timeout)
+					return w.gaveUp(ctx, ids, states, seen, timeout, lost)
 				}
-				if connectionLost(e.Error) {
-					return w.lostError(e.Error)
+				err := e.Error
+				if err == nil {
+					// kstatus says a watch could not start without why:
+					// its kind's mapping failed (discovery).
+					if err = w.mappingError(ids); err == nil {
+						lose(nil)
+						continue
+					}
 				}
-				return fmt.Errorf("watching the release's resources: %w", e.Error)
+				if retryable(err) {
+					lose(err)
+					continue
+				}
+				return fmt.Errorf("watching the release's resources: %w", err)
 			case event.ResourceUpdateEvent:
 				rs := e.Resource
 				if rs == nil {
 					continue
 				}
-				if rs.Error != nil && connectionLost(rs.Error) {
-					return w.lostError(rs.Error)
+				if rs.Error != nil && retryable(rs.Error) {
+					lose(rs.Error) // its status is read again once the server answers
+					continue
 				}
+				lost = nil
 				states[rs.Identifier] = rs
 				st := ResourceState{Kind: rs.Identifier.GroupKind.Kind, Namespace: rs.Identifier.Namespace, Name: rs.Identifier.Name,
 					State: stateOf(rs.Status), Message: oneLineString(rs.Message)}
 				report(rs.Identifier, st)
 				if st.State == StateFailed {
-					return w.explain(ctx, ids, states, seen, 0)
+					return w.explain(ctx, ids, states, seen, 0, nil)
 				}
 				if allReady(ids, seen) {
 					return nil
 				}
 			}
 		}
+	}
+}
+
+// mappingError is the error of the first kind of ids the mapper cannot
+// map but for a kind it does not know (which kstatus waits for).
+func (w *waiter) mappingError(ids object.ObjMetadataSet) error {
+	done := map[schema.GroupKind]bool{}
+	for _, id := range ids {
+		if done[id.GroupKind] {
+			continue
+		}
+		done[id.GroupKind] = true
+		if _, err := w.mapper.RESTMapping(id.GroupKind); err != nil && !meta.IsNoMatchError(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// outage is a time the API server did not answer a wait.
+type outage struct {
+	since time.Time
+	cause string
+}
+
+// answers asks the API server whether it answers again (its version);
+// without a clientset to ask with, it is taken to.
+func (w *waiter) answers(ctx context.Context) bool {
+	if w.cs == nil || w.health == nil {
+		return true
+	}
+	rc := w.cs.Discovery().RESTClient()
+	if rc == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return rc.Get().AbsPath("/version").Do(ctx).Error() == nil
+}
+
+func drain(events <-chan event.Event) {
+	for range events {
 	}
 }
 
@@ -193,31 +317,45 @@ func allReady(ids object.ObjMetadataSet, seen map[object.ObjMetadata]ResourceSta
 }
 
 // gaveUp is the error of a wait whose context is done: the timeout's
-// explanation, or the interruption.
-func (w *waiter) gaveUp(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration) error {
-	select {
-	case err := <-w.lost:
-		return w.lostError(err)
-	default:
-	}
+// explanation, or the interruption. lost is the outage going on, if any,
+// as the wait saw it (without health to tell).
+func (w *waiter) gaveUp(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration, lost *outage) error {
 	if context.Cause(ctx) != errWaitTimeout {
 		if cause := context.Cause(w.ctx); cause != nil {
 			return cause
 		}
 		return ctx.Err()
 	}
-	return w.explain(w.ctx, ids, states, seen, timeout)
+	if w.health != nil { // it knows better: every request goes through it
+		lost = nil
+		if since, cause := w.health.unanswered(time.Now()); !since.IsZero() {
+			lost = &outage{since: since, cause: cause}
+		}
+	}
+	if lost != nil {
+		if start := time.Now().Add(-timeout); lost.since.Before(start) {
+			lost.since = start
+		}
+		w.health.giveUp() // what follows (recording the failure) ends soon
+	}
+	return w.explain(w.ctx, ids, states, seen, timeout, lost)
 }
 
 // explain returns the WaitError for the resources not ready, each with
-// the reason from its status, its pods and its events.
-func (w *waiter) explain(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration) error {
+// the reason from its status, its pods and its events; with lost (the
+// API server did not answer), only from its status as last seen.
+func (w *waiter) explain(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration, lost *outage) error {
 	// The look-ups are bounded: an explanation must not hang the command.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	stop := context.AfterFunc(w.ctx, cancel) // but Ctrl-C still ends them
 	defer stop()
 	out := &WaitError{Timeout: timeout, Total: len(ids)}
+	cs := w.cs
+	if lost != nil {
+		out.Host, out.Unreachable, out.Cause = w.host, roundDuration(time.Since(lost.since)), lost.cause
+		cs = nil
+	}
 	for _, id := range ids {
 		st := seen[id]
 		if st.State == StateReady {
@@ -227,13 +365,9 @@ func (w *waiter) explain(ctx context.Context, ids object.ObjMetadataSet, states 
 		if rs := states[id]; rs != nil && rs.Resource != nil {
 			obj = rs.Resource.Object
 		}
-		out.Resources = append(out.Resources, describe(ctx, w.cs, st, obj))
+		out.Resources = append(out.Resources, describe(ctx, cs, st, obj))
 	}
 	return out
-}
-
-func (w *waiter) lostError(err error) error {
-	return errdefs.Fixable(ErrUnreachable, checkKubeconfig, "lost the connection to the cluster at %s while waiting: %s", w.host, oneLine(err))
 }
 
 // connectionLost tells a failure to reach the API server (refused, reset,
@@ -242,28 +376,40 @@ func connectionLost(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true
 	}
 	var op *net.OpError
 	return errors.As(err, &op)
 }
 
-// lostTransport passes the first connection failure of any request on.
-type lostTransport struct {
-	http.RoundTripper
-	lost chan error
-}
-
-func (t lostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.RoundTripper.RoundTrip(req)
-	if err != nil && req.Context().Err() == nil && connectionLost(err) {
-		select {
-		case t.lost <- err:
-		default:
+// retryable tells the errors of a wait that the API server may not give
+// once it answers again: a lost connection, a request without an answer,
+// an overloaded or unavailable server, discovery that failed so.
+func retryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if connectionLost(err) || errors.Is(err, errNoAnswer) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	if apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) || apierrors.IsUnexpectedServerError(err) {
+		return true
+	}
+	var gd *discovery.ErrGroupDiscoveryFailed
+	if errors.As(err, &gd) {
+		for _, e := range gd.Groups {
+			if retryable(e) {
+				return true
+			}
 		}
 	}
-	return resp, err
+	return false
 }
 
 // opConfig returns Helm's configuration for an install, upgrade or
@@ -291,10 +437,8 @@ func (c *Client) waitConfig(ctx context.Context, base *action.Configuration, opt
 			return nil, errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
 		}
 		rc = rest.CopyConfig(rc)
-		rc.Timeout = 0 // watches are long requests; --request-timeout bounds the others
-		lost := make(chan error, 1)
-		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return lostTransport{RoundTripper: rt, lost: lost} })
-		w.host, w.lost = rc.Host, lost
+		rc.Timeout = 0 // watches are long requests; the wait's timeout bounds them all
+		w.host, w.health = rc.Host, c.health
 		if w.dyn, err = dynamic.NewForConfig(rc); err != nil {
 			return nil, err
 		}

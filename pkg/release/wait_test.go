@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/polling/clusterreader"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/cli-utils/pkg/object"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -241,30 +244,73 @@ func TestWaitFailsAtOnceWhenAJobFails(t *testing.T) {
 	}
 }
 
-func TestWaitSaysAtOnceThatTheConnectionIsLost(t *testing.T) {
+// lossyMapper fails as a lost connection to the API server does while
+// down is set.
+type lossyMapper struct {
+	meta.RESTMapper
+	mu   sync.Mutex
+	down bool
+}
+
+var errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+
+func (m *lossyMapper) set(down bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.down = down
+}
+
+func (m *lossyMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
+	m.mu.Lock()
+	down := m.down
+	m.mu.Unlock()
+	if down {
+		return nil, errRefused
+	}
+	return m.RESTMapper.RESTMapping(gk, versions...)
+}
+
+// A connection lost during a wait is retried within its timeout: the
+// wait goes on once the API server answers again.
+func TestWaitGoesOnThroughALostConnection(t *testing.T) {
 	d := deployment(1)
 	f := newFakeCluster(t, d)
-	lost := make(chan error, 1)
 	w := f.waiter(context.Background(), nil)
-	w.lost = lost
+	m := &lossyMapper{RESTMapper: w.mapper, down: true}
+	w.mapper = m
 	go func() {
-		time.Sleep(100 * time.Millisecond)
-		lost <- &netError{errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")}
+		time.Sleep(time.Second)
+		m.set(false)
+		f.update(t, schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, deployment(2))
 	}()
-	start := time.Now()
-	err := w.wait(object.ObjMetadataSet{idOf(d)}, time.Minute)
-	if time.Since(start) > 2*time.Second {
-		t.Errorf("the lost connection was said after %s", time.Since(start))
-	}
-	if !errors.Is(err, ErrUnreachable) {
-		t.Errorf("err = %v, want ErrUnreachable", err)
-	}
-	if got, want := err.Error(), "lost the connection to the cluster at https://127.0.0.1:6443 while waiting: dial tcp 127.0.0.1:6443: connect: connection refused"; got != want {
-		t.Errorf("Error() = %q\nwant      %q", got, want)
+	if err := w.wait(object.ObjMetadataSet{idOf(d)}, time.Minute); err != nil {
+		t.Fatalf("wait: %v", err)
 	}
 }
 
-type netError struct{ error }
+// When the timeout passes while the API server does not answer, the error
+// says so, since when and why, with the resources as last seen.
+func TestWaitSaysHowLongTheAPIServerWasUnreachable(t *testing.T) {
+	d := deployment(1)
+	f := newFakeCluster(t, d)
+	w := f.waiter(context.Background(), nil)
+	w.mapper = &lossyMapper{RESTMapper: w.mapper, down: true}
+	start := time.Now()
+	err := w.wait(object.ObjMetadataSet{idOf(d)}, 1500*time.Millisecond)
+	if took := time.Since(start); took < 1500*time.Millisecond || took > 5*time.Second {
+		t.Errorf("the wait ended after %s, want at its timeout", took)
+	}
+	var we *WaitError
+	if !errors.As(err, &we) {
+		t.Fatalf("err = %v, want a *WaitError", err)
+	}
+	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, errdefs.ErrFailed) {
+		t.Errorf("err = %v, want it to match ErrUnreachable and ErrFailed", err)
+	}
+	if got, want := err.Error(), "the API server at https://127.0.0.1:6443 was unreachable for the last 1s of the 1.5s wait (dial tcp: connect: connection refused); 1 of 1 resources not ready: Deployment web"; got != want {
+		t.Errorf("Error() = %q\nwant      %q", got, want)
+	}
+}
 
 func TestWaitEndsWithTheInterruption(t *testing.T) {
 	d := deployment(1)
@@ -327,4 +373,117 @@ func TestMain(m *testing.M) {
 	// server does.
 	os.Setenv("KUBE_FEATURE_WatchListClient", "false")
 	os.Exit(m.Run())
+}
+
+// podObj is pod NAME of app web, created age ago, with status.
+func podObj(name string, age time.Duration, st map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{"name": name, "namespace": "shop", "labels": map[string]any{"app": "web"},
+			"creationTimestamp": time.Now().Add(-age).UTC().Format(time.RFC3339)},
+		"spec":   map[string]any{"containers": []any{map[string]any{"name": "web", "image": "nginx"}}},
+		"status": st,
+	}}
+	return u
+}
+
+func unschedulable() map[string]any {
+	return map[string]any{"phase": "Pending", "conditions": []any{map[string]any{
+		"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+		"message": "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+	}}}
+}
+
+func waitingContainer(phase, reason string) map[string]any {
+	return map[string]any{"phase": phase, "containerStatuses": []any{map[string]any{
+		"name": "web", "ready": false, "restartCount": int64(4), "state": map[string]any{"waiting": map[string]any{"reason": reason}},
+	}}}
+}
+
+// The readiness judgement: a resource is failed only when it cannot
+// become ready without a change; what the cluster goes on trying (a pod
+// no node fits yet, a container restarting until its database is up, a
+// rollout past its progress deadline) is in progress, however long it has
+// been so, and waited for until the timeout.
+func TestReadinessJudgement(t *testing.T) {
+	web := map[string]any{"matchLabels": map[string]any{"app": "web"}}
+	sts := obj("apps/v1", "StatefulSet", "db", map[string]any{"replicas": int64(1), "selector": web},
+		map[string]any{"replicas": int64(1), "readyReplicas": int64(0), "currentReplicas": int64(1)})
+	rs := obj("apps/v1", "ReplicaSet", "web-1", map[string]any{"replicas": int64(1), "selector": web},
+		map[string]any{"replicas": int64(1), "readyReplicas": int64(0), "availableReplicas": int64(0), "fullyLabeledReplicas": int64(1)})
+	deadline := obj("apps/v1", "Deployment", "web", map[string]any{"replicas": int64(1), "selector": web},
+		map[string]any{"replicas": int64(1), "updatedReplicas": int64(1), "conditions": []any{
+			map[string]any{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": `ReplicaSet "web-1" has timed out progressing.`},
+		}})
+	job := obj("batch/v1", "Job", "migrate", map[string]any{}, map[string]any{"failed": int64(7), "startTime": "2026-01-01T00:00:00Z",
+		"conditions": []any{map[string]any{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}}})
+	running := obj("batch/v1", "Job", "migrate", map[string]any{}, map[string]any{"active": int64(1), "startTime": "2026-01-01T00:00:00Z"})
+	done := obj("batch/v1", "Job", "migrate", map[string]any{}, map[string]any{"succeeded": int64(1), "startTime": "2026-01-01T00:00:00Z",
+		"conditions": []any{map[string]any{"type": "Complete", "status": "True"}}})
+	stalled := obj("example.com/v1", "Database", "orders", map[string]any{}, map[string]any{"conditions": []any{
+		map[string]any{"type": "Stalled", "status": "True", "reason": "InvalidSpec", "message": "size: must be positive"}}})
+	notReady := obj("example.com/v1", "Database", "orders", map[string]any{}, map[string]any{"conditions": []any{
+		map[string]any{"type": "Ready", "status": "False", "reason": "NotSynced", "message": "upstream unreachable"}}})
+	for _, c := range []struct {
+		name string
+		obj  *unstructured.Unstructured
+		pods []*unstructured.Unstructured
+		want status.Status
+	}{
+		{"pod unschedulable for a minute", podObj("web-0", time.Minute, unschedulable()), nil, status.InProgressStatus},
+		{"pod unschedulable just now", podObj("web-0", time.Second, unschedulable()), nil, status.InProgressStatus},
+		{"pod crash-looping", podObj("web-0", time.Minute, waitingContainer("Running", "CrashLoopBackOff")), nil, status.InProgressStatus},
+		{"pod pulling its image in vain", podObj("web-0", time.Minute, waitingContainer("Pending", "ImagePullBackOff")), nil, status.InProgressStatus},
+		{"StatefulSet whose pod is unschedulable for a minute", sts, []*unstructured.Unstructured{podObj("db-0", time.Minute, unschedulable())}, status.InProgressStatus},
+		{"ReplicaSet whose pod crash-loops", rs, []*unstructured.Unstructured{podObj("web-1-x", time.Minute, waitingContainer("Running", "CrashLoopBackOff"))}, status.InProgressStatus},
+		{"Deployment past its progress deadline", deadline, nil, status.InProgressStatus},
+		{"custom resource not Ready", notReady, nil, status.InProgressStatus},
+		{"Job running", running, nil, status.InProgressStatus},
+		{"Job complete", done, nil, status.CurrentStatus},
+		{"Job failed", job, nil, status.FailedStatus},
+		{"custom resource Stalled", stalled, nil, status.FailedStatus},
+		{"Deployment available", deployment(2), nil, status.CurrentStatus},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakeCluster(t, append([]*unstructured.Unstructured{c.obj}, c.pods...)...)
+			w := f.waiter(context.Background(), nil)
+			w.mapper.(*meta.DefaultRESTMapper).Add(schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Database"}, meta.RESTScopeNamespace)
+			reader := &clusterreader.DynamicClusterReader{DynamicClient: f.dyn, Mapper: w.mapper}
+			rs, err := newStatusReader(w.mapper).ReadStatusForObject(context.Background(), reader, c.obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rs.Status != c.want {
+				t.Errorf("%s: %s (%s), want %s", c.name, rs.Status, rs.Message, c.want)
+			}
+		})
+	}
+}
+
+// A StatefulSet whose pod no node fits is waited for until the timeout
+// (kstatus alone calls it failed after 15s), whose explanation says why.
+func TestWaitWaitsForAnUnschedulablePodUntilTheTimeout(t *testing.T) {
+	sts := obj("apps/v1", "StatefulSet", "db", map[string]any{"replicas": int64(1), "selector": map[string]any{"matchLabels": map[string]any{"app": "web"}}},
+		map[string]any{"replicas": int64(1), "readyReplicas": int64(0), "currentReplicas": int64(1)})
+	pod := podObj("db-0", time.Minute, unschedulable())
+	f := newFakeCluster(t, sts, pod)
+	var p corev1.Pod
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(pod.Object, &p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cs.CoreV1().Pods("shop").Create(context.Background(), &p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := f.waiter(context.Background(), nil).wait(object.ObjMetadataSet{idOf(sts)}, 2*time.Second)
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("the wait ended after %s, before its timeout: %v", took, err)
+	}
+	var we *WaitError
+	if !errors.As(err, &we) || we.Timeout != 2*time.Second {
+		t.Fatalf("err = %v, want a *WaitError of the timeout", err)
+	}
+	if got, want := we.Resources[0].String(), "StatefulSet db: 0/1 ready: pod db-0 Pending: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."; got != want {
+		t.Errorf("explanation:\n%s\nwant:\n%s", got, want)
+	}
 }

@@ -3,22 +3,31 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
-	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/bundlesh/bundle/internal/cli"
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // readinessBundle is a local bundle with one resource of every kind a wait
@@ -216,69 +225,299 @@ func TestAtomicUninstallsWhenTheWaitFails(t *testing.T) {
 	}
 }
 
-// A lost API server is said at once, not after the timeout.
-func TestWaitSaysAtOnceThatTheClusterIsGone(t *testing.T) {
-	e, ns := setupIn(t, "lost")
-	// A TCP proxy in front of the API server, to cut it off.
-	kc, err := clientcmd.LoadFromFile(e.kubeconfig)
-	if err != nil {
-		t.Fatal(err)
+// fired waits until the proxy rule has matched a request, failing the
+// test when the command startInProcess started ends first.
+func fired(t *testing.T, r *proxyRule, done <-chan result, what string) {
+	t.Helper()
+	select {
+	case <-r.fired:
+	case res := <-done:
+		t.Fatalf("the command ended before %s: exit %d: %s", what, res.code, res.stderr)
+	case <-time.After(time.Minute):
+		t.Fatalf("no %s after a minute", what)
 	}
-	target := strings.TrimPrefix(e.cfg.Host, "https://")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+}
+
+// fromTheFirstWatch matches every request from the first watch on (the
+// wait's), as an API server whose etcd is gone takes requests and
+// answers none.
+func fromTheFirstWatch() func(*http.Request) bool {
+	var on atomic.Bool
+	return func(req *http.Request) bool {
+		if watchRequest(req) {
+			on.Store(true)
+		}
+		return on.Load()
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+}
+
+// Faults of the API server while --wait waits (through the proxy in front
+// of it): a restart is waited through and the install succeeds; an API
+// server gone, or one that takes requests and answers none (its etcd
+// lost), ends the command soon after --timeout, saying how long the API
+// server was unreachable.
+func TestWaitThroughAPIServerFaults(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const slack = 25 * time.Second // the failure's record, the lease, a loaded machine
+	for _, c := range []struct {
+		name    string
+		timeout time.Duration
+		// inject starts the fault once the wait has started; the command
+		// ran through p.
+		inject func(t *testing.T, p *apiProxy, ns string, done <-chan result) (from time.Time)
+		// says is what the error says; "" when the install succeeds.
+		says []string
+	}{
+		{name: "API server restarted", timeout: 2 * time.Minute, inject: func(t *testing.T, p *apiProxy, ns string, done <-chan result) time.Time {
+			fired(t, p.rule(releaseRecord, watchRequest, false), done, "the wait's watch")
+			e.waitForDatabase(t, ns)
+			time.Sleep(time.Second)
+			p.cut()
+			time.Sleep(4 * time.Second) // down
+			p.restart()
+			e.setReady(t, ns, "True", "Provisioned", "")
+			return time.Now()
+		}},
+		{name: "API server gone", timeout: 10 * time.Second, inject: func(t *testing.T, p *apiProxy, ns string, done <-chan result) time.Time {
+			fired(t, p.rule(releaseRecord, watchRequest, false), done, "the wait's watch")
+			p.cut()
+			return time.Now()
+		}, says: []string{"was unreachable for the last", "connection refused", "Database orders", "Try: kubectl get --raw /readyz"}},
+		{name: "requests unanswered (etcd lost)", timeout: 10 * time.Second, inject: func(t *testing.T, p *apiProxy, ns string, done <-chan result) time.Time {
+			fired(t, p.rule(releaseRecord, fromTheFirstWatch(), true), done, "the wait's watch")
+			return time.Now()
+		}, says: []string{"was unreachable for the last", "no answer to GET", "Try: kubectl get --raw /readyz"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ns := e.createNamespace(t, "fault")
+			p := newAPIProxy(t, e)
+			done, _ := e.startInProcess("install", "ready", readinessBundle, "-n", ns, "--wait", "--timeout", c.timeout.String(), "--kubeconfig", p.kubeconfig)
+			from := c.inject(t, p, ns, done)
+			r := returned(t, done, c.timeout+time.Minute, "the install still runs a minute after its timeout")
+			took := r.returned.Sub(from)
+			t.Logf("the install ended %s after the fault: exit %d: %s", took.Round(time.Millisecond), r.code, r.stderr)
+			if c.says == nil {
+				if r.code != 0 {
+					t.Fatalf("the install failed: %s", r.stderr)
+				}
+				if st := e.lastRevision(t, ns, "ready").Info.Status; st != "deployed" {
+					t.Errorf("release ready is %s, want deployed", st)
+				}
 				return
 			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
+			if took > c.timeout+slack {
+				t.Errorf("the install ended %s after the fault, want within its timeout %s and %s", took.Round(time.Millisecond), c.timeout, slack)
 			}
-			mu.Lock()
-			conns = append(conns, c, s)
-			mu.Unlock()
-			go io.Copy(s, c)
-			go io.Copy(c, s)
-		}
-	}()
-	cut := func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
+			if r.code == 0 {
+				t.Fatal("the install succeeded")
+			}
+			for _, want := range c.says {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("the error does not say %q:\n%s", want, r.stderr)
+				}
+			}
+		})
 	}
-	defer cut()
-	for _, c := range kc.Clusters {
-		c.Server = "https://" + ln.Addr().String()
+}
+
+// lateChart writes chart late: a StatefulSet (a database at its first
+// start), a Deployment and a Service, whose pods fit only a node labelled
+// label=yes.
+func lateChart(t *testing.T, label string) string {
+	t.Helper()
+	pod := `nodeSelector: {` + label + `: "yes"}
+containers: [{name: app, image: nginx, ports: [{containerPort: 80}]}]`
+	return testutil.Chart{Name: "late", Templates: map[string]string{
+		"web.yaml": testutil.DeploymentYAML("{{ .Release.Name }}", testutil.Replicas("1"), testutil.PodSpec(pod)),
+		"db.yaml": testutil.Object("apps/v1", "StatefulSet", "{{ .Release.Name }}-db", `spec:
+  replicas: 1
+  serviceName: {{ .Release.Name }}
+  selector: {matchLabels: {app: {{ .Release.Name }}-db}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-db}}
+    spec:
+`+testutil.Indent(pod+"\n", "      ")),
+		"service.yaml": testutil.Object("v1", "Service", "{{ .Release.Name }}", `spec:
+  selector: {app: {{ .Release.Name }}}
+  ports: [{name: http, port: 80, targetPort: 80}]
+`),
+	}}.Write(t, filepath.Join(t.TempDir(), "late"))
+}
+
+// labelANode labels one of the simulated nodes label=yes, and takes the
+// label off when the test ends (pods running there stay).
+func (e *env) labelANode(t *testing.T, label string) {
+	t.Helper()
+	ctx := context.Background()
+	nodes, err := e.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "type=kwok"})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("no simulated node to label: %v", err)
 	}
-	proxied := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, proxied); err != nil {
+	name := nodes.Items[0].Name
+	patch := func(v string) error {
+		_, err := e.cs.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, []byte(`{"metadata":{"labels":{"`+label+`":`+v+`}}}`), metav1.PatchOptions{})
+		return err
+	}
+	t.Cleanup(func() { patch("null") })
+	if err := patch(`"yes"`); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	done, _ := e.startInProcess("install", "ready", readinessBundle, "-n", ns, "--create-namespace", "--wait", "--timeout", "2m", "--kubeconfig", proxied)
-	e.waitForDatabase(t, ns)
-	time.Sleep(time.Second) // waiting
-	cut()
-	cutAt := time.Now()
-	r := returned(t, done, 30*time.Second, "install still waiting 30s after the cluster went away")
-	took := r.returned.Sub(cutAt)
-	t.Logf("the lost connection was said %s after it was cut", took)
-	if took > 5*time.Second {
-		t.Errorf("the lost connection was said after %s, want at once", took)
+// touchStatefulSets annotates every StatefulSet in ns.
+func (e *env) touchStatefulSets(t *testing.T, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	list, err := e.cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := "lost the connection to the cluster at https://" + ln.Addr().String() + " while waiting: "
-	if r.code == 0 || !strings.Contains(r.stderr, want) {
-		t.Errorf("exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, want)
+	for _, s := range list.Items {
+		if _, err := e.cs.AppsV1().StatefulSets(ns).Patch(ctx, s.Name, types.MergePatchType, []byte(`{"metadata":{"annotations":{"bundle.test/touched":"yes"}}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A pod no node fits for 25s (an autoscaler adding a node, a volume
+// provisioned slowly: every database at its first start) is waited for
+// until --timeout, as Helm 3 waits: install --wait, install --atomic and a
+// blue/green upgrade all succeed once a node fits; none gives up at 15s,
+// --atomic uninstalls nothing and blue/green switches to the new colour.
+func TestWaitOutlastsAPodUnschedulableFor25s(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	b := make([]byte, 3)
+	rand.Read(b)
+	label := "bundle.test/late-" + hex.EncodeToString(b)
+	chart := lateChart(t, label)
+	ops := []struct {
+		name string
+		args []string
+	}{
+		{"install --wait", []string{"install", "app", chart, "--wait"}},
+		{"install --atomic", []string{"install", "app", chart, "--atomic"}},
+		{"blue/green upgrade", []string{"upgrade", "app", chart, "--strategy", "blue-green"}},
+	}
+	type running struct {
+		ns     string
+		done   <-chan result
+		stderr *lockedBuffer
+	}
+	runs := make([]running, len(ops))
+	start := time.Now()
+	for i, op := range ops {
+		ns := e.createNamespace(t, "late")
+		done, stderr := e.startInProcess(append(op.args, "-n", ns, "--timeout", "2m", "--kubeconfig", e.kubeconfig)...)
+		runs[i] = running{ns, done, stderr}
+	}
+	// At 20s, the StatefulSets change (as their status does when
+	// anything happens to them): their readiness is judged again, past
+	// kstatus' 15s.
+	time.Sleep(20*time.Second - time.Since(start))
+	for _, r := range runs {
+		e.touchStatefulSets(t, r.ns)
+	}
+	time.Sleep(25*time.Second - time.Since(start))
+	for i, r := range runs {
+		select {
+		case res := <-r.done:
+			t.Errorf("%s ended after %s, before a node fitted its pods: exit %d: %s", ops[i].name, res.returned.Sub(start).Round(time.Second), res.code, res.stderr)
+		default:
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	e.labelANode(t, label)
+	fits := time.Now()
+	for i, r := range runs {
+		res := returned(t, r.done, 90*time.Second, ops[i].name+" still waiting 90s after a node fits its pods")
+		t.Logf("%s returned %s after a node fitted", ops[i].name, res.returned.Sub(fits).Round(time.Millisecond))
+		if res.code != 0 {
+			t.Errorf("%s: exit %d: %s", ops[i].name, res.code, res.stderr)
+			continue
+		}
+		rel := "app"
+		if ops[i].name == "blue/green upgrade" {
+			rel = "app-blue"
+			svc, err := e.cs.CoreV1().Services(r.ns).Get(context.Background(), "app", metav1.GetOptions{})
+			if err != nil || svc.Spec.Selector["app"] != "app-blue" {
+				t.Errorf("%s: the stable Service app: %v, %v; want it switched to app-blue", ops[i].name, err, svc.Spec.Selector)
+			}
+		}
+		if st := e.lastRevision(t, r.ns, rel).Info.Status; st != "deployed" {
+			t.Errorf("%s: release %s is %s, want deployed", ops[i].name, rel, st)
+		}
+	}
+}
+
+// scopedUser makes a ServiceAccount in namespaces[0] with the admin role
+// in each of namespaces and nowhere else, and returns a kubeconfig with
+// its token.
+func (e *env) scopedUser(t *testing.T, namespaces ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	home := namespaces[0]
+	if _, err := e.cs.CoreV1().ServiceAccounts(home).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range namespaces {
+		rb := &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "deployer-admin"},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "deployer", Namespace: home}},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+		}
+		if _, err := e.cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := e.cs.CoreV1().ServiceAccounts(home).CreateToken(ctx, "deployer", &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: e.cfg.Host, CertificateAuthorityData: e.cfg.CAData, CertificateAuthority: e.cfg.CAFile}
+	kc.AuthInfos["deployer"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	kc.Contexts["deployer"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "deployer", Namespace: home}
+	kc.CurrentContext = "deployer"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// A user with rights only in the two namespaces a release's objects are
+// in (a claim's objects in the provider's namespace) can --wait for it:
+// the wait watches each namespace, not the whole cluster, which the user
+// may not.
+func TestANamespaceScopedUserWaitsForAReleaseInTwoNamespaces(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	app, other := e.createNamespace(t, "scoped"), e.createNamespace(t, "scoped-other")
+	kc := e.scopedUser(t, app, other)
+	chart := testutil.Chart{Name: "spread", Values: "other: \"\"\n", Templates: map[string]string{
+		"web.yaml": testutil.DeploymentYAML("web", testutil.Replicas("1"), testutil.PodSpec("containers: [{name: web, image: nginx}]")),
+		"worker.yaml": testutil.DeploymentYAML("worker", testutil.Metadata("namespace: {{ .Values.other }}"), testutil.Replicas("1"),
+			testutil.PodSpec("containers: [{name: worker, image: nginx}]")),
+	}}.Write(t, filepath.Join(t.TempDir(), "spread"))
+	code, _, errs := e.bundle(t, "install", "spread", chart, "-n", app, "--set", "other="+other, "--wait", "--timeout", "2m", "--kubeconfig", kc)
+	if code != 0 {
+		t.Fatalf("install --wait as a user of namespaces %s and %s: exit %d: %s", app, other, code, errs)
+	}
+	for _, ns := range []string{app, other} {
+		list, err := e.cs.AppsV1().Deployments(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil || len(list.Items) != 1 || !deploymentAvailable(&list.Items[0]) {
+			t.Errorf("namespace %s: Deployments %v, %v; want one available", ns, list, err)
+		}
+	}
+	if st := e.lastRevision(t, app, "spread").Info.Status; st != "deployed" {
+		t.Errorf("release spread is %s, want deployed", st)
 	}
 }
