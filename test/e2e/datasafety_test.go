@@ -3,20 +3,13 @@ package e2e
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	authv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Deleting data is a parameter of one uninstall: an uninstall --delete-data
@@ -88,48 +81,6 @@ func effectiveEnv(t *testing.T, job *batchv1.Job, cm *corev1.ConfigMap, name str
 	return ""
 }
 
-// tenant is a namespace-scoped user of the test cluster: a ServiceAccount
-// of namespace home bound to ClusterRole role in each of namespaces, and a
-// kubeconfig with its token.
-func (e *env) tenant(t *testing.T, name, home, role string, namespaces ...string) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := e.cs.CoreV1().ServiceAccounts(home).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	for _, ns := range namespaces {
-		rb := &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: name + "-" + role},
-			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role},
-			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: home}},
-		}
-		if _, err := e.cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tok, err := e.cs.CoreV1().ServiceAccounts(home).CreateToken(ctx, name, &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := filepath.Join(t.TempDir(), name+".kubeconfig")
-	ca := e.cfg.CAData
-	if len(ca) == 0 && e.cfg.CAFile != "" {
-		if ca, err = os.ReadFile(e.cfg.CAFile); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["c"] = &clientcmdapi.Cluster{Server: e.cfg.Host, CertificateAuthorityData: ca, InsecureSkipTLSVerify: len(ca) == 0 && e.cfg.Insecure}
-	cfg.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	cfg.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u", Namespace: home}
-	cfg.CurrentContext = "c"
-	if err := clientcmd.WriteToFile(*cfg, kc); err != nil {
-		t.Fatal(err)
-	}
-	return kc
-}
-
-func ptrTo[T any](v T) *T { return &v }
 
 // A provider's owner, with rights in the provider's namespace alone,
 // cannot drop the database an app of another namespace is bound to: the
@@ -141,7 +92,7 @@ func TestProviderOwnerCannotDropBoundData(t *testing.T) {
 	data, web := e.createNamespace(t, "owner-data"), e.createNamespace(t, "owner-web")
 	e.mustBundle(t, "install", "team-db", "stable/mariadb", "-n", data, "--wait", "--timeout", "3m")
 	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", web, "--bind", "database="+data+"/team-db")
-	owner := e.tenant(t, "owner", data, "admin", data)
+	owner := e.scopedUser(t, data)
 
 	if _, out, errs := e.bundle(t, "status", "team-db", "-n", data, "--kubeconfig", owner); !strings.Contains(out, "team-db") {
 		t.Fatalf("the owner's status: %s%s", out, errs)
