@@ -81,7 +81,6 @@ func effectiveEnv(t *testing.T, job *batchv1.Job, cm *corev1.ConfigMap, name str
 	return ""
 }
 
-
 // A provider's owner, with rights in the provider's namespace alone,
 // cannot drop the database an app of another namespace is bound to: the
 // app's claim in the provider's namespace names it, and --delete-data is
