@@ -539,7 +539,7 @@ func uninstallCommand() *ucli.Command {
 	o := &uninstallOptions{wait: waitOptions{silent: true}} // Helm waits for the deletion
 	return command("uninstall", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
 		boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
-		boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise), and the databases of its bindings' claims (see docs/bindings.md)"),
+		boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise), then the Secrets its data was initialised with (kept with it otherwise), and the databases of its bindings' claims (see docs/bindings.md)"),
 		noHooksFlag(&o.NoHooks, "do not run the release's hooks (a binding claim's, which drops its user, among them)"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: say what would be deleted and kept"),
 		boolFlag(&o.Force, "force", "uninstall even if other releases are bound to this one (they lose what they require)"),
@@ -564,9 +564,10 @@ func (o *uninstallOptions) run(c *ucli.Context) error {
 	return nil
 }
 
-// printUninstalled says what uninstall did with the release and its claims:
-// the kept ones with the command that deletes them, one line per
-// namespace.
+// printUninstalled says what uninstall did with the release, its claims
+// and the Secrets its data was initialised with: the kept ones with the
+// command that deletes them, one line per namespace (the claims first: a
+// Secret goes only once they are gone).
 func printUninstalled(w io.Writer, res *release.Uninstalled) {
 	for _, col := range res.Colors {
 		printUninstalled(w, col)
@@ -579,29 +580,59 @@ func printUninstalled(w io.Writer, res *release.Uninstalled) {
 	if len(res.Deleted) > 0 {
 		fmt.Fprintf(w, "%s %s with the data: %s\n", del, plural(len(res.Deleted), "claim"), claimNames(res.Deleted, res.Namespace))
 	}
-	if len(res.Kept) == 0 {
-		return
+	if len(res.DeletedSecrets) > 0 {
+		fmt.Fprintf(w, "%s %s the data was initialised with: %s\n", del, plural(len(res.DeletedSecrets), "Secret"), secretNames(res.DeletedSecrets, res.Namespace))
 	}
-	them := "them"
-	if len(res.Kept) == 1 {
-		them = "it"
+	if len(res.Kept)+len(res.KeptSecrets) == 0 {
+		return
 	}
 	if res.DryRun {
-		fmt.Fprintf(w, "%s %s with the data (--delete-data deletes %s): %s\n", keep, plural(len(res.Kept), "claim"), them, claimNames(res.Kept, res.Namespace))
+		if len(res.Kept) > 0 {
+			fmt.Fprintf(w, "%s %s with the data (--delete-data deletes %s): %s\n", keep, plural(len(res.Kept), "claim"), them(len(res.Kept)), claimNames(res.Kept, res.Namespace))
+		}
+		if len(res.KeptSecrets) > 0 {
+			fmt.Fprintf(w, "%s %s the data was initialised with (--delete-data deletes %s): %s\n", keep, plural(len(res.KeptSecrets), "Secret"), them(len(res.KeptSecrets)), secretNames(res.KeptSecrets, res.Namespace))
+		}
 		return
 	}
-	fmt.Fprintf(w, "%s %s with the data: %s\n", keep, plural(len(res.Kept), "claim"), claimNames(res.Kept, res.Namespace))
+	if len(res.Kept) > 0 {
+		fmt.Fprintf(w, "%s %s with the data: %s\n", keep, plural(len(res.Kept), "claim"), claimNames(res.Kept, res.Namespace))
+	}
+	if len(res.KeptSecrets) > 0 {
+		fmt.Fprintf(w, "%s %s the data was initialised with: %s\n", keep, plural(len(res.KeptSecrets), "Secret"), secretNames(res.KeptSecrets, res.Namespace))
+	}
 	var namespaces []string
-	byNamespace := map[string][]string{}
-	for _, cl := range res.Kept {
-		if byNamespace[cl.Namespace] == nil {
-			namespaces = append(namespaces, cl.Namespace)
+	pvcs, secrets := map[string][]string{}, map[string][]string{}
+	add := func(into map[string][]string, ns, name string) {
+		if pvcs[ns] == nil && secrets[ns] == nil {
+			namespaces = append(namespaces, ns)
 		}
-		byNamespace[cl.Namespace] = append(byNamespace[cl.Namespace], cl.Name)
+		into[ns] = append(into[ns], name)
+	}
+	for _, cl := range res.Kept {
+		add(pvcs, cl.Namespace, cl.Name)
+	}
+	for _, s := range res.KeptSecrets {
+		add(secrets, s.Namespace, s.Name)
 	}
 	for _, ns := range namespaces {
-		fmt.Fprintf(w, "Delete %s with: kubectl delete pvc -n %s %s\n", them, ns, strings.Join(byNamespace[ns], " "))
+		var cmds []string
+		if len(pvcs[ns]) > 0 {
+			cmds = append(cmds, "kubectl delete pvc -n "+ns+" "+strings.Join(pvcs[ns], " "))
+		}
+		if len(secrets[ns]) > 0 {
+			cmds = append(cmds, "kubectl delete secret -n "+ns+" "+strings.Join(secrets[ns], " "))
+		}
+		fmt.Fprintf(w, "Delete %s with: %s\n", them(len(res.Kept)+len(res.KeptSecrets)), strings.Join(cmds, " && "))
 	}
+}
+
+// them is "it" for one, "them" for more.
+func them(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 // plural is "1 claim", "2 claims".
@@ -619,6 +650,18 @@ func claimNames(cs []release.Claim, ns string) string {
 		names[i] = cl.Name
 		if cl.Namespace != ns {
 			names[i] = cl.String()
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// secretNames lists Secrets by name, with NAMESPACE/ for those outside ns.
+func secretNames(ss []release.DataSecret, ns string) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = s.Name
+		if s.Namespace != ns {
+			names[i] = s.String()
 		}
 	}
 	return strings.Join(names, ", ")

@@ -201,7 +201,7 @@ type diffUninstallOptions struct {
 func diffUninstallCommand() *ucli.Command {
 	o := &diffUninstallOptions{}
 	return command("uninstall", o.run, o.kube.flags(), []ucli.Flag{
-		boolFlag(&o.deleteData, "delete-data", "show the release's persistent volume claims as deleted (kept otherwise)"),
+		boolFlag(&o.deleteData, "delete-data", "show the release's persistent volume claims, and the Secrets its data was initialised with, as deleted (kept otherwise)"),
 		boolFlag(&o.force, "force", "as bundle uninstall --force: do not warn that releases bound to this one stop uninstall"),
 	}, o.diff.flags())
 }
@@ -310,6 +310,14 @@ func printPlan(w io.Writer, p *diff.Plan, color bool) error {
 			fmt.Fprintln(w, pt.paint(colorRed, "- delete "+what+" with its data"))
 		} else {
 			fmt.Fprintf(w, "  keep %s with its data (--delete-data deletes it)\n", what)
+		}
+	}
+	for _, ds := range p.DataSecrets {
+		what := "Secret " + ds.Namespace + "/" + ds.Name + " the data was initialised with"
+		if ds.Action == diff.Delete {
+			fmt.Fprintln(w, pt.paint(colorRed, "- delete "+what))
+		} else {
+			fmt.Fprintf(w, "  keep %s (--delete-data deletes it)\n", what)
 		}
 	}
 	for _, e := range p.Elsewhere {

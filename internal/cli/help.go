@@ -129,8 +129,9 @@ bundle diff rollback wiki 2 --detailed-exitcode`,
 			usage: "show what bundle uninstall would delete and keep, changing nothing",
 			args:  "NAME",
 			description: `Lists every object of the release that uninstall deletes (not those marked
-helm.sh/resource-policy: keep), and the release's persistent volume claims: kept with their data,
-or deleted with --delete-data. Names the releases this one is bound to and those bound to it
+helm.sh/resource-policy: keep), and the release's persistent volume claims and the Secrets its data
+was initialised with (labelled bundle.sh/kept-with-data): kept with the data, or deleted with
+--delete-data. Names the releases this one is bound to and those bound to it
 (uninstall refuses while there are any, unless --force).`,
 			examples: `bundle diff uninstall wiki
 bundle diff uninstall wiki --delete-data -o json`,
@@ -171,7 +172,11 @@ bundle prune shop`,
 		"uninstall": {
 			usage: "delete a release: the app and its infrastructure",
 			args:  "NAME",
-			description: `A release other releases are bound to (bundle install --bind) is not uninstalled: they are
+			description: `The release's data is kept: its persistent volume claims, and the Secrets the data was
+initialised with (a database's generated passwords, labelled bundle.sh/kept-with-data), which an
+install under the same name takes back. --delete-data deletes the claims, then those Secrets.
+
+A release other releases are bound to (bundle install --bind) is not uninstalled: they are
 listed with the commands that free it; --force uninstalls it anyway.
 
 NAME of a blue-green app (bundle upgrade --strategy blue-green) uninstalls the whole app: both

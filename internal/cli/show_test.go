@@ -7,7 +7,7 @@ import (
 
 func TestShow(t *testing.T) {
 	code, out, errs := run(t, "show", "stable/mediawiki")
-	if code != 0 || !strings.Contains(out, "mediawiki 1.1.4 (app 1.43.1)") || !strings.Contains(out, "database  mariadb  ^1.0.0") {
+	if code != 0 || !strings.Contains(out, "mediawiki 1.2.0 (app 1.43.1)") || !strings.Contains(out, "database  mariadb  ^1.0.0") {
 		t.Fatalf("show: %d %q %q", code, out, errs)
 	}
 	code, out, _ = run(t, "show", "stable/mariadb", "outputs")

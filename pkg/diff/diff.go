@@ -37,7 +37,8 @@ const (
 	Delete    Action = "delete"
 	Change    Action = "change"
 	Unchanged Action = "unchanged"
-	// Keep is what an uninstall does with a claim without --delete-data.
+	// Keep is what an uninstall does with a claim, and a Secret its data
+	// was initialised with, without --delete-data.
 	Keep Action = "keep"
 )
 
@@ -66,6 +67,10 @@ type Plan struct {
 	// Claims are the release's persistent volume claims (its data) an
 	// uninstall keeps, or deletes with --delete-data.
 	Claims []Claim `json:"claims,omitempty"`
+	// DataSecrets are the release's Secrets its data was initialised
+	// with (labelled bundle.sh/kept-with-data): an uninstall keeps them
+	// with the claims, or deletes them with --delete-data.
+	DataSecrets []DataSecret `json:"dataSecrets,omitempty"`
 	// Consumers are the releases bound to this one
 	// ("NAMESPACE/RELEASE (INSTANCE)"): an uninstall would leave them
 	// without what they require.
@@ -151,6 +156,14 @@ type Claim struct {
 	StatefulSet string `json:"statefulSet,omitempty"`
 }
 
+// DataSecret is a Secret a release's data was initialised with and what
+// an uninstall does with it (Keep or Delete).
+type DataSecret struct {
+	Action    Action `json:"action"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
 // Changed reports whether the operation changes anything: an object, or
 // a bundle or requirement version.
 func (p *Plan) Changed() bool {
@@ -169,6 +182,11 @@ func (p *Plan) Changed() bool {
 	}
 	for _, c := range p.Claims {
 		if c.Action == Delete {
+			return true
+		}
+	}
+	for _, s := range p.DataSecrets {
+		if s.Action == Delete {
 			return true
 		}
 	}

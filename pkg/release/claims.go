@@ -35,12 +35,72 @@ type Claim struct {
 // String is NAMESPACE/NAME.
 func (c Claim) String() string { return c.Namespace + "/" + c.Name }
 
+// DataSecretLabel, set to "true" on a Secret of a release, says that the
+// Secret holds what the release's data was initialised with and depends
+// on afterwards: a database's generated passwords, which its server reads
+// at its first start only. Such a Secret lives as long as the data:
+// Uninstall keeps it with the claims, and with DeleteData deletes it with
+// them (after them). A chart that generates it with lookup then reads it
+// back when installed again under the same name, onto the kept claims
+// (Helm adopts it: it still carries the release's ownership marks).
+const DataSecretLabel = "bundle.sh/kept-with-data"
+
+// DataSecret is a Secret of a release labelled DataSecretLabel.
+type DataSecret struct {
+	Namespace string
+	Name      string
+}
+
+// String is NAMESPACE/NAME.
+func (s DataSecret) String() string { return s.Namespace + "/" + s.Name }
+
+// dataSecrets finds the Secrets of a release its data was initialised
+// with: those a revision of revs (the release's stored revisions) renders
+// labelled DataSecretLabel "true", also when the last no longer renders
+// them (an upgrade to auth.existingSecret left a kept one behind), that
+// exist in the cluster still marked by Helm as rel's. What the revisions
+// render decides, not the live label: a label added in the cluster does
+// not have a Secret deleted with the data, nor does one removed there
+// have it deleted without.
+func dataSecrets(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.Release, revs []*helmrelease.Release) ([]DataSecret, error) {
+	named := map[DataSecret]bool{}
+	for _, r := range append([]*helmrelease.Release{rel}, revs...) {
+		for _, doc := range releaseutil.SplitManifests(r.Manifest) {
+			var o manifestObject
+			if yaml.Unmarshal([]byte(doc), &o) != nil || o.Kind != "Secret" || o.Metadata.Labels[DataSecretLabel] != "true" {
+				continue
+			}
+			ns := o.Metadata.Namespace
+			if ns == "" {
+				ns = rel.Namespace
+			}
+			named[DataSecret{Namespace: ns, Name: o.Metadata.Name}] = true
+		}
+	}
+	var out []DataSecret
+	for s := range named {
+		live, err := cs.CoreV1().Secrets(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading Secret %s: %w", s, err)
+		}
+		if live.Annotations[releaseNameAnnotation] == rel.Name && live.Annotations[releaseNSAnnotation] == rel.Namespace {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
+}
+
 // manifestObject is what claims reads of each object of a manifest.
 type manifestObject struct {
 	Kind     string `json:"kind"`
 	Metadata struct {
-		Name      string `json:"name"`
-		Namespace string `json:"namespace"`
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace"`
+		Labels    map[string]string `json:"labels"`
 	} `json:"metadata"`
 	Spec struct {
 		VolumeClaimTemplates []struct {
@@ -202,15 +262,29 @@ func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wai
 	return nil
 }
 
+// deleteDataSecrets deletes Secrets kept with the data, once the claims
+// are deleted.
+func deleteDataSecrets(ctx context.Context, cs kubernetes.Interface, del []DataSecret) error {
+	for _, s := range del {
+		err := cs.CoreV1().Secrets(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting Secret %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
 // keepingClaims is the Helm kube client of an uninstall: it deletes (and
 // waits for the deletion of) everything it is given except the claims in
-// keep, and creates the pre-delete hooks with render.DeleteDataEnv set to
-// deleteData (see render.SetDeleteData): whether the claims of bindings
-// drop their data is a parameter of this uninstall alone.
+// keep and the Secrets in keepSecrets, and creates the pre-delete hooks
+// with render.DeleteDataEnv set to deleteData (see render.SetDeleteData):
+// whether the claims of bindings drop their data is a parameter of this
+// uninstall alone.
 type keepingClaims struct {
 	kube.Interface
-	keep       map[string]bool // NAMESPACE/NAME
-	deleteData bool
+	keep        map[string]bool // NAMESPACE/NAME
+	keepSecrets map[string]bool // NAMESPACE/NAME
+	deleteData  bool
 }
 
 // Create creates rl (on uninstall, only hooks run: Helm creates nothing
@@ -227,15 +301,19 @@ func (k keepingClaims) Create(rl kube.ResourceList) (*kube.Result, error) {
 func (k keepingClaims) filter(rl kube.ResourceList) kube.ResourceList {
 	out := kube.ResourceList{}
 	for _, r := range rl {
-		if r.Mapping != nil && r.Mapping.GroupVersionKind.Group == "" && r.Mapping.GroupVersionKind.Kind == "PersistentVolumeClaim" && k.keep[r.Namespace+"/"+r.Name] {
-			continue
+		if r.Mapping != nil && r.Mapping.GroupVersionKind.Group == "" {
+			switch kind := r.Mapping.GroupVersionKind.Kind; {
+			case kind == "PersistentVolumeClaim" && k.keep[r.Namespace+"/"+r.Name],
+				kind == "Secret" && k.keepSecrets[r.Namespace+"/"+r.Name]:
+				continue
+			}
 		}
 		out = append(out, r)
 	}
 	return out
 }
 
-// Delete deletes all but the kept claims.
+// Delete deletes all but the kept claims and Secrets.
 func (k keepingClaims) Delete(rl kube.ResourceList) (*kube.Result, []error) {
 	rl = k.filter(rl)
 	if len(rl) == 0 {
@@ -244,7 +322,8 @@ func (k keepingClaims) Delete(rl kube.ResourceList) (*kube.Result, []error) {
 	return k.Interface.Delete(rl)
 }
 
-// DeleteWithPropagationPolicy deletes all but the kept claims.
+// DeleteWithPropagationPolicy deletes all but the kept claims and
+// Secrets.
 func (k keepingClaims) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
 	rl = k.filter(rl)
 	if len(rl) == 0 {
@@ -256,7 +335,7 @@ func (k keepingClaims) DeleteWithPropagationPolicy(rl kube.ResourceList, policy 
 	return k.Interface.Delete(rl)
 }
 
-// WaitForDelete waits for all but the kept claims.
+// WaitForDelete waits for all but the kept claims and Secrets.
 func (k keepingClaims) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
 	if w, ok := k.Interface.(kube.InterfaceExt); ok {
 		return w.WaitForDelete(k.filter(rl), timeout)

@@ -20,8 +20,37 @@ import (
 )
 
 // dataManifest is a release with a StatefulSet making claims from its
-// template "data", and a claim of its own.
+// template "data", and a claim of its own; the Secrets its data was
+// initialised with (wiki-db, and wiki-db-gone, not in the cluster) and
+// two others: one the data does not depend on, one of the data that
+// another release holds now.
 const dataManifest = `---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: wiki-db
+  labels:
+    bundle.sh/kept-with-data: "true"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: wiki-db-gone
+  labels:
+    bundle.sh/kept-with-data: "true"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: wiki-app
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: wiki-db-taken
+  labels:
+    bundle.sh/kept-with-data: "true"
+---
 apiVersion: apps/v1
 kind: StatefulSet
 metadata:
@@ -52,7 +81,12 @@ metadata:
 func dataFixture(t *testing.T) (*releasetest.Fixture, *Client) {
 	t.Helper()
 	f := releasetest.New("team")
-	rel := releasetest.Release("wiki", "team", 1, helmrelease.StatusDeployed, "mediawiki", "1.1.2", "1.43")
+	// Revision 1 rendered a Secret of the data that revision 2 no longer
+	// renders (auth.existingSecret set), kept.
+	old := releasetest.Release("wiki", "team", 1, helmrelease.StatusSuperseded, "mediawiki", "1.1.2", "1.43")
+	old.Manifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: wiki-db-old\n  labels:\n    bundle.sh/kept-with-data: \"true\"\n"
+	f.Store(t, old)
+	rel := releasetest.Release("wiki", "team", 2, helmrelease.StatusDeployed, "mediawiki", "1.1.2", "1.43")
 	rel.Manifest = dataManifest
 	f.Store(t, rel)
 	ctx := context.Background()
@@ -78,7 +112,44 @@ func dataFixture(t *testing.T) (*releasetest.Fixture, *Client) {
 			t.Fatal(err)
 		}
 	}
+	for _, sec := range []struct {
+		ns, name, release string
+		labelled          bool
+	}{
+		{"team", "wiki-db", "wiki", false},       // the data's (its label removed in the cluster)
+		{"team", "wiki-db-old", "wiki", true},    // an earlier revision's, kept
+		{"team", "wiki-app", "wiki", true},       // not the data's (labelled in the cluster only)
+		{"team", "wiki-db-taken", "other", true}, // the data's, but another release's now
+		{"team", "wiki-other", "wiki", true},     // in no revision
+		{"other", "wiki-db", "wiki", true},       // not in a namespace of the release
+	} {
+		obj := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: sec.name, Namespace: sec.ns,
+			Annotations: map[string]string{releaseNameAnnotation: sec.release, releaseNSAnnotation: "team"}}}
+		if sec.labelled {
+			obj.Labels = map[string]string{DataSecretLabel: "true"}
+		}
+		if _, err := f.Clientset.CoreV1().Secrets(sec.ns).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return f, NewWithEnv(&Env{Config: f.Config(), Namespace: "team", AllNamespaces: f.AllNamespaces, Clientset: f.Kubernetes}, nil)
+}
+
+// wikiSecrets are the Secrets dataFixture's release's data was
+// initialised with.
+var wikiSecrets = []DataSecret{{Namespace: "team", Name: "wiki-db"}, {Namespace: "team", Name: "wiki-db-old"}}
+
+func secretNames(t *testing.T, f *releasetest.Fixture, ns string) []string {
+	t.Helper()
+	l, err := f.Clientset.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range l.Items {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 var wikiClaims = []Claim{
@@ -102,7 +173,8 @@ func pvcNames(t *testing.T, f *releasetest.Fixture, ns string) []string {
 
 // Uninstall keeps the claims of the StatefulSet's template and of the
 // manifest, and makes sure deleting the StatefulSet cannot take them: its
-// retention policy becomes Retain and they lose their owner reference.
+// retention policy becomes Retain and they lose their owner reference. It
+// keeps and lists the Secrets the data was initialised with.
 func TestUninstallKeepsClaims(t *testing.T) {
 	f, c := dataFixture(t)
 	ctx := context.Background()
@@ -112,6 +184,12 @@ func TestUninstallKeepsClaims(t *testing.T) {
 	}
 	if !reflect.DeepEqual(res.Kept, wikiClaims) || res.Deleted != nil || res.Name != "wiki" {
 		t.Errorf("kept %v, deleted %v, want kept %v", res.Kept, res.Deleted, wikiClaims)
+	}
+	if !reflect.DeepEqual(res.KeptSecrets, wikiSecrets) || res.DeletedSecrets != nil {
+		t.Errorf("kept Secrets %v, deleted %v, want kept %v", res.KeptSecrets, res.DeletedSecrets, wikiSecrets)
+	}
+	if got := secretNames(t, f, "team"); len(got) != 5 {
+		t.Errorf("Secrets left in team: %v, want all 5", got)
 	}
 	sts, err := f.Clientset.AppsV1().StatefulSets("team").Get(ctx, "wiki-db", metav1.GetOptions{})
 	if err != nil {
@@ -131,7 +209,9 @@ func TestUninstallKeepsClaims(t *testing.T) {
 	}
 }
 
-// DeleteData deletes exactly the release's claims.
+// DeleteData deletes exactly the release's claims, and the Secrets its
+// data was initialised with: those a revision renders labelled, still the
+// release's, whatever their live labels say.
 func TestUninstallDeleteData(t *testing.T) {
 	f, c := dataFixture(t)
 	res, err := c.Uninstall(context.Background(), UninstallOptions{ReleaseName: "wiki", DeleteData: true, WaitOptions: WaitOptions{Wait: true}})
@@ -140,6 +220,15 @@ func TestUninstallDeleteData(t *testing.T) {
 	}
 	if !reflect.DeepEqual(res.Deleted, wikiClaims) || res.Kept != nil {
 		t.Errorf("deleted %v, kept %v, want deleted %v", res.Deleted, res.Kept, wikiClaims)
+	}
+	if !reflect.DeepEqual(res.DeletedSecrets, wikiSecrets) || res.KeptSecrets != nil {
+		t.Errorf("deleted Secrets %v, kept %v, want deleted %v", res.DeletedSecrets, res.KeptSecrets, wikiSecrets)
+	}
+	if got, want := secretNames(t, f, "team"), []string{"wiki-app", "wiki-db-taken", "wiki-other"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Secrets left in team: %v, want %v", got, want)
+	}
+	if got := secretNames(t, f, "other"); len(got) != 1 {
+		t.Errorf("Secrets left in other: %v", got)
 	}
 	if got, want := pvcNames(t, f, "team"), []string{"data-other-0", "data-wiki-db-0-copy", "data-wiki-db-x"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("claims left in team: %v, want %v", got, want)
@@ -157,12 +246,15 @@ func TestUninstallDryRunClaims(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		listed := res.Kept
+		listed, secrets := res.Kept, res.KeptSecrets
 		if deleteData {
-			listed = res.Deleted
+			listed, secrets = res.Deleted, res.DeletedSecrets
 		}
-		if !res.DryRun || !reflect.DeepEqual(listed, wikiClaims) {
-			t.Errorf("DeleteData %v: dry run %v listed %v, want %v", deleteData, res.DryRun, listed, wikiClaims)
+		if !res.DryRun || !reflect.DeepEqual(listed, wikiClaims) || !reflect.DeepEqual(secrets, wikiSecrets) {
+			t.Errorf("DeleteData %v: dry run %v listed %v and %v, want %v and %v", deleteData, res.DryRun, listed, secrets, wikiClaims, wikiSecrets)
+		}
+		if n := len(secretNames(t, f, "team")); n != 5 {
+			t.Errorf("DeleteData %v: a dry run left %d Secrets of 5", deleteData, n)
 		}
 		if n := len(pvcNames(t, f, "team")); n != 6 {
 			t.Errorf("DeleteData %v: a dry run left %d claims of 6", deleteData, n)
@@ -208,20 +300,25 @@ func info(kind, group, ns, name string) *resource.Info {
 }
 
 // The kube client Uninstall hands Helm deletes everything but the kept
-// claims: not a claim of the same name in another namespace, nor another
-// kind's object of the same name.
+// claims and Secrets: not a claim or Secret of the same name in another
+// namespace, nor another kind's object of the same name.
 func TestKeepingClaimsDeletesAllButKeptClaims(t *testing.T) {
 	rec := &recordingKube{}
-	k := keepingClaims{Interface: rec, keep: map[string]bool{"team/wiki-files": true}}
+	k := keepingClaims{Interface: rec, keep: map[string]bool{"team/wiki-files": true}, keepSecrets: map[string]bool{"team/wiki-db": true}}
 	rl := kube.ResourceList{
 		info("PersistentVolumeClaim", "", "team", "wiki-files"),
+		info("Secret", "", "team", "wiki-db"),
 		info("PersistentVolumeClaim", "", "other", "wiki-files"),
 		info("ConfigMap", "", "team", "wiki-files"),
 		info("PersistentVolumeClaim", "example.com", "team", "wiki-files"),
+		info("Secret", "", "team", "wiki-files"),
+		info("PersistentVolumeClaim", "", "team", "wiki-db"),
+		info("Secret", "", "other", "wiki-db"),
 	}
 	k.DeleteWithPropagationPolicy(rl, metav1.DeletePropagationForeground)
-	k.Delete(rl[:1])
-	want := []string{"PersistentVolumeClaim other/wiki-files", "ConfigMap team/wiki-files", "PersistentVolumeClaim.example.com team/wiki-files"}
+	k.Delete(rl[:2])
+	want := []string{"PersistentVolumeClaim other/wiki-files", "ConfigMap team/wiki-files", "PersistentVolumeClaim.example.com team/wiki-files",
+		"Secret team/wiki-files", "PersistentVolumeClaim team/wiki-db", "Secret other/wiki-db"}
 	if !reflect.DeepEqual(rec.deleted, want) {
 		t.Errorf("deleted %v, want %v", rec.deleted, want)
 	}

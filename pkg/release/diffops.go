@@ -76,7 +76,8 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 // object of the release's last revision in the cluster is deleted, but
 // those marked helm.sh/resource-policy: keep and, without DeleteData, the
 // claims of the manifest; the claims (the manifest's and those its
-// StatefulSets made) are listed as kept or, with DeleteData, deleted. The
+// StatefulSets made) and the Secrets the data was initialised with
+// (DataSecretLabel) are listed as kept or, with DeleteData, deleted. The
 // releases bound to this one are listed; without Force, Uninstall refuses
 // while there are any.
 func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o diff.Options) (*diff.Plan, error) {
@@ -109,6 +110,24 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 		}
 		planned = append(planned, diff.Claim{Action: a, Namespace: cl.Namespace, Name: cl.Name, StatefulSet: cl.StatefulSet})
 	}
+	revs, err := c.cfg.Releases.History(name)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", name, err)
+	}
+	secrets, err := dataSecrets(ctx, cs, last, revs)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", name, err)
+	}
+	var plannedSecrets []diff.DataSecret
+	listed := map[string]bool{} // the data Secrets, listed on their own
+	for _, s := range secrets {
+		a := diff.Delete
+		if !opts.DeleteData {
+			a = diff.Keep
+		}
+		listed[s.String()] = true
+		plannedSecrets = append(plannedSecrets, diff.DataSecret{Action: a, Namespace: s.Namespace, Name: s.Name})
+	}
 	v, err := c.validator(ctx, c.cfg.KubeClient, false, false)
 	if err != nil {
 		return nil, err
@@ -131,6 +150,9 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 		if gk.Group == "" && gk.Kind == "PersistentVolumeClaim" && kept[info.Namespace+"/"+info.Name] {
 			continue // listed among the claims
 		}
+		if gk.Group == "" && gk.Kind == "Secret" && listed[info.Namespace+"/"+info.Name] {
+			continue
+		}
 		live, err := resourceFor(v.dyn, info).Get(ctx, info.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
@@ -150,6 +172,7 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 	p.Bundle = diff.Root(oldRoot, nil)
 	p.Requirements = diff.Requirements(oldResolved, nil)
 	p.Claims = planned
+	p.DataSecrets = plannedSecrets
 	p.Providers = providers(last)
 	if p.Consumers, err = c.consumerNames(ctx, name); err != nil {
 		return nil, err
@@ -159,6 +182,7 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 	if st := parseRouter(last); st != nil {
 		var objects []diff.Object
 		var claims []diff.Claim
+		var secrets []diff.DataSecret
 		for _, col := range c.colorReleases(st) {
 			co := opts
 			co.ReleaseName = col
@@ -166,9 +190,9 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 			if err != nil {
 				return nil, err
 			}
-			objects, claims = append(objects, cp.Objects...), append(claims, cp.Claims...)
+			objects, claims, secrets = append(objects, cp.Objects...), append(claims, cp.Claims...), append(secrets, cp.DataSecrets...)
 		}
-		p.Objects, p.Claims = append(objects, p.Objects...), append(claims, p.Claims...)
+		p.Objects, p.Claims, p.DataSecrets = append(objects, p.Objects...), append(claims, p.Claims...), append(secrets, p.DataSecrets...)
 	}
 	return p, nil
 }

@@ -818,12 +818,13 @@ type UninstallOptions struct {
 	WaitOptions
 	// KeepHistory keeps the release records (helm uninstall --keep-history).
 	KeepHistory bool
-	// DeleteData deletes the release's claims (see Uninstalled) too;
-	// otherwise they are kept, whatever the StatefulSets' claim retention
-	// policies and the claims' helm.sh/resource-policy say. It also tells
-	// the pre-delete hooks of the claims of the release's bindings to drop
-	// their databases with their users (render.DeleteDataEnv, set on the
-	// hooks of this uninstall alone: nothing is stored).
+	// DeleteData deletes the release's claims (see Uninstalled) too, and
+	// then its Secrets the data was initialised with (DataSecretLabel);
+	// otherwise both are kept, whatever the StatefulSets' claim retention
+	// policies and the objects' helm.sh/resource-policy say. It also
+	// tells the pre-delete hooks of the claims of the release's bindings
+	// to drop their databases with their users (render.DeleteDataEnv, set
+	// on the hooks of this uninstall alone: nothing is stored).
 	DeleteData bool
 	// DryRun changes nothing: the result says what would be kept and
 	// deleted.
@@ -850,15 +851,23 @@ type Uninstalled struct {
 	Kept []Claim
 	// Deleted lists the claims deleted, with DeleteData.
 	Deleted []Claim
-	DryRun  bool
+	// KeptSecrets lists the release's Secrets its data was initialised
+	// with (DataSecretLabel), left in the cluster with the claims. Empty
+	// with DeleteData.
+	KeptSecrets []DataSecret
+	// DeletedSecrets lists those deleted, with DeleteData, once the
+	// claims were.
+	DeletedSecrets []DataSecret
+	DryRun         bool
 	// Colors, for a blue-green app (its router), are its colours,
 	// uninstalled before the router (which holds the app's claims).
 	Colors []*Uninstalled
 }
 
 // Uninstall deletes every object of a release and its records. The
-// release's claims (its data) are kept unless DeleteData is set: they are
-// found before anything is deleted, and listed in the result.
+// release's claims (its data) and the Secrets its data was initialised
+// with (DataSecretLabel) are kept unless DeleteData is set: they are found
+// before anything is deleted, and listed in the result.
 func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninstalled, error) {
 	ctx, end, last, err := c.open(ctx, OpUninstall, opts.ReleaseName, opts.DryRun)
 	if err != nil {
@@ -905,23 +914,35 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 	}
+	revs, err := c.cfg.Releases.History(opts.ReleaseName)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
+	secrets, err := dataSecrets(ctx, cs, last, revs)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
 	out := &Uninstalled{DryRun: opts.DryRun, Colors: colors}
 	if opts.DeleteData {
-		out.Deleted = found
+		out.Deleted, out.DeletedSecrets = found, secrets
 	} else {
-		out.Kept = found
+		out.Kept, out.KeptSecrets = found, secrets
 	}
 	cfg := *c.cfg
-	keep := map[string]bool{}
+	// The Secrets go last, with DeleteData after the claims.
+	kc := keepingClaims{Interface: c.cfg.KubeClient, keep: map[string]bool{}, keepSecrets: map[string]bool{}, deleteData: opts.DeleteData}
+	for _, s := range secrets {
+		kc.keepSecrets[s.String()] = true
+	}
 	if !opts.DeleteData && !opts.DryRun {
 		if err := retain(ctx, cs, sets, found); err != nil {
 			return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 		}
 		for _, cl := range found {
-			keep[cl.String()] = true
+			kc.keep[cl.String()] = true
 		}
 	}
-	cfg.KubeClient = keepingClaims{Interface: c.cfg.KubeClient, keep: keep, deleteData: opts.DeleteData}
+	cfg.KubeClient = kc
 	un := action.NewUninstall(&cfg)
 	un.Wait = opts.Wait
 	un.Timeout = opts.timeout()
@@ -938,6 +959,10 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	if opts.DeleteData && !opts.DryRun {
 		left := opts.timeout() - time.Since(start)
 		if err := deleteClaims(ctx, cs, found, opts.Wait, left); err != nil {
+			return nil, fmt.Errorf("uninstalled %q, but %w", opts.ReleaseName, err)
+		}
+		// After the claims: while one is left, so is what opens it.
+		if err := deleteDataSecrets(ctx, cs, secrets); err != nil {
 			return nil, fmt.Errorf("uninstalled %q, but %w", opts.ReleaseName, err)
 		}
 	}

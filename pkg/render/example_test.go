@@ -36,7 +36,7 @@ func ExampleTemplate() {
 		}
 	}
 	// Output:
-	// database: mariadb 1.1.1
+	// database: mariadb 1.2.0
 	// kind: Deployment
 	// kind: StatefulSet
 }
