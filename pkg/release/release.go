@@ -29,6 +29,7 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -63,6 +64,10 @@ type KubeOptions struct {
 	Debug io.Writer
 	// RequestTimeout bounds each request to the cluster; zero: no bound.
 	RequestTimeout time.Duration
+	// Notify, when set, receives a line when an operation waits for
+	// something other than readiness: an expired lease of its release,
+	// watched before it is taken over (see Lease in the package's docs).
+	Notify func(string)
 }
 
 // Client runs lifecycle operations against one cluster and namespace.
@@ -72,6 +77,9 @@ type Client struct {
 	namespace string
 	repos     plan.References
 	env       *Env
+	// fence refuses the writes of operations that lost their lease.
+	fence  *fence
+	notify func(string)
 }
 
 // New returns a client for the cluster and namespace in opts, resolving
@@ -87,9 +95,12 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 		flags.Timeout = &t
 	}
 	logf := func(string, ...any) {}
+	fence := newFence()
+	flags.WrapConfigFn = fence.wrap
 	if opts.Debug != nil {
 		logf = debugLog(opts.Debug)
-		flags.WrapConfigFn = debugTransport(opts.Debug)
+		debug := debugTransport(opts.Debug)
+		flags.WrapConfigFn = func(rc *rest.Config) *rest.Config { return fence.wrap(debug(rc)) }
 	}
 	cfg := &action.Configuration{}
 	if err := cfg.Init(flags, ns, "secret", logf); err != nil {
@@ -104,7 +115,7 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 		},
 		Clientset: cfg.KubernetesClientSet,
 	}
-	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env}, nil
+	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env, fence: fence, notify: opts.Notify}, nil
 }
 
 // Namespace returns the namespace the client works in.
@@ -290,6 +301,12 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
+	if opts.CreateNamespace && !opts.DryRun {
+		// Before the lease, which lives in it.
+		if err := c.installNamespace(ctx, name); err != nil {
+			return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, err)
+		}
+	}
 	ctx, end, err := c.begin(ctx, OpInstall, name, opts.DryRun)
 	if err != nil {
 		return nil, err
@@ -342,7 +359,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err == nil && opts.DryRun {
 		err = v.dryRun(rel, p)
 	}
-	if err != nil {
+	if err = orLost(ctx, err); err != nil {
 		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
@@ -585,7 +602,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err == nil && opts.DryRun {
 		err = v.dryRun(rel, p)
 	}
-	if err != nil {
+	if err = orLost(ctx, err); err != nil {
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	return summarize(rel), nil
@@ -725,7 +742,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	rb.Wait = opts.Wait
 	rb.Timeout = opts.timeout()
 	rb.DryRun = opts.DryRun
-	if err := rb.Run(opts.ReleaseName); err != nil {
+	if err := orLost(ctx, rb.Run(opts.ReleaseName)); err != nil {
 		return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
 	if opts.DryRun {
@@ -866,7 +883,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	un.DisableHooks = opts.NoHooks
 	start := time.Now()
 	res, err := un.Run(opts.ReleaseName)
-	if err != nil {
+	if err = orLost(ctx, err); err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
 	out.Release = summarize(res.Release)
