@@ -88,13 +88,13 @@ func TestTheFenceRefusesWritesOnceTheLeaseIsLost(t *testing.T) {
 		lost string // empty: still held
 	}{
 		{"held", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin() - time.Second) }, ""},
-		{"stopped (SIGSTOP)", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin()) }, "it was not renewed within 15s"},
-		{"asleep (suspend)", func(c *fakeClock, _ *testing.T, _ *lease) { c.suspend(leaseDuration) }, "it was not renewed within 15s"},
+		{"stopped (SIGSTOP)", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin()) }, "it was not renewed within its 15s"},
+		{"asleep (suspend)", func(c *fakeClock, _ *testing.T, _ *lease) { c.suspend(leaseDuration) }, "it was not renewed within its 15s"},
 		{"monotonic clock only (wall clock set back)", func(c *fakeClock, _ *testing.T, _ *lease) {
 			c.mu.Lock()
 			c.monoSkew += leaseDuration
 			c.mu.Unlock()
-		}, "it was not renewed within 15s"},
+		}, "it was not renewed within its 15s"},
 		{"taken over", nil, "another operation took it over"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -150,7 +150,7 @@ type LostError struct {
 }
 
 func (e *LostError) Error() string {
-	why := fmt.Sprintf("it was not renewed within %s (this process was paused, the machine slept, or the cluster was out of reach), so another operation may hold the release", leaseDuration)
+	why := fmt.Sprintf("it was not renewed within its %s (this process was paused, the machine slept, or the cluster was out of reach), so another operation may hold the release", leaseDuration)
 	if e.TakenOver {
 		why = "another operation took it over"
 	}
@@ -422,14 +422,15 @@ func (l *lease) whenLost(fn func(error)) {
 	fn(err)
 }
 
-// keep renews the lease every leaseRenew until release, ctx ends, or the
-// lease is lost.
+// keep renews the lease every leaseRenew (a failed renewal is tried
+// again after a fifth of that) until release, ctx ends, or the lease is
+// lost.
 func (l *lease) keep(ctx context.Context) {
 	ctx, l.stop = context.WithCancel(ctx)
 	l.done = make(chan struct{})
 	go func() {
 		defer close(l.done)
-		t := time.NewTicker(leaseRenew)
+		t := time.NewTimer(leaseRenew)
 		defer t.Stop()
 		for {
 			select {
@@ -451,6 +452,7 @@ func (l *lease) keep(ctx context.Context) {
 			case err == nil:
 				l.obj = got
 				l.renewed(sentMono, sentWall)
+				t.Reset(leaseRenew)
 			case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 				// Taken over (or deleted) after this process could
 				// not renew it in time.
@@ -460,6 +462,7 @@ func (l *lease) keep(ctx context.Context) {
 				return
 			default:
 				l.log("renewing the lease %s: %v", next.Name, err)
+				t.Reset(leaseRenew / 5)
 			}
 		}
 	}()

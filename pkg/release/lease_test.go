@@ -146,7 +146,7 @@ func TestAnOperationThatLosesItsLeaseFails(t *testing.T) {
 		err  error // of every renewal
 		want string
 	}{
-		{"not renewed", apierrors.NewInternalError(errors.New("etcd is gone")), "it was not renewed within 500ms"},
+		{"not renewed", apierrors.NewInternalError(errors.New("etcd is gone")), "it was not renewed within its 500ms"},
 		{"taken over", apierrors.NewConflict(coordinationv1.Resource("leases"), LeasePrefix+"db", errors.New("the object has been modified")), "another operation took it over"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
