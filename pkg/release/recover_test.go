@@ -300,7 +300,11 @@ func TestTheLeaseIsRenewedAndReleased(t *testing.T) {
 	if err != nil || prev != nil {
 		t.Fatal(err, prev)
 	}
-	first := *l.obj.Spec.RenewTime
+	acquired, err := f.Clientset.CoordinationV1().Leases("team").Get(ctx, LeasePrefix+"db", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := *acquired.Spec.RenewTime
 	time.Sleep(100 * time.Millisecond)
 	got, err := f.Clientset.CoordinationV1().Leases("team").Get(ctx, LeasePrefix+"db", metav1.GetOptions{})
 	if err != nil {

@@ -23,8 +23,9 @@ import (
 // wakes: it fails saying it lost the lease, exactly one revision is
 // deployed (the newer), the revision it left pending keeps the note of the
 // takeover (no stale record written over it), and the live objects are the
-// newer upgrade's. The upgrade that takes over waits first to see the
-// expired lease unchanged for its duration, and says so.
+// newer upgrade's; with --atomic, its failure path rolls nothing back.
+// The upgrade that takes over waits first to see the expired lease
+// unchanged for its duration, and says so.
 func TestAPausedUpgradeWritesNothingOnceItsLeaseIsLost(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -32,6 +33,7 @@ func TestAPausedUpgradeWritesNothingOnceItsLeaseIsLost(t *testing.T) {
 		// stopAt adds the proxy rule at whose first request the
 		// upgrade is stopped.
 		stopAt func(*apiProxy) *proxyRule
+		flags  []string
 	}{
 		// Its first apply (the ConfigMap) is held until it is stopped,
 		// then reaches the API server, as a request sent before a pause
@@ -40,9 +42,10 @@ func TestAPausedUpgradeWritesNothingOnceItsLeaseIsLost(t *testing.T) {
 			return p.delay(func(req *http.Request) bool {
 				return req.Method == http.MethodPatch && objectRequest("configmaps")(req)
 			})
-		}},
-		// Its wait has started watching (its pods never become ready).
-		{"mid-wait", func(p *apiProxy) *proxyRule { return p.rule(nil, watchRequest, false) }},
+		}, nil},
+		// Its wait has started watching (its pods never become ready);
+		// with --atomic, its failure path would roll back too.
+		{"mid-wait", func(p *apiProxy) *proxyRule { return p.rule(nil, watchRequest, false) }, []string{"--atomic"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -51,7 +54,7 @@ func TestAPausedUpgradeWritesNothingOnceItsLeaseIsLost(t *testing.T) {
 			e.mustBundle(t, "install", chart, "-n", ns, "--create-namespace", "--wait", "--timeout", "1m")
 			proxy := newAPIProxy(t, e)
 			rule := tt.stopAt(proxy)
-			p := startBinaryWith(t, proxy.kubeconfig, "upgrade", "web", chart, "-n", ns, "--set", "color=red", "--set", never, "--wait", "--timeout", "5m")
+			p := startBinaryWith(t, proxy.kubeconfig, append([]string{"upgrade", "web", chart, "-n", ns, "--set", "color=red", "--set", never, "--wait", "--timeout", "5m"}, tt.flags...)...)
 			rule.waitFired(t, tt.name, p)
 			if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
@@ -81,8 +84,8 @@ func TestAPausedUpgradeWritesNothingOnceItsLeaseIsLost(t *testing.T) {
 			case <-time.After(time.Minute):
 				t.Fatalf("the woken upgrade still runs a minute later: %s", p.stderr.String())
 			}
-			lost := regexp.MustCompile(`^Error: upgrading "web" to web 1\.0\.0: lost the lease of release "web" in namespace "` + ns +
-				`": it was not renewed within its 15s \(.*\), so another operation may hold the release; nothing more was written\n$`)
+			lost := regexp.MustCompile(`(?m)^Error: upgrading "web" to web 1\.0\.0: lost the lease of release "web" in namespace "` + ns +
+				`": it was not renewed within its 15s \(.*\), so another operation may hold the release; nothing more was written\n\z`)
 			if p.err == nil || !lost.MatchString(p.stderr.String()) {
 				t.Errorf("the woken upgrade: %v: %q, want it failed saying it lost the lease", p.err, p.stderr.String())
 			}
