@@ -28,24 +28,27 @@ import (
 //
 // Taking it (acquire): a lease that looks live by its timestamps (renewed
 // within its duration) stops the next operation at once, naming its
-// holder. One that looks expired is taken over only once this process has
-// seen it unchanged (same resourceVersion) for its duration on its own
-// clock, as client-go's leader election judges expiry by the observer's
-// clock: a holder whose clock is wrong, or that renews late, is not
-// robbed. A holder that is a process of this host known to be gone is
-// taken over at once. A duration above maxLeaseDuration is read as
-// maxLeaseDuration: no Lease wedges a release for longer. The revision
-// the previous holder left pending is then marked failed (recover.go).
+// holder. One that looks expired (or renewed further in the future than
+// its duration) is taken over only once this process has seen it
+// unchanged (resourceVersion, holder, renewal time) for its duration on
+// its own monotonic clock, as client-go's leader election judges expiry
+// by the observer's clock: a holder whose clock is wrong, or that renews
+// late, is not robbed; one that changes meanwhile is busy. A holder that
+// is a process of this host known to be gone is taken over at once. A
+// duration above maxLeaseDuration is read as maxLeaseDuration: no Lease
+// wedges a release for longer. The revision the previous holder left
+// pending is then marked failed (recover.go).
 //
 // Holding it (the fence): the holder holds the lease until its duration,
-// less a margin, after it sent its last successful renewal, judged by both
-// the monotonic clock (which SIGSTOP advances, but a machine's sleep does
-// not) and the wall clock (which both advance). Once past that deadline,
-// or once a renewal finds the lease taken over or deleted, the lease is
-// lost for good: the operation's context is cancelled, and every
-// mutating request of the client (fence.go) is refused, so a process
-// that wakes from a pause writes no object and no release record after
-// another operation may have taken the release over.
+// less a margin (leaseMargin), after it sent its last successful renewal
+// (or the request that took it), judged by both the monotonic clock
+// (which SIGSTOP advances, but a machine's sleep does not) and the wall
+// clock (which both advance). Once past that deadline, or once a renewal
+// finds the lease taken over or deleted, the lease is lost for good: the
+// operation's context is cancelled, and every mutating request of the
+// client (fence.go) is refused, so a process that wakes from a pause
+// writes no object and no release record after another operation may have
+// taken the release over.
 //
 // Users need get, create, update and delete on leases in the namespace;
 // where the API server forbids them, operations run without a lease, as

@@ -66,7 +66,7 @@ type KubeOptions struct {
 	RequestTimeout time.Duration
 	// Notify, when set, receives a line when an operation waits for
 	// something other than readiness: an expired lease of its release,
-	// watched before it is taken over (see Lease in the package's docs).
+	// watched before it is taken over (see LeasePrefix).
 	Notify func(string)
 }
 
