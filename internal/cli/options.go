@@ -117,6 +117,7 @@ func (o *kubeOptions) flags() []ucli.Flag {
 func (o kubeOptions) options(c *ucli.Context) release.KubeOptions {
 	opts := o.KubeOptions
 	opts.Getenv = getenv(c)
+	opts.Notify = func(line string) { fmt.Fprintln(c.App.ErrWriter, line) }
 	for _, ctx := range c.Lineage() { // bundle --debug CMD or bundle CMD --debug
 		if ctx.Bool("debug") {
 			opts.Debug = c.App.ErrWriter

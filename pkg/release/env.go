@@ -31,10 +31,12 @@ type Env struct {
 	// bundle waits for readiness itself (see WaitOptions); nil leaves
 	// waiting to Config's kube client, as Helm does.
 	Dynamic func() (dynamic.Interface, meta.RESTMapper, error)
+	// Notify: as KubeOptions.Notify.
+	Notify func(string)
 }
 
 // NewWithEnv returns a client over a prepared Helm environment instead of a
 // kubeconfig.
 func NewWithEnv(env *Env, repos plan.References) *Client {
-	return &Client{cfg: env.Config, namespace: env.Namespace, repos: repos, env: env}
+	return &Client{cfg: env.Config, namespace: env.Namespace, repos: repos, env: env, fence: newFence(), notify: env.Notify}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -22,11 +23,32 @@ import (
 // Every install, upgrade, rollback and uninstall holds a Lease
 // (coordination.k8s.io/v1) named LeasePrefix+RELEASE in the release's
 // namespace while it runs: it says who runs the operation (host, pid) and,
-// renewed every leaseRenew, that it still does. A live lease (renewed
-// within leaseDuration) held by another operation stops the next one at
-// once; an expired one, or one whose process is known to be gone, is taken
-// over, and the revision its operation left pending is marked failed (see
-// recover.go). The lease is deleted when the operation ends.
+// renewed every leaseRenew, that it still does. The lease is deleted when
+// the operation ends.
+//
+// Taking it (acquire): a lease that looks live by its timestamps (renewed
+// within its duration) stops the next operation at once, naming its
+// holder. One that looks expired (or renewed further in the future than
+// its duration) is taken over only once this process has seen it
+// unchanged (resourceVersion, holder, renewal time) for its duration on
+// its own monotonic clock, as client-go's leader election judges expiry
+// by the observer's clock: a holder whose clock is wrong, or that renews
+// late, is not robbed; one that changes meanwhile is busy. A holder that
+// is a process of this host known to be gone is taken over at once. A
+// duration above maxLeaseDuration is read as maxLeaseDuration: no Lease
+// wedges a release for longer. The revision the previous holder left
+// pending is then marked failed (recover.go).
+//
+// Holding it (the fence): the holder holds the lease until its duration,
+// less a margin (leaseMargin), after it sent its last successful renewal
+// (or the request that took it), judged by both the monotonic clock
+// (which SIGSTOP advances, but a machine's sleep does not) and the wall
+// clock (which both advance). Once past that deadline, or once a renewal
+// finds the lease taken over or deleted, the lease is lost for good: the
+// operation's context is cancelled, and every mutating request of the
+// client (fence.go) is refused, so a process that wakes from a pause
+// writes no object and no release record after another operation may have
+// taken the release over.
 //
 // Users need get, create, update and delete on leases in the namespace;
 // where the API server forbids them, operations run without a lease, as
@@ -38,7 +60,19 @@ const LeasePrefix = "bundle.sh-release-"
 var (
 	leaseDuration = 15 * time.Second
 	leaseRenew    = 5 * time.Second
+	// leasePoll is how often an expired lease is read again while this
+	// process waits to see it unchanged for its duration.
+	leasePoll = time.Second
 )
+
+// maxLeaseDuration caps the duration a Lease states: a longer one (a
+// typo, a tampered object) is read as this long.
+const maxLeaseDuration = 5 * time.Minute
+
+// leaseMargin is how long before its lease's duration a holder stops
+// counting on it: time for a request checked by the fence to reach the API
+// server, and for clocks that run at slightly different rates.
+func leaseMargin() time.Duration { return leaseDuration / 5 }
 
 // Annotations of the lease: who holds it.
 const (
@@ -68,9 +102,10 @@ type Holder struct {
 	PID       int
 	Since     time.Time // acquired
 	Renewed   time.Time // last renewed: the operation's last sign of life
-	Expires   time.Time // Renewed plus the lease's duration
+	Expires   time.Time // Renewed plus the lease's duration (at most maxLeaseDuration)
 
-	samePIDNS bool // the holder ran in this process's pid namespace
+	duration  time.Duration // the lease's, capped
+	samePIDNS bool          // the holder ran in this process's pid namespace
 }
 
 // String is "HOST pid N", or the identity when the lease does not say.
@@ -93,12 +128,40 @@ func (e *BusyError) Error() string {
 	if op == "" {
 		op = "changed"
 	}
-	return fmt.Sprintf("release %q in namespace %q is being %s by %s since %s: wait for it, or if it has died, retry after %s when its lease expires",
-		e.Release, e.Namespace, op, e.Holder, e.Holder.Since.Format(time.RFC3339), e.Holder.Expires.Format(time.RFC3339))
+	return fmt.Sprintf("release %q in namespace %q is being %s by %s since %s: wait for it, or if it has died, retry after %s when its lease expires "+
+		"(Lease %s; if no operation runs, remove it: kubectl delete lease %s -n %s)",
+		e.Release, e.Namespace, op, e.Holder, e.Holder.Since.Format(time.RFC3339), e.Holder.Expires.Format(time.RFC3339),
+		LeasePrefix+e.Release, LeasePrefix+e.Release, e.Namespace)
 }
 
 // Is reports errdefs.ErrBusy.
 func (e *BusyError) Is(target error) bool { return target == errdefs.ErrBusy }
+
+// LostError is an operation stopped because it no longer holds its
+// release's lease: another operation took it over, or this process did
+// not renew it in time (it was paused, the machine slept, or the API
+// server was out of reach) and another one may have. From then on the
+// operation wrote nothing: no object and no release record. It matches
+// errdefs.ErrBusy.
+type LostError struct {
+	Release, Namespace string
+	// TakenOver: another operation took the lease over (else it was not
+	// renewed in time).
+	TakenOver bool
+
+	refused atomic.Bool // the fence refused a write
+}
+
+func (e *LostError) Error() string {
+	why := fmt.Sprintf("it was not renewed within its %s (this process was paused, the machine slept, or the cluster was out of reach), so another operation may hold the release", leaseDuration)
+	if e.TakenOver {
+		why = "another operation took it over"
+	}
+	return fmt.Sprintf("lost the lease of release %q in namespace %q: %s; nothing more was written", e.Release, e.Namespace, why)
+}
+
+// Is reports errdefs.ErrBusy.
+func (e *LostError) Is(target error) bool { return target == errdefs.ErrBusy }
 
 // self is this process as a lease holder.
 var self = sync.OnceValue(func() (s struct{ host, pidns string }) {
@@ -107,29 +170,125 @@ var self = sync.OnceValue(func() (s struct{ host, pidns string }) {
 	return s
 })
 
+// leaseClock is where leases read the time: the monotonic clock, which
+// advances while the process is stopped (SIGSTOP) but, in Go, not while
+// the machine sleeps, and the wall clock, which advances in both. Tests
+// replace clock.
+type leaseClock interface {
+	// mono is the monotonic time since some fixed start.
+	mono() time.Duration
+	// wall is the wall-clock time, without a monotonic reading.
+	wall() time.Time
+	// sleep waits d, or until ctx ends (its cause).
+	sleep(ctx context.Context, d time.Duration) error
+}
+
+var clock leaseClock = realClock{}
+
+var processStart = time.Now()
+
+type realClock struct{}
+
+func (realClock) mono() time.Duration { return time.Since(processStart) }
+func (realClock) wall() time.Time     { return time.Now().Round(0) }
+func (realClock) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// leaseRequest marks the context of the lease's own requests, which the
+// fence lets through.
+type leaseRequest struct{}
+
+func leaseContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, leaseRequest{}, true)
+}
+
 // lease is a held lease, renewed until released.
 type lease struct {
-	client coordclient.LeaseInterface
-	log    func(string, ...any)
-	stop   context.CancelFunc
-	done   chan struct{}
-
-	mu  sync.Mutex
+	client   coordclient.LeaseInterface
+	name, ns string // the release's
+	log      func(string, ...any)
+	stop     context.CancelFunc
+	done     chan struct{}
+	// obj is the lease as last written: keep's goroutine owns it while it
+	// runs, release after.
 	obj *coordinationv1.Lease
+
+	mu sync.Mutex
+	// Until when it is held: its duration less the margin after the last
+	// successful renewal was sent, on each clock.
+	monoDeadline time.Duration
+	wallDeadline time.Time
+	lost         *LostError
+	onLost       []func(error)
 }
 
 // acquire takes the release's lease for op, or returns a *BusyError naming
 // its live holder. It returns the previous holder when it took over an
 // expired (or dead) one, and a nil lease (no error) when the API server
-// forbids leases.
-func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op Operation, log func(string, ...any)) (*lease, *Holder, error) {
+// forbids leases. It waits to see an expired lease unchanged for its
+// duration before it takes it over, saying so through note.
+func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op Operation, log, note func(string, ...any)) (*lease, *Holder, error) {
 	leases := cs.CoordinationV1().Leases(ns)
+	lctx := leaseContext(ctx)
 	id := identity()
-	for attempt := 0; ; attempt++ {
-		now := metav1.NowMicro()
+	leaseName := LeasePrefix + name
+	var (
+		watched      string        // the expired lease being watched (seen)
+		watchedSince time.Duration // on the monotonic clock
+	)
+	for conflicts := 0; ; {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, context.Cause(ctx)
+		}
+		cur, err := leases.Get(lctx, leaseName, metav1.GetOptions{})
+		var prev *Holder
+		switch {
+		case apierrors.IsNotFound(err):
+			watched = ""
+		case err == nil:
+			h := holderOf(cur)
+			if h.Identity != "" && !h.gone() {
+				now := clock.wall()
+				if h.live(now) {
+					return nil, nil, &BusyError{Release: name, Namespace: ns, Holder: h}
+				}
+				// Expired by its timestamps: taken over once this
+				// process has seen it unchanged for its duration.
+				switch {
+				case watched == "":
+					watched, watchedSince = seen(cur), clock.mono()
+					note("release %q: its lease %s (held by %s since %s, last renewed %s) has expired; waiting up to %s to see it unchanged before taking it over",
+						name, leaseName, h, h.Since.UTC().Format(time.RFC3339), h.Renewed.UTC().Format(time.RFC3339), h.duration)
+				case watched != seen(cur):
+					// Renewed (or taken) while watched: its holder
+					// runs, whatever its timestamps say.
+					h.Expires = now.Add(h.duration)
+					return nil, nil, &BusyError{Release: name, Namespace: ns, Holder: h}
+				}
+				if left := h.duration - (clock.mono() - watchedSince); left > 0 {
+					if err := clock.sleep(ctx, min(left, leasePoll)); err != nil {
+						return nil, nil, err
+					}
+					continue
+				}
+			}
+			if h.Identity != "" {
+				prev = &h
+			}
+		default:
+			return nil, nil, leaseError(ns, name, leaseName, err, log)
+		}
 		want := &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{
-				Name:   LeasePrefix + name,
+				Name:   leaseName,
 				Labels: map[string]string{"app.kubernetes.io/managed-by": "bundle", "bundle.sh/release": name},
 				Annotations: map[string]string{
 					annotationOperation: string(op),
@@ -141,54 +300,140 @@ func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op O
 			Spec: coordinationv1.LeaseSpec{
 				HolderIdentity:       &id,
 				LeaseDurationSeconds: ptr(int32(leaseDuration / time.Second)),
-				AcquireTime:          &now,
-				RenewTime:            &now,
 			},
 		}
-		cur, err := leases.Get(ctx, want.Name, metav1.GetOptions{})
-		var prev *Holder
-		switch {
-		case apierrors.IsNotFound(err):
-			cur, err = leases.Create(ctx, want, metav1.CreateOptions{})
-		case err == nil:
-			h := holderOf(cur)
-			if h.Identity != "" {
-				if time.Now().Before(h.Expires) && !h.gone() {
-					return nil, nil, &BusyError{Release: name, Namespace: ns, Holder: h}
-				}
-				prev = &h
-			}
+		sentMono, sentWall := clock.mono(), clock.wall()
+		at := metav1.NewMicroTime(sentWall)
+		want.Spec.AcquireTime, want.Spec.RenewTime = &at, &at
+		if err != nil { // not found
+			cur, err = leases.Create(lctx, want, metav1.CreateOptions{})
+		} else {
 			want.ResourceVersion = cur.ResourceVersion
 			want.Spec.LeaseTransitions = ptr(transitions(cur) + 1)
-			cur, err = leases.Update(ctx, want, metav1.UpdateOptions{})
+			cur, err = leases.Update(lctx, want, metav1.UpdateOptions{})
+			if apierrors.IsNotFound(err) {
+				err = apierrors.NewConflict(coordinationv1.Resource("leases"), leaseName, err) // released meanwhile: read it again
+			}
 		}
 		switch {
 		case err == nil:
-			l := &lease{client: leases, log: log, obj: cur}
+			l := &lease{client: leases, name: name, ns: ns, log: log, obj: cur}
+			l.renewed(sentMono, sentWall)
 			l.keep(ctx)
 			return l, prev, nil
-		case apierrors.IsForbidden(err):
-			log("no lease for release %q, running without one (other operations on it are not stopped): %v", name, err)
-			return nil, nil, nil
-		case apierrors.IsNotFound(err):
-			// No namespace yet (install --create-namespace), so no
-			// release in it to hold; or no Lease API.
-			log("no lease for release %q, running without one: %v", name, err)
-			return nil, nil, nil
-		case (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && attempt < 3:
+		case (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && conflicts < 3:
+			conflicts++
+			watched = ""
 			continue // another operation got there first: see who
 		}
-		return nil, nil, fmt.Errorf("lease %s in namespace %q: %w", want.Name, ns, err)
+		return nil, nil, leaseError(ns, name, leaseName, err, log)
 	}
 }
 
-// keep renews the lease every leaseRenew until release or ctx ends.
+// seen is what tells one state of a lease from the next: its
+// resourceVersion, holder and renewal.
+func seen(l *coordinationv1.Lease) string {
+	s := l.ResourceVersion + "/"
+	if l.Spec.HolderIdentity != nil {
+		s += *l.Spec.HolderIdentity
+	}
+	if l.Spec.RenewTime != nil {
+		s += "/" + l.Spec.RenewTime.UTC().Format(time.RFC3339Nano)
+	}
+	return s
+}
+
+// leaseError is the outcome of a request for the lease that failed: no
+// error where leases cannot be had (the operation runs without one).
+func leaseError(ns, name, leaseName string, err error, log func(string, ...any)) error {
+	switch {
+	case apierrors.IsForbidden(err):
+		log("no lease for release %q, running without one (other operations on it are not stopped): %v", name, err)
+		return nil
+	case apierrors.IsNotFound(err):
+		// No namespace (so no release in it to hold), or no Lease API.
+		log("no lease for release %q, running without one: %v", name, err)
+		return nil
+	}
+	return fmt.Errorf("lease %s in namespace %q: %w", leaseName, ns, err)
+}
+
+// live reports whether the holder's lease looks live by its timestamps
+// at now: renewed within its duration, and not further in the future than
+// its duration (a clock that far ahead proves nothing).
+func (h Holder) live(now time.Time) bool {
+	return now.Before(h.Expires) && h.Renewed.Before(now.Add(h.duration))
+}
+
+// renewed records a successful renewal (or the acquisition) sent at the
+// given readings of the clocks.
+func (l *lease) renewed(sentMono time.Duration, sentWall time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return // lost for good
+	}
+	held := leaseDuration - leaseMargin()
+	l.monoDeadline, l.wallDeadline = sentMono+held, sentWall.Add(held)
+}
+
+// check returns nil while the lease is held, and the *LostError once it is
+// lost: past its deadline on either clock, or taken over.
+func (l *lease) check() error {
+	l.mu.Lock()
+	lost, expired := l.lost, clock.mono() >= l.monoDeadline || !clock.wall().Before(l.wallDeadline)
+	l.mu.Unlock()
+	switch {
+	case lost != nil:
+		return lost
+	case expired:
+		return l.lose(false)
+	}
+	return nil
+}
+
+// lose marks the lease lost, once, and tells those waiting on it (the
+// operation's context).
+func (l *lease) lose(takenOver bool) error {
+	l.mu.Lock()
+	if l.lost != nil {
+		defer l.mu.Unlock()
+		return l.lost
+	}
+	l.lost = &LostError{Release: l.name, Namespace: l.ns, TakenOver: takenOver}
+	fns, err := l.onLost, l.lost
+	l.onLost = nil
+	l.mu.Unlock()
+	l.log("%v", err)
+	for _, fn := range fns {
+		fn(err)
+	}
+	return err
+}
+
+// whenLost has fn called with the *LostError once the lease is lost (at
+// once if it is).
+func (l *lease) whenLost(fn func(error)) {
+	l.mu.Lock()
+	if l.lost == nil {
+		l.onLost = append(l.onLost, fn)
+		l.mu.Unlock()
+		return
+	}
+	err := l.lost
+	l.mu.Unlock()
+	fn(err)
+}
+
+// keep renews the lease every leaseRenew (a failed renewal is tried
+// again after a fifth of that) until release, ctx ends, or the lease is
+// lost.
 func (l *lease) keep(ctx context.Context) {
 	ctx, l.stop = context.WithCancel(ctx)
 	l.done = make(chan struct{})
 	go func() {
 		defer close(l.done)
-		t := time.NewTicker(leaseRenew)
+		t := time.NewTimer(leaseRenew)
 		defer t.Stop()
 		for {
 			select {
@@ -196,26 +441,31 @@ func (l *lease) keep(ctx context.Context) {
 				return
 			case <-t.C:
 			}
-			l.mu.Lock()
+			if l.check() != nil {
+				return // past its deadline: a renewal now could follow a takeover
+			}
 			next := l.obj.DeepCopy()
-			now := metav1.NowMicro()
-			next.Spec.RenewTime = &now
-			rctx, cancel := context.WithTimeout(ctx, leaseRenew)
+			sentMono, sentWall := clock.mono(), clock.wall()
+			at := metav1.NewMicroTime(sentWall)
+			next.Spec.RenewTime = &at
+			rctx, cancel := context.WithTimeout(leaseContext(ctx), leaseRenew)
 			got, err := l.client.Update(rctx, next, metav1.UpdateOptions{})
 			cancel()
-			if err == nil {
-				l.obj = got
-			}
-			l.mu.Unlock()
 			switch {
-			case apierrors.IsConflict(err):
-				// Taken over after this process could not renew in
-				// time: the operation runs on, but no longer holds the
-				// release.
-				l.log("lost the lease %s: another operation took it over", next.Name)
+			case err == nil:
+				l.obj = got
+				l.renewed(sentMono, sentWall)
+				t.Reset(leaseRenew)
+			case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+				// Taken over (or deleted) after this process could
+				// not renew it in time.
+				l.lose(true)
 				return
-			case err != nil:
+			case ctx.Err() != nil:
+				return
+			default:
 				l.log("renewing the lease %s: %v", next.Name, err)
+				t.Reset(leaseRenew / 5)
 			}
 		}
 	}()
@@ -229,10 +479,8 @@ func (l *lease) release(ctx context.Context) {
 	}
 	l.stop()
 	<-l.done
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseRenew)
+	ctx, cancel := context.WithTimeout(leaseContext(context.WithoutCancel(ctx)), leaseRenew)
 	defer cancel()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	rv := l.obj.ResourceVersion
 	err := l.client.Delete(ctx, l.obj.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -256,11 +504,11 @@ func holderOf(l *coordinationv1.Lease) Holder {
 	if l.Spec.RenewTime != nil {
 		h.Renewed = l.Spec.RenewTime.Time
 	}
-	d := leaseDuration
-	if l.Spec.LeaseDurationSeconds != nil {
-		d = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+	h.duration = leaseDuration
+	if s := l.Spec.LeaseDurationSeconds; s != nil && *s > 0 {
+		h.duration = min(time.Duration(*s)*time.Second, maxLeaseDuration)
 	}
-	h.Expires = h.Renewed.Add(d)
+	h.Expires = h.Renewed.Add(h.duration)
 	if l.Annotations[annotationPIDNS] != "" && l.Annotations[annotationPIDNS] == self().pidns {
 		h.samePIDNS = true
 	}

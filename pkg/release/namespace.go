@@ -1,10 +1,17 @@
 package release
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 )
 
 // NamespaceEnv names the environment variable that gives the namespace
@@ -54,4 +61,43 @@ func (o KubeOptions) loadingRules() *clientcmd.ClientConfigLoadingRules {
 		rules.Precedence = []string{filepath.Join(home, clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)}
 	}
 	return rules
+}
+
+// installNamespace creates the client's namespace for an install of
+// release name with --create-namespace when it does not exist, before the
+// install takes the release's lease, which lives in the namespace (else
+// there would be none to take). It creates the object Helm's install
+// creates (labelled name: NAMESPACE) as Helm's install does, through the
+// operation's kube client, so the namespace is what it was before;
+// Helm's install, which creates it again, finds it there. A namespace
+// that exists, or that the user may not read, is left to Helm's install
+// as before. (createNamespace, a blue-green app's, is a plain one.)
+func (c *Client) installNamespace(ctx context.Context, name string) error {
+	if c.env == nil || c.env.Clientset == nil {
+		return nil
+	}
+	cs, err := c.env.Clientset()
+	if err != nil {
+		return err
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, c.namespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		return nil // there, or not ours to read: Helm's install creates it or says why not
+	}
+	ns := &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: c.namespace, Labels: map[string]string{"name": c.namespace}},
+	}
+	buf, err := yaml.Marshal(ns)
+	if err != nil {
+		return err
+	}
+	kc := c.applying(ctx, c.cfg.KubeClient, name)
+	rl, err := kc.Build(bytes.NewBuffer(buf), true)
+	if err != nil {
+		return fmt.Errorf("namespace %q: %w", c.namespace, err)
+	}
+	if _, err := kc.Create(rl); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %q: %w", c.namespace, err)
+	}
+	return nil
 }

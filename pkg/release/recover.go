@@ -26,6 +26,10 @@ type holding struct{ name string }
 // (failing at once with a *BusyError while another operation holds it) and
 // recovers a revision a dead operation left pending (markStopped). end
 // releases the lease. A dry run neither takes the lease nor recovers.
+//
+// While the operation holds the lease, the Client's writes pass the fence
+// (fence.go); once it is lost, they are refused and the returned context
+// is cancelled with the *LostError as its cause.
 func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bool) (_ context.Context, end func(), _ error) {
 	end = func() {}
 	if dryRun || ctx.Value(holding{name}) != nil {
@@ -39,19 +43,36 @@ func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bo
 	if err != nil {
 		return ctx, end, fmt.Errorf("release %q: %w", name, err)
 	}
-	l, prev, err := acquire(ctx, cs, c.namespace, name, op, c.log)
+	l, prev, err := acquire(ctx, cs, c.namespace, name, op, c.log, c.note)
 	if err != nil {
 		return ctx, end, err
 	}
 	if l == nil { // leases forbidden: as before, without recovery
 		return ctx, end, nil
 	}
-	end = func() { l.release(ctx) }
+	opCtx, cancel := context.WithCancelCause(ctx)
+	l.whenLost(cancel)
+	drop := c.fence.hold(l)
+	end = func() {
+		l.release(ctx)
+		drop()
+		cancel(nil)
+	}
 	if err := c.markStopped(name, prev); err != nil {
 		end()
-		return ctx, func() {}, err
+		return ctx, func() {}, orLost(opCtx, err)
 	}
-	return context.WithValue(ctx, holding{name}, true), end, nil
+	return context.WithValue(opCtx, holding{name}, true), end, nil
+}
+
+// note tells the user of something an operation waits for (besides
+// readiness); without Notify, the debug log has it.
+func (c *Client) note(format string, args ...any) {
+	if c.notify == nil {
+		c.log(format, args...)
+		return
+	}
+	c.notify(fmt.Sprintf(format, args...))
 }
 
 // markStopped marks the release's last revision failed when it is pending:

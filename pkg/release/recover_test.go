@@ -206,6 +206,7 @@ func TestALiveLeaseBlocks(t *testing.T) {
 // An expired lease (its holder stopped renewing it) is taken over, and
 // the revision it left pending is marked failed naming the holder.
 func TestAnExpiredLeaseIsTakenOver(t *testing.T) {
+	useFakeClock(t) // it is watched for its 15s first
 	f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
 	renewed := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	holdLease(t, f, OpUpgrade, renewed)
@@ -295,11 +296,15 @@ func TestTheLeaseIsRenewedAndReleased(t *testing.T) {
 	leaseRenew = 20 * time.Millisecond
 	f, _ := recoveryFixture(t)
 	ctx := context.Background()
-	l, prev, err := acquire(ctx, f.Clientset, "team", "db", OpUpgrade, t.Logf)
+	l, prev, err := acquire(ctx, f.Clientset, "team", "db", OpUpgrade, t.Logf, t.Logf)
 	if err != nil || prev != nil {
 		t.Fatal(err, prev)
 	}
-	first := *l.obj.Spec.RenewTime
+	acquired, err := f.Clientset.CoordinationV1().Leases("team").Get(ctx, LeasePrefix+"db", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := *acquired.Spec.RenewTime
 	time.Sleep(100 * time.Millisecond)
 	got, err := f.Clientset.CoordinationV1().Leases("team").Get(ctx, LeasePrefix+"db", metav1.GetOptions{})
 	if err != nil {

@@ -66,6 +66,10 @@ type KubeOptions struct {
 	Debug io.Writer
 	// RequestTimeout bounds each request to the cluster; zero: no bound.
 	RequestTimeout time.Duration
+	// Notify, when set, receives a line when an operation waits for
+	// something other than readiness: an expired lease of its release,
+	// watched before it is taken over (see LeasePrefix).
+	Notify func(string)
 }
 
 // Client runs lifecycle operations against one cluster and namespace.
@@ -78,6 +82,9 @@ type Client struct {
 	// health follows the API server's answers to every request (nil
 	// with NewWithEnv); see apiHealth.
 	health *apiHealth
+	// fence refuses the writes of operations that lost their lease.
+	fence  *fence
+	notify func(string)
 }
 
 // New returns a client for the cluster and namespace in opts, resolving
@@ -94,11 +101,12 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 	}
 	logf := func(string, ...any) {}
 	health := newAPIHealth()
-	flags.WrapConfigFn = health.wrapConfig
+	fence := newFence()
+	flags.WrapConfigFn = func(rc *rest.Config) *rest.Config { return health.wrapConfig(fence.wrap(rc)) }
 	if opts.Debug != nil {
 		logf = debugLog(opts.Debug)
 		debug := debugTransport(opts.Debug)
-		flags.WrapConfigFn = func(rc *rest.Config) *rest.Config { return health.wrapConfig(debug(rc)) }
+		flags.WrapConfigFn = func(rc *rest.Config) *rest.Config { return health.wrapConfig(fence.wrap(debug(rc))) }
 	}
 	cfg := &action.Configuration{}
 	if err := cfg.Init(flags, ns, "secret", logf); err != nil {
@@ -113,7 +121,7 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 		},
 		Clientset: cfg.KubernetesClientSet,
 	}
-	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env, health: health}, nil
+	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env, health: health, fence: fence, notify: opts.Notify}, nil
 }
 
 // Namespace returns the namespace the client works in.
@@ -353,6 +361,12 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
+	if opts.CreateNamespace && !opts.DryRun {
+		// Before the lease, which lives in it.
+		if err := c.installNamespace(ctx, name); err != nil {
+			return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, err)
+		}
+	}
 	ctx, end, err := c.begin(ctx, OpInstall, name, opts.DryRun)
 	if err != nil {
 		return nil, err
@@ -405,7 +419,7 @@ func (c *Client) install(ctx context.Context, p *plan.Plan, opts InstallOptions)
 	if err == nil && opts.DryRun {
 		err = v.dryRun(rel, p)
 	}
-	if err != nil {
+	if err = orLost(ctx, err); err != nil {
 		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, name, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	return c.summarizeRun(rel, opts.DryRun), nil
@@ -648,7 +662,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err == nil && opts.DryRun {
 		err = v.dryRun(rel, p)
 	}
-	if err != nil {
+	if err = orLost(ctx, err); err != nil {
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
 	return c.summarizeRun(rel, opts.DryRun), nil
@@ -788,7 +802,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	rb.Wait = opts.Wait
 	rb.Timeout = opts.timeout()
 	rb.DryRun = opts.DryRun
-	if err := rb.Run(opts.ReleaseName); err != nil {
+	if err := orLost(ctx, rb.Run(opts.ReleaseName)); err != nil {
 		return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
 	if opts.DryRun {
@@ -952,7 +966,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	un.DisableHooks = opts.NoHooks
 	start := time.Now()
 	res, err := un.Run(opts.ReleaseName)
-	if err != nil {
+	if err = orLost(ctx, err); err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
 	out.Release = summarize(res.Release)

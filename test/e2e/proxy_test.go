@@ -43,7 +43,11 @@ type apiProxy struct {
 type proxyRule struct {
 	after, match func(*http.Request) bool
 	hold         bool
-	armed        bool
+	// forward: held requests go on to the API server when the rule is
+	// freed (a request sent before the command was paused), instead of
+	// failing.
+	forward bool
+	armed   bool
 	// fired is closed at the first request the rule matched.
 	fired   chan struct{}
 	once    sync.Once
@@ -111,6 +115,15 @@ func (p *apiProxy) rule(after, match func(*http.Request) bool, hold bool) *proxy
 	return r
 }
 
+// delay adds a rule that holds the requests matching match until it is
+// freed, then forwards them: the command waits for an answer there, at a
+// point the test chooses (to stop it with SIGSTOP).
+func (p *apiProxy) delay(match func(*http.Request) bool) *proxyRule {
+	r := p.rule(nil, match, true)
+	r.forward = true
+	return r
+}
+
 func (r *proxyRule) freed() bool {
 	select {
 	case <-r.release:
@@ -146,12 +159,16 @@ func (p *apiProxy) handle(w http.ResponseWriter, req *http.Request) {
 	}
 	p.mu.Unlock()
 	if holdBy != nil {
+		forward := false
 		select {
 		case <-holdBy.release:
+			forward = holdBy.forward
 		case <-gone:
 		case <-req.Context().Done():
 		}
-		panic(http.ErrAbortHandler) // the connection is cut: the request never reached the API server
+		if !forward {
+			panic(http.ErrAbortHandler) // the connection is cut: the request never reached the API server
+		}
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	p.proxy.ServeHTTP(rec, req)

@@ -41,6 +41,7 @@ func bundleBinary(t *testing.T) string { return testutil.BundleBinary(t) }
 // process is the bundle command running as a process of its own.
 type process struct {
 	cmd      *exec.Cmd
+	stdout   bytes.Buffer
 	stderr   bytes.Buffer
 	done     chan struct{}
 	err      error
@@ -57,7 +58,7 @@ func startBinaryWith(t *testing.T, kubeconfig string, args ...string) *process {
 	t.Helper()
 	p := &process{done: make(chan struct{})}
 	p.cmd = exec.Command(bundleBinary(t), append(args, "--kubeconfig", kubeconfig)...)
-	p.cmd.Stderr = &p.stderr
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

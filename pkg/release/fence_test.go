@@ -1,0 +1,201 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// fakeClock is the real clocks moved by the test: pause moves both (a
+// process stopped with SIGSTOP), suspend only the wall clock (a machine
+// asleep: Go's monotonic clock stands still), and sleep returns at once,
+// having moved both.
+type fakeClock struct {
+	mu                 sync.Mutex
+	monoSkew, wallSkew time.Duration // added to the real clocks
+	slept              time.Duration
+}
+
+func useFakeClock(t *testing.T) *fakeClock {
+	t.Helper()
+	c := &fakeClock{}
+	old := clock
+	clock = c
+	t.Cleanup(func() { clock = old })
+	return c
+}
+
+func (c *fakeClock) readings() (time.Duration, time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.monoSkew, c.wallSkew
+}
+
+func (c *fakeClock) mono() time.Duration { m, _ := c.readings(); return realClock{}.mono() + m }
+func (c *fakeClock) wall() time.Time     { _, w := c.readings(); return realClock{}.wall().Add(w) }
+
+func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	c.pause(d)
+	c.mu.Lock()
+	c.slept += d
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *fakeClock) pause(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.monoSkew += d
+	c.wallSkew += d
+}
+
+func (c *fakeClock) suspend(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wallSkew += d
+}
+
+// The fence: while the lease is held, every request passes; once it is
+// lost (the process was stopped or the machine slept past its duration
+// less the margin, judged by either clock; or another operation took it
+// over), every mutating request is refused before it is sent, with the
+// *LostError, and the operation's context is cancelled with it; reads
+// and the lease's own requests still pass.
+func TestTheFenceRefusesWritesOnceTheLeaseIsLost(t *testing.T) {
+	defer func(r time.Duration) { leaseRenew = r }(leaseRenew)
+	leaseRenew = 20 * time.Millisecond
+	for _, tt := range []struct {
+		name string
+		lose func(*fakeClock, *testing.T, *lease)
+		lost string // empty: still held
+	}{
+		{"held", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin() - time.Second) }, ""},
+		{"stopped (SIGSTOP)", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin()) }, "it was not renewed within its 15s"},
+		{"asleep (suspend)", func(c *fakeClock, _ *testing.T, _ *lease) { c.suspend(leaseDuration) }, "it was not renewed within its 15s"},
+		{"monotonic clock only (wall clock set back)", func(c *fakeClock, _ *testing.T, _ *lease) {
+			c.mu.Lock()
+			c.monoSkew += leaseDuration
+			c.mu.Unlock()
+		}, "it was not renewed within its 15s"},
+		{"taken over", nil, "another operation took it over"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := useFakeClock(t)
+			f, _ := recoveryFixture(t)
+			if tt.lose == nil {
+				f.Clientset.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewConflict(schemaLeases, LeasePrefix+"db", errors.New("modified"))
+				})
+			}
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			l, _, err := acquire(ctx, f.Clientset, "team", "db", OpUpgrade, t.Logf, t.Logf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.release(ctx)
+			l.whenLost(cancel)
+			fc := newFence()
+			defer fc.hold(l)()
+
+			// A server that answers every request, and the client of an
+			// operation in front of it.
+			var mu sync.Mutex
+			var got []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				got = append(got, r.Method+" "+r.URL.Path)
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`))
+			}))
+			defer srv.Close()
+			cs, err := kubernetes.NewForConfig(fc.wrap(&rest.Config{Host: srv.URL}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.lose != nil {
+				tt.lose(clk, t, l)
+			} else {
+				deadline := time.Now().Add(5 * time.Second)
+				for l.check() == nil && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+
+			record := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sh.helm.release.v1.db.v2"}}
+			_, putErr := cs.CoreV1().Secrets("team").Update(context.WithoutCancel(ctx), record, metav1.UpdateOptions{})
+			_, postErr := cs.CoreV1().ConfigMaps("team").Create(context.WithoutCancel(ctx), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "web"}}, metav1.CreateOptions{})
+			delErr := cs.CoreV1().Pods("team").Delete(context.WithoutCancel(ctx), "web-0", metav1.DeleteOptions{})
+			_, getErr := cs.CoreV1().Secrets("team").Get(context.WithoutCancel(ctx), "x", metav1.GetOptions{})
+			_, leaseErr := cs.CoreV1().Secrets("team").Update(leaseContext(context.WithoutCancel(ctx)), record, metav1.UpdateOptions{})
+			if getErr != nil || leaseErr != nil {
+				t.Errorf("a read: %v; the lease's own request: %v; want both sent", getErr, leaseErr)
+			}
+			mu.Lock()
+			sent := strings.Join(got, ", ")
+			mu.Unlock()
+			if tt.lost == "" {
+				if putErr != nil || postErr != nil || delErr != nil || context.Cause(ctx) != nil {
+					t.Errorf("writes under a held lease: %v, %v, %v; context %v", putErr, postErr, delErr, context.Cause(ctx))
+				}
+				return
+			}
+			for _, err := range []error{putErr, postErr, delErr} {
+				var lost *LostError
+				if !errors.As(err, &lost) || !strings.Contains(err.Error(), `lost the lease of release "db" in namespace "team": `+tt.lost) {
+					t.Errorf("a write after the lease was lost: %v, want it refused with the LostError", err)
+				}
+			}
+			if sent != "GET /api/v1/namespaces/team/secrets/x, PUT /api/v1/namespaces/team/secrets/sh.helm.release.v1.db.v2" {
+				t.Errorf("the server saw %s; want only the read and the lease's own request", sent)
+			}
+			var lost *LostError
+			if !errors.As(context.Cause(ctx), &lost) {
+				t.Errorf("the operation's context: %v, want it cancelled with the LostError", context.Cause(ctx))
+			}
+		})
+	}
+}
+
+var schemaLeases = coordinationv1.Resource("leases")
+
+// A lease with an absurd duration, renewed long ago, is watched for at most
+// 5 minutes on this process's clock, then taken over.
+func TestAnAbsurdLeaseIsWatchedForAtMostTheCap(t *testing.T) {
+	clk := useFakeClock(t)
+	f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
+	var notes []string
+	c.notify = func(s string) { notes = append(notes, s) }
+	storeLease(t, f, time.Now().Add(-6*time.Minute), 2_000_000_000)
+	if err := operations["upgrade"](context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if clk.slept < 5*time.Minute-time.Second || clk.slept > 5*time.Minute+time.Second {
+		t.Errorf("watched the lease for %s, want 5m", clk.slept)
+	}
+	if len(notes) != 1 || !strings.HasSuffix(notes[0], "has expired; waiting up to 5m0s to see it unchanged before taking it over") {
+		t.Errorf("notes %q", notes)
+	}
+	if got := history(t, f); strings.Join(got, " ") != "1 superseded 2 superseded 3 deployed" {
+		t.Errorf("history %v", got)
+	}
+}

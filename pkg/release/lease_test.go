@@ -1,0 +1,169 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/bundlesh/bundle/internal/releasetest"
+	"github.com/bundlesh/bundle/pkg/plan"
+)
+
+// storeLease stores a lease on release db held by another process (build
+// pid 7), renewed at renewed, of the given duration in seconds.
+func storeLease(t *testing.T, f *releasetest.Fixture, renewed time.Time, seconds int32) {
+	t.Helper()
+	id, at := "build-7-cafe", metav1.NewMicroTime(renewed)
+	_, err := f.Clientset.CoordinationV1().Leases("team").Create(context.Background(), &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: LeasePrefix + "db", ResourceVersion: "1", Annotations: map[string]string{
+			annotationOperation: string(OpUpgrade), annotationHost: "build", annotationPID: "7"}},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: ptr(seconds), AcquireTime: &at, RenewTime: &at},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// debugLines collects what the client writes to its debug log (the
+// lines an operation also tells the user of, without Notify).
+func debugLines(f *releasetest.Fixture) func() string {
+	var mu sync.Mutex
+	var b strings.Builder
+	f.Config().Log = func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&b, format+"\n", args...)
+	}
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return b.String()
+	}
+}
+
+// An expired lease (by its timestamps) is taken over only once this
+// process has seen it unchanged for its duration on its own clock, saying
+// so; one that changes meanwhile (its holder renews it, with a clock
+// behind) stops the operation, naming the holder. A renewal time in the
+// future beyond the lease's duration is no sign of life either: such a
+// lease is watched as an expired one, not obeyed until then.
+func TestAnExpiredLeaseIsTakenOverOnlyOnceSeenUnchanged(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		renewed time.Time
+		renews  bool // the holder renews it while watched
+	}{
+		{"expired", time.Now().Add(-time.Minute), false},
+		{"renewed in 2090", time.Date(2090, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{"renewed while watched", time.Now().Add(-time.Minute), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
+			logged := debugLines(f)
+			storeLease(t, f, tt.renewed, 1)
+			if tt.renews {
+				gets := 0
+				f.Clientset.PrependReactor("get", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+					if gets++; gets < 2 {
+						return false, nil, nil
+					}
+					l, err := f.Clientset.Tracker().Get(coordinationv1.SchemeGroupVersion.WithResource("leases"), "team", LeasePrefix+"db")
+					if err != nil {
+						return true, nil, err
+					}
+					l = l.DeepCopyObject()
+					renewed := metav1.NewMicroTime(tt.renewed.Add(time.Duration(gets) * time.Second))
+					l.(*coordinationv1.Lease).Spec.RenewTime = &renewed
+					l.(*coordinationv1.Lease).ResourceVersion = fmt.Sprint(gets)
+					return true, l, nil
+				})
+			}
+			start := time.Now()
+			err := operations["upgrade"](context.Background(), c)
+			took := time.Since(start)
+			if !strings.Contains(logged(), `release "db": its lease bundle.sh-release-db (held by build pid 7 since `) ||
+				!strings.Contains(logged(), "has expired; waiting up to 1s to see it unchanged before taking it over") {
+				t.Errorf("no line saying it waits for the lease:\n%s", logged())
+			}
+			if tt.renews {
+				if err == nil || !strings.HasPrefix(err.Error(), `release "db" in namespace "team" is being upgraded by build pid 7 since `) {
+					t.Fatalf("upgrade while the holder renews its lease: %v, want it refused naming the holder", err)
+				}
+				if got := history(t, f); fmt.Sprint(got) != "[1 deployed 2 pending-upgrade]" {
+					t.Errorf("history %v: the refused upgrade changed it", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took < time.Second {
+				t.Errorf("the expired lease was taken over after %s, before this process saw it unchanged for its duration (1s)", took)
+			}
+			if got := history(t, f); fmt.Sprint(got) != "[1 superseded 2 superseded 3 deployed]" {
+				t.Errorf("history %v", got)
+			}
+		})
+	}
+}
+
+// A lease's duration is read as at most 5 minutes: an absurd one does not
+// wedge the release until 2090. A busy error names the Lease and how to
+// remove it.
+func TestALeaseDurationIsCapped(t *testing.T) {
+	f, c := recoveryFixture(t, helmrelease.StatusDeployed)
+	renewed := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	storeLease(t, f, renewed, 2_000_000_000) // 63 years
+	err := operations["upgrade"](context.Background(), c)
+	want := fmt.Sprintf(`release "db" in namespace "team" is being upgraded by build pid 7 since %s: wait for it, or if it has died, retry after %s when its lease expires `+
+		`(Lease bundle.sh-release-db; if no operation runs, remove it: kubectl delete lease bundle.sh-release-db -n team)`,
+		renewed.Format(time.RFC3339), renewed.Add(5*time.Minute).Format(time.RFC3339))
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+// An operation that can no longer count on its lease stops: when it could
+// not renew it within its duration (paused, asleep, cut off), or when
+// another operation took it over. Its context is cancelled (a wait ends
+// at once) and it fails saying so.
+func TestAnOperationThatLosesItsLeaseFails(t *testing.T) {
+	defer func(d, r time.Duration) { leaseDuration, leaseRenew = d, r }(leaseDuration, leaseRenew)
+	leaseDuration, leaseRenew = 500*time.Millisecond, 50*time.Millisecond
+	for _, tt := range []struct {
+		name string
+		err  error // of every renewal
+		want string
+	}{
+		{"not renewed", apierrors.NewInternalError(errors.New("etcd is gone")), "it was not renewed within its 500ms"},
+		{"taken over", apierrors.NewConflict(coordinationv1.Resource("leases"), LeasePrefix+"db", errors.New("the object has been modified")), "another operation took it over"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, c := recoveryFixture(t, helmrelease.StatusDeployed)
+			f.Kube.WaitDuration = 5 * time.Second
+			f.Clientset.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, tt.err
+			})
+			start := time.Now()
+			_, err := c.Upgrade(context.Background(), UpgradeOptions{Source: plan.Source{Reference: "lab/db"}, ReleaseName: "db", WaitOptions: WaitOptions{Wait: true}})
+			want := `upgrading "db" to db 1.0.0: lost the lease of release "db" in namespace "team": ` + tt.want
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "; nothing more was written") {
+				t.Fatalf("got  %v\nwant %s...", err, want)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("the upgrade ended %s after it lost its lease: its wait went on", took)
+			}
+		})
+	}
+}
