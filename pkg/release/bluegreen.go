@@ -39,7 +39,6 @@ import (
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -239,6 +238,12 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	if opts.DryRun {
 		return c.blueGreenDryRun(ctx, opts)
 	}
+	if opts.CreateNamespace {
+		// Before the router's lease, which lives in it.
+		if err := c.installNamespace(ctx, name); err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: %w", name, err)
+		}
+	}
 	// The router's lease, held from reading which colour is live to the
 	// switch.
 	ctx, end, st, err := c.holdRouter(ctx, OpUpgrade, name)
@@ -258,11 +263,6 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 		dry.DryRun = true
 		if _, err := c.Upgrade(ctx, dry); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", name, bg.up.ReleaseName, err)
-		}
-		if opts.CreateNamespace {
-			if err := c.createNamespace(ctx); err != nil {
-				return nil, err
-			}
 		}
 		now := &BlueGreen{Name: name}
 		if st != nil {
@@ -336,26 +336,6 @@ func (c *Client) waitClaims(ctx context.Context, name string, w WaitOptions) err
 		return err
 	}
 	return cfg.KubeClient.WaitWithJobs(jobs, w.timeout())
-}
-
-// createNamespace creates the client's namespace unless it exists.
-func (c *Client) createNamespace(ctx context.Context) error {
-	if c.env == nil || c.env.Clientset == nil {
-		return nil
-	}
-	cs, err := c.env.Clientset()
-	if err != nil {
-		return err
-	}
-	_, err = cs.CoreV1().Namespaces().Get(ctx, c.namespace, metav1.GetOptions{})
-	if !apierrors.IsNotFound(err) {
-		return err
-	}
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c.namespace}}, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
 }
 
 // blueGreenDryRun is BlueGreenUpgrade with DryRun: the colour's upgrade

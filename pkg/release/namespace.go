@@ -71,7 +71,7 @@ func (o KubeOptions) loadingRules() *clientcmd.ClientConfigLoadingRules {
 // operation's kube client, so the namespace is what it was before;
 // Helm's install, which creates it again, finds it there. A namespace
 // that exists, or that the user may not read, is left to Helm's install
-// as before. (createNamespace, a blue-green app's, is a plain one.)
+// as before. A blue-green app's first upgrade creates it so too.
 func (c *Client) installNamespace(ctx context.Context, name string) error {
 	if c.env == nil || c.env.Clientset == nil {
 		return nil

@@ -168,3 +168,40 @@ func TestConcurrentInstallsIntoANewNamespaceExactlyOneDeploys(t *testing.T) {
 		t.Errorf("history %v", st)
 	}
 }
+
+// The first blue-green upgrade of an app into a namespace it creates takes
+// the app's lease too: of two started together, exactly one makes the app.
+func TestConcurrentBlueGreenInstallsIntoANewNamespaceExactlyOneProceeds(t *testing.T) {
+	t.Parallel()
+	e, ns := setupIn(t, "concurrent-bluegreen")
+	chart := testutil.Chart{Name: "web", Templates: map[string]string{
+		"deploy.yaml": testutil.DeploymentYAML("{{ .Release.Name }}", testutil.Replicas("1"),
+			testutil.PodSpec("containers: [{name: web, image: nginx}]")) + "  minReadySeconds: 5\n",
+		"svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}-web'}\nspec:\n  selector: {app: '{{ .Release.Name }}'}\n  ports: [{port: 80}]\n",
+	}}.Write(t, t.TempDir()+"/web")
+	bundleBinary(t)
+
+	procs := []*process{
+		e.startBinary(t, "upgrade", "app", chart, "-n", ns, "--create-namespace", "--strategy", "blue-green", "--wait", "--timeout", "1m"),
+		e.startBinary(t, "upgrade", "app", chart, "-n", ns, "--create-namespace", "--strategy", "blue-green", "--wait", "--timeout", "1m"),
+	}
+	done := 0
+	for _, p := range procs {
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("an upgrade still runs after 2 minutes: %s", p.stderr.String())
+		}
+		if p.err == nil {
+			done++
+		} else if !strings.Contains(p.stderr.String(), `release "app" in namespace "`+ns+`" is being upgraded by`) {
+			t.Errorf("a concurrent blue-green upgrade: %v: %s", p.err, p.stderr.String())
+		}
+	}
+	if done != 1 {
+		t.Fatalf("%d of 2 concurrent blue-green upgrades proceeded, want exactly 1", done)
+	}
+	if st, _ := e.revisions(t, ns, "app"); len(st) != 1 {
+		t.Errorf("router history %v, want one revision", st)
+	}
+}
