@@ -28,6 +28,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/sign"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // An archive (bundle archive) is one OCI image layout, as a tar file,
@@ -328,7 +329,7 @@ type ArchivePushResult struct {
 
 // ReadArchiveIndex reads the table of contents of an archive.
 func ReadArchiveIndex(file string) (*ArchiveIndex, error) {
-	f, err := os.Open(file)
+	f, err := userfile.Open("archive", file)
 	if err != nil {
 		return nil, err
 	}

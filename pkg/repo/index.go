@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -63,7 +62,7 @@ func IndexDir(dir, baseURL string) (*Index, error) {
 	}
 	idx := &Index{APIVersion: "v1", Entries: map[string][]*IndexEntry{}, Generated: indexEpoch}
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := bundle.ReadArchiveFile(p)
 		if err != nil {
 			return nil, err
 		}
