@@ -6,7 +6,7 @@
 #   make cluster-up   start the local control plane (kubeconfig: .cache/cluster/run/kubeconfig;
 #                     CLUSTER_NODES=1 for a single node, default 3)
 #   make cluster-down stop it
-#   make fuzz         run every fuzzer for FUZZTIME each
+#   make fuzz         run every fuzzer for FUZZTIME each (make test: FUZZ_SMOKE_TIME each)
 #   make bench        resolver benchmarks; --wait against helm's on a local control plane
 #
 # The control plane (etcd, kube-apiserver, kube-controller-manager,
@@ -60,7 +60,7 @@ K8S_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitCommit=0000000000000000000000000000000000000000 \
 	-X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z
 
-.PHONY: build test test-tools unit-test vet-tools bench lock catalog demo cluster-build cluster-up cluster-down fuzz vet clean
+.PHONY: build test test-tools unit-test vet-tools bench lock catalog demo cluster-build cluster-up cluster-down fuzz fuzz-smoke vet clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(HELM_LDFLAGS)" -o bin/bundle ./cmd/bundle
@@ -77,7 +77,7 @@ vet-tools:
 # planes (separate from the demo's), stopped again whatever the outcome: one
 # of CLUSTER_NODES nodes for all of them, and one of a single node on which
 # TestEveryCatalogBundleOnOneNode installs every catalog bundle.
-test: build vet cluster-build $(HELM) test-tools
+test: build vet fuzz-smoke cluster-build $(HELM) test-tools
 	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE) --nodes $(CLUSTER_NODES) && \
 	$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE_ONE_NODE) --nodes 1; \
 	status=$$?; \
@@ -164,15 +164,53 @@ cluster-up: cluster-build
 cluster-down:
 	@if [ -x $(CLUSTER) ]; then $(CLUSTER) down --state $(DEMO_STATE); fi
 
+# Every fuzzer, PACKAGE:FUNCTION: make fuzz runs each for FUZZTIME, make
+# test each for FUZZ_SMOKE_TIME (fuzz-smoke). A new Fuzz function is
+# listed here.
+FUZZERS := \
+	./pkg/bundle:FuzzLoadArchive \
+	./pkg/bundle:FuzzParseLock \
+	./pkg/bundle:FuzzParseFile \
+	./pkg/bundle:FuzzParseValues \
+	./pkg/bundle:FuzzParseConstraint \
+	./pkg/bundle:FuzzValuesSettings \
+	./pkg/repo:FuzzParseIndex \
+	./pkg/sign:FuzzParsePolicy
+FUZZ_SMOKE_TIME ?= 3s
+FUZZ_BIN := $(CACHE)/fuzz
+
+# run_fuzzers runs every fuzzer for $(1) as go test -fuzz would, but
+# builds each package's instrumented test binary once: in the package's
+# directory (a failing input is written to its testdata/fuzz, to add to
+# the corpus), with go test's cache of interesting inputs. A fuzzer listed
+# but not there fails it. (make fuzz FUZZERS=./pkg/repo:FuzzParseIndex
+# runs one.)
+define run_fuzzers
+	@set -e; mkdir -p $(FUZZ_BIN); \
+	for f in $(FUZZERS); do \
+		grep -qs "^func $${f#*:}(" $${f%%:*}/*_test.go || { echo "FUZZERS lists $$f, which is not there"; exit 1; }; \
+	done; \
+	cache="$$($(GO) env GOCACHE)/fuzz/$$($(GO) list -m)"; \
+	for p in $(sort $(foreach f,$(FUZZERS),$(firstword $(subst :, ,$(f))))); do \
+		$(GO) test -c -fuzz . -o $(FUZZ_BIN)/$$(echo $$p | tr ./ __).test $$p; \
+	done; \
+	for f in $(FUZZERS); do \
+		p=$${f%%:*}; fn=$${f#*:}; echo "fuzzing $$p $$fn for $(1)"; \
+		(cd $$p && $(abspath $(FUZZ_BIN))/$$(echo $$p | tr ./ __).test -test.run '^$$' -test.fuzz "^$$fn\$$" \
+			-test.fuzztime $(1) -test.fuzzcachedir "$$cache/$${p#./}" -test.paniconexit0 -test.timeout 10m); \
+	done
+endef
+
 fuzz:
-	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzLoadArchive$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseLock$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseValues$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzParseConstraint$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/bundle -run '^$$' -fuzz '^FuzzValuesSettings$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/repo -run '^$$' -fuzz '^FuzzParseIndex$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./pkg/sign -run '^$$' -fuzz '^FuzzParsePolicy$$' -fuzztime $(FUZZTIME)
+	$(call run_fuzzers,$(FUZZTIME))
+
+# Each fuzzer briefly, in make test; a Fuzz function missing from FUZZERS
+# fails it.
+fuzz-smoke:
+	@for fn in $$(grep -rhoE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' cmd internal pkg test | cut -c6-); do \
+		case " $(FUZZERS) " in *:$$fn" "*) ;; *) echo "$$fn is not in the Makefile's FUZZERS: list it"; exit 1;; esac; \
+	done
+	$(call run_fuzzers,$(FUZZ_SMOKE_TIME))
 
 # Resolver benchmarks (a)-(e); see pkg/resolve/bench_test.go. Then, on a
 # control plane of its own, --wait against helm's: the same chart archive

@@ -77,7 +77,7 @@ func archivePushCommand() *ucli.Command {
 	o := &archivePushOptions{}
 	return command("push", o.run, o.registry.flags(), []ucli.Flag{
 		o.registry.quietFlag(),
-		boolFlag(&o.Force, "force", "move a bundle's version tag that holds other content"),
+		boolFlag(&o.Force, "force", "move a bundle's version tag or an image's tag that holds other content"),
 	})
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -116,13 +117,13 @@ func (o *signOptions) run(c *ucli.Context) error {
 	if o.key == "" {
 		return usagef(c, "--key FILE is required: the private key to sign with (bundle sign generate-key makes one)")
 	}
-	s, err := resolveSigned(c, o.registry, c.Args().Get(0), o.version)
+	pem, err := readKey(o.key)
 	if err != nil {
 		return err
 	}
-	pem, err := os.ReadFile(o.key)
+	s, err := resolveSigned(c, o.registry, c.Args().Get(0), o.version)
 	if err != nil {
-		return fmt.Errorf("--key: %v", err)
+		return err
 	}
 	password := signPassword(c)
 	if password == nil && bytes.Contains(pem, []byte("ENCRYPTED")) {
@@ -232,9 +233,9 @@ func (o *verifyOptions) run(c *ucli.Context) error {
 		keys = rule.Keys
 	}
 	for _, f := range o.keys.Value() {
-		pem, err := os.ReadFile(f)
+		pem, err := readKey(f)
 		if err != nil {
-			return fmt.Errorf("--key: %v", err)
+			return err
 		}
 		k, err := sign.LoadPublicKey(f, pem)
 		if err != nil {
@@ -252,4 +253,14 @@ func (o *verifyOptions) run(c *ucli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "verified %s@%s: signed by %s\n", s.address, dgst, k.Name)
 	return nil
+}
+
+// readKey reads a --key file: a regular file of at most
+// sign.MaxKeyFileSize bytes, or one line saying why not.
+func readKey(file string) ([]byte, error) {
+	pem, err := sign.ReadKeyFile("--key", file)
+	if err != nil && !errors.Is(err, errdefs.ErrInvalid) {
+		return nil, fmt.Errorf("--key: %v", err)
+	}
+	return pem, err
 }

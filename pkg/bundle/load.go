@@ -18,6 +18,7 @@ import (
 	"helm.sh/helm/v3/pkg/ignore"
 
 	"github.com/bundlesh/bundle/pkg/resolve"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // Size limits applied while loading, the same as Helm's defaults.
@@ -25,6 +26,11 @@ const (
 	MaxFileSize  = 5 << 20   // one file
 	MaxTotalSize = 100 << 20 // a whole bundle
 )
+
+// MaxValuesFileSize bounds a values file (-f) and a --set-file file: far
+// more than a release can hold (its record, compressed, is at most 1 MiB),
+// so that only a path to the wrong file is refused.
+const MaxValuesFileSize = 64 << 20
 
 // Bundle is a loaded, validated bundle.
 type Bundle struct {
@@ -487,12 +493,19 @@ func LoadArchiveFile(file string) (*Bundle, error) {
 // ReadArchiveFile reads a chart archive from disk: nothing but a regular
 // file, and at most MaxTotalSize bytes of it.
 func ReadArchiveFile(file string) ([]byte, error) {
-	data, err := readLimited(os.DirFS(filepath.Dir(file)), filepath.Base(file), limited{
-		display: file, notRegular: "not a chart archive (not a regular file)", what: "archive", limit: MaxTotalSize})
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := userfile.Read("", file, MaxTotalSize)
+	var refused *userfile.Error
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, &FileError{File: file, Msg: "no such file", Err: ErrInvalid}
+	case errors.As(err, &refused) && refused.Limit > 0:
+		return nil, &FileError{File: file, Msg: fmt.Sprintf("archive is over the %d-byte limit", MaxTotalSize), Err: ErrInvalid}
+	case errors.As(err, &refused):
+		return nil, &FileError{File: file, Msg: "not a chart archive: not a regular file (" + userfile.TypeName(refused.Mode) + ")", Err: ErrInvalid}
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return data, err
+	return data, nil
 }
 
 // readRegular reads one file of a bundle, refusing anything but a regular

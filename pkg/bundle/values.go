@@ -3,12 +3,12 @@ package bundle
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/strvals"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // ValuesOptions are the values a user gives on the command line, with
@@ -42,7 +42,10 @@ type ValuesOptions struct {
 func (o ValuesOptions) Merge() (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range o.Files {
-		data, err := os.ReadFile(f)
+		data, err := userfile.Read("values file", f, MaxValuesFileSize)
+		if errors.Is(err, errdefs.ErrInvalid) {
+			return nil, err // says which file
+		}
 		if err != nil {
 			return nil, fmt.Errorf("values file %s: %w", f, err)
 		}
@@ -84,7 +87,7 @@ type fileError struct{ err error }
 func (e *fileError) Error() string { return e.err.Error() }
 
 func readValueFile(path []rune) (any, error) {
-	data, err := os.ReadFile(string(path))
+	data, err := userfile.Read("", string(path), MaxValuesFileSize)
 	if err != nil {
 		return nil, &fileError{err}
 	}

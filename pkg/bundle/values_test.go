@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bundlesh/bundle/internal/testutil"
 )
@@ -113,6 +114,29 @@ func TestValuesInvalid(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("multi-line error: %q", err)
+			}
+		})
+	}
+}
+
+// Values files (-f) and --set-file files are read only when they are
+// regular files, up to MaxValuesFileSize: a directory, a named pipe or
+// /dev/zero is refused in one line naming it, at once.
+func TestValuesFilesBounded(t *testing.T) {
+	for _, bad := range testutil.BadFiles(t, MaxValuesFileSize) {
+		t.Run(bad.Name, func(t *testing.T) {
+			for _, tt := range []struct {
+				opts ValuesOptions
+				want string
+			}{
+				{ValuesOptions{Files: []string{bad.Path}}, "values file " + bad.Path},
+				{ValuesOptions{SetFile: []string{"cfg=" + bad.Path}}, `SetFile "cfg=` + bad.Path + `": ` + bad.Path},
+			} {
+				var err error
+				testutil.Within(t, 10*time.Second, func() { _, err = tt.opts.Merge() })
+				if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !strings.Contains(err.Error(), bad.Want) || strings.Contains(err.Error(), "\n") {
+					t.Errorf("%+v: got %v, want one line %s ... %s", tt.opts, err, tt.want, bad.Want)
+				}
 			}
 		})
 	}

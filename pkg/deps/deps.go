@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // LockOptions configure Lock.
@@ -121,7 +121,7 @@ func Lock(ctx context.Context, repos plan.Loader, local string, opts LockOptions
 			err = fs.ErrNotExist
 		}
 		if ref.Archive == "" {
-			old, err = os.ReadFile(path)
+			old, err = userfile.Read("", path, bundle.MaxFileSize)
 		}
 		if err != nil || !bytes.Equal(old, data) {
 			return nil, errdefs.Fixable(plan.ErrLockStale, []errdefs.Fix{{Run: []string{"lock", local}}}, "%s is out of date", path)
@@ -131,7 +131,7 @@ func Lock(ctx context.Context, repos plan.Loader, local string, opts LockOptions
 	if ref.Archive != "" {
 		return res, nil // an archive is not rewritten: the caller prints Data
 	}
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+	if old, err := userfile.Read("", path, bundle.MaxFileSize); err == nil && bytes.Equal(old, data) {
 		return res, nil
 	}
 	if err := bundle.WriteFileAtomic(path, data); err != nil {

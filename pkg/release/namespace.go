@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // NamespaceEnv names the environment variable that gives the namespace
@@ -31,6 +33,9 @@ func (o KubeOptions) ResolveNamespace() string {
 	if ns := o.getenv(NamespaceEnv); ns != "" {
 		return ns
 	}
+	if o.CheckFiles() != nil {
+		return "default" // unreadable
+	}
 	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(o.loadingRules(), &clientcmd.ConfigOverrides{CurrentContext: o.Context})
 	if ns, _, err := cfg.Namespace(); err == nil && ns != "" {
 		return ns
@@ -43,6 +48,34 @@ func (o KubeOptions) getenv(key string) string {
 		return o.Getenv(key)
 	}
 	return os.Getenv(key)
+}
+
+// MaxKubeconfigSize bounds a kubeconfig file: client-go reads each whole.
+const MaxKubeconfigSize = 16 << 20
+
+// CheckFiles refuses, with a *userfile.Error, a kubeconfig file (the one
+// Kubeconfig names, else those of $KUBECONFIG, else ~/.kube/config) that
+// is not a regular file or is larger than MaxKubeconfigSize, before
+// client-go reads it: it would wait for ever on a named pipe and read
+// /dev/zero until memory runs out. Files that do not exist are left to
+// client-go.
+func (o KubeOptions) CheckFiles() error {
+	rules := o.loadingRules()
+	files := rules.Precedence
+	if rules.ExplicitPath != "" {
+		files = []string{rules.ExplicitPath}
+	}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		switch {
+		case err != nil:
+		case !fi.Mode().IsRegular():
+			return &userfile.Error{What: "kubeconfig", Path: f, Mode: fi.Mode()}
+		case fi.Size() > MaxKubeconfigSize:
+			return &userfile.Error{What: "kubeconfig", Path: f, Limit: MaxKubeconfigSize}
+		}
+	}
+	return nil
 }
 
 // loadingRules finds the kubeconfig as kubectl does: Kubeconfig, else the

@@ -90,6 +90,9 @@ type Client struct {
 // New returns a client for the cluster and namespace in opts, resolving
 // bundles through repos. It does not contact the cluster.
 func New(opts KubeOptions, repos plan.References) (*Client, error) {
+	if err := opts.CheckFiles(); err != nil {
+		return nil, err
+	}
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig = &opts.Kubeconfig
 	flags.Context = &opts.Context

@@ -28,6 +28,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/sign"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // An archive (bundle archive) is one OCI image layout, as a tar file,
@@ -314,7 +315,8 @@ func (w *ArchiveWriter) WriteTar(path string) error {
 
 // ArchivePushOptions configure PushArchive.
 type ArchivePushOptions struct {
-	// Force moves a bundle's tag that holds other content.
+	// Force moves a bundle's tag, or an image's, that holds other
+	// content.
 	Force bool
 }
 
@@ -328,7 +330,7 @@ type ArchivePushResult struct {
 
 // ReadArchiveIndex reads the table of contents of an archive.
 func ReadArchiveIndex(file string) (*ArchiveIndex, error) {
-	f, err := os.Open(file)
+	f, err := userfile.Open("archive", file)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +363,9 @@ func ReadArchiveIndex(file string) (*ArchiveIndex, error) {
 // PushArchive copies everything in an archive into a registry namespace
 // (oci://HOST/PREFIX): each bundle to PREFIX/NAME:TAG, each image by
 // digest to bundle.Mirrored(HOST/PREFIX, its repository), tagged with the
-// tag it was written with, if any. What the registry holds already is not
+// tag it was written with, if any. A bundle's version or an image's tag
+// the registry holds with other content is refused before anything is
+// sent, unless popts.Force. What the registry holds already is not
 // sent again, so an interrupted push resumes; every blob read from the
 // archive is checked against its digest, and a corrupted one is refused
 // naming it.
@@ -408,20 +412,33 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 		}
 		return desc, nil
 	}
-	// A version that holds other content is refused before anything is
-	// sent, unless forced.
-	for _, b := range idx.Bundles {
-		where := fmt.Sprintf("oci://%s/%s:%s", o.base, b.Name, b.Tag)
-		r, err := o.repository(b.Name)
+	// A bundle's version or an image's tag that holds other content is
+	// refused before anything is sent, unless forced.
+	refuseOther := func(repository, tag, dgst, where string) error {
+		r, err := o.repository(repository)
 		if err != nil {
+			return err
+		}
+		existing, err := r.Resolve(ctx, tag)
+		switch {
+		case err == nil && existing.Digest.String() != dgst && !popts.Force:
+			return errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Options: []string{"force"}, Use: true}}, "%s already exists with other content (%s)", where, existing.Digest)
+		case err != nil && !errors.Is(err, errdef.ErrNotFound):
+			return o.explain(where, err)
+		}
+		return nil
+	}
+	for _, b := range idx.Bundles {
+		if err := refuseOther(b.Name, b.Tag, b.Digest, fmt.Sprintf("oci://%s/%s:%s", o.base, b.Name, b.Tag)); err != nil {
 			return nil, err
 		}
-		existing, err := r.Resolve(ctx, b.Tag)
-		switch {
-		case err == nil && existing.Digest.String() != b.Digest && !popts.Force:
-			return nil, errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Options: []string{"force"}, Use: true}}, "%s already exists with other content (%s)", where, existing.Digest)
-		case err != nil && !errors.Is(err, errdef.ErrNotFound):
-			return nil, o.explain(where, err)
+	}
+	for _, img := range idx.Images {
+		if tag := imageTag(img.Image); tag != "" {
+			target := bundle.Mirrored(o.base, img.Repository)
+			if err := refuseOther(strings.TrimPrefix(target, o.base+"/"), tag, img.Digest, target+":"+tag); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// Images first: a bundle there means its images are too.
@@ -438,12 +455,12 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 		}
 		// The tag too, for people and for registries that collect
 		// untagged manifests; installs pin the digest.
-		if ref, err := bundle.ParseImage(img.Image); err == nil && ref.Tag != "" && ref.Digest == "" {
+		if tag := imageTag(img.Image); tag != "" {
 			r, err := o.repository(strings.TrimPrefix(target, o.base+"/"))
 			if err != nil {
 				return nil, err
 			}
-			if err := r.Tag(ctx, desc, ref.Tag); err != nil {
+			if err := r.Tag(ctx, desc, tag); err != nil {
 				return nil, o.explain(where, err)
 			}
 		}
@@ -490,6 +507,15 @@ func PushArchive(ctx context.Context, file, dest string, opts OCIOptions, popts 
 		}
 	}
 	return res, nil
+}
+
+// imageTag is the tag an image of an archive was written with, which its
+// mirror is tagged with too; "" when it was pinned by digest.
+func imageTag(image string) string {
+	if ref, err := bundle.ParseImage(image); err == nil && ref.Digest == "" {
+		return ref.Tag
+	}
+	return ""
 }
 
 // verifiedStorage reads an archive's blobs, checking each against its

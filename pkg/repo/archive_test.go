@@ -2,12 +2,16 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"oras.land/oras-go/v2/registry/remote"
+
 	"github.com/bundlesh/bundle/internal/testregistry"
 	"github.com/bundlesh/bundle/pkg/bundle"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // An archive shows each layer on the terminal going in and coming out,
@@ -90,5 +94,62 @@ func TestPushArchiveRefusesOtherContent(t *testing.T) {
 	}
 	if _, err := PushArchive(ctx, two, dest, opts, ArchivePushOptions{Force: true}); err != nil {
 		t.Errorf("forced: %v", err)
+	}
+}
+
+// An image tag the mirror holds with other content is refused as a
+// bundle's version is, before anything is sent, unless forced; the same
+// content again is no conflict.
+func TestPushArchiveRefusesOtherImageContent(t *testing.T) {
+	ctx := context.Background()
+	src := startRegistry(t)
+	dir := t.TempDir()
+	archive := func(name string) (file, dgst string) {
+		dgst = testregistry.Image(t, src, "img/x", "1") // moves the tag to a new image
+		w, err := NewArchiveWriter(filepath.Join(dir, name), OCIOptions{PlainHTTP: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddImage(ctx, bundle.LockedImage{Image: src + "/img/x:1", Repository: src + "/img/x", Digest: dgst}); err != nil {
+			t.Fatal(err)
+		}
+		file = filepath.Join(dir, name+".tar")
+		if err := w.WriteTar(file); err != nil {
+			t.Fatal(err)
+		}
+		return file, dgst
+	}
+	one, d1 := archive("one")
+	two, d2 := archive("two")
+	mirror := startRegistry(t)
+	dest := "oci://" + mirror + "/m"
+	opts := OCIOptions{PlainHTTP: true}
+	tagged := func() string {
+		r, err := remote.NewRepository(bundle.Mirrored(mirror+"/m", src+"/img/x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.PlainHTTP = true
+		desc, err := r.Resolve(ctx, "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return desc.Digest.String()
+	}
+	for _, file := range []string{one, one} {
+		if _, err := PushArchive(ctx, file, dest, opts, ArchivePushOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := PushArchive(ctx, two, dest, opts, ArchivePushOptions{})
+	want := bundle.Mirrored(mirror+"/m", src+"/img/x") + ":1 already exists with other content (" + d1 + ")"
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, errdefs.ErrExists) {
+		t.Errorf("other content: %v, want ...%s", err, want)
+	}
+	if res != nil || tagged() != d1 {
+		t.Errorf("refused, yet %+v pushed, tag at %s", res, tagged())
+	}
+	if _, err := PushArchive(ctx, two, dest, opts, ArchivePushOptions{Force: true}); err != nil || tagged() != d2 {
+		t.Errorf("forced: %v, tag at %s, want %s", err, tagged(), d2)
 	}
 }

@@ -14,7 +14,12 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
+
+// MaxConfigFileSize bounds the repositories file and the credentials
+// file: thousands of repositories.
+const MaxConfigFileSize = 1 << 20
 
 var repoNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$`)
 
@@ -67,10 +72,13 @@ func (c *Config) passwords() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !st.Mode().IsRegular() {
+		return nil, &userfile.Error{What: "credentials file", Path: path, Mode: st.Mode()}
+	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, errdefs.New(errdefs.ErrInvalid, "%s holds passwords and others may read it (mode %04o): make it yours only with chmod 600 %s", path, st.Mode().Perm(), path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read("credentials file", path, MaxConfigFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +148,7 @@ func DefaultPaths(getenv func(string) string) (configFile, cacheDir string) {
 // LoadConfig reads the repositories file; a missing file is an empty list.
 func LoadConfig(path, cacheDir string) (*Config, error) {
 	c := &Config{path: path, cacheDir: cacheDir}
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read("repositories file", path, MaxConfigFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // maxIndexSize bounds an index download.
@@ -196,7 +196,7 @@ func (h *HTTP) index(ctx context.Context) (*compactIndex, error) {
 	h.once.Do(func() {
 		var data []byte
 		if h.indexFile != "" {
-			if data, h.err = os.ReadFile(h.indexFile); h.err != nil {
+			if data, h.err = userfile.Read("", h.indexFile, maxIndexSize); h.err != nil {
 				h.err = &errdefs.Error{Kind: errdefs.ErrStale, Msg: fmt.Sprintf("repository %s: cached index: %v", h.name, h.err), Fixes: []errdefs.Fix{{Run: []string{"repo", "update"}}}, Err: h.err}
 				return
 			}

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -62,7 +62,7 @@ func IndexDir(dir, baseURL string) (*Index, error) {
 	}
 	idx := &Index{APIVersion: "v1", Entries: map[string][]*IndexEntry{}, Generated: indexEpoch}
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := bundle.ReadArchiveFile(p)
 		if err != nil {
 			return nil, err
 		}
@@ -114,11 +114,12 @@ func (idx *Index) Marshal() ([]byte, error) {
 // A large index is not parsed as one document: sigs.k8s.io/yaml would hold
 // a generic tree of it several times its size (11 bytes per byte of index
 // at 16 MB). An index as Helm and bundle write it (block style, entries:
-// at the top level, one key per chart under it) is cut into one small
-// document per chart, parsed in turn, so that memory beyond the index's
-// bytes stays under about twice its size. Any other layout, and any chart
-// whose piece does not parse alone, is parsed whole, as before: both ways
-// read the same index the same way.
+// at the top level, one plain key per chart under it) is cut into one
+// small document per chart, parsed in turn, so that memory beyond the
+// index's bytes stays under about twice its size. The pieces are used only
+// when they are sure to read as the whole document does (see
+// parseIndexPieces); any other index is parsed whole, so both ways accept
+// the same indexes and read them the same way.
 func ParseIndex(name string, data []byte) (*Index, error) {
 	idx, ok := parseIndexPieces(data)
 	if !ok {
@@ -127,6 +128,12 @@ func ParseIndex(name string, data []byte) (*Index, error) {
 			return nil, err
 		}
 	}
+	return checkIndex(name, idx)
+}
+
+// checkIndex refuses an index of another apiVersion and sorts its
+// versions.
+func checkIndex(name string, idx *Index) (*Index, error) {
 	if idx.APIVersion != "v1" {
 		return nil, fmt.Errorf("%s: unsupported index apiVersion %q (want v1)", name, idx.APIVersion)
 	}
@@ -145,45 +152,94 @@ func parseIndexWhole(name string, data []byte) (*Index, error) {
 	return &idx, nil
 }
 
+// maxPieceDepth bounds how deep a piece may nest: the YAML and JSON
+// parsers refuse documents nested more than 10,000 deep, and a piece is
+// one level less deep alone than in the whole document.
+const maxPieceDepth = 5000
+
 // parseIndexPieces parses an index laid out as Helm writes it, one chart
-// at a time; ok is false when the layout is another, or a piece does not
-// parse alone.
+// at a time. ok is false unless the pieces are sure to read as the whole
+// document does; then the caller parses it whole. Sure means:
+//
+//   - the text is valid UTF-8 with no line breaks but \n and \r\n and no
+//     byte order mark, and no tab, flow collection, directive or document
+//     marker starts a line (what the pieces are cut by is what the YAML
+//     parser sees);
+//   - the document is a block mapping (its first line is KEY: ...) with
+//     the line "entries:" once, and that line is the mapping's only key
+//     entries (in any case): the rest of the document, parsed with the
+//     entries in place of that line, says so (see checkHead);
+//   - each chart starts with a line "  NAME:" at one indentation, NAME
+//     plain and read as itself, given once, and its lines (every line up
+//     to the next chart or the next line at column 0) parse alone as a
+//     mapping of that one key: then no quote, flow collection or block
+//     scalar is left open across charts;
+//   - nothing could be an alias (the YAML parser limits aliases per
+//     document, not per piece) and nothing nests anywhere near the
+//     parsers' depth limits.
 func parseIndexPieces(data []byte) (*Index, bool) {
-	const entriesKey = "entries:"
-	if !utf8.Valid(data) {
-		return nil, false // the whole parse says where (comments too are checked)
+	if !utf8.Valid(data) || oddBreaks(data) || mayHoldAlias(data) {
+		return nil, false
 	}
-	var head []byte     // the index without the lines under entries:
-	var pieces [][2]int // each chart's lines under entries:
-	indent := -1        // the charts' keys' indentation
-	inEntries, seenEntries := false, false
+	type piece struct {
+		start, end int
+		key        string
+		brackets   int
+	}
+	var head []byte    // the index without the lines under entries:
+	var pieces []piece // each chart's lines under entries:
+	entriesAt := -1    // where the line entries: is in head
+	indent := -1       // the charts' keys' indentation
+	inEntries, seenContent := false, false
+	// How deep a piece or the head can nest: a block collection starts
+	// only in a line's leading run of spaces and indicators, a flow one
+	// at a bracket.
+	maxLead, headBrackets, maxBrackets := 0, 0, 0
 	for pos := 0; pos < len(data); {
 		end := bytes.IndexByte(data[pos:], '\n')
 		if end < 0 {
 			end = len(data) - pos
 		}
 		line := data[pos : pos+end]
-		next := pos + end + 1
+		start, next := pos, min(pos+end+1, len(data))
+		pos = next
 		trimmed := bytes.TrimLeft(line, " ")
-		blank := len(bytes.TrimSpace(trimmed)) == 0 || trimmed[0] == '#'
 		depth := len(line) - len(trimmed)
-		switch {
-		case len(line) > 0 && (line[0] == '\t' || line[0] == '{' || line[0] == '[' || line[0] == '%' ||
-			bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("..."))):
+		if len(trimmed) == 0 || string(trimmed) == "\r" || trimmed[0] == '#' { // blank or a comment
+			if inEntries && len(pieces) > 0 {
+				pieces[len(pieces)-1].end = next
+			} else {
+				head = append(head, line...)
+				head = append(head, '\n')
+			}
+			continue
+		}
+		if line[0] == '\t' || line[0] == '{' || line[0] == '[' || line[0] == '%' ||
+			bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("...")) {
 			return nil, false // tabs, flow style (JSON), directives, documents
-		case blank:
-			if !inEntries {
-				head = append(head, data[pos:min(next, len(data))]...)
-			}
+		}
+		if !seenContent && (depth > 0 || !keyLine(line)) {
+			return nil, false // not a block mapping
+		}
+		seenContent = true
+		maxLead = max(maxLead, leadingIndicators(line))
+		brackets := bytes.Count(line, []byte("[")) + bytes.Count(line, []byte("{"))
+		switch {
 		case depth == 0:
-			inEntries = string(bytes.TrimRight(line, " \r")) == entriesKey
-			if inEntries && seenEntries {
-				return nil, false // given twice: the whole parse decides
+			inEntries = string(bytes.TrimRight(line, " \r")) == "entries:"
+			if inEntries {
+				if entriesAt >= 0 {
+					return nil, false // given twice: the whole parse decides
+				}
+				entriesAt = len(head)
 			}
-			seenEntries = seenEntries || inEntries
-			head = append(head, data[pos:min(next, len(data))]...)
+			head = append(head, line...)
+			head = append(head, '\n')
+			headBrackets += brackets
 		case !inEntries:
-			head = append(head, data[pos:min(next, len(data))]...)
+			head = append(head, line...)
+			head = append(head, '\n')
+			headBrackets += brackets
 		default:
 			if indent < 0 {
 				indent = depth
@@ -192,30 +248,171 @@ func parseIndexPieces(data []byte) (*Index, bool) {
 			case depth < indent:
 				return nil, false
 			case depth == indent && trimmed[0] != '-':
-				pieces = append(pieces, [2]int{pos, pos})
+				key, ok := pieceKey(trimmed)
+				if !ok {
+					return nil, false
+				}
+				pieces = append(pieces, piece{start: start, key: key})
 			case len(pieces) == 0:
 				return nil, false
 			}
-			pieces[len(pieces)-1][1] = min(next, len(data))
+			p := &pieces[len(pieces)-1]
+			p.end, p.brackets = next, p.brackets+brackets
+			maxBrackets = max(maxBrackets, p.brackets)
 		}
-		pos = next
 	}
-	var idx Index
-	if err := sigsyaml.Unmarshal(head, &idx); err != nil || idx.Entries != nil {
+	if entriesAt < 0 || bytes.Contains(head, []byte("<<")) || bytes.IndexByte(head, '!') >= 0 ||
+		2*maxLead+max(headBrackets, maxBrackets)+8 > maxPieceDepth {
+		return nil, false // no entries:, merge keys or tags, or nesting deep enough to worry
+	}
+	idx, ok := checkHead(head, entriesAt)
+	if !ok {
 		return nil, false
 	}
 	if len(pieces) == 0 {
-		return &idx, true
+		return idx, true
 	}
 	idx.Entries = make(map[string][]*IndexEntry, len(pieces))
 	for _, p := range pieces {
-		var m map[string][]*IndexEntry
-		if err := sigsyaml.Unmarshal(data[p[0]:p[1]], &m); err != nil || len(m) != 1 {
+		if _, dup := idx.Entries[p.key]; dup {
 			return nil, false
 		}
-		for k, v := range m {
-			idx.Entries[k] = v
+		var m map[string][]*IndexEntry
+		if err := sigsyaml.Unmarshal(data[p.start:p.end], &m); err != nil || len(m) != 1 {
+			return nil, false
+		}
+		v, ok := m[p.key]
+		if !ok {
+			return nil, false // the key reads as something else (yes, 1.0)
+		}
+		idx.Entries[p.key] = v
+	}
+	return idx, true
+}
+
+// checkHead parses the index without its charts' lines: head, whose line
+// entries: starts at head[at:]. It reads that line first as entries: {}
+// strictly (no key given twice), then as entries: {"": []}: the mapping's
+// entries, in any case, must be that line's and nothing else, so that in
+// the whole document the charts under it are all there is of entries. It
+// returns the rest of the index, without entries.
+func checkHead(head []byte, at int) (*Index, bool) {
+	rest := head[at+bytes.IndexByte(head[at:], '\n')+1:]
+	with := func(value string) []byte {
+		b := make([]byte, 0, len(head)+len(value))
+		b = append(b, head[:at]...)
+		b = append(b, "entries: "+value+"\n"...)
+		return append(b, rest...)
+	}
+	j, err := sigsyaml.YAMLToJSONStrict(with("{}"))
+	if err != nil {
+		return nil, false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(j, &top) != nil || string(top["entries"]) != "{}" {
+		return nil, false
+	}
+	for k := range top {
+		if k != "entries" && strings.EqualFold(k, "entries") {
+			return nil, false // both would fill Index.Entries
 		}
 	}
+	var idx Index
+	if sigsyaml.Unmarshal(with(`{"": []}`), &idx) != nil || len(idx.Entries) != 1 {
+		return nil, false
+	}
+	if e, ok := idx.Entries[""]; !ok || e == nil || len(e) != 0 {
+		return nil, false // that line is not the mapping's entries
+	}
+	idx.Entries = nil
 	return &idx, true
+}
+
+// keyLine says whether line starts a block mapping: KEY: or KEY: VALUE,
+// KEY plain.
+func keyLine(line []byte) bool {
+	n := plainKeyLen(line)
+	if n == 0 || n >= len(line) || line[n] != ':' {
+		return false
+	}
+	return n+1 == len(line) || line[n+1] == ' ' || line[n+1] == '\r'
+}
+
+// pieceKey returns the chart name of a line "NAME:" (trimmed of its
+// indentation), NAME plain: letters, digits, '_', '.', '-', not first.
+func pieceKey(trimmed []byte) (string, bool) {
+	n := plainKeyLen(trimmed)
+	if n == 0 || n >= len(trimmed) || trimmed[n] != ':' || len(bytes.TrimRight(trimmed[n+1:], " \r")) != 0 {
+		return "", false
+	}
+	return string(trimmed[:n]), true
+}
+
+// plainKeyLen is the length of the run of name characters line starts
+// with; 0 when it starts with '-' or '.'.
+func plainKeyLen(line []byte) int {
+	n := 0
+	for n < len(line) {
+		c := line[n]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || (n > 0 && (c == '.' || c == '-')) {
+			n++
+			continue
+		}
+		break
+	}
+	return n
+}
+
+// leadingIndicators is the length of the run of spaces, tabs and block
+// indicators ('-', '?', ':') line starts with: where any block collection
+// of the line starts, at the latest.
+func leadingIndicators(line []byte) int {
+	n := 0
+	for n < len(line) && (line[n] == ' ' || line[n] == '\t' || line[n] == '-' || line[n] == '?' || line[n] == ':') {
+		n++
+	}
+	return n
+}
+
+// oddBreaks says whether data holds a line break but \n and \r\n (a lone
+// \r, NEL, LS, PS) or a byte order mark: the YAML parser would see lines
+// the pieces are not cut by.
+func oddBreaks(data []byte) bool {
+	for i, c := range data {
+		switch {
+		case c == '\r':
+			if i+1 == len(data) || data[i+1] != '\n' {
+				return true
+			}
+		case c == 0xc2:
+			if i+1 < len(data) && data[i+1] == 0x85 {
+				return true
+			}
+		case c == 0xe2:
+			if i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xa8 || data[i+2] == 0xa9) {
+				return true
+			}
+		case c == 0xef:
+			if i+2 < len(data) && data[i+1] == 0xbb && data[i+2] == 0xbf {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mayHoldAlias says whether data may hold an alias (*NAME where a node
+// starts): the YAML parser bounds the nodes aliases expand to per
+// document, so a document of pieces each within the bound may not be.
+func mayHoldAlias(data []byte) bool {
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(data[i:], '*')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i == 0 || bytes.IndexByte([]byte(" \t\n-?:,[{"), data[i-1]) >= 0 {
+			return true
+		}
+	}
 }

@@ -15,14 +15,20 @@ import (
 // 15,000 entries of about 1 KB each (descriptions, keywords, maintainers,
 // sources, dependencies, annotations), and its compact form.
 func bigIndex(tb testing.TB) (yamlPath, compactPath string) {
+	return writeIndex(tb, 150, 100)
+}
+
+// writeIndex writes an index.yaml of charts x versions entries as
+// bigIndex describes, and its compact form.
+func writeIndex(tb testing.TB, charts, versions int) (yamlPath, compactPath string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	var b strings.Builder
 	b.WriteString("apiVersion: v1\nentries:\n")
-	for c := 0; c < 150; c++ {
+	for c := 0; c < charts; c++ {
 		name := fmt.Sprintf("chart-%03d", c)
 		fmt.Fprintf(&b, "  %s:\n", name)
-		for v := 99; v >= 0; v-- {
+		for v := versions - 1; v >= 0; v-- {
 			ver := fmt.Sprintf("%d.%d.%d", 1+v/20, v%20/5, v%5)
 			fmt.Fprintf(&b, `  - annotations:
       category: Database
@@ -145,4 +151,32 @@ func TestCompactIndexAgreesWithIndex(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ParseIndex on a Bitnami-sized index.yaml: the piecewise parser against
+// the whole-document one it falls back to.
+func BenchmarkParseIndex(b *testing.B) {
+	yamlPath, _ := bigIndex(b)
+	data, err := os.ReadFile(yamlPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("pieces", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			if _, ok := parseIndexPieces(data); !ok {
+				b.Fatal("not parsed in pieces")
+			}
+		}
+	})
+	b.Run("whole", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			if _, err := parseIndexWhole("index.yaml", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

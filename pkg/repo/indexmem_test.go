@@ -1,10 +1,12 @@
 package repo
 
 import (
+	"encoding/json"
 	"os"
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -93,6 +95,63 @@ var indexSamples = []string{
 	"apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 1.0.0\nentries:\n  b: []\n",
 	"apiVersion: v2\nentries:\n  a: []\n",
 	"apiVersion: v1\r\nentries:\r\n  a:\r\n  - name: a\r\n    version: 1.0.0\r\n",
+	// Valid, but not as the pieces would cut them: a line break they are
+	// not cut by, entries: inside a quoted scalar beside another entries,
+	// a chart's quoted scalar running on past the next chart.
+	"apiVersion: v1\nentries:\n  a: []\u2028b: []\n",
+	"apiVersion: \"v1\nentries:\n  a: []\n\"\nentries: {}\n",
+	"apiVersion: v1\nentries:\n  a:\n  - description: \"x\n  b: y\"\n",
+	// Keys that read as something else, given twice, in another case.
+	"apiVersion: v1\nentries:\n  yes: []\n  1.0: []\n  1: []\n",
+	"apiVersion: v1\nentries:\n  a: []\n  a:\n  - name: b\n",
+	"apiVersion: v1\nEntries:\n  a: []\nentries:\n  b: []\n",
+	"apiVersion: v1\nentries:\n  b: []\nENTRIES: {c: []}\n",
+	// Block scalars keeping their trailing lines and comment-like lines.
+	"apiVersion: v1\nentries:\n  a:\n  - description: |+\n      x\n\n  b:\n  - description: |\n      y\n      # z\n# c\ngenerated: \"2026-01-01T00:00:00Z\"\n",
+}
+
+// invalidIndexes are indexes the YAML parser refuses: ParseIndex must
+// refuse them too, whichever way it reads them.
+var invalidIndexes = []string{
+	// A piece that parses alone but not under entries: (the fuzzer's
+	// finding: sigs.k8s.io/yaml reads " {0}0" alone as {"0": null}).
+	"entries:\n {0}0",
+	"apiVersion: v1\nentries:\n  {a: []}x\n",
+	// Blank-looking lines that are not blank to the YAML parser.
+	"apiVersion: v1\nentries:\n\u00a0\n  a: []\n",
+	"apiVersion: v1\nentries:\n  \t\n  a: []\n",
+	"apiVersion: v1\nentries:\n  a: []\n  \t\n",
+	// Line breaks the pieces are not cut by.
+	"apiVersion: v1\nentries:\n  a: []\rb\n",
+	// entries: inside a flow mapping merged into the top level.
+	"apiVersion: v1\n<<: {x: 1,\nentries:\n  b: []\n}\n",
+	// A chart's lines continuing past the next chart.
+	"apiVersion: v1\nentries:\n  a: [x,\n  b: y]\n",
+	// An alias to an anchor in another chart.
+	"apiVersion: v1\nentries:\n  a: &x\n  - name: a\n  b: *y\n",
+	// Nested past the YAML parser's limit in the whole document only.
+	"apiVersion: v1\nentries:\n  a:\n  - x: " + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + "\n",
+	// Not a mapping, and not UTF-8.
+	"- a\nentries:\n  a: []\n",
+	"apiVersion: v1\nentries:\n  a:\n  - name: \xff\n",
+	// Tabs for indentation.
+	"apiVersion: v1\nentries:\n\ta: []\n",
+	"apiVersion: v1\nentries:\n  a:\n\t- name: a\n",
+}
+
+// ParseIndex refuses what the YAML parser refuses, and the pieces leave it
+// to the YAML parser.
+func TestParseIndexRefusesInvalid(t *testing.T) {
+	for _, s := range invalidIndexes {
+		if _, err := parseIndexWhole("index.yaml", []byte(s)); err == nil {
+			t.Errorf("%q: the YAML parser accepts it: not an invalid case", s)
+			continue
+		}
+		if idx, err := ParseIndex("index.yaml", []byte(s)); err == nil {
+			t.Errorf("%q: accepted: %+v", s, idx)
+		}
+		checkIndexAgrees(t, []byte(s))
+	}
 }
 
 // The piecewise parser and the whole-document parser agree.
@@ -102,9 +161,48 @@ func TestParseIndexPiecesAgree(t *testing.T) {
 	}
 }
 
+// Real indexes are read in pieces: those Helm and bundle write.
+func TestParseIndexPiecesUsed(t *testing.T) {
+	yamlPath, _ := writeIndex(t, 3, 5)
+	generated, err := os.ReadFile(yamlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := IndexDir(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx.Entries["a"] = []*IndexEntry{{APIVersion: "v2", Name: "a", Version: "1.0.0", Description: "x: \"y\" #z", URLs: []string{"a.tgz"}}}
+	written, err := idx.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"generated": generated, "written": written, "sample": []byte(indexSamples[1]), "crlf": []byte(indexSamples[len(indexSamples)-1])} {
+		if _, ok := parseIndexPieces(data); !ok {
+			t.Errorf("%s: not read in pieces", name)
+		}
+		checkIndexAgrees(t, data)
+	}
+}
+
+// checkIndexAgrees checks that ParseIndex reads data as the YAML parser
+// does (the same index, or the same error), and that the pieces, when
+// they are used, are exactly the whole document.
 func checkIndexAgrees(t *testing.T, data []byte) {
 	t.Helper()
 	whole, werr := parseIndexWhole("index.yaml", data)
+	want, wantErr := whole, werr
+	if werr == nil {
+		want, wantErr = checkIndex("index.yaml", whole)
+		whole, _ = parseIndexWhole("index.yaml", data) // checkIndex sorted it
+	}
+	got, err := ParseIndex("index.yaml", data)
+	if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+		t.Fatalf("%q: ParseIndex says %v, the YAML parser %v", data, err, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q:\n ParseIndex %s\n YAML       %s", data, asJSON(got), asJSON(want))
+	}
 	pieces, ok := parseIndexPieces(data)
 	if !ok {
 		return // left to the whole-document parser
@@ -112,20 +210,26 @@ func checkIndexAgrees(t *testing.T, data []byte) {
 	if werr != nil {
 		t.Fatalf("%q: pieces parse, the whole does not: %v", data, werr)
 	}
-	if whole.Entries == nil {
-		whole.Entries = map[string][]*IndexEntry{}
-	}
-	if pieces.Entries == nil {
-		pieces.Entries = map[string][]*IndexEntry{}
-	}
 	if !reflect.DeepEqual(whole, pieces) {
-		t.Fatalf("%q:\n whole  %+v\n pieces %+v", data, whole, pieces)
+		t.Fatalf("%q:\n whole  %s\n pieces %s", data, asJSON(whole), asJSON(pieces))
 	}
 }
 
+func asJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// FuzzParseIndex is a differential fuzz test: whatever the input,
+// ParseIndex reads it as sigs.k8s.io/yaml reads the whole document.
 func FuzzParseIndex(f *testing.F) {
 	for _, s := range indexSamples {
 		f.Add([]byte(s))
+	}
+	for _, s := range invalidIndexes {
+		if len(s) < 1<<10 { // not the deep one: slow to mutate
+			f.Add([]byte(s))
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkIndexAgrees(t, data)

@@ -1,14 +1,23 @@
 package sign
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/userfile"
+)
+
+// Limits of the files a policy is read from: far more than any policy or
+// PEM key needs, so that only a path to the wrong file is refused.
+const (
+	MaxPolicyFileSize = 1 << 20
+	MaxKeyFileSize    = 64 << 10
 )
 
 // Policy says which public keys must have signed the bundles of which
@@ -71,11 +80,13 @@ func DefaultPolicyFile(getenv func(string) string) string {
 // LoadPolicy reads a policy file and its keys. With optional, a missing
 // file is no policy (nil, nil): the default location.
 func LoadPolicy(file string, optional bool) (*Policy, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		if optional && os.IsNotExist(err) {
-			return nil, nil
-		}
+	data, err := userfile.Read("signature policy", file, MaxPolicyFileSize)
+	switch {
+	case errors.Is(err, errdefs.ErrInvalid):
+		return nil, err // says which file
+	case optional && errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
 		return nil, errdefs.Wrap(errdefs.ErrInvalid, err, "signature policy: %v", err)
 	}
 	dir := filepath.Dir(file)
@@ -83,8 +94,14 @@ func LoadPolicy(file string, optional bool) (*Policy, error) {
 		if !filepath.IsAbs(name) {
 			name = filepath.Join(dir, name)
 		}
-		return os.ReadFile(name)
+		return ReadKeyFile("key file", name)
 	})
+}
+
+// ReadKeyFile reads a key file (PEM) named in errors as what, e.g.
+// "--key": only a regular file, of at most MaxKeyFileSize bytes.
+func ReadKeyFile(what, name string) ([]byte, error) {
+	return userfile.Read(what, name, MaxKeyFileSize)
 }
 
 // ParsePolicy parses a policy file's content; readKey reads a key file

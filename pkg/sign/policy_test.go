@@ -3,9 +3,12 @@ package sign
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
@@ -134,6 +137,33 @@ func TestLoadPolicyOptional(t *testing.T) {
 	p, err := LoadPolicy(dir+"/policy.yaml", false)
 	if err != nil || p.For("x/y/z") == nil {
 		t.Fatalf("keys relative to the policy file: %v", err)
+	}
+}
+
+// A policy file, and the key files it names, are read only when they are
+// regular files within their limits: a directory, a named pipe, /dev/zero
+// or a huge file is refused in one line naming it, at once.
+func TestLoadPolicyBoundedFiles(t *testing.T) {
+	for _, bad := range testutil.BadFiles(t, MaxPolicyFileSize) {
+		t.Run("policy "+bad.Name, func(t *testing.T) {
+			var err error
+			testutil.Within(t, 10*time.Second, func() { _, err = LoadPolicy(bad.Path, true) })
+			if err == nil || !strings.HasPrefix(err.Error(), "signature policy "+bad.Path) || !strings.Contains(err.Error(), bad.Want) || !errors.Is(err, errdefs.ErrInvalid) {
+				t.Errorf("got %v, want signature policy %s ... %s", err, bad.Path, bad.Want)
+			}
+		})
+	}
+	for _, bad := range testutil.BadFiles(t, MaxKeyFileSize) {
+		t.Run("key "+bad.Name, func(t *testing.T) {
+			policy := filepath.Join(t.TempDir(), "policy.yaml")
+			os.WriteFile(policy, []byte("repositories:\n  - prefix: oci://x/y\n    keys: ["+bad.Path+"]\n"), 0o644)
+			var err error
+			testutil.Within(t, 10*time.Second, func() { _, err = LoadPolicy(policy, false) })
+			want := policy + ":3: repositories[0].keys[0]: key file " + bad.Path
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), bad.Want) {
+				t.Errorf("got %v, want %s ... %s", err, want, bad.Want)
+			}
+		})
 	}
 }
 
