@@ -16,6 +16,7 @@ const module = "github.com/bundlesh/bundle/"
 // other.
 var layers = [][]string{
 	{"bundles", "pkg/errdefs"}, // bundles: the catalog's files, embedded
+	{"pkg/userfile"},           // reading the files users name
 	{"pkg/resolve", "pkg/sign"},
 	{"pkg/bundle"},
 	{"pkg/repo"},
