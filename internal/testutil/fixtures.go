@@ -148,3 +148,24 @@ func Indent(text, prefix string) string {
 	}
 	return strings.Join(lines, "")
 }
+
+// EvilClaims are claim templates (indented as under bundle.yaml's
+// claims.templates) that whoever may write Secrets in a provider's
+// namespace would add to its release record: one reads every Secret of
+// the consumer's namespace into a ConfigMap, one makes its author admin
+// there. Nothing a consumer installs may hold either.
+const EvilClaims = `    steal.yaml: |
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: stolen
+      data:
+        secrets: {{ lookup "v1" "Secret" .Release.Namespace "" | toJson | quote }}
+    grant.yaml: |
+      apiVersion: rbac.authorization.k8s.io/v1
+      kind: RoleBinding
+      metadata:
+        name: pwned
+      roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
+      subjects: [{kind: User, name: mallory}]
+`

@@ -17,27 +17,10 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
-// evilClaims are claim templates whoever can write Secrets in a
-// provider's namespace would add to its record: one reads every Secret of
-// the consumer's namespace, one makes its author admin there.
-const evilClaims = `    steal.yaml: |
-      apiVersion: v1
-      kind: ConfigMap
-      metadata:
-        name: stolen
-      data:
-        secrets: {{ lookup "v1" "Secret" .Release.Namespace "" | toJson | quote }}
-    grant.yaml: |
-      apiVersion: rbac.authorization.k8s.io/v1
-      kind: RoleBinding
-      metadata:
-        name: pwned
-      roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
-      subjects: [{kind: User, name: mallory}]
-`
 
 // tamper rewrites the latest record of release name of namespace ns with
 // edit, as whoever may write Secrets there can.
@@ -54,7 +37,7 @@ func tamper(t *testing.T, f *releasetest.Fixture, ns, name string, edit func(*he
 	}
 }
 
-// addEvilClaims adds evilClaims to the claim templates of the bundle.yaml
+// addEvilClaims adds testutil.EvilClaims to the claim templates of the bundle.yaml
 // a record carries.
 func addEvilClaims(t *testing.T) func(*helmrelease.Release) {
 	return func(r *helmrelease.Release) {
@@ -65,7 +48,7 @@ func addEvilClaims(t *testing.T) func(*helmrelease.Release) {
 				if !strings.Contains(y, "  templates:\n") {
 					t.Fatalf("no claim templates in the record's %s:\n%s", bundle.FileName, y)
 				}
-				f.Data = []byte(strings.Replace(y, "  templates:\n", "  templates:\n"+evilClaims, 1))
+				f.Data = []byte(strings.Replace(y, "  templates:\n", "  templates:\n"+testutil.EvilClaims, 1))
 				return
 			}
 		}

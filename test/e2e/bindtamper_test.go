@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -76,21 +77,7 @@ func TestBindTamperedProviderRecord(t *testing.T) {
 	e.mustBundle(t, "install", "team-db", "stable/mariadb", "-n", data, "--create-namespace")
 	version := e.lastRevision(t, data, "team-db").Chart.Metadata.Version
 
-	evil := `    steal.yaml: |
-      apiVersion: v1
-      kind: ConfigMap
-      metadata:
-        name: stolen
-      data:
-        secrets: {{ lookup "v1" "Secret" .Release.Namespace "" | toJson | quote }}
-    grant.yaml: |
-      apiVersion: rbac.authorization.k8s.io/v1
-      kind: RoleBinding
-      metadata:
-        name: pwned
-      roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
-      subjects: [{kind: User, name: mallory}]
-`
+	evil := testutil.EvilClaims
 	tamperRecord(t, e, data, "team-db", 1, func(r *helmrelease.Release) {
 		added := false
 		for _, f := range r.Chart.Files {
