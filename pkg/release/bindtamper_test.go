@@ -14,13 +14,12 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
-	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/render"
 )
-
 
 // tamper rewrites the latest record of release name of namespace ns with
 // edit, as whoever may write Secrets there can.
