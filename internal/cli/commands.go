@@ -783,12 +783,8 @@ func (o *listOptions) runBindings(c *ucli.Context, cl *release.Client) error {
 	}
 	for _, a := range apps {
 		name := a.Name
-		if a.Live != "" {
-			name += " (live " + a.Live
-			if a.Spare != "" {
-				name += ", spare " + a.Spare
-			}
-			name += ")"
+		if col := a.Colours(); col != "" {
+			name += " (" + col + ")"
 		}
 		var bound []string
 		for _, b := range a.Bindings {

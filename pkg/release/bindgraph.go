@@ -11,10 +11,12 @@ import (
 )
 
 // Bindings is the bindings graph of the client's namespace, or of every
-// namespace with all, read from the release records alone: every release
-// (but those uninstalled) with the bindings its latest revision records.
-// A blue/green app is one app named as its router, with the bindings of
-// its live colour; its colour releases are not listed of their own.
+// namespace with all, read from the release records: every release (but
+// those uninstalled) with the bindings its latest revision records. A
+// blue/green app is one app named as its router, with the bindings of its
+// live colour: the one its stable Services select, read from the cluster
+// as bundle status reads them (Recorded says what the router's record
+// says when it differs); its colour releases are not listed of their own.
 // Apps are sorted by namespace and name. Each app's Consumers are read
 // as bundle status reads them: from every namespace the credentials may
 // list, even without all, so that a consumer in another namespace shows.
@@ -25,9 +27,16 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 	// One list of every namespace serves both the apps (filtered to the
 	// client's namespace without all) and their consumers; the client's
 	// namespace alone when the credentials may not list them all.
+	// The colour a router's stable Services select, in its namespace.
+	served := func(st *BlueGreen) (servedBy, error) {
+		if st.router.Namespace == c.namespace {
+			return c.served(ctx, st) // with the Services of its last completed revision
+		}
+		return c.readServed(ctx, st.router.Namespace, st.Name, st.Services)
+	}
 	var apps, scope []graph.BoundApp
 	if wide, err := c.listLatest(true); err == nil {
-		scope = boundApps(wide)
+		scope = boundApps(wide, served)
 		apps = scope
 		if !all {
 			apps = nil
@@ -44,7 +53,7 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 		if err != nil {
 			return nil, err
 		}
-		apps = boundApps(rels)
+		apps = boundApps(rels, served)
 		scope = apps
 	}
 	cons := graph.Consumers(scope)
@@ -54,8 +63,10 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 	return apps, nil
 }
 
-// boundApps is Bindings of the latest revisions rels.
-func boundApps(rels []*helmrelease.Release) []graph.BoundApp {
+// boundApps is Bindings of the latest revisions rels; served reads what
+// the stable Services of a blue/green app select (nil: the routers'
+// records are taken as they are).
+func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, error)) []graph.BoundApp {
 	routers := map[string]*BlueGreen{} // by NAMESPACE/NAME
 	byName := map[string]*helmrelease.Release{}
 	var keep []*helmrelease.Release
@@ -80,11 +91,18 @@ func boundApps(rels []*helmrelease.Release) []graph.BoundApp {
 		app := graph.BoundApp{Name: key}
 		src := r
 		if st := routers[key]; st != nil {
-			app.Live, app.Spare = st.Live, st.Spare
-			if live := byName[r.Namespace+"/"+st.LiveRelease()]; live != nil {
-				src = live
+			now, unknown := servedColours(st, served, func(name string) bool { return byName[r.Namespace+"/"+name] != nil })
+			if unknown != "" {
+				app.LiveUnknown, app.Recorded = unknown, orNoColour(st.Live)
+			} else {
+				app.Live, app.Spare = now.Live, now.Spare
+				if now.Record != nil {
+					app.Recorded = orNoColour(now.Record.Live)
+				}
+				if live := byName[r.Namespace+"/"+now.LiveRelease()]; live != nil {
+					src = live
+				}
 			} // else the router's own record: the claims it holds
-
 		}
 		if src != nil && src.Chart != nil && src.Chart.Metadata != nil {
 			app.Bundle, app.Version = src.Chart.Metadata.Name, src.Chart.Metadata.Version
@@ -99,4 +117,30 @@ func boundApps(rels []*helmrelease.Release) []graph.BoundApp {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// servedColours is blue/green app st as its stable Services make it (see
+// truthOf), read with served (nil: st as its record says); unknown, when
+// not empty, says why the live colour is not known.
+func servedColours(st *BlueGreen, served func(*BlueGreen) (servedBy, error), installed func(string) bool) (now *BlueGreen, unknown string) {
+	if served == nil {
+		return st, ""
+	}
+	s, err := served(st)
+	if err != nil {
+		return nil, oneLine(err)
+	}
+	now, ok := servedTruth(st, s, installed)
+	if !ok {
+		return nil, "its stable Services do not all select one colour (" + s.says(st.Name) + ")"
+	}
+	return now, ""
+}
+
+// orNoColour is col, or "none".
+func orNoColour(col string) string {
+	if col == "" {
+		return "none"
+	}
+	return col
 }

@@ -33,9 +33,15 @@ func TestBoundApps(t *testing.T) {
 		rec("shop", "blog", "wordpress", helmrelease.StatusDeployed, nil, plan.Resolved{Instance: "database", Bound: "shop/team-db"}, plan.Resolved{Instance: "cache", Bundle: "redis"}),
 		rec("shop", "gone", "wordpress", helmrelease.StatusUninstalled, nil, db),
 	}
-	got := fmt.Sprint(boundApps(rels))
-	want := "[{shop/blog wordpress 1.0.0   [{database shop/team-db false}] []} {shop/team-db mariadb 1.0.0   [] []} {shop/wiki mediawiki 1.0.0 green blue [{database shop/team-db true}] []}]"
+	got := fmt.Sprint(boundApps(rels, nil))
+	want := "[{shop/blog wordpress 1.0.0     [{database shop/team-db false}] []} {shop/team-db mariadb 1.0.0     [] []} {shop/wiki mediawiki 1.0.0 green blue   [{database shop/team-db true}] []}]"
 	if got != want {
 		t.Errorf("boundApps:\n got %s\nwant %s", got, want)
+	}
+	// The Services select blue, although the router records green: blue is
+	// live, with its bindings, and the record is said.
+	got = fmt.Sprint(boundApps(rels, func(st *BlueGreen) (servedBy, error) { return servedBy{"wiki": "blue"}, nil })[2])
+	if want := "{shop/wiki mediawiki 1.0.0 blue green green  [{database shop/old-db false}] []}"; got != want {
+		t.Errorf("boundApps, the Services selecting the other colour:\n got %s\nwant %s", got, want)
 	}
 }

@@ -831,22 +831,29 @@ func (c *Client) served(ctx context.Context, st *BlueGreen) (servedBy, error) {
 			}
 		}
 	}
-	if len(names) == 0 {
+	return c.readServed(ctx, c.namespace, st.Name, slices.Sorted(maps.Keys(names)))
+}
+
+// readServed reads the stable Services names of app in namespace ns (see
+// served).
+func (c *Client) readServed(ctx context.Context, ns, app string, names []string) (servedBy, error) {
+	s := servedBy{}
+	if len(names) == 0 || c.env == nil || c.env.Clientset == nil {
 		return s, nil
 	}
 	cs, err := c.env.Clientset()
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range slices.Sorted(maps.Keys(names)) {
-		svc, err := cs.CoreV1().Services(c.namespace).Get(ctx, n, metav1.GetOptions{})
+	for _, n := range names {
+		svc, err := cs.CoreV1().Services(ns).Get(ctx, n, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("blue-green app %q: reading its stable Service %s, which says which colour serves: %w", st.Name, n, err)
+			return nil, fmt.Errorf("blue-green app %q: reading its stable Service %s, which says which colour serves: %w", app, n, err)
 		}
-		s[n] = selectedColor(st.Name, svc.Spec.Selector)
+		s[n] = selectedColor(app, svc.Spec.Selector)
 	}
 	return s, nil
 }
@@ -869,7 +876,7 @@ func (c *Client) truth(ctx context.Context, st *BlueGreen) (*BlueGreen, error) {
 // one colour are refused: which one serves is not known, and a rollback of
 // the app is the fix (repair).
 func (c *Client) truthOf(st *BlueGreen, s servedBy) (*BlueGreen, error) {
-	col, ok := s.color()
+	now, ok := servedTruth(st, s, c.installed)
 	if !ok {
 		fixes := []errdefs.Fix{{See: []string{"history", st.Name, "-n", c.namespace}}}
 		to := "neither colour is deployed to point them at"
@@ -880,18 +887,29 @@ func (c *Client) truthOf(st *BlueGreen, s servedBy) (*BlueGreen, error) {
 		return nil, errdefs.Fixable(errdefs.ErrConflict, fixes,
 			"blue-green app %q: its stable Services do not all select one colour (%s): which one serves is not known, so nothing is switched, upgraded or removed; %s", st.Name, s.says(st.Name), to)
 	}
+	return now, nil
+}
+
+// servedTruth is truthOf without its error: ok is false when the Services
+// s do not all select one colour. installed says whether a colour's
+// release is installed.
+func servedTruth(st *BlueGreen, s servedBy, installed func(release string) bool) (_ *BlueGreen, ok bool) {
+	col, ok := s.color()
+	if !ok {
+		return nil, false
+	}
 	now := *st
 	now.Record = nil
 	if col == "" || col == st.Live {
-		return &now, nil
+		return &now, true
 	}
 	now.Live, now.Spare = col, ""
-	if other := OtherColor(col); (other == st.Live || other == st.Spare) && c.installed(ColorRelease(st.Name, other)) {
+	if other := OtherColor(col); (other == st.Live || other == st.Spare) && installed(ColorRelease(st.Name, other)) {
 		now.Spare = other
 	}
 	rec := *st
 	now.Record = &rec
-	return &now, nil
+	return &now, true
 }
 
 // repairColor is the colour the stable Services of app st are all pointed

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -680,6 +681,22 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 			t.Errorf("state: %+v, %v", bg, err)
 		}
 	})
+	t.Run("list --bindings", func(t *testing.T) {
+		c, _, _ := interruptedSwitch(t, "")
+		apps, err := c.Bindings(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wiki *graph.BoundApp
+		for i := range apps {
+			if apps[i].Name == "team/wiki" {
+				wiki = &apps[i]
+			}
+		}
+		if wiki == nil || wiki.Live != "green" || wiki.Spare != "blue" || wiki.Recorded != "blue" || wiki.LiveUnknown != "" {
+			t.Errorf("list --bindings: %+v, want live green, spare blue, the record saying blue", wiki)
+		}
+	})
 	t.Run("prune removes the colour not served", func(t *testing.T) {
 		c, _, _ := interruptedSwitch(t, "")
 		st, un, err := c.BlueGreenPrune(ctx, "wiki")
@@ -770,6 +787,15 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 				t.Fatal(err)
 			}
 			refused("status", st.BlueGreenError)
+			apps, err := c.Bindings(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range apps {
+				if a.Name == "team/wiki" && (a.Live != "" || a.Recorded != "blue" || !strings.Contains(a.LiveUnknown, tt.want)) {
+					t.Errorf("list --bindings: %+v, want the live colour unknown, saying %q, the record saying blue", a, tt.want)
+				}
+			}
 			for _, rel := range []string{"wiki-blue", "wiki-green"} {
 				if revision(t, c, rel) != 1 {
 					t.Errorf("%s changed", rel)

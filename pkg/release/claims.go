@@ -10,10 +10,13 @@ import (
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
@@ -229,7 +232,9 @@ func retain(ctx context.Context, cs kubernetes.Interface, sets []statefulSet, ke
 }
 
 // deleteClaims deletes claims, and with wait waits until they are gone.
-func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wait bool, timeout time.Duration) error {
+// With w (nil without a dynamic client, in tests) it waits with bundle's
+// waiter, every request bounded by the time left.
+func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wait bool, w *waiter, timeout time.Duration) error {
 	for _, c := range del {
 		err := cs.CoreV1().PersistentVolumeClaims(c.Namespace).Delete(ctx, c.Name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -238,6 +243,9 @@ func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wai
 	}
 	if !wait {
 		return nil
+	}
+	if w != nil {
+		return w.waitDeleted(claimResources(del), timeout)
 	}
 	deadline := time.Now().Add(timeout)
 	for _, c := range del {
@@ -260,6 +268,20 @@ func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wai
 		}
 	}
 	return nil
+}
+
+// claimResources are claims as Helm's kube client lists resources.
+func claimResources(claims []Claim) kube.ResourceList {
+	mapping := &meta.RESTMapping{
+		Resource:         corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"),
+		GroupVersionKind: corev1.SchemeGroupVersion.WithKind("PersistentVolumeClaim"),
+		Scope:            meta.RESTScopeNamespace,
+	}
+	out := make(kube.ResourceList, 0, len(claims))
+	for _, c := range claims {
+		out = append(out, &resource.Info{Namespace: c.Namespace, Name: c.Name, Mapping: mapping})
+	}
+	return out
 }
 
 // deleteDataSecrets deletes Secrets kept with the data, once the claims
@@ -285,6 +307,9 @@ type keepingClaims struct {
 	keep        map[string]bool // NAMESPACE/NAME
 	keepSecrets map[string]bool // NAMESPACE/NAME
 	deleteData  bool
+	// waitErr, when set, receives the error of the wait for the deletion
+	// (Helm's uninstall joins it into a string).
+	waitErr *error
 }
 
 // Create creates rl (on uninstall, only hooks run: Helm creates nothing
@@ -337,8 +362,13 @@ func (k keepingClaims) DeleteWithPropagationPolicy(rl kube.ResourceList, policy 
 
 // WaitForDelete waits for all but the kept claims and Secrets.
 func (k keepingClaims) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
-	if w, ok := k.Interface.(kube.InterfaceExt); ok {
-		return w.WaitForDelete(k.filter(rl), timeout)
+	w, ok := k.Interface.(kube.InterfaceExt)
+	if !ok {
+		return nil
 	}
-	return nil
+	err := w.WaitForDelete(k.filter(rl), timeout)
+	if err != nil && k.waitErr != nil {
+		*k.waitErr = err
+	}
+	return err
 }

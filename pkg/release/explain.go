@@ -18,9 +18,10 @@ import (
 )
 
 // WaitError is a wait that ended with resources not ready: its timeout
-// passed, or a resource failed. Error() is one line; Resources say, one
-// each, why every resource that is not ready is not. It matches
-// errdefs.ErrFailed.
+// passed, or a resource failed; or, with Deleting, a wait for deleted
+// resources to be gone whose timeout passed. Error() is one line;
+// Resources say, one each, why every resource that is not ready (not
+// gone) is not. It matches errdefs.ErrFailed.
 type WaitError struct {
 	// Timeout is the wait's timeout when it passed; zero when a resource
 	// failed before it.
@@ -35,6 +36,9 @@ type WaitError struct {
 	// 9s"), and Resources are as last seen.
 	Unreachable time.Duration
 	Host, Cause string
+	// Deleting: the wait was for the resources to be gone (an uninstall's);
+	// Resources are those still there, or not seen gone.
+	Deleting bool
 }
 
 func (e *WaitError) Error() string {
@@ -46,14 +50,18 @@ func (e *WaitError) Error() string {
 			failed = append(failed, r.ResourceState.String())
 		}
 	}
+	notReady := "not ready"
+	if e.Deleting {
+		notReady = "not yet deleted"
+	}
 	if e.Unreachable > 0 {
-		return fmt.Sprintf("the API server at %s was unreachable for the last %s of the %s wait (%s); %d of %d resources not ready: %s",
-			e.Host, e.Unreachable, e.Timeout, e.Cause, len(e.Resources), e.Total, strings.Join(names, ", "))
+		return fmt.Sprintf("the API server at %s was unreachable for the last %s of the %s wait (%s); %d of %d resources %s: %s",
+			e.Host, e.Unreachable, e.Timeout, e.Cause, len(e.Resources), e.Total, notReady, strings.Join(names, ", "))
 	}
 	if e.Timeout == 0 && len(failed) > 0 {
 		return fmt.Sprintf("%s failed while waiting for readiness (%d of %d resources not ready)", strings.Join(failed, ", "), len(e.Resources), e.Total)
 	}
-	return fmt.Sprintf("%d of %d resources not ready after %s: %s", len(e.Resources), e.Total, e.Timeout, strings.Join(names, ", "))
+	return fmt.Sprintf("%d of %d resources %s after %s: %s", len(e.Resources), e.Total, notReady, e.Timeout, strings.Join(names, ", "))
 }
 
 // Is makes a WaitError match errdefs.ErrFailed, and errdefs.ErrUnreachable

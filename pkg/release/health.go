@@ -96,11 +96,13 @@ func (h *apiHealth) giveUp() {
 	h.until = time.Now().Add(failureGrace)
 }
 
+// failLocked records a failure of a request sent at at: the server has
+// not answered since then (or since its last answer, if later).
 func (h *apiHealth) failLocked(at time.Time, cause string) {
-	if h.down.IsZero() {
-		if at.Before(h.answered) {
-			at = h.answered
-		}
+	if at.Before(h.answered) {
+		at = h.answered
+	}
+	if h.down.IsZero() || at.Before(h.down) { // a request sent earlier, failed later
 		h.down = at
 	}
 	h.cause = cause

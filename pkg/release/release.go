@@ -945,9 +945,16 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	} else {
 		out.Kept, out.KeptSecrets = found, secrets
 	}
+	// With Wait, the deletion is waited for by bundle's waiter (every
+	// request bounded by the time left).
+	wcfg, err := c.waitConfig(ctx, c.cfg, opts.WaitOptions)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
 	cfg := *c.cfg
+	var waitErr error
 	// The Secrets go last, with DeleteData after the claims.
-	kc := keepingClaims{Interface: c.cfg.KubeClient, keep: map[string]bool{}, keepSecrets: map[string]bool{}, deleteData: opts.DeleteData}
+	kc := keepingClaims{Interface: wcfg.KubeClient, keep: map[string]bool{}, keepSecrets: map[string]bool{}, deleteData: opts.DeleteData, waitErr: &waitErr}
 	for _, s := range secrets {
 		kc.keepSecrets[s.String()] = true
 	}
@@ -970,12 +977,20 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	start := time.Now()
 	res, err := un.Run(opts.ReleaseName)
 	if err = orLost(ctx, err); err != nil {
+		var lost *LostError
+		if waitErr != nil && !errors.As(err, &lost) {
+			return nil, uninstallWaitError(opts.ReleaseName, err, waitErr)
+		}
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
 	out.Release = summarize(res.Release)
 	if opts.DeleteData && !opts.DryRun {
 		left := opts.timeout() - time.Since(start)
-		if err := deleteClaims(ctx, cs, found, opts.Wait, left); err != nil {
+		var w *waiter
+		if wk, ok := wcfg.KubeClient.(waitingKube); ok {
+			w = wk.w
+		}
+		if err := deleteClaims(ctx, cs, found, opts.Wait, w, left); err != nil {
 			return nil, fmt.Errorf("uninstalled %q, but %w", opts.ReleaseName, err)
 		}
 		// After the claims: while one is left, so is what opens it.
@@ -984,6 +999,27 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		}
 	}
 	return out, nil
+}
+
+// uninstallWaitError is the error of an uninstall whose wait for the
+// deletion failed (waitErr): Helm's (err) has it as a string, joined
+// with the errors of what followed (purging the records).
+func uninstallWaitError(name string, err, waitErr error) error {
+	const prefix = "uninstallation completed with "
+	msg := err.Error()
+	i := strings.Index(msg, prefix)
+	if i < 0 {
+		return fmt.Errorf("uninstalling %q: %w", name, waitErr)
+	}
+	msg = msg[i+len(prefix):]
+	if _, rest, ok := strings.Cut(msg, "error(s): "); ok {
+		msg = rest
+	}
+	rest := strings.Trim(strings.Replace(msg, waitErr.Error(), "", 1), "; ")
+	if rest == "" { // the records are gone: only the objects may be left
+		return fmt.Errorf("uninstalled %q, but %w", name, waitErr)
+	}
+	return fmt.Errorf("uninstalling %q: %w; %s", name, waitErr, oneLine(errors.New(rest)))
 }
 
 // existing is release name's last revision, read once the cluster

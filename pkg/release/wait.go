@@ -501,11 +501,10 @@ func idsOf(rl kube.ResourceList, jobs bool) object.ObjMetadataSet {
 // The optional interfaces of Helm's kube client, which its actions look
 // for (Install calls UpdateThreeWayMerge without asking).
 
+// WaitForDelete waits until the resources are gone, with bundle's waiter
+// (see waitDeleted): Helm's has no bound on its requests.
 func (k waitingKube) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
-	if e, ok := k.Interface.(kube.InterfaceExt); ok {
-		return e.WaitForDelete(rl, timeout)
-	}
-	return nil
+	return k.w.waitDeleted(rl, timeout)
 }
 
 func (k waitingKube) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {

@@ -550,6 +550,15 @@ func TestBlueGreenSwitchCutOff(t *testing.T) {
 					(cut.served == "blue") != strings.Contains(status, "the router's record says app-green") {
 					t.Errorf("status after the cut:\n%s", status)
 				}
+				// list --bindings too says the colour the Service selects.
+				wantList := "app (live " + cut.served
+				if cut.served == "blue" {
+					wantList += " (record says green)"
+				}
+				wantList += ", spare " + strings.TrimPrefix(other, "app-") + ")"
+				if list := e.mustBundle(t, "list", "--bindings", "-n", ns); !strings.Contains(list, wantList) {
+					t.Errorf("list --bindings after the cut lacks %q:\n%s", wantList, list)
+				}
 				servedRev := e.lastRevision(t, ns, served).Version
 
 				// The next command, watching the stable Service.
