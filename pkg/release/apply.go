@@ -56,6 +56,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/util/csaupgrade"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 )
 
@@ -214,7 +215,14 @@ func (a *applier) update(info *resource.Info, orig runtime.Object, force bool) (
 	case err != nil:
 		return false, fmt.Errorf("could not get information about %s: %w", describeInfo(info), err)
 	case force:
-		obj, err := helper.Replace(info.Namespace, info.Name, true, info.Object)
+		// A controller writing the object's status between Replace's
+		// read of its resourceVersion and its write makes a conflict:
+		// Replace reads it again.
+		var obj runtime.Object
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() (err error) {
+			obj, err = helper.Replace(info.Namespace, info.Name, true, info.Object)
+			return err
+		})
 		if err != nil {
 			return false, fmt.Errorf("failed to replace %s: %w", describeInfo(info), err)
 		}
