@@ -12,8 +12,9 @@ package release
 // renewals and deletion. Helm's failure path (marking the revision failed,
 // --atomic's rollback, putting the deployed revision back) is refused in
 // the same way. An unconfirmed lease is renewed again and again, and the
-// operation goes on (its waits ride out an API server out of reach): a
-// renewal that succeeds lets writes pass again. Once the lease is lost,
+// operation goes on (its waits ride out an API server out of reach); a
+// write while it is unconfirmed first tries a renewal itself: a renewal
+// that succeeds lets writes pass again. Once the lease is lost,
 // the operation's context is cancelled with the *LostError as its cause,
 // so its waits end too.
 //
@@ -50,8 +51,10 @@ func (f *fence) hold(l *lease) (drop func()) {
 }
 
 // check returns the *UnconfirmedError or *LostError of a held lease that
-// is unconfirmed or lost, or nil; it is asked before each write.
-func (f *fence) check() error {
+// is unconfirmed or lost, or nil; it is asked before each write. An
+// unconfirmed lease is first renewed (settle): a write waits for the
+// answer, and passes if the lease is held again.
+func (f *fence) check(ctx context.Context) error {
 	if f == nil {
 		return nil
 	}
@@ -62,7 +65,12 @@ func (f *fence) check() error {
 	}
 	f.mu.Unlock()
 	for _, l := range held {
-		if err := l.check(); err != nil {
+		err := l.check()
+		if isUnconfirmed(err) {
+			l.settle(ctx)
+			err = l.check()
+		}
+		if err != nil {
 			l.refused.Store(true)
 			return err
 		}
@@ -87,7 +95,7 @@ func (t fencedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
 		if req.Context().Value(leaseRequest{}) == nil {
-			if err := t.fence.check(); err != nil {
+			if err := t.fence.check(req.Context()); err != nil {
 				if req.Body != nil {
 					req.Body.Close()
 				}

@@ -231,9 +231,12 @@ type lease struct {
 	stop     context.CancelFunc
 	done     chan struct{}
 	// renewing is held by each renewal: obj is the lease as last
-	// written (release reads it once keep's goroutine has ended).
+	// written (release reads it once keep's goroutine has ended); failed
+	// says the last renewal failed, at failedAt on the monotonic clock.
 	renewing sync.Mutex
 	obj      *coordinationv1.Lease
+	failed   bool
+	failedAt time.Duration
 	// refused: the fence refused a write of this client while the lease
 	// was unconfirmed or lost.
 	refused atomic.Bool
@@ -459,7 +462,7 @@ func (l *lease) keep(ctx context.Context) {
 				return
 			case <-t.C:
 			}
-			err := l.renew(ctx)
+			err := l.renew(ctx, false)
 			switch {
 			case err == nil:
 				t.Reset(leaseRenew)
@@ -475,14 +478,28 @@ func (l *lease) keep(ctx context.Context) {
 
 // renew renews the lease once: nil when renewed (it is held again, if it
 // was unconfirmed), the *LostError when another operation took it over or
-// it was deleted, else the error of the request.
-func (l *lease) renew(ctx context.Context) error {
+// it was deleted, else the error of the request. Eager (a write waits for
+// it), it sends nothing when the lease is held again or a renewal failed
+// less than leaseRenew/5 ago (the renew loop tries again that often).
+func (l *lease) renew(ctx context.Context, eager bool) error {
 	l.renewing.Lock()
 	defer l.renewing.Unlock()
-	var lost *LostError
-	if errors.As(l.check(), &lost) {
-		return lost
+	switch err := l.check(); {
+	case errors.As(err, new(*LostError)):
+		return err
+	case eager && err == nil:
+		return nil
+	case eager && l.failed && clock.mono()-l.failedAt < leaseRenew/5:
+		return errors.New("a renewal failed just before")
 	}
+	err := l.renewOnce(ctx)
+	l.failed = err != nil && !errors.As(err, new(*LostError))
+	l.failedAt = clock.mono()
+	return err
+}
+
+// renewOnce sends a renewal (renew).
+func (l *lease) renewOnce(ctx context.Context) error {
 	for retried := false; ; retried = true {
 		next := l.obj.DeepCopy()
 		sentMono, sentWall := clock.mono(), clock.wall()
@@ -526,16 +543,16 @@ func isUnconfirmed(err error) bool {
 	return errors.As(err, &u)
 }
 
-// settle, when the lease is unconfirmed, tries a renewal at once (bounded
-// by leaseRenew): whether the release was taken over is then known, if the
-// API server answers.
+// settle, when the lease is unconfirmed, tries a renewal at once (renew,
+// eager; bounded by leaseMargin): whether the release was taken over is
+// then known, if the API server answers.
 func (l *lease) settle(ctx context.Context) {
 	if !isUnconfirmed(l.check()) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseRenew)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseMargin())
 	defer cancel()
-	if err := l.renew(ctx); err != nil && !errors.As(err, new(*LostError)) {
+	if err := l.renew(ctx, true); err != nil && !errors.As(err, new(*LostError)) {
 		l.log("renewing the lease %s: %v", LeasePrefix+l.name, err)
 	}
 }

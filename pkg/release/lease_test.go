@@ -149,7 +149,7 @@ type fencedKube struct {
 
 func (k fencedKube) Update(orig, target kube.ResourceList, force bool) (*kube.Result, error) {
 	k.before()
-	if err := k.fence.check(); err != nil {
+	if err := k.fence.check(context.Background()); err != nil {
 		return &kube.Result{}, err
 	}
 	return k.FailingKubeClient.Update(orig, target, force)
