@@ -544,13 +544,13 @@ func isUnconfirmed(err error) bool {
 }
 
 // settle, when the lease is unconfirmed, tries a renewal at once (renew,
-// eager; bounded by leaseMargin): whether the release was taken over is
-// then known, if the API server answers.
+// eager; bounded by leaseMargin and ctx): whether the release was taken
+// over is then known, if the API server answers.
 func (l *lease) settle(ctx context.Context) {
 	if !isUnconfirmed(l.check()) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseMargin())
+	ctx, cancel := context.WithTimeout(ctx, leaseMargin())
 	defer cancel()
 	if err := l.renew(ctx, true); err != nil && !errors.As(err, new(*LostError)) {
 		l.log("renewing the lease %s: %v", LeasePrefix+l.name, err)
