@@ -19,7 +19,8 @@ package release
 // so its waits end too.
 //
 // The fence is per Client: while one operation of a Client cannot count on
-// its lease, every write of that Client is refused.
+// its lease, every write of that Client is refused, also once the
+// operation has ended (a write it left running is refused too).
 
 import (
 	"context"
@@ -38,12 +39,19 @@ type fence struct {
 
 func newFence() *fence { return &fence{leases: map[*lease]struct{}{}} }
 
-// hold adds l until the returned function is called.
+// hold adds l until the returned function is called, if l is then held.
+// A lease that the operation ends without (unconfirmed or lost) stays: a
+// write of the operation that outlives it (Helm goes on with a failed
+// upgrade's record in a goroutine of its own once the context ends) is
+// refused still, and so is every later write of the Client.
 func (f *fence) hold(l *lease) (drop func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.leases[l] = struct{}{}
 	return func() {
+		if l.check() != nil {
+			return
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		delete(f.leases, l)

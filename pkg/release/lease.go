@@ -565,6 +565,8 @@ func (l *lease) release(ctx context.Context) {
 	}
 	l.stop()
 	<-l.done
+	l.renewing.Lock() // no renewal of a write (settle) meanwhile
+	defer l.renewing.Unlock()
 	ctx, cancel := context.WithTimeout(leaseContext(context.WithoutCancel(ctx)), leaseRenew)
 	defer cancel()
 	rv := l.obj.ResourceVersion

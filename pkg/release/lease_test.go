@@ -162,7 +162,8 @@ func (k fencedKube) Update(orig, target kube.ResourceList, force bool) (*kube.Re
 // whose renewal finds that another operation took the lease over stops
 // at once (its wait ends), saying so; so does one paused past its lease
 // while another operation took it over, whose first write on waking is
-// refused before its renewal tells.
+// refused before its renewal tells. A write such an operation leaves
+// running is refused after it ended too.
 func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 	defer func(d, r time.Duration) { leaseDuration, leaseRenew = d, r }(leaseDuration, leaseRenew)
 	leaseDuration, leaseRenew = 500*time.Millisecond, 50*time.Millisecond
@@ -249,6 +250,11 @@ func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 			}
 			if tt.err == conflict && took > 3*time.Second {
 				t.Errorf("the upgrade ended %s after it lost its lease: its wait went on", took)
+			}
+			// A write the operation left running (Helm records a failed
+			// upgrade in a goroutine of its own) is refused still.
+			if err := c.fence.check(context.Background()); !errors.Is(err, errdefs.ErrBusy) {
+				t.Errorf("a write after the operation ended: %v, want it refused", err)
 			}
 		})
 	}

@@ -55,8 +55,8 @@ func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bo
 	l.whenLost(cancel)
 	drop := c.fence.hold(l)
 	end = func() {
-		l.release(ctx)
 		drop()
+		l.release(ctx)
 		cancel(nil)
 	}
 	if err := c.markStopped(name, prev); err != nil {
