@@ -231,12 +231,14 @@ type lease struct {
 	stop     context.CancelFunc
 	done     chan struct{}
 	// renewing is held by each renewal: obj is the lease as last
-	// written (release reads it once keep's goroutine has ended); failed
-	// says the last renewal failed, at failedAt on the monotonic clock.
-	renewing sync.Mutex
-	obj      *coordinationv1.Lease
-	failed   bool
-	failedAt time.Duration
+	// written (release reads it once keep's goroutine has ended);
+	// unanswered says the last renewal failed unanswered (after
+	// leaseRenew/5 or more), ending at unansweredAt on the monotonic
+	// clock.
+	renewing     sync.Mutex
+	obj          *coordinationv1.Lease
+	unanswered   bool
+	unansweredAt time.Duration
 	// refused: the fence refused a write of this client while the lease
 	// was unconfirmed or lost.
 	refused atomic.Bool
@@ -479,8 +481,10 @@ func (l *lease) keep(ctx context.Context) {
 // renew renews the lease once: nil when renewed (it is held again, if it
 // was unconfirmed), the *LostError when another operation took it over or
 // it was deleted, else the error of the request. Eager (a write waits for
-// it), it sends nothing when the lease is held again or a renewal failed
-// less than leaseRenew/5 ago (the renew loop tries again that often).
+// it), it sends nothing when the lease is held again or a renewal went
+// unanswered less than leaseRenew/5 ago (the renew loop tries again that
+// often; a write does not wait for an API server that answers nothing
+// again and again).
 func (l *lease) renew(ctx context.Context, eager bool) error {
 	l.renewing.Lock()
 	defer l.renewing.Unlock()
@@ -489,12 +493,13 @@ func (l *lease) renew(ctx context.Context, eager bool) error {
 		return err
 	case eager && err == nil:
 		return nil
-	case eager && l.failed && clock.mono()-l.failedAt < leaseRenew/5:
-		return errors.New("a renewal failed just before")
+	case eager && l.unanswered && clock.mono()-l.unansweredAt < leaseRenew/5:
+		return errors.New("a renewal went unanswered just before")
 	}
+	sent := clock.mono()
 	err := l.renewOnce(ctx)
-	l.failed = err != nil && !errors.As(err, new(*LostError))
-	l.failedAt = clock.mono()
+	l.unansweredAt = clock.mono()
+	l.unanswered = err != nil && !errors.As(err, new(*LostError)) && l.unansweredAt-sent >= leaseRenew/5
 	return err
 }
 
@@ -537,6 +542,13 @@ func (l *lease) renewOnce(ctx context.Context) error {
 	}
 }
 
+// wentUnanswered reports whether the last renewal went unanswered.
+func (l *lease) wentUnanswered() bool {
+	l.renewing.Lock()
+	defer l.renewing.Unlock()
+	return l.unanswered
+}
+
 // isUnconfirmed reports whether err is an *UnconfirmedError.
 func isUnconfirmed(err error) bool {
 	var u *UnconfirmedError
@@ -544,16 +556,28 @@ func isUnconfirmed(err error) bool {
 }
 
 // settle, when the lease is unconfirmed, tries a renewal at once (renew,
-// eager; bounded by leaseMargin and ctx): whether the release was taken
-// over is then known, if the API server answers.
+// eager; bounded by leaseMargin and ctx; once more after a failure that
+// came fast): whether the release was taken over is then known, if the
+// API server answers.
 func (l *lease) settle(ctx context.Context) {
 	if !isUnconfirmed(l.check()) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, leaseMargin())
 	defer cancel()
-	if err := l.renew(ctx, true); err != nil && !errors.As(err, new(*LostError)) {
+	for try := 0; ; try++ {
+		err := l.renew(ctx, true)
+		switch {
+		case err == nil || errors.As(err, new(*LostError)):
+			return
+		case try == 0 && !l.wentUnanswered() && ctx.Err() == nil:
+			// Refused or reset (an API server back from a restart, a
+			// connection it closed): once more, on a new connection.
+			time.Sleep(leaseRenew / 25)
+			continue
+		}
 		l.log("renewing the lease %s: %v", LeasePrefix+l.name, err)
+		return
 	}
 }
 
