@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // fakeClock is the real clocks moved by the test: pause moves both (a
@@ -73,38 +75,39 @@ func (c *fakeClock) suspend(d time.Duration) {
 	c.wallSkew += d
 }
 
-// The fence: while the lease is held, every request passes; once it is
-// lost (the process was stopped or the machine slept past its duration
-// less the margin, judged by either clock; or another operation took it
-// over), every mutating request is refused before it is sent, with the
-// *LostError, and the operation's context is cancelled with it; reads
-// and the lease's own requests still pass.
-func TestTheFenceRefusesWritesOnceTheLeaseIsLost(t *testing.T) {
+// The fence: while the lease is held, every request passes. Once it is
+// unconfirmed (the process was stopped or the machine slept past its
+// duration less the margin, judged by either clock, and its renewals
+// fail), every mutating request is refused before it is sent, with the
+// *UnconfirmedError, and the operation goes on (its context is not
+// cancelled). Once it is lost (a renewal found another operation took it
+// over), writes are refused with the *LostError and the operation's
+// context is cancelled with it. Reads and the lease's own requests still
+// pass.
+func TestTheFenceRefusesWritesOnceTheLeaseIsNotConfirmed(t *testing.T) {
 	defer func(r time.Duration) { leaseRenew = r }(leaseRenew)
 	leaseRenew = 20 * time.Millisecond
+	const unconfirmed = `lease of release "db" in namespace "team" not renewed within its 15s (this process was paused, the machine slept, or the cluster was out of reach): writes refused until it is renewed, as another operation may hold the release`
+	const lost = `lost the lease of release "db" in namespace "team": another operation took it over; nothing more was written`
 	for _, tt := range []struct {
-		name string
-		lose func(*fakeClock, *testing.T, *lease)
-		lost string // empty: still held
+		name    string
+		lose    func(*fakeClock, *testing.T, *lease)
+		renewal error  // of every renewal after acquire
+		refused string // empty: writes pass
 	}{
-		{"held", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin() - time.Second) }, ""},
-		{"stopped (SIGSTOP)", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin()) }, "it was not renewed within its 15s"},
-		{"asleep (suspend)", func(c *fakeClock, _ *testing.T, _ *lease) { c.suspend(leaseDuration) }, "it was not renewed within its 15s"},
+		{"held", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin() - time.Second) }, nil, ""},
+		{"stopped (SIGSTOP)", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin()) }, errUnavailable, unconfirmed},
+		{"asleep (suspend)", func(c *fakeClock, _ *testing.T, _ *lease) { c.suspend(leaseDuration) }, errUnavailable, unconfirmed},
 		{"monotonic clock only (wall clock set back)", func(c *fakeClock, _ *testing.T, _ *lease) {
 			c.mu.Lock()
 			c.monoSkew += leaseDuration
 			c.mu.Unlock()
-		}, "it was not renewed within its 15s"},
-		{"taken over", nil, "another operation took it over"},
+		}, errUnavailable, unconfirmed},
+		{"taken over", nil, apierrors.NewConflict(schemaLeases, LeasePrefix+"db", errors.New("modified")), lost},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := useFakeClock(t)
 			f, _ := recoveryFixture(t)
-			if tt.lose == nil {
-				f.Clientset.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
-					return true, nil, apierrors.NewConflict(schemaLeases, LeasePrefix+"db", errors.New("modified"))
-				})
-			}
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
 			l, _, err := acquire(ctx, f.Clientset, "team", "db", OpUpgrade, t.Logf, t.Logf)
@@ -112,6 +115,18 @@ func TestTheFenceRefusesWritesOnceTheLeaseIsLost(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.release(ctx)
+			if tt.renewal != nil {
+				f.Clientset.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, tt.renewal // the lease was created: every update is a renewal
+				})
+			}
+			if tt.refused == lost {
+				// Another operation holds it now.
+				f.Clientset.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+					other := "build-7-cafe"
+					return true, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: LeasePrefix + "db", Namespace: "team"}, Spec: coordinationv1.LeaseSpec{HolderIdentity: &other}}, nil
+				})
+			}
 			l.whenLost(cancel)
 			fc := newFence()
 			defer fc.hold(l)()
@@ -136,7 +151,7 @@ func TestTheFenceRefusesWritesOnceTheLeaseIsLost(t *testing.T) {
 				tt.lose(clk, t, l)
 			} else {
 				deadline := time.Now().Add(5 * time.Second)
-				for l.check() == nil && time.Now().Before(deadline) {
+				for !errors.As(l.check(), new(*LostError)) && time.Now().Before(deadline) {
 					time.Sleep(10 * time.Millisecond)
 				}
 			}
@@ -153,28 +168,34 @@ func TestTheFenceRefusesWritesOnceTheLeaseIsLost(t *testing.T) {
 			mu.Lock()
 			sent := strings.Join(got, ", ")
 			mu.Unlock()
-			if tt.lost == "" {
+			if tt.refused == "" {
 				if putErr != nil || postErr != nil || delErr != nil || context.Cause(ctx) != nil {
 					t.Errorf("writes under a held lease: %v, %v, %v; context %v", putErr, postErr, delErr, context.Cause(ctx))
 				}
 				return
 			}
 			for _, err := range []error{putErr, postErr, delErr} {
-				var lost *LostError
-				if !errors.As(err, &lost) || !strings.Contains(err.Error(), `lost the lease of release "db" in namespace "team": `+tt.lost) {
-					t.Errorf("a write after the lease was lost: %v, want it refused with the LostError", err)
+				if !errors.Is(err, errdefs.ErrBusy) || !strings.HasSuffix(err.Error(), ": "+tt.refused) {
+					t.Errorf("a write: %v, want it refused with %q", err, tt.refused)
 				}
 			}
 			if sent != "GET /api/v1/namespaces/team/secrets/x, PUT /api/v1/namespaces/team/secrets/sh.helm.release.v1.db.v2" {
 				t.Errorf("the server saw %s; want only the read and the lease's own request", sent)
 			}
-			var lost *LostError
-			if !errors.As(context.Cause(ctx), &lost) {
+			var lostErr *LostError
+			if tt.refused == lost && !errors.As(context.Cause(ctx), &lostErr) {
 				t.Errorf("the operation's context: %v, want it cancelled with the LostError", context.Cause(ctx))
+			}
+			if tt.refused == unconfirmed && context.Cause(ctx) != nil {
+				t.Errorf("the operation's context: %v, want it going on while the lease is unconfirmed", context.Cause(ctx))
 			}
 		})
 	}
 }
+
+// errUnavailable is a renewal's error while the API server cannot reach
+// etcd.
+var errUnavailable = apierrors.NewInternalError(errors.New("etcd is gone"))
 
 var schemaLeases = coordinationv1.Resource("leases")
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -43,12 +44,18 @@ import (
 // less a margin (leaseMargin), after it sent its last successful renewal
 // (or the request that took it), judged by both the monotonic clock
 // (which SIGSTOP advances, but a machine's sleep does not) and the wall
-// clock (which both advance). Once past that deadline, or once a renewal
-// finds the lease taken over or deleted, the lease is lost for good: the
-// operation's context is cancelled, and every mutating request of the
-// client (fence.go) is refused, so a process that wakes from a pause
-// writes no object and no release record after another operation may have
-// taken the release over.
+// clock (which both advance). Past that deadline the lease is unconfirmed:
+// every mutating request of the client (fence.go) is refused with an
+// *UnconfirmedError, so a process that wakes from a pause writes no object
+// and no release record while another operation may have taken the
+// release over; the operation goes on (its waits ride out an API server
+// out of reach until --timeout) and the lease is renewed again and again.
+// A renewal is an update that carries the lease's last resourceVersion,
+// which a takeover changes: one that succeeds proves no other operation
+// took the release, and the lease is held again (writes pass); one that
+// finds the lease changed by another holder, or deleted, loses it for
+// good: the operation's context is cancelled with a *LostError, which
+// every later write is refused with.
 //
 // Users need get, create, update and delete on leases in the namespace;
 // where the API server forbids them, operations run without a lease, as
@@ -138,30 +145,36 @@ func (e *BusyError) Error() string {
 func (e *BusyError) Is(target error) bool { return target == errdefs.ErrBusy }
 
 // LostError is an operation stopped because it no longer holds its
-// release's lease: another operation took it over, or this process did
-// not renew it in time (it was paused, the machine slept, or the API
-// server was out of reach) and another one may have. From then on the
-// operation wrote nothing: no object and no release record. It matches
-// errdefs.ErrBusy.
+// release's lease: a renewal found it taken over by another operation (or
+// deleted). From then on the operation wrote nothing: no object and no
+// release record. It matches errdefs.ErrBusy.
 type LostError struct {
 	Release, Namespace string
-	// TakenOver: another operation took the lease over (else it was not
-	// renewed in time).
-	TakenOver bool
-
-	refused atomic.Bool // the fence refused a write
 }
 
 func (e *LostError) Error() string {
-	why := fmt.Sprintf("it was not renewed within its %s (this process was paused, the machine slept, or the cluster was out of reach), so another operation may hold the release", leaseDuration)
-	if e.TakenOver {
-		why = "another operation took it over"
-	}
-	return fmt.Sprintf("lost the lease of release %q in namespace %q: %s; nothing more was written", e.Release, e.Namespace, why)
+	return fmt.Sprintf("lost the lease of release %q in namespace %q: another operation took it over; nothing more was written", e.Release, e.Namespace)
 }
 
 // Is reports errdefs.ErrBusy.
 func (e *LostError) Is(target error) bool { return target == errdefs.ErrBusy }
+
+// UnconfirmedError is a write refused because the operation did not renew
+// its release's lease in time (this process was paused, the machine
+// slept, or the API server was out of reach): another operation may hold
+// the release, until a renewal proves otherwise. It matches
+// errdefs.ErrBusy.
+type UnconfirmedError struct {
+	Release, Namespace string
+}
+
+func (e *UnconfirmedError) Error() string {
+	return fmt.Sprintf("lease of release %q in namespace %q not renewed within its %s (this process was paused, the machine slept, or the cluster was out of reach): "+
+		"writes refused until it is renewed, as another operation may hold the release", e.Release, e.Namespace, leaseDuration)
+}
+
+// Is reports errdefs.ErrBusy.
+func (e *UnconfirmedError) Is(target error) bool { return target == errdefs.ErrBusy }
 
 // self is this process as a lease holder.
 var self = sync.OnceValue(func() (s struct{ host, pidns string }) {
@@ -217,9 +230,18 @@ type lease struct {
 	log      func(string, ...any)
 	stop     context.CancelFunc
 	done     chan struct{}
-	// obj is the lease as last written: keep's goroutine owns it while it
-	// runs, release after.
-	obj *coordinationv1.Lease
+	// renewing is held by each renewal: obj is the lease as last
+	// written (release reads it once keep's goroutine has ended);
+	// unanswered says the last renewal failed unanswered (after
+	// leaseRenew/5 or more), ending at unansweredAt on the monotonic
+	// clock.
+	renewing     sync.Mutex
+	obj          *coordinationv1.Lease
+	unanswered   bool
+	unansweredAt time.Duration
+	// refused: the fence refused a write of this client while the lease
+	// was unconfirmed or lost.
+	refused atomic.Bool
 
 	mu sync.Mutex
 	// Until when it is held: its duration less the margin after the last
@@ -377,8 +399,9 @@ func (l *lease) renewed(sentMono time.Duration, sentWall time.Time) {
 	l.monoDeadline, l.wallDeadline = sentMono+held, sentWall.Add(held)
 }
 
-// check returns nil while the lease is held, and the *LostError once it is
-// lost: past its deadline on either clock, or taken over.
+// check returns nil while the lease is held, an *UnconfirmedError once past
+// its deadline on either clock (until a renewal succeeds), and the
+// *LostError once it is lost.
 func (l *lease) check() error {
 	l.mu.Lock()
 	lost, expired := l.lost, clock.mono() >= l.monoDeadline || !clock.wall().Before(l.wallDeadline)
@@ -387,20 +410,20 @@ func (l *lease) check() error {
 	case lost != nil:
 		return lost
 	case expired:
-		return l.lose(false)
+		return &UnconfirmedError{Release: l.name, Namespace: l.ns}
 	}
 	return nil
 }
 
 // lose marks the lease lost, once, and tells those waiting on it (the
 // operation's context).
-func (l *lease) lose(takenOver bool) error {
+func (l *lease) lose() error {
 	l.mu.Lock()
 	if l.lost != nil {
 		defer l.mu.Unlock()
 		return l.lost
 	}
-	l.lost = &LostError{Release: l.name, Namespace: l.ns, TakenOver: takenOver}
+	l.lost = &LostError{Release: l.name, Namespace: l.ns}
 	fns, err := l.onLost, l.lost
 	l.onLost = nil
 	l.mu.Unlock()
@@ -426,8 +449,8 @@ func (l *lease) whenLost(fn func(error)) {
 }
 
 // keep renews the lease every leaseRenew (a failed renewal is tried
-// again after a fifth of that) until release, ctx ends, or the lease is
-// lost.
+// again after a fifth of that, past its deadline too) until release, ctx
+// ends, or the lease is lost.
 func (l *lease) keep(ctx context.Context) {
 	ctx, l.stop = context.WithCancel(ctx)
 	l.done = make(chan struct{})
@@ -441,34 +464,121 @@ func (l *lease) keep(ctx context.Context) {
 				return
 			case <-t.C:
 			}
-			if l.check() != nil {
-				return // past its deadline: a renewal now could follow a takeover
-			}
-			next := l.obj.DeepCopy()
-			sentMono, sentWall := clock.mono(), clock.wall()
-			at := metav1.NewMicroTime(sentWall)
-			next.Spec.RenewTime = &at
-			rctx, cancel := context.WithTimeout(leaseContext(ctx), leaseRenew)
-			got, err := l.client.Update(rctx, next, metav1.UpdateOptions{})
-			cancel()
+			err := l.renew(ctx, false)
 			switch {
 			case err == nil:
-				l.obj = got
-				l.renewed(sentMono, sentWall)
 				t.Reset(leaseRenew)
-			case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-				// Taken over (or deleted) after this process could
-				// not renew it in time.
-				l.lose(true)
-				return
-			case ctx.Err() != nil:
-				return
+			case errors.As(err, new(*LostError)) || ctx.Err() != nil:
+				return // lost, or released
 			default:
-				l.log("renewing the lease %s: %v", next.Name, err)
+				l.log("renewing the lease %s: %v", LeasePrefix+l.name, err)
 				t.Reset(leaseRenew / 5)
 			}
 		}
 	}()
+}
+
+// renew renews the lease once: nil when renewed (it is held again, if it
+// was unconfirmed), the *LostError when another operation took it over or
+// it was deleted, else the error of the request. Eager (a write waits for
+// it), it sends nothing when the lease is held again or a renewal went
+// unanswered less than leaseRenew/5 ago (the renew loop tries again that
+// often; a write does not wait for an API server that answers nothing
+// again and again).
+func (l *lease) renew(ctx context.Context, eager bool) error {
+	l.renewing.Lock()
+	defer l.renewing.Unlock()
+	switch err := l.check(); {
+	case errors.As(err, new(*LostError)):
+		return err
+	case eager && err == nil:
+		return nil
+	case eager && l.unanswered && clock.mono()-l.unansweredAt < leaseRenew/5:
+		return errors.New("a renewal went unanswered just before")
+	}
+	sent := clock.mono()
+	err := l.renewOnce(ctx)
+	l.unansweredAt = clock.mono()
+	l.unanswered = err != nil && !errors.As(err, new(*LostError)) && l.unansweredAt-sent >= leaseRenew/5
+	return err
+}
+
+// renewOnce sends a renewal (renew).
+func (l *lease) renewOnce(ctx context.Context) error {
+	for retried := false; ; retried = true {
+		next := l.obj.DeepCopy()
+		sentMono, sentWall := clock.mono(), clock.wall()
+		at := metav1.NewMicroTime(sentWall)
+		next.Spec.RenewTime = &at
+		rctx, cancel := context.WithTimeout(leaseContext(ctx), leaseRenew)
+		got, err := l.client.Update(rctx, next, metav1.UpdateOptions{})
+		switch {
+		case err == nil:
+			cancel()
+			l.obj = got
+			l.renewed(sentMono, sentWall)
+			return nil
+		case apierrors.IsConflict(err) && !retried:
+			// Changed since this process last wrote it: by another
+			// holder (taken over), or by a renewal of this one whose
+			// answer was lost (the connection was cut). Only this
+			// operation writes its identity.
+			cur, gerr := l.client.Get(rctx, next.Name, metav1.GetOptions{})
+			cancel()
+			switch {
+			case gerr == nil && cur.Spec.HolderIdentity != nil && l.obj.Spec.HolderIdentity != nil && *cur.Spec.HolderIdentity == *l.obj.Spec.HolderIdentity:
+				l.obj = cur
+				continue // still this operation's: renew it again
+			case gerr == nil || apierrors.IsNotFound(gerr):
+				return l.lose()
+			}
+			return gerr
+		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+			cancel()
+			return l.lose() // taken over, or deleted
+		}
+		cancel()
+		return err
+	}
+}
+
+// wentUnanswered reports whether the last renewal went unanswered.
+func (l *lease) wentUnanswered() bool {
+	l.renewing.Lock()
+	defer l.renewing.Unlock()
+	return l.unanswered
+}
+
+// isUnconfirmed reports whether err is an *UnconfirmedError.
+func isUnconfirmed(err error) bool {
+	var u *UnconfirmedError
+	return errors.As(err, &u)
+}
+
+// settle, when the lease is unconfirmed, tries a renewal at once (renew,
+// eager; bounded by leaseMargin and ctx; once more after a failure that
+// came fast): whether the release was taken over is then known, if the
+// API server answers.
+func (l *lease) settle(ctx context.Context) {
+	if !isUnconfirmed(l.check()) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, leaseMargin())
+	defer cancel()
+	for try := 0; ; try++ {
+		err := l.renew(ctx, true)
+		switch {
+		case err == nil || errors.As(err, new(*LostError)):
+			return
+		case try == 0 && !l.wentUnanswered() && ctx.Err() == nil:
+			// Refused or reset (an API server back from a restart, a
+			// connection it closed): once more, on a new connection.
+			time.Sleep(leaseRenew / 25)
+			continue
+		}
+		l.log("renewing the lease %s: %v", LeasePrefix+l.name, err)
+		return
+	}
 }
 
 // release stops renewing and deletes the lease, if this operation still
@@ -479,6 +589,8 @@ func (l *lease) release(ctx context.Context) {
 	}
 	l.stop()
 	<-l.done
+	l.renewing.Lock() // no renewal of a write (settle) meanwhile
+	defer l.renewing.Unlock()
 	ctx, cancel := context.WithTimeout(leaseContext(context.WithoutCancel(ctx)), leaseRenew)
 	defer cancel()
 	rv := l.obj.ResourceVersion

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/kube"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +20,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -134,35 +138,123 @@ func TestALeaseDurationIsCapped(t *testing.T) {
 	}
 }
 
-// An operation that can no longer count on its lease stops: when it could
-// not renew it within its duration (paused, asleep, cut off), or when
-// another operation took it over. Its context is cancelled (a wait ends
-// at once) and it fails saying so.
-func TestAnOperationThatLosesItsLeaseFails(t *testing.T) {
+// fencedKube is the fixture's kube client with its updates sent through
+// the client's fence, as a real kube client's are; each update first
+// calls before.
+type fencedKube struct {
+	*kubefake.FailingKubeClient
+	fence  *fence
+	before func()
+}
+
+func (k fencedKube) Update(orig, target kube.ResourceList, force bool) (*kube.Result, error) {
+	k.before()
+	if err := k.fence.check(context.Background()); err != nil {
+		return &kube.Result{}, err
+	}
+	return k.FailingKubeClient.Update(orig, target, force)
+}
+
+// An operation whose renewals fail (the API server out of reach) past its
+// lease's deadline goes on: one that only waits succeeds; one that must
+// write meanwhile fails saying its lease is not renewed and writes are
+// refused; one whose renewals succeed again writes, and succeeds. One
+// whose renewal finds that another operation took the lease over stops
+// at once (its wait ends), saying so; so does one paused past its lease
+// while another operation took it over, whose first write on waking is
+// refused before its renewal tells. A write such an operation leaves
+// running is refused after it ended too.
+func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 	defer func(d, r time.Duration) { leaseDuration, leaseRenew = d, r }(leaseDuration, leaseRenew)
 	leaseDuration, leaseRenew = 500*time.Millisecond, 50*time.Millisecond
+	conflict := apierrors.NewConflict(coordinationv1.Resource("leases"), LeasePrefix+"db", errors.New("the object has been modified"))
 	for _, tt := range []struct {
 		name string
-		err  error // of every renewal
-		want string
+		// failFor is how long renewals fail with err (0: always).
+		failFor time.Duration
+		err     error
+		// writeAt is when the upgrade applies its objects; it then
+		// waits wait.
+		writeAt, wait time.Duration
+		// pausedAt: the process is paused past its lease just before
+		// it writes, while another operation takes the lease over.
+		pausedAt bool
+		want     string // the error's end; "" when it succeeds
 	}{
-		{"not renewed", apierrors.NewInternalError(errors.New("etcd is gone")), "it was not renewed within its 500ms"},
-		{"taken over", apierrors.NewConflict(coordinationv1.Resource("leases"), LeasePrefix+"db", errors.New("the object has been modified")), "another operation took it over"},
+		{name: "not renewed, waits", err: errUnavailable, wait: 1500 * time.Millisecond},
+		{name: "not renewed, writes", err: errUnavailable, writeAt: time.Second,
+			want: `: lease of release "db" in namespace "team" not renewed within its 500ms (this process was paused, the machine slept, or the cluster was out of reach): writes refused until it is renewed, as another operation may hold the release`},
+		{name: "renewed again, writes", failFor: time.Second, err: errUnavailable, writeAt: 1500 * time.Millisecond},
+		{name: "taken over", err: conflict, wait: 5 * time.Second,
+			want: `: lost the lease of release "db" in namespace "team": another operation took it over; nothing more was written`},
+		{name: "paused, taken over meanwhile, writes", failFor: -1, pausedAt: true, writeAt: 200 * time.Millisecond,
+			want: `: lost the lease of release "db" in namespace "team": another operation took it over; nothing more was written`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f, c := recoveryFixture(t, helmrelease.StatusDeployed)
-			f.Kube.WaitDuration = 5 * time.Second
-			f.Clientset.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
-				return true, nil, tt.err
-			})
+			f.Kube.WaitDuration = tt.wait
+			clk := useFakeClock(t)
 			start := time.Now()
-			_, err := c.Upgrade(context.Background(), UpgradeOptions{Source: plan.Source{Reference: "lab/db"}, ReleaseName: "db", WaitOptions: WaitOptions{Wait: true}})
-			want := `upgrading "db" to db 1.0.0: lost the lease of release "db" in namespace "team": ` + tt.want
-			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "; nothing more was written") {
-				t.Fatalf("got  %v\nwant %s...", err, want)
+			var mu sync.Mutex
+			var failed, renewed int // renewals
+			var takenOver atomic.Bool
+			if tt.err == conflict {
+				takenOver.Store(true)
 			}
-			if took := time.Since(start); took > 3*time.Second {
+			f.Clientset.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case takenOver.Load():
+					failed++
+					return true, nil, conflict
+				case tt.failFor == 0 || time.Since(start) < tt.failFor:
+					failed++
+					return true, nil, tt.err
+				}
+				renewed++
+				return false, nil, nil
+			})
+			if tt.err == conflict || tt.pausedAt {
+				f.Clientset.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+					if !takenOver.Load() || time.Since(start) < 100*time.Millisecond {
+						return false, nil, nil // acquired
+					}
+					other := "build-7-cafe" // another operation holds it now
+					return true, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: LeasePrefix + "db", Namespace: "team"}, Spec: coordinationv1.LeaseSpec{HolderIdentity: &other}}, nil
+				})
+			}
+			f.Config().KubeClient = fencedKube{FailingKubeClient: f.Kube, fence: c.fence, before: func() {
+				time.Sleep(tt.writeAt - time.Since(start))
+				if tt.pausedAt {
+					takenOver.Store(true)
+					clk.pause(leaseDuration)
+				}
+			}}
+			_, err := c.Upgrade(context.Background(), UpgradeOptions{Source: plan.Source{Reference: "lab/db"}, ReleaseName: "db", WaitOptions: WaitOptions{Wait: true}})
+			took := time.Since(start)
+			mu.Lock()
+			t.Logf("%d renewals failed, %d succeeded; the upgrade took %s", failed, renewed, took)
+			mu.Unlock()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := history(t, f); fmt.Sprint(got) != "[1 superseded 2 deployed]" {
+					t.Errorf("history %v", got)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), `upgrading "db" to db 1.0.0`) || !strings.HasSuffix(err.Error(), tt.want) || !errors.Is(err, errdefs.ErrBusy) {
+				t.Fatalf("got  %v\nwant upgrading \"db\" to db 1.0.0...%s", err, tt.want)
+			}
+			if tt.err == conflict && took > 3*time.Second {
 				t.Errorf("the upgrade ended %s after it lost its lease: its wait went on", took)
+			}
+			// A write the operation left running (Helm records a failed
+			// upgrade in a goroutine of its own) is refused still.
+			if err := c.fence.check(context.Background()); !errors.Is(err, errdefs.ErrBusy) {
+				t.Errorf("a write after the operation ended: %v, want it refused", err)
 			}
 		})
 	}

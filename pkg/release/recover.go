@@ -28,8 +28,9 @@ type holding struct{ name string }
 // releases the lease. A dry run neither takes the lease nor recovers.
 //
 // While the operation holds the lease, the Client's writes pass the fence
-// (fence.go); once it is lost, they are refused and the returned context
-// is cancelled with the *LostError as its cause.
+// (fence.go); while it is unconfirmed (not renewed in time), they are
+// refused; once it is lost (taken over), they are refused and the returned
+// context is cancelled with the *LostError as its cause.
 func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bool) (_ context.Context, end func(), _ error) {
 	end = func() {}
 	if dryRun || ctx.Value(holding{name}) != nil {
@@ -50,12 +51,12 @@ func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bo
 	if l == nil { // leases forbidden: as before, without recovery
 		return ctx, end, nil
 	}
-	opCtx, cancel := context.WithCancelCause(ctx)
+	opCtx, cancel := context.WithCancelCause(withLease(ctx, l))
 	l.whenLost(cancel)
 	drop := c.fence.hold(l)
 	end = func() {
-		l.release(ctx)
 		drop()
+		l.release(ctx)
 		cancel(nil)
 	}
 	if err := c.markStopped(name, prev); err != nil {

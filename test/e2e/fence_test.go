@@ -20,7 +20,9 @@ import (
 // The lease is a fence. An upgrade stopped (SIGSTOP: a laptop asleep, a
 // process paused) past its lease, mid-apply or mid-wait, while another
 // upgrade takes the release over and completes, writes nothing when it
-// wakes: it fails saying it lost the lease, exactly one revision is
+// wakes (its lease is unconfirmed: every write is refused until a renewal,
+// which finds it taken over): it fails saying another operation took its
+// lease over, exactly one revision is
 // deployed (the newer), the revision it left pending keeps the note of the
 // takeover (no stale record written over it), and the live objects are the
 // newer upgrade's; with --atomic, its failure path rolls nothing back.
@@ -85,7 +87,7 @@ func TestAPausedUpgradeWritesNothingOnceItsLeaseIsLost(t *testing.T) {
 				t.Fatalf("the woken upgrade still runs a minute later: %s", p.stderr.String())
 			}
 			lost := regexp.MustCompile(`(?m)^Error: upgrading "web" to web 1\.0\.0: lost the lease of release "web" in namespace "` + ns +
-				`": it was not renewed within its 15s \(.*\), so another operation may hold the release; nothing more was written\n\z`)
+				`": another operation took it over; nothing more was written\n\z`)
 			if p.err == nil || !lost.MatchString(p.stderr.String()) {
 				t.Errorf("the woken upgrade: %v: %q, want it failed saying it lost the lease", p.err, p.stderr.String())
 			}

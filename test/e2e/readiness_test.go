@@ -252,10 +252,12 @@ func fromTheFirstWatch() func(*http.Request) bool {
 }
 
 // Faults of the API server while --wait waits (through the proxy in front
-// of it): a restart is waited through and the install succeeds; an API
-// server gone, or one that takes requests and answers none (its etcd
-// lost), ends the command soon after --timeout, saying how long the API
-// server was unreachable.
+// of it): a restart is waited through and the install succeeds, also when
+// the API server is gone for longer than the release's lease (its
+// renewals fail meanwhile: the lease is unconfirmed, not lost, and renewed
+// once the API server is back); an API server gone, or one that takes
+// requests and answers none (its etcd lost), ends the command soon after
+// --timeout, saying how long the API server was unreachable.
 func TestWaitThroughAPIServerFaults(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -275,6 +277,16 @@ func TestWaitThroughAPIServerFaults(t *testing.T) {
 			time.Sleep(time.Second)
 			p.cut()
 			time.Sleep(4 * time.Second) // down
+			p.restart()
+			e.setReady(t, ns, "True", "Provisioned", "")
+			return time.Now()
+		}},
+		{name: "API server gone past the lease", timeout: 90 * time.Second, inject: func(t *testing.T, p *apiProxy, ns string, done <-chan result) time.Time {
+			fired(t, p.rule(releaseRecord, watchRequest, false), done, "the wait's watch")
+			e.waitForDatabase(t, ns)
+			time.Sleep(time.Second)
+			p.cut()
+			time.Sleep(20 * time.Second) // down: longer than the lease's 15s
 			p.restart()
 			e.setReady(t, ns, "True", "Provisioned", "")
 			return time.Now()
