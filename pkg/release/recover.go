@@ -51,13 +51,16 @@ func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bo
 	if l == nil { // leases forbidden: as before, without recovery
 		return ctx, end, nil
 	}
+	// opCtx is cancelled when the lease is lost, and only then: not when
+	// the operation ends, since Helm's upgrade leaves a goroutine that,
+	// seeing its context done after the upgrade returned, marks the
+	// revision it just deployed failed.
 	opCtx, cancel := context.WithCancelCause(withLease(ctx, l))
 	l.whenLost(cancel)
 	drop := c.fence.hold(l)
 	end = func() {
 		drop()
 		l.release(ctx)
-		cancel(nil)
 	}
 	if err := c.markStopped(name, prev); err != nil {
 		end()
