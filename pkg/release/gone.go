@@ -98,24 +98,12 @@ func (w *waiter) waitDeleted(rl kube.ResourceList, timeout time.Duration) error 
 // notDeleted is the error of a deletion wait whose context is done: the
 // objects not yet gone, or the interruption.
 func (w *waiter) notDeleted(ctx context.Context, left []*goingObject, total int, timeout time.Duration, lost *outage) error {
-	if context.Cause(ctx) != errWaitTimeout {
-		if cause := context.Cause(w.ctx); cause != nil {
-			return cause
-		}
-		return ctx.Err()
-	}
-	if w.health != nil { // it knows better: every request goes through it
-		lost = nil
-		if since, cause := w.health.unanswered(time.Now()); !since.IsZero() {
-			lost = &outage{since: since, cause: cause}
-		}
+	lost, err := w.ended(ctx, timeout, lost)
+	if err != nil {
+		return err
 	}
 	out := &WaitError{Timeout: timeout, Total: total, Deleting: true}
 	if lost != nil {
-		if start := time.Now().Add(-timeout); lost.since.Before(start) {
-			lost.since = start
-		}
-		w.health.giveUp() // what follows (purging the records) ends soon
 		out.Host, out.Unreachable, out.Cause = w.host, roundDuration(time.Since(lost.since)), lost.cause
 	}
 	for _, d := range left {

@@ -320,11 +320,24 @@ func allReady(ids object.ObjMetadataSet, seen map[object.ObjMetadata]ResourceSta
 // explanation, or the interruption. lost is the outage going on, if any,
 // as the wait saw it (without health to tell).
 func (w *waiter) gaveUp(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration, lost *outage) error {
+	lost, err := w.ended(ctx, timeout, lost)
+	if err != nil {
+		return err
+	}
+	return w.explain(w.ctx, ids, states, seen, timeout, lost)
+}
+
+// ended is how a wait whose context ctx is done ended: the interruption
+// (err), or its timeout with the outage going on then, if any (lost, as
+// the wait saw it; health, when the waiter has it, knows better), cut to
+// the wait's time. Once the API server did not answer, what follows the
+// wait (recording the failure, purging records) is given little time.
+func (w *waiter) ended(ctx context.Context, timeout time.Duration, lost *outage) (_ *outage, err error) {
 	if context.Cause(ctx) != errWaitTimeout {
 		if cause := context.Cause(w.ctx); cause != nil {
-			return cause
+			return nil, cause
 		}
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	if w.health != nil { // it knows better: every request goes through it
 		lost = nil
@@ -336,9 +349,11 @@ func (w *waiter) gaveUp(ctx context.Context, ids object.ObjMetadataSet, states m
 		if start := time.Now().Add(-timeout); lost.since.Before(start) {
 			lost.since = start
 		}
-		w.health.giveUp() // what follows (recording the failure) ends soon
+		if w.health != nil {
+			w.health.giveUp() // what follows ends soon
+		}
 	}
-	return w.explain(w.ctx, ids, states, seen, timeout, lost)
+	return lost, nil
 }
 
 // explain returns the WaitError for the resources not ready, each with
