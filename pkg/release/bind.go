@@ -537,15 +537,11 @@ func (c *Client) claimsHere(ctx context.Context) ([]Consumer, error) {
 }
 
 // checkDataUnbound refuses to delete the data of release name (the
-// provider of bindings, its bundle b) while a release is bound to it, or
-// while the releases that could be cannot all be seen: deleting the
-// provider's volumes drops every consumer's database. It holds with
-// --force.
-func (c *Client) checkDataUnbound(ctx context.Context, name string, b *bundle.Bundle) error {
-	cs, partial, err := c.findConsumers(ctx, name)
-	if err != nil {
-		return fmt.Errorf("--delete-data: %w", err)
-	}
+// provider of bindings, its bundle b) while a release is bound to it (cs,
+// as findConsumers found them), or while the releases that could be
+// cannot all be seen (partial): deleting the provider's volumes drops
+// every consumer's database. It holds with --force.
+func checkDataUnbound(name string, b *bundle.Bundle, cs []Consumer, partial error) error {
 	if len(cs) > 0 {
 		names := make([]string, 0, len(cs))
 		for _, co := range cs {
@@ -590,13 +586,9 @@ func (c *Client) listLatest(all bool) ([]*helmrelease.Release, error) {
 	return l.Run()
 }
 
-// checkNoConsumers refuses to uninstall a release other releases are bound
-// to, naming each with the operations that free it.
-func (c *Client) checkNoConsumers(ctx context.Context, name string) error {
-	cs, err := c.consumers(ctx, name)
-	if err != nil {
-		return err
-	}
+// checkNoConsumers refuses to uninstall release name while the releases
+// cs are bound to it, naming each with the operations that free it.
+func checkNoConsumers(name string, cs []Consumer) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -632,8 +624,8 @@ func (c *Client) checkNoConsumers(ctx context.Context, name string) error {
 // consumer's constraint does not allow it, or b lacks an output a
 // consumer needs. doing says the operation ("upgrading \"db\" to mariadb
 // 2.0.0").
-func (c *Client) checkConsumersAllow(name string, b *bundle.Bundle, doing string) error {
-	cs, err := c.consumers(context.TODO(), name)
+func (c *Client) checkConsumersAllow(ctx context.Context, name string, b *bundle.Bundle, doing string) error {
+	cs, err := c.consumers(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -664,7 +656,7 @@ func (c *Client) checkConsumersAllow(name string, b *bundle.Bundle, doing string
 
 // checkRollbackAllowed refuses to roll release name back to a revision
 // whose bundle a consumer's constraint does not allow.
-func (c *Client) checkRollbackAllowed(name string, revision int) error {
+func (c *Client) checkRollbackAllowed(ctx context.Context, name string, revision int) error {
 	target, err := c.cfg.Releases.Get(name, revision)
 	if err != nil {
 		return nil // Helm's rollback says it
@@ -673,7 +665,7 @@ func (c *Client) checkRollbackAllowed(name string, revision int) error {
 	if err != nil {
 		return nil
 	}
-	return c.checkConsumersAllow(name, b, fmt.Sprintf("rolling back %q to revision %d (%s)", name, revision, b))
+	return c.checkConsumersAllow(ctx, name, b, fmt.Sprintf("rolling back %q to revision %d (%s)", name, revision, b))
 }
 
 func plural(n int, noun string) string {

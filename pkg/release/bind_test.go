@@ -49,6 +49,29 @@ func bindLab(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
 	return lab, f, NewWithEnv(teamEnv(f), set)
 }
 
+// sharedProvider is bindLab with claimLab's bundles, and cdb installed as
+// release shared in namespace team (the client's).
+func sharedProvider(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
+	t.Helper()
+	lab, f, c := bindLab(t)
+	claimLab(t, lab)
+	if _, err := c.Install(context.Background(), InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	return lab, f, c
+}
+
+// blueAndGreen upgrades lab/capp as blue-green app wiki bound to shared
+// twice: blue live, then green, with blue its spare.
+func blueAndGreen(t *testing.T, c *Client) {
+	t.Helper()
+	for _, bind := range [][]string{{"database=shared"}, nil} {
+		if _, err := c.BlueGreenUpgrade(context.Background(), UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // claimLab adds to lab cdb 1.0.0, a provider offering claims (a Secret
 // naming the claim's provider and user), and capp 1.0.0 requiring it (its
 // host and secret into a ConfigMap), with a Service and an Ingress named

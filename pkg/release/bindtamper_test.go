@@ -180,16 +180,8 @@ func TestBindProviderDigest(t *testing.T) {
 // rendered the templates its record carried.
 func TestBlueGreenTamperedHeldClaims(t *testing.T) {
 	ctx := context.Background()
-	lab, f, c := bindLab(t)
-	claimLab(t, lab)
-	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, bind := range [][]string{{"database=shared"}, nil} {
-		if _, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, f, c := sharedProvider(t)
+	blueAndGreen(t, c)
 	before, err := c.cfg.Releases.Last("wiki")
 	if err != nil {
 		t.Fatal(err)

@@ -497,16 +497,8 @@ func TestBlueGreenClaimKeptForTheSpare(t *testing.T) {
 // work, and change no claim, when the provider is gone.
 func TestBlueGreenSwitchWithoutTheProvider(t *testing.T) {
 	ctx := context.Background()
-	lab, _, c := bindLab(t)
-	claimLab(t, lab)
-	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, bind := range [][]string{{"database=shared"}, nil} {
-		if _, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, _, c := sharedProvider(t)
+	blueAndGreen(t, c)
 	claim := func() string {
 		t.Helper()
 		r, err := c.cfg.Releases.Last("wiki")
@@ -585,11 +577,7 @@ func TestBlueGreenColourRollbackChecksClaims(t *testing.T) {
 func interruptedSwitch(t *testing.T, extra string) (c *Client, up func() UpgradeOptions, serve func(map[string]map[string]string)) {
 	t.Helper()
 	ctx := context.Background()
-	lab, f, c := bindLab(t)
-	claimLab(t, lab)
-	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
-		t.Fatal(err)
-	}
+	_, f, c := sharedProvider(t)
 	up = func() UpgradeOptions {
 		return UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=shared"}}, ReleaseName: "wiki"}
 	}

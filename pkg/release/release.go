@@ -612,7 +612,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 			return nil, err
 		}
 	}
-	if err := c.checkConsumersAllow(name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
+	if err := c.checkConsumersAllow(ctx, name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
 		return nil, err
 	}
 	user, defaults, err := upgradeValues(start, p.Values, opts)
@@ -794,7 +794,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	if rb.Version, err = c.rollbackTarget(last, opts.Revision); err != nil {
 		return nil, err
 	}
-	if err := c.checkRollbackAllowed(opts.ReleaseName, rb.Version); err != nil {
+	if err := c.checkRollbackAllowed(ctx, opts.ReleaseName, rb.Version); err != nil {
 		return nil, err
 	}
 	ctx, endApp, err := c.checkColorRollback(ctx, last, rb.Version)
@@ -891,16 +891,25 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		return nil, err
 	}
 	defer end()
-	if opts.DeleteData {
-		b, _, _ := providerBundle(last)
-		if err := c.checkDataUnbound(ctx, opts.ReleaseName, b); err != nil {
+	if opts.DeleteData || !opts.Force {
+		// Read once: who is bound, and whether all could be seen.
+		cs, partial, err := c.findConsumers(ctx, opts.ReleaseName)
+		if err != nil {
 			return nil, err
+		}
+		if opts.DeleteData {
+			b, _, _ := providerBundle(last)
+			if err := checkDataUnbound(opts.ReleaseName, b, cs, partial); err != nil {
+				return nil, err
+			}
+		}
+		if !opts.Force {
+			if err := checkNoConsumers(opts.ReleaseName, cs); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if !opts.Force {
-		if err := c.checkNoConsumers(ctx, opts.ReleaseName); err != nil {
-			return nil, err
-		}
 		if app := blueGreenApp(last); app != "" && app != opts.ReleaseName && !opts.ofApp {
 			// The app's lease too: it is not switched to this colour
 			// while it goes.
