@@ -112,6 +112,11 @@ type Binding struct {
 	// blue/green app use one claim, the app's, held by its router. The
 	// consumer's release then renders only the claim's outputs.
 	ClaimHolder string
+	// Grant, for a binding to a provider of another namespace, is the
+	// grant its owner made for the consumer (bundle grant): the consumer's
+	// release holds only its own copy of the claim's password, read from
+	// the grant's Secret, and nothing in the provider's namespace.
+	Grant *Grant
 }
 
 // Claims returns the provider's claims when the binding uses them.

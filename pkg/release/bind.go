@@ -53,6 +53,11 @@ type Consumer struct {
 	// the app's claims), is the app's name: it is unbound by uninstalling
 	// the app.
 	App string
+	// Grant, for a consumer of another namespace, is the grant that lets
+	// it bind (bundle grant); a consumer granted but not seen bound (its
+	// release cannot be read, or it has not bound yet) is listed with
+	// Grant alone, its Release, Namespace, Instance and Requires set.
+	Grant *plan.Grant
 	// Unverified, for a consumer of another namespace found only by the
 	// ConfigMap of its claim in the provider's namespace (its release
 	// could not be read), says so: it may claim from another provider of
@@ -66,8 +71,11 @@ func (c Consumer) String() string { return c.Namespace + "/" + c.Release }
 // will have and sets in.Bound: the bindings recorded in the revision of
 // release name the operation starts from (nil for an install) but those
 // unbind names, with those asked for (in.Binds) over them. ref is the
-// bundle reference of the operation, for the fixes it suggests.
-func (c *Client) bind(ctx context.Context, in *plan.Input, name, ref string, recorded []plan.Resolved, unbind []string) error {
+// bundle reference of the operation, for the fixes it suggests. claimant
+// is the release the claims are made for (name, or a blue/green app's
+// name for its colours): a provider of another namespace must have
+// granted it (grantedBinding).
+func (c *Client) bind(ctx context.Context, in *plan.Input, name, claimant, ref string, recorded []plan.Resolved, unbind []string) error {
 	binds := map[string]plan.Bind{}
 	// Recorded bindings without a claim stay without one (the app keeps
 	// the provider's database rather than get a new, empty one); a
@@ -119,7 +127,7 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, name, ref string, rec
 	}
 	sort.Strings(insts)
 	for _, i := range insts {
-		b, err := c.binding(ctx, binds[i], requirement(in.Root, i), !noClaim[i])
+		b, err := c.binding(ctx, binds[i], requirement(in.Root, i), !noClaim[i], claimant)
 		if err != nil {
 			if recordedOnly[i] {
 				// The current revision's binding, not the user's: say
@@ -160,7 +168,12 @@ func requires(b *bundle.Bundle, inst string) bool { return requirement(b, inst) 
 // its record names) and loads the provider's bundle from r's repository
 // (fromRepository): nothing of the record but its values is rendered.
 // With claim, the binding uses the provider's claims when it offers them.
-func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool) (*plan.Binding, error) {
+// A provider of another namespace is read from its grant to claimant
+// instead (grantedBinding): not its record.
+func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool, claimant string) (*plan.Binding, error) {
+	if b.Namespace != "" && b.Namespace != c.namespace {
+		return c.grantedBinding(ctx, b, r, claim, claimant)
+	}
 	out, rel, err := c.boundRelease(b, claim)
 	if err != nil {
 		return nil, err
@@ -464,8 +477,14 @@ func (c *Client) findConsumers(ctx context.Context, name string) (out []Consumer
 		}
 	}
 	target := c.namespace + "/" + name
+	var granted []Consumer
 	for _, r := range rels {
 		if r.Info != nil && (r.Info.Status == helmrelease.StatusUninstalled || r.Info.Status == helmrelease.StatusUninstalling) {
+			continue
+		}
+		if g := grantOf(r); g != nil && r.Namespace == c.namespace && g.Provider.Namespace == c.namespace && g.Provider.Release == name {
+			granted = append(granted, Consumer{Release: g.Consumer.Release, Namespace: g.Consumer.Namespace, Instance: g.Consumer.Instance,
+				Requires: g.Provider.Bundle, Grant: &plan.Grant{Namespace: r.Namespace, Name: r.Name}})
 			continue
 		}
 		for _, res := range recordedBindings(r) {
@@ -482,6 +501,18 @@ func (c *Client) findConsumers(ctx context.Context, name string) (out []Consumer
 			}
 			out = append(out, co)
 		}
+	}
+	// A grant is a consumer whether or not its app is seen bound: its
+	// Jobs run against the provider.
+	for _, g := range granted {
+		i := slices.IndexFunc(out, func(o Consumer) bool {
+			return o.Namespace == g.Namespace && o.Release == g.Release && o.Instance == g.Instance
+		})
+		if i >= 0 {
+			out[i].Grant = g.Grant
+			continue
+		}
+		out = append(out, g)
 	}
 	if partial != nil {
 		claimed, err := c.claimsHere(ctx)
@@ -560,6 +591,9 @@ func checkDataUnbound(name string, b *bundle.Bundle, cs []Consumer, partial erro
 // consumerName is "NAMESPACE/RELEASE (INSTANCE)", saying how an
 // unverified consumer was found.
 func consumerName(co Consumer) string {
+	if co.Grant != nil && co.Bundle == "" {
+		return fmt.Sprintf("%s (%s, granted by %s)", co, co.Instance, co.Grant.Name)
+	}
 	if co.Unverified {
 		return fmt.Sprintf("%s (%s, as its claim in this namespace says)", co, co.Instance)
 	}
@@ -597,6 +631,12 @@ func checkNoConsumers(name string, cs []Consumer) error {
 	apps := map[string]bool{}
 	for _, co := range cs {
 		names = append(names, consumerName(co))
+		if co.Grant != nil {
+			fixes = append(fixes, errdefs.Fix{Run: []string{"revoke", name, co.Namespace + "/" + co.Release + "/" + co.Instance, "-n", co.Grant.Namespace}})
+			if co.Bundle == "" {
+				continue
+			}
+		}
 		if co.Unverified {
 			fixes = append(fixes, errdefs.Fix{Run: []string{"uninstall", co.Release, "-n", co.Namespace}})
 			continue

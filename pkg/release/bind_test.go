@@ -8,6 +8,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +18,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
@@ -123,6 +125,7 @@ func mustConstraint(t *testing.T, s string) *semver.Constraints {
 func TestBindLifecycle(t *testing.T) {
 	ctx := context.Background()
 	lab, f, c := bindLab(t)
+	granted(t, f, c.repos, "team-db", "team/wiki/database")
 	rel, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/team-db"}}, ReleaseName: "wiki"})
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +148,7 @@ func TestBindLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 1 || cs[0].String() != "team/wiki" || cs[0].Instance != "database" || cs[0].Constraint != "^1.0.0" {
+	if len(cs) != 1 || cs[0].String() != "team/wiki" || cs[0].Instance != "database" || cs[0].Constraint != "^1.0.0" || cs[0].Grant == nil {
 		t.Fatalf("consumers: %+v", cs)
 	}
 	_, err = data.Uninstall(ctx, UninstallOptions{ReleaseName: "team-db"})
@@ -153,7 +156,7 @@ func TestBindLifecycle(t *testing.T) {
 		t.Fatalf("uninstalling a provider with consumers: %v", err)
 	}
 	var fe *errdefs.Error
-	if !errors.As(err, &fe) || len(fe.Fixes) != 3 || strings.Join(fe.Fixes[0].Run, " ") != "upgrade wiki lab/app -n team --unbind database" {
+	if !errors.As(err, &fe) || len(fe.Fixes) != 4 || fixRuns(fe) != "revoke team-db team/wiki/database -n data; upgrade wiki lab/app -n team --unbind database; uninstall wiki -n team; " {
 		t.Errorf("fixes: %+v", fe)
 	}
 	_, err = data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "2.0.0")}, ReleaseName: "team-db"})
@@ -169,6 +172,12 @@ func TestBindLifecycle(t *testing.T) {
 	if _, err := data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.0.0")}, ReleaseName: "team-db", HelmOptions: HelmOptions{}}); err != nil {
 		t.Fatalf("upgrading the provider within its consumers' constraints: %v", err)
 	}
+	// Its grant was made again, for the version it has now.
+	g := f.Last(t, render.GrantName("team-db", plan.Consumer{Namespace: "team", Release: "wiki", Instance: "database"}))
+	if rec := grantOf(g); g.Version != 2 || rec == nil || rec.Provider.Version != "1.0.0" {
+		t.Fatalf("the grant after the provider's upgrade: revision %d, %+v", g.Version, rec)
+	}
+	applyTo(t, f, "data", g.Manifest)
 
 	// The app's upgrade keeps the binding, at the provider's new version;
 	// --unbind installs the requirement with the app again.
@@ -186,8 +195,11 @@ func TestBindLifecycle(t *testing.T) {
 	if up.Resolved[0].Bound != "" || !strings.Contains(up.Manifest, "kind: Service") || !strings.Contains(up.Manifest, "wiki-db.team.svc") {
 		t.Errorf("unbound upgrade: %+v\n%s", up.Resolved, up.Manifest)
 	}
-	if cs, _ := data.Consumers(ctx, "team-db"); len(cs) != 0 {
-		t.Errorf("consumers after unbinding: %+v", cs)
+	if cs, _ := data.Consumers(ctx, "team-db"); len(cs) != 1 || cs[0].Grant == nil || cs[0].Bundle != "" {
+		t.Errorf("consumers after unbinding: %+v (the grant alone)", cs)
+	}
+	if _, err := data.Revoke(ctx, RevokeOptions{Provider: "team-db", Consumer: plan.Consumer{Namespace: "team", Release: "wiki", Instance: "database"}}); err != nil {
+		t.Fatalf("revoking the grant of an unbound app: %v", err)
 	}
 	if _, err := data.Uninstall(ctx, UninstallOptions{ReleaseName: "team-db"}); err != nil {
 		t.Errorf("uninstalling a provider without consumers: %v", err)
@@ -205,13 +217,16 @@ func TestBindErrors(t *testing.T) {
 	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "2.0.0")}, ReleaseName: "db2"}); err != nil {
 		t.Fatal(err)
 	}
+	for _, p := range []string{"cache", "db2", "team-db"} {
+		granted(t, f, c.repos, p, "team/wiki/database")
+	}
 	for _, tc := range []struct {
 		bind []string
 		vals []string
 		kind error
 		want string
 	}{
-		{bind: []string{"database=data/nope"}, kind: errdefs.ErrNotFound, want: `bind database=data/nope: no release "nope" in namespace "data"`},
+		{bind: []string{"database=data/nope"}, kind: errdefs.ErrNotFound, want: "bind database=data/nope: release data/nope grants team/wiki/database nothing you may read (no ConfigMap data/" + render.GrantName("nope", plan.Consumer{Namespace: "team", Release: "wiki", Instance: "database"}) + "-grant): an app binds to another namespace's release through its owner's grant; its owner grants it with: bundle grant nope team/wiki/database -n data"},
 		{bind: []string{"database=team-db"}, kind: errdefs.ErrNotFound, want: `bind database=team/team-db: no release "team-db" in namespace "team"`},
 		{bind: []string{"database=data/cache"}, kind: errdefs.ErrInvalid, want: "bind database=data/cache: release data/cache is kv 1.0.0, not db (database requires db ^1.0.0)"},
 		{bind: []string{"database=data/db2"}, kind: errdefs.ErrConflict, want: "bind database=data/db2: release data/db2 has db 2.0.0, outside db ^1.0.0 that database requires"},
@@ -237,6 +252,7 @@ func TestBindErrors(t *testing.T) {
 func TestRecordedBindingGone(t *testing.T) {
 	ctx := context.Background()
 	_, f, c := bindLab(t)
+	g := granted(t, f, c.repos, "team-db", "team/wiki/database")
 	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/team-db"}}, ReleaseName: "wiki"}); err != nil {
 		t.Fatal(err)
 	}
@@ -244,10 +260,17 @@ func TestRecordedBindingGone(t *testing.T) {
 	if _, err := data.Uninstall(ctx, UninstallOptions{ReleaseName: "team-db", Force: true}); err != nil {
 		t.Fatal(err)
 	}
+	// Its grant went with it (Helm's fake kube client deletes nothing).
+	if r, err := data.cfg.Releases.Last(g.Name); err == nil && r.Info.Status != helmrelease.StatusUninstalled {
+		t.Fatalf("the provider's grant is left: %s", r.Info.Status)
+	}
+	if err := f.Clientset.CoreV1().ConfigMaps("data").Delete(ctx, g.Name+"-grant", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	_, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "wiki"})
 	var fe *errdefs.Error
 	if !errors.Is(err, errdefs.ErrNotFound) || !errors.As(err, &fe) ||
-		err.Error() != `release "wiki" is bound: bind database=data/team-db: no release "team-db" in namespace "data"` ||
+		!strings.HasPrefix(err.Error(), `release "wiki" is bound: bind database=data/team-db: release data/team-db grants team/wiki/database nothing you may read`) ||
 		len(fe.Fixes) != 2 || strings.Join(fe.Fixes[0].Run, " ") != "upgrade wiki lab/app -n team --unbind database" {
 		t.Fatalf("upgrading a consumer whose provider is gone: %v %+v", err, fe)
 	}
@@ -272,6 +295,7 @@ func TestProviderRollbackChecked(t *testing.T) {
 	if _, err := data.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/db", Version: mustConstraint(t, "1.0.0")}, ReleaseName: "db"}); err != nil {
 		t.Fatal(err)
 	}
+	granted(t, f, c.repos, "db", "team/wiki/database")
 	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/db"}}, ReleaseName: "wiki"}); err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +317,7 @@ func TestBindRendersOutputsNotRecorded(t *testing.T) {
 	if _, ok := f.Last(t, "team-db").Chart.Metadata.Annotations[plan.OutputsAnnotation]; ok {
 		t.Skip("the fixture's storage copies records")
 	}
+	granted(t, f, c.repos, "team-db", "team/wiki/database")
 	rel, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/app", Bind: []string{"database=data/team-db"}}, ReleaseName: "wiki"})
 	if err != nil {
 		t.Fatal(err)
@@ -327,11 +352,12 @@ func TestBindingClaims(t *testing.T) {
 			t.Errorf("the consumer's claim lacks %q:\n%s", want, wiki.Manifest)
 		}
 	}
+	granted(t, f, c.repos, "shared", "team/blog/database")
 	blog, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/shared"}}, ReleaseName: "blog"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"name: blog-database\n", "provider: data/shared", `secret: "blog-database"`, `host: "shared-db.data.svc"`} {
+	for _, want := range []string{"name: blog-database\n", "bundle.sh/granted-by: \"data/blog-database-", `secret: "blog-database"`, `host: "shared-db.data.svc"`} {
 		if !strings.Contains(blog.Manifest, want) {
 			t.Errorf("the claim of a consumer of another namespace lacks %q:\n%s", want, blog.Manifest)
 		}
@@ -413,6 +439,7 @@ func TestDeleteDataOfABoundProvider(t *testing.T) {
 	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
 		t.Fatal(err)
 	}
+	granted(t, f, c.repos, "shared", "team/wiki/database")
 	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/shared"}}, ReleaseName: "wiki"}); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +466,8 @@ func TestDeleteDataOfABoundProvider(t *testing.T) {
 	}
 	for _, o := range []UninstallOptions{{ReleaseName: "shared"}, {ReleaseName: "shared", DeleteData: true, Force: true}} {
 		_, err = owner.Uninstall(ctx, o)
-		if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "team/wiki (database, as its claim in this namespace says)") {
+		// Its grant names it, whether or not its release can be read.
+		if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "team/wiki (database, granted by wiki-database-") {
 			t.Errorf("%+v by the provider's owner: %v", o, err)
 		}
 	}

@@ -64,10 +64,10 @@ func TestBindProviderSignaturePolicy(t *testing.T) {
 	policy := &sign.Policy{File: "policy.yaml", Rules: []sign.Rule{{Prefix: host + "/bundles", Keys: []sign.Key{{Name: "team.pub", Key: key}}, Line: 2}}}
 	consumer := func() *Client {
 		set := repo.NewSetWith(map[string]repo.Repository{"lab": lab}, repo.SetOptions{OCI: repo.OCIOptions{PlainHTTP: true, Policy: policy}})
-		return NewWithEnv(teamEnv(f), set)
+		return NewWithEnv(envOf(f), set) // of the provider's namespace: it reads the record
 	}
 	install := func() error {
-		_, err := consumer().Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/ocapp", Bind: []string{"database=data/shared"}}, ReleaseName: "wiki"})
+		_, err := consumer().Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/ocapp", Bind: []string{"database=shared"}}, ReleaseName: "wiki"})
 		return err
 	}
 	err = install()

@@ -69,8 +69,11 @@ func TestBindTamperedProviderRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := func(name string) InstallOptions {
-		return InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/shared"}}, ReleaseName: name}
+		return InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=shared"}}, ReleaseName: name}
 	}
+	// A consumer of the provider's namespace reads its record (one of
+	// another namespace reads its grant: grant_test.go).
+	c = data
 	wiki, err := c.Install(ctx, src("wiki"))
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +133,7 @@ func TestBindProviderDigest(t *testing.T) {
 	}
 	bind := func() error {
 		t.Helper()
-		_, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/shared"}}, ReleaseName: "wiki", DryRun: true})
+		_, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=shared"}}, ReleaseName: "wiki", DryRun: true})
 		return err
 	}
 	oneLine := func(name string, err error, kind error, parts ...string) {
@@ -295,7 +298,7 @@ func TestBindProviderFromDirectory(t *testing.T) {
 		}
 	}
 	bind := func(provider string) error {
-		_, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=data/" + provider}}, ReleaseName: "wiki", DryRun: true})
+		_, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=" + provider}}, ReleaseName: "wiki", DryRun: true})
 		return err
 	}
 	if err := bind("copy"); err != nil {

@@ -435,7 +435,7 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 			recorded = recordedBindings(liveRel)
 		}
 	}
-	if err := c.bind(ctx, in, target, opts.Reference, recorded, opts.Unbind); err != nil {
+	if err := c.bind(ctx, in, target, name, opts.Reference, recorded, opts.Unbind); err != nil {
 		return nil, err
 	}
 	p, err := in.Resolve(ctx, nil)
@@ -665,7 +665,7 @@ func (c *Client) heldBy(ctx context.Context, rel *helmrelease.Release) (held, er
 				con, _ = semver.NewConstraint("*")
 			}
 			req := &bundle.Requirement{Name: r.Instance, Bundle: r.Bundle, Repository: r.Repository, Version: r.Constraint, Constraint: con}
-			if b, err = c.binding(ctx, bind, req, true); err != nil {
+			if b, err = c.binding(ctx, bind, req, true, rel.Name); err != nil {
 				return h, fmt.Errorf("blue-green app %q: the claim it holds for %s: %w", rel.Name, r.Instance, err)
 			}
 		}
@@ -706,7 +706,12 @@ func (c *Client) heldBinding(ctx context.Context, app string, bind plan.Bind, r 
 		return nil, errdefs.Fixable(errdefs.ErrStale, nil,
 			"blue-green app %q: the claim it holds for %s was made from %s %s with digest %s, but %s serves %s: the app's record or the repository changed", app, r.Instance, r.Bundle, v, hc.Digest, r.Repository, got)
 	}
-	return &plan.Binding{Bind: bind, Provider: full, Repository: r.Repository, Outputs: hc.HeldOutputs(), Claim: true, Digest: got}, nil
+	out := &plan.Binding{Bind: bind, Provider: full, Repository: r.Repository, Outputs: hc.HeldOutputs(), Claim: true, Digest: got}
+	if bind.Namespace != c.namespace {
+		// Granted: the claim's Secret is copied from the grant's.
+		out.Grant = &plan.Grant{Namespace: bind.Namespace, Name: render.GrantName(bind.Release, plan.Consumer{Namespace: c.namespace, Release: app, Instance: r.Instance})}
+	}
+	return out, nil
 }
 
 // claimFile is where a router's chart carries its claim of instance inst.

@@ -13,6 +13,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -326,7 +327,12 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	if err := c.bind(ctx, in, "", "", nil, nil); err != nil {
+	// Named before binding: a grant is made for the release's name.
+	if opts.ReleaseName, err = render.ReleaseName(in.Root.Name, opts.ReleaseName, opts.Naming, time.Now()); err != nil {
+		return nil, err
+	}
+	opts.Naming = render.Naming{}
+	if err := c.bind(ctx, in, opts.ReleaseName, opts.ReleaseName, "", nil, nil); err != nil {
 		return nil, err
 	}
 	p, err := in.Resolve(ctx, nil)
@@ -551,7 +557,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 		if opts.startFrom != nil {
 			recorded, unbind = recordedBindings(opts.startFrom), opts.Unbind
 		}
-		if berr := c.bind(ctx, in, name, opts.Reference, recorded, unbind); berr != nil {
+		if berr := c.bind(ctx, in, name, cmp.Or(opts.claimHolder, name), opts.Reference, recorded, unbind); berr != nil {
 			return nil, berr
 		}
 		p, rerr := in.Resolve(ctx, nil)
@@ -599,7 +605,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if opts.startFrom != nil {
 		start = opts.startFrom
 	}
-	if err := c.bind(ctx, in, name, opts.Reference, recordedBindings(start), opts.Unbind); err != nil {
+	if err := c.bind(ctx, in, name, cmp.Or(opts.claimHolder, name), opts.Reference, recordedBindings(start), opts.Unbind); err != nil {
 		return nil, err
 	}
 	p, err := in.Resolve(ctx, plan.PreferInstalled(installed))
@@ -667,6 +673,11 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	}
 	if err = orLost(ctx, err); err != nil {
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
+	}
+	if !opts.DryRun {
+		if err := c.regrant(ctx, name, opts.WaitOptions); err != nil {
+			return nil, fmt.Errorf("upgraded %q to %s, but %w", name, p.Root.Bundle, err)
+		}
 	}
 	return c.summarizeRun(rel, opts.DryRun), nil
 }
@@ -824,6 +835,11 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 			return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, err)
 		}
 	}
+	if !opts.DryRun {
+		if err := c.regrant(ctx, opts.ReleaseName, opts.WaitOptions); err != nil {
+			return nil, fmt.Errorf("rolled back %q, but %w", opts.ReleaseName, err)
+		}
+	}
 	return c.latest(ctx, opts.ReleaseName)
 }
 
@@ -891,6 +907,16 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		return nil, err
 	}
 	defer end()
+	if isGrant(last) {
+		g := grantOf(last)
+		if g == nil {
+			if opts.DeleteData {
+				return nil, errdefs.New(errdefs.ErrInvalid, "uninstalling %q: its grant record does not read: --delete-data is refused, since whose data it would drop cannot be told", opts.ReleaseName)
+			}
+		} else if err := c.checkRevoke(last, g, opts.DeleteData, opts.Force); err != nil {
+			return nil, err
+		}
+	}
 	if opts.DeleteData || !opts.Force {
 		// Read once: who is bound, and whether all could be seen.
 		cs, partial, err := c.findConsumers(ctx, opts.ReleaseName)
@@ -921,6 +947,14 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 			if err := c.checkNotLive(ctx, last); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if !isGrant(last) {
+		// With Force, a provider's grants go first (their hooks drop
+		// the users while its server is there): a grant left would
+		// stand for a provider that is gone.
+		if err := c.revokeAll(ctx, opts.ReleaseName, opts); err != nil {
+			return nil, err
 		}
 	}
 	var colors []*Uninstalled

@@ -96,7 +96,7 @@ func ClaimValues(b *plan.Binding, instance string, rel ReleaseOptions) map[strin
 	for k, v := range b.Outputs {
 		outs[k] = v
 	}
-	return map[string]any{
+	cv := map[string]any{
 		"release":   rel.Name,
 		"namespace": rel.Namespace,
 		"instance":  instance,
@@ -114,6 +114,12 @@ func ClaimValues(b *plan.Binding, instance string, rel ReleaseOptions) map[strin
 			"outputs":   outs,
 		},
 	}
+	if g := b.Grant; g != nil {
+		// Granted (another namespace's provider): the Secret the
+		// claim's credentials are copied from.
+		cv["grant"] = map[string]any{"namespace": g.Namespace, "name": g.Name}
+	}
+	return cv
 }
 
 // claimed returns the paths of the plan's bindings that use a claim,
@@ -151,9 +157,16 @@ func addClaim(c *chart.Chart, b *plan.Binding, path, cond, repo string) {
 	addSubchart(c, claimTemplates(b), path, cond, repo)
 }
 
-// claimTemplates is the chart of binding b's claim templates.
+// claimTemplates is the chart of binding b's claim templates; for a
+// granted claim, the one template that copies the grant's password into
+// the consumer's own Secret (GrantChart made the rest, in the provider's
+// namespace).
 func claimTemplates(b *plan.Binding) *chart.Chart {
 	sub := claimChart(b)
+	if b.Grant != nil {
+		sub.Templates = append(sub.Templates, &chart.File{Name: "templates/granted-secret.yaml", Data: []byte(grantCopyTemplate)})
+		return sub
+	}
 	for _, t := range b.Claims().Templates {
 		sub.Templates = append(sub.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
 	}
@@ -247,11 +260,18 @@ func claimChart(b *plan.Binding) *chart.Chart {
 // (instance of release rel) and returns the provider's outputs with them
 // in place.
 func claimOutputs(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]string, error) {
+	return renderClaimOutputs(b, ClaimValues(b, instance, rel), rel)
+}
+
+// renderClaimOutputs renders binding b's claim outputs with claim values
+// cv, for release rel.
+func renderClaimOutputs(b *plan.Binding, cv map[string]any, rel ReleaseOptions) (map[string]string, error) {
+	instance, _ := cv["instance"].(string)
 	c := claimChart(b)
 	for _, o := range b.Claims().Outputs {
 		c.Templates = append(c.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
 	}
-	vals := map[string]any{ClaimKey: ClaimValues(b, instance, rel)}
+	vals := map[string]any{ClaimKey: cv}
 	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
 	rv, err := chartutil.ToRenderValues(c, vals, opts, defaultCapabilities())
 	if err != nil {
