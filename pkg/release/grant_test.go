@@ -191,7 +191,9 @@ func TestGrantRecordChecked(t *testing.T) {
 	}
 	// Regranting reads the record: its digest is checked (and its
 	// templates are never rendered).
-	tamper(t, f, "data", "shared", func(r *helmrelease.Release) { r.Chart.Metadata.Annotations[plan.DigestAnnotation] = "sha256:" + strings.Repeat("0", 64) })
+	tamper(t, f, "data", "shared", func(r *helmrelease.Release) {
+		r.Chart.Metadata.Annotations[plan.DigestAnnotation] = "sha256:" + strings.Repeat("0", 64)
+	})
 	_, err = data.Grant(ctx, GrantOptions{Provider: "shared", Consumer: plan.Consumer{Namespace: "team", Release: "blog", Instance: "database"}})
 	if !errors.Is(err, errdefs.ErrStale) || !strings.Contains(err.Error(), "the record or the repository changed") {
 		t.Errorf("granting from a record whose digest was rewritten: %v", err)
