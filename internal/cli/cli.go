@@ -221,6 +221,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			rollbackCommand(),
 			pruneCommand(),
 			uninstallCommand(),
+			grantCommand(),
+			revokeCommand(),
 			listCommand(),
 			statusCommand(),
 			historyCommand(),

@@ -185,6 +185,29 @@ colours, then its stable Services and the claims it holds (users dropped, databa
 			examples: `bundle uninstall wiki --wait
 bundle uninstall wiki --keep-history`,
 		},
+		"grant": {
+			usage: "let an app of another namespace bind to a release of this one",
+			args:  "PROVIDER NAMESPACE/RELEASE/INSTANCE",
+			description: `Run by the owner of PROVIDER, in its namespace: an app of another namespace binds to
+PROVIDER (bundle install RELEASE ... -n NAMESPACE --bind INSTANCE=PROVIDER_NAMESPACE/PROVIDER)
+only through its grant. The grant is a release of this namespace: the app's claim (its database,
+user and password Secret, made by a Job with PROVIDER's administrator Secret), a record of PROVIDER
+(bundle, version, digest, outputs), and a Role that lets the --to subjects get those two objects
+by name, and nothing else of this namespace. Run again, it updates the grant; upgrading or rolling
+back PROVIDER makes its grants again. bundle revoke removes it. See docs/bindings.md.`,
+			examples: `bundle grant team-db web/wiki/database -n data
+bundle grant team-db web/wiki/database -n data --to serviceaccount:web/deployer --to group:web-team`,
+		},
+		"revoke": {
+			usage: "remove a grant: the app's database user is dropped, its database kept",
+			args:  "PROVIDER NAMESPACE/RELEASE/INSTANCE",
+			description: `Uninstalls the grant bundle grant made: its hook drops the app's database user, and with
+--delete-data its database. Refused while the app is bound through it (--force revokes anyway,
+the app loses its user); --delete-data is refused while the app is, or may be, bound (its
+release cannot be read), even with --force.`,
+			examples: `bundle revoke team-db web/wiki/database -n data
+bundle revoke team-db web/wiki/database -n data --delete-data`,
+		},
 		"list": {
 			usage: "list releases (bundle and plain Helm ones)",
 			description: `By default only deployed and failed releases are listed, as with helm list;

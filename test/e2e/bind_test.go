@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -98,8 +99,9 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	}
 
 	// A consumer in another namespace (NAMESPACE/RELEASE) counts too.
-	other := e.namespace(t, "bind-other")
-	out = e.mustBundle(t, "install", "wiki2", "stable/mediawiki", "-n", other, "--create-namespace", "--bind", "database="+ns+"/team-db")
+	other := e.createNamespace(t, "bind-other")
+	e.mustBundle(t, "grant", "team-db", other+"/wiki2/database", "-n", ns)
+	out = e.mustBundle(t, "install", "wiki2", "stable/mediawiki", "-n", other, "--bind", "database="+ns+"/team-db")
 	if !strings.Contains(out, "bound to release "+ns+"/team-db") || !strings.Contains(e.lastRevision(t, other, "wiki2").Manifest, `"team-db-mariadb.`+ns+`.svc"`) {
 		t.Errorf("cross-namespace install:\n%s", out)
 	}
@@ -118,6 +120,7 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 		t.Errorf("list --bindings -n %s:\n%s", ns, flat)
 	}
 	e.mustBundle(t, "uninstall", "wiki2", "-n", other)
+	e.mustBundle(t, "revoke", "team-db", other+"/wiki2/database", "-n", ns)
 
 	// A provider upgrade outside the consumer's constraint: mariadb 2.0.0.
 	dir := t.TempDir()
@@ -255,30 +258,30 @@ func TestBindClaims(t *testing.T) {
 		t.Errorf("diff upgrade after the upgrade: exit %d: %s\n%s", code, errs, d)
 	}
 
-	// An app of another namespace, named as one of ns: its Secret in its
-	// namespace, the claim's ConfigMap, Jobs and a copy of the Secret in
-	// the provider's, named apart from ns's wiki's.
-	other := e.namespace(t, "claims-other")
-	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", other, "--create-namespace", "--bind", "database="+ns+"/team-db")
-	job := render.ClaimJobName(other, "wiki", "database", ns)
-	if job == "wiki-database" {
-		t.Fatalf("job name %s", job)
-	}
+	// An app of another namespace, named as one of ns, through its
+	// owner's grant: the claim's ConfigMap, Jobs and Secret are the
+	// grant's, in the provider's namespace, named apart from ns's wiki's;
+	// the app's release holds its copy of the Secret alone.
+	other := e.createNamespace(t, "claims-other")
+	e.mustBundle(t, "grant", "team-db", other+"/wiki/database", "-n", ns, "--wait", "--timeout", "2m")
+	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", other, "--bind", "database="+ns+"/team-db")
+	job := render.GrantName("team-db", plan.Consumer{Namespace: other, Release: "wiki", Instance: "database"})
 	pw := secretValue(t, e, other, "wiki-database", "password")
 	if pw == passwords["wiki"] || secretValue(t, e, ns, job, "password") != pw {
-		t.Errorf("the claim's Secret and its copy in %s differ, or are ns/wiki's", ns)
+		t.Errorf("the claim's Secret and its grant's in %s differ, or are ns/wiki's", ns)
 	}
-	if cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{}); err != nil || cm.Labels["bundle.sh/claim-namespace"] != other || cm.Annotations["meta.helm.sh/release-namespace"] != other {
+	if cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{}); err != nil || cm.Annotations["meta.helm.sh/release-name"] != job || cm.Annotations["meta.helm.sh/release-namespace"] != ns {
 		t.Errorf("the claim ConfigMap of %s/wiki: %v %v", other, cm, err)
 	}
-	jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=wiki"})
-	if err != nil || len(jobs.Items) != 2 {
-		t.Errorf("claim Jobs of both wikis in %s: %v %v", ns, jobs, err)
+	claimJobIn(t, e, ns, job)
+	if m := e.lastRevision(t, other, "wiki").Manifest; strings.Contains(m, "namespace: "+ns) {
+		t.Errorf("%s/wiki holds objects in %s:\n%s", other, ns, m)
 	}
 	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
 		t.Error("a wiki of another namespace changed ns's wiki's claim")
 	}
 	e.mustBundle(t, "uninstall", "wiki", "-n", other, "--timeout", "2m")
+	e.mustBundle(t, "revoke", "team-db", other+"/wiki/database", "-n", ns, "--timeout", "2m")
 	eventually(t, time.Minute, "the claim of "+other+"/wiki to go from "+ns, func() (bool, string) {
 		_, err1 := e.cs.CoreV1().Secrets(ns).Get(ctx, job, metav1.GetOptions{})
 		_, err2 := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{})

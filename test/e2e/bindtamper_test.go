@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bundlesh/bundle/internal/testutil"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -64,12 +65,13 @@ func tamperRecord(t *testing.T, e *env, ns, name string, rev int, edit func(*hel
 // A provider's release record rewritten in the cluster (claim templates
 // added: a ConfigMap that reads every Secret of the consumer's namespace,
 // a RoleBinding making its author admin there; its outputs pointed at
-// another host) changes nothing a consumer of another namespace installs:
-// its claim comes from stable/mariadb as the catalog serves it. The diff
-// and the dry run list what the consumer puts in the provider's
-// namespace. A rewritten digest is refused in one line, nothing
-// installed, until the provider is upgraded from the repository again.
-// Fails before the fix: the ConfigMap and the RoleBinding were created.
+// another host) changes nothing: the owner's grant renders the claim from
+// stable/mariadb as the catalog serves it and the outputs from the
+// provider's values, and the consumer of another namespace reads the
+// grant alone (its diff and dry run put nothing in the provider's
+// namespace). A rewritten digest is refused by the grant in one line,
+// until the provider is upgraded from the repository again. Fails before
+// the fix: the ConfigMap and the RoleBinding were created.
 func TestBindTamperedProviderRecord(t *testing.T) {
 	e, data := setupIn(t, "tamper-data")
 	web := e.createNamespace(t, "tamper-web")
@@ -95,18 +97,15 @@ func TestBindTamperedProviderRecord(t *testing.T) {
 		t.Fatalf("status of the tampered provider:\n%s", st)
 	}
 
+	granted := e.mustBundle(t, "grant", "team-db", web+"/wiki/database", "-n", data)
 	bind := "database=" + data + "/team-db"
-	job := render.ClaimJobName(web, "wiki", "database", data)
+	grant := render.GrantName("team-db", plan.Consumer{Namespace: web, Release: "wiki", Instance: "database"})
 	d := e.mustBundle(t, "diff", "install", "wiki", "stable/mediawiki", "-n", web, "--bind", bind, "--kubeconfig", e.kubeconfig)
-	want := "Also in namespace " + data + ": ConfigMap " + job + "-claim, Job.batch " + job + "-claim-"
-	if !strings.Contains(d, want) || !strings.Contains(d, ", Secret "+job+"; hooks: Job.batch ") {
-		t.Errorf("diff install does not list the objects in %s (want %q):\n%s", data, want, d)
+	if strings.Contains(d, "Also in namespace") {
+		t.Errorf("diff install lists objects outside %s:\n%s", web, d)
 	}
 	dry := e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", web, "--bind", bind, "--dry-run")
-	if !strings.Contains(dry, "\n# "+want) {
-		t.Errorf("install --dry-run does not list the objects in %s:\n%s", data, dry)
-	}
-	for what, out := range map[string]string{"diff install": d, "install --dry-run": dry} {
+	for what, out := range map[string]string{"grant": granted + e.lastRevision(t, data, grant).Manifest, "diff install": d, "install --dry-run": dry} {
 		for _, bad := range []string{"stolen", "pwned", "mallory", "evil", "web-secrets"} {
 			if strings.Contains(out, bad) {
 				t.Errorf("%s renders %q of the tampered record:\n%s", what, bad, out)
@@ -127,26 +126,28 @@ func TestBindTamperedProviderRecord(t *testing.T) {
 	if !strings.Contains(m, "team-db-mariadb."+data+".svc") || strings.Contains(m, "evil") {
 		t.Errorf("wiki is not wired to the provider as stable/mariadb says:\n%s", m)
 	}
-	claimJobIn(t, e, data, job)
+	claimJobIn(t, e, data, grant)
 
-	// The digest the provider recorded, rewritten: refused in one line.
+	// The digest the provider recorded, rewritten: a grant is refused in
+	// one line.
 	tamperRecord(t, e, data, "team-db", 1, func(r *helmrelease.Release) {
 		r.Chart.Metadata.Annotations["bundle.sh/digest"] = "sha256:" + strings.Repeat("0", 64)
 	})
-	code, _, errs := e.bundle(t, "install", "blog", "stable/wordpress", "-n", web, "--bind", bind)
+	code, _, errs := e.bundle(t, "grant", "team-db", web+"/blog/database", "-n", data)
 	if want := "provider " + data + "/team-db records mariadb " + version + " with digest sha256:" + strings.Repeat("0", 64) + ", but stable serves sha256:"; code == 0 || !strings.Contains(errs, want) ||
 		!strings.Contains(errs, "bundle upgrade team-db stable/mariadb -n "+data+" --version "+version) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 		t.Errorf("a rewritten digest: exit %d: %s(want one line with %q)", code, errs, want)
 	}
-	if _, err := e.helmStorage(web).Last("blog"); err == nil {
-		t.Error("a consumer of a provider whose digest is not the repository's was installed")
+	if code, _, errs := e.bundle(t, "install", "blog", "stable/wordpress", "-n", web, "--bind", bind); code == 0 || !strings.Contains(errs, "bundle grant team-db "+web+"/blog/database -n "+data) {
+		t.Errorf("a consumer without its grant: exit %d: %s", code, errs)
 	}
 	// The fix it names: the provider upgraded from the repository.
 	e.mustBundle(t, "upgrade", "team-db", "stable/mariadb", "-n", data, "--version", version)
+	e.mustBundle(t, "grant", "team-db", web+"/blog/database", "-n", data)
 	e.mustBundle(t, "install", "blog", "stable/wordpress", "-n", web, "--bind", bind)
 	e.mustBundle(t, "uninstall", "blog", "-n", web, "--timeout", "2m")
 	e.mustBundle(t, "uninstall", "wiki", "-n", web, "--timeout", "2m")
-	e.mustBundle(t, "uninstall", "team-db", "-n", data)
+	e.mustBundle(t, "uninstall", "team-db", "-n", data, "--force")
 }
 
 // claimJobIn fails the test unless namespace ns holds a claim Job of

@@ -7,9 +7,17 @@ import (
 	"testing"
 	"time"
 
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/bundlesh/bundle/internal/testutil"
+	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/render"
 )
 
 // Deleting data is a parameter of one uninstall: an uninstall --delete-data
@@ -81,32 +89,154 @@ func effectiveEnv(t *testing.T, job *batchv1.Job, cm *corev1.ConfigMap, name str
 	return ""
 }
 
-// A provider's owner, with rights in the provider's namespace alone,
-// cannot drop the database an app of another namespace is bound to: the
-// app's claim in the provider's namespace names it, and --delete-data is
-// refused even with --force.
-func TestProviderOwnerCannotDropBoundData(t *testing.T) {
+// Tenants apart, on a shared provider: an owner with rights in the
+// provider's namespace alone, and two tenants with rights in their own
+// namespace alone. A tenant binds only once the owner granted it, its
+// release creates nothing in the provider's namespace, and it can read
+// there its grant's Secret and record and nothing else: not the provider's
+// root password, not the other tenant's claim. A provider record rewritten
+// by whoever may write there changes nothing a tenant installs. The owner
+// cannot drop a bound tenant's database: revoke --delete-data and
+// uninstall --delete-data are refused, with --force too. Fails before the
+// fix: the tenant's install needed Secrets, ConfigMaps and Jobs rights in
+// the provider's namespace (and there read the root password).
+func TestTenantsApart(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	data, web := e.createNamespace(t, "owner-data"), e.createNamespace(t, "owner-web")
-	e.mustBundle(t, "install", "team-db", "stable/mariadb", "-n", data, "--wait", "--timeout", "3m")
-	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", web, "--bind", "database="+data+"/team-db")
-	owner := e.scopedUser(t, data)
-
-	if _, out, errs := e.bundle(t, "status", "team-db", "-n", data, "--kubeconfig", owner); !strings.Contains(out, "team-db") {
-		t.Fatalf("the owner's status: %s%s", out, errs)
+	data, web, shop := e.createNamespace(t, "tenants-data"), e.createNamespace(t, "tenants-web"), e.createNamespace(t, "tenants-shop")
+	owner, tenantA, tenantB := e.scopedUser(t, data), e.scopedUser(t, web), e.scopedUser(t, shop)
+	as := func(kc string, args ...string) (int, string, string) {
+		t.Helper()
+		return e.bundle(t, append(args, "--kubeconfig", kc)...)
 	}
-	for _, args := range [][]string{{"--delete-data"}, {"--delete-data", "--force"}, {}} {
-		code, _, errs := e.bundle(t, append([]string{"uninstall", "team-db", "-n", data, "--kubeconfig", owner}, args...)...)
-		if code == 0 || !strings.Contains(errs, web+"/wiki") {
-			t.Errorf("the owner's uninstall %v: exit %d: %s", args, code, errs)
+	must := func(kc string, args ...string) string {
+		t.Helper()
+		code, out, errs := as(kc, args...)
+		if code != 0 {
+			t.Fatalf("bundle %s: exit %d: %s%s", strings.Join(args, " "), code, out, errs)
 		}
+		return out
+	}
+	client := func(kc string) kubernetes.Interface {
+		t.Helper()
+		cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	bind := "database=" + data + "/team-db"
+	must(owner, "install", "team-db", "stable/mariadb", "-n", data, "--wait", "--timeout", "3m")
+
+	// No grant: refused in one line naming the owner's command.
+	code, _, errs := as(tenantB, "install", "blog", "stable/wordpress", "-n", shop, "--bind", bind)
+	if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "its owner grants it with: bundle grant team-db "+shop+"/blog/database -n "+data) {
+		t.Fatalf("binding without a grant: exit %d: %s", code, errs)
+	}
+	must(owner, "grant", "team-db", web+"/wiki/database", "-n", data, "--wait", "--timeout", "2m")
+	must(owner, "grant", "team-db", shop+"/blog/database", "-n", data, "--wait", "--timeout", "2m")
+	must(tenantA, "install", "wiki", "stable/mediawiki", "-n", web, "--bind", bind)
+	must(tenantB, "install", "blog", "stable/wordpress", "-n", shop, "--bind", bind)
+
+	grantOf := func(ns, rel string) string {
+		return render.GrantName("team-db", plan.Consumer{Namespace: ns, Release: rel, Instance: "database"})
+	}
+	for _, tc := range []struct {
+		kc, ns, rel, other, otherNS, otherRel string
+	}{
+		{tenantA, web, "wiki", tenantB, shop, "blog"},
+		{tenantB, shop, "blog", tenantA, web, "wiki"},
+	} {
+		cs := client(tc.kc)
+		own, others := grantOf(tc.ns, tc.rel), grantOf(tc.otherNS, tc.otherRel)
+		if m := e.lastRevision(t, tc.ns, tc.rel).Manifest; strings.Contains(m, "namespace: "+data) || strings.Contains(m, "kind: Job") {
+			t.Errorf("%s/%s holds objects in %s:\n%s", tc.ns, tc.rel, data, m)
+		}
+		if got, want := secretValue(t, e, tc.ns, tc.rel+"-database", "password"), secretValue(t, e, data, own, "password"); got == "" || got != want {
+			t.Errorf("%s/%s's claim Secret is not its grant's", tc.ns, tc.rel)
+		}
+		if _, err := cs.CoreV1().Secrets(data).Get(ctx, own, metav1.GetOptions{}); err != nil {
+			t.Errorf("%s reading its grant's Secret: %v", tc.ns, err)
+		}
+		if _, err := cs.CoreV1().ConfigMaps(data).Get(ctx, own+"-grant", metav1.GetOptions{}); err != nil {
+			t.Errorf("%s reading its grant's record: %v", tc.ns, err)
+		}
+		for what, read := range map[string]func() error{
+			"the provider's root password": func() error {
+				_, err := cs.CoreV1().Secrets(data).Get(ctx, "team-db-mariadb", metav1.GetOptions{})
+				return err
+			},
+			"the other tenant's grant": func() error {
+				_, err := cs.CoreV1().Secrets(data).Get(ctx, others, metav1.GetOptions{})
+				return err
+			},
+			"the other tenant's claim Secret": func() error {
+				_, err := cs.CoreV1().Secrets(tc.otherNS).Get(ctx, tc.otherRel+"-database", metav1.GetOptions{})
+				return err
+			},
+			"the Secrets of the provider's namespace": func() error {
+				_, err := cs.CoreV1().Secrets(data).List(ctx, metav1.ListOptions{})
+				return err
+			},
+			"the provider's release record": func() error {
+				_, err := cs.CoreV1().Secrets(data).Get(ctx, "sh.helm.release.v1.team-db.v1", metav1.GetOptions{})
+				return err
+			},
+		} {
+			if err := read(); !apierrors.IsForbidden(err) {
+				t.Errorf("%s reading %s: %v, want forbidden", tc.ns, what, err)
+			}
+		}
+	}
+
+	// The provider's record rewritten: nothing of it reaches a tenant.
+	tamperRecord(t, e, data, "team-db", 1, func(r *helmrelease.Release) {
+		for _, f := range r.Chart.Files {
+			if f.Name == "bundle.yaml" {
+				f.Data = []byte(strings.Replace(string(f.Data), "\n  templates:\n", "\n  templates:\n"+testutil.EvilClaims, 1))
+			}
+		}
+		r.Chart.Metadata.Annotations["bundle.sh/outputs"] = `{"host":"db.evil.example.com","port":"3306"}`
+	})
+	must(tenantA, "upgrade", "wiki", "stable/mediawiki", "-n", web)
+	if m := e.lastRevision(t, web, "wiki").Manifest; strings.Contains(m, "evil") || !strings.Contains(m, "team-db-mariadb."+data+".svc") {
+		t.Errorf("the tenant's upgrade after the record was rewritten:\n%s", m)
+	}
+	for _, ns := range []string{data, web} {
+		if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "stolen", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("ConfigMap %s/stolen: %v", ns, err)
+		}
+	}
+
+	// The owner cannot drop a bound tenant's database.
+	for _, args := range [][]string{
+		{"revoke", "team-db", web + "/wiki/database", "--delete-data"},
+		{"revoke", "team-db", web + "/wiki/database", "--delete-data", "--force"},
+		{"revoke", "team-db", web + "/wiki/database"},
+		{"uninstall", "team-db", "--delete-data"},
+		{"uninstall", "team-db", "--delete-data", "--force"},
+		{"uninstall", "team-db"},
+	} {
+		code, _, errs := as(owner, append(args, "-n", data)...)
+		if code == 0 || !strings.Contains(errs, web+"/wiki") {
+			t.Errorf("the owner's %v: exit %d: %s", args, code, errs)
+		}
+	}
+	if _, err := e.helmStorage(data).Deployed(grantOf(web, "wiki")); err != nil {
+		t.Errorf("wiki's grant: %v", err)
 	}
 	if _, err := e.helmStorage(data).Deployed("team-db"); err != nil {
 		t.Errorf("team-db: %v", err)
 	}
-	pvcs, err := e.cs.CoreV1().PersistentVolumeClaims(data).List(ctx, metav1.ListOptions{})
-	if err != nil || len(pvcs.Items) == 0 {
-		t.Errorf("team-db's volumes: %v %v", pvcs, err)
+	// Once the tenant is gone, the owner revokes its grant.
+	must(tenantA, "uninstall", "wiki", "-n", web)
+	code, _, errs = as(owner, "revoke", "team-db", web+"/wiki/database", "-n", data, "--delete-data")
+	if code == 0 || !strings.Contains(errs, "cannot be read") {
+		t.Errorf("the owner's revoke --delete-data of a gone app it cannot see: exit %d: %s", code, errs)
 	}
+	e.mustBundle(t, "revoke", "team-db", web+"/wiki/database", "-n", data, "--delete-data", "--wait", "--timeout", "2m")
 }

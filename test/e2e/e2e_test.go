@@ -95,7 +95,7 @@ func (e *env) bundle(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	args = append([]string{"bundle"}, args...)
-	clusterCommands := []string{"install", "upgrade", "rollback", "uninstall", "list", "status", "history", "prune"}
+	clusterCommands := []string{"install", "upgrade", "rollback", "uninstall", "list", "status", "history", "prune", "grant", "revoke"}
 	if len(args) > 1 && contains(clusterCommands, args[1]) && !contains(args, "--kubeconfig") {
 		args = append(args, "--kubeconfig", e.kubeconfig)
 	}
