@@ -175,6 +175,7 @@ FUZZERS := \
 	./pkg/bundle:FuzzParseConstraint \
 	./pkg/bundle:FuzzValuesSettings \
 	./pkg/repo:FuzzParseIndex \
+	./pkg/plan:FuzzParseGrantRecord \
 	./pkg/sign:FuzzParsePolicy
 # A count, not a duration: a fuzzer whose -fuzztime deadline passes while a
 # worker is still busy (a loaded machine) can fail with "context deadline
