@@ -319,3 +319,37 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return data
 }
+
+// A blue/green app bound across namespaces is granted under the app's
+// name, for both its colours: the router holds the copy of the claim's
+// Secret, and a switch renders it again from the grant.
+func TestGrantBlueGreen(t *testing.T) {
+	ctx := context.Background()
+	_, f, c := sharedProvider(t)
+	data := NewWithEnv(envOf(f), c.repos)
+	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	g := granted(t, f, c.repos, "shared", "team/wiki/database")
+	for _, bind := range [][]string{{"database=data/shared"}, nil} {
+		if _, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	router, err := c.cfg.Releases.Last("wiki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(router.Manifest, "name: wiki-database\n") || !strings.Contains(router.Manifest, `bundle.sh/granted-by: "data/`+g.Name+`"`) || strings.Contains(router.Manifest, "namespace: data") {
+		t.Errorf("the router's claim:\n%s", router.Manifest)
+	}
+	for _, col := range []string{"wiki-blue", "wiki-green"} {
+		r, err := c.cfg.Releases.Last(col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(r.Manifest, "kind: Secret") || !strings.Contains(r.Manifest, `secret: "wiki-database"`) {
+			t.Errorf("colour %s:\n%s", col, r.Manifest)
+		}
+	}
+}
