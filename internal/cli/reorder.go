@@ -9,7 +9,10 @@ import (
 // reorder moves a command's flags in front of its positional arguments, so
 // that "bundle install stable/mediawiki --wait" works as users of helm and
 // kubectl expect (urfave/cli v2 stops parsing flags at the first argument).
-// Everything after "--" is left alone.
+// Everything after "--" is left alone. A --help or -h anywhere among the
+// command's flags (not as another flag's value) asks for its help, as in
+// helm: the command line becomes "bundle CMD --help", which urfave would
+// otherwise answer with "No help topic for" the first argument.
 func reorder(app *ucli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -40,8 +43,11 @@ func reorder(app *ucli.App, args []string) []string {
 			break
 		}
 		if len(a) > 1 && strings.HasPrefix(a, "-") {
-			fl = append(fl, a)
 			name := strings.TrimLeft(a, "-")
+			if isHelpFlag(name) {
+				return append(append([]string(nil), args[:head]...), "--help")
+			}
+			fl = append(fl, a)
 			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
 				fl = append(fl, rest[i+1])
 				i++
@@ -52,4 +58,11 @@ func reorder(app *ucli.App, args []string) []string {
 	}
 	out := append(append([]string(nil), args[:head]...), fl...)
 	return append(out, pos...)
+}
+
+// isHelpFlag reports whether a flag, its dashes trimmed, asks for help:
+// help or h, alone or =true.
+func isHelpFlag(name string) bool {
+	name, val, hasVal := strings.Cut(name, "=")
+	return (name == "help" || name == "h") && (!hasVal || val == "true")
 }
