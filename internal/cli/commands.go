@@ -546,21 +546,26 @@ func uninstallCommand() *ucli.Command {
 	})
 }
 
+// run uninstalls each release named, in order, with the same flags, as
+// helm does: the first that fails ends the command, the releases before
+// it uninstalled (and said so), those after it left as they were.
 func (o *uninstallOptions) run(c *ucli.Context) error {
-	if err := exactArgs(c, 1, "NAME"); err != nil {
-		return err
+	if c.NArg() < 1 {
+		return usagef(c, "expected NAME [NAME...], got 0 arguments")
 	}
-	opts := o.UninstallOptions
-	opts.ReleaseName, opts.WaitOptions = c.Args().Get(0), o.wait.options(c)
 	cl, err := o.kube.client(c)
 	if err != nil {
 		return err
 	}
-	res, err := cl.Uninstall(c.Context, opts)
-	if err != nil {
-		return err
+	for _, name := range c.Args().Slice() {
+		opts := o.UninstallOptions
+		opts.ReleaseName, opts.WaitOptions = name, o.wait.options(c)
+		res, err := cl.Uninstall(c.Context, opts)
+		if err != nil {
+			return err
+		}
+		printUninstalled(c.App.Writer, res)
 	}
-	printUninstalled(c.App.Writer, res)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -309,7 +310,15 @@ func positionalCandidates(c *ucli.Context, path string, positional []string, set
 			cmds = sub.Subcommands
 		}
 		return commandCandidates(cmds)
-	case "status", "history", "test", "uninstall", "rollback", "diff rollback", "diff uninstall", "diff drift", "get values", "get manifest", "get notes", "get hooks", "get metadata", "get all":
+	case "uninstall": // NAME [NAME...]: each release once
+		var out []candidate
+		for _, r := range releaseCandidates(c, set) {
+			if !slices.Contains(positional, r.value) {
+				out = append(out, r)
+			}
+		}
+		return out
+	case "status", "history", "test", "rollback", "diff rollback", "diff uninstall", "diff drift", "get values", "get manifest", "get notes", "get hooks", "get metadata", "get all":
 		if n == 0 {
 			return releaseCandidates(c, set)
 		}

@@ -170,9 +170,13 @@ claims (its databases, shared by both colours) are left as they are. See docs/bl
 bundle prune shop`,
 		},
 		"uninstall": {
-			usage: "delete a release: the app and its infrastructure",
-			args:  "NAME",
-			description: `The release's data is kept: its persistent volume claims, and the Secrets the data was
+			usage: "delete releases: each app and its infrastructure",
+			args:  "NAME [NAME...]",
+			description: `Several releases are uninstalled one after the other, in the order given, each with the same
+flags, as helm does: the first that fails ends the command, the ones before it uninstalled, the
+ones after it left as they were.
+
+The release's data is kept: its persistent volume claims, and the Secrets the data was
 initialised with (a database's generated passwords, labelled bundle.sh/kept-with-data), which an
 install under the same name takes back. --delete-data deletes the claims, then those Secrets.
 
@@ -183,7 +187,9 @@ NAME of a blue-green app (bundle upgrade --strategy blue-green) uninstalls the w
 colours, then its stable Services and the claims it holds (users dropped, databases kept unless
 --delete-data). The live colour alone is not uninstalled without --force.`,
 			examples: `bundle uninstall wiki --wait
-bundle uninstall wiki --keep-history`,
+bundle uninstall wiki --keep-history
+# several releases, in this order
+bundle uninstall wiki blog -n team`,
 		},
 		"list": {
 			usage: "list releases (bundle and plain Helm ones)",
