@@ -387,7 +387,7 @@ func bundleCandidates(c *ucli.Context, cur string) []candidate {
 	if err != nil {
 		return nil
 	}
-	results, err := repo.Search(c.Context, cfg, "")
+	results, err := repo.Search(c.Context, cfg, repo.SearchOptions{})
 	if err != nil {
 		return nil
 	}

@@ -451,8 +451,12 @@ bundle lint ./shop`,
 		"search": {
 			usage: "search the stable catalog and the repositories added (name and description)",
 			args:  "[TERM]",
+			description: `Each bundle found is listed at its newest version; --versions (-l) lists every version of it,
+newest first. The stable catalog holds one version of each bundle.`,
 			examples: `bundle search
-bundle search redis -o json`,
+bundle search redis -o json
+# every version of the bundles whose name or description holds "leaf"
+bundle search leaf --versions`,
 		},
 		"version": {
 			usage: "print the versions of bundle, the Helm SDK, the Kubernetes client and Go it was built with",
