@@ -26,15 +26,22 @@ func runStdin(t *testing.T, stdin string, args ...string) (code int, stdout, std
 }
 
 // runWithEnv runs the command line in-process with stdin as the standard
-// input and env as the environment it reads the namespace and kubeconfig
-// from; other variables (where the configuration and cache live: TestMain
-// points them at a temporary directory) come from the process.
+// input and the environment testGetenv(env).
 func runWithEnv(t *testing.T, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	getenv := func(k string) string {
-		switch k {
-		case "BUNDLE_NAMESPACE", "KUBECONFIG":
+	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(stdin), &out, &errb, testGetenv(env))
+	return code, out.String(), errb.String()
+}
+
+// testGetenv is the environment of a test's command: env for the
+// namespace, the kubeconfig and Helm's variables (none unless env has
+// them, whatever the process has); other variables (where the
+// configuration and cache live: TestMain points them at a temporary
+// directory) come from env, else the process.
+func testGetenv(env map[string]string) func(string) string {
+	return func(k string) string {
+		if k == "BUNDLE_NAMESPACE" || k == "KUBECONFIG" || strings.HasPrefix(k, "HELM_") {
 			return env[k]
 		}
 		if v, ok := env[k]; ok {
@@ -42,8 +49,6 @@ func runWithEnv(t *testing.T, env map[string]string, stdin string, args ...strin
 		}
 		return os.Getenv(k)
 	}
-	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(stdin), &out, &errb, getenv)
-	return code, out.String(), errb.String()
 }
 
 func TestTemplate(t *testing.T) {

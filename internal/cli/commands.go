@@ -71,7 +71,7 @@ func (o *templateOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := o.source.source(ref)
+	src, err := o.source.source(c, ref)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (*release.Clie
 	if err := o.wait.check(c); err != nil {
 		return nil, plan.Source{}, err
 	}
-	src, err := o.helm.source.source(ref)
+	src, err := o.helm.source.source(c, ref)
 	if err != nil {
 		return nil, plan.Source{}, err
 	}
@@ -271,6 +271,9 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	}
 	if o.yes && !o.confirm {
 		return usagef(c, "--yes answers --confirm's question: give --confirm too")
+	}
+	if o.confirm && !o.yes && o.helm.source.vals.stdinFiles() > 0 {
+		return usagef(c, "-f - reads the values from standard input, where --confirm would ask: add --yes, or give the values in a file")
 	}
 	if o.confirm && !o.yes && !isTerminal(c.App.Reader) {
 		return usagef(c, "--confirm asks on a terminal and stdin is not one: nothing was changed; add --yes to go on without asking")

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 	"github.com/bundlesh/bundle/pkg/sign"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // Each command keeps its flags in an options struct: the flags are bound to
@@ -269,7 +273,7 @@ type valueOptions struct {
 
 func (o *valueOptions) flags() []ucli.Flag {
 	return []ucli.Flag{
-		sliceFlag(&o.files, "values", "values file (repeatable; later files win)", "f"),
+		sliceFlag(&o.files, "values", "values file (repeatable; later files win; - reads standard input, once)", "f"),
 		arrayFlag(&o.Set, "set", "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"),
 		arrayFlag(&o.SetString, "set-string", "set a STRING value, KEY=VALUE[,KEY=VALUE] (repeatable)"),
 		arrayFlag(&o.SetFile, "set-file", "set a value to a file's content, KEY=PATH[,KEY=PATH] (repeatable)"),
@@ -278,10 +282,63 @@ func (o *valueOptions) flags() []ucli.Flag {
 	}
 }
 
-func (o valueOptions) values() bundle.ValuesOptions {
+// values are the values these flags give; a values file "-" (-f -) is
+// read from standard input, once, as bounded as a values file.
+func (o valueOptions) values(c *ucli.Context) (bundle.ValuesOptions, error) {
 	v := o.ValuesOptions
 	v.Files = o.files.Value()
-	return v
+	if n := o.stdinFiles(); n == 0 {
+		return v, nil
+	} else if n > 1 {
+		return v, usagef(c, "-f %s given twice: standard input is read once; give the other values in a file", bundle.StdinFile)
+	}
+	var err error
+	v.Stdin, err = readStdin(c, bundle.MaxValuesFileSize)
+	if errors.Is(err, errTooLarge) {
+		return v, fmt.Errorf("-f %s: the values on standard input are larger than %s, the limit of a values file", bundle.StdinFile, userfile.Size(bundle.MaxValuesFileSize))
+	}
+	if err != nil {
+		return v, fmt.Errorf("-f %s: reading the values from standard input: %w", bundle.StdinFile, err)
+	}
+	return v, nil
+}
+
+// stdinFiles counts the values files given as "-": standard input.
+func (o valueOptions) stdinFiles() int {
+	n := 0
+	for _, f := range o.files.Value() {
+		if f == bundle.StdinFile {
+			n++
+		}
+	}
+	return n
+}
+
+// errTooLarge is readStdin's error when the input is over its limit.
+var errTooLarge = errors.New("over the limit")
+
+// readStdin reads the command's standard input to its end, at most limit
+// bytes (errTooLarge beyond), aside, so that an interrupt ends the
+// command even while the input stays open and silent.
+func readStdin(c *ucli.Context, limit int64) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(io.LimitReader(c.App.Reader, limit+1))
+		done <- result{data, err}
+	}()
+	select {
+	case <-c.Context.Done():
+		return nil, context.Cause(c.Context)
+	case r := <-done:
+		if r.err == nil && int64(len(r.data)) > limit {
+			return nil, errTooLarge
+		}
+		return r.data, r.err
+	}
 }
 
 // sourceOptions say what to plan: values, --version, --locked, --devel,
@@ -311,7 +368,7 @@ func (o *sourceOptions) develFlag() ucli.Flag {
 }
 
 // source is the plan's source for the bundle ref names.
-func (o sourceOptions) source(ref string) (plan.Source, error) {
+func (o sourceOptions) source(c *ucli.Context, ref string) (plan.Source, error) {
 	con, err := versionConstraint(o.version)
 	if err != nil {
 		return plan.Source{}, err
@@ -321,12 +378,16 @@ func (o sourceOptions) source(ref string) (plan.Source, error) {
 			return plan.Source{}, &usageError{msg: fmt.Sprintf("--bind %q: write INSTANCE=RELEASE or INSTANCE=NAMESPACE/RELEASE, e.g. --bind database=team-db", b)}
 		}
 	}
-	src := plan.Source{Reference: ref, Version: con, Values: o.vals.values(), Locked: o.locked, Devel: o.devel, Bind: o.bind}
+	src := plan.Source{Reference: ref, Version: con, Locked: o.locked, Devel: o.devel, Bind: o.bind}
 	if m := o.registry.Mirror; m != "" {
 		if host, prefix, ok := strings.Cut(strings.TrimPrefix(m, "oci://"), "/"); !strings.HasPrefix(m, "oci://") || !ok || host == "" || strings.Trim(prefix, "/") == "" {
 			return plan.Source{}, &usageError{msg: fmt.Sprintf("--mirror %q: give oci://HOST/PREFIX, where bundle archive push copied the archive", m)}
 		}
 		src.ImageMirror = trimOCI(o.registry.Mirror)
+	}
+	// Last: it may wait for standard input (-f -).
+	if src.Values, err = o.vals.values(c); err != nil {
+		return plan.Source{}, err
 	}
 	return src, nil
 }

@@ -31,7 +31,7 @@ func runWith(t *testing.T, f *releasetest.Fixture, args ...string) (code int, st
 	t.Helper()
 	var out, errb bytes.Buffer
 	app := newApp(strings.NewReader(""), &out, &errb)
-	app.Metadata = map[string]any{releaseEnvKey: &release.Env{Config: f.Config(), Namespace: f.Namespace, AllNamespaces: f.AllNamespaces, Clientset: f.Kubernetes}}
+	app.Metadata = map[string]any{releaseEnvKey: &release.Env{Config: f.Config(), Namespace: f.Namespace, AllNamespaces: f.AllNamespaces, Clientset: f.Kubernetes}, getenvKey: testGetenv(nil)}
 	code = runApp(context.Background(), app, append([]string{"bundle"}, args...))
 	return code, out.String(), errb.String()
 }
