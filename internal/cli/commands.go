@@ -124,6 +124,8 @@ type applyOptions struct {
 	helm   helmOptions
 	wait   waitOptions
 	dryRun bool
+	// output is install's and upgrade's -o (not bundle diff's: its own).
+	output outputOption
 }
 
 func (o *applyOptions) flags(verb string) []ucli.Flag {
@@ -145,12 +147,36 @@ func (o *applyOptions) apply(c *ucli.Context, name, ref, verb string, op func(*r
 	if err != nil {
 		return err
 	}
-	return printDone(c.App.Writer, verb, rel, o.dryRun)
+	return o.print(c, cl, verb, rel)
+}
+
+// print prints the release an install or upgrade made (with --dry-run,
+// would make): with -o json|yaml, as bundle get all prints it, read back
+// from the cluster (a dry run's, and one that cannot be read back, from
+// what the operation returned, with a warning); else its summary.
+func (o *applyOptions) print(c *ucli.Context, cl *release.Client, verb string, rel *release.Release) error {
+	if o.output.format != outJSON && o.output.format != outYAML {
+		return printDone(c.App.Writer, verb, rel, o.dryRun)
+	}
+	d := &release.Details{Release: rel, Chart: release.ChartInfo{Name: rel.Bundle, Version: rel.Version, AppVersion: rel.AppVersion}}
+	if !o.dryRun {
+		got, err := cl.Get(c.Context, rel.Name, rel.Revision)
+		if err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "warning: release %q %s, but reading it back failed (%s): printing what the %s returned\n", rel.Name, verb, oneLine(withHints(err)), strings.TrimSuffix(verb, "ed"))
+		} else {
+			d = got
+		}
+	}
+	_, err := o.output.write(c.App.Writer, toReleaseObject(d))
+	return err
 }
 
 // prepare checks the flags install and upgrade share and returns the
 // client of the cluster and the source (bundle, version, values).
 func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (*release.Client, plan.Source, error) {
+	if err := o.output.check(c); err != nil {
+		return nil, plan.Source{}, err
+	}
 	if err := checkNaming(c, name, o.helm.naming, o.helm.PostRenderer); err != nil {
 		return nil, plan.Source{}, err
 	}
@@ -177,7 +203,7 @@ type installOptions struct {
 
 func installCommand() *ucli.Command {
 	o := &installOptions{}
-	return command("install", o.run, o.flags())
+	return command("install", o.run, o.flags(), []ucli.Flag{o.output.flag()})
 }
 
 // flags are install's flags (bundle diff install's too).
@@ -224,6 +250,7 @@ func upgradeCommand() *ucli.Command {
 		boolFlag(&o.confirm, "confirm", "with the changes printed (implies --diff), ask before going on; refused when stdin is not a terminal, unless --yes"),
 		boolFlag(&o.yes, "yes", "with --confirm, go on without asking", "y"),
 		intFlag(&o.diffContext, "diff-context", diff.DefaultContext, "with --diff, lines of context around each change"),
+		o.output.flag(),
 	})
 }
 
@@ -272,6 +299,9 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	if o.yes && !o.confirm {
 		return usagef(c, "--yes answers --confirm's question: give --confirm too")
 	}
+	if err := o.checkOutput(c); err != nil {
+		return err
+	}
 	if o.confirm && !o.yes && o.helm.source.vals.stdinFiles() > 0 {
 		return usagef(c, "-f - reads the values from standard input, where --confirm would ask: add --yes, or give the values in a file")
 	}
@@ -294,6 +324,30 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 		}
 		return cl.Upgrade(c.Context, opts)
 	})
+}
+
+// checkOutput checks -o with upgrade's own flags: --diff and --confirm
+// print the changes where -o json|yaml prints the release, and a
+// blue-green upgrade makes colour releases, not the release named.
+func (o *upgradeOptions) checkOutput(c *ucli.Context) error {
+	if err := o.output.check(c); err != nil {
+		return err
+	}
+	format := o.output.format
+	if format != outJSON && format != outYAML {
+		return nil
+	}
+	if o.showDiff || o.confirm {
+		flag := "--diff"
+		if o.confirm {
+			flag = "--confirm"
+		}
+		return usagef(c, "%s prints the changes on standard output, where -o %s prints the release: drop one (bundle diff upgrade -o %s prints the changes as %s)", flag, format, format, strings.ToUpper(format))
+	}
+	if o.strategy == release.StrategyBlueGreen {
+		return usagef(c, "-o %s with --strategy blue-green: the upgrade makes and switches colour releases; drop -o, and see the live one with bundle status %s -o %s", format, c.Args().Get(0), format)
+	}
+	return nil
 }
 
 // preview is upgrade's --diff and --confirm: with either, the plan that

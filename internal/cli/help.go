@@ -39,13 +39,17 @@ NAME defaults to the bundle's name (see --generate-name and --name-template).
 The CRDs in crds/ (the bundle's and its requirements') are created first when missing; as with helm,
 they are never upgraded or deleted by bundle.
 --bind INSTANCE=[NAMESPACE/]RELEASE (or bundle.bind: {INSTANCE: RELEASE} in values) uses an installed
-release for a requirement instead of installing one: see docs/bindings.md.`,
+release for a requirement instead of installing one: see docs/bindings.md.
+-o json|yaml prints the release installed as bundle get all -o json|yaml prints it (with --dry-run,
+the release it would install) instead of its summary; -f - reads values from standard input.`,
 			examples: `bundle install wiki stable/mediawiki -n team --create-namespace --wait
 # use the MariaDB release team-db instead of installing one with the wiki
 bundle install wiki stable/mediawiki --bind database=team-db
 bundle install ./shop -f prod.yaml --set replicas=3 --atomic
 # validate against the cluster and print the manifests, changing nothing
-bundle install wiki stable/mediawiki --dry-run`,
+bundle install wiki stable/mediawiki --dry-run
+# values from standard input; the release as JSON
+generate-values | bundle install wiki stable/mediawiki -f - -o json`,
 		},
 		"upgrade": {
 			usage: "upgrade a release to a new bundle version or new values",
@@ -62,7 +66,9 @@ going on, and is refused when stdin is not a terminal unless --yes answers for i
 until it is ready, switches the stable Services (release NAME) to it and keeps the old colour as a hot
 spare (bundle rollback NAME switches back, bundle prune NAME removes it). Every requirement must be
 bound (--bind): see docs/blue-green.md. With it, --dry-run, --diff and --confirm show the new colour
-(its manifests, or its changes) and the switch, changing nothing first.`,
+(its manifests, or its changes) and the switch, changing nothing first.
+-o json|yaml prints the new revision as bundle get all -o json|yaml prints it instead of its summary
+(not with --diff, --confirm or --strategy blue-green).`,
 			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
 # blue/green: the new revision beside the live one, switched to once ready
 bundle upgrade shop ./shop --strategy blue-green --bind database=shop-db
