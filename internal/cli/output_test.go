@@ -58,8 +58,10 @@ func TestInstallUpgradeOutput(t *testing.T) {
 		Name, Namespace, Manifest string
 		Version                   int
 		Info                      struct{ Status string }
-		Chart                     struct{ Metadata struct{ Name, Version string } }
-		Requires                  []any
+		Chart                     struct {
+			Metadata struct{ Name, Version string }
+		}
+		Requires []any
 	}
 	if err := json.Unmarshal([]byte(out), &obj); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, out)
