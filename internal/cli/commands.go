@@ -83,7 +83,11 @@ func (o *templateOptions) run(c *ucli.Context) error {
 	if opts.ReleaseName, err = render.ReleaseName(p.Root.Bundle.Name, name, o.naming, time.Now()); err != nil {
 		return err
 	}
-	opts.Namespace = o.kube.options(c).ResolveNamespace()
+	kube, err := o.kube.options(c)
+	if err != nil {
+		return err
+	}
+	opts.Namespace = kube.ResolveNamespace()
 	opts.Values = p.Values
 	opts.APIVersions = o.apiVersions.Value()
 	opts.PostRenderer = o.postRenderer
@@ -188,7 +192,14 @@ func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (*release.Clie
 		return nil, plan.Source{}, err
 	}
 	o.helm.source.registry.Quiet = o.wait.quiet
-	cl, err := newClient(c, o.kube.options(c), o.helm.source.registry)
+	if err := checkRepositoryEnv(getenv(c)); err != nil {
+		return nil, plan.Source{}, err
+	}
+	kube, err := o.kube.options(c)
+	if err != nil {
+		return nil, plan.Source{}, err
+	}
+	cl, err := newClient(c, kube, o.helm.source.registry)
 	if err != nil {
 		return nil, plan.Source{}, err
 	}
@@ -263,7 +274,7 @@ func (o *upgradeOptions) flags() []ucli.Flag {
 		boolFlag(&o.ResetThenReuseValues, "reset-then-reuse-values", "apply the given values over the current revision's, over the new version's defaults (ignored with --reset-values or --reuse-values)"),
 		boolFlag(&o.Force, "force", "replace resources that cannot be updated in place"),
 		boolFlag(&o.CleanupOnFail, "cleanup-on-fail", "delete the resources this upgrade created if it fails"),
-		intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all)"),
+		intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all; when not given, $HELM_MAX_HISTORY if set)"),
 		boolFlag(&o.Install, "install", "install the release if it does not exist", "i"),
 		boolFlag(&o.CreateNamespace, "create-namespace", "with --install, create the namespace if needed"),
 		boolFlag(&o.helm.SkipCRDs, "skip-crds", "with --install, do not create the CRDs in crds/"),
@@ -467,10 +478,20 @@ func ask(r io.Reader, w io.Writer, question string) (bool, error) {
 	return false, nil
 }
 
-// check checks upgrade's arguments and its own flags.
+// check checks upgrade's arguments and its own flags, --history-max
+// taken from $HELM_MAX_HISTORY when not given, as in helm.
 func (o *upgradeOptions) check(c *ucli.Context) error {
 	if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
 		return err
+	}
+	if !c.IsSet("history-max") {
+		max, ok, err := helmMaxHistory(getenv(c))
+		if err != nil {
+			return err
+		}
+		if ok {
+			o.MaxHistory = max
+		}
 	}
 	if o.MaxHistory < 0 {
 		return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", o.MaxHistory)

@@ -356,12 +356,17 @@ func positionalCandidates(c *ucli.Context, path string, positional []string, set
 // names, as helm's completion does; nothing when the cluster does not
 // answer in time.
 func releaseCandidates(c *ucli.Context, set map[string]string) []candidate {
-	cl, err := newClient(c, release.KubeOptions{
+	opts := release.KubeOptions{
 		Kubeconfig:     set["kubeconfig"],
 		Context:        set["kube-context"],
 		Namespace:      set["namespace"],
 		RequestTimeout: completionTimeout,
-	}, registryOptions{})
+		Getenv:         getenv(c),
+	}
+	if err := helmKube(opts.Getenv, &opts); err != nil {
+		return nil
+	}
+	cl, err := newClient(c, opts, registryOptions{})
 	if err != nil {
 		return nil
 	}

@@ -25,7 +25,8 @@ bundle help install`,
 			usage: "render a bundle and its requirements to Kubernetes manifests, without a cluster",
 			args:  "[NAME] BUNDLE",
 			description: `Prints what helm template prints for the composed chart: the manifests in install order, then the hooks.
-The namespace is -n, else $BUNDLE_NAMESPACE, else the kubeconfig context's (read, never contacted), else default.`,
+The namespace is -n, else $BUNDLE_NAMESPACE or $HELM_NAMESPACE, else the kubeconfig context's (--kube-context,
+else $HELM_KUBECONTEXT, else the current one; read, never contacted), else default.`,
 			examples: `# render the manifests of a catalog bundle and its requirements
 bundle template wiki stable/mediawiki --set wiki.name=Docs
 # a bundle in a directory, one file per template
@@ -495,6 +496,21 @@ bundle help get values`,
 	}
 }
 
+// environment is bundle --help's ENVIRONMENT section: the variables
+// bundle reads (helmenv.go for Helm's).
+const environment = `BUNDLE_NAMESPACE, HELM_NAMESPACE    the namespace when -n is not given (set both: they must agree)
+HELM_KUBECONTEXT                    the kubeconfig context when --kube-context is not given
+KUBECONFIG                          the kubeconfig files (default: ~/.kube/config)
+HELM_DEBUG                          true: --debug
+HELM_MAX_HISTORY                    upgrade's --history-max when it is not given (default: 10)
+HELM_REGISTRY_CONFIG                a registry credentials file, read before Docker's; bundle login stores there
+HELM_COLOR, NO_COLOR                bundle diff's colours: never, always or auto (on a terminal)
+BUNDLE_CONFIG_HOME                  repositories.yaml and policy.yaml (default: $XDG_CONFIG_HOME/bundle)
+BUNDLE_CACHE_HOME                   the repositories' indexes (default: $XDG_CACHE_HOME/bundle)
+BUNDLE_SIGN_PASSWORD                the password of a signing key (else $COSIGN_PASSWORD)
+Helm's other variables (HELM_KUBETOKEN, HELM_DRIVER=configmap, ...) are refused where they would
+change what a command does: see docs/helm-compat.md.`
+
 // helpText is a command's help: its usage line, its arguments, a
 // description and an EXAMPLES section.
 type helpText struct {
@@ -502,19 +518,22 @@ type helpText struct {
 }
 
 // examplesSection renders an EXAMPLES section as a template fragment.
-func examplesSection(text string) string {
+func examplesSection(text string) string { return section("EXAMPLES", text) }
+
+// section renders a section of help text as a template fragment.
+func section(title, text string) string {
 	if text == "" {
 		return ""
 	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")
-	return "\nEXAMPLES:\n{{" + strconv.Quote("   "+strings.Join(lines, "\n   ")+"\n") + "}}"
+	return "\n" + title + ":\n{{" + strconv.Quote("   "+strings.Join(lines, "\n   ")+"\n") + "}}"
 }
 
 // setupHelp gives every command its help text and usage-error handling,
 // and each command with subcommands an answer for unknown ones.
 func setupHelp(app *ucli.App) {
 	help := commandHelp()
-	app.CustomAppHelpTemplate = ucli.AppHelpTemplate + examplesSection(help[""].examples)
+	app.CustomAppHelpTemplate = ucli.AppHelpTemplate + section("ENVIRONMENT", environment) + examplesSection(help[""].examples)
 	var walk func(prefix string, cmds []*ucli.Command)
 	walk = func(prefix string, cmds []*ucli.Command) {
 		for _, c := range cmds {

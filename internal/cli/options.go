@@ -110,36 +110,48 @@ type kubeOptions struct{ release.KubeOptions }
 
 func (o *kubeOptions) flags() []ucli.Flag {
 	return []ucli.Flag{
-		stringFlag(&o.Namespace, "namespace", "", "namespace (default: $BUNDLE_NAMESPACE, else the kubeconfig context's, else default)", "n"),
+		stringFlag(&o.Namespace, "namespace", "", "namespace (default: $BUNDLE_NAMESPACE or $HELM_NAMESPACE, else the kubeconfig context's, else default)", "n"),
 		stringFlag(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"),
-		stringFlag(&o.Context, "kube-context", "", "kubeconfig context to use"),
+		stringFlag(&o.Context, "kube-context", "", "kubeconfig context to use (default: $HELM_KUBECONTEXT, else the current one)"),
 		debugFlag(),
 	}
 }
 
-// options are the cluster's settings with the environment of this run.
-func (o kubeOptions) options(c *ucli.Context) release.KubeOptions {
+// options are the cluster's settings with the environment of this run:
+// $HELM_NAMESPACE, $HELM_KUBECONTEXT and $HELM_DEBUG where the flags are
+// not given, as helm reads them (helmenv.go).
+func (o kubeOptions) options(c *ucli.Context) (release.KubeOptions, error) {
 	opts := o.KubeOptions
 	opts.Getenv = getenv(c)
 	opts.Notify = func(line string) { fmt.Fprintln(c.App.ErrWriter, line) }
-	for _, ctx := range c.Lineage() { // bundle --debug CMD or bundle CMD --debug
-		if ctx.Bool("debug") {
-			opts.Debug = c.App.ErrWriter
-		}
+	if err := helmKube(opts.Getenv, &opts); err != nil {
+		return opts, err
 	}
-	return opts
+	// bundle --debug CMD or bundle CMD --debug, else $HELM_DEBUG.
+	if set, on := debugSet(c); on || !set && helmDebug(opts.Getenv) {
+		opts.Debug = c.App.ErrWriter
+	}
+	return opts, nil
 }
 
 // client is the release client of the cluster these options name; its
 // repositories are the catalog and those added (anonymous OCI settings).
 func (o kubeOptions) client(c *ucli.Context) (*release.Client, error) {
-	return newClient(c, o.options(c), registryOptions{})
+	opts, err := o.options(c)
+	if err != nil {
+		return nil, err
+	}
+	return newClient(c, opts, registryOptions{})
 }
 
 // newClient returns a release client for opts, or over the environment
-// tests put in app.Metadata.
+// tests put in app.Metadata. It refuses first what of Helm's environment
+// it cannot honour (checkClusterEnv).
 func newClient(c *ucli.Context, opts release.KubeOptions, reg registryOptions) (*release.Client, error) {
-	set, err := reg.repos(c)
+	if err := checkClusterEnv(getenv(c)); err != nil {
+		return nil, err
+	}
+	set, err := reg.openRepos(c)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +205,10 @@ func (o registryOptions) policy(c *ucli.Context) (*sign.Policy, error) {
 // bundle loaded from an OCI registry, so that commands loading none
 // (list, status, bundles of the built-in catalog) still work.
 func (o registryOptions) ociChecked(c *ucli.Context) (repo.OCIOptions, error) {
-	opts := o.oci(c)
+	opts, err := o.oci(c)
+	if err != nil {
+		return opts, err
+	}
 	p, err := o.policy(c)
 	if err != nil {
 		if o.Policy != "" {
@@ -222,21 +237,38 @@ func (o *registryOptions) quietFlag() ucli.Flag {
 }
 
 // oci are the registry settings: these flags, and the logins of bundle
-// login and docker login (anonymous if they cannot be read).
-func (o registryOptions) oci(c *ucli.Context) repo.OCIOptions {
+// login and docker login (anonymous if Docker's cannot be read), after
+// those of $HELM_REGISTRY_CONFIG when it is set (its errors are errors).
+func (o registryOptions) oci(c *ucli.Context) (repo.OCIOptions, error) {
 	opts := repo.OCIOptions{PlainHTTP: o.PlainHTTP, Insecure: o.Insecure}
-	if store, err := repo.DockerCredentials(); err == nil {
+	store, err := credentialStore(c)
+	if err != nil && getenv(c)(helmRegistryConfigEnv) != "" {
+		return opts, err
+	}
+	if err == nil {
 		opts.Credentials = store
 	}
 	// Progress bars only on a terminal, and not with --quiet.
 	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !o.Quiet {
 		opts.Progress = f
 	}
-	return opts
+	return opts, nil
 }
 
-// repos returns the built-in catalog plus the repositories the user added.
+// repos returns the built-in catalog plus the repositories the user
+// added, refusing first Helm's variables for its own repositories
+// (checkRepositoryEnv).
 func (o registryOptions) repos(c *ucli.Context) (*repo.Set, error) {
+	if err := checkRepositoryEnv(getenv(c)); err != nil {
+		return nil, err
+	}
+	return o.openRepos(c)
+}
+
+// openRepos is repos without the check of the environment: for the
+// commands that read no repository (list, status, rollback, ...), whose
+// client has them all the same.
+func (o registryOptions) openRepos(c *ucli.Context) (*repo.Set, error) {
 	opts, err := o.ociChecked(c)
 	if err != nil {
 		return nil, err
@@ -248,6 +280,9 @@ func (o registryOptions) repos(c *ucli.Context) (*repo.Set, error) {
 // loadConfig reads the repositories file at the paths the environment
 // names.
 func loadConfig(c *ucli.Context) (*repo.Config, error) {
+	if err := checkRepositoryEnv(getenv(c)); err != nil {
+		return nil, err
+	}
 	file, cache := repo.DefaultPaths(getenv(c))
 	return repo.LoadConfig(file, cache)
 }
