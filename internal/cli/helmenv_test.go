@@ -346,3 +346,25 @@ func TestHelpNamesHelmVariables(t *testing.T) {
 		}
 	}
 }
+
+// docs/helm-compat.md says what bundle does with each of Helm's
+// variables: those it honours and those it refuses.
+func TestHelmCompatNamesHelmVariables(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "helm-compat.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{helmNamespaceEnv, helmKubeContextEnv, helmDebugEnv, helmMaxHistoryEnv, helmDriverEnv, helmRegistryConfigEnv, helmColorEnv,
+		"HELM_DRIVER_SQL_CONNECTION_STRING", "HELM_DATA_HOME", "HELM_PLUGINS", "HELM_NO_PLUGINS", "HELM_EXPERIMENTAL_CHART_V3", "NO_COLOR"}
+	for _, r := range append(kubeRefusals, rateRefusals...) {
+		names = append(names, r.name)
+	}
+	for _, r := range repositoryRefusals {
+		names = append(names, r.name)
+	}
+	for _, n := range names {
+		if !strings.Contains(string(doc), "`"+n+"`") {
+			t.Errorf("docs/helm-compat.md does not name `%s`", n)
+		}
+	}
+}
