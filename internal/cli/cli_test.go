@@ -189,6 +189,9 @@ func TestReorder(t *testing.T) {
 		{"bundle install n stable/x -n ns --timeout 5m --atomic", "bundle install -n ns --timeout 5m --atomic n stable/x"},
 		{"bundle install stable/x --set=a=b -- --literal", "bundle install --set=a=b stable/x -- --literal"},
 		{"bundle nope a --b", "bundle nope a --b"},
+		// bundle's own flags before the command (all boolean) stay there.
+		{"bundle --debug install stable/x --wait", "bundle --debug install --wait stable/x"},
+		{"bundle --debug get values wiki -o json", "bundle --debug get values -o json wiki"},
 	}
 	for _, tt := range tests {
 		got := strings.Join(reorder(app, strings.Fields(tt.in)), " ")

@@ -172,6 +172,7 @@ func TestHelpFlagAnywhere(t *testing.T) {
 		{[]string{"repo", "add", "x", "https://example.com", "-h"}, "repo add"},
 		{[]string{"diff", "upgrade", "wiki", "stable/mediawiki", "--help"}, "diff upgrade"},
 		{[]string{"status", "wiki", "--help=true"}, "status"},
+		{[]string{"--debug", "install", "wiki", "stable/mediawiki", "--help"}, "install"},
 		{[]string{"template", "stable/mediawiki", "--name-template", "-h"}, ""}, // the template is "-h"
 		{[]string{"template", "stable/mediawiki", "--", "--help"}, ""},
 	}

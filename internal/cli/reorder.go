@@ -13,18 +13,26 @@ import (
 // command's flags (not as another flag's value) asks for its help, as in
 // helm: the command line becomes "bundle CMD --help", which urfave would
 // otherwise answer with "No help topic for" the first argument.
+//
+// bundle's own flags may come before the command (bundle --debug install
+// ...): they are all boolean, so the command is the first argument that
+// is no flag.
 func reorder(app *ucli.App, args []string) []string {
-	if len(args) < 2 {
+	at := 1
+	for at < len(args) && len(args[at]) > 1 && strings.HasPrefix(args[at], "-") && args[at] != "--" {
+		at++
+	}
+	if at >= len(args) {
 		return args
 	}
-	cmd := app.Command(args[1])
+	cmd := app.Command(args[at])
 	if cmd == nil || cmd.SkipFlagParsing {
 		return args
 	}
-	head := 2
-	if len(cmd.Subcommands) > 0 && len(args) > 2 {
-		if sub := cmd.Command(args[2]); sub != nil {
-			cmd, head = sub, 3
+	head := at + 1
+	if len(cmd.Subcommands) > 0 && len(args) > head {
+		if sub := cmd.Command(args[head]); sub != nil {
+			cmd, head = sub, head+1
 		}
 	}
 	takesValue := map[string]bool{}
