@@ -166,7 +166,7 @@ func (o *applyOptions) print(c *ucli.Context, cl *release.Client, verb string, r
 	if !o.dryRun {
 		got, err := cl.Get(c.Context, rel.Name, rel.Revision)
 		if err != nil {
-			fmt.Fprintf(c.App.ErrWriter, "warning: release %q %s, but reading it back failed (%s): printing what the %s returned\n", rel.Name, verb, oneLine(withHints(err)), strings.TrimSuffix(verb, "ed"))
+			fmt.Fprintf(c.App.ErrWriter, "warning: release %q %s, but reading it back failed (%s): printing what the operation returned\n", rel.Name, verb, oneLine(withHints(err)))
 		} else {
 			d = got
 		}
