@@ -46,9 +46,13 @@ func (o *archiveOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := deps.ArchiveOptions{Version: con, Locked: o.locked, OCI: transferOptions(o.registry.oci(c))}
+	oci, err := o.registry.oci(c)
+	if err != nil {
+		return err
+	}
+	opts := deps.ArchiveOptions{Version: con, Locked: o.locked, OCI: transferOptions(oci)}
 	if !o.locked {
-		opts.Images = newImages(o.registry.oci(c))
+		opts.Images = newImages(oci)
 	}
 	res, err := deps.Archive(c.Context, set, c.Args().Get(0), o.output, opts)
 	if err != nil {
@@ -86,7 +90,11 @@ func (o *archivePushOptions) run(c *ucli.Context) error {
 		return err
 	}
 	file, dest := c.Args().Get(0), c.Args().Get(1)
-	res, err := repo.PushArchive(c.Context, file, dest, transferOptions(o.registry.oci(c)), o.ArchivePushOptions)
+	oci, err := o.registry.oci(c)
+	if err != nil {
+		return err
+	}
+	res, err := repo.PushArchive(c.Context, file, dest, transferOptions(oci), o.ArchivePushOptions)
 	if err != nil {
 		return err
 	}

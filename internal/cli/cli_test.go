@@ -26,15 +26,22 @@ func runStdin(t *testing.T, stdin string, args ...string) (code int, stdout, std
 }
 
 // runWithEnv runs the command line in-process with stdin as the standard
-// input and env as the environment it reads the namespace and kubeconfig
-// from; other variables (where the configuration and cache live: TestMain
-// points them at a temporary directory) come from the process.
+// input and the environment testGetenv(env).
 func runWithEnv(t *testing.T, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	getenv := func(k string) string {
-		switch k {
-		case "BUNDLE_NAMESPACE", "KUBECONFIG":
+	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(stdin), &out, &errb, testGetenv(env))
+	return code, out.String(), errb.String()
+}
+
+// testGetenv is the environment of a test's command: env for the
+// namespace, the kubeconfig and Helm's variables (none unless env has
+// them, whatever the process has); other variables (where the
+// configuration and cache live: TestMain points them at a temporary
+// directory) come from env, else the process.
+func testGetenv(env map[string]string) func(string) string {
+	return func(k string) string {
+		if k == "BUNDLE_NAMESPACE" || k == "KUBECONFIG" || strings.HasPrefix(k, "HELM_") {
 			return env[k]
 		}
 		if v, ok := env[k]; ok {
@@ -42,8 +49,6 @@ func runWithEnv(t *testing.T, env map[string]string, stdin string, args ...strin
 		}
 		return os.Getenv(k)
 	}
-	code = runEnv(context.Background(), append([]string{"bundle"}, args...), strings.NewReader(stdin), &out, &errb, getenv)
-	return code, out.String(), errb.String()
 }
 
 func TestTemplate(t *testing.T) {
@@ -184,6 +189,9 @@ func TestReorder(t *testing.T) {
 		{"bundle install n stable/x -n ns --timeout 5m --atomic", "bundle install -n ns --timeout 5m --atomic n stable/x"},
 		{"bundle install stable/x --set=a=b -- --literal", "bundle install --set=a=b stable/x -- --literal"},
 		{"bundle nope a --b", "bundle nope a --b"},
+		// bundle's own flags before the command (all boolean) stay there.
+		{"bundle --debug install stable/x --wait", "bundle --debug install --wait stable/x"},
+		{"bundle --debug get values wiki -o json", "bundle --debug get values -o json wiki"},
 	}
 	for _, tt := range tests {
 		got := strings.Join(reorder(app, strings.Fields(tt.in)), " ")

@@ -71,7 +71,7 @@ func (o *templateOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := o.source.source(ref)
+	src, err := o.source.source(c, ref)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,11 @@ func (o *templateOptions) run(c *ucli.Context) error {
 	if opts.ReleaseName, err = render.ReleaseName(p.Root.Bundle.Name, name, o.naming, time.Now()); err != nil {
 		return err
 	}
-	opts.Namespace = o.kube.options(c).ResolveNamespace()
+	kube, err := o.kube.options(c)
+	if err != nil {
+		return err
+	}
+	opts.Namespace = kube.ResolveNamespace()
 	opts.Values = p.Values
 	opts.APIVersions = o.apiVersions.Value()
 	opts.PostRenderer = o.postRenderer
@@ -124,6 +128,8 @@ type applyOptions struct {
 	helm   helmOptions
 	wait   waitOptions
 	dryRun bool
+	// output is install's and upgrade's -o (not bundle diff's: its own).
+	output outputOption
 }
 
 func (o *applyOptions) flags(verb string) []ucli.Flag {
@@ -145,24 +151,55 @@ func (o *applyOptions) apply(c *ucli.Context, name, ref, verb string, op func(*r
 	if err != nil {
 		return err
 	}
-	return printDone(c.App.Writer, verb, rel, o.dryRun)
+	return o.print(c, cl, verb, rel)
+}
+
+// print prints the release an install or upgrade made (with --dry-run,
+// would make): with -o json|yaml, as bundle get all prints it, read back
+// from the cluster (a dry run's, and one that cannot be read back, from
+// what the operation returned, with a warning); else its summary.
+func (o *applyOptions) print(c *ucli.Context, cl *release.Client, verb string, rel *release.Release) error {
+	if o.output.format != outJSON && o.output.format != outYAML {
+		return printDone(c.App.Writer, verb, rel, o.dryRun)
+	}
+	d := &release.Details{Release: rel, Chart: release.ChartInfo{Name: rel.Bundle, Version: rel.Version, AppVersion: rel.AppVersion}}
+	if !o.dryRun {
+		got, err := cl.Get(c.Context, rel.Name, rel.Revision)
+		if err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "warning: release %q %s, but reading it back failed (%s): printing what the operation returned\n", rel.Name, verb, oneLine(withHints(err)))
+		} else {
+			d = got
+		}
+	}
+	_, err := o.output.write(c.App.Writer, toReleaseObject(d))
+	return err
 }
 
 // prepare checks the flags install and upgrade share and returns the
 // client of the cluster and the source (bundle, version, values).
 func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (*release.Client, plan.Source, error) {
+	if err := o.output.check(c); err != nil {
+		return nil, plan.Source{}, err
+	}
 	if err := checkNaming(c, name, o.helm.naming, o.helm.PostRenderer); err != nil {
 		return nil, plan.Source{}, err
 	}
 	if err := o.wait.check(c); err != nil {
 		return nil, plan.Source{}, err
 	}
-	src, err := o.helm.source.source(ref)
+	src, err := o.helm.source.source(c, ref)
 	if err != nil {
 		return nil, plan.Source{}, err
 	}
 	o.helm.source.registry.Quiet = o.wait.quiet
-	cl, err := newClient(c, o.kube.options(c), o.helm.source.registry)
+	if err := checkRepositoryEnv(getenv(c)); err != nil {
+		return nil, plan.Source{}, err
+	}
+	kube, err := o.kube.options(c)
+	if err != nil {
+		return nil, plan.Source{}, err
+	}
+	cl, err := newClient(c, kube, o.helm.source.registry)
 	if err != nil {
 		return nil, plan.Source{}, err
 	}
@@ -177,7 +214,7 @@ type installOptions struct {
 
 func installCommand() *ucli.Command {
 	o := &installOptions{}
-	return command("install", o.run, o.flags())
+	return command("install", o.run, o.flags(), []ucli.Flag{o.output.flag()})
 }
 
 // flags are install's flags (bundle diff install's too).
@@ -224,6 +261,7 @@ func upgradeCommand() *ucli.Command {
 		boolFlag(&o.confirm, "confirm", "with the changes printed (implies --diff), ask before going on; refused when stdin is not a terminal, unless --yes"),
 		boolFlag(&o.yes, "yes", "with --confirm, go on without asking", "y"),
 		intFlag(&o.diffContext, "diff-context", diff.DefaultContext, "with --diff, lines of context around each change"),
+		o.output.flag(),
 	})
 }
 
@@ -236,7 +274,7 @@ func (o *upgradeOptions) flags() []ucli.Flag {
 		boolFlag(&o.ResetThenReuseValues, "reset-then-reuse-values", "apply the given values over the current revision's, over the new version's defaults (ignored with --reset-values or --reuse-values)"),
 		boolFlag(&o.Force, "force", "replace resources that cannot be updated in place"),
 		boolFlag(&o.CleanupOnFail, "cleanup-on-fail", "delete the resources this upgrade created if it fails"),
-		intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all)"),
+		intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all; when not given, $HELM_MAX_HISTORY if set)"),
 		boolFlag(&o.Install, "install", "install the release if it does not exist", "i"),
 		boolFlag(&o.CreateNamespace, "create-namespace", "with --install, create the namespace if needed"),
 		boolFlag(&o.helm.SkipCRDs, "skip-crds", "with --install, do not create the CRDs in crds/"),
@@ -272,6 +310,12 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	if o.yes && !o.confirm {
 		return usagef(c, "--yes answers --confirm's question: give --confirm too")
 	}
+	if err := o.checkOutput(c); err != nil {
+		return err
+	}
+	if o.confirm && !o.yes && o.helm.source.vals.stdinFiles() > 0 {
+		return usagef(c, "-f - reads the values from standard input, where --confirm would ask: add --yes, or give the values in a file")
+	}
 	if o.confirm && !o.yes && !isTerminal(c.App.Reader) {
 		return usagef(c, "--confirm asks on a terminal and stdin is not one: nothing was changed; add --yes to go on without asking")
 	}
@@ -291,6 +335,30 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 		}
 		return cl.Upgrade(c.Context, opts)
 	})
+}
+
+// checkOutput checks -o with upgrade's own flags: --diff and --confirm
+// print the changes where -o json|yaml prints the release, and a
+// blue-green upgrade makes colour releases, not the release named.
+func (o *upgradeOptions) checkOutput(c *ucli.Context) error {
+	if err := o.output.check(c); err != nil {
+		return err
+	}
+	format := o.output.format
+	if format != outJSON && format != outYAML {
+		return nil
+	}
+	if o.showDiff || o.confirm {
+		flag := "--diff"
+		if o.confirm {
+			flag = "--confirm"
+		}
+		return usagef(c, "%s prints the changes on standard output, where -o %s prints the release: drop one (bundle diff upgrade -o %s prints the changes as %s)", flag, format, format, strings.ToUpper(format))
+	}
+	if o.strategy == release.StrategyBlueGreen {
+		return usagef(c, "-o %s with --strategy blue-green: the upgrade makes and switches colour releases; drop -o, and see the live one with bundle status %s -o %s", format, c.Args().Get(0), format)
+	}
+	return nil
 }
 
 // preview is upgrade's --diff and --confirm: with either, the plan that
@@ -410,10 +478,20 @@ func ask(r io.Reader, w io.Writer, question string) (bool, error) {
 	return false, nil
 }
 
-// check checks upgrade's arguments and its own flags.
+// check checks upgrade's arguments and its own flags, --history-max
+// taken from $HELM_MAX_HISTORY when not given, as in helm.
 func (o *upgradeOptions) check(c *ucli.Context) error {
 	if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
 		return err
+	}
+	if !c.IsSet("history-max") {
+		max, ok, err := helmMaxHistory(getenv(c))
+		if err != nil {
+			return err
+		}
+		if ok {
+			o.MaxHistory = max
+		}
 	}
 	if o.MaxHistory < 0 {
 		return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", o.MaxHistory)
@@ -546,21 +624,26 @@ func uninstallCommand() *ucli.Command {
 	})
 }
 
+// run uninstalls each release named, in order, with the same flags, as
+// helm does: the first that fails ends the command, the releases before
+// it uninstalled (and said so), those after it left as they were.
 func (o *uninstallOptions) run(c *ucli.Context) error {
-	if err := exactArgs(c, 1, "NAME"); err != nil {
-		return err
+	if c.NArg() < 1 {
+		return usagef(c, "expected NAME [NAME...], got 0 arguments")
 	}
-	opts := o.UninstallOptions
-	opts.ReleaseName, opts.WaitOptions = c.Args().Get(0), o.wait.options(c)
 	cl, err := o.kube.client(c)
 	if err != nil {
 		return err
 	}
-	res, err := cl.Uninstall(c.Context, opts)
-	if err != nil {
-		return err
+	for _, name := range c.Args().Slice() {
+		opts := o.UninstallOptions
+		opts.ReleaseName, opts.WaitOptions = name, o.wait.options(c)
+		res, err := cl.Uninstall(c.Context, opts)
+		if err != nil {
+			return err
+		}
+		printUninstalled(c.App.Writer, res)
 	}
-	printUninstalled(c.App.Writer, res)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -309,7 +310,15 @@ func positionalCandidates(c *ucli.Context, path string, positional []string, set
 			cmds = sub.Subcommands
 		}
 		return commandCandidates(cmds)
-	case "status", "history", "test", "uninstall", "rollback", "diff rollback", "diff uninstall", "diff drift", "get values", "get manifest", "get notes", "get hooks", "get metadata", "get all":
+	case "uninstall": // NAME [NAME...]: each release once
+		var out []candidate
+		for _, r := range releaseCandidates(c, set) {
+			if !slices.Contains(positional, r.value) {
+				out = append(out, r)
+			}
+		}
+		return out
+	case "status", "history", "test", "rollback", "diff rollback", "diff uninstall", "diff drift", "get values", "get manifest", "get notes", "get hooks", "get metadata", "get all":
 		if n == 0 {
 			return releaseCandidates(c, set)
 		}
@@ -347,12 +356,17 @@ func positionalCandidates(c *ucli.Context, path string, positional []string, set
 // names, as helm's completion does; nothing when the cluster does not
 // answer in time.
 func releaseCandidates(c *ucli.Context, set map[string]string) []candidate {
-	cl, err := newClient(c, release.KubeOptions{
+	opts := release.KubeOptions{
 		Kubeconfig:     set["kubeconfig"],
 		Context:        set["kube-context"],
 		Namespace:      set["namespace"],
 		RequestTimeout: completionTimeout,
-	}, registryOptions{})
+		Getenv:         getenv(c),
+	}
+	if err := helmKube(opts.Getenv, &opts); err != nil {
+		return nil
+	}
+	cl, err := newClient(c, opts, registryOptions{})
 	if err != nil {
 		return nil
 	}
@@ -378,7 +392,7 @@ func bundleCandidates(c *ucli.Context, cur string) []candidate {
 	if err != nil {
 		return nil
 	}
-	results, err := repo.Search(c.Context, cfg, "")
+	results, err := repo.Search(c.Context, cfg, repo.SearchOptions{})
 	if err != nil {
 		return nil
 	}

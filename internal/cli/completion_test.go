@@ -19,7 +19,9 @@ func TestCompletions(t *testing.T) {
 		{[]string{"cur=", "get"}, "values manifest notes hooks metadata all"},
 		{[]string{"cur=", "status"}, "blog old wiki"}, // releases in every state, as helm
 		{[]string{"cur=w", "get", "values"}, "wiki"},
-		{[]string{"cur=", "get", "values", "wiki"}, ""}, // one NAME only
+		{[]string{"cur=", "get", "values", "wiki"}, ""},     // one NAME only
+		{[]string{"cur=", "uninstall", "wiki"}, "blog old"}, // several NAMEs, each once
+		{[]string{"cur=", "uninstall", "wiki", "old"}, "blog"},
 		{[]string{"cur=", "upgrade", "wiki"}, "stable/magento stable/mariadb stable/mediawiki stable/memcached stable/mysql stable/opensearch stable/postgresql stable/redis stable/redis-ha stable/varnish stable/wordpress"},
 		{[]string{"cur=./", "install"}, ""}, // a path: the shell completes files
 		{[]string{"cur=", "diff"}, "install upgrade rollback uninstall drift"},

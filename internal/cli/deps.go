@@ -53,7 +53,11 @@ func (o *lockOptions) lock(c *ucli.Context, dir string) error {
 		return err
 	}
 	if !o.skipImages {
-		o.Images = newImages(o.registry.oci(c))
+		oci, err := o.registry.oci(c)
+		if err != nil {
+			return err
+		}
+		o.Images = newImages(oci)
 	}
 	res, err := deps.Lock(c.Context, set, dir, o.LockOptions)
 	if err != nil {

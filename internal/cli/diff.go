@@ -253,11 +253,22 @@ func asDiff(err error) error {
 	return err
 }
 
-// useColor reports whether bundle diff colours its output: on a terminal,
-// unless $NO_COLOR is set (https://no-color.org) or $TERM is dumb.
+// useColor reports whether bundle diff colours its output: never when
+// $NO_COLOR is set (https://no-color.org); as $HELM_COLOR says when it is
+// never or always, as in helm 4; else (auto) on a terminal, unless $TERM
+// is dumb.
 func useColor(c *ucli.Context) bool {
 	env := getenv(c)
-	if env("NO_COLOR") != "" || env("TERM") == "dumb" {
+	if env("NO_COLOR") != "" {
+		return false
+	}
+	switch strings.ToLower(env(helmColorEnv)) {
+	case "never":
+		return false
+	case "always":
+		return true
+	}
+	if env("TERM") == "dumb" {
 		return false
 	}
 	f, ok := c.App.Writer.(*os.File)

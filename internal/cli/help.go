@@ -25,7 +25,8 @@ bundle help install`,
 			usage: "render a bundle and its requirements to Kubernetes manifests, without a cluster",
 			args:  "[NAME] BUNDLE",
 			description: `Prints what helm template prints for the composed chart: the manifests in install order, then the hooks.
-The namespace is -n, else $BUNDLE_NAMESPACE, else the kubeconfig context's (read, never contacted), else default.`,
+The namespace is -n, else $BUNDLE_NAMESPACE or $HELM_NAMESPACE, else the kubeconfig context's (--kube-context,
+else $HELM_KUBECONTEXT, else the current one; read, never contacted), else default.`,
 			examples: `# render the manifests of a catalog bundle and its requirements
 bundle template wiki stable/mediawiki --set wiki.name=Docs
 # a bundle in a directory, one file per template
@@ -39,13 +40,17 @@ NAME defaults to the bundle's name (see --generate-name and --name-template).
 The CRDs in crds/ (the bundle's and its requirements') are created first when missing; as with helm,
 they are never upgraded or deleted by bundle.
 --bind INSTANCE=[NAMESPACE/]RELEASE (or bundle.bind: {INSTANCE: RELEASE} in values) uses an installed
-release for a requirement instead of installing one: see docs/bindings.md.`,
+release for a requirement instead of installing one: see docs/bindings.md.
+-o json|yaml prints the release installed as bundle get all -o json|yaml prints it (with --dry-run,
+the release it would install) instead of its summary; -f - reads values from standard input.`,
 			examples: `bundle install wiki stable/mediawiki -n team --create-namespace --wait
 # use the MariaDB release team-db instead of installing one with the wiki
 bundle install wiki stable/mediawiki --bind database=team-db
 bundle install ./shop -f prod.yaml --set replicas=3 --atomic
 # validate against the cluster and print the manifests, changing nothing
-bundle install wiki stable/mediawiki --dry-run`,
+bundle install wiki stable/mediawiki --dry-run
+# values from standard input; the release as JSON
+generate-values | bundle install wiki stable/mediawiki -f - -o json`,
 		},
 		"upgrade": {
 			usage: "upgrade a release to a new bundle version or new values",
@@ -62,7 +67,9 @@ going on, and is refused when stdin is not a terminal unless --yes answers for i
 until it is ready, switches the stable Services (release NAME) to it and keeps the old colour as a hot
 spare (bundle rollback NAME switches back, bundle prune NAME removes it). Every requirement must be
 bound (--bind): see docs/blue-green.md. With it, --dry-run, --diff and --confirm show the new colour
-(its manifests, or its changes) and the switch, changing nothing first.`,
+(its manifests, or its changes) and the switch, changing nothing first.
+-o json|yaml prints the new revision as bundle get all -o json|yaml prints it instead of its summary
+(not with --diff, --confirm or --strategy blue-green).`,
 			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
 # blue/green: the new revision beside the live one, switched to once ready
 bundle upgrade shop ./shop --strategy blue-green --bind database=shop-db
@@ -170,9 +177,13 @@ claims (its databases, shared by both colours) are left as they are. See docs/bl
 bundle prune shop`,
 		},
 		"uninstall": {
-			usage: "delete a release: the app and its infrastructure",
-			args:  "NAME",
-			description: `The release's data is kept: its persistent volume claims, and the Secrets the data was
+			usage: "delete releases: each app and its infrastructure",
+			args:  "NAME [NAME...]",
+			description: `Several releases are uninstalled one after the other, in the order given, each with the same
+flags, as helm does: the first that fails ends the command, the ones before it uninstalled, the
+ones after it left as they were.
+
+The release's data is kept: its persistent volume claims, and the Secrets the data was
 initialised with (a database's generated passwords, labelled bundle.sh/kept-with-data), which an
 install under the same name takes back. --delete-data deletes the claims, then those Secrets.
 
@@ -183,7 +194,9 @@ NAME of a blue-green app (bundle upgrade --strategy blue-green) uninstalls the w
 colours, then its stable Services and the claims it holds (users dropped, databases kept unless
 --delete-data). The live colour alone is not uninstalled without --force.`,
 			examples: `bundle uninstall wiki --wait
-bundle uninstall wiki --keep-history`,
+bundle uninstall wiki --keep-history
+# several releases, in this order
+bundle uninstall wiki blog -n team`,
 		},
 		"grant": {
 			usage: "let an app of another namespace bind to a release of this one",
@@ -468,8 +481,12 @@ bundle lint ./shop`,
 		"search": {
 			usage: "search the stable catalog and the repositories added (name and description)",
 			args:  "[TERM]",
+			description: `Each bundle found is listed at its newest version; --versions (-l) lists every version of it,
+newest first. The stable catalog holds one version of each bundle.`,
 			examples: `bundle search
-bundle search redis -o json`,
+bundle search redis -o json
+# every version of the bundles whose name or description holds "leaf"
+bundle search leaf --versions`,
 		},
 		"version": {
 			usage: "print the versions of bundle, the Helm SDK, the Kubernetes client and Go it was built with",
@@ -502,6 +519,21 @@ bundle help get values`,
 	}
 }
 
+// environment is bundle --help's ENVIRONMENT section: the variables
+// bundle reads (helmenv.go for Helm's).
+const environment = `BUNDLE_NAMESPACE, HELM_NAMESPACE    the namespace when -n is not given (set both: they must agree)
+HELM_KUBECONTEXT                    the kubeconfig context when --kube-context is not given
+KUBECONFIG                          the kubeconfig files (default: ~/.kube/config)
+HELM_DEBUG                          true: --debug
+HELM_MAX_HISTORY                    upgrade's --history-max when it is not given (default: 10)
+HELM_REGISTRY_CONFIG                a registry credentials file, read before Docker's; bundle login stores there
+HELM_COLOR, NO_COLOR                bundle diff's colours: never, always or auto (on a terminal)
+BUNDLE_CONFIG_HOME                  repositories.yaml and policy.yaml (default: $XDG_CONFIG_HOME/bundle)
+BUNDLE_CACHE_HOME                   the repositories' indexes (default: $XDG_CACHE_HOME/bundle)
+BUNDLE_SIGN_PASSWORD                the password of a signing key (else $COSIGN_PASSWORD)
+Helm's other variables (HELM_KUBETOKEN, HELM_DRIVER=configmap, ...) are refused where they would
+change what a command does: see docs/helm-compat.md.`
+
 // helpText is a command's help: its usage line, its arguments, a
 // description and an EXAMPLES section.
 type helpText struct {
@@ -509,19 +541,22 @@ type helpText struct {
 }
 
 // examplesSection renders an EXAMPLES section as a template fragment.
-func examplesSection(text string) string {
+func examplesSection(text string) string { return section("EXAMPLES", text) }
+
+// section renders a section of help text as a template fragment.
+func section(title, text string) string {
 	if text == "" {
 		return ""
 	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")
-	return "\nEXAMPLES:\n{{" + strconv.Quote("   "+strings.Join(lines, "\n   ")+"\n") + "}}"
+	return "\n" + title + ":\n{{" + strconv.Quote("   "+strings.Join(lines, "\n   ")+"\n") + "}}"
 }
 
 // setupHelp gives every command its help text and usage-error handling,
 // and each command with subcommands an answer for unknown ones.
 func setupHelp(app *ucli.App) {
 	help := commandHelp()
-	app.CustomAppHelpTemplate = ucli.AppHelpTemplate + examplesSection(help[""].examples)
+	app.CustomAppHelpTemplate = ucli.AppHelpTemplate + section("ENVIRONMENT", environment) + examplesSection(help[""].examples)
 	var walk func(prefix string, cmds []*ucli.Command)
 	walk = func(prefix string, cmds []*ucli.Command) {
 		for _, c := range cmds {

@@ -152,3 +152,43 @@ func TestHelpTableMatchesCommands(t *testing.T) {
 		}
 	}
 }
+
+// --help and -h anywhere on a command line show that command's help, as
+// in helm: urfave took the first argument for a help topic ("No help
+// topic for 'wiki'"). A -h that is a flag's value, or after --, is not
+// help.
+func TestHelpFlagAnywhere(t *testing.T) {
+	tests := []struct {
+		args []string
+		help string // the command whose --help it prints; "" for none
+	}{
+		{[]string{"install", "wiki", "stable/mediawiki", "--help"}, "install"},
+		{[]string{"install", "wiki", "stable/mediawiki", "-h"}, "install"},
+		{[]string{"install", "--help", "wiki", "stable/mediawiki"}, "install"},
+		{[]string{"install", "wiki", "-h", "stable/mediawiki", "--wait"}, "install"},
+		{[]string{"install", "wiki", "stable/mediawiki", "--set", "a=b", "--help"}, "install"},
+		{[]string{"uninstall", "a", "b", "--help"}, "uninstall"},
+		{[]string{"get", "values", "wiki", "--help"}, "get values"},
+		{[]string{"repo", "add", "x", "https://example.com", "-h"}, "repo add"},
+		{[]string{"diff", "upgrade", "wiki", "stable/mediawiki", "--help"}, "diff upgrade"},
+		{[]string{"status", "wiki", "--help=true"}, "status"},
+		{[]string{"--debug", "install", "wiki", "stable/mediawiki", "--help"}, "install"},
+		{[]string{"template", "stable/mediawiki", "--name-template", "-h"}, ""}, // the template is "-h"
+		{[]string{"template", "stable/mediawiki", "--", "--help"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errs := run(t, tt.args...)
+			if tt.help == "" {
+				if strings.Contains(out, "USAGE:") {
+					t.Errorf("help shown:\n%s", out)
+				}
+				return
+			}
+			_, want, _ := run(t, append(strings.Fields(tt.help), "--help")...)
+			if code != 0 || out != want || errs != "" {
+				t.Errorf("exit %d, stderr %q, stdout:\n%s\nwant the help of bundle %s:\n%s", code, errs, out, tt.help, want)
+			}
+		})
+	}
+}

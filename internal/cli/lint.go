@@ -32,7 +32,11 @@ func (o *lintOptions) run(c *ucli.Context) error {
 	if arg == "" {
 		arg = "."
 	}
-	vals, err := o.source.vals.values().Merge()
+	opts, err := o.source.vals.values(c)
+	if err != nil {
+		return err
+	}
+	vals, err := opts.Merge()
 	if err != nil {
 		return err
 	}

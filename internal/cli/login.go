@@ -37,7 +37,11 @@ func loginCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			if err := repo.Login(c.Context, host, o.user.username, password, o.registry.oci(c)); err != nil {
+			oci, err := o.registry.oci(c)
+			if err != nil {
+				return err
+			}
+			if err := repo.Login(c.Context, host, o.user.username, password, oci); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "logged in to %s as %s\n", host, o.user.username)
@@ -53,7 +57,7 @@ func logoutCommand() *ucli.Command {
 			if err := exactArgs(c, 1, "HOST"); err != nil {
 				return err
 			}
-			store, err := repo.DockerCredentials()
+			store, err := credentialStore(c)
 			if err != nil {
 				return err
 			}

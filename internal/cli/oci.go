@@ -50,7 +50,11 @@ func pushCommand() *ucli.Command {
 					return err
 				}
 			}
-			reg, err := repo.NewOCI(dest, o.registry.oci(c))
+			oci, err := o.registry.oci(c)
+			if err != nil {
+				return err
+			}
+			reg, err := repo.NewOCI(dest, oci)
 			if err != nil {
 				return err
 			}

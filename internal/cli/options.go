@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/render"
 	"github.com/bundlesh/bundle/pkg/repo"
 	"github.com/bundlesh/bundle/pkg/sign"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // Each command keeps its flags in an options struct: the flags are bound to
@@ -106,36 +110,48 @@ type kubeOptions struct{ release.KubeOptions }
 
 func (o *kubeOptions) flags() []ucli.Flag {
 	return []ucli.Flag{
-		stringFlag(&o.Namespace, "namespace", "", "namespace (default: $BUNDLE_NAMESPACE, else the kubeconfig context's, else default)", "n"),
+		stringFlag(&o.Namespace, "namespace", "", "namespace (default: $BUNDLE_NAMESPACE or $HELM_NAMESPACE, else the kubeconfig context's, else default)", "n"),
 		stringFlag(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"),
-		stringFlag(&o.Context, "kube-context", "", "kubeconfig context to use"),
+		stringFlag(&o.Context, "kube-context", "", "kubeconfig context to use (default: $HELM_KUBECONTEXT, else the current one)"),
 		debugFlag(),
 	}
 }
 
-// options are the cluster's settings with the environment of this run.
-func (o kubeOptions) options(c *ucli.Context) release.KubeOptions {
+// options are the cluster's settings with the environment of this run:
+// $HELM_NAMESPACE, $HELM_KUBECONTEXT and $HELM_DEBUG where the flags are
+// not given, as helm reads them (helmenv.go).
+func (o kubeOptions) options(c *ucli.Context) (release.KubeOptions, error) {
 	opts := o.KubeOptions
 	opts.Getenv = getenv(c)
 	opts.Notify = func(line string) { fmt.Fprintln(c.App.ErrWriter, line) }
-	for _, ctx := range c.Lineage() { // bundle --debug CMD or bundle CMD --debug
-		if ctx.Bool("debug") {
-			opts.Debug = c.App.ErrWriter
-		}
+	if err := helmKube(opts.Getenv, &opts); err != nil {
+		return opts, err
 	}
-	return opts
+	// bundle --debug CMD or bundle CMD --debug, else $HELM_DEBUG.
+	if set, on := debugSet(c); on || !set && helmDebug(opts.Getenv) {
+		opts.Debug = c.App.ErrWriter
+	}
+	return opts, nil
 }
 
 // client is the release client of the cluster these options name; its
 // repositories are the catalog and those added (anonymous OCI settings).
 func (o kubeOptions) client(c *ucli.Context) (*release.Client, error) {
-	return newClient(c, o.options(c), registryOptions{})
+	opts, err := o.options(c)
+	if err != nil {
+		return nil, err
+	}
+	return newClient(c, opts, registryOptions{})
 }
 
 // newClient returns a release client for opts, or over the environment
-// tests put in app.Metadata.
+// tests put in app.Metadata. It refuses first what of Helm's environment
+// it cannot honour (checkClusterEnv).
 func newClient(c *ucli.Context, opts release.KubeOptions, reg registryOptions) (*release.Client, error) {
-	set, err := reg.repos(c)
+	if err := checkClusterEnv(getenv(c)); err != nil {
+		return nil, err
+	}
+	set, err := reg.openRepos(c)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +205,10 @@ func (o registryOptions) policy(c *ucli.Context) (*sign.Policy, error) {
 // bundle loaded from an OCI registry, so that commands loading none
 // (list, status, bundles of the built-in catalog) still work.
 func (o registryOptions) ociChecked(c *ucli.Context) (repo.OCIOptions, error) {
-	opts := o.oci(c)
+	opts, err := o.oci(c)
+	if err != nil {
+		return opts, err
+	}
 	p, err := o.policy(c)
 	if err != nil {
 		if o.Policy != "" {
@@ -218,21 +237,38 @@ func (o *registryOptions) quietFlag() ucli.Flag {
 }
 
 // oci are the registry settings: these flags, and the logins of bundle
-// login and docker login (anonymous if they cannot be read).
-func (o registryOptions) oci(c *ucli.Context) repo.OCIOptions {
+// login and docker login (anonymous if Docker's cannot be read), after
+// those of $HELM_REGISTRY_CONFIG when it is set (its errors are errors).
+func (o registryOptions) oci(c *ucli.Context) (repo.OCIOptions, error) {
 	opts := repo.OCIOptions{PlainHTTP: o.PlainHTTP, Insecure: o.Insecure}
-	if store, err := repo.DockerCredentials(); err == nil {
+	store, err := credentialStore(c)
+	if err != nil && getenv(c)(helmRegistryConfigEnv) != "" {
+		return opts, err
+	}
+	if err == nil {
 		opts.Credentials = store
 	}
 	// Progress bars only on a terminal, and not with --quiet.
 	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !o.Quiet {
 		opts.Progress = f
 	}
-	return opts
+	return opts, nil
 }
 
-// repos returns the built-in catalog plus the repositories the user added.
+// repos returns the built-in catalog plus the repositories the user
+// added, refusing first Helm's variables for its own repositories
+// (checkRepositoryEnv).
 func (o registryOptions) repos(c *ucli.Context) (*repo.Set, error) {
+	if err := checkRepositoryEnv(getenv(c)); err != nil {
+		return nil, err
+	}
+	return o.openRepos(c)
+}
+
+// openRepos is repos without the check of the environment: for the
+// commands that read no repository (list, status, rollback, ...), whose
+// client has them all the same.
+func (o registryOptions) openRepos(c *ucli.Context) (*repo.Set, error) {
 	opts, err := o.ociChecked(c)
 	if err != nil {
 		return nil, err
@@ -244,6 +280,9 @@ func (o registryOptions) repos(c *ucli.Context) (*repo.Set, error) {
 // loadConfig reads the repositories file at the paths the environment
 // names.
 func loadConfig(c *ucli.Context) (*repo.Config, error) {
+	if err := checkRepositoryEnv(getenv(c)); err != nil {
+		return nil, err
+	}
 	file, cache := repo.DefaultPaths(getenv(c))
 	return repo.LoadConfig(file, cache)
 }
@@ -269,7 +308,7 @@ type valueOptions struct {
 
 func (o *valueOptions) flags() []ucli.Flag {
 	return []ucli.Flag{
-		sliceFlag(&o.files, "values", "values file (repeatable; later files win)", "f"),
+		sliceFlag(&o.files, "values", "values file (repeatable; later files win; - reads standard input, once)", "f"),
 		arrayFlag(&o.Set, "set", "set a value, KEY=VALUE[,KEY=VALUE] (repeatable; wins over files)"),
 		arrayFlag(&o.SetString, "set-string", "set a STRING value, KEY=VALUE[,KEY=VALUE] (repeatable)"),
 		arrayFlag(&o.SetFile, "set-file", "set a value to a file's content, KEY=PATH[,KEY=PATH] (repeatable)"),
@@ -278,10 +317,63 @@ func (o *valueOptions) flags() []ucli.Flag {
 	}
 }
 
-func (o valueOptions) values() bundle.ValuesOptions {
+// values are the values these flags give; a values file "-" (-f -) is
+// read from standard input, once, as bounded as a values file.
+func (o valueOptions) values(c *ucli.Context) (bundle.ValuesOptions, error) {
 	v := o.ValuesOptions
 	v.Files = o.files.Value()
-	return v
+	if n := o.stdinFiles(); n == 0 {
+		return v, nil
+	} else if n > 1 {
+		return v, usagef(c, "-f %s given twice: standard input is read once; give the other values in a file", bundle.StdinFile)
+	}
+	var err error
+	v.Stdin, err = readStdin(c, bundle.MaxValuesFileSize)
+	if errors.Is(err, errTooLarge) {
+		return v, fmt.Errorf("-f %s: the values on standard input are larger than %s, the limit of a values file", bundle.StdinFile, userfile.Size(bundle.MaxValuesFileSize))
+	}
+	if err != nil {
+		return v, fmt.Errorf("-f %s: reading the values from standard input: %w", bundle.StdinFile, err)
+	}
+	return v, nil
+}
+
+// stdinFiles counts the values files given as "-": standard input.
+func (o valueOptions) stdinFiles() int {
+	n := 0
+	for _, f := range o.files.Value() {
+		if f == bundle.StdinFile {
+			n++
+		}
+	}
+	return n
+}
+
+// errTooLarge is readStdin's error when the input is over its limit.
+var errTooLarge = errors.New("over the limit")
+
+// readStdin reads the command's standard input to its end, at most limit
+// bytes (errTooLarge beyond), aside, so that an interrupt ends the
+// command even while the input stays open and silent.
+func readStdin(c *ucli.Context, limit int64) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(io.LimitReader(c.App.Reader, limit+1))
+		done <- result{data, err}
+	}()
+	select {
+	case <-c.Context.Done():
+		return nil, context.Cause(c.Context)
+	case r := <-done:
+		if r.err == nil && int64(len(r.data)) > limit {
+			return nil, errTooLarge
+		}
+		return r.data, r.err
+	}
 }
 
 // sourceOptions say what to plan: values, --version, --locked, --devel,
@@ -311,7 +403,7 @@ func (o *sourceOptions) develFlag() ucli.Flag {
 }
 
 // source is the plan's source for the bundle ref names.
-func (o sourceOptions) source(ref string) (plan.Source, error) {
+func (o sourceOptions) source(c *ucli.Context, ref string) (plan.Source, error) {
 	con, err := versionConstraint(o.version)
 	if err != nil {
 		return plan.Source{}, err
@@ -321,12 +413,16 @@ func (o sourceOptions) source(ref string) (plan.Source, error) {
 			return plan.Source{}, &usageError{msg: fmt.Sprintf("--bind %q: write INSTANCE=RELEASE or INSTANCE=NAMESPACE/RELEASE, e.g. --bind database=team-db", b)}
 		}
 	}
-	src := plan.Source{Reference: ref, Version: con, Values: o.vals.values(), Locked: o.locked, Devel: o.devel, Bind: o.bind}
+	src := plan.Source{Reference: ref, Version: con, Locked: o.locked, Devel: o.devel, Bind: o.bind}
 	if m := o.registry.Mirror; m != "" {
 		if host, prefix, ok := strings.Cut(strings.TrimPrefix(m, "oci://"), "/"); !strings.HasPrefix(m, "oci://") || !ok || host == "" || strings.Trim(prefix, "/") == "" {
 			return plan.Source{}, &usageError{msg: fmt.Sprintf("--mirror %q: give oci://HOST/PREFIX, where bundle archive push copied the archive", m)}
 		}
 		src.ImageMirror = trimOCI(o.registry.Mirror)
+	}
+	// Last: it may wait for standard input (-f -).
+	if src.Values, err = o.vals.values(c); err != nil {
+		return plan.Source{}, err
 	}
 	return src, nil
 }

@@ -31,9 +31,18 @@ func runWith(t *testing.T, f *releasetest.Fixture, args ...string) (code int, st
 	t.Helper()
 	var out, errb bytes.Buffer
 	app := newApp(strings.NewReader(""), &out, &errb)
-	app.Metadata = map[string]any{releaseEnvKey: &release.Env{Config: f.Config(), Namespace: f.Namespace, AllNamespaces: f.AllNamespaces, Clientset: f.Kubernetes}}
+	app.Metadata = fixtureMetadata(f, nil)
 	code = runApp(context.Background(), app, append([]string{"bundle"}, args...))
 	return code, out.String(), errb.String()
+}
+
+// fixtureMetadata is the app's Metadata of a command run over the
+// fixture, with the environment testGetenv(env).
+func fixtureMetadata(f *releasetest.Fixture, env map[string]string) map[string]any {
+	return map[string]any{
+		releaseEnvKey: &release.Env{Config: f.Config(), Namespace: f.Namespace, AllNamespaces: f.AllNamespaces, Clientset: f.Kubernetes},
+		getenvKey:     testGetenv(env),
+	}
 }
 
 // fixture: release "wiki" (mediawiki with a mariadb requirement) in

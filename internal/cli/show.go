@@ -164,9 +164,13 @@ func printRequires(w io.Writer, b *bundle.Bundle) error {
 
 func searchCommand() *ucli.Command {
 	var output outputOption
+	var versions bool
 	return &ucli.Command{
-		Name:  "search",
-		Flags: []ucli.Flag{output.flag()},
+		Name: "search",
+		Flags: []ucli.Flag{
+			boolFlag(&versions, "versions", "list every version of each bundle found, newest first, not only the newest", "l"),
+			output.flag(),
+		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 1 {
 				return usagef(c, "expected at most one TERM, got %d arguments", c.NArg())
@@ -179,11 +183,12 @@ func searchCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			results, err := repo.Search(c.Context, cfg, term)
+			results, err := repo.Search(c.Context, cfg, repo.SearchOptions{Term: term, Versions: versions})
 			if err != nil {
 				return err
 			}
-			sort.Slice(results, func(i, j int) bool { return results[i].Ref < results[j].Ref })
+			// By name; each bundle's versions stay newest first.
+			sort.SliceStable(results, func(i, j int) bool { return results[i].Ref < results[j].Ref })
 			// helm search repo -o json: [{"name","version","app_version","description"}]
 			type entry struct {
 				Name        string `json:"name"`

@@ -67,7 +67,11 @@ func resolveSigned(c *ucli.Context, reg registryOptions, arg, version string) (s
 	if byDigest && version != "" {
 		return signedRef{}, usagef(c, "%q names a digest: drop --version", arg)
 	}
-	o, err := repo.NewOCI(ref.Ref.Repository, reg.oci(c))
+	oci, err := reg.oci(c)
+	if err != nil {
+		return signedRef{}, err
+	}
+	o, err := repo.NewOCI(ref.Ref.Repository, oci)
 	if err != nil {
 		return signedRef{}, err
 	}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bundlesh/bundle/pkg/release"
@@ -62,6 +64,68 @@ func TestPrintUninstalled(t *testing.T) {
 			printUninstalled(&b, &tt.res)
 			if b.String() != tt.want {
 				t.Errorf("got\n%s\nwant\n%s", b.String(), tt.want)
+			}
+		})
+	}
+}
+
+// bundle uninstall takes several names, as helm 4 (and 3) does: each is
+// uninstalled in order with the same flags, and the first that fails
+// stops the command, those before it uninstalled, those after it left.
+func TestUninstallSeveral(t *testing.T) {
+	tests := []struct {
+		args     []string
+		code     int
+		out      string
+		errs     string
+		gone     []string
+		left     []string
+		historic []string // uninstalled, history kept
+	}{
+		{
+			args: []string{"uninstall", "wiki", "blog"}, out: "Uninstalled \"wiki\" from namespace \"team\"\nUninstalled \"blog\" from namespace \"team\"\n",
+			gone: []string{"wiki", "blog"},
+		},
+		{
+			args: []string{"uninstall", "blog", "nope", "wiki"}, code: ExitError,
+			out:  "Uninstalled \"blog\" from namespace \"team\"\n",
+			errs: "Error: release \"nope\" not found in namespace \"team\" (see bundle list -A)\n",
+			gone: []string{"blog"}, left: []string{"wiki"},
+		},
+		{
+			args: []string{"uninstall", "--dry-run", "wiki", "blog"}, out: "Would uninstall \"wiki\" from namespace \"team\"\nWould uninstall \"blog\" from namespace \"team\"\n",
+			left: []string{"wiki", "blog"},
+		},
+		{
+			args: []string{"uninstall", "wiki", "blog", "--keep-history"}, out: "Uninstalled \"wiki\" from namespace \"team\"\nUninstalled \"blog\" from namespace \"team\"\n",
+			historic: []string{"wiki", "blog"},
+		},
+		{args: []string{"uninstall"}, code: ExitUsage, errs: "Error: expected NAME [NAME...], got 0 arguments (see bundle uninstall --help)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f := fixture(t)
+			code, out, errs := runWith(t, f, tt.args...)
+			if code != tt.code || out != tt.out || errs != tt.errs {
+				t.Errorf("exit %d, stdout %q, stderr %q\nwant exit %d, %q, %q", code, out, errs, tt.code, tt.out, tt.errs)
+			}
+			_, all, _ := runWith(t, f, "list", "-q", "--all")
+			_, listed, _ := runWith(t, f, "list", "-q", "--deployed", "--failed")
+			_, uninstalled, _ := runWith(t, f, "list", "-q", "--uninstalled")
+			for _, n := range tt.gone {
+				if slices.Contains(strings.Fields(all), n) {
+					t.Errorf("%s not uninstalled: %q", n, all)
+				}
+			}
+			for _, n := range tt.left {
+				if !slices.Contains(strings.Fields(listed), n) {
+					t.Errorf("%s uninstalled: %q", n, listed)
+				}
+			}
+			for _, n := range tt.historic {
+				if !slices.Contains(strings.Fields(uninstalled), n) {
+					t.Errorf("%s: history not kept: %q", n, uninstalled)
+				}
 			}
 		})
 	}

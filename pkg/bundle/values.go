@@ -17,7 +17,13 @@ import (
 // --set-file and --set-literal, each in the order given; a later setting
 // wins over an earlier one.
 type ValuesOptions struct {
-	Files []string // -f/--values FILE
+	// Files are values files (-f/--values FILE), later ones winning; the
+	// name StdinFile stands for Stdin.
+	Files []string
+	// Stdin is the values file StdinFile names in Files (-f -): standard
+	// input, read once by the caller, which bounds it by
+	// MaxValuesFileSize as a file is. Errors name it StdinName.
+	Stdin []byte
 	// SetJSON are key=JSON settings (--set-json): the value is a JSON
 	// scalar, array or object; empty means null.
 	SetJSON []string
@@ -34,6 +40,13 @@ type ValuesOptions struct {
 	SetLiteral []string
 }
 
+// StdinFile is the name of a values file that stands for standard input
+// (-f -), as in helm; StdinName is how errors name it.
+const (
+	StdinFile = "-"
+	StdinName = "<stdin>"
+)
+
 // Merge reads the files and applies the settings, returning the merged
 // values. Errors are one line naming the file (with its line), or an
 // *errdefs.OptionError naming the setting's field (Set, SetFile, ...) and
@@ -42,14 +55,20 @@ type ValuesOptions struct {
 func (o ValuesOptions) Merge() (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range o.Files {
-		data, err := userfile.Read("values file", f, MaxValuesFileSize)
-		if errors.Is(err, errdefs.ErrInvalid) {
-			return nil, err // says which file
+		name, data := f, o.Stdin
+		if f == StdinFile {
+			name = StdinName
+		} else {
+			var err error
+			data, err = userfile.Read("values file", f, MaxValuesFileSize)
+			if errors.Is(err, errdefs.ErrInvalid) {
+				return nil, err // says which file
+			}
+			if err != nil {
+				return nil, fmt.Errorf("values file %s: %w", f, err)
+			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("values file %s: %w", f, err)
-		}
-		v, err := ParseValues(f, data)
+		v, err := ParseValues(name, data)
 		if err != nil {
 			return nil, err
 		}

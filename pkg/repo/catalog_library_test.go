@@ -44,7 +44,7 @@ func TestCatalogLibraryChart(t *testing.T) {
 	if err := lib.CheckInstallable(); err == nil || !strings.Contains(err.Error(), "stable/common: library charts are not installable") {
 		t.Errorf("CheckInstallable = %v, want a refusal", err)
 	}
-	results, err := repo.Search(ctx, &repo.Config{}, "")
+	results, err := repo.Search(ctx, &repo.Config{}, repo.SearchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

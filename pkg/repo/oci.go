@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -26,6 +27,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/sign"
+	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
 // Helm's OCI media types: a bundle pushed by bundle is a Helm OCI chart.
@@ -373,4 +375,37 @@ func Logout(ctx context.Context, host string, store credentials.Store) error {
 		return fmt.Errorf("logout from %s: %v", host, err)
 	}
 	return nil
+}
+
+// MaxRegistryConfigSize bounds a registry credentials file the user names
+// (FileCredentials): thousands of registries.
+const MaxRegistryConfigSize = 1 << 20
+
+// FileCredentials opens the registry credentials file path (Docker's
+// config.json format: helm's $HELM_REGISTRY_CONFIG), with Docker's
+// configuration after it, as helm does: credentials are looked up in path
+// first, then in Docker's; a login is stored in path (created when
+// missing). A path that is not a regular file, or is larger than
+// MaxRegistryConfigSize, is refused with a *userfile.Error before it is
+// read.
+func FileCredentials(path string) (credentials.Store, error) {
+	const what = "registry config"
+	if fi, err := os.Stat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return nil, &userfile.Error{What: what, Path: path, Mode: fi.Mode()}
+		}
+		if fi.Size() > MaxRegistryConfigSize {
+			return nil, &userfile.Error{What: what, Path: path, Limit: MaxRegistryConfigSize}
+		}
+	}
+	opts := credentials.StoreOptions{AllowPlaintextPut: true, DetectDefaultNativeStore: true}
+	store, err := credentials.NewStore(path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", what, path, err)
+	}
+	docker, err := credentials.NewStoreFromDocker(opts)
+	if err != nil {
+		return store, nil // no home directory: this file only
+	}
+	return credentials.NewStoreWithFallbacks(store, docker), nil
 }

@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// SearchResult is one bundle found by Search: its newest version.
+// SearchResult is one bundle found by Search: its newest version, or one
+// of its versions (SearchOptions.Versions).
 type SearchResult struct {
 	Ref         string // REPO/NAME
 	Version     string
@@ -13,11 +14,22 @@ type SearchResult struct {
 	Description string
 }
 
+// SearchOptions say what Search looks for.
+type SearchOptions struct {
+	// Term is matched against names and descriptions (case-insensitive);
+	// empty matches everything.
+	Term string
+	// Versions lists every version of each bundle found, newest first
+	// (helm search repo --versions), instead of the newest only. The
+	// stable catalog holds one version of each.
+	Versions bool
+}
+
 // Search lists the bundles of the stable catalog and of the configured
 // repositories (from their cached indexes) whose name or description
-// contains term (case-insensitive); an empty term lists everything.
-func Search(ctx context.Context, cfg *Config, term string) ([]SearchResult, error) {
-	term = strings.ToLower(term)
+// contains opts.Term.
+func Search(ctx context.Context, cfg *Config, opts SearchOptions) ([]SearchResult, error) {
+	term := strings.ToLower(opts.Term)
 	match := func(name, desc string) bool {
 		return term == "" || strings.Contains(strings.ToLower(name), term) || strings.Contains(strings.ToLower(desc), term)
 	}
@@ -47,8 +59,12 @@ func Search(ctx context.Context, cfg *Config, term string) ([]SearchResult, erro
 			if len(entries) == 0 || !match(n, entries[0].Description) {
 				continue
 			}
-			newest := entries[0] // written newest first
-			out = append(out, SearchResult{Ref: e.Name + "/" + n, Version: newest.Version, AppVersion: newest.AppVersion, Description: newest.Description})
+			if !opts.Versions {
+				entries = entries[:1] // sorted newest first when the index was read
+			}
+			for _, v := range entries {
+				out = append(out, SearchResult{Ref: e.Name + "/" + n, Version: v.Version, AppVersion: v.AppVersion, Description: v.Description})
+			}
 		}
 	}
 	return out, nil
