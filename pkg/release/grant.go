@@ -175,6 +175,19 @@ func checkSubject(s render.Subject) error {
 	return nil
 }
 
+// grantable reports whether release rel may have grants worth finding:
+// it is no grant, and its bundle, as its record says, offers outputs or
+// claims (a grant of anything else carries nothing an app uses). Only
+// such a release's upgrade, rollback and forced uninstall look for its
+// grants, which lists the namespace's releases.
+func grantable(rel *helmrelease.Release) bool {
+	if rel == nil || isGrant(rel) {
+		return false
+	}
+	b, _, err := providerBundle(rel)
+	return err == nil && (len(b.File.Outputs) > 0 || b.File.Claims != nil)
+}
+
 // isGrant reports whether release rel is a grant.
 func isGrant(rel *helmrelease.Release) bool {
 	return rel != nil && rel.Chart != nil && rel.Chart.Metadata != nil && rel.Chart.Metadata.Annotations[plan.GrantAnnotation] != ""

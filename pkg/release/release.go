@@ -674,7 +674,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err = orLost(ctx, err); err != nil {
 		return nil, fmt.Errorf("upgrading %q to %s: %w", name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
 	}
-	if !opts.DryRun {
+	if !opts.DryRun && grantable(last) {
 		if err := c.regrant(ctx, name, opts.WaitOptions); err != nil {
 			return nil, fmt.Errorf("upgraded %q to %s, but %w", name, p.Root.Bundle, err)
 		}
@@ -835,7 +835,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 			return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, err)
 		}
 	}
-	if !opts.DryRun {
+	if !opts.DryRun && grantable(last) {
 		if err := c.regrant(ctx, opts.ReleaseName, opts.WaitOptions); err != nil {
 			return nil, fmt.Errorf("rolled back %q, but %w", opts.ReleaseName, err)
 		}
@@ -949,8 +949,9 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 			}
 		}
 	}
-	if !isGrant(last) {
-		// With Force, a provider's grants go first (their hooks drop
+	if opts.Force && grantable(last) {
+		// Without Force, grants (consumers) refused it above. With
+		// Force, a provider's grants go first (their hooks drop
 		// the users while its server is there): a grant left would
 		// stand for a provider that is gone.
 		if err := c.revokeAll(ctx, opts.ReleaseName, opts); err != nil {
