@@ -259,10 +259,10 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	// starts: a colour's pods find their credentials there. Nothing is
 	// changed for a colour that would not render or validate.
 	if bg.claimsChange {
-		dry := bg.up
-		dry.DryRun = true
-		if _, err := c.Upgrade(ctx, dry); err != nil {
-			return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", name, bg.up.ReleaseName, err)
+		dry := *bg.rev
+		dry.Options.DryRun = true
+		if _, err := c.Perform(ctx, &dry); err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", name, bg.rev.Name, err)
 		}
 		now := &BlueGreen{Name: name}
 		if st != nil {
@@ -276,15 +276,15 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	// installed once they are done.
 	if len(bg.held.claims) > 0 {
 		if err := c.waitClaims(ctx, name, opts.WaitOptions); err != nil {
-			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched; a claim Job that failed is made again once deleted): %w", name, bg.up.ReleaseName, err)
+			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched; a claim Job that failed is made again once deleted): %w", name, bg.rev.Name, err)
 		}
 	}
-	rel, err := c.Upgrade(ctx, bg.up)
+	rel, err := c.Perform(ctx, bg.rev)
 	if err != nil {
-		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, bg.up.ReleaseName, err)
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, bg.rev.Name, err)
 	}
 	if rel.Status != helmrelease.StatusDeployed.String() {
-		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, bg.up.ReleaseName, rel.Status)
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, bg.rev.Name, rel.Status)
 	}
 	bg.held.ingresses[bg.next.Live] = *bg.ingresses
 	bg.next.Revision, bg.next.Release = rel.Revision, rel
@@ -354,9 +354,9 @@ func (c *Client) blueGreenDryRun(ctx context.Context, opts UpgradeOptions) (*Blu
 	if err != nil {
 		return nil, err
 	}
-	rel, err := c.Upgrade(ctx, bg.up)
+	rel, err := c.Perform(ctx, bg.rev)
 	if err != nil {
-		return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", opts.ReleaseName, bg.up.ReleaseName, err)
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", opts.ReleaseName, bg.rev.Name, err)
 	}
 	_, names, err := RouterServices(rel.Manifest, bg.next.Name, bg.next.Live)
 	if err != nil {
@@ -385,7 +385,7 @@ func (c *Client) BlueGreenDiff(ctx context.Context, opts UpgradeOptions, o diff.
 	if st != nil {
 		bg.next.Services = st.Services
 	}
-	d, err := c.Diff(ctx, DiffOptions{Upgrade: &bg.up, Options: o})
+	d, err := c.DiffRevision(ctx, bg.rev, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -393,10 +393,10 @@ func (c *Client) BlueGreenDiff(ctx context.Context, opts UpgradeOptions, o diff.
 }
 
 // blueGreen is what a blue-green upgrade of an app does: the colour's
-// upgrade (up: install or upgrade, waited for), then the switch to next,
+// revision (rev: installed or upgraded, waited for), then the switch to next,
 // with what the router holds; its claims made first when they change.
 type blueGreen struct {
-	up           UpgradeOptions
+	rev          *Revision
 	next         *BlueGreen
 	held         held
 	claimsChange bool
@@ -421,27 +421,34 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 		(st == nil || st.Spare != color) && (rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annColorOf] != name) {
 		return nil, errdefs.Fixable(ErrExists, nil, "blue-green upgrade of %q refused: release %q exists in namespace %q and is not a colour of blue-green app %q (uninstall it, or choose another NAME)", name, target, c.namespace, name)
 	}
-	// Refuse requirements that each colour would install, before anything
-	// is changed: bindings given now and those the live colour recorded.
-	in, err := plan.Read(ctx, c.repos, opts.Source)
+	// The colour's revision, prepared once: bound (the bindings given
+	// now and those the live colour recorded), resolved and rendered,
+	// starting from the live colour's values. It is switched to only once
+	// ready.
+	in, err := c.read(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
+	up := opts
+	up.ReleaseName, up.Install, up.Wait = target, true, true
+	up.Annotations = map[string]string{annColorOf: name}
+	up.ClaimHolder = name
 	var recorded []plan.Resolved
 	var liveRel *helmrelease.Release
 	if live != "" {
 		if rel, err := c.cfg.Releases.Last(ColorRelease(name, live)); err == nil {
 			liveRel = c.upgradeBase(rel)
 			recorded = recordedBindings(liveRel)
+			up.StartFrom = rel.Name
 		}
 	}
-	if err := c.bind(ctx, in, target, name, opts.Reference, recorded, opts.Unbind); err != nil {
-		return nil, err
-	}
-	p, err := in.Resolve(ctx, nil)
+	ingresses := new(string)
+	up.Reshape = colorPost{app: name, color: color, ingresses: ingresses}.Run
+	rev, err := c.prepareUpgrade(ctx, in, up)
 	if err != nil {
 		return nil, err
 	}
+	p := rev.Plan
 	if u := UnboundRequirements(p); len(u) > 0 {
 		return nil, errUnbound(name, u)
 	}
@@ -466,15 +473,7 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 		h.made[r.Instance] = newMade[r.Instance]
 	}
 	routerClaims := recordedBindings(routerRel)
-	bg := &blueGreen{held: h, claimsChange: claimKeys(h.claims) != claimKeys(routerClaims), ingresses: new(string)}
-	bg.up = opts
-	bg.up.ReleaseName = target
-	bg.up.Install = true
-	bg.up.Wait = true         // switched only once ready
-	bg.up.startFrom = liveRel // the new colour starts from the live one's values and bindings
-	bg.up.post = colorPost{app: name, color: color, ingresses: bg.ingresses}
-	bg.up.annotations = map[string]string{annColorOf: name}
-	bg.up.claimHolder = name
+	bg := &blueGreen{rev: rev, held: h, claimsChange: claimKeys(h.claims) != claimKeys(routerClaims), ingresses: ingresses}
 	bg.next = &BlueGreen{Name: name, Live: color, Spare: live}
 	before := map[string]bool{}
 	for _, r := range routerClaims {
@@ -1268,28 +1267,28 @@ func blueGreenApp(rel *helmrelease.Release) string {
 // own: bundle upgrade NAME-green, or diff upgrade): wired to the app's
 // claims, its Ingresses left to the router, its mark kept. Nothing is
 // switched.
-func (c *Client) asColor(opts UpgradeOptions, last *helmrelease.Release) UpgradeOptions {
+func (c *Client) asColor(opts UpgradeOptions, last *helmrelease.Release) (_ UpgradeOptions, app string) {
 	if last.Chart == nil || last.Chart.Metadata == nil {
-		return opts
+		return opts, ""
 	}
-	app := last.Chart.Metadata.Annotations[annColorOf]
+	app = last.Chart.Metadata.Annotations[annColorOf]
 	color := strings.TrimPrefix(last.Name, app+"-")
 	if app == "" || ColorRelease(app, color) != last.Name {
-		return opts
+		return opts, ""
 	}
 	if st, _, err := c.routerState(app); err != nil || st == nil {
-		return opts
+		return opts, ""
 	}
-	opts.claimHolder, opts.colorOf = app, app
-	if opts.post == nil {
-		opts.post = colorPost{app: app, color: color, ingresses: new(string)}
+	opts.ClaimHolder = app
+	if opts.Reshape == nil {
+		opts.Reshape = colorPost{app: app, color: color, ingresses: new(string)}.Run
 	}
 	ann := map[string]string{annColorOf: app}
-	for k, v := range opts.annotations {
+	for k, v := range opts.Annotations {
 		ann[k] = v
 	}
-	opts.annotations = ann
-	return opts
+	opts.Annotations = ann
+	return opts, app
 }
 
 // checkNotLive refuses to uninstall rel on its own when it is the live

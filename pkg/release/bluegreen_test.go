@@ -810,3 +810,26 @@ func (o *onUpdate) Update(original, target kube.ResourceList, force bool) (*kube
 	o.once.Do(o.do)
 	return o.Interface.Update(original, target, force)
 }
+
+// A blue-green upgrade reads and resolves its bundle once: the colour's
+// revision is prepared once, then performed as a dry run before the app's
+// claims are made and for real after (before, the upgrade read it up to
+// three times).
+func TestBlueGreenUpgradeReadsItsBundleOnce(t *testing.T) {
+	ctx := context.Background()
+	lab, _, c := bindLab(t)
+	claimLab(t, lab)
+	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, bind := range [][]string{{"database=shared"}, nil, nil} {
+		before := lab.Calls("capp")
+		st, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := lab.Calls("capp") - before; n != 1 {
+			t.Errorf("blue-green upgrade %d (to %s) asked for the bundle's versions %d times, want 1", i+1, st.LiveRelease(), n)
+		}
+	}
+}

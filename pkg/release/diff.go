@@ -59,37 +59,36 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 	if (opts.Install == nil) == (opts.Upgrade == nil) {
 		return nil, errors.New("diff: give one operation, an install or an upgrade")
 	}
-	var (
-		name  string
-		force bool
-		rel   *Release
-		err   error
-	)
+	rev, err := c.Prepare(ctx, PrepareOptions{Install: opts.Install, Upgrade: opts.Upgrade})
+	if err != nil {
+		return nil, err
+	}
+	return c.DiffRevision(ctx, rev, opts.Options)
+}
+
+// DiffRevision is Diff of prepared revision rev: it is performed as a dry
+// run (nothing applied, waited for or stored) and compared with the
+// cluster; rev may be performed after.
+func (c *Client) DiffRevision(ctx context.Context, rev *Revision, o diff.Options) (*diff.Plan, error) {
+	dry := *rev
+	dry.Options.DryRun, dry.Options.Wait, dry.Options.Atomic = true, false, false
+	name, force := rev.Name, rev.Options.Force
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
 	// The revision the operation starts from, read before it runs.
 	var base *helmrelease.Release
-	if opts.Upgrade != nil {
-		up := *opts.Upgrade
-		up.DryRun, up.Wait, up.Atomic = true, false, false
-		name, force = up.ReleaseName, up.Force
-		if err := c.reachable(); err != nil {
-			return nil, err
-		}
+	if !rev.fresh {
 		base = c.current(name)
-		if rel, err = c.Upgrade(ctx, up); err != nil {
-			return nil, err
-		}
-	} else {
-		in := *opts.Install
-		in.DryRun, in.Wait, in.Atomic = true, false, false
-		if rel, err = c.Install(ctx, in); err != nil {
-			return nil, err
-		}
-		name = rel.Name
+	}
+	rel, err := c.Perform(ctx, &dry)
+	if err != nil {
+		return nil, err
 	}
 	if base != nil && base.Info.Status == helmrelease.StatusUninstalled {
 		base = nil // upgrade --install over an uninstalled release: installed anew
 	}
-	p, err := compare(name, opts.Options, func() (before, after []*unstructured.Unstructured, err error) {
+	p, err := compare(name, o, func() (before, after []*unstructured.Unstructured, err error) {
 		return c.dryRunObjects(ctx, rel, base, force)
 	})
 	if err != nil {
@@ -98,8 +97,8 @@ func (c *Client) Diff(ctx context.Context, opts DiffOptions) (*diff.Plan, error)
 	oldRoot, oldResolved := resolutionOf(base)
 	p.Bundle = diff.Root(oldRoot, &plan.Resolved{Bundle: rel.Bundle, Version: rel.Version})
 	p.Requirements = diff.Requirements(oldResolved, rel.Resolved)
-	if opts.Upgrade != nil {
-		explainMoves(p.Requirements, opts.Upgrade.UpdateDeps)
+	if !rev.fresh {
+		explainMoves(p.Requirements, rev.Options.UpdateDeps)
 	}
 	var oldValues map[string]any
 	if base != nil {

@@ -31,7 +31,7 @@ func postRenderer(p *plan.Plan, user render.PostRenderer) postrender.PostRendere
 }
 
 // withPost is pr, then extra; either may be nil.
-func withPost(pr, extra postrender.PostRenderer) postrender.PostRenderer {
+func withPost(pr postrender.PostRenderer, extra Reshape) postrender.PostRenderer {
 	switch {
 	case extra == nil:
 		return pr

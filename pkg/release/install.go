@@ -1,0 +1,63 @@
+package release
+
+import (
+	"context"
+
+	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/render"
+)
+
+// InstallOptions configure Install.
+type InstallOptions struct {
+	// Source is the bundle to install, with the user's values.
+	plan.Source
+	// ReleaseName defaults to the one Naming makes, else to the root
+	// bundle's name.
+	ReleaseName string
+	render.Naming
+	WaitOptions
+	HelmOptions
+	CreateNamespace bool
+	// Atomic uninstalls the release if the install fails (implies Wait).
+	Atomic bool
+	// DryRun renders against the cluster and validates, creating nothing.
+	DryRun bool
+
+	PartOf
+}
+
+// Install installs a bundle with all its requirements as one release:
+// Prepare, then Perform.
+func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, error) {
+	rev, err := c.prepareInstall(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.Perform(ctx, rev)
+}
+
+// upgrade is opts as the options of the upgrade that installs the
+// release, which a revision carries.
+func (opts InstallOptions) upgrade() UpgradeOptions {
+	return UpgradeOptions{
+		Source: opts.Source, ReleaseName: opts.ReleaseName, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
+		Atomic: opts.Atomic, DryRun: opts.DryRun, Install: true, CreateNamespace: opts.CreateNamespace, PartOf: opts.PartOf,
+	}
+}
+
+// PartOf are the knobs of a release that is part of a larger whole,
+// performed by an orchestrator above this package (a blue-green app's
+// colours: pkg/bluegreen). Their zero values are a release on its own.
+type PartOf struct {
+	// ClaimHolder, when set, is the release that holds the claims of the
+	// release's bindings (plan.Binding.ClaimHolder), made by it for every
+	// release it holds them for: a blue-green app's router, for its
+	// colours. The release's own claims are rendered by no one.
+	ClaimHolder string
+	// Annotations are added to the chart's (a blue-green colour's mark,
+	// which says whose colour it is).
+	Annotations map[string]string
+	// Reshape, when set, runs on the manifests last (a blue-green
+	// colour's Ingresses taken out for its router).
+	Reshape Reshape
+}

@@ -1,0 +1,85 @@
+package release
+
+import (
+	"context"
+	"fmt"
+
+	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/render"
+)
+
+// RollbackOptions configure Rollback.
+type RollbackOptions struct {
+	ReleaseName string
+	// Revision to roll back to; zero means the previous one.
+	Revision int
+	WaitOptions
+	DryRun bool
+}
+
+// Rollback restores an earlier revision: app and infrastructure together,
+// as one new revision.
+func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, error) {
+	ctx, end, last, err := c.open(ctx, OpRollback, opts.ReleaseName, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	if parseRouter(last) != nil {
+		// An earlier router revision would put back Services, Ingresses
+		// and claims of colours that may be gone, and a wrong record.
+		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"rollback", opts.ReleaseName, "-n", c.namespace}}},
+			"release %q in namespace %q is a blue-green app, not rolled back to a revision of its own (that would restore Services and claims of colours that may be gone): roll it back without a revision to switch to its spare, or roll back a colour release", opts.ReleaseName, c.namespace)
+	}
+	cfg, err := c.opConfig(ctx, opts.ReleaseName, opts.WaitOptions)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.validator(ctx, cfg.KubeClient, true, false)
+	if err != nil {
+		return nil, err
+	}
+	rb := action.NewRollback(v.gate(cfg))
+	if rb.Version, err = c.rollbackTarget(last, opts.Revision); err != nil {
+		return nil, err
+	}
+	if err := c.checkRollbackAllowed(ctx, opts.ReleaseName, rb.Version); err != nil {
+		return nil, err
+	}
+	ctx, endApp, err := c.checkColorRollback(ctx, last, rb.Version)
+	if err != nil {
+		return nil, err
+	}
+	defer endApp()
+	rb.Wait = opts.Wait
+	rb.Timeout = opts.timeout()
+	rb.DryRun = opts.DryRun
+	if err := orLost(ctx, rb.Run(opts.ReleaseName)); err != nil {
+		return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, render.HelmError(err))
+	}
+	if opts.DryRun {
+		// Helm's dry run stores nothing, so the gate did not see it:
+		// the target revision's objects are validated as they would be.
+		target, err := c.cfg.Releases.Get(opts.ReleaseName, rb.Version)
+		if err != nil {
+			return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, err)
+		}
+		next := *target
+		next.Version = last.Version + 1
+		info := *target.Info
+		info.Status = helmrelease.StatusPendingRollback
+		next.Info = &info
+		if err := v.release(&next); err != nil {
+			return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, err)
+		}
+	}
+	if !opts.DryRun && grantable(last) {
+		if err := c.regrant(ctx, opts.ReleaseName, opts.WaitOptions); err != nil {
+			return nil, fmt.Errorf("rolled back %q, but %w", opts.ReleaseName, err)
+		}
+	}
+	return c.latest(ctx, opts.ReleaseName)
+}

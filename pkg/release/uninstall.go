@@ -1,0 +1,237 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/render"
+)
+
+// UninstallOptions configure Uninstall.
+type UninstallOptions struct {
+	ReleaseName string
+	// WaitOptions: with Wait, Uninstall waits until the release's objects
+	// (and, with DeleteData, its claims) are gone.
+	WaitOptions
+	// KeepHistory keeps the release records (helm uninstall --keep-history).
+	KeepHistory bool
+	// DeleteData deletes the release's claims (see Uninstalled) too, and
+	// then its Secrets the data was initialised with (DataSecretLabel);
+	// otherwise both are kept, whatever the StatefulSets' claim retention
+	// policies and the objects' helm.sh/resource-policy say. It also
+	// tells the pre-delete hooks of the claims of the release's bindings
+	// to drop their databases with their users (render.DeleteDataEnv, set
+	// on the hooks of this uninstall alone: nothing is stored).
+	DeleteData bool
+	// DryRun changes nothing: the result says what would be kept and
+	// deleted.
+	DryRun bool
+	// Force uninstalls a release that other releases are bound to
+	// (Consumers); refused otherwise.
+	Force bool
+	// NoHooks runs none of the release's hooks (helm uninstall
+	// --no-hooks): a claim's pre-delete hook, which drops its user, among
+	// them.
+	NoHooks bool
+
+	// ofApp: a blue-green app's colour uninstalled with the app (the live
+	// colour is refused on its own).
+	ofApp bool
+}
+
+// Uninstalled is what Uninstall did (or, with DryRun, would do).
+type Uninstalled struct {
+	*Release
+	// Kept lists the release's claims left in the cluster with their
+	// data: those its StatefulSets made from their volumeClaimTemplates
+	// and those of its manifest. Empty with DeleteData.
+	Kept []Claim
+	// Deleted lists the claims deleted, with DeleteData.
+	Deleted []Claim
+	// KeptSecrets lists the release's Secrets its data was initialised
+	// with (DataSecretLabel), left in the cluster with the claims. Empty
+	// with DeleteData.
+	KeptSecrets []DataSecret
+	// DeletedSecrets lists those deleted, with DeleteData, once the
+	// claims were.
+	DeletedSecrets []DataSecret
+	DryRun         bool
+	// Colors, for a blue-green app (its router), are its colours,
+	// uninstalled before the router (which holds the app's claims).
+	Colors []*Uninstalled
+}
+
+// Uninstall deletes every object of a release and its records. The
+// release's claims (its data) and the Secrets its data was initialised
+// with (DataSecretLabel) are kept unless DeleteData is set: they are found
+// before anything is deleted, and listed in the result.
+func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninstalled, error) {
+	ctx, end, last, err := c.open(ctx, OpUninstall, opts.ReleaseName, opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	if isGrant(last) {
+		g := grantOf(last)
+		if g == nil {
+			if opts.DeleteData {
+				return nil, errdefs.New(errdefs.ErrInvalid, "uninstalling %q: its grant record does not read: --delete-data is refused, since whose data it would drop cannot be told", opts.ReleaseName)
+			}
+		} else if err := c.checkRevoke(last, g, opts.DeleteData, opts.Force); err != nil {
+			return nil, err
+		}
+	}
+	if opts.DeleteData || !opts.Force {
+		// Read once: who is bound, and whether all could be seen.
+		cs, partial, err := c.findConsumers(ctx, opts.ReleaseName)
+		if err != nil {
+			return nil, err
+		}
+		if opts.DeleteData {
+			b, _, _ := providerBundle(last)
+			if err := checkDataUnbound(opts.ReleaseName, b, cs, partial); err != nil {
+				return nil, err
+			}
+		}
+		if !opts.Force {
+			if err := checkNoConsumers(opts.ReleaseName, cs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !opts.Force {
+		if app := blueGreenApp(last); app != "" && app != opts.ReleaseName && !opts.ofApp {
+			// The app's lease too: it is not switched to this colour
+			// while it goes.
+			var endApp func()
+			if ctx, endApp, err = c.begin(ctx, OpUninstall, app, opts.DryRun); err != nil {
+				return nil, err
+			}
+			defer endApp()
+			if err := c.checkNotLive(ctx, last); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if opts.Force && grantable(last) {
+		// Without Force, grants (consumers) refused it above. With
+		// Force, a provider's grants go first (their hooks drop
+		// the users while its server is there): a grant left would
+		// stand for a provider that is gone.
+		if err := c.revokeAll(ctx, opts.ReleaseName, opts); err != nil {
+			return nil, err
+		}
+	}
+	var colors []*Uninstalled
+	if st := parseRouter(last); st != nil {
+		if colors, err = c.uninstallColors(ctx, st, opts); err != nil {
+			return nil, err
+		}
+	}
+	if c.env == nil || c.env.Clientset == nil {
+		return nil, fmt.Errorf("uninstalling %q: no Kubernetes client to find the release's claims with (Env.Clientset)", opts.ReleaseName)
+	}
+	cs, err := c.env.Clientset()
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
+	found, sets, err := claims(ctx, cs, last)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
+	revs, err := c.cfg.Releases.History(opts.ReleaseName)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
+	secrets, err := dataSecrets(ctx, cs, last, revs)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
+	out := &Uninstalled{DryRun: opts.DryRun, Colors: colors}
+	if opts.DeleteData {
+		out.Deleted, out.DeletedSecrets = found, secrets
+	} else {
+		out.Kept, out.KeptSecrets = found, secrets
+	}
+	// With Wait, the deletion is waited for by bundle's waiter (every
+	// request bounded by the time left).
+	wcfg, err := c.waitConfig(ctx, c.cfg, opts.WaitOptions)
+	if err != nil {
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+	}
+	cfg := *c.cfg
+	var waitErr error
+	// The Secrets go last, with DeleteData after the claims.
+	kc := keepingClaims{Interface: wcfg.KubeClient, keep: map[string]bool{}, keepSecrets: map[string]bool{}, deleteData: opts.DeleteData, waitErr: &waitErr}
+	for _, s := range secrets {
+		kc.keepSecrets[s.String()] = true
+	}
+	if !opts.DeleteData && !opts.DryRun {
+		if err := retain(ctx, cs, sets, found); err != nil {
+			return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
+		}
+		for _, cl := range found {
+			kc.keep[cl.String()] = true
+		}
+	}
+	cfg.KubeClient = kc
+	un := action.NewUninstall(&cfg)
+	un.Wait = opts.Wait
+	un.Timeout = opts.timeout()
+	un.KeepHistory = opts.KeepHistory
+	un.DryRun = opts.DryRun
+	un.DeletionPropagation = "foreground"
+	un.DisableHooks = opts.NoHooks
+	start := time.Now()
+	res, err := un.Run(opts.ReleaseName)
+	if err = orLost(ctx, err); err != nil {
+		var lost *LostError
+		if waitErr != nil && !errors.As(err, &lost) {
+			return nil, uninstallWaitError(opts.ReleaseName, err, waitErr)
+		}
+		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, render.HelmError(err))
+	}
+	out.Release = summarize(res.Release)
+	if opts.DeleteData && !opts.DryRun {
+		left := opts.timeout() - time.Since(start)
+		var w *waiter
+		if wk, ok := wcfg.KubeClient.(waitingKube); ok {
+			w = wk.w
+		}
+		if err := deleteClaims(ctx, cs, found, opts.Wait, w, left); err != nil {
+			return nil, fmt.Errorf("uninstalled %q, but %w", opts.ReleaseName, err)
+		}
+		// After the claims: while one is left, so is what opens it.
+		if err := deleteDataSecrets(ctx, cs, secrets); err != nil {
+			return nil, fmt.Errorf("uninstalled %q, but %w", opts.ReleaseName, err)
+		}
+	}
+	return out, nil
+}
+
+// uninstallWaitError is the error of an uninstall whose wait for the
+// deletion failed (waitErr): Helm's (err) has it as a string, joined
+// with the errors of what followed (purging the records).
+func uninstallWaitError(name string, err, waitErr error) error {
+	const prefix = "uninstallation completed with "
+	msg := err.Error()
+	i := strings.Index(msg, prefix)
+	if i < 0 {
+		return fmt.Errorf("uninstalling %q: %w", name, waitErr)
+	}
+	msg = msg[i+len(prefix):]
+	if _, rest, ok := strings.Cut(msg, "error(s): "); ok {
+		msg = rest
+	}
+	rest := strings.Trim(strings.Replace(msg, waitErr.Error(), "", 1), "; ")
+	if rest == "" { // the records are gone: only the objects may be left
+		return fmt.Errorf("uninstalled %q, but %w", name, waitErr)
+	}
+	return fmt.Errorf("uninstalling %q: %w; %s", name, waitErr, oneLine(errors.New(rest)))
+}
