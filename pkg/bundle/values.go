@@ -91,9 +91,9 @@ func (o ValuesOptions) Merge() (map[string]any, error) {
 		for _, s := range set.args {
 			if err := set.parse(s, out); err != nil {
 				if fe := (*fileError)(nil); errors.As(err, &fe) {
-					return nil, &errdefs.OptionError{Option: set.option, Value: s, Msg: oneLine(fe.err.Error()), Err: fe.err}
+					return nil, &errdefs.OptionError{Option: set.option, Value: s, Msg: errdefs.OneLine(fe.err.Error()), Err: fe.err}
 				}
-				return nil, &errdefs.OptionError{Option: set.option, Value: s, Msg: fmt.Sprintf("%s (%s)", oneLine(err.Error()), set.hint)}
+				return nil, &errdefs.OptionError{Option: set.option, Value: s, Msg: fmt.Sprintf("%s (%s)", errdefs.OneLine(err.Error()), set.hint)}
 			}
 		}
 	}
@@ -112,8 +112,6 @@ func readValueFile(path []rune) (any, error) {
 	}
 	return string(data), nil
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // ParseValues parses a values file: a YAML mapping (or nothing).
 func ParseValues(name string, data []byte) (map[string]any, error) {

@@ -26,3 +26,14 @@ func TestKinds(t *testing.T) {
 		t.Error("a wrapped FileError cannot be read back with errors.As")
 	}
 }
+
+func TestOneLineAndPlural(t *testing.T) {
+	if got := errdefs.OneLine("  a\n\tb  c\n"); got != "a b c" {
+		t.Errorf("OneLine: %q", got)
+	}
+	for n, want := range map[int]string{0: "0 claims", 1: "1 claim", 2: "2 claims"} {
+		if got := errdefs.Plural(n, "claim"); got != want {
+			t.Errorf("Plural(%d): %q, want %q", n, got, want)
+		}
+	}
+}

@@ -117,14 +117,14 @@ func TestFromPlanMarksWhatChanges(t *testing.T) {
 
 // Two apps bound to one database (one with a claim), a blue/green app
 // bound to it and to a provider of another namespace not listed.
-func boundApps() []BoundApp {
-	return []BoundApp{
+func boundApps() []plan.BoundApp {
+	return []plan.BoundApp{
 		{Name: "shop/team-db", Bundle: "mariadb", Version: "1.0.2"},
-		{Name: "shop/wiki", Bundle: "mediawiki", Version: "1.1.0", Live: "green", Spare: "blue", Bindings: []Bound{
+		{Name: "shop/wiki", Bundle: "mediawiki", Version: "1.1.0", Live: "green", Spare: "blue", Bindings: []plan.Bound{
 			{Instance: "database", Provider: "shop/team-db", Claim: true},
 			{Instance: "mail", Provider: "infra/mail"},
 		}},
-		{Name: "shop/blog", Bundle: "wordpress", Version: "1.0.0", Bindings: []Bound{{Instance: "database", Provider: "shop/team-db"}}},
+		{Name: "shop/blog", Bundle: "wordpress", Version: "1.0.0", Bindings: []plan.Bound{{Instance: "database", Provider: "shop/team-db"}}},
 	}
 }
 
@@ -142,7 +142,7 @@ func TestBindingsGolden(t *testing.T) {
 }
 
 func TestConsumers(t *testing.T) {
-	got := Consumers(boundApps())
+	got := plan.Consumers(boundApps())
 	want := "shop/blog (database), shop/wiki (database)"
 	if s := strings.Join(got["shop/team-db"], ", "); s != want {
 		t.Errorf("consumers of shop/team-db: %q, want %q", s, want)

@@ -579,7 +579,7 @@ func checkDataUnbound(name string, b *bundle.Bundle, cs []Consumer, partial erro
 			names = append(names, consumerName(co))
 		}
 		return errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{Options: []string{"delete-data"}, Drop: true}},
-			"release %q is bound by %s: %s; --delete-data would drop their data too, even with --force: uninstall or unbind them first", name, plural(len(cs), "release"), strings.Join(names, ", "))
+			"release %q is bound by %s: %s; --delete-data would drop their data too, even with --force: uninstall or unbind them first", name, errdefs.Plural(len(cs), "release"), strings.Join(names, ", "))
 	}
 	if partial != nil && b != nil && (len(b.File.Outputs) > 0 || b.File.Claims != nil) {
 		return errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{Options: []string{"delete-data"}, Drop: true}},
@@ -657,7 +657,7 @@ func checkNoConsumers(name string, cs []Consumer) error {
 			errdefs.Fix{Run: []string{"uninstall", co.Release, "-n", co.Namespace}})
 	}
 	fixes = append(fixes, errdefs.Fix{Options: []string{"force"}, Use: true})
-	return errdefs.Fixable(errdefs.ErrConflict, fixes, "release %q is bound by %s: %s", name, plural(len(cs), "release"), strings.Join(names, ", "))
+	return errdefs.Fixable(errdefs.ErrConflict, fixes, "release %q is bound by %s: %s", name, errdefs.Plural(len(cs), "release"), strings.Join(names, ", "))
 }
 
 // checkConsumersAllow refuses to move release name to bundle b when a
@@ -706,11 +706,4 @@ func (c *Client) checkRollbackAllowed(ctx context.Context, name string, revision
 		return nil
 	}
 	return c.checkConsumersAllow(ctx, name, b, fmt.Sprintf("rolling back %q to revision %d (%s)", name, revision, b))
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

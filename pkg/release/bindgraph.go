@@ -7,7 +7,7 @@ import (
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
-	"github.com/bundlesh/bundle/pkg/graph"
+	"github.com/bundlesh/bundle/pkg/plan"
 )
 
 // Bindings is the bindings graph of the client's namespace, or of every
@@ -20,7 +20,7 @@ import (
 // Apps are sorted by namespace and name. Each app's Consumers are read
 // as bundle status reads them: from every namespace the credentials may
 // list, even without all, so that a consumer in another namespace shows.
-func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, error) {
+func (c *Client) Bindings(ctx context.Context, all bool) ([]plan.BoundApp, error) {
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 		}
 		return c.readServed(ctx, st.router.Namespace, st.Name, st.Services)
 	}
-	var apps, scope []graph.BoundApp
+	var apps, scope []plan.BoundApp
 	if wide, err := c.listLatest(true); err == nil {
 		scope = boundApps(wide, served)
 		apps = scope
@@ -56,7 +56,7 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 		apps = boundApps(rels, served)
 		scope = apps
 	}
-	cons := graph.Consumers(scope)
+	cons := plan.Consumers(scope)
 	for i := range apps {
 		apps[i].Consumers = cons[apps[i].Name]
 	}
@@ -66,7 +66,7 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]graph.BoundApp, erro
 // boundApps is Bindings of the latest revisions rels; served reads what
 // the stable Services of a blue/green app select (nil: the routers'
 // records are taken as they are).
-func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, error)) []graph.BoundApp {
+func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, error)) []plan.BoundApp {
 	routers := map[string]*BlueGreen{} // by NAMESPACE/NAME
 	byName := map[string]*helmrelease.Release{}
 	var keep []*helmrelease.Release
@@ -80,7 +80,7 @@ func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, e
 			routers[r.Namespace+"/"+r.Name] = st
 		}
 	}
-	var out []graph.BoundApp
+	var out []plan.BoundApp
 	for _, r := range keep {
 		key := r.Namespace + "/" + r.Name
 		if r.Chart != nil && r.Chart.Metadata != nil {
@@ -88,7 +88,7 @@ func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, e
 				continue // shown as its router's app
 			}
 		}
-		app := graph.BoundApp{Name: key}
+		app := plan.BoundApp{Name: key}
 		src := r
 		if st := routers[key]; st != nil {
 			now, unknown := servedColours(st, served, func(name string) bool { return byName[r.Namespace+"/"+name] != nil })
@@ -109,7 +109,7 @@ func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, e
 		}
 		for _, res := range recordedBindings(src) {
 			if res.Bound != "" {
-				app.Bindings = append(app.Bindings, graph.Bound{Instance: res.Instance, Provider: res.Bound, Claim: res.Claim})
+				app.Bindings = append(app.Bindings, plan.Bound{Instance: res.Instance, Provider: res.Bound, Claim: res.Claim})
 			}
 		}
 		sort.Slice(app.Bindings, func(i, j int) bool { return app.Bindings[i].Instance < app.Bindings[j].Instance })

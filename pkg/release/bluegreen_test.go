@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
-	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -675,7 +674,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wiki *graph.BoundApp
+		var wiki *plan.BoundApp
 		for i := range apps {
 			if apps[i].Name == "team/wiki" {
 				wiki = &apps[i]

@@ -79,7 +79,7 @@ func (c *Client) DiffRevision(ctx context.Context, rev *Revision, o diff.Options
 	// The revision the operation starts from, read before it runs.
 	var base *helmrelease.Release
 	if !rev.fresh {
-		base = c.current(name)
+		base = c.base(name)
 	}
 	rel, err := c.Perform(ctx, &dry)
 	if err != nil {
@@ -156,19 +156,6 @@ func compare(name string, o diff.Options, objects func() (before, after []*unstr
 		return nil, fmt.Errorf("comparing %q with the cluster: %w", name, err)
 	}
 	return p, nil
-}
-
-// current is the revision an upgrade of name starts from, as Helm's
-// upgrade picks it: the deployed one, else the last (failed or
-// superseded). Nil when there is none.
-func (c *Client) current(name string) *helmrelease.Release {
-	if d, err := c.cfg.Releases.Deployed(name); err == nil {
-		return d
-	}
-	if l, err := c.cfg.Releases.Last(name); err == nil {
-		return l
-	}
-	return nil
 }
 
 // comparing returns the validator whose dry runs a diff compares with the

@@ -27,7 +27,10 @@ import (
 // are deleted.
 func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.Options) (*diff.Plan, error) {
 	name := opts.ReleaseName
-	last, err := c.existing(name)
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	last, err := c.stored(name, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +85,10 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 // while there are any.
 func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o diff.Options) (*diff.Plan, error) {
 	name := opts.ReleaseName
-	last, err := c.existing(name)
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	last, err := c.stored(name, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -34,10 +34,13 @@ import (
 // (create); the others are unchanged. Bundle and Requirements are the
 // revision's, unchanged.
 func (c *Client) Drift(ctx context.Context, name string, o diff.Options) (*diff.Plan, error) {
-	if _, err := c.existing(name); err != nil {
+	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	rel := c.current(name)
+	if _, err := c.stored(name, 0); err != nil {
+		return nil, err
+	}
+	rel := c.base(name)
 	if rel == nil || rel.Info == nil || rel.Info.Status == helmrelease.StatusUninstalled {
 		return nil, fmt.Errorf("release %q has no revision in the cluster to compare with", name)
 	}

@@ -2,13 +2,11 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
@@ -112,39 +110,11 @@ func (c *Client) Get(ctx context.Context, name string, revision int) (*Details, 
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	r, err := c.revision(name, revision)
+	r, err := c.stored(name, revision)
 	if err != nil {
 		return nil, err
 	}
 	return details(r)
-}
-
-// latest returns the summary of the latest revision.
-func (c *Client) latest(ctx context.Context, name string) (*Release, error) {
-	d, err := c.Get(ctx, name, 0)
-	if err != nil {
-		return nil, err
-	}
-	return d.Release, nil
-}
-
-// revision reads one stored revision; 0 means the latest.
-func (c *Client) revision(name string, revision int) (*helmrelease.Release, error) {
-	if revision == 0 {
-		return c.last(name)
-	}
-	r, err := c.cfg.Releases.Get(name, revision)
-	if errors.Is(err, driver.ErrReleaseNotFound) {
-		last, lerr := c.last(name)
-		if lerr != nil {
-			return nil, lerr
-		}
-		return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"history", name, "-n", c.namespace}}}, "release %q has no revision %d in namespace %q: its revisions go up to %d", name, revision, c.namespace, last.Version)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading revision %d of %q: %w", revision, name, err)
-	}
-	return r, nil
 }
 
 func details(r *helmrelease.Release) (*Details, error) {

@@ -10,7 +10,10 @@ import (
 
 // History returns every stored revision of a release, oldest first.
 func (c *Client) History(ctx context.Context, name string) ([]*Release, error) {
-	if _, err := c.existing(name); err != nil {
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	if _, err := c.stored(name, 0); err != nil {
 		return nil, err
 	}
 	h := action.NewHistory(c.cfg)

@@ -14,7 +14,6 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -24,7 +23,6 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
@@ -327,32 +325,12 @@ func (c *Client) open(ctx context.Context, op Operation, name string, dryRun boo
 	if err != nil {
 		return ctx, nil, nil, err
 	}
-	if last, err = c.last(name); err != nil {
+	if last, err = c.stored(name, 0); err != nil {
 		end()
 		return ctx, nil, nil, err
 	}
 	return ctx, end, last, nil
 }
 
-// existing is release name's last revision, read once the cluster
-// answers: the prologue of every operation that reads an existing
-// release without holding it.
-func (c *Client) existing(name string) (*helmrelease.Release, error) {
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	return c.last(name)
-}
-
-func (c *Client) last(name string) (*helmrelease.Release, error) {
-	r, err := c.cfg.Releases.Last(name)
-	if err != nil {
-		if errors.Is(err, driver.ErrReleaseNotFound) {
-			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"list", "-A"}}}, "release %q not found in namespace %q", name, c.namespace)
-		}
-		return nil, err
-	}
-	return r, nil
-}
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+// oneLine is err's message on one line.
+func oneLine(err error) string { return errdefs.OneLine(err.Error()) }

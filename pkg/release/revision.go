@@ -162,7 +162,7 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 	name := opts.ReleaseName
 	rev := &Revision{Name: name, Namespace: c.namespace, Options: opts}
 	if opts.StartFrom != "" {
-		start, err := c.last(opts.StartFrom)
+		start, err := c.stored(opts.StartFrom, 0)
 		if err != nil {
 			return nil, fmt.Errorf("upgrading %q from %q: %w", name, opts.StartFrom, err)
 		}

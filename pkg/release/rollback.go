@@ -81,5 +81,13 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 			return nil, fmt.Errorf("rolled back %q, but %w", opts.ReleaseName, err)
 		}
 	}
-	return c.latest(ctx, opts.ReleaseName)
+	r, err := c.stored(opts.ReleaseName, 0)
+	if err != nil {
+		return nil, err
+	}
+	d, err := details(r)
+	if err != nil {
+		return nil, err
+	}
+	return d.Release, nil
 }

@@ -120,7 +120,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 			}
 		}
 	}
-	if cur := c.current(name); cur != nil && cur.Version == rel.Revision {
+	if cur := c.base(name); cur != nil && cur.Version == rel.Revision {
 		if n, err := c.Drifted(ctx, name); err != nil {
 			st.DriftError = err
 		} else {

@@ -58,7 +58,10 @@ type PodLog struct {
 // and records their outcome in the release. A failing test returns the
 // result with an error matching ErrTestFailed.
 func (c *Client) Test(ctx context.Context, name string, opts TestOptions) (*TestResult, error) {
-	last, err := c.existing(name)
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	last, err := c.stored(name, 0)
 	if err != nil {
 		return nil, err
 	}
