@@ -195,14 +195,37 @@ func runApp(ctx context.Context, app *ucli.App, args []string) int {
 	return ExitError
 }
 
+// appEnvironment is bundle --help's ENVIRONMENT section: the variables
+// bundle reads (helmenv.go for Helm's).
+const appEnvironment = `BUNDLE_NAMESPACE, HELM_NAMESPACE    the namespace when -n is not given (set both: they must agree)
+HELM_KUBECONTEXT                    the kubeconfig context when --kube-context is not given
+KUBECONFIG                          the kubeconfig files (default: ~/.kube/config)
+HELM_DEBUG                          true: --debug
+HELM_MAX_HISTORY                    upgrade's --history-max when it is not given (default: 10)
+HELM_REGISTRY_CONFIG                a registry credentials file, read before Docker's; bundle login stores there
+HELM_COLOR, NO_COLOR                bundle diff's colours: never, always or auto (on a terminal)
+BUNDLE_CONFIG_HOME                  repositories.yaml and policy.yaml (default: $XDG_CONFIG_HOME/bundle)
+BUNDLE_CACHE_HOME                   the repositories' indexes (default: $XDG_CACHE_HOME/bundle)
+BUNDLE_SIGN_PASSWORD                the password of a signing key (else $COSIGN_PASSWORD)
+Helm's other variables (HELM_KUBETOKEN, HELM_DRIVER=configmap, ...) are refused where they would
+change what a command does: see docs/helm-compat.md.`
+
+// appExamples is bundle --help's EXAMPLES section.
+const appExamples = `# install a bundle with its infrastructure, then look at it
+bundle install wiki stable/mediawiki --wait
+bundle status wiki
+bundle help install`
+
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 	app := &ucli.App{
-		Name:      "bundle",
-		Usage:     "install apps with their infrastructure on Kubernetes, as one release",
-		Version:   Version,
-		Reader:    stdin,
-		Writer:    stdout,
-		ErrWriter: stderr,
+		Name:    "bundle",
+		Usage:   "install apps with their infrastructure on Kubernetes, as one release",
+		Version: Version,
+		// The ENVIRONMENT and EXAMPLES sections after urfave's.
+		CustomAppHelpTemplate: appHelpTemplate(appEnvironment, appExamples),
+		Reader:                stdin,
+		Writer:                stdout,
+		ErrWriter:             stderr,
 		// Errors are printed by Run; never exit from inside the library.
 		ExitErrHandler: func(*ucli.Context, error) {},
 		// Our own help command (help.go) replaces urfave's.

@@ -15,12 +15,6 @@ import (
 // usage line and examples (TestEveryCommandHasExamples), but __complete.
 func commandHelp() map[string]helpText {
 	return map[string]helpText{
-		"": {
-			examples: `# install a bundle with its infrastructure, then look at it
-bundle install wiki stable/mediawiki --wait
-bundle status wiki
-bundle help install`,
-		},
 		"template": {
 			usage: "render a bundle and its requirements to Kubernetes manifests, without a cluster",
 			args:  "[NAME] BUNDLE",
@@ -519,25 +513,32 @@ bundle help get values`,
 	}
 }
 
-// environment is bundle --help's ENVIRONMENT section: the variables
-// bundle reads (helmenv.go for Helm's).
-const environment = `BUNDLE_NAMESPACE, HELM_NAMESPACE    the namespace when -n is not given (set both: they must agree)
-HELM_KUBECONTEXT                    the kubeconfig context when --kube-context is not given
-KUBECONFIG                          the kubeconfig files (default: ~/.kube/config)
-HELM_DEBUG                          true: --debug
-HELM_MAX_HISTORY                    upgrade's --history-max when it is not given (default: 10)
-HELM_REGISTRY_CONFIG                a registry credentials file, read before Docker's; bundle login stores there
-HELM_COLOR, NO_COLOR                bundle diff's colours: never, always or auto (on a terminal)
-BUNDLE_CONFIG_HOME                  repositories.yaml and policy.yaml (default: $XDG_CONFIG_HOME/bundle)
-BUNDLE_CACHE_HOME                   the repositories' indexes (default: $XDG_CACHE_HOME/bundle)
-BUNDLE_SIGN_PASSWORD                the password of a signing key (else $COSIGN_PASSWORD)
-Helm's other variables (HELM_KUBETOKEN, HELM_DRIVER=configmap, ...) are refused where they would
-change what a command does: see docs/helm-compat.md.`
-
-// helpText is a command's help: its usage line, its arguments, a
-// description and an EXAMPLES section.
+// helpText is what a command declares of its help, in its own file: its
+// usage line, its arguments, a description and an EXAMPLES section.
+// Every command has a usage line and examples
+// (TestEveryCommandHasExamples), but __complete.
 type helpText struct {
 	usage, args, description, examples string
+}
+
+// withHelp gives cmd the help h declares: the usage line, arguments and
+// description urfave renders, then h's EXAMPLES section after urfave's
+// template (the one for commands with subcommands when cmd has them, so
+// its subcommands are set first).
+func withHelp(cmd *ucli.Command, h helpText) *ucli.Command {
+	cmd.Usage, cmd.ArgsUsage, cmd.Description = h.usage, h.args, h.description
+	base := ucli.CommandHelpTemplate
+	if len(cmd.Subcommands) > 0 {
+		base = ucli.SubcommandHelpTemplate
+	}
+	cmd.CustomHelpTemplate = base + examplesSection(h.examples)
+	return cmd
+}
+
+// appHelpTemplate is bundle --help: urfave's, then the ENVIRONMENT and
+// EXAMPLES sections.
+func appHelpTemplate(environment, examples string) string {
+	return ucli.AppHelpTemplate + section("ENVIRONMENT", environment) + examplesSection(examples)
 }
 
 // examplesSection renders an EXAMPLES section as a template fragment.
@@ -552,28 +553,25 @@ func section(title, text string) string {
 	return "\n" + title + ":\n{{" + strconv.Quote("   "+strings.Join(lines, "\n   ")+"\n") + "}}"
 }
 
-// setupHelp gives every command its help text and usage-error handling,
-// and each command with subcommands an answer for unknown ones.
+// setupHelp gives every command bundle's usage-error handling, and each
+// command with subcommands an answer for unknown ones.
 func setupHelp(app *ucli.App) {
 	help := commandHelp()
-	app.CustomAppHelpTemplate = ucli.AppHelpTemplate + section("ENVIRONMENT", environment) + examplesSection(help[""].examples)
 	var walk func(prefix string, cmds []*ucli.Command)
 	walk = func(prefix string, cmds []*ucli.Command) {
 		for _, c := range cmds {
 			path := strings.TrimSpace(prefix + " " + c.Name)
-			h := help[path]
-			c.Usage, c.ArgsUsage, c.Description = h.usage, h.args, h.description
+			if h, ok := help[path]; ok {
+				withHelp(c, h)
+			}
 			c.OnUsageError = app.OnUsageError
-			base := ucli.CommandHelpTemplate
 			if len(c.Subcommands) > 0 {
-				base = ucli.SubcommandHelpTemplate
 				c.HideHelpCommand = true
 				if c.Action == nil {
 					c.Action = unknownCommand
 				}
 				walk(path, c.Subcommands)
 			}
-			c.CustomHelpTemplate = base + examplesSection(h.examples)
 		}
 	}
 	walk("", app.Commands)
