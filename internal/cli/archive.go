@@ -21,7 +21,7 @@ type archiveOptions struct {
 
 func archiveCommand() *ucli.Command {
 	o := &archiveOptions{}
-	cmd := command("archive", o.run, o.registry.flags(), []ucli.Flag{
+	cmd := command("archive", helpText{}, o.run, o.registry.flags(), []ucli.Flag{
 		o.registry.quietFlag(),
 		stringFlag(&o.version, "version", "", "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"),
 		boolFlag(&o.locked, "locked", "archive exactly the bundle's bundle.lock: its bundles and its images"),
@@ -79,7 +79,7 @@ type archivePushOptions struct {
 
 func archivePushCommand() *ucli.Command {
 	o := &archivePushOptions{}
-	return command("push", o.run, o.registry.flags(), []ucli.Flag{
+	return command("push", helpText{}, o.run, o.registry.flags(), []ucli.Flag{
 		o.registry.quietFlag(),
 		boolFlag(&o.Force, "force", "move a bundle's version tag or an image's tag that holds other content"),
 	})

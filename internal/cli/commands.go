@@ -37,7 +37,7 @@ type templateOptions struct {
 
 func templateCommand() *ucli.Command {
 	o := &templateOptions{}
-	return command("template", o.run, o.kube.flags(), o.source.flags(), namingFlags(&o.naming), postRendererFlags(&o.postRenderer), []ucli.Flag{
+	return command("template", helpText{}, o.run, o.kube.flags(), o.source.flags(), namingFlags(&o.naming), postRendererFlags(&o.postRenderer), []ucli.Flag{
 		o.source.develFlag(),
 		stringFlag(&o.outputDir, "output-dir", "", "write one file per template under DIR instead of printing"),
 		boolFlag(&o.releaseDir, "release-name", "with --output-dir, write under DIR/NAME"),
@@ -214,7 +214,7 @@ type installOptions struct {
 
 func installCommand() *ucli.Command {
 	o := &installOptions{}
-	return command("install", o.run, o.flags(), []ucli.Flag{o.output.flag()})
+	return command("install", helpText{}, o.run, o.flags(), []ucli.Flag{o.output.flag()})
 }
 
 // flags are install's flags (bundle diff install's too).
@@ -256,7 +256,7 @@ type upgradeOptions struct {
 
 func upgradeCommand() *ucli.Command {
 	o := &upgradeOptions{}
-	return command("upgrade", o.run, o.flags(), []ucli.Flag{
+	return command("upgrade", helpText{}, o.run, o.flags(), []ucli.Flag{
 		boolFlag(&o.showDiff, "diff", "print what the upgrade will change (as bundle diff upgrade) before changing it"),
 		boolFlag(&o.confirm, "confirm", "with the changes printed (implies --diff), ask before going on; refused when stdin is not a terminal, unless --yes"),
 		boolFlag(&o.yes, "yes", "with --confirm, go on without asking", "y"),
@@ -516,7 +516,7 @@ type rollbackOptions struct {
 
 func rollbackCommand() *ucli.Command {
 	o := &rollbackOptions{}
-	return command("rollback", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
+	return command("rollback", helpText{}, o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
 		boolFlag(&o.DryRun, "dry-run", "simulate"),
 		o.wait.quietFlag(),
 	})
@@ -580,7 +580,7 @@ type pruneOptions struct {
 
 func pruneCommand() *ucli.Command {
 	o := &pruneOptions{}
-	return command("prune", o.run, o.kube.flags())
+	return command("prune", helpText{}, o.run, o.kube.flags())
 }
 
 func (o *pruneOptions) run(c *ucli.Context) error {
@@ -615,7 +615,7 @@ type uninstallOptions struct {
 
 func uninstallCommand() *ucli.Command {
 	o := &uninstallOptions{wait: waitOptions{silent: true}} // Helm waits for the deletion
-	return command("uninstall", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
+	return command("uninstall", helpText{}, o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
 		boolFlag(&o.KeepHistory, "keep-history", "keep the release records"),
 		boolFlag(&o.DeleteData, "delete-data", "delete the release's persistent volume claims too (kept otherwise), then the Secrets its data was initialised with (kept with it otherwise), and the databases of its bindings' claims (see docs/bindings.md)"),
 		noHooksFlag(&o.NoHooks, "do not run the release's hooks (a binding claim's, which drops its user, among them)"),
@@ -762,7 +762,7 @@ type listOptions struct {
 
 func listCommand() *ucli.Command {
 	o := &listOptions{output: outputOption{graphs: true}}
-	return withAliases(command("list", o.run, o.kube.flags(), []ucli.Flag{
+	return withAliases(command("list", helpText{}, o.run, o.kube.flags(), []ucli.Flag{
 		boolFlag(&o.AllNamespaces, "all-namespaces", "list releases of every namespace", "A"),
 		boolFlag(&o.All, "all", "list releases in every state", "a"),
 		boolFlag(&o.Deployed, "deployed", "list deployed releases (the default, with --failed, when no state flag is given)"),
@@ -917,7 +917,7 @@ type statusOptions struct {
 
 func statusCommand() *ucli.Command {
 	o := &statusOptions{}
-	return command("status", o.run, o.kube.flags(), []ucli.Flag{
+	return command("status", helpText{}, o.run, o.kube.flags(), []ucli.Flag{
 		o.revisionOption.flag(),
 		boolFlag(&o.showDesc, "show-desc", "print the revision's description"),
 		o.output.flag(),
@@ -950,7 +950,7 @@ type historyOptions struct {
 
 func historyCommand() *ucli.Command {
 	o := &historyOptions{}
-	return withAliases(command("history", o.run, o.kube.flags(), []ucli.Flag{
+	return withAliases(command("history", helpText{}, o.run, o.kube.flags(), []ucli.Flag{
 		intFlag(&o.max, "max", 256, "show at most this many of the latest revisions"),
 		o.output.flag(),
 	}), "hist")

@@ -106,7 +106,7 @@ type diffInstallOptions struct {
 
 func diffInstallCommand() *ucli.Command {
 	o := &diffInstallOptions{}
-	return command("install", o.run, o.installOptions.flags(), o.diff.flags())
+	return command("install", helpText{}, o.run, o.installOptions.flags(), o.diff.flags())
 }
 
 func (o *diffInstallOptions) run(c *ucli.Context) error {
@@ -129,7 +129,7 @@ type diffUpgradeOptions struct {
 
 func diffUpgradeCommand() *ucli.Command {
 	o := &diffUpgradeOptions{}
-	return command("upgrade", o.run, o.upgradeOptions.flags(), o.diff.flags())
+	return command("upgrade", helpText{}, o.run, o.upgradeOptions.flags(), o.diff.flags())
 }
 
 func (o *diffUpgradeOptions) run(c *ucli.Context) error {
@@ -179,7 +179,7 @@ func (o *releaseDiff) run(c *ucli.Context, plan func(*release.Client, diff.Optio
 
 func diffRollbackCommand() *ucli.Command {
 	o := &releaseDiff{}
-	return command("rollback", func(c *ucli.Context) error {
+	return command("rollback", helpText{}, func(c *ucli.Context) error {
 		name, rev, err := rollbackArgs(c)
 		if err != nil {
 			return err
@@ -200,7 +200,7 @@ type diffUninstallOptions struct {
 
 func diffUninstallCommand() *ucli.Command {
 	o := &diffUninstallOptions{}
-	return command("uninstall", o.run, o.kube.flags(), []ucli.Flag{
+	return command("uninstall", helpText{}, o.run, o.kube.flags(), []ucli.Flag{
 		boolFlag(&o.deleteData, "delete-data", "show the release's persistent volume claims, and the Secrets its data was initialised with, as deleted (kept otherwise)"),
 		boolFlag(&o.force, "force", "as bundle uninstall --force: do not warn that releases bound to this one stop uninstall"),
 	}, o.diff.flags())
@@ -222,7 +222,7 @@ func (o *diffUninstallOptions) run(c *ucli.Context) error {
 
 func diffDriftCommand() *ucli.Command {
 	o := &releaseDiff{}
-	return command("drift", func(c *ucli.Context) error {
+	return command("drift", helpText{}, func(c *ucli.Context) error {
 		if err := exactArgs(c, 1, "RELEASE"); err != nil {
 			return err
 		}

@@ -22,7 +22,7 @@ type grantOptions struct {
 
 func grantCommand() *ucli.Command {
 	o := &grantOptions{}
-	return command("grant", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
+	return command("grant", helpText{}, o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
 		arrayFlag(&o.to, "to", "who may read what the grant publishes: user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME (repeatable; default: the ServiceAccounts of the app's namespace)"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: render and validate the grant against the cluster, change nothing"),
 	})
@@ -115,7 +115,7 @@ type revokeOptions struct {
 
 func revokeCommand() *ucli.Command {
 	o := &revokeOptions{wait: waitOptions{silent: true}}
-	return command("revoke", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
+	return command("revoke", helpText{}, o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
 		boolFlag(&o.DeleteData, "delete-data", "drop the claim's database too (kept otherwise); refused while the app may still be bound, even with --force"),
 		boolFlag(&o.Force, "force", "revoke even if the app is (or may be) still bound: it loses its database user"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: say what would be revoked"),

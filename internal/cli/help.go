@@ -525,7 +525,7 @@ type helpText struct {
 // description urfave renders, then h's EXAMPLES section after urfave's
 // template (the one for commands with subcommands when cmd has them, so
 // its subcommands are set first).
-func withHelp(cmd *ucli.Command, h helpText) *ucli.Command {
+func withHelp(h helpText, cmd *ucli.Command) *ucli.Command {
 	cmd.Usage, cmd.ArgsUsage, cmd.Description = h.usage, h.args, h.description
 	base := ucli.CommandHelpTemplate
 	if len(cmd.Subcommands) > 0 {
@@ -562,7 +562,7 @@ func setupHelp(app *ucli.App) {
 		for _, c := range cmds {
 			path := strings.TrimSpace(prefix + " " + c.Name)
 			if h, ok := help[path]; ok {
-				withHelp(c, h)
+				withHelp(h, c)
 			}
 			c.OnUsageError = app.OnUsageError
 			if len(c.Subcommands) > 0 {

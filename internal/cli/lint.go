@@ -16,7 +16,7 @@ type lintOptions struct {
 
 func lintCommand() *ucli.Command {
 	o := &lintOptions{}
-	return command("lint", o.run, append(o.source.vals.flags(),
+	return command("lint", helpText{}, o.run, append(o.source.vals.flags(),
 		stringFlag(&o.source.version, "version", "", "version constraint for a bundle from a repository (default: newest)"),
 		boolFlag(&o.strict, "strict", "fail on warnings too"),
 		o.source.registry.plainHTTPFlag(),

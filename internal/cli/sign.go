@@ -27,7 +27,7 @@ type signOptions struct {
 
 func signCommand() *ucli.Command {
 	o := &signOptions{}
-	cmd := command("sign", o.run, o.registry.flags(), []ucli.Flag{
+	cmd := command("sign", helpText{}, o.run, o.registry.flags(), []ucli.Flag{
 		stringFlag(&o.version, "version", "", "version constraint of the bundle to sign (default: newest); or name it @sha256:DIGEST"),
 		stringFlag(&o.key, "key", "", "the private key file (cosign.key; password from $BUNDLE_SIGN_PASSWORD or $COSIGN_PASSWORD)"),
 	})
@@ -162,7 +162,7 @@ type generateKeyOptions struct {
 
 func generateKeyCommand() *ucli.Command {
 	o := &generateKeyOptions{}
-	return command("generate-key", o.run, []ucli.Flag{
+	return command("generate-key", helpText{}, o.run, []ucli.Flag{
 		stringFlag(&o.prefix, "output-key-prefix", "cosign", "write PREFIX.key and PREFIX.pub"),
 		boolFlag(&o.force, "force", "replace key files that exist"),
 	})
@@ -211,7 +211,7 @@ type verifyOptions struct {
 
 func verifyCommand() *ucli.Command {
 	o := &verifyOptions{}
-	return command("verify", o.run, o.registry.flags(), []ucli.Flag{
+	return command("verify", helpText{}, o.run, o.registry.flags(), []ucli.Flag{
 		stringFlag(&o.version, "version", "", "version constraint of the bundle to check (default: newest); or name it @sha256:DIGEST"),
 		sliceFlag(&o.keys, "key", "a trusted public key file (cosign.pub; repeatable: any of them); default: the keys the signature policy trusts for the repository"),
 		o.registry.policyFlag(),

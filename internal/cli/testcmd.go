@@ -23,7 +23,7 @@ type testOptions struct {
 
 func testCommand() *ucli.Command {
 	o := &testOptions{}
-	return command("test", o.run, o.kube.flags(), []ucli.Flag{
+	return command("test", helpText{}, o.run, o.kube.flags(), []ucli.Flag{
 		durationFlag(&o.Timeout, "timeout", release.DefaultTimeout, "how long each test may take"),
 		boolFlag(&o.Logs, "logs", "print the test pods' logs after the tests ran"),
 		sliceFlag(&o.filter, "filter", "name=TEST runs only that test, '!name=TEST' skips it (repeatable, or comma-separated)"),
