@@ -15,17 +15,6 @@ import (
 // usage line and examples (TestEveryCommandHasExamples), but __complete.
 func commandHelp() map[string]helpText {
 	return map[string]helpText{
-		"template": {
-			usage: "render a bundle and its requirements to Kubernetes manifests, without a cluster",
-			args:  "[NAME] BUNDLE",
-			description: `Prints what helm template prints for the composed chart: the manifests in install order, then the hooks.
-The namespace is -n, else $BUNDLE_NAMESPACE or $HELM_NAMESPACE, else the kubeconfig context's (--kube-context,
-else $HELM_KUBECONTEXT, else the current one; read, never contacted), else default.`,
-			examples: `# render the manifests of a catalog bundle and its requirements
-bundle template wiki stable/mediawiki --set wiki.name=Docs
-# a bundle in a directory, one file per template
-bundle template ./shop --output-dir out/`,
-		},
 		"install": {
 			usage: "install a bundle with its infrastructure as one release",
 			args:  "[NAME] BUNDLE",
