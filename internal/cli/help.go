@@ -15,26 +15,6 @@ import (
 // usage line and examples (TestEveryCommandHasExamples), but __complete.
 func commandHelp() map[string]helpText {
 	return map[string]helpText{
-		"install": {
-			usage: "install a bundle with its infrastructure as one release",
-			args:  "[NAME] BUNDLE",
-			description: `BUNDLE is REPO/NAME (stable/mediawiki) or a directory (./myapp).
-NAME defaults to the bundle's name (see --generate-name and --name-template).
-The CRDs in crds/ (the bundle's and its requirements') are created first when missing; as with helm,
-they are never upgraded or deleted by bundle.
---bind INSTANCE=[NAMESPACE/]RELEASE (or bundle.bind: {INSTANCE: RELEASE} in values) uses an installed
-release for a requirement instead of installing one: see docs/bindings.md.
--o json|yaml prints the release installed as bundle get all -o json|yaml prints it (with --dry-run,
-the release it would install) instead of its summary; -f - reads values from standard input.`,
-			examples: `bundle install wiki stable/mediawiki -n team --create-namespace --wait
-# use the MariaDB release team-db instead of installing one with the wiki
-bundle install wiki stable/mediawiki --bind database=team-db
-bundle install ./shop -f prod.yaml --set replicas=3 --atomic
-# validate against the cluster and print the manifests, changing nothing
-bundle install wiki stable/mediawiki --dry-run
-# values from standard input; the release as JSON
-generate-values | bundle install wiki stable/mediawiki -f - -o json`,
-		},
 		"upgrade": {
 			usage: "upgrade a release to a new bundle version or new values",
 			args:  "NAME BUNDLE",
