@@ -15,32 +15,6 @@ import (
 // usage line and examples (TestEveryCommandHasExamples), but __complete.
 func commandHelp() map[string]helpText {
 	return map[string]helpText{
-		"upgrade": {
-			usage: "upgrade a release to a new bundle version or new values",
-			args:  "NAME BUNDLE",
-			description: `Values, as with helm: without --reuse-values, --reset-values or --reset-then-reuse-values, the current
-revision's values are kept when no -f or --set is given, and dropped otherwise. The wiring of
-requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.
-Bindings (--bind) the current revision recorded are kept; --unbind INSTANCE installs that requirement
-in the release again. Upgrading a release others are bound to is refused when the new version is
-outside one of their constraints.
---diff prints what the upgrade will change first (as bundle diff upgrade); --confirm also asks before
-going on, and is refused when stdin is not a terminal unless --yes answers for it.
---strategy blue-green installs the new revision as NAME-blue or NAME-green beside the live one, waits
-until it is ready, switches the stable Services (release NAME) to it and keeps the old colour as a hot
-spare (bundle rollback NAME switches back, bundle prune NAME removes it). Every requirement must be
-bound (--bind): see docs/blue-green.md. With it, --dry-run, --diff and --confirm show the new colour
-(its manifests, or its changes) and the switch, changing nothing first.
--o json|yaml prints the new revision as bundle get all -o json|yaml prints it instead of its summary
-(not with --diff, --confirm or --strategy blue-green).`,
-			examples: `bundle upgrade wiki stable/mediawiki --set wiki.name="Team Wiki" --wait
-# blue/green: the new revision beside the live one, switched to once ready
-bundle upgrade shop ./shop --strategy blue-green --bind database=shop-db
-# see the changes and say yes or no before anything is changed
-bundle upgrade wiki stable/mediawiki -f prod.yaml --confirm
-# install when missing, keep the values set before
-bundle upgrade --install --reuse-values wiki stable/mediawiki`,
-		},
 		"diff": {
 			usage: "show what an install, upgrade, rollback or uninstall would change, or what drifted, object by object, changing nothing",
 			args:  "install|upgrade|rollback|uninstall|drift ...",
