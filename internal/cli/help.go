@@ -93,48 +93,6 @@ objects. With --detailed-exitcode: 0 when nothing drifted, 2 when something did.
 # in CI or cron: alert when someone edited the release by hand
 bundle diff drift wiki --detailed-exitcode -o json`,
 		},
-		"rollback": {
-			usage: "restore an earlier revision of a release, app and infrastructure together",
-			args:  "NAME [REVISION]",
-			description: `For a blue-green app (bundle upgrade --strategy blue-green), rollback without REVISION switches the
-stable Services back to the spare colour at once, creating no pod; see docs/blue-green.md.`,
-			examples: `# back to the previous revision, app and infrastructure together
-bundle rollback wiki
-bundle rollback wiki 2 --wait
-# a blue-green app: switch back to the spare colour
-bundle rollback shop`,
-		},
-		"prune": {
-			usage: "remove the spare colour of a blue-green app",
-			args:  "NAME",
-			description: `Uninstalls NAME-blue or NAME-green, whichever is the spare (bundle upgrade --strategy blue-green
-keeps the colour that was live as a hot spare); the live colour, the stable Services and the app's
-claims (its databases, shared by both colours) are left as they are. See docs/blue-green.md.`,
-			examples: `bundle upgrade shop ./shop --strategy blue-green --bind database=shop-db
-bundle prune shop`,
-		},
-		"uninstall": {
-			usage: "delete releases: each app and its infrastructure",
-			args:  "NAME [NAME...]",
-			description: `Several releases are uninstalled one after the other, in the order given, each with the same
-flags, as helm does: the first that fails ends the command, the ones before it uninstalled, the
-ones after it left as they were.
-
-The release's data is kept: its persistent volume claims, and the Secrets the data was
-initialised with (a database's generated passwords, labelled bundle.sh/kept-with-data), which an
-install under the same name takes back. --delete-data deletes the claims, then those Secrets.
-
-A release other releases are bound to (bundle install --bind) is not uninstalled: they are
-listed with the commands that free it; --force uninstalls it anyway.
-
-NAME of a blue-green app (bundle upgrade --strategy blue-green) uninstalls the whole app: both
-colours, then its stable Services and the claims it holds (users dropped, databases kept unless
---delete-data). The live colour alone is not uninstalled without --force.`,
-			examples: `bundle uninstall wiki --wait
-bundle uninstall wiki --keep-history
-# several releases, in this order
-bundle uninstall wiki blog -n team`,
-		},
 		"grant": {
 			usage: "let an app of another namespace bind to a release of this one",
 			args:  "PROVIDER NAMESPACE/RELEASE/INSTANCE",
