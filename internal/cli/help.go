@@ -116,44 +116,6 @@ release cannot be read), even with --force.`,
 			examples: `bundle revoke team-db web/wiki/database -n data
 bundle revoke team-db web/wiki/database -n data --delete-data`,
 		},
-		"list": {
-			usage: "list releases (bundle and plain Helm ones)",
-			description: `By default only deployed and failed releases are listed, as with helm list;
---all and the state flags (which combine) change that. Releases are sorted
-by name; -d sorts by the time of the last deployment, oldest first.
-
---bindings lists, for every release, the requirements bound to other
-releases (INSTANCE → NAMESPACE/PROVIDER, "(claim)" when the app has a claim
-of its own on it) and the releases bound to it (CONSUMERS), read from the
-release records alone; a blue/green app is one row with its live colour and
-spare. -o mermaid or -o dot draws the same as a graph: releases as nodes,
-bindings as edges labelled by instance. -A reads every namespace; without
-it, CONSUMERS still names those of other namespaces, as bundle status does.
-The state flags, -f, -l, the sorting and the paging do not apply to it: it
-shows every release not uninstalled, by namespace and name.`,
-			examples: `bundle list
-bundle list --bindings -A
-bundle list -o mermaid -A
-bundle list -A --all
-bundle list --failed --pending -o json
-bundle list -f '^wiki' -d -r -m 10
-bundle list -q`,
-		},
-		"status": {
-			usage: "show a release: its resolved bundles and each resource's readiness",
-			args:  "NAME",
-			description: `REQUIRES shows each requirement's bundle, and for one bound to another release, that release
-(its provider); CONSUMERS lists the releases bound to this one.`,
-			examples: `bundle status wiki
-bundle status wiki --revision 2 --show-desc
-bundle status wiki -o yaml`,
-		},
-		"history": {
-			usage: "list a release's revisions",
-			args:  "NAME",
-			examples: `bundle history wiki
-bundle history wiki --max 5 -o json`,
-		},
 		"get": {
 			usage: "show a stored release revision: its values, manifest, notes, hooks or metadata",
 			args:  "values|manifest|notes|hooks|metadata|all NAME",

@@ -453,3 +453,21 @@ func (o revisionOption) check(c *ucli.Context) error {
 	}
 	return nil
 }
+
+// readOptions are the flags of the commands that read a release: the
+// cluster and -o.
+type readOptions struct {
+	kube   kubeOptions
+	output outputOption
+}
+
+// client checks the arguments and -o and returns the client.
+func (o readOptions) client(c *ucli.Context, nargs int, what string) (*release.Client, error) {
+	if err := exactArgs(c, nargs, what); err != nil {
+		return nil, err
+	}
+	if err := o.output.check(c); err != nil {
+		return nil, err
+	}
+	return o.kube.client(c)
+}
