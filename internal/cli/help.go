@@ -15,29 +15,6 @@ import (
 // usage line and examples (TestEveryCommandHasExamples), but __complete.
 func commandHelp() map[string]helpText {
 	return map[string]helpText{
-		"grant": {
-			usage: "let an app of another namespace bind to a release of this one",
-			args:  "PROVIDER NAMESPACE/RELEASE/INSTANCE",
-			description: `Run by the owner of PROVIDER, in its namespace: an app of another namespace binds to
-PROVIDER (bundle install RELEASE ... -n NAMESPACE --bind INSTANCE=PROVIDER_NAMESPACE/PROVIDER)
-only through its grant. The grant is a release of this namespace: the app's claim (its database,
-user and password Secret, made by a Job with PROVIDER's administrator Secret), a record of PROVIDER
-(bundle, version, digest, outputs), and a Role that lets the --to subjects get those two objects
-by name, and nothing else of this namespace. Run again, it updates the grant; upgrading or rolling
-back PROVIDER makes its grants again. bundle revoke removes it. See docs/bindings.md.`,
-			examples: `bundle grant team-db web/wiki/database -n data
-bundle grant team-db web/wiki/database -n data --to serviceaccount:web/deployer --to group:web-team`,
-		},
-		"revoke": {
-			usage: "remove a grant: the app's database user is dropped, its database kept",
-			args:  "PROVIDER NAMESPACE/RELEASE/INSTANCE",
-			description: `Uninstalls the grant bundle grant made: its hook drops the app's database user, and with
---delete-data its database. Refused while the app is bound through it (--force revokes anyway,
-the app loses its user); --delete-data is refused while the app is, or may be, bound (its
-release cannot be read), even with --force.`,
-			examples: `bundle revoke team-db web/wiki/database -n data
-bundle revoke team-db web/wiki/database -n data --delete-data`,
-		},
 		"get": {
 			usage: "show a stored release revision: its values, manifest, notes, hooks or metadata",
 			args:  "values|manifest|notes|hooks|metadata|all NAME",
@@ -80,15 +57,6 @@ bundle get metadata wiki -o json`,
 			args:  "NAME",
 			examples: `bundle get all wiki
 bundle get all wiki -o yaml`,
-		},
-		"test": {
-			usage: "run a release's tests (its helm.sh/hook: test pods and jobs), as helm test",
-			args:  "NAME",
-			description: `The tests run one after the other, by helm.sh/hook-weight; the first failure
-stops the run. The outcome is recorded in the release (bundle status shows it).`,
-			examples: `bundle test wiki
-bundle test wiki --logs --timeout 2m
-bundle test wiki --filter name=wiki-test-connection`,
 		},
 		"lock": {
 			usage: "resolve a bundle's requirements and write bundle.lock (versions, content digests, image digests)",
@@ -168,29 +136,6 @@ read; it is sent over https only, unless --plain-http-credentials.`,
 			args:     "PACKAGE|DIR oci://HOST/NAMESPACE",
 			examples: "bundle push shop-0.1.0.tgz oci://registry.example.com/bundles",
 		},
-		"archive": {
-			usage: "write a bundle, its requirements and every image they run into one file, for air-gapped clusters",
-			args:  "BUNDLE -o FILE.tar | push FILE.tar oci://HOST/PREFIX",
-			description: `Resolves BUNDLE's requirements as bundle lock does (with --locked: exactly its bundle.lock, bundles
-and images), and writes one OCI image layout as a tar file: every bundle of the graph as a Helm OCI
-chart, and every image by digest, a multi-platform image with all its platforms. Its
-bundle-archive.json lists each bundle (name, version, tag) and each image (as written, repository,
-digest). Carry it offline, then bundle archive push it into a private registry (see docs/airgap.md).`,
-			examples: `bundle lock ./shop
-bundle archive ./shop --locked -o shop.tar
-bundle archive oci://registry.example.com/apps/shop --version ^1 -o shop.tar`,
-		},
-		"archive push": {
-			usage: "copy a bundle archive into an OCI registry: bundles under PREFIX/NAME, images under PREFIX/REPOSITORY",
-			args:  "FILE.tar oci://HOST/PREFIX",
-			description: `Each bundle goes to PREFIX/NAME:VERSION; each image, by digest (and its tag, if written with one), to
-PREFIX/ and its repository, the host's ":" written "_" (docker.io/library/mariadb ->
-HOST/PREFIX/docker.io/library/mariadb). What the registry holds already is not sent again, so an
-interrupted push resumes. Every blob read from the archive is checked against its digest.
-Then: bundle install oci://HOST/PREFIX/NAME --locked --mirror oci://HOST/PREFIX.`,
-			examples: `bundle archive push shop.tar oci://registry.internal/mirror
-bundle install shop oci://registry.internal/mirror/shop --locked --mirror oci://registry.internal/mirror --wait`,
-		},
 		"pull": {
 			usage: "download a bundle (a chart archive) from a repository or an OCI registry",
 			args:  "REPO/NAME | oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
@@ -199,39 +144,6 @@ Works for the stable catalog (stable/NAME), added repositories (REPO/NAME)
 and OCI registries.`,
 			examples: `bundle pull oci://registry.example.com/bundles/shop --version ^0.1
 bundle pull oci://registry.example.com/bundles/shop --untar -d ./shop`,
-		},
-		"sign": {
-			usage: "sign a pushed bundle (its OCI manifest digest) with a key pair, as cosign sign --key does",
-			args:  "oci://HOST/NAMESPACE/NAME[@sha256:DIGEST] --key FILE",
-			description: `Signs cosign's simple-signing payload naming the manifest digest with an ECDSA P-256 key and stores it
-as cosign does, in the manifest tagged sha256-HEX.sig beside the bundle (no transparency log): cosign
-verify --key cosign.pub --insecure-ignore-tlog checks it, and so do bundle verify and the signature
-policy of every command that loads bundles (see docs/signing.md). An encrypted key's password is
-read from $BUNDLE_SIGN_PASSWORD, else $COSIGN_PASSWORD.`,
-			examples: `bundle sign generate-key
-bundle push ./shop oci://registry.example.com/bundles
-bundle sign oci://registry.example.com/bundles/shop --version 0.1.0 --key cosign.key`,
-		},
-		"sign generate-key": {
-			usage: "write a new ECDSA P-256 key pair, PREFIX.key and PREFIX.pub, as cosign generate-key-pair does",
-			args:  "",
-			description: `The private key is encrypted with $BUNDLE_SIGN_PASSWORD (else $COSIGN_PASSWORD) in cosign's format,
-or, with neither set, written unencrypted (PKCS#8 PEM). Both files are written mode 0600; existing
-files are kept unless --force.`,
-			examples: `# the private key encrypted with $BUNDLE_SIGN_PASSWORD (else $COSIGN_PASSWORD)
-bundle sign generate-key --output-key-prefix team`,
-		},
-		"verify": {
-			usage: "check that a trusted key signed a pushed bundle",
-			args:  "oci://HOST/NAMESPACE/NAME[@sha256:DIGEST] --key FILE",
-			description: `Succeeds when a signature stored as cosign stores it (by bundle sign or cosign sign --key) verifies
-with one of the --key public keys (without --key: the keys the signature policy trusts for the
-repository) and names the manifest digest the version's tag points to.
-Otherwise it says why in one line: unsigned, signed by another key, or tampered (the signature is
-of another manifest digest).`,
-			examples: `bundle verify oci://registry.example.com/bundles/shop --version 0.1.0 --key cosign.pub
-# with the keys ~/.config/bundle/policy.yaml trusts for registry.example.com/bundles
-bundle verify oci://registry.example.com/bundles/shop@sha256:5c1e...`,
 		},
 		"login": {
 			usage:    "log in to an OCI registry (stored as docker login stores it)",
@@ -250,12 +162,6 @@ bundle verify oci://registry.example.com/bundles/shop@sha256:5c1e...`,
 Helm's order works too: bundle show values stable/mariadb.`,
 			examples: `bundle show stable/mediawiki
 bundle show stable/mediawiki values`,
-		},
-		"lint": {
-			usage: "check a bundle with Helm's linter and bundle's rules (pinned images, requests, probes, non-root, outputs, schema, README, NOTES)",
-			args:  "[BUNDLE] (default: the current directory)",
-			examples: `bundle lint
-bundle lint ./shop`,
 		},
 		"search": {
 			usage: "search the stable catalog and the repositories added (name and description)",
