@@ -58,48 +58,6 @@ bundle get metadata wiki -o json`,
 			examples: `bundle get all wiki
 bundle get all wiki -o yaml`,
 		},
-		"lock": {
-			usage: "resolve a bundle's requirements and write bundle.lock (versions, content digests, image digests)",
-			args:  "[DIR|ARCHIVE]",
-			description: `DIR defaults to the current directory. A chart archive (.tgz) is never
-rewritten: its lock is printed, or checked with --check.
-
-The lock also records every container image the resolved bundles run with
-their default values (hooks included), each tag with the digest its registry
-serves now (a multi-platform image: its index's digest), so that --locked
-renders every image as REPOSITORY@sha256:... on any cluster. Registries are
-asked with the logins of bundle login and docker login. --check fails when a
-tag now resolves to another digest. --skip-images asks no registry: the
-images already locked stay as they are, unchecked.`,
-			examples: `# write bundle.lock for the bundle in the current directory
-bundle lock
-bundle lock --check ./shop
-# offline: lock the bundles only
-bundle lock --skip-images`,
-		},
-		"update": {
-			usage: "move locked requirements to their newest fitting versions and rewrite bundle.lock",
-			args:  "[DIR|ARCHIVE] [BUNDLE...]",
-			description: `With no BUNDLE every locked bundle may move; otherwise only the named ones.
-DIR defaults to the current directory.`,
-			examples: `bundle update
-# move only mariadb to its newest fitting version
-bundle update ./shop mariadb`,
-		},
-		"deps": {
-			usage: "show the resolved requirement tree: versions, constraints and who imposed them",
-			args:  "[DIR|ARCHIVE|BUNDLE]",
-			description: `-o dot and -o mermaid draw the tree as a graph (Graphviz, Mermaid): bundles and requirement
-instances as nodes, requirements as edges labelled with their constraints.`,
-			examples: `bundle deps stable/mediawiki
-bundle deps ./shop -o json
-bundle deps ./shop -o dot | dot -Tsvg > deps.svg`,
-		},
-		"package": {
-			usage:    "package a bundle directory as NAME-VERSION.tgz, byte-for-byte reproducible (a valid Helm chart archive)",
-			args:     "[DIR]",
-			examples: "bundle package ./shop -d dist/",
-		},
 		"repo": {
 			usage: "manage Helm-style chart repositories (index.yaml over http(s))",
 			examples: `bundle repo add myrepo https://charts.example.com
@@ -130,69 +88,6 @@ read; it is sent over https only, unless --plain-http-credentials.`,
 			usage:    "write index.yaml for the chart archives in a directory",
 			args:     "DIR",
 			examples: "bundle repo index ./charts --url https://charts.example.com",
-		},
-		"push": {
-			usage:    "push a bundle (a .tgz package or a directory) to an OCI registry, as a Helm OCI chart",
-			args:     "PACKAGE|DIR oci://HOST/NAMESPACE",
-			examples: "bundle push shop-0.1.0.tgz oci://registry.example.com/bundles",
-		},
-		"pull": {
-			usage: "download a bundle (a chart archive) from a repository or an OCI registry",
-			args:  "REPO/NAME | oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
-			description: `Writes NAME-VERSION.tgz into --destination, or the bundle's files with --untar.
-Works for the stable catalog (stable/NAME), added repositories (REPO/NAME)
-and OCI registries.`,
-			examples: `bundle pull oci://registry.example.com/bundles/shop --version ^0.1
-bundle pull oci://registry.example.com/bundles/shop --untar -d ./shop`,
-		},
-		"login": {
-			usage:    "log in to an OCI registry (stored as docker login stores it)",
-			args:     "HOST",
-			examples: "echo \"$TOKEN\" | bundle login registry.example.com -u ci --password-stdin",
-		},
-		"logout": {
-			usage:    "forget the login for an OCI registry",
-			args:     "HOST",
-			examples: "bundle logout registry.example.com",
-		},
-		"show": {
-			usage: "show a bundle: its summary, or its chart, values, readme, crds, outputs or requirements",
-			args:  "BUNDLE [all|chart|values|readme|crds|outputs|requires]",
-			description: `With no section, a summary: name, versions, requirements and outputs.
-Helm's order works too: bundle show values stable/mariadb.`,
-			examples: `bundle show stable/mediawiki
-bundle show stable/mediawiki values`,
-		},
-		"search": {
-			usage: "search the stable catalog and the repositories added (name and description)",
-			args:  "[TERM]",
-			description: `Each bundle found is listed at its newest version; --versions (-l) lists every version of it,
-newest first. The stable catalog holds one version of each bundle.`,
-			examples: `bundle search
-bundle search redis -o json
-# every version of the bundles whose name or description holds "leaf"
-bundle search leaf --versions`,
-		},
-		"version": {
-			usage: "print the versions of bundle, the Helm SDK, the Kubernetes client and Go it was built with",
-			examples: `bundle version
-bundle version --short
-bundle version -o json`,
-		},
-		"completion": {
-			usage: "print the shell completion script for bash, zsh, fish or powershell",
-			args:  "bash|zsh|fish|powershell",
-			description: `Completes commands, flags, -o values, release names (from the cluster) and
-bundle references (from the catalog and the repositories added).`,
-			examples: `# load in the current bash session, or for good from ~/.bashrc
-source <(bundle completion bash)
-bundle completion zsh > "${fpath[1]}/_bundle"
-bundle completion fish > ~/.config/fish/completions/bundle.fish
-bundle completion powershell | Out-String | Invoke-Expression`,
-		},
-		"__complete": {
-			usage: "print completion candidates (used by the scripts of bundle completion)",
-			args:  "cur=WORD [WORDS...]",
 		},
 		"help": {
 			usage: "show the help of bundle or of a command",
@@ -372,7 +267,13 @@ func editDistance(a, b string) int {
 }
 
 func helpCommand() *ucli.Command {
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "show the help of bundle or of a command",
+		args:  "[COMMAND [SUBCOMMAND]]",
+		examples: `bundle help
+bundle help install
+bundle help get values`,
+	}, &ucli.Command{
 		Name: "help",
 		Action: func(c *ucli.Context) error {
 			if c.NArg() == 0 {
@@ -397,5 +298,5 @@ func helpCommand() *ucli.Command {
 			// The command's own --help prints exactly what it prints.
 			return c.App.RunContext(c.Context, append(path, "--help"))
 		},
-	}
+	})
 }

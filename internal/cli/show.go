@@ -22,7 +22,14 @@ var showSections = []string{"all", "chart", "values", "readme", "crds", "outputs
 func showCommand() *ucli.Command {
 	var registry registryOptions
 	var version string
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "show a bundle: its summary, or its chart, values, readme, crds, outputs or requirements",
+		args:  "BUNDLE [all|chart|values|readme|crds|outputs|requires]",
+		description: `With no section, a summary: name, versions, requirements and outputs.
+Helm's order works too: bundle show values stable/mariadb.`,
+		examples: `bundle show stable/mediawiki
+bundle show stable/mediawiki values`,
+	}, &ucli.Command{
 		Name:  "show",
 		Flags: append([]ucli.Flag{stringFlag(&version, "version", "", "version constraint (default: newest)")}, registry.flags()...),
 		Action: func(c *ucli.Context) error {
@@ -60,7 +67,7 @@ func showCommand() *ucli.Command {
 			fmt.Fprintln(w)
 			return printOutputs(w, b)
 		},
-	}
+	})
 }
 
 // helmShow prints what helm show SECTION prints, byte for byte: Chart.yaml's
@@ -165,7 +172,16 @@ func printRequires(w io.Writer, b *bundle.Bundle) error {
 func searchCommand() *ucli.Command {
 	var output outputOption
 	var versions bool
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "search the stable catalog and the repositories added (name and description)",
+		args:  "[TERM]",
+		description: `Each bundle found is listed at its newest version; --versions (-l) lists every version of it,
+newest first. The stable catalog holds one version of each bundle.`,
+		examples: `bundle search
+bundle search redis -o json
+# every version of the bundles whose name or description holds "leaf"
+bundle search leaf --versions`,
+	}, &ucli.Command{
 		Name: "search",
 		Flags: []ucli.Flag{
 			boolFlag(&versions, "versions", "list every version of each bundle found, newest first, not only the newest", "l"),
@@ -209,5 +225,5 @@ func searchCommand() *ucli.Command {
 			}
 			return printTable(c.App.Writer, "BUNDLE\tVERSION\tAPP VERSION\tDESCRIPTION", rows)
 		},
-	}
+	})
 }
