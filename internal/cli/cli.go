@@ -1,11 +1,13 @@
-// Package cli is bundle's command line. Each command is an options struct
-// whose typed fields its flags are bound to once, when the command is built
-// (options.go holds the groups several commands share), and a run method
-// that makes the command's library call and prints the result; the help
-// texts live in one table (help.go). Library errors state facts and fixes;
-// this package words them with its own flags and commands. It has no
-// package-level state; all output goes to the writers it is given, so
-// commands run in-process in tests.
+// Package cli is bundle's command line. Each command lives in its own file
+// (install.go, get.go; a few close ones share one, as grant and revoke):
+// its options struct, whose typed fields its flags are bound to once, when
+// the command is built (options.go holds the groups several commands
+// share, flags.go the binding), its help (usage, arguments, description,
+// examples), and a run method that makes the command's library call and
+// prints the result. help.go only renders what the commands declare.
+// Library errors state facts and fixes; this package words them with its
+// own flags and commands. It has no package-level state; all output goes
+// to the writers it is given, so commands run in-process in tests.
 package cli
 
 import (
@@ -154,6 +156,17 @@ func flagList(options []string) string {
 	return strings.Join(flags, " and ")
 }
 
+// commandPath is "bundle", "bundle install" or "bundle get values".
+func commandPath(c *ucli.Context) string {
+	if c.Command != nil && c.Command.HelpName != "" {
+		return c.Command.HelpName
+	}
+	if c.Command != nil && c.Command.Name != "" {
+		return c.App.Name + " " + c.Command.Name
+	}
+	return c.App.Name
+}
+
 func usagef(c *ucli.Context, format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (see %s --help)", commandPath(c))}
 }
@@ -272,7 +285,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			helpCommand(),
 		},
 	}
-	setupHelp(app)
+	setupCommands(app)
 	return app
 }
 
