@@ -21,14 +21,28 @@ type archiveOptions struct {
 
 func archiveCommand() *ucli.Command {
 	o := &archiveOptions{}
-	cmd := command("archive", o.run, o.registry.flags(), []ucli.Flag{
-		o.registry.quietFlag(),
-		stringFlag(&o.version, "version", "", "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"),
-		boolFlag(&o.locked, "locked", "archive exactly the bundle's bundle.lock: its bundles and its images"),
-		stringFlag(&o.output, "output", "", "the archive to write (FILE.tar)", "o"),
+	return withHelp(helpText{
+		usage: "write a bundle, its requirements and every image they run into one file, for air-gapped clusters",
+		args:  "BUNDLE -o FILE.tar | push FILE.tar oci://HOST/PREFIX",
+		description: `Resolves BUNDLE's requirements as bundle lock does (with --locked: exactly its bundle.lock, bundles
+and images), and writes one OCI image layout as a tar file: every bundle of the graph as a Helm OCI
+chart, and every image by digest, a multi-platform image with all its platforms. Its
+bundle-archive.json lists each bundle (name, version, tag) and each image (as written, repository,
+digest). Carry it offline, then bundle archive push it into a private registry (see docs/airgap.md).`,
+		examples: `bundle lock ./shop
+bundle archive ./shop --locked -o shop.tar
+bundle archive oci://registry.example.com/apps/shop --version ^1 -o shop.tar`,
+	}, &ucli.Command{
+		Name: "archive",
+		Flags: flags(o.registry.flags(), []ucli.Flag{
+			o.registry.quietFlag(),
+			stringFlag(&o.version, "version", "", "version constraint for the bundle, e.g. ^1.0.0 (default: newest)"),
+			boolFlag(&o.locked, "locked", "archive exactly the bundle's bundle.lock: its bundles and its images"),
+			stringFlag(&o.output, "output", "", "the archive to write (FILE.tar)", "o"),
+		}),
+		Action:      o.run,
+		Subcommands: []*ucli.Command{archivePushCommand()},
 	})
-	cmd.Subcommands = []*ucli.Command{archivePushCommand()}
-	return cmd
 }
 
 func (o *archiveOptions) run(c *ucli.Context) error {
@@ -79,7 +93,17 @@ type archivePushOptions struct {
 
 func archivePushCommand() *ucli.Command {
 	o := &archivePushOptions{}
-	return command("push", o.run, o.registry.flags(), []ucli.Flag{
+	return command("push", helpText{
+		usage: "copy a bundle archive into an OCI registry: bundles under PREFIX/NAME, images under PREFIX/REPOSITORY",
+		args:  "FILE.tar oci://HOST/PREFIX",
+		description: `Each bundle goes to PREFIX/NAME:VERSION; each image, by digest (and its tag, if written with one), to
+PREFIX/ and its repository, the host's ":" written "_" (docker.io/library/mariadb ->
+HOST/PREFIX/docker.io/library/mariadb). What the registry holds already is not sent again, so an
+interrupted push resumes. Every blob read from the archive is checked against its digest.
+Then: bundle install oci://HOST/PREFIX/NAME --locked --mirror oci://HOST/PREFIX.`,
+		examples: `bundle archive push shop.tar oci://registry.internal/mirror
+bundle install shop oci://registry.internal/mirror/shop --locked --mirror oci://registry.internal/mirror --wait`,
+	}, o.run, o.registry.flags(), []ucli.Flag{
 		o.registry.quietFlag(),
 		boolFlag(&o.Force, "force", "move a bundle's version tag or an image's tag that holds other content"),
 	})

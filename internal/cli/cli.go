@@ -1,11 +1,13 @@
-// Package cli is bundle's command line. Each command is an options struct
-// whose typed fields its flags are bound to once, when the command is built
-// (options.go holds the groups several commands share), and a run method
-// that makes the command's library call and prints the result; the help
-// texts live in one table (help.go). Library errors state facts and fixes;
-// this package words them with its own flags and commands. It has no
-// package-level state; all output goes to the writers it is given, so
-// commands run in-process in tests.
+// Package cli is bundle's command line. Each command lives in its own file
+// (install.go, get.go; a few close ones share one, as grant and revoke):
+// its options struct, whose typed fields its flags are bound to once, when
+// the command is built (options.go holds the groups several commands
+// share, flags.go the binding), its help (usage, arguments, description,
+// examples), and a run method that makes the command's library call and
+// prints the result. help.go only renders what the commands declare.
+// Library errors state facts and fixes; this package words them with its
+// own flags and commands. It has no package-level state; all output goes
+// to the writers it is given, so commands run in-process in tests.
 package cli
 
 import (
@@ -154,6 +156,17 @@ func flagList(options []string) string {
 	return strings.Join(flags, " and ")
 }
 
+// commandPath is "bundle", "bundle install" or "bundle get values".
+func commandPath(c *ucli.Context) string {
+	if c.Command != nil && c.Command.HelpName != "" {
+		return c.Command.HelpName
+	}
+	if c.Command != nil && c.Command.Name != "" {
+		return c.App.Name + " " + c.Command.Name
+	}
+	return c.App.Name
+}
+
 func usagef(c *ucli.Context, format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (see %s --help)", commandPath(c))}
 }
@@ -195,14 +208,37 @@ func runApp(ctx context.Context, app *ucli.App, args []string) int {
 	return ExitError
 }
 
+// appEnvironment is bundle --help's ENVIRONMENT section: the variables
+// bundle reads (helmenv.go for Helm's).
+const appEnvironment = `BUNDLE_NAMESPACE, HELM_NAMESPACE    the namespace when -n is not given (set both: they must agree)
+HELM_KUBECONTEXT                    the kubeconfig context when --kube-context is not given
+KUBECONFIG                          the kubeconfig files (default: ~/.kube/config)
+HELM_DEBUG                          true: --debug
+HELM_MAX_HISTORY                    upgrade's --history-max when it is not given (default: 10)
+HELM_REGISTRY_CONFIG                a registry credentials file, read before Docker's; bundle login stores there
+HELM_COLOR, NO_COLOR                bundle diff's colours: never, always or auto (on a terminal)
+BUNDLE_CONFIG_HOME                  repositories.yaml and policy.yaml (default: $XDG_CONFIG_HOME/bundle)
+BUNDLE_CACHE_HOME                   the repositories' indexes (default: $XDG_CACHE_HOME/bundle)
+BUNDLE_SIGN_PASSWORD                the password of a signing key (else $COSIGN_PASSWORD)
+Helm's other variables (HELM_KUBETOKEN, HELM_DRIVER=configmap, ...) are refused where they would
+change what a command does: see docs/helm-compat.md.`
+
+// appExamples is bundle --help's EXAMPLES section.
+const appExamples = `# install a bundle with its infrastructure, then look at it
+bundle install wiki stable/mediawiki --wait
+bundle status wiki
+bundle help install`
+
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 	app := &ucli.App{
-		Name:      "bundle",
-		Usage:     "install apps with their infrastructure on Kubernetes, as one release",
-		Version:   Version,
-		Reader:    stdin,
-		Writer:    stdout,
-		ErrWriter: stderr,
+		Name:    "bundle",
+		Usage:   "install apps with their infrastructure on Kubernetes, as one release",
+		Version: Version,
+		// The ENVIRONMENT and EXAMPLES sections after urfave's.
+		CustomAppHelpTemplate: appHelpTemplate(appEnvironment, appExamples),
+		Reader:                stdin,
+		Writer:                stdout,
+		ErrWriter:             stderr,
 		// Errors are printed by Run; never exit from inside the library.
 		ExitErrHandler: func(*ucli.Context, error) {},
 		// Our own help command (help.go) replaces urfave's.
@@ -249,7 +285,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			helpCommand(),
 		},
 	}
-	setupHelp(app)
+	setupCommands(app)
 	return app
 }
 
@@ -303,4 +339,12 @@ func exists(p string) bool {
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
+}
+
+// plural is "1 claim", "2 claims".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

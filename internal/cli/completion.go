@@ -29,7 +29,17 @@ import (
 const completionTimeout = 3 * time.Second
 
 func completionCommand() *ucli.Command {
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "print the shell completion script for bash, zsh, fish or powershell",
+		args:  "bash|zsh|fish|powershell",
+		description: `Completes commands, flags, -o values, release names (from the cluster) and
+bundle references (from the catalog and the repositories added).`,
+		examples: `# load in the current bash session, or for good from ~/.bashrc
+source <(bundle completion bash)
+bundle completion zsh > "${fpath[1]}/_bundle"
+bundle completion fish > ~/.config/fish/completions/bundle.fish
+bundle completion powershell | Out-String | Invoke-Expression`,
+	}, &ucli.Command{
 		Name: "completion",
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "bash, zsh, fish or powershell"); err != nil {
@@ -42,7 +52,7 @@ func completionCommand() *ucli.Command {
 			_, err := io.WriteString(c.App.Writer, strings.ReplaceAll(script, "bundle", c.App.Name))
 			return err
 		},
-	}
+	})
 }
 
 func completionScripts() map[string]string {
@@ -126,7 +136,10 @@ Register-ArgumentCompleter -Native -CommandName 'bundle' -ScriptBlock {
 
 // completeCommand answers the completion scripts.
 func completeCommand() *ucli.Command {
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "print completion candidates (used by the scripts of bundle completion)",
+		args:  "cur=WORD [WORDS...]",
+	}, &ucli.Command{
 		Name:            "__complete",
 		Hidden:          true,
 		HideHelp:        true,
@@ -141,7 +154,7 @@ func completeCommand() *ucli.Command {
 			}
 			return nil
 		},
-	}
+	})
 }
 
 type candidate struct{ value, desc string }

@@ -31,7 +31,25 @@ func (o *lockOptions) lockFlags() []ucli.Flag {
 
 func lockCommand() *ucli.Command {
 	o := &lockOptions{}
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "resolve a bundle's requirements and write bundle.lock (versions, content digests, image digests)",
+		args:  "[DIR|ARCHIVE]",
+		description: `DIR defaults to the current directory. A chart archive (.tgz) is never
+rewritten: its lock is printed, or checked with --check.
+
+The lock also records every container image the resolved bundles run with
+their default values (hooks included), each tag with the digest its registry
+serves now (a multi-platform image: its index's digest), so that --locked
+renders every image as REPOSITORY@sha256:... on any cluster. Registries are
+asked with the logins of bundle login and docker login. --check fails when a
+tag now resolves to another digest. --skip-images asks no registry: the
+images already locked stay as they are, unchecked.`,
+		examples: `# write bundle.lock for the bundle in the current directory
+bundle lock
+bundle lock --check ./shop
+# offline: lock the bundles only
+bundle lock --skip-images`,
+	}, &ucli.Command{
 		Name: "lock",
 		Flags: append([]ucli.Flag{
 			boolFlag(&o.Check, "check", "write nothing; fail if bundle.lock is missing, out of date, a digest changed or an image tag moved"),
@@ -43,7 +61,7 @@ func lockCommand() *ucli.Command {
 			}
 			return o.lock(c, dir)
 		},
-	}
+	})
 }
 
 // lock runs bundle lock or update on dir and prints what changed.
@@ -68,7 +86,15 @@ func (o *lockOptions) lock(c *ucli.Context, dir string) error {
 
 func updateCommand() *ucli.Command {
 	o := &lockOptions{}
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "move locked requirements to their newest fitting versions and rewrite bundle.lock",
+		args:  "[DIR|ARCHIVE] [BUNDLE...]",
+		description: `With no BUNDLE every locked bundle may move; otherwise only the named ones.
+DIR defaults to the current directory.`,
+		examples: `bundle update
+# move only mariadb to its newest fitting version
+bundle update ./shop mariadb`,
+	}, &ucli.Command{
 		Name:  "update",
 		Flags: o.lockFlags(),
 		Action: func(c *ucli.Context) error {
@@ -80,12 +106,20 @@ func updateCommand() *ucli.Command {
 			o.Update, o.UpdateAll = args, len(args) == 0
 			return o.lock(c, dir)
 		},
-	}
+	})
 }
 
 func depsCommand() *ucli.Command {
 	o := &lockOptions{output: outputOption{graphs: true}}
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "show the resolved requirement tree: versions, constraints and who imposed them",
+		args:  "[DIR|ARCHIVE|BUNDLE]",
+		description: `-o dot and -o mermaid draw the tree as a graph (Graphviz, Mermaid): bundles and requirement
+instances as nodes, requirements as edges labelled with their constraints.`,
+		examples: `bundle deps stable/mediawiki
+bundle deps ./shop -o json
+bundle deps ./shop -o dot | dot -Tsvg > deps.svg`,
+	}, &ucli.Command{
 		Name:  "deps",
 		Flags: []ucli.Flag{o.output.flag(), o.registry.plainHTTPFlag()},
 		Action: func(c *ucli.Context) error {
@@ -113,7 +147,7 @@ func depsCommand() *ucli.Command {
 			printTree(c.App.Writer, t, "", true, true)
 			return nil
 		},
-	}
+	})
 }
 
 func optionalDir(c *ucli.Context) (string, error) {

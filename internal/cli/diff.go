@@ -3,12 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -94,7 +91,21 @@ type diffElement struct {
 }
 
 func diffCommand() *ucli.Command {
-	return &ucli.Command{Name: "diff", Subcommands: []*ucli.Command{diffInstallCommand(), diffUpgradeCommand(), diffRollbackCommand(), diffUninstallCommand(), diffDriftCommand()}}
+	return withHelp(helpText{
+		usage: "show what an install, upgrade, rollback or uninstall would change, or what drifted, object by object, changing nothing",
+		args:  "install|upgrade|rollback|uninstall|drift ...",
+		description: `The revision is made as install or upgrade makes it (the same flags, the same resolution,
+values and rendering), every object is sent to the API server in a dry run as the operation sends
+it (applied server-side as field manager bundle), and what it would store is compared with the
+live object. diff rollback does the same with an earlier revision; diff uninstall lists what
+uninstall deletes and keeps; diff drift shows what was changed by hand since the release applied
+it. Nothing is changed. Secrets' values are never shown: only their keys, added, removed, changed
+or unchanged. See docs/diff.md.`,
+		examples: `bundle diff install wiki stable/mediawiki -n team
+bundle diff upgrade wiki stable/mediawiki --set wiki.name="Team Wiki"`,
+	}, &ucli.Command{Name: "diff", Subcommands: []*ucli.Command{
+		diffInstallCommand(), diffUpgradeCommand(), diffRollbackCommand(), diffUninstallCommand(), diffDriftCommand(),
+	}})
 }
 
 // diffInstallOptions are bundle diff install's flags: install's, and
@@ -106,7 +117,23 @@ type diffInstallOptions struct {
 
 func diffInstallCommand() *ucli.Command {
 	o := &diffInstallOptions{}
-	return command("install", o.run, o.installOptions.flags(), o.diff.flags())
+	return command("install", helpText{
+		usage: "show what bundle install would create, changing nothing",
+		args:  "[NAME] BUNDLE",
+		description: `Takes bundle install's flags (--wait, --atomic, --dry-run and --timeout are accepted and
+ignored). Prints the bundle and its requirements, then each object (+ create, ~ change, - delete)
+with a unified diff of its YAML: what the API server would store, defaults included, without the
+fields it maintains (managedFields, resourceVersion, uid, status, ...). Hooks are not shown.
+Colour on a terminal only (not with $NO_COLOR). With --detailed-exitcode: 0 when nothing would
+change, 2 when something would, 1 on an error (a wrong command line too). -o mermaid and -o dot
+draw the bundle and its requirement instances as a graph, those created, changed or dropped
+highlighted (every bundle diff command takes them).`,
+		examples: `bundle diff install wiki stable/mediawiki -n team
+bundle diff install ./shop -f prod.yaml -o json
+bundle diff install wiki stable/mediawiki --detailed-exitcode --context 1
+# the bundles as a graph, what changes highlighted (also -o dot)
+bundle diff install wiki stable/mediawiki -o mermaid`,
+	}, o.run, o.installOptions.flags(), o.diff.flags())
 }
 
 func (o *diffInstallOptions) run(c *ucli.Context) error {
@@ -129,7 +156,20 @@ type diffUpgradeOptions struct {
 
 func diffUpgradeCommand() *ucli.Command {
 	o := &diffUpgradeOptions{}
-	return command("upgrade", o.run, o.upgradeOptions.flags(), o.diff.flags())
+	return command("upgrade", helpText{
+		usage: "show what bundle upgrade would change, changing nothing",
+		args:  "NAME BUNDLE",
+		description: `Takes bundle upgrade's flags (--wait, --atomic, --dry-run and --timeout are accepted and
+ignored), and keeps the installed requirement versions as upgrade does (--update-deps moves them).
+Prints the bundle and requirement versions before -> after, then each object the upgrade creates,
+changes (only the fields that change: defaults the API server fills in do not show) or deletes.
+Secrets' values are never shown, only their keys. With --detailed-exitcode: 0 when nothing would
+change, 2 when something would, 1 on an error (a wrong command line too).`,
+		examples: `bundle diff upgrade wiki stable/mediawiki --set wiki.name="Team Wiki"
+bundle diff upgrade wiki stable/mediawiki --reuse-values --update-deps
+# in CI: fail the step when the cluster is not what the bundle says
+bundle diff upgrade wiki stable/mediawiki -f prod.yaml --detailed-exitcode`,
+	}, o.run, o.upgradeOptions.flags(), o.diff.flags())
 }
 
 func (o *diffUpgradeOptions) run(c *ucli.Context) error {
@@ -179,7 +219,16 @@ func (o *releaseDiff) run(c *ucli.Context, plan func(*release.Client, diff.Optio
 
 func diffRollbackCommand() *ucli.Command {
 	o := &releaseDiff{}
-	return command("rollback", func(c *ucli.Context) error {
+	return command("rollback", helpText{
+		usage: "show what bundle rollback would change, changing nothing",
+		args:  "NAME [REVISION]",
+		description: `Runs the rollback as a dry run (the target revision validated, bound releases' constraints
+checked), then sends every object of the target revision to the API server in a dry run as the
+rollback applies it, and compares what it would store with the live object. Without REVISION,
+the previous deployed revision. Secrets' values are never shown, only their keys.`,
+		examples: `bundle diff rollback wiki
+bundle diff rollback wiki 2 --detailed-exitcode`,
+	}, func(c *ucli.Context) error {
 		name, rev, err := rollbackArgs(c)
 		if err != nil {
 			return err
@@ -200,7 +249,17 @@ type diffUninstallOptions struct {
 
 func diffUninstallCommand() *ucli.Command {
 	o := &diffUninstallOptions{}
-	return command("uninstall", o.run, o.kube.flags(), []ucli.Flag{
+	return command("uninstall", helpText{
+		usage: "show what bundle uninstall would delete and keep, changing nothing",
+		args:  "NAME",
+		description: `Lists every object of the release that uninstall deletes (not those marked
+helm.sh/resource-policy: keep), and the release's persistent volume claims and the Secrets its data
+was initialised with (labelled bundle.sh/kept-with-data): kept with the data, or deleted with
+--delete-data. Names the releases this one is bound to and those bound to it
+(uninstall refuses while there are any, unless --force).`,
+		examples: `bundle diff uninstall wiki
+bundle diff uninstall wiki --delete-data -o json`,
+	}, o.run, o.kube.flags(), []ucli.Flag{
 		boolFlag(&o.deleteData, "delete-data", "show the release's persistent volume claims, and the Secrets its data was initialised with, as deleted (kept otherwise)"),
 		boolFlag(&o.force, "force", "as bundle uninstall --force: do not warn that releases bound to this one stop uninstall"),
 	}, o.diff.flags())
@@ -222,7 +281,19 @@ func (o *diffUninstallOptions) run(c *ucli.Context) error {
 
 func diffDriftCommand() *ucli.Command {
 	o := &releaseDiff{}
-	return command("drift", func(c *ucli.Context) error {
+	return command("drift", helpText{
+		usage: "show the objects of a release that are no longer what it applied, changing nothing",
+		args:  "RELEASE",
+		description: `Compares every object of the release's current revision with what that revision applied:
+the fields the release sets (as field manager bundle) changed by hand show as ~ change (before:
+live, after: as the release set them), objects deleted by hand as + create. Fields other managers
+keep are not drift: status, replicas an autoscaler scales, defaults and annotations controllers
+add. bundle upgrade with the same inputs takes the drift back. bundle status counts the drifted
+objects. With --detailed-exitcode: 0 when nothing drifted, 2 when something did.`,
+		examples: `bundle diff drift wiki
+# in CI or cron: alert when someone edited the release by hand
+bundle diff drift wiki --detailed-exitcode -o json`,
+	}, func(c *ucli.Context) error {
 		if err := exactArgs(c, 1, "RELEASE"); err != nil {
 			return err
 		}
@@ -251,221 +322,4 @@ func asDiff(err error) error {
 		e = fe.Err
 	}
 	return err
-}
-
-// useColor reports whether bundle diff colours its output: never when
-// $NO_COLOR is set (https://no-color.org); as $HELM_COLOR says when it is
-// never or always, as in helm 4; else (auto) on a terminal, unless $TERM
-// is dumb.
-func useColor(c *ucli.Context) bool {
-	env := getenv(c)
-	if env("NO_COLOR") != "" {
-		return false
-	}
-	switch strings.ToLower(env(helmColorEnv)) {
-	case "never":
-		return false
-	case "always":
-		return true
-	}
-	if env("TERM") == "dumb" {
-		return false
-	}
-	f, ok := c.App.Writer.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// ANSI colours of bundle diff's output.
-const (
-	colorRed    = "\x1b[31m"
-	colorGreen  = "\x1b[32m"
-	colorYellow = "\x1b[33m"
-	colorCyan   = "\x1b[36m"
-	colorBold   = "\x1b[1m"
-	colorReset  = "\x1b[0m"
-)
-
-// painter colours text when on.
-type painter bool
-
-func (on painter) paint(color, s string) string {
-	if !on || s == "" {
-		return s
-	}
-	return color + s + colorReset
-}
-
-// printPlan prints what the operation would do: the bundle and its
-// requirements, a count of objects, then each object it creates, changes
-// or deletes with its diff (a Secret's keys with their states, never
-// their values).
-func printPlan(w io.Writer, p *diff.Plan, color bool) error {
-	pt := painter(color)
-	fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bundle:"), resolutionLine(pt, p.Bundle))
-	for _, r := range p.Requirements {
-		fmt.Fprintf(w, "  %s\n", resolutionLine(pt, r))
-	}
-	printWiring(w, pt, p.Wiring)
-	counts := map[diff.Action]int{}
-	for _, o := range p.Objects {
-		counts[o.Action]++
-	}
-	fmt.Fprintf(w, "%s %d to create, %d to change, %d to delete, %d unchanged\n", pt.paint(colorBold, "Objects:"),
-		counts[diff.Create], counts[diff.Change], counts[diff.Delete], counts[diff.Unchanged])
-	for _, cl := range p.Claims {
-		what := "claim " + cl.Namespace + "/" + cl.Name
-		if cl.StatefulSet != "" {
-			what += " (of StatefulSet " + cl.StatefulSet + ")"
-		}
-		if cl.Action == diff.Delete {
-			fmt.Fprintln(w, pt.paint(colorRed, "- delete "+what+" with its data"))
-		} else {
-			fmt.Fprintf(w, "  keep %s with its data (--delete-data deletes it)\n", what)
-		}
-	}
-	for _, ds := range p.DataSecrets {
-		what := "Secret " + ds.Namespace + "/" + ds.Name + " the data was initialised with"
-		if ds.Action == diff.Delete {
-			fmt.Fprintln(w, pt.paint(colorRed, "- delete "+what))
-		} else {
-			fmt.Fprintf(w, "  keep %s (--delete-data deletes it)\n", what)
-		}
-	}
-	for _, e := range p.Elsewhere {
-		label, rest, _ := strings.Cut(elsewhereLine(e), ": ")
-		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, label+":"), rest)
-	}
-	for _, pr := range p.Providers {
-		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound to:"), pr)
-	}
-	for _, co := range p.Consumers {
-		fmt.Fprintf(w, "%s %s\n", pt.paint(colorBold, "Bound by:"), co)
-	}
-	for _, o := range p.Objects {
-		if o.Action != diff.Create && o.Action != diff.Delete && o.Action != diff.Change {
-			continue
-		}
-		sign, color := mark(o.Action)
-		fmt.Fprintf(w, "\n%s\n", pt.paint(color, sign+" "+string(o.Action)+" "+o.String()))
-		for _, k := range o.SecretKeys {
-			line := fmt.Sprintf("  data.%s: %s (value hidden)", k.Key, k.State)
-			switch k.State {
-			case diff.KeyAdded:
-				line = pt.paint(colorGreen, line)
-			case diff.KeyRemoved:
-				line = pt.paint(colorRed, line)
-			case diff.KeyChanged:
-				line = pt.paint(colorYellow, line)
-			}
-			fmt.Fprintln(w, line)
-		}
-		for _, l := range strings.SplitAfter(o.Diff, "\n") {
-			if l == "" {
-				continue
-			}
-			text := strings.TrimSuffix(l, "\n")
-			switch {
-			case strings.HasPrefix(l, "@@"):
-				text = pt.paint(colorCyan, text)
-			case strings.HasPrefix(l, "+"):
-				text = pt.paint(colorGreen, text)
-			case strings.HasPrefix(l, "-"):
-				text = pt.paint(colorRed, text)
-			}
-			fmt.Fprintln(w, text)
-		}
-	}
-	return nil
-}
-
-// elsewhereLine says what a release holds outside its namespace, in one
-// other: "Also in namespace data: ConfigMap a, Job.batch b; hooks:
-// Job.batch c", or "Also cluster-wide: ...".
-func elsewhereLine(e diff.Elsewhere) string {
-	where := "Also cluster-wide"
-	if e.Namespace != "" {
-		where = "Also in namespace " + e.Namespace
-	}
-	line := where + ": " + strings.Join(e.Objects, ", ")
-	if len(e.Hooks) > 0 {
-		if len(e.Objects) > 0 {
-			line += "; "
-		}
-		line += "hooks: " + strings.Join(e.Hooks, ", ")
-	}
-	return line
-}
-
-// printWiring says which requirement outputs change and who uses them:
-// "~ database.host (used by the root): a -> b".
-func printWiring(w io.Writer, pt painter, wires []diff.Wire) {
-	if len(wires) == 0 {
-		return
-	}
-	fmt.Fprintln(w, pt.paint(colorBold, "Wiring:"))
-	for _, wr := range wires {
-		sign, color := mark(wr.Action)
-		var line string
-		switch {
-		case wr.Hidden:
-			line = fmt.Sprintf("%s %s: %s (value hidden)", sign, wr, wr.Action)
-		case wr.Action == diff.Create:
-			line = fmt.Sprintf("+ %s: %q", wr, wr.After)
-		case wr.Action == diff.Delete:
-			line = fmt.Sprintf("- %s: %q", wr, wr.Before)
-		default:
-			line = fmt.Sprintf("~ %s: %q -> %q", wr, wr.Before, wr.After)
-		}
-		fmt.Fprintf(w, "  %s\n", pt.paint(color, line))
-	}
-}
-
-// mark is how bundle diff marks what an action does to an object or a
-// wire: + in green to create, - in red to delete, ~ in yellow to change.
-func mark(a diff.Action) (sign, color string) {
-	switch a {
-	case diff.Create:
-		return "+", colorGreen
-	case diff.Delete:
-		return "-", colorRed
-	}
-	return "~", colorYellow
-}
-
-// resolutionLine is "database: mariadb 1.0.1 -> 1.0.2 (from stable)" and
-// the like; the root bundle has no instance.
-func resolutionLine(pt painter, r diff.Resolution) string {
-	prefix := ""
-	if r.Instance != "" {
-		prefix = r.Instance + ": "
-	}
-	from := func(x *plan.Resolved) string {
-		if x.Bound != "" {
-			return " bound to release " + x.Bound
-		}
-		if x.Repository == "" {
-			return ""
-		}
-		return " from " + x.Repository
-	}
-	switch r.Action {
-	case diff.Create:
-		return pt.paint(colorGreen, fmt.Sprintf("+ %s%s %s%s (new)", prefix, r.After.Bundle, r.After.Version, from(r.After)))
-	case diff.Delete:
-		if r.Before.Bound != "" {
-			return pt.paint(colorRed, fmt.Sprintf("- %s%s %s (binding dropped: release %s stays)", prefix, r.Before.Bundle, r.Before.Version, r.Before.Bound))
-		}
-		return pt.paint(colorRed, fmt.Sprintf("- %s%s %s (dropped)", prefix, r.Before.Bundle, r.Before.Version))
-	case diff.Change:
-		what := r.After.Bundle + " " + r.Before.Version + " -> " + r.After.Version
-		if r.Before.Bundle != r.After.Bundle {
-			what = r.Before.Bundle + " " + r.Before.Version + " -> " + r.After.Bundle + " " + r.After.Version
-		}
-		why := ""
-		if r.Why != "" {
-			why = " (" + strings.Replace(r.Why, "UpdateDeps", "--update-deps", 1) + ")"
-		}
-		return pt.paint(colorYellow, fmt.Sprintf("~ %s%s%s%s", prefix, what, from(r.After), why))
-	}
-	return fmt.Sprintf("  %s%s %s (unchanged)", prefix, r.After.Bundle, r.After.Version)
 }

@@ -42,38 +42,74 @@ func (o *getOptions) get(c *ucli.Context) (*release.Details, error) {
 
 func getCommand() *ucli.Command {
 	values, meta, all := &getOptions{}, &getOptions{}, &getOptions{}
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "show a stored release revision: its values, manifest, notes, hooks or metadata",
+		args:  "values|manifest|notes|hooks|metadata|all NAME",
+		description: `Reads the release record, as helm get does; nothing in the cluster is
+inspected (bundle status shows the resources' readiness).`,
+		examples: `bundle get values wiki
+bundle get all wiki --revision 2`,
+	}, &ucli.Command{
 		Name: "get",
 		Subcommands: []*ucli.Command{
-			{
+			withHelp(helpText{
+				usage: "print the values the user supplied (with --all, every value the templates saw)",
+				args:  "NAME",
+				examples: `bundle get values wiki
+# every value the templates saw, as JSON
+bundle get values wiki --all -o json`,
+			}, &ucli.Command{
 				Name: "values",
 				Flags: append(values.flags(true),
 					boolFlag(&values.all, "all", "print the computed values: the bundle's defaults merged with the user's", "a")),
 				Action: values.getValues,
-			},
-			getText("manifest", func(w io.Writer, d *release.Details) {
+			}),
+			getText("manifest", helpText{
+				usage: "print the Kubernetes manifests of the release, app and requirements",
+				args:  "NAME",
+				examples: `bundle get manifest wiki
+bundle get manifest wiki --revision 1 > rev1.yaml`,
+			}, func(w io.Writer, d *release.Details) {
 				fmt.Fprintln(w, d.Manifest)
 			}),
-			getText("notes", func(w io.Writer, d *release.Details) {
+			getText("notes", helpText{
+				usage:    "print the release's notes (NOTES.txt as rendered)",
+				args:     "NAME",
+				examples: "bundle get notes wiki",
+			}, func(w io.Writer, d *release.Details) {
 				if d.Notes != "" {
 					fmt.Fprintf(w, "NOTES:\n%s\n", d.Notes)
 				}
 			}),
-			getText("hooks", func(w io.Writer, d *release.Details) {
+			getText("hooks", helpText{
+				usage:    "print the release's hook manifests (tests included)",
+				args:     "NAME",
+				examples: "bundle get hooks wiki",
+			}, func(w io.Writer, d *release.Details) {
 				printHooks(w, d.Hooks)
 			}),
-			{
+			withHelp(helpText{
+				usage: "print the release's name, bundle, version, status and requirements",
+				args:  "NAME",
+				examples: `bundle get metadata wiki
+bundle get metadata wiki -o json`,
+			}, &ucli.Command{
 				Name:   "metadata",
 				Flags:  meta.flags(true),
 				Action: meta.getMetadata,
-			},
-			{
+			}),
+			withHelp(helpText{
+				usage: "print everything: status, requirements, values, hooks, manifest and notes",
+				args:  "NAME",
+				examples: `bundle get all wiki
+bundle get all wiki -o yaml`,
+			}, &ucli.Command{
 				Name:   "all",
 				Flags:  all.flags(true),
 				Action: all.getAll,
-			},
+			}),
 		},
-	}
+	})
 }
 
 func (o *getOptions) getValues(c *ucli.Context) error {
@@ -186,11 +222,11 @@ func labelString(m map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
-// getText is a get subcommand that prints part of a revision as text, as
-// helm get does.
-func getText(name string, print func(io.Writer, *release.Details)) *ucli.Command {
+// getText is a get subcommand, with the help h, that prints part of a
+// revision as text, as helm get does.
+func getText(name string, h helpText, print func(io.Writer, *release.Details)) *ucli.Command {
 	o := &getOptions{}
-	return &ucli.Command{
+	return withHelp(h, &ucli.Command{
 		Name:  name,
 		Flags: o.flags(false),
 		Action: func(c *ucli.Context) error {
@@ -201,5 +237,5 @@ func getText(name string, print func(io.Writer, *release.Details)) *ucli.Command
 			print(c.App.Writer, d)
 			return nil
 		},
-	}
+	})
 }

@@ -22,7 +22,19 @@ type grantOptions struct {
 
 func grantCommand() *ucli.Command {
 	o := &grantOptions{}
-	return command("grant", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
+	return command("grant", helpText{
+		usage: "let an app of another namespace bind to a release of this one",
+		args:  "PROVIDER NAMESPACE/RELEASE/INSTANCE",
+		description: `Run by the owner of PROVIDER, in its namespace: an app of another namespace binds to
+PROVIDER (bundle install RELEASE ... -n NAMESPACE --bind INSTANCE=PROVIDER_NAMESPACE/PROVIDER)
+only through its grant. The grant is a release of this namespace: the app's claim (its database,
+user and password Secret, made by a Job with PROVIDER's administrator Secret), a record of PROVIDER
+(bundle, version, digest, outputs), and a Role that lets the --to subjects get those two objects
+by name, and nothing else of this namespace. Run again, it updates the grant; upgrading or rolling
+back PROVIDER makes its grants again. bundle revoke removes it. See docs/bindings.md.`,
+		examples: `bundle grant team-db web/wiki/database -n data
+bundle grant team-db web/wiki/database -n data --to serviceaccount:web/deployer --to group:web-team`,
+	}, o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
 		arrayFlag(&o.to, "to", "who may read what the grant publishes: user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME (repeatable; default: the ServiceAccounts of the app's namespace)"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: render and validate the grant against the cluster, change nothing"),
 	})
@@ -115,7 +127,16 @@ type revokeOptions struct {
 
 func revokeCommand() *ucli.Command {
 	o := &revokeOptions{wait: waitOptions{silent: true}}
-	return command("revoke", o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
+	return command("revoke", helpText{
+		usage: "remove a grant: the app's database user is dropped, its database kept",
+		args:  "PROVIDER NAMESPACE/RELEASE/INSTANCE",
+		description: `Uninstalls the grant bundle grant made: its hook drops the app's database user, and with
+--delete-data its database. Refused while the app is bound through it (--force revokes anyway,
+the app loses its user); --delete-data is refused while the app is, or may be, bound (its
+release cannot be read), even with --force.`,
+		examples: `bundle revoke team-db web/wiki/database -n data
+bundle revoke team-db web/wiki/database -n data --delete-data`,
+	}, o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
 		boolFlag(&o.DeleteData, "delete-data", "drop the claim's database too (kept otherwise); refused while the app may still be bound, even with --force"),
 		boolFlag(&o.Force, "force", "revoke even if the app is (or may be) still bound: it loses its database user"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: say what would be revoked"),

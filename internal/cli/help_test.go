@@ -131,26 +131,19 @@ func TestEditDistance(t *testing.T) {
 	}
 }
 
-// The help table and the commands name the same paths: every command has
-// a usage line, and no entry is left over from a command that is gone.
-func TestHelpTableMatchesCommands(t *testing.T) {
-	paths := commandPaths("", newApp(nil, nil, nil).Commands)
-	help := commandHelp()
-	seen := map[string]bool{"": true, "__complete": true} // hidden, with its usage
-	if help["__complete"].usage == "" {
-		t.Error("bundle __complete has no usage line in commandHelp")
-	}
-	for _, p := range paths {
-		seen[p] = true
-		if help[p].usage == "" {
-			t.Errorf("bundle %s has no usage line in commandHelp", p)
+// Every command, hidden ones too, declares a usage line with its help.
+func TestEveryCommandHasUsage(t *testing.T) {
+	var walk func(prefix string, cmds []*ucli.Command)
+	walk = func(prefix string, cmds []*ucli.Command) {
+		for _, c := range cmds {
+			path := strings.TrimSpace(prefix + " " + c.Name)
+			if c.Usage == "" {
+				t.Errorf("bundle %s declares no usage line (helpText.usage)", path)
+			}
+			walk(path, c.Subcommands)
 		}
 	}
-	for p := range help {
-		if !seen[p] {
-			t.Errorf("commandHelp has an entry for %q, which is no command", p)
-		}
-	}
+	walk("", newApp(nil, nil, nil).Commands)
 }
 
 // --help and -h anywhere on a command line show that command's help, as

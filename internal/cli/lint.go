@@ -16,7 +16,12 @@ type lintOptions struct {
 
 func lintCommand() *ucli.Command {
 	o := &lintOptions{}
-	return command("lint", o.run, append(o.source.vals.flags(),
+	return command("lint", helpText{
+		usage: "check a bundle with Helm's linter and bundle's rules (pinned images, requests, probes, non-root, outputs, schema, README, NOTES)",
+		args:  "[BUNDLE] (default: the current directory)",
+		examples: `bundle lint
+bundle lint ./shop`,
+	}, o.run, append(o.source.vals.flags(),
 		stringFlag(&o.source.version, "version", "", "version constraint for a bundle from a repository (default: newest)"),
 		boolFlag(&o.strict, "strict", "fail on warnings too"),
 		o.source.registry.plainHTTPFlag(),

@@ -22,7 +22,11 @@ type loginOptions struct {
 
 func loginCommand() *ucli.Command {
 	o := &loginOptions{}
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage:    "log in to an OCI registry (stored as docker login stores it)",
+		args:     "HOST",
+		examples: "echo \"$TOKEN\" | bundle login registry.example.com -u ci --password-stdin",
+	}, &ucli.Command{
 		Name:  "login",
 		Flags: append(o.user.flags("user name"), o.registry.flags()...),
 		Action: func(c *ucli.Context) error {
@@ -47,11 +51,15 @@ func loginCommand() *ucli.Command {
 			fmt.Fprintf(c.App.Writer, "logged in to %s as %s\n", host, o.user.username)
 			return nil
 		},
-	}
+	})
 }
 
 func logoutCommand() *ucli.Command {
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage:    "forget the login for an OCI registry",
+		args:     "HOST",
+		examples: "bundle logout registry.example.com",
+	}, &ucli.Command{
 		Name: "logout",
 		Action: func(c *ucli.Context) error {
 			if err := exactArgs(c, 1, "HOST"); err != nil {
@@ -67,7 +75,7 @@ func logoutCommand() *ucli.Command {
 			fmt.Fprintf(c.App.Writer, "logged out of %s\n", c.Args().Get(0))
 			return nil
 		},
-	}
+	})
 }
 
 // credentialOptions are --username and --password-stdin.

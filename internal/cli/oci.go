@@ -19,7 +19,11 @@ type pushOptions struct {
 
 func pushCommand() *ucli.Command {
 	o := &pushOptions{}
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage:    "push a bundle (a .tgz package or a directory) to an OCI registry, as a Helm OCI chart",
+		args:     "PACKAGE|DIR oci://HOST/NAMESPACE",
+		examples: "bundle push shop-0.1.0.tgz oci://registry.example.com/bundles",
+	}, &ucli.Command{
 		Name: "push",
 		Flags: append(o.registry.flags(),
 			o.registry.quietFlag(),
@@ -65,7 +69,7 @@ func pushCommand() *ucli.Command {
 			fmt.Fprintf(c.App.Writer, "pushed %s/%s:%s@%s\n", dest, b.Name, repo.TagOf(b.Version), digest)
 			return nil
 		},
-	}
+	})
 }
 
 // pullOptions are bundle pull's flags.
@@ -78,7 +82,15 @@ type pullOptions struct {
 
 func pullCommand() *ucli.Command {
 	o := &pullOptions{}
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "download a bundle (a chart archive) from a repository or an OCI registry",
+		args:  "REPO/NAME | oci://HOST/NAMESPACE/NAME[@sha256:DIGEST]",
+		description: `Writes NAME-VERSION.tgz into --destination, or the bundle's files with --untar.
+Works for the stable catalog (stable/NAME), added repositories (REPO/NAME)
+and OCI registries.`,
+		examples: `bundle pull oci://registry.example.com/bundles/shop --version ^0.1
+bundle pull oci://registry.example.com/bundles/shop --untar -d ./shop`,
+	}, &ucli.Command{
 		Name: "pull",
 		Flags: append(o.registry.flags(),
 			o.registry.quietFlag(),
@@ -159,7 +171,7 @@ func pullCommand() *ucli.Command {
 			fmt.Fprintf(c.App.Writer, "pulled %s %s%s to %s\n", b.Name, b.Version, from, path)
 			return nil
 		},
-	}
+	})
 }
 
 func cutDigest(s string) (string, string, bool) {

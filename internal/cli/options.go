@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,87 +22,8 @@ import (
 	"github.com/bundlesh/bundle/pkg/userfile"
 )
 
-// Each command keeps its flags in an options struct: the flags are bound to
-// its typed fields once, when the command is built (urfave's Destination),
-// and the command's run method reads those fields, never a flag by name.
-// The groups below are shared by several commands, as kind's flagpole
-// structs are.
-
-// Flag constructors that bind a flag to a field.
-
-func boolFlag(p *bool, name, usage string, aliases ...string) *ucli.BoolFlag {
-	return &ucli.BoolFlag{Name: name, Aliases: aliases, Usage: usage, Destination: p}
-}
-
-func stringFlag(p *string, name, value, usage string, aliases ...string) *ucli.StringFlag {
-	return &ucli.StringFlag{Name: name, Aliases: aliases, Value: value, Usage: usage, Destination: p}
-}
-
-func intFlag(p *int, name string, value int, usage string, aliases ...string) *ucli.IntFlag {
-	return &ucli.IntFlag{Name: name, Aliases: aliases, Value: value, Usage: usage, Destination: p}
-}
-
-func durationFlag(p *time.Duration, name string, value time.Duration, usage string) *ucli.DurationFlag {
-	return &ucli.DurationFlag{Name: name, Value: value, Usage: usage, Destination: p}
-}
-
-// sliceFlag is a repeatable flag that also splits its values at commas, as
-// helm's -f and pflag's StringSlice do.
-func sliceFlag(p *ucli.StringSlice, name, usage string, aliases ...string) *ucli.StringSliceFlag {
-	return &ucli.StringSliceFlag{Name: name, Aliases: aliases, Usage: usage, Destination: p}
-}
-
-// stringArray is a repeatable flag whose every argument is kept whole, as
-// helm's --set flags (pflag StringArray): urfave's StringSlice would split
-// "--set list={a,b}" and "--set-json 'k={\"a\":1,\"b\":2}'" at the commas.
-type stringArray struct{ vals *[]string }
-
-// serialPrefix marks the whole value urfave copies from one name of a flag
-// to its aliases (through Serialize): Set replaces the value with it
-// instead of appending, or "-s X" would be applied twice.
-const serialPrefix = "\x00stringArray:"
-
-func (s stringArray) Set(v string) error {
-	if all, ok := strings.CutPrefix(v, serialPrefix); ok {
-		return json.Unmarshal([]byte(all), s.vals)
-	}
-	*s.vals = append(*s.vals, v)
-	return nil
-}
-
-func (s stringArray) String() string {
-	if s.vals == nil {
-		return ""
-	}
-	return strings.Join(*s.vals, " ")
-}
-
-func (s stringArray) Serialize() string {
-	b, _ := json.Marshal(*s.vals)
-	return serialPrefix + string(b)
-}
-
-func arrayFlag(p *[]string, name, usage string, aliases ...string) *ucli.GenericFlag {
-	return &ucli.GenericFlag{Name: name, Aliases: aliases, Value: stringArray{p}, Usage: usage}
-}
-
-// hidden keeps a flag out of the help.
-func hidden(f *ucli.GenericFlag) *ucli.GenericFlag {
-	f.Hidden = true
-	return f
-}
-
-func flags(groups ...[]ucli.Flag) []ucli.Flag {
-	var out []ucli.Flag
-	for _, g := range groups {
-		out = append(out, g...)
-	}
-	return out
-}
-
-func debugFlag() ucli.Flag {
-	return &ucli.BoolFlag{Name: "debug", Usage: "log Helm's steps and every request sent to the cluster to stderr (Secret data and credentials redacted)"}
-}
+// The groups of flags several commands share, as kind's flagpole structs
+// are (flags.go binds each flag to its field).
 
 // kubeOptions are --namespace, --kubeconfig, --kube-context and --debug.
 type kubeOptions struct{ release.KubeOptions }
@@ -534,14 +454,20 @@ func (o revisionOption) check(c *ucli.Context) error {
 	return nil
 }
 
-// command is the command name with the flags of groups, bound to its
-// options, and run, its options' run method, as its action. Its help text
-// comes from commandHelp, through setupHelp.
-func command(name string, run ucli.ActionFunc, groups ...[]ucli.Flag) *ucli.Command {
-	return &ucli.Command{Name: name, Flags: flags(groups...), Action: run}
+// readOptions are the flags of the commands that read a release: the
+// cluster and -o.
+type readOptions struct {
+	kube   kubeOptions
+	output outputOption
 }
 
-func withAliases(c *ucli.Command, aliases ...string) *ucli.Command {
-	c.Aliases = aliases
-	return c
+// client checks the arguments and -o and returns the client.
+func (o readOptions) client(c *ucli.Context, nargs int, what string) (*release.Client, error) {
+	if err := exactArgs(c, nargs, what); err != nil {
+		return nil, err
+	}
+	if err := o.output.check(c); err != nil {
+		return nil, err
+	}
+	return o.kube.client(c)
 }

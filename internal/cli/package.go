@@ -10,7 +10,11 @@ import (
 
 func packageCommand() *ucli.Command {
 	var destination string
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage:    "package a bundle directory as NAME-VERSION.tgz, byte-for-byte reproducible (a valid Helm chart archive)",
+		args:     "[DIR]",
+		examples: "bundle package ./shop -d dist/",
+	}, &ucli.Command{
 		Name: "package",
 		Flags: []ucli.Flag{
 			stringFlag(&destination, "destination", ".", "directory to write the archive to", "d"),
@@ -27,5 +31,5 @@ func packageCommand() *ucli.Command {
 			fmt.Fprintf(c.App.Writer, "wrote %s (%s)\n", path, digest)
 			return nil
 		},
-	}
+	})
 }

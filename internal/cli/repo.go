@@ -21,10 +21,21 @@ func repoCommand() *ucli.Command {
 	add := &repoAddOptions{}
 	var list outputOption
 	var indexURL string
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "manage Helm-style chart repositories (index.yaml over http(s))",
+		examples: `bundle repo add myrepo https://charts.example.com
+bundle repo list`,
+	}, &ucli.Command{
 		Name: "repo",
 		Subcommands: []*ucli.Command{
-			{
+			withHelp(helpText{
+				usage: "add a repository (its index is fetched and cached)",
+				args:  "NAME URL",
+				description: `With --username, the password is read from standard input (--password-stdin)
+or a prompt, checked against the repository, and kept in a file only you can
+read; it is sent over https only, unless --plain-http-credentials.`,
+				examples: "bundle repo add myrepo https://charts.example.com",
+			}, &ucli.Command{
 				Name: "add",
 				Flags: append(add.user.flags("user name for the repository (HTTP basic authentication)"),
 					boolFlag(&add.plainHTTP, "plain-http-credentials", "allow sending the credentials over plain http, readable on the way (https is required otherwise)")),
@@ -59,8 +70,11 @@ func repoCommand() *ucli.Command {
 					fmt.Fprintf(c.App.Writer, "%q has been added\n", c.Args().Get(0))
 					return nil
 				},
-			},
-			{
+			}),
+			withHelp(helpText{
+				usage:    "list the repositories added",
+				examples: "bundle repo list -o json",
+			}, &ucli.Command{
 				Name:    "list",
 				Aliases: []string{"ls"},
 				Flags:   []ucli.Flag{list.flag()},
@@ -93,8 +107,12 @@ func repoCommand() *ucli.Command {
 					}
 					return printTable(c.App.Writer, "NAME\tURL\tUSER", rows)
 				},
-			},
-			{
+			}),
+			withHelp(helpText{
+				usage:    "remove a repository",
+				args:     "NAME",
+				examples: "bundle repo remove myrepo",
+			}, &ucli.Command{
 				Name: "remove",
 				Action: func(c *ucli.Context) error {
 					if err := exactArgs(c, 1, "NAME"); err != nil {
@@ -110,8 +128,11 @@ func repoCommand() *ucli.Command {
 					fmt.Fprintf(c.App.Writer, "%q has been removed\n", c.Args().Get(0))
 					return nil
 				},
-			},
-			{
+			}),
+			withHelp(helpText{
+				usage:    "fetch the latest index of every repository",
+				examples: "bundle repo update",
+			}, &ucli.Command{
 				Name: "update",
 				Action: func(c *ucli.Context) error {
 					cfg, err := loadConfig(c)
@@ -124,8 +145,12 @@ func repoCommand() *ucli.Command {
 					fmt.Fprintf(c.App.Writer, "updated %d repositories\n", len(cfg.Repositories))
 					return nil
 				},
-			},
-			{
+			}),
+			withHelp(helpText{
+				usage:    "write index.yaml for the chart archives in a directory",
+				args:     "DIR",
+				examples: "bundle repo index ./charts --url https://charts.example.com",
+			}, &ucli.Command{
 				Name: "index",
 				Flags: []ucli.Flag{
 					stringFlag(&indexURL, "url", "", "address the directory will be served at (archive URLs are made absolute)"),
@@ -154,7 +179,7 @@ func repoCommand() *ucli.Command {
 					fmt.Fprintf(c.App.Writer, "wrote %s (%d charts)\n", path, n)
 					return nil
 				},
-			},
+			}),
 		},
-	}
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -22,7 +21,14 @@ var showSections = []string{"all", "chart", "values", "readme", "crds", "outputs
 func showCommand() *ucli.Command {
 	var registry registryOptions
 	var version string
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "show a bundle: its summary, or its chart, values, readme, crds, outputs or requirements",
+		args:  "BUNDLE [all|chart|values|readme|crds|outputs|requires]",
+		description: `With no section, a summary: name, versions, requirements and outputs.
+Helm's order works too: bundle show values stable/mariadb.`,
+		examples: `bundle show stable/mediawiki
+bundle show stable/mediawiki values`,
+	}, &ucli.Command{
 		Name:  "show",
 		Flags: append([]ucli.Flag{stringFlag(&version, "version", "", "version constraint (default: newest)")}, registry.flags()...),
 		Action: func(c *ucli.Context) error {
@@ -60,7 +66,7 @@ func showCommand() *ucli.Command {
 			fmt.Fprintln(w)
 			return printOutputs(w, b)
 		},
-	}
+	})
 }
 
 // helmShow prints what helm show SECTION prints, byte for byte: Chart.yaml's
@@ -160,54 +166,4 @@ func printRequires(w io.Writer, b *bundle.Bundle) error {
 		rows = append(rows, []string{r.Name, r.Bundle, r.Version, r.Repository, strings.Join(r.Outputs, ", ")})
 	}
 	return printTable(w, "INSTANCE\tBUNDLE\tVERSION\tREPOSITORY\tOUTPUTS USED", rows)
-}
-
-func searchCommand() *ucli.Command {
-	var output outputOption
-	var versions bool
-	return &ucli.Command{
-		Name: "search",
-		Flags: []ucli.Flag{
-			boolFlag(&versions, "versions", "list every version of each bundle found, newest first, not only the newest", "l"),
-			output.flag(),
-		},
-		Action: func(c *ucli.Context) error {
-			if c.NArg() > 1 {
-				return usagef(c, "expected at most one TERM, got %d arguments", c.NArg())
-			}
-			if err := output.check(c); err != nil {
-				return err
-			}
-			term := strings.ToLower(c.Args().Get(0))
-			cfg, err := loadConfig(c)
-			if err != nil {
-				return err
-			}
-			results, err := repo.Search(c.Context, cfg, repo.SearchOptions{Term: term, Versions: versions})
-			if err != nil {
-				return err
-			}
-			// By name; each bundle's versions stay newest first.
-			sort.SliceStable(results, func(i, j int) bool { return results[i].Ref < results[j].Ref })
-			// helm search repo -o json: [{"name","version","app_version","description"}]
-			type entry struct {
-				Name        string `json:"name"`
-				Version     string `json:"version"`
-				AppVersion  string `json:"app_version"`
-				Description string `json:"description"`
-			}
-			entries := make([]entry, 0, len(results))
-			for _, r := range results {
-				entries = append(entries, entry{r.Ref, r.Version, r.AppVersion, r.Description})
-			}
-			if ok, err := output.write(c.App.Writer, entries); ok {
-				return err
-			}
-			var rows [][]string
-			for _, r := range results {
-				rows = append(rows, []string{r.Ref, r.Version, r.AppVersion, r.Description})
-			}
-			return printTable(c.App.Writer, "BUNDLE\tVERSION\tAPP VERSION\tDESCRIPTION", rows)
-		},
-	}
 }

@@ -27,12 +27,26 @@ type signOptions struct {
 
 func signCommand() *ucli.Command {
 	o := &signOptions{}
-	cmd := command("sign", o.run, o.registry.flags(), []ucli.Flag{
-		stringFlag(&o.version, "version", "", "version constraint of the bundle to sign (default: newest); or name it @sha256:DIGEST"),
-		stringFlag(&o.key, "key", "", "the private key file (cosign.key; password from $BUNDLE_SIGN_PASSWORD or $COSIGN_PASSWORD)"),
+	return withHelp(helpText{
+		usage: "sign a pushed bundle (its OCI manifest digest) with a key pair, as cosign sign --key does",
+		args:  "oci://HOST/NAMESPACE/NAME[@sha256:DIGEST] --key FILE",
+		description: `Signs cosign's simple-signing payload naming the manifest digest with an ECDSA P-256 key and stores it
+as cosign does, in the manifest tagged sha256-HEX.sig beside the bundle (no transparency log): cosign
+verify --key cosign.pub --insecure-ignore-tlog checks it, and so do bundle verify and the signature
+policy of every command that loads bundles (see docs/signing.md). An encrypted key's password is
+read from $BUNDLE_SIGN_PASSWORD, else $COSIGN_PASSWORD.`,
+		examples: `bundle sign generate-key
+bundle push ./shop oci://registry.example.com/bundles
+bundle sign oci://registry.example.com/bundles/shop --version 0.1.0 --key cosign.key`,
+	}, &ucli.Command{
+		Name: "sign",
+		Flags: flags(o.registry.flags(), []ucli.Flag{
+			stringFlag(&o.version, "version", "", "version constraint of the bundle to sign (default: newest); or name it @sha256:DIGEST"),
+			stringFlag(&o.key, "key", "", "the private key file (cosign.key; password from $BUNDLE_SIGN_PASSWORD or $COSIGN_PASSWORD)"),
+		}),
+		Action:      o.run,
+		Subcommands: []*ucli.Command{generateKeyCommand()},
 	})
-	cmd.Subcommands = []*ucli.Command{generateKeyCommand()}
-	return cmd
 }
 
 // password is $BUNDLE_SIGN_PASSWORD, else $COSIGN_PASSWORD; nil when both
@@ -162,7 +176,15 @@ type generateKeyOptions struct {
 
 func generateKeyCommand() *ucli.Command {
 	o := &generateKeyOptions{}
-	return command("generate-key", o.run, []ucli.Flag{
+	return command("generate-key", helpText{
+		usage: "write a new ECDSA P-256 key pair, PREFIX.key and PREFIX.pub, as cosign generate-key-pair does",
+		args:  "",
+		description: `The private key is encrypted with $BUNDLE_SIGN_PASSWORD (else $COSIGN_PASSWORD) in cosign's format,
+or, with neither set, written unencrypted (PKCS#8 PEM). Both files are written mode 0600; existing
+files are kept unless --force.`,
+		examples: `# the private key encrypted with $BUNDLE_SIGN_PASSWORD (else $COSIGN_PASSWORD)
+bundle sign generate-key --output-key-prefix team`,
+	}, o.run, []ucli.Flag{
 		stringFlag(&o.prefix, "output-key-prefix", "cosign", "write PREFIX.key and PREFIX.pub"),
 		boolFlag(&o.force, "force", "replace key files that exist"),
 	})
@@ -211,7 +233,18 @@ type verifyOptions struct {
 
 func verifyCommand() *ucli.Command {
 	o := &verifyOptions{}
-	return command("verify", o.run, o.registry.flags(), []ucli.Flag{
+	return command("verify", helpText{
+		usage: "check that a trusted key signed a pushed bundle",
+		args:  "oci://HOST/NAMESPACE/NAME[@sha256:DIGEST] --key FILE",
+		description: `Succeeds when a signature stored as cosign stores it (by bundle sign or cosign sign --key) verifies
+with one of the --key public keys (without --key: the keys the signature policy trusts for the
+repository) and names the manifest digest the version's tag points to.
+Otherwise it says why in one line: unsigned, signed by another key, or tampered (the signature is
+of another manifest digest).`,
+		examples: `bundle verify oci://registry.example.com/bundles/shop --version 0.1.0 --key cosign.pub
+# with the keys ~/.config/bundle/policy.yaml trusts for registry.example.com/bundles
+bundle verify oci://registry.example.com/bundles/shop@sha256:5c1e...`,
+	}, o.run, o.registry.flags(), []ucli.Flag{
 		stringFlag(&o.version, "version", "", "version constraint of the bundle to check (default: newest); or name it @sha256:DIGEST"),
 		sliceFlag(&o.keys, "key", "a trusted public key file (cosign.pub; repeatable: any of them); default: the keys the signature policy trusts for the repository"),
 		o.registry.policyFlag(),

@@ -23,7 +23,15 @@ type testOptions struct {
 
 func testCommand() *ucli.Command {
 	o := &testOptions{}
-	return command("test", o.run, o.kube.flags(), []ucli.Flag{
+	return command("test", helpText{
+		usage: "run a release's tests (its helm.sh/hook: test pods and jobs), as helm test",
+		args:  "NAME",
+		description: `The tests run one after the other, by helm.sh/hook-weight; the first failure
+stops the run. The outcome is recorded in the release (bundle status shows it).`,
+		examples: `bundle test wiki
+bundle test wiki --logs --timeout 2m
+bundle test wiki --filter name=wiki-test-connection`,
+	}, o.run, o.kube.flags(), []ucli.Flag{
 		durationFlag(&o.Timeout, "timeout", release.DefaultTimeout, "how long each test may take"),
 		boolFlag(&o.Logs, "logs", "print the test pods' logs after the tests ran"),
 		sliceFlag(&o.filter, "filter", "name=TEST runs only that test, '!name=TEST' skips it (repeatable, or comma-separated)"),

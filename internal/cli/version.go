@@ -79,7 +79,12 @@ func (v versionInfo) short() string {
 func versionCommand() *ucli.Command {
 	var short bool
 	var output outputOption
-	return &ucli.Command{
+	return withHelp(helpText{
+		usage: "print the versions of bundle, the Helm SDK, the Kubernetes client and Go it was built with",
+		examples: `bundle version
+bundle version --short
+bundle version -o json`,
+	}, &ucli.Command{
 		Name: "version",
 		Flags: []ucli.Flag{
 			boolFlag(&short, "short", "print bundle's version only"),
@@ -113,5 +118,5 @@ func versionCommand() *ucli.Command {
 			fmt.Fprintf(tw, "bundle:\t%s\ncommit:\t%s\nhelm sdk:\t%s\nkubernetes client:\t%s\ngo:\t%s\n", v.Version, commit, v.HelmVersion, v.KubernetesClientVersion, v.GoVersion)
 			return tw.Flush()
 		},
-	}
+	})
 }
