@@ -123,14 +123,22 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	}
 	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
 		opts := o.options(c.Args().Get(0), src, wait)
-		err := o.preview(c, fmt.Sprintf("Upgrade release %q as shown?", opts.ReleaseName), opts.ReleaseName, func() (*diff.Plan, error) {
-			d := opts
-			return cl.Diff(c.Context, release.DiffOptions{Upgrade: &d, Options: diff.Options{Context: o.diffContext}})
+		if !o.showDiff && !o.confirm {
+			return cl.Upgrade(c.Context, opts)
+		}
+		// The revision shown is the one performed: read and resolved
+		// once; refused if the release moves on in between.
+		var rev *release.Revision
+		err := o.preview(c, fmt.Sprintf("Upgrade release %q as shown?", opts.ReleaseName), opts.ReleaseName, func() (_ *diff.Plan, err error) {
+			if rev, err = cl.Prepare(c.Context, release.PrepareOptions{Upgrade: &opts}); err != nil {
+				return nil, err
+			}
+			return cl.DiffRevision(c.Context, rev, diff.Options{Context: o.diffContext})
 		})
 		if err != nil {
 			return nil, err
 		}
-		return cl.Upgrade(c.Context, opts)
+		return cl.Perform(c.Context, rev)
 	})
 }
 
