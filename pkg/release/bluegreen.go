@@ -1153,7 +1153,7 @@ func (c *Client) uninstallColors(ctx context.Context, st *BlueGreen, opts Uninst
 	var out []*Uninstalled
 	for _, name := range c.colorReleases(st) {
 		o := opts
-		o.ReleaseName, o.ofApp = name, true
+		o.ReleaseName, o.WithItsApp = name, true
 		un, err := c.Uninstall(ctx, o)
 		if err != nil {
 			return out, fmt.Errorf("uninstalling blue-green app %q: %w", st.Name, err)

@@ -39,10 +39,11 @@ type UninstallOptions struct {
 	// --no-hooks): a claim's pre-delete hook, which drops its user, among
 	// them.
 	NoHooks bool
-
-	// ofApp: a blue-green app's colour uninstalled with the app (the live
-	// colour is refused on its own).
-	ofApp bool
+	// WithItsApp uninstalls a blue-green app's colour as part of the
+	// app's uninstall, which holds the app's lease: the live colour, which
+	// is refused on its own (its stable Services would select nothing),
+	// goes too.
+	WithItsApp bool
 }
 
 // Uninstalled is what Uninstall did (or, with DryRun, would do).
@@ -106,7 +107,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		}
 	}
 	if !opts.Force {
-		if app := blueGreenApp(last); app != "" && app != opts.ReleaseName && !opts.ofApp {
+		if app := blueGreenApp(last); app != "" && app != opts.ReleaseName && !opts.WithItsApp {
 			// The app's lease too: it is not switched to this colour
 			// while it goes.
 			var endApp func()
