@@ -1,0 +1,411 @@
+package release
+
+// A blue-green upgrade: the colour that is not live prepared once,
+// installed or upgraded, waited for, then switched to (route).
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/render"
+)
+
+// BlueGreenUpgrade upgrades app opts.ReleaseName with the blue-green
+// strategy: the bundle is installed (or upgraded) as the colour that is not
+// live, waited for until ready, and then the stable Services are switched
+// to it; the colour that was live is kept as the hot spare. The first
+// blue-green upgrade of a name that does not exist installs blue and the
+// router. Every requirement must be bound.
+func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*BlueGreen, error) {
+	name := opts.ReleaseName
+	if opts.DryRun {
+		return c.blueGreenDryRun(ctx, opts)
+	}
+	if opts.CreateNamespace {
+		// Before the router's lease, which lives in it.
+		if err := c.installNamespace(ctx, name); err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: %w", name, err)
+		}
+	}
+	// The router's lease, held from reading which colour is live to the
+	// switch.
+	ctx, end, st, err := c.holdRouter(ctx, OpUpgrade, name)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	bg, err := c.planBlueGreen(ctx, opts, st)
+	if err != nil {
+		return nil, err
+	}
+	// The app's claims are held by the router, made before the colour
+	// starts: a colour's pods find their credentials there. Nothing is
+	// changed for a colour that would not render or validate.
+	if bg.claimsChange {
+		dry := *bg.rev
+		dry.Options.DryRun = true
+		if _, err := c.Perform(ctx, &dry); err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", name, bg.rev.Name, err)
+		}
+		now := &BlueGreen{Name: name}
+		if st != nil {
+			now = &BlueGreen{Name: name, Live: st.Live, Spare: st.Spare}
+		}
+		if err := c.route(ctx, now, bg.held); err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: making the app's claims: %w", name, err)
+		}
+	}
+	// Made now or by an earlier try that stopped waiting: the colour is
+	// installed once they are done.
+	if len(bg.held.claims) > 0 {
+		if err := c.waitClaims(ctx, name, opts.WaitOptions); err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched; a claim Job that failed is made again once deleted): %w", name, bg.rev.Name, err)
+		}
+	}
+	rel, err := c.Perform(ctx, bg.rev)
+	if err != nil {
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, bg.rev.Name, err)
+	}
+	if rel.Status != helmrelease.StatusDeployed.String() {
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, bg.rev.Name, rel.Status)
+	}
+	bg.held.ingresses[bg.next.Live] = *bg.ingresses
+	bg.next.Revision, bg.next.Release = rel.Revision, rel
+	if err := c.route(ctx, bg.next, bg.held); err != nil {
+		return nil, err
+	}
+	if st != nil {
+		bg.next.Reconciled = st.Reconciled
+	}
+	return bg.next, nil
+}
+
+// waitClaims waits until the Jobs of router release name's claims have
+// completed (each claim's database and user made on the provider), for at
+// most w's timeout, showing w's progress.
+func (c *Client) waitClaims(ctx context.Context, name string, w WaitOptions) error {
+	rel, err := c.cfg.Releases.Last(name)
+	if err != nil {
+		return err
+	}
+	rl, err := c.cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
+	if err != nil {
+		return err
+	}
+	var cs kubernetes.Interface
+	if c.env != nil && c.env.Clientset != nil {
+		if cs, err = c.env.Clientset(); err != nil {
+			return err
+		}
+	}
+	var jobs kube.ResourceList
+	for _, r := range rl {
+		if r.Mapping == nil || r.Mapping.GroupVersionKind.Group != "batch" || r.Mapping.GroupVersionKind.Kind != "Job" {
+			continue
+		}
+		if cs != nil { // one deleted since (done, and cleaned up) is not waited for
+			if _, err := cs.BatchV1().Jobs(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				continue
+			}
+		}
+		jobs = append(jobs, r)
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	w.Wait = true
+	cfg, err := c.waitConfig(ctx, c.cfg, w)
+	if err != nil {
+		return err
+	}
+	return cfg.KubeClient.WaitWithJobs(jobs, w.timeout())
+}
+
+// blueGreenDryRun is BlueGreenUpgrade with DryRun: the colour's upgrade
+// (or install) dry-run and validated, the router left as it is; the
+// result says what the switch would make live, with the colour's
+// revision as it would be.
+func (c *Client) blueGreenDryRun(ctx context.Context, opts UpgradeOptions) (*BlueGreen, error) {
+	if err := c.reachable(); err != nil {
+		return nil, err
+	}
+	st, err := c.blueGreenNow(ctx, opts.ReleaseName)
+	if err != nil {
+		return nil, err
+	}
+	bg, err := c.planBlueGreen(ctx, opts, st)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := c.Perform(ctx, bg.rev)
+	if err != nil {
+		return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", opts.ReleaseName, bg.rev.Name, err)
+	}
+	_, names, err := RouterServices(rel.Manifest, bg.next.Name, bg.next.Live)
+	if err != nil {
+		return nil, err
+	}
+	bg.next.Services, bg.next.Revision, bg.next.Release = names, rel.Revision, rel
+	return bg.next, nil
+}
+
+// BlueGreenDiff is what a blue-green upgrade of app opts.ReleaseName
+// would change, changing nothing: the diff of the colour it would install
+// or upgrade (as bundle diff upgrade NAME-COLOR of a colour), and the
+// state the switch would record.
+func (c *Client) BlueGreenDiff(ctx context.Context, opts UpgradeOptions, o diff.Options) (*diff.Plan, *BlueGreen, error) {
+	if err := c.reachable(); err != nil {
+		return nil, nil, err
+	}
+	st, err := c.blueGreenNow(ctx, opts.ReleaseName)
+	if err != nil {
+		return nil, nil, err
+	}
+	bg, err := c.planBlueGreen(ctx, opts, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st != nil {
+		bg.next.Services = st.Services
+	}
+	d, err := c.DiffRevision(ctx, bg.rev, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, bg.next, nil
+}
+
+// blueGreen is what a blue-green upgrade of an app does: the colour's
+// revision (rev: installed or upgraded, waited for), then the switch to next,
+// with what the router holds; its claims made first when they change.
+type blueGreen struct {
+	rev          *Revision
+	next         *BlueGreen
+	held         held
+	claimsChange bool
+	ingresses    *string // the colour's, as its post-renderer takes them
+}
+
+// planBlueGreen works out the blue-green upgrade of app opts.ReleaseName,
+// whose router records st (nil: the app is new), changing nothing. What
+// would be refused is refused here.
+func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *BlueGreen) (*blueGreen, error) {
+	name := opts.ReleaseName
+	live := ""
+	if st != nil {
+		live = st.Live
+	}
+	color := OtherColor(live)
+	target := ColorRelease(name, color)
+
+	// The colour's release, when there is one, must be this app's.
+	// The router's spare is; otherwise its mark says so.
+	if rel, err := c.cfg.Releases.Last(target); err == nil && rel.Info.Status != helmrelease.StatusUninstalled &&
+		(st == nil || st.Spare != color) && (rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annColorOf] != name) {
+		return nil, errdefs.Fixable(ErrExists, nil, "blue-green upgrade of %q refused: release %q exists in namespace %q and is not a colour of blue-green app %q (uninstall it, or choose another NAME)", name, target, c.namespace, name)
+	}
+	// The colour's revision, prepared once: bound (the bindings given
+	// now and those the live colour recorded), resolved and rendered,
+	// starting from the live colour's values. It is switched to only once
+	// ready.
+	in, err := c.read(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	up := opts
+	up.ReleaseName, up.Install, up.Wait = target, true, true
+	up.Annotations = map[string]string{annColorOf: name}
+	up.ClaimHolder = name
+	var recorded []plan.Resolved
+	var liveRel *helmrelease.Release
+	if live != "" {
+		if rel, err := c.cfg.Releases.Last(ColorRelease(name, live)); err == nil {
+			liveRel = c.upgradeBase(rel)
+			recorded = recordedBindings(liveRel)
+			up.StartFrom = rel.Name
+		}
+	}
+	ingresses := new(string)
+	up.Reshape = colorPost{app: name, color: color, ingresses: ingresses}.Run
+	rev, err := c.prepareUpgrade(ctx, in, up)
+	if err != nil {
+		return nil, err
+	}
+	p := rev.Plan
+	if u := UnboundRequirements(p); len(u) > 0 {
+		return nil, errUnbound(name, u)
+	}
+	if err := sameClaims(name, recorded, p); err != nil {
+		return nil, err
+	}
+	var routerRel *helmrelease.Release
+	if st != nil {
+		routerRel = st.router
+	}
+	h, err := c.heldBy(ctx, routerRel)
+	if err != nil {
+		return nil, err
+	}
+	// The router holds what the new colour claims and, until it is
+	// pruned, what the colour that becomes the spare claims.
+	newClaims, newMade := claimsOf(p, render.ReleaseOptions{Name: name, Namespace: c.namespace})
+	h.claims, h.made = usedBy(h, liveRel), keepMade(h, usedBy(h, liveRel))
+	for _, r := range newClaims {
+		h.claims = append(h.claims[:0:0], withoutInstance(h.claims, r.Instance)...)
+		h.claims = append(h.claims, r)
+		h.made[r.Instance] = newMade[r.Instance]
+	}
+	routerClaims := recordedBindings(routerRel)
+	bg := &blueGreen{rev: rev, held: h, claimsChange: claimKeys(h.claims) != claimKeys(routerClaims), ingresses: ingresses}
+	bg.next = &BlueGreen{Name: name, Live: color, Spare: live}
+	before := map[string]bool{}
+	for _, r := range routerClaims {
+		before[r.Instance+"="+r.Bound] = r.Claim
+	}
+	for _, r := range h.claims {
+		if !before[r.Instance+"="+r.Bound] {
+			bg.next.NewClaims = append(bg.next.NewClaims, r.Instance+" on "+r.Bound)
+		}
+	}
+	sort.Strings(bg.next.NewClaims)
+	return bg, nil
+}
+
+// sameClaims refuses to move a claimed requirement of blue-green app name
+// to another provider than the live colour's (recorded): the new colour
+// would start on an empty database of its own, and the spare and the new
+// colour would no longer share their data.
+func sameClaims(name string, recorded []plan.Resolved, p *plan.Plan) error {
+	claimedBefore := map[string]bool{}
+	for _, r := range recorded {
+		if r.Claim && r.Bound != "" {
+			claimedBefore[r.Instance] = true
+		}
+	}
+	for _, r := range recorded {
+		if !r.Claim || r.Bound == "" {
+			continue
+		}
+		if b := p.Bound[r.Instance]; b != nil && b.Target() != r.Bound {
+			return errdefs.Fixable(errdefs.ErrInvalid, nil,
+				"blue-green upgrade of %q refused: requirement %s has a claim (its own database) on %s; binding it to %s would start the new colour on an empty one while the spare keeps the old (move the data first, then install the app anew, or bind %s=%s)",
+				name, r.Instance, r.Bound, b.Target(), r.Instance, r.Bound)
+		}
+		if p.Bound[r.Instance] != nil {
+			continue
+		}
+		// Dropped: refused when another requirement claims anew on the
+		// same provider (a renamed instance: a new, empty database).
+		for inst, b := range p.Bound {
+			if b.Claims() != nil && b.Target() == r.Bound && !claimedBefore[inst] {
+				return errdefs.Fixable(errdefs.ErrInvalid, nil,
+					"blue-green upgrade of %q refused: requirement %s, which has a claim (its own database) on %s, is gone and requirement %s would claim anew there: the new colour would start on an empty database while the spare keeps the old (keep the instance name %s in the new version)",
+					name, r.Instance, r.Bound, inst, r.Instance)
+			}
+		}
+	}
+	return nil
+}
+
+// holdClaims makes release holder the holder of the claims of p's
+// bindings (plan.Binding.ClaimHolder); nothing when holder is empty.
+func holdClaims(p *plan.Plan, holder string) {
+	if holder == "" {
+		return
+	}
+	for _, b := range p.Bound {
+		if b.Claims() != nil {
+			b.ClaimHolder = holder
+		}
+	}
+}
+
+// held is what a router holds besides its Services.
+type held struct {
+	// claims are the app's bindings that use a claim, as recorded, and
+	// made the claims themselves by instance, as the router renders them
+	// (and carries them in its chart, claimFile): once for both colours.
+	claims []plan.Resolved
+	made   map[string]render.HeldClaim
+	// ingresses are each colour's Ingresses (colorPost), by colour: the
+	// router installs the live colour's.
+	ingresses map[string]string
+}
+
+// claimsOf is what plan p claims for release rel (a blue-green app's
+// router): its bindings that use a claim, and the claims.
+func claimsOf(p *plan.Plan, rel render.ReleaseOptions) ([]plan.Resolved, map[string]render.HeldClaim) {
+	bound := map[string]*plan.Binding{}
+	var rs []plan.Resolved
+	for _, r := range p.Resolved() {
+		if r.Claim {
+			rs = append(rs, r)
+			bound[r.Instance] = p.Bound[r.Instance]
+		}
+	}
+	return rs, render.HeldClaims(bound, rel)
+}
+
+// usedBy is what of the claims h holds colour release rel uses (its
+// recorded claimed bindings, same instance and provider); none for nil.
+func usedBy(h held, rel *helmrelease.Release) []plan.Resolved {
+	uses := map[string]string{}
+	for _, r := range recordedBindings(rel) {
+		if r.Claim {
+			uses[r.Instance] = r.Bound
+		}
+	}
+	var out []plan.Resolved
+	for _, r := range h.claims {
+		if b, ok := uses[r.Instance]; ok && b == r.Bound {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// keepMade is h's claims of rs.
+func keepMade(h held, rs []plan.Resolved) map[string]render.HeldClaim {
+	out := map[string]render.HeldClaim{}
+	for _, r := range rs {
+		if hc, ok := h.made[r.Instance]; ok {
+			out[r.Instance] = hc
+		}
+	}
+	return out
+}
+
+// withoutInstance is rs without instance inst's.
+func withoutInstance(rs []plan.Resolved, inst string) []plan.Resolved {
+	var out []plan.Resolved
+	for _, r := range rs {
+		if r.Instance != inst {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// claimKeys is a claim list's identity: each instance, its provider and
+// the provider's version.
+func claimKeys(rs []plan.Resolved) string {
+	var keys []string
+	for _, r := range rs {
+		if r.Claim {
+			keys = append(keys, r.Instance+"="+r.Bound+"@"+r.Version)
+		}
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
