@@ -32,7 +32,7 @@ func (o *applyOptions) flags(verb string) []ucli.Flag {
 // apply checks the flags install and upgrade share, binds what they apply
 // (the source: bundle, version, values; the client of the cluster; the
 // wait), runs op with them and prints the release as verb.
-func (o *applyOptions) apply(c *ucli.Context, name, ref, verb string, op func(*release.Client, plan.Source, release.WaitOptions) (*release.Release, error)) error {
+func (o *applyOptions) apply(c *ucli.Context, name, ref, verb string, op func(*client, plan.Source, release.WaitOptions) (*release.Release, error)) error {
 	cl, src, err := o.prepare(c, name, ref)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func (o *applyOptions) apply(c *ucli.Context, name, ref, verb string, op func(*r
 // would make): with -o json|yaml, as bundle get all prints it, read back
 // from the cluster (a dry run's, and one that cannot be read back, from
 // what the operation returned, with a warning); else its summary.
-func (o *applyOptions) print(c *ucli.Context, cl *release.Client, verb string, rel *release.Release) error {
+func (o *applyOptions) print(c *ucli.Context, cl *client, verb string, rel *release.Release) error {
 	if o.output.format != outJSON && o.output.format != outYAML {
 		return printDone(c.App.Writer, verb, rel, o.dryRun)
 	}
@@ -67,7 +67,7 @@ func (o *applyOptions) print(c *ucli.Context, cl *release.Client, verb string, r
 
 // prepare checks the flags install and upgrade share and returns the
 // client of the cluster and the source (bundle, version, values).
-func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (*release.Client, plan.Source, error) {
+func (o *applyOptions) prepare(c *ucli.Context, name, ref string) (*client, plan.Source, error) {
 	if err := o.output.check(c); err != nil {
 		return nil, plan.Source{}, err
 	}

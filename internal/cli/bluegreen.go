@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/bundlesh/bundle/pkg/release"
+	"github.com/bundlesh/bundle/pkg/bluegreen"
 )
 
 // The printers blue-green operations share: bundle upgrade --strategy
@@ -14,7 +14,7 @@ import (
 
 // printBlueGreenPlan says what a blue-green upgrade's diff is of: the
 // colour it installs or upgrades, the claims made first, and the switch.
-func printBlueGreenPlan(w io.Writer, ns string, next *release.BlueGreen) {
+func printBlueGreenPlan(w io.Writer, ns string, next *bluegreen.State) {
 	if next.Spare == "" {
 		fmt.Fprintf(w, "Blue-green app %q in namespace %q: %s comes up; once ready, the stable Services select it", next.Name, ns, next.LiveRelease())
 	} else {
@@ -29,14 +29,14 @@ func printBlueGreenPlan(w io.Writer, ns string, next *release.BlueGreen) {
 
 // printReconciled says what a blue-green operation found wrong with the
 // app's record and recorded, if anything.
-func printReconciled(w io.Writer, st *release.BlueGreen) {
+func printReconciled(w io.Writer, st *bluegreen.State) {
 	if st != nil && st.Reconciled != "" {
 		fmt.Fprintf(w, "warning: %s\n", st.Reconciled)
 	}
 }
 
 // printBlueGreen says which colour a blue-green app now serves.
-func printBlueGreen(w io.Writer, ns string, st *release.BlueGreen, verb string) {
+func printBlueGreen(w io.Writer, ns string, st *bluegreen.State, verb string) {
 	fmt.Fprintf(w, "Blue-green app %q in namespace %q %s %s (release %s, revision %d)\n", st.Name, ns, verb, st.Live, st.LiveRelease(), st.Revision)
 	fmt.Fprintf(w, "Stable Services: %s\n", strings.Join(st.Services, ", "))
 	if st.Spare != "" {

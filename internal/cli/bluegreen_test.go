@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bundlesh/bundle/pkg/bluegreen"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/release"
 )
@@ -30,7 +31,7 @@ func TestUpgradeStrategyUsage(t *testing.T) {
 
 func TestPrintBlueGreen(t *testing.T) {
 	var b bytes.Buffer
-	printBlueGreen(&b, "web", &release.BlueGreen{Name: "shop", Live: "green", Spare: "blue", Services: []string{"shop", "shop-admin"}, Revision: 3}, "switched to")
+	printBlueGreen(&b, "web", &bluegreen.State{Name: "shop", Live: "green", Spare: "blue", Services: []string{"shop", "shop-admin"}, Revision: 3}, "switched to")
 	want := `Blue-green app "shop" in namespace "web" switched to green (release shop-green, revision 3)
 Stable Services: shop, shop-admin
 Spare: shop-blue (bundle rollback shop switches back; bundle prune shop removes it)
@@ -39,7 +40,7 @@ Spare: shop-blue (bundle rollback shop switches back; bundle prune shop removes 
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 	b.Reset()
-	printBlueGreen(&b, "web", &release.BlueGreen{Name: "shop", Live: "blue", Services: []string{"shop"}, Revision: 1}, "switched to")
+	printBlueGreen(&b, "web", &bluegreen.State{Name: "shop", Live: "blue", Services: []string{"shop"}, Revision: 1}, "switched to")
 	if !strings.HasSuffix(b.String(), "Spare: none\n") {
 		t.Errorf("without a spare:\n%s", b.String())
 	}
@@ -47,7 +48,7 @@ Spare: shop-blue (bundle rollback shop switches back; bundle prune shop removes 
 
 func TestPrintBlueGreenPlan(t *testing.T) {
 	var b bytes.Buffer
-	printBlueGreenPlan(&b, "web", &release.BlueGreen{Name: "shop", Live: "blue", NewClaims: []string{"database on web/db"}})
+	printBlueGreenPlan(&b, "web", &bluegreen.State{Name: "shop", Live: "blue", NewClaims: []string{"database on web/db"}})
 	want := `Blue-green app "shop" in namespace "web": shop-blue comes up; once ready, the stable Services select it.
 First, the app's router makes its claims: database on web/db.
 The changes to shop-blue:
@@ -57,7 +58,7 @@ The changes to shop-blue:
 		t.Errorf("first colour: got\n%s\nwant\n%s", b.String(), want)
 	}
 	b.Reset()
-	printBlueGreenPlan(&b, "web", &release.BlueGreen{Name: "shop", Live: "green", Spare: "blue"})
+	printBlueGreenPlan(&b, "web", &bluegreen.State{Name: "shop", Live: "green", Spare: "blue"})
 	want = `Blue-green app "shop" in namespace "web": shop-green comes up beside the live colour; once ready, the stable Services switch to it and shop-blue stays as the spare.
 The changes to shop-green:
 
@@ -71,8 +72,8 @@ The changes to shop-green:
 // when the router's record says another; when they do not all select one
 // colour, LIVE says so with the fix.
 func TestPrintStatusBlueGreenTruth(t *testing.T) {
-	st := &release.Status{Details: &release.Details{Release: &release.Release{Name: "shop", Namespace: "web"}}, Drifted: -1,
-		BlueGreen: &release.BlueGreen{Name: "shop", Live: "green", Spare: "blue", Record: &release.BlueGreen{Name: "shop", Live: "blue", Spare: "green"}}}
+	st := &bluegreen.Status{Status: &release.Status{Details: &release.Details{Release: &release.Release{Name: "shop", Namespace: "web"}}, Drifted: -1},
+		BlueGreen: &bluegreen.State{Name: "shop", Live: "green", Spare: "blue", Record: &bluegreen.State{Name: "shop", Live: "blue", Spare: "green"}}}
 	var b bytes.Buffer
 	if err := printStatus(&b, st, false); err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ func (o *diffFlags) show(c *ucli.Context, p *diff.Plan) error {
 // apply is the diff of install or upgrade: it checks diff's flags, binds
 // the client and the source as they do (a's flags, name and ref), and
 // shows the plan run makes of that source.
-func (o *diffFlags) apply(c *ucli.Context, a *applyOptions, name, ref string, run func(*release.Client, plan.Source, diff.Options) (*diff.Plan, error)) error {
+func (o *diffFlags) apply(c *ucli.Context, a *applyOptions, name, ref string, run func(*client, plan.Source, diff.Options) (*diff.Plan, error)) error {
 	if err := o.check(c); err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (o *diffInstallOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.diff.apply(c, &o.applyOptions, name, ref, func(cl *release.Client, src plan.Source, do diff.Options) (*diff.Plan, error) {
+	return o.diff.apply(c, &o.applyOptions, name, ref, func(cl *client, src plan.Source, do diff.Options) (*diff.Plan, error) {
 		in := o.options(name, src, release.WaitOptions{})
 		return cl.Diff(c.Context, release.DiffOptions{Install: &in, Options: do})
 	})
@@ -180,12 +180,12 @@ func (o *diffUpgradeOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.diff.apply(c, &o.applyOptions, "", c.Args().Get(1), func(cl *release.Client, src plan.Source, do diff.Options) (*diff.Plan, error) {
+	return o.diff.apply(c, &o.applyOptions, "", c.Args().Get(1), func(cl *client, src plan.Source, do diff.Options) (*diff.Plan, error) {
 		up := o.options(c.Args().Get(0), src, release.WaitOptions{})
 		if !blueGreen {
 			return cl.Diff(c.Context, release.DiffOptions{Upgrade: &up, Options: do})
 		}
-		p, next, err := cl.BlueGreenDiff(c.Context, up, do)
+		p, next, err := cl.apps.Diff(c.Context, up, do)
 		if err == nil && o.diff.output.format == outTable {
 			printBlueGreenPlan(c.App.Writer, cl.Namespace(), next)
 		}
@@ -202,7 +202,7 @@ type releaseDiff struct {
 
 // run checks diff's flags, computes the plan with the release's client
 // and diff's options, and shows it.
-func (o *releaseDiff) run(c *ucli.Context, plan func(*release.Client, diff.Options) (*diff.Plan, error)) error {
+func (o *releaseDiff) run(c *ucli.Context, plan func(*client, diff.Options) (*diff.Plan, error)) error {
 	if err := o.diff.check(c); err != nil {
 		return err
 	}
@@ -233,8 +233,8 @@ bundle diff rollback wiki 2 --detailed-exitcode`,
 		if err != nil {
 			return err
 		}
-		return o.run(c, func(cl *release.Client, do diff.Options) (*diff.Plan, error) {
-			return cl.DiffRollback(c.Context, release.RollbackOptions{ReleaseName: name, Revision: rev}, do)
+		return o.run(c, func(cl *client, do diff.Options) (*diff.Plan, error) {
+			return cl.apps.DiffRollback(c.Context, release.RollbackOptions{ReleaseName: name, Revision: rev}, do)
 		})
 	}, o.kube.flags(), o.diff.flags())
 }
@@ -270,8 +270,8 @@ func (o *diffUninstallOptions) run(c *ucli.Context) error {
 		return err
 	}
 	opts := release.UninstallOptions{ReleaseName: c.Args().Get(0), DeleteData: o.deleteData, Force: o.force}
-	return o.releaseDiff.run(c, func(cl *release.Client, do diff.Options) (*diff.Plan, error) {
-		p, err := cl.DiffUninstall(c.Context, opts, do)
+	return o.releaseDiff.run(c, func(cl *client, do diff.Options) (*diff.Plan, error) {
+		p, err := cl.apps.DiffUninstall(c.Context, opts, do)
 		if err == nil && len(p.Consumers) > 0 && !o.force {
 			fmt.Fprintf(c.App.ErrWriter, "warning: bundle uninstall %s refuses while releases are bound to it (%s); --force uninstalls it anyway\n", opts.ReleaseName, strings.Join(p.Consumers, ", "))
 		}
@@ -297,7 +297,7 @@ bundle diff drift wiki --detailed-exitcode -o json`,
 		if err := exactArgs(c, 1, "RELEASE"); err != nil {
 			return err
 		}
-		return o.run(c, func(cl *release.Client, do diff.Options) (*diff.Plan, error) {
+		return o.run(c, func(cl *client, do diff.Options) (*diff.Plan, error) {
 			return cl.Drift(c.Context, c.Args().Get(0), do)
 		})
 	}, o.kube.flags(), o.diff.flags())

@@ -51,7 +51,7 @@ func (o *installOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.apply(c, name, ref, "installed", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
+	return o.apply(c, name, ref, "installed", func(cl *client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
 		return cl.Install(c.Context, o.options(name, src, wait))
 	})
 }

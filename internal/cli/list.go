@@ -132,8 +132,8 @@ func (o *listOptions) run(c *ucli.Context) error {
 
 // runBindings is bundle list --bindings (and -o dot|mermaid): the releases
 // with the providers their requirements are bound to, and their consumers.
-func (o *listOptions) runBindings(c *ucli.Context, cl *release.Client) error {
-	apps, err := cl.Bindings(c.Context, o.AllNamespaces)
+func (o *listOptions) runBindings(c *ucli.Context, cl *client) error {
+	apps, err := cl.apps.Bindings(c.Context, o.AllNamespaces)
 	if err != nil {
 		return err
 	}

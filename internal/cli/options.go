@@ -13,6 +13,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/bundlesh/bundle/pkg/bluegreen"
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
@@ -56,7 +57,7 @@ func (o kubeOptions) options(c *ucli.Context) (release.KubeOptions, error) {
 
 // client is the release client of the cluster these options name; its
 // repositories are the catalog and those added (anonymous OCI settings).
-func (o kubeOptions) client(c *ucli.Context) (*release.Client, error) {
+func (o kubeOptions) client(c *ucli.Context) (*client, error) {
 	opts, err := o.options(c)
 	if err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func (o kubeOptions) client(c *ucli.Context) (*release.Client, error) {
 // newClient returns a release client for opts, or over the environment
 // tests put in app.Metadata. It refuses first what of Helm's environment
 // it cannot honour (checkClusterEnv).
-func newClient(c *ucli.Context, opts release.KubeOptions, reg registryOptions) (*release.Client, error) {
+func newClient(c *ucli.Context, opts release.KubeOptions, reg registryOptions) (*client, error) {
 	if err := checkClusterEnv(getenv(c)); err != nil {
 		return nil, err
 	}
@@ -75,10 +76,21 @@ func newClient(c *ucli.Context, opts release.KubeOptions, reg registryOptions) (
 	if err != nil {
 		return nil, err
 	}
+	var rel *release.Client
 	if env, ok := c.App.Metadata[releaseEnvKey].(*release.Env); ok {
-		return release.NewWithEnv(env, set), nil
+		rel = release.NewWithEnv(env, set)
+	} else if rel, err = release.New(opts, set); err != nil {
+		return nil, err
 	}
-	return release.New(opts, set)
+	return &client{Client: rel, apps: bluegreen.New(rel)}, nil
+}
+
+// client is the release client of a command, guarded by apps, which runs
+// the operations of blue-green apps (its Uninstall, Status and diffs of
+// rollback and uninstall are those to call: they take an app whole).
+type client struct {
+	*release.Client
+	apps *bluegreen.Client
 }
 
 // releaseEnvKey keys the release environment tests put in app.Metadata
@@ -462,7 +474,7 @@ type readOptions struct {
 }
 
 // client checks the arguments and -o and returns the client.
-func (o readOptions) client(c *ucli.Context, nargs int, what string) (*release.Client, error) {
+func (o readOptions) client(c *ucli.Context, nargs int, what string) (*client, error) {
 	if err := exactArgs(c, nargs, what); err != nil {
 		return nil, err
 	}

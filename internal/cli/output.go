@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/bluegreen"
 	"github.com/bundlesh/bundle/pkg/graph"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
@@ -343,7 +344,7 @@ func dependencyObjects(deps []release.Dependency) []dependencyObject {
 	return out
 }
 
-func toStatusObject(st *release.Status) releaseObject {
+func toStatusObject(st *bluegreen.Status) releaseObject {
 	out := toReleaseObject(st.Details)
 	ready := st.Ready()
 	out.Ready = &ready

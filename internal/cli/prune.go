@@ -33,7 +33,7 @@ func (o *pruneOptions) run(c *ucli.Context) error {
 		return err
 	}
 	name := c.Args().Get(0)
-	st, un, err := cl.BlueGreenPrune(c.Context, name)
+	st, un, err := cl.apps.Prune(c.Context, name)
 	if err != nil {
 		return err
 	}

@@ -48,15 +48,15 @@ func (o *rollbackOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	if opts.Revision == 0 && cl.IsBlueGreen(opts.ReleaseName) {
+	if opts.Revision == 0 && cl.apps.IsApp(opts.ReleaseName) {
 		if opts.DryRun {
 			spare := "its spare"
-			if st, err := cl.BlueGreenState(c.Context, opts.ReleaseName); err == nil && st.Spare != "" {
+			if st, err := cl.apps.Read(c.Context, opts.ReleaseName); err == nil && st.Spare != "" {
 				spare = st.SpareRelease() + " (bundle status " + st.SpareRelease() + " shows it)"
 			}
 			return usagef(c, "--dry-run: %q is a blue-green app, whose rollback only switches its stable Services to %s", opts.ReleaseName, spare)
 		}
-		st, err := cl.BlueGreenRollback(c.Context, opts.ReleaseName)
+		st, err := cl.apps.Rollback(c.Context, opts.ReleaseName)
 		if err != nil {
 			return err
 		}

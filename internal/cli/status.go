@@ -9,6 +9,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/bundlesh/bundle/pkg/bluegreen"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
@@ -44,7 +45,7 @@ func (o *statusOptions) run(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := cl.Status(c.Context, c.Args().Get(0), o.revision)
+	st, err := cl.apps.Status(c.Context, c.Args().Get(0), o.revision)
 	if err != nil {
 		return err
 	}
@@ -54,12 +55,12 @@ func (o *statusOptions) run(c *ucli.Context) error {
 	return printStatus(c.App.Writer, st, o.showDesc)
 }
 
-func printStatus(w io.Writer, st *release.Status, showDesc bool) error {
+func printStatus(w io.Writer, st *bluegreen.Status, showDesc bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "NAME:\t%s\n", st.Name)
 	fmt.Fprintf(tw, "NAMESPACE:\t%s\n", st.Namespace)
 	fmt.Fprintf(tw, "REVISION:\t%d\n", st.Revision)
-	fmt.Fprintf(tw, "STATUS:\t%s\n", st.Status)
+	fmt.Fprintf(tw, "STATUS:\t%s\n", st.Release.Status)
 	fmt.Fprintf(tw, "UPDATED:\t%s\n", age(st.Updated))
 	fmt.Fprintf(tw, "BUNDLE:\t%s %s (app %s)\n", st.Bundle, st.Version, st.AppVersion)
 	ready := "no"

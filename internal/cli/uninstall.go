@@ -63,7 +63,7 @@ func (o *uninstallOptions) run(c *ucli.Context) error {
 	for _, name := range c.Args().Slice() {
 		opts := o.UninstallOptions
 		opts.ReleaseName, opts.WaitOptions = name, o.wait.options(c)
-		res, err := cl.Uninstall(c.Context, opts)
+		res, err := cl.apps.Uninstall(c.Context, opts)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/bundlesh/bundle/pkg/bluegreen"
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
@@ -87,7 +88,7 @@ func (o *upgradeOptions) blueGreenStrategy(c *ucli.Context) (bool, error) {
 	switch o.strategy {
 	case "", "rolling":
 		return false, nil
-	case release.StrategyBlueGreen:
+	case bluegreen.Strategy:
 	default:
 		return false, usagef(c, "--strategy %q: give blue-green (or leave it out for a rolling upgrade in place)", o.strategy)
 	}
@@ -121,7 +122,7 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	} else if blueGreen {
 		return o.blueGreen(c)
 	}
-	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *release.Client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
+	return o.apply(c, "", c.Args().Get(1), "upgraded", func(cl *client, src plan.Source, wait release.WaitOptions) (*release.Release, error) {
 		opts := o.options(c.Args().Get(0), src, wait)
 		if !o.showDiff && !o.confirm {
 			return cl.Upgrade(c.Context, opts)
@@ -160,7 +161,7 @@ func (o *upgradeOptions) checkOutput(c *ucli.Context) error {
 		}
 		return usagef(c, "%s prints the changes on standard output, where -o %s prints the release: drop one (bundle diff upgrade -o %s prints the changes as %s)", flag, format, format, strings.ToUpper(format))
 	}
-	if o.strategy == release.StrategyBlueGreen {
+	if o.strategy == bluegreen.Strategy {
 		return usagef(c, "-o %s with --strategy blue-green: the upgrade makes and switches colour releases; drop -o, and see the live one with bundle status %s -o %s", format, c.Args().Get(0), format)
 	}
 	return nil
@@ -203,7 +204,7 @@ func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 	}
 	opts := o.options(name, src, o.wait.options(c))
 	err = o.preview(c, fmt.Sprintf("Upgrade blue-green app %q as shown?", name), name, func() (*diff.Plan, error) {
-		p, next, err := cl.BlueGreenDiff(c.Context, opts, diff.Options{Context: o.diffContext})
+		p, next, err := cl.apps.Diff(c.Context, opts, diff.Options{Context: o.diffContext})
 		if err == nil {
 			printBlueGreenPlan(c.App.Writer, cl.Namespace(), next)
 		}
@@ -212,7 +213,7 @@ func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := cl.BlueGreenUpgrade(c.Context, opts)
+	st, err := cl.apps.Upgrade(c.Context, opts)
 	if err != nil {
 		return err
 	}

@@ -28,20 +28,7 @@ import (
 // data, and a client of namespace team.
 func bindLab(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
 	t.Helper()
-	lab := newShelf()
-	db := map[string]string{
-		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'\n  secret: '{{ .Release.Name }}-{{ .Values.secretSuffix }}'\n",
-		"values.yaml":        "secretSuffix: auth\n",
-		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
-	}
-	for _, v := range []string{"1.0.0", "1.1.0", "2.0.0"} {
-		lab.Put(t, "db", v, db)
-	}
-	lab.Put(t, "kv", "1.0.0", map[string]string{"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-kv'}\n"})
-	lab.Put(t, "app", "1.0.0", map[string]string{
-		"bundle.yaml":       "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: db, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
-		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
-	})
+	lab := releasetest.BindShelf(t)
 	f := releasetest.New("data")
 	set := repo.NewSet(map[string]repo.Repository{"lab": lab})
 	dataClient := NewWithEnv(envOf(f), set)
@@ -63,60 +50,10 @@ func sharedProvider(t *testing.T) (*shelf, *releasetest.Fixture, *Client) {
 	return lab, f, c
 }
 
-// blueAndGreen upgrades lab/capp as blue-green app wiki bound to shared
-// twice: blue live, then green, with blue its spare.
-func blueAndGreen(t *testing.T, c *Client) {
-	t.Helper()
-	for _, bind := range [][]string{{"database=shared"}, nil} {
-		if _, err := c.BlueGreenUpgrade(context.Background(), UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+// claimLab adds claims' bundles to lab (releasetest.AddClaimBundles).
+func claimLab(t *testing.T, lab *shelf) { releasetest.AddClaimBundles(t, lab) }
 
-// claimLab adds to lab cdb 1.0.0, a provider offering claims (a Secret
-// naming the claim's provider and user), and capp 1.0.0 requiring it (its
-// host and secret into a ConfigMap), with a Service and an Ingress named
-// after its release.
-func claimLab(t *testing.T, lab *shelf) {
-	t.Helper()
-	lab.Put(t, "cdb", "1.0.0", map[string]string{
-		"bundle.yaml": `apiVersion: bundle/v1
-kind: Bundle
-outputs:
-  host: '{{ .Release.Name }}-db.{{ .Release.Namespace }}.svc'
-  secret: '{{ .Release.Name }}-auth'
-claims:
-  outputs:
-    secret: '{{ .Values.claim.name }}'
-  templates:
-    secret.yaml: |
-      apiVersion: v1
-      kind: Secret
-      metadata:
-        name: {{ .Values.claim.name }}
-        annotations:
-          provider: {{ .Values.claim.provider.namespace }}/{{ .Values.claim.provider.release }}
-          user: {{ .Values.claim.id }}
-`,
-		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-db\nspec:\n  ports: [{port: 3306}]\n",
-	})
-	lab.Put(t, "capp", "1.0.0", map[string]string{
-		"bundle.yaml":            "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [host, secret]}\n",
-		"templates/cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-app'}\ndata:\n  host: {{ .Values.requires.database.host | quote }}\n  secret: {{ .Values.requires.database.secret | quote }}\n",
-		"templates/svc.yaml":     "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  selector: {app: '{{ .Release.Name }}'}\n  ports: [{port: 80}]\n",
-		"templates/ingress.yaml": "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  rules:\n  - host: '{{ .Values.host | default \"app\" }}.example.com'\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: '{{ .Release.Name }}', port: {number: 80}}}}\n",
-	})
-}
-
-func mustConstraint(t *testing.T, s string) *semver.Constraints {
-	t.Helper()
-	c, err := bundle.ParseConstraint(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+func mustConstraint(t *testing.T, s string) *semver.Constraints { return releasetest.Constraint(t, s) }
 
 // An app bound to an installed release: nothing of the requirement is in
 // its release, it is wired with the provider's outputs, the binding is
@@ -177,7 +114,7 @@ func TestBindLifecycle(t *testing.T) {
 	if rec := grantOf(g); g.Version != 2 || rec == nil || rec.Provider.Version != "1.0.0" {
 		t.Fatalf("the grant after the provider's upgrade: revision %d, %+v", g.Version, rec)
 	}
-	applyTo(t, f, "data", g.Manifest)
+	f.Apply(t, "data", g.Manifest)
 
 	// The app's upgrade keeps the binding, at the provider's new version;
 	// --unbind installs the requirement with the app again.

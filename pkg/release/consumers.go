@@ -36,9 +36,9 @@ type Consumer struct {
 	// Outputs are the outputs the requirement needs, as the consumer's
 	// bundle.yaml says.
 	Outputs []string
-	// App, for a colour of a blue-green app or its router (which holds
-	// the app's claims), is the app's name: it is unbound by uninstalling
-	// the app.
+	// App, for a release part of a whole (Guard.WholeOf: a colour of a
+	// blue-green app, or its router, which holds the app's claims), is the
+	// whole's name: it is unbound by uninstalling the whole.
 	App string
 	// Grant, for a consumer of another namespace, is the grant that lets
 	// it bind (bundle grant); a consumer granted but not seen bound (its
@@ -101,7 +101,7 @@ func (c *Client) findConsumers(ctx context.Context, name string) (out []Consumer
 			}
 			co := Consumer{Release: r.Name, Namespace: r.Namespace, Bundle: r.Chart.Metadata.Name,
 				Repository: r.Chart.Metadata.Annotations[plan.RepositoryAnnotation],
-				Instance:   res.Instance, Requires: res.Bundle, Constraint: res.Constraint, App: blueGreenApp(r)}
+				Instance:   res.Instance, Requires: res.Bundle, Constraint: res.Constraint, App: c.wholeOf(record(r))}
 			if cb, _, err := providerBundle(r); err == nil {
 				if req := requirement(cb, res.Instance); req != nil {
 					co.Outputs = req.Outputs

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/bundlesh/bundle/pkg/diff"
-	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -33,17 +32,6 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	last, err := c.stored(name, 0)
 	if err != nil {
 		return nil, err
-	}
-	if rec := parseRouter(last); rec != nil && opts.Revision == 0 {
-		st, err := c.truth(ctx, rec)
-		if err != nil {
-			return nil, err
-		}
-		if st.Spare == "" {
-			return nil, errdefs.Fixable(errdefs.ErrInvalid, nil, "blue-green app %q has no spare to switch back to", name)
-		}
-		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{See: []string{"status", st.SpareRelease(), "-n", c.namespace}}},
-			"blue-green app %q: its rollback switches the stable Services from %s to the spare %s and changes no object of either colour, so there is no object to diff", name, st.LiveRelease(), st.SpareRelease())
 	}
 	opts.DryRun, opts.Wait = true, false
 	if _, err := c.Rollback(ctx, opts); err != nil {
@@ -182,23 +170,6 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 	p.Providers = providers(last)
 	if p.Consumers, err = c.consumerNames(ctx, name); err != nil {
 		return nil, err
-	}
-	// A blue-green app goes whole: its colours' objects and claims first,
-	// as uninstall removes them.
-	if st := parseRouter(last); st != nil {
-		var objects []diff.Object
-		var claims []diff.Claim
-		var secrets []diff.DataSecret
-		for _, col := range c.colorReleases(st) {
-			co := opts
-			co.ReleaseName = col
-			cp, err := c.DiffUninstall(ctx, co, o)
-			if err != nil {
-				return nil, err
-			}
-			objects, claims, secrets = append(objects, cp.Objects...), append(claims, cp.Claims...), append(secrets, cp.DataSecrets...)
-		}
-		p.Objects, p.Claims, p.DataSecrets = append(objects, p.Objects...), append(claims, p.Claims...), append(secrets, p.DataSecrets...)
 	}
 	return p, nil
 }

@@ -9,11 +9,9 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -35,47 +33,8 @@ func granted(t *testing.T, f *releasetest.Fixture, repos plan.References, provid
 	if err != nil {
 		t.Fatal(err)
 	}
-	applyTo(t, f, "data", g.Manifest)
+	f.Apply(t, "data", g.Manifest)
 	return g
-}
-
-// applyTo creates (or replaces) the ConfigMaps and Secrets of manifest in
-// the fake cluster, in namespace ns unless they name theirs.
-func applyTo(t *testing.T, f *releasetest.Fixture, ns, manifest string) {
-	t.Helper()
-	ctx := context.Background()
-	for _, doc := range splitDocs(manifest) {
-		var meta struct{ Kind string }
-		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
-			t.Fatal(err)
-		}
-		switch meta.Kind {
-		case "ConfigMap":
-			var cm corev1.ConfigMap
-			if err := yaml.Unmarshal([]byte(doc), &cm); err != nil {
-				t.Fatal(err)
-			}
-			if cm.Namespace == "" {
-				cm.Namespace = ns
-			}
-			_ = f.Clientset.CoreV1().ConfigMaps(cm.Namespace).Delete(ctx, cm.Name, metav1.DeleteOptions{})
-			if _, err := f.Clientset.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, &cm, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		case "Secret":
-			var s corev1.Secret
-			if err := yaml.Unmarshal([]byte(doc), &s); err != nil {
-				t.Fatal(err)
-			}
-			if s.Namespace == "" {
-				s.Namespace = ns
-			}
-			_ = f.Clientset.CoreV1().Secrets(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{})
-			if _, err := f.Clientset.CoreV1().Secrets(s.Namespace).Create(ctx, &s, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 }
 
 // A provider's owner grants an app of another namespace its claim: the
@@ -318,38 +277,4 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-// A blue/green app bound across namespaces is granted under the app's
-// name, for both its colours: the router holds the copy of the claim's
-// Secret, and a switch renders it again from the grant.
-func TestGrantBlueGreen(t *testing.T) {
-	ctx := context.Background()
-	_, f, c := sharedProvider(t)
-	data := NewWithEnv(envOf(f), c.repos)
-	if _, err := data.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
-		t.Fatal(err)
-	}
-	g := granted(t, f, c.repos, "shared", "team/wiki/database")
-	for _, bind := range [][]string{{"database=data/shared"}, nil} {
-		if _, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	router, err := c.cfg.Releases.Last("wiki")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(router.Manifest, "name: wiki-database\n") || !strings.Contains(router.Manifest, `bundle.sh/granted-by: "data/`+g.Name+`"`) || strings.Contains(router.Manifest, "namespace: data") {
-		t.Errorf("the router's claim:\n%s", router.Manifest)
-	}
-	for _, col := range []string{"wiki-blue", "wiki-green"} {
-		r, err := c.cfg.Releases.Last(col)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(r.Manifest, "kind: Secret") || !strings.Contains(r.Manifest, `secret: "wiki-database"`) {
-			t.Errorf("colour %s:\n%s", col, r.Manifest)
-		}
-	}
 }

@@ -79,6 +79,9 @@ type Client struct {
 	// fence refuses the writes of operations that lost their lease.
 	fence  *fence
 	notify func(string)
+	// guards are consulted before operations on a release of a whole
+	// (Guard).
+	guards []Guard
 }
 
 // New returns a client for the cluster and namespace in opts, resolving

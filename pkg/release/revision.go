@@ -58,11 +58,12 @@ type Revision struct {
 	// start is the revision whose values and bindings the new one starts
 	// from (nil: none, an install).
 	start *helmrelease.Release
-	// colorOf, for a colour of a blue-green app upgraded on its own
-	// (asColor), is its app, whose lease Perform holds too.
-	colorOf string
-	chart   *chart.Chart
-	values  map[string]any
+	// whole, for a release of a whole upgraded on its own (a colour of a
+	// blue-green app), is the whole, whose lease Perform holds too (see
+	// Guard).
+	whole  string
+	chart  *chart.Chart
+	values map[string]any
 }
 
 // PrepareOptions say which revision Prepare makes: exactly one of Install
@@ -206,12 +207,11 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 		return rev, rev.render(p.Values, render.ReleaseOptions{Name: name, Namespace: c.namespace})
 	}
 	rev.Base = last.Version
-	if parseRouter(last) != nil {
-		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"upgrade", name, opts.Reference, "-n", c.namespace, "--strategy", StrategyBlueGreen}}},
-			"release %q in namespace %q is a blue-green app (its stable Services): an upgrade in place would replace them with the bundle", name, c.namespace)
-	}
 	if opts.ClaimHolder == "" {
-		rev.Options, rev.colorOf = c.asColor(opts, last)
+		var err error
+		if rev.Options, rev.whole, err = c.guardUpgrade(ctx, last, opts); err != nil {
+			return nil, err
+		}
 		opts = rev.Options
 	}
 	from := c.upgradeBase(last)
@@ -231,8 +231,8 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 	}
 	holdClaims(p, opts.ClaimHolder)
 	rev.Plan = p
-	if rev.colorOf != "" {
-		if err := c.checkColorClaims(rev.colorOf, name, opts.Reference, p); err != nil {
+	if rev.whole != "" {
+		if err := c.guardPerform(ctx, rev, rev.whole); err != nil {
 			return nil, err
 		}
 	}
@@ -292,14 +292,14 @@ func (c *Client) Perform(ctx context.Context, rev *Revision) (*Release, error) {
 		return nil, err
 	}
 	defer end()
-	if rev.colorOf != "" {
-		// The app's lease too: its router's claims are read again.
-		var endApp func()
-		if ctx, endApp, err = c.begin(ctx, OpUpgrade, rev.colorOf, opts.DryRun); err != nil {
+	if rev.whole != "" {
+		// The whole's lease too: the guard reads it again.
+		var endWhole func()
+		if ctx, endWhole, err = c.begin(ctx, OpUpgrade, rev.whole, opts.DryRun); err != nil {
 			return nil, err
 		}
-		defer endApp()
-		if err := c.checkColorClaims(rev.colorOf, rev.Name, opts.Reference, rev.Plan); err != nil {
+		defer endWhole()
+		if err := c.guardPerform(ctx, rev, rev.whole); err != nil {
 			return nil, err
 		}
 	}
@@ -465,3 +465,29 @@ type Reshape func(manifests *bytes.Buffer) (*bytes.Buffer, error)
 
 // Run makes a Reshape one of Helm's post-renderers.
 func (r Reshape) Run(in *bytes.Buffer) (*bytes.Buffer, error) { return r(in) }
+
+// annotate adds annotations to chrt's metadata.
+func annotate(chrt *chart.Chart, annotations map[string]string) {
+	if len(annotations) == 0 || chrt == nil || chrt.Metadata == nil {
+		return
+	}
+	if chrt.Metadata.Annotations == nil {
+		chrt.Metadata.Annotations = map[string]string{}
+	}
+	for k, v := range annotations {
+		chrt.Metadata.Annotations[k] = v
+	}
+}
+
+// holdClaims makes release holder the holder of the claims of p's
+// bindings (plan.Binding.ClaimHolder); nothing when holder is empty.
+func holdClaims(p *plan.Plan, holder string) {
+	if holder == "" {
+		return
+	}
+	for _, b := range p.Bound {
+		if b.Claims() != nil {
+			b.ClaimHolder = holder
+		}
+	}
+}

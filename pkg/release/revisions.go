@@ -3,11 +3,13 @@ package release
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/plan"
 )
 
 // The one place that reads a release's stored revisions: stored reads one
@@ -49,3 +51,87 @@ func (c *Client) base(name string) *helmrelease.Release {
 	}
 	return c.upgradeBase(last)
 }
+
+// Record is a stored revision of a release, as the operations built above
+// this package (pkg/bluegreen) read it: what its chart records, its
+// manifest and its state. Changing it changes nothing stored.
+type Record struct {
+	Name, Namespace string
+	Revision        int
+	// Status is Helm's: deployed, superseded, failed, uninstalled,
+	// pending-install, pending-upgrade, pending-rollback, uninstalling.
+	Status      string
+	Description string
+	// Bundle and Version are the root bundle's (its chart's).
+	Bundle, Version string
+	// Annotations are its chart's: the record of its resolution and
+	// bindings (plan.ParseResolved), and the marks of the whole a release
+	// is part of (PartOf.Annotations).
+	Annotations map[string]string
+	// Files are its chart's files by name.
+	Files    map[string][]byte
+	Manifest string
+}
+
+// Installed reports whether the revision is of an installed release: not
+// uninstalled (nor being uninstalled).
+func (r *Record) Installed() bool {
+	return r.Status != helmrelease.StatusUninstalled.String() && r.Status != helmrelease.StatusUninstalling.String()
+}
+
+// Deployed reports whether the revision is the one deployed.
+func (r *Record) Deployed() bool { return r.Status == helmrelease.StatusDeployed.String() }
+
+// Pending reports whether an operation is writing the revision, or was
+// until it stopped.
+func (r *Record) Pending() bool { return helmrelease.Status(r.Status).IsPending() }
+
+// Resolved is the resolution the revision recorded: each requirement
+// instance, its bundle version, and the release it is bound to (Bound);
+// nil when it recorded none.
+func (r *Record) Resolved() []plan.Resolved {
+	if r == nil {
+		return nil
+	}
+	rs, _ := plan.ParseResolved(r.Annotations)
+	return rs
+}
+
+// record is stored revision rel as a Record; nil for nil.
+func record(rel *helmrelease.Release) *Record {
+	if rel == nil {
+		return nil
+	}
+	out := &Record{Name: rel.Name, Namespace: rel.Namespace, Revision: rel.Version, Manifest: rel.Manifest, Files: map[string][]byte{}}
+	if rel.Info != nil {
+		out.Status, out.Description = rel.Info.Status.String(), rel.Info.Description
+	}
+	if rel.Chart != nil {
+		if md := rel.Chart.Metadata; md != nil {
+			out.Bundle, out.Version = md.Name, md.Version
+			out.Annotations = maps.Clone(md.Annotations)
+		}
+		for _, f := range rel.Chart.Files {
+			out.Files[f.Name] = f.Data
+		}
+	}
+	if out.Annotations == nil {
+		out.Annotations = map[string]string{}
+	}
+	return out
+}
+
+// Stored reads revision of release name (0: its last, whatever its
+// state); ErrNotFound when the release or the revision is not stored.
+func (c *Client) Stored(name string, revision int) (*Record, error) {
+	r, err := c.stored(name, revision)
+	if err != nil {
+		return nil, err
+	}
+	return record(r), nil
+}
+
+// Base is the revision of release name an upgrade starts from: the
+// deployed one, else the newest that was (one a stopped operation
+// superseded), else the last; nil when none is stored.
+func (c *Client) Base(name string) *Record { return record(c.base(name)) }

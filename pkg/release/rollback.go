@@ -7,7 +7,6 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
-	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -28,12 +27,6 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		return nil, err
 	}
 	defer end()
-	if parseRouter(last) != nil {
-		// An earlier router revision would put back Services, Ingresses
-		// and claims of colours that may be gone, and a wrong record.
-		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"rollback", opts.ReleaseName, "-n", c.namespace}}},
-			"release %q in namespace %q is a blue-green app, not rolled back to a revision of its own (that would restore Services and claims of colours that may be gone): roll it back without a revision to switch to its spare, or roll back a colour release", opts.ReleaseName, c.namespace)
-	}
 	cfg, err := c.opConfig(ctx, opts.ReleaseName, opts.WaitOptions)
 	if err != nil {
 		return nil, err
@@ -49,11 +42,17 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	if err := c.checkRollbackAllowed(ctx, opts.ReleaseName, rb.Version); err != nil {
 		return nil, err
 	}
-	ctx, endApp, err := c.checkColorRollback(ctx, last, rb.Version)
+	target, err := c.stored(opts.ReleaseName, rb.Version)
 	if err != nil {
 		return nil, err
 	}
-	defer endApp()
+	ctx, endGuard, err := c.guard(ctx, func(g Guard, ctx context.Context) (context.Context, func(), error) {
+		return g.CheckRollback(ctx, record(last), record(target))
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer endGuard()
 	rb.Wait = opts.Wait
 	rb.Timeout = opts.timeout()
 	rb.DryRun = opts.DryRun

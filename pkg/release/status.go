@@ -35,13 +35,6 @@ type Status struct {
 	// says why).
 	Drifted    int
 	DriftError error
-	// BlueGreen, for the router of a blue-green app, is which colour is
-	// live and which the spare (docs/blue-green.md); nil otherwise.
-	BlueGreen *BlueGreen
-	// BlueGreenError, for the router of a blue-green app, says why which
-	// colour serves is not known: its stable Services do not all select
-	// one colour (BlueGreen is then the router's record).
-	BlueGreenError error
 }
 
 // Ready reports whether every resource is ready.
@@ -63,18 +56,6 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 		return nil, err
 	}
 	st := &Status{Details: rel, Drifted: -1}
-	if a := rel.Chart.Annotations; a[annBlueGreen] == "router" {
-		st.BlueGreen = &BlueGreen{Name: name, Live: a[annLive], Spare: a[annSpare], Revision: -1}
-		// Of the latest revision: the colour the stable Services select.
-		if rec, last, err := c.routerState(name); err == nil && rec != nil && last.Version == rel.Revision {
-			if now, err := c.truth(ctx, rec); err != nil {
-				st.BlueGreenError = err
-			} else {
-				now.Revision, now.Services, now.router = -1, nil, nil
-				st.BlueGreen = now
-			}
-		}
-	}
 	st.Consumers, _ = c.consumers(ctx, name) // none found is no reason to fail
 	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {

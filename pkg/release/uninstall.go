@@ -39,11 +39,11 @@ type UninstallOptions struct {
 	// --no-hooks): a claim's pre-delete hook, which drops its user, among
 	// them.
 	NoHooks bool
-	// WithItsApp uninstalls a blue-green app's colour as part of the
-	// app's uninstall, which holds the app's lease: the live colour, which
-	// is refused on its own (its stable Services would select nothing),
-	// goes too.
-	WithItsApp bool
+	// WithWhole uninstalls the release as part of the whole it belongs to
+	// (Guard), by an operation that holds the whole's lease: the guards
+	// let it go (a blue-green app's live colour, refused on its own, goes
+	// with the app).
+	WithWhole bool
 }
 
 // Uninstalled is what Uninstall did (or, with DryRun, would do).
@@ -63,8 +63,9 @@ type Uninstalled struct {
 	// claims were.
 	DeletedSecrets []DataSecret
 	DryRun         bool
-	// Colors, for a blue-green app (its router), are its colours,
-	// uninstalled before the router (which holds the app's claims).
+	// Colors, of a blue-green app's uninstall (pkg/bluegreen), are its
+	// colours, uninstalled before its router (which holds the app's
+	// claims).
 	Colors []*Uninstalled
 }
 
@@ -106,32 +107,19 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 			}
 		}
 	}
-	if !opts.Force {
-		if app := blueGreenApp(last); app != "" && app != opts.ReleaseName && !opts.WithItsApp {
-			// The app's lease too: it is not switched to this colour
-			// while it goes.
-			var endApp func()
-			if ctx, endApp, err = c.begin(ctx, OpUninstall, app, opts.DryRun); err != nil {
-				return nil, err
-			}
-			defer endApp()
-			if err := c.checkNotLive(ctx, last); err != nil {
-				return nil, err
-			}
-		}
+	ctx, endGuard, err := c.guard(ctx, func(g Guard, ctx context.Context) (context.Context, func(), error) {
+		return g.CheckUninstall(ctx, record(last), opts)
+	})
+	if err != nil {
+		return nil, err
 	}
+	defer endGuard()
 	if opts.Force && grantable(last) {
 		// Without Force, grants (consumers) refused it above. With
 		// Force, a provider's grants go first (their hooks drop
 		// the users while its server is there): a grant left would
 		// stand for a provider that is gone.
 		if err := c.revokeAll(ctx, opts.ReleaseName, opts); err != nil {
-			return nil, err
-		}
-	}
-	var colors []*Uninstalled
-	if st := parseRouter(last); st != nil {
-		if colors, err = c.uninstallColors(ctx, st, opts); err != nil {
 			return nil, err
 		}
 	}
@@ -154,7 +142,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 	}
-	out := &Uninstalled{DryRun: opts.DryRun, Colors: colors}
+	out := &Uninstalled{DryRun: opts.DryRun}
 	if opts.DeleteData {
 		out.Deleted, out.DeletedSecrets = found, secrets
 	} else {

@@ -1,4 +1,4 @@
-package release
+package bluegreen
 
 // Which colour serves: what the stable Services select, read from the
 // cluster, made the router's record when they disagree.
@@ -10,11 +10,11 @@ import (
 	"slices"
 	"strings"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/release"
 )
 
 // holdRouter takes the lease of app name's router release for op and
@@ -26,44 +26,44 @@ import (
 // (reconcile). A rollback records what it switches to itself; with Services
 // that do not all select one colour it is the fix (repair): refused for
 // the others. The caller ends the lease with end, once err is nil.
-func (c *Client) holdRouter(ctx context.Context, op Operation, name string) (context.Context, func(), *BlueGreen, error) {
-	if err := c.reachable(); err != nil {
+func (b *Client) holdRouter(ctx context.Context, op release.Operation, name string) (context.Context, func(), *State, error) {
+	if err := b.rel.Reachable(); err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, end, err := c.begin(ctx, op, name, false)
+	ctx, end, err := b.rel.Hold(ctx, op, name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	fail := func(err error) (context.Context, func(), *BlueGreen, error) {
+	fail := func(err error) (context.Context, func(), *State, error) {
 		end()
 		return nil, nil, nil, err
 	}
-	rec, _, err := c.routerState(name)
+	rec, _, err := b.routerState(name)
 	if err != nil {
 		return fail(err)
 	}
 	if rec == nil {
 		return ctx, end, nil, nil
 	}
-	s, err := c.served(ctx, rec)
+	s, err := b.served(ctx, rec)
 	if err != nil {
 		return fail(err)
 	}
-	st, err := c.truthOf(rec, s)
+	st, err := b.truthOf(rec, s)
 	if err != nil {
-		if op != OpRollback {
+		if op != release.OpRollback {
 			return fail(err)
 		}
-		if st, err = c.repair(rec, s); err != nil {
+		if st, err = b.repair(rec, s); err != nil {
 			return fail(err)
 		}
 		return ctx, end, st, nil
 	}
-	if op == OpRollback {
+	if op == release.OpRollback {
 		st.Reconciled = recordNote(rec.router, st)
 		return ctx, end, st, nil
 	}
-	if st, err = c.reconcile(ctx, st); err != nil {
+	if st, err = b.reconcile(ctx, st); err != nil {
 		return fail(err)
 	}
 	return ctx, end, st, nil
@@ -123,32 +123,31 @@ func selectedColor(app string, sel map[string]string) string {
 // router's last revision (which an operation that stopped may have left
 // unapplied, or half-applied) and the last it completed name. Without a
 // Kubernetes client there is nothing to read (none found).
-func (c *Client) served(ctx context.Context, st *BlueGreen) (servedBy, error) {
-	s := servedBy{}
-	if c.env == nil || c.env.Clientset == nil || st.router == nil {
-		return s, nil
+func (b *Client) served(ctx context.Context, st *State) (servedBy, error) {
+	if st.router == nil {
+		return servedBy{}, nil
 	}
 	names := map[string]bool{}
-	for _, r := range []*helmrelease.Release{st.router, c.upgradeBase(st.router)} {
+	for _, r := range []*release.Record{st.router, b.rel.Base(st.router.Name)} {
 		if rs := parseRouter(r); rs != nil {
 			for _, n := range rs.Services {
 				names[n] = true
 			}
 		}
 	}
-	return c.readServed(ctx, c.namespace, st.Name, slices.Sorted(maps.Keys(names)))
+	return b.readServed(ctx, b.ns, st.Name, slices.Sorted(maps.Keys(names)))
 }
 
 // readServed reads the stable Services names of app in namespace ns (see
 // served).
-func (c *Client) readServed(ctx context.Context, ns, app string, names []string) (servedBy, error) {
+func (b *Client) readServed(ctx context.Context, ns, app string, names []string) (servedBy, error) {
 	s := servedBy{}
-	if len(names) == 0 || c.env == nil || c.env.Clientset == nil {
+	if len(names) == 0 {
 		return s, nil
 	}
-	cs, err := c.env.Clientset()
-	if err != nil {
-		return nil, err
+	cs, err := b.rel.Clientset()
+	if err != nil || cs == nil {
+		return s, err
 	}
 	for _, n := range names {
 		svc, err := cs.CoreV1().Services(ns).Get(ctx, n, metav1.GetOptions{})
@@ -165,12 +164,12 @@ func (c *Client) readServed(ctx context.Context, ns, app string, names []string)
 
 // truth is app st (as its router records it) as its stable Services make
 // it, read from the cluster; see truthOf.
-func (c *Client) truth(ctx context.Context, st *BlueGreen) (*BlueGreen, error) {
-	s, err := c.served(ctx, st)
+func (b *Client) truth(ctx context.Context, st *State) (*State, error) {
+	s, err := b.served(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	return c.truthOf(st, s)
+	return b.truthOf(st, s)
 }
 
 // truthOf is app st (as its router records it) as its stable Services s
@@ -180,13 +179,13 @@ func (c *Client) truth(ctx context.Context, st *BlueGreen) (*BlueGreen, error) {
 // or deleted) the record is all there is. Services that do not all select
 // one colour are refused: which one serves is not known, and a rollback of
 // the app is the fix (repair).
-func (c *Client) truthOf(st *BlueGreen, s servedBy) (*BlueGreen, error) {
-	now, ok := servedTruth(st, s, c.installed)
+func (b *Client) truthOf(st *State, s servedBy) (*State, error) {
+	now, ok := servedTruth(st, s, b.installed)
 	if !ok {
-		fixes := []errdefs.Fix{{See: []string{"history", st.Name, "-n", c.namespace}}}
+		fixes := []errdefs.Fix{{See: []string{"history", st.Name, "-n", b.ns}}}
 		to := "neither colour is deployed to point them at"
-		if r := c.repairColor(st); r != "" {
-			fixes = []errdefs.Fix{{Run: []string{"rollback", st.Name, "-n", c.namespace}}}
+		if r := b.repairColor(st); r != "" {
+			fixes = []errdefs.Fix{{Run: []string{"rollback", st.Name, "-n", b.ns}}}
 			to = "a rollback of the app points them all at " + ColorRelease(st.Name, r) + ", the colour its router last switched to completely"
 		}
 		return nil, errdefs.Fixable(errdefs.ErrConflict, fixes,
@@ -198,7 +197,7 @@ func (c *Client) truthOf(st *BlueGreen, s servedBy) (*BlueGreen, error) {
 // servedTruth is truthOf without its error: ok is false when the Services
 // s do not all select one colour. installed says whether a colour's
 // release is installed.
-func servedTruth(st *BlueGreen, s servedBy, installed func(release string) bool) (_ *BlueGreen, ok bool) {
+func servedTruth(st *State, s servedBy, installed func(release string) bool) (_ *State, ok bool) {
 	col, ok := s.color()
 	if !ok {
 		return nil, false
@@ -221,16 +220,16 @@ func servedTruth(st *BlueGreen, s servedBy, installed func(release string) bool)
 // at when they do not agree: the live colour of the router's last
 // completed revision (what it last switched to completely), else the other
 // one, whichever is deployed; "" when neither is.
-func (c *Client) repairColor(st *BlueGreen) string {
+func (b *Client) repairColor(st *State) string {
 	first := ""
-	if base := parseRouter(c.upgradeBase(st.router)); base != nil {
+	if base := parseRouter(b.rel.Base(st.router.Name)); base != nil {
 		first = base.Live
 	}
 	for _, col := range []string{first, OtherColor(first)} {
 		if col == "" {
 			continue
 		}
-		if r, err := c.cfg.Releases.Last(ColorRelease(st.Name, col)); err == nil && r.Info.Status == helmrelease.StatusDeployed {
+		if r, err := b.rel.Stored(ColorRelease(st.Name, col), 0); err == nil && r.Deployed() {
 			return col
 		}
 	}
@@ -240,14 +239,14 @@ func (c *Client) repairColor(st *BlueGreen) string {
 // repair is the rollback of app rec whose stable Services s do not all
 // select one colour: it points them all at repairColor, the other colour
 // (installed, and known to the record) its spare.
-func (c *Client) repair(rec *BlueGreen, s servedBy) (*BlueGreen, error) {
-	col := c.repairColor(rec)
+func (b *Client) repair(rec *State, s servedBy) (*State, error) {
+	col := b.repairColor(rec)
 	if col == "" {
-		return nil, errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{See: []string{"history", rec.Name, "-n", c.namespace}}},
+		return nil, errdefs.Fixable(errdefs.ErrConflict, []errdefs.Fix{{See: []string{"history", rec.Name, "-n", b.ns}}},
 			"blue-green app %q: its stable Services do not all select one colour (%s), and neither colour is deployed to point them at", rec.Name, s.says(rec.Name))
 	}
-	st := &BlueGreen{Name: rec.Name, Live: col, Services: rec.Services, router: rec.router, repair: true}
-	if other := OtherColor(col); (other == rec.Live || other == rec.Spare) && c.installed(ColorRelease(rec.Name, other)) {
+	st := &State{Name: rec.Name, Live: col, Services: rec.Services, router: rec.router, repair: true}
+	if other := OtherColor(col); (other == rec.Live || other == rec.Spare) && b.installed(ColorRelease(rec.Name, other)) {
 		st.Spare = other
 	}
 	r := *rec
@@ -258,14 +257,14 @@ func (c *Client) repair(rec *BlueGreen, s servedBy) (*BlueGreen, error) {
 
 // installed reports whether release name is installed (recorded, and not
 // uninstalled).
-func (c *Client) installed(name string) bool {
-	r, err := c.cfg.Releases.Last(name)
-	return err == nil && r.Info.Status != helmrelease.StatusUninstalled
+func (b *Client) installed(name string) bool {
+	r, err := b.rel.Stored(name, 0)
+	return err == nil && r.Installed()
 }
 
 // colours says which colours b has: "live wiki-green, spare wiki-blue",
 // "live wiki-green, no spare", "no live colour".
-func colours(b *BlueGreen) string {
+func colours(b *State) string {
 	if b.Live == "" {
 		return "no live colour"
 	}
@@ -279,18 +278,18 @@ func colours(b *BlueGreen) string {
 // recordNote says how the router's last revision last differs from now,
 // the app as its stable Services make it; "" when it is deployed and
 // records now's colours.
-func recordNote(last *helmrelease.Release, now *BlueGreen) string {
+func recordNote(last *release.Record, now *State) string {
 	rec := parseRouter(last)
-	if rec == nil || last.Info == nil {
+	if rec == nil {
 		return ""
 	}
 	agree := rec.Live == now.Live && rec.Spare == now.Spare
-	if agree && last.Info.Status == helmrelease.StatusDeployed {
+	if agree && last.Deployed() {
 		return ""
 	}
-	note := fmt.Sprintf("blue-green app %q: its router's revision %d (%s)", now.Name, last.Version, last.Info.Status)
-	if strings.HasPrefix(last.Info.Description, RecoveredNote) {
-		note = fmt.Sprintf("blue-green app %q: its router's revision %d, left pending by an operation that stopped (marked %s),", now.Name, last.Version, last.Info.Status)
+	note := fmt.Sprintf("blue-green app %q: its router's revision %d (%s)", now.Name, last.Revision, last.Status)
+	if strings.HasPrefix(last.Description, release.RecoveredNote) {
+		note = fmt.Sprintf("blue-green app %q: its router's revision %d, left pending by an operation that stopped (marked %s),", now.Name, last.Revision, last.Status)
 	}
 	note += " records " + colours(rec)
 	switch {
@@ -312,26 +311,26 @@ func recordNote(last *helmrelease.Release, now *BlueGreen) string {
 // colour: nothing is switched). A revision still pending (no lease could
 // be taken: its operation may run) is left to Helm, which refuses to
 // upgrade over it; a live colour not installed is left to the operation.
-func (c *Client) reconcile(ctx context.Context, now *BlueGreen) (*BlueGreen, error) {
+func (b *Client) reconcile(ctx context.Context, now *State) (*State, error) {
 	last := now.router
 	note := recordNote(last, now)
-	if note == "" || last.Info.Status.IsPending() || (now.Live != "" && !c.installed(now.LiveRelease())) {
+	if note == "" || last.Pending() || (now.Live != "" && !b.installed(now.LiveRelease())) {
 		now.Reconciled = note
 		return now, nil
 	}
-	h, err := c.heldBy(ctx, last)
+	h, err := b.heldBy(ctx, last)
 	if err != nil {
 		return nil, err
 	}
-	next := &BlueGreen{Name: now.Name, Live: now.Live, Spare: now.Spare}
-	if err := c.route(ctx, next, h); err != nil {
+	next := &State{Name: now.Name, Live: now.Live, Spare: now.Spare}
+	if err := b.route(ctx, next, h); err != nil {
 		return nil, fmt.Errorf("%s: recording that: %w", note, err)
 	}
-	rel, err := c.cfg.Releases.Last(now.Name)
+	rel, err := b.rel.Stored(now.Name, 0)
 	if err != nil {
 		return nil, err
 	}
 	next.router = rel
-	next.Reconciled = fmt.Sprintf("%s: recorded %s (revision %d)", note, colours(next), rel.Version)
+	next.Reconciled = fmt.Sprintf("%s: recorded %s (revision %d)", note, colours(next), rel.Revision)
 	return next, nil
 }

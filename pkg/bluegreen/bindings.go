@@ -1,13 +1,13 @@
-package release
+package bluegreen
 
 import (
 	"context"
 	"sort"
 	"strings"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
-
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release"
 )
 
 // Bindings is the bindings graph of the client's namespace, or of every
@@ -20,28 +20,28 @@ import (
 // Apps are sorted by namespace and name. Each app's Consumers are read
 // as bundle status reads them: from every namespace the credentials may
 // list, even without all, so that a consumer in another namespace shows.
-func (c *Client) Bindings(ctx context.Context, all bool) ([]plan.BoundApp, error) {
-	if err := c.reachable(); err != nil {
+func (b *Client) Bindings(ctx context.Context, all bool) ([]plan.BoundApp, error) {
+	if err := b.rel.Reachable(); err != nil {
 		return nil, err
 	}
 	// One list of every namespace serves both the apps (filtered to the
 	// client's namespace without all) and their consumers; the client's
 	// namespace alone when the credentials may not list them all.
 	// The colour a router's stable Services select, in its namespace.
-	served := func(st *BlueGreen) (servedBy, error) {
-		if st.router.Namespace == c.namespace {
-			return c.served(ctx, st) // with the Services of its last completed revision
+	served := func(st *State) (servedBy, error) {
+		if st.router.Namespace == b.ns {
+			return b.served(ctx, st) // with the Services of its last completed revision
 		}
-		return c.readServed(ctx, st.router.Namespace, st.Name, st.Services)
+		return b.readServed(ctx, st.router.Namespace, st.Name, st.Services)
 	}
 	var apps, scope []plan.BoundApp
-	if wide, err := c.listLatest(true); err == nil {
+	if wide, err := b.rel.Latest(true); err == nil {
 		scope = boundApps(wide, served)
 		apps = scope
 		if !all {
 			apps = nil
 			for _, a := range scope {
-				if strings.HasPrefix(a.Name, c.namespace+"/") {
+				if strings.HasPrefix(a.Name, b.ns+"/") {
 					apps = append(apps, a)
 				}
 			}
@@ -49,7 +49,7 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]plan.BoundApp, error
 	} else if all {
 		return nil, err
 	} else {
-		rels, err := c.listLatest(false)
+		rels, err := b.rel.Latest(false)
 		if err != nil {
 			return nil, err
 		}
@@ -66,12 +66,12 @@ func (c *Client) Bindings(ctx context.Context, all bool) ([]plan.BoundApp, error
 // boundApps is Bindings of the latest revisions rels; served reads what
 // the stable Services of a blue/green app select (nil: the routers'
 // records are taken as they are).
-func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, error)) []plan.BoundApp {
-	routers := map[string]*BlueGreen{} // by NAMESPACE/NAME
-	byName := map[string]*helmrelease.Release{}
-	var keep []*helmrelease.Release
+func boundApps(rels []*release.Record, served func(*State) (servedBy, error)) []plan.BoundApp {
+	routers := map[string]*State{} // by NAMESPACE/NAME
+	byName := map[string]*release.Record{}
+	var keep []*release.Record
 	for _, r := range rels {
-		if r.Info != nil && (r.Info.Status == helmrelease.StatusUninstalled || r.Info.Status == helmrelease.StatusUninstalling) {
+		if !r.Installed() {
 			continue
 		}
 		keep = append(keep, r)
@@ -83,10 +83,8 @@ func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, e
 	var out []plan.BoundApp
 	for _, r := range keep {
 		key := r.Namespace + "/" + r.Name
-		if r.Chart != nil && r.Chart.Metadata != nil {
-			if of := r.Chart.Metadata.Annotations[annColorOf]; of != "" && routers[r.Namespace+"/"+of] != nil {
-				continue // shown as its router's app
-			}
+		if of := r.Annotations[annColorOf]; of != "" && routers[r.Namespace+"/"+of] != nil {
+			continue // shown as its router's app
 		}
 		app := plan.BoundApp{Name: key}
 		src := r
@@ -104,10 +102,8 @@ func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, e
 				}
 			} // else the router's own record: the claims it holds
 		}
-		if src != nil && src.Chart != nil && src.Chart.Metadata != nil {
-			app.Bundle, app.Version = src.Chart.Metadata.Name, src.Chart.Metadata.Version
-		}
-		for _, res := range recordedBindings(src) {
+		app.Bundle, app.Version = src.Bundle, src.Version
+		for _, res := range src.Resolved() {
 			if res.Bound != "" {
 				app.Bindings = append(app.Bindings, plan.Bound{Instance: res.Instance, Provider: res.Bound, Claim: res.Claim})
 			}
@@ -122,13 +118,13 @@ func boundApps(rels []*helmrelease.Release, served func(*BlueGreen) (servedBy, e
 // servedColours is blue/green app st as its stable Services make it (see
 // truthOf), read with served (nil: st as its record says); unknown, when
 // not empty, says why the live colour is not known.
-func servedColours(st *BlueGreen, served func(*BlueGreen) (servedBy, error), installed func(string) bool) (now *BlueGreen, unknown string) {
+func servedColours(st *State, served func(*State) (servedBy, error), installed func(string) bool) (now *State, unknown string) {
 	if served == nil {
 		return st, ""
 	}
 	s, err := served(st)
 	if err != nil {
-		return nil, oneLine(err)
+		return nil, errdefs.OneLine(err.Error())
 	}
 	now, ok := servedTruth(st, s, installed)
 	if !ok {

@@ -1,4 +1,13 @@
-package release
+// Package bluegreen upgrades apps with the blue-green strategy, above
+// package release, which performs every operation on each of an app's
+// releases: the colour that is not live is prepared once
+// (release.Client.Prepare), installed or upgraded and waited for, then the
+// app's stable Services are switched to it; rollback switches back to the
+// spare at once, prune removes it. A Client is also the release.Guard that
+// keeps an operation on one of an app's releases from breaking the app
+// (a router upgraded or rolled back in place, the live colour uninstalled
+// on its own).
+package bluegreen
 
 // Blue/green apps (docs/blue-green.md). An app NAME upgraded with the
 // blue-green strategy is three Helm releases in one namespace:
@@ -28,17 +37,17 @@ import (
 	"sort"
 	"strings"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release"
 )
 
 const (
-	// StrategyBlueGreen is bundle upgrade --strategy blue-green.
-	StrategyBlueGreen = "blue-green"
+	// Strategy is bundle upgrade --strategy blue-green.
+	Strategy = "blue-green"
 
 	// The router's chart name and the annotations of its record.
 	routerChart   = "bundle-router"
@@ -49,6 +58,24 @@ const (
 	colorLabel    = "bundle.sh/color"
 	routerVersion = "1.0.0"
 )
+
+// Client runs blue-green operations over a release client, and guards its
+// other operations (New).
+type Client struct {
+	rel *release.Client
+	ns  string
+}
+
+// New returns a client over rel, which it guards from then on (see
+// release.Guard).
+func New(rel *release.Client) *Client {
+	b := &Client{rel: rel, ns: rel.Namespace()}
+	rel.Guard(b)
+	return b
+}
+
+// Release is the release client b runs over.
+func (b *Client) Release() *release.Client { return b.rel }
 
 // Colors are the two colours of a blue/green app.
 var Colors = [2]string{"blue", "green"}
@@ -64,8 +91,8 @@ func OtherColor(c string) string {
 // ColorRelease is the release of app name's colour c: NAME-c.
 func ColorRelease(name, c string) string { return name + "-" + c }
 
-// BlueGreen is a blue/green app's state, as its router records it.
-type BlueGreen struct {
+// State is a blue/green app's state, as its router records it.
+type State struct {
 	Name string
 	// Live is the colour the stable Services select; Spare the colour
 	// kept as a hot spare, empty when there is none (first upgrade, or
@@ -77,10 +104,10 @@ type BlueGreen struct {
 	Revision int
 	// Release, after a blue-green upgrade, is the revision of the colour
 	// it made live (with DryRun, would make live).
-	Release *Release
+	Release *release.Release
 	// router is the router's revision this state was read from (nil for
 	// a state not yet routed).
-	router *helmrelease.Release
+	router *release.Record
 	// NewClaims, of a blue-green upgrade, are the claims the router makes
 	// for the app before the colour comes up (INSTANCE on
 	// NAMESPACE/PROVIDER): those no colour used before.
@@ -88,7 +115,7 @@ type BlueGreen struct {
 	// Record, when the router's record says another live colour or spare
 	// than its stable Services make (read from the cluster: Live is the
 	// colour they select), is what the record says; nil when they agree.
-	Record *BlueGreen
+	Record *State
 	// Reconciled, after an operation that first made the router's record
 	// agree with its stable Services (its last revision left pending by an
 	// operation that stopped, or failed, or saying another colour), says
@@ -102,14 +129,14 @@ type BlueGreen struct {
 // LiveRelease and SpareRelease are the releases of the live and spare
 // colours; empty without one (no colour switched to yet: the router holds
 // the app's claims before its first colour is up; no spare).
-func (b *BlueGreen) LiveRelease() string {
+func (b *State) LiveRelease() string {
 	if b.Live == "" {
 		return ""
 	}
 	return ColorRelease(b.Name, b.Live)
 }
 
-func (b *BlueGreen) SpareRelease() string {
+func (b *State) SpareRelease() string {
 	if b.Spare == "" {
 		return ""
 	}
@@ -118,33 +145,33 @@ func (b *BlueGreen) SpareRelease() string {
 
 // errNotBlueGreen: release name exists and is not a router.
 func errNotBlueGreen(name, ns string) error {
-	return errdefs.Fixable(ErrExists, []errdefs.Fix{{See: []string{"status", name, "-n", ns}}},
+	return errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{See: []string{"status", name, "-n", ns}}},
 		"release %q in namespace %q is not a blue-green app (it was installed without --strategy blue-green): upgrade it without --strategy, or install the blue-green app under another name", name, ns)
 }
 
 // routerState reads the router release name: nil when there is no
 // release of that name (or it was uninstalled), errNotBlueGreen when it is
 // another release.
-func (c *Client) routerState(name string) (*BlueGreen, *helmrelease.Release, error) {
-	last, err := c.cfg.Releases.Last(name)
-	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
+func (b *Client) routerState(name string) (*State, *release.Record, error) {
+	last, err := b.rel.Stored(name, 0)
+	if err != nil || !last.Installed() {
 		return nil, nil, nil
 	}
 	st := parseRouter(last)
 	if st == nil {
-		return nil, last, errNotBlueGreen(name, c.namespace)
+		return nil, last, errNotBlueGreen(name, b.ns)
 	}
 	return st, last, nil
 }
 
 // parseRouter is the state a router release records; nil for a release
 // that is not a router.
-func parseRouter(rel *helmrelease.Release) *BlueGreen {
-	if rel == nil || rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annBlueGreen] != "router" {
+func parseRouter(rel *release.Record) *State {
+	if rel == nil || rel.Annotations[annBlueGreen] != "router" {
 		return nil
 	}
-	a := rel.Chart.Metadata.Annotations
-	st := &BlueGreen{Name: rel.Name, Live: a[annLive], Spare: a[annSpare], router: rel}
+	a := rel.Annotations
+	st := &State{Name: rel.Name, Live: a[annLive], Spare: a[annSpare], router: rel}
 	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
 		var obj struct {
 			Kind     string
@@ -158,35 +185,35 @@ func parseRouter(rel *helmrelease.Release) *BlueGreen {
 	return st
 }
 
-// BlueGreenState is app name's blue/green state: the colour its stable
+// Read is app name's blue/green state: the colour its stable
 // Services select is live (Record says what its router records, when that
-// differs); ErrNotFound when name is not a blue-green app, ErrConflict
+// differs); errdefs.ErrNotFound when name is not a blue-green app, ErrConflict
 // when its stable Services do not all select one colour.
-func (c *Client) BlueGreenState(ctx context.Context, name string) (*BlueGreen, error) {
-	if err := c.reachable(); err != nil {
+func (b *Client) Read(ctx context.Context, name string) (*State, error) {
+	if err := b.rel.Reachable(); err != nil {
 		return nil, err
 	}
-	st, err := c.blueGreenNow(ctx, name)
+	st, err := b.blueGreenNow(ctx, name)
 	if err == nil && st == nil {
-		err = errdefs.Fixable(ErrNotFound, nil, "release %q in namespace %q is not a blue-green app", name, c.namespace)
+		err = errdefs.Fixable(errdefs.ErrNotFound, nil, "release %q in namespace %q is not a blue-green app", name, b.ns)
 	}
 	return st, err
 }
 
 // blueGreenNow is app name's state as its stable Services make it (truth),
 // changing nothing; nil when there is no release of that name.
-func (c *Client) blueGreenNow(ctx context.Context, name string) (*BlueGreen, error) {
-	st, _, err := c.routerState(name)
+func (b *Client) blueGreenNow(ctx context.Context, name string) (*State, error) {
+	st, _, err := b.routerState(name)
 	if err != nil || st == nil {
 		return nil, err
 	}
-	return c.truth(ctx, st)
+	return b.truth(ctx, st)
 }
 
-// IsBlueGreen reports whether name is a blue-green app's router.
-func (c *Client) IsBlueGreen(name string) bool {
-	last, err := c.cfg.Releases.Last(name)
-	return err == nil && last.Info.Status != helmrelease.StatusUninstalled && parseRouter(last) != nil
+// IsApp reports whether name is a blue-green app's router.
+func (b *Client) IsApp(name string) bool {
+	last, err := b.rel.Stored(name, 0)
+	return err == nil && last.Installed() && parseRouter(last) != nil
 }
 
 // UnboundRequirements lists the requirements of the root plan p installs

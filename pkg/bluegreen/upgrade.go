@@ -1,4 +1,4 @@
-package release
+package bluegreen
 
 // A blue-green upgrade: the colour that is not live prepared once,
 // installed or upgraded, waited for, then switched to (route).
@@ -9,43 +9,40 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
-// BlueGreenUpgrade upgrades app opts.ReleaseName with the blue-green
+// Upgrade upgrades app opts.ReleaseName with the blue-green
 // strategy: the bundle is installed (or upgraded) as the colour that is not
 // live, waited for until ready, and then the stable Services are switched
 // to it; the colour that was live is kept as the hot spare. The first
 // blue-green upgrade of a name that does not exist installs blue and the
 // router. Every requirement must be bound.
-func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*BlueGreen, error) {
+func (b *Client) Upgrade(ctx context.Context, opts release.UpgradeOptions) (*State, error) {
 	name := opts.ReleaseName
 	if opts.DryRun {
-		return c.blueGreenDryRun(ctx, opts)
+		return b.dryRun(ctx, opts)
 	}
 	if opts.CreateNamespace {
 		// Before the router's lease, which lives in it.
-		if err := c.installNamespace(ctx, name); err != nil {
+		if err := b.rel.CreateNamespace(ctx, name); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: %w", name, err)
 		}
 	}
 	// The router's lease, held from reading which colour is live to the
 	// switch.
-	ctx, end, st, err := c.holdRouter(ctx, OpUpgrade, name)
+	ctx, end, st, err := b.holdRouter(ctx, release.OpUpgrade, name)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	bg, err := c.planBlueGreen(ctx, opts, st)
+	bg, err := b.planBlueGreen(ctx, opts, st)
 	if err != nil {
 		return nil, err
 	}
@@ -55,25 +52,25 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	if bg.claimsChange {
 		dry := *bg.rev
 		dry.Options.DryRun = true
-		if _, err := c.Perform(ctx, &dry); err != nil {
+		if _, err := b.rel.Perform(ctx, &dry); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", name, bg.rev.Name, err)
 		}
-		now := &BlueGreen{Name: name}
+		now := &State{Name: name}
 		if st != nil {
-			now = &BlueGreen{Name: name, Live: st.Live, Spare: st.Spare}
+			now = &State{Name: name, Live: st.Live, Spare: st.Spare}
 		}
-		if err := c.route(ctx, now, bg.held); err != nil {
+		if err := b.route(ctx, now, bg.held); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: making the app's claims: %w", name, err)
 		}
 	}
 	// Made now or by an earlier try that stopped waiting: the colour is
 	// installed once they are done.
 	if len(bg.held.claims) > 0 {
-		if err := c.waitClaims(ctx, name, opts.WaitOptions); err != nil {
+		if err := b.rel.WaitJobs(ctx, name, opts.WaitOptions); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched; a claim Job that failed is made again once deleted): %w", name, bg.rev.Name, err)
 		}
 	}
-	rel, err := c.Perform(ctx, bg.rev)
+	rel, err := b.rel.Perform(ctx, bg.rev)
 	if err != nil {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, bg.rev.Name, err)
 	}
@@ -82,7 +79,7 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	}
 	bg.held.ingresses[bg.next.Live] = *bg.ingresses
 	bg.next.Revision, bg.next.Release = rel.Revision, rel
-	if err := c.route(ctx, bg.next, bg.held); err != nil {
+	if err := b.route(ctx, bg.next, bg.held); err != nil {
 		return nil, err
 	}
 	if st != nil {
@@ -91,64 +88,23 @@ func (c *Client) BlueGreenUpgrade(ctx context.Context, opts UpgradeOptions) (*Bl
 	return bg.next, nil
 }
 
-// waitClaims waits until the Jobs of router release name's claims have
-// completed (each claim's database and user made on the provider), for at
-// most w's timeout, showing w's progress.
-func (c *Client) waitClaims(ctx context.Context, name string, w WaitOptions) error {
-	rel, err := c.cfg.Releases.Last(name)
-	if err != nil {
-		return err
-	}
-	rl, err := c.cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
-	if err != nil {
-		return err
-	}
-	var cs kubernetes.Interface
-	if c.env != nil && c.env.Clientset != nil {
-		if cs, err = c.env.Clientset(); err != nil {
-			return err
-		}
-	}
-	var jobs kube.ResourceList
-	for _, r := range rl {
-		if r.Mapping == nil || r.Mapping.GroupVersionKind.Group != "batch" || r.Mapping.GroupVersionKind.Kind != "Job" {
-			continue
-		}
-		if cs != nil { // one deleted since (done, and cleaned up) is not waited for
-			if _, err := cs.BatchV1().Jobs(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-				continue
-			}
-		}
-		jobs = append(jobs, r)
-	}
-	if len(jobs) == 0 {
-		return nil
-	}
-	w.Wait = true
-	cfg, err := c.waitConfig(ctx, c.cfg, w)
-	if err != nil {
-		return err
-	}
-	return cfg.KubeClient.WaitWithJobs(jobs, w.timeout())
-}
-
-// blueGreenDryRun is BlueGreenUpgrade with DryRun: the colour's upgrade
+// dryRun is Upgrade with DryRun: the colour's upgrade
 // (or install) dry-run and validated, the router left as it is; the
 // result says what the switch would make live, with the colour's
 // revision as it would be.
-func (c *Client) blueGreenDryRun(ctx context.Context, opts UpgradeOptions) (*BlueGreen, error) {
-	if err := c.reachable(); err != nil {
+func (b *Client) dryRun(ctx context.Context, opts release.UpgradeOptions) (*State, error) {
+	if err := b.rel.Reachable(); err != nil {
 		return nil, err
 	}
-	st, err := c.blueGreenNow(ctx, opts.ReleaseName)
+	st, err := b.blueGreenNow(ctx, opts.ReleaseName)
 	if err != nil {
 		return nil, err
 	}
-	bg, err := c.planBlueGreen(ctx, opts, st)
+	bg, err := b.planBlueGreen(ctx, opts, st)
 	if err != nil {
 		return nil, err
 	}
-	rel, err := c.Perform(ctx, bg.rev)
+	rel, err := b.rel.Perform(ctx, bg.rev)
 	if err != nil {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", opts.ReleaseName, bg.rev.Name, err)
 	}
@@ -160,26 +116,26 @@ func (c *Client) blueGreenDryRun(ctx context.Context, opts UpgradeOptions) (*Blu
 	return bg.next, nil
 }
 
-// BlueGreenDiff is what a blue-green upgrade of app opts.ReleaseName
+// Diff is what a blue-green upgrade of app opts.ReleaseName
 // would change, changing nothing: the diff of the colour it would install
 // or upgrade (as bundle diff upgrade NAME-COLOR of a colour), and the
 // state the switch would record.
-func (c *Client) BlueGreenDiff(ctx context.Context, opts UpgradeOptions, o diff.Options) (*diff.Plan, *BlueGreen, error) {
-	if err := c.reachable(); err != nil {
+func (b *Client) Diff(ctx context.Context, opts release.UpgradeOptions, o diff.Options) (*diff.Plan, *State, error) {
+	if err := b.rel.Reachable(); err != nil {
 		return nil, nil, err
 	}
-	st, err := c.blueGreenNow(ctx, opts.ReleaseName)
+	st, err := b.blueGreenNow(ctx, opts.ReleaseName)
 	if err != nil {
 		return nil, nil, err
 	}
-	bg, err := c.planBlueGreen(ctx, opts, st)
+	bg, err := b.planBlueGreen(ctx, opts, st)
 	if err != nil {
 		return nil, nil, err
 	}
 	if st != nil {
 		bg.next.Services = st.Services
 	}
-	d, err := c.DiffRevision(ctx, bg.rev, o)
+	d, err := b.rel.DiffRevision(ctx, bg.rev, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -190,8 +146,8 @@ func (c *Client) BlueGreenDiff(ctx context.Context, opts UpgradeOptions, o diff.
 // revision (rev: installed or upgraded, waited for), then the switch to next,
 // with what the router holds; its claims made first when they change.
 type blueGreen struct {
-	rev          *Revision
-	next         *BlueGreen
+	rev          *release.Revision
+	next         *State
 	held         held
 	claimsChange bool
 	ingresses    *string // the colour's, as its post-renderer takes them
@@ -200,7 +156,7 @@ type blueGreen struct {
 // planBlueGreen works out the blue-green upgrade of app opts.ReleaseName,
 // whose router records st (nil: the app is new), changing nothing. What
 // would be refused is refused here.
-func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *BlueGreen) (*blueGreen, error) {
+func (b *Client) planBlueGreen(ctx context.Context, opts release.UpgradeOptions, st *State) (*blueGreen, error) {
 	name := opts.ReleaseName
 	live := ""
 	if st != nil {
@@ -211,34 +167,30 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 
 	// The colour's release, when there is one, must be this app's.
 	// The router's spare is; otherwise its mark says so.
-	if rel, err := c.cfg.Releases.Last(target); err == nil && rel.Info.Status != helmrelease.StatusUninstalled &&
-		(st == nil || st.Spare != color) && (rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Annotations[annColorOf] != name) {
-		return nil, errdefs.Fixable(ErrExists, nil, "blue-green upgrade of %q refused: release %q exists in namespace %q and is not a colour of blue-green app %q (uninstall it, or choose another NAME)", name, target, c.namespace, name)
+	if rel, err := b.rel.Stored(target, 0); err == nil && rel.Installed() &&
+		(st == nil || st.Spare != color) && rel.Annotations[annColorOf] != name {
+		return nil, errdefs.Fixable(errdefs.ErrExists, nil, "blue-green upgrade of %q refused: release %q exists in namespace %q and is not a colour of blue-green app %q (uninstall it, or choose another NAME)", name, target, b.ns, name)
 	}
 	// The colour's revision, prepared once: bound (the bindings given
 	// now and those the live colour recorded), resolved and rendered,
 	// starting from the live colour's values. It is switched to only once
 	// ready.
-	in, err := c.read(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
 	up := opts
 	up.ReleaseName, up.Install, up.Wait = target, true, true
 	up.Annotations = map[string]string{annColorOf: name}
 	up.ClaimHolder = name
 	var recorded []plan.Resolved
-	var liveRel *helmrelease.Release
+	var liveRel *release.Record
 	if live != "" {
-		if rel, err := c.cfg.Releases.Last(ColorRelease(name, live)); err == nil {
-			liveRel = c.upgradeBase(rel)
-			recorded = recordedBindings(liveRel)
+		if rel, err := b.rel.Stored(ColorRelease(name, live), 0); err == nil {
+			liveRel = b.rel.Base(rel.Name)
+			recorded = liveRel.Resolved()
 			up.StartFrom = rel.Name
 		}
 	}
 	ingresses := new(string)
 	up.Reshape = colorPost{app: name, color: color, ingresses: ingresses}.Run
-	rev, err := c.prepareUpgrade(ctx, in, up)
+	rev, err := b.rel.Prepare(ctx, release.PrepareOptions{Upgrade: &up})
 	if err != nil {
 		return nil, err
 	}
@@ -249,26 +201,26 @@ func (c *Client) planBlueGreen(ctx context.Context, opts UpgradeOptions, st *Blu
 	if err := sameClaims(name, recorded, p); err != nil {
 		return nil, err
 	}
-	var routerRel *helmrelease.Release
+	var routerRel *release.Record
 	if st != nil {
 		routerRel = st.router
 	}
-	h, err := c.heldBy(ctx, routerRel)
+	h, err := b.heldBy(ctx, routerRel)
 	if err != nil {
 		return nil, err
 	}
 	// The router holds what the new colour claims and, until it is
 	// pruned, what the colour that becomes the spare claims.
-	newClaims, newMade := claimsOf(p, render.ReleaseOptions{Name: name, Namespace: c.namespace})
+	newClaims, newMade := claimsOf(p, render.ReleaseOptions{Name: name, Namespace: b.ns})
 	h.claims, h.made = usedBy(h, liveRel), keepMade(h, usedBy(h, liveRel))
 	for _, r := range newClaims {
 		h.claims = append(h.claims[:0:0], withoutInstance(h.claims, r.Instance)...)
 		h.claims = append(h.claims, r)
 		h.made[r.Instance] = newMade[r.Instance]
 	}
-	routerClaims := recordedBindings(routerRel)
+	routerClaims := routerRel.Resolved()
 	bg := &blueGreen{rev: rev, held: h, claimsChange: claimKeys(h.claims) != claimKeys(routerClaims), ingresses: ingresses}
-	bg.next = &BlueGreen{Name: name, Live: color, Spare: live}
+	bg.next = &State{Name: name, Live: color, Spare: live}
 	before := map[string]bool{}
 	for _, r := range routerClaims {
 		before[r.Instance+"="+r.Bound] = r.Claim
@@ -318,19 +270,6 @@ func sameClaims(name string, recorded []plan.Resolved, p *plan.Plan) error {
 	return nil
 }
 
-// holdClaims makes release holder the holder of the claims of p's
-// bindings (plan.Binding.ClaimHolder); nothing when holder is empty.
-func holdClaims(p *plan.Plan, holder string) {
-	if holder == "" {
-		return
-	}
-	for _, b := range p.Bound {
-		if b.Claims() != nil {
-			b.ClaimHolder = holder
-		}
-	}
-}
-
 // held is what a router holds besides its Services.
 type held struct {
 	// claims are the app's bindings that use a claim, as recorded, and
@@ -359,9 +298,9 @@ func claimsOf(p *plan.Plan, rel render.ReleaseOptions) ([]plan.Resolved, map[str
 
 // usedBy is what of the claims h holds colour release rel uses (its
 // recorded claimed bindings, same instance and provider); none for nil.
-func usedBy(h held, rel *helmrelease.Release) []plan.Resolved {
+func usedBy(h held, rel *release.Record) []plan.Resolved {
 	uses := map[string]string{}
-	for _, r := range recordedBindings(rel) {
+	for _, r := range rel.Resolved() {
 		if r.Claim {
 			uses[r.Instance] = r.Bound
 		}

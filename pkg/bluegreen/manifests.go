@@ -1,4 +1,4 @@
-package release
+package bluegreen
 
 // What of a colour's manifests the router takes: its Ingresses and its
 // Services, made stable.
@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
 )
@@ -262,17 +261,4 @@ func RouterServices(manifest, name, color string) (string, []string, error) {
 		b.Write(s.doc)
 	}
 	return b.String(), names, nil
-}
-
-// annotate adds annotations to chrt's metadata.
-func annotate(chrt *chart.Chart, annotations map[string]string) {
-	if len(annotations) == 0 || chrt == nil || chrt.Metadata == nil {
-		return
-	}
-	if chrt.Metadata.Annotations == nil {
-		chrt.Metadata.Annotations = map[string]string{}
-	}
-	for k, v := range annotations {
-		chrt.Metadata.Annotations[k] = v
-	}
 }

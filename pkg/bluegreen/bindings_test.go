@@ -1,17 +1,17 @@
-package release
+package bluegreen
 
 import (
 	"encoding/json"
 	"fmt"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release"
 )
 
-func rec(ns, name, bundle string, status helmrelease.Status, ann map[string]string, res ...plan.Resolved) *helmrelease.Release {
+func rec(ns, name, bundle string, status helmrelease.Status, ann map[string]string, res ...plan.Resolved) *release.Record {
 	if ann == nil {
 		ann = map[string]string{}
 	}
@@ -19,13 +19,12 @@ func rec(ns, name, bundle string, status helmrelease.Status, ann map[string]stri
 		data, _ := json.Marshal(res)
 		ann[plan.ResolvedAnnotation] = string(data)
 	}
-	return &helmrelease.Release{Name: name, Namespace: ns, Info: &helmrelease.Info{Status: status},
-		Chart: &chart.Chart{Metadata: &chart.Metadata{Name: bundle, Version: "1.0.0", Annotations: ann}}}
+	return &release.Record{Name: name, Namespace: ns, Status: status.String(), Bundle: bundle, Version: "1.0.0", Annotations: ann}
 }
 
 func TestBoundApps(t *testing.T) {
 	db := plan.Resolved{Instance: "database", Bundle: "mariadb", Bound: "shop/team-db", Claim: true}
-	rels := []*helmrelease.Release{
+	rels := []*release.Record{
 		rec("shop", "wiki", routerChart, helmrelease.StatusDeployed, map[string]string{annBlueGreen: "router", annLive: "green", annSpare: "blue"}),
 		rec("shop", "wiki-green", "mediawiki", helmrelease.StatusDeployed, map[string]string{annColorOf: "wiki"}, db),
 		rec("shop", "wiki-blue", "mediawiki", helmrelease.StatusDeployed, map[string]string{annColorOf: "wiki"}, plan.Resolved{Instance: "database", Bound: "shop/old-db"}),
@@ -40,7 +39,7 @@ func TestBoundApps(t *testing.T) {
 	}
 	// The Services select blue, although the router records green: blue is
 	// live, with its bindings, and the record is said.
-	got = fmt.Sprint(boundApps(rels, func(st *BlueGreen) (servedBy, error) { return servedBy{"wiki": "blue"}, nil })[2])
+	got = fmt.Sprint(boundApps(rels, func(st *State) (servedBy, error) { return servedBy{"wiki": "blue"}, nil })[2])
 	if want := "{shop/wiki mediawiki 1.0.0 blue green green  [{database shop/old-db false}] []}"; got != want {
 		t.Errorf("boundApps, the Services selecting the other colour:\n got %s\nwant %s", got, want)
 	}

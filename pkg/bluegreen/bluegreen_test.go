@@ -1,4 +1,4 @@
-package release
+package bluegreen
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release"
 )
 
 func TestOtherColor(t *testing.T) {
@@ -116,11 +116,11 @@ func TestRouterServicesRefuses(t *testing.T) {
 }
 
 func TestParseRouter(t *testing.T) {
-	rel := &helmrelease.Release{Name: "shop", Chart: &chart.Chart{Metadata: &chart.Metadata{Annotations: map[string]string{
+	rel := &release.Record{Name: "shop", Annotations: map[string]string{
 		annBlueGreen: "router", annLive: "green", annSpare: "blue",
-	}}}, Manifest: "---\napiVersion: v1\nkind: Service\nmetadata: {name: shop-admin}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: shop}\n"}
+	}, Manifest: "---\napiVersion: v1\nkind: Service\nmetadata: {name: shop-admin}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: shop}\n"}
 	st := parseRouter(rel)
-	want := &BlueGreen{Name: "shop", Live: "green", Spare: "blue", Services: []string{"shop", "shop-admin"}, router: rel}
+	want := &State{Name: "shop", Live: "green", Spare: "blue", Services: []string{"shop", "shop-admin"}, router: rel}
 	if !reflect.DeepEqual(st, want) {
 		t.Errorf("parseRouter = %+v, want %+v", st, want)
 	}
@@ -131,7 +131,7 @@ func TestParseRouter(t *testing.T) {
 	if st.SpareRelease() != "" {
 		t.Errorf("SpareRelease without a spare: %q", st.SpareRelease())
 	}
-	if parseRouter(&helmrelease.Release{Name: "shop", Chart: &chart.Chart{Metadata: &chart.Metadata{Name: "web"}}}) != nil {
+	if parseRouter(&release.Record{Name: "shop", Bundle: "web"}) != nil {
 		t.Error("a plain release parsed as a router")
 	}
 }
@@ -238,12 +238,12 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	lab, _, c := bindLab(t) // c is of namespace team
 	claimLab(t, lab)
 	for _, name := range []string{"shared", "other"} {
-		if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: name}); err != nil {
+		if _, err := c.rel.Install(ctx, release.InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	app := func(bind ...string) UpgradeOptions {
-		return UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}
+	app := func(bind ...string) release.UpgradeOptions {
+		return release.UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}
 	}
 	router := func() *helmrelease.Release {
 		t.Helper()
@@ -262,7 +262,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 		return r.Manifest
 	}
 
-	st, err := c.BlueGreenUpgrade(ctx, app("database=shared"))
+	st, err := c.Upgrade(ctx, app("database=shared"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	// Green: the same claim, not made again; green's Ingress.
 	green := app()
 	green.Values.Set = []string{"host=new"}
-	if _, err := c.BlueGreenUpgrade(ctx, green); err != nil {
+	if _, err := c.Upgrade(ctx, green); err != nil {
 		t.Fatal(err)
 	}
 	r = router()
@@ -305,7 +305,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	// A dry run says what would go live, and changes nothing.
 	dry := app()
 	dry.DryRun = true
-	next, err := c.BlueGreenUpgrade(ctx, dry)
+	next, err := c.Upgrade(ctx, dry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 
 	// Another provider for the claimed requirement: refused, nothing changed.
-	_, err = c.BlueGreenUpgrade(ctx, app("database=other"))
+	_, err = c.Upgrade(ctx, app("database=other"))
 	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "has a claim (its own database) on team/shared") {
 		t.Errorf("moving the claim: %v", err)
 	}
@@ -327,14 +327,14 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 
 	// The router is not rolled back to a revision of its own.
-	if _, err := c.Rollback(ctx, RollbackOptions{ReleaseName: "wiki", Revision: 1}); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "is a blue-green app, not rolled back to a revision of its own") {
+	if _, err := c.rel.Rollback(ctx, release.RollbackOptions{ReleaseName: "wiki", Revision: 1}); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "is a blue-green app, not rolled back to a revision of its own") {
 		t.Errorf("rollback of the router to a revision: %v", err)
 	}
 
 	// A colour upgraded on its own is upgraded as a colour.
 	alone := app()
 	alone.ReleaseName = "wiki-blue"
-	up, err := c.Upgrade(ctx, alone)
+	up, err := c.rel.Upgrade(ctx, alone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,13 +344,13 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 
 	// Rollback and prune keep the claim; the Ingress follows the live colour.
-	if st, err = c.BlueGreenRollback(ctx, "wiki"); err != nil || st.Live != "blue" {
+	if st, err = c.Rollback(ctx, "wiki"); err != nil || st.Live != "blue" {
 		t.Fatalf("rollback: %+v, %v", st, err)
 	}
 	if r = router(); !strings.Contains(r.Manifest, claim) || !strings.Contains(r.Manifest, "host: app.example.com") || r.Chart.Metadata.Annotations[annLive] != "blue" {
 		t.Errorf("router after rollback:\n%s", r.Manifest)
 	}
-	if _, _, err := c.BlueGreenPrune(ctx, "wiki"); err != nil {
+	if _, _, err := c.Prune(ctx, "wiki"); err != nil {
 		t.Fatal(err)
 	}
 	if r = router(); !strings.Contains(r.Manifest, claim) || !strings.Contains(r.Manifest, user) {
@@ -359,7 +359,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 
 	// The provider is not uninstalled from under the app; the fix is to
 	// uninstall the app, not to unbind a colour.
-	_, err = c.Uninstall(ctx, UninstallOptions{ReleaseName: "shared"})
+	_, err = c.Uninstall(ctx, release.UninstallOptions{ReleaseName: "shared"})
 	var fe *errdefs.Error
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "team/wiki (database), team/wiki-blue (database)") {
 		t.Fatalf("uninstalling the provider: %v", err)
@@ -369,11 +369,11 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 
 	// The live colour alone is not uninstalled; the app is, whole.
-	_, err = c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki-blue"})
+	_, err = c.Uninstall(ctx, release.UninstallOptions{ReleaseName: "wiki-blue"})
 	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), `"wiki-blue" is the live colour of blue-green app "wiki"`) {
 		t.Errorf("uninstalling the live colour: %v", err)
 	}
-	un, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki"})
+	un, err := c.Uninstall(ctx, release.UninstallOptions{ReleaseName: "wiki"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,24 +399,24 @@ func TestBlueGreenFirstColourNeverSwitched(t *testing.T) {
 		"bundle.yaml":        "apiVersion: bundle/v1\nkind: Bundle\nrequires:\n  database: {bundle: cdb, repository: lab, version: ^1.0.0, outputs: [secret]}\n",
 		"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
 	})
-	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+	if _, err := c.rel.Install(ctx, release.InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/fixed", Bind: []string{"database=shared"}}, ReleaseName: "wiki"})
+	_, err := c.Upgrade(ctx, release.UpgradeOptions{Source: plan.Source{Reference: "lab/fixed", Bind: []string{"database=shared"}}, ReleaseName: "wiki"})
 	if err == nil || !strings.Contains(err.Error(), `Service "web" of wiki-blue is not named after its release`) {
 		t.Fatalf("first upgrade: %v", err)
 	}
-	st, err := c.BlueGreenState(ctx, "wiki")
+	st, err := c.Read(ctx, "wiki")
 	if err != nil || st.Live != "" || st.LiveRelease() != "" || st.Spare != "" {
 		t.Fatalf("state: %+v, %v", st, err)
 	}
 	if r, _ := c.cfg.Releases.Last("wiki"); !strings.Contains(r.Manifest, "name: wiki-database\n") {
 		t.Errorf("the router does not hold the claim:\n%s", r.Manifest)
 	}
-	if _, err := c.BlueGreenRollback(ctx, "wiki"); !errors.Is(err, errdefs.ErrInvalid) {
+	if _, err := c.Rollback(ctx, "wiki"); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Errorf("rollback without a spare: %v", err)
 	}
-	un, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki"})
+	un, err := c.Uninstall(ctx, release.UninstallOptions{ReleaseName: "wiki"})
 	if err != nil || len(un.Colors) != 1 || un.Colors[0].Name != "wiki-blue" {
 		t.Fatalf("uninstall: %+v, %v", un, err)
 	}
@@ -438,12 +438,12 @@ func TestBlueGreenClaimKeptForTheSpare(t *testing.T) {
 		"templates/svc.yaml": svc,
 	})
 	for _, name := range []string{"shared", "other"} {
-		if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: name}); err != nil {
+		if _, err := c.rel.Install(ctx, release.InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	up := func(version string, bind ...string) (*BlueGreen, error) {
-		return c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, version), Bind: bind}, ReleaseName: "wiki"})
+	up := func(version string, bind ...string) (*State, error) {
+		return c.Upgrade(ctx, release.UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, version), Bind: bind}, ReleaseName: "wiki"})
 	}
 	holds := func(when string, want bool) {
 		t.Helper()
@@ -464,13 +464,13 @@ func TestBlueGreenClaimKeptForTheSpare(t *testing.T) {
 	holds("green live without the requirement, blue the spare", true)
 
 	// A colour on its own cannot claim what the router does not hold.
-	_, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, "1.0.0"), Bind: []string{"database=other"}}, ReleaseName: "wiki-blue"})
+	_, err := c.rel.Upgrade(ctx, release.UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, "1.0.0"), Bind: []string{"database=other"}}, ReleaseName: "wiki-blue"})
 	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), `whose router holds no claim for database on team/other`) {
 		t.Errorf("a colour claiming on its own: %v", err)
 	}
 
 	// Renaming the claimed instance: refused against the live colour.
-	if _, err := c.BlueGreenRollback(ctx, "wiki"); err != nil { // blue (1.0.0, claimed) live again
+	if _, err := c.Rollback(ctx, "wiki"); err != nil { // blue (1.0.0, claimed) live again
 		t.Fatal(err)
 	}
 	if _, err := up("3.0.0", "db=shared"); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "requirement database, which has a claim (its own database) on team/shared, is gone and requirement db would claim anew there") {
@@ -482,10 +482,10 @@ func TestBlueGreenClaimKeptForTheSpare(t *testing.T) {
 	holds("green live again", true)
 
 	// The spare uninstalled by hand: prune finishes the job.
-	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki-blue"}); err != nil {
+	if _, err := c.Uninstall(ctx, release.UninstallOptions{ReleaseName: "wiki-blue"}); err != nil {
 		t.Fatal(err)
 	}
-	st, un, err := c.BlueGreenPrune(ctx, "wiki")
+	st, un, err := c.Prune(ctx, "wiki")
 	if err != nil || st.Spare != "" || un == nil || un.Name != "wiki-blue" {
 		t.Fatalf("prune after the spare was uninstalled: %+v, %+v, %v", st, un, err)
 	}
@@ -513,16 +513,16 @@ func TestBlueGreenSwitchWithoutTheProvider(t *testing.T) {
 		return ""
 	}
 	before := claim()
-	if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "shared", Force: true}); err != nil {
+	if _, err := c.Uninstall(ctx, release.UninstallOptions{ReleaseName: "shared", Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := c.BlueGreenRollback(ctx, "wiki"); err != nil || st.Live != "blue" {
+	if st, err := c.Rollback(ctx, "wiki"); err != nil || st.Live != "blue" {
 		t.Fatalf("rollback without the provider: %+v, %v", st, err)
 	}
 	if after := claim(); after != before {
 		t.Errorf("rollback changed the claim:\n%s\nwas\n%s", after, before)
 	}
-	if _, _, err := c.BlueGreenPrune(ctx, "wiki"); err != nil {
+	if _, _, err := c.Prune(ctx, "wiki"); err != nil {
 		t.Fatalf("prune without the provider: %v", err)
 	}
 	if after := claim(); after != before {
@@ -537,25 +537,25 @@ func TestBlueGreenColourRollbackChecksClaims(t *testing.T) {
 	lab, _, c := bindLab(t)
 	claimLab(t, lab)
 	lab.Put(t, "capp", "2.0.0", map[string]string{"templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}'}\nspec:\n  selector: {app: '{{ .Release.Name }}'}\n  ports: [{port: 80}]\n"})
-	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+	if _, err := c.rel.Install(ctx, release.InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
 		t.Fatal(err)
 	}
 	up := func(version string, bind ...string) {
 		t.Helper()
-		if _, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, version), Bind: bind}, ReleaseName: "wiki"}); err != nil {
+		if _, err := c.Upgrade(ctx, release.UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Version: mustConstraint(t, version), Bind: bind}, ReleaseName: "wiki"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	up("1.0.0", "database=shared") // blue, claimed
 	up("1.0.0")                    // green revision 1, claimed
-	if _, err := c.BlueGreenRollback(ctx, "wiki"); err != nil {
+	if _, err := c.Rollback(ctx, "wiki"); err != nil {
 		t.Fatal(err)
 	}
 	up("2.0.0") // green revision 2, no claim; blue the spare
-	if _, _, err := c.BlueGreenPrune(ctx, "wiki"); err != nil {
+	if _, _, err := c.Prune(ctx, "wiki"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Rollback(ctx, RollbackOptions{ReleaseName: "wiki-green", Revision: 1})
+	_, err := c.rel.Rollback(ctx, release.RollbackOptions{ReleaseName: "wiki-green", Revision: 1})
 	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), `changing "wiki-green" on its own refused`) || !strings.Contains(err.Error(), "holds no claim for database on team/shared") {
 		t.Errorf("rolling a colour back to a claim the router dropped: %v", err)
 	}
@@ -573,15 +573,15 @@ func TestBlueGreenColourRollbackChecksClaims(t *testing.T) {
 // to revision 4's manifest (a Service the switch would have added).
 // serve sets what the stable Services select in the cluster, by Service
 // name (as the router's applies would).
-func interruptedSwitch(t *testing.T, extra string) (c *Client, up func() UpgradeOptions, serve func(map[string]map[string]string)) {
+func interruptedSwitch(t *testing.T, extra string) (c *tc, up func() release.UpgradeOptions, serve func(map[string]map[string]string)) {
 	t.Helper()
 	ctx := context.Background()
 	_, f, c := sharedProvider(t)
-	up = func() UpgradeOptions {
-		return UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=shared"}}, ReleaseName: "wiki"}
+	up = func() release.UpgradeOptions {
+		return release.UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: []string{"database=shared"}}, ReleaseName: "wiki"}
 	}
 	for range 2 {
-		if _, err := c.BlueGreenUpgrade(ctx, up()); err != nil {
+		if _, err := c.Upgrade(ctx, up()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -628,7 +628,7 @@ func interruptedSwitch(t *testing.T, extra string) (c *Client, up func() Upgrade
 // made to say what the Services select, with a line saying so.
 func TestBlueGreenActsOnTheServices(t *testing.T) {
 	ctx := context.Background()
-	revision := func(t *testing.T, c *Client, name string) int {
+	revision := func(t *testing.T, c *tc, name string) int {
 		t.Helper()
 		r, err := c.cfg.Releases.Last(name)
 		if err != nil || r.Info.Status != helmrelease.StatusDeployed {
@@ -640,10 +640,10 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 	// 4 (pending) marked failed (then superseded, as Helm's upgrade leaves
 	// the revision it moves on from), revision 5 recording the truth (live
 	// green, spare blue), and the operation's own revisions after it.
-	reconciled := func(t *testing.T, c *Client, st *BlueGreen) {
+	reconciled := func(t *testing.T, c *tc, st *State) {
 		t.Helper()
 		r4, err := c.cfg.Releases.Get("wiki", 4)
-		if err != nil || r4.Info.Status.IsPending() || !strings.HasPrefix(r4.Info.Description, RecoveredNote) {
+		if err != nil || r4.Info.Status.IsPending() || !strings.HasPrefix(r4.Info.Description, release.RecoveredNote) {
 			t.Errorf("router revision 4 after the operation: %v %v, want it marked failed", r4.Info, err)
 		}
 		r5, err := c.cfg.Releases.Get("wiki", 5)
@@ -664,7 +664,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 		if bg := st.BlueGreen; bg == nil || bg.Live != "green" || bg.Spare != "blue" || bg.Record == nil || bg.Record.Live != "blue" {
 			t.Errorf("status: %+v, want live green, spare blue, the record saying blue", bg)
 		}
-		if bg, err := c.BlueGreenState(ctx, "wiki"); err != nil || bg.Live != "green" {
+		if bg, err := c.Read(ctx, "wiki"); err != nil || bg.Live != "green" {
 			t.Errorf("state: %+v, %v", bg, err)
 		}
 	})
@@ -686,7 +686,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 	})
 	t.Run("prune removes the colour not served", func(t *testing.T) {
 		c, _, _ := interruptedSwitch(t, "")
-		st, un, err := c.BlueGreenPrune(ctx, "wiki")
+		st, un, err := c.Prune(ctx, "wiki")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -702,7 +702,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 	t.Run("upgrade brings up the colour not served", func(t *testing.T) {
 		c, up, _ := interruptedSwitch(t, "")
 		green := revision(t, c, "wiki-green")
-		st, err := c.BlueGreenUpgrade(ctx, up())
+		st, err := c.Upgrade(ctx, up())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -713,7 +713,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 	})
 	t.Run("rollback switches to the colour not served", func(t *testing.T) {
 		c, _, _ := interruptedSwitch(t, "")
-		st, err := c.BlueGreenRollback(ctx, "wiki")
+		st, err := c.Rollback(ctx, "wiki")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -727,7 +727,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 	})
 	t.Run("the served colour alone is not uninstalled", func(t *testing.T) {
 		c, _, _ := interruptedSwitch(t, "")
-		if _, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: "wiki-green"}); !errors.Is(err, errdefs.ErrConflict) {
+		if _, err := c.Uninstall(ctx, release.UninstallOptions{ReleaseName: "wiki-green"}); !errors.Is(err, errdefs.ErrConflict) {
 			t.Errorf("uninstalling green, which the Services select: %v", err)
 		}
 		revision(t, c, "wiki-green")
@@ -737,7 +737,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 		// The Services switched to blue while prune runs (after it read
 		// them, as the router's record is reconciled).
 		c.cfg.KubeClient = &onUpdate{Interface: c.cfg.KubeClient, do: func() { serve(map[string]map[string]string{"wiki": {"app": "wiki-blue"}}) }}
-		_, _, err := c.BlueGreenPrune(ctx, "wiki")
+		_, _, err := c.Prune(ctx, "wiki")
 		if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "wiki-blue") {
 			t.Errorf("prune of a colour served meanwhile: %v", err)
 		}
@@ -765,9 +765,9 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 				}
 				t.Logf("%s: %v", what, err)
 			}
-			_, _, err := c.BlueGreenPrune(ctx, "wiki")
+			_, _, err := c.Prune(ctx, "wiki")
 			refused("prune", err)
-			_, err = c.BlueGreenUpgrade(ctx, up())
+			_, err = c.Upgrade(ctx, up())
 			refused("upgrade", err)
 			st, err := c.Status(ctx, "wiki", 0)
 			if err != nil {
@@ -790,7 +790,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 			}
 			// The rollback points them all at green: the colour the
 			// router last switched to completely (revision 3).
-			bg, err := c.BlueGreenRollback(ctx, "wiki")
+			bg, err := c.Rollback(ctx, "wiki")
 			if err != nil || bg.Live != "green" || bg.Spare != "blue" || !strings.Contains(bg.Reconciled, tt.want) {
 				t.Errorf("rollback of split Services: %+v, %v; want all pointed at green", bg, err)
 			}
@@ -818,12 +818,12 @@ func TestBlueGreenUpgradeReadsItsBundleOnce(t *testing.T) {
 	ctx := context.Background()
 	lab, _, c := bindLab(t)
 	claimLab(t, lab)
-	if _, err := c.Install(ctx, InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+	if _, err := c.rel.Install(ctx, release.InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
 		t.Fatal(err)
 	}
 	for i, bind := range [][]string{{"database=shared"}, nil, nil} {
 		before := lab.Calls("capp")
-		st, err := c.BlueGreenUpgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"})
+		st, err := c.Upgrade(ctx, release.UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"})
 		if err != nil {
 			t.Fatal(err)
 		}
