@@ -17,7 +17,6 @@ import (
 	"fmt"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -122,44 +121,19 @@ func (c *Client) Grant(ctx context.Context, opts GrantOptions) (*Granted, error)
 		return nil, err
 	}
 	defer end()
-	cfg, err := c.opConfig(ctx, name, opts.WaitOptions)
-	if err != nil {
-		return nil, err
-	}
-	desc := fmt.Sprintf("%s %s granted to %s", opts.Provider, pb.Version, cons)
-	var done *helmrelease.Release
 	last, lerr := c.cfg.Releases.Last(name)
 	exists := lerr == nil && last.Info.Status != helmrelease.StatusUninstalled
 	if g := grantOf(last); exists && (g == nil || g.Provider.Release != opts.Provider || g.Consumer != cons) {
 		return nil, errdefs.New(ErrExists, "%s: release %q exists in namespace %q and is not that grant", doing, name, c.namespace)
 	}
-	if exists && !c.replaceable(last) {
-		up := action.NewUpgrade(cfg)
-		up.Namespace = c.namespace
-		up.Description = desc
-		up.MaxHistory = 10
-		up.ResetValues = true
-		up.Wait, up.WaitForJobs, up.Timeout = opts.Wait, opts.Wait, opts.timeout()
-		if opts.DryRun {
-			up.DryRun, up.DryRunOption = true, "server"
-		}
-		done, err = up.RunWithContext(ctx, name, chrt, vals)
-	} else {
-		inst := action.NewInstall(cfg)
-		inst.ReleaseName = name
-		inst.Namespace = c.namespace
-		inst.Description = desc
-		inst.Replace = lerr == nil
-		inst.Wait, inst.WaitForJobs, inst.Timeout = opts.Wait, opts.Wait, opts.timeout()
-		if opts.DryRun {
-			inst.DryRun, inst.DryRunOption = true, "server"
-		}
-		done, err = inst.RunWithContext(ctx, chrt, vals)
-	}
-	if err = orLost(ctx, err); err != nil {
+	done, err := c.Put(ctx, PutOptions{
+		Name: name, Chart: chrt, Values: vals, MaxHistory: 10, WaitOptions: opts.WaitOptions, DryRun: opts.DryRun,
+		Description: fmt.Sprintf("%s %s granted to %s", opts.Provider, pb.Version, cons),
+	})
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", doing, render.HelmError(err))
 	}
-	return &Granted{Release: c.summarizeRun(done, opts.DryRun), Record: rec, Subjects: subjects, DryRun: opts.DryRun}, nil
+	return &Granted{Release: done, Record: rec, Subjects: subjects, DryRun: opts.DryRun}, nil
 }
 
 // checkSubject refuses a subject RBAC would not take.
