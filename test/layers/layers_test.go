@@ -25,6 +25,8 @@ var layers = [][]string{
 	{"pkg/diff"}, // pure: compares objects; release reads them
 	{"pkg/deps"},
 	{"pkg/graph"}, // pure: draws deps' trees, diff's plans and the bindings graph
+	// release's kube engine, importable by release alone (Go's internal/):
+	{"pkg/release/internal/debug"},
 	{"pkg/lint", "pkg/release"},
 }
 
