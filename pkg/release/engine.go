@@ -8,7 +8,13 @@ package release
 // meet.
 
 import (
+	"context"
+	"fmt"
+
+	"k8s.io/client-go/rest"
+
 	"github.com/bundlesh/bundle/pkg/release/internal/debug"
+	"github.com/bundlesh/bundle/pkg/release/internal/lease"
 )
 
 // --debug's output (see package debug).
@@ -19,3 +25,108 @@ var (
 	// before it is sent and one when it is answered, redacted.
 	debugTransport = debug.Transport
 )
+
+// LeasePrefix starts the name of the Lease (coordination.k8s.io/v1) every
+// install, upgrade, rollback and uninstall holds in the release's
+// namespace while it runs: LeasePrefix+RELEASE. A live one stops the next
+// operation at once, naming its holder (BusyError); one whose holder
+// stopped renewing it is taken over once seen unchanged for its duration;
+// an operation that cannot count on its lease writes nothing
+// (UnconfirmedError, LostError). Users need get, create, update and
+// delete on leases in the namespace; where the API server forbids them,
+// operations run without a lease.
+const LeasePrefix = lease.Prefix
+
+// Operation names what holds a release, as the past participle that reads
+// "release wiki is being upgraded".
+type Operation = lease.Operation
+
+// The operations that hold a release.
+const (
+	OpInstall   = lease.OpInstall
+	OpUpgrade   = lease.OpUpgrade
+	OpRollback  = lease.OpRollback
+	OpUninstall = lease.OpUninstall
+)
+
+type (
+	// Holder is who holds a release's lease.
+	Holder = lease.Holder
+	// BusyError is an operation refused because another one holds the
+	// release. It matches errdefs.ErrBusy.
+	BusyError = lease.BusyError
+	// LostError is an operation stopped because it no longer holds its
+	// release's lease: another operation took it over. It matches
+	// errdefs.ErrBusy.
+	LostError = lease.LostError
+	// UnconfirmedError is a write refused because the operation did not
+	// renew its release's lease in time. It matches errdefs.ErrBusy.
+	UnconfirmedError = lease.UnconfirmedError
+)
+
+// fence refuses the writes of a Client's operations that cannot count on
+// their lease (lease.Fence).
+type fence struct{ *lease.Fence }
+
+func newFence() *fence { return &fence{lease.NewFence()} }
+
+// wrap installs the fence on rc's transport.
+func (f *fence) wrap(rc *rest.Config) *rest.Config { return f.Wrap(rc) }
+
+// orLost is the error of an operation whose outcome was err, told by its
+// leases (lease.OrLost): the *LostError when it lost one, an
+// *UnconfirmedError when the fence refused a write of an operation Helm
+// says succeeded.
+var orLost = lease.OrLost
+
+// holding marks a context whose operation holds a release's lease, so that
+// an operation run inside another (upgrade --install) does not take it
+// again.
+type holding struct{ name string }
+
+// begin starts operation op on release name: it takes the release's lease
+// (failing at once with a *BusyError while another operation holds it) and
+// recovers a revision a dead operation left pending (markStopped). end
+// releases the lease. A dry run neither takes the lease nor recovers.
+//
+// While the operation holds the lease, the Client's writes pass the fence
+// (lease.Fence); while it is unconfirmed (not renewed in time), they are
+// refused; once it is lost (taken over), they are refused and the returned
+// context is cancelled with the *LostError as its cause.
+func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bool) (_ context.Context, end func(), _ error) {
+	end = func() {}
+	if dryRun || ctx.Value(holding{name}) != nil {
+		return ctx, end, nil
+	}
+	if c.env == nil || c.env.Clientset == nil {
+		c.log("no Kubernetes client for the lease of release %q: running without one", name)
+		return ctx, end, nil
+	}
+	cs, err := c.env.Clientset()
+	if err != nil {
+		return ctx, end, fmt.Errorf("release %q: %w", name, err)
+	}
+	l, prev, err := lease.Acquire(ctx, cs, c.namespace, name, op, c.log, c.note)
+	if err != nil {
+		return ctx, end, err
+	}
+	if l == nil { // leases forbidden: as before, without recovery
+		return ctx, end, nil
+	}
+	// opCtx is cancelled when the lease is lost, and only then: not when
+	// the operation ends, since Helm's upgrade leaves a goroutine that,
+	// seeing its context done after the upgrade returned, marks the
+	// revision it just deployed failed.
+	opCtx, cancel := context.WithCancelCause(lease.WithLease(ctx, l))
+	l.WhenLost(cancel)
+	drop := c.fence.Hold(l)
+	end = func() {
+		drop()
+		l.Release(ctx)
+	}
+	if err := c.markStopped(name, prev); err != nil {
+		end()
+		return ctx, func() {}, orLost(opCtx, err)
+	}
+	return context.WithValue(opCtx, holding{name}, true), end, nil
+}
