@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -89,7 +90,7 @@ func dataSecrets(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.
 		if err != nil {
 			return nil, fmt.Errorf("reading Secret %s: %w", s, err)
 		}
-		if live.Annotations[releaseNameAnnotation] == rel.Name && live.Annotations[releaseNSAnnotation] == rel.Namespace {
+		if live.Annotations[kubeobj.ReleaseNameAnnotation] == rel.Name && live.Annotations[kubeobj.ReleaseNamespaceAnnotation] == rel.Namespace {
 			out = append(out, s)
 		}
 	}

@@ -124,7 +124,7 @@ func dataFixture(t *testing.T) (*releasetest.Fixture, *Client) {
 		{"other", "wiki-db", "wiki", true},       // not in a namespace of the release
 	} {
 		obj := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: sec.name, Namespace: sec.ns,
-			Annotations: map[string]string{releaseNameAnnotation: sec.release, releaseNSAnnotation: "team"}}}
+			Annotations: map[string]string{"meta.helm.sh/release-name": sec.release, "meta.helm.sh/release-namespace": "team"}}}
 		if sec.labelled {
 			obj.Labels = map[string]string{DataSecretLabel: "true"}
 		}

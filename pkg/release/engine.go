@@ -10,11 +10,72 @@ package release
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"helm.sh/helm/v3/pkg/kube"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/bundlesh/bundle/pkg/release/internal/apply"
 	"github.com/bundlesh/bundle/pkg/release/internal/debug"
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 	"github.com/bundlesh/bundle/pkg/release/internal/lease"
+)
+
+// FieldManager is the field manager bundle applies objects as (server-side
+// apply); kubectl get --show-managed-fields lists it with operation Apply.
+const FieldManager = apply.FieldManager
+
+// applying returns the kube client of an operation on release name: the
+// applier (package apply) over Helm's client, or kc itself when it is not
+// Helm's client (the fake clients of tests).
+func (c *Client) applying(ctx context.Context, kc kube.Interface, name string) kube.Interface {
+	hc, ok := kc.(*kube.Client)
+	if !ok {
+		return kc
+	}
+	return apply.New(ctx, hc, apply.Revisions{
+		Release: name, Namespace: c.namespace, Log: c.log,
+		History: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(name) },
+		Build:   func(m string) (kube.ResourceList, error) { return hc.Build(strings.NewReader(m), false) },
+	})
+}
+
+// applier is what a diff asks of the applier of release: the objects of
+// its other stored revisions the applier deletes (leftovers), and whether
+// an object is the release's (owns). ctx is the operation's.
+type applier struct {
+	ctx                context.Context
+	release, namespace string
+	log                func(string, ...any)
+	history            func() ([]*helmrelease.Release, error)
+	build              func(manifest string) (kube.ResourceList, error)
+}
+
+func (a *applier) revisions() apply.Revisions {
+	return apply.Revisions{Release: a.release, Namespace: a.namespace, Log: a.log, History: a.history, Build: a.build}
+}
+
+// leftovers are the objects of the release's stored revisions that
+// neither target nor original has (apply.Revisions.Leftovers).
+func (a *applier) leftovers(original, target kube.ResourceList) kube.ResourceList {
+	return a.revisions().Leftovers(original, target)
+}
+
+// owns reports whether obj is marked as the release's.
+func (a *applier) owns(obj metav1.Object) bool { return a.revisions().Owns(obj) }
+
+// What a dry run mirrors of the applier (see package apply).
+var (
+	applyBody             = apply.ApplyBody
+	helmPatch             = apply.HelmPatch
+	cannotApplyServerSide = apply.CannotApplyServerSide
+	takenBack             = apply.TakenBack
+	clientSideManagers    = apply.ClientSideManagers
+	asUnstructured        = kubeobj.AsUnstructured
+	// labelled adds Helm's ownership marks of rel to the objects of rl.
+	labelled = kubeobj.Mark
 )
 
 // --debug's output (see package debug).

@@ -31,7 +31,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -213,30 +212,6 @@ func runsOn(h *helmrelease.Hook, st helmrelease.Status) bool {
 	return false
 }
 
-// labelled adds the labels and annotations Helm sets on a release's
-// objects before applying them (admission may look at them).
-func labelled(rl kube.ResourceList, rel *helmrelease.Release) {
-	for _, info := range rl {
-		u, ok := info.Object.(*unstructured.Unstructured)
-		if !ok {
-			continue
-		}
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[managedByLabel] = "Helm"
-		u.SetLabels(labels)
-		ann := u.GetAnnotations()
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann[releaseNameAnnotation] = rel.Name
-		ann[releaseNSAnnotation] = rel.Namespace
-		u.SetAnnotations(ann)
-	}
-}
-
 var dryRunAll = []string{metav1.DryRunAll}
 
 // validate sends every object of target and hooks to the API server in a
@@ -394,17 +369,6 @@ func reason(err error) string {
 		}
 	}
 	return oneLine(err)
-}
-
-func asUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		return u, nil
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, err
-	}
-	return &unstructured.Unstructured{Object: m}, nil
 }
 
 // gatedDriver is a release storage driver that validates the first pending

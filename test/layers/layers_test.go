@@ -26,7 +26,8 @@ var layers = [][]string{
 	{"pkg/deps"},
 	{"pkg/graph"}, // pure: draws deps' trees, diff's plans and the bindings graph
 	// release's kube engine, importable by release alone (Go's internal/):
-	{"pkg/release/internal/debug", "pkg/release/internal/lease"},
+	{"pkg/release/internal/kubeobj"},
+	{"pkg/release/internal/debug", "pkg/release/internal/lease", "pkg/release/internal/apply"},
 	{"pkg/lint", "pkg/release"},
 }
 
