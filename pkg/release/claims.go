@@ -246,7 +246,7 @@ func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wai
 		return nil
 	}
 	if w != nil {
-		return w.waitDeleted(claimResources(del), timeout)
+		return w.WaitDeleted(claimResources(del), timeout)
 	}
 	deadline := time.Now().Add(timeout)
 	for _, c := range del {

@@ -12,15 +12,23 @@ import (
 	"fmt"
 	"strings"
 
+	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/release/internal/apply"
 	"github.com/bundlesh/bundle/pkg/release/internal/debug"
 	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 	"github.com/bundlesh/bundle/pkg/release/internal/lease"
+	"github.com/bundlesh/bundle/pkg/release/internal/wait"
 )
 
 // FieldManager is the field manager bundle applies objects as (server-side
@@ -77,6 +85,114 @@ var (
 	// labelled adds Helm's ownership marks of rel to the objects of rl.
 	labelled = kubeobj.Mark
 )
+
+// State is how far a resource is from ready, as kstatus computes it for
+// every kind (Deployments, StatefulSets, Jobs, claims, custom resources
+// with a Ready condition, ...).
+type State = wait.State
+
+// The states of a resource waited for (see wait.State).
+const (
+	StateWaiting     = wait.StateWaiting
+	StateInProgress  = wait.StateInProgress
+	StateReady       = wait.StateReady
+	StateFailed      = wait.StateFailed
+	StateTerminating = wait.StateTerminating
+	StateNotFound    = wait.StateNotFound
+)
+
+type (
+	// ResourceState is the readiness of one resource of a release, as
+	// the cluster last reported it.
+	ResourceState = wait.ResourceState
+	// Progress receives the state of each resource a wait watches: once
+	// when the wait starts, then at every change, from one goroutine at
+	// a time, in order.
+	Progress = wait.Progress
+	// WaitError is a wait that ended with resources not ready (or, for
+	// an uninstall, not gone), saying why for each. It matches
+	// errdefs.ErrFailed, and ErrUnreachable when the API server did not
+	// answer.
+	WaitError = wait.WaitError
+	// NotReady is a resource that is not ready, with why.
+	NotReady = wait.NotReady
+	// PodProblem is a pod that is not ready, and why.
+	PodProblem = wait.PodProblem
+)
+
+// waiter waits for an operation's resources (package wait).
+type waiter = wait.Waiter
+
+// waitingKube is Helm's kube client with bundle's waiter w (wait.Kube).
+type waitingKube struct {
+	wait.Kube
+	w *waiter
+}
+
+// apiHealth follows whether the API server answers a Client's requests
+// (wait.Health).
+type apiHealth struct{ *wait.Health }
+
+func newAPIHealth() *apiHealth { return &apiHealth{wait.NewHealth()} }
+
+// wrapConfig makes rc's requests go through h.
+func (h *apiHealth) wrapConfig(rc *rest.Config) *rest.Config { return h.WrapConfig(rc) }
+
+// opConfig returns Helm's configuration for an install, upgrade or
+// rollback of release name: its kube client applies converging (see
+// package apply) and waits with bundle's waiter (waitConfig).
+func (c *Client) opConfig(ctx context.Context, name string, opts WaitOptions) (*action.Configuration, error) {
+	cfg := *c.cfg
+	cfg.KubeClient = c.applying(ctx, c.cfg.KubeClient, name)
+	return c.waitConfig(ctx, &cfg, opts)
+}
+
+// waitConfig returns base for an operation that waits for readiness, with
+// bundle's waiter in place of Helm's wait. Without Wait, or with an Env
+// that has no dynamic client (Helm's fake kube client in tests), it is
+// base as it is.
+func (c *Client) waitConfig(ctx context.Context, base *action.Configuration, opts WaitOptions) (*action.Configuration, error) {
+	if !opts.Wait {
+		return base, nil
+	}
+	w := wait.Config{Progress: opts.Progress, Host: "the cluster"}
+	switch {
+	case c.flags != nil:
+		rc, err := c.flags.ToRESTConfig()
+		if err != nil {
+			return nil, errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
+		}
+		rc = rest.CopyConfig(rc)
+		rc.Timeout = 0 // watches are long requests; the wait's timeout bounds them all
+		w.Host, w.Health = rc.Host, c.health.Health
+		if w.Dyn, err = dynamic.NewForConfig(rc); err != nil {
+			return nil, err
+		}
+		dc, err := discovery.NewDiscoveryClientForConfig(rc)
+		if err != nil {
+			return nil, err
+		}
+		// A fresh mapper for every operation: it knows the CRDs just created.
+		w.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+		if w.Clientset, err = kubernetes.NewForConfig(rc); err != nil {
+			return nil, err
+		}
+	case c.env != nil && c.env.Dynamic != nil:
+		var err error
+		if w.Dyn, w.Mapper, err = c.env.Dynamic(); err != nil {
+			return nil, err
+		}
+		if c.env.Clientset != nil {
+			w.Clientset, _ = c.env.Clientset()
+		}
+	default:
+		return base, nil
+	}
+	cfg := *base
+	wt := wait.New(ctx, w)
+	cfg.KubeClient = waitingKube{Kube: wait.Kube{Interface: base.KubeClient, Waiter: wt}, w: wt}
+	return &cfg, nil
+}
 
 // --debug's output (see package debug).
 var (

@@ -27,7 +27,7 @@ var layers = [][]string{
 	{"pkg/graph"}, // pure: draws deps' trees, diff's plans and the bindings graph
 	// release's kube engine, importable by release alone (Go's internal/):
 	{"pkg/release/internal/kubeobj"},
-	{"pkg/release/internal/debug", "pkg/release/internal/lease", "pkg/release/internal/apply"},
+	{"pkg/release/internal/debug", "pkg/release/internal/lease", "pkg/release/internal/apply", "pkg/release/internal/wait"},
 	{"pkg/lint", "pkg/release"},
 }
 
