@@ -28,6 +28,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/release/internal/debug"
 	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 	"github.com/bundlesh/bundle/pkg/release/internal/lease"
+	"github.com/bundlesh/bundle/pkg/release/internal/validate"
 	"github.com/bundlesh/bundle/pkg/release/internal/wait"
 )
 
@@ -82,9 +83,96 @@ var (
 	takenBack             = apply.TakenBack
 	clientSideManagers    = apply.ClientSideManagers
 	asUnstructured        = kubeobj.AsUnstructured
+	resourceFor           = kubeobj.ResourceFor
+	dryRunAll             = validate.DryRunAll
+	definedKinds          = validate.DefinedKinds
+	notServed             = validate.NotServed
+	namespaceMissing      = validate.NamespaceMissing
 	// labelled adds Helm's ownership marks of rel to the objects of rl.
 	labelled = kubeobj.Mark
 )
+
+type (
+	// RejectedError says the API server rejected objects of a new
+	// revision in a dry run: nothing was changed. It matches
+	// errdefs.ErrInvalid.
+	RejectedError = validate.RejectedError
+	// Rejected is one object the API server rejected, with its reason.
+	Rejected = validate.Rejected
+)
+
+// validator validates an operation's revisions by server-side dry runs
+// (validate.Validator): every object is sent as bundle will send it,
+// before anything is changed. dyn is also what a diff reads the cluster
+// with; creates is the namespace a dry-run install would create.
+type validator struct {
+	ctx          context.Context
+	dyn          dynamic.Interface
+	kube         kube.Interface
+	hooks, force bool
+	log          func(string, ...any)
+	creates      string
+}
+
+func (v *validator) engine() *validate.Validator {
+	return &validate.Validator{Dyn: v.dyn, Kube: v.kube, Hooks: v.hooks, Force: v.force, Log: v.log, Creates: v.creates}
+}
+
+// gate returns cfg whose release storage validates a pending revision
+// before storing it (validate.Gate). A nil validator returns cfg.
+func (v *validator) gate(cfg *action.Configuration) *action.Configuration {
+	if v == nil {
+		return cfg
+	}
+	return validate.Gate(cfg, v.release)
+}
+
+// release validates the objects of rel, a revision about to be applied,
+// and the hooks the operation runs. A nil validator validates nothing.
+func (v *validator) release(rel *helmrelease.Release) error {
+	if v == nil {
+		return nil
+	}
+	return v.engine().Release(v.ctx, rel)
+}
+
+// namespaceExists reports whether namespace ns exists.
+func (v *validator) namespaceExists(ns string) (bool, error) {
+	return v.engine().NamespaceExists(v.ctx, ns)
+}
+
+// validator returns the validator of an operation with kube client kc, or
+// nil when the client has no dynamic client to validate with (Helm's fake
+// kube client in tests).
+func (c *Client) validator(ctx context.Context, kc kube.Interface, hooks, force bool) (*validator, error) {
+	v := &validator{ctx: ctx, kube: kc, hooks: hooks, force: force, log: c.log}
+	switch {
+	case c.flags != nil:
+		rc, err := c.flags.ToRESTConfig()
+		if err != nil {
+			return nil, errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
+		}
+		// One request after the other, per object: client-go's default
+		// limit (5 a second after a burst of 10) would make a release of
+		// 20 objects take 2 seconds to compare. The API server's own
+		// priority and fairness still applies.
+		if rc.QPS == 0 && rc.RateLimiter == nil {
+			rc = rest.CopyConfig(rc)
+			rc.QPS, rc.Burst = 50, 100
+		}
+		if v.dyn, err = dynamic.NewForConfig(rc); err != nil {
+			return nil, err
+		}
+	case c.env != nil && c.env.Dynamic != nil:
+		var err error
+		if v.dyn, _, err = c.env.Dynamic(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, nil
+	}
+	return v, nil
+}
 
 // State is how far a resource is from ready, as kstatus computes it for
 // every kind (Deployments, StatefulSets, Jobs, claims, custom resources

@@ -10,10 +10,12 @@ import (
 
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/dynamic"
 )
 
 // Helm's ownership marks on a release's objects (action.setMetadataVisitor).
@@ -66,6 +68,15 @@ func AsUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// ResourceFor is the dynamic client of info's object: of its resource,
+// in its namespace when the resource is namespaced.
+func ResourceFor(dyn dynamic.Interface, info *resource.Info) dynamic.ResourceInterface {
+	if info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace)
+	}
+	return dyn.Resource(info.Mapping.Resource)
 }
 
 // Describe names an object in a message: "KIND NAMESPACE/NAME", or
