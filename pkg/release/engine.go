@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
@@ -29,6 +30,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 	"github.com/bundlesh/bundle/pkg/release/internal/lease"
 	"github.com/bundlesh/bundle/pkg/release/internal/validate"
+	"github.com/bundlesh/bundle/pkg/release/internal/volumes"
 	"github.com/bundlesh/bundle/pkg/release/internal/wait"
 )
 
@@ -172,6 +174,66 @@ func (c *Client) validator(ctx context.Context, kc kube.Interface, hooks, force 
 		return nil, nil
 	}
 	return v, nil
+}
+
+// VolumeClaim is a PersistentVolumeClaim of a release: its data. Either a
+// StatefulSet of the release made it from one of its
+// volumeClaimTemplates (StatefulSet names it), or it is an object of the
+// release's manifest. Uninstall keeps it unless told to delete the data.
+type VolumeClaim = volumes.VolumeClaim
+
+// DataSecretLabel, set to "true" on a Secret of a release, says that the
+// Secret holds what the release's data was initialised with and depends
+// on afterwards (a database's generated passwords): Uninstall keeps it
+// with the claims, and with DeleteData deletes it with them (after them).
+const DataSecretLabel = volumes.DataSecretLabel
+
+// DataSecret is a Secret of a release labelled DataSecretLabel.
+type DataSecret = volumes.DataSecret
+
+// The volumes of an uninstall (see package volumes): the release's claims
+// and data Secrets found, kept or deleted.
+var (
+	claims            = volumes.Claims
+	dataSecrets       = volumes.DataSecrets
+	retain            = volumes.Retain
+	deleteClaims      = volumes.DeleteClaims
+	deleteDataSecrets = volumes.DeleteDataSecrets
+)
+
+// keepingClaims is the Helm kube client of an uninstall
+// (volumes.Keeping): it deletes, and waits for, everything but the claims
+// in keep and the Secrets in keepSecrets, and creates the pre-delete hooks
+// with deleteData; waitErr, when set, receives the error of the wait.
+type keepingClaims struct {
+	kube.Interface
+	keep, keepSecrets map[string]bool // NAMESPACE/NAME
+	deleteData        bool
+	waitErr           *error
+}
+
+func (k keepingClaims) engine() volumes.Keeping {
+	return volumes.Keeping{Interface: k.Interface, Keep: k.keep, KeepSecrets: k.keepSecrets, DeleteData: k.deleteData, WaitErr: k.waitErr}
+}
+
+// Create creates the hooks of rl with deleteData.
+func (k keepingClaims) Create(rl kube.ResourceList) (*kube.Result, error) {
+	return k.engine().Create(rl)
+}
+
+// Delete deletes all but the kept claims and Secrets.
+func (k keepingClaims) Delete(rl kube.ResourceList) (*kube.Result, []error) {
+	return k.engine().Delete(rl)
+}
+
+// DeleteWithPropagationPolicy deletes all but the kept claims and Secrets.
+func (k keepingClaims) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
+	return k.engine().DeleteWithPropagationPolicy(rl, policy)
+}
+
+// WaitForDelete waits for all but the kept claims and Secrets.
+func (k keepingClaims) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
+	return k.engine().WaitForDelete(rl, timeout)
 }
 
 // State is how far a resource is from ready, as kstatus computes it for

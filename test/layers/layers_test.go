@@ -28,7 +28,7 @@ var layers = [][]string{
 	// release's kube engine, importable by release alone (Go's internal/):
 	{"pkg/release/internal/kubeobj"},
 	{"pkg/release/internal/debug", "pkg/release/internal/lease", "pkg/release/internal/apply", "pkg/release/internal/wait"},
-	{"pkg/release/internal/validate"},
+	{"pkg/release/internal/validate", "pkg/release/internal/volumes"},
 	{"pkg/lint", "pkg/release"},
 }
 
