@@ -7,8 +7,6 @@ package lease
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -22,8 +20,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	coordclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
-
-	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Every install, upgrade, rollback and uninstall holds a Lease
@@ -105,120 +101,6 @@ const (
 	OpRollback  Operation = "rolled back"
 	OpUninstall Operation = "uninstalled"
 )
-
-// Holder is who holds a release's lease.
-type Holder struct {
-	Identity  string    // the lease's holder identity: host-pid-random
-	Operation Operation // empty when the lease does not say
-	Host      string
-	PID       int
-	Since     time.Time // acquired
-	Renewed   time.Time // last renewed: the operation's last sign of life
-	Expires   time.Time // Renewed plus the lease's duration (at most maxDuration)
-
-	duration  time.Duration // the lease's, capped
-	samePIDNS bool          // the holder ran in this process's pid namespace
-}
-
-// String is "HOST pid N", or the identity when the lease does not say.
-func (h Holder) String() string {
-	if h.Host != "" && h.PID > 0 {
-		return fmt.Sprintf("%s pid %d", h.Host, h.PID)
-	}
-	return h.Identity
-}
-
-// BusyError is an operation refused because another one holds the release.
-// It matches errdefs.ErrBusy.
-type BusyError struct {
-	Release, Namespace string
-	Holder             Holder
-}
-
-func (e *BusyError) Error() string {
-	op := e.Holder.Operation
-	if op == "" {
-		op = "changed"
-	}
-	return fmt.Sprintf("release %q in namespace %q is being %s by %s since %s: wait for it, or if it has died, retry after %s when its lease expires "+
-		"(Lease %s; if no operation runs, remove it: kubectl delete lease %s -n %s)",
-		e.Release, e.Namespace, op, e.Holder, e.Holder.Since.Format(time.RFC3339), e.Holder.Expires.Format(time.RFC3339),
-		Prefix+e.Release, Prefix+e.Release, e.Namespace)
-}
-
-// Is reports errdefs.ErrBusy.
-func (e *BusyError) Is(target error) bool { return target == errdefs.ErrBusy }
-
-// LostError is an operation stopped because it no longer holds its
-// release's lease: a renewal found it taken over by another operation (or
-// deleted). From then on the operation wrote nothing: no object and no
-// release record. It matches errdefs.ErrBusy.
-type LostError struct {
-	Release, Namespace string
-}
-
-func (e *LostError) Error() string {
-	return fmt.Sprintf("lost the lease of release %q in namespace %q: another operation took it over; nothing more was written", e.Release, e.Namespace)
-}
-
-// Is reports errdefs.ErrBusy.
-func (e *LostError) Is(target error) bool { return target == errdefs.ErrBusy }
-
-// UnconfirmedError is a write refused because the operation did not renew
-// its release's lease in time (this process was paused, the machine
-// slept, or the API server was out of reach): another operation may hold
-// the release, until a renewal proves otherwise. It matches
-// errdefs.ErrBusy.
-type UnconfirmedError struct {
-	Release, Namespace string
-}
-
-func (e *UnconfirmedError) Error() string {
-	return fmt.Sprintf("lease of release %q in namespace %q not renewed within its %s (this process was paused, the machine slept, or the cluster was out of reach): "+
-		"writes refused until it is renewed, as another operation may hold the release", e.Release, e.Namespace, Duration)
-}
-
-// Is reports errdefs.ErrBusy.
-func (e *UnconfirmedError) Is(target error) bool { return target == errdefs.ErrBusy }
-
-// self is this process as a lease holder.
-var self = sync.OnceValue(func() (s struct{ host, pidns string }) {
-	s.host, _ = os.Hostname()
-	s.pidns, _ = os.Readlink("/proc/self/ns/pid")
-	return s
-})
-
-// Clocks are where leases read the time: the monotonic clock, which
-// advances while the process is stopped (SIGSTOP) but, in Go, not while
-// the machine sleeps, and the wall clock, which advances in both.
-type Clocks interface {
-	// Mono is the monotonic time since some fixed start.
-	Mono() time.Duration
-	// Wall is the wall-clock time, without a monotonic reading.
-	Wall() time.Time
-	// Sleep waits d, or until ctx ends (its cause).
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// Clock is the clocks leases read: the system's (tests replace it).
-var Clock Clocks = systemClocks{}
-
-var processStart = time.Now()
-
-type systemClocks struct{}
-
-func (systemClocks) Mono() time.Duration { return time.Since(processStart) }
-func (systemClocks) Wall() time.Time     { return time.Now().Round(0) }
-func (systemClocks) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
-}
 
 // ownRequest marks the context of the lease's own requests, which the
 // fence lets through.
@@ -385,13 +267,6 @@ func leaseError(ns, name, leaseName string, err error, log func(string, ...any))
 	return fmt.Errorf("lease %s in namespace %q: %w", leaseName, ns, err)
 }
 
-// live reports whether the holder's lease looks live by its timestamps
-// at now: renewed within its duration, and not further in the future than
-// its duration (a clock that far ahead proves nothing).
-func (h Holder) live(now time.Time) bool {
-	return now.Before(h.Expires) && h.Renewed.Before(now.Add(h.duration))
-}
-
 // renewed records a successful renewal (or the acquisition) sent at the
 // given readings of the clocks.
 func (l *Lease) renewed(sentMono time.Duration, sentWall time.Time) {
@@ -554,12 +429,6 @@ func (l *Lease) wentUnanswered() bool {
 	return l.unanswered
 }
 
-// isUnconfirmed reports whether err is an *UnconfirmedError.
-func isUnconfirmed(err error) bool {
-	var u *UnconfirmedError
-	return errors.As(err, &u)
-}
-
 // settle, when the lease is unconfirmed, tries a renewal at once (renew,
 // eager; bounded by leaseMargin and ctx; once more after a failure that
 // came fast): whether the release was taken over is then known, if the
@@ -605,53 +474,11 @@ func (l *Lease) Release(ctx context.Context) {
 	}
 }
 
-// holderOf reads a lease's holder.
-func holderOf(l *coordinationv1.Lease) Holder {
-	var h Holder
-	if l.Spec.HolderIdentity != nil {
-		h.Identity = *l.Spec.HolderIdentity
-	}
-	h.Operation = Operation(l.Annotations[annotationOperation])
-	h.Host = l.Annotations[annotationHost]
-	h.PID, _ = strconv.Atoi(l.Annotations[annotationPID])
-	if l.Spec.AcquireTime != nil {
-		h.Since = l.Spec.AcquireTime.Time
-	}
-	h.Renewed = h.Since
-	if l.Spec.RenewTime != nil {
-		h.Renewed = l.Spec.RenewTime.Time
-	}
-	h.duration = Duration
-	if s := l.Spec.LeaseDurationSeconds; s != nil && *s > 0 {
-		h.duration = min(time.Duration(*s)*time.Second, maxDuration)
-	}
-	h.Expires = h.Renewed.Add(h.duration)
-	if l.Annotations[annotationPIDNS] != "" && l.Annotations[annotationPIDNS] == self().pidns {
-		h.samePIDNS = true
-	}
-	return h
-}
-
-// gone reports whether the holder is a process of this host (and pid
-// namespace) that no longer runs: its lease need not be waited out.
-func (h Holder) gone() bool {
-	return h.samePIDNS && h.Host != "" && h.Host == self().host && h.PID > 0 && processGone(h.PID)
-}
-
 func transitions(l *coordinationv1.Lease) int32 {
 	if l.Spec.LeaseTransitions == nil {
 		return 0
 	}
 	return *l.Spec.LeaseTransitions
-}
-
-// identity is a new holder identity: this host and process, and a random
-// part unique to the operation (two operations of one process exclude
-// each other too).
-func identity() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", self().host, os.Getpid(), hex.EncodeToString(b))
 }
 
 func ptr[T any](v T) *T { return &v }
