@@ -52,7 +52,7 @@ func (c *Client) markStopped(name string, prev *Holder) error {
 	// Its operation applied its objects, or some of them (a kill mostly
 	// comes while it waits): the revision deployed before no longer says
 	// what runs, so it is deployed no longer. The next operation converges
-	// from whatever the stopped one left (see apply.go): it applies
+	// from whatever the stopped one left (see package apply): it applies
 	// server-side and deletes the objects of every stored revision that
 	// its target leaves out.
 	deployed, err := c.cfg.Releases.DeployedAll(name)
