@@ -144,7 +144,7 @@ func them(n int) string {
 }
 
 // claimNames lists claims by name, with NAMESPACE/ for those outside ns.
-func claimNames(cs []release.Claim, ns string) string {
+func claimNames(cs []release.VolumeClaim, ns string) string {
 	names := make([]string, len(cs))
 	for i, cl := range cs {
 		names[i] = cl.Name

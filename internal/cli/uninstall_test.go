@@ -14,7 +14,7 @@ import (
 // first), which it deleted, and, in a dry run, what it would do.
 func TestPrintUninstalled(t *testing.T) {
 	rel := &release.Release{Name: "wiki", Namespace: "team"}
-	two := []release.Claim{{Namespace: "team", Name: "data-wiki-db-0", StatefulSet: "wiki-db"}, {Namespace: "team", Name: "wiki-files"}}
+	two := []release.VolumeClaim{{Namespace: "team", Name: "data-wiki-db-0", StatefulSet: "wiki-db"}, {Namespace: "team", Name: "wiki-files"}}
 	secrets := []release.DataSecret{{Namespace: "team", Name: "wiki-db"}, {Namespace: "team", Name: "wiki-mediawiki"}}
 	for _, tt := range []struct {
 		name string
@@ -26,7 +26,7 @@ func TestPrintUninstalled(t *testing.T) {
 			"Uninstalled \"wiki\" from namespace \"team\"\n" +
 				"Kept 2 claims with the data: data-wiki-db-0, wiki-files\n" +
 				"Delete them with: kubectl delete pvc -n team data-wiki-db-0 wiki-files\n"},
-		{"kept one in another namespace", release.Uninstalled{Release: rel, Kept: []release.Claim{{Namespace: "data", Name: "files"}}},
+		{"kept one in another namespace", release.Uninstalled{Release: rel, Kept: []release.VolumeClaim{{Namespace: "data", Name: "files"}}},
 			"Uninstalled \"wiki\" from namespace \"team\"\n" +
 				"Kept 1 claim with the data: data/files\n" +
 				"Delete it with: kubectl delete pvc -n data files\n"},

@@ -3,18 +3,12 @@ package release
 import (
 	"context"
 	"reflect"
-	"strconv"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 )
@@ -124,7 +118,7 @@ func dataFixture(t *testing.T) (*releasetest.Fixture, *Client) {
 		{"other", "wiki-db", "wiki", true},       // not in a namespace of the release
 	} {
 		obj := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: sec.name, Namespace: sec.ns,
-			Annotations: map[string]string{releaseNameAnnotation: sec.release, releaseNSAnnotation: "team"}}}
+			Annotations: map[string]string{"meta.helm.sh/release-name": sec.release, "meta.helm.sh/release-namespace": "team"}}}
 		if sec.labelled {
 			obj.Labels = map[string]string{DataSecretLabel: "true"}
 		}
@@ -152,7 +146,7 @@ func secretNames(t *testing.T, f *releasetest.Fixture, ns string) []string {
 	return names
 }
 
-var wikiClaims = []Claim{
+var wikiClaims = []VolumeClaim{
 	{Namespace: "team", Name: "data-wiki-db-0", StatefulSet: "wiki-db"},
 	{Namespace: "team", Name: "data-wiki-db-1", StatefulSet: "wiki-db"},
 	{Namespace: "team", Name: "wiki-files"},
@@ -266,106 +260,6 @@ func TestUninstallDryRunClaims(t *testing.T) {
 		}
 		if f.Last(t, "wiki").Info.Status != helmrelease.StatusDeployed {
 			t.Errorf("DeleteData %v: a dry run uninstalled the release", deleteData)
-		}
-	}
-}
-
-// recordingKube records what Helm asks it to delete and create.
-type recordingKube struct {
-	kube.Interface
-	deleted []string
-	created []*unstructured.Unstructured
-}
-
-func (r *recordingKube) Delete(rl kube.ResourceList) (*kube.Result, []error) {
-	r.deleted = append(r.deleted, infoNames(rl)...)
-	return &kube.Result{}, nil
-}
-
-func (r *recordingKube) DeleteWithPropagationPolicy(rl kube.ResourceList, _ metav1.DeletionPropagation) (*kube.Result, []error) {
-	return r.Delete(rl)
-}
-
-func infoNames(rl kube.ResourceList) []string {
-	var out []string
-	for _, i := range rl {
-		gvk := i.Mapping.GroupVersionKind
-		out = append(out, gvk.GroupKind().String()+" "+i.Namespace+"/"+i.Name)
-	}
-	return out
-}
-
-func info(kind, group, ns, name string) *resource.Info {
-	return &resource.Info{Namespace: ns, Name: name, Mapping: &meta.RESTMapping{GroupVersionKind: schema.GroupVersionKind{Group: group, Version: "v1", Kind: kind}}}
-}
-
-// The kube client Uninstall hands Helm deletes everything but the kept
-// claims and Secrets: not a claim or Secret of the same name in another
-// namespace, nor another kind's object of the same name.
-func TestKeepingClaimsDeletesAllButKeptClaims(t *testing.T) {
-	rec := &recordingKube{}
-	k := keepingClaims{Interface: rec, keep: map[string]bool{"team/wiki-files": true}, keepSecrets: map[string]bool{"team/wiki-db": true}}
-	rl := kube.ResourceList{
-		info("PersistentVolumeClaim", "", "team", "wiki-files"),
-		info("Secret", "", "team", "wiki-db"),
-		info("PersistentVolumeClaim", "", "other", "wiki-files"),
-		info("ConfigMap", "", "team", "wiki-files"),
-		info("PersistentVolumeClaim", "example.com", "team", "wiki-files"),
-		info("Secret", "", "team", "wiki-files"),
-		info("PersistentVolumeClaim", "", "team", "wiki-db"),
-		info("Secret", "", "other", "wiki-db"),
-	}
-	k.DeleteWithPropagationPolicy(rl, metav1.DeletePropagationForeground)
-	k.Delete(rl[:2])
-	want := []string{"PersistentVolumeClaim other/wiki-files", "ConfigMap team/wiki-files", "PersistentVolumeClaim.example.com team/wiki-files",
-		"Secret team/wiki-files", "PersistentVolumeClaim team/wiki-db", "Secret other/wiki-db"}
-	if !reflect.DeepEqual(rec.deleted, want) {
-		t.Errorf("deleted %v, want %v", rec.deleted, want)
-	}
-}
-
-func (r *recordingKube) Create(rl kube.ResourceList) (*kube.Result, error) {
-	for _, i := range rl {
-		r.created = append(r.created, i.Object.(*unstructured.Unstructured).DeepCopy())
-	}
-	return &kube.Result{}, nil
-}
-
-// unclaimHook is a claim's pre-delete hook as the catalog's claims made it
-// before 1.2: DELETE_DATA read from the claim's ConfigMap, which an
-// interrupted uninstall --delete-data could leave at "true".
-func unclaimHook() *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "batch/v1", "kind": "Job",
-		"metadata": map[string]any{"name": "wiki-database-unclaim", "namespace": "data", "annotations": map[string]any{"helm.sh/hook": "pre-delete"}},
-		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
-			"name": "unclaim",
-			"env": []any{
-				map[string]any{"name": "DB_HOST", "value": "team-db-mariadb"},
-				map[string]any{"name": "DELETE_DATA", "valueFrom": map[string]any{"configMapKeyRef": map[string]any{"name": "wiki-database-claim", "key": "delete-data"}}},
-			},
-		}}}}},
-	}}
-}
-
-// Whether an uninstall's hooks drop the data of claims is said on the
-// hooks it creates, by that uninstall alone: "false" without DeleteData,
-// whatever the hook would read from an object in the cluster.
-func TestUninstallHooksGetDeleteData(t *testing.T) {
-	for _, deleteData := range []bool{false, true} {
-		rec := &recordingKube{}
-		k := keepingClaims{Interface: rec, deleteData: deleteData}
-		if _, err := k.Create(kube.ResourceList{{Namespace: "data", Name: "wiki-database-unclaim", Object: unclaimHook()}}); err != nil {
-			t.Fatal(err)
-		}
-		env, _, _ := unstructured.NestedSlice(rec.created[0].Object, "spec", "template", "spec", "containers")
-		got := env[0].(map[string]any)["env"].([]any)
-		want := []any{
-			map[string]any{"name": "DB_HOST", "value": "team-db-mariadb"},
-			map[string]any{"name": "DELETE_DATA", "value": strconv.FormatBool(deleteData)},
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("deleteData %v: env %v, want %v", deleteData, got, want)
 		}
 	}
 }

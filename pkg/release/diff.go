@@ -27,7 +27,6 @@ import (
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -266,13 +265,6 @@ func dryRunEach(ctx context.Context, dyn dynamic.Interface, target, original kub
 	return nil
 }
 
-func resourceFor(dyn dynamic.Interface, info *resource.Info) dynamic.ResourceInterface {
-	if info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		return dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace)
-	}
-	return dyn.Resource(info.Mapping.Resource)
-}
-
 // dryRunResult sends obj in a dry run as the applier will send it
 // (applier.update): applied server-side as FieldManager, taking over
 // conflicting fields; replaced with force; or, when the API server cannot
@@ -337,18 +329,6 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 	}
 	stored, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 	return live, stored, err
-}
-
-// namespaceMissing reports whether err is the API server's refusal of an
-// object of namespace ns because ns does not exist: an install with
-// CreateNamespace creates it, but not in a dry run.
-func namespaceMissing(err error, ns string) bool {
-	var st apierrors.APIStatus
-	if ns == "" || !errors.As(err, &st) {
-		return false
-	}
-	d := st.Status().Details
-	return d != nil && d.Kind == "namespaces" && d.Name == ns
 }
 
 // dryRunApply is the applier's apply of obj in a dry run: server-side, as

@@ -21,10 +21,10 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/bundlesh/bundle/pkg/diff"
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // Drift compares every object of release name's current revision (the
@@ -118,10 +118,10 @@ func released(live, should *unstructured.Unstructured) (*unstructured.Unstructur
 	}
 	out := live.DeepCopy()
 	applied.Difference(sub).Iterate(func(p fieldpath.Path) {
-		if v, ok := getPath(should.Object, p); ok {
-			setPath(out.Object, should.Object, p, v)
+		if v, ok := kubeobj.GetPath(should.Object, p); ok {
+			kubeobj.SetPath(out.Object, should.Object, p, v)
 		} else {
-			removePath(out.Object, p)
+			kubeobj.RemovePath(out.Object, p)
 		}
 	})
 	return out, nil
@@ -142,81 +142,4 @@ func fieldsOf(u *unstructured.Unstructured, match func(metav1.ManagedFieldsEntry
 		out = out.Union(s)
 	}
 	return out, nil
-}
-
-// getPath is the value at p in obj.
-func getPath(obj map[string]any, p fieldpath.Path) (any, bool) {
-	var node any = obj
-	for _, pe := range p {
-		c, _, ok := child(node, pe)
-		if !ok {
-			return nil, false
-		}
-		node = c
-	}
-	return node, true
-}
-
-// child is the value path element pe names in node: a map's field, or a
-// list's element (i, its index; -1 for a field).
-func child(node any, pe fieldpath.PathElement) (c any, i int, ok bool) {
-	switch n := node.(type) {
-	case map[string]any:
-		if pe.FieldName == nil {
-			return nil, -1, false
-		}
-		c, ok = n[*pe.FieldName]
-		return c, -1, ok
-	case []any:
-		if i = elementIndex(n, pe); i >= 0 {
-			return n[i], i, true
-		}
-	}
-	return nil, -1, false
-}
-
-// setPath sets the value at p in obj to v (a deep copy). Where obj lacks
-// a map or list element on the way, it takes from's, whole.
-func setPath(obj, from map[string]any, p fieldpath.Path, v any) {
-	var set func(node, src any, p fieldpath.Path) any
-	set = func(node, src any, p fieldpath.Path) any {
-		if len(p) == 0 {
-			return runtime.DeepCopyJSONValue(v)
-		}
-		pe := p[0]
-		switch s := src.(type) {
-		case map[string]any:
-			n, ok := node.(map[string]any)
-			if !ok || pe.FieldName == nil {
-				return runtime.DeepCopyJSONValue(src)
-			}
-			c, ok := n[*pe.FieldName]
-			if !ok {
-				n[*pe.FieldName] = runtime.DeepCopyJSONValue(s[*pe.FieldName])
-				return n
-			}
-			n[*pe.FieldName] = set(c, s[*pe.FieldName], p[1:])
-			return n
-		case []any:
-			n, ok := node.([]any)
-			if !ok {
-				return runtime.DeepCopyJSONValue(src)
-			}
-			si := elementIndex(s, pe)
-			if si < 0 {
-				return n
-			}
-			i := elementIndex(n, pe)
-			if i < 0 || pe.Index != nil && len(n) != len(s) {
-				if pe.Index != nil {
-					return runtime.DeepCopyJSONValue(src) // an atomic list: whole
-				}
-				return append(n, runtime.DeepCopyJSONValue(s[si]))
-			}
-			n[i] = set(n[i], s[si], p[1:])
-			return n
-		}
-		return runtime.DeepCopyJSONValue(v)
-	}
-	set(obj, from, p)
 }

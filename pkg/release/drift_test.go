@@ -3,30 +3,8 @@ package release
 import (
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
-
 	"github.com/bundlesh/bundle/internal/testutil"
 )
-
-func objectOf(t *testing.T, doc string) *unstructured.Unstructured {
-	t.Helper()
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-		t.Fatal(err)
-	}
-	return &unstructured.Unstructured{Object: m}
-}
-
-// wantObject fails t unless got, said as what, is want.
-func wantObject(t *testing.T, what string, got, want *unstructured.Unstructured) {
-	t.Helper()
-	g, _ := yaml.Marshal(got.Object)
-	w, _ := yaml.Marshal(want.Object)
-	if string(g) != string(w) {
-		t.Errorf("%s:\n%s\nwant:\n%s", what, g, w)
-	}
-}
 
 // What the release should be is live with only the fields bundle applies
 // set back: a hand edit of an image and a container removed by hand come
@@ -35,7 +13,7 @@ func wantObject(t *testing.T, what string, got, want *unstructured.Unstructured)
 func TestReleasedSetsBackOnlyTheFieldsBundleApplies(t *testing.T) {
 	const revision = `annotations: {deployment.kubernetes.io/revision: "2"}`
 	const scale = `- {manager: kube-controller-manager, operation: Update, subresource: scale, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:replicas: {}}}}`
-	live := objectOf(t, testutil.DeploymentYAML("web", testutil.App(""),
+	live := testutil.Unstructured(t, testutil.DeploymentYAML("web", testutil.App(""),
 		testutil.Metadata(revision+"\nmanagedFields:\n"+scale+`
 - {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {f:image: {}, f:env: {'k:{"name":"EXTRA"}': {.: {}, f:name: {}, f:value: {}}}}}}}}}}`),
 		testutil.Replicas("5"),
@@ -50,7 +28,7 @@ func TestReleasedSetsBackOnlyTheFieldsBundleApplies(t *testing.T) {
   env: [{name: EXTRA, value: "1"}]
 - name: side
   image: busybox`
-	should := objectOf(t, testutil.DeploymentYAML("web", testutil.App(""),
+	should := testutil.Unstructured(t, testutil.DeploymentYAML("web", testutil.App(""),
 		testutil.Metadata(revision+"\nmanagedFields:\n"+scale+`
 - {manager: bundle, operation: Apply, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:replicas: {}, f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:image: {}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}}}}
 - {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {f:env: {'k:{"name":"EXTRA"}': {.: {}, f:name: {}, f:value: {}}}}}}}}}}`),
@@ -62,11 +40,11 @@ func TestReleasedSetsBackOnlyTheFieldsBundleApplies(t *testing.T) {
 	}
 	got.SetManagedFields(nil)
 	// The replicas of live (the autoscaler's), the containers of should.
-	want := objectOf(t, testutil.DeploymentYAML("web", testutil.App(""),
+	want := testutil.Unstructured(t, testutil.DeploymentYAML("web", testutil.App(""),
 		testutil.Metadata(revision),
 		testutil.Replicas("5"),
 		testutil.PodSpec(containers)))
-	wantObject(t, "released", got, want)
+	testutil.WantObject(t, "released", got, want)
 	if live.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"] != "nginx:hand" {
 		t.Error("released changed the live object")
 	}

@@ -20,8 +20,10 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release/internal/lease"
 )
 
 // storeLease stores a lease on release db held by another process (build
@@ -31,8 +33,8 @@ func storeLease(t *testing.T, f *releasetest.Fixture, renewed time.Time, seconds
 	id, at := "build-7-cafe", metav1.NewMicroTime(renewed)
 	_, err := f.Clientset.CoordinationV1().Leases("team").Create(context.Background(), &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Name: LeasePrefix + "db", ResourceVersion: "1", Annotations: map[string]string{
-			annotationOperation: string(OpUpgrade), annotationHost: "build", annotationPID: "7"}},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: ptr(seconds), AcquireTime: &at, RenewTime: &at},
+			"bundle.sh/operation": string(OpUpgrade), "bundle.sh/host": "build", "bundle.sh/pid": "7"}},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: &seconds, AcquireTime: &at, RenewTime: &at},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -143,13 +145,13 @@ func TestALeaseDurationIsCapped(t *testing.T) {
 // calls before.
 type fencedKube struct {
 	*kubefake.FailingKubeClient
-	fence  *fence
+	fence  *lease.Fence
 	before func()
 }
 
 func (k fencedKube) Update(orig, target kube.ResourceList, force bool) (*kube.Result, error) {
 	k.before()
-	if err := k.fence.check(context.Background()); err != nil {
+	if err := k.fence.Check(context.Background()); err != nil {
 		return &kube.Result{}, err
 	}
 	return k.FailingKubeClient.Update(orig, target, force)
@@ -165,8 +167,8 @@ func (k fencedKube) Update(orig, target kube.ResourceList, force bool) (*kube.Re
 // refused before its renewal tells. A write such an operation leaves
 // running is refused after it ended too.
 func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
-	defer func(d, r time.Duration) { leaseDuration, leaseRenew = d, r }(leaseDuration, leaseRenew)
-	leaseDuration, leaseRenew = 500*time.Millisecond, 50*time.Millisecond
+	defer func(d, r time.Duration) { lease.Duration, lease.Renew = d, r }(lease.Duration, lease.Renew)
+	lease.Duration, lease.Renew = 500*time.Millisecond, 50*time.Millisecond
 	conflict := apierrors.NewConflict(coordinationv1.Resource("leases"), LeasePrefix+"db", errors.New("the object has been modified"))
 	for _, tt := range []struct {
 		name string
@@ -193,7 +195,7 @@ func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, c := recoveryFixture(t, helmrelease.StatusDeployed)
 			f.Kube.WaitDuration = tt.wait
-			clk := useFakeClock(t)
+			clk := testutil.UseClocks(t, &lease.Clock)
 			start := time.Now()
 			var mu sync.Mutex
 			var failed, renewed int // renewals
@@ -224,11 +226,11 @@ func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 					return true, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: LeasePrefix + "db", Namespace: "team"}, Spec: coordinationv1.LeaseSpec{HolderIdentity: &other}}, nil
 				})
 			}
-			f.Config().KubeClient = fencedKube{FailingKubeClient: f.Kube, fence: c.fence, before: func() {
+			f.Config().KubeClient = fencedKube{FailingKubeClient: f.Kube, fence: c.fence.Fence, before: func() {
 				time.Sleep(tt.writeAt - time.Since(start))
 				if tt.pausedAt {
 					takenOver.Store(true)
-					clk.pause(leaseDuration)
+					clk.Pause(lease.Duration)
 				}
 			}}
 			_, err := c.Upgrade(context.Background(), UpgradeOptions{Source: plan.Source{Reference: "lab/db"}, ReleaseName: "db", WaitOptions: WaitOptions{Wait: true}})
@@ -253,9 +255,13 @@ func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 			}
 			// A write the operation left running (Helm records a failed
 			// upgrade in a goroutine of its own) is refused still.
-			if err := c.fence.check(context.Background()); !errors.Is(err, errdefs.ErrBusy) {
+			if err := c.fence.Check(context.Background()); !errors.Is(err, errdefs.ErrBusy) {
 				t.Errorf("a write after the operation ended: %v, want it refused", err)
 			}
 		})
 	}
 }
+
+// errUnavailable is a renewal's error while the API server cannot reach
+// etcd.
+var errUnavailable = apierrors.NewInternalError(errors.New("etcd is gone"))

@@ -1,7 +1,6 @@
 package release
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -16,58 +15,6 @@ import (
 // stopped (killed, or cut off from the API server) and that the next
 // operation marked failed.
 const RecoveredNote = "marked failed by bundle: its operation"
-
-// holding marks a context whose operation holds a release's lease, so that
-// an operation run inside another (upgrade --install) does not take it
-// again.
-type holding struct{ name string }
-
-// begin starts operation op on release name: it takes the release's lease
-// (failing at once with a *BusyError while another operation holds it) and
-// recovers a revision a dead operation left pending (markStopped). end
-// releases the lease. A dry run neither takes the lease nor recovers.
-//
-// While the operation holds the lease, the Client's writes pass the fence
-// (fence.go); while it is unconfirmed (not renewed in time), they are
-// refused; once it is lost (taken over), they are refused and the returned
-// context is cancelled with the *LostError as its cause.
-func (c *Client) begin(ctx context.Context, op Operation, name string, dryRun bool) (_ context.Context, end func(), _ error) {
-	end = func() {}
-	if dryRun || ctx.Value(holding{name}) != nil {
-		return ctx, end, nil
-	}
-	if c.env == nil || c.env.Clientset == nil {
-		c.log("no Kubernetes client for the lease of release %q: running without one", name)
-		return ctx, end, nil
-	}
-	cs, err := c.env.Clientset()
-	if err != nil {
-		return ctx, end, fmt.Errorf("release %q: %w", name, err)
-	}
-	l, prev, err := acquire(ctx, cs, c.namespace, name, op, c.log, c.note)
-	if err != nil {
-		return ctx, end, err
-	}
-	if l == nil { // leases forbidden: as before, without recovery
-		return ctx, end, nil
-	}
-	// opCtx is cancelled when the lease is lost, and only then: not when
-	// the operation ends, since Helm's upgrade leaves a goroutine that,
-	// seeing its context done after the upgrade returned, marks the
-	// revision it just deployed failed.
-	opCtx, cancel := context.WithCancelCause(withLease(ctx, l))
-	l.whenLost(cancel)
-	drop := c.fence.hold(l)
-	end = func() {
-		drop()
-		l.release(ctx)
-	}
-	if err := c.markStopped(name, prev); err != nil {
-		end()
-		return ctx, func() {}, orLost(opCtx, err)
-	}
-	return context.WithValue(opCtx, holding{name}, true), end, nil
-}
 
 // note tells the user of something an operation waits for (besides
 // readiness); without Notify, the debug log has it.
@@ -105,7 +52,7 @@ func (c *Client) markStopped(name string, prev *Holder) error {
 	// Its operation applied its objects, or some of them (a kill mostly
 	// comes while it waits): the revision deployed before no longer says
 	// what runs, so it is deployed no longer. The next operation converges
-	// from whatever the stopped one left (see apply.go): it applies
+	// from whatever the stopped one left (see package apply): it applies
 	// server-side and deletes the objects of every stored revision that
 	// its target leaves out.
 	deployed, err := c.cfg.Releases.DeployedAll(name)

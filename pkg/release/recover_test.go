@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -20,8 +21,10 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release/internal/lease"
 	"github.com/bundlesh/bundle/pkg/repo"
 )
 
@@ -51,8 +54,8 @@ func holdLease(t *testing.T, f *releasetest.Fixture, op Operation, renewed time.
 	id, at := "build-7-cafe", metav1.NewMicroTime(renewed)
 	_, err := f.Clientset.CoordinationV1().Leases("team").Create(context.Background(), &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Name: LeasePrefix + "db", Annotations: map[string]string{
-			annotationOperation: string(op), annotationHost: "build", annotationPID: "7"}},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: ptr(int32(15)), AcquireTime: &at, RenewTime: &at},
+			"bundle.sh/operation": string(op), "bundle.sh/host": "build", "bundle.sh/pid": "7"}},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: new(int32(15)), AcquireTime: &at, RenewTime: &at},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +209,7 @@ func TestALiveLeaseBlocks(t *testing.T) {
 // An expired lease (its holder stopped renewing it) is taken over, and
 // the revision it left pending is marked failed naming the holder.
 func TestAnExpiredLeaseIsTakenOver(t *testing.T) {
-	useFakeClock(t) // it is watched for its 15s first
+	testutil.UseClocks(t, &lease.Clock) // it is watched for its 15s first
 	f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
 	renewed := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	holdLease(t, f, OpUpgrade, renewed)
@@ -235,16 +238,18 @@ func TestALeaseOfADeadLocalProcessIsTakenOver(t *testing.T) {
 		t.Skip(err)
 	}
 	f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
+	host, _ := os.Hostname()
+	pidns, _ := os.Readlink("/proc/self/ns/pid")
 	id, at := "dead", metav1.NowMicro()
 	_, err := f.Clientset.CoordinationV1().Leases("team").Create(context.Background(), &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Name: LeasePrefix + "db", Annotations: map[string]string{
-			annotationHost: self().host, annotationPID: strconv.Itoa(cmd.Process.Pid), annotationPIDNS: self().pidns}},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: ptr(int32(15)), AcquireTime: &at, RenewTime: &at},
+			"bundle.sh/host": host, "bundle.sh/pid": strconv.Itoa(cmd.Process.Pid), "bundle.sh/pid-namespace": pidns}},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: &id, LeaseDurationSeconds: new(int32(15)), AcquireTime: &at, RenewTime: &at},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if self().pidns == "" {
+	if pidns == "" {
 		t.Skip("no pid namespace to tell processes of this host by")
 	}
 	if err := operations["upgrade"](context.Background(), c); err != nil {
@@ -288,36 +293,6 @@ func TestConcurrentOperationsExactlyOneProceeds(t *testing.T) {
 	if got := history(t, f); fmt.Sprint(got) != "[1 superseded 2 deployed]" {
 		t.Errorf("history %v", got)
 	}
-}
-
-// The lease is renewed while the operation runs and deleted at its end.
-func TestTheLeaseIsRenewedAndReleased(t *testing.T) {
-	defer func(r time.Duration) { leaseRenew = r }(leaseRenew)
-	leaseRenew = 20 * time.Millisecond
-	f, _ := recoveryFixture(t)
-	ctx := context.Background()
-	l, prev, err := acquire(ctx, f.Clientset, "team", "db", OpUpgrade, t.Logf, t.Logf)
-	if err != nil || prev != nil {
-		t.Fatal(err, prev)
-	}
-	acquired, err := f.Clientset.CoordinationV1().Leases("team").Get(ctx, LeasePrefix+"db", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := *acquired.Spec.RenewTime
-	time.Sleep(100 * time.Millisecond)
-	got, err := f.Clientset.CoordinationV1().Leases("team").Get(ctx, LeasePrefix+"db", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got.Spec.RenewTime.After(first.Time) {
-		t.Errorf("lease not renewed: %v, acquired %v", got.Spec.RenewTime, first)
-	}
-	if h := holderOf(got); h.Host != self().host || h.Operation != OpUpgrade {
-		t.Errorf("holder %+v", h)
-	}
-	l.release(ctx)
-	noLeaseLeft(t, f)
 }
 
 // Where the API server forbids leases, operations run as before without

@@ -52,9 +52,9 @@ type Uninstalled struct {
 	// Kept lists the release's claims left in the cluster with their
 	// data: those its StatefulSets made from their volumeClaimTemplates
 	// and those of its manifest. Empty with DeleteData.
-	Kept []Claim
+	Kept []VolumeClaim
 	// Deleted lists the claims deleted, with DeleteData.
-	Deleted []Claim
+	Deleted []VolumeClaim
 	// KeptSecrets lists the release's Secrets its data was initialised
 	// with (DataSecretLabel), left in the cluster with the claims. Empty
 	// with DeleteData.

@@ -25,6 +25,10 @@ var layers = [][]string{
 	{"pkg/diff"}, // pure: compares objects; release reads them
 	{"pkg/deps"},
 	{"pkg/graph"}, // pure: draws deps' trees, diff's plans and the bindings graph
+	// release's kube engine, importable by release alone (Go's internal/):
+	{"pkg/release/internal/kubeobj"},
+	{"pkg/release/internal/debug", "pkg/release/internal/lease", "pkg/release/internal/apply", "pkg/release/internal/wait"},
+	{"pkg/release/internal/validate", "pkg/release/internal/volumes"},
 	{"pkg/lint", "pkg/release"},
 	{"pkg/bluegreen"}, // a blue-green app's releases as one, over release
 }

@@ -1,4 +1,4 @@
-package release
+package wait
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func TestAPIHealth(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(hold)
-	h := newAPIHealth()
+	h := NewHealth()
 	client := &http.Client{Transport: healthTransport{h: h, next: http.DefaultTransport}}
 	get := func(ctx context.Context, path string) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)

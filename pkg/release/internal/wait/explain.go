@@ -1,4 +1,4 @@
-package release
+package wait
 
 import (
 	"context"
@@ -223,14 +223,12 @@ func str(v any) string {
 func joinNonEmpty(parts ...string) string {
 	var out []string
 	for _, p := range parts {
-		if p = oneLineString(p); p != "" {
+		if p = errdefs.OneLine(p); p != "" {
 			out = append(out, p)
 		}
 	}
 	return strings.Join(out, ": ")
 }
-
-func oneLineString(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // podSelector is the label selector of the pods a workload runs.
 func podSelector(kind string, obj map[string]any) (string, bool) {

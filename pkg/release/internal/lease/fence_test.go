@@ -1,8 +1,9 @@
-package release
+package lease
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,60 +20,11 @@ import (
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
+	k8sfake "k8s.io/client-go/kubernetes/fake"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
-
-// fakeClock is the real clocks moved by the test: pause moves both (a
-// process stopped with SIGSTOP), suspend only the wall clock (a machine
-// asleep: Go's monotonic clock stands still), and sleep returns at once,
-// having moved both.
-type fakeClock struct {
-	mu                 sync.Mutex
-	monoSkew, wallSkew time.Duration // added to the real clocks
-	slept              time.Duration
-}
-
-func useFakeClock(t *testing.T) *fakeClock {
-	t.Helper()
-	c := &fakeClock{}
-	old := clock
-	clock = c
-	t.Cleanup(func() { clock = old })
-	return c
-}
-
-func (c *fakeClock) readings() (time.Duration, time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.monoSkew, c.wallSkew
-}
-
-func (c *fakeClock) mono() time.Duration { m, _ := c.readings(); return realClock{}.mono() + m }
-func (c *fakeClock) wall() time.Time     { _, w := c.readings(); return realClock{}.wall().Add(w) }
-
-func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
-	}
-	c.pause(d)
-	c.mu.Lock()
-	c.slept += d
-	c.mu.Unlock()
-	return nil
-}
-
-func (c *fakeClock) pause(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.monoSkew += d
-	c.wallSkew += d
-}
-
-func (c *fakeClock) suspend(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.wallSkew += d
-}
 
 // The fence: while the lease is held, every request passes. Once it is
 // unconfirmed (the process was stopped or the machine slept past its
@@ -85,51 +36,49 @@ func (c *fakeClock) suspend(d time.Duration) {
 // context is cancelled with it. Reads and the lease's own requests still
 // pass.
 func TestTheFenceRefusesWritesOnceTheLeaseIsNotConfirmed(t *testing.T) {
-	defer func(r time.Duration) { leaseRenew = r }(leaseRenew)
-	leaseRenew = 20 * time.Millisecond
+	defer func(r time.Duration) { Renew = r }(Renew)
+	Renew = 20 * time.Millisecond
 	const unconfirmed = `lease of release "db" in namespace "team" not renewed within its 15s (this process was paused, the machine slept, or the cluster was out of reach): writes refused until it is renewed, as another operation may hold the release`
 	const lost = `lost the lease of release "db" in namespace "team": another operation took it over; nothing more was written`
 	for _, tt := range []struct {
 		name    string
-		lose    func(*fakeClock, *testing.T, *lease)
+		lose    func(*testutil.Clocks, *testing.T, *Lease)
 		renewal error  // of every renewal after acquire
 		refused string // empty: writes pass
 	}{
-		{"held", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin() - time.Second) }, nil, ""},
-		{"stopped (SIGSTOP)", func(c *fakeClock, _ *testing.T, _ *lease) { c.pause(leaseDuration - leaseMargin()) }, errUnavailable, unconfirmed},
-		{"asleep (suspend)", func(c *fakeClock, _ *testing.T, _ *lease) { c.suspend(leaseDuration) }, errUnavailable, unconfirmed},
-		{"monotonic clock only (wall clock set back)", func(c *fakeClock, _ *testing.T, _ *lease) {
-			c.mu.Lock()
-			c.monoSkew += leaseDuration
-			c.mu.Unlock()
+		{"held", func(c *testutil.Clocks, _ *testing.T, _ *Lease) { c.Pause(Duration - margin() - time.Second) }, nil, ""},
+		{"stopped (SIGSTOP)", func(c *testutil.Clocks, _ *testing.T, _ *Lease) { c.Pause(Duration - margin()) }, errUnavailable, unconfirmed},
+		{"asleep (suspend)", func(c *testutil.Clocks, _ *testing.T, _ *Lease) { c.Suspend(Duration) }, errUnavailable, unconfirmed},
+		{"monotonic clock only (wall clock set back)", func(c *testutil.Clocks, _ *testing.T, _ *Lease) {
+			c.SkewMono(Duration)
 		}, errUnavailable, unconfirmed},
-		{"taken over", nil, apierrors.NewConflict(schemaLeases, LeasePrefix+"db", errors.New("modified")), lost},
+		{"taken over", nil, apierrors.NewConflict(schemaLeases, Prefix+"db", errors.New("modified")), lost},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := useFakeClock(t)
-			f, _ := recoveryFixture(t)
+			clk := testutil.UseClocks(t, &Clock)
+			cs := k8sfake.NewClientset()
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
-			l, _, err := acquire(ctx, f.Clientset, "team", "db", OpUpgrade, t.Logf, t.Logf)
+			l, _, err := Acquire(ctx, cs, "team", "db", OpUpgrade, t.Logf, t.Logf)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer l.release(ctx)
+			defer l.Release(ctx)
 			if tt.renewal != nil {
-				f.Clientset.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+				cs.PrependReactor("update", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
 					return true, nil, tt.renewal // the lease was created: every update is a renewal
 				})
 			}
 			if tt.refused == lost {
 				// Another operation holds it now.
-				f.Clientset.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+				cs.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
 					other := "build-7-cafe"
-					return true, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: LeasePrefix + "db", Namespace: "team"}, Spec: coordinationv1.LeaseSpec{HolderIdentity: &other}}, nil
+					return true, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: Prefix + "db", Namespace: "team"}, Spec: coordinationv1.LeaseSpec{HolderIdentity: &other}}, nil
 				})
 			}
-			l.whenLost(cancel)
-			fc := newFence()
-			defer fc.hold(l)()
+			l.WhenLost(cancel)
+			fc := NewFence()
+			defer fc.Hold(l)()
 
 			// A server that answers every request, and the client of an
 			// operation in front of it.
@@ -143,7 +92,7 @@ func TestTheFenceRefusesWritesOnceTheLeaseIsNotConfirmed(t *testing.T) {
 				w.Write([]byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`))
 			}))
 			defer srv.Close()
-			cs, err := kubernetes.NewForConfig(fc.wrap(&rest.Config{Host: srv.URL}))
+			client, err := kubernetes.NewForConfig(fc.Wrap(&rest.Config{Host: srv.URL}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,11 +106,11 @@ func TestTheFenceRefusesWritesOnceTheLeaseIsNotConfirmed(t *testing.T) {
 			}
 
 			record := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sh.helm.release.v1.db.v2"}}
-			_, putErr := cs.CoreV1().Secrets("team").Update(context.WithoutCancel(ctx), record, metav1.UpdateOptions{})
-			_, postErr := cs.CoreV1().ConfigMaps("team").Create(context.WithoutCancel(ctx), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "web"}}, metav1.CreateOptions{})
-			delErr := cs.CoreV1().Pods("team").Delete(context.WithoutCancel(ctx), "web-0", metav1.DeleteOptions{})
-			_, getErr := cs.CoreV1().Secrets("team").Get(context.WithoutCancel(ctx), "x", metav1.GetOptions{})
-			_, leaseErr := cs.CoreV1().Secrets("team").Update(leaseContext(context.WithoutCancel(ctx)), record, metav1.UpdateOptions{})
+			_, putErr := client.CoreV1().Secrets("team").Update(context.WithoutCancel(ctx), record, metav1.UpdateOptions{})
+			_, postErr := client.CoreV1().ConfigMaps("team").Create(context.WithoutCancel(ctx), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "web"}}, metav1.CreateOptions{})
+			delErr := client.CoreV1().Pods("team").Delete(context.WithoutCancel(ctx), "web-0", metav1.DeleteOptions{})
+			_, getErr := client.CoreV1().Secrets("team").Get(context.WithoutCancel(ctx), "x", metav1.GetOptions{})
+			_, leaseErr := client.CoreV1().Secrets("team").Update(ownContext(context.WithoutCancel(ctx)), record, metav1.UpdateOptions{})
 			if getErr != nil || leaseErr != nil {
 				t.Errorf("a read: %v; the lease's own request: %v; want both sent", getErr, leaseErr)
 			}
@@ -200,23 +149,26 @@ var errUnavailable = apierrors.NewInternalError(errors.New("etcd is gone"))
 var schemaLeases = coordinationv1.Resource("leases")
 
 // A lease with an absurd duration, renewed long ago, is watched for at most
-// 5 minutes on this process's clock, then taken over.
+// 5 minutes on this process's clock, saying so, then taken over: its
+// holder is returned.
 func TestAnAbsurdLeaseIsWatchedForAtMostTheCap(t *testing.T) {
-	clk := useFakeClock(t)
-	f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
+	clk := testutil.UseClocks(t, &Clock)
+	cs := k8sfake.NewClientset()
+	storeLease(t, cs, time.Now().Add(-6*time.Minute), 2_000_000_000)
 	var notes []string
-	c.notify = func(s string) { notes = append(notes, s) }
-	storeLease(t, f, time.Now().Add(-6*time.Minute), 2_000_000_000)
-	if err := operations["upgrade"](context.Background(), c); err != nil {
+	note := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
+	l, prev, err := Acquire(context.Background(), cs, "team", "db", OpUpgrade, t.Logf, note)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if clk.slept < 5*time.Minute-time.Second || clk.slept > 5*time.Minute+time.Second {
-		t.Errorf("watched the lease for %s, want 5m", clk.slept)
+	defer l.Release(context.Background())
+	if slept := clk.Slept(); slept < 5*time.Minute-time.Second || slept > 5*time.Minute+time.Second {
+		t.Errorf("watched the lease for %s, want 5m", slept)
 	}
 	if len(notes) != 1 || !strings.HasSuffix(notes[0], "has expired; waiting up to 5m0s to see it unchanged before taking it over") {
 		t.Errorf("notes %q", notes)
 	}
-	if got := history(t, f); strings.Join(got, " ") != "1 superseded 2 superseded 3 deployed" {
-		t.Errorf("history %v", got)
+	if prev == nil || prev.String() != "build pid 7" || prev.Operation != OpUpgrade {
+		t.Errorf("previous holder %+v, want build pid 7 upgrading", prev)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package release
+package lease
 
 // processGone cannot tell here: a holder's lease is waited out.
 func processGone(int) bool { return false }

@@ -1,4 +1,7 @@
-package release
+// Package apply is the kube engine's applier: Helm's kube client with
+// converging apply, and the pieces of it a dry run mirrors (the body of an
+// apply, Helm's patch, the take-over of client-side managers' fields).
+package apply
 
 // Converging apply: install, upgrade and rollback bring every object of a
 // release to exactly the revision they deploy, whatever an earlier
@@ -8,7 +11,7 @@ package release
 // manifest of the revision it takes as the one running; what another
 // revision set (one that failed half-way, or was killed) and the target
 // leaves out stays live, and objects such a revision created are never
-// deleted. bundle's kube client (applier) instead:
+// deleted. bundle's kube client (Applier) instead:
 //
 //   - applies every object with server-side apply, as field manager
 //     FieldManager, taking over conflicting fields (force): the API server
@@ -45,9 +48,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch"
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -57,21 +58,22 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/util/csaupgrade"
 	"k8s.io/client-go/util/retry"
-	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // FieldManager is the field manager bundle applies objects as (server-side
 // apply); kubectl get --show-managed-fields lists it with operation Apply.
 const FieldManager = "bundle"
 
-// clientSideManagers are the field managers whose fields bundle takes over
+// ClientSideManagers are the field managers whose fields bundle takes over
 // before it first applies an object: those Helm 3's kube client writes as,
 // named after the binary (helm.sh/helm/v3/pkg/kube: ManagedFieldsManager,
 // else the base name of os.Args[0]): "helm" for the helm CLI, "bundle"
 // for bundle before it applied server-side, and this binary's own name.
 // Only their Update entries are taken over; hand edits (kubectl-edit,
 // kubectl-patch, ...) keep theirs.
-func clientSideManagers() sets.Set[string] {
+func ClientSideManagers() sets.Set[string] {
 	s := sets.New("helm", FieldManager)
 	if kube.ManagedFieldsManager != "" {
 		s.Insert(kube.ManagedFieldsManager)
@@ -82,53 +84,45 @@ func clientSideManagers() sets.Set[string] {
 	return s
 }
 
-// Helm's ownership marks on a release's objects (action.setMetadataVisitor).
-const (
-	managedByLabel        = "app.kubernetes.io/managed-by"
-	releaseNameAnnotation = "meta.helm.sh/release-name"
-	releaseNSAnnotation   = "meta.helm.sh/release-namespace"
-)
+// Revisions are a release's stored revisions as the applier reads them:
+// the objects of each that the revision applied leaves out are deleted,
+// while still in the cluster as the release's.
+type Revisions struct {
+	Release, Namespace string
+	// History returns the release's stored revisions; Build reads their
+	// manifests (Helm's Build).
+	History func() ([]*helmrelease.Release, error)
+	Build   func(manifest string) (kube.ResourceList, error)
+	// Log is the debug log.
+	Log func(string, ...any)
+}
 
-// applier is Helm's kube client with converging apply: Create and Update
+// Applier is Helm's kube client with converging apply: Create and Update
 // apply server-side; everything else (Build, Delete, waits, logs) is
 // Helm's. One applier serves one operation on one release.
-type applier struct {
+type Applier struct {
 	*kube.Client
 	// ctx is the operation's: once it is done, no further object is
 	// applied.
-	ctx       context.Context
-	release   string
-	namespace string
-	// history returns the release's stored revisions, whose objects the
-	// target leaves out are deleted; build reads their manifests (Helm's
-	// Build).
-	history func() ([]*helmrelease.Release, error)
-	build   func(manifest string) (kube.ResourceList, error)
-	log     func(string, ...any)
+	ctx  context.Context
+	revs Revisions
 	// managers are the client-side managers to take over.
 	managers sets.Set[string]
 }
 
-// applying returns the kube client of an operation on release name: the
-// applier over Helm's client, or kc itself when it is not Helm's client
-// (the fake clients of tests).
-func (c *Client) applying(ctx context.Context, kc kube.Interface, name string) kube.Interface {
-	hc, ok := kc.(*kube.Client)
-	if !ok {
-		return kc
-	}
-	return &applier{
-		Client: hc, ctx: ctx, release: name, namespace: c.namespace, log: c.log, managers: clientSideManagers(),
-		history: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(name) },
-		build:   func(m string) (kube.ResourceList, error) { return hc.Build(strings.NewReader(m), false) },
-	}
+// New returns the applier of an operation (ctx) on the release of revs,
+// over Helm's client hc.
+func New(ctx context.Context, hc *kube.Client, revs Revisions) *Applier {
+	return &Applier{Client: hc, ctx: ctx, revs: revs, managers: ClientSideManagers()}
 }
+
+func (a *Applier) log(format string, args ...any) { a.revs.Log(format, args...) }
 
 // Create creates the objects that do not exist yet, by server-side apply,
 // kind by kind in order and the objects of a kind at once, as Helm does.
 // An object that exists is an AlreadyExists error, as Helm's create has it
 // (install tells CRDs already there, hooks, a namespace from it).
-func (a *applier) Create(resources kube.ResourceList) (*kube.Result, error) {
+func (a *Applier) Create(resources kube.ResourceList) (*kube.Result, error) {
 	a.log("creating %d resource(s) by server-side apply", len(resources))
 	err := a.perform(resources, func(info *resource.Info) error {
 		helper := a.helper(info)
@@ -150,13 +144,13 @@ func (a *applier) Create(resources kube.ResourceList) (*kube.Result, error) {
 // those of original, as Helm does, and those of the release's other
 // revisions still in the cluster as the release's. As Helm's, it returns
 // what it did also when it fails.
-func (a *applier) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+func (a *Applier) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
 	res := &kube.Result{}
 	var failed []string
 	a.log("applying %d resource(s) server-side", len(target))
 	for _, info := range target {
 		if err := a.ctx.Err(); err != nil {
-			return res, fmt.Errorf("stopped before applying %s: %w", describeInfo(info), context.Cause(a.ctx))
+			return res, fmt.Errorf("stopped before applying %s: %w", kubeobj.Describe(info), context.Cause(a.ctx))
 		}
 		var orig runtime.Object
 		if o := original.Get(info); o != nil {
@@ -169,7 +163,7 @@ func (a *applier) Update(original, target kube.ResourceList, force bool) (*kube.
 			res.Updated = append(res.Updated, info)
 		}
 		if err != nil {
-			a.log("error applying %s: %v", describeInfo(info), err)
+			a.log("error applying %s: %v", kubeobj.Describe(info), err)
 			failed = append(failed, err.Error())
 		}
 	}
@@ -181,7 +175,7 @@ func (a *applier) Update(original, target kube.ResourceList, force bool) (*kube.
 			res.Deleted = append(res.Deleted, info)
 		}
 	}
-	for _, info := range a.leftovers(original, target) {
+	for _, info := range a.revs.Leftovers(original, target) {
 		if a.remove(info, true) {
 			res.Deleted = append(res.Deleted, info)
 		}
@@ -190,11 +184,11 @@ func (a *applier) Update(original, target kube.ResourceList, force bool) (*kube.
 }
 
 // UpdateThreeWayMerge is Update: server-side apply needs no merge.
-func (a *applier) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+func (a *Applier) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
 	return a.Update(original, target, force)
 }
 
-func (a *applier) helper(info *resource.Info) *resource.Helper {
+func (a *Applier) helper(info *resource.Info) *resource.Helper {
 	return resource.NewHelper(info.Client, info.Mapping).WithFieldManager(FieldManager)
 }
 
@@ -202,7 +196,7 @@ func (a *applier) helper(info *resource.Info) *resource.Helper {
 // force, else applied after its client-side managers are taken over. orig
 // is the object in the revision Helm starts from (nil: none), from which
 // an object the API server cannot apply server-side is patched instead.
-func (a *applier) update(info *resource.Info, orig runtime.Object, force bool) (created bool, err error) {
+func (a *Applier) update(info *resource.Info, orig runtime.Object, force bool) (created bool, err error) {
 	helper := a.helper(info)
 	live, err := helper.Get(info.Namespace, info.Name)
 	switch {
@@ -210,10 +204,10 @@ func (a *applier) update(info *resource.Info, orig runtime.Object, force bool) (
 		if err := a.create(info, helper); err != nil {
 			return true, fmt.Errorf("failed to create resource: %w", err)
 		}
-		a.log("created %s", describeInfo(info))
+		a.log("created %s", kubeobj.Describe(info))
 		return true, nil
 	case err != nil:
-		return false, fmt.Errorf("could not get information about %s: %w", describeInfo(info), err)
+		return false, fmt.Errorf("could not get information about %s: %w", kubeobj.Describe(info), err)
 	case force:
 		// A controller writing the object's status between Replace's
 		// read of its resourceVersion and its write makes a conflict:
@@ -224,46 +218,46 @@ func (a *applier) update(info *resource.Info, orig runtime.Object, force bool) (
 			return err
 		})
 		if err != nil {
-			return false, fmt.Errorf("failed to replace %s: %w", describeInfo(info), err)
+			return false, fmt.Errorf("failed to replace %s: %w", kubeobj.Describe(info), err)
 		}
-		a.log("replaced %s", describeInfo(info))
+		a.log("replaced %s", kubeobj.Describe(info))
 		return false, info.Refresh(obj, true)
 	}
 	if err := a.takeOver(info, helper, live); err != nil {
-		return false, fmt.Errorf("taking over the fields of %s from %s: %w", describeInfo(info), strings.Join(sets.List(a.managers), ", "), err)
+		return false, fmt.Errorf("taking over the fields of %s from %s: %w", kubeobj.Describe(info), strings.Join(sets.List(a.managers), ", "), err)
 	}
 	err = a.apply(info, helper)
-	if cannotApplyServerSide(err) {
-		a.log("warning: %s cannot be applied server-side, so it is patched as Helm patches it: %v", describeInfo(info), err)
+	if CannotApplyServerSide(err) {
+		a.log("warning: %s cannot be applied server-side, so it is patched as Helm patches it: %v", kubeobj.Describe(info), err)
 		if orig == nil {
 			orig = live // Helm's baseline for an object not in the revision it starts from
 		}
 		err = a.patch(info, helper, orig, live)
 	}
 	if err != nil {
-		return false, fmt.Errorf("cannot apply %s: %w", describeInfo(info), err)
+		return false, fmt.Errorf("cannot apply %s: %w", kubeobj.Describe(info), err)
 	}
-	a.log("applied %s", describeInfo(info))
+	a.log("applied %s", kubeobj.Describe(info))
 	return false, nil
 }
 
-// cannotApplyServerSide reports whether the API server refused to apply an
+// CannotApplyServerSide reports whether the API server refused to apply an
 // object server-side because of its shape rather than its values: a list
 // with two entries of one key (two env vars of one name, say), which
 // client-side writes pass with a warning. Such an object is written as
 // Helm writes it; it converges only as far as Helm's patches do.
-func cannotApplyServerSide(err error) bool {
+func CannotApplyServerSide(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "failed to create typed patch object")
 }
 
 // create creates an object that does not exist: applied server-side, or
 // created as Helm creates it when it cannot be applied.
-func (a *applier) create(info *resource.Info, helper *resource.Helper) error {
+func (a *Applier) create(info *resource.Info, helper *resource.Helper) error {
 	err := a.apply(info, helper)
-	if !cannotApplyServerSide(err) {
+	if !CannotApplyServerSide(err) {
 		return err
 	}
-	a.log("warning: %s cannot be applied server-side, so it is created as Helm creates it: %v", describeInfo(info), err)
+	a.log("warning: %s cannot be applied server-side, so it is created as Helm creates it: %v", kubeobj.Describe(info), err)
 	obj, err := helper.Create(info.Namespace, true, info.Object)
 	if err != nil {
 		return err
@@ -273,16 +267,16 @@ func (a *applier) create(info *resource.Info, helper *resource.Helper) error {
 
 // patch sends the patch Helm's kube client sends to bring live to the
 // object, from orig.
-func (a *applier) patch(info *resource.Info, helper *resource.Helper, orig, live runtime.Object) error {
-	target, err := asUnstructured(info.Object)
+func (a *Applier) patch(info *resource.Info, helper *resource.Helper, orig, live runtime.Object) error {
+	target, err := kubeobj.AsUnstructured(info.Object)
 	if err != nil {
 		return err
 	}
-	current, err := asUnstructured(live)
+	current, err := kubeobj.AsUnstructured(live)
 	if err != nil {
 		return err
 	}
-	p, pt, err := helmPatch(info, orig, target, current)
+	p, pt, err := HelmPatch(info, orig, target, current)
 	if err != nil {
 		return err
 	}
@@ -296,11 +290,11 @@ func (a *applier) patch(info *resource.Info, helper *resource.Helper, orig, live
 	return info.Refresh(obj, true)
 }
 
-// helmPatch is the patch Helm's kube client sends to update live to
+// HelmPatch is the patch Helm's kube client sends to update live to
 // target, applied from original (kube.Client's createPatch): a three-way
 // strategic merge patch for the kinds Kubernetes builds in, a JSON merge
 // patch from original to target for the others.
-func helmPatch(info *resource.Info, original runtime.Object, target, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
+func HelmPatch(info *resource.Info, original runtime.Object, target, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
 	oldData, err := json.Marshal(original)
 	if err != nil {
 		return nil, "", err
@@ -330,7 +324,7 @@ func helmPatch(info *resource.Info, original runtime.Object, target, live *unstr
 // bundle's applied set (csaupgrade's patch of metadata.managedFields,
 // conditional on the object's resourceVersion), retrying when the object
 // changed meanwhile. Nothing is sent when there is nothing to convert.
-func (a *applier) takeOver(info *resource.Info, helper *resource.Helper, live runtime.Object) error {
+func (a *Applier) takeOver(info *resource.Info, helper *resource.Helper, live runtime.Object) error {
 	for attempt := 0; ; attempt++ {
 		patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, a.managers, FieldManager)
 		if err != nil || patch == nil {
@@ -338,7 +332,7 @@ func (a *applier) takeOver(info *resource.Info, helper *resource.Helper, live ru
 		}
 		_, err = helper.Patch(info.Namespace, info.Name, types.JSONPatchType, patch, nil)
 		if err == nil {
-			a.log("took over the fields of %s from its client-side managers", describeInfo(info))
+			a.log("took over the fields of %s from its client-side managers", kubeobj.Describe(info))
 			return nil
 		}
 		if !apierrors.IsConflict(err) || attempt == 4 {
@@ -351,8 +345,8 @@ func (a *applier) takeOver(info *resource.Info, helper *resource.Helper, live ru
 }
 
 // apply sends the object server-side, taking over conflicting fields.
-func (a *applier) apply(info *resource.Info, helper *resource.Helper) error {
-	body, err := applyBody(info.Object)
+func (a *Applier) apply(info *resource.Info, helper *resource.Helper) error {
+	body, err := ApplyBody(info.Object)
 	if err != nil {
 		return err
 	}
@@ -364,13 +358,13 @@ func (a *applier) apply(info *resource.Info, helper *resource.Helper) error {
 	return info.Refresh(obj, true)
 }
 
-// applyBody is the object as rendered, to apply: without managedFields
+// ApplyBody is the object as rendered, to apply: without managedFields
 // (an apply must not set them), and for a Secret with stringData merged
 // into data, as the API server stores it. Applied as stringData, the keys
 // would be owned as stringData, which the server never keeps, and a key
 // the next revision leaves out would stay in data.
-func applyBody(obj runtime.Object) ([]byte, error) {
-	u, err := asUnstructured(obj)
+func ApplyBody(obj runtime.Object) ([]byte, error) {
+	u, err := kubeobj.AsUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -398,138 +392,17 @@ func applyBody(obj runtime.Object) ([]byte, error) {
 	return json.Marshal(u.Object)
 }
 
-// leftovers returns the objects of the release's stored revisions that
-// are neither in target nor in original (Helm deletes those), once each.
-// Only those are built (Helm's Build costs tens of milliseconds a
-// manifest): the others are told by their kind, namespace and name.
-func (a *applier) leftovers(original, target kube.ResourceList) kube.ResourceList {
-	hist, err := a.history()
-	if err != nil {
-		a.log("release %q: reading its history for objects to delete: %v", a.release, err)
-		return nil
-	}
-	covered := func(id objectID) bool {
-		for _, rl := range []kube.ResourceList{target, original} {
-			for _, info := range rl {
-				if info.Mapping != nil && id.matches(info, a.namespace) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	seen := map[objectID]bool{}
-	var docs []string
-	for _, rel := range hist {
-		for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
-			var head struct {
-				APIVersion string `json:"apiVersion"`
-				Kind       string `json:"kind"`
-				Metadata   struct {
-					Name      string `json:"name"`
-					Namespace string `json:"namespace"`
-				} `json:"metadata"`
-			}
-			if err := yaml.Unmarshal([]byte(doc), &head); err != nil || head.Kind == "" || head.Metadata.Name == "" {
-				continue
-			}
-			group, _, _ := strings.Cut(head.APIVersion, "/")
-			if !strings.Contains(head.APIVersion, "/") {
-				group = ""
-			}
-			id := objectID{group: group, kind: head.Kind, namespace: head.Metadata.Namespace, name: head.Metadata.Name}
-			if seen[id] || covered(id) {
-				continue
-			}
-			seen[id] = true
-			docs = append(docs, doc)
-		}
-	}
-	if len(docs) == 0 {
-		return nil
-	}
-	rl, err := a.build(strings.Join(docs, "\n---\n"))
-	if err != nil {
-		a.log("release %q: the objects of earlier revisions it leaves out are not deleted: %v", a.release, err)
-		return nil
-	}
-	var out kube.ResourceList
-	for _, info := range rl {
-		if target.Get(info) == nil && original.Get(info) == nil && out.Get(info) == nil {
-			out = append(out, info)
-		}
-	}
-	return out
-}
-
-// objectID names an object of a manifest as written: its namespace is
-// empty when the manifest leaves it to the release's.
-type objectID struct{ group, kind, namespace, name string }
-
-func (id objectID) matches(info *resource.Info, releaseNS string) bool {
-	gk := info.Mapping.GroupVersionKind.GroupKind()
-	if gk.Group != id.group || gk.Kind != id.kind || info.Name != id.name {
-		return false
-	}
-	return info.Namespace == id.namespace || id.namespace == "" && (info.Namespace == releaseNS || info.Namespace == "")
-}
-
-// remove deletes one object the target leaves out, unless it is gone or
-// kept (helm.sh/resource-policy: keep), or, when owned is set, no longer
-// this release's. It reports whether it deleted the object.
-func (a *applier) remove(info *resource.Info, owned bool) bool {
-	helper := a.helper(info)
-	live, err := helper.Get(info.Namespace, info.Name)
-	if err != nil {
-		if !apierrors.IsNotFound(err) {
-			a.log("cannot get %s to delete it: %v", describeInfo(info), err)
-		}
-		return false
-	}
-	acc, err := meta.Accessor(live)
-	if err != nil {
-		return false
-	}
-	if acc.GetAnnotations()[kube.ResourcePolicyAnno] == kube.KeepPolicy {
-		a.log("keeping %s (%s=%s)", describeInfo(info), kube.ResourcePolicyAnno, kube.KeepPolicy)
-		return false
-	}
-	if owned && !a.owns(acc) {
-		return false
-	}
-	if acc.GetDeletionTimestamp() != nil {
-		return false
-	}
-	policy := metav1.DeletePropagationBackground
-	uid := acc.GetUID()
-	_, err = helper.DeleteWithOptions(info.Namespace, info.Name, &metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) {
-		a.log("failed to delete %s: %v", describeInfo(info), err)
-		return false
-	}
-	a.log("deleted %s, which the revision applied leaves out", describeInfo(info))
-	return err == nil
-}
-
-// owns reports whether an object is marked as this release's, as Helm
-// marks them.
-func (a *applier) owns(obj metav1.Object) bool {
-	return obj.GetLabels()[managedByLabel] == "Helm" &&
-		obj.GetAnnotations()[releaseNameAnnotation] == a.release &&
-		obj.GetAnnotations()[releaseNSAnnotation] == a.namespace
-}
-
 // perform runs fn on every object: kind by kind in order, the objects of
 // one kind at once (Helm's batchPerform), stopping before the next kind
 // once the operation's context is done.
-func (a *applier) perform(infos kube.ResourceList, fn func(*resource.Info) error) error {
+func (a *Applier) perform(infos kube.ResourceList, fn func(*resource.Info) error) error {
 	if len(infos) == 0 {
 		return kube.ErrNoObjectsVisited
 	}
 	var errs []error
 	for start := 0; start < len(infos); {
 		if err := a.ctx.Err(); err != nil {
-			return fmt.Errorf("stopped before creating %s: %w", describeInfo(infos[start]), context.Cause(a.ctx))
+			return fmt.Errorf("stopped before creating %s: %w", kubeobj.Describe(infos[start]), context.Cause(a.ctx))
 		}
 		kind := infos[start].Object.GetObjectKind().GroupVersionKind().Kind
 		end := start
@@ -554,15 +427,4 @@ func (a *applier) perform(infos kube.ResourceList, fn func(*resource.Info) error
 		start = end
 	}
 	return errors.Join(errs...)
-}
-
-func describeInfo(info *resource.Info) string {
-	kind := "object"
-	if info.Mapping != nil {
-		kind = info.Mapping.GroupVersionKind.Kind
-	}
-	if info.Namespace != "" {
-		return fmt.Sprintf("%s %s/%s", kind, info.Namespace, info.Name)
-	}
-	return kind + " " + info.Name
 }

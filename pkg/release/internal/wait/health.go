@@ -1,4 +1,4 @@
-package release
+package wait
 
 import (
 	"context"
@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // An operation's requests to the API server go through its Client's
-// apiHealth, which follows whether the server answers: a wait goes on
+// Health, which follows whether the server answers: a wait goes on
 // through a lost connection, a restarted API server or a lost etcd (the
 // server takes requests and answers none), and only when its timeout
 // passes says how long the server was unreachable.
@@ -32,10 +34,10 @@ const (
 // errNoAnswer cuts a request that got no answer in the time it had.
 var errNoAnswer = errors.New("no answer")
 
-// apiHealth follows the answers of the API server to one Client's
+// Health follows the answers of the API server to one Client's
 // requests: when it last answered, since when it has not (connections
 // refused or reset, 5xx answers, requests without an answer), and why.
-type apiHealth struct {
+type Health struct {
 	mu       sync.Mutex
 	answered time.Time // the last answer
 	down     time.Time // the first failure since; zero: none
@@ -48,18 +50,19 @@ type apiHealth struct {
 	failed chan struct{}
 }
 
-func newAPIHealth() *apiHealth {
-	return &apiHealth{pending: map[*http.Request]time.Time{}, failed: make(chan struct{}, 1)}
+// NewHealth returns the health of an API server not asked yet.
+func NewHealth() *Health {
+	return &Health{pending: map[*http.Request]time.Time{}, failed: make(chan struct{}, 1)}
 }
 
-// wrapConfig makes rc's requests go through h.
-func (h *apiHealth) wrapConfig(rc *rest.Config) *rest.Config {
+// WrapConfig makes rc's requests go through h.
+func (h *Health) WrapConfig(rc *rest.Config) *rest.Config {
 	rc.Wrap(func(next http.RoundTripper) http.RoundTripper { return healthTransport{h: h, next: next} })
 	return rc
 }
 
 // failures receives at each failure of a request; nil for a nil h.
-func (h *apiHealth) failures() <-chan struct{} {
+func (h *Health) failures() <-chan struct{} {
 	if h == nil {
 		return nil
 	}
@@ -68,7 +71,7 @@ func (h *apiHealth) failures() <-chan struct{} {
 
 // unanswered says since when the API server has not answered, and why;
 // zero when it answers (or h is nil).
-func (h *apiHealth) unanswered(now time.Time) (time.Time, string) {
+func (h *Health) unanswered(now time.Time) (time.Time, string) {
 	if h == nil {
 		return time.Time{}, ""
 	}
@@ -87,7 +90,7 @@ func (h *apiHealth) unanswered(now time.Time) (time.Time, string) {
 // giveUp bounds the requests from now on, until the server answers
 // again, to failureGrace in all (each at least minRequest): the
 // operation records its failure and ends soon.
-func (h *apiHealth) giveUp() {
+func (h *Health) giveUp() {
 	if h == nil {
 		return
 	}
@@ -98,7 +101,7 @@ func (h *apiHealth) giveUp() {
 
 // failLocked records a failure of a request sent at at: the server has
 // not answered since then (or since its last answer, if later).
-func (h *apiHealth) failLocked(at time.Time, cause string) {
+func (h *Health) failLocked(at time.Time, cause string) {
 	if at.Before(h.answered) {
 		at = h.answered
 	}
@@ -113,7 +116,7 @@ func (h *apiHealth) failLocked(at time.Time, cause string) {
 }
 
 type healthTransport struct {
-	h    *apiHealth
+	h    *Health
 	next http.RoundTripper
 }
 
@@ -152,7 +155,7 @@ func (t healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			h.failLocked(sent, fmt.Sprintf("no answer to %s %s for %s", req.Method, req.URL.Path, roundDuration(took)))
 		}
 	case err != nil:
-		h.failLocked(sent, oneLine(err))
+		h.failLocked(sent, kubeobj.OneLine(err))
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
 		h.failLocked(sent, fmt.Sprintf("%s %s: %s", req.Method, req.URL.Path, resp.Status))
 	default:

@@ -1,4 +1,7 @@
-package release
+// Package wait is the kube engine's waiter: bundle waits for a release's
+// resources to be ready, and for deleted ones to be gone, itself, instead
+// of Helm's wait; and it follows whether the API server answers (Health).
+package wait
 
 // Readiness: bundle waits for a release's resources itself, with kstatus
 // (sigs.k8s.io/cli-utils/pkg/kstatus), instead of Helm's wait. Helm's
@@ -8,10 +11,10 @@ package release
 // WaitWithJobs are the waiter below. The waiter watches every resource
 // (informers, no polling), so a wait ends as soon as the cluster reports
 // the last resource ready; it reports each change of state through
-// WaitOptions.Progress, and says which resources are not ready and why
+// Progress, and says which resources are not ready and why
 // when it gives up (WaitError). A resource is failed only when it cannot
 // become ready (readyConditionReader); a lost connection or an API server
-// that does not answer is waited through until the timeout (apiHealth).
+// that does not answer is waited through until the timeout (Health).
 
 import (
 	"context"
@@ -22,26 +25,19 @@ import (
 	"syscall"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/kube"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/polling/event"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/watcher"
 	"sigs.k8s.io/cli-utils/pkg/object"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // State is how far a resource is from ready, as kstatus computes it for
@@ -103,21 +99,38 @@ type Progress func(ResourceState)
 // errWaitTimeout is the cause of a wait's context when its timeout passes.
 var errWaitTimeout = errors.New("wait timed out")
 
-// waiter waits for resources with kstatus' watcher.
-type waiter struct {
-	ctx    context.Context // the operation's: Ctrl-C ends the wait
-	dyn    dynamic.Interface
-	mapper meta.RESTMapper
-	// cs looks up pods and events to explain what is not ready, and asks
-	// the API server whether it answers again; nil: no explanations
-	// beyond the resources' own status.
-	cs kubernetes.Interface
-	// host is the API server's address, for an unreachable one.
-	host string
-	// health follows the answers to the wait's requests; nil when there
+// Config is what a Waiter reads the cluster with.
+type Config struct {
+	Dyn    dynamic.Interface
+	Mapper meta.RESTMapper
+	// Clientset looks up pods and events to explain what is not ready,
+	// and asks the API server whether it answers again; nil: no
+	// explanations beyond the resources' own status.
+	Clientset kubernetes.Interface
+	// Host is the API server's address, for an unreachable one.
+	Host string
+	// Health follows the answers to the wait's requests; nil when there
 	// is no transport to follow (fake clients).
-	health   *apiHealth
+	Health *Health
+	// Progress, when set, receives the state of each resource waited
+	// for as it changes.
+	Progress Progress
+}
+
+// Waiter waits for resources with kstatus' watcher.
+type Waiter struct {
+	ctx      context.Context // the operation's: Ctrl-C ends the wait
+	dyn      dynamic.Interface
+	mapper   meta.RESTMapper
+	cs       kubernetes.Interface
+	host     string
+	health   *Health
 	progress Progress
+}
+
+// New returns the waiter of an operation (ctx: Ctrl-C ends its waits).
+func New(ctx context.Context, c Config) *Waiter {
+	return &Waiter{ctx: ctx, dyn: c.Dyn, mapper: c.Mapper, cs: c.Clientset, host: c.Host, health: c.Health, progress: c.Progress}
 }
 
 // retryAfter is the pause before the n-th try (from 0) to reach the API
@@ -136,7 +149,7 @@ func retryAfter(n int) time.Duration {
 // not answer (connections refused or reset, a restart, a lost etcd), it
 // keeps the states last seen, asks again with a growing pause and, once
 // the server answers, watches anew; the timeout still bounds it all.
-func (w *waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
+func (w *Waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -191,7 +204,7 @@ func (w *waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
 			tries++
 		}
 		if err != nil {
-			lost.cause = oneLine(err)
+			lost.cause = kubeobj.OneLine(err)
 		}
 	}
 	select { // failures before the wait are no news
@@ -252,7 +265,7 @@ func (w *waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
 				lost = nil
 				states[rs.Identifier] = rs
 				st := ResourceState{Kind: rs.Identifier.GroupKind.Kind, Namespace: rs.Identifier.Namespace, Name: rs.Identifier.Name,
-					State: stateOf(rs.Status), Message: oneLineString(rs.Message)}
+					State: stateOf(rs.Status), Message: errdefs.OneLine(rs.Message)}
 				report(rs.Identifier, st)
 				if st.State == StateFailed {
 					return w.explain(ctx, ids, states, seen, 0, nil)
@@ -267,7 +280,7 @@ func (w *waiter) wait(ids object.ObjMetadataSet, timeout time.Duration) error {
 
 // mappingError is the error of the first kind of ids the mapper cannot
 // map but for a kind it does not know (which kstatus waits for).
-func (w *waiter) mappingError(ids object.ObjMetadataSet) error {
+func (w *Waiter) mappingError(ids object.ObjMetadataSet) error {
 	done := map[schema.GroupKind]bool{}
 	for _, id := range ids {
 		if done[id.GroupKind] {
@@ -289,7 +302,7 @@ type outage struct {
 
 // answers asks the API server whether it answers again (its version);
 // without a clientset to ask with, it is taken to.
-func (w *waiter) answers(ctx context.Context) bool {
+func (w *Waiter) answers(ctx context.Context) bool {
 	if w.cs == nil || w.health == nil {
 		return true
 	}
@@ -319,7 +332,7 @@ func allReady(ids object.ObjMetadataSet, seen map[object.ObjMetadata]ResourceSta
 // gaveUp is the error of a wait whose context is done: the timeout's
 // explanation, or the interruption. lost is the outage going on, if any,
 // as the wait saw it (without health to tell).
-func (w *waiter) gaveUp(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration, lost *outage) error {
+func (w *Waiter) gaveUp(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration, lost *outage) error {
 	lost, err := w.ended(ctx, timeout, lost)
 	if err != nil {
 		return err
@@ -332,7 +345,7 @@ func (w *waiter) gaveUp(ctx context.Context, ids object.ObjMetadataSet, states m
 // the wait saw it; health, when the waiter has it, knows better), cut to
 // the wait's time. Once the API server did not answer, what follows the
 // wait (recording the failure, purging records) is given little time.
-func (w *waiter) ended(ctx context.Context, timeout time.Duration, lost *outage) (_ *outage, err error) {
+func (w *Waiter) ended(ctx context.Context, timeout time.Duration, lost *outage) (_ *outage, err error) {
 	if context.Cause(ctx) != errWaitTimeout {
 		if cause := context.Cause(w.ctx); cause != nil {
 			return nil, cause
@@ -359,7 +372,7 @@ func (w *waiter) ended(ctx context.Context, timeout time.Duration, lost *outage)
 // explain returns the WaitError for the resources not ready, each with
 // the reason from its status, its pods and its events; with lost (the
 // API server did not answer), only from its status as last seen.
-func (w *waiter) explain(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration, lost *outage) error {
+func (w *Waiter) explain(ctx context.Context, ids object.ObjMetadataSet, states map[object.ObjMetadata]*event.ResourceStatus, seen map[object.ObjMetadata]ResourceState, timeout time.Duration, lost *outage) error {
 	// The look-ups are bounded: an explanation must not hang the command.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -425,141 +438,4 @@ func retryable(err error) bool {
 		}
 	}
 	return false
-}
-
-// opConfig returns Helm's configuration for an install, upgrade or
-// rollback of release name: its kube client applies converging (see
-// apply.go) and waits with bundle's waiter (waitConfig).
-func (c *Client) opConfig(ctx context.Context, name string, opts WaitOptions) (*action.Configuration, error) {
-	cfg := *c.cfg
-	cfg.KubeClient = c.applying(ctx, c.cfg.KubeClient, name)
-	return c.waitConfig(ctx, &cfg, opts)
-}
-
-// waitConfig returns base for an operation that waits for readiness, with
-// bundle's waiter in place of Helm's wait. Without Wait, or with an Env
-// that has no dynamic client (Helm's fake kube client in tests), it is
-// base as it is.
-func (c *Client) waitConfig(ctx context.Context, base *action.Configuration, opts WaitOptions) (*action.Configuration, error) {
-	if !opts.Wait {
-		return base, nil
-	}
-	w := &waiter{ctx: ctx, progress: opts.Progress, host: "the cluster"}
-	switch {
-	case c.flags != nil:
-		rc, err := c.flags.ToRESTConfig()
-		if err != nil {
-			return nil, errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
-		}
-		rc = rest.CopyConfig(rc)
-		rc.Timeout = 0 // watches are long requests; the wait's timeout bounds them all
-		w.host, w.health = rc.Host, c.health
-		if w.dyn, err = dynamic.NewForConfig(rc); err != nil {
-			return nil, err
-		}
-		dc, err := discovery.NewDiscoveryClientForConfig(rc)
-		if err != nil {
-			return nil, err
-		}
-		// A fresh mapper for every operation: it knows the CRDs just created.
-		w.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-		if w.cs, err = kubernetes.NewForConfig(rc); err != nil {
-			return nil, err
-		}
-	case c.env != nil && c.env.Dynamic != nil:
-		var err error
-		if w.dyn, w.mapper, err = c.env.Dynamic(); err != nil {
-			return nil, err
-		}
-		if c.env.Clientset != nil {
-			w.cs, _ = c.env.Clientset()
-		}
-	default:
-		return base, nil
-	}
-	cfg := *base
-	cfg.KubeClient = waitingKube{Interface: base.KubeClient, w: w}
-	return &cfg, nil
-}
-
-// waitingKube is Helm's kube client with bundle's waiter.
-type waitingKube struct {
-	kube.Interface
-	w *waiter
-}
-
-// Wait waits for every resource but Jobs, as Helm's Wait does.
-func (k waitingKube) Wait(rl kube.ResourceList, timeout time.Duration) error {
-	return k.w.wait(idsOf(rl, false), timeout)
-}
-
-// WaitWithJobs waits for every resource, Jobs to complete.
-func (k waitingKube) WaitWithJobs(rl kube.ResourceList, timeout time.Duration) error {
-	return k.w.wait(idsOf(rl, true), timeout)
-}
-
-func idsOf(rl kube.ResourceList, jobs bool) object.ObjMetadataSet {
-	var ids object.ObjMetadataSet
-	for _, r := range rl {
-		if r.Mapping == nil {
-			continue
-		}
-		gk := r.Mapping.GroupVersionKind.GroupKind()
-		if !jobs && gk.Group == "batch" && gk.Kind == "Job" {
-			continue
-		}
-		ids = append(ids, object.ObjMetadata{Namespace: r.Namespace, Name: r.Name, GroupKind: gk})
-	}
-	return ids
-}
-
-// The optional interfaces of Helm's kube client, which its actions look
-// for (Install calls UpdateThreeWayMerge without asking).
-
-// WaitForDelete waits until the resources are gone, with bundle's waiter
-// (see waitDeleted): Helm's has no bound on its requests.
-func (k waitingKube) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
-	return k.w.waitDeleted(rl, timeout)
-}
-
-func (k waitingKube) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if m, ok := k.Interface.(kube.InterfaceThreeWayMerge); ok {
-		return m.UpdateThreeWayMerge(original, target, force)
-	}
-	return k.Interface.Update(original, target, force)
-}
-
-func (k waitingKube) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
-	if d, ok := k.Interface.(kube.InterfaceDeletionPropagation); ok {
-		return d.DeleteWithPropagationPolicy(rl, policy)
-	}
-	return k.Interface.Delete(rl)
-}
-
-func (k waitingKube) GetPodList(namespace string, opts metav1.ListOptions) (*corev1.PodList, error) {
-	if l, ok := k.Interface.(kube.InterfaceLogs); ok {
-		return l.GetPodList(namespace, opts)
-	}
-	return &corev1.PodList{}, nil
-}
-
-func (k waitingKube) OutputContainerLogsForPodList(pods *corev1.PodList, namespace string, writerFunc func(namespace, pod, container string) io.Writer) error {
-	if l, ok := k.Interface.(kube.InterfaceLogs); ok {
-		return l.OutputContainerLogsForPodList(pods, namespace, writerFunc)
-	}
-	return nil
-}
-
-func (k waitingKube) Get(rl kube.ResourceList, related bool) (map[string][]runtime.Object, error) {
-	if r, ok := k.Interface.(kube.InterfaceResources); ok {
-		return r.Get(rl, related)
-	}
-	return nil, nil
-}
-
-func (k waitingKube) BuildTable(reader io.Reader, validate bool) (kube.ResourceList, error) {
-	if r, ok := k.Interface.(kube.InterfaceResources); ok {
-		return r.BuildTable(reader, validate)
-	}
-	return k.Interface.Build(reader, validate)
 }

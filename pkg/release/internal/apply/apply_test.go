@@ -1,4 +1,4 @@
-package release
+package apply
 
 import (
 	"bytes"
@@ -27,6 +27,8 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 	restfake "k8s.io/client-go/rest/fake"
 	"sigs.k8s.io/yaml"
+
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // The applier's requests, over a fake REST client that keeps ConfigMaps
@@ -147,8 +149,8 @@ func configMap(name, release string, data map[string]any) *unstructured.Unstruct
 		"data":     data,
 	}}
 	if release != "" {
-		u.SetLabels(map[string]string{managedByLabel: "Helm"})
-		u.SetAnnotations(map[string]string{releaseNameAnnotation: release, releaseNSAnnotation: "shop"})
+		u.SetLabels(map[string]string{kubeobj.ManagedByLabel: "Helm"})
+		u.SetAnnotations(map[string]string{kubeobj.ReleaseNameAnnotation: release, kubeobj.ReleaseNamespaceAnnotation: "shop"})
 	}
 	return u
 }
@@ -163,10 +165,10 @@ func (f *fakeAPI) info(u *unstructured.Unstructured) *resource.Info {
 	}}
 }
 
-func testApplier(ctx context.Context, f *fakeAPI, revisions map[int][]*unstructured.Unstructured) *applier {
-	return &applier{
-		ctx: ctx, release: "web", namespace: "shop", log: func(string, ...any) {}, managers: clientSideManagers(),
-		history: func() ([]*helmrelease.Release, error) {
+func testApplier(ctx context.Context, f *fakeAPI, revisions map[int][]*unstructured.Unstructured) *Applier {
+	return New(ctx, nil, Revisions{
+		Release: "web", Namespace: "shop", Log: func(string, ...any) {},
+		History: func() ([]*helmrelease.Release, error) {
 			var out []*helmrelease.Release
 			for v, objs := range revisions {
 				var docs []string
@@ -177,7 +179,7 @@ func testApplier(ctx context.Context, f *fakeAPI, revisions map[int][]*unstructu
 			}
 			return out, nil
 		},
-		build: func(manifest string) (kube.ResourceList, error) {
+		Build: func(manifest string) (kube.ResourceList, error) {
 			f.mu.Lock()
 			f.built++
 			f.mu.Unlock()
@@ -191,7 +193,7 @@ func testApplier(ctx context.Context, f *fakeAPI, revisions map[int][]*unstructu
 			}
 			return rl, nil
 		},
-	}
+	})
 }
 
 // helmManaged sets the managed fields a client-side write by manager
@@ -247,7 +249,7 @@ func TestUpdateTakesOverClientSideFieldsThenAppliesServerSide(t *testing.T) {
 
 func TestUpdateDeletesWhatOtherRevisionsLeftThatIsStillTheReleases(t *testing.T) {
 	keep := configMap("kept", "web", nil)
-	keep.SetAnnotations(map[string]string{releaseNameAnnotation: "web", releaseNSAnnotation: "shop", kube.ResourcePolicyAnno: kube.KeepPolicy})
+	keep.SetAnnotations(map[string]string{kubeobj.ReleaseNameAnnotation: "web", kubeobj.ReleaseNamespaceAnnotation: "shop", kube.ResourcePolicyAnno: kube.KeepPolicy})
 	f := newFakeAPI(
 		configMap("web", "web", nil),
 		configMap("left", "web", nil),      // a failed revision's: deleted
@@ -331,7 +333,7 @@ func TestApplyBodyAppliesSecretsAsTheyAreStored(t *testing.T) {
 		"data":       map[string]any{"user": base64.StdEncoding.EncodeToString([]byte("root")), "password": "b2xk"},
 		"stringData": map[string]any{"password": "s3cret"},
 	}}
-	body, err := applyBody(secret)
+	body, err := ApplyBody(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +354,7 @@ func TestApplyBodyAppliesSecretsAsTheyAreStored(t *testing.T) {
 }
 
 func TestTheClientSideManagersTakenOver(t *testing.T) {
-	got := clientSideManagers()
+	got := ClientSideManagers()
 	for _, want := range []string{"helm", "bundle", filepath.Base(os.Args[0])} {
 		if !got.Has(want) {
 			t.Errorf("%s is not taken over (%v)", want, got)

@@ -1,9 +1,9 @@
-package release
+package lease
 
 // The fence: an operation that cannot count on its release's lease
-// (lease.go) writes nothing. Every request a Client sends through a
+// writes nothing. Every request a release Client sends through a
 // kubeconfig passes the fence (a wrapper of its REST configuration's
-// transport, installed by New): Helm's kube client applying and deleting
+// transport, installed by release.New): Helm's kube client applying and deleting
 // objects, its release storage writing records, bundle's own clients
 // (claims, the waiter, the validator's dry runs). A mutating request (POST,
 // PUT, PATCH, DELETE) is refused, before it is sent, while a lease the
@@ -31,20 +31,22 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// fence holds the leases a Client's running operations hold.
-type fence struct {
+// Fence holds the leases a Client's running operations hold.
+type Fence struct {
 	mu     sync.Mutex
-	leases map[*lease]struct{}
+	leases map[*Lease]struct{}
 }
 
-func newFence() *fence { return &fence{leases: map[*lease]struct{}{}} }
+// NewFence returns a fence that holds no lease: it lets every request
+// through.
+func NewFence() *Fence { return &Fence{leases: map[*Lease]struct{}{}} }
 
-// hold adds l until the returned function is called, if l is then held.
+// Hold adds l until the returned function is called, if l is then held.
 // A lease that the operation ends without (unconfirmed or lost) stays: a
 // write of the operation that outlives it (Helm goes on with a failed
 // upgrade's record in a goroutine of its own once the context ends) is
 // refused still, and so is every later write of the Client.
-func (f *fence) hold(l *lease) (drop func()) {
+func (f *Fence) Hold(l *Lease) (drop func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.leases[l] = struct{}{}
@@ -58,16 +60,16 @@ func (f *fence) hold(l *lease) (drop func()) {
 	}
 }
 
-// check returns the *UnconfirmedError or *LostError of a held lease that
+// Check returns the *UnconfirmedError or *LostError of a held lease that
 // is unconfirmed or lost, or nil; it is asked before each write. An
 // unconfirmed lease is first renewed (settle): a write waits for the
 // answer, and passes if the lease is held again.
-func (f *fence) check(ctx context.Context) error {
+func (f *Fence) Check(ctx context.Context) error {
 	if f == nil {
 		return nil
 	}
 	f.mu.Lock()
-	held := make([]*lease, 0, len(f.leases))
+	held := make([]*Lease, 0, len(f.leases))
 	for l := range f.leases {
 		held = append(held, l)
 	}
@@ -86,8 +88,8 @@ func (f *fence) check(ctx context.Context) error {
 	return nil
 }
 
-// wrap installs the fence on rc's transport.
-func (f *fence) wrap(rc *rest.Config) *rest.Config {
+// Wrap installs the fence on rc's transport.
+func (f *Fence) Wrap(rc *rest.Config) *rest.Config {
 	rc.Wrap(func(next http.RoundTripper) http.RoundTripper { return fencedTransport{next: next, fence: f} })
 	return rc
 }
@@ -95,15 +97,15 @@ func (f *fence) wrap(rc *rest.Config) *rest.Config {
 // fencedTransport refuses mutating requests once a lease is lost.
 type fencedTransport struct {
 	next  http.RoundTripper
-	fence *fence
+	fence *Fence
 }
 
 func (t fencedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
-		if req.Context().Value(leaseRequest{}) == nil {
-			if err := t.fence.check(req.Context()); err != nil {
+		if req.Context().Value(ownRequest{}) == nil {
+			if err := t.fence.Check(req.Context()); err != nil {
 				if req.Body != nil {
 					req.Body.Close()
 				}
@@ -118,9 +120,9 @@ func (t fencedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // and its colour's, for a blue-green one).
 type heldLeases struct{}
 
-// withLease adds l to the leases held by the operation of ctx.
-func withLease(ctx context.Context, l *lease) context.Context {
-	held, _ := ctx.Value(heldLeases{}).([]*lease)
+// WithLease adds l to the leases held by the operation of ctx.
+func WithLease(ctx context.Context, l *Lease) context.Context {
+	held, _ := ctx.Value(heldLeases{}).([]*Lease)
 	return context.WithValue(ctx, heldLeases{}, append(held[:len(held):len(held)], l))
 }
 
@@ -134,16 +136,16 @@ func lostLease(ctx context.Context) *LostError {
 	return nil
 }
 
-// orLost is the error of an operation whose outcome was err. When the
+// OrLost is the error of an operation whose outcome was err. When the
 // fence refused one of its writes while a lease was unconfirmed, a renewal
 // is tried at once to learn whether another operation took the release
 // over. It is the *LostError when the operation lost its lease and failed,
 // or when the fence refused one of its writes (Helm only logs a release
 // record it could not write); an *UnconfirmedError when the fence refused a
 // write of an operation that Helm says succeeded; else err.
-func orLost(ctx context.Context, err error) error {
-	held, _ := ctx.Value(heldLeases{}).([]*lease)
-	var refused *lease
+func OrLost(ctx context.Context, err error) error {
+	held, _ := ctx.Value(heldLeases{}).([]*Lease)
+	var refused *Lease
 	for _, l := range held {
 		if l.refused.Load() {
 			refused = l

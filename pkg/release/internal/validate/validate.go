@@ -1,4 +1,8 @@
-package release
+// Package validate is the kube engine's validation before change: a
+// revision's objects sent to the API server in dry runs before anything
+// is changed, and the release storage that holds an action's writes until
+// its revision passes.
+package validate
 
 // Validation before change: every object of a new revision is sent to the
 // API server in a dry run (dryRun=All) before anything is changed, so that
@@ -14,7 +18,7 @@ package release
 // until they pass. By then Helm has created the CRDs of crds/ and the
 // namespace of --create-namespace, so custom resources and objects of a
 // new namespace are validated too. Each object is sent as bundle will send
-// it (apply.go): a server-side apply, a replace with --force, a create for
+// it (package apply): a server-side apply, a replace with --force, a create for
 // hooks.
 
 import (
@@ -31,14 +35,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/release/internal/apply"
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // RejectedError says the API server rejected objects of a new revision in
@@ -77,94 +81,53 @@ func (e *RejectedError) Error() string {
 // Is makes a RejectedError match errdefs.ErrInvalid.
 func (e *RejectedError) Is(target error) bool { return target == errdefs.ErrInvalid }
 
-// validator validates revisions by server-side dry runs.
-type validator struct {
-	ctx   context.Context
-	dyn   dynamic.Interface
-	kube  kube.Interface // Build: Helm's own reading of manifests
-	hooks bool           // the operation runs hooks
-	force bool           // objects are replaced, not patched (--force)
-	log   func(string, ...any)
-	// creates is the namespace a dry-run install would create
+// Validator validates revisions by server-side dry runs.
+type Validator struct {
+	Dyn   dynamic.Interface
+	Kube  kube.Interface // Build: Helm's own reading of manifests
+	Hooks bool           // the operation runs hooks
+	Force bool           // objects are replaced, not patched (--force)
+	Log   func(string, ...any)
+	// Creates is the namespace a dry-run install would create
 	// (CreateNamespace): while it does not exist, its objects cannot be
 	// sent in a dry run, and are not validated.
-	creates string
+	Creates string
 }
 
-// validator returns the validator of an operation with kube client kc, or
-// nil when the client has no dynamic client to validate with (Helm's fake
-// kube client in tests).
-func (c *Client) validator(ctx context.Context, kc kube.Interface, hooks, force bool) (*validator, error) {
-	v := &validator{ctx: ctx, kube: kc, hooks: hooks, force: force, log: c.log}
-	switch {
-	case c.flags != nil:
-		rc, err := c.flags.ToRESTConfig()
-		if err != nil {
-			return nil, errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
-		}
-		// One request after the other, per object: client-go's default
-		// limit (5 a second after a burst of 10) would make a release of
-		// 20 objects take 2 seconds to compare. The API server's own
-		// priority and fairness still applies.
-		if rc.QPS == 0 && rc.RateLimiter == nil {
-			rc = rest.CopyConfig(rc)
-			rc.QPS, rc.Burst = 50, 100
-		}
-		if v.dyn, err = dynamic.NewForConfig(rc); err != nil {
-			return nil, err
-		}
-	case c.env != nil && c.env.Dynamic != nil:
-		var err error
-		if v.dyn, _, err = c.env.Dynamic(); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, nil
-	}
-	return v, nil
-}
-
-// gate returns cfg whose release storage validates a pending revision
-// before storing it (see gatedDriver). A nil validator returns cfg.
-func (v *validator) gate(cfg *action.Configuration) *action.Configuration {
-	if v == nil {
-		return cfg
-	}
+// Gate returns cfg whose release storage validates a pending revision
+// with validate before storing it (see gatedDriver).
+func Gate(cfg *action.Configuration, validate func(*helmrelease.Release) error) *action.Configuration {
 	out := *cfg
 	st := *cfg.Releases
-	st.Driver = &gatedDriver{Driver: cfg.Releases.Driver, validate: v.release}
+	st.Driver = &gatedDriver{Driver: cfg.Releases.Driver, validate: validate}
 	out.Releases = &st
 	return &out
 }
 
-// release validates the objects of rel, a revision about to be applied
+// Release validates the objects of rel, a revision about to be applied
 // (install, upgrade and rollback say which by its pending status): its
-// manifest and the hooks the operation runs. A nil validator validates
-// nothing.
-func (v *validator) release(rel *helmrelease.Release) error {
-	if v == nil {
-		return nil
-	}
-	target, err := v.kube.Build(strings.NewReader(rel.Manifest), false)
+// manifest and the hooks the operation runs.
+func (v *Validator) Release(ctx context.Context, rel *helmrelease.Release) error {
+	target, err := v.Kube.Build(strings.NewReader(rel.Manifest), false)
 	if err != nil {
 		return fmt.Errorf("reading the objects of revision %d of %q to validate them: %w", rel.Version, rel.Name, err)
 	}
-	labelled(target, rel)
+	kubeobj.Mark(target, rel)
 	var hooks kube.ResourceList
-	if v.hooks {
+	if v.Hooks {
 		for _, h := range rel.Hooks {
 			if !runsOn(h, rel.Info.Status) {
 				continue
 			}
-			rl, err := v.kube.Build(strings.NewReader(h.Manifest), false)
+			rl, err := v.Kube.Build(strings.NewReader(h.Manifest), false)
 			if err != nil {
-				v.log("hook %s of %q not validated before applying: %v", h.Name, rel.Name, err)
+				v.Log("hook %s of %q not validated before applying: %v", h.Name, rel.Name, err)
 				continue
 			}
 			hooks = append(hooks, rl...)
 		}
 	}
-	rejected, err := validate(v.ctx, v.dyn, target, hooks, v.force, v.creates, v.log)
+	rejected, err := validate(ctx, v.Dyn, target, hooks, v.Force, v.Creates, v.Log)
 	if err != nil {
 		return fmt.Errorf("validating the objects of revision %d of %q: %w", rel.Version, rel.Name, err)
 	}
@@ -174,9 +137,9 @@ func (v *validator) release(rel *helmrelease.Release) error {
 	return nil
 }
 
-// namespaceExists reports whether namespace ns exists.
-func (v *validator) namespaceExists(ns string) (bool, error) {
-	_, err := v.dyn.Resource(namespaces).Get(v.ctx, ns, metav1.GetOptions{})
+// NamespaceExists reports whether namespace ns exists.
+func (v *Validator) NamespaceExists(ctx context.Context, ns string) (bool, error) {
+	_, err := v.Dyn.Resource(namespaces).Get(ctx, ns, metav1.GetOptions{})
 	switch {
 	case err == nil:
 		return true, nil
@@ -213,31 +176,8 @@ func runsOn(h *helmrelease.Hook, st helmrelease.Status) bool {
 	return false
 }
 
-// labelled adds the labels and annotations Helm sets on a release's
-// objects before applying them (admission may look at them).
-func labelled(rl kube.ResourceList, rel *helmrelease.Release) {
-	for _, info := range rl {
-		u, ok := info.Object.(*unstructured.Unstructured)
-		if !ok {
-			continue
-		}
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[managedByLabel] = "Helm"
-		u.SetLabels(labels)
-		ann := u.GetAnnotations()
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann[releaseNameAnnotation] = rel.Name
-		ann[releaseNSAnnotation] = rel.Namespace
-		u.SetAnnotations(ann)
-	}
-}
-
-var dryRunAll = []string{metav1.DryRunAll}
+// DryRunAll is the dryRun parameter of a request that changes nothing.
+var DryRunAll = []string{metav1.DryRunAll}
 
 // validate sends every object of target and hooks to the API server in a
 // dry run, as bundle will send it: applied server-side as FieldManager,
@@ -248,10 +188,10 @@ var dryRunAll = []string{metav1.DryRunAll}
 // API server validates them against the CRD in the cluster, which the
 // operation is about to change.
 func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.ResourceList, force bool, creates string, logf func(string, ...any)) ([]Rejected, error) {
-	defined := definedKinds(target)
+	defined := DefinedKinds(target)
 	var rejected []Rejected
 	check := func(info *resource.Info, hook bool) error {
-		obj, err := asUnstructured(info.Object)
+		obj, err := kubeobj.AsUnstructured(info.Object)
 		if err != nil {
 			return err
 		}
@@ -260,16 +200,16 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.Res
 			logf("%s %s not validated before applying: its CRD is part of the release", gvk.Kind, info.Name)
 			return nil
 		}
-		err = dryRun(ctx, resourceFor(dyn, info), info, obj, hook, force)
+		err = dryRun(ctx, kubeobj.ResourceFor(dyn, info), info, obj, hook, force)
 		switch {
 		case err == nil:
 			return nil
 		case hook && apierrors.IsAlreadyExists(err):
 			return nil
-		case apierrors.IsNotFound(err) && notServed(err):
+		case apierrors.IsNotFound(err) && NotServed(err):
 			logf("%s %s not validated before applying: the API server does not serve its kind yet", gvk.Kind, info.Name)
 			return nil
-		case creates != "" && namespaceMissing(err, creates):
+		case creates != "" && NamespaceMissing(err, creates):
 			logf("%s %s not validated before applying: namespace %q does not exist yet (the install creates it)", gvk.Kind, info.Name, creates)
 			return nil
 		}
@@ -296,14 +236,14 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.Res
 	return rejected, nil
 }
 
-// dryRun sends obj in a dry run as bundle will send it (applier.update):
+// dryRun sends obj in a dry run as bundle will send it (Applier.update):
 // applied, or, when it cannot be applied server-side, created or patched
 // as Helm sends it. The dry run does not take over the fields of
 // client-side managers first (one dry run cannot build on another), so a
 // field the target leaves out is still in the object validated.
 func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, hook, force bool) error {
 	if hook {
-		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll})
+		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: DryRunAll})
 		return err
 	}
 	if force {
@@ -314,45 +254,45 @@ func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.In
 		if err == nil {
 			obj = obj.DeepCopy()
 			obj.SetResourceVersion(live.GetResourceVersion())
-			_, err = ri.Update(ctx, obj, metav1.UpdateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
+			_, err = ri.Update(ctx, obj, metav1.UpdateOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
 			return err
 		}
 	}
-	body, err := applyBody(obj)
+	body, err := apply.ApplyBody(obj)
 	if err != nil {
 		return err
 	}
 	takeOver := true
-	_, err = ri.Patch(ctx, info.Name, types.ApplyPatchType, body, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager, Force: &takeOver})
-	if !cannotApplyServerSide(err) {
+	_, err = ri.Patch(ctx, info.Name, types.ApplyPatchType, body, metav1.PatchOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager, Force: &takeOver})
+	if !apply.CannotApplyServerSide(err) {
 		return err
 	}
-	// Sent as Helm sends it (applier.update), from the live object.
+	// Sent as Helm sends it (Applier.update), from the live object.
 	live, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
+		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	patch, pt, err := helmPatch(info, live, obj, live)
+	patch, pt, err := apply.HelmPatch(info, live, obj, live)
 	if err != nil || len(patch) == 0 || string(patch) == "{}" {
 		return err
 	}
-	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager})
+	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
 	return err
 }
 
-// definedKinds returns the group kinds ("Widget.example.com") whose CRDs
+// DefinedKinds returns the group kinds ("Widget.example.com") whose CRDs
 // are among rl.
-func definedKinds(rl kube.ResourceList) map[string]bool {
+func DefinedKinds(rl kube.ResourceList) map[string]bool {
 	out := map[string]bool{}
 	for _, info := range rl {
 		if info.Mapping == nil || info.Mapping.GroupVersionKind.GroupKind().String() != "CustomResourceDefinition.apiextensions.k8s.io" {
 			continue
 		}
-		u, err := asUnstructured(info.Object)
+		u, err := kubeobj.AsUnstructured(info.Object)
 		if err != nil {
 			continue
 		}
@@ -363,16 +303,28 @@ func definedKinds(rl kube.ResourceList) map[string]bool {
 	return out
 }
 
-// notServed reports whether a NotFound error says the API server does not
+// NotServed reports whether a NotFound error says the API server does not
 // serve the object's kind (rather than, say, that its namespace is
 // missing, which names the namespace).
-func notServed(err error) bool {
+func NotServed(err error) bool {
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) {
 		return false
 	}
 	d := status.Status().Details
 	return d == nil || d.Name == ""
+}
+
+// NamespaceMissing reports whether err is the API server's refusal of an
+// object of namespace ns because ns does not exist: an install with
+// CreateNamespace creates it, but not in a dry run.
+func NamespaceMissing(err error, ns string) bool {
+	var st apierrors.APIStatus
+	if ns == "" || !errors.As(err, &st) {
+		return false
+	}
+	d := st.Status().Details
+	return d != nil && d.Kind == "namespaces" && d.Name == ns
 }
 
 // reason is the API server's reason for rejecting an object, without the
@@ -390,21 +342,10 @@ func reason(err error) string {
 					parts = append(parts, c.Message)
 				}
 			}
-			return oneLine(errors.New(strings.Join(parts, "; ")))
+			return kubeobj.OneLine(errors.New(strings.Join(parts, "; ")))
 		}
 	}
-	return oneLine(err)
-}
-
-func asUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		return u, nil
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, err
-	}
-	return &unstructured.Unstructured{Object: m}, nil
+	return kubeobj.OneLine(err)
 }
 
 // gatedDriver is a release storage driver that validates the first pending

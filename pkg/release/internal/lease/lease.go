@@ -1,9 +1,12 @@
-package release
+// Package lease is the lease every install, upgrade, rollback and
+// uninstall holds on its release while it runs, and the fence that
+// refuses the writes of an operation that cannot count on its lease.
+// Its one reason to change is how operations exclude each other: nothing
+// here knows bundles or Helm's actions.
+package lease
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -17,14 +20,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	coordclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
-
-	"github.com/bundlesh/bundle/pkg/errdefs"
 )
 
 // Every install, upgrade, rollback and uninstall holds a Lease
-// (coordination.k8s.io/v1) named LeasePrefix+RELEASE in the release's
+// (coordination.k8s.io/v1) named Prefix+RELEASE in the release's
 // namespace while it runs: it says who runs the operation (host, pid) and,
-// renewed every leaseRenew, that it still does. The lease is deleted when
+// renewed every Renew, that it still does. The lease is deleted when
 // the operation ends.
 //
 // Taking it (acquire): a lease that looks live by its timestamps (renewed
@@ -36,16 +37,16 @@ import (
 // by the observer's clock: a holder whose clock is wrong, or that renews
 // late, is not robbed; one that changes meanwhile is busy. A holder that
 // is a process of this host known to be gone is taken over at once. A
-// duration above maxLeaseDuration is read as maxLeaseDuration: no Lease
+// duration above maxDuration is read as maxDuration: no Lease
 // wedges a release for longer. The revision the previous holder left
-// pending is then marked failed (recover.go).
+// pending is then marked failed (release's recovery).
 //
 // Holding it (the fence): the holder holds the lease until its duration,
-// less a margin (leaseMargin), after it sent its last successful renewal
+// less a margin (margin), after it sent its last successful renewal
 // (or the request that took it), judged by both the monotonic clock
 // (which SIGSTOP advances, but a machine's sleep does not) and the wall
 // clock (which both advance). Past that deadline the lease is unconfirmed:
-// every mutating request of the client (fence.go) is refused with an
+// every mutating request of the client (the Fence) is refused with an
 // *UnconfirmedError, so a process that wakes from a pause writes no object
 // and no release record while another operation may have taken the
 // release over; the operation goes on (its waits ride out an API server
@@ -60,26 +61,26 @@ import (
 // Users need get, create, update and delete on leases in the namespace;
 // where the API server forbids them, operations run without a lease, as
 // before (a line on the debug log says so).
-const LeasePrefix = "bundle.sh-release-"
+const Prefix = "bundle.sh-release-"
 
 // How long a lease lives unrenewed, and how often it is renewed (tests
 // shorten them).
 var (
-	leaseDuration = 15 * time.Second
-	leaseRenew    = 5 * time.Second
-	// leasePoll is how often an expired lease is read again while this
+	Duration = 15 * time.Second
+	Renew    = 5 * time.Second
+	// Poll is how often an expired lease is read again while this
 	// process waits to see it unchanged for its duration.
-	leasePoll = time.Second
+	Poll = time.Second
 )
 
-// maxLeaseDuration caps the duration a Lease states: a longer one (a
+// maxDuration caps the duration a Lease states: a longer one (a
 // typo, a tampered object) is read as this long.
-const maxLeaseDuration = 5 * time.Minute
+const maxDuration = 5 * time.Minute
 
-// leaseMargin is how long before its lease's duration a holder stops
+// margin is how long before its lease's duration a holder stops
 // counting on it: time for a request checked by the fence to reach the API
 // server, and for clocks that run at slightly different rates.
-func leaseMargin() time.Duration { return leaseDuration / 5 }
+func margin() time.Duration { return Duration / 5 }
 
 // Annotations of the lease: who holds it.
 const (
@@ -101,139 +102,25 @@ const (
 	OpUninstall Operation = "uninstalled"
 )
 
-// Holder is who holds a release's lease.
-type Holder struct {
-	Identity  string    // the lease's holder identity: host-pid-random
-	Operation Operation // empty when the lease does not say
-	Host      string
-	PID       int
-	Since     time.Time // acquired
-	Renewed   time.Time // last renewed: the operation's last sign of life
-	Expires   time.Time // Renewed plus the lease's duration (at most maxLeaseDuration)
-
-	duration  time.Duration // the lease's, capped
-	samePIDNS bool          // the holder ran in this process's pid namespace
-}
-
-// String is "HOST pid N", or the identity when the lease does not say.
-func (h Holder) String() string {
-	if h.Host != "" && h.PID > 0 {
-		return fmt.Sprintf("%s pid %d", h.Host, h.PID)
-	}
-	return h.Identity
-}
-
-// BusyError is an operation refused because another one holds the release.
-// It matches errdefs.ErrBusy.
-type BusyError struct {
-	Release, Namespace string
-	Holder             Holder
-}
-
-func (e *BusyError) Error() string {
-	op := e.Holder.Operation
-	if op == "" {
-		op = "changed"
-	}
-	return fmt.Sprintf("release %q in namespace %q is being %s by %s since %s: wait for it, or if it has died, retry after %s when its lease expires "+
-		"(Lease %s; if no operation runs, remove it: kubectl delete lease %s -n %s)",
-		e.Release, e.Namespace, op, e.Holder, e.Holder.Since.Format(time.RFC3339), e.Holder.Expires.Format(time.RFC3339),
-		LeasePrefix+e.Release, LeasePrefix+e.Release, e.Namespace)
-}
-
-// Is reports errdefs.ErrBusy.
-func (e *BusyError) Is(target error) bool { return target == errdefs.ErrBusy }
-
-// LostError is an operation stopped because it no longer holds its
-// release's lease: a renewal found it taken over by another operation (or
-// deleted). From then on the operation wrote nothing: no object and no
-// release record. It matches errdefs.ErrBusy.
-type LostError struct {
-	Release, Namespace string
-}
-
-func (e *LostError) Error() string {
-	return fmt.Sprintf("lost the lease of release %q in namespace %q: another operation took it over; nothing more was written", e.Release, e.Namespace)
-}
-
-// Is reports errdefs.ErrBusy.
-func (e *LostError) Is(target error) bool { return target == errdefs.ErrBusy }
-
-// UnconfirmedError is a write refused because the operation did not renew
-// its release's lease in time (this process was paused, the machine
-// slept, or the API server was out of reach): another operation may hold
-// the release, until a renewal proves otherwise. It matches
-// errdefs.ErrBusy.
-type UnconfirmedError struct {
-	Release, Namespace string
-}
-
-func (e *UnconfirmedError) Error() string {
-	return fmt.Sprintf("lease of release %q in namespace %q not renewed within its %s (this process was paused, the machine slept, or the cluster was out of reach): "+
-		"writes refused until it is renewed, as another operation may hold the release", e.Release, e.Namespace, leaseDuration)
-}
-
-// Is reports errdefs.ErrBusy.
-func (e *UnconfirmedError) Is(target error) bool { return target == errdefs.ErrBusy }
-
-// self is this process as a lease holder.
-var self = sync.OnceValue(func() (s struct{ host, pidns string }) {
-	s.host, _ = os.Hostname()
-	s.pidns, _ = os.Readlink("/proc/self/ns/pid")
-	return s
-})
-
-// leaseClock is where leases read the time: the monotonic clock, which
-// advances while the process is stopped (SIGSTOP) but, in Go, not while
-// the machine sleeps, and the wall clock, which advances in both. Tests
-// replace clock.
-type leaseClock interface {
-	// mono is the monotonic time since some fixed start.
-	mono() time.Duration
-	// wall is the wall-clock time, without a monotonic reading.
-	wall() time.Time
-	// sleep waits d, or until ctx ends (its cause).
-	sleep(ctx context.Context, d time.Duration) error
-}
-
-var clock leaseClock = realClock{}
-
-var processStart = time.Now()
-
-type realClock struct{}
-
-func (realClock) mono() time.Duration { return time.Since(processStart) }
-func (realClock) wall() time.Time     { return time.Now().Round(0) }
-func (realClock) sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
-}
-
-// leaseRequest marks the context of the lease's own requests, which the
+// ownRequest marks the context of the lease's own requests, which the
 // fence lets through.
-type leaseRequest struct{}
+type ownRequest struct{}
 
-func leaseContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, leaseRequest{}, true)
+func ownContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ownRequest{}, true)
 }
 
-// lease is a held lease, renewed until released.
-type lease struct {
+// Lease is a held lease, renewed until released.
+type Lease struct {
 	client   coordclient.LeaseInterface
 	name, ns string // the release's
 	log      func(string, ...any)
 	stop     context.CancelFunc
 	done     chan struct{}
 	// renewing is held by each renewal: obj is the lease as last
-	// written (release reads it once keep's goroutine has ended);
+	// written (Release reads it once keep's goroutine has ended);
 	// unanswered says the last renewal failed unanswered (after
-	// leaseRenew/5 or more), ending at unansweredAt on the monotonic
+	// Renew/5 or more), ending at unansweredAt on the monotonic
 	// clock.
 	renewing     sync.Mutex
 	obj          *coordinationv1.Lease
@@ -252,16 +139,16 @@ type lease struct {
 	onLost       []func(error)
 }
 
-// acquire takes the release's lease for op, or returns a *BusyError naming
+// Acquire takes the release's lease for op, or returns a *BusyError naming
 // its live holder. It returns the previous holder when it took over an
 // expired (or dead) one, and a nil lease (no error) when the API server
 // forbids leases. It waits to see an expired lease unchanged for its
 // duration before it takes it over, saying so through note.
-func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op Operation, log, note func(string, ...any)) (*lease, *Holder, error) {
+func Acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op Operation, log, note func(string, ...any)) (*Lease, *Holder, error) {
 	leases := cs.CoordinationV1().Leases(ns)
-	lctx := leaseContext(ctx)
+	lctx := ownContext(ctx)
 	id := identity()
-	leaseName := LeasePrefix + name
+	leaseName := Prefix + name
 	var (
 		watched      string        // the expired lease being watched (seen)
 		watchedSince time.Duration // on the monotonic clock
@@ -278,7 +165,7 @@ func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op O
 		case err == nil:
 			h := holderOf(cur)
 			if h.Identity != "" && !h.gone() {
-				now := clock.wall()
+				now := Clock.Wall()
 				if h.live(now) {
 					return nil, nil, &BusyError{Release: name, Namespace: ns, Holder: h}
 				}
@@ -286,7 +173,7 @@ func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op O
 				// process has seen it unchanged for its duration.
 				switch {
 				case watched == "":
-					watched, watchedSince = seen(cur), clock.mono()
+					watched, watchedSince = seen(cur), Clock.Mono()
 					note("release %q: its lease %s (held by %s since %s, last renewed %s) has expired; waiting up to %s to see it unchanged before taking it over",
 						name, leaseName, h, h.Since.UTC().Format(time.RFC3339), h.Renewed.UTC().Format(time.RFC3339), h.duration)
 				case watched != seen(cur):
@@ -295,8 +182,8 @@ func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op O
 					h.Expires = now.Add(h.duration)
 					return nil, nil, &BusyError{Release: name, Namespace: ns, Holder: h}
 				}
-				if left := h.duration - (clock.mono() - watchedSince); left > 0 {
-					if err := clock.sleep(ctx, min(left, leasePoll)); err != nil {
+				if left := h.duration - (Clock.Mono() - watchedSince); left > 0 {
+					if err := Clock.Sleep(ctx, min(left, Poll)); err != nil {
 						return nil, nil, err
 					}
 					continue
@@ -321,10 +208,10 @@ func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op O
 			},
 			Spec: coordinationv1.LeaseSpec{
 				HolderIdentity:       &id,
-				LeaseDurationSeconds: ptr(int32(leaseDuration / time.Second)),
+				LeaseDurationSeconds: ptr(int32(Duration / time.Second)),
 			},
 		}
-		sentMono, sentWall := clock.mono(), clock.wall()
+		sentMono, sentWall := Clock.Mono(), Clock.Wall()
 		at := metav1.NewMicroTime(sentWall)
 		want.Spec.AcquireTime, want.Spec.RenewTime = &at, &at
 		if err != nil { // not found
@@ -339,7 +226,7 @@ func acquire(ctx context.Context, cs kubernetes.Interface, ns, name string, op O
 		}
 		switch {
 		case err == nil:
-			l := &lease{client: leases, name: name, ns: ns, log: log, obj: cur}
+			l := &Lease{client: leases, name: name, ns: ns, log: log, obj: cur}
 			l.renewed(sentMono, sentWall)
 			l.keep(ctx)
 			return l, prev, nil
@@ -380,31 +267,24 @@ func leaseError(ns, name, leaseName string, err error, log func(string, ...any))
 	return fmt.Errorf("lease %s in namespace %q: %w", leaseName, ns, err)
 }
 
-// live reports whether the holder's lease looks live by its timestamps
-// at now: renewed within its duration, and not further in the future than
-// its duration (a clock that far ahead proves nothing).
-func (h Holder) live(now time.Time) bool {
-	return now.Before(h.Expires) && h.Renewed.Before(now.Add(h.duration))
-}
-
 // renewed records a successful renewal (or the acquisition) sent at the
 // given readings of the clocks.
-func (l *lease) renewed(sentMono time.Duration, sentWall time.Time) {
+func (l *Lease) renewed(sentMono time.Duration, sentWall time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lost != nil {
 		return // lost for good
 	}
-	held := leaseDuration - leaseMargin()
+	held := Duration - margin()
 	l.monoDeadline, l.wallDeadline = sentMono+held, sentWall.Add(held)
 }
 
 // check returns nil while the lease is held, an *UnconfirmedError once past
 // its deadline on either clock (until a renewal succeeds), and the
 // *LostError once it is lost.
-func (l *lease) check() error {
+func (l *Lease) check() error {
 	l.mu.Lock()
-	lost, expired := l.lost, clock.mono() >= l.monoDeadline || !clock.wall().Before(l.wallDeadline)
+	lost, expired := l.lost, Clock.Mono() >= l.monoDeadline || !Clock.Wall().Before(l.wallDeadline)
 	l.mu.Unlock()
 	switch {
 	case lost != nil:
@@ -417,7 +297,7 @@ func (l *lease) check() error {
 
 // lose marks the lease lost, once, and tells those waiting on it (the
 // operation's context).
-func (l *lease) lose() error {
+func (l *Lease) lose() error {
 	l.mu.Lock()
 	if l.lost != nil {
 		defer l.mu.Unlock()
@@ -434,9 +314,9 @@ func (l *lease) lose() error {
 	return err
 }
 
-// whenLost has fn called with the *LostError once the lease is lost (at
+// WhenLost has fn called with the *LostError once the lease is lost (at
 // once if it is).
-func (l *lease) whenLost(fn func(error)) {
+func (l *Lease) WhenLost(fn func(error)) {
 	l.mu.Lock()
 	if l.lost == nil {
 		l.onLost = append(l.onLost, fn)
@@ -448,15 +328,15 @@ func (l *lease) whenLost(fn func(error)) {
 	fn(err)
 }
 
-// keep renews the lease every leaseRenew (a failed renewal is tried
-// again after a fifth of that, past its deadline too) until release, ctx
+// keep renews the lease every Renew (a failed renewal is tried
+// again after a fifth of that, past its deadline too) until Release, ctx
 // ends, or the lease is lost.
-func (l *lease) keep(ctx context.Context) {
+func (l *Lease) keep(ctx context.Context) {
 	ctx, l.stop = context.WithCancel(ctx)
 	l.done = make(chan struct{})
 	go func() {
 		defer close(l.done)
-		t := time.NewTimer(leaseRenew)
+		t := time.NewTimer(Renew)
 		defer t.Stop()
 		for {
 			select {
@@ -467,12 +347,12 @@ func (l *lease) keep(ctx context.Context) {
 			err := l.renew(ctx, false)
 			switch {
 			case err == nil:
-				t.Reset(leaseRenew)
+				t.Reset(Renew)
 			case errors.As(err, new(*LostError)) || ctx.Err() != nil:
 				return // lost, or released
 			default:
-				l.log("renewing the lease %s: %v", LeasePrefix+l.name, err)
-				t.Reset(leaseRenew / 5)
+				l.log("renewing the lease %s: %v", Prefix+l.name, err)
+				t.Reset(Renew / 5)
 			}
 		}
 	}()
@@ -482,10 +362,10 @@ func (l *lease) keep(ctx context.Context) {
 // was unconfirmed), the *LostError when another operation took it over or
 // it was deleted, else the error of the request. Eager (a write waits for
 // it), it sends nothing when the lease is held again or a renewal went
-// unanswered less than leaseRenew/5 ago (the renew loop tries again that
+// unanswered less than Renew/5 ago (the renew loop tries again that
 // often; a write does not wait for an API server that answers nothing
 // again and again).
-func (l *lease) renew(ctx context.Context, eager bool) error {
+func (l *Lease) renew(ctx context.Context, eager bool) error {
 	l.renewing.Lock()
 	defer l.renewing.Unlock()
 	switch err := l.check(); {
@@ -493,24 +373,24 @@ func (l *lease) renew(ctx context.Context, eager bool) error {
 		return err
 	case eager && err == nil:
 		return nil
-	case eager && l.unanswered && clock.mono()-l.unansweredAt < leaseRenew/5:
+	case eager && l.unanswered && Clock.Mono()-l.unansweredAt < Renew/5:
 		return errors.New("a renewal went unanswered just before")
 	}
-	sent := clock.mono()
+	sent := Clock.Mono()
 	err := l.renewOnce(ctx)
-	l.unansweredAt = clock.mono()
-	l.unanswered = err != nil && !errors.As(err, new(*LostError)) && l.unansweredAt-sent >= leaseRenew/5
+	l.unansweredAt = Clock.Mono()
+	l.unanswered = err != nil && !errors.As(err, new(*LostError)) && l.unansweredAt-sent >= Renew/5
 	return err
 }
 
 // renewOnce sends a renewal (renew).
-func (l *lease) renewOnce(ctx context.Context) error {
+func (l *Lease) renewOnce(ctx context.Context) error {
 	for retried := false; ; retried = true {
 		next := l.obj.DeepCopy()
-		sentMono, sentWall := clock.mono(), clock.wall()
+		sentMono, sentWall := Clock.Mono(), Clock.Wall()
 		at := metav1.NewMicroTime(sentWall)
 		next.Spec.RenewTime = &at
-		rctx, cancel := context.WithTimeout(leaseContext(ctx), leaseRenew)
+		rctx, cancel := context.WithTimeout(ownContext(ctx), Renew)
 		got, err := l.client.Update(rctx, next, metav1.UpdateOptions{})
 		switch {
 		case err == nil:
@@ -543,27 +423,21 @@ func (l *lease) renewOnce(ctx context.Context) error {
 }
 
 // wentUnanswered reports whether the last renewal went unanswered.
-func (l *lease) wentUnanswered() bool {
+func (l *Lease) wentUnanswered() bool {
 	l.renewing.Lock()
 	defer l.renewing.Unlock()
 	return l.unanswered
-}
-
-// isUnconfirmed reports whether err is an *UnconfirmedError.
-func isUnconfirmed(err error) bool {
-	var u *UnconfirmedError
-	return errors.As(err, &u)
 }
 
 // settle, when the lease is unconfirmed, tries a renewal at once (renew,
 // eager; bounded by leaseMargin and ctx; once more after a failure that
 // came fast): whether the release was taken over is then known, if the
 // API server answers.
-func (l *lease) settle(ctx context.Context) {
+func (l *Lease) settle(ctx context.Context) {
 	if !isUnconfirmed(l.check()) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, leaseMargin())
+	ctx, cancel := context.WithTimeout(ctx, margin())
 	defer cancel()
 	for try := 0; ; try++ {
 		err := l.renew(ctx, true)
@@ -573,17 +447,17 @@ func (l *lease) settle(ctx context.Context) {
 		case try == 0 && !l.wentUnanswered() && ctx.Err() == nil:
 			// Refused or reset (an API server back from a restart, a
 			// connection it closed): once more, on a new connection.
-			time.Sleep(leaseRenew / 25)
+			time.Sleep(Renew / 25)
 			continue
 		}
-		l.log("renewing the lease %s: %v", LeasePrefix+l.name, err)
+		l.log("renewing the lease %s: %v", Prefix+l.name, err)
 		return
 	}
 }
 
-// release stops renewing and deletes the lease, if this operation still
+// Release stops renewing and deletes the lease, if this operation still
 // holds it. It does not fail: a lease left behind expires.
-func (l *lease) release(ctx context.Context) {
+func (l *Lease) Release(ctx context.Context) {
 	if l == nil {
 		return
 	}
@@ -591,46 +465,13 @@ func (l *lease) release(ctx context.Context) {
 	<-l.done
 	l.renewing.Lock() // no renewal of a write (settle) meanwhile
 	defer l.renewing.Unlock()
-	ctx, cancel := context.WithTimeout(leaseContext(context.WithoutCancel(ctx)), leaseRenew)
+	ctx, cancel := context.WithTimeout(ownContext(context.WithoutCancel(ctx)), Renew)
 	defer cancel()
 	rv := l.obj.ResourceVersion
 	err := l.client.Delete(ctx, l.obj.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		l.log("deleting the lease %s: %v (it expires in %s)", l.obj.Name, err, leaseDuration)
+		l.log("deleting the lease %s: %v (it expires in %s)", l.obj.Name, err, Duration)
 	}
-}
-
-// holderOf reads a lease's holder.
-func holderOf(l *coordinationv1.Lease) Holder {
-	var h Holder
-	if l.Spec.HolderIdentity != nil {
-		h.Identity = *l.Spec.HolderIdentity
-	}
-	h.Operation = Operation(l.Annotations[annotationOperation])
-	h.Host = l.Annotations[annotationHost]
-	h.PID, _ = strconv.Atoi(l.Annotations[annotationPID])
-	if l.Spec.AcquireTime != nil {
-		h.Since = l.Spec.AcquireTime.Time
-	}
-	h.Renewed = h.Since
-	if l.Spec.RenewTime != nil {
-		h.Renewed = l.Spec.RenewTime.Time
-	}
-	h.duration = leaseDuration
-	if s := l.Spec.LeaseDurationSeconds; s != nil && *s > 0 {
-		h.duration = min(time.Duration(*s)*time.Second, maxLeaseDuration)
-	}
-	h.Expires = h.Renewed.Add(h.duration)
-	if l.Annotations[annotationPIDNS] != "" && l.Annotations[annotationPIDNS] == self().pidns {
-		h.samePIDNS = true
-	}
-	return h
-}
-
-// gone reports whether the holder is a process of this host (and pid
-// namespace) that no longer runs: its lease need not be waited out.
-func (h Holder) gone() bool {
-	return h.samePIDNS && h.Host != "" && h.Host == self().host && h.PID > 0 && processGone(h.PID)
 }
 
 func transitions(l *coordinationv1.Lease) int32 {
@@ -638,15 +479,6 @@ func transitions(l *coordinationv1.Lease) int32 {
 		return 0
 	}
 	return *l.Spec.LeaseTransitions
-}
-
-// identity is a new holder identity: this host and process, and a random
-// part unique to the operation (two operations of one process exclude
-// each other too).
-func identity() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", self().host, os.Getpid(), hex.EncodeToString(b))
 }
 
 func ptr[T any](v T) *T { return &v }

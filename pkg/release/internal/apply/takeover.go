@@ -1,4 +1,4 @@
-package release
+package apply
 
 // The take-over in a dry run. Before its first server-side apply to an
 // object written client-side, the applier converts the fields the
@@ -18,14 +18,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
-	"sigs.k8s.io/structured-merge-diff/v6/value"
+
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
-// takenBack removes from stored, the API server's answer to a dry-run
+// TakenBack removes from stored, the API server's answer to a dry-run
 // apply as FieldManager, the fields only the client-side managers own,
 // which the take-over gives to bundle and the apply then removes. It
 // reports how many fields it removed.
-func takenBack(stored *unstructured.Unstructured, managers sets.Set[string]) (int, error) {
+func TakenBack(stored *unstructured.Unstructured, managers sets.Set[string]) (int, error) {
 	csa, applied, others := &fieldpath.Set{}, &fieldpath.Set{}, &fieldpath.Set{}
 	for _, e := range stored.GetManagedFields() {
 		if e.FieldsV1 == nil || e.FieldsType != "FieldsV1" {
@@ -50,7 +51,7 @@ func takenBack(stored *unstructured.Unstructured, managers sets.Set[string]) (in
 	stale.Iterate(func(p fieldpath.Path) {
 		// A map or list element a client-side write owns as a whole
 		// ("." in its fields) stays while fields under it are kept.
-		if !keptUnder(kept, p) && removePath(stored.Object, p) {
+		if !keptUnder(kept, p) && kubeobj.RemovePath(stored.Object, p) {
 			n++
 		}
 	})
@@ -68,92 +69,4 @@ func keptUnder(kept *fieldpath.Set, p fieldpath.Path) bool {
 		s = child
 	}
 	return !s.Empty()
-}
-
-// removePath removes the field or list element at p from obj, and the maps
-// and lists the removal leaves empty. It reports whether p was there.
-func removePath(obj map[string]any, p fieldpath.Path) bool {
-	if len(p) == 0 {
-		return false
-	}
-	var remove func(node any, p fieldpath.Path) (any, bool)
-	remove = func(node any, p fieldpath.Path) (any, bool) {
-		c, i, ok := child(node, p[0])
-		if !ok {
-			return node, false
-		}
-		switch n := node.(type) {
-		case map[string]any:
-			name := *p[0].FieldName
-			if len(p) == 1 {
-				delete(n, name)
-				return n, true
-			}
-			c, removed := remove(c, p[1:])
-			if removed && empty(c) {
-				delete(n, name)
-			} else if removed {
-				n[name] = c
-			}
-			return n, removed
-		case []any:
-			if len(p) == 1 {
-				return append(n[:i:i], n[i+1:]...), true
-			}
-			c, removed := remove(c, p[1:])
-			if removed {
-				n[i] = c
-			}
-			return n, removed
-		}
-		return node, false
-	}
-	_, removed := remove(obj, p)
-	return removed
-}
-
-func empty(v any) bool {
-	switch x := v.(type) {
-	case map[string]any:
-		return len(x) == 0
-	case []any:
-		return len(x) == 0
-	}
-	return false
-}
-
-// elementIndex is the index in list of the element pe selects (by key,
-// value or index), -1 when none.
-func elementIndex(list []any, pe fieldpath.PathElement) int {
-	switch {
-	case pe.Index != nil:
-		if *pe.Index >= 0 && *pe.Index < len(list) {
-			return *pe.Index
-		}
-	case pe.Value != nil:
-		for i, v := range list {
-			if value.Equals(value.NewValueInterface(v), *pe.Value) {
-				return i
-			}
-		}
-	case pe.Key != nil:
-		for i, v := range list {
-			m, ok := v.(map[string]any)
-			if !ok {
-				continue
-			}
-			match := true
-			for _, f := range *pe.Key {
-				got, ok := m[f.Name]
-				if !ok || !value.Equals(value.NewValueInterface(got), f.Value) {
-					match = false
-					break
-				}
-			}
-			if match {
-				return i
-			}
-		}
-	}
-	return -1
 }

@@ -1,4 +1,4 @@
-package release
+package validate
 
 import (
 	"context"
@@ -23,6 +23,7 @@ import (
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/errdefs"
+	"github.com/bundlesh/bundle/pkg/release/internal/apply"
 )
 
 // Validation before change, over client-go's fake dynamic client: what is
@@ -125,8 +126,8 @@ func TestEveryObjectIsSentAsADryRunAsBundleWillSendIt(t *testing.T) {
 		if len(opts.DryRun) != 1 || opts.DryRun[0] != metav1.DryRunAll {
 			t.Errorf("the apply of %s is not a dry run: dryRun %v", p.GetResource().Resource, opts.DryRun)
 		}
-		if p.GetPatchType() != types.ApplyPatchType || opts.FieldManager != FieldManager || opts.Force == nil || !*opts.Force {
-			t.Errorf("%s is not applied server-side as %q, forced: %s, %+v", p.GetResource().Resource, FieldManager, p.GetPatchType(), opts)
+		if p.GetPatchType() != types.ApplyPatchType || opts.FieldManager != apply.FieldManager || opts.Force == nil || !*opts.Force {
+			t.Errorf("%s is not applied server-side as %q, forced: %s, %+v", p.GetResource().Resource, apply.FieldManager, p.GetPatchType(), opts)
 		}
 	}
 	if got := strings.Join(verbs, ", "); got != "patch services, patch deployments" {
@@ -142,8 +143,8 @@ func TestWithForceAnExistingObjectIsReplacedInADryRun(t *testing.T) {
 	var sent []string
 	dyn.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		sent = append(sent, a.GetVerb()+" "+a.GetResource().Resource)
-		if u, ok := a.(k8stesting.UpdateActionImpl); ok && (len(u.UpdateOptions.DryRun) != 1 || u.UpdateOptions.FieldManager != FieldManager) {
-			t.Errorf("the replace is not a dry run as %q: %+v", FieldManager, u.UpdateOptions)
+		if u, ok := a.(k8stesting.UpdateActionImpl); ok && (len(u.UpdateOptions.DryRun) != 1 || u.UpdateOptions.FieldManager != apply.FieldManager) {
+			t.Errorf("the replace is not a dry run as %q: %+v", apply.FieldManager, u.UpdateOptions)
 		}
 		if _, ok := a.(k8stesting.PatchAction); ok {
 			return true, nil, nil

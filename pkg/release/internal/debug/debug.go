@@ -1,4 +1,7 @@
-package release
+// Package debug is --debug's output: Helm's log, and a line for every
+// request sent to the cluster and its answer, with credentials and the
+// data of Secrets redacted. Lines are whole, from any goroutine.
+package debug
 
 import (
 	"bytes"
@@ -16,51 +19,53 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// debugBodyLimit bounds how much of a request body --debug prints.
-const debugBodyLimit = 4096
+// bodyLimit bounds how much of a request body --debug prints.
+const bodyLimit = 4096
 
 // redacted replaces secret material in --debug output.
 const redacted = "<redacted>"
 
-// debugLogger writes whole lines to w from any goroutine.
-type debugLogger struct {
+// logger writes whole lines to w from any goroutine.
+type logger struct {
 	mu sync.Mutex
 	w  io.Writer
 }
 
-func (l *debugLogger) printf(format string, args ...any) {
+func (l *logger) printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fmt.Fprintf(l.w, "debug: "+strings.TrimRight(format, "\n")+"\n", args...)
 }
 
-// debugLog is Helm's log function for --debug.
-func debugLog(w io.Writer) func(string, ...any) {
-	l := &debugLogger{w: w}
+// Log is Helm's log function for --debug: each line to w, after
+// "debug: helm: ".
+func Log(w io.Writer) func(string, ...any) {
+	l := &logger{w: w}
 	return func(format string, args ...any) { l.printf("helm: "+format, args...) }
 }
 
-// debugTransport makes every request to the cluster print a line before it
-// is sent (method, URL, headers, body) and one when it is answered, with
-// credentials and Secret data redacted.
-func debugTransport(w io.Writer) func(*rest.Config) *rest.Config {
-	l := &debugLogger{w: w}
+// Transport wraps a REST configuration's transport so that every request
+// to the cluster prints a line to w before it is sent (method, URL,
+// headers, body) and one when it is answered, with credentials and Secret
+// data redacted.
+func Transport(w io.Writer) func(*rest.Config) *rest.Config {
+	l := &logger{w: w}
 	return func(rc *rest.Config) *rest.Config {
 		rc.Wrap(func(next http.RoundTripper) http.RoundTripper {
-			return &debugRoundTripper{next: next, log: l}
+			return &roundTripper{next: next, log: l}
 		})
 		return rc
 	}
 }
 
-type debugRoundTripper struct {
+type roundTripper struct {
 	next http.RoundTripper
-	log  *debugLogger
+	log  *logger
 }
 
-func (d *debugRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+func (d *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	d.log.printf("-> %s %s", req.Method, req.URL.Redacted())
-	if h := debugHeaders(req.Header); h != "" {
+	if h := showHeaders(req.Header); h != "" {
 		d.log.printf("   headers: %s", h)
 	}
 	if req.Body != nil && req.Body != http.NoBody {
@@ -71,7 +76,7 @@ func (d *debugRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		if len(body) > 0 {
-			d.log.printf("   body: %s", debugBody(req.URL.Path, req.Header.Get("Content-Type"), body))
+			d.log.printf("   body: %s", showBody(req.URL.Path, req.Header.Get("Content-Type"), body))
 		}
 	}
 	start := time.Now()
@@ -85,7 +90,7 @@ func (d *debugRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 	return resp, nil
 }
 
-func debugHeaders(h http.Header) string {
+func showHeaders(h http.Header) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(h)) {
 		v := strings.Join(h[k], ", ")
@@ -106,10 +111,10 @@ func debugHeaders(h http.Header) string {
 	return strings.Join(parts, "; ")
 }
 
-// debugBody renders a request body for --debug: JSON (YAML is converted)
+// showBody renders a request body for --debug: JSON (YAML is converted)
 // with the data and stringData of every Secret redacted; anything else
 // sent to a Secret is not shown at all.
-func debugBody(path, contentType string, body []byte) string {
+func showBody(path, contentType string, body []byte) string {
 	secretPath := strings.Contains(path, "/secrets")
 	raw := body
 	if strings.Contains(contentType, "yaml") {
@@ -151,8 +156,8 @@ func debugBody(path, contentType string, body []byte) string {
 		return fmt.Sprintf("<%d bytes>", len(body))
 	}
 	out := bytes.TrimSpace(buf.Bytes())
-	if len(out) > debugBodyLimit {
-		return fmt.Sprintf("%s... (%d bytes)", out[:debugBodyLimit], len(out))
+	if len(out) > bodyLimit {
+		return fmt.Sprintf("%s... (%d bytes)", out[:bodyLimit], len(out))
 	}
 	return string(out)
 }

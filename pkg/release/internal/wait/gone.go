@@ -1,9 +1,9 @@
-package release
+package wait
 
 // Waiting for deletion: bundle waits for the objects an uninstall (or a
 // hook's delete policy) deleted itself, instead of Helm's WaitForDelete,
 // whose requests have no deadline (with an API server that takes requests
-// and answers none, it never ends). waitDeleted asks for each object left
+// and answers none, it never ends). WaitDeleted asks for each object left
 // until the API server says it is not found; every request is bounded by
 // the time the wait has left, a lost connection or an unanswered request
 // is asked again until the timeout, and at the timeout the error names
@@ -21,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // goingObject is an object waited for until it is gone.
@@ -30,9 +32,9 @@ type goingObject struct {
 	last *unstructured.Unstructured // as last seen; nil: not seen
 }
 
-// waitDeleted waits until every object of rl is gone (not found), at most
+// WaitDeleted waits until every object of rl is gone (not found), at most
 // timeout, polling with a growing pause (0.5s to 2s).
-func (w *waiter) waitDeleted(rl kube.ResourceList, timeout time.Duration) error {
+func (w *Waiter) WaitDeleted(rl kube.ResourceList, timeout time.Duration) error {
 	var left []*goingObject
 	for _, r := range rl {
 		if r.Mapping == nil {
@@ -77,7 +79,7 @@ func (w *waiter) waitDeleted(rl kube.ResourceList, timeout time.Duration) error 
 				if lost == nil {
 					lost = &outage{since: time.Now()}
 				}
-				lost.cause = oneLine(err)
+				lost.cause = kubeobj.OneLine(err)
 			default:
 				return fmt.Errorf("waiting for %s to be deleted: %w", d.st, err)
 			}
@@ -97,7 +99,7 @@ func (w *waiter) waitDeleted(rl kube.ResourceList, timeout time.Duration) error 
 
 // notDeleted is the error of a deletion wait whose context is done: the
 // objects not yet gone, or the interruption.
-func (w *waiter) notDeleted(ctx context.Context, left []*goingObject, total int, timeout time.Duration, lost *outage) error {
+func (w *Waiter) notDeleted(ctx context.Context, left []*goingObject, total int, timeout time.Duration, lost *outage) error {
 	lost, err := w.ended(ctx, timeout, lost)
 	if err != nil {
 		return err

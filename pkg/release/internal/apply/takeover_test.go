@@ -1,4 +1,4 @@
-package release
+package apply
 
 import (
 	"testing"
@@ -48,8 +48,8 @@ managedFields:
 		testutil.Replicas("3"),
 		testutil.PodSpec(`containers:
 - name: web`))
-	u := objectOf(t, doc)
-	n, err := takenBack(u, sets.New("helm"))
+	u := testutil.Unstructured(t, doc)
+	n, err := TakenBack(u, sets.New("helm"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,5 +57,5 @@ managedFields:
 		t.Errorf("removed %d fields, want 3 (a label, an env var, a container)", n)
 	}
 	u.SetManagedFields(nil)
-	wantObject(t, "after the take-over", u, objectOf(t, want))
+	testutil.WantObject(t, "after the take-over", u, testutil.Unstructured(t, want))
 }

@@ -1,4 +1,8 @@
-package release
+// Package volumes is what an uninstall does with a release's data: the
+// PersistentVolumeClaims of the release (its StatefulSets' and its
+// manifest's) and the Secrets its data was initialised with, kept or
+// deleted; and the kube client that has Helm's uninstall delete all else.
+package volumes
 
 import (
 	"context"
@@ -21,14 +25,16 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
+	kwait "github.com/bundlesh/bundle/pkg/release/internal/wait"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
-// Claim is a PersistentVolumeClaim of a release: its data. Either a
+// VolumeClaim is a PersistentVolumeClaim of a release: its data. Either a
 // StatefulSet of the release made it from one of its volumeClaimTemplates
 // (TEMPLATE-STATEFULSET-ORDINAL), or it is an object of the release's
 // manifest.
-type Claim struct {
+type VolumeClaim struct {
 	Namespace string
 	Name      string
 	// StatefulSet that made the claim; empty for a claim of the manifest.
@@ -36,7 +42,7 @@ type Claim struct {
 }
 
 // String is NAMESPACE/NAME.
-func (c Claim) String() string { return c.Namespace + "/" + c.Name }
+func (c VolumeClaim) String() string { return c.Namespace + "/" + c.Name }
 
 // DataSecretLabel, set to "true" on a Secret of a release, says that the
 // Secret holds what the release's data was initialised with and depends
@@ -57,7 +63,7 @@ type DataSecret struct {
 // String is NAMESPACE/NAME.
 func (s DataSecret) String() string { return s.Namespace + "/" + s.Name }
 
-// dataSecrets finds the Secrets of a release its data was initialised
+// DataSecrets finds the Secrets of a release its data was initialised
 // with: those a revision of revs (the release's stored revisions) renders
 // labelled DataSecretLabel "true", also when the last no longer renders
 // them (an upgrade to auth.existingSecret left a kept one behind), that
@@ -65,7 +71,7 @@ func (s DataSecret) String() string { return s.Namespace + "/" + s.Name }
 // render decides, not the live label: a label added in the cluster does
 // not have a Secret deleted with the data, nor does one removed there
 // have it deleted without.
-func dataSecrets(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.Release, revs []*helmrelease.Release) ([]DataSecret, error) {
+func DataSecrets(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.Release, revs []*helmrelease.Release) ([]DataSecret, error) {
 	named := map[DataSecret]bool{}
 	for _, r := range append([]*helmrelease.Release{rel}, revs...) {
 		for _, doc := range releaseutil.SplitManifests(r.Manifest) {
@@ -89,7 +95,7 @@ func dataSecrets(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.
 		if err != nil {
 			return nil, fmt.Errorf("reading Secret %s: %w", s, err)
 		}
-		if live.Annotations[releaseNameAnnotation] == rel.Name && live.Annotations[releaseNSAnnotation] == rel.Namespace {
+		if live.Annotations[kubeobj.ReleaseNameAnnotation] == rel.Name && live.Annotations[kubeobj.ReleaseNamespaceAnnotation] == rel.Namespace {
 			out = append(out, s)
 		}
 	}
@@ -97,7 +103,7 @@ func dataSecrets(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.
 	return out, nil
 }
 
-// manifestObject is what claims reads of each object of a manifest.
+// manifestObject is what Claims reads of each object of a manifest.
 type manifestObject struct {
 	Kind     string `json:"kind"`
 	Metadata struct {
@@ -114,18 +120,18 @@ type manifestObject struct {
 	} `json:"spec"`
 }
 
-// statefulSet names one StatefulSet of a release.
-type statefulSet struct{ namespace, name string }
+// StatefulSet names one StatefulSet of a release.
+type StatefulSet struct{ Namespace, Name string }
 
-// claims finds the claims of a release that exist in the cluster: those of
+// Claims finds the claims of a release that exist in the cluster: those of
 // its manifest (whether or not Helm keeps them), and those its
 // StatefulSets made from their volumeClaimTemplates. It also returns the
 // release's StatefulSets that have templates.
-func claims(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.Release) ([]Claim, []statefulSet, error) {
+func Claims(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.Release) ([]VolumeClaim, []StatefulSet, error) {
 	type template struct{ sts, prefix string }
 	byNamespace := map[string][]template{}
 	wanted := map[string]bool{} // NAMESPACE/NAME of claims in the manifest
-	var sets []statefulSet
+	var sets []StatefulSet
 	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
 		var o manifestObject
 		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
@@ -145,13 +151,13 @@ func claims(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.Relea
 			if len(o.Spec.VolumeClaimTemplates) == 0 {
 				continue
 			}
-			sets = append(sets, statefulSet{ns, o.Metadata.Name})
+			sets = append(sets, StatefulSet{ns, o.Metadata.Name})
 			for _, t := range o.Spec.VolumeClaimTemplates {
 				byNamespace[ns] = append(byNamespace[ns], template{o.Metadata.Name, t.Metadata.Name + "-" + o.Metadata.Name + "-"})
 			}
 		}
 	}
-	var out []Claim
+	var out []VolumeClaim
 	for ns, templates := range byNamespace {
 		list, err := cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -159,12 +165,12 @@ func claims(ctx context.Context, cs kubernetes.Interface, rel *helmrelease.Relea
 		}
 		for _, pvc := range list.Items {
 			if wanted[ns+"/"+pvc.Name] {
-				out = append(out, Claim{Namespace: ns, Name: pvc.Name})
+				out = append(out, VolumeClaim{Namespace: ns, Name: pvc.Name})
 				continue
 			}
 			for _, t := range templates {
 				if strings.HasPrefix(pvc.Name, t.prefix) && ordinal(strings.TrimPrefix(pvc.Name, t.prefix)) {
-					out = append(out, Claim{Namespace: ns, Name: pvc.Name, StatefulSet: t.sts})
+					out = append(out, VolumeClaim{Namespace: ns, Name: pvc.Name, StatefulSet: t.sts})
 					break
 				}
 			}
@@ -187,16 +193,16 @@ func ordinal(s string) bool {
 	return true
 }
 
-// retain makes sure deleting the release's StatefulSets deletes none of
+// Retain makes sure deleting the release's StatefulSets deletes none of
 // the claims they made: each StatefulSet's claim retention policy becomes
 // whenDeleted: Retain, and the claims lose the owner reference to it that
 // policy Delete gave them (which the garbage collector would follow).
-func retain(ctx context.Context, cs kubernetes.Interface, sets []statefulSet, kept []Claim) error {
+func Retain(ctx context.Context, cs kubernetes.Interface, sets []StatefulSet, kept []VolumeClaim) error {
 	for _, s := range sets {
 		patch := []byte(`{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenDeleted":"Retain"}}}`)
-		_, err := cs.AppsV1().StatefulSets(s.namespace).Patch(ctx, s.name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		_, err := cs.AppsV1().StatefulSets(s.Namespace).Patch(ctx, s.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("keeping the claims of StatefulSet %s/%s: %w", s.namespace, s.name, err)
+			return fmt.Errorf("keeping the claims of StatefulSet %s/%s: %w", s.Namespace, s.Name, err)
 		}
 	}
 	for _, c := range kept {
@@ -231,10 +237,10 @@ func retain(ctx context.Context, cs kubernetes.Interface, sets []statefulSet, ke
 	return nil
 }
 
-// deleteClaims deletes claims, and with wait waits until they are gone.
+// DeleteClaims deletes claims, and with wait waits until they are gone.
 // With w (nil without a dynamic client, in tests) it waits with bundle's
 // waiter, every request bounded by the time left.
-func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wait bool, w *waiter, timeout time.Duration) error {
+func DeleteClaims(ctx context.Context, cs kubernetes.Interface, del []VolumeClaim, wait bool, w *kwait.Waiter, timeout time.Duration) error {
 	for _, c := range del {
 		err := cs.CoreV1().PersistentVolumeClaims(c.Namespace).Delete(ctx, c.Name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -245,7 +251,7 @@ func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wai
 		return nil
 	}
 	if w != nil {
-		return w.waitDeleted(claimResources(del), timeout)
+		return w.WaitDeleted(claimResources(del), timeout)
 	}
 	deadline := time.Now().Add(timeout)
 	for _, c := range del {
@@ -271,7 +277,7 @@ func deleteClaims(ctx context.Context, cs kubernetes.Interface, del []Claim, wai
 }
 
 // claimResources are claims as Helm's kube client lists resources.
-func claimResources(claims []Claim) kube.ResourceList {
+func claimResources(claims []VolumeClaim) kube.ResourceList {
 	mapping := &meta.RESTMapping{
 		Resource:         corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"),
 		GroupVersionKind: corev1.SchemeGroupVersion.WithKind("PersistentVolumeClaim"),
@@ -284,9 +290,9 @@ func claimResources(claims []Claim) kube.ResourceList {
 	return out
 }
 
-// deleteDataSecrets deletes Secrets kept with the data, once the claims
+// DeleteDataSecrets deletes Secrets kept with the data, once the claims
 // are deleted.
-func deleteDataSecrets(ctx context.Context, cs kubernetes.Interface, del []DataSecret) error {
+func DeleteDataSecrets(ctx context.Context, cs kubernetes.Interface, del []DataSecret) error {
 	for _, s := range del {
 		err := cs.CoreV1().Secrets(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -296,40 +302,40 @@ func deleteDataSecrets(ctx context.Context, cs kubernetes.Interface, del []DataS
 	return nil
 }
 
-// keepingClaims is the Helm kube client of an uninstall: it deletes (and
+// Keeping is the Helm kube client of an uninstall: it deletes (and
 // waits for the deletion of) everything it is given except the claims in
-// keep and the Secrets in keepSecrets, and creates the pre-delete hooks
-// with render.DeleteDataEnv set to deleteData (see render.SetDeleteData):
+// Keep and the Secrets in KeepSecrets, and creates the pre-delete hooks
+// with render.DeleteDataEnv set to DeleteData (see render.SetDeleteData):
 // whether the claims of bindings drop their data is a parameter of this
 // uninstall alone.
-type keepingClaims struct {
+type Keeping struct {
 	kube.Interface
-	keep        map[string]bool // NAMESPACE/NAME
-	keepSecrets map[string]bool // NAMESPACE/NAME
-	deleteData  bool
-	// waitErr, when set, receives the error of the wait for the deletion
+	Keep        map[string]bool // NAMESPACE/NAME
+	KeepSecrets map[string]bool // NAMESPACE/NAME
+	DeleteData  bool
+	// WaitErr, when set, receives the error of the wait for the deletion
 	// (Helm's uninstall joins it into a string).
-	waitErr *error
+	WaitErr *error
 }
 
 // Create creates rl (on uninstall, only hooks run: Helm creates nothing
-// else), each object's render.DeleteDataEnv set to k.deleteData.
-func (k keepingClaims) Create(rl kube.ResourceList) (*kube.Result, error) {
+// else), each object's render.DeleteDataEnv set to k.DeleteData.
+func (k Keeping) Create(rl kube.ResourceList) (*kube.Result, error) {
 	for _, r := range rl {
 		if u, ok := r.Object.(*unstructured.Unstructured); ok {
-			render.SetDeleteData(u.Object, k.deleteData)
+			render.SetDeleteData(u.Object, k.DeleteData)
 		}
 	}
 	return k.Interface.Create(rl)
 }
 
-func (k keepingClaims) filter(rl kube.ResourceList) kube.ResourceList {
+func (k Keeping) filter(rl kube.ResourceList) kube.ResourceList {
 	out := kube.ResourceList{}
 	for _, r := range rl {
 		if r.Mapping != nil && r.Mapping.GroupVersionKind.Group == "" {
 			switch kind := r.Mapping.GroupVersionKind.Kind; {
-			case kind == "PersistentVolumeClaim" && k.keep[r.Namespace+"/"+r.Name],
-				kind == "Secret" && k.keepSecrets[r.Namespace+"/"+r.Name]:
+			case kind == "PersistentVolumeClaim" && k.Keep[r.Namespace+"/"+r.Name],
+				kind == "Secret" && k.KeepSecrets[r.Namespace+"/"+r.Name]:
 				continue
 			}
 		}
@@ -339,7 +345,7 @@ func (k keepingClaims) filter(rl kube.ResourceList) kube.ResourceList {
 }
 
 // Delete deletes all but the kept claims and Secrets.
-func (k keepingClaims) Delete(rl kube.ResourceList) (*kube.Result, []error) {
+func (k Keeping) Delete(rl kube.ResourceList) (*kube.Result, []error) {
 	rl = k.filter(rl)
 	if len(rl) == 0 {
 		return &kube.Result{}, nil
@@ -349,7 +355,7 @@ func (k keepingClaims) Delete(rl kube.ResourceList) (*kube.Result, []error) {
 
 // DeleteWithPropagationPolicy deletes all but the kept claims and
 // Secrets.
-func (k keepingClaims) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
+func (k Keeping) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
 	rl = k.filter(rl)
 	if len(rl) == 0 {
 		return &kube.Result{}, nil
@@ -361,14 +367,14 @@ func (k keepingClaims) DeleteWithPropagationPolicy(rl kube.ResourceList, policy 
 }
 
 // WaitForDelete waits for all but the kept claims and Secrets.
-func (k keepingClaims) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
+func (k Keeping) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
 	w, ok := k.Interface.(kube.InterfaceExt)
 	if !ok {
 		return nil
 	}
 	err := w.WaitForDelete(k.filter(rl), timeout)
-	if err != nil && k.waitErr != nil {
-		*k.waitErr = err
+	if err != nil && k.WaitErr != nil {
+		*k.WaitErr = err
 	}
 	return err
 }

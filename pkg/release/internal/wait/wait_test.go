@@ -1,4 +1,4 @@
-package release
+package wait
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/kube"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,12 +55,12 @@ func newFakeCluster(t *testing.T, objs ...*unstructured.Unstructured) *fakeClust
 	}
 }
 
-func (f *fakeCluster) waiter(ctx context.Context, progress Progress) *waiter {
+func (f *fakeCluster) waiter(ctx context.Context, progress Progress) *Waiter {
 	mapper := meta.NewDefaultRESTMapper([]schema.GroupVersion{{Group: "apps", Version: "v1"}, {Group: "batch", Version: "v1"}, {Version: "v1"}})
 	for gvr, list := range waitKinds {
 		mapper.Add(gvr.GroupVersion().WithKind(strings.TrimSuffix(list, "List")), meta.RESTScopeNamespace)
 	}
-	return &waiter{ctx: ctx, dyn: f.dyn, mapper: mapper, cs: f.cs, host: "https://127.0.0.1:6443", progress: progress}
+	return New(ctx, Config{Dyn: f.dyn, Mapper: mapper, Clientset: f.cs, Host: "https://127.0.0.1:6443", Progress: progress})
 }
 
 func (f *fakeCluster) update(t *testing.T, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) {
@@ -305,7 +304,7 @@ func TestWaitSaysHowLongTheAPIServerWasUnreachable(t *testing.T) {
 	if !errors.As(err, &we) {
 		t.Fatalf("err = %v, want a *WaitError", err)
 	}
-	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, errdefs.ErrFailed) {
+	if !errors.Is(err, errdefs.ErrUnreachable) || !errors.Is(err, errdefs.ErrFailed) {
 		t.Errorf("err = %v, want it to match ErrUnreachable and ErrFailed", err)
 	}
 	if got, want := err.Error(), "the API server at https://127.0.0.1:6443 was unreachable for the last 1s of the 1.5s wait (dial tcp: connect: connection refused); 1 of 1 resources not ready: Deployment web"; got != want {
@@ -486,63 +485,5 @@ func TestWaitWaitsForAnUnschedulablePodUntilTheTimeout(t *testing.T) {
 	}
 	if got, want := we.Resources[0].String(), "StatefulSet db: 0/1 ready: pod db-0 Pending: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."; got != want {
 		t.Errorf("explanation:\n%s\nwant:\n%s", got, want)
-	}
-}
-
-// An uninstall's wait for its deleted objects (keepingClaims over
-// waitingKube): the kept claims are not waited for; it ends once the others
-// are gone, or at its timeout naming those that are not, or at the
-// interruption.
-func TestWaitForDeleteEndsWhenGoneOrAtItsTimeout(t *testing.T) {
-	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
-	rl := func() kube.ResourceList {
-		return kube.ResourceList{
-			{Namespace: "shop", Name: "web", Mapping: &meta.RESTMapping{Resource: deployments, GroupVersionKind: deployments.GroupVersion().WithKind("Deployment"), Scope: meta.RESTScopeNamespace}},
-			claimResources([]Claim{{Namespace: "shop", Name: "data"}})[0],
-		}
-	}
-	pvc := obj("v1", "PersistentVolumeClaim", "data", map[string]any{}, nil)
-	for _, tt := range []struct {
-		name      string
-		deleteWeb bool
-		interrupt bool
-		want      string // "": no error
-	}{
-		{name: "gone", deleteWeb: true},
-		{name: "not gone", want: "1 of 1 resources not yet deleted after 1.5s: Deployment web"},
-		{name: "interrupted", interrupt: true, want: "interrupt"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeCluster(t, deployment(2), pvc)
-			ctx, cancel := context.WithCancelCause(context.Background())
-			defer cancel(nil)
-			var waitErr error
-			k := keepingClaims{Interface: waitingKube{w: f.waiter(ctx, nil)}, keep: map[string]bool{"shop/data": true}, waitErr: &waitErr}
-			go func() {
-				time.Sleep(300 * time.Millisecond)
-				switch {
-				case tt.deleteWeb:
-					f.dyn.Resource(deployments).Namespace("shop").Delete(context.Background(), "web", metav1.DeleteOptions{})
-				case tt.interrupt:
-					cancel(errors.New("interrupt"))
-				}
-			}()
-			start := time.Now()
-			err := k.WaitForDelete(rl(), 1500*time.Millisecond)
-			took := time.Since(start)
-			if tt.want == "" {
-				if err != nil || took > time.Second {
-					t.Fatalf("wait: %v after %s, want it to end once web is gone (the kept claim not waited for)", err, took)
-				}
-				return
-			}
-			if err == nil || err.Error() != tt.want || waitErr != err {
-				t.Fatalf("wait: %v (recorded %v), want %q", err, waitErr, tt.want)
-			}
-			var we *WaitError
-			if errors.As(err, &we) && (!we.Deleting || len(we.Resources) != 1 || we.Resources[0].Reason != "not deleted") {
-				t.Errorf("the WaitError: %+v", we)
-			}
-		})
 	}
 }
