@@ -293,7 +293,8 @@ func addClaimParts(c *chart.Chart, b *plan.Binding, reserved ...string) {
 		}
 	}
 	addLibraries(c, pc)
-	if dir := b.Claims().Dir; dir != "" {
+	if cl := b.Claims(); cl != nil && cl.Dir != "" {
+		dir := cl.Dir
 		for _, f := range pc.Files {
 			if strings.HasPrefix(f.Name, dir) {
 				c.Files = append(c.Files, f)
@@ -374,7 +375,8 @@ func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]str
 		return nil, nil, err
 	}
 	source := "claims.templates/"
-	if dir := b.Claims().Dir; dir != "" {
+	if cl := b.Claims(); cl != nil && cl.Dir != "" {
+		dir := cl.Dir
 		source = dir
 	}
 	files, err := engine.Render(c, rv)
