@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	yaml "go.yaml.in/yaml/v3"
+	"helm.sh/helm/v3/pkg/chart"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -50,8 +52,17 @@ type File struct {
 // the same, replace the provider's outputs of the same name for that app.
 type Claims struct {
 	// Templates are Helm templates by file name (NAME.yaml), sorted by
-	// name.
+	// name: written in bundle.yaml, or, with Dir, the chart's files
+	// DIR/NAME.yaml, read when the bundle is loaded (their Line is 0).
 	Templates []Output
+	// Dir, when claims.templates names a directory of the chart
+	// (claims/), is that directory, ending in "/": its NAME.yaml files
+	// are the claim templates, its other files the claim chart's files
+	// (.Files.Get "claims/claim.sh"). Helm never renders them as the
+	// chart's own: they are not under templates/.
+	Dir string
+	// DirLine is where claims.templates names Dir.
+	DirLine int
 	// Outputs are templates like outputs:, each the name of one of the
 	// bundle's outputs, sorted by name.
 	Outputs []Output
@@ -286,8 +297,8 @@ func parseRequires(file string, n *yaml.Node) ([]Requirement, error) {
 
 var claimTemplateRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9_.]*[a-z0-9_-])?\.yaml$`)
 
-// parseClaims parses claims: {templates: {NAME.yaml: TEMPLATE}, outputs:
-// {OUTPUT: TEMPLATE}}.
+// parseClaims parses claims: {templates: {NAME.yaml: TEMPLATE} or DIR,
+// outputs: {OUTPUT: TEMPLATE}}.
 func parseClaims(file string, k, n *yaml.Node) (*Claims, error) {
 	m, err := mapping(file, n, "claims")
 	if err != nil {
@@ -298,7 +309,12 @@ func parseClaims(file string, k, n *yaml.Node) (*Claims, error) {
 		fk, fv := m.Content[i], m.Content[i+1]
 		switch fk.Value {
 		case "templates":
-			if c.Templates, err = parseTemplates(file, fv, "claims.templates", claimTemplateNames); err != nil {
+			if fv.Kind == yaml.ScalarNode && fv.Tag != "!!null" {
+				if c.Dir, err = parseClaimDir(file, fv); err != nil {
+					return nil, err
+				}
+				c.DirLine = fv.Line
+			} else if c.Templates, err = parseTemplates(file, fv, "claims.templates", claimTemplateNames); err != nil {
 				return nil, err
 			}
 		case "outputs":
@@ -313,6 +329,49 @@ func parseClaims(file string, k, n *yaml.Node) (*Claims, error) {
 		return nil, &FileError{File: file, Line: k.Line, Field: "claims.outputs", Msg: "missing", Hint: "say what the consumer gets instead of the provider's outputs, e.g. username: '{{ .Values.claim.id }}'"}
 	}
 	return c, nil
+}
+
+// parseClaimDir parses claims.templates naming a directory of the chart:
+// a relative path, clean, outside templates/ (Helm would render its files
+// as the chart's own) and charts/ (subcharts); returned ending in "/".
+func parseClaimDir(file string, n *yaml.Node) (string, error) {
+	dir := strings.TrimSuffix(n.Value, "/")
+	top, _, _ := strings.Cut(dir, "/")
+	if dir == "" || path.IsAbs(dir) || path.Clean(dir) != dir || dir == "." || top == ".." || top == "templates" || top == "charts" || strings.ContainsAny(dir, "\\\x00") {
+		return "", &FileError{File: file, Line: n.Line, Field: "claims.templates", Msg: fmt.Sprintf("invalid directory %q", n.Value),
+			Hint: "name a directory of the chart outside templates/ and charts/, such as claims/, or give the templates by name"}
+	}
+	return dir + "/", nil
+}
+
+// loadClaimTemplates reads c's templates from the files of chart ch when
+// c names a directory (Dir): each DIR/NAME.yaml, sorted by name. file is
+// bundle.yaml's path in messages, where names a file of the chart for
+// them. A Claims without Dir, or nil, is left as it is.
+func loadClaimTemplates(c *Claims, ch *chart.Chart, file string, where func(string) string) error {
+	if c == nil || c.Dir == "" {
+		return nil
+	}
+	c.Templates = nil
+	for _, f := range ch.Files {
+		base, ok := strings.CutPrefix(f.Name, c.Dir)
+		if !ok || strings.Contains(base, "/") || !strings.HasSuffix(base, ".yaml") {
+			continue
+		}
+		if !claimTemplateRE.MatchString(base) {
+			return &FileError{File: where(f.Name), Msg: fmt.Sprintf("invalid claim template name %q", base), Hint: claimTemplateNames.nameHint}
+		}
+		if strings.TrimSpace(string(f.Data)) == "" {
+			return &FileError{File: where(f.Name), Msg: "empty claim template", Hint: claimTemplateNames.emptyHint}
+		}
+		c.Templates = append(c.Templates, Output{Name: base, Template: string(f.Data)})
+	}
+	if len(c.Templates) == 0 {
+		return &FileError{File: file, Line: c.DirLine, Field: "claims.templates", Msg: "no claim templates in " + c.Dir,
+			Hint: "add the objects each consumer gets as " + c.Dir + "NAME.yaml, such as its Secret"}
+	}
+	sort.Slice(c.Templates, func(i, j int) bool { return c.Templates[i].Name < c.Templates[j].Name })
+	return nil
 }
 
 func parseOutputs(file string, n *yaml.Node, at string) ([]Output, error) {

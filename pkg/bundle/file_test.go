@@ -97,6 +97,15 @@ func TestParseFileInvalid(t *testing.T) {
 		{"claim template not yaml", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates:\n    job.sh: x\n", `bundle.yaml:7: claims.templates.job.sh: invalid template name "job.sh"`},
 		{"empty claim template", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates:\n    job.yaml: ''\n", "bundle.yaml:7: claims.templates.job.yaml: empty template"},
 		{"claim template not a string", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates:\n    job.yaml: {a: 1}\n", "bundle.yaml:7: claims.templates.job.yaml: must be a string, not a mapping"},
+		{"claim directory above the chart", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: ../claims/\n", "bundle.yaml:6: claims.templates: invalid directory \"../claims/\""},
+		{"claim directory absolute", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: /claims\n", "bundle.yaml:6: claims.templates: invalid directory \"/claims\""},
+		{"claim directory not clean", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: claims/../x\n", "bundle.yaml:6: claims.templates: invalid directory \"claims/../x\""},
+		{"claim directory the chart", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: '.'\n", "bundle.yaml:6: claims.templates: invalid directory \".\""},
+		{"claim directory empty", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: ''\n", "bundle.yaml:6: claims.templates: invalid directory \"\""},
+		{"claim directory in templates", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: templates/claims/\n", "bundle.yaml:6: claims.templates: invalid directory \"templates/claims/\""},
+		{"claim directory in charts", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: charts/\n", "bundle.yaml:6: claims.templates: invalid directory \"charts/\""},
+		{"claim templates a list", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: [claims/job.yaml]\n", "bundle.yaml:6: claims.templates: claims.templates must be a mapping, not a list"},
+		{"claim templates null", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: ~\n", "bundle.yaml:6: claims.templates: claims.templates must be a mapping, not null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +131,7 @@ func FuzzParseFile(f *testing.F) {
 	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: x}\n"))
 	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {username: x}\nclaims:\n  templates: {secret.yaml: 'kind: Secret'}\n  outputs: {username: '{{ .Values.claim.id }}'}\n"))
 	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\nclaims: {outputs: {host: x}, templates: []}\n"))
+	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: x}\nclaims: {outputs: {host: x}, templates: claims/}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("requires: {db: {version: '>= 1, < 2 || 3.x'}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -139,6 +149,9 @@ func FuzzParseFile(f *testing.F) {
 			if r.Constraint == nil || r.Bundle == "" || r.Name == "" {
 				t.Fatalf("accepted an incomplete requirement: %+v", r)
 			}
+		}
+		if c := file.Claims; c != nil && c.Dir != "" && (!strings.HasSuffix(c.Dir, "/") || strings.HasPrefix(c.Dir, "/") || strings.Contains("/"+c.Dir, "/../") || strings.HasPrefix(c.Dir, "templates/")) {
+			t.Fatalf("accepted claim directory %q", c.Dir)
 		}
 	})
 }
@@ -184,5 +197,20 @@ claims:
 	}
 	if _, ok := c.Output("host"); ok {
 		t.Error("host is not claimed")
+	}
+}
+
+// claims.templates may name a directory of the chart instead of giving
+// the templates: its NAME.yaml files are the templates, read when the
+// bundle loads.
+func TestParseFileClaimDir(t *testing.T) {
+	for _, tc := range []struct{ src, dir string }{{"claims/", "claims/"}, {"claims", "claims/"}, {"bundle/claims/", "bundle/claims/"}} {
+		f, err := ParseFile("bundle.yaml", []byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: "+tc.src+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := f.Claims; c.Dir != tc.dir || c.DirLine != 6 || c.Templates != nil {
+			t.Errorf("templates: %s: claims = %+v", tc.src, c)
+		}
 	}
 }

@@ -181,6 +181,9 @@ func LoadLocal(fsys fs.FS, source string, local LocalCharts) (*Bundle, error) {
 		if b.File, err = ParseFile(name(FileName), data); err != nil {
 			return nil, err
 		}
+		if err := loadClaimTemplates(b.File.Claims, b.Chart, name(FileName), name); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkClashes(b, name, valuesLines); err != nil {
 		return nil, err

@@ -352,3 +352,49 @@ func TestLoadDirLeavesLocalDependenciesToHelm(t *testing.T) {
 		t.Errorf("after building the dependency: %v", err)
 	}
 }
+
+// A bundle whose claims.templates names a directory has the directory's
+// NAME.yaml files as its claim templates, sorted; its other files (and
+// those of its subdirectories) are not templates. A directory without
+// templates, a template badly named or empty, is refused naming the file.
+func TestLoadClaimDir(t *testing.T) {
+	files := func(more map[string]string) map[string]string {
+		m := map[string]string{
+			"Chart.yaml":  chartYAML,
+			"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: x}\nclaims:\n  outputs: {host: y}\n  templates: claims/\n",
+		}
+		for k, v := range more {
+			m[k] = v
+		}
+		return m
+	}
+	b, err := LoadDir(writeBundle(t, files(map[string]string{
+		"claims/secret.yaml": "kind: Secret\n", "claims/job.yaml": "kind: Job\n",
+		"claims/claim.sh": "#!/bin/sh\n", "claims/more/x.yaml": "kind: X\n", "templates/cm.yaml": "kind: ConfigMap\n",
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := b.File.Claims
+	if len(c.Templates) != 2 || c.Templates[0].Name != "job.yaml" || c.Templates[0].Template != "kind: Job\n" || c.Templates[1].Name != "secret.yaml" {
+		t.Errorf("claim templates: %+v", c.Templates)
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"no templates", map[string]string{"claims/claim.sh": "x"}, "bundle.yaml:6: claims.templates: no claim templates in claims/ (add the objects each consumer gets as claims/NAME.yaml, such as its Secret)"},
+		{"no directory", nil, "bundle.yaml:6: claims.templates: no claim templates in claims/"},
+		{"bad name", map[string]string{"claims/Job.yaml": "kind: Job"}, `claims/Job.yaml: invalid claim template name "Job.yaml"`},
+		{"empty", map[string]string{"claims/job.yaml": " \n"}, "claims/job.yaml: empty claim template"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeBundle(t, files(tc.files))
+			_, err := LoadDir(dir)
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), filepath.Join(dir, tc.want)) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %v, want %s...", err, filepath.Join(dir, tc.want))
+			}
+		})
+	}
+}

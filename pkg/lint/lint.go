@@ -167,7 +167,11 @@ func Bundle(ctx context.Context, l plan.Loader, b *bundle.Bundle, opts Options) 
 			}
 		}
 		for _, m := range ms {
-			checkWorkload(object{source: "bundle.yaml " + m.Source, kind: m.Kind, name: m.Name, body: m.Object}, add)
+			source := m.Source // a file of the chart's claims directory
+			if cl.Dir == "" {
+				source = "bundle.yaml " + source
+			}
+			checkWorkload(object{source: source, kind: m.Kind, name: m.Name, body: m.Object}, add)
 		}
 	}
 

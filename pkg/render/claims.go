@@ -10,6 +10,7 @@ package render
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -23,6 +24,7 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/releaseutil"
 
+	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
 
@@ -167,10 +169,16 @@ func claimTemplates(b *plan.Binding) *chart.Chart {
 		sub.Templates = append(sub.Templates, &chart.File{Name: "templates/granted-secret.yaml", Data: []byte(grantCopyTemplate)})
 		return sub
 	}
-	for _, t := range b.Claims().Templates {
-		sub.Templates = append(sub.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
-	}
+	addClaimTemplates(sub, b)
 	return sub
+}
+
+// addClaimTemplates adds binding b's claim templates to c, each as
+// templates/NAME.
+func addClaimTemplates(c *chart.Chart, b *plan.Binding) {
+	for _, t := range b.Claims().Templates {
+		c.Templates = append(c.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
+	}
 }
 
 // addSubchart adds sub to c as a dependency aliased to path.
@@ -242,8 +250,11 @@ func AddHeldClaims(c *chart.Chart, claims map[string]HeldClaim) map[string]any {
 	return vals
 }
 
+// claimChart is the chart binding b's claim templates and outputs render
+// in, named for the provider's bundle, with what the provider's chart
+// gives them (addClaimParts) but its claim templates.
 func claimChart(b *plan.Binding) *chart.Chart {
-	return &chart.Chart{
+	c := &chart.Chart{
 		Metadata: &chart.Metadata{
 			APIVersion:  chart.APIVersionV2,
 			Name:        b.Provider.Name,
@@ -253,6 +264,56 @@ func claimChart(b *plan.Binding) *chart.Chart {
 			Description: "the claims of " + b.Provider.Name,
 		},
 		Values: map[string]any{},
+	}
+	addClaimParts(c, b, ClaimKey)
+	return c
+}
+
+// addClaimParts gives c, a chart binding b's claim templates render in,
+// what a template of the provider's chart sees besides its release: the
+// chart's values.yaml as values, less the keys reserved (c's own values
+// fill them: the claim's identity), its helper templates (templates/_*),
+// its library charts (such as common), and the files of its claims
+// directory (.Files.Get "claims/claim.sh"). The provider's chart is the
+// bundle as its repository serves it (plan.Binding.Provider).
+func addClaimParts(c *chart.Chart, b *plan.Binding, reserved ...string) {
+	pc := b.Provider.Chart
+	if pc == nil {
+		return
+	}
+	if v := deepCopyMap(pc.Values); v != nil {
+		for _, k := range reserved {
+			delete(v, k)
+		}
+		c.Values = v
+	}
+	for _, t := range pc.Templates {
+		if strings.HasPrefix(path.Base(t.Name), "_") {
+			c.Templates = append(c.Templates, t)
+		}
+	}
+	addLibraries(c, pc)
+	if cl := b.Claims(); cl != nil && cl.Dir != "" {
+		dir := cl.Dir
+		for _, f := range pc.Files {
+			if strings.HasPrefix(f.Name, dir) {
+				c.Files = append(c.Files, f)
+			}
+		}
+	}
+}
+
+// addLibraries adds to c a copy of each library chart src depends on
+// (and of theirs), helpers only.
+func addLibraries(c, src *chart.Chart) {
+	for _, d := range src.Dependencies() {
+		if d.Metadata.Type != bundle.TypeLibrary {
+			continue
+		}
+		lib := copyChart(d, true)
+		addLibraries(lib, d)
+		c.Metadata.Dependencies = append(c.Metadata.Dependencies, &chart.Dependency{Name: d.Name(), Version: d.Metadata.Version})
+		c.AddDependency(lib)
 	}
 }
 
@@ -296,7 +357,8 @@ func renderClaimOutputs(b *plan.Binding, cv map[string]any, rel ReleaseOptions) 
 // Claim renders the claim binding b gives the consumer (instance of
 // release rel) on its own, without a cluster (lookup finds nothing): its
 // outputs (the provider's with the claim's in place) and its templates'
-// objects, as Manifests whose Source is claims.templates/NAME.
+// objects, as Manifests whose Source is claims.templates/NAME, or the
+// file DIR/NAME of a bundle whose claims.templates names a directory.
 func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]string, []Manifest, error) {
 	if b.Claims() == nil {
 		return nil, nil, fmt.Errorf("%s offers no claims", b.Provider)
@@ -306,16 +368,24 @@ func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]str
 		return nil, nil, err
 	}
 	c := claimChart(b)
-	for _, t := range b.Claims().Templates {
-		c.Templates = append(c.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
-	}
+	addClaimTemplates(c, b)
 	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
 	rv, err := chartutil.ToRenderValues(c, map[string]any{ClaimKey: ClaimValues(b, instance, rel)}, opts, defaultCapabilities())
 	if err != nil {
 		return nil, nil, err
 	}
+	source := "claims.templates/"
+	if cl := b.Claims(); cl != nil && cl.Dir != "" {
+		dir := cl.Dir
+		source = dir
+	}
 	files, err := engine.Render(c, rv)
 	if err != nil {
+		if source != "claims.templates/" {
+			// Name the chart's own files: claims/job.yaml:12, not the
+			// templates/job.yaml of the claim's chart.
+			err = errors.New(strings.ReplaceAll(err.Error(), c.Name()+"/templates/", source))
+		}
 		return nil, nil, fmt.Errorf("rendering the claim templates of %s: %w", b.Provider, err)
 	}
 	var ms []Manifest
@@ -328,11 +398,15 @@ func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]str
 		}
 		sort.Sort(releaseutil.BySplitManifestsOrder(keys))
 		for _, k := range keys {
-			sb.WriteString("---\n# Source: " + "claims.templates/" + path.Base(n) + "\n" + docs[k] + "\n")
+			sb.WriteString("---\n# Source: " + source + path.Base(n) + "\n" + docs[k] + "\n")
 		}
 		m, err := (&Rendered{Manifest: sb.String()}).Manifests()
 		if err != nil {
-			return nil, nil, fmt.Errorf("claims.templates.%s: %w", path.Base(n), err)
+			at := source + path.Base(n)
+			if b.Claims().Dir == "" {
+				at = "claims.templates." + path.Base(n)
+			}
+			return nil, nil, fmt.Errorf("%s: %w", at, err)
 		}
 		ms = append(ms, m...)
 	}

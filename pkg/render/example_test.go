@@ -36,7 +36,7 @@ func ExampleTemplate() {
 		}
 	}
 	// Output:
-	// database: mariadb 1.2.0
+	// database: mariadb 1.2.1
 	// kind: Deployment
 	// kind: StatefulSet
 }

@@ -82,9 +82,8 @@ func GrantChart(b *plan.Binding, c plan.Consumer, subjects []Subject) (*chart.Ch
 	if b.Claims() != nil {
 		cv := grantClaimValues(b, c, name)
 		rec.Claim = &plan.GrantClaim{ID: fmt.Sprint(cv["id"]), Secret: name}
-		for _, t := range b.Claims().Templates {
-			chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
-		}
+		addClaimParts(chrt, b, ClaimKey, "grant")
+		addClaimTemplates(chrt, b)
 		vals[ClaimKey] = cv
 	}
 	data, err := json.Marshal(rec)

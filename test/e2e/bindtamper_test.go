@@ -11,9 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -62,6 +64,31 @@ func tamperRecord(t *testing.T, e *env, ns, name string, rev int, edit func(*hel
 	}
 }
 
+// addEvilClaims adds testutil.EvilClaims to a catalog provider's record
+// both ways a bundle gives its claim templates: written in its
+// bundle.yaml, in place of its claims.templates: claims/, and as files of
+// its chart's claims/.
+func addEvilClaims(t *testing.T, r *helmrelease.Release) {
+	t.Helper()
+	var files map[string]map[string]string
+	if err := yaml.Unmarshal([]byte("templates:\n"+testutil.EvilClaims), &files); err != nil {
+		t.Fatal(err)
+	}
+	added := false
+	for _, f := range r.Chart.Files {
+		if f.Name == "bundle.yaml" && strings.Contains(string(f.Data), "\n  templates: claims/\n") {
+			f.Data = []byte(strings.Replace(string(f.Data), "\n  templates: claims/\n", "\n  templates:\n"+testutil.EvilClaims, 1))
+			added = true
+		}
+	}
+	if !added {
+		t.Fatal("the record carries no claim templates")
+	}
+	for name, text := range files["templates"] {
+		r.Chart.Files = append(r.Chart.Files, &chart.File{Name: "claims/" + name, Data: []byte(text)})
+	}
+}
+
 // A provider's release record rewritten in the cluster (claim templates
 // added: a ConfigMap that reads every Secret of the consumer's namespace,
 // a RoleBinding making its author admin there; its outputs pointed at
@@ -79,18 +106,8 @@ func TestBindTamperedProviderRecord(t *testing.T) {
 	e.mustBundle(t, "install", "team-db", "stable/mariadb", "-n", data, "--create-namespace")
 	version := e.lastRevision(t, data, "team-db").Chart.Metadata.Version
 
-	evil := testutil.EvilClaims
 	tamperRecord(t, e, data, "team-db", 1, func(r *helmrelease.Release) {
-		added := false
-		for _, f := range r.Chart.Files {
-			if f.Name == "bundle.yaml" && strings.Contains(string(f.Data), "\n  templates:\n") {
-				f.Data = []byte(strings.Replace(string(f.Data), "\n  templates:\n", "\n  templates:\n"+evil, 1))
-				added = true
-			}
-		}
-		if !added {
-			t.Fatal("the record carries no claim templates")
-		}
+		addEvilClaims(t, r)
 		r.Chart.Metadata.Annotations["bundle.sh/outputs"] = `{"host":"db.evil.example.com","port":"3306","database":"x","username":"x","passwordSecret":"web-secrets","passwordKey":"x"}`
 	})
 	if st := e.mustBundle(t, "status", "team-db", "-n", data); !strings.Contains(st, "mariadb "+version) {

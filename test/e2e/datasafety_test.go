@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
@@ -195,11 +194,7 @@ func TestTenantsApart(t *testing.T) {
 
 	// The provider's record rewritten: nothing of it reaches a tenant.
 	tamperRecord(t, e, data, "team-db", 1, func(r *helmrelease.Release) {
-		for _, f := range r.Chart.Files {
-			if f.Name == "bundle.yaml" {
-				f.Data = []byte(strings.Replace(string(f.Data), "\n  templates:\n", "\n  templates:\n"+testutil.EvilClaims, 1))
-			}
-		}
+		addEvilClaims(t, r)
 		r.Chart.Metadata.Annotations["bundle.sh/outputs"] = `{"host":"db.evil.example.com","port":"3306"}`
 	})
 	must(tenantA, "upgrade", "wiki", "stable/mediawiki", "-n", web)
