@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -30,6 +31,23 @@ import (
 	"github.com/bundlesh/bundle/pkg/resolve"
 )
 
+// links finds and checks the releases an app is bound to (its providers,
+// read from Helm's storage in their namespaces) and those bound to a
+// release (its consumers, counted from the releases' records and the
+// claims in its namespace). It reads the cluster; it never writes.
+type links struct {
+	cfg   *action.Configuration
+	env   *Env
+	ns    string
+	repos plan.References
+	hist  history
+	// reachable checks the cluster answers; wholeOf names the whole a
+	// release is part of (Guard.WholeOf); log is the debug log.
+	reachable func() error
+	wholeOf   func(*Record) string
+	log       func(string, ...any)
+}
+
 // bind reads the provider of every binding the upgraded or installed app
 // will have and sets in.Bound: the bindings recorded in the revision of
 // release name the operation starts from (nil for an install) but those
@@ -38,7 +56,7 @@ import (
 // is the release the claims are made for (name, or a blue/green app's
 // name for its colours): a provider of another namespace must have
 // granted it (grantedBinding).
-func (c *Client) bind(ctx context.Context, in *plan.Input, name, claimant, ref string, recorded []plan.Resolved, unbind []string) error {
+func (l *links) bind(ctx context.Context, in *plan.Input, name, claimant, ref string, recorded []plan.Resolved, unbind []string) error {
 	binds := map[string]plan.Bind{}
 	// Recorded bindings without a claim stay without one (the app keeps
 	// the provider's database rather than get a new, empty one); a
@@ -71,7 +89,7 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, name, claimant, ref s
 	}
 	for _, b := range in.Binds {
 		if b.Namespace == "" {
-			b.Namespace = c.namespace
+			b.Namespace = l.ns
 		}
 		binds[b.Instance] = b
 		delete(recordedOnly, b.Instance)
@@ -81,7 +99,7 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, name, claimant, ref s
 	if len(binds) == 0 {
 		return nil
 	}
-	if err := c.reachable(); err != nil {
+	if err := l.reachable(); err != nil {
 		return err
 	}
 	insts := make([]string, 0, len(binds))
@@ -90,7 +108,7 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, name, claimant, ref s
 	}
 	sort.Strings(insts)
 	for _, i := range insts {
-		b, err := c.binding(ctx, binds[i], requirement(in.Root, i), !noClaim[i], claimant)
+		b, err := l.binding(ctx, binds[i], requirement(in.Root, i), !noClaim[i], claimant)
 		if err != nil {
 			if recordedOnly[i] {
 				// The current revision's binding, not the user's: say
@@ -104,8 +122,8 @@ func (c *Client) bind(ctx context.Context, in *plan.Input, name, claimant, ref s
 				}
 				return &errdefs.Error{Kind: kind, Msg: fmt.Sprintf("release %q is bound: %s", name, err.Error()),
 					Fixes: []errdefs.Fix{
-						{Run: []string{"upgrade", name, ref, "-n", c.namespace, "--unbind", i}},
-						{Run: []string{"upgrade", name, ref, "-n", c.namespace, "--bind", i + "=RELEASE"}},
+						{Run: []string{"upgrade", name, ref, "-n", l.ns, "--unbind", i}},
+						{Run: []string{"upgrade", name, ref, "-n", l.ns, "--bind", i + "=RELEASE"}},
 					}}
 			}
 			return err
@@ -133,11 +151,11 @@ func requires(b *bundle.Bundle, inst string) bool { return requirement(b, inst) 
 // With claim, the binding uses the provider's claims when it offers them.
 // A provider of another namespace is read from its grant to claimant
 // instead (grantedBinding): not its record.
-func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool, claimant string) (*plan.Binding, error) {
-	if b.Namespace != "" && b.Namespace != c.namespace {
-		return c.grantedBinding(ctx, b, r, claim, claimant)
+func (l *links) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool, claimant string) (*plan.Binding, error) {
+	if b.Namespace != "" && b.Namespace != l.ns {
+		return l.grantedBinding(ctx, b, r, claim, claimant)
 	}
-	out, rel, err := c.boundRelease(b, claim)
+	out, rel, err := l.boundRelease(b, claim)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +165,7 @@ func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement
 	if err := plan.CheckBinding(r, out); err != nil {
 		return nil, err
 	}
-	if err := c.fromRepository(ctx, out, rel, r.Repository); err != nil {
+	if err := l.fromRepository(ctx, out, rel, r.Repository); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -156,11 +174,11 @@ func (c *Client) binding(ctx context.Context, b plan.Bind, r *bundle.Requirement
 // boundRelease finds the provider release of binding b and what its
 // record says of its root bundle (name, version, repository), to be
 // checked; its bundle, claims and outputs are left to fromRepository.
-func (c *Client) boundRelease(b plan.Bind, claim bool) (*plan.Binding, *helmrelease.Release, error) {
+func (l *links) boundRelease(b plan.Bind, claim bool) (*plan.Binding, *helmrelease.Release, error) {
 	if b.Namespace == "" {
-		b.Namespace = c.namespace
+		b.Namespace = l.ns
 	}
-	rel, err := c.provider(b.Namespace, b.Release)
+	rel, err := l.provider(b.Namespace, b.Release)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,10 +202,10 @@ func (c *Client) boundRelease(b plan.Bind, claim bool) (*plan.Binding, *helmrele
 // (plan.DigestAnnotation), when it recorded one. The outputs are rendered
 // from the repository's bundle over the values rel recorded: values are
 // the provider's to change, templates are code.
-func (c *Client) fromRepository(ctx context.Context, out *plan.Binding, rel *helmrelease.Release, repository string) error {
+func (l *links) fromRepository(ctx context.Context, out *plan.Binding, rel *helmrelease.Release, repository string) error {
 	b, name, v := out.Bind, out.Provider.Name, out.Provider.Version
 	target := out.Target()
-	full, err := c.loadServed(ctx, repository, name, v)
+	full, err := l.loadServed(ctx, repository, name, v)
 	if errors.Is(err, errNotServed) {
 		return errdefs.Fixable(ErrNotFound, upgradeFrom(rel, repository, name, ""),
 			"bind %s: release %s has %s %s, which %s does not serve: a binding renders the provider's claims and outputs from the bundle its requirement's repository serves", b, target, name, v, repository)
@@ -201,7 +219,7 @@ func (c *Client) fromRepository(ctx context.Context, out *plan.Binding, rel *hel
 	}
 	switch want := rel.Chart.Metadata.Annotations[plan.DigestAnnotation]; {
 	case want == "":
-		c.log("bind %s: release %s records no digest of %s %s (installed by an earlier version of bundle): bound to %s %s as %s serves it (%s)", b, target, name, v, name, v, repository, got)
+		l.log("bind %s: release %s records no digest of %s %s (installed by an earlier version of bundle): bound to %s %s as %s serves it (%s)", b, target, name, v, name, v, repository, got)
 	case want != got && out.Repository == "":
 		return errdefs.Fixable(errdefs.ErrStale, upgradeFrom(rel, repository, name, v.String()),
 			"bind %s: provider %s was installed from a directory or an archive as %s %s with digest %s, which is not %s %s as %s serves it (%s)", b, target, name, v, want, name, v, repository, got)
@@ -220,7 +238,7 @@ func (c *Client) fromRepository(ctx context.Context, out *plan.Binding, rel *hel
 	if rec, ok := rel.Chart.Metadata.Annotations[plan.OutputsAnnotation]; ok {
 		var recorded map[string]string
 		if json.Unmarshal([]byte(rec), &recorded) != nil || !maps.Equal(recorded, outs) {
-			c.log("bind %s: the outputs release %s records are not those its bundle renders; using the rendered ones", b, target)
+			l.log("bind %s: the outputs release %s records are not those its bundle renders; using the rendered ones", b, target)
 		}
 	}
 	out.Provider, out.Outputs = full, outs
@@ -236,18 +254,18 @@ var errNotServed = errors.New("not served")
 // the client's repositories (their signature policy applies). A version
 // the repository does not list matches errNotServed (and ErrNotFound);
 // any other failure is one line saying what was loaded from where.
-func (c *Client) loadServed(ctx context.Context, repository, name string, v *semver.Version) (*bundle.Bundle, error) {
-	if c.repos == nil {
+func (l *links) loadServed(ctx context.Context, repository, name string, v *semver.Version) (*bundle.Bundle, error) {
+	if l.repos == nil {
 		return nil, errdefs.New(errdefs.ErrUnsupported, "no repositories to load %s %s from", name, v)
 	}
 	ref := resolve.Ref{Repository: repository, Name: name}
-	vs, err := c.repos.Versions(ctx, ref)
+	vs, err := l.repos.Versions(ctx, ref)
 	if err == nil && !slices.ContainsFunc(vs, v.Equal) {
 		return nil, errdefs.Wrap(ErrNotFound, errNotServed, "%s does not serve %s %s", repository, name, v)
 	}
 	var b *bundle.Bundle
 	if err == nil {
-		b, err = c.repos.Load(ctx, ref, v)
+		b, err = l.repos.Load(ctx, ref, v)
 	}
 	if err == nil && (b.Name != name || !b.Version.Equal(v)) {
 		err = fmt.Errorf("it serves %s instead", b)
@@ -276,8 +294,8 @@ func upgradeFrom(rel *helmrelease.Release, repository, name, version string) []e
 // provider returns the revision of release ns/name that a binding uses:
 // the deployed one, else the latest unless uninstalled; nil when there is
 // none.
-func (c *Client) provider(ns, name string) (*helmrelease.Release, error) {
-	store, err := c.storageFor(ns)
+func (l *links) provider(ns, name string) (*helmrelease.Release, error) {
+	store, err := l.storageFor(ns)
 	if err != nil {
 		return nil, fmt.Errorf("reading release %s/%s: %w", ns, name, err)
 	}
@@ -313,21 +331,21 @@ func (c *Client) provider(ns, name string) (*helmrelease.Release, error) {
 // the Secrets of ns (reading another namespace's releases needs no more
 // than reading its Secrets), or, over another driver, the storage of
 // every namespace.
-func (c *Client) storageFor(ns string) (*storage.Storage, error) {
-	if ns == c.namespace {
-		return c.cfg.Releases, nil
+func (l *links) storageFor(ns string) (*storage.Storage, error) {
+	if ns == l.ns {
+		return l.cfg.Releases, nil
 	}
-	if _, ok := c.cfg.Releases.Driver.(*driver.Secrets); ok && c.env != nil && c.env.Clientset != nil {
-		cs, err := c.env.Clientset()
+	if _, ok := l.cfg.Releases.Driver.(*driver.Secrets); ok && l.env != nil && l.env.Clientset != nil {
+		cs, err := l.env.Clientset()
 		if err != nil {
 			return nil, err
 		}
 		return storage.Init(driver.NewSecrets(cs.CoreV1().Secrets(ns))), nil
 	}
-	if c.env == nil || c.env.AllNamespaces == nil {
+	if l.env == nil || l.env.AllNamespaces == nil {
 		return nil, errors.New("no storage for other namespaces (Env.AllNamespaces)")
 	}
-	all, err := c.env.AllNamespaces()
+	all, err := l.env.AllNamespaces()
 	if err != nil {
 		return nil, err
 	}

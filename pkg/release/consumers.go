@@ -62,11 +62,11 @@ func (c *Client) Consumers(ctx context.Context, name string) ([]Consumer, error)
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	return c.consumers(ctx, name)
+	return c.links.consumers(ctx, name)
 }
 
-func (c *Client) consumers(ctx context.Context, name string) ([]Consumer, error) {
-	cs, _, err := c.findConsumers(ctx, name)
+func (l *links) consumers(ctx context.Context, name string) ([]Consumer, error) {
+	cs, _, err := l.findConsumers(ctx, name)
 	return cs, err
 }
 
@@ -76,21 +76,21 @@ func (c *Client) consumers(ctx context.Context, name string) ([]Consumer, error)
 // unverified, the apps of other namespaces that the claim objects in this
 // namespace name (ClaimOfLabel): an app bound without a claim from another
 // namespace cannot be seen then.
-func (c *Client) findConsumers(ctx context.Context, name string) (out []Consumer, partial, _ error) {
-	rels, err := c.listLatest(true)
+func (l *links) findConsumers(ctx context.Context, name string) (out []Consumer, partial, _ error) {
+	rels, err := l.listLatest(true)
 	if err != nil {
 		partial = err
-		if rels, err = c.listLatest(false); err != nil {
+		if rels, err = l.listLatest(false); err != nil {
 			return nil, nil, fmt.Errorf("finding the consumers of %q: %w", name, err)
 		}
 	}
-	target := c.namespace + "/" + name
+	target := l.ns + "/" + name
 	var granted []Consumer
 	for _, r := range rels {
 		if r.Info != nil && (r.Info.Status == helmrelease.StatusUninstalled || r.Info.Status == helmrelease.StatusUninstalling) {
 			continue
 		}
-		if g := grantOf(r); g != nil && r.Namespace == c.namespace && g.Provider.Namespace == c.namespace && g.Provider.Release == name {
+		if g := grantOf(r); g != nil && r.Namespace == l.ns && g.Provider.Namespace == l.ns && g.Provider.Release == name {
 			granted = append(granted, Consumer{Release: g.Consumer.Release, Namespace: g.Consumer.Namespace, Instance: g.Consumer.Instance,
 				Requires: g.Provider.Bundle, Grant: &plan.Grant{Namespace: r.Namespace, Name: r.Name}})
 			continue
@@ -101,7 +101,7 @@ func (c *Client) findConsumers(ctx context.Context, name string) (out []Consumer
 			}
 			co := Consumer{Release: r.Name, Namespace: r.Namespace, Bundle: r.Chart.Metadata.Name,
 				Repository: r.Chart.Metadata.Annotations[plan.RepositoryAnnotation],
-				Instance:   res.Instance, Requires: res.Bundle, Constraint: res.Constraint, App: c.wholeOf(record(r))}
+				Instance:   res.Instance, Requires: res.Bundle, Constraint: res.Constraint, App: l.wholeOf(record(r))}
 			if cb, _, err := providerBundle(r); err == nil {
 				if req := requirement(cb, res.Instance); req != nil {
 					co.Outputs = req.Outputs
@@ -123,12 +123,12 @@ func (c *Client) findConsumers(ctx context.Context, name string) (out []Consumer
 		out = append(out, g)
 	}
 	if partial != nil {
-		claimed, err := c.claimsHere(ctx)
+		claimed, err := l.claimsHere(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("finding the consumers of %q: the releases of other namespaces cannot be read (%s), nor the claims in namespace %q: %w", name, oneLine(partial), c.namespace, err)
+			return nil, nil, fmt.Errorf("finding the consumers of %q: the releases of other namespaces cannot be read (%s), nor the claims in namespace %q: %w", name, oneLine(partial), l.ns, err)
 		}
 		for _, co := range claimed {
-			if co.Namespace != c.namespace && !slices.ContainsFunc(out, func(o Consumer) bool { return o.Namespace == co.Namespace && o.Release == co.Release }) {
+			if co.Namespace != l.ns && !slices.ContainsFunc(out, func(o Consumer) bool { return o.Namespace == co.Namespace && o.Release == co.Release }) {
 				out = append(out, co)
 			}
 		}
@@ -148,23 +148,23 @@ func (c *Client) findConsumers(ctx context.Context, name string) (out []Consumer
 // claimsHere are the apps whose claims have objects in the client's
 // namespace (ConfigMaps labelled ClaimOfLabel), unverified, once each per
 // instance.
-func (c *Client) claimsHere(ctx context.Context) ([]Consumer, error) {
-	if c.env == nil || c.env.Clientset == nil {
+func (l *links) claimsHere(ctx context.Context) ([]Consumer, error) {
+	if l.env == nil || l.env.Clientset == nil {
 		return nil, errors.New("no Kubernetes client (Env.Clientset)")
 	}
-	cs, err := c.env.Clientset()
+	cs, err := l.env.Clientset()
 	if err != nil {
 		return nil, err
 	}
-	l, err := cs.CoreV1().ConfigMaps(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: ClaimOfLabel})
+	cms, err := cs.CoreV1().ConfigMaps(l.ns).List(ctx, metav1.ListOptions{LabelSelector: ClaimOfLabel})
 	if err != nil {
 		return nil, err
 	}
 	var out []Consumer
-	for _, cm := range l.Items {
+	for _, cm := range cms.Items {
 		co := Consumer{Release: cm.Labels[ClaimOfLabel], Namespace: cm.Labels[ClaimNamespaceLabel], Instance: cm.Labels["app.kubernetes.io/component"], Unverified: true}
 		if co.Namespace == "" {
-			co.Namespace = c.namespace
+			co.Namespace = l.ns
 		}
 		if !slices.ContainsFunc(out, func(o Consumer) bool {
 			return o.Namespace == co.Namespace && o.Release == co.Release && o.Instance == co.Instance
@@ -210,22 +210,22 @@ func consumerName(co Consumer) string {
 
 // listLatest returns the latest revision of every release of the client's
 // namespace, or of every namespace.
-func (c *Client) listLatest(all bool) ([]*helmrelease.Release, error) {
-	cfg := c.cfg
+func (l *links) listLatest(all bool) ([]*helmrelease.Release, error) {
+	cfg := l.cfg
 	if all {
-		if c.env == nil || c.env.AllNamespaces == nil {
+		if l.env == nil || l.env.AllNamespaces == nil {
 			return nil, fmt.Errorf("no storage for every namespace (Env.AllNamespaces)")
 		}
 		var err error
-		if cfg, err = c.env.AllNamespaces(); err != nil {
+		if cfg, err = l.env.AllNamespaces(); err != nil {
 			return nil, err
 		}
 	}
-	l := action.NewList(cfg)
-	l.AllNamespaces = all
-	l.All = true
-	l.SetStateMask()
-	return l.Run()
+	list := action.NewList(cfg)
+	list.AllNamespaces = all
+	list.All = true
+	list.SetStateMask()
+	return list.Run()
 }
 
 // checkNoConsumers refuses to uninstall release name while the releases
@@ -272,8 +272,8 @@ func checkNoConsumers(name string, cs []Consumer) error {
 // consumer's constraint does not allow it, or b lacks an output a
 // consumer needs. doing says the operation ("upgrading \"db\" to mariadb
 // 2.0.0").
-func (c *Client) checkConsumersAllow(ctx context.Context, name string, b *bundle.Bundle, doing string) error {
-	cs, err := c.consumers(ctx, name)
+func (l *links) checkConsumersAllow(ctx context.Context, name string, b *bundle.Bundle, doing string) error {
+	cs, err := l.consumers(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -304,8 +304,8 @@ func (c *Client) checkConsumersAllow(ctx context.Context, name string, b *bundle
 
 // checkRollbackAllowed refuses to roll release name back to a revision
 // whose bundle a consumer's constraint does not allow.
-func (c *Client) checkRollbackAllowed(ctx context.Context, name string, revision int) error {
-	target, err := c.cfg.Releases.Get(name, revision)
+func (l *links) checkRollbackAllowed(ctx context.Context, name string, revision int) error {
+	target, err := l.cfg.Releases.Get(name, revision)
 	if err != nil {
 		return nil // Helm's rollback says it
 	}
@@ -313,5 +313,5 @@ func (c *Client) checkRollbackAllowed(ctx context.Context, name string, revision
 	if err != nil {
 		return nil
 	}
-	return c.checkConsumersAllow(ctx, name, b, fmt.Sprintf("rolling back %q to revision %d (%s)", name, revision, b))
+	return l.checkConsumersAllow(ctx, name, b, fmt.Sprintf("rolling back %q to revision %d (%s)", name, revision, b))
 }

@@ -78,7 +78,7 @@ func (c *Client) DiffRevision(ctx context.Context, rev *Revision, o diff.Options
 	// The revision the operation starts from, read before it runs.
 	var base *helmrelease.Release
 	if !rev.fresh {
-		base = c.base(name)
+		base = c.hist.base(name)
 	}
 	rel, err := c.Perform(ctx, &dry)
 	if err != nil {

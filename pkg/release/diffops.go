@@ -29,7 +29,7 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	last, err := c.stored(name, 0)
+	last, err := c.hist.stored(name, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	if _, err := c.Rollback(ctx, opts); err != nil {
 		return nil, err
 	}
-	version, err := c.rollbackTarget(last, opts.Revision)
+	version, err := c.hist.rollbackTarget(last, opts.Revision)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	last, err := c.stored(name, 0)
+	last, err := c.hist.stored(name, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func providers(rel *helmrelease.Release) []string {
 // consumerNames are the releases bound to release name,
 // "NAMESPACE/RELEASE (INSTANCE)".
 func (c *Client) consumerNames(ctx context.Context, name string) ([]string, error) {
-	cs, err := c.consumers(ctx, name)
+	cs, err := c.links.consumers(ctx, name)
 	if err != nil {
 		return nil, err
 	}

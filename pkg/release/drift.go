@@ -37,10 +37,10 @@ func (c *Client) Drift(ctx context.Context, name string, o diff.Options) (*diff.
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	if _, err := c.stored(name, 0); err != nil {
+	if _, err := c.hist.stored(name, 0); err != nil {
 		return nil, err
 	}
-	rel := c.base(name)
+	rel := c.hist.base(name)
 	if rel == nil || rel.Info == nil || rel.Info.Status == helmrelease.StatusUninstalled {
 		return nil, fmt.Errorf("release %q has no revision in the cluster to compare with", name)
 	}

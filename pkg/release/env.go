@@ -38,5 +38,5 @@ type Env struct {
 // NewWithEnv returns a client over a prepared Helm environment instead of a
 // kubeconfig.
 func NewWithEnv(env *Env, repos plan.References) *Client {
-	return &Client{cfg: env.Config, namespace: env.Namespace, repos: repos, env: env, fence: newFence(), notify: env.Notify}
+	return newClient(&Client{cfg: env.Config, namespace: env.Namespace, repos: repos, env: env, fence: newFence(), notify: env.Notify})
 }

@@ -110,7 +110,7 @@ func (c *Client) Get(ctx context.Context, name string, revision int) (*Details, 
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	r, err := c.stored(name, revision)
+	r, err := c.hist.stored(name, revision)
 	if err != nil {
 		return nil, err
 	}

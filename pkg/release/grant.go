@@ -89,7 +89,7 @@ func (c *Client) Grant(ctx context.Context, opts GrantOptions) (*Granted, error)
 		return nil, err
 	}
 	doing := fmt.Sprintf("grant %s to %s", opts.Provider, cons)
-	rel, err := c.provider(c.namespace, opts.Provider)
+	rel, err := c.links.provider(c.namespace, opts.Provider)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", doing, err)
 	}
@@ -108,7 +108,7 @@ func (c *Client) Grant(ctx context.Context, opts GrantOptions) (*Granted, error)
 			"%s: release %q was installed from a directory or an archive: its consumers load its bundle from the repository a grant names, so upgrade it from a repository first", doing, opts.Provider)
 	}
 	out := &plan.Binding{Bind: plan.Bind{Instance: cons.Instance, Namespace: c.namespace, Release: opts.Provider}, Provider: pb, Repository: repo, Claim: true}
-	if err := c.fromRepository(ctx, out, rel, repo); err != nil {
+	if err := c.links.fromRepository(ctx, out, rel, repo); err != nil {
 		return nil, fmt.Errorf("%s: %w", doing, err)
 	}
 	chrt, vals, rec, err := render.GrantChart(out, cons, subjects)
@@ -222,7 +222,7 @@ func (c *Client) Revoke(ctx context.Context, opts RevokeOptions) (*Uninstalled, 
 // unless force, and never with deleteData.
 func (c *Client) checkRevoke(rel *helmrelease.Release, g *plan.GrantRecord, deleteData, force bool) error {
 	cons := g.Consumer
-	bound, why := c.boundThrough(g)
+	bound, why := c.links.boundThrough(g)
 	fixes := []errdefs.Fix{
 		{Run: []string{"upgrade", cons.Release, "BUNDLE", "-n", cons.Namespace, "--unbind", cons.Instance}},
 		{Run: []string{"uninstall", cons.Release, "-n", cons.Namespace}},
@@ -250,9 +250,9 @@ func (c *Client) checkRevoke(rel *helmrelease.Release, g *plan.GrantRecord, dele
 // boundThrough reports whether grant g's consumer is bound to its
 // provider (the consumer's release records the binding), or why that
 // cannot be read.
-func (c *Client) boundThrough(g *plan.GrantRecord) (bool, error) {
+func (l *links) boundThrough(g *plan.GrantRecord) (bool, error) {
 	cons := g.Consumer
-	r, err := c.provider(cons.Namespace, cons.Release)
+	r, err := l.provider(cons.Namespace, cons.Release)
 	if err != nil {
 		return false, err
 	}
@@ -275,18 +275,18 @@ func (c *Client) boundThrough(g *plan.GrantRecord) (bool, error) {
 // digest must be the one the grant recorded. The provider's outputs are
 // the grant's: its owner rendered them. Nothing else of the provider's
 // namespace is read: not its release record, not its Secrets.
-func (c *Client) grantedBinding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool, claimant string) (*plan.Binding, error) {
+func (l *links) grantedBinding(ctx context.Context, b plan.Bind, r *bundle.Requirement, claim bool, claimant string) (*plan.Binding, error) {
 	if claimant == "" {
 		return nil, errdefs.New(errdefs.ErrInvalid, "bind %s: a binding to another namespace names its release (it is granted to one)", b)
 	}
-	cons := plan.Consumer{Namespace: c.namespace, Release: claimant, Instance: b.Instance}
+	cons := plan.Consumer{Namespace: l.ns, Release: claimant, Instance: b.Instance}
 	name := render.GrantName(b.Release, cons)
 	// The fix is the owner's to run, not the consumer's: said in words.
 	hint := fmt.Sprintf("; its owner grants it with: bundle grant %s %s -n %s", b.Release, cons, b.Namespace)
-	if c.env == nil || c.env.Clientset == nil {
+	if l.env == nil || l.env.Clientset == nil {
 		return nil, errors.New("no Kubernetes client to read grants with (Env.Clientset)")
 	}
-	cs, err := c.env.Clientset()
+	cs, err := l.env.Clientset()
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +314,7 @@ func (c *Client) grantedBinding(ctx context.Context, b plan.Bind, r *bundle.Requ
 	if err := plan.CheckBinding(r, out); err != nil {
 		return nil, err
 	}
-	full, err := c.loadServed(ctx, r.Repository, rec.Provider.Bundle, v)
+	full, err := l.loadServed(ctx, r.Repository, rec.Provider.Bundle, v)
 	if errors.Is(err, errNotServed) {
 		return nil, errdefs.New(ErrNotFound, "bind %s: its grant is of %s %s, which %s does not serve%s", b, rec.Provider.Bundle, v, r.Repository, hint)
 	}
@@ -351,7 +351,7 @@ func (c *Client) grantedBinding(ctx context.Context, b plan.Bind, r *bundle.Requ
 // before unless opts.Force: they are its consumers), with opts' hooks,
 // wait and dry run.
 func (c *Client) revokeAll(ctx context.Context, name string, opts UninstallOptions) error {
-	rels, err := c.listLatest(false)
+	rels, err := c.links.listLatest(false)
 	if err != nil {
 		return fmt.Errorf("uninstalling %q: finding its grants: %w", name, err)
 	}
@@ -374,7 +374,7 @@ func (c *Client) revokeAll(ctx context.Context, name string, opts UninstallOptio
 // its grants say its new version, digest and outputs, and its claims'
 // Jobs run against it as it is now.
 func (c *Client) regrant(ctx context.Context, name string, w WaitOptions) error {
-	rels, err := c.listLatest(false)
+	rels, err := c.links.listLatest(false)
 	if err != nil {
 		return fmt.Errorf("its grants could not be listed: %w", err)
 	}

@@ -13,7 +13,7 @@ func (c *Client) History(ctx context.Context, name string) ([]*Release, error) {
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	if _, err := c.stored(name, 0); err != nil {
+	if _, err := c.hist.stored(name, 0); err != nil {
 		return nil, err
 	}
 	h := action.NewHistory(c.cfg)

@@ -106,7 +106,7 @@ func TestAnExpiredLeaseIsTakenOverOnlyOnceSeenUnchanged(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), `release "db" in namespace "team" is being upgraded by build pid 7 since `) {
 					t.Fatalf("upgrade while the holder renews its lease: %v, want it refused naming the holder", err)
 				}
-				if got := history(t, f); fmt.Sprint(got) != "[1 deployed 2 pending-upgrade]" {
+				if got := statuses(t, f); fmt.Sprint(got) != "[1 deployed 2 pending-upgrade]" {
 					t.Errorf("history %v: the refused upgrade changed it", got)
 				}
 				return
@@ -117,7 +117,7 @@ func TestAnExpiredLeaseIsTakenOverOnlyOnceSeenUnchanged(t *testing.T) {
 			if took < time.Second {
 				t.Errorf("the expired lease was taken over after %s, before this process saw it unchanged for its duration (1s)", took)
 			}
-			if got := history(t, f); fmt.Sprint(got) != "[1 superseded 2 superseded 3 deployed]" {
+			if got := statuses(t, f); fmt.Sprint(got) != "[1 superseded 2 superseded 3 deployed]" {
 				t.Errorf("history %v", got)
 			}
 		})
@@ -242,7 +242,7 @@ func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := history(t, f); fmt.Sprint(got) != "[1 superseded 2 deployed]" {
+				if got := statuses(t, f); fmt.Sprint(got) != "[1 superseded 2 deployed]" {
 					t.Errorf("history %v", got)
 				}
 				return

@@ -72,12 +72,12 @@ func (c *Client) markStopped(name string, prev *Holder) error {
 // whose last revision is last, as helm install --replace does: it was
 // uninstalled with its history kept, or it failed and no revision of it is
 // deployed (a failed first install).
-func (c *Client) replaceable(last *helmrelease.Release) bool {
+func (h history) replaceable(last *helmrelease.Release) bool {
 	switch last.Info.Status {
 	case helmrelease.StatusUninstalled:
 		return true
 	case helmrelease.StatusFailed:
-		_, err := c.cfg.Releases.Deployed(last.Name)
+		_, err := h.cfg.Releases.Deployed(last.Name)
 		return errors.Is(err, driver.ErrNoDeployedReleases)
 	}
 	return false
@@ -87,11 +87,11 @@ func (c *Client) replaceable(last *helmrelease.Release) bool {
 // reuses, the requirement versions it keeps): the deployed one, as Helm's
 // upgrade has it, else the newest that was (one a stopped operation
 // superseded), else the last.
-func (c *Client) upgradeBase(last *helmrelease.Release) *helmrelease.Release {
+func (h history) upgradeBase(last *helmrelease.Release) *helmrelease.Release {
 	if last.Info.Status == helmrelease.StatusDeployed {
 		return last
 	}
-	hist, err := c.cfg.Releases.History(last.Name)
+	hist, err := h.cfg.Releases.History(last.Name)
 	if err != nil {
 		return last
 	}
@@ -109,11 +109,11 @@ func (c *Client) upgradeBase(last *helmrelease.Release) *helmrelease.Release {
 // goes to. The previous one is the newest earlier revision that was
 // deployed (deployed or superseded), skipping failed and pending ones:
 // rolling back after a failed or stopped upgrade restores what ran before.
-func (c *Client) rollbackTarget(last *helmrelease.Release, revision int) (int, error) {
+func (h history) rollbackTarget(last *helmrelease.Release, revision int) (int, error) {
 	if revision != 0 {
 		return revision, nil
 	}
-	hist, err := c.cfg.Releases.History(last.Name)
+	hist, err := h.cfg.Releases.History(last.Name)
 	if err != nil {
 		return 0, fmt.Errorf("history of %q: %w", last.Name, err)
 	}
@@ -125,8 +125,8 @@ func (c *Client) rollbackTarget(last *helmrelease.Release, revision int) (int, e
 		}
 	}
 	if target == 0 {
-		return 0, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"history", last.Name, "-n", c.namespace}}},
-			"release %q in namespace %q has no earlier deployed revision to roll back to (revision %d is %s)", last.Name, c.namespace, last.Version, last.Info.Status)
+		return 0, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"history", last.Name, "-n", h.ns}}},
+			"release %q in namespace %q has no earlier deployed revision to roll back to (revision %d is %s)", last.Name, h.ns, last.Version, last.Info.Status)
 	}
 	return target, nil
 }

@@ -62,9 +62,9 @@ func holdLease(t *testing.T, f *releasetest.Fixture, op Operation, renewed time.
 	}
 }
 
-// history is "REVISION STATUS" of every stored revision of db, oldest
+// statuses is "REVISION STATUS" of every stored revision of db, oldest
 // first.
-func history(t *testing.T, f *releasetest.Fixture) []string {
+func statuses(t *testing.T, f *releasetest.Fixture) []string {
 	t.Helper()
 	rels, err := f.Config().Releases.History("db")
 	if err != nil {
@@ -140,7 +140,7 @@ func TestNextOperationRecoversAStoppedOne(t *testing.T) {
 			if err := operations[tt.op](ctx, c); err != nil {
 				t.Fatalf("%s: %v", tt.op, err)
 			}
-			if got := history(t, f); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			if got := statuses(t, f); fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("history %v, want %v", got, tt.want)
 			}
 			if tt.stopped > 0 {
@@ -176,8 +176,8 @@ func TestRollbackSkipsFailedRevisions(t *testing.T) {
 	if err == nil || err.Error() != want || !errors.Is(err, ErrNotFound) {
 		t.Errorf("rollback of a stopped first install: %v, want %s", err, want)
 	}
-	if fmt.Sprint(history(t, f)) != "[1 failed]" {
-		t.Errorf("history %v", history(t, f))
+	if fmt.Sprint(statuses(t, f)) != "[1 failed]" {
+		t.Errorf("history %v", statuses(t, f))
 	}
 }
 
@@ -199,7 +199,7 @@ func TestALiveLeaseBlocks(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("got  %s\nwant %s...", err, want)
 			}
-			if got := history(t, f); fmt.Sprint(got) != "[1 deployed 2 pending-upgrade]" {
+			if got := statuses(t, f); fmt.Sprint(got) != "[1 deployed 2 pending-upgrade]" {
 				t.Errorf("history %v: the blocked %s changed it", got, op)
 			}
 		})
@@ -224,7 +224,7 @@ func TestAnExpiredLeaseIsTakenOver(t *testing.T) {
 	if r.Info.Description != want {
 		t.Errorf("revision 2: %q\nwant %q", r.Info.Description, want)
 	}
-	if got := history(t, f); fmt.Sprint(got) != "[1 superseded 2 superseded 3 deployed]" {
+	if got := statuses(t, f); fmt.Sprint(got) != "[1 superseded 2 superseded 3 deployed]" {
 		t.Errorf("history %v", got)
 	}
 	noLeaseLeft(t, f)
@@ -290,7 +290,7 @@ func TestConcurrentOperationsExactlyOneProceeds(t *testing.T) {
 	if ok != 1 {
 		t.Errorf("%d of %d concurrent upgrades proceeded, want exactly 1", ok, n)
 	}
-	if got := history(t, f); fmt.Sprint(got) != "[1 superseded 2 deployed]" {
+	if got := statuses(t, f); fmt.Sprint(got) != "[1 superseded 2 deployed]" {
 		t.Errorf("history %v", got)
 	}
 }
@@ -305,7 +305,7 @@ func TestForbiddenLeasesFallBack(t *testing.T) {
 	if err := operations["upgrade"](context.Background(), c); err != nil {
 		t.Fatalf("upgrade without leases: %v", err)
 	}
-	if got := history(t, f); fmt.Sprint(got) != "[1 superseded 2 deployed]" {
+	if got := statuses(t, f); fmt.Sprint(got) != "[1 superseded 2 deployed]" {
 		t.Errorf("history %v", got)
 	}
 }

@@ -81,7 +81,18 @@ type Client struct {
 	notify func(string)
 	// guards are consulted before operations on a release of a whole
 	// (Guard).
-	guards []Guard
+	guards *guards
+	// links finds providers and consumers; hist reads stored revisions.
+	links *links
+	hist  history
+}
+
+// newClient is c with the parts made of its fields.
+func newClient(c *Client) *Client {
+	c.guards = &guards{}
+	c.hist = history{cfg: c.cfg, ns: c.namespace}
+	c.links = &links{cfg: c.cfg, env: c.env, ns: c.namespace, repos: c.repos, hist: c.hist, reachable: c.reachable, wholeOf: c.guards.wholeOf, log: c.log}
+	return c
 }
 
 // New returns a client for the cluster and namespace in opts, resolving
@@ -121,7 +132,7 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 		},
 		Clientset: cfg.KubernetesClientSet,
 	}
-	return &Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env, health: health, fence: fence, notify: opts.Notify}, nil
+	return newClient(&Client{cfg: cfg, flags: flags, namespace: ns, repos: repos, env: env, health: health, fence: fence, notify: opts.Notify}), nil
 }
 
 // Namespace returns the namespace the client works in.
@@ -328,7 +339,7 @@ func (c *Client) open(ctx context.Context, op Operation, name string, dryRun boo
 	if err != nil {
 		return ctx, nil, nil, err
 	}
-	if last, err = c.stored(name, 0); err != nil {
+	if last, err = c.hist.stored(name, 0); err != nil {
 		end()
 		return ctx, nil, nil, err
 	}

@@ -126,7 +126,7 @@ func (c *Client) prepareInstall(ctx context.Context, opts InstallOptions) (*Revi
 	if err := chartutil.ValidateReleaseName(up.ReleaseName); err != nil {
 		return nil, fmt.Errorf("release name %q: %v", up.ReleaseName, err)
 	}
-	if err := c.bind(ctx, in, up.ReleaseName, cmp.Or(up.ClaimHolder, up.ReleaseName), "", nil, nil); err != nil {
+	if err := c.links.bind(ctx, in, up.ReleaseName, cmp.Or(up.ClaimHolder, up.ReleaseName), "", nil, nil); err != nil {
 		return nil, err
 	}
 	p, err := in.Resolve(ctx, nil)
@@ -163,11 +163,11 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 	name := opts.ReleaseName
 	rev := &Revision{Name: name, Namespace: c.namespace, Options: opts}
 	if opts.StartFrom != "" {
-		start, err := c.stored(opts.StartFrom, 0)
+		start, err := c.hist.stored(opts.StartFrom, 0)
 		if err != nil {
 			return nil, fmt.Errorf("upgrading %q from %q: %w", name, opts.StartFrom, err)
 		}
-		rev.start = c.upgradeBase(start)
+		rev.start = c.hist.upgradeBase(start)
 	}
 	last, err := c.cfg.Releases.Last(name)
 	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
@@ -187,7 +187,7 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 		if rev.start != nil {
 			recorded, unbind = recordedBindings(rev.start), opts.Unbind
 		}
-		if err := c.bind(ctx, in, name, cmp.Or(opts.ClaimHolder, name), opts.Reference, recorded, unbind); err != nil {
+		if err := c.links.bind(ctx, in, name, cmp.Or(opts.ClaimHolder, name), opts.Reference, recorded, unbind); err != nil {
 			return nil, err
 		}
 		p, err := in.Resolve(ctx, nil)
@@ -209,12 +209,12 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 	rev.Base = last.Version
 	if opts.ClaimHolder == "" {
 		var err error
-		if rev.Options, rev.whole, err = c.guardUpgrade(ctx, last, opts); err != nil {
+		if rev.Options, rev.whole, err = c.guards.upgrade(ctx, last, opts); err != nil {
 			return nil, err
 		}
 		opts = rev.Options
 	}
-	from := c.upgradeBase(last)
+	from := c.hist.upgradeBase(last)
 	var installed []plan.Resolved
 	if !opts.UpdateDeps && from.Chart != nil && from.Chart.Metadata != nil {
 		installed, _ = plan.ParseResolved(from.Chart.Metadata.Annotations)
@@ -222,7 +222,7 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 	if rev.start == nil {
 		rev.start = from
 	}
-	if err := c.bind(ctx, in, name, cmp.Or(opts.ClaimHolder, name), opts.Reference, recordedBindings(rev.start), opts.Unbind); err != nil {
+	if err := c.links.bind(ctx, in, name, cmp.Or(opts.ClaimHolder, name), opts.Reference, recordedBindings(rev.start), opts.Unbind); err != nil {
 		return nil, err
 	}
 	p, err := in.Resolve(ctx, plan.PreferInstalled(installed))
@@ -232,11 +232,11 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 	holdClaims(p, opts.ClaimHolder)
 	rev.Plan = p
 	if rev.whole != "" {
-		if err := c.guardPerform(ctx, rev, rev.whole); err != nil {
+		if err := c.guards.perform(ctx, rev, rev.whole); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.checkConsumersAllow(ctx, name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
+	if err := c.links.checkConsumersAllow(ctx, name, p.Root.Bundle, fmt.Sprintf("upgrading %q to %s", name, p.Root.Bundle)); err != nil {
 		return nil, err
 	}
 	user, defaults, err := upgradeValues(rev.start, p.Values, opts)
@@ -299,7 +299,7 @@ func (c *Client) Perform(ctx context.Context, rev *Revision) (*Release, error) {
 			return nil, err
 		}
 		defer endWhole()
-		if err := c.guardPerform(ctx, rev, rev.whole); err != nil {
+		if err := c.guards.perform(ctx, rev, rev.whole); err != nil {
 			return nil, err
 		}
 	}
@@ -308,7 +308,7 @@ func (c *Client) Perform(ctx context.Context, rev *Revision) (*Release, error) {
 	if err == nil {
 		now = last.Version
 	}
-	if rev.fresh && err == nil && !c.replaceable(last) {
+	if rev.fresh && err == nil && !c.hist.replaceable(last) {
 		return nil, c.errExists(last, opts.Reference)
 	}
 	if now != rev.Base {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 
+	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
@@ -17,23 +18,29 @@ import (
 // and Drift compare with it, and Status counts its drift), upgradeBase
 // (recover.go) picks it from a release's history.
 
+// history reads the stored revisions of the releases of one namespace.
+type history struct {
+	cfg *action.Configuration
+	ns  string
+}
+
 // stored reads revision of release name; 0 means its last, whatever its
 // state. ErrNotFound when the release or the revision is not stored.
-func (c *Client) stored(name string, revision int) (*helmrelease.Release, error) {
+func (h history) stored(name string, revision int) (*helmrelease.Release, error) {
 	if revision == 0 {
-		r, err := c.cfg.Releases.Last(name)
+		r, err := h.cfg.Releases.Last(name)
 		if errors.Is(err, driver.ErrReleaseNotFound) {
-			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"list", "-A"}}}, "release %q not found in namespace %q", name, c.namespace)
+			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"list", "-A"}}}, "release %q not found in namespace %q", name, h.ns)
 		}
 		return r, err
 	}
-	r, err := c.cfg.Releases.Get(name, revision)
+	r, err := h.cfg.Releases.Get(name, revision)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
-		last, lerr := c.stored(name, 0)
+		last, lerr := h.stored(name, 0)
 		if lerr != nil {
 			return nil, lerr
 		}
-		return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"history", name, "-n", c.namespace}}}, "release %q has no revision %d in namespace %q: its revisions go up to %d", name, revision, c.namespace, last.Version)
+		return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"history", name, "-n", h.ns}}}, "release %q has no revision %d in namespace %q: its revisions go up to %d", name, revision, h.ns, last.Version)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading revision %d of %q: %w", revision, name, err)
@@ -44,12 +51,12 @@ func (c *Client) stored(name string, revision int) (*helmrelease.Release, error)
 // base is the revision of release name an upgrade starts from (the values
 // it reuses, the requirement versions it keeps: upgradeBase of its last);
 // nil when none is stored.
-func (c *Client) base(name string) *helmrelease.Release {
-	last, err := c.cfg.Releases.Last(name)
+func (h history) base(name string) *helmrelease.Release {
+	last, err := h.cfg.Releases.Last(name)
 	if err != nil {
 		return nil
 	}
-	return c.upgradeBase(last)
+	return h.upgradeBase(last)
 }
 
 // Record is a stored revision of a release, as the operations built above
@@ -124,7 +131,7 @@ func record(rel *helmrelease.Release) *Record {
 // Stored reads revision of release name (0: its last, whatever its
 // state); ErrNotFound when the release or the revision is not stored.
 func (c *Client) Stored(name string, revision int) (*Record, error) {
-	r, err := c.stored(name, revision)
+	r, err := c.hist.stored(name, revision)
 	if err != nil {
 		return nil, err
 	}
@@ -134,4 +141,4 @@ func (c *Client) Stored(name string, revision int) (*Record, error) {
 // Base is the revision of release name an upgrade starts from: the
 // deployed one, else the newest that was (one a stopped operation
 // superseded), else the last; nil when none is stored.
-func (c *Client) Base(name string) *Record { return record(c.base(name)) }
+func (c *Client) Base(name string) *Record { return record(c.hist.base(name)) }

@@ -36,17 +36,17 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		return nil, err
 	}
 	rb := action.NewRollback(v.gate(cfg))
-	if rb.Version, err = c.rollbackTarget(last, opts.Revision); err != nil {
+	if rb.Version, err = c.hist.rollbackTarget(last, opts.Revision); err != nil {
 		return nil, err
 	}
-	if err := c.checkRollbackAllowed(ctx, opts.ReleaseName, rb.Version); err != nil {
+	if err := c.links.checkRollbackAllowed(ctx, opts.ReleaseName, rb.Version); err != nil {
 		return nil, err
 	}
-	target, err := c.stored(opts.ReleaseName, rb.Version)
+	target, err := c.hist.stored(opts.ReleaseName, rb.Version)
 	if err != nil {
 		return nil, err
 	}
-	ctx, endGuard, err := c.guard(ctx, func(g Guard, ctx context.Context) (context.Context, func(), error) {
+	ctx, endGuard, err := c.guards.check(ctx, func(g Guard, ctx context.Context) (context.Context, func(), error) {
 		return g.CheckRollback(ctx, record(last), record(target))
 	})
 	if err != nil {
@@ -80,7 +80,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 			return nil, fmt.Errorf("rolled back %q, but %w", opts.ReleaseName, err)
 		}
 	}
-	r, err := c.stored(opts.ReleaseName, 0)
+	r, err := c.hist.stored(opts.ReleaseName, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 		return nil, err
 	}
 	st := &Status{Details: rel, Drifted: -1}
-	st.Consumers, _ = c.consumers(ctx, name) // none found is no reason to fail
+	st.Consumers, _ = c.links.consumers(ctx, name) // none found is no reason to fail
 	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)
@@ -101,7 +101,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 			}
 		}
 	}
-	if cur := c.base(name); cur != nil && cur.Version == rel.Revision {
+	if cur := c.hist.base(name); cur != nil && cur.Version == rel.Revision {
 		if n, err := c.Drifted(ctx, name); err != nil {
 			st.DriftError = err
 		} else {

@@ -61,7 +61,7 @@ func (c *Client) Test(ctx context.Context, name string, opts TestOptions) (*Test
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	last, err := c.stored(name, 0)
+	last, err := c.hist.stored(name, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -91,7 +91,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	}
 	if opts.DeleteData || !opts.Force {
 		// Read once: who is bound, and whether all could be seen.
-		cs, partial, err := c.findConsumers(ctx, opts.ReleaseName)
+		cs, partial, err := c.links.findConsumers(ctx, opts.ReleaseName)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 			}
 		}
 	}
-	ctx, endGuard, err := c.guard(ctx, func(g Guard, ctx context.Context) (context.Context, func(), error) {
+	ctx, endGuard, err := c.guards.check(ctx, func(g Guard, ctx context.Context) (context.Context, func(), error) {
 		return g.CheckUninstall(ctx, record(last), opts)
 	})
 	if err != nil {

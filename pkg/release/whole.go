@@ -54,11 +54,14 @@ type Guard interface {
 }
 
 // Guard makes g a guard of every later operation of the client.
-func (c *Client) Guard(g Guard) { c.guards = append(c.guards, g) }
+func (c *Client) Guard(g Guard) { c.guards.all = append(c.guards.all, g) }
+
+// guards are a client's Guards, consulted in the order they were added.
+type guards struct{ all []Guard }
 
 // wholeOf is the whole a guard says rec is part of; "" for none.
-func (c *Client) wholeOf(rec *Record) string {
-	for _, g := range c.guards {
+func (gs *guards) wholeOf(rec *Record) string {
+	for _, g := range gs.all {
 		if w := g.WholeOf(rec); w != "" {
 			return w
 		}
@@ -66,12 +69,12 @@ func (c *Client) wholeOf(rec *Record) string {
 	return ""
 }
 
-// guardUpgrade consults the guards on an upgrade of last; opts comes back
+// upgrade consults the guards on an upgrade of last; opts comes back
 // with the PartOf a guard gave (the first that gave one).
-func (c *Client) guardUpgrade(ctx context.Context, last *helmrelease.Release, opts UpgradeOptions) (UpgradeOptions, string, error) {
+func (gs *guards) upgrade(ctx context.Context, last *helmrelease.Release, opts UpgradeOptions) (UpgradeOptions, string, error) {
 	rec := record(last)
 	whole := ""
-	for _, g := range c.guards {
+	for _, g := range gs.all {
 		part, w, err := g.CheckUpgrade(ctx, rec, opts)
 		if err != nil {
 			return opts, "", err
@@ -106,9 +109,9 @@ func mergePartOf(part, given PartOf) PartOf {
 	return part
 }
 
-// guardPerform consults the guards on performing rev, part of whole.
-func (c *Client) guardPerform(ctx context.Context, rev *Revision, whole string) error {
-	for _, g := range c.guards {
+// perform consults the guards on performing rev, part of whole.
+func (gs *guards) perform(ctx context.Context, rev *Revision, whole string) error {
+	for _, g := range gs.all {
 		if err := g.CheckPerform(ctx, rev, whole); err != nil {
 			return err
 		}
@@ -116,16 +119,16 @@ func (c *Client) guardPerform(ctx context.Context, rev *Revision, whole string) 
 	return nil
 }
 
-// guard consults the guards with check (CheckRollback or CheckUninstall),
+// check consults the guards with check (CheckRollback or CheckUninstall),
 // chaining the contexts they return; end ends what they hold.
-func (c *Client) guard(ctx context.Context, check func(Guard, context.Context) (context.Context, func(), error)) (context.Context, func(), error) {
+func (gs *guards) check(ctx context.Context, check func(Guard, context.Context) (context.Context, func(), error)) (context.Context, func(), error) {
 	var ends []func()
 	end := func() {
 		for i := len(ends) - 1; i >= 0; i-- {
 			ends[i]()
 		}
 	}
-	for _, g := range c.guards {
+	for _, g := range gs.all {
 		next, e, err := check(g, ctx)
 		if err != nil {
 			end()
@@ -171,7 +174,7 @@ func (c *Client) Clientset() (kubernetes.Interface, error) {
 // Latest is the last revision of every release of the client's namespace
 // (with all, of every namespace), uninstalled ones included.
 func (c *Client) Latest(all bool) ([]*Record, error) {
-	rels, err := c.listLatest(all)
+	rels, err := c.links.listLatest(all)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +222,7 @@ func (c *Client) Put(ctx context.Context, opts PutOptions) (*Release, error) {
 	}
 	var done *helmrelease.Release
 	last, lerr := c.cfg.Releases.Last(opts.Name)
-	if lerr == nil && last.Info.Status != helmrelease.StatusUninstalled && c.wasDeployed(opts.Name) {
+	if lerr == nil && last.Info.Status != helmrelease.StatusUninstalled && c.hist.wasDeployed(opts.Name) {
 		up := action.NewUpgrade(cfg)
 		up.Namespace = c.namespace
 		up.Description = opts.Description
@@ -250,8 +253,8 @@ func (c *Client) Put(ctx context.Context, opts PutOptions) (*Release, error) {
 
 // wasDeployed reports whether a revision of release name was deployed
 // (deployed or superseded).
-func (c *Client) wasDeployed(name string) bool {
-	hist, err := c.cfg.Releases.History(name)
+func (h history) wasDeployed(name string) bool {
+	hist, err := h.cfg.Releases.History(name)
 	if err != nil {
 		return false
 	}
@@ -320,13 +323,13 @@ func (c *Client) ClaimBinding(ctx context.Context, holder string, r plan.Resolve
 			con, _ = semver.NewConstraint("*")
 		}
 		req := &bundle.Requirement{Name: r.Instance, Bundle: r.Bundle, Repository: r.Repository, Version: r.Constraint, Constraint: con}
-		return c.binding(ctx, bind, req, true, holder)
+		return c.links.binding(ctx, bind, req, true, holder)
 	}
 	v, err := semver.NewVersion(r.Version)
 	if err != nil {
 		return nil, fmt.Errorf("version %q: %v", r.Version, err)
 	}
-	full, err := c.loadServed(ctx, r.Repository, r.Bundle, v)
+	full, err := c.links.loadServed(ctx, r.Repository, r.Bundle, v)
 	if err != nil {
 		return nil, errdefs.Wrap(errdefs.ErrFailed, err, "rendered from the provider's bundle as its repository serves it: %s", err)
 	}
