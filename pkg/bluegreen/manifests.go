@@ -13,9 +13,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// issued reports whether an Ingress's metadata asks cert-manager's
+// askedOfCertManager reports whether an Ingress's metadata asks cert-manager's
 // ingress-shim for its TLS certificates (the Secrets it then names).
-func issued(meta map[string]any) bool {
+func askedOfCertManager(meta map[string]any) bool {
 	ann, _ := meta["annotations"].(map[string]any)
 	for _, k := range []string{"cert-manager.io/issuer", "cert-manager.io/cluster-issuer", "kubernetes.io/tls-acme"} {
 		if _, ok := ann[k]; ok {
@@ -123,7 +123,7 @@ func SplitIngresses(manifests, name, color string) (rest, ingresses string, err 
 		tls, _ := spec["tls"].([]any)
 		for _, t := range tls {
 			if tm, ok := t.(map[string]any); ok {
-				if n, ok := tm["secretName"].(string); ok && !own[n] && issued(meta) {
+				if n, ok := tm["secretName"].(string); ok && !own[n] && askedOfCertManager(meta) {
 					tm["secretName"] = stableName(n)
 				}
 			}

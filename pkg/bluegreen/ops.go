@@ -88,8 +88,8 @@ func (b *Client) Prune(ctx context.Context, name string) (*State, *release.Unins
 		return nil, nil, err
 	}
 	// The claims only the spare used go with it.
-	h.claims = usedBy(h, live)
-	h.made = keepMade(h, h.claims)
+	h.claims = claimsUsedBy(h, live)
+	h.made = madeClaims(h, h.claims)
 	// A spare already gone (uninstalled by hand, or by a prune that was
 	// cut short before the router recorded it) is pruned already.
 	un := &release.Uninstalled{Release: &release.Release{Name: st.SpareRelease(), Namespace: b.ns}}

@@ -30,8 +30,8 @@ func ingressFile(c string) string { return "colors/" + c + "/ingresses.yaml" }
 // (release.Client.ClaimBinding). A router that carries none (made by an
 // earlier version) has its claims made again from the providers, bound as
 // a new binding is.
-func (b *Client) heldBy(ctx context.Context, rel *release.Record) (held, error) {
-	h := held{made: map[string]render.HeldClaim{}, ingresses: map[string]string{}}
+func (b *Client) heldBy(ctx context.Context, rel *release.Record) (holdings, error) {
+	h := holdings{made: map[string]render.HeldClaim{}, ingresses: map[string]string{}}
 	if rel == nil {
 		return h, nil
 	}
@@ -72,7 +72,7 @@ func claimFile(inst string) string { return "claims/" + inst + ".json" }
 // st.Live's pods (none without a live colour: the first install's claims
 // come before its colour) and its Ingresses are st.Live's, with the claims
 // h holds, recording st.
-func (b *Client) route(ctx context.Context, st *State, h held) error {
+func (b *Client) route(ctx context.Context, st *State, h holdings) error {
 	var services string
 	if st.Live != "" {
 		live, err := b.rel.Stored(st.LiveRelease(), 0)
@@ -144,13 +144,13 @@ func (b *Client) route(ctx context.Context, st *State, h held) error {
 		verb = "switching"
 	}
 	if _, err := b.rel.Put(ctx, release.PutOptions{Name: st.Name, Chart: chrt, Values: vals, Description: desc, MaxHistory: 10}); err != nil {
-		return fmt.Errorf("%s blue-green app %q to %s: %w", verb, st.Name, routed(st), err)
+		return fmt.Errorf("%s blue-green app %q to %s: %w", verb, st.Name, routeTarget(st), err)
 	}
 	return nil
 }
 
-// routed says what route routes st to, for its errors.
-func routed(st *State) string {
+// routeTarget says what route routes st to, for its errors.
+func routeTarget(st *State) string {
 	if st.Live == "" {
 		return "no colour yet (its claims first)"
 	}

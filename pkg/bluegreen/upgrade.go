@@ -59,13 +59,13 @@ func (b *Client) Upgrade(ctx context.Context, opts release.UpgradeOptions) (*Sta
 		if st != nil {
 			now = &State{Name: name, Live: st.Live, Spare: st.Spare}
 		}
-		if err := b.route(ctx, now, bg.held); err != nil {
+		if err := b.route(ctx, now, bg.holds); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: making the app's claims: %w", name, err)
 		}
 	}
 	// Made now or by an earlier try that stopped waiting: the colour is
 	// installed once they are done.
-	if len(bg.held.claims) > 0 {
+	if len(bg.holds.claims) > 0 {
 		if err := b.rel.WaitJobs(ctx, name, opts.WaitOptions); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched; a claim Job that failed is made again once deleted): %w", name, bg.rev.Name, err)
 		}
@@ -77,9 +77,9 @@ func (b *Client) Upgrade(ctx context.Context, opts release.UpgradeOptions) (*Sta
 	if rel.Status != helmrelease.StatusDeployed.String() {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, bg.rev.Name, rel.Status)
 	}
-	bg.held.ingresses[bg.next.Live] = *bg.ingresses
+	bg.holds.ingresses[bg.next.Live] = *bg.ingresses
 	bg.next.Revision, bg.next.Release = rel.Revision, rel
-	if err := b.route(ctx, bg.next, bg.held); err != nil {
+	if err := b.route(ctx, bg.next, bg.holds); err != nil {
 		return nil, err
 	}
 	if st != nil {
@@ -148,7 +148,7 @@ func (b *Client) Diff(ctx context.Context, opts release.UpgradeOptions, o diff.O
 type blueGreen struct {
 	rev          *release.Revision
 	next         *State
-	held         held
+	holds        holdings
 	claimsChange bool
 	ingresses    *string // the colour's, as its post-renderer takes them
 }
@@ -212,14 +212,14 @@ func (b *Client) planBlueGreen(ctx context.Context, opts release.UpgradeOptions,
 	// The router holds what the new colour claims and, until it is
 	// pruned, what the colour that becomes the spare claims.
 	newClaims, newMade := claimsOf(p, render.ReleaseOptions{Name: name, Namespace: b.ns})
-	h.claims, h.made = usedBy(h, liveRel), keepMade(h, usedBy(h, liveRel))
+	h.claims, h.made = claimsUsedBy(h, liveRel), madeClaims(h, claimsUsedBy(h, liveRel))
 	for _, r := range newClaims {
 		h.claims = append(h.claims[:0:0], withoutInstance(h.claims, r.Instance)...)
 		h.claims = append(h.claims, r)
 		h.made[r.Instance] = newMade[r.Instance]
 	}
 	routerClaims := routerRel.Resolved()
-	bg := &blueGreen{rev: rev, held: h, claimsChange: claimKeys(h.claims) != claimKeys(routerClaims), ingresses: ingresses}
+	bg := &blueGreen{rev: rev, holds: h, claimsChange: claimKeys(h.claims) != claimKeys(routerClaims), ingresses: ingresses}
 	bg.next = &State{Name: name, Live: color, Spare: live}
 	before := map[string]bool{}
 	for _, r := range routerClaims {
@@ -270,8 +270,8 @@ func sameClaims(name string, recorded []plan.Resolved, p *plan.Plan) error {
 	return nil
 }
 
-// held is what a router holds besides its Services.
-type held struct {
+// holdings are what a router holds besides its Services.
+type holdings struct {
 	// claims are the app's bindings that use a claim, as recorded, and
 	// made the claims themselves by instance, as the router renders them
 	// (and carries them in its chart, claimFile): once for both colours.
@@ -296,9 +296,9 @@ func claimsOf(p *plan.Plan, rel render.ReleaseOptions) ([]plan.Resolved, map[str
 	return rs, render.HeldClaims(bound, rel)
 }
 
-// usedBy is what of the claims h holds colour release rel uses (its
+// claimsUsedBy is what of the claims h holds colour release rel uses (its
 // recorded claimed bindings, same instance and provider); none for nil.
-func usedBy(h held, rel *release.Record) []plan.Resolved {
+func claimsUsedBy(h holdings, rel *release.Record) []plan.Resolved {
 	uses := map[string]string{}
 	for _, r := range rel.Resolved() {
 		if r.Claim {
@@ -314,8 +314,8 @@ func usedBy(h held, rel *release.Record) []plan.Resolved {
 	return out
 }
 
-// keepMade is h's claims of rs.
-func keepMade(h held, rs []plan.Resolved) map[string]render.HeldClaim {
+// madeClaims is h's claims of rs.
+func madeClaims(h holdings, rs []plan.Resolved) map[string]render.HeldClaim {
 	out := map[string]render.HeldClaim{}
 	for _, r := range rs {
 		if hc, ok := h.made[r.Instance]; ok {
