@@ -203,17 +203,29 @@ func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 		return err
 	}
 	opts := o.options(name, src, o.wait.options(c))
-	err = o.preview(c, fmt.Sprintf("Upgrade blue-green app %q as shown?", name), name, func() (*diff.Plan, error) {
-		p, next, err := cl.apps.Diff(c.Context, opts, diff.Options{Context: o.diffContext})
-		if err == nil {
-			printBlueGreenPlan(c.App.Writer, cl.Namespace(), next)
+	// With --diff or --confirm, the upgrade shown is the one performed:
+	// planned (its bundle read and resolved) once, and refused if the app
+	// changes in between.
+	var plan *bluegreen.Plan
+	err = o.preview(c, fmt.Sprintf("Upgrade blue-green app %q as shown?", name), name, func() (_ *diff.Plan, err error) {
+		if plan, err = cl.apps.PlanUpgrade(c.Context, opts); err != nil {
+			return nil, err
 		}
-		return p, err
+		d, err := cl.apps.DiffPlan(c.Context, plan, diff.Options{Context: o.diffContext})
+		if err == nil {
+			printBlueGreenPlan(c.App.Writer, cl.Namespace(), plan.Next)
+		}
+		return d, err
 	})
 	if err != nil {
 		return err
 	}
-	st, err := cl.apps.Upgrade(c.Context, opts)
+	var st *bluegreen.State
+	if plan != nil {
+		st, err = cl.apps.Perform(c.Context, plan)
+	} else {
+		st, err = cl.apps.Upgrade(c.Context, opts)
+	}
 	if err != nil {
 		return err
 	}

@@ -832,3 +832,50 @@ func TestBlueGreenUpgradeReadsItsBundleOnce(t *testing.T) {
 		}
 	}
 }
+
+// A blue-green upgrade shown first (upgrade --strategy blue-green --diff:
+// PlanUpgrade, DiffPlan, Perform) reads its bundle once; one planned over
+// colours that changed before it is performed is refused, changing
+// nothing.
+func TestBlueGreenPlannedUpgrade(t *testing.T) {
+	ctx := context.Background()
+	lab, f, c := bindLab(t)
+	claimLab(t, lab)
+	if _, err := c.rel.Install(ctx, release.InstallOptions{Source: plan.Source{Reference: "lab/cdb"}, ReleaseName: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	opts := func(bind ...string) release.UpgradeOptions {
+		return release.UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}
+	}
+	before := lab.Calls("capp")
+	p, err := c.PlanUpgrade(ctx, opts("database=shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Next.Live != "blue" {
+		t.Fatalf("planned %+v", p.Next)
+	}
+	if _, err := c.Perform(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if n := lab.Calls("capp") - before; n != 1 {
+		t.Errorf("planned and performed, the upgrade asked for the bundle's versions %d times, want 1", n)
+	}
+
+	// Planned over blue live; green is switched to meanwhile.
+	stale, err := c.PlanUpgrade(ctx, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upgrade(ctx, opts()); err != nil {
+		t.Fatal(err)
+	}
+	router := f.ConfigFor("team").Releases
+	last, _ := router.Last("wiki")
+	if _, err := c.Perform(ctx, stale); !errors.Is(err, errdefs.ErrStale) {
+		t.Fatalf("performing an upgrade planned over blue live, green live now: %v", err)
+	}
+	if now, _ := router.Last("wiki"); now.Version != last.Version {
+		t.Errorf("the stale plan changed the router (revision %d, was %d)", now.Version, last.Version)
+	}
+}

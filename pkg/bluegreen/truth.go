@@ -262,9 +262,12 @@ func (b *Client) installed(name string) bool {
 	return err == nil && r.Installed()
 }
 
-// colours says which colours b has: "live wiki-green, spare wiki-blue",
+// colours says which colours b has ("no blue-green app" for nil): "live wiki-green, spare wiki-blue",
 // "live wiki-green, no spare", "no live colour".
 func colours(b *State) string {
+	if b == nil {
+		return "no blue-green app"
+	}
 	if b.Live == "" {
 		return "no live colour"
 	}

@@ -18,33 +18,89 @@ import (
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
-// Upgrade upgrades app opts.ReleaseName with the blue-green
-// strategy: the bundle is installed (or upgraded) as the colour that is not
-// live, waited for until ready, and then the stable Services are switched
-// to it; the colour that was live is kept as the hot spare. The first
-// blue-green upgrade of a name that does not exist installs blue and the
-// router. Every requirement must be bound.
-func (b *Client) Upgrade(ctx context.Context, opts release.UpgradeOptions) (*State, error) {
-	name := opts.ReleaseName
-	if opts.DryRun {
-		return b.dryRun(ctx, opts)
+// Plan is a blue-green upgrade worked out, changing nothing
+// (PlanUpgrade): the colour's revision prepared once, and the switch it
+// leads to. DiffPlan shows it; Perform performs it.
+type Plan struct {
+	// Next is what the switch records: the colour that comes up live,
+	// the colour live now its spare, and the claims the router makes
+	// first (NewClaims).
+	Next *State
+	opts release.UpgradeOptions
+	// now is the app as it was planned over (nil: no app yet).
+	now *State
+	bg  *blueGreen
+}
+
+// PlanUpgrade works out the blue-green upgrade of app opts.ReleaseName,
+// changing nothing and holding no lease: which colour comes up, its
+// revision (read, bound, resolved and rendered once, starting from the
+// live colour's values and bindings), and what the router holds. What
+// would be refused is refused here.
+func (b *Client) PlanUpgrade(ctx context.Context, opts release.UpgradeOptions) (*Plan, error) {
+	if err := b.rel.Reachable(); err != nil {
+		return nil, err
 	}
-	if opts.CreateNamespace {
+	st, err := b.blueGreenNow(ctx, opts.ReleaseName)
+	if err != nil {
+		return nil, err
+	}
+	bg, err := b.planBlueGreen(ctx, opts, st)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Next: bg.next, opts: opts, now: st, bg: bg}, nil
+}
+
+// Upgrade upgrades app opts.ReleaseName with the blue-green strategy:
+// PlanUpgrade, then Perform. The bundle is installed (or upgraded) as the
+// colour that is not live, waited for until ready, and then the stable
+// Services are switched to it; the colour that was live is kept as the hot
+// spare. The first blue-green upgrade of a name that does not exist
+// installs blue and the router. Every requirement must be bound.
+func (b *Client) Upgrade(ctx context.Context, opts release.UpgradeOptions) (*State, error) {
+	p, err := b.PlanUpgrade(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.Perform(ctx, p)
+}
+
+// Perform performs planned upgrade p, holding the router's lease from
+// reading which colour is live to the switch: refused with ErrStale when
+// the app's colours are no longer those it was planned over (and, by
+// release.Client.Perform, when the colour's release moved on). With
+// DryRun, the colour's upgrade (or install) is dry-run and validated, the
+// router left as it is; the result says what the switch would make live,
+// with the colour's revision as it would be.
+func (b *Client) Perform(ctx context.Context, p *Plan) (*State, error) {
+	name, bg := p.opts.ReleaseName, p.bg
+	if p.opts.DryRun {
+		rel, err := b.rel.Perform(ctx, bg.rev)
+		if err != nil {
+			return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", name, bg.rev.Name, err)
+		}
+		_, names, err := RouterServices(rel.Manifest, bg.next.Name, bg.next.Live)
+		if err != nil {
+			return nil, err
+		}
+		bg.next.Services, bg.next.Revision, bg.next.Release = names, rel.Revision, rel
+		return bg.next, nil
+	}
+	if p.opts.CreateNamespace {
 		// Before the router's lease, which lives in it.
 		if err := b.rel.CreateNamespace(ctx, name); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: %w", name, err)
 		}
 	}
-	// The router's lease, held from reading which colour is live to the
-	// switch.
 	ctx, end, st, err := b.holdRouter(ctx, release.OpUpgrade, name)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	bg, err := b.planBlueGreen(ctx, opts, st)
-	if err != nil {
-		return nil, err
+	if colours(st) != colours(p.now) {
+		return nil, errdefs.Fixable(errdefs.ErrStale, []errdefs.Fix{{See: []string{"status", name, "-n", b.ns}}},
+			"blue-green app %q changed while its upgrade was planned (%s, planned over %s): nothing was changed, run the upgrade again", name, colours(st), colours(p.now))
 	}
 	// The app's claims are held by the router, made before the colour
 	// starts: a colour's pods find their credentials there. Nothing is
@@ -66,7 +122,7 @@ func (b *Client) Upgrade(ctx context.Context, opts release.UpgradeOptions) (*Sta
 	// Made now or by an earlier try that stopped waiting: the colour is
 	// installed once they are done.
 	if len(bg.holds.claims) > 0 {
-		if err := b.rel.WaitJobs(ctx, name, opts.WaitOptions); err != nil {
+		if err := b.rel.WaitJobs(ctx, name, p.opts.WaitOptions); err != nil {
 			return nil, fmt.Errorf("blue-green upgrade of %q: the app's claims are not ready, %s not installed or upgraded (the live colour is untouched; a claim Job that failed is made again once deleted): %w", name, bg.rev.Name, err)
 		}
 	}
@@ -88,58 +144,26 @@ func (b *Client) Upgrade(ctx context.Context, opts release.UpgradeOptions) (*Sta
 	return bg.next, nil
 }
 
-// dryRun is Upgrade with DryRun: the colour's upgrade
-// (or install) dry-run and validated, the router left as it is; the
-// result says what the switch would make live, with the colour's
-// revision as it would be.
-func (b *Client) dryRun(ctx context.Context, opts release.UpgradeOptions) (*State, error) {
-	if err := b.rel.Reachable(); err != nil {
-		return nil, err
-	}
-	st, err := b.blueGreenNow(ctx, opts.ReleaseName)
+// Diff is what a blue-green upgrade of app opts.ReleaseName would change,
+// changing nothing: PlanUpgrade, then DiffPlan.
+func (b *Client) Diff(ctx context.Context, opts release.UpgradeOptions, o diff.Options) (*diff.Plan, *State, error) {
+	p, err := b.PlanUpgrade(ctx, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	bg, err := b.planBlueGreen(ctx, opts, st)
-	if err != nil {
-		return nil, err
-	}
-	rel, err := b.rel.Perform(ctx, bg.rev)
-	if err != nil {
-		return nil, fmt.Errorf("blue-green upgrade of %q: %s: %w", opts.ReleaseName, bg.rev.Name, err)
-	}
-	_, names, err := RouterServices(rel.Manifest, bg.next.Name, bg.next.Live)
-	if err != nil {
-		return nil, err
-	}
-	bg.next.Services, bg.next.Revision, bg.next.Release = names, rel.Revision, rel
-	return bg.next, nil
+	d, err := b.DiffPlan(ctx, p, o)
+	return d, p.Next, err
 }
 
-// Diff is what a blue-green upgrade of app opts.ReleaseName
-// would change, changing nothing: the diff of the colour it would install
-// or upgrade (as bundle diff upgrade NAME-COLOR of a colour), and the
-// state the switch would record.
-func (b *Client) Diff(ctx context.Context, opts release.UpgradeOptions, o diff.Options) (*diff.Plan, *State, error) {
-	if err := b.rel.Reachable(); err != nil {
-		return nil, nil, err
+// DiffPlan is what planned upgrade p would change: the diff of the colour
+// it would install or upgrade (as bundle diff upgrade NAME-COLOR of a
+// colour); p.Next is the state the switch would record. p may be
+// performed after.
+func (b *Client) DiffPlan(ctx context.Context, p *Plan, o diff.Options) (*diff.Plan, error) {
+	if p.now != nil {
+		p.Next.Services = p.now.Services
 	}
-	st, err := b.blueGreenNow(ctx, opts.ReleaseName)
-	if err != nil {
-		return nil, nil, err
-	}
-	bg, err := b.planBlueGreen(ctx, opts, st)
-	if err != nil {
-		return nil, nil, err
-	}
-	if st != nil {
-		bg.next.Services = st.Services
-	}
-	d, err := b.rel.DiffRevision(ctx, bg.rev, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return d, bg.next, nil
+	return b.rel.DiffRevision(ctx, p.bg.rev, o)
 }
 
 // blueGreen is what a blue-green upgrade of an app does: the colour's
