@@ -17,14 +17,10 @@ import (
 // app's claims, holding the router's lease throughout; any other release
 // as release.Client.Uninstall does.
 func (b *Client) Uninstall(ctx context.Context, opts release.UninstallOptions) (*release.Uninstalled, error) {
-	if err := b.rel.Reachable(); err != nil {
-		return nil, err
-	}
-	last, err := b.rel.Stored(opts.ReleaseName, 0)
+	st, err := b.appOf(opts.ReleaseName)
 	if err != nil {
 		return nil, err
 	}
-	st := parseRouter(last)
 	if st == nil {
 		return b.rel.Uninstall(ctx, opts)
 	}
@@ -48,18 +44,29 @@ func (b *Client) Uninstall(ctx context.Context, opts release.UninstallOptions) (
 	return un, nil
 }
 
+// appOf is the blue-green app release name is the router of, as its last
+// revision records it; nil for another release. The cluster must answer,
+// and the release be stored.
+func (b *Client) appOf(name string) (*State, error) {
+	if err := b.rel.Reachable(); err != nil {
+		return nil, err
+	}
+	last, err := b.rel.Stored(name, 0)
+	if err != nil {
+		return nil, err
+	}
+	return parseRouter(last), nil
+}
+
 // DiffRollback is release.Client.DiffRollback, but for a blue-green app
 // rolled back without a revision, whose rollback switches to its spare
 // and changes no object: there is nothing to diff, and it says so.
 func (b *Client) DiffRollback(ctx context.Context, opts release.RollbackOptions, o diff.Options) (*diff.Plan, error) {
-	if err := b.rel.Reachable(); err != nil {
-		return nil, err
-	}
-	last, err := b.rel.Stored(opts.ReleaseName, 0)
+	rec, err := b.appOf(opts.ReleaseName)
 	if err != nil {
 		return nil, err
 	}
-	if rec := parseRouter(last); rec != nil && opts.Revision == 0 {
+	if rec != nil && opts.Revision == 0 {
 		st, err := b.truth(ctx, rec)
 		if err != nil {
 			return nil, err
@@ -80,11 +87,10 @@ func (b *Client) DiffUninstall(ctx context.Context, opts release.UninstallOption
 	if err != nil {
 		return nil, err
 	}
-	last, err := b.rel.Stored(opts.ReleaseName, 0)
+	st, err := b.appOf(opts.ReleaseName)
 	if err != nil {
 		return nil, err
 	}
-	st := parseRouter(last)
 	if st == nil {
 		return p, nil
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -77,21 +76,6 @@ func blueAndGreen(t *testing.T, c *tc) {
 		if _, err := c.Upgrade(context.Background(), release.UpgradeOptions{Source: plan.Source{Reference: "lab/capp", Bind: bind}, ReleaseName: "wiki"}); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-// tamper rewrites the last stored revision of release name in namespace
-// ns with edit, as someone with access to the release's Secrets could.
-func tamper(t *testing.T, f *releasetest.Fixture, ns, name string, edit func(*helmrelease.Release)) {
-	t.Helper()
-	store := f.ConfigFor(ns).Releases
-	r, err := store.Last(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit(r)
-	if err := store.Update(r); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -40,7 +40,7 @@ func TestBlueGreenTamperedHeldClaims(t *testing.T) {
 		return ""
 	}
 	claim := claimOf(before.Manifest)
-	tamper(t, f, "team", "wiki", func(r *helmrelease.Release) {
+	f.Tamper(t, "team", "wiki", func(r *helmrelease.Release) {
 		for _, file := range r.Chart.Files {
 			if file.Name != claimFile("database") {
 				continue
@@ -81,7 +81,7 @@ func TestBlueGreenTamperedHeldClaims(t *testing.T) {
 	// The digest the router recorded of the provider's bundle, rewritten:
 	// refused in one line.
 	bogus := "sha256:" + strings.Repeat("0", 64)
-	tamper(t, f, "team", "wiki", func(r *helmrelease.Release) {
+	f.Tamper(t, "team", "wiki", func(r *helmrelease.Release) {
 		for _, file := range r.Chart.Files {
 			if file.Name == claimFile("database") {
 				var hc render.HeldClaim

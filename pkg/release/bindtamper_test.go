@@ -11,27 +11,11 @@ import (
 	"github.com/Masterminds/semver/v3"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
-	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
-
-// tamper rewrites the latest record of release name of namespace ns with
-// edit, as whoever may write Secrets there can.
-func tamper(t *testing.T, f *releasetest.Fixture, ns, name string, edit func(*helmrelease.Release)) {
-	t.Helper()
-	store := f.ConfigFor(ns).Releases
-	r, err := store.Last(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit(r)
-	if err := store.Update(r); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // addEvilClaims adds testutil.EvilClaims to the claim templates of the bundle.yaml
 // a record carries.
@@ -75,7 +59,7 @@ func TestBindTamperedProviderRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tamper(t, f, "data", "shared", func(r *helmrelease.Release) {
+	f.Tamper(t, "data", "shared", func(r *helmrelease.Release) {
 		addEvilClaims(t)(r)
 		r.Chart.Metadata.Annotations[plan.OutputsAnnotation] = `{"host":"db.evil.example.com","secret":"team-secrets"}`
 	})
@@ -148,18 +132,18 @@ func TestBindProviderDigest(t *testing.T) {
 
 	// The record's digest rewritten.
 	bogus := "sha256:" + strings.Repeat("0", 64)
-	tamper(t, f, "data", "shared", func(r *helmrelease.Release) { r.Chart.Metadata.Annotations[plan.DigestAnnotation] = bogus })
+	f.Tamper(t, "data", "shared", func(r *helmrelease.Release) { r.Chart.Metadata.Annotations[plan.DigestAnnotation] = bogus })
 	oneLine("a rewritten digest", bind(), errdefs.ErrStale,
 		"bind database=data/shared: provider data/shared records cdb 1.0.0 with digest "+bogus+", but lab serves "+want+": the record or the repository changed")
 
 	// No digest recorded: bound from the repository.
-	tamper(t, f, "data", "shared", func(r *helmrelease.Release) { delete(r.Chart.Metadata.Annotations, plan.DigestAnnotation) })
+	f.Tamper(t, "data", "shared", func(r *helmrelease.Release) { delete(r.Chart.Metadata.Annotations, plan.DigestAnnotation) })
 	if err := bind(); err != nil {
 		t.Errorf("a provider that recorded no digest: %v", err)
 	}
 
 	// The repository's content changed under the same version.
-	tamper(t, f, "data", "shared", func(r *helmrelease.Release) { r.Chart.Metadata.Annotations[plan.DigestAnnotation] = want })
+	f.Tamper(t, "data", "shared", func(r *helmrelease.Release) { r.Chart.Metadata.Annotations[plan.DigestAnnotation] = want })
 	lab.Put(t, "cdb", "1.0.0", map[string]string{"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs:\n  host: x\n  secret: y\n"})
 	changed, err := lab.Load(ctx, "cdb", mustVersion(t, "1.0.0"))
 	if err != nil {
@@ -169,7 +153,7 @@ func TestBindProviderDigest(t *testing.T) {
 	oneLine("the repository changed", bind(), errdefs.ErrStale, "records cdb 1.0.0 with digest "+want+", but lab serves "+now)
 
 	// A version the repository does not serve (within the constraint).
-	tamper(t, f, "data", "shared", func(r *helmrelease.Release) { r.Chart.Metadata.Version = "1.0.7" })
+	f.Tamper(t, "data", "shared", func(r *helmrelease.Release) { r.Chart.Metadata.Version = "1.0.7" })
 	oneLine("a version not served", bind(), errdefs.ErrNotFound, "bind database=data/shared: release data/shared has cdb 1.0.7, which lab does not serve")
 }
 

@@ -140,7 +140,7 @@ func TestGrantRecordChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tamper(t, f, "data", "shared", func(r *helmrelease.Release) {
+	f.Tamper(t, "data", "shared", func(r *helmrelease.Release) {
 		addEvilClaims(t)(r)
 		r.Chart.Metadata.Annotations[plan.OutputsAnnotation] = `{"host":"db.evil.example.com","secret":"team-secrets"}`
 	})
@@ -150,7 +150,7 @@ func TestGrantRecordChecked(t *testing.T) {
 	}
 	// Regranting reads the record: its digest is checked (and its
 	// templates are never rendered).
-	tamper(t, f, "data", "shared", func(r *helmrelease.Release) {
+	f.Tamper(t, "data", "shared", func(r *helmrelease.Release) {
 		r.Chart.Metadata.Annotations[plan.DigestAnnotation] = "sha256:" + strings.Repeat("0", 64)
 	})
 	_, err = data.Grant(ctx, GrantOptions{Provider: "shared", Consumer: plan.Consumer{Namespace: "team", Release: "blog", Instance: "database"}})
