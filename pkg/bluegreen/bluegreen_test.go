@@ -879,3 +879,28 @@ func TestBlueGreenPlannedUpgrade(t *testing.T) {
 		t.Errorf("the stale plan changed the router (revision %d, was %d)", now.Version, last.Version)
 	}
 }
+
+// What a release is to blue/green is read once, from its record and its
+// app's router: a router, a colour of an app that has one, an orphan (a
+// colour's mark without the app's router, or on a release not named as a
+// colour), or a plain release.
+func TestClassify(t *testing.T) {
+	_, _, c := sharedProvider(t)
+	blueAndGreen(t, c)
+	mark := map[string]string{annColorOf: "wiki"}
+	for _, tt := range []struct {
+		rec       *release.Record
+		want      kind
+		wantWhole string
+	}{
+		{&release.Record{Name: "shared"}, plain, ""},
+		{&release.Record{Name: "wiki", Annotations: map[string]string{annBlueGreen: "router"}}, router, "wiki"},
+		{&release.Record{Name: "wiki-green", Annotations: mark}, colour, "wiki"},
+		{&release.Record{Name: "wiki-red", Annotations: mark}, orphan, "wiki"},
+		{&release.Record{Name: "blog-blue", Annotations: map[string]string{annColorOf: "blog"}}, orphan, "blog"},
+	} {
+		if got, whole := c.classify(tt.rec); got != tt.want || whole != tt.wantWhole {
+			t.Errorf("classify(%s %v) = %v %q, want %v %q", tt.rec.Name, tt.rec.Annotations, got, whole, tt.want, tt.wantWhole)
+		}
+	}
+}

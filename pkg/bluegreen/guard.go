@@ -12,13 +12,42 @@ import (
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
+// kind is what a release is to blue/green, read once (classify) and then
+// switched on, as Flux's helm-controller reads a release's state before it
+// acts.
+type kind int
+
+const (
+	plain  kind = iota // a release of its own
+	router             // a blue-green app's router: the app itself
+	colour             // a colour of an app whose router is installed
+	orphan             // marked a colour, of an app with no router (or not named as a colour of it)
+)
+
+// classify reads what release rec is to blue/green and, but for a plain
+// release, its app.
+func (b *Client) classify(rec *release.Record) (kind, string) {
+	if parseRouter(rec) != nil {
+		return router, rec.Name
+	}
+	app := rec.Annotations[annColorOf]
+	switch {
+	case app == "":
+		return plain, ""
+	case rec.Name != ColorRelease(app, Colors[0]) && rec.Name != ColorRelease(app, Colors[1]):
+		return orphan, app
+	}
+	if st, _, err := b.routerState(app); err != nil || st == nil {
+		return orphan, app
+	}
+	return colour, app
+}
+
 // WholeOf is the blue-green app rec belongs to, as its router or a colour
 // (its mark); empty for another release.
 func (b *Client) WholeOf(rec *release.Record) string {
-	if parseRouter(rec) != nil {
-		return rec.Name
-	}
-	return rec.Annotations[annColorOf]
+	_, app := b.classify(rec)
+	return app
 }
 
 // CheckUpgrade refuses to upgrade a router in place (its stable Services
@@ -27,23 +56,18 @@ func (b *Client) WholeOf(rec *release.Record) string {
 // colour: wired to the app's claims, its Ingresses left to the router, its
 // mark kept, the app's lease held. Nothing is switched.
 func (b *Client) CheckUpgrade(_ context.Context, last *release.Record, opts release.UpgradeOptions) (release.PartOf, string, error) {
-	if parseRouter(last) != nil {
+	switch k, app := b.classify(last); k {
+	case router:
 		return release.PartOf{}, "", errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"upgrade", last.Name, opts.Reference, "-n", b.ns, "--strategy", Strategy}}},
 			"release %q in namespace %q is a blue-green app (its stable Services): an upgrade in place would replace them with the bundle", last.Name, b.ns)
+	case colour:
+		return release.PartOf{
+			ClaimHolder: app,
+			Reshape:     colorPost{app: app, color: strings.TrimPrefix(last.Name, app+"-"), ingresses: new(string)}.Run,
+			Annotations: map[string]string{annColorOf: app},
+		}, app, nil
 	}
-	app := last.Annotations[annColorOf]
-	color := strings.TrimPrefix(last.Name, app+"-")
-	if app == "" || ColorRelease(app, color) != last.Name {
-		return release.PartOf{}, "", nil
-	}
-	if st, _, err := b.routerState(app); err != nil || st == nil {
-		return release.PartOf{}, "", nil
-	}
-	return release.PartOf{
-		ClaimHolder: app,
-		Reshape:     colorPost{app: app, color: color, ingresses: new(string)}.Run,
-		Annotations: map[string]string{annColorOf: app},
-	}, app, nil
+	return release.PartOf{}, "", nil
 }
 
 // CheckPerform refuses to upgrade colour rev.Name of blue-green app on its
@@ -62,15 +86,12 @@ func (b *Client) CheckPerform(_ context.Context, rev *release.Revision, app stri
 // that claims what the app's router does not hold; for a colour it holds
 // the app's lease, whose router's claims it reads.
 func (b *Client) CheckRollback(ctx context.Context, last, target *release.Record) (context.Context, func(), error) {
-	if parseRouter(last) != nil {
+	k, app := b.classify(last)
+	switch k {
+	case router:
 		return ctx, nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"rollback", last.Name, "-n", b.ns}}},
 			"release %q in namespace %q is a blue-green app, not rolled back to a revision of its own (that would restore Services and claims of colours that may be gone): roll it back without a revision to switch to its spare, or roll back a colour release", last.Name, b.ns)
-	}
-	app := last.Annotations[annColorOf]
-	if app == "" {
-		return ctx, nil, nil
-	}
-	if st, _, err := b.routerState(app); err != nil || st == nil {
+	case plain, orphan:
 		return ctx, nil, nil
 	}
 	ctx, end, err := b.rel.Hold(ctx, release.OpRollback, app)
@@ -99,12 +120,12 @@ func (b *Client) CheckUninstall(ctx context.Context, last *release.Record, opts 
 	if opts.WithWhole {
 		return ctx, nil, nil
 	}
-	if parseRouter(last) != nil {
+	k, app := b.classify(last)
+	switch {
+	case k == router:
 		return ctx, nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{Run: []string{"uninstall", last.Name, "-n", b.ns}}},
 			"release %q in namespace %q is a blue-green app: it is uninstalled with its colours, as one (bluegreen.Client.Uninstall)", last.Name, b.ns)
-	}
-	app := last.Annotations[annColorOf]
-	if opts.Force || app == "" {
+	case k != colour || opts.Force:
 		return ctx, nil, nil
 	}
 	end := func() {}
