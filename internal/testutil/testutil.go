@@ -227,3 +227,14 @@ func Golden(t testing.TB, path, got string, update bool) {
 		t.Errorf("%s differs from the golden file (run %s with -update to rewrite it); got:\n%s", path, t.Name(), got)
 	}
 }
+
+// Phase runs fn as subtest name of a test whose phases build on each
+// other, so that each reads as a step of the specification: when it
+// fails, the test stops there (a later phase would start from a state the
+// failed one did not leave).
+func Phase(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, fn) {
+		t.FailNow()
+	}
+}

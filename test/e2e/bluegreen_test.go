@@ -187,182 +187,192 @@ func TestBlueGreen(t *testing.T) {
 	ns := e.createNamespace(t, "bluegreen")
 	chart := blueGreenChart(t)
 	ctx := context.Background()
+	var code int
+	var out, errs string
 
-	start := time.Now()
-	out := e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=1b", "--quiet")
-	t.Logf("first blue-green upgrade (install blue and the router): %s", time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(out, `switched to blue (release app-blue, revision 1)`) || !strings.Contains(out, "Spare: none") {
-		t.Errorf("first upgrade:\n%s", out)
-	}
-	if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
-		t.Fatalf("Service app selects app=%s, want app-blue", got)
-	}
-	endpointsOnly(t, e, ns, "app", "app-blue")
-
-	// A dry run and a diff of the switch to green change nothing.
-	routerRev := e.lastRevision(t, ns, "app").Version
-	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--dry-run")
-	if !strings.Contains(out, `would switch to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") ||
-		!strings.Contains(out, "version: \"2\"") || strings.Contains(out, "kind: Ingress") {
-		t.Errorf("blue-green --dry-run:\n%s", out)
-	}
-	out = e.mustBundle(t, "diff", "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--kubeconfig", e.kubeconfig)
-	if !strings.Contains(out, "app-green comes up beside the live colour; once ready, the stable Services switch to it and app-blue stays as the spare.") ||
-		!strings.Contains(out, "+ create Deployment.apps "+ns+"/app-green") || strings.Contains(out, "Ingress") {
-		t.Errorf("diff upgrade --strategy blue-green:\n%s", out)
-	}
-	if _, err := e.helmStorage(ns).Last("app-green"); err == nil || e.lastRevision(t, ns, "app").Version != routerRev {
-		t.Errorf("the dry run or the diff changed the app: app-green recorded (%v), router revision %d (was %d)", err == nil, e.lastRevision(t, ns, "app").Version, routerRev)
-	}
-	endpointsOnly(t, e, ns, "app", "app-blue")
-
-	// Switch to green, watching the stable Service.
-	stop := watchEndpoints(t, e, ns, "app")
-	start = time.Now()
-	// No values given: green starts from the live colour's (blue's).
-	// --confirm --yes prints the plan first (as --diff does).
-	out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--quiet", "--confirm", "--yes")
-	t.Logf("blue-green upgrade to green: %s", time.Since(start).Round(time.Millisecond))
-	endpointsOnly(t, e, ns, "app", "app-green")
-	empty, events, seen := stop()
-	if empty > 0 {
-		t.Errorf("Service app had no ready endpoint in %d of %d EndpointSlice states during the switch", empty, events)
-	}
-	t.Logf("switch to green: %d EndpointSlice events, never empty: %v; pods seen: %v", events, empty == 0, seen)
-	if events == 0 || len(seen) != 4 {
-		t.Errorf("the watch saw %d events and pods %v, want the switch from 2 blue to 2 green pods", events, seen)
-	}
-	if !strings.Contains(out, `switched to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") ||
-		!strings.Contains(out, "The changes to app-green:") || !strings.Contains(out, "+ create Deployment.apps "+ns+"/app-green") {
-		t.Errorf("second upgrade:\n%s", out)
-	}
-	if got := serviceSelects(t, e, ns, "app"); got != "app-green" {
-		t.Fatalf("Service app selects app=%s, want app-green", got)
-	}
-	// The Ingress is the router's, the app's, sending traffic to the
-	// stable Service, which the switch moves; the colours have none.
-	ing, err := e.cs.NetworkingV1().Ingresses(ns).Get(ctx, "app", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name; b != "app" || ing.Annotations["meta.helm.sh/release-name"] != "app" {
-		t.Errorf("Ingress app: backend Service %s, release %q; want the stable app, the router's", b, ing.Annotations["meta.helm.sh/release-name"])
-	}
-	for _, rel := range []string{"app-blue", "app-green"} {
-		if _, err := e.cs.NetworkingV1().Ingresses(ns).Get(ctx, rel, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			t.Errorf("colour %s has an Ingress of its own: %v", rel, err)
+	testutil.Phase(t, "the first upgrade installs blue and the router", func(t *testing.T) {
+		start := time.Now()
+		out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=1b", "--quiet")
+		t.Logf("first blue-green upgrade (install blue and the router): %s", time.Since(start).Round(time.Millisecond))
+		if !strings.Contains(out, `switched to blue (release app-blue, revision 1)`) || !strings.Contains(out, "Spare: none") {
+			t.Errorf("first upgrade:\n%s", out)
 		}
-	}
-	green, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-green", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := green.Spec.Template.Annotations["version"]; v != "1b" {
-		t.Errorf("green's version %q, want 1b, the live colour's value", v)
-	}
-	if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-blue", metav1.GetOptions{}); err != nil {
-		t.Errorf("spare Deployment app-blue: %v", err)
-	}
-
-	// Rollback: back to blue, no pod created.
-	before := podUIDs(t, e, ns)
-	blueRev, greenRev := e.lastRevision(t, ns, "app-blue").Version, e.lastRevision(t, ns, "app-green").Version
-	stop = watchEndpoints(t, e, ns, "app")
-	start = time.Now()
-	out = e.mustBundle(t, "rollback", "app", "-n", ns)
-	t.Logf("blue-green rollback: %s", time.Since(start).Round(time.Millisecond))
-	endpointsOnly(t, e, ns, "app", "app-blue")
-	empty, events, _ = stop()
-	if empty > 0 || events == 0 {
-		t.Errorf("Service app had no ready endpoint in %d of %d EndpointSlice states during the rollback", empty, events)
-	}
-	// The router is applied as any release: switching is no drift.
-	if st := e.mustBundle(t, "status", "app", "-n", ns); strings.Contains(st, "DRIFTED") || !strings.Contains(st, "bundle-router") ||
-		!strings.Contains(st, "LIVE:       app-blue (blue-green") || !strings.Contains(st, "SPARE:      app-green (bundle rollback app") {
-		t.Errorf("status of the router after switching:\n%s", st)
-	}
-	var js struct {
-		BlueGreen struct{ Live, Spare string } `json:"blueGreen"`
-	}
-	if err := yaml.Unmarshal([]byte(e.mustBundle(t, "status", "app", "-n", ns, "-o", "json")), &js); err != nil {
-		t.Fatal(err)
-	}
-	if js.BlueGreen.Live != "app-blue" || js.BlueGreen.Spare != "app-green" {
-		t.Errorf("status -o json of the router: blueGreen %+v", js.BlueGreen)
-	}
-	if !strings.Contains(out, `switched back to blue`) || !strings.Contains(out, "Spare: app-green") {
-		t.Errorf("rollback:\n%s", out)
-	}
-	if after := podUIDs(t, e, ns); strings.Join(after, " ") != strings.Join(before, " ") {
-		t.Errorf("rollback changed the pods:\nbefore %v\nafter  %v", before, after)
-	}
-	if b, g := e.lastRevision(t, ns, "app-blue").Version, e.lastRevision(t, ns, "app-green").Version; b != blueRev || g != greenRev {
-		t.Errorf("rollback changed the colours' releases: blue %d→%d, green %d→%d", blueRev, b, greenRev, g)
-	}
-
-	// A colour that does not become ready is not switched to: the live
-	// colour goes on serving.
-	start = time.Now()
-	code, _, errs := e.bundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "nodeSelector.nowhere=here", "--timeout", "3s", "--quiet")
-	t.Logf("blue-green upgrade that never gets ready: %s: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(errs))
-	if code == 0 || !strings.Contains(errs, "app-green not switched to (the live colour is untouched)") {
-		t.Errorf("upgrade to a colour that never gets ready: exit %d: %s", code, errs)
-	}
-	if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
-		t.Errorf("Service app selects app=%s after the failed upgrade, want app-blue", got)
-	}
-	endpointsOnly(t, e, ns, "app", "app-blue")
-
-	// Prune removes green, the spare, and nothing else.
-	out = e.mustBundle(t, "prune", "app", "-n", ns)
-	if !strings.Contains(out, "Pruned the spare app-green") {
-		t.Errorf("prune:\n%s", out)
-	}
-	if _, err := e.helmStorage(ns).Last("app-green"); err == nil {
-		t.Errorf("release app-green still recorded after prune")
-	}
-	eventually(t, time.Minute, "Deployment app-green deleted", func() (bool, string) {
-		_, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-green", metav1.GetOptions{})
-		return apierrors.IsNotFound(err), fmt.Sprint(err)
+		if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
+			t.Fatalf("Service app selects app=%s, want app-blue", got)
+		}
+		endpointsOnly(t, e, ns, "app", "app-blue")
 	})
-	for _, rel := range []string{"app", "app-blue"} {
-		if r := e.lastRevision(t, ns, rel); r.Info.Status != "deployed" {
-			t.Errorf("release %s: %s after prune", rel, r.Info.Status)
+	testutil.Phase(t, "a dry run and a diff change nothing", func(t *testing.T) {
+		// A dry run and a diff of the switch to green change nothing.
+		routerRev := e.lastRevision(t, ns, "app").Version
+		out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--dry-run")
+		if !strings.Contains(out, `would switch to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") ||
+			!strings.Contains(out, "version: \"2\"") || strings.Contains(out, "kind: Ingress") {
+			t.Errorf("blue-green --dry-run:\n%s", out)
 		}
-	}
-	if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-blue", metav1.GetOptions{}); err != nil {
-		t.Errorf("live Deployment app-blue after prune: %v", err)
-	}
-	if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
-		t.Errorf("Service app selects app=%s after prune, want app-blue", got)
-	}
-	endpointsOnly(t, e, ns, "app", "app-blue")
+		out = e.mustBundle(t, "diff", "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "version=2", "--kubeconfig", e.kubeconfig)
+		if !strings.Contains(out, "app-green comes up beside the live colour; once ready, the stable Services switch to it and app-blue stays as the spare.") ||
+			!strings.Contains(out, "+ create Deployment.apps "+ns+"/app-green") || strings.Contains(out, "Ingress") {
+			t.Errorf("diff upgrade --strategy blue-green:\n%s", out)
+		}
+		if _, err := e.helmStorage(ns).Last("app-green"); err == nil || e.lastRevision(t, ns, "app").Version != routerRev {
+			t.Errorf("the dry run or the diff changed the app: app-green recorded (%v), router revision %d (was %d)", err == nil, e.lastRevision(t, ns, "app").Version, routerRev)
+		}
+		endpointsOnly(t, e, ns, "app", "app-blue")
+	})
+	testutil.Phase(t, "the switch to green never leaves the Service without endpoints", func(t *testing.T) {
+		// Switch to green, watching the stable Service.
+		stop := watchEndpoints(t, e, ns, "app")
+		start := time.Now()
+		// No values given: green starts from the live colour's (blue's).
+		// --confirm --yes prints the plan first (as --diff does).
+		out = e.mustBundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--quiet", "--confirm", "--yes")
+		t.Logf("blue-green upgrade to green: %s", time.Since(start).Round(time.Millisecond))
+		endpointsOnly(t, e, ns, "app", "app-green")
+		empty, events, seen := stop()
+		if empty > 0 {
+			t.Errorf("Service app had no ready endpoint in %d of %d EndpointSlice states during the switch", empty, events)
+		}
+		t.Logf("switch to green: %d EndpointSlice events, never empty: %v; pods seen: %v", events, empty == 0, seen)
+		if events == 0 || len(seen) != 4 {
+			t.Errorf("the watch saw %d events and pods %v, want the switch from 2 blue to 2 green pods", events, seen)
+		}
+		if !strings.Contains(out, `switched to green (release app-green, revision 1)`) || !strings.Contains(out, "Spare: app-blue") ||
+			!strings.Contains(out, "The changes to app-green:") || !strings.Contains(out, "+ create Deployment.apps "+ns+"/app-green") {
+			t.Errorf("second upgrade:\n%s", out)
+		}
+		if got := serviceSelects(t, e, ns, "app"); got != "app-green" {
+			t.Fatalf("Service app selects app=%s, want app-green", got)
+		}
+		// The Ingress is the router's, the app's, sending traffic to the
+		// stable Service, which the switch moves; the colours have none.
+		ing, err := e.cs.NetworkingV1().Ingresses(ns).Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name; b != "app" || ing.Annotations["meta.helm.sh/release-name"] != "app" {
+			t.Errorf("Ingress app: backend Service %s, release %q; want the stable app, the router's", b, ing.Annotations["meta.helm.sh/release-name"])
+		}
+		for _, rel := range []string{"app-blue", "app-green"} {
+			if _, err := e.cs.NetworkingV1().Ingresses(ns).Get(ctx, rel, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("colour %s has an Ingress of its own: %v", rel, err)
+			}
+		}
+		green, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-green", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := green.Spec.Template.Annotations["version"]; v != "1b" {
+			t.Errorf("green's version %q, want 1b, the live colour's value", v)
+		}
+		if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-blue", metav1.GetOptions{}); err != nil {
+			t.Errorf("spare Deployment app-blue: %v", err)
+		}
+	})
+	testutil.Phase(t, "rollback switches back to blue, creating no pod", func(t *testing.T) {
+		// Rollback: back to blue, no pod created.
+		before := podUIDs(t, e, ns)
+		blueRev, greenRev := e.lastRevision(t, ns, "app-blue").Version, e.lastRevision(t, ns, "app-green").Version
+		stop := watchEndpoints(t, e, ns, "app")
+		start := time.Now()
+		out = e.mustBundle(t, "rollback", "app", "-n", ns)
+		t.Logf("blue-green rollback: %s", time.Since(start).Round(time.Millisecond))
+		endpointsOnly(t, e, ns, "app", "app-blue")
+		empty, events, _ := stop()
+		if empty > 0 || events == 0 {
+			t.Errorf("Service app had no ready endpoint in %d of %d EndpointSlice states during the rollback", empty, events)
+		}
+		// The router is applied as any release: switching is no drift.
+		if st := e.mustBundle(t, "status", "app", "-n", ns); strings.Contains(st, "DRIFTED") || !strings.Contains(st, "bundle-router") ||
+			!strings.Contains(st, "LIVE:       app-blue (blue-green") || !strings.Contains(st, "SPARE:      app-green (bundle rollback app") {
+			t.Errorf("status of the router after switching:\n%s", st)
+		}
+		var js struct {
+			BlueGreen struct{ Live, Spare string } `json:"blueGreen"`
+		}
+		if err := yaml.Unmarshal([]byte(e.mustBundle(t, "status", "app", "-n", ns, "-o", "json")), &js); err != nil {
+			t.Fatal(err)
+		}
+		if js.BlueGreen.Live != "app-blue" || js.BlueGreen.Spare != "app-green" {
+			t.Errorf("status -o json of the router: blueGreen %+v", js.BlueGreen)
+		}
+		if !strings.Contains(out, `switched back to blue`) || !strings.Contains(out, "Spare: app-green") {
+			t.Errorf("rollback:\n%s", out)
+		}
+		if after := podUIDs(t, e, ns); strings.Join(after, " ") != strings.Join(before, " ") {
+			t.Errorf("rollback changed the pods:\nbefore %v\nafter  %v", before, after)
+		}
+		if b, g := e.lastRevision(t, ns, "app-blue").Version, e.lastRevision(t, ns, "app-green").Version; b != blueRev || g != greenRev {
+			t.Errorf("rollback changed the colours' releases: blue %d→%d, green %d→%d", blueRev, b, greenRev, g)
+		}
+	})
+	testutil.Phase(t, "a colour that never gets ready is not switched to", func(t *testing.T) {
+		// A colour that does not become ready is not switched to: the live
+		// colour goes on serving.
+		start := time.Now()
+		code, _, errs = e.bundle(t, "upgrade", "app", chart, "-n", ns, "--strategy", "blue-green", "--set", "nodeSelector.nowhere=here", "--timeout", "3s", "--quiet")
+		t.Logf("blue-green upgrade that never gets ready: %s: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(errs))
+		if code == 0 || !strings.Contains(errs, "app-green not switched to (the live colour is untouched)") {
+			t.Errorf("upgrade to a colour that never gets ready: exit %d: %s", code, errs)
+		}
+		if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
+			t.Errorf("Service app selects app=%s after the failed upgrade, want app-blue", got)
+		}
+		endpointsOnly(t, e, ns, "app", "app-blue")
+	})
+	testutil.Phase(t, "prune removes the spare alone", func(t *testing.T) {
+		// Prune removes green, the spare, and nothing else.
+		out = e.mustBundle(t, "prune", "app", "-n", ns)
+		if !strings.Contains(out, "Pruned the spare app-green") {
+			t.Errorf("prune:\n%s", out)
+		}
+		if _, err := e.helmStorage(ns).Last("app-green"); err == nil {
+			t.Errorf("release app-green still recorded after prune")
+		}
+		eventually(t, time.Minute, "Deployment app-green deleted", func() (bool, string) {
+			_, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-green", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), fmt.Sprint(err)
+		})
+		for _, rel := range []string{"app", "app-blue"} {
+			if r := e.lastRevision(t, ns, rel); r.Info.Status != "deployed" {
+				t.Errorf("release %s: %s after prune", rel, r.Info.Status)
+			}
+		}
+		if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "app-blue", metav1.GetOptions{}); err != nil {
+			t.Errorf("live Deployment app-blue after prune: %v", err)
+		}
+		if got := serviceSelects(t, e, ns, "app"); got != "app-blue" {
+			t.Errorf("Service app selects app=%s after prune, want app-blue", got)
+		}
+		endpointsOnly(t, e, ns, "app", "app-blue")
+	})
+	testutil.Phase(t, "what is not a blue-green upgrade is refused", func(t *testing.T) {
+		// An upgrade in place of the router is refused.
+		code, _, errs = e.bundle(t, "upgrade", "app", chart, "-n", ns)
+		if code == 0 || !strings.Contains(errs, "is a blue-green app") || !strings.Contains(errs, "--strategy blue-green") {
+			t.Errorf("upgrade of the router without --strategy: exit %d: %s", code, errs)
+		}
 
-	// An upgrade in place of the router is refused.
-	code, _, errs = e.bundle(t, "upgrade", "app", chart, "-n", ns)
-	if code == 0 || !strings.Contains(errs, "is a blue-green app") || !strings.Contains(errs, "--strategy blue-green") {
-		t.Errorf("upgrade of the router without --strategy: exit %d: %s", code, errs)
-	}
-
-	// With no spare, rollback says so; a plain release is not switched.
-	code, _, errs = e.bundle(t, "rollback", "app", "-n", ns)
-	if code == 0 || !strings.Contains(errs, "has no spare") {
-		t.Errorf("rollback without a spare: exit %d: %s", code, errs)
-	}
-	// A release of a colour's name that is not the app's is not taken.
-	e.mustBundle(t, "install", "other-blue", chart, "-n", ns)
-	code, _, errs = e.bundle(t, "upgrade", "other", chart, "-n", ns, "--strategy", "blue-green")
-	if code == 0 || !strings.Contains(errs, `release "other-blue" exists in namespace "`+ns+`" and is not a colour of blue-green app "other"`) {
-		t.Errorf("blue-green upgrade onto a foreign release: exit %d: %s", code, errs)
-	}
-	if r := e.lastRevision(t, ns, "other-blue"); r.Version != 1 {
-		t.Errorf("the foreign release was upgraded: revision %d", r.Version)
-	}
-	e.mustBundle(t, "install", "plain", chart, "-n", ns)
-	code, _, errs = e.bundle(t, "upgrade", "plain", chart, "-n", ns, "--strategy", "blue-green")
-	if code == 0 || !strings.Contains(errs, "is not a blue-green app") {
-		t.Errorf("blue-green upgrade of a plain release: exit %d: %s", code, errs)
-	}
+		// With no spare, rollback says so; a plain release is not switched.
+		code, _, errs = e.bundle(t, "rollback", "app", "-n", ns)
+		if code == 0 || !strings.Contains(errs, "has no spare") {
+			t.Errorf("rollback without a spare: exit %d: %s", code, errs)
+		}
+		// A release of a colour's name that is not the app's is not taken.
+		e.mustBundle(t, "install", "other-blue", chart, "-n", ns)
+		code, _, errs = e.bundle(t, "upgrade", "other", chart, "-n", ns, "--strategy", "blue-green")
+		if code == 0 || !strings.Contains(errs, `release "other-blue" exists in namespace "`+ns+`" and is not a colour of blue-green app "other"`) {
+			t.Errorf("blue-green upgrade onto a foreign release: exit %d: %s", code, errs)
+		}
+		if r := e.lastRevision(t, ns, "other-blue"); r.Version != 1 {
+			t.Errorf("the foreign release was upgraded: revision %d", r.Version)
+		}
+		e.mustBundle(t, "install", "plain", chart, "-n", ns)
+		code, _, errs = e.bundle(t, "upgrade", "plain", chart, "-n", ns, "--strategy", "blue-green")
+		if code == 0 || !strings.Contains(errs, "is not a blue-green app") {
+			t.Errorf("blue-green upgrade of a plain release: exit %d: %s", code, errs)
+		}
+	})
 }
 
 // A requirement installed in the app's release would be duplicated by
