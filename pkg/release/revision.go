@@ -46,7 +46,9 @@ type Revision struct {
 	Install, Replace bool
 	// Base is the release's last revision when the revision was prepared
 	// (0: none). Perform refuses with ErrStale when the release has moved
-	// on since: the revision would undo what came in between.
+	// on since: the revision would undo what came in between. An install
+	// (Install's, not upgrade --install's) has none: it refuses a release
+	// that exists, unless it may replace it.
 	Base int
 	// Options are those of the operation, as prepared: what it reads
 	// (Source, the values rules, bindings) is spent; how it is performed
@@ -55,6 +57,11 @@ type Revision struct {
 
 	// fresh: prepared by Install, which refuses a release that exists.
 	fresh bool
+	// last is the release's last revision when prepared (nil: none);
+	// leased, that it was prepared holding the release's lease, so that
+	// nothing moved it before Perform, which holds it still.
+	last   *helmrelease.Release
+	leased bool
 	// start is the revision whose values and bindings the new one starts
 	// from (nil: none, an install).
 	start *helmrelease.Release
@@ -138,14 +145,9 @@ func (c *Client) prepareInstall(ctx context.Context, opts InstallOptions) (*Revi
 	if err := rev.render(p.Values, render.ReleaseOptions{Name: rev.Name, Namespace: c.namespace}); err != nil {
 		return nil, err
 	}
-	if err := c.reachable(); err != nil {
-		return nil, err
-	}
-	// Whether it may be replaced is known once its lease is held (Perform):
-	// taking it recovers a revision a stopped operation left pending.
-	if last, err := c.cfg.Releases.Last(rev.Name); err == nil {
-		rev.Replace, rev.Base = true, last.Version
-	}
+	// Whether the name is free, or may be replaced, is known once its
+	// lease is held (Perform): taking it recovers a revision a stopped
+	// operation left pending.
 	return rev, nil
 }
 
@@ -161,7 +163,7 @@ func (c *Client) errExists(last *helmrelease.Release, ref string) error {
 // opts.Install is set.
 func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts UpgradeOptions) (*Revision, error) {
 	name := opts.ReleaseName
-	rev := &Revision{Name: name, Namespace: c.namespace, Options: opts}
+	rev := &Revision{Name: name, Namespace: c.namespace, Options: opts, leased: ctx.Value(holding{name}) != nil}
 	if opts.StartFrom != "" {
 		start, err := c.hist.stored(opts.StartFrom, 0)
 		if err != nil {
@@ -172,6 +174,9 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 	last, err := c.cfg.Releases.Last(name)
 	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, err
+	}
+	if err == nil {
+		rev.last = last
 	}
 	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
 		if !opts.Install {
@@ -273,10 +278,15 @@ func (rev *Revision) render(user map[string]any, rel render.ReleaseOptions) erro
 // is refused with ErrStale when the release's last revision is no longer
 // the one rev was prepared over (Base).
 func (c *Client) Perform(ctx context.Context, rev *Revision) (*Release, error) {
-	opts := rev.Options
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
+	return c.perform(ctx, rev)
+}
+
+// perform is Perform once the cluster answered.
+func (c *Client) perform(ctx context.Context, rev *Revision) (*Release, error) {
+	opts := rev.Options
 	if rev.Install && opts.CreateNamespace && !opts.DryRun {
 		// Before the lease, which lives in it.
 		if err := c.installNamespace(ctx, rev.Name); err != nil {
@@ -303,13 +313,21 @@ func (c *Client) Perform(ctx context.Context, rev *Revision) (*Release, error) {
 			return nil, err
 		}
 	}
-	last, err := c.cfg.Releases.Last(rev.Name)
+	last, err := rev.last, error(nil)
+	if !rev.leased {
+		last, err = c.cfg.Releases.Last(rev.Name)
+	} else if last == nil {
+		err = driver.ErrReleaseNotFound
+	}
 	now := 0
 	if err == nil {
 		now = last.Version
 	}
-	if rev.fresh && err == nil && !c.hist.replaceable(last) {
-		return nil, c.errExists(last, opts.Reference)
+	if rev.fresh {
+		if err == nil && !c.hist.replaceable(last) {
+			return nil, c.errExists(last, opts.Reference)
+		}
+		rev.Replace, now = err == nil, rev.Base
 	}
 	if now != rev.Base {
 		return nil, errdefs.Fixable(errdefs.ErrStale, []errdefs.Fix{{See: []string{"history", rev.Name, "-n", c.namespace}}},

@@ -89,7 +89,7 @@ func (c *Client) Upgrade(ctx context.Context, opts UpgradeOptions) (*Release, er
 	if err != nil {
 		return nil, err
 	}
-	return c.Perform(ctx, rev)
+	return c.perform(ctx, rev)
 }
 
 // upgradeValues applies Helm's rules (action.Upgrade's reuseValues) for
