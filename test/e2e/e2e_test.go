@@ -160,103 +160,103 @@ containers: [{name: web, image: nginx}]`))},
 func TestLifecycle(t *testing.T) {
 	e, ns := setupIn(t, "lifecycle")
 	ctx := context.Background()
+	st := e.helmStorage(ns)
+	var password string
 
-	out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
-	if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.2.1 from stable") {
-		t.Errorf("install output:\n%s", out)
-	}
-
-	// The app and its infrastructure are up.
-	dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "mediawiki", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !deploymentAvailable(dep) {
-		t.Errorf("Deployment mediawiki not Available: %+v", dep.Status)
-	}
-	sts, err := e.cs.AppsV1().StatefulSets(ns).Get(ctx, "mediawiki-database", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sts.Status.ReadyReplicas != 1 {
-		t.Errorf("StatefulSet mediawiki-database: %d ready replicas", sts.Status.ReadyReplicas)
-	}
-	for _, claim := range []string{"data-mediawiki-database-0", "mediawiki"} {
-		pvc, err := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
+	testutil.Phase(t, "install brings up the app and its database, stored as Helm stores releases", func(t *testing.T) {
+		out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
+		if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.2.1 from stable") {
+			t.Errorf("install output:\n%s", out)
+		}
+		dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "mediawiki", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pvc.Status.Phase != corev1.ClaimBound {
-			t.Errorf("PVC %s is %s, want Bound", claim, pvc.Status.Phase)
+		if !deploymentAvailable(dep) {
+			t.Errorf("Deployment mediawiki not Available: %+v", dep.Status)
 		}
-	}
-
-	// Helm's own storage sees the release.
-	st := e.helmStorage(ns)
-	rel, err := st.Deployed("mediawiki")
-	if err != nil {
-		t.Fatalf("Helm storage: %v", err)
-	}
-	if rel.Version != 1 || rel.Chart.Metadata.Name != "mediawiki" {
-		t.Errorf("Helm sees %s revision %d", rel.Chart.Metadata.Name, rel.Version)
-	}
-	secret, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.mediawiki.v1", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("release Secret: %v", err)
-	}
-	if secret.Type != "helm.sh/release.v1" || secret.Labels["owner"] != "helm" {
-		t.Errorf("release Secret type %s labels %v", secret.Type, secret.Labels)
-	}
-
-	status := e.mustBundle(t, "status", "mediawiki", "-n", ns)
-	for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.2.1", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
-		if !strings.Contains(status, want) {
-			t.Errorf("status lacks %q:\n%s", want, status)
+		sts, err := e.cs.AppsV1().StatefulSets(ns).Get(ctx, "mediawiki-database", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	list := e.mustBundle(t, "list", "-n", ns)
-	if !strings.Contains(list, "mediawiki") || !strings.Contains(list, "deployed") {
-		t.Errorf("list:\n%s", list)
-	}
-	password := secretValue(t, e, ns, "mediawiki-database", "mariadb-password")
-
-	// Upgrade with a changed value: revision 2 carries it; passwords stay.
-	e.mustBundle(t, "upgrade", "mediawiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Team Wiki", "--wait")
-	rel, err = st.Get("mediawiki", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := dig(rel.Config, "wiki", "name"); got != "Team Wiki" {
-		t.Errorf("revision 2 wiki.name = %v", got)
-	}
-	if !strings.Contains(configMap(t, e, ns, "mediawiki"), "$wgSitename = 'Team Wiki';") {
-		t.Error("ConfigMap not upgraded")
-	}
-	if got := secretValue(t, e, ns, "mediawiki-database", "mariadb-password"); got != password {
-		t.Error("the database password changed on upgrade")
-	}
-
-	// Rollback: revision 3 with the old value, app and database together.
-	e.mustBundle(t, "rollback", "mediawiki", "-n", ns, "--wait")
-	rel, err = st.Last("mediawiki")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rel.Version != 3 || dig(rel.Config, "wiki", "name") != nil {
-		t.Errorf("after rollback: revision %d, wiki.name %v", rel.Version, dig(rel.Config, "wiki", "name"))
-	}
-	if !strings.Contains(configMap(t, e, ns, "mediawiki"), "$wgSitename = 'My Wiki';") {
-		t.Error("ConfigMap not rolled back")
-	}
-	hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
-	if n := strings.Count(hist, "mediawiki-1.2.1"); n != 3 {
-		t.Errorf("history shows %d revisions:\n%s", n, hist)
-	}
-
-	// Uninstall --delete-data: every object goes, claims included
-	// (TestUninstallKeepsData: without it the claims stay).
-	e.mustBundle(t, "uninstall", "mediawiki", "-n", ns, "--delete-data", "--wait")
-	e.emptied(t, ns)
+		if sts.Status.ReadyReplicas != 1 {
+			t.Errorf("StatefulSet mediawiki-database: %d ready replicas", sts.Status.ReadyReplicas)
+		}
+		for _, claim := range []string{"data-mediawiki-database-0", "mediawiki"} {
+			pvc, err := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pvc.Status.Phase != corev1.ClaimBound {
+				t.Errorf("PVC %s is %s, want Bound", claim, pvc.Status.Phase)
+			}
+		}
+		rel, err := st.Deployed("mediawiki")
+		if err != nil {
+			t.Fatalf("Helm storage: %v", err)
+		}
+		if rel.Version != 1 || rel.Chart.Metadata.Name != "mediawiki" {
+			t.Errorf("Helm sees %s revision %d", rel.Chart.Metadata.Name, rel.Version)
+		}
+		secret, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.mediawiki.v1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("release Secret: %v", err)
+		}
+		if secret.Type != "helm.sh/release.v1" || secret.Labels["owner"] != "helm" {
+			t.Errorf("release Secret type %s labels %v", secret.Type, secret.Labels)
+		}
+		password = secretValue(t, e, ns, "mediawiki-database", "mariadb-password")
+	})
+	testutil.Phase(t, "status and list show it deployed and ready", func(t *testing.T) {
+		status := e.mustBundle(t, "status", "mediawiki", "-n", ns)
+		for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.2.1", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
+			if !strings.Contains(status, want) {
+				t.Errorf("status lacks %q:\n%s", want, status)
+			}
+		}
+		list := e.mustBundle(t, "list", "-n", ns)
+		if !strings.Contains(list, "mediawiki") || !strings.Contains(list, "deployed") {
+			t.Errorf("list:\n%s", list)
+		}
+	})
+	testutil.Phase(t, "an upgrade with a changed value keeps the passwords", func(t *testing.T) {
+		e.mustBundle(t, "upgrade", "mediawiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Team Wiki", "--wait")
+		rel, err := st.Get("mediawiki", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := dig(rel.Config, "wiki", "name"); got != "Team Wiki" {
+			t.Errorf("revision 2 wiki.name = %v", got)
+		}
+		if !strings.Contains(configMap(t, e, ns, "mediawiki"), "$wgSitename = 'Team Wiki';") {
+			t.Error("ConfigMap not upgraded")
+		}
+		if got := secretValue(t, e, ns, "mediawiki-database", "mariadb-password"); got != password {
+			t.Error("the database password changed on upgrade")
+		}
+	})
+	testutil.Phase(t, "rollback restores the old value, app and database together", func(t *testing.T) {
+		e.mustBundle(t, "rollback", "mediawiki", "-n", ns, "--wait")
+		rel, err := st.Last("mediawiki")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rel.Version != 3 || dig(rel.Config, "wiki", "name") != nil {
+			t.Errorf("after rollback: revision %d, wiki.name %v", rel.Version, dig(rel.Config, "wiki", "name"))
+		}
+		if !strings.Contains(configMap(t, e, ns, "mediawiki"), "$wgSitename = 'My Wiki';") {
+			t.Error("ConfigMap not rolled back")
+		}
+		hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
+		if n := strings.Count(hist, "mediawiki-1.2.1"); n != 3 {
+			t.Errorf("history shows %d revisions:\n%s", n, hist)
+		}
+	})
+	testutil.Phase(t, "uninstall --delete-data removes every object, claims included", func(t *testing.T) {
+		// TestUninstallKeepsData: without it the claims stay.
+		e.mustBundle(t, "uninstall", "mediawiki", "-n", ns, "--delete-data", "--wait")
+		e.emptied(t, ns)
+	})
 }
 
 func deploymentAvailable(d *appsv1.Deployment) bool {
