@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
@@ -180,7 +181,7 @@ func TestBindClaims(t *testing.T) {
 		}
 		return ""
 	}
-	claimJob := func(app string) (*batchv1.Job, string) {
+	claimJob := func(t *testing.T, app string) (*batchv1.Job, string) {
 		jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + app + ",app.kubernetes.io/name=mariadb-claim"})
 		if err != nil {
 			t.Fatal(err)
@@ -195,135 +196,144 @@ func TestBindClaims(t *testing.T) {
 		return &jobs.Items[0], ""
 	}
 	passwords := map[string]string{}
-	for _, app := range []string{"wiki", "blog"} {
-		sec, err := e.cs.CoreV1().Secrets(ns).Get(ctx, app+"-database", metav1.GetOptions{})
-		if err != nil {
-			t.Fatalf("the claim Secret of %s: %v", app, err)
-		}
-		if msg := owned(app, sec.ObjectMeta); msg != "" {
-			t.Error(msg)
-		}
-		passwords[app] = string(sec.Data["password"])
-		cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, app+"-database-claim", metav1.GetOptions{})
-		if err != nil || cm.Labels["bundle.sh/claim-of"] != app || cm.Data["delete-data"] != "false" {
-			t.Fatalf("the claim ConfigMap of %s: %v %v", app, cm, err)
-		}
-		job, msg := claimJob(app)
-		if msg != "" {
-			t.Fatal(msg)
-		}
-		if msg := owned(app, job.ObjectMeta); msg != "" {
-			t.Error(msg)
-		}
-		id := ""
-		for _, env := range job.Spec.Template.Spec.Containers[0].Env {
-			if env.Name == "CLAIM_USER" {
-				id = env.Value
+	testutil.Phase(t, "each app bound to the database gets a claim of its own", func(t *testing.T) {
+		for _, app := range []string{"wiki", "blog"} {
+			sec, err := e.cs.CoreV1().Secrets(ns).Get(ctx, app+"-database", metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("the claim Secret of %s: %v", app, err)
 			}
-			if env.Name == "ADMIN_PASSWORD" && env.ValueFrom.SecretKeyRef.Name != "team-db-mariadb" {
-				t.Errorf("%s: the claim Job's admin Secret: %v", app, env.ValueFrom.SecretKeyRef)
+			if msg := owned(app, sec.ObjectMeta); msg != "" {
+				t.Error(msg)
 			}
+			passwords[app] = string(sec.Data["password"])
+			cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, app+"-database-claim", metav1.GetOptions{})
+			if err != nil || cm.Labels["bundle.sh/claim-of"] != app || cm.Data["delete-data"] != "false" {
+				t.Fatalf("the claim ConfigMap of %s: %v %v", app, cm, err)
+			}
+			job, msg := claimJob(t, app)
+			if msg != "" {
+				t.Fatal(msg)
+			}
+			if msg := owned(app, job.ObjectMeta); msg != "" {
+				t.Error(msg)
+			}
+			id := ""
+			for _, env := range job.Spec.Template.Spec.Containers[0].Env {
+				if env.Name == "CLAIM_USER" {
+					id = env.Value
+				}
+				if env.Name == "ADMIN_PASSWORD" && env.ValueFrom.SecretKeyRef.Name != "team-db-mariadb" {
+					t.Errorf("%s: the claim Job's admin Secret: %v", app, env.ValueFrom.SecretKeyRef)
+				}
+			}
+			if !strings.HasPrefix(id, app+"_database_") {
+				t.Errorf("%s: claim user %q", app, id)
+			}
+			m := e.lastRevision(t, ns, app).Manifest
+			if !strings.Contains(m, `"`+id+`"`) || strings.Contains(m, `"team-db-mariadb"`) || strings.Contains(m, passwords[app]) {
+				t.Errorf("%s is not wired to its claim (user %s, Secret %s-database), or its manifest holds the password:\n%s", app, id, app, m)
+			}
+			rel := e.lastRevision(t, ns, app)
+			hook := false
+			for _, h := range rel.Hooks {
+				hook = hook || (h.Name == app+"-database-unclaim" && h.Kind == "Job" && len(h.Events) == 1 && h.Events[0] == "pre-delete")
+			}
+			if !hook {
+				t.Errorf("%s: no pre-delete hook %s-database-unclaim", app, app)
+			}
+			eventually(t, time.Minute, app+"'s claim Job completes", func() (bool, string) {
+				j, err := e.cs.BatchV1().Jobs(ns).Get(ctx, job.Name, metav1.GetOptions{})
+				return err == nil && j.Status.Succeeded == 1, fmt.Sprint(err)
+			})
 		}
-		if !strings.HasPrefix(id, app+"_database_") {
-			t.Errorf("%s: claim user %q", app, id)
+		if passwords["wiki"] == "" || passwords["wiki"] == passwords["blog"] {
+			t.Errorf("claim passwords: %q", passwords)
 		}
-		m := e.lastRevision(t, ns, app).Manifest
-		if !strings.Contains(m, `"`+id+`"`) || strings.Contains(m, `"team-db-mariadb"`) || strings.Contains(m, passwords[app]) {
-			t.Errorf("%s is not wired to its claim (user %s, Secret %s-database), or its manifest holds the password:\n%s", app, id, app, m)
+	})
+	testutil.Phase(t, "an upgrade keeps the claim's password, and changes nothing of it next time", func(t *testing.T) {
+		e.mustBundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Docs")
+		if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+			t.Error("the upgrade changed the claim's password")
 		}
-		rel := e.lastRevision(t, ns, app)
-		hook := false
-		for _, h := range rel.Hooks {
-			hook = hook || (h.Name == app+"-database-unclaim" && h.Kind == "Job" && len(h.Events) == 1 && h.Events[0] == "pre-delete")
+		// And nothing of the claim would change on the next one.
+		code, d, errs := e.bundle(t, "diff", "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Docs", "--kubeconfig", e.kubeconfig)
+		if code != 0 || !strings.Contains(d, "Objects: 0 to create, 0 to change, 0 to delete") {
+			t.Errorf("diff upgrade after the upgrade: exit %d: %s\n%s", code, errs, d)
 		}
-		if !hook {
-			t.Errorf("%s: no pre-delete hook %s-database-unclaim", app, app)
-		}
-		eventually(t, time.Minute, app+"'s claim Job completes", func() (bool, string) {
-			j, err := e.cs.BatchV1().Jobs(ns).Get(ctx, job.Name, metav1.GetOptions{})
-			return err == nil && j.Status.Succeeded == 1, fmt.Sprint(err)
-		})
-	}
-	if passwords["wiki"] == "" || passwords["wiki"] == passwords["blog"] {
-		t.Errorf("claim passwords: %q", passwords)
-	}
-	// An upgrade keeps the claim's password.
-	e.mustBundle(t, "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Docs")
-	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
-		t.Error("the upgrade changed the claim's password")
-	}
-	// And nothing of the claim would change on the next one.
-	code, d, errs := e.bundle(t, "diff", "upgrade", "wiki", "stable/mediawiki", "-n", ns, "--set", "wiki.name=Docs", "--kubeconfig", e.kubeconfig)
-	if code != 0 || !strings.Contains(d, "Objects: 0 to create, 0 to change, 0 to delete") {
-		t.Errorf("diff upgrade after the upgrade: exit %d: %s\n%s", code, errs, d)
-	}
 
+	})
 	// An app of another namespace, named as one of ns, through its
 	// owner's grant: the claim's ConfigMap, Jobs and Secret are the
 	// grant's, in the provider's namespace, named apart from ns's wiki's;
 	// the app's release holds its copy of the Secret alone.
-	other := e.createNamespace(t, "claims-other")
-	e.mustBundle(t, "grant", "team-db", other+"/wiki/database", "-n", ns, "--wait", "--timeout", "2m")
-	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", other, "--bind", "database="+ns+"/team-db")
-	job := render.GrantName("team-db", plan.Consumer{Namespace: other, Release: "wiki", Instance: "database"})
-	pw := secretValue(t, e, other, "wiki-database", "password")
-	if pw == passwords["wiki"] || secretValue(t, e, ns, job, "password") != pw {
-		t.Errorf("the claim's Secret and its grant's in %s differ, or are ns/wiki's", ns)
-	}
-	if cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{}); err != nil || cm.Annotations["meta.helm.sh/release-name"] != job || cm.Annotations["meta.helm.sh/release-namespace"] != ns {
-		t.Errorf("the claim ConfigMap of %s/wiki: %v %v", other, cm, err)
-	}
-	claimJobIn(t, e, ns, job)
-	if m := e.lastRevision(t, other, "wiki").Manifest; strings.Contains(m, "namespace: "+ns) {
-		t.Errorf("%s/wiki holds objects in %s:\n%s", other, ns, m)
-	}
-	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
-		t.Error("a wiki of another namespace changed ns's wiki's claim")
-	}
-	e.mustBundle(t, "uninstall", "wiki", "-n", other, "--timeout", "2m")
-	e.mustBundle(t, "revoke", "team-db", other+"/wiki/database", "-n", ns, "--timeout", "2m")
-	eventually(t, time.Minute, "the claim of "+other+"/wiki to go from "+ns, func() (bool, string) {
-		_, err1 := e.cs.CoreV1().Secrets(ns).Get(ctx, job, metav1.GetOptions{})
-		_, err2 := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{})
-		return apierrors.IsNotFound(err1) && apierrors.IsNotFound(err2), fmt.Sprint(err1, err2)
-	})
+	testutil.Phase(t, "an app of another namespace claims through its owner's grant", func(t *testing.T) {
+		other := e.createNamespace(t, "claims-other")
+		e.mustBundle(t, "grant", "team-db", other+"/wiki/database", "-n", ns, "--wait", "--timeout", "2m")
+		e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", other, "--bind", "database="+ns+"/team-db")
+		job := render.GrantName("team-db", plan.Consumer{Namespace: other, Release: "wiki", Instance: "database"})
+		pw := secretValue(t, e, other, "wiki-database", "password")
+		if pw == passwords["wiki"] || secretValue(t, e, ns, job, "password") != pw {
+			t.Errorf("the claim's Secret and its grant's in %s differ, or are ns/wiki's", ns)
+		}
+		if cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{}); err != nil || cm.Annotations["meta.helm.sh/release-name"] != job || cm.Annotations["meta.helm.sh/release-namespace"] != ns {
+			t.Errorf("the claim ConfigMap of %s/wiki: %v %v", other, cm, err)
+		}
+		claimJobIn(t, e, ns, job)
+		if m := e.lastRevision(t, other, "wiki").Manifest; strings.Contains(m, "namespace: "+ns) {
+			t.Errorf("%s/wiki holds objects in %s:\n%s", other, ns, m)
+		}
+		if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+			t.Error("a wiki of another namespace changed ns's wiki's claim")
+		}
+		e.mustBundle(t, "uninstall", "wiki", "-n", other, "--timeout", "2m")
+		e.mustBundle(t, "revoke", "team-db", other+"/wiki/database", "-n", ns, "--timeout", "2m")
+		eventually(t, time.Minute, "the claim of "+other+"/wiki to go from "+ns, func() (bool, string) {
+			_, err1 := e.cs.CoreV1().Secrets(ns).Get(ctx, job, metav1.GetOptions{})
+			_, err2 := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, job+"-claim", metav1.GetOptions{})
+			return apierrors.IsNotFound(err1) && apierrors.IsNotFound(err2), fmt.Sprint(err1, err2)
+		})
 
-	// One consumer goes with its claim, through its pre-delete hook; the
-	// other's claim stays.
-	e.mustBundle(t, "uninstall", "blog", "-n", ns, "--timeout", "2m")
-	gone := func(what string, get func() error) {
+	})
+	gone := func(t *testing.T, what string, get func() error) {
 		t.Helper()
 		eventually(t, time.Minute, what+" to go", func() (bool, string) {
 			err := get()
 			return apierrors.IsNotFound(err), fmt.Sprint(err)
 		})
 	}
-	gone("blog's claim Secret", func() error {
-		_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "blog-database", metav1.GetOptions{})
-		return err
+	// One consumer goes with its claim, through its pre-delete hook; the
+	// other's claim stays.
+	testutil.Phase(t, "one consumer goes with its claim, the other's stays", func(t *testing.T) {
+		e.mustBundle(t, "uninstall", "blog", "-n", ns, "--timeout", "2m")
+		gone(t, "blog's claim Secret", func() error {
+			_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "blog-database", metav1.GetOptions{})
+			return err
+		})
+		gone(t, "blog's claim ConfigMap", func() error {
+			_, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "blog-database-claim", metav1.GetOptions{})
+			return err
+		})
+		eventually(t, time.Minute, "blog's Jobs to go", func() (bool, string) {
+			jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=blog"})
+			return err == nil && len(jobs.Items) == 0, fmt.Sprint(jobs, err)
+		})
+		if _, msg := claimJob(t, "wiki"); msg != "" {
+			t.Error(msg)
+		}
+		if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
+			t.Error("uninstalling blog changed wiki's claim")
+		}
+		st := e.mustBundle(t, "status", "team-db", "-n", ns)
+		if !strings.Contains(st, ns+"/wiki") || strings.Contains(st, ns+"/blog") {
+			t.Errorf("the provider's consumers:\n%s", st)
+		}
 	})
-	gone("blog's claim ConfigMap", func() error {
-		_, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "blog-database-claim", metav1.GetOptions{})
-		return err
+	testutil.Phase(t, "uninstall --delete-data takes the last claim", func(t *testing.T) {
+		e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--delete-data", "--timeout", "2m")
+		gone(t, "wiki's claim Secret", func() error {
+			_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
+			return err
+		})
+		e.mustBundle(t, "uninstall", "team-db", "-n", ns)
 	})
-	eventually(t, time.Minute, "blog's Jobs to go", func() (bool, string) {
-		jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=blog"})
-		return err == nil && len(jobs.Items) == 0, fmt.Sprint(jobs, err)
-	})
-	if _, msg := claimJob("wiki"); msg != "" {
-		t.Error(msg)
-	}
-	if got := secretValue(t, e, ns, "wiki-database", "password"); got != passwords["wiki"] {
-		t.Error("uninstalling blog changed wiki's claim")
-	}
-	st := e.mustBundle(t, "status", "team-db", "-n", ns)
-	if !strings.Contains(st, ns+"/wiki") || strings.Contains(st, ns+"/blog") {
-		t.Errorf("the provider's consumers:\n%s", st)
-	}
-	e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--delete-data", "--timeout", "2m")
-	gone("wiki's claim Secret", func() error {
-		_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
-		return err
-	})
-	e.mustBundle(t, "uninstall", "team-db", "-n", ns)
 }
