@@ -2,7 +2,11 @@ package release
 
 import (
 	"context"
+	"fmt"
 
+	"helm.sh/helm/v3/pkg/action"
+
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
@@ -60,4 +64,55 @@ type PartOf struct {
 	// Reshape, when set, runs on the manifests last (a blue-green
 	// colour's Ingresses taken out for its router).
 	Reshape Reshape
+}
+
+// performInstall installs rev, holding its lease.
+func (c *Client) performInstall(ctx context.Context, rev *Revision) (*Release, error) {
+	opts := rev.Options
+	p := rev.Plan
+	opts.Wait = opts.Wait || opts.Atomic
+	cfg, v, err := c.helmConfig(ctx, rev.Name, p, opts.WaitOptions, !opts.NoHooks, false)
+	if err != nil {
+		return nil, err
+	}
+	if v != nil && opts.CreateNamespace && opts.DryRun {
+		v.creates = c.namespace
+	}
+	if v != nil && !opts.CreateNamespace {
+		if ok, err := v.namespaceExists(c.namespace); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Options: []string{"create-namespace"}, Use: true}},
+				"installing %s as %q: namespace %q does not exist", p.Root.Bundle, rev.Name, c.namespace)
+		}
+	}
+	inst := action.NewInstall(cfg)
+	inst.ReleaseName = rev.Name
+	inst.Namespace = c.namespace
+	inst.CreateNamespace = opts.CreateNamespace
+	inst.Wait = opts.Wait
+	inst.Atomic = opts.Atomic
+	inst.Timeout = opts.timeout()
+	inst.WaitForJobs = opts.WaitForJobs
+	inst.Description = opts.Description
+	inst.DisableHooks = opts.NoHooks
+	inst.SkipCRDs = opts.SkipCRDs
+	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
+	inst.Replace = rev.Replace
+	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
+		inst.PostRenderer = pr
+	}
+	if opts.DryRun {
+		inst.DryRun = true
+		inst.DryRunOption = "server"
+	}
+	chrt, vals := rev.clone()
+	rel, err := inst.RunWithContext(ctx, chrt, vals)
+	if err == nil && opts.DryRun {
+		err = v.dryRun(rel, p)
+	}
+	if err = orLost(ctx, err); err != nil {
+		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, rev.Name, render.HelmErrorFor(p.Root.Bundle.Name, err))
+	}
+	return c.summarizeRun(rel, opts.DryRun), nil
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmrelease "helm.sh/helm/v3/pkg/release"
@@ -374,106 +373,6 @@ func cloneChart(c *chart.Chart) *chart.Chart {
 	}
 	out.SetDependencies(deps...)
 	return &out
-}
-
-// performInstall installs rev, holding its lease.
-func (c *Client) performInstall(ctx context.Context, rev *Revision) (*Release, error) {
-	opts := rev.Options
-	p := rev.Plan
-	opts.Wait = opts.Wait || opts.Atomic
-	cfg, v, err := c.helmConfig(ctx, rev.Name, p, opts.WaitOptions, !opts.NoHooks, false)
-	if err != nil {
-		return nil, err
-	}
-	if v != nil && opts.CreateNamespace && opts.DryRun {
-		v.creates = c.namespace
-	}
-	if v != nil && !opts.CreateNamespace {
-		if ok, err := v.namespaceExists(c.namespace); err != nil {
-			return nil, err
-		} else if !ok {
-			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Options: []string{"create-namespace"}, Use: true}},
-				"installing %s as %q: namespace %q does not exist", p.Root.Bundle, rev.Name, c.namespace)
-		}
-	}
-	inst := action.NewInstall(cfg)
-	inst.ReleaseName = rev.Name
-	inst.Namespace = c.namespace
-	inst.CreateNamespace = opts.CreateNamespace
-	inst.Wait = opts.Wait
-	inst.Atomic = opts.Atomic
-	inst.Timeout = opts.timeout()
-	inst.WaitForJobs = opts.WaitForJobs
-	inst.Description = opts.Description
-	inst.DisableHooks = opts.NoHooks
-	inst.SkipCRDs = opts.SkipCRDs
-	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
-	inst.Replace = rev.Replace
-	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
-		inst.PostRenderer = pr
-	}
-	if opts.DryRun {
-		inst.DryRun = true
-		inst.DryRunOption = "server"
-	}
-	chrt, vals := rev.clone()
-	rel, err := inst.RunWithContext(ctx, chrt, vals)
-	if err == nil && opts.DryRun {
-		err = v.dryRun(rel, p)
-	}
-	if err = orLost(ctx, err); err != nil {
-		return nil, fmt.Errorf("installing %s as %q: %w", p.Root.Bundle, rev.Name, render.HelmErrorFor(p.Root.Bundle.Name, err))
-	}
-	return c.summarizeRun(rel, opts.DryRun), nil
-}
-
-// performUpgrade upgrades release last to rev, holding its lease; a
-// provider's grants are made again for its new outputs (regrant).
-func (c *Client) performUpgrade(ctx context.Context, rev *Revision, last *helmrelease.Release) (*Release, error) {
-	opts := rev.Options
-	p := rev.Plan
-	opts.Wait = opts.Wait || opts.Atomic
-	cfg, v, err := c.helmConfig(ctx, rev.Name, p, opts.WaitOptions, !opts.NoHooks, opts.Force)
-	if err != nil {
-		return nil, err
-	}
-	up := action.NewUpgrade(cfg)
-	up.Namespace = c.namespace
-	up.Wait = opts.Wait
-	up.Atomic = opts.Atomic
-	up.Timeout = opts.timeout()
-	up.WaitForJobs = opts.WaitForJobs
-	up.Description = opts.Description
-	up.DisableHooks = opts.NoHooks
-	up.SkipCRDs = opts.SkipCRDs
-	up.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
-	up.Force = opts.Force
-	up.CleanupOnFail = opts.CleanupOnFail
-	up.MaxHistory = opts.MaxHistory
-	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
-		up.PostRenderer = pr
-	}
-	// The values are computed in full (Prepare), with Helm's rules for
-	// which to reuse; Helm must take them as they are.
-	up.ResetValues = true
-	if opts.DryRun {
-		up.DryRun = true
-		up.DryRunOption = "server"
-	}
-	chrt, vals := rev.clone()
-	rel, err := up.RunWithContext(ctx, rev.Name, chrt, vals)
-	if err == nil && opts.DryRun {
-		err = v.dryRun(rel, p)
-	}
-	if err = orLost(ctx, err); err != nil {
-		return nil, fmt.Errorf("upgrading %q to %s: %w", rev.Name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
-	}
-	if !opts.DryRun && grantable(last) {
-		if err := c.regrant(ctx, rev.Name, opts.WaitOptions); err != nil {
-			return nil, fmt.Errorf("upgraded %q to %s, but %w", rev.Name, p.Root.Bundle, err)
-		}
-	}
-	return c.summarizeRun(rel, opts.DryRun), nil
 }
 
 // Reshape runs on a revision's rendered manifests (not its hooks) after

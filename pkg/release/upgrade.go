@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
@@ -160,4 +161,53 @@ func stripRequires(vals map[string]any, rel *helmrelease.Release) {
 		}
 	}
 	delete(vals, bundle.RequiresKey)
+}
+
+// performUpgrade upgrades release last to rev, holding its lease; a
+// provider's grants are made again for its new outputs (regrant).
+func (c *Client) performUpgrade(ctx context.Context, rev *Revision, last *helmrelease.Release) (*Release, error) {
+	opts := rev.Options
+	p := rev.Plan
+	opts.Wait = opts.Wait || opts.Atomic
+	cfg, v, err := c.helmConfig(ctx, rev.Name, p, opts.WaitOptions, !opts.NoHooks, opts.Force)
+	if err != nil {
+		return nil, err
+	}
+	up := action.NewUpgrade(cfg)
+	up.Namespace = c.namespace
+	up.Wait = opts.Wait
+	up.Atomic = opts.Atomic
+	up.Timeout = opts.timeout()
+	up.WaitForJobs = opts.WaitForJobs
+	up.Description = opts.Description
+	up.DisableHooks = opts.NoHooks
+	up.SkipCRDs = opts.SkipCRDs
+	up.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
+	up.Force = opts.Force
+	up.CleanupOnFail = opts.CleanupOnFail
+	up.MaxHistory = opts.MaxHistory
+	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
+		up.PostRenderer = pr
+	}
+	// The values are computed in full (Prepare), with Helm's rules for
+	// which to reuse; Helm must take them as they are.
+	up.ResetValues = true
+	if opts.DryRun {
+		up.DryRun = true
+		up.DryRunOption = "server"
+	}
+	chrt, vals := rev.clone()
+	rel, err := up.RunWithContext(ctx, rev.Name, chrt, vals)
+	if err == nil && opts.DryRun {
+		err = v.dryRun(rel, p)
+	}
+	if err = orLost(ctx, err); err != nil {
+		return nil, fmt.Errorf("upgrading %q to %s: %w", rev.Name, p.Root.Bundle, render.HelmErrorFor(p.Root.Bundle.Name, err))
+	}
+	if !opts.DryRun && grantable(last) {
+		if err := c.regrant(ctx, rev.Name, opts.WaitOptions); err != nil {
+			return nil, fmt.Errorf("upgraded %q to %s, but %w", rev.Name, p.Root.Bundle, err)
+		}
+	}
+	return c.summarizeRun(rel, opts.DryRun), nil
 }
