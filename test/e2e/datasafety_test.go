@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/render"
 )
@@ -104,19 +105,19 @@ func TestTenantsApart(t *testing.T) {
 	ctx := context.Background()
 	data, web, shop := e.createNamespace(t, "tenants-data"), e.createNamespace(t, "tenants-web"), e.createNamespace(t, "tenants-shop")
 	owner, tenantA, tenantB := e.scopedUser(t, data), e.scopedUser(t, web), e.scopedUser(t, shop)
-	as := func(kc string, args ...string) (int, string, string) {
+	as := func(t *testing.T, kc string, args ...string) (int, string, string) {
 		t.Helper()
 		return e.bundle(t, append(args, "--kubeconfig", kc)...)
 	}
-	must := func(kc string, args ...string) string {
+	must := func(t *testing.T, kc string, args ...string) string {
 		t.Helper()
-		code, out, errs := as(kc, args...)
+		code, out, errs := as(t, kc, args...)
 		if code != 0 {
 			t.Fatalf("bundle %s: exit %d: %s%s", strings.Join(args, " "), code, out, errs)
 		}
 		return out
 	}
-	client := func(kc string) kubernetes.Interface {
+	client := func(t *testing.T, kc string) kubernetes.Interface {
 		t.Helper()
 		cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 		if err != nil {
@@ -129,109 +130,115 @@ func TestTenantsApart(t *testing.T) {
 		return cs
 	}
 	bind := "database=" + data + "/team-db"
-	must(owner, "install", "team-db", "stable/mariadb", "-n", data, "--wait", "--timeout", "3m")
-
-	// No grant: refused in one line naming the owner's command.
-	code, _, errs := as(tenantB, "install", "blog", "stable/wordpress", "-n", shop, "--bind", bind)
-	if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "its owner grants it with: bundle grant team-db "+shop+"/blog/database -n "+data) {
-		t.Fatalf("binding without a grant: exit %d: %s", code, errs)
-	}
-	must(owner, "grant", "team-db", web+"/wiki/database", "-n", data, "--wait", "--timeout", "2m")
-	must(owner, "grant", "team-db", shop+"/blog/database", "-n", data, "--wait", "--timeout", "2m")
-	must(tenantA, "install", "wiki", "stable/mediawiki", "-n", web, "--bind", bind)
-	must(tenantB, "install", "blog", "stable/wordpress", "-n", shop, "--bind", bind)
-
 	grantOf := func(ns, rel string) string {
 		return render.GrantName("team-db", plan.Consumer{Namespace: ns, Release: rel, Instance: "database"})
 	}
-	for _, tc := range []struct {
-		kc, ns, rel, other, otherNS, otherRel string
-	}{
-		{tenantA, web, "wiki", tenantB, shop, "blog"},
-		{tenantB, shop, "blog", tenantA, web, "wiki"},
-	} {
-		cs := client(tc.kc)
-		own, others := grantOf(tc.ns, tc.rel), grantOf(tc.otherNS, tc.otherRel)
-		if m := e.lastRevision(t, tc.ns, tc.rel).Manifest; strings.Contains(m, "namespace: "+data) || strings.Contains(m, "kind: Job") {
-			t.Errorf("%s/%s holds objects in %s:\n%s", tc.ns, tc.rel, data, m)
+	testutil.Phase(t, "a tenant binds once the owner granted it", func(t *testing.T) {
+		must(t, owner, "install", "team-db", "stable/mariadb", "-n", data, "--wait", "--timeout", "3m")
+
+		// No grant: refused in one line naming the owner's command.
+		code, _, errs := as(t, tenantB, "install", "blog", "stable/wordpress", "-n", shop, "--bind", bind)
+		if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "its owner grants it with: bundle grant team-db "+shop+"/blog/database -n "+data) {
+			t.Fatalf("binding without a grant: exit %d: %s", code, errs)
 		}
-		if got, want := secretValue(t, e, tc.ns, tc.rel+"-database", "password"), secretValue(t, e, data, own, "password"); got == "" || got != want {
-			t.Errorf("%s/%s's claim Secret is not its grant's", tc.ns, tc.rel)
-		}
-		if _, err := cs.CoreV1().Secrets(data).Get(ctx, own, metav1.GetOptions{}); err != nil {
-			t.Errorf("%s reading its grant's Secret: %v", tc.ns, err)
-		}
-		if _, err := cs.CoreV1().ConfigMaps(data).Get(ctx, own+"-grant", metav1.GetOptions{}); err != nil {
-			t.Errorf("%s reading its grant's record: %v", tc.ns, err)
-		}
-		for what, read := range map[string]func() error{
-			"the provider's root password": func() error {
-				_, err := cs.CoreV1().Secrets(data).Get(ctx, "team-db-mariadb", metav1.GetOptions{})
-				return err
-			},
-			"the other tenant's grant": func() error {
-				_, err := cs.CoreV1().Secrets(data).Get(ctx, others, metav1.GetOptions{})
-				return err
-			},
-			"the other tenant's claim Secret": func() error {
-				_, err := cs.CoreV1().Secrets(tc.otherNS).Get(ctx, tc.otherRel+"-database", metav1.GetOptions{})
-				return err
-			},
-			"the Secrets of the provider's namespace": func() error {
-				_, err := cs.CoreV1().Secrets(data).List(ctx, metav1.ListOptions{})
-				return err
-			},
-			"the provider's release record": func() error {
-				_, err := cs.CoreV1().Secrets(data).Get(ctx, "sh.helm.release.v1.team-db.v1", metav1.GetOptions{})
-				return err
-			},
+		must(t, owner, "grant", "team-db", web+"/wiki/database", "-n", data, "--wait", "--timeout", "2m")
+		must(t, owner, "grant", "team-db", shop+"/blog/database", "-n", data, "--wait", "--timeout", "2m")
+		must(t, tenantA, "install", "wiki", "stable/mediawiki", "-n", web, "--bind", bind)
+		must(t, tenantB, "install", "blog", "stable/wordpress", "-n", shop, "--bind", bind)
+	})
+	testutil.Phase(t, "a tenant reads its grant and nothing else of the provider's namespace", func(t *testing.T) {
+		for _, tc := range []struct {
+			kc, ns, rel, other, otherNS, otherRel string
+		}{
+			{tenantA, web, "wiki", tenantB, shop, "blog"},
+			{tenantB, shop, "blog", tenantA, web, "wiki"},
 		} {
-			if err := read(); !apierrors.IsForbidden(err) {
-				t.Errorf("%s reading %s: %v, want forbidden", tc.ns, what, err)
+			cs := client(t, tc.kc)
+			own, others := grantOf(tc.ns, tc.rel), grantOf(tc.otherNS, tc.otherRel)
+			if m := e.lastRevision(t, tc.ns, tc.rel).Manifest; strings.Contains(m, "namespace: "+data) || strings.Contains(m, "kind: Job") {
+				t.Errorf("%s/%s holds objects in %s:\n%s", tc.ns, tc.rel, data, m)
+			}
+			if got, want := secretValue(t, e, tc.ns, tc.rel+"-database", "password"), secretValue(t, e, data, own, "password"); got == "" || got != want {
+				t.Errorf("%s/%s's claim Secret is not its grant's", tc.ns, tc.rel)
+			}
+			if _, err := cs.CoreV1().Secrets(data).Get(ctx, own, metav1.GetOptions{}); err != nil {
+				t.Errorf("%s reading its grant's Secret: %v", tc.ns, err)
+			}
+			if _, err := cs.CoreV1().ConfigMaps(data).Get(ctx, own+"-grant", metav1.GetOptions{}); err != nil {
+				t.Errorf("%s reading its grant's record: %v", tc.ns, err)
+			}
+			for what, read := range map[string]func() error{
+				"the provider's root password": func() error {
+					_, err := cs.CoreV1().Secrets(data).Get(ctx, "team-db-mariadb", metav1.GetOptions{})
+					return err
+				},
+				"the other tenant's grant": func() error {
+					_, err := cs.CoreV1().Secrets(data).Get(ctx, others, metav1.GetOptions{})
+					return err
+				},
+				"the other tenant's claim Secret": func() error {
+					_, err := cs.CoreV1().Secrets(tc.otherNS).Get(ctx, tc.otherRel+"-database", metav1.GetOptions{})
+					return err
+				},
+				"the Secrets of the provider's namespace": func() error {
+					_, err := cs.CoreV1().Secrets(data).List(ctx, metav1.ListOptions{})
+					return err
+				},
+				"the provider's release record": func() error {
+					_, err := cs.CoreV1().Secrets(data).Get(ctx, "sh.helm.release.v1.team-db.v1", metav1.GetOptions{})
+					return err
+				},
+			} {
+				if err := read(); !apierrors.IsForbidden(err) {
+					t.Errorf("%s reading %s: %v, want forbidden", tc.ns, what, err)
+				}
 			}
 		}
-	}
 
-	// The provider's record rewritten: nothing of it reaches a tenant.
-	tamperRecord(t, e, data, "team-db", 1, func(r *helmrelease.Release) {
-		addEvilClaims(t, r)
-		r.Chart.Metadata.Annotations["bundle.sh/outputs"] = `{"host":"db.evil.example.com","port":"3306"}`
 	})
-	must(tenantA, "upgrade", "wiki", "stable/mediawiki", "-n", web)
-	if m := e.lastRevision(t, web, "wiki").Manifest; strings.Contains(m, "evil") || !strings.Contains(m, "team-db-mariadb."+data+".svc") {
-		t.Errorf("the tenant's upgrade after the record was rewritten:\n%s", m)
-	}
-	for _, ns := range []string{data, web} {
-		if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "stolen", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			t.Errorf("ConfigMap %s/stolen: %v", ns, err)
+	testutil.Phase(t, "a rewritten provider record reaches no tenant", func(t *testing.T) {
+		tamperRecord(t, e, data, "team-db", 1, func(r *helmrelease.Release) {
+			addEvilClaims(t, r)
+			r.Chart.Metadata.Annotations["bundle.sh/outputs"] = `{"host":"db.evil.example.com","port":"3306"}`
+		})
+		must(t, tenantA, "upgrade", "wiki", "stable/mediawiki", "-n", web)
+		if m := e.lastRevision(t, web, "wiki").Manifest; strings.Contains(m, "evil") || !strings.Contains(m, "team-db-mariadb."+data+".svc") {
+			t.Errorf("the tenant's upgrade after the record was rewritten:\n%s", m)
 		}
-	}
+		for _, ns := range []string{data, web} {
+			if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "stolen", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("ConfigMap %s/stolen: %v", ns, err)
+			}
+		}
 
-	// The owner cannot drop a bound tenant's database.
-	for _, args := range [][]string{
-		{"revoke", "team-db", web + "/wiki/database", "--delete-data"},
-		{"revoke", "team-db", web + "/wiki/database", "--delete-data", "--force"},
-		{"revoke", "team-db", web + "/wiki/database"},
-		{"uninstall", "team-db", "--delete-data"},
-		{"uninstall", "team-db", "--delete-data", "--force"},
-		{"uninstall", "team-db"},
-	} {
-		code, _, errs := as(owner, append(args, "-n", data)...)
-		if code == 0 || !strings.Contains(errs, web+"/wiki") {
-			t.Errorf("the owner's %v: exit %d: %s", args, code, errs)
+	})
+	testutil.Phase(t, "the owner cannot drop a bound tenant's database", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"revoke", "team-db", web + "/wiki/database", "--delete-data"},
+			{"revoke", "team-db", web + "/wiki/database", "--delete-data", "--force"},
+			{"revoke", "team-db", web + "/wiki/database"},
+			{"uninstall", "team-db", "--delete-data"},
+			{"uninstall", "team-db", "--delete-data", "--force"},
+			{"uninstall", "team-db"},
+		} {
+			code, _, errs := as(t, owner, append(args, "-n", data)...)
+			if code == 0 || !strings.Contains(errs, web+"/wiki") {
+				t.Errorf("the owner's %v: exit %d: %s", args, code, errs)
+			}
 		}
-	}
-	if _, err := e.helmStorage(data).Deployed(grantOf(web, "wiki")); err != nil {
-		t.Errorf("wiki's grant: %v", err)
-	}
-	if _, err := e.helmStorage(data).Deployed("team-db"); err != nil {
-		t.Errorf("team-db: %v", err)
-	}
-	// Once the tenant is gone, the owner revokes its grant.
-	must(tenantA, "uninstall", "wiki", "-n", web)
-	code, _, errs = as(owner, "revoke", "team-db", web+"/wiki/database", "-n", data, "--delete-data")
-	if code == 0 || !strings.Contains(errs, "cannot be read") {
-		t.Errorf("the owner's revoke --delete-data of a gone app it cannot see: exit %d: %s", code, errs)
-	}
-	e.mustBundle(t, "revoke", "team-db", web+"/wiki/database", "-n", data, "--delete-data", "--wait", "--timeout", "2m")
+		if _, err := e.helmStorage(data).Deployed(grantOf(web, "wiki")); err != nil {
+			t.Errorf("wiki's grant: %v", err)
+		}
+		if _, err := e.helmStorage(data).Deployed("team-db"); err != nil {
+			t.Errorf("team-db: %v", err)
+		}
+	})
+	testutil.Phase(t, "once the tenant is gone, the owner revokes its grant", func(t *testing.T) {
+		must(t, tenantA, "uninstall", "wiki", "-n", web)
+		code, _, errs := as(t, owner, "revoke", "team-db", web+"/wiki/database", "-n", data, "--delete-data")
+		if code == 0 || !strings.Contains(errs, "cannot be read") {
+			t.Errorf("the owner's revoke --delete-data of a gone app it cannot see: exit %d: %s", code, errs)
+		}
+		e.mustBundle(t, "revoke", "team-db", web+"/wiki/database", "-n", data, "--delete-data", "--wait", "--timeout", "2m")
+	})
 }
