@@ -51,3 +51,22 @@ func TestPoll(t *testing.T) {
 		t.Errorf("Poll = %v %q, want false with the last reason", ok, why)
 	}
 }
+
+func TestManifestFindField(t *testing.T) {
+	objs := Manifest(t, "---\n# Source: a\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: 80}]\n---\n\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: web, annotations: {user: u1}}\n")
+	if len(objs) != 2 {
+		t.Fatalf("%d objects, want 2", len(objs))
+	}
+	svc := Find(objs, "Service", "web")
+	for path, want := range map[string]any{"spec.ports.0.port": float64(80), "spec.ports.1.port": nil, "spec.ports.x": nil, "metadata.name": "web", "kind.deeper": nil} {
+		if got := Field(svc, path); got != want {
+			t.Errorf("Field(%s) = %#v, want %#v", path, got, want)
+		}
+	}
+	if got := Field(Find(objs, "Secret", "web"), "metadata.annotations.user"); got != "u1" {
+		t.Errorf("the Secret's user: %v", got)
+	}
+	if Find(objs, "Secret", "db") != nil || Field(nil, "metadata") != nil {
+		t.Error("found what is not there")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
@@ -271,10 +272,28 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 	r := router()
 	claim := "name: wiki-database\n"
-	for _, want := range []string{claim, "provider: team/shared", "user: wiki_database_", "kind: Service", "kind: Ingress\nmetadata:\n  labels:\n    bundle.sh/color: blue\n  name: wiki\n", "service:\n            name: wiki\n", "host: app.example.com"} {
-		if !strings.Contains(r.Manifest, want) {
-			t.Errorf("the router lacks %q:\n%s", want, r.Manifest)
+	objs := testutil.Manifest(t, r.Manifest)
+	secret, ingress := testutil.Find(objs, "Secret", "wiki-database"), testutil.Find(objs, "Ingress", "wiki")
+	if secret == nil || ingress == nil {
+		t.Fatalf("the router holds no claim Secret wiki-database or no Ingress wiki:\n%s", r.Manifest)
+	}
+	for _, tt := range []struct {
+		what string
+		got  any
+		want any
+	}{
+		{"the claim's provider", testutil.Field(secret, "metadata.annotations.provider"), "team/shared"},
+		{"the stable Service", testutil.Find(objs, "Service", "wiki") != nil, true},
+		{"the Ingress's colour label", ingress.GetLabels()["bundle.sh/color"], "blue"},
+		{"the Ingress's backend", testutil.Field(ingress, "spec.rules.0.http.paths.0.backend.service.name"), "wiki"},
+		{"the Ingress's host", testutil.Field(ingress, "spec.rules.0.host"), "app.example.com"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("the router: %s is %v, want %v:\n%s", tt.what, tt.got, tt.want, r.Manifest)
 		}
+	}
+	if u, _ := testutil.Field(secret, "metadata.annotations.user").(string); !strings.HasPrefix(u, "wiki_database_") {
+		t.Errorf("the router's claim: user %q, want wiki_database_...", u)
 	}
 	user := regexp.MustCompile(`user: (\S+)`).FindString(r.Manifest)
 	if r.Version != 2 || !strings.Contains(r.Info.Description, "claims: database") {
