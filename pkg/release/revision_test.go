@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 )
@@ -45,16 +46,24 @@ func TestARevisionIsPreparedOnceThenPerformed(t *testing.T) {
 	}
 }
 
+// preparedUpgrade is appInstalled with app 1.1.0 on the shelf, and the
+// upgrade of release app to it prepared.
+func preparedUpgrade(t *testing.T) (*releasetest.Fixture, *Client, *Revision) {
+	t.Helper()
+	lab, f, c := appInstalled(t)
+	lab.Add(t, "app", "1.1.0", "db")
+	rev, err := c.Prepare(context.Background(), PrepareOptions{Upgrade: &UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, c, rev
+}
+
 // A revision prepared over a release that moved on before it was performed
 // is refused, changing nothing: it would undo what came in between.
 func TestAStaleRevisionIsRefused(t *testing.T) {
 	ctx := context.Background()
-	lab, f, c := appInstalled(t)
-	lab.Add(t, "app", "1.1.0", "db")
-	rev, err := c.Prepare(ctx, PrepareOptions{Upgrade: &UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "app"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, c, rev := preparedUpgrade(t)
 	if _, err := c.Upgrade(ctx, UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "app"}); err != nil {
 		t.Fatal(err)
 	}
@@ -84,12 +93,7 @@ func TestAStaleRevisionIsRefused(t *testing.T) {
 // dropped), so each run gets its own copy.
 func TestARevisionPerformedDryThenForReal(t *testing.T) {
 	ctx := context.Background()
-	lab, f, c := appInstalled(t)
-	lab.Add(t, "app", "1.1.0", "db")
-	rev, err := c.Prepare(ctx, PrepareOptions{Upgrade: &UpgradeOptions{Source: plan.Source{Reference: "lab/app"}, ReleaseName: "app"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, c, rev := preparedUpgrade(t)
 	dry := *rev
 	dry.Options.DryRun = true
 	dr, err := c.Perform(ctx, &dry)
