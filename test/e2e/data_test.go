@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // TestUninstallKeepsData: uninstall keeps a release's claims, the data,
@@ -25,110 +28,118 @@ import (
 func TestUninstallKeepsData(t *testing.T) {
 	e, ns := setupIn(t, "data")
 	ctx := context.Background()
-	install := func() {
+	install := func(t *testing.T) {
 		e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "2m",
 			"--set", "database.persistence.whenDeleted=Delete")
 	}
-	install()
 	claims := []string{"data-wiki-database-0", "wiki-mediawiki"}
-	sts, err := e.cs.AppsV1().StatefulSets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := sts.Spec.PersistentVolumeClaimRetentionPolicy; p == nil || p.WhenDeleted != "Delete" {
-		t.Fatalf("the StatefulSet's claim retention policy is %+v; the test needs whenDeleted: Delete", p)
-	}
-
-	dry := e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--dry-run")
-	for _, want := range []string{
-		`Would uninstall "wiki" from namespace "` + ns + `"`,
-		"Would keep 2 claims with the data (--delete-data deletes them): data-wiki-database-0, wiki-mediawiki",
-	} {
-		if !strings.Contains(dry, want) {
-			t.Errorf("uninstall --dry-run output lacks %q:\n%s", want, dry)
-		}
-	}
-	if _, err := e.cs.AppsV1().StatefulSets(ns).Get(ctx, "wiki-database", metav1.GetOptions{}); err != nil {
-		t.Fatalf("uninstall --dry-run deleted the StatefulSet: %v", err)
-	}
-
-	out := e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--wait")
-	for _, want := range []string{
-		"Kept 2 claims with the data: data-wiki-database-0, wiki-mediawiki",
-		"Kept 2 Secrets the data was initialised with: wiki-database, wiki-mediawiki",
-		"Delete them with: kubectl delete pvc -n " + ns + " data-wiki-database-0 wiki-mediawiki && kubectl delete secret -n " + ns + " wiki-database wiki-mediawiki",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("uninstall output lacks %q:\n%s", want, out)
-		}
-	}
-	left := leftovers(ctx, e, ns)
-	sort.Strings(left)
-	if want := []string{"PersistentVolumeClaim/data-wiki-database-0", "PersistentVolumeClaim/wiki-mediawiki", "Secret/wiki-database", "Secret/wiki-mediawiki"}; strings.Join(left, " ") != strings.Join(want, " ") {
-		t.Errorf("after uninstall the namespace holds %v, want only the claims and the Secrets the data was initialised with %v", left, want)
-	}
-	for _, name := range claims {
-		pvc, err := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatalf("claim %s: %v", name, err)
-		}
-		if pvc.DeletionTimestamp != nil || len(pvc.OwnerReferences) > 0 {
-			t.Errorf("claim %s is being deleted (%v) or still owned (%v)", name, pvc.DeletionTimestamp, pvc.OwnerReferences)
-		}
-	}
 	uids := map[string]string{}
-	for _, name := range claims {
-		pvc, _ := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
-		uids[name] = string(pvc.UID)
-	}
-
-	// The database's Secret deleted by hand: an install is refused, naming
-	// the values as the composed bundle takes them; put back as it was
-	// (with Helm's marks of the release), it is taken over.
-	dbSecret, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cs.CoreV1().Secrets(ns).Delete(ctx, "wiki-database", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	code, _, errs := e.bundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--set", "database.persistence.whenDeleted=Delete")
-	if want := "give the old ones (--set database.auth.rootPassword=...,database.auth.password=...)"; code == 0 || !strings.Contains(errs, want) {
-		t.Errorf("install onto the kept database without its Secret: exit %d, want %q:\n%s", code, want, errs)
-	}
-	dbSecret.ResourceVersion, dbSecret.UID = "", ""
-	if _, err := e.cs.CoreV1().Secrets(ns).Create(ctx, dbSecret, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-
-	// Installed again, the release uses the same claims and Secrets.
-	install()
-	if s, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{}); err != nil || !reflect.DeepEqual(s.Data, dbSecret.Data) {
-		t.Errorf("the reinstall did not take the kept database Secret back (%v)", err)
-	}
-	for _, name := range claims {
-		pvc, err := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+	var dbSecret *corev1.Secret
+	testutil.Phase(t, "installed with a claim retention policy that deletes", func(t *testing.T) {
+		install(t)
+		sts, err := e.cs.AppsV1().StatefulSets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
 		if err != nil {
-			t.Fatalf("claim %s after reinstalling: %v", name, err)
+			t.Fatal(err)
 		}
-		if string(pvc.UID) != uids[name] {
-			t.Errorf("claim %s was made anew on reinstall", name)
+		if p := sts.Spec.PersistentVolumeClaimRetentionPolicy; p == nil || p.WhenDeleted != "Delete" {
+			t.Fatalf("the StatefulSet's claim retention policy is %+v; the test needs whenDeleted: Delete", p)
 		}
-	}
 
-	dry = e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--delete-data", "--dry-run")
-	if want := "Would delete 2 claims with the data: data-wiki-database-0, wiki-mediawiki"; !strings.Contains(dry, want) {
-		t.Errorf("uninstall --delete-data --dry-run output lacks %q:\n%s", want, dry)
-	}
-	out = e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--delete-data", "--wait")
-	for _, want := range []string{"Deleted 2 claims with the data: data-wiki-database-0, wiki-mediawiki", "Deleted 2 Secrets the data was initialised with: wiki-database, wiki-mediawiki"} {
-		if !strings.Contains(out, want) || strings.Contains(out, "kubectl") {
-			t.Errorf("uninstall --delete-data output lacks %q (or offers a command):\n%s", want, out)
+	})
+	testutil.Phase(t, "uninstall keeps the claims and the Secrets the data was initialised with", func(t *testing.T) {
+		dry := e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--dry-run")
+		for _, want := range []string{
+			`Would uninstall "wiki" from namespace "` + ns + `"`,
+			"Would keep 2 claims with the data (--delete-data deletes them): data-wiki-database-0, wiki-mediawiki",
+		} {
+			if !strings.Contains(dry, want) {
+				t.Errorf("uninstall --dry-run output lacks %q:\n%s", want, dry)
+			}
 		}
-	}
-	if left := leftovers(ctx, e, ns); len(left) > 0 {
-		t.Errorf("uninstall --delete-data --wait returned with %v left", left)
-	}
+		if _, err := e.cs.AppsV1().StatefulSets(ns).Get(ctx, "wiki-database", metav1.GetOptions{}); err != nil {
+			t.Fatalf("uninstall --dry-run deleted the StatefulSet: %v", err)
+		}
+
+		out := e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--wait")
+		for _, want := range []string{
+			"Kept 2 claims with the data: data-wiki-database-0, wiki-mediawiki",
+			"Kept 2 Secrets the data was initialised with: wiki-database, wiki-mediawiki",
+			"Delete them with: kubectl delete pvc -n " + ns + " data-wiki-database-0 wiki-mediawiki && kubectl delete secret -n " + ns + " wiki-database wiki-mediawiki",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("uninstall output lacks %q:\n%s", want, out)
+			}
+		}
+		left := leftovers(ctx, e, ns)
+		sort.Strings(left)
+		if want := []string{"PersistentVolumeClaim/data-wiki-database-0", "PersistentVolumeClaim/wiki-mediawiki", "Secret/wiki-database", "Secret/wiki-mediawiki"}; strings.Join(left, " ") != strings.Join(want, " ") {
+			t.Errorf("after uninstall the namespace holds %v, want only the claims and the Secrets the data was initialised with %v", left, want)
+		}
+		for _, name := range claims {
+			pvc, err := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("claim %s: %v", name, err)
+			}
+			if pvc.DeletionTimestamp != nil || len(pvc.OwnerReferences) > 0 {
+				t.Errorf("claim %s is being deleted (%v) or still owned (%v)", name, pvc.DeletionTimestamp, pvc.OwnerReferences)
+			}
+		}
+		for _, name := range claims {
+			pvc, _ := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+			uids[name] = string(pvc.UID)
+		}
+
+	})
+	testutil.Phase(t, "without the database's Secret, an install is refused naming the values", func(t *testing.T) {
+		var err error
+		dbSecret, err = e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.cs.CoreV1().Secrets(ns).Delete(ctx, "wiki-database", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := e.bundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--set", "database.persistence.whenDeleted=Delete")
+		if want := "give the old ones (--set database.auth.rootPassword=...,database.auth.password=...)"; code == 0 || !strings.Contains(errs, want) {
+			t.Errorf("install onto the kept database without its Secret: exit %d, want %q:\n%s", code, want, errs)
+		}
+		dbSecret.ResourceVersion, dbSecret.UID = "", ""
+		if _, err := e.cs.CoreV1().Secrets(ns).Create(ctx, dbSecret, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+
+	})
+	testutil.Phase(t, "installed again, the release uses the same claims and Secrets", func(t *testing.T) {
+		install(t)
+		if s, err := e.cs.CoreV1().Secrets(ns).Get(ctx, "wiki-database", metav1.GetOptions{}); err != nil || !reflect.DeepEqual(s.Data, dbSecret.Data) {
+			t.Errorf("the reinstall did not take the kept database Secret back (%v)", err)
+		}
+		for _, name := range claims {
+			pvc, err := e.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("claim %s after reinstalling: %v", name, err)
+			}
+			if string(pvc.UID) != uids[name] {
+				t.Errorf("claim %s was made anew on reinstall", name)
+			}
+		}
+
+	})
+	testutil.Phase(t, "uninstall --delete-data deletes them", func(t *testing.T) {
+		dry := e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--delete-data", "--dry-run")
+		if want := "Would delete 2 claims with the data: data-wiki-database-0, wiki-mediawiki"; !strings.Contains(dry, want) {
+			t.Errorf("uninstall --delete-data --dry-run output lacks %q:\n%s", want, dry)
+		}
+		out := e.mustBundle(t, "uninstall", "wiki", "-n", ns, "--delete-data", "--wait")
+		for _, want := range []string{"Deleted 2 claims with the data: data-wiki-database-0, wiki-mediawiki", "Deleted 2 Secrets the data was initialised with: wiki-database, wiki-mediawiki"} {
+			if !strings.Contains(out, want) || strings.Contains(out, "kubectl") {
+				t.Errorf("uninstall --delete-data output lacks %q (or offers a command):\n%s", want, out)
+			}
+		}
+		if left := leftovers(ctx, e, ns); len(left) > 0 {
+			t.Errorf("uninstall --delete-data --wait returned with %v left", left)
+		}
+	})
 }
 
 // TestKeptDataKeepsItsPasswords: the passwords a database was initialised
