@@ -270,8 +270,8 @@ func dryRunEach(ctx context.Context, dyn dynamic.Interface, target, original kub
 // conflicting fields; replaced with force; or, when the API server cannot
 // apply it server-side, created or patched as Helm sends it. It returns
 // the live object (nil when missing) and what the API server answers it
-// would store, less the fields the applier's take-over of client-side
-// managers would have the apply remove (takenBack). Objects the API server
+// would store, as the applier's take-over of client-side managers and
+// apply would leave it (takenOver). Objects the API server
 // cannot take yet (custom resources whose CRD comes with the release or is
 // not served, and objects of a namespace an install would create) are
 // returned as rendered.
@@ -308,7 +308,7 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 	}
 	stored, err = dryRunApply(ctx, ri, info, obj)
 	if err == nil {
-		_, err = takenBack(stored, clientSideManagers())
+		stored, err = takenOver(ctx, ri, info, obj, stored)
 		return live, stored, err
 	}
 	if !cannotApplyServerSide(err) {
@@ -329,6 +329,37 @@ func dryRunResult(ctx context.Context, ri dynamic.ResourceInterface, info *resou
 	}
 	stored, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: dryRunAll, FieldManager: FieldManager})
 	return live, stored, err
+}
+
+// takenOver is stored, the API server's answer to a dry-run apply of obj,
+// as the applier's take-over of client-side managers and apply leave it:
+// without the fields the take-over hands to the apply to remove
+// (takenBack), and then, as the API server fills in defaults in what it
+// stores after the apply removed them, with those defaults again (a dry-run
+// update of what is left; without it, every field the server defaulted at
+// a client-side create, which the creator's entry owns, would show
+// removed). Its managedFields are the apply's. When the object changed
+// between the two requests, the apply's dry run is sent again.
+func takenOver(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj, stored *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	for attempt := 0; ; attempt++ {
+		n, err := takenBack(stored, clientSideManagers())
+		if err != nil || n == 0 {
+			return stored, err
+		}
+		o := stored.DeepCopy()
+		o.SetManagedFields(nil)
+		out, err := ri.Update(ctx, o, metav1.UpdateOptions{DryRun: dryRunAll, FieldManager: FieldManager})
+		if err == nil {
+			out.SetManagedFields(stored.GetManagedFields())
+			return out, nil
+		}
+		if !apierrors.IsConflict(err) || attempt == 4 {
+			return nil, err
+		}
+		if stored, err = dryRunApply(ctx, ri, info, obj); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // dryRunApply is the applier's apply of obj in a dry run: server-side, as

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -527,4 +528,75 @@ func TestUpgradeDiffConfirm(t *testing.T) {
 	if h := e.mustBundle(t, "history", "web", "-n", ns); strings.Count(h, "\n") != 4 {
 		t.Errorf("history:\n%s", h)
 	}
+}
+
+// A release the helm CLI installed client-side (manager helm, operation
+// Update), of the chart helm create makes: helm's entries own the fields
+// the API server defaulted too, yet bundle status, diff drift and diff
+// upgrade with the same inputs show nothing (the take-over hands those
+// fields to the apply, which removes them, and the server fills them in
+// again); a real upgrade then changes nothing. A hand edit of a field the
+// release sets shows as drift until the upgrade takes it back; a hand
+// edit of a defaulted field the release never sets never shows, and the
+// upgrade keeps it.
+func TestDiffOfAReleaseTheHelmCLIInstalledShowsOnlyRealChanges(t *testing.T) {
+	e := setup(t)
+	ns := e.diffNamespace(t)
+	helm := helmCLI(t)
+	chart := filepath.Join(t.TempDir(), "web")
+	runHelm(t, helm, "create", chart)
+	runHelm(t, helm, "install", "web", chart, "-n", ns, "--kubeconfig", e.kubeconfig)
+	ctx := context.Background()
+	nothing := func(when string) {
+		t.Helper()
+		if st := e.mustBundle(t, "status", "web", "-n", ns); strings.Contains(st, "DRIFTED") {
+			t.Errorf("%s: status:\n%s", when, st)
+		}
+		if code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode"); code != 0 || !strings.Contains(out, "0 to create, 0 to change, 0 to delete, 3 unchanged") {
+			t.Errorf("%s: drift: exit %d %s\n%s", when, code, errs, out)
+		}
+		if code, out, errs := e.diffRun(t, ns, "upgrade", "web", chart, "--detailed-exitcode"); code != 0 || !strings.Contains(out, "0 to create, 0 to change, 0 to delete, 3 unchanged") {
+			t.Errorf("%s: diff upgrade with the same inputs: exit %d %s\n%s", when, code, errs, out)
+		}
+	}
+	nothing("after helm install")
+
+	svc, err := e.cs.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hand := metav1.PatchOptions{FieldManager: "e2e-hand"}
+	patch := []byte(`{"spec":{"progressDeadlineSeconds":300,"template":{"spec":{"containers":[{"name":"web","image":"nginx:hand","terminationMessagePolicy":"FallbackToLogsOnError"}]}}}}`)
+	if _, err := e.cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.StrategicMergePatchType, patch, hand); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode", "--context", "0")
+	if want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-      - image: nginx:hand\n+      - image: nginx:1.16.0\n"; code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) || len(objectLines(out)) != 1 {
+		t.Errorf("drift after the hand edits: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
+	}
+	if st := e.mustBundle(t, "status", "web", "-n", ns); !regexp.MustCompile(`DRIFTED: +1 object `).MatchString(st) {
+		t.Errorf("status after the hand edits:\n%s", st)
+	}
+	code, out, errs = e.diffRun(t, ns, "upgrade", "web", chart, "--detailed-exitcode", "--context", "0")
+	if want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-      - image: nginx:hand\n+      - image: nginx:1.16.0\n"; code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) || len(objectLines(out)) != 1 {
+		t.Errorf("diff upgrade after the hand edits: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
+	}
+
+	e.mustBundle(t, "upgrade", "web", chart, "-n", ns)
+	d, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	if got := fmt.Sprint(c.Image, " ", c.TerminationMessagePolicy, " ", *d.Spec.ProgressDeadlineSeconds, " ", *d.Spec.RevisionHistoryLimit, " ", c.LivenessProbe.PeriodSeconds); got != "nginx:1.16.0 FallbackToLogsOnError 300 10 10" {
+		t.Errorf("after the upgrade: image, terminationMessagePolicy, progressDeadlineSeconds, revisionHistoryLimit, the probe's periodSeconds: %s, want nginx:1.16.0 FallbackToLogsOnError 300 10 10", got)
+	}
+	after, err := e.cs.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(after.Spec, svc.Spec) {
+		t.Errorf("the upgrade changed the Service's spec:\n%+v\nwas\n%+v", after.Spec, svc.Spec)
+	}
+	nothing("after bundle upgrade")
 }
