@@ -7,7 +7,8 @@
 #                     CLUSTER_NODES=1 for a single node, default 3)
 #   make cluster-down stop it
 #   make fuzz         run every fuzzer for FUZZTIME each (make test: FUZZ_SMOKE_TIME each)
-#   make bench        resolver benchmarks; --wait against helm's on a local control plane
+#   make bench        resolver benchmarks; install/upgrade --wait, status, template and a
+#                     600-object release against helm 4 and helm 3 on a local control plane
 #
 # The control plane (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok) is built from the Go module proxy at the versions
@@ -231,10 +232,12 @@ fuzz-smoke:
 	$(call run_fuzzers,$(FUZZ_SMOKE_TIME))
 
 # Resolver benchmarks (a)-(e); see pkg/resolve/bench_test.go. Then, on a
-# control plane of its own, --wait against helm's: the same chart archive
-# installed with helm install --wait and bundle install --wait, their ratio
-# (bundle/helm), and bundle install stable/mediawiki --wait; see
-# test/e2e/wait_bench_test.go.
+# control plane of its own, bundle side by side with helm 4 (the anchor) and
+# helm 3, each run as a process: the same chart archive's install --wait,
+# upgrade --wait, status and template (BenchmarkWaitVsHelm), and a release of
+# 600 ConfigMaps installed and upgraded by bundle and helm 4
+# (BenchmarkScaleVsHelm4), each with bundle's ratios (bundle/helm4 first);
+# and bundle install stable/mediawiki --wait; see test/e2e/wait_bench_test.go.
 BENCH_STATE := $(CACHE)/cluster/bench
 bench: cluster-build $(HELM) $(HELM4)
 	$(GO) test ./pkg/resolve -run '^$$' -bench . -benchtime 5x
