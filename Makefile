@@ -7,7 +7,8 @@
 #                     CLUSTER_NODES=1 for a single node, default 3)
 #   make cluster-down stop it
 #   make fuzz         run every fuzzer for FUZZTIME each (make test: FUZZ_SMOKE_TIME each)
-#   make bench        resolver benchmarks; --wait against helm's on a local control plane
+#   make bench        resolver benchmarks; install/upgrade --wait, status, template and a
+#                     600-object release against helm 4 and helm 3 on a local control plane
 #
 # The control plane (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok) is built from the Go module proxy at the versions
@@ -42,6 +43,16 @@ HELM_LDFLAGS  = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
 	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
 	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
 	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)
+# The helm 4 CLI, for the conformance tests and the bench beside helm 3 (bundle
+# itself is still built on the v3 SDK). Linked with the flags of Helm 4's
+# release builds: Helm 4 reads the Kubernetes version of a render without a
+# cluster from client-go's module version in its build info, so only the Helm
+# version is set.
+HELM4_VERSION := v4.3.2
+HELM4         := $(CACHE)/helm-$(HELM4_VERSION)-release/helm
+HELM4_LDFLAGS := -X helm.sh/helm/v4/internal/version.version=$(HELM4_VERSION) \
+	-X helm.sh/helm/v4/internal/version.metadata= \
+	-X helm.sh/helm/v4/internal/version.gitTreeState=clean
 DEMO_STATE   := $(CACHE)/cluster/run
 TEST_STATE   := $(CACHE)/cluster/test
 # make test also installs the catalog on a second control plane of one node.
@@ -77,13 +88,13 @@ vet-tools:
 # planes (separate from the demo's), stopped again whatever the outcome: one
 # of CLUSTER_NODES nodes for all of them, and one of a single node on which
 # TestEveryCatalogBundleOnOneNode installs every catalog bundle.
-test: build vet fuzz-smoke cluster-build $(HELM) test-tools
+test: build vet fuzz-smoke cluster-build $(HELM) $(HELM4) test-tools
 	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE) --nodes $(CLUSTER_NODES) && \
 	$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(TEST_STATE_ONE_NODE) --nodes 1; \
 	status=$$?; \
 	if [ $$status = 0 ]; then \
 		BUNDLE_TEST_KUBECONFIG=$(abspath $(TEST_STATE))/kubeconfig BUNDLE_TEST_KUBECONFIG_ONE_NODE=$(abspath $(TEST_STATE_ONE_NODE))/kubeconfig \
-		BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_E2E_REQUIRED=1 \
+		BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_TEST_HELM4=$(abspath $(HELM4)) BUNDLE_E2E_REQUIRED=1 \
 			$(GO) test -count=1 -parallel 6 -ldflags "$(HELM_LDFLAGS)" ./... || status=$$?; \
 	fi; \
 	$(CLUSTER) down --state $(TEST_STATE_ONE_NODE); \
@@ -155,6 +166,10 @@ $(STAGES)/.copied: $(KWOK)
 $(HELM):
 	GOBIN=$(abspath $(dir $(HELM))) GOFLAGS=-mod=mod $(GO) install -trimpath -ldflags "-s -w $(HELM_LDFLAGS)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
+# The helm 4 CLI, for the conformance tests and the bench (cached like $(HELM)).
+$(HELM4):
+	GOBIN=$(abspath $(dir $(HELM4))) GOFLAGS=-mod=mod $(GO) install -trimpath -ldflags "-s -w $(HELM4_LDFLAGS)" helm.sh/helm/v4/cmd/helm@$(HELM4_VERSION)
+
 $(CLUSTER): $(shell find tools/cluster -name '*.go') tools/cluster/go.mod tools/cluster/go.sum
 	cd tools/cluster && $(GO) build -trimpath -o $(abspath $(CLUSTER)) ./cmd/cluster
 
@@ -217,18 +232,23 @@ fuzz-smoke:
 	$(call run_fuzzers,$(FUZZ_SMOKE_TIME))
 
 # Resolver benchmarks (a)-(e); see pkg/resolve/bench_test.go. Then, on a
-# control plane of its own, --wait against helm's: the same chart archive
-# installed with helm install --wait and bundle install --wait, their ratio
-# (bundle/helm), and bundle install stable/mediawiki --wait; see
-# test/e2e/wait_bench_test.go.
+# control plane of its own, bundle side by side with helm 4 (the anchor) and
+# helm 3, each run as a process: the same chart archive's install --wait,
+# upgrade --wait, status and template (BenchmarkWaitVsHelm), and a release of
+# 600 ConfigMaps installed and upgraded by bundle and helm 4
+# (BenchmarkScaleVsHelm4), each with bundle's ratios (bundle/helm4 first);
+# and bundle install stable/mediawiki --wait; see test/e2e/wait_bench_test.go.
+# 10 rounds of the first (single runs vary by 30%), 3 of the second: about
+# 5 minutes on 2 cores.
 BENCH_STATE := $(CACHE)/cluster/bench
-bench: cluster-build $(HELM)
+bench: cluster-build $(HELM) $(HELM4)
 	$(GO) test ./pkg/resolve -run '^$$' -bench . -benchtime 5x
 	@$(CLUSTER) up --bin $(K8S_BIN) --kwok $(KWOK) --stages $(STAGES) --state $(BENCH_STATE) --nodes $(CLUSTER_NODES); \
 	status=$$?; \
 	if [ $$status = 0 ]; then \
-		BUNDLE_TEST_KUBECONFIG=$(abspath $(BENCH_STATE))/kubeconfig BUNDLE_TEST_HELM=$(abspath $(HELM)) \
-			$(GO) test ./test/e2e -run '^$$' -bench '^BenchmarkWaitVsHelm$$' -benchtime 3x -ldflags "$(HELM_LDFLAGS)" || status=$$?; \
+		export BUNDLE_TEST_KUBECONFIG=$(abspath $(BENCH_STATE))/kubeconfig BUNDLE_TEST_HELM=$(abspath $(HELM)) BUNDLE_TEST_HELM4=$(abspath $(HELM4)); \
+		$(GO) test ./test/e2e -run '^$$' -bench '^BenchmarkWaitVsHelm$$' -benchtime 10x -ldflags "$(HELM_LDFLAGS)" && \
+		$(GO) test ./test/e2e -run '^$$' -bench '^BenchmarkScaleVsHelm4$$' -benchtime 3x -ldflags "$(HELM_LDFLAGS)" || status=$$?; \
 	fi; \
 	$(CLUSTER) down --state $(BENCH_STATE); \
 	exit $$status

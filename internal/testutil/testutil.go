@@ -1,9 +1,10 @@
 // Package testutil holds what several test packages need: what make test
-// provides (the helm CLI, the local control plane; a test skips without
-// them, or fails under make test), the bundle binary, waiting until a
-// condition holds, a comparison of JSON documents with helm's, walking
-// decoded documents, and files: trees, a post-renderer, golden files,
-// and builders of the charts and objects tests write (fixtures.go).
+// provides (the helm 3 and helm 4 CLIs, the local control plane; a test
+// skips without them, or fails under make test), the bundle binary,
+// waiting until a condition holds, a comparison of JSON documents with
+// helm's, walking decoded documents, and files: trees, a post-renderer,
+// golden files, and builders of the charts and objects tests write
+// (fixtures.go).
 package testutil
 
 import (
@@ -35,6 +36,14 @@ func Missing(t testing.TB, fail, skip string) {
 func HelmCLI(t testing.TB) string {
 	t.Helper()
 	return fromMake(t, "BUNDLE_TEST_HELM", "make test builds the helm CLI", "make test builds the helm CLI")
+}
+
+// Helm4CLI returns the helm 4 binary make test builds beside helm 3
+// ($BUNDLE_TEST_HELM4), which the conformance tests and the bench hold
+// bundle to as well; the test skips without it, or fails under make test.
+func Helm4CLI(t testing.TB) string {
+	t.Helper()
+	return fromMake(t, "BUNDLE_TEST_HELM4", "make test builds the helm 4 CLI", "make test builds the helm 4 CLI")
 }
 
 // Kubeconfig returns the kubeconfig of the local control plane make test

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"path/filepath"
 	"regexp"
@@ -52,77 +53,87 @@ var installSample = []string{
 }
 
 // TestHelmTestChartsInstall: a sample of Helm's test charts installed by
-// bundle and by helm (each in a namespace of its own) create the same
-// objects, field for field once what the API server assigns per object
-// (uid, resourceVersion, timestamps, managedFields) and the release's name
-// and namespace are set aside; what helm install refuses, bundle install
-// refuses, leaving no release behind.
+// bundle and by helm, 3 and 4 (each in a namespace of its own), create the
+// same objects, field for field once what the API server assigns per
+// object (uid, resourceVersion, timestamps, managedFields) and the
+// release's name and namespace are set aside; what helm install refuses,
+// bundle install refuses, leaving no release behind.
 func TestHelmTestChartsInstall(t *testing.T) {
-	helm := helmBinary(t)
 	kc := testutil.Kubeconfig(t)
-	mod := helmModuleDir(t)
-	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := kubernetes.NewForConfigOrDie(cfg)
-	dyn := dynamic.NewForConfigOrDie(cfg)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cfg)))
-	ctx := context.Background()
+	eachHelm(t, func(t *testing.T, h *helmCLI) {
+		mod := helmModuleDir(t)
+		cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := kubernetes.NewForConfigOrDie(cfg)
+		dyn := dynamic.NewForConfigOrDie(cfg)
+		mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cfg)))
+		for _, rel := range installSample {
+			t.Run(filepath.Base(rel), func(t *testing.T) {
+				diff := compareInstall(t, h.path, kc, filepath.Join(mod, rel), cs, dyn, mapper)
+				h.check(t, "TestHelmTestChartsInstall "+filepath.Base(rel), diff)
+			})
+		}
+	})
+}
 
-	for _, rel := range installSample {
-		chart := filepath.Join(mod, rel)
-		t.Run(filepath.Base(rel), func(t *testing.T) {
-			suffix := make([]byte, 3)
-			rand.Read(suffix)
-			id := hex.EncodeToString(suffix)
-			nsH, nsB := "hc-helm-"+id, "hc-bundle-"+id
-			relH, relB := "hrel"+id, "brel"+id
-			for _, ns := range []string{nsH, nsB} {
-				t.Cleanup(func() { cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-			}
-			home := t.TempDir()
-			h := runHelm(t, helm, home, "install", relH, chart, "-n", nsH, "--create-namespace", "--kubeconfig", kc)
-			var out, errb bytes.Buffer
-			code := cli.Run(ctx, []string{"bundle", "install", relB, chart, "-n", nsB, "--create-namespace", "--kubeconfig", kc}, strings.NewReader(""), &out, &errb)
-			switch {
-			case h.err != "" && code != 0:
-				if strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
-					t.Errorf("bundle refused in more than one line:\n%s", errb.String())
-				}
-				if list := runHelm(t, helm, home, "list", "-a", "-q", "-n", nsB, "--kubeconfig", kc); strings.TrimSpace(list.out) != "" {
-					t.Errorf("bundle left a release behind after refusing: %s", list.out)
-				}
-				t.Logf("both refuse:\n  helm:   %s\n  bundle: %s", oneLine(h.err), strings.TrimSpace(errb.String()))
-				return
-			case h.err != "":
-				t.Fatalf("helm install refuses (%s), bundle installs", oneLine(h.err))
-			case code != 0:
-				t.Fatalf("helm installs, bundle refuses: %s", errb.String())
-			}
-			want := manifestObjects(t, runHelm(t, helm, home, "get", "manifest", relH, "-n", nsH, "--kubeconfig", kc).out)
-			got := manifestObjects(t, runHelm(t, helm, home, "get", "manifest", relB, "-n", nsB, "--kubeconfig", kc).out)
-			if len(want) == 0 {
-				t.Logf("%s creates no objects", rel)
-			}
-			norm := func(s, relName, ns string) string {
-				return strings.NewReplacer(relName, "RELEASE", ns, "NAMESPACE").Replace(s)
-			}
-			wantKeys, gotKeys := keys(want, relH, nsH, norm), keys(got, relB, nsB, norm)
-			if strings.Join(wantKeys, " ") != strings.Join(gotKeys, " ") {
-				t.Fatalf("objects differ:\n  helm:   %v\n  bundle: %v", wantKeys, gotKeys)
-			}
-			for _, o := range want {
-				liveH := live(ctx, t, dyn, mapper, o, nsH)
-				other := *o
-				other.name = strings.Replace(o.name, relH, relB, 1)
-				liveB := live(ctx, t, dyn, mapper, &other, nsB)
-				if a, b := norm(canonical(liveH), relH, nsH), norm(canonical(liveB), relB, nsB); a != b {
-					t.Errorf("%s %s differs on the cluster:\n  helm:   %s\n  bundle: %s", o.kind, o.name, a, b)
-				}
-			}
-		})
+// compareInstall installs chart with helm and with bundle, each in a
+// namespace of its own: empty when both made the same objects (or both
+// refused, bundle in one line, leaving no release), else how they differ.
+func compareInstall(t *testing.T, helm, kc, chart string, cs kubernetes.Interface, dyn dynamic.Interface, mapper meta.RESTMapper) string {
+	t.Helper()
+	ctx := context.Background()
+	suffix := make([]byte, 3)
+	rand.Read(suffix)
+	id := hex.EncodeToString(suffix)
+	nsH, nsB := "hc-helm-"+id, "hc-bundle-"+id
+	relH, relB := "hrel"+id, "brel"+id
+	for _, ns := range []string{nsH, nsB} {
+		t.Cleanup(func() { cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	}
+	home := t.TempDir()
+	h := runHelm(t, helm, home, "install", relH, chart, "-n", nsH, "--create-namespace", "--kubeconfig", kc)
+	var out, errb bytes.Buffer
+	code := cli.Run(ctx, []string{"bundle", "install", relB, chart, "-n", nsB, "--create-namespace", "--kubeconfig", kc}, strings.NewReader(""), &out, &errb)
+	switch {
+	case h.err != "" && code != 0:
+		t.Logf("both refuse:\n  helm:   %s\n  bundle: %s", oneLine(h.err), strings.TrimSpace(errb.String()))
+		if strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
+			return "bundle refused in more than one line:\n" + errb.String()
+		}
+		if list := runHelm(t, helm, home, "list", "-a", "-q", "-n", nsB, "--kubeconfig", kc); strings.TrimSpace(list.out) != "" {
+			return "bundle left a release behind after refusing: " + list.out
+		}
+		return ""
+	case h.err != "":
+		return "helm install refuses (" + oneLine(h.err) + "), bundle installs"
+	case code != 0:
+		return "helm installs, bundle refuses: " + errb.String()
+	}
+	want := manifestObjects(t, runHelm(t, helm, home, "get", "manifest", relH, "-n", nsH, "--kubeconfig", kc).out)
+	got := manifestObjects(t, runHelm(t, helm, home, "get", "manifest", relB, "-n", nsB, "--kubeconfig", kc).out)
+	if len(want) == 0 {
+		t.Logf("%s creates no objects", chart)
+	}
+	norm := func(s, relName, ns string) string {
+		return strings.NewReplacer(relName, "RELEASE", ns, "NAMESPACE").Replace(s)
+	}
+	wantKeys, gotKeys := keys(want, relH, nsH, norm), keys(got, relB, nsB, norm)
+	if strings.Join(wantKeys, " ") != strings.Join(gotKeys, " ") {
+		return fmt.Sprintf("objects differ:\n  helm:   %v\n  bundle: %v", wantKeys, gotKeys)
+	}
+	var diffs []string
+	for _, o := range want {
+		liveH := live(ctx, t, dyn, mapper, o, nsH)
+		other := *o
+		other.name = strings.Replace(o.name, relH, relB, 1)
+		liveB := live(ctx, t, dyn, mapper, &other, nsB)
+		if a, b := norm(canonical(liveH), relH, nsH), norm(canonical(liveB), relB, nsB); a != b {
+			diffs = append(diffs, fmt.Sprintf("%s %s differs on the cluster:\n  helm:   %s\n  bundle: %s", o.kind, o.name, a, b))
+		}
+	}
+	return strings.Join(diffs, "\n")
 }
 
 var tokenVolume = regexp.MustCompile(`kube-api-access-[a-z0-9]{5}`)
