@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
@@ -246,17 +247,38 @@ func deleted(ctx context.Context, dyn dynamic.Interface, infos kube.ResourceList
 // with the object's kind and name.
 func dryRunEach(ctx context.Context, dyn dynamic.Interface, target, original kube.ResourceList, force bool, use func(live, stored *unstructured.Unstructured) error) error {
 	defined := definedKinds(target)
-	for _, info := range target {
+	// The objects are independent: their GETs and dry runs go out a few
+	// at a time (each is two or three round trips), and their answers are
+	// used in the target's order.
+	type answer struct {
+		live, stored *unstructured.Unstructured
+		err          error
+	}
+	answers := make([]answer, len(target))
+	slots := make(chan struct{}, dryRunConcurrency)
+	var wg sync.WaitGroup
+	for i, info := range target {
 		if err := ctx.Err(); err != nil {
-			return err
+			answers[i].err = err
+			continue
 		}
-		obj, err := asUnstructured(info.Object)
-		if err != nil {
-			return err
-		}
-		live, stored, err := dryRunResult(ctx, resourceFor(dyn, info), info, obj, original, force, defined)
+		slots <- struct{}{}
+		wg.Add(1)
+		go func(a *answer, info *resource.Info) {
+			defer func() { <-slots; wg.Done() }()
+			obj, err := asUnstructured(info.Object)
+			if err != nil {
+				a.err = err
+				return
+			}
+			a.live, a.stored, a.err = dryRunResult(ctx, resourceFor(dyn, info), info, obj, original, force, defined)
+		}(&answers[i], info)
+	}
+	wg.Wait()
+	for i, info := range target {
+		err := answers[i].err
 		if err == nil {
-			err = use(live, stored)
+			err = use(answers[i].live, answers[i].stored)
 		}
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", info.Mapping.GroupVersionKind.Kind, info.Name, err)
@@ -264,6 +286,11 @@ func dryRunEach(ctx context.Context, dyn dynamic.Interface, target, original kub
 	}
 	return nil
 }
+
+// dryRunConcurrency bounds the objects dryRunEach compares at once: few
+// enough to stay well inside the client's rate limit (50 a second, see
+// validator) and the API server's fairness.
+const dryRunConcurrency = 8
 
 // dryRunResult sends obj in a dry run as the applier will send it
 // (applier.update): applied server-side as FieldManager, taking over
