@@ -81,7 +81,7 @@ func (c *Client) DiffRevision(ctx context.Context, rev *Revision, o diff.Options
 	if !rev.fresh {
 		base = c.hist.base(name)
 	}
-	rel, err := c.Perform(ctx, &dry)
+	rel, err := c.perform(ctx, &dry) // the cluster answered above
 	if err != nil {
 		return nil, err
 	}

@@ -66,8 +66,10 @@ type PartOf struct {
 	Reshape Reshape
 }
 
-// performInstall installs rev, holding its lease.
-func (c *Client) performInstall(ctx context.Context, rev *Revision) (*Release, error) {
+// performInstall installs rev, holding its lease; replace takes over
+// the name of a release it may replace (uninstalled with its history
+// kept, or whose first install failed).
+func (c *Client) performInstall(ctx context.Context, rev *Revision, replace bool) (*Release, error) {
 	opts := rev.Options
 	p := rev.Plan
 	opts.Wait = opts.Wait || opts.Atomic
@@ -98,7 +100,7 @@ func (c *Client) performInstall(ctx context.Context, rev *Revision) (*Release, e
 	inst.DisableHooks = opts.NoHooks
 	inst.SkipCRDs = opts.SkipCRDs
 	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
-	inst.Replace = rev.Replace
+	inst.Replace = replace
 	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
 		inst.PostRenderer = pr
 	}

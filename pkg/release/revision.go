@@ -322,18 +322,19 @@ func (c *Client) perform(ctx context.Context, rev *Revision) (*Release, error) {
 	if err == nil {
 		now = last.Version
 	}
+	replace := rev.Replace
 	if rev.fresh {
 		if err == nil && !c.hist.replaceable(last) {
 			return nil, c.errExists(last, opts.Reference)
 		}
-		rev.Replace, now = err == nil, rev.Base
+		replace, now = err == nil, rev.Base
 	}
 	if now != rev.Base {
 		return nil, errdefs.Fixable(errdefs.ErrStale, []errdefs.Fix{{See: []string{"history", rev.Name, "-n", c.namespace}}},
 			"release %q in namespace %q moved on (revision %d, prepared over %d) while its next revision was prepared: nothing was changed, run the operation again", rev.Name, c.namespace, now, rev.Base)
 	}
 	if rev.Install {
-		return c.performInstall(ctx, rev)
+		return c.performInstall(ctx, rev, replace)
 	}
 	return c.performUpgrade(ctx, rev, last)
 }
