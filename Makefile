@@ -27,32 +27,33 @@ KWOK_DIR     := $(CACHE)/cluster/kwok-$(KWOK_VERSION)
 KWOK         := $(KWOK_DIR)/kwok
 STAGES       := $(KWOK_DIR)/stages
 CLUSTER      := $(CACHE)/cluster/cluster
-# The Helm SDK bundle is built with, and the helm CLI at that version for
-# the interop and conformance tests. Both are linked with the flags of
-# Helm's release builds (its Makefile): the Helm version templates see
-# (.Capabilities.HelmVersion) and the Kubernetes version of a render without
-# a cluster (that of the client-go Helm's go.mod names: v0.37 -> v1.37.0).
-# A plain go build of the SDK says v3.22 and v1.20.0 instead.
-HELM_VERSION := $(shell awk '$$1 == "helm.sh/helm/v3" { print $$2 }' go.mod)
-HELM         := $(CACHE)/helm-$(HELM_VERSION)-release/helm
-HELM_K8S_MINOR = $(shell grep -o 'k8s.io/client-go v0\.[0-9]*' "$$(GOFLAGS=-mod=mod $(GO) mod download -json helm.sh/helm/v3@$(HELM_VERSION) | sed -n 's/^\t"GoMod": "\(.*\)",$$/\1/p')" | sed 's/.*v0\.//')
-HELM_LDFLAGS  = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
-	-X helm.sh/helm/v3/internal/version.metadata= \
-	-X helm.sh/helm/v3/internal/version.gitTreeState=clean \
-	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
-	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
-	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
-	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)
-# The helm 4 CLI, for the conformance tests and the bench beside helm 3 (bundle
-# itself is still built on the v3 SDK). Linked with the flags of Helm 4's
-# release builds: Helm 4 reads the Kubernetes version of a render without a
-# cluster from client-go's module version in its build info, so only the Helm
-# version is set.
-HELM4_VERSION := v4.3.2
+# The Helm SDK bundle is built with (helm.sh/helm/v4), and the helm 4 CLI at
+# that version for the conformance tests and the bench. Both are linked with
+# the flags of Helm 4's release builds (its Makefile): the Helm version
+# templates see (.Capabilities.HelmVersion). Helm 4 reads the Kubernetes
+# version of a render without a cluster from client-go's module version in
+# the build info, so only the Helm version is set; a plain go build says
+# Helm v4.3 without the patch.
+HELM4_VERSION := $(shell awk '$$1 == "helm.sh/helm/v4" { print $$2 }' go.mod)
 HELM4         := $(CACHE)/helm-$(HELM4_VERSION)-release/helm
 HELM4_LDFLAGS := -X helm.sh/helm/v4/internal/version.version=$(HELM4_VERSION) \
 	-X helm.sh/helm/v4/internal/version.metadata= \
 	-X helm.sh/helm/v4/internal/version.gitTreeState=clean
+HELM_LDFLAGS  := $(HELM4_LDFLAGS)
+# The helm 3 CLI (its last minor), for the hand-over and conformance tests:
+# releases helm 3 made, charts it renders. Linked with the flags of Helm 3's
+# release builds: its version, and the Kubernetes version of a render
+# without a cluster (that of the client-go its go.mod names: v0.37 -> v1.37.0).
+HELM3_VERSION := v3.22.0
+HELM          := $(CACHE)/helm-$(HELM3_VERSION)-release/helm
+HELM3_K8S_MINOR = $(shell grep -o 'k8s.io/client-go v0\.[0-9]*' "$$(GOFLAGS=-mod=mod $(GO) mod download -json helm.sh/helm/v3@$(HELM3_VERSION) | sed -n 's/^\t"GoMod": "\(.*\)",$$/\1/p')" | sed 's/.*v0\.//')
+HELM3_LDFLAGS  = -X helm.sh/helm/v3/internal/version.version=$(HELM3_VERSION) \
+	-X helm.sh/helm/v3/internal/version.metadata= \
+	-X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM3_K8S_MINOR) \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM3_K8S_MINOR)
 DEMO_STATE   := $(CACHE)/cluster/run
 TEST_STATE   := $(CACHE)/cluster/test
 # make test also installs the catalog on a second control plane of one node.
@@ -162,11 +163,12 @@ $(STAGES)/.copied: $(KWOK)
 	done
 	touch $@
 
-# The helm CLI at the version of our Helm dependency, for interop tests.
+# The helm 3 CLI, for the hand-over and conformance tests.
 $(HELM):
-	GOBIN=$(abspath $(dir $(HELM))) GOFLAGS=-mod=mod $(GO) install -trimpath -ldflags "-s -w $(HELM_LDFLAGS)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	GOBIN=$(abspath $(dir $(HELM))) GOFLAGS=-mod=mod $(GO) install -trimpath -ldflags "-s -w $(HELM3_LDFLAGS)" helm.sh/helm/v3/cmd/helm@$(HELM3_VERSION)
 
-# The helm 4 CLI, for the conformance tests and the bench (cached like $(HELM)).
+# The helm 4 CLI at the version of our Helm dependency, for the conformance
+# tests and the bench (cached like $(HELM)).
 $(HELM4):
 	GOBIN=$(abspath $(dir $(HELM4))) GOFLAGS=-mod=mod $(GO) install -trimpath -ldflags "-s -w $(HELM4_LDFLAGS)" helm.sh/helm/v4/cmd/helm@$(HELM4_VERSION)
 

@@ -60,7 +60,7 @@ func TestBuiltBinary(t *testing.T) {
 		if err := json.Unmarshal(out, &v); err != nil {
 			t.Fatal(err)
 		}
-		if v["helm_version"] != requiredVersion(t, "helm.sh/helm/v3") || v["kubernetes_client_version"] != requiredVersion(t, "k8s.io/client-go") || v["version"] != Version {
+		if v["helm_version"] != requiredVersion(t, "helm.sh/helm/v4") || v["kubernetes_client_version"] != requiredVersion(t, "k8s.io/client-go") || v["version"] != Version {
 			t.Errorf("version -o json: %s", out)
 		}
 	})

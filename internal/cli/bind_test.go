@@ -4,9 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/plan"
-	helmrelease "helm.sh/helm/v3/pkg/release"
 )
 
 // bundle template reads no cluster: --bind, and bundle.bind in values,
@@ -27,8 +28,8 @@ func TestTemplateRefusesBind(t *testing.T) {
 // naming them with the commands that free it, unless --force.
 func TestProviderStatusAndUninstall(t *testing.T) {
 	f := releasetest.New("data")
-	f.Store(t, releasetest.Release("team-db", "data", 1, helmrelease.StatusDeployed, "mariadb", "1.0.2", "11.4"))
-	wiki := releasetest.Release("wiki", "team", 1, helmrelease.StatusDeployed, "mediawiki", "1.1.2", "1.43")
+	f.Store(t, releasetest.Release("team-db", "data", 1, rcommon.StatusDeployed, "mariadb", "1.0.2", "11.4"))
+	wiki := releasetest.Release("wiki", "team", 1, rcommon.StatusDeployed, "mediawiki", "1.1.2", "1.43")
 	wiki.Chart.Metadata.Annotations = map[string]string{
 		plan.ResolvedAnnotation:   `[{"instance":"database","bundle":"mariadb","version":"1.0.2","repository":"stable","bound":"data/team-db","constraint":"^1.0.0"}]`,
 		plan.RepositoryAnnotation: "stable",

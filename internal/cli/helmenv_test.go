@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	ucli "github.com/urfave/cli/v2"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -92,7 +92,7 @@ func TestHelmNamespaceAndContext(t *testing.T) {
 // in one line before the cluster is asked, and only when it would change
 // what helm does.
 func TestHelmClusterVariables(t *testing.T) {
-	kc := withContext(t, releasetest.APIServer(t, "team", releasetest.Release("wiki", "team", 1, helmrelease.StatusDeployed, "mediawiki", "1.2.0", "1.43.1")))
+	kc := withContext(t, releasetest.APIServer(t, "team", releasetest.Release("wiki", "team", 1, rcommon.StatusDeployed, "mediawiki", "1.2.0", "1.43.1")))
 	// --kubeconfig: the connection reads $KUBECONFIG from the process.
 	list := []string{"list", "-q", "--kubeconfig", kc}
 	with := func(k, v string) map[string]string { return map[string]string{k: v} }
@@ -213,7 +213,7 @@ func TestHelmMaxHistory(t *testing.T) {
 			if code != 0 {
 				return
 			}
-			hist, err := f.Config().Releases.History("wiki")
+			hist, err := releasetest.RecordsOf(f.Config()).History("wiki")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -202,6 +202,6 @@ func TestHelmFlagErrors(t *testing.T) {
 		{"--post-renderer not found, before the cluster", []string{"install", widgets, "--post-renderer", missing, "--kubeconfig", kubeconfig}, ExitError, "Error: --post-renderer " + missing + ": "},
 		{"bad --kube-version", []string{"template", widgets, "--kube-version", "x.y"}, ExitError, `Error: --kube-version "x.y": `},
 		{"bad --name-template", []string{"template", widgets, "--name-template", "{{"}, ExitError, `Error: --name-template "{{": `},
-		{"bad generated name", []string{"template", widgets, "--name-template", "Not_Valid"}, ExitError, `Error: rendering widgets 1.0.0: release name "Not_Valid"`},
+		{"bad generated name", []string{"template", widgets, "--name-template", "Not_Valid"}, ExitError, `Error: rendering widgets 1.0.0: release name check failed: release name "Not_Valid"`},
 	})
 }

@@ -196,6 +196,8 @@ type releaseObject struct {
 	Hooks     []hookObject   `json:"hooks,omitempty"`
 	Version   int            `json:"version,omitempty"`
 	Namespace string         `json:"namespace,omitempty"`
+	// ApplyMethod is Helm 4's: "ssa" or "csa"; absent for helm 3's.
+	ApplyMethod string `json:"apply_method,omitempty"`
 	// bundle's own
 	Requires  []plan.Resolved  `json:"requires,omitempty"`
 	Ready     *bool            `json:"ready,omitempty"`
@@ -312,7 +314,7 @@ func toReleaseObject(d *release.Details) releaseObject {
 			Description: d.Description, Status: d.Status, Notes: d.Notes,
 		},
 		Config: d.Values, Manifest: d.Manifest, Version: d.Revision, Namespace: d.Namespace,
-		Requires: d.Resolved,
+		ApplyMethod: d.ApplyMethod, Requires: d.Resolved,
 	}
 	if d.Chart.Name != "" {
 		m := d.Chart
@@ -378,19 +380,21 @@ type metadataObject struct {
 	Version      string             `json:"version"`
 	AppVersion   string             `json:"appVersion"`
 	Annotations  map[string]string  `json:"annotations,omitempty"`
+	Labels       map[string]string  `json:"labels,omitempty"`
 	Dependencies []dependencyObject `json:"dependencies,omitempty"`
 	Namespace    string             `json:"namespace"`
 	Revision     int                `json:"revision"`
 	Status       string             `json:"status"`
 	DeployedAt   string             `json:"deployedAt"`
+	ApplyMethod  string             `json:"applyMethod,omitempty"`
 	Requires     []plan.Resolved    `json:"requires,omitempty"`
 }
 
 func toMetadataObject(d *release.Details) metadataObject {
 	return metadataObject{
 		Name: d.Name, Chart: d.Chart.Name, Version: d.Chart.Version, AppVersion: d.Chart.AppVersion,
-		Annotations: d.Chart.Annotations, Dependencies: dependencyObjects(d.Chart.Dependencies),
+		Annotations: d.Chart.Annotations, Labels: d.Labels, Dependencies: dependencyObjects(d.Chart.Dependencies),
 		Namespace: d.Namespace, Revision: d.Revision, Status: d.Status,
-		DeployedAt: d.Updated.Format(time.RFC3339), Requires: d.Resolved,
+		DeployedAt: d.Updated.Format(time.RFC3339), ApplyMethod: d.ApplyMethod, Requires: d.Resolved,
 	}
 }

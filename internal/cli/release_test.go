@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -52,9 +53,9 @@ func fixtureMetadata(f *releasetest.Fixture, env map[string]string) map[string]a
 func fixture(t *testing.T) *releasetest.Fixture {
 	f := releasetest.New("team")
 	for rev := 1; rev <= 2; rev++ {
-		status := helmrelease.StatusSuperseded
+		status := rcommon.StatusSuperseded
 		if rev == 2 {
-			status = helmrelease.StatusDeployed
+			status = rcommon.StatusDeployed
 		}
 		r := releasetest.Release("wiki", "team", rev, status, "mediawiki", "1.1.0", "1.41")
 		r.Info.Description = []string{"", "Install complete", "Upgrade complete"}[rev]
@@ -75,11 +76,11 @@ func fixture(t *testing.T) *releasetest.Fixture {
 		}
 		f.Store(t, r)
 	}
-	blog := releasetest.Release("blog", "team", 3, helmrelease.StatusFailed, "wordpress", "1.0.0", "6.5")
+	blog := releasetest.Release("blog", "team", 3, rcommon.StatusFailed, "wordpress", "1.0.0", "6.5")
 	blog.Info.Description = "Install failed: timed out"
-	old := releasetest.Release("old", "team", 1, helmrelease.StatusUninstalled, "redis", "1.0.0", "7.2")
+	old := releasetest.Release("old", "team", 1, rcommon.StatusUninstalled, "redis", "1.0.0", "7.2")
 	old.Info.Deleted = releasetest.Time(50)
-	docs := releasetest.Release("docs", "other", 4, helmrelease.StatusDeployed, "mediawiki", "1.1.0", "1.41")
+	docs := releasetest.Release("docs", "other", 4, rcommon.StatusDeployed, "mediawiki", "1.1.0", "1.41")
 	f.Store(t, blog, old, docs)
 	return f
 }
@@ -308,7 +309,7 @@ var errTestPod = testPodError{}
 // --debug logs the requests; a Secret's value and the token do not show.
 func TestDebugFlag(t *testing.T) {
 	const password = "pa55-w0rd-xyz"
-	rel := releasetest.Release("wiki", "team", 1, helmrelease.StatusDeployed, "mediawiki", "1.1.0", "1.41")
+	rel := releasetest.Release("wiki", "team", 1, rcommon.StatusDeployed, "mediawiki", "1.1.0", "1.41")
 	rel.Config = map[string]any{"database": map[string]any{"auth": map[string]any{"password": password}}}
 	kubeconfig := releasetest.APIServer(t, "team", rel)
 	for _, args := range [][]string{

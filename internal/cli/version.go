@@ -11,7 +11,7 @@ import (
 
 // Modules whose versions bundle version reports.
 const (
-	helmModule      = "helm.sh/helm/v3"
+	helmModule      = "helm.sh/helm/v4"
 	clientGoModule  = "k8s.io/client-go"
 	unknownVersion  = "unknown"
 	develModVersion = "(devel)"

@@ -9,7 +9,7 @@ import (
 
 func TestVersions(t *testing.T) {
 	deps := []*debug.Module{
-		{Path: "helm.sh/helm/v3", Version: "v3.22.0"},
+		{Path: "helm.sh/helm/v4", Version: "v4.3.2"},
 		{Path: "k8s.io/client-go", Version: "v0.37.0"},
 		{Path: "k8s.io/api", Version: "v0.37.0"},
 	}
@@ -23,14 +23,14 @@ func TestVersions(t *testing.T) {
 		{"no build info", nil, false,
 			versionInfo{Version: Version, GoVersion: runtime.Version(), HelmVersion: "unknown", KubernetesClientVersion: "unknown"}, Version},
 		{"development build", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/bundlesh/bundle", Version: "(devel)"}, Deps: deps}, true,
-			versionInfo{Version: Version, GoVersion: "go1.26.0", HelmVersion: "v3.22.0", KubernetesClientVersion: "v0.37.0"}, Version},
+			versionInfo{Version: Version, GoVersion: "go1.26.0", HelmVersion: "v4.3.2", KubernetesClientVersion: "v0.37.0"}, Version},
 		{"go install of a release, from git", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "v1.2.3"}, Deps: deps,
 			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef"}, {Key: "vcs.modified", Value: "true"}}}, true,
-			versionInfo{Version: "v1.2.3", GitCommit: "0123456789abcdef", GitTreeState: "dirty", GoVersion: "go1.26.0", HelmVersion: "v3.22.0", KubernetesClientVersion: "v0.37.0"}, "v1.2.3+g0123456"},
+			versionInfo{Version: "v1.2.3", GitCommit: "0123456789abcdef", GitTreeState: "dirty", GoVersion: "go1.26.0", HelmVersion: "v4.3.2", KubernetesClientVersion: "v0.37.0"}, "v1.2.3+g0123456"},
 		{"replaced Helm", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Deps: []*debug.Module{
-			{Path: "helm.sh/helm/v3", Version: "v3.22.0", Replace: &debug.Module{Path: "../helm", Version: "v3.22.1-fork"}},
+			{Path: "helm.sh/helm/v4", Version: "v4.3.2", Replace: &debug.Module{Path: "../helm", Version: "v4.3.3-fork"}},
 		}}, true,
-			versionInfo{Version: Version, GoVersion: runtime.Version(), HelmVersion: "v3.22.1-fork", KubernetesClientVersion: "unknown"}, Version},
+			versionInfo{Version: Version, GoVersion: runtime.Version(), HelmVersion: "v4.3.3-fork", KubernetesClientVersion: "unknown"}, Version},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

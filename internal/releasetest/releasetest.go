@@ -17,14 +17,15 @@ import (
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	kubefake "helm.sh/helm/v3/pkg/kube/fake"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
-	helmtime "helm.sh/helm/v3/pkg/time"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	kubefake "helm.sh/helm/v4/pkg/kube/fake"
+	hrelease "helm.sh/helm/v4/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
@@ -72,11 +73,11 @@ func (f *Fixture) ConfigFor(ns string) *action.Configuration { return f.config(n
 func (f *Fixture) Kubernetes() (kubernetes.Interface, error) { return f.Clientset, nil }
 
 func (f *Fixture) config(ns string) *action.Configuration {
+	// A Configuration's zero logger discards Helm's log.
 	return &action.Configuration{
 		Releases:     storage.Init(&view{f: f, ns: ns}),
 		KubeClient:   f.Kube,
-		Capabilities: chartutil.DefaultCapabilities,
-		Log:          func(string, ...any) {},
+		Capabilities: common.DefaultCapabilities,
 	}
 }
 
@@ -96,7 +97,7 @@ func (f *Fixture) Store(t testing.TB, rels ...*helmrelease.Release) {
 // namespace.
 func (f *Fixture) Last(t testing.TB, name string) *helmrelease.Release {
 	t.Helper()
-	r, err := f.cfg.Releases.Last(name)
+	r, err := RecordsOf(f.cfg).Last(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func (f *Fixture) Last(t testing.TB, name string) *helmrelease.Release {
 // Release builds a release record: chart NAME-VERSION (app version
 // APP), the given revision and status, deployed at a fixed time plus
 // revision minutes. Tests adjust the fields they care about.
-func Release(name, namespace string, revision int, status helmrelease.Status, chartName, version, app string) *helmrelease.Release {
+func Release(name, namespace string, revision int, status rcommon.Status, chartName, version, app string) *helmrelease.Release {
 	deployed := Time(revision)
 	return &helmrelease.Release{
 		Name:      name,
@@ -128,8 +129,8 @@ func Release(name, namespace string, revision int, status helmrelease.Status, ch
 }
 
 // Time is the fixtures' clock: 2024-05-01 10:00 UTC plus n minutes.
-func Time(n int) helmtime.Time {
-	return helmtime.Time{Time: time.Date(2024, 5, 1, 10, n, 0, 0, time.UTC)}
+func Time(n int) time.Time {
+	return time.Date(2024, 5, 1, 10, n, 0, 0, time.UTC)
 }
 
 // view is the memory driver seen from one namespace ("" for all), so the
@@ -147,32 +148,32 @@ func (v *view) use() func() {
 
 func (v *view) Name() string { return v.f.mem.Name() }
 
-func (v *view) Create(key string, r *helmrelease.Release) error {
+func (v *view) Create(key string, r hrelease.Releaser) error {
 	defer v.use()()
 	return v.f.mem.Create(key, r)
 }
 
-func (v *view) Update(key string, r *helmrelease.Release) error {
+func (v *view) Update(key string, r hrelease.Releaser) error {
 	defer v.use()()
 	return v.f.mem.Update(key, r)
 }
 
-func (v *view) Delete(key string) (*helmrelease.Release, error) {
+func (v *view) Delete(key string) (hrelease.Releaser, error) {
 	defer v.use()()
 	return v.f.mem.Delete(key)
 }
 
-func (v *view) Get(key string) (*helmrelease.Release, error) {
+func (v *view) Get(key string) (hrelease.Releaser, error) {
 	defer v.use()()
 	return v.f.mem.Get(key)
 }
 
-func (v *view) List(filter func(*helmrelease.Release) bool) ([]*helmrelease.Release, error) {
+func (v *view) List(filter func(hrelease.Releaser) bool) ([]hrelease.Releaser, error) {
 	defer v.use()()
 	return v.f.mem.List(filter)
 }
 
-func (v *view) Query(labels map[string]string) ([]*helmrelease.Release, error) {
+func (v *view) Query(labels map[string]string) ([]hrelease.Releaser, error) {
 	defer v.use()()
 	return v.f.mem.Query(labels)
 }

@@ -3,7 +3,7 @@ package releasetest
 import (
 	"testing"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 )
 
 // Tamper rewrites the last stored revision of release name in namespace
@@ -11,7 +11,7 @@ import (
 func (f *Fixture) Tamper(t testing.TB, ns, name string, edit func(*helmrelease.Release)) {
 	t.Helper()
 	store := f.ConfigFor(ns).Releases
-	r, err := store.Last(name)
+	r, err := RecordsOf(f.ConfigFor(ns)).Last(name)
 	if err != nil {
 		t.Fatal(err)
 	}

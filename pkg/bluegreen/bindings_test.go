@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"testing"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
-func rec(ns, name, bundle string, status helmrelease.Status, ann map[string]string, res ...plan.Resolved) *release.Record {
+func rec(ns, name, bundle string, status rcommon.Status, ann map[string]string, res ...plan.Resolved) *release.Record {
 	if ann == nil {
 		ann = map[string]string{}
 	}
@@ -25,12 +25,12 @@ func rec(ns, name, bundle string, status helmrelease.Status, ann map[string]stri
 func TestBoundApps(t *testing.T) {
 	db := plan.Resolved{Instance: "database", Bundle: "mariadb", Bound: "shop/team-db", Claim: true}
 	rels := []*release.Record{
-		rec("shop", "wiki", routerChart, helmrelease.StatusDeployed, map[string]string{annBlueGreen: "router", annLive: "green", annSpare: "blue"}),
-		rec("shop", "wiki-green", "mediawiki", helmrelease.StatusDeployed, map[string]string{annColorOf: "wiki"}, db),
-		rec("shop", "wiki-blue", "mediawiki", helmrelease.StatusDeployed, map[string]string{annColorOf: "wiki"}, plan.Resolved{Instance: "database", Bound: "shop/old-db"}),
-		rec("shop", "team-db", "mariadb", helmrelease.StatusDeployed, nil),
-		rec("shop", "blog", "wordpress", helmrelease.StatusDeployed, nil, plan.Resolved{Instance: "database", Bound: "shop/team-db"}, plan.Resolved{Instance: "cache", Bundle: "redis"}),
-		rec("shop", "gone", "wordpress", helmrelease.StatusUninstalled, nil, db),
+		rec("shop", "wiki", routerChart, rcommon.StatusDeployed, map[string]string{annBlueGreen: "router", annLive: "green", annSpare: "blue"}),
+		rec("shop", "wiki-green", "mediawiki", rcommon.StatusDeployed, map[string]string{annColorOf: "wiki"}, db),
+		rec("shop", "wiki-blue", "mediawiki", rcommon.StatusDeployed, map[string]string{annColorOf: "wiki"}, plan.Resolved{Instance: "database", Bound: "shop/old-db"}),
+		rec("shop", "team-db", "mariadb", rcommon.StatusDeployed, nil),
+		rec("shop", "blog", "wordpress", rcommon.StatusDeployed, nil, plan.Resolved{Instance: "database", Bound: "shop/team-db"}, plan.Resolved{Instance: "cache", Bundle: "redis"}),
+		rec("shop", "gone", "wordpress", rcommon.StatusUninstalled, nil, db),
 	}
 	got := fmt.Sprint(boundApps(rels, nil))
 	want := "[{shop/blog wordpress 1.0.0     [{database shop/team-db false}] []} {shop/team-db mariadb 1.0.0     [] []} {shop/wiki mediawiki 1.0.0 green blue   [{database shop/team-db true}] []}]"

@@ -10,13 +10,15 @@ import (
 	"sync"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/kube"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -248,7 +250,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 	router := func() *helmrelease.Release {
 		t.Helper()
-		r, err := c.cfg.Releases.Last("wiki")
+		r, err := releasetest.RecordsOf(c.cfg).Last("wiki")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +258,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	}
 	colour := func(name string) string {
 		t.Helper()
-		r, err := c.cfg.Releases.Last(name)
+		r, err := releasetest.RecordsOf(c.cfg).Last(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +334,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 		strings.Contains(next.Release.Manifest, "kind: Ingress") || !reflect.DeepEqual(next.Services, []string{"wiki"}) {
 		t.Errorf("dry run: %+v", next)
 	}
-	if rec, _ := c.cfg.Releases.Last("wiki-blue"); router().Version != 3 || rec.Version != 1 {
+	if rec, _ := releasetest.RecordsOf(c.cfg).Last("wiki-blue"); router().Version != 3 || rec.Version != 1 {
 		t.Errorf("the dry run changed the router (revision %d) or blue (revision %d)", router().Version, rec.Version)
 	}
 
@@ -357,7 +359,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := c.cfg.Releases.Last("wiki-blue"); !strings.Contains(up.Manifest, `secret: "wiki-database"`) || strings.Contains(up.Manifest, "kind: Secret") ||
+	if rec, _ := releasetest.RecordsOf(c.cfg).Last("wiki-blue"); !strings.Contains(up.Manifest, `secret: "wiki-database"`) || strings.Contains(up.Manifest, "kind: Secret") ||
 		strings.Contains(up.Manifest, "kind: Ingress") || rec.Chart.Metadata.Annotations[annColorOf] != "wiki" {
 		t.Errorf("a colour upgraded on its own:\n%s", up.Manifest)
 	}
@@ -400,7 +402,7 @@ func TestBlueGreenClaimsHeldByRouter(t *testing.T) {
 		t.Errorf("uninstalled colours: %+v", un.Colors)
 	}
 	for _, name := range []string{"wiki", "wiki-blue"} {
-		if r, err := c.cfg.Releases.Last(name); err == nil {
+		if r, err := releasetest.RecordsOf(c.cfg).Last(name); err == nil {
 			t.Errorf("%s is still recorded (%s)", name, r.Info.Status)
 		}
 	}
@@ -429,7 +431,7 @@ func TestBlueGreenFirstColourNeverSwitched(t *testing.T) {
 	if err != nil || st.Live != "" || st.LiveRelease() != "" || st.Spare != "" {
 		t.Fatalf("state: %+v, %v", st, err)
 	}
-	if r, _ := c.cfg.Releases.Last("wiki"); !strings.Contains(r.Manifest, "name: wiki-database\n") {
+	if r, _ := releasetest.RecordsOf(c.cfg).Last("wiki"); !strings.Contains(r.Manifest, "name: wiki-database\n") {
 		t.Errorf("the router does not hold the claim:\n%s", r.Manifest)
 	}
 	if _, err := c.Rollback(ctx, "wiki"); !errors.Is(err, errdefs.ErrInvalid) {
@@ -466,7 +468,7 @@ func TestBlueGreenClaimKeptForTheSpare(t *testing.T) {
 	}
 	holds := func(when string, want bool) {
 		t.Helper()
-		r, err := c.cfg.Releases.Last("wiki")
+		r, err := releasetest.RecordsOf(c.cfg).Last("wiki")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -519,7 +521,7 @@ func TestBlueGreenSwitchWithoutTheProvider(t *testing.T) {
 	blueAndGreen(t, c)
 	claim := func() string {
 		t.Helper()
-		r, err := c.cfg.Releases.Last("wiki")
+		r, err := releasetest.RecordsOf(c.cfg).Last("wiki")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -578,7 +580,7 @@ func TestBlueGreenColourRollbackChecksClaims(t *testing.T) {
 	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), `changing "wiki-green" on its own refused`) || !strings.Contains(err.Error(), "holds no claim for database on team/shared") {
 		t.Errorf("rolling a colour back to a claim the router dropped: %v", err)
 	}
-	if r, _ := c.cfg.Releases.Last("wiki-green"); r.Version != 2 {
+	if r, _ := releasetest.RecordsOf(c.cfg).Last("wiki-green"); r.Version != 2 {
 		t.Errorf("wiki-green rolled back anyway: revision %d", r.Version)
 	}
 }
@@ -620,13 +622,13 @@ func interruptedSwitch(t *testing.T, extra string) (c *tc, up func() release.Upg
 		}
 	}
 	serve(map[string]map[string]string{"wiki": {"app": "wiki-green"}})
-	r3, err := c.cfg.Releases.Last("wiki")
+	r3, err := releasetest.RecordsOf(c.cfg).Last("wiki")
 	if err != nil || r3.Version != 3 || r3.Chart.Metadata.Annotations[annLive] != "green" {
 		t.Fatalf("router before the cut: %+v, %v", r3, err)
 	}
 	r4 := *r3
 	info := *r3.Info
-	info.Status, info.Description = helmrelease.StatusPendingUpgrade, "Preparing upgrade"
+	info.Status, info.Description = rcommon.StatusPendingUpgrade, "Preparing upgrade"
 	ch := *r3.Chart
 	md := *ch.Metadata
 	md.Annotations = maps.Clone(md.Annotations)
@@ -649,8 +651,8 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 	ctx := context.Background()
 	revision := func(t *testing.T, c *tc, name string) int {
 		t.Helper()
-		r, err := c.cfg.Releases.Last(name)
-		if err != nil || r.Info.Status != helmrelease.StatusDeployed {
+		r, err := releasetest.RecordsOf(c.cfg).Last(name)
+		if err != nil || r.Info.Status != rcommon.StatusDeployed {
 			t.Fatalf("%s: %v %v, want it deployed", name, r, err)
 		}
 		return r.Version
@@ -661,11 +663,11 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 	// green, spare blue), and the operation's own revisions after it.
 	reconciled := func(t *testing.T, c *tc, st *State) {
 		t.Helper()
-		r4, err := c.cfg.Releases.Get("wiki", 4)
+		r4, err := releasetest.RecordsOf(c.cfg).Get("wiki", 4)
 		if err != nil || r4.Info.Status.IsPending() || !strings.HasPrefix(r4.Info.Description, release.RecoveredNote) {
 			t.Errorf("router revision 4 after the operation: %v %v, want it marked failed", r4.Info, err)
 		}
-		r5, err := c.cfg.Releases.Get("wiki", 5)
+		r5, err := releasetest.RecordsOf(c.cfg).Get("wiki", 5)
 		if err != nil || r5.Chart.Metadata.Annotations[annLive] != "green" || r5.Chart.Metadata.Annotations[annSpare] != "blue" {
 			t.Errorf("router revision 5: %v, want the truth recorded (live green, spare blue)", err)
 		}
@@ -713,7 +715,7 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 			t.Fatalf("prune: %+v, uninstalled %+v; want wiki-blue gone, green live", st, un)
 		}
 		revision(t, c, "wiki-green")
-		if r, err := c.cfg.Releases.Last("wiki-blue"); err == nil {
+		if r, err := releasetest.RecordsOf(c.cfg).Last("wiki-blue"); err == nil {
 			t.Errorf("wiki-blue is still recorded (%s)", r.Info.Status)
 		}
 		reconciled(t, c, st)
@@ -739,8 +741,8 @@ func TestBlueGreenActsOnTheServices(t *testing.T) {
 		if st.Live != "blue" || st.Spare != "green" || !strings.Contains(st.Reconciled, "wiki-green") {
 			t.Errorf("rollback: %+v; want switched to blue, green the spare, saying the Services selected green", st)
 		}
-		r, _ := c.cfg.Releases.Last("wiki")
-		if r.Info.Status != helmrelease.StatusDeployed || r.Chart.Metadata.Annotations[annLive] != "blue" {
+		r, _ := releasetest.RecordsOf(c.cfg).Last("wiki")
+		if r.Info.Status != rcommon.StatusDeployed || r.Chart.Metadata.Annotations[annLive] != "blue" {
 			t.Errorf("router after rollback: %s, live %s", r.Info.Status, r.Chart.Metadata.Annotations[annLive])
 		}
 	})
@@ -824,9 +826,9 @@ type onUpdate struct {
 	once sync.Once
 }
 
-func (o *onUpdate) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+func (o *onUpdate) Update(original, target kube.ResourceList, opts ...kube.ClientUpdateOption) (*kube.Result, error) {
 	o.once.Do(o.do)
-	return o.Interface.Update(original, target, force)
+	return o.Interface.Update(original, target, opts...)
 }
 
 // A blue-green upgrade reads and resolves its bundle once: the colour's
@@ -889,7 +891,7 @@ func TestBlueGreenPlannedUpgrade(t *testing.T) {
 	if _, err := c.Upgrade(ctx, opts()); err != nil {
 		t.Fatal(err)
 	}
-	router := f.ConfigFor("team").Releases
+	router := releasetest.RecordsOf(f.ConfigFor("team"))
 	last, _ := router.Last("wiki")
 	if _, err := c.Perform(ctx, stale); !errors.Is(err, errdefs.ErrStale) {
 		t.Fatalf("performing an upgrade planned over blue live, green live now: %v", err)

@@ -12,7 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
@@ -102,17 +103,17 @@ func (b *Client) route(ctx context.Context, st *State, h holdings) error {
 			Description: "the stable Services, Ingresses and claims of blue-green app " + st.Name,
 			Annotations: ann,
 		},
-		Files:     []*chart.File{{Name: "services.yaml", Data: []byte(services)}},
-		Templates: []*chart.File{{Name: "templates/services.yaml", Data: []byte(`{{ .Files.Get "services.yaml" }}`)}},
+		Files:     []*common.File{{Name: "services.yaml", Data: []byte(services)}},
+		Templates: []*common.File{{Name: "templates/services.yaml", Data: []byte(`{{ .Files.Get "services.yaml" }}`)}},
 	}
 	for _, col := range Colors {
 		text := h.ingresses[col]
 		if text == "" || (col != st.Live && col != st.Spare) {
 			continue
 		}
-		chrt.Files = append(chrt.Files, &chart.File{Name: ingressFile(col), Data: []byte(text)})
+		chrt.Files = append(chrt.Files, &common.File{Name: ingressFile(col), Data: []byte(text)})
 		if col == st.Live {
-			chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/ingresses.yaml", Data: []byte(`{{ .Files.Get "` + ingressFile(col) + `" }}`)})
+			chrt.Templates = append(chrt.Templates, &common.File{Name: "templates/ingresses.yaml", Data: []byte(`{{ .Files.Get "` + ingressFile(col) + `" }}`)})
 		}
 	}
 	for _, inst := range slices.Sorted(maps.Keys(h.made)) {
@@ -120,7 +121,7 @@ func (b *Client) route(ctx context.Context, st *State, h holdings) error {
 		if err != nil {
 			return err
 		}
-		chrt.Files = append(chrt.Files, &chart.File{Name: claimFile(inst), Data: data})
+		chrt.Files = append(chrt.Files, &common.File{Name: claimFile(inst), Data: data})
 	}
 	vals := render.AddHeldClaims(chrt, h.made)
 	desc := "no live colour yet"

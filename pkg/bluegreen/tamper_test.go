@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/chart"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/chart/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
+	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
@@ -25,7 +26,7 @@ func TestBlueGreenTamperedHeldClaims(t *testing.T) {
 	ctx := context.Background()
 	_, f, c := sharedProvider(t)
 	blueAndGreen(t, c)
-	before, err := c.cfg.Releases.Last("wiki")
+	before, err := releasetest.RecordsOf(c.cfg).Last("wiki")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestBlueGreenTamperedHeldClaims(t *testing.T) {
 			if err := json.Unmarshal(file.Data, &hc); err != nil {
 				t.Fatal(err)
 			}
-			hc.Chart.Templates = append(hc.Chart.Templates, &chart.File{Name: "templates/grant.yaml", Data: []byte("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: pwned}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}\nsubjects: [{kind: User, name: mallory}]\n")})
+			hc.Chart.Templates = append(hc.Chart.Templates, &common.File{Name: "templates/grant.yaml", Data: []byte("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: pwned}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}\nsubjects: [{kind: User, name: mallory}]\n")})
 			hc.Values[render.ClaimKey].(map[string]any)["jobNamespace"] = "kube-system"
 			hc.Values[render.ClaimKey].(map[string]any)["name"] = "pwned"
 			if file.Data, err = json.Marshal(hc); err != nil {
@@ -65,7 +66,7 @@ func TestBlueGreenTamperedHeldClaims(t *testing.T) {
 	if _, _, err := c.Prune(ctx, "wiki"); err != nil {
 		t.Fatal(err)
 	}
-	after, err := c.cfg.Releases.Last("wiki")
+	after, err := releasetest.RecordsOf(c.cfg).Last("wiki")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestGrantBlueGreen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	router, err := c.cfg.Releases.Last("wiki")
+	router, err := releasetest.RecordsOf(c.cfg).Last("wiki")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestGrantBlueGreen(t *testing.T) {
 		t.Errorf("the router's claim:\n%s", router.Manifest)
 	}
 	for _, col := range []string{"wiki-blue", "wiki-green"} {
-		r, err := c.cfg.Releases.Last(col)
+		r, err := releasetest.RecordsOf(c.cfg).Last(col)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 
 	"github.com/bundlesh/bundle/pkg/diff"
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -130,7 +130,7 @@ func (b *Client) Perform(ctx context.Context, p *Plan) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s not switched to (the live colour is untouched): %w", name, bg.rev.Name, err)
 	}
-	if rel.Status != helmrelease.StatusDeployed.String() {
+	if rel.Status != rcommon.StatusDeployed.String() {
 		return nil, fmt.Errorf("blue-green upgrade of %q: %s is %s, not switched to", name, bg.rev.Name, rel.Status)
 	}
 	bg.holds.ingresses[bg.next.Live] = *bg.ingresses

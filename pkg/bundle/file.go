@@ -12,7 +12,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	yaml "go.yaml.in/yaml/v3"
-	"helm.sh/helm/v3/pkg/chart"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"

@@ -13,9 +13,10 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	yaml "go.yaml.in/yaml/v3"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/ignore"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/ignore"
 
 	"github.com/bundlesh/bundle/pkg/resolve"
 	"github.com/bundlesh/bundle/pkg/userfile"
@@ -50,7 +51,7 @@ type Bundle struct {
 	// artifact), is what lock files record instead of Digest.
 	SourceDigest string
 
-	files []*loader.BufferedFile
+	files []*archive.BufferedFile
 	digestCache
 }
 
@@ -203,12 +204,12 @@ const LocalPrefix = "file://"
 // vendorLocal returns, under charts/NAME/, the files of each file://
 // dependency of c's Chart.yaml (requirements.yaml for apiVersion v1) that
 // charts/ does not vendor. file names Chart.yaml in messages.
-func vendorLocal(c *chart.Chart, file string, local LocalCharts) ([]*loader.BufferedFile, error) {
+func vendorLocal(c *chart.Chart, file string, local LocalCharts) ([]*archive.BufferedFile, error) {
 	have := map[string]bool{}
 	for _, d := range c.Dependencies() {
 		have[d.Name()] = true
 	}
-	var out []*loader.BufferedFile
+	var out []*archive.BufferedFile
 	for _, d := range c.Metadata.Dependencies {
 		p, ok := strings.CutPrefix(d.Repository, LocalPrefix)
 		if !ok || have[d.Name] {
@@ -248,14 +249,14 @@ func vendorLocal(c *chart.Chart, file string, local LocalCharts) ([]*loader.Buff
 		}
 		have[d.Name] = true
 		for _, f := range dep.files {
-			out = append(out, &loader.BufferedFile{Name: path.Join("charts", d.Name, f.Name), Data: f.Data})
+			out = append(out, &archive.BufferedFile{Name: path.Join("charts", d.Name, f.Name), Data: f.Data})
 		}
 	}
 	return out, nil
 }
 
 // checkTotal refuses files over MaxTotalSize together.
-func checkTotal(files []*loader.BufferedFile, source string) error {
+func checkTotal(files []*archive.BufferedFile, source string) error {
 	total := 0
 	for _, f := range files {
 		total += len(f.Data)
@@ -405,7 +406,7 @@ func checkChartYAML(file string, data []byte) (*Bundle, error) {
 
 // readFiles reads every file of the bundle, honouring .helmignore, refusing
 // symlinks and files over the size limits.
-func readFiles(fsys fs.FS, source string) ([]*loader.BufferedFile, error) {
+func readFiles(fsys fs.FS, source string) ([]*archive.BufferedFile, error) {
 	rules := ignore.Empty()
 	if data, err := readRegular(fsys, ".helmignore", source); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -418,7 +419,7 @@ func readFiles(fsys fs.FS, source string) ([]*loader.BufferedFile, error) {
 	}
 	rules.AddDefaults()
 
-	var files []*loader.BufferedFile
+	var files []*archive.BufferedFile
 	total := 0
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -458,7 +459,7 @@ func readFiles(fsys fs.FS, source string) ([]*loader.BufferedFile, error) {
 		}
 		// Helm drops a UTF-8 byte order mark.
 		data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
-		files = append(files, &loader.BufferedFile{Name: path.Clean(p), Data: data})
+		files = append(files, &archive.BufferedFile{Name: path.Clean(p), Data: data})
 		return nil
 	})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 
 	"github.com/bundlesh/bundle/internal/testutil"
 )
@@ -312,7 +312,7 @@ func TestLoadDirBuildingDepsVendorsLocalDependencies(t *testing.T) {
 // nothing is vendored from beside it.
 func TestLoadArchiveVendorsNothing(t *testing.T) {
 	app := "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: ^1.0.0\n    repository: file://../lib\n"
-	pkg, err := packageFiles("app", []*loader.BufferedFile{{Name: "Chart.yaml", Data: []byte(app)}})
+	pkg, err := packageFiles("app", []*archive.BufferedFile{{Name: "Chart.yaml", Data: []byte(app)}})
 	if err != nil {
 		t.Fatal(err)
 	}

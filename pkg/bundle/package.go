@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
@@ -50,8 +50,8 @@ type digestCache struct {
 	digestErr  error
 }
 
-func packageFiles(name string, files []*loader.BufferedFile) ([]byte, error) {
-	sorted := append([]*loader.BufferedFile(nil), files...)
+func packageFiles(name string, files []*archive.BufferedFile) ([]byte, error) {
+	sorted := append([]*archive.BufferedFile(nil), files...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)

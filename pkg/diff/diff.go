@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 

@@ -16,8 +16,8 @@ import (
 	"sort"
 	"strings"
 
-	helmlint "helm.sh/helm/v3/pkg/lint"
-	"helm.sh/helm/v3/pkg/lint/support"
+	helmlint "helm.sh/helm/v4/pkg/chart/v2/lint"
+	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -98,7 +98,7 @@ func Bundle(ctx context.Context, l plan.Loader, b *bundle.Bundle, opts Options) 
 	if _, err := b.WriteDir(dir); err != nil {
 		return nil, err
 	}
-	for _, m := range helmlint.All(dir, vals, opts.Namespace, false).Messages {
+	for _, m := range helmlint.RunAll(dir, vals, opts.Namespace, helmlint.WithKubeVersion(render.DefaultKubeVersion())).Messages {
 		if m.Severity < support.WarningSev {
 			continue
 		}

@@ -19,10 +19,11 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	"helm.sh/helm/v4/pkg/action"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -311,7 +312,7 @@ func (l *links) provider(ns, name string) (*helmrelease.Release, error) {
 		if r.Namespace != ns || r.Info == nil {
 			continue
 		}
-		if r.Info.Status == helmrelease.StatusDeployed && (deployed == nil || r.Version > deployed.Version) {
+		if r.Info.Status == rcommon.StatusDeployed && (deployed == nil || r.Version > deployed.Version) {
 			deployed = r
 		}
 		if last == nil || r.Version > last.Version {
@@ -321,7 +322,7 @@ func (l *links) provider(ns, name string) (*helmrelease.Release, error) {
 	if deployed != nil {
 		return deployed, nil
 	}
-	if last == nil || last.Info.Status == helmrelease.StatusUninstalled || last.Info.Status == helmrelease.StatusUninstalling {
+	if last == nil || last.Info.Status == rcommon.StatusUninstalled || last.Info.Status == rcommon.StatusUninstalling {
 		return nil, nil
 	}
 	return last, nil
@@ -331,23 +332,23 @@ func (l *links) provider(ns, name string) (*helmrelease.Release, error) {
 // the Secrets of ns (reading another namespace's releases needs no more
 // than reading its Secrets), or, over another driver, the storage of
 // every namespace.
-func (l *links) storageFor(ns string) (*storage.Storage, error) {
+func (l *links) storageFor(ns string) (records, error) {
 	if ns == l.ns {
-		return l.cfg.Releases, nil
+		return recordsOf(l.cfg), nil
 	}
 	if _, ok := l.cfg.Releases.Driver.(*driver.Secrets); ok && l.env != nil && l.env.Clientset != nil {
 		cs, err := l.env.Clientset()
 		if err != nil {
-			return nil, err
+			return records{}, err
 		}
-		return storage.Init(driver.NewSecrets(cs.CoreV1().Secrets(ns))), nil
+		return records{storage.Init(driver.NewSecrets(cs.CoreV1().Secrets(ns)))}, nil
 	}
 	if l.env == nil || l.env.AllNamespaces == nil {
-		return nil, errors.New("no storage for other namespaces (Env.AllNamespaces)")
+		return records{}, errors.New("no storage for other namespaces (Env.AllNamespaces)")
 	}
 	all, err := l.env.AllNamespaces()
 	if err != nil {
-		return nil, err
+		return records{}, err
 	}
-	return all.Releases, nil
+	return recordsOf(all), nil
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -177,7 +177,7 @@ func TestBindErrors(t *testing.T) {
 		if err == nil || err.Error() != tc.want || !errors.Is(err, tc.kind) {
 			t.Errorf("bind %v %v: got %v, want %q", tc.bind, tc.vals, err, tc.want)
 		}
-		if _, err := c.cfg.Releases.Last("wiki"); err == nil {
+		if _, err := recordsOf(c.cfg).Last("wiki"); err == nil {
 			t.Fatalf("bind %v %v: something was installed", tc.bind, tc.vals)
 		}
 	}
@@ -198,7 +198,7 @@ func TestRecordedBindingGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Its grant went with it (Helm's fake kube client deletes nothing).
-	if r, err := data.cfg.Releases.Last(g.Name); err == nil && r.Info.Status != helmrelease.StatusUninstalled {
+	if r, err := recordsOf(data.cfg).Last(g.Name); err == nil && r.Info.Status != rcommon.StatusUninstalled {
 		t.Fatalf("the provider's grant is left: %s", r.Info.Status)
 	}
 	if err := f.Clientset.CoreV1().ConfigMaps("data").Delete(ctx, g.Name+"-grant", metav1.DeleteOptions{}); err != nil {

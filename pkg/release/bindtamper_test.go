@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
 	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/bundle"

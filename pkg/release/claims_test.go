@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -77,10 +77,10 @@ func dataFixture(t *testing.T) (*releasetest.Fixture, *Client) {
 	f := releasetest.New("team")
 	// Revision 1 rendered a Secret of the data that revision 2 no longer
 	// renders (auth.existingSecret set), kept.
-	old := releasetest.Release("wiki", "team", 1, helmrelease.StatusSuperseded, "mediawiki", "1.1.2", "1.43")
+	old := releasetest.Release("wiki", "team", 1, rcommon.StatusSuperseded, "mediawiki", "1.1.2", "1.43")
 	old.Manifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: wiki-db-old\n  labels:\n    bundle.sh/kept-with-data: \"true\"\n"
 	f.Store(t, old)
-	rel := releasetest.Release("wiki", "team", 2, helmrelease.StatusDeployed, "mediawiki", "1.1.2", "1.43")
+	rel := releasetest.Release("wiki", "team", 2, rcommon.StatusDeployed, "mediawiki", "1.1.2", "1.43")
 	rel.Manifest = dataManifest
 	f.Store(t, rel)
 	ctx := context.Background()
@@ -258,7 +258,7 @@ func TestUninstallDryRunClaims(t *testing.T) {
 		if len(pvc.OwnerReferences) != 1 || sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted != appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
 			t.Errorf("DeleteData %v: a dry run changed the StatefulSet or its claims", deleteData)
 		}
-		if f.Last(t, "wiki").Info.Status != helmrelease.StatusDeployed {
+		if f.Last(t, "wiki").Info.Status != rcommon.StatusDeployed {
 			t.Errorf("DeleteData %v: a dry run uninstalled the release", deleteData)
 		}
 	}

@@ -11,8 +11,9 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
@@ -87,7 +88,7 @@ func (l *links) findConsumers(ctx context.Context, name string) (out []Consumer,
 	target := l.ns + "/" + name
 	var granted []Consumer
 	for _, r := range rels {
-		if r.Info != nil && (r.Info.Status == helmrelease.StatusUninstalled || r.Info.Status == helmrelease.StatusUninstalling) {
+		if r.Info != nil && (r.Info.Status == rcommon.StatusUninstalled || r.Info.Status == rcommon.StatusUninstalling) {
 			continue
 		}
 		if g := grantOf(r); g != nil && r.Namespace == l.ns && g.Provider.Namespace == l.ns && g.Provider.Release == name {
@@ -225,7 +226,7 @@ func (l *links) listLatest(all bool) ([]*helmrelease.Release, error) {
 	list.AllNamespaces = all
 	list.All = true
 	list.SetStateMask()
-	return list.Run()
+	return v1sOf(list.Run())
 }
 
 // checkNoConsumers refuses to uninstall release name while the releases
@@ -305,7 +306,7 @@ func (l *links) checkConsumersAllow(ctx context.Context, name string, b *bundle.
 // checkRollbackAllowed refuses to roll release name back to a revision
 // whose bundle a consumer's constraint does not allow.
 func (l *links) checkRollbackAllowed(ctx context.Context, name string, revision int) error {
-	target, err := l.cfg.Releases.Get(name, revision)
+	target, err := recordsOf(l.cfg).Get(name, revision)
 	if err != nil {
 		return nil // Helm's rollback says it
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 )
@@ -19,7 +19,7 @@ const secretValue = "hunter2-s3cr3t"
 // but neither its bearer token nor the values inside Helm's release
 // Secrets (which hold every value the user set).
 func TestDebugClient(t *testing.T) {
-	rel := releasetest.Release("wiki", "team", 1, helmrelease.StatusDeployed, "mediawiki", "1.1.0", "1.41")
+	rel := releasetest.Release("wiki", "team", 1, rcommon.StatusDeployed, "mediawiki", "1.1.0", "1.41")
 	rel.Config = map[string]any{"database": map[string]any{"password": secretValue}}
 	kubeconfig := releasetest.APIServer(t, "team", rel)
 

@@ -25,8 +25,9 @@ import (
 	"strings"
 	"sync"
 
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/kube"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -85,7 +86,7 @@ func (c *Client) DiffRevision(ctx context.Context, rev *Revision, o diff.Options
 	if err != nil {
 		return nil, err
 	}
-	if base != nil && base.Info.Status == helmrelease.StatusUninstalled {
+	if base != nil && base.Info.Status == rcommon.StatusUninstalled {
 		base = nil // upgrade --install over an uninstalled release: installed anew
 	}
 	p, err := compare(name, o, func() (before, after []*unstructured.Unstructured, err error) {
@@ -209,7 +210,7 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 	// deletes (applier.leftovers): still in the cluster as the release's.
 	a := &applier{
 		ctx: ctx, release: rel.Name, namespace: c.namespace, log: c.log,
-		history: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(rel.Name) },
+		history: func() ([]*helmrelease.Release, error) { return recordsOf(c.cfg).History(rel.Name) },
 		build:   func(m string) (kube.ResourceList, error) { return c.cfg.KubeClient.Build(strings.NewReader(m), false) },
 	}
 	left, err := deleted(ctx, v.dyn, a.leftovers(original, target), func(live *unstructured.Unstructured) bool {

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/kube"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,7 +42,7 @@ func (c *Client) DiffRollback(ctx context.Context, opts RollbackOptions, o diff.
 	if err != nil {
 		return nil, err
 	}
-	target, err := c.cfg.Releases.Get(name, version)
+	target, err := recordsOf(c.cfg).Get(name, version)
 	if err != nil {
 		return nil, fmt.Errorf("rolling back %q: %w", name, err)
 	}
@@ -80,7 +81,7 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 	if err != nil {
 		return nil, err
 	}
-	if last.Info != nil && last.Info.Status == helmrelease.StatusUninstalled {
+	if last.Info != nil && last.Info.Status == rcommon.StatusUninstalled {
 		return nil, fmt.Errorf("release %q is already uninstalled (its history was kept)", name)
 	}
 	if c.env == nil || c.env.Clientset == nil {
@@ -104,7 +105,7 @@ func (c *Client) DiffUninstall(ctx context.Context, opts UninstallOptions, o dif
 		}
 		planned = append(planned, diff.Claim{Action: a, Namespace: cl.Namespace, Name: cl.Name, StatefulSet: cl.StatefulSet})
 	}
-	revs, err := c.cfg.Releases.History(name)
+	revs, err := recordsOf(c.cfg).History(name)
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", name, err)
 	}

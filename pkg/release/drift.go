@@ -18,7 +18,8 @@ import (
 	"context"
 	"fmt"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
@@ -41,7 +42,7 @@ func (c *Client) Drift(ctx context.Context, name string, o diff.Options) (*diff.
 		return nil, err
 	}
 	rel := c.hist.base(name)
-	if rel == nil || rel.Info == nil || rel.Info.Status == helmrelease.StatusUninstalled {
+	if rel == nil || rel.Info == nil || rel.Info.Status == rcommon.StatusUninstalled {
 		return nil, fmt.Errorf("release %q has no revision in the cluster to compare with", name)
 	}
 	p, err := compare(name, o, func() (before, after []*unstructured.Unstructured, err error) {

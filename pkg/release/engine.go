@@ -11,11 +11,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/kube"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -39,18 +38,21 @@ import (
 const FieldManager = apply.FieldManager
 
 // applying returns the kube client of an operation on release name: the
-// applier (package apply) over Helm's client, or kc itself when it is not
-// Helm's client (the fake clients of tests).
-func (c *Client) applying(ctx context.Context, kc kube.Interface, name string) kube.Interface {
+// applier (package apply) over Helm's client, replacing objects with
+// force, or kc itself when it is not Helm's client (the fake clients of
+// tests).
+func (c *Client) applying(ctx context.Context, kc kube.Interface, name string, force bool) kube.Interface {
 	hc, ok := kc.(*kube.Client)
 	if !ok {
 		return kc
 	}
-	return apply.New(ctx, hc, apply.Revisions{
+	a := apply.New(ctx, hc, apply.Revisions{
 		Release: name, Namespace: c.namespace, Log: c.log,
-		History: func() ([]*helmrelease.Release, error) { return c.cfg.Releases.History(name) },
+		History: func() ([]*helmrelease.Release, error) { return recordsOf(c.cfg).History(name) },
 		Build:   func(m string) (kube.ResourceList, error) { return hc.Build(strings.NewReader(m), false) },
 	})
+	a.Force = force
+	return a
 }
 
 // applier is what a diff asks of the applier of release: the objects of
@@ -217,23 +219,24 @@ func (k keepingClaims) engine() volumes.Keeping {
 }
 
 // Create creates the hooks of rl with deleteData.
-func (k keepingClaims) Create(rl kube.ResourceList) (*kube.Result, error) {
-	return k.engine().Create(rl)
+func (k keepingClaims) Create(rl kube.ResourceList, opts ...kube.ClientCreateOption) (*kube.Result, error) {
+	return k.engine().Create(rl, opts...)
 }
 
 // Delete deletes all but the kept claims and Secrets.
-func (k keepingClaims) Delete(rl kube.ResourceList) (*kube.Result, []error) {
-	return k.engine().Delete(rl)
+func (k keepingClaims) Delete(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
+	return k.engine().Delete(rl, policy)
 }
 
-// DeleteWithPropagationPolicy deletes all but the kept claims and Secrets.
-func (k keepingClaims) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
-	return k.engine().DeleteWithPropagationPolicy(rl, policy)
+// GetWaiter is the client's waiter, waiting for the deletion of all but
+// the kept claims and Secrets.
+func (k keepingClaims) GetWaiter(ws kube.WaitStrategy) (kube.Waiter, error) {
+	return k.engine().GetWaiter(ws)
 }
 
-// WaitForDelete waits for all but the kept claims and Secrets.
-func (k keepingClaims) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
-	return k.engine().WaitForDelete(rl, timeout)
+// GetWaiterWithOptions is GetWaiter with Helm's wait options.
+func (k keepingClaims) GetWaiterWithOptions(ws kube.WaitStrategy, opts ...kube.WaitOption) (kube.Waiter, error) {
+	return k.engine().GetWaiterWithOptions(ws, opts...)
 }
 
 // State is how far a resource is from ready, as kstatus computes it for
@@ -291,10 +294,10 @@ func (h *apiHealth) wrapConfig(rc *rest.Config) *rest.Config { return h.WrapConf
 // opConfig returns Helm's configuration for an install, upgrade or
 // rollback of release name: its kube client applies converging (see
 // package apply) and waits with bundle's waiter (waitConfig).
-func (c *Client) opConfig(ctx context.Context, name string, opts WaitOptions) (*action.Configuration, error) {
-	cfg := *c.cfg
-	cfg.KubeClient = c.applying(ctx, c.cfg.KubeClient, name)
-	return c.waitConfig(ctx, &cfg, opts)
+func (c *Client) opConfig(ctx context.Context, name string, force bool, opts WaitOptions) (*action.Configuration, error) {
+	cfg := copyConfig(c.cfg)
+	cfg.KubeClient = c.applying(ctx, c.cfg.KubeClient, name, force)
+	return c.waitConfig(ctx, cfg, opts)
 }
 
 // waitConfig returns base for an operation that waits for readiness, with
@@ -338,16 +341,16 @@ func (c *Client) waitConfig(ctx context.Context, base *action.Configuration, opt
 	default:
 		return base, nil
 	}
-	cfg := *base
+	cfg := copyConfig(base)
 	wt := wait.New(ctx, w)
 	cfg.KubeClient = waitingKube{Kube: wait.Kube{Interface: base.KubeClient, Waiter: wt}, w: wt}
-	return &cfg, nil
+	return cfg, nil
 }
 
 // --debug's output (see package debug).
 var (
-	// debugLog is Helm's log function for --debug.
-	debugLog = debug.Log
+	// debugHandler is Helm's logger for --debug.
+	debugHandler = debug.Handler
 	// debugTransport makes every request to the cluster print a line
 	// before it is sent and one when it is answered, redacted.
 	debugTransport = debug.Transport

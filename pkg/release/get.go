@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"helm.sh/helm/v3/pkg/chartutil"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
@@ -120,8 +120,8 @@ func (c *Client) Get(ctx context.Context, name string, revision int) (*Details, 
 func details(r *helmrelease.Release) (*Details, error) {
 	d := &Details{Release: summarize(r), Labels: r.Labels}
 	if r.Info != nil {
-		d.FirstDeployed = r.Info.FirstDeployed.Time
-		d.Deleted = r.Info.Deleted.Time
+		d.FirstDeployed = r.Info.FirstDeployed
+		d.Deleted = r.Info.Deleted
 	}
 	if r.Chart != nil && r.Chart.Metadata != nil {
 		m := r.Chart.Metadata
@@ -148,7 +148,7 @@ func details(r *helmrelease.Release) (*Details, error) {
 		d.Hooks = append(d.Hooks, hook(h))
 	}
 	if r.Chart != nil {
-		all, err := chartutil.CoalesceValues(r.Chart, r.Config)
+		all, err := commonutil.CoalesceValues(r.Chart, r.Config)
 		if err != nil {
 			return nil, fmt.Errorf("computing the values of %q revision %d: %w", r.Name, r.Version, err)
 		}
@@ -161,7 +161,7 @@ func details(r *helmrelease.Release) (*Details, error) {
 
 func hook(h *helmrelease.Hook) Hook {
 	out := Hook{Name: h.Name, Kind: h.Kind, Path: h.Path, Manifest: h.Manifest, Weight: h.Weight,
-		LastRun: HookRun{StartedAt: h.LastRun.StartedAt.Time, CompletedAt: h.LastRun.CompletedAt.Time, Phase: string(h.LastRun.Phase)}}
+		LastRun: HookRun{StartedAt: h.LastRun.StartedAt, CompletedAt: h.LastRun.CompletedAt, Phase: string(h.LastRun.Phase)}}
 	for _, e := range h.Events {
 		out.Events = append(out.Events, string(e))
 	}

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/chart"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -20,9 +21,9 @@ func wiki(t *testing.T, f *releasetest.Fixture) {
 	t.Helper()
 	var revs []*helmrelease.Release
 	for rev := 1; rev <= 3; rev++ {
-		status := helmrelease.StatusSuperseded
+		status := rcommon.StatusSuperseded
 		if rev == 3 {
-			status = helmrelease.StatusDeployed
+			status = rcommon.StatusDeployed
 		}
 		r := releasetest.Release("wiki", f.Namespace, rev, status, "mediawiki", "1.1.0", "1.41")
 		r.Chart.Metadata.Annotations = map[string]string{plan.ResolvedAnnotation: `[{"instance":"database","bundle":"mariadb","version":"1.0.0","repository":"stable"}]`}
@@ -55,7 +56,7 @@ func TestGet(t *testing.T) {
 	if d.Revision != 3 || d.Status != "deployed" || d.Bundle != "mediawiki" || d.Version != "1.1.0" || d.AppVersion != "1.41" {
 		t.Errorf("latest: %+v", d.Release)
 	}
-	if !d.FirstDeployed.Equal(releasetest.Time(1).Time) || !d.Updated.Equal(releasetest.Time(3).Time) || !d.Deleted.IsZero() {
+	if !d.FirstDeployed.Equal(releasetest.Time(1)) || !d.Updated.Equal(releasetest.Time(3)) || !d.Deleted.IsZero() {
 		t.Errorf("times: first %v updated %v deleted %v", d.FirstDeployed, d.Updated, d.Deleted)
 	}
 	if want := []plan.Resolved{{Instance: "database", Bundle: "mariadb", Version: "1.0.0", Repository: "stable"}}; !reflect.DeepEqual(d.Resolved, want) {

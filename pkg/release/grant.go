@@ -17,7 +17,8 @@ import (
 	"fmt"
 
 	"github.com/Masterminds/semver/v3"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -121,8 +122,8 @@ func (c *Client) Grant(ctx context.Context, opts GrantOptions) (*Granted, error)
 		return nil, err
 	}
 	defer end()
-	last, lerr := c.cfg.Releases.Last(name)
-	exists := lerr == nil && last.Info.Status != helmrelease.StatusUninstalled
+	last, lerr := recordsOf(c.cfg).Last(name)
+	exists := lerr == nil && last.Info.Status != rcommon.StatusUninstalled
 	if g := grantOf(last); exists && (g == nil || g.Provider.Release != opts.Provider || g.Consumer != cons) {
 		return nil, errdefs.New(ErrExists, "%s: release %q exists in namespace %q and is not that grant", doing, name, c.namespace)
 	}
@@ -206,8 +207,8 @@ func (c *Client) Revoke(ctx context.Context, opts RevokeOptions) (*Uninstalled, 
 	if err := c.reachable(); err != nil {
 		return nil, err
 	}
-	last, err := c.cfg.Releases.Last(name)
-	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
+	last, err := recordsOf(c.cfg).Last(name)
+	if err != nil || last.Info.Status == rcommon.StatusUninstalled {
 		return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"status", opts.Provider, "-n", c.namespace}}},
 			"revoke: release %q of namespace %q grants nothing to %s", opts.Provider, c.namespace, opts.Consumer)
 	}
@@ -358,7 +359,7 @@ func (c *Client) revokeAll(ctx context.Context, name string, opts UninstallOptio
 	for _, r := range rels {
 		g := grantOf(r)
 		if g == nil || r.Namespace != c.namespace || g.Provider.Release != name || g.Provider.Namespace != c.namespace ||
-			r.Info == nil || r.Info.Status == helmrelease.StatusUninstalled {
+			r.Info == nil || r.Info.Status == rcommon.StatusUninstalled {
 			continue
 		}
 		_, err := c.Uninstall(ctx, UninstallOptions{ReleaseName: r.Name, WaitOptions: opts.WaitOptions, Force: true, DryRun: opts.DryRun, NoHooks: opts.NoHooks})
@@ -381,7 +382,7 @@ func (c *Client) regrant(ctx context.Context, name string, w WaitOptions) error 
 	for _, r := range rels {
 		g := grantOf(r)
 		if g == nil || r.Namespace != c.namespace || g.Provider.Release != name || g.Provider.Namespace != c.namespace ||
-			r.Info == nil || r.Info.Status == helmrelease.StatusUninstalled {
+			r.Info == nil || r.Info.Status == rcommon.StatusUninstalled {
 			continue
 		}
 		if _, err := c.Grant(ctx, GrantOptions{Provider: name, Consumer: g.Consumer, Subjects: grantSubjects(r), WaitOptions: w}); err != nil {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -60,7 +61,7 @@ func TestGrantThenBind(t *testing.T) {
 		!strings.HasSuffix(err.Error(), "its owner grants it with: bundle grant shared team/blog/database -n data") {
 		t.Fatalf("binding across namespaces without a grant: %v", err)
 	}
-	if _, err := c.cfg.Releases.Last("blog"); err == nil {
+	if _, err := recordsOf(c.cfg).Last("blog"); err == nil {
 		t.Fatal("something was installed")
 	}
 
@@ -248,8 +249,8 @@ func TestRevoke(t *testing.T) {
 	if _, err := data.Revoke(ctx, RevokeOptions{Provider: "shared", Consumer: blog, DeleteData: true}); err != nil {
 		t.Fatalf("revoking a grant whose app is gone: %v", err)
 	}
-	if _, err := data.cfg.Releases.Last(g.Name); err == nil {
-		if r, _ := data.cfg.Releases.Last(g.Name); r.Info.Status != helmrelease.StatusUninstalled {
+	if _, err := recordsOf(data.cfg).Last(g.Name); err == nil {
+		if r, _ := recordsOf(data.cfg).Last(g.Name); r.Info.Status != rcommon.StatusUninstalled {
 			t.Errorf("the grant is still there: %s", r.Info.Status)
 		}
 	}

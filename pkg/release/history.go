@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v4/pkg/action"
 )
 
 // History returns every stored revision of a release, oldest first.
@@ -17,7 +17,7 @@ func (c *Client) History(ctx context.Context, name string) ([]*Release, error) {
 		return nil, err
 	}
 	h := action.NewHistory(c.cfg)
-	rels, err := h.Run(name)
+	rels, err := v1sOf(h.Run(name))
 	if err != nil {
 		return nil, fmt.Errorf("history of %q: %w", name, err)
 	}

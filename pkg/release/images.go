@@ -3,12 +3,14 @@ package release
 import (
 	"bytes"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/postrender"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	"helm.sh/helm/v4/pkg/action"
+	postrender "helm.sh/helm/v4/pkg/postrenderer"
+	hrelease "helm.sh/helm/v4/pkg/release"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release/internal/helmsdk"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -65,11 +67,9 @@ func pinHooks(cfg *action.Configuration, p *plan.Plan) *action.Configuration {
 	if !ok {
 		return cfg
 	}
-	out := *cfg
-	st := *cfg.Releases
-	st.Driver = &pinDriver{Driver: cfg.Releases.Driver, pins: pins}
-	out.Releases = &st
-	return &out
+	return helmsdk.WithDriver(cfg, func(d driver.Driver) driver.Driver {
+		return &pinDriver{Driver: d, pins: pins}
+	})
 }
 
 // pinRelease pins the images of a revision's hooks.
@@ -90,8 +90,12 @@ type pinDriver struct {
 	pins render.ImagePins
 }
 
-func (d *pinDriver) Create(key string, rls *helmrelease.Release) error {
-	if rls.Info != nil && rls.Info.Status.IsPending() {
+func (d *pinDriver) Create(key string, r hrelease.Releaser) error {
+	rls, err := v1(r)
+	if err != nil {
+		return err
+	}
+	if rls != nil && rls.Info != nil && rls.Info.Status.IsPending() {
 		if err := pinRelease(rls, d.pins); err != nil {
 			return err
 		}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v4/pkg/action"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -92,8 +92,9 @@ func (c *Client) performInstall(ctx context.Context, rev *Revision, replace bool
 	inst.ReleaseName = rev.Name
 	inst.Namespace = c.namespace
 	inst.CreateNamespace = opts.CreateNamespace
-	inst.Wait = opts.Wait
-	inst.Atomic = opts.Atomic
+	inst.WaitStrategy, inst.WaitOptions = waitFor(ctx, opts.Wait)
+	inst.RollbackOnFailure = opts.Atomic
+	inst.ServerSideApply = true
 	inst.Timeout = opts.timeout()
 	inst.WaitForJobs = opts.WaitForJobs
 	inst.Description = opts.Description
@@ -104,12 +105,9 @@ func (c *Client) performInstall(ctx context.Context, rev *Revision, replace bool
 	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
 		inst.PostRenderer = pr
 	}
-	if opts.DryRun {
-		inst.DryRun = true
-		inst.DryRunOption = "server"
-	}
+	inst.DryRunStrategy = dryRunStrategy(opts.DryRun)
 	chrt, vals := rev.clone()
-	rel, err := inst.RunWithContext(ctx, chrt, vals)
+	rel, err := v1Of(inst.RunWithContext(ctx, chrt, vals))
 	if err == nil && opts.DryRun {
 		err = v.dryRun(rel, p)
 	}

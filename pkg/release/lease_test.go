@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/kube"
-	kubefake "helm.sh/helm/v3/pkg/kube/fake"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/kube"
+	kubefake "helm.sh/helm/v4/pkg/kube/fake"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +23,7 @@ import (
 	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
+	"github.com/bundlesh/bundle/pkg/release/internal/debug"
 	"github.com/bundlesh/bundle/pkg/release/internal/lease"
 )
 
@@ -46,11 +47,11 @@ func storeLease(t *testing.T, f *releasetest.Fixture, renewed time.Time, seconds
 func debugLines(f *releasetest.Fixture) func() string {
 	var mu sync.Mutex
 	var b strings.Builder
-	f.Config().Log = func(format string, args ...any) {
+	f.Config().SetLogger(debug.Handler(writerFunc(func(p []byte) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(&b, format+"\n", args...)
-	}
+		return b.Write(p)
+	})))
 	return func() string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -75,7 +76,7 @@ func TestAnExpiredLeaseIsTakenOverOnlyOnceSeenUnchanged(t *testing.T) {
 		{"renewed while watched", time.Now().Add(-time.Minute), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
+			f, c := recoveryFixture(t, rcommon.StatusDeployed, rcommon.StatusPendingUpgrade)
 			logged := debugLines(f)
 			storeLease(t, f, tt.renewed, 1)
 			if tt.renews {
@@ -128,7 +129,7 @@ func TestAnExpiredLeaseIsTakenOverOnlyOnceSeenUnchanged(t *testing.T) {
 // wedge the release until 2090. A busy error names the Lease and how to
 // remove it.
 func TestALeaseDurationIsCapped(t *testing.T) {
-	f, c := recoveryFixture(t, helmrelease.StatusDeployed)
+	f, c := recoveryFixture(t, rcommon.StatusDeployed)
 	renewed := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	storeLease(t, f, renewed, 2_000_000_000) // 63 years
 	err := operations["upgrade"](context.Background(), c)
@@ -149,12 +150,12 @@ type fencedKube struct {
 	before func()
 }
 
-func (k fencedKube) Update(orig, target kube.ResourceList, force bool) (*kube.Result, error) {
+func (k fencedKube) Update(orig, target kube.ResourceList, opts ...kube.ClientUpdateOption) (*kube.Result, error) {
 	k.before()
 	if err := k.fence.Check(context.Background()); err != nil {
 		return &kube.Result{}, err
 	}
-	return k.FailingKubeClient.Update(orig, target, force)
+	return k.FailingKubeClient.Update(orig, target, opts...)
 }
 
 // An operation whose renewals fail (the API server out of reach) past its
@@ -193,7 +194,7 @@ func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 			want: `: lost the lease of release "db" in namespace "team": another operation took it over; nothing more was written`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f, c := recoveryFixture(t, helmrelease.StatusDeployed)
+			f, c := recoveryFixture(t, rcommon.StatusDeployed)
 			f.Kube.WaitDuration = tt.wait
 			clk := testutil.UseClocks(t, &lease.Clock)
 			start := time.Now()
@@ -265,3 +266,8 @@ func TestAnOperationWhoseLeaseIsNotRenewedWritesOnlyOnceRenewed(t *testing.T) {
 // errUnavailable is a renewal's error while the API server cannot reach
 // etcd.
 var errUnavailable = apierrors.NewInternalError(errors.New("etcd is gone"))
+
+// writerFunc is a function as an io.Writer.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

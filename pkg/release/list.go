@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"sort"
 
-	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v4/pkg/action"
 )
 
 // ListOptions select and order the releases List returns, as helm list's
@@ -71,10 +71,15 @@ func (c *Client) List(ctx context.Context, opts ListOptions) ([]*Release, error)
 	l.AllNamespaces = opts.AllNamespaces
 	l.All, l.Deployed, l.Failed, l.Pending = opts.All, opts.Deployed, opts.Failed, opts.Pending
 	l.Superseded, l.Uninstalled, l.Uninstalling = opts.Superseded, opts.Uninstalled, opts.Uninstalling
+	if !opts.All && !opts.Deployed && !opts.Failed && !opts.Pending && !opts.Superseded && !opts.Uninstalled && !opts.Uninstalling {
+		// Helm 3's default, kept: Helm 4 lists every state without a
+		// state flag.
+		l.Deployed, l.Failed = true, true
+	}
 	l.Filter = opts.Filter
 	l.Selector = opts.Selector
 	l.SetStateMask()
-	rels, err := l.Run()
+	rels, err := v1sOf(l.Run())
 	if err != nil {
 		return nil, fmt.Errorf("listing releases: %w", err)
 	}

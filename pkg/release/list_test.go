@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 )
@@ -18,16 +18,16 @@ func listFixture(t *testing.T) *releasetest.Fixture {
 	f := releasetest.New("team")
 	rel := releasetest.Release
 	f.Store(t,
-		rel("blog", "team", 1, helmrelease.StatusSuperseded, "wordpress", "1.0.0", "6.5"),
-		rel("blog", "team", 4, helmrelease.StatusDeployed, "wordpress", "1.0.1", "6.5"),
-		rel("cache", "team", 2, helmrelease.StatusFailed, "redis", "1.0.0", "7.2"),
-		rel("old", "team", 3, helmrelease.StatusUninstalled, "redis", "1.0.0", "7.2"),
-		rel("going", "team", 5, helmrelease.StatusUninstalling, "redis", "1.0.0", "7.2"),
-		rel("new", "team", 6, helmrelease.StatusPendingInstall, "redis", "1.0.0", "7.2"),
-		rel("up", "team", 7, helmrelease.StatusPendingUpgrade, "redis", "1.0.0", "7.2"),
-		rel("wiki", "team", 9, helmrelease.StatusDeployed, "mediawiki", "1.1.0", "1.41"),
-		rel("wiki", "other", 8, helmrelease.StatusDeployed, "mediawiki", "1.1.0", "1.41"),
-		rel("db", "other", 10, helmrelease.StatusDeployed, "mariadb", "1.0.0", "11.4"),
+		rel("blog", "team", 1, rcommon.StatusSuperseded, "wordpress", "1.0.0", "6.5"),
+		rel("blog", "team", 4, rcommon.StatusDeployed, "wordpress", "1.0.1", "6.5"),
+		rel("cache", "team", 2, rcommon.StatusFailed, "redis", "1.0.0", "7.2"),
+		rel("old", "team", 3, rcommon.StatusUninstalled, "redis", "1.0.0", "7.2"),
+		rel("going", "team", 5, rcommon.StatusUninstalling, "redis", "1.0.0", "7.2"),
+		rel("new", "team", 6, rcommon.StatusPendingInstall, "redis", "1.0.0", "7.2"),
+		rel("up", "team", 7, rcommon.StatusPendingUpgrade, "redis", "1.0.0", "7.2"),
+		rel("wiki", "team", 9, rcommon.StatusDeployed, "mediawiki", "1.1.0", "1.41"),
+		rel("wiki", "other", 8, rcommon.StatusDeployed, "mediawiki", "1.1.0", "1.41"),
+		rel("db", "other", 10, rcommon.StatusDeployed, "mariadb", "1.0.0", "11.4"),
 	)
 	return f
 }

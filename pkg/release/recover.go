@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 )
@@ -30,7 +31,7 @@ func (c *Client) note(format string, args ...any) {
 // called with the release's lease held, no operation runs it any longer.
 // prev is the holder of the lease taken over, if any.
 func (c *Client) markStopped(name string, prev *Holder) error {
-	last, err := c.cfg.Releases.Last(name)
+	last, err := recordsOf(c.cfg).Last(name)
 	if err != nil || last.Info == nil || !last.Info.Status.IsPending() {
 		return nil // nothing stored, or nothing stopped
 	}
@@ -44,7 +45,7 @@ func (c *Client) markStopped(name string, prev *Holder) error {
 	if last.Info.Description != "" {
 		note += "; was " + was.String() + ": " + last.Info.Description
 	}
-	last.SetStatus(helmrelease.StatusFailed, note)
+	last.SetStatus(rcommon.StatusFailed, note)
 	if err := c.cfg.Releases.Update(last); err != nil {
 		return fmt.Errorf("marking revision %d of %q (%s, its operation stopped) failed: %w", last.Version, name, was, err)
 	}
@@ -55,12 +56,12 @@ func (c *Client) markStopped(name string, prev *Holder) error {
 	// from whatever the stopped one left (see package apply): it applies
 	// server-side and deletes the objects of every stored revision that
 	// its target leaves out.
-	deployed, err := c.cfg.Releases.DeployedAll(name)
+	deployed, err := recordsOf(c.cfg).DeployedAll(name)
 	if err != nil {
 		return nil
 	}
 	for _, d := range deployed {
-		d.SetStatus(helmrelease.StatusSuperseded, fmt.Sprintf("superseded by revision %d, whose operation stopped", last.Version))
+		d.SetStatus(rcommon.StatusSuperseded, fmt.Sprintf("superseded by revision %d, whose operation stopped", last.Version))
 		if err := c.cfg.Releases.Update(d); err != nil {
 			return fmt.Errorf("marking revision %d of %q superseded: %w", d.Version, name, err)
 		}
@@ -74,10 +75,10 @@ func (c *Client) markStopped(name string, prev *Holder) error {
 // deployed (a failed first install).
 func (h history) replaceable(last *helmrelease.Release) bool {
 	switch last.Info.Status {
-	case helmrelease.StatusUninstalled:
+	case rcommon.StatusUninstalled:
 		return true
-	case helmrelease.StatusFailed:
-		_, err := h.cfg.Releases.Deployed(last.Name)
+	case rcommon.StatusFailed:
+		_, err := recordsOf(h.cfg).Deployed(last.Name)
 		return errors.Is(err, driver.ErrNoDeployedReleases)
 	}
 	return false
@@ -88,17 +89,17 @@ func (h history) replaceable(last *helmrelease.Release) bool {
 // upgrade has it, else the newest that was (one a stopped operation
 // superseded), else the last.
 func (h history) upgradeBase(last *helmrelease.Release) *helmrelease.Release {
-	if last.Info.Status == helmrelease.StatusDeployed {
+	if last.Info.Status == rcommon.StatusDeployed {
 		return last
 	}
-	hist, err := h.cfg.Releases.History(last.Name)
+	hist, err := recordsOf(h.cfg).History(last.Name)
 	if err != nil {
 		return last
 	}
 	base := last
 	for _, r := range hist {
 		st := r.Info.Status
-		if (st == helmrelease.StatusDeployed || st == helmrelease.StatusSuperseded) && (base == last || r.Version > base.Version) {
+		if (st == rcommon.StatusDeployed || st == rcommon.StatusSuperseded) && (base == last || r.Version > base.Version) {
 			base = r
 		}
 	}
@@ -113,14 +114,14 @@ func (h history) rollbackTarget(last *helmrelease.Release, revision int) (int, e
 	if revision != 0 {
 		return revision, nil
 	}
-	hist, err := h.cfg.Releases.History(last.Name)
+	hist, err := recordsOf(h.cfg).History(last.Name)
 	if err != nil {
 		return 0, fmt.Errorf("history of %q: %w", last.Name, err)
 	}
 	target := 0
 	for _, r := range hist {
 		if r.Version < last.Version && r.Version > target &&
-			(r.Info.Status == helmrelease.StatusDeployed || r.Info.Status == helmrelease.StatusSuperseded) {
+			(r.Info.Status == rcommon.StatusDeployed || r.Info.Status == rcommon.StatusSuperseded) {
 			target = r.Version
 		}
 	}
@@ -129,11 +130,4 @@ func (h history) rollbackTarget(last *helmrelease.Release, revision int) (int, e
 			"release %q in namespace %q has no earlier deployed revision to roll back to (revision %d is %s)", last.Name, h.ns, last.Version, last.Info.Status)
 	}
 	return target, nil
-}
-
-// log writes to Helm's log (the debug log).
-func (c *Client) log(format string, args ...any) {
-	if c.cfg != nil && c.cfg.Log != nil {
-		c.cfg.Log(format, args...)
-	}
 }

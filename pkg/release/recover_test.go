@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,7 +31,7 @@ import (
 // recoveryFixture is namespace team with release db stored as the given
 // revisions' statuses (1, 2, ...), and a client over it that installs
 // lab/db.
-func recoveryFixture(t *testing.T, statuses ...helmrelease.Status) (*releasetest.Fixture, *Client) {
+func recoveryFixture(t *testing.T, statuses ...rcommon.Status) (*releasetest.Fixture, *Client) {
 	t.Helper()
 	lab := newShelf()
 	lab.Add(t, "db", "1.0.0")
@@ -66,7 +66,7 @@ func holdLease(t *testing.T, f *releasetest.Fixture, op Operation, renewed time.
 // first.
 func statuses(t *testing.T, f *releasetest.Fixture) []string {
 	t.Helper()
-	rels, err := f.Config().Releases.History("db")
+	rels, err := recordsOf(f.Config()).History("db")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,22 +117,22 @@ func TestNextOperationRecoversAStoppedOne(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range []struct {
 		name    string
-		stored  []helmrelease.Status
+		stored  []rcommon.Status
 		op      string
 		want    []string
 		stopped int // the revision marked failed
 	}{
-		{"install over a stopped install", []helmrelease.Status{helmrelease.StatusPendingInstall}, "install",
+		{"install over a stopped install", []rcommon.Status{rcommon.StatusPendingInstall}, "install",
 			[]string{"1 failed", "2 deployed"}, 1},
-		{"upgrade over a stopped install", []helmrelease.Status{helmrelease.StatusPendingInstall}, "upgrade",
+		{"upgrade over a stopped install", []rcommon.Status{rcommon.StatusPendingInstall}, "upgrade",
 			[]string{"1 superseded", "2 deployed"}, 1},
-		{"upgrade over a stopped upgrade", []helmrelease.Status{helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade}, "upgrade",
+		{"upgrade over a stopped upgrade", []rcommon.Status{rcommon.StatusDeployed, rcommon.StatusPendingUpgrade}, "upgrade",
 			[]string{"1 superseded", "2 superseded", "3 deployed"}, 2},
-		{"rollback over a stopped upgrade", []helmrelease.Status{helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade}, "rollback",
+		{"rollback over a stopped upgrade", []rcommon.Status{rcommon.StatusDeployed, rcommon.StatusPendingUpgrade}, "rollback",
 			[]string{"1 superseded", "2 failed", "3 deployed"}, 2},
-		{"rollback over a stopped rollback", []helmrelease.Status{helmrelease.StatusSuperseded, helmrelease.StatusDeployed, helmrelease.StatusPendingRollback}, "rollback",
+		{"rollback over a stopped rollback", []rcommon.Status{rcommon.StatusSuperseded, rcommon.StatusDeployed, rcommon.StatusPendingRollback}, "rollback",
 			[]string{"1 superseded", "2 superseded", "3 failed", "4 deployed"}, 3},
-		{"uninstall over a stopped upgrade", []helmrelease.Status{helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade}, "uninstall",
+		{"uninstall over a stopped upgrade", []rcommon.Status{rcommon.StatusDeployed, rcommon.StatusPendingUpgrade}, "uninstall",
 			[]string{"1 superseded", "2 uninstalled"}, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestNextOperationRecoversAStoppedOne(t *testing.T) {
 				t.Errorf("history %v, want %v", got, tt.want)
 			}
 			if tt.stopped > 0 {
-				r, err := f.Config().Releases.Get("db", tt.stopped)
+				r, err := recordsOf(f.Config()).Get("db", tt.stopped)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -160,7 +160,7 @@ func TestNextOperationRecoversAStoppedOne(t *testing.T) {
 // Rolling back to "the previous revision" after a stopped rollback goes to
 // the newest earlier deployed one, not to the failed or pending ones.
 func TestRollbackSkipsFailedRevisions(t *testing.T) {
-	f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusFailed, helmrelease.StatusPendingUpgrade)
+	f, c := recoveryFixture(t, rcommon.StatusDeployed, rcommon.StatusFailed, rcommon.StatusPendingUpgrade)
 	rel, err := c.Rollback(context.Background(), RollbackOptions{ReleaseName: "db"})
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestRollbackSkipsFailedRevisions(t *testing.T) {
 	}
 	// Nothing deployed before: nothing to roll back to, said so (not
 	// Helm's "release has no 0 version").
-	f, c = recoveryFixture(t, helmrelease.StatusPendingInstall)
+	f, c = recoveryFixture(t, rcommon.StatusPendingInstall)
 	_, err = c.Rollback(context.Background(), RollbackOptions{ReleaseName: "db"})
 	want := `release "db" in namespace "team" has no earlier deployed revision to roll back to (revision 1 is failed)`
 	if err == nil || err.Error() != want || !errors.Is(err, ErrNotFound) {
@@ -187,7 +187,7 @@ func TestRollbackSkipsFailedRevisions(t *testing.T) {
 func TestALiveLeaseBlocks(t *testing.T) {
 	for op := range operations {
 		t.Run(op, func(t *testing.T) {
-			f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
+			f, c := recoveryFixture(t, rcommon.StatusDeployed, rcommon.StatusPendingUpgrade)
 			since := time.Now().Add(-2 * time.Second).UTC().Truncate(time.Second)
 			holdLease(t, f, OpUpgrade, since)
 			err := operations[op](context.Background(), c)
@@ -210,13 +210,13 @@ func TestALiveLeaseBlocks(t *testing.T) {
 // the revision it left pending is marked failed naming the holder.
 func TestAnExpiredLeaseIsTakenOver(t *testing.T) {
 	testutil.UseClocks(t, &lease.Clock) // it is watched for its 15s first
-	f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
+	f, c := recoveryFixture(t, rcommon.StatusDeployed, rcommon.StatusPendingUpgrade)
 	renewed := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	holdLease(t, f, OpUpgrade, renewed)
 	if err := operations["upgrade"](context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	r, err := f.Config().Releases.Get("db", 2)
+	r, err := recordsOf(f.Config()).Get("db", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestALeaseOfADeadLocalProcessIsTakenOver(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Skip(err)
 	}
-	f, c := recoveryFixture(t, helmrelease.StatusDeployed, helmrelease.StatusPendingUpgrade)
+	f, c := recoveryFixture(t, rcommon.StatusDeployed, rcommon.StatusPendingUpgrade)
 	host, _ := os.Hostname()
 	pidns, _ := os.Readlink("/proc/self/ns/pid")
 	id, at := "dead", metav1.NowMicro()
@@ -260,7 +260,7 @@ func TestALeaseOfADeadLocalProcessIsTakenOver(t *testing.T) {
 // Of operations started together on one release, exactly one proceeds; the
 // others fail at once naming it.
 func TestConcurrentOperationsExactlyOneProceeds(t *testing.T) {
-	f, c := recoveryFixture(t, helmrelease.StatusDeployed)
+	f, c := recoveryFixture(t, rcommon.StatusDeployed)
 	f.Kube.WaitDuration = 500 * time.Millisecond
 	const n = 20
 	errs := make([]error, n)
@@ -298,7 +298,7 @@ func TestConcurrentOperationsExactlyOneProceeds(t *testing.T) {
 // Where the API server forbids leases, operations run as before without
 // one.
 func TestForbiddenLeasesFallBack(t *testing.T) {
-	f, c := recoveryFixture(t, helmrelease.StatusDeployed)
+	f, c := recoveryFixture(t, rcommon.StatusDeployed)
 	f.Clientset.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}, LeasePrefix+"db", errors.New("RBAC"))
 	})
@@ -314,9 +314,9 @@ func TestForbiddenLeasesFallBack(t *testing.T) {
 // revision deployed before it, not the stopped one's.
 func TestUpgradeAfterAStoppedOneReusesTheDeployedValues(t *testing.T) {
 	f, c := recoveryFixture(t)
-	ok := releasetest.Release("db", "team", 1, helmrelease.StatusDeployed, "db", "1.0.0", "")
+	ok := releasetest.Release("db", "team", 1, rcommon.StatusDeployed, "db", "1.0.0", "")
 	ok.Config = map[string]any{"color": "blue"}
-	stopped := releasetest.Release("db", "team", 2, helmrelease.StatusPendingUpgrade, "db", "1.0.0", "")
+	stopped := releasetest.Release("db", "team", 2, rcommon.StatusPendingUpgrade, "db", "1.0.0", "")
 	stopped.Config = map[string]any{"color": "red"}
 	f.Store(t, ok, stopped)
 	if err := operations["upgrade"](context.Background(), c); err != nil {

@@ -21,8 +21,8 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 
-	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
@@ -110,25 +110,24 @@ func New(opts KubeOptions, repos plan.References) (*Client, error) {
 		t := opts.RequestTimeout.String()
 		flags.Timeout = &t
 	}
-	logf := func(string, ...any) {}
 	health := newAPIHealth()
 	fence := newFence()
 	flags.WrapConfigFn = func(rc *rest.Config) *rest.Config { return health.wrapConfig(fence.wrap(rc)) }
+	logs := debugHandler(opts.Debug)
 	if opts.Debug != nil {
-		logf = debugLog(opts.Debug)
 		debug := debugTransport(opts.Debug)
 		flags.WrapConfigFn = func(rc *rest.Config) *rest.Config { return health.wrapConfig(fence.wrap(debug(rc))) }
 	}
-	cfg := &action.Configuration{}
-	if err := cfg.Init(flags, ns, "secret", logf); err != nil {
+	cfg := action.NewConfiguration(action.ConfigurationSetLogger(logs))
+	if err := cfg.Init(flags, ns, "secret"); err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	env := &Env{
 		Config:    cfg,
 		Namespace: ns,
 		AllNamespaces: func() (*action.Configuration, error) {
-			all := &action.Configuration{}
-			return all, all.Init(flags, "", "secret", logf)
+			all := action.NewConfiguration(action.ConfigurationSetLogger(logs))
+			return all, all.Init(flags, "", "secret")
 		},
 		Clientset: cfg.KubernetesClientSet,
 	}
@@ -177,6 +176,10 @@ type Release struct {
 	// computed under requires:).
 	Values   map[string]any
 	Manifest string
+	// ApplyMethod is how the revision's objects were applied, as Helm 4
+	// records it: "ssa" (server-side apply: every revision bundle makes),
+	// "csa" (client-side, by helm 4), "" (by helm 3).
+	ApplyMethod string
 	// Elsewhere, of a dry run, is what the revision would hold outside
 	// the release's namespace (its objects and hooks there), by
 	// namespace: a binding's claim in the provider's, cluster-scoped
@@ -185,10 +188,10 @@ type Release struct {
 }
 
 func summarize(r *helmrelease.Release) *Release {
-	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, Values: r.Config, Manifest: r.Manifest}
+	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, Values: r.Config, Manifest: r.Manifest, ApplyMethod: r.ApplyMethod}
 	if r.Info != nil {
 		out.Status = r.Info.Status.String()
-		out.Updated = r.Info.LastDeployed.Time
+		out.Updated = r.Info.LastDeployed
 		out.Notes = r.Info.Notes
 		out.Description = r.Info.Description
 	}
@@ -307,7 +310,7 @@ type HelmOptions struct {
 // pending revision (validator.gate) and pins its hooks' images
 // (pinHooks); and the validator.
 func (c *Client) helmConfig(ctx context.Context, name string, p *plan.Plan, w WaitOptions, hooks, force bool) (*action.Configuration, *validator, error) {
-	cfg, err := c.opConfig(ctx, name, w)
+	cfg, err := c.opConfig(ctx, name, force, w)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,10 +16,11 @@ import (
 	"fmt"
 	"time"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -170,14 +171,14 @@ func (c *Client) prepareUpgrade(ctx context.Context, in *plan.Input, opts Upgrad
 		}
 		rev.start = c.hist.upgradeBase(start)
 	}
-	last, err := c.cfg.Releases.Last(name)
+	last, err := recordsOf(c.cfg).Last(name)
 	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, err
 	}
 	if err == nil {
 		rev.last = last
 	}
-	if err != nil || last.Info.Status == helmrelease.StatusUninstalled {
+	if err != nil || last.Info.Status == rcommon.StatusUninstalled {
 		if !opts.Install {
 			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{Run: []string{"install", name, opts.Reference, "-n", c.namespace}}},
 				"release %q not found in namespace %q", name, c.namespace)
@@ -314,7 +315,7 @@ func (c *Client) perform(ctx context.Context, rev *Revision) (*Release, error) {
 	}
 	last, err := rev.last, error(nil)
 	if !rev.leased {
-		last, err = c.cfg.Releases.Last(rev.Name)
+		last, err = recordsOf(c.cfg).Last(rev.Name)
 	} else if last == nil {
 		err = driver.ErrReleaseNotFound
 	}

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"maps"
 
-	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	"helm.sh/helm/v4/pkg/action"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -28,13 +29,13 @@ type history struct {
 // state. ErrNotFound when the release or the revision is not stored.
 func (h history) stored(name string, revision int) (*helmrelease.Release, error) {
 	if revision == 0 {
-		r, err := h.cfg.Releases.Last(name)
+		r, err := recordsOf(h.cfg).Last(name)
 		if errors.Is(err, driver.ErrReleaseNotFound) {
 			return nil, errdefs.Fixable(ErrNotFound, []errdefs.Fix{{See: []string{"list", "-A"}}}, "release %q not found in namespace %q", name, h.ns)
 		}
 		return r, err
 	}
-	r, err := h.cfg.Releases.Get(name, revision)
+	r, err := recordsOf(h.cfg).Get(name, revision)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		last, lerr := h.stored(name, 0)
 		if lerr != nil {
@@ -52,7 +53,7 @@ func (h history) stored(name string, revision int) (*helmrelease.Release, error)
 // it reuses, the requirement versions it keeps: upgradeBase of its last);
 // nil when none is stored.
 func (h history) base(name string) *helmrelease.Release {
-	last, err := h.cfg.Releases.Last(name)
+	last, err := recordsOf(h.cfg).Last(name)
 	if err != nil {
 		return nil
 	}
@@ -83,15 +84,15 @@ type Record struct {
 // Installed reports whether the revision is of an installed release: not
 // uninstalled (nor being uninstalled).
 func (r *Record) Installed() bool {
-	return r.Status != helmrelease.StatusUninstalled.String() && r.Status != helmrelease.StatusUninstalling.String()
+	return r.Status != rcommon.StatusUninstalled.String() && r.Status != rcommon.StatusUninstalling.String()
 }
 
 // Deployed reports whether the revision is the one deployed.
-func (r *Record) Deployed() bool { return r.Status == helmrelease.StatusDeployed.String() }
+func (r *Record) Deployed() bool { return r.Status == rcommon.StatusDeployed.String() }
 
 // Pending reports whether an operation is writing the revision, or was
 // until it stopped.
-func (r *Record) Pending() bool { return helmrelease.Status(r.Status).IsPending() }
+func (r *Record) Pending() bool { return rcommon.Status(r.Status).IsPending() }
 
 // Resolved is the resolution the revision recorded: each requirement
 // instance, its bundle version, and the release it is bound to (Bound);

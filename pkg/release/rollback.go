@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 
 	"github.com/bundlesh/bundle/pkg/render"
 )
@@ -27,7 +27,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		return nil, err
 	}
 	defer end()
-	cfg, err := c.opConfig(ctx, opts.ReleaseName, opts.WaitOptions)
+	cfg, err := c.opConfig(ctx, opts.ReleaseName, false, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -53,23 +53,24 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		return nil, err
 	}
 	defer endGuard()
-	rb.Wait = opts.Wait
+	rb.WaitStrategy, rb.WaitOptions = waitFor(ctx, opts.Wait)
+	rb.ServerSideApply = serverSideApply
 	rb.Timeout = opts.timeout()
-	rb.DryRun = opts.DryRun
+	rb.DryRunStrategy = dryRunStrategy(opts.DryRun)
 	if err := orLost(ctx, rb.Run(opts.ReleaseName)); err != nil {
 		return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
 	if opts.DryRun {
 		// Helm's dry run stores nothing, so the gate did not see it:
 		// the target revision's objects are validated as they would be.
-		target, err := c.cfg.Releases.Get(opts.ReleaseName, rb.Version)
+		target, err := recordsOf(c.cfg).Get(opts.ReleaseName, rb.Version)
 		if err != nil {
 			return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, err)
 		}
 		next := *target
 		next.Version = last.Version + 1
 		info := *target.Info
-		info.Status = helmrelease.StatusPendingRollback
+		info.Status = rcommon.StatusPendingRollback
 		next.Info = &info
 		if err := v.release(&next); err != nil {
 			return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, err)

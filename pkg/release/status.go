@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 
-	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v4/pkg/kube"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,7 +65,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 	if err != nil {
 		return nil, err
 	}
-	checker := kube.NewReadyChecker(cs, func(string, ...any) {}, kube.PausedAsReady(true), kube.CheckJobs(true))
+	checker := kube.NewReadyChecker(cs, kube.PausedAsReady(true), kube.CheckJobs(true))
 	for _, info := range infos {
 		r := Resource{Kind: info.Mapping.GroupVersionKind.Kind, Namespace: info.Namespace, Name: info.Name}
 		if err := info.Get(); err != nil {

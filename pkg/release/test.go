@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/kube"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -90,7 +91,19 @@ func (c *Client) Test(ctx context.Context, name string, opts TestOptions) (*Test
 	if len(opts.Skip) > 0 {
 		t.Filters[action.ExcludeNameFilter] = opts.Skip
 	}
-	rel, runErr := t.Run(name)
+	t.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
+	ran, shutdown, runErr := t.Run(name)
+	// Helm deletes the test hooks (their delete policies) only once the
+	// logs are read: when this returns.
+	defer func() {
+		if err := shutdown(); err != nil {
+			c.log("deleting the test hooks of %q: %v", name, err)
+		}
+	}()
+	rel, err := v1(ran)
+	if err != nil {
+		return nil, fmt.Errorf("testing %q: %w", name, err)
+	}
 	if rel == nil {
 		return nil, fmt.Errorf("testing %q: %w", name, runErr)
 	}

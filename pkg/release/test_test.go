@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -18,7 +19,7 @@ import (
 // 2, stored in the opposite order) and a post-install hook.
 func testsFixture(t *testing.T) *releasetest.Fixture {
 	f := releasetest.New("team")
-	r := releasetest.Release("wiki", "team", 1, helmrelease.StatusDeployed, "mediawiki", "1.1.0", "1.41")
+	r := releasetest.Release("wiki", "team", 1, rcommon.StatusDeployed, "mediawiki", "1.1.0", "1.41")
 	r.Hooks = []*helmrelease.Hook{
 		{Name: "wiki-test-login", Kind: "Pod", Weight: 2, Events: []helmrelease.HookEvent{helmrelease.HookTest}, Manifest: "kind: Pod"},
 		{Name: "wiki-test-http", Kind: "Pod", Weight: 1, Events: []helmrelease.HookEvent{helmrelease.HookTest}, Manifest: "kind: Pod"},

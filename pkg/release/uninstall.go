@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v4/pkg/action"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/render"
@@ -134,7 +134,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 	}
-	revs, err := c.cfg.Releases.History(opts.ReleaseName)
+	revs, err := recordsOf(c.cfg).History(opts.ReleaseName)
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 	}
@@ -154,7 +154,7 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	if err != nil {
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, err)
 	}
-	cfg := *c.cfg
+	cfg := copyConfig(c.cfg)
 	var waitErr error
 	// The Secrets go last, with DeleteData after the claims.
 	kc := keepingClaims{Interface: wcfg.KubeClient, keep: map[string]bool{}, keepSecrets: map[string]bool{}, deleteData: opts.DeleteData, waitErr: &waitErr}
@@ -170,8 +170,8 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		}
 	}
 	cfg.KubeClient = kc
-	un := action.NewUninstall(&cfg)
-	un.Wait = opts.Wait
+	un := action.NewUninstall(cfg)
+	un.WaitStrategy, un.WaitOptions = waitFor(ctx, opts.Wait)
 	un.Timeout = opts.timeout()
 	un.KeepHistory = opts.KeepHistory
 	un.DryRun = opts.DryRun
@@ -186,7 +186,11 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 		}
 		return nil, fmt.Errorf("uninstalling %q: %w", opts.ReleaseName, render.HelmError(err))
 	}
-	out.Release = summarize(res.Release)
+	rel, err := v1(res.Release)
+	if err != nil {
+		return nil, err
+	}
+	out.Release = summarize(rel)
 	if opts.DeleteData && !opts.DryRun {
 		left := opts.timeout() - time.Since(start)
 		var w *waiter

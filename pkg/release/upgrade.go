@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chartutil"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -104,15 +104,15 @@ func upgradeValues(last *helmrelease.Release, given map[string]any, opts Upgrade
 	case opts.ResetValues:
 		return given, nil, nil
 	case opts.ReuseValues:
-		coalesced, err := chartutil.CoalesceValues(last.Chart, last.Config)
+		coalesced, err := commonutil.CoalesceValues(last.Chart, last.Config)
 		if err != nil {
 			return nil, nil, fmt.Errorf("the values of revision %d, to reuse: %w", last.Version, err)
 		}
 		defaults = coalesced.AsMap()
 		stripRequires(defaults, last)
-		return chartutil.CoalesceTables(render.CopyValues(given), old), defaults, nil
+		return commonutil.CoalesceTables(render.CopyValues(given), old), defaults, nil
 	case opts.ResetThenReuseValues:
-		return chartutil.CoalesceTables(render.CopyValues(given), old), nil, nil
+		return commonutil.CoalesceTables(render.CopyValues(given), old), nil, nil
 	case len(given) == 0:
 		return old, nil, nil
 	}
@@ -175,15 +175,16 @@ func (c *Client) performUpgrade(ctx context.Context, rev *Revision, last *helmre
 	}
 	up := action.NewUpgrade(cfg)
 	up.Namespace = c.namespace
-	up.Wait = opts.Wait
-	up.Atomic = opts.Atomic
+	up.WaitStrategy, up.WaitOptions = waitFor(ctx, opts.Wait)
+	up.RollbackOnFailure = opts.Atomic
+	up.ServerSideApply = serverSideApply
 	up.Timeout = opts.timeout()
 	up.WaitForJobs = opts.WaitForJobs
 	up.Description = opts.Description
 	up.DisableHooks = opts.NoHooks
 	up.SkipCRDs = opts.SkipCRDs
 	up.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
-	up.Force = opts.Force
+	up.ForceReplace = opts.Force
 	up.CleanupOnFail = opts.CleanupOnFail
 	up.MaxHistory = opts.MaxHistory
 	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
@@ -192,12 +193,9 @@ func (c *Client) performUpgrade(ctx context.Context, rev *Revision, last *helmre
 	// The values are computed in full (Prepare), with Helm's rules for
 	// which to reuse; Helm must take them as they are.
 	up.ResetValues = true
-	if opts.DryRun {
-		up.DryRun = true
-		up.DryRunOption = "server"
-	}
+	up.DryRunStrategy = dryRunStrategy(opts.DryRun)
 	chrt, vals := rev.clone()
-	rel, err := up.RunWithContext(ctx, rev.Name, chrt, vals)
+	rel, err := v1Of(up.RunWithContext(ctx, rev.Name, chrt, vals))
 	if err == nil && opts.DryRun {
 		err = v.dryRun(rel, p)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 
 	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -140,7 +140,7 @@ func TestLifecycleFailures(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "admission webhook refused it") {
 		t.Fatalf("upgrade against a refusing cluster: %v", err)
 	}
-	if last := f.Last(t, "db"); last.Version != 2 || last.Info.Status != helmrelease.StatusFailed {
+	if last := f.Last(t, "db"); last.Version != 2 || last.Info.Status != rcommon.StatusFailed {
 		t.Errorf("after the failed upgrade: revision %d %s", last.Version, last.Info.Status)
 	}
 	// Resolution errors come before the cluster is touched.

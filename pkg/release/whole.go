@@ -14,10 +14,11 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/kube"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -216,34 +217,34 @@ func (c *Client) Put(ctx context.Context, opts PutOptions) (*Release, error) {
 		return nil, err
 	}
 	defer end()
-	cfg, err := c.opConfig(ctx, opts.Name, opts.WaitOptions)
+	cfg, err := c.opConfig(ctx, opts.Name, false, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}
 	var done *helmrelease.Release
-	last, lerr := c.cfg.Releases.Last(opts.Name)
-	if lerr == nil && last.Info.Status != helmrelease.StatusUninstalled && c.hist.wasDeployed(opts.Name) {
+	last, lerr := recordsOf(c.cfg).Last(opts.Name)
+	if lerr == nil && last.Info.Status != rcommon.StatusUninstalled && c.hist.wasDeployed(opts.Name) {
 		up := action.NewUpgrade(cfg)
 		up.Namespace = c.namespace
 		up.Description = opts.Description
 		up.MaxHistory = opts.MaxHistory
 		up.ResetValues = true
-		up.Wait, up.WaitForJobs, up.Timeout = opts.Wait, opts.Wait, opts.timeout()
-		if opts.DryRun {
-			up.DryRun, up.DryRunOption = true, "server"
-		}
-		done, err = up.RunWithContext(ctx, opts.Name, opts.Chart, opts.Values)
+		up.WaitStrategy, up.WaitOptions = waitFor(ctx, opts.Wait)
+		up.WaitForJobs, up.Timeout = opts.Wait, opts.timeout()
+		up.ServerSideApply = serverSideApply
+		up.DryRunStrategy = dryRunStrategy(opts.DryRun)
+		done, err = v1Of(up.RunWithContext(ctx, opts.Name, opts.Chart, opts.Values))
 	} else {
 		inst := action.NewInstall(cfg)
 		inst.ReleaseName = opts.Name
 		inst.Namespace = c.namespace
 		inst.Description = opts.Description
 		inst.Replace = lerr == nil
-		inst.Wait, inst.WaitForJobs, inst.Timeout = opts.Wait, opts.Wait, opts.timeout()
-		if opts.DryRun {
-			inst.DryRun, inst.DryRunOption = true, "server"
-		}
-		done, err = inst.RunWithContext(ctx, opts.Chart, opts.Values)
+		inst.WaitStrategy, inst.WaitOptions = waitFor(ctx, opts.Wait)
+		inst.WaitForJobs, inst.Timeout = opts.Wait, opts.timeout()
+		inst.ServerSideApply = true
+		inst.DryRunStrategy = dryRunStrategy(opts.DryRun)
+		done, err = v1Of(inst.RunWithContext(ctx, opts.Chart, opts.Values))
 	}
 	if err = orLost(ctx, err); err != nil {
 		return nil, err
@@ -254,12 +255,12 @@ func (c *Client) Put(ctx context.Context, opts PutOptions) (*Release, error) {
 // wasDeployed reports whether a revision of release name was deployed
 // (deployed or superseded).
 func (h history) wasDeployed(name string) bool {
-	hist, err := h.cfg.Releases.History(name)
+	hist, err := recordsOf(h.cfg).History(name)
 	if err != nil {
 		return false
 	}
 	for _, r := range hist {
-		if st := r.Info.Status; st == helmrelease.StatusDeployed || st == helmrelease.StatusSuperseded {
+		if st := r.Info.Status; st == rcommon.StatusDeployed || st == rcommon.StatusSuperseded {
 			return true
 		}
 	}
@@ -270,7 +271,7 @@ func (h history) wasDeployed(name string) bool {
 // still in the cluster have completed (one deleted since, done and cleaned
 // up, is not waited for), for at most w's timeout, showing w's progress.
 func (c *Client) WaitJobs(ctx context.Context, name string, w WaitOptions) error {
-	rel, err := c.cfg.Releases.Last(name)
+	rel, err := recordsOf(c.cfg).Last(name)
 	if err != nil {
 		return err
 	}
@@ -302,7 +303,11 @@ func (c *Client) WaitJobs(ctx context.Context, name string, w WaitOptions) error
 	if err != nil {
 		return err
 	}
-	return cfg.KubeClient.WaitWithJobs(jobs, w.timeout())
+	wt, err := cfg.KubeClient.GetWaiter(waitStrategy(true))
+	if err != nil {
+		return err
+	}
+	return wt.WaitWithJobs(jobs, w.timeout())
 }
 
 // ClaimBinding is the binding claim r (a requirement bound to provider

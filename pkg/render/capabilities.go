@@ -1,7 +1,7 @@
 package render
 
 import (
-	"helm.sh/helm/v3/pkg/chartutil"
+	common "helm.sh/helm/v4/pkg/chart/common"
 )
 
 // kubeMinor is the minor version of the Kubernetes client libraries bundle
@@ -14,14 +14,14 @@ const kubeMinor = "37"
 // built with speak. The helm CLI's release builds assume the same (Helm's
 // Makefile sets it at link time from client-go's version); a plain go build
 // of the Helm SDK says v1.20.0 instead.
-func DefaultKubeVersion() *chartutil.KubeVersion {
-	return &chartutil.KubeVersion{Version: "v1." + kubeMinor + ".0", Major: "1", Minor: kubeMinor}
+func DefaultKubeVersion() *common.KubeVersion {
+	return &common.KubeVersion{Version: "v1." + kubeMinor + ".0", Major: "1", Minor: kubeMinor}
 }
 
 // defaultCapabilities are the capabilities of a render without a cluster:
 // Helm's defaults with DefaultKubeVersion.
-func defaultCapabilities() *chartutil.Capabilities {
-	caps := chartutil.DefaultCapabilities.Copy()
+func defaultCapabilities() *common.Capabilities {
+	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *DefaultKubeVersion()
 	return caps
 }

@@ -19,10 +19,11 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	common "helm.sh/helm/v4/pkg/chart/common"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/engine"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -166,7 +167,7 @@ func addClaim(c *chart.Chart, b *plan.Binding, path, cond, repo string) {
 func claimTemplates(b *plan.Binding) *chart.Chart {
 	sub := claimChart(b)
 	if b.Grant != nil {
-		sub.Templates = append(sub.Templates, &chart.File{Name: "templates/granted-secret.yaml", Data: []byte(grantCopyTemplate)})
+		sub.Templates = append(sub.Templates, &common.File{Name: "templates/granted-secret.yaml", Data: []byte(grantCopyTemplate)})
 		return sub
 	}
 	addClaimTemplates(sub, b)
@@ -177,7 +178,7 @@ func claimTemplates(b *plan.Binding) *chart.Chart {
 // templates/NAME.
 func addClaimTemplates(c *chart.Chart, b *plan.Binding) {
 	for _, t := range b.Claims().Templates {
-		c.Templates = append(c.Templates, &chart.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
+		c.Templates = append(c.Templates, &common.File{Name: "templates/" + t.Name, Data: []byte(t.Template)})
 	}
 }
 
@@ -330,11 +331,11 @@ func renderClaimOutputs(b *plan.Binding, cv map[string]any, rel ReleaseOptions) 
 	instance, _ := cv["instance"].(string)
 	c := claimChart(b)
 	for _, o := range b.Claims().Outputs {
-		c.Templates = append(c.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
+		c.Templates = append(c.Templates, &common.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
 	}
 	vals := map[string]any{ClaimKey: cv}
-	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
-	rv, err := chartutil.ToRenderValues(c, vals, opts, defaultCapabilities())
+	opts := common.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
+	rv, err := commonutil.ToRenderValues(c, vals, opts, defaultCapabilities())
 	if err != nil {
 		return nil, fmt.Errorf("the claim of %s on %s: %w", instance, b.Target(), err)
 	}
@@ -369,8 +370,8 @@ func Claim(b *plan.Binding, instance string, rel ReleaseOptions) (map[string]str
 	}
 	c := claimChart(b)
 	addClaimTemplates(c, b)
-	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
-	rv, err := chartutil.ToRenderValues(c, map[string]any{ClaimKey: ClaimValues(b, instance, rel)}, opts, defaultCapabilities())
+	opts := common.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
+	rv, err := commonutil.ToRenderValues(c, map[string]any{ClaimKey: ClaimValues(b, instance, rel)}, opts, defaultCapabilities())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,10 +11,11 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	common "helm.sh/helm/v4/pkg/chart/common"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/engine"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 
 	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/bundle"
@@ -117,7 +118,7 @@ func claimManifests(t *testing.T, instance, outputs, ns string, b *plan.Binding)
 // documents sorted as Helm sorts them, each with its Source.
 func renderChart(t *testing.T, chrt *chart.Chart, vals map[string]any, name, ns string) string {
 	t.Helper()
-	rv, err := chartutil.ToRenderValues(chrt, vals, chartutil.ReleaseOptions{Name: name, Namespace: ns, Revision: 1, IsInstall: true}, chartutil.DefaultCapabilities)
+	rv, err := commonutil.ToRenderValues(chrt, vals, common.ReleaseOptions{Name: name, Namespace: ns, Revision: 1, IsInstall: true}, common.DefaultCapabilities)
 	if err != nil {
 		t.Fatal(err)
 	}

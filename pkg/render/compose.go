@@ -7,9 +7,11 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
+	common "helm.sh/helm/v4/pkg/chart/common"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
 
 	"github.com/bundlesh/bundle/pkg/bundle"
 	"github.com/bundlesh/bundle/pkg/plan"
@@ -81,7 +83,7 @@ func compose(n *plan.Node, strip bool, outputsAt int, external map[string]map[st
 		sub := compose(child, strip, outputsAt, external)
 		if strip && child.Level() == outputsAt {
 			for _, o := range child.Bundle.File.Outputs {
-				sub.Templates = append(sub.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
+				sub.Templates = append(sub.Templates, &common.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
 			}
 		}
 		c.AddDependency(sub)
@@ -209,14 +211,14 @@ func renderOutputs(p *plan.Plan, vals map[string]any, rel ReleaseOptions, level 
 	replaceValues(p, c)
 	if level == 0 {
 		for _, o := range p.Root.Bundle.File.Outputs {
-			c.Templates = append(c.Templates, &chart.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
+			c.Templates = append(c.Templates, &common.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
 		}
 	}
-	if err := chartutil.ProcessDependenciesWithMerge(c, vals); err != nil {
+	if err := chartutil.ProcessDependencies(c, vals); err != nil {
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)
 	}
-	opts := chartutil.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
-	rv, err := chartutil.ToRenderValues(c, vals, opts, defaultCapabilities())
+	opts := common.ReleaseOptions{Name: rel.Name, Namespace: rel.Namespace, Revision: max(rel.Revision, 1), IsInstall: !rel.IsUpgrade, IsUpgrade: rel.IsUpgrade}
+	rv, err := commonutil.ToRenderValues(c, vals, opts, defaultCapabilities())
 	if err != nil {
 		return nil, fmt.Errorf("values for %s: %w", p.Root.Bundle, err)
 	}

@@ -14,7 +14,8 @@ import (
 	"fmt"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
+	common "helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 
 	"github.com/bundlesh/bundle/pkg/plan"
 )
@@ -109,7 +110,7 @@ func GrantChart(b *plan.Binding, c plan.Consumer, subjects []Subject) (*chart.Ch
 		g["secret"] = rec.Claim.Secret
 	}
 	vals["grant"] = g
-	chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/bundle-grant.yaml", Data: []byte(grantTemplate)})
+	chrt.Templates = append(chrt.Templates, &common.File{Name: "templates/bundle-grant.yaml", Data: []byte(grantTemplate)})
 	return chrt, vals, rec, nil
 }
 

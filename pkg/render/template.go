@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/postrender"
-	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	"helm.sh/helm/v4/pkg/action"
+	common "helm.sh/helm/v4/pkg/chart/common"
+	postrender "helm.sh/helm/v4/pkg/postrenderer"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
@@ -125,7 +126,7 @@ func (p PostRenderer) Check() error {
 }
 
 func (p PostRenderer) exec() (postrender.PostRenderer, error) {
-	pr, err := postrender.NewExec(p.Path, p.Args...)
+	pr, err := newPostRenderer(p.Path, p.Args...)
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "unable to find binary at "+p.Path+": ") // the path once is enough
 		return nil, &errdefs.OptionError{Option: "PostRenderer", Value: p.Path, Msg: strings.Join(strings.Fields(msg), " ") + " (give an executable's path, or the name of one in $PATH)", Err: err}
@@ -197,9 +198,9 @@ func Render(ctx context.Context, p *plan.Plan, opts TemplateOptions) (*Rendered,
 	if err := opts.PostRenderer.Check(); err != nil {
 		return nil, err
 	}
-	inst := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	inst := action.NewInstall(action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler)))
 	if opts.KubeVersion != "" {
-		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
+		kv, err := common.ParseKubeVersion(opts.KubeVersion)
 		if err != nil {
 			return nil, &errdefs.OptionError{Option: "KubeVersion", Value: opts.KubeVersion, Msg: err.Error() + " (write a version such as 1.31.0)", Err: err}
 		}
@@ -216,21 +217,23 @@ func Render(ctx context.Context, p *plan.Plan, opts TemplateOptions) (*Rendered,
 		return nil, err
 	}
 	// As helm template: a client-only dry run of an install.
-	inst.DryRun = true
-	inst.DryRunOption = "true"
-	inst.ClientOnly = true
+	inst.DryRunStrategy = action.DryRunClient
 	inst.Replace = true
 	inst.IncludeCRDs = opts.IncludeCRDs
 	inst.IsUpgrade = opts.IsUpgrade
-	inst.APIVersions = chartutil.VersionSet(opts.APIVersions)
+	inst.APIVersions = common.VersionSet(opts.APIVersions)
 	inst.ReleaseName = name
 	inst.Namespace = opts.Namespace
 	if opts.PostRenderer.Path != "" {
 		inst.PostRenderer = opts.PostRenderer
 	}
-	rel, err := inst.RunWithContext(ctx, chrt, vals)
+	rr, err := inst.RunWithContext(ctx, chrt, vals)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", p.Root.Bundle, HelmErrorFor(p.Root.Bundle.Name, err))
+	}
+	rel, ok := rr.(*release.Release)
+	if !ok {
+		return nil, fmt.Errorf("rendering %s: unexpected release type %T", p.Root.Bundle, rr)
 	}
 	out := &Rendered{ReleaseName: name, Namespace: opts.Namespace, Manifest: rel.Manifest, Notes: rel.Info.Notes}
 	pins, pin := Pins(p)

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
-	helmrepo "helm.sh/helm/v3/pkg/repo"
+	helmrepo "helm.sh/helm/v4/pkg/repo/v1"
 )
 
 // bigIndex writes a Bitnami-sized index.yaml: 150 charts x 100 versions =

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"oras.land/oras-go/v2"
 
 	"github.com/bundlesh/bundle/internal/testregistry"

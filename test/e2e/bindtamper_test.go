@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/chart"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/chart/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -85,7 +85,7 @@ func addEvilClaims(t *testing.T, r *helmrelease.Release) {
 		t.Fatal("the record carries no claim templates")
 	}
 	for name, text := range files["templates"] {
-		r.Chart.Files = append(r.Chart.Files, &chart.File{Name: "claims/" + name, Data: []byte(text)})
+		r.Chart.Files = append(r.Chart.Files, &common.File{Name: "claims/" + name, Data: []byte(text)})
 	}
 }
 

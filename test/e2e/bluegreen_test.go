@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -411,7 +411,7 @@ func TestBlueGreenBoundToProvider(t *testing.T) {
 	// The claim's Job completed before blue was installed.
 	jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=wiki"})
 	if err != nil || len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 1 ||
-		jobs.Items[0].Status.CompletionTime == nil || jobs.Items[0].Status.CompletionTime.Time.After(e.lastRevision(t, ns, "wiki-blue").Info.FirstDeployed.Time) {
+		jobs.Items[0].Status.CompletionTime == nil || jobs.Items[0].Status.CompletionTime.Time.After(e.lastRevision(t, ns, "wiki-blue").Info.FirstDeployed) {
 		t.Errorf("the claim's Job, done before blue: %v %+v", err, jobs)
 	}
 	start = time.Now()
@@ -551,7 +551,7 @@ func TestBlueGreenSwitchCutOff(t *testing.T) {
 				if got := serviceSelects(t, e, ns, "app"); got != served {
 					t.Fatalf("after the cut, Service app selects %s, want %s", got, served)
 				}
-				if st := e.lastRevision(t, ns, "app").Info.Status; st != helmrelease.StatusPendingUpgrade {
+				if st := e.lastRevision(t, ns, "app").Info.Status; st != rcommon.StatusPendingUpgrade {
 					t.Fatalf("after the cut, the router's last revision is %s, want pending-upgrade", st)
 				}
 				endpointsOnly(t, e, ns, "app", served)
@@ -591,7 +591,7 @@ func TestBlueGreenSwitchCutOff(t *testing.T) {
 					t.Errorf("%s does not say what it reconciled: %s", next, errs)
 				}
 				// The colour that served is neither removed nor changed.
-				if r := e.lastRevision(t, ns, served); r.Info.Status != helmrelease.StatusDeployed || r.Version != servedRev {
+				if r := e.lastRevision(t, ns, served); r.Info.Status != rcommon.StatusDeployed || r.Version != servedRev {
 					t.Errorf("%s after %s: %s revision %d, want deployed revision %d as it was", served, next, r.Info.Status, r.Version, servedRev)
 				}
 				if _, err := e.cs.AppsV1().Deployments(ns).Get(ctx, served, metav1.GetOptions{}); err != nil {
@@ -609,7 +609,7 @@ func TestBlueGreenSwitchCutOff(t *testing.T) {
 				}
 				endpointsOnly(t, e, ns, "app", live)
 				router := e.lastRevision(t, ns, "app")
-				if a := router.Chart.Metadata.Annotations; router.Info.Status != helmrelease.StatusDeployed || "app-"+a["bundle.sh/live"] != live || a["bundle.sh/spare"] != strings.TrimPrefix(spare, "app-") {
+				if a := router.Chart.Metadata.Annotations; router.Info.Status != rcommon.StatusDeployed || "app-"+a["bundle.sh/live"] != live || a["bundle.sh/spare"] != strings.TrimPrefix(spare, "app-") {
 					t.Errorf("the router after %s: %s, live %q spare %q; want deployed, live %s spare %q", next, router.Info.Status, a["bundle.sh/live"], a["bundle.sh/spare"], live, spare)
 				}
 				if next == "upgrade" {

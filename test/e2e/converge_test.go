@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -97,7 +97,7 @@ func (e *env) converged(t *testing.T, ns, name string) {
 	}
 	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
 	last := hist[len(hist)-1]
-	if last.Info.Status != helmrelease.StatusDeployed {
+	if last.Info.Status != rcommon.StatusDeployed {
 		t.Errorf("revision %d is %s, want deployed: %s", last.Version, last.Info.Status, last.Info.Description)
 	}
 	dyn := e.dynamic(t)

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/internal/cli"
+	"github.com/bundlesh/bundle/internal/releasetest"
 	"github.com/bundlesh/bundle/internal/testregistry"
 	"github.com/bundlesh/bundle/internal/testutil"
 	"github.com/bundlesh/bundle/pkg/repo"
@@ -122,8 +123,8 @@ func (e *env) createNamespace(t *testing.T, prefix string) string {
 	return ns
 }
 
-func (e *env) helmStorage(ns string) *storage.Storage {
-	return storage.Init(driver.NewSecrets(e.cs.CoreV1().Secrets(ns)))
+func (e *env) helmStorage(ns string) releasetest.Records {
+	return releasetest.StorageRecords(storage.Init(driver.NewSecrets(e.cs.CoreV1().Secrets(ns))))
 }
 
 // lastRevision is the release's latest revision in Helm's storage.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bundlesh/bundle/internal/testutil"
@@ -166,7 +166,7 @@ func TestConcurrentInstallsIntoANewNamespaceExactlyOneDeploys(t *testing.T) {
 	if winner := fmt.Sprint(deployed[0].cmd.Process.Pid); len(holders) != 1 || !holders[winner] {
 		t.Errorf("the refused installs named holders %v; the one that deployed is pid %s", holders, winner)
 	}
-	if st, _ := e.revisions(t, ns, "web"); fmt.Sprint(st) != "[1 "+helmrelease.StatusDeployed.String()+"]" {
+	if st, _ := e.revisions(t, ns, "web"); fmt.Sprint(st) != "[1 "+rcommon.StatusDeployed.String()+"]" {
 		t.Errorf("history %v", st)
 	}
 }

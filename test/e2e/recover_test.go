@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bundlesh/bundle/internal/testutil"
@@ -78,7 +78,7 @@ func (p *process) kill(t *testing.T) {
 }
 
 // untilStatus waits until the release's last revision has the status.
-func (e *env) untilStatus(t *testing.T, ns, name string, st helmrelease.Status, p *process) {
+func (e *env) untilStatus(t *testing.T, ns, name string, st rcommon.Status, p *process) {
 	t.Helper()
 	eventually(t, time.Minute, fmt.Sprintf("%s %s", name, st), func() (bool, string) {
 		select {
@@ -153,7 +153,7 @@ func TestKilledUpgradeIsRecoveredByTheNext(t *testing.T) {
 	e.mustBundle(t, "install", chart, "-n", ns, "--create-namespace", "--wait", "--timeout", "30s")
 
 	p := e.startBinary(t, "upgrade", "web", chart, "-n", ns, "--set", "color=red", "--set", never, "--wait", "--timeout", "5m")
-	e.untilStatus(t, ns, "web", helmrelease.StatusPendingUpgrade, p)
+	e.untilStatus(t, ns, "web", rcommon.StatusPendingUpgrade, p)
 	time.Sleep(time.Second)
 	p.kill(t)
 
@@ -168,7 +168,7 @@ func TestKilledInstallIsRecoveredByTheNext(t *testing.T) {
 	e, ns := setupIn(t, "killed-install")
 	chart := webChart(t)
 	p := e.startBinary(t, "install", chart, "-n", ns, "--create-namespace", "--set", "color=red", "--set", never, "--wait", "--timeout", "5m")
-	e.untilStatus(t, ns, "web", helmrelease.StatusPendingInstall, p)
+	e.untilStatus(t, ns, "web", rcommon.StatusPendingInstall, p)
 	time.Sleep(time.Second)
 	p.kill(t)
 
@@ -188,7 +188,7 @@ func TestKilledRollbackIsRecoveredByTheNext(t *testing.T) {
 	e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "color=green", "--wait", "--timeout", "30s")
 
 	p := e.startBinary(t, "rollback", "web", "1", "-n", ns, "--wait", "--timeout", "5m")
-	e.untilStatus(t, ns, "web", helmrelease.StatusPendingRollback, p)
+	e.untilStatus(t, ns, "web", rcommon.StatusPendingRollback, p)
 	time.Sleep(time.Second)
 	p.kill(t)
 

@@ -1,12 +1,12 @@
 // Package helmcompat holds bundle to Helm itself: every chart in Helm's own
-// test data (the helm.sh/helm/v3 module we build with, read from the Go
-// module cache, never copied here) renders with `bundle template` exactly as
-// with the helm CLI at the same version, and with the helm 4 CLI, and what
-// helm refuses, bundle refuses in one line. Set BUNDLE_TEST_HELM to the
-// helm 3 binary and BUNDLE_TEST_HELM4 to the helm 4 one (make test builds
-// both); each CLI's subtests skip without it. Where helm 4 differs in a way
-// bundle, on the Helm 3 SDK, cannot match yet, the difference is listed,
-// with why, in helm4Differences (clis_test.go).
+// test data (the helm.sh/helm/v3 v3.22.0 module's, read from the Go module
+// cache, never copied here) renders with `bundle template` exactly as with
+// the helm 4 CLI at the version of the SDK bundle is built with, and with
+// the helm 3.22 CLI, and what helm refuses, bundle refuses in one line. Set
+// BUNDLE_TEST_HELM4 to the helm 4 binary and BUNDLE_TEST_HELM to the helm 3
+// one (make test builds both); each CLI's subtests skip without it. Where
+// helm 3 differs (Helm 4's own changes, which bundle follows), the
+// difference is listed, with why, in helm3Differences (clis_test.go).
 package helmcompat
 
 import (
@@ -39,25 +39,21 @@ var variants = [][]string{
 	{"--kube-version", "1.27.0", "--api-versions", "monitoring.coreos.com/v1"},
 }
 
-// helmModuleDir is where the Go module cache holds the Helm module this
-// repository builds with.
+// helmModuleDir is where the Go module cache holds the helm 3 module whose
+// test charts we render (downloaded when missing).
 func helmModuleDir(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-json", "helm.sh/helm/v3").Output()
+	mod := "helm.sh/helm/v3@" + helm3Version
+	out, err := exec.Command("go", "mod", "download", "-json", mod).Output()
 	if err != nil {
-		t.Fatalf("go list -m helm.sh/helm/v3: %v", err)
+		t.Fatalf("go mod download %s: %v", mod, err)
 	}
-	var m struct{ Dir, Version string }
+	var m struct{ Dir string }
 	if err := json.Unmarshal(out, &m); err != nil {
 		t.Fatal(err)
 	}
 	if m.Dir == "" {
-		if out, err := exec.Command("go", "mod", "download", "-json", "helm.sh/helm/v3@"+m.Version).Output(); err == nil {
-			json.Unmarshal(out, &m)
-		}
-	}
-	if m.Dir == "" {
-		t.Fatal("the helm.sh/helm/v3 module is not in the module cache: run go mod download")
+		t.Fatalf("the %s module is not in the module cache: run go mod download %s", mod, mod)
 	}
 	return m.Dir
 }

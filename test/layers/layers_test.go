@@ -26,7 +26,7 @@ var layers = [][]string{
 	{"pkg/deps"},
 	{"pkg/graph"}, // pure: draws deps' trees, diff's plans and the bindings graph
 	// release's kube engine, importable by release alone (Go's internal/):
-	{"pkg/release/internal/kubeobj"},
+	{"pkg/release/internal/kubeobj", "pkg/release/internal/helmsdk"},
 	{"pkg/release/internal/debug", "pkg/release/internal/lease", "pkg/release/internal/apply", "pkg/release/internal/wait"},
 	{"pkg/release/internal/validate", "pkg/release/internal/volumes"},
 	{"pkg/lint", "pkg/release"},

@@ -46,8 +46,8 @@ import (
 	"sync"
 
 	jsonpatch "github.com/evanphx/json-patch"
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/kube"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -108,6 +108,8 @@ type Applier struct {
 	revs Revisions
 	// managers are the client-side managers to take over.
 	managers sets.Set[string]
+	// Force replaces objects (PUT) instead of applying them: --force.
+	Force bool
 }
 
 // New returns the applier of an operation (ctx) on the release of revs,
@@ -122,7 +124,7 @@ func (a *Applier) log(format string, args ...any) { a.revs.Log(format, args...) 
 // kind by kind in order and the objects of a kind at once, as Helm does.
 // An object that exists is an AlreadyExists error, as Helm's create has it
 // (install tells CRDs already there, hooks, a namespace from it).
-func (a *Applier) Create(resources kube.ResourceList) (*kube.Result, error) {
+func (a *Applier) Create(resources kube.ResourceList, _ ...kube.ClientCreateOption) (*kube.Result, error) {
 	a.log("creating %d resource(s) by server-side apply", len(resources))
 	err := a.perform(resources, func(info *resource.Info) error {
 		helper := a.helper(info)
@@ -143,8 +145,10 @@ func (a *Applier) Create(resources kube.ResourceList) (*kube.Result, error) {
 // one in order, then deletes the release's objects the target leaves out:
 // those of original, as Helm does, and those of the release's other
 // revisions still in the cluster as the release's. As Helm's, it returns
-// what it did also when it fails.
-func (a *Applier) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+// what it did also when it fails. Helm's options are not read (they are
+// opaque): the applier applies server-side, and replaces with a.Force.
+func (a *Applier) Update(original, target kube.ResourceList, _ ...kube.ClientUpdateOption) (*kube.Result, error) {
+	force := a.Force
 	res := &kube.Result{}
 	var failed []string
 	a.log("applying %d resource(s) server-side", len(target))
@@ -181,11 +185,6 @@ func (a *Applier) Update(original, target kube.ResourceList, force bool) (*kube.
 		}
 	}
 	return res, nil
-}
-
-// UpdateThreeWayMerge is Update: server-side apply needs no merge.
-func (a *Applier) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	return a.Update(original, target, force)
 }
 
 func (a *Applier) helper(info *resource.Info) *resource.Helper {

@@ -15,9 +15,9 @@ import (
 	"sync"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	"helm.sh/helm/v4/pkg/kube"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -217,7 +217,7 @@ func TestUpdateTakesOverClientSideFieldsThenAppliesServerSide(t *testing.T) {
 		f.info(configMap("db", "web", map[string]any{"size": "2"})),
 		f.info(configMap("cache", "web", map[string]any{"ttl": "60"})),
 	}
-	res, err := a.Update(nil, target, false)
+	res, err := a.Update(nil, target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestUpdateDeletesWhatOtherRevisionsLeftThatIsStillTheReleases(t *testing.T)
 	a := testApplier(context.Background(), f, revisions)
 	original := kube.ResourceList{f.info(configMap("web", "", nil)), f.info(configMap("dropped", "", nil))}
 	target := kube.ResourceList{f.info(configMap("web", "web", nil))}
-	res, err := a.Update(original, target, false)
+	res, err := a.Update(original, target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestUpdateDeletesWhatOtherRevisionsLeftThatIsStillTheReleases(t *testing.T)
 	// Nothing left over: nothing built.
 	f.built = 0
 	a = testApplier(context.Background(), f, map[int][]*unstructured.Unstructured{1: {configMap("web", "", nil)}})
-	if _, err := a.Update(nil, target, false); err != nil {
+	if _, err := a.Update(nil, target); err != nil {
 		t.Fatal(err)
 	}
 	if f.built != 0 {
@@ -315,7 +315,7 @@ func TestNothingIsAppliedOnceInterrupted(t *testing.T) {
 	cancel(interrupted)
 	a := testApplier(ctx, f, nil)
 	target := kube.ResourceList{f.info(configMap("web", "web", nil))}
-	if _, err := a.Update(nil, target, false); !errors.Is(err, interrupted) {
+	if _, err := a.Update(nil, target); !errors.Is(err, interrupted) {
 		t.Errorf("Update: %v, want the interruption", err)
 	}
 	if _, err := a.Create(target); !errors.Is(err, interrupted) {
@@ -373,7 +373,7 @@ func TestAnObjectTheAPIServerCannotApplyIsWrittenAsHelmWritesIt(t *testing.T) {
 	a := testApplier(context.Background(), f, nil)
 	original := kube.ResourceList{f.info(configMap("web", "web", map[string]any{"color": "blue"}))}
 	target := kube.ResourceList{f.info(configMap("web", "web", map[string]any{"color": "green"})), f.info(configMap("db", "web", nil))}
-	if _, err := a.Update(original, target, false); err != nil {
+	if _, err := a.Update(original, target); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{

@@ -5,9 +5,11 @@ package debug
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -192,4 +194,63 @@ func redactSecret(obj map[string]any) {
 			obj[field] = redacted
 		}
 	}
+}
+
+// Handler is Helm's logger for --debug: each record a line to w after
+// "debug: helm: ", its attributes as key=value. Without w (nil) it
+// discards everything.
+func Handler(w io.Writer) slog.Handler {
+	if w == nil {
+		return slog.DiscardHandler
+	}
+	return &handler{l: &logger{w: w}}
+}
+
+type handler struct {
+	l     *logger
+	attrs string // " k=v" pairs from WithAttrs, groups as prefixes
+	group string
+}
+
+func (h *handler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *handler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(h.attrs)
+	r.Attrs(func(a slog.Attr) bool {
+		writeAttr(&b, h.group, a)
+		return true
+	})
+	h.l.printf("helm: %s%s", r.Message, b.String())
+	return nil
+}
+
+func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	var b strings.Builder
+	b.WriteString(h.attrs)
+	for _, a := range as {
+		writeAttr(&b, h.group, a)
+	}
+	return &handler{l: h.l, attrs: b.String(), group: h.group}
+}
+
+func (h *handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	return &handler{l: h.l, attrs: h.attrs, group: h.group + name + "."}
+}
+
+func writeAttr(b *strings.Builder, group string, a slog.Attr) {
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		for _, g := range a.Value.Group() {
+			writeAttr(b, group+a.Key+".", g)
+		}
+		return
+	}
+	fmt.Fprintf(b, " %s%s=%v", group, a.Key, a.Value.Any())
 }

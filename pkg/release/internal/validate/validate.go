@@ -28,10 +28,12 @@ import (
 	"strings"
 	"sync"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/kube"
+	hrelease "helm.sh/helm/v4/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -42,6 +44,7 @@ import (
 
 	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/release/internal/apply"
+	"github.com/bundlesh/bundle/pkg/release/internal/helmsdk"
 	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
@@ -97,11 +100,9 @@ type Validator struct {
 // Gate returns cfg whose release storage validates a pending revision
 // with validate before storing it (see gatedDriver).
 func Gate(cfg *action.Configuration, validate func(*helmrelease.Release) error) *action.Configuration {
-	out := *cfg
-	st := *cfg.Releases
-	st.Driver = &gatedDriver{Driver: cfg.Releases.Driver, validate: validate}
-	out.Releases = &st
-	return &out
+	return helmsdk.WithDriver(cfg, func(d driver.Driver) driver.Driver {
+		return &gatedDriver{Driver: d, validate: validate}
+	})
 }
 
 // Release validates the objects of rel, a revision about to be applied
@@ -156,14 +157,14 @@ var namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespace
 
 // runsOn reports whether hook h runs in the operation whose revision has
 // status st.
-func runsOn(h *helmrelease.Hook, st helmrelease.Status) bool {
+func runsOn(h *helmrelease.Hook, st rcommon.Status) bool {
 	var events []helmrelease.HookEvent
 	switch st {
-	case helmrelease.StatusPendingInstall:
+	case rcommon.StatusPendingInstall:
 		events = []helmrelease.HookEvent{helmrelease.HookPreInstall, helmrelease.HookPostInstall}
-	case helmrelease.StatusPendingUpgrade:
+	case rcommon.StatusPendingUpgrade:
 		events = []helmrelease.HookEvent{helmrelease.HookPreUpgrade, helmrelease.HookPostUpgrade}
-	case helmrelease.StatusPendingRollback:
+	case rcommon.StatusPendingRollback:
 		events = []helmrelease.HookEvent{helmrelease.HookPreRollback, helmrelease.HookPostRollback}
 	}
 	for _, e := range h.Events {
@@ -362,10 +363,14 @@ type gatedDriver struct {
 	held []func() error
 }
 
-func (d *gatedDriver) Create(key string, rls *helmrelease.Release) error {
+func (d *gatedDriver) Create(key string, r hrelease.Releaser) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.open && rls.Info != nil && rls.Info.Status.IsPending() {
+	rls, err := helmsdk.V1(r)
+	if err != nil {
+		return fmt.Errorf("storing %s: %w", key, err)
+	}
+	if !d.open && rls != nil && rls.Info != nil && rls.Info.Status.IsPending() {
 		if err := d.validate(rls); err != nil {
 			d.held = nil
 			return err
@@ -381,7 +386,7 @@ func (d *gatedDriver) Create(key string, rls *helmrelease.Release) error {
 	return d.Driver.Create(key, rls)
 }
 
-func (d *gatedDriver) Update(key string, rls *helmrelease.Release) error {
+func (d *gatedDriver) Update(key string, rls hrelease.Releaser) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.open {
@@ -394,7 +399,7 @@ func (d *gatedDriver) Update(key string, rls *helmrelease.Release) error {
 	return nil
 }
 
-func (d *gatedDriver) Delete(key string) (*helmrelease.Release, error) {
+func (d *gatedDriver) Delete(key string) (hrelease.Releaser, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.open {

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/kube"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -199,22 +201,21 @@ func TestAnExistingHookIsNotARejection(t *testing.T) {
 func TestARejectedRevisionLeavesTheHistoryAsItWas(t *testing.T) {
 	f := releasetest.New("shop")
 	for v := 1; v <= 2; v++ {
-		f.Store(t, releasetest.Release("web", "shop", v, helmrelease.StatusSuperseded, "web", "1.0.0", ""))
+		f.Store(t, releasetest.Release("web", "shop", v, rcommon.StatusSuperseded, "web", "1.0.0", ""))
 	}
 	base := f.Config().Releases
 	rejects := errors.New("rejected")
 	var verdict error = rejects
-	st := *base
-	st.Driver = &gatedDriver{Driver: base.Driver, validate: func(*helmrelease.Release) error { return verdict }}
+	st := storage.Init(&gatedDriver{Driver: base.Driver, validate: func(*helmrelease.Release) error { return verdict }})
 	st.MaxHistory = 2 // pruning revision 1 makes room for 3
 	next := func() *helmrelease.Release {
-		return releasetest.Release("web", "shop", 3, helmrelease.StatusPendingUpgrade, "web", "1.0.0", "")
+		return releasetest.Release("web", "shop", 3, rcommon.StatusPendingUpgrade, "web", "1.0.0", "")
 	}
 	revisions := func() []int {
 		hist, _ := base.History("web")
 		var out []int
 		for _, r := range hist {
-			out = append(out, r.Version)
+			out = append(out, r.(*helmrelease.Release).Version)
 		}
 		sort.Ints(out)
 		return out

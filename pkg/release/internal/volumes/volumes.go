@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/kube"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	"helm.sh/helm/v4/pkg/kube"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -320,13 +320,13 @@ type Keeping struct {
 
 // Create creates rl (on uninstall, only hooks run: Helm creates nothing
 // else), each object's render.DeleteDataEnv set to k.DeleteData.
-func (k Keeping) Create(rl kube.ResourceList) (*kube.Result, error) {
+func (k Keeping) Create(rl kube.ResourceList, opts ...kube.ClientCreateOption) (*kube.Result, error) {
 	for _, r := range rl {
 		if u, ok := r.Object.(*unstructured.Unstructured); ok {
 			render.SetDeleteData(u.Object, k.DeleteData)
 		}
 	}
-	return k.Interface.Create(rl)
+	return k.Interface.Create(rl, opts...)
 }
 
 func (k Keeping) filter(rl kube.ResourceList) kube.ResourceList {
@@ -345,36 +345,48 @@ func (k Keeping) filter(rl kube.ResourceList) kube.ResourceList {
 }
 
 // Delete deletes all but the kept claims and Secrets.
-func (k Keeping) Delete(rl kube.ResourceList) (*kube.Result, []error) {
+func (k Keeping) Delete(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
 	rl = k.filter(rl)
 	if len(rl) == 0 {
 		return &kube.Result{}, nil
 	}
-	return k.Interface.Delete(rl)
+	return k.Interface.Delete(rl, policy)
 }
 
-// DeleteWithPropagationPolicy deletes all but the kept claims and
-// Secrets.
-func (k Keeping) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
-	rl = k.filter(rl)
-	if len(rl) == 0 {
-		return &kube.Result{}, nil
+// GetWaiter is the client's waiter, whose WaitForDelete waits for all
+// but the kept claims and Secrets.
+func (k Keeping) GetWaiter(ws kube.WaitStrategy) (kube.Waiter, error) {
+	w, err := k.Interface.GetWaiter(ws)
+	if err != nil {
+		return nil, err
 	}
-	if d, ok := k.Interface.(kube.InterfaceDeletionPropagation); ok {
-		return d.DeleteWithPropagationPolicy(rl, policy)
+	return keepingWaiter{Waiter: w, k: k}, nil
+}
+
+// GetWaiterWithOptions is GetWaiter with Helm's wait options, when the
+// client takes them.
+func (k Keeping) GetWaiterWithOptions(ws kube.WaitStrategy, opts ...kube.WaitOption) (kube.Waiter, error) {
+	wo, ok := k.Interface.(kube.InterfaceWaitOptions)
+	if !ok {
+		return k.GetWaiter(ws)
 	}
-	return k.Interface.Delete(rl)
+	w, err := wo.GetWaiterWithOptions(ws, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return keepingWaiter{Waiter: w, k: k}, nil
+}
+
+type keepingWaiter struct {
+	kube.Waiter
+	k Keeping
 }
 
 // WaitForDelete waits for all but the kept claims and Secrets.
-func (k Keeping) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
-	w, ok := k.Interface.(kube.InterfaceExt)
-	if !ok {
-		return nil
-	}
-	err := w.WaitForDelete(k.filter(rl), timeout)
-	if err != nil && k.WaitErr != nil {
-		*k.WaitErr = err
+func (w keepingWaiter) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
+	err := w.Waiter.WaitForDelete(w.k.filter(rl), timeout)
+	if err != nil && w.k.WaitErr != nil {
+		*w.k.WaitErr = err
 	}
 	return err
 }

@@ -3,12 +3,14 @@ package volumes
 import (
 	"context"
 	"errors"
+	"io"
 	"reflect"
 	"strconv"
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v4/pkg/kube"
+	kubefake "helm.sh/helm/v4/pkg/kube/fake"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -27,13 +29,9 @@ type recordingKube struct {
 	created []*unstructured.Unstructured
 }
 
-func (r *recordingKube) Delete(rl kube.ResourceList) (*kube.Result, []error) {
+func (r *recordingKube) Delete(rl kube.ResourceList, _ metav1.DeletionPropagation) (*kube.Result, []error) {
 	r.deleted = append(r.deleted, infoNames(rl)...)
 	return &kube.Result{}, nil
-}
-
-func (r *recordingKube) DeleteWithPropagationPolicy(rl kube.ResourceList, _ metav1.DeletionPropagation) (*kube.Result, []error) {
-	return r.Delete(rl)
 }
 
 func infoNames(rl kube.ResourceList) []string {
@@ -65,8 +63,8 @@ func TestKeepingClaimsDeletesAllButKeptClaims(t *testing.T) {
 		info("PersistentVolumeClaim", "", "team", "wiki-db"),
 		info("Secret", "", "other", "wiki-db"),
 	}
-	k.DeleteWithPropagationPolicy(rl, metav1.DeletePropagationForeground)
-	k.Delete(rl[:2])
+	k.Delete(rl, metav1.DeletePropagationForeground)
+	k.Delete(rl[:2], metav1.DeletePropagationBackground)
 	want := []string{"PersistentVolumeClaim other/wiki-files", "ConfigMap team/wiki-files", "PersistentVolumeClaim.example.com team/wiki-files",
 		"Secret team/wiki-files", "PersistentVolumeClaim team/wiki-db", "Secret other/wiki-db"}
 	if !reflect.DeepEqual(rec.deleted, want) {
@@ -74,7 +72,7 @@ func TestKeepingClaimsDeletesAllButKeptClaims(t *testing.T) {
 	}
 }
 
-func (r *recordingKube) Create(rl kube.ResourceList) (*kube.Result, error) {
+func (r *recordingKube) Create(rl kube.ResourceList, _ ...kube.ClientCreateOption) (*kube.Result, error) {
 	for _, i := range rl {
 		r.created = append(r.created, i.Object.(*unstructured.Unstructured).DeepCopy())
 	}
@@ -149,7 +147,12 @@ func TestWaitForDeleteEndsWhenGoneOrAtItsTimeout(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
 			var waitErr error
-			k := Keeping{Interface: kwait.Kube{Waiter: kwait.New(ctx, kwait.Config{Dyn: dyn})}, Keep: map[string]bool{"shop/data": true}, WaitErr: &waitErr}
+			k := Keeping{Interface: kwait.Kube{Interface: &kubefake.PrintingKubeClient{Out: io.Discard}, Waiter: kwait.New(ctx, kwait.Config{Dyn: dyn})}, Keep: map[string]bool{"shop/data": true}, WaitErr: &waitErr}
+			// Helm's uninstall asks the client for its waiter.
+			w, err := k.GetWaiter(kube.StatusWatcherStrategy)
+			if err != nil {
+				t.Fatal(err)
+			}
 			go func() {
 				time.Sleep(300 * time.Millisecond)
 				switch {
@@ -160,7 +163,7 @@ func TestWaitForDeleteEndsWhenGoneOrAtItsTimeout(t *testing.T) {
 				}
 			}()
 			start := time.Now()
-			err := k.WaitForDelete(rl(), 1500*time.Millisecond)
+			err = w.WaitForDelete(rl(), 1500*time.Millisecond)
 			took := time.Since(start)
 			if tt.want == "" {
 				if err != nil || took > time.Second {

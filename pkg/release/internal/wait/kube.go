@@ -4,13 +4,9 @@ package wait
 // and wait with it.
 
 import (
-	"io"
 	"time"
 
-	"helm.sh/helm/v3/pkg/kube"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	"helm.sh/helm/v4/pkg/kube"
 	"sigs.k8s.io/cli-utils/pkg/object"
 )
 
@@ -21,14 +17,60 @@ type Kube struct {
 	Waiter *Waiter
 }
 
+// GetWaiter returns bundle's waiter for every strategy but hookOnly, whose
+// resource waits return at once (hooks are still watched by Helm's).
+func (k Kube) GetWaiter(ws kube.WaitStrategy) (kube.Waiter, error) {
+	hw, err := k.Interface.GetWaiter(ws)
+	if err != nil {
+		return nil, err
+	}
+	return waiter{k: k, hooks: hw, none: ws == kube.HookOnlyStrategy}, nil
+}
+
+// GetWaiterWithOptions is GetWaiter with Helm's wait options (the hooks'
+// waiter takes them, when the client does).
+func (k Kube) GetWaiterWithOptions(ws kube.WaitStrategy, opts ...kube.WaitOption) (kube.Waiter, error) {
+	wo, ok := k.Interface.(kube.InterfaceWaitOptions)
+	if !ok {
+		return k.GetWaiter(ws)
+	}
+	hw, err := wo.GetWaiterWithOptions(ws, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return waiter{k: k, hooks: hw, none: ws == kube.HookOnlyStrategy}, nil
+}
+
+type waiter struct {
+	k     Kube
+	hooks kube.Waiter
+	none  bool
+}
+
 // Wait waits for every resource but Jobs, as Helm's Wait does.
-func (k Kube) Wait(rl kube.ResourceList, timeout time.Duration) error {
-	return k.Waiter.wait(idsOf(rl, false), timeout)
+func (w waiter) Wait(rl kube.ResourceList, timeout time.Duration) error {
+	if w.none {
+		return nil
+	}
+	return w.k.Waiter.wait(idsOf(rl, false), timeout)
 }
 
 // WaitWithJobs waits for every resource, Jobs to complete.
-func (k Kube) WaitWithJobs(rl kube.ResourceList, timeout time.Duration) error {
-	return k.Waiter.wait(idsOf(rl, true), timeout)
+func (w waiter) WaitWithJobs(rl kube.ResourceList, timeout time.Duration) error {
+	if w.none {
+		return nil
+	}
+	return w.k.Waiter.wait(idsOf(rl, true), timeout)
+}
+
+// WaitForDelete waits until the resources are gone, with bundle's waiter.
+func (w waiter) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
+	return w.k.Waiter.WaitDeleted(rl, timeout)
+}
+
+// WatchUntilReady is Helm's (hooks).
+func (w waiter) WatchUntilReady(rl kube.ResourceList, timeout time.Duration) error {
+	return w.hooks.WatchUntilReady(rl, timeout)
 }
 
 func idsOf(rl kube.ResourceList, jobs bool) object.ObjMetadataSet {
@@ -44,55 +86,4 @@ func idsOf(rl kube.ResourceList, jobs bool) object.ObjMetadataSet {
 		ids = append(ids, object.ObjMetadata{Namespace: r.Namespace, Name: r.Name, GroupKind: gk})
 	}
 	return ids
-}
-
-// The optional interfaces of Helm's kube client, which its actions look
-// for (Install calls UpdateThreeWayMerge without asking).
-
-// WaitForDelete waits until the resources are gone, with bundle's waiter
-// (see WaitDeleted): Helm's has no bound on its requests.
-func (k Kube) WaitForDelete(rl kube.ResourceList, timeout time.Duration) error {
-	return k.Waiter.WaitDeleted(rl, timeout)
-}
-
-func (k Kube) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if m, ok := k.Interface.(kube.InterfaceThreeWayMerge); ok {
-		return m.UpdateThreeWayMerge(original, target, force)
-	}
-	return k.Interface.Update(original, target, force)
-}
-
-func (k Kube) DeleteWithPropagationPolicy(rl kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
-	if d, ok := k.Interface.(kube.InterfaceDeletionPropagation); ok {
-		return d.DeleteWithPropagationPolicy(rl, policy)
-	}
-	return k.Interface.Delete(rl)
-}
-
-func (k Kube) GetPodList(namespace string, opts metav1.ListOptions) (*corev1.PodList, error) {
-	if l, ok := k.Interface.(kube.InterfaceLogs); ok {
-		return l.GetPodList(namespace, opts)
-	}
-	return &corev1.PodList{}, nil
-}
-
-func (k Kube) OutputContainerLogsForPodList(pods *corev1.PodList, namespace string, writerFunc func(namespace, pod, container string) io.Writer) error {
-	if l, ok := k.Interface.(kube.InterfaceLogs); ok {
-		return l.OutputContainerLogsForPodList(pods, namespace, writerFunc)
-	}
-	return nil
-}
-
-func (k Kube) Get(rl kube.ResourceList, related bool) (map[string][]runtime.Object, error) {
-	if r, ok := k.Interface.(kube.InterfaceResources); ok {
-		return r.Get(rl, related)
-	}
-	return nil, nil
-}
-
-func (k Kube) BuildTable(reader io.Reader, validate bool) (kube.ResourceList, error) {
-	if r, ok := k.Interface.(kube.InterfaceResources); ok {
-		return r.BuildTable(reader, validate)
-	}
-	return k.Interface.Build(reader, validate)
 }
