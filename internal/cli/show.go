@@ -99,13 +99,13 @@ func helmShow(w io.Writer, b *bundle.Bundle, what string) error {
 	}
 	if what == "crds" || all {
 		crds := b.Chart.CRDObjects()
-		if len(crds) > 0 {
-			if all && !bytes.HasPrefix(crds[0].File.Data, []byte("---")) {
+		// As helm 4: every CRD after a --- line (helm 3 printed the
+		// first without one, unless all).
+		for _, crd := range crds {
+			if !bytes.HasPrefix(crd.File.Data, []byte("---")) {
 				fmt.Fprintln(&out, "---")
 			}
-			for _, crd := range crds {
-				fmt.Fprintf(&out, "%s\n", string(crd.File.Data))
-			}
+			fmt.Fprintf(&out, "%s\n", string(crd.File.Data))
 		}
 	}
 	_, err := io.WriteString(w, out.String())
