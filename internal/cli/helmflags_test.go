@@ -29,7 +29,8 @@ func helmTemplateCases(t *testing.T) [][]string {
 	os.WriteFile(valuesFile, []byte("size: from-file\n"), 0o644)
 	content := filepath.Join(dir, "size.txt")
 	os.WriteFile(content, []byte("from a file, with a comma"), 0o644)
-	script := testutil.PostRenderer(t)
+	// Helm 4 takes a plugin's name (bundle takes it and executables).
+	plugin, _ := testutil.PostRendererPlugin(t)
 	return [][]string{
 		{"w", widgets},
 		{"w", widgets, "--include-crds"},
@@ -42,8 +43,8 @@ func helmTemplateCases(t *testing.T) [][]string {
 		{"w", widgets, "-s", "templates/widget.yaml", "-s", "templates/tests/*"},
 		{"w", widgets, "--show-only", "templates/widget.yaml", "--show-only", "templates/*"},
 		{"w", widgets, "-s", "templates/*", "--skip-tests"},
-		{"w", widgets, "--post-renderer", script},
-		{"w", widgets, "--post-renderer", script, "--post-renderer-args", "huge", "--include-crds"},
+		{"w", widgets, "--post-renderer", plugin},
+		{"w", widgets, "--post-renderer", plugin, "--post-renderer-args", "huge", "--include-crds"},
 		{"w", widgets, "-f", valuesFile, "--set-json", `size="json"`, "--set", "size=set"},
 		{"w", widgets, "--set-json", `size={"a":1,"b":[2,3]}`},
 		{"w", widgets, "--set", "size={a,b}"},
@@ -53,19 +54,18 @@ func helmTemplateCases(t *testing.T) [][]string {
 	}
 }
 
-// TestHelmConformance compares bundle template with the helm binary named
-// by $BUNDLE_TEST_HELM on the same chart and flags.
+// TestHelmConformance compares bundle template with the helm 4 CLI at the
+// version of the SDK bundle is built with ($BUNDLE_TEST_HELM4) on the same
+// chart and flags (test/helmcompat compares with helm 3 too).
 func TestHelmConformance(t *testing.T) {
-	helm := os.Getenv("BUNDLE_TEST_HELM")
-	if helm == "" {
-		t.Skip("BUNDLE_TEST_HELM not set: give the path of a helm v3.22.0 binary to compare with")
-	}
+	helm := testutil.Helm4CLI(t)
 	home := t.TempDir()
 	for _, args := range helmTemplateCases(t) {
 		t.Run(strings.Join(args[1:], " "), func(t *testing.T) {
 			cmd := exec.Command(helm, append([]string{"template"}, args...)...)
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "KUBECONFIG=" + filepath.Join(home, "none"),
-				"HELM_CONFIG_HOME=" + home + "/config", "HELM_CACHE_HOME=" + home + "/cache", "HELM_DATA_HOME=" + home + "/data"}
+				"HELM_CONFIG_HOME=" + home + "/config", "HELM_CACHE_HOME=" + home + "/cache", "HELM_DATA_HOME=" + home + "/data",
+				"HELM_PLUGINS=" + os.Getenv("HELM_PLUGINS")}
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			want, err := cmd.Output()

@@ -214,6 +214,32 @@ func PostRenderer(t testing.TB) string {
 	return path
 }
 
+// PostRendererPlugin installs the post-renderer of PostRenderer as a Helm
+// 4 plugin of type postrenderer/v1 named "sizer" in a new plugins
+// directory, which it sets as $HELM_PLUGINS for the test, and returns
+// the plugin's name and the directory: what helm 4's --post-renderer
+// takes.
+func PostRendererPlugin(t *testing.T) (name, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	plugin := filepath.Join(dir, "sizer")
+	if err := os.MkdirAll(plugin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"plugin.yaml": "name: sizer\nversion: 0.1.0\ntype: postrenderer/v1\napiVersion: v1\nruntime: subprocess\n" +
+			"runtimeConfig:\n  platformCommand:\n  - command: \"${HELM_PLUGIN_DIR}/post-render.sh\"\n",
+		"post-render.sh": "#!/bin/sh\nexec sed \"s/small/${1:-tiny}/g\"\n",
+	}
+	for n, text := range files {
+		if err := os.WriteFile(filepath.Join(plugin, n), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("HELM_PLUGINS", dir)
+	return "sizer", dir
+}
+
 // Golden compares got with the golden file at path, or, with update (a
 // test's -update flag), writes it. A difference names the file and says
 // how to rewrite it.

@@ -30,8 +30,12 @@ func TestInterruptedDeleteDataKeepsData(t *testing.T) {
 	e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--bind", "database=team-db")
 
 	p := newAPIProxy(t, e)
+	// Helm 4 creates hooks by server-side apply (a PATCH to the Job's
+	// path), Helm 3 by POST.
 	hook := p.rule(nil, func(req *http.Request) bool {
-		return req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/jobs") && !req.URL.Query().Has("dryRun")
+		created := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/jobs") ||
+			req.Method == http.MethodPatch && strings.Contains(req.URL.Path, "/jobs/")
+		return created && !req.URL.Query().Has("dryRun")
 	}, true)
 	proc := startBinaryWith(t, p.kubeconfig, "uninstall", "wiki", "-n", ns, "--delete-data")
 	hook.waitFired(t, "the claim's pre-delete hook", proc)

@@ -217,7 +217,7 @@ func TestAtomicUninstallsWhenTheWaitFails(t *testing.T) {
 	if code == 0 {
 		t.Fatal("an install whose Database never becomes ready succeeded")
 	}
-	if !strings.Contains(errs, "has been uninstalled due to atomic being set") || !strings.Contains(errs, "  Database orders: Ready Unknown: Provisioning: waiting for the controller") {
+	if !strings.Contains(errs, "has been uninstalled due to rollback-on-failure being set") || !strings.Contains(errs, "  Database orders: Ready Unknown: Provisioning: waiting for the controller") {
 		t.Errorf("stderr:\n%s", errs)
 	}
 	if _, err := e.helmStorage(ns).Last("ready"); err == nil {
