@@ -387,7 +387,7 @@ func webVersions(t *testing.T) (v1, v2 string) {
 // A release the helm CLI installed (or bundle before it applied
 // server-side, whose client-side writes Helm's kube client named after the
 // binary: "bundle") upgrades to exactly the new chart version: what the version drops is gone, bundle owns
-// every field it applies (server-side), the client-side manager none. A
+// every field it applies (server-side, as manager helm: Apply), the client-side manager none. A
 // hand edit of a field bundle applies is undone by the next upgrade; a
 // field added by hand, which no revision has, is kept (as Helm's
 // three-way merge and kubectl apply keep it), but not by --force, which
@@ -439,8 +439,8 @@ func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T)
 				t.Fatal(err)
 			}
 			for _, obj := range []metav1.Object{dep, cm} {
-				if got := managers(obj); !reflect.DeepEqual(got, []string{"bundle Apply"}) {
-					t.Errorf("%s's field managers: %v, want only bundle Apply", obj.GetName(), got)
+				if got := managers(obj); !reflect.DeepEqual(got, []string{"helm Apply"}) {
+					t.Errorf("%s's field managers: %v, want only helm Apply", obj.GetName(), got)
 				}
 			}
 			fields := string(dep.GetManagedFields()[0].FieldsV1.Raw)
@@ -485,8 +485,8 @@ func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := managers(dep); !reflect.DeepEqual(got, []string{"bundle Apply"}) {
-				t.Errorf("after --force and an upgrade the Deployment's field managers are %v, want only bundle Apply", got)
+			if got := managers(dep); !reflect.DeepEqual(got, []string{"helm Apply"}) {
+				t.Errorf("after --force and an upgrade the Deployment's field managers are %v, want only helm Apply", got)
 			}
 		})
 	}

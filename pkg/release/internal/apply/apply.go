@@ -14,9 +14,10 @@ package apply
 // deleted. bundle's kube client (Applier) instead:
 //
 //   - applies every object with server-side apply, as field manager
-//     FieldManager, taking over conflicting fields (force): the API server
-//     removes from the object every field bundle applied before and the
-//     target leaves out, whichever revision applied it;
+//     FieldManager ("helm", as helm 4 applies), taking over conflicting
+//     fields (force): the API server removes from the object every field
+//     bundle or helm 4 applied before and the target leaves out, whichever
+//     revision applied it;
 //   - before its first apply to an object written with client-side
 //     requests (by the helm CLI, or by bundle before it applied
 //     server-side), converts the fields those managers own into bundle's
@@ -63,18 +64,41 @@ import (
 )
 
 // FieldManager is the field manager bundle applies objects as (server-side
-// apply); kubectl get --show-managed-fields lists it with operation Apply.
-const FieldManager = "bundle"
+// apply): "helm", the manager both helm CLIs write as (helm 3 client-side,
+// operation Update; helm 4 server-side, operation Apply, without forcing
+// conflicts). kubectl get --show-managed-fields lists it with operation
+// Apply. Sharing helm 4's Apply entry is what makes hand-overs exact:
+//
+//   - a field a revision leaves out is removed whichever of helm 4 and
+//     bundle applied it last: the API server removes from an object the
+//     fields an apply leaves out only when no other manager owns them, so
+//     under a name of its own, fields helm 4 applied would outlive
+//     bundle's upgrades, and bundle's helm 4's;
+//   - helm 4, which applies without forcing, never conflicts with what
+//     bundle applied: an apply conflicts only with other managers' fields
+//     (and with an Update entry of its own name, which helm 4 and bundle
+//     both hand to their Apply entry first: csaupgrade);
+//   - what helm 3 wrote (helm, Update) is taken over as the same name
+//     both by bundle and by helm 4's own move from client-side to
+//     server-side apply.
+//
+// The cost: managedFields no longer tell bundle from helm.
+const FieldManager = "helm"
+
+// FormerFieldManager is the field manager bundle applied objects as
+// before it applied as FieldManager (and wrote client-side as, before it
+// applied server-side, Helm 3's kube client naming it after the binary).
+const FormerFieldManager = "bundle"
 
 // ClientSideManagers are the field managers whose fields bundle takes over
 // before it first applies an object: those Helm 3's kube client writes as,
 // named after the binary (helm.sh/helm/v3/pkg/kube: ManagedFieldsManager,
-// else the base name of os.Args[0]): "helm" for the helm CLI, "bundle"
-// for bundle before it applied server-side, and this binary's own name.
-// Only their Update entries are taken over; hand edits (kubectl-edit,
-// kubectl-patch, ...) keep theirs.
+// else the base name of os.Args[0]): "helm" for the helm CLI,
+// FormerFieldManager for bundle before it applied server-side, and this
+// binary's own name. Only their Update entries are taken over; hand edits
+// (kubectl-edit, kubectl-patch, ...) keep theirs.
 func ClientSideManagers() sets.Set[string] {
-	s := sets.New("helm", FieldManager)
+	s := sets.New("helm", FormerFieldManager)
 	if kube.ManagedFieldsManager != "" {
 		s.Insert(kube.ManagedFieldsManager)
 	}

@@ -24,7 +24,7 @@ managedFields:
     f:spec:
       f:replicas: {}
       f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:env: {'k:{"name":"OLD"}': {.: {}, f:name: {}, f:value: {}}}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}
-- manager: bundle
+- manager: helm
   operation: Apply
   fieldsType: FieldsV1
   fieldsV1:
