@@ -335,22 +335,43 @@ data:
 }
 
 // bundle diff upgrade shows what the converging upgrade will store: a key
-// the helm CLI wrote client-side (manager helm) that the new revision
-// leaves out is removed (the applier's take-over, done in memory by the
-// diff), and a hand edit of a field the release sets is taken back; the
-// upgrade then stores exactly that.
+// the helm CLI wrote client-side (manager helm), or an older bundle
+// applied as manager bundle, that the new revision leaves out is removed
+// (the applier's take-over, done in memory by the diff), and a hand edit
+// of a field the release sets is taken back; the upgrade then stores
+// exactly that.
 func TestDiffUpgradeShowsWhatTheTakeOverRemoves(t *testing.T) {
+	for _, by := range []string{"helm", "bundle-apply"} {
+		t.Run(by, func(t *testing.T) { diffShowsWhatTheTakeOverRemoves(t, by) })
+	}
+}
+
+// diffShowsWhatTheTakeOverRemoves is TestDiffUpgradeShowsWhatTheTakeOverRemoves
+// of a release installed by: "helm" (the helm CLI), "bundle-apply" (bundle,
+// its Apply entry renamed bundle as an older bundle left it).
+func diffShowsWhatTheTakeOverRemoves(t *testing.T, by string) {
 	e := setup(t)
 	ns := e.diffNamespace(t)
 	chart := dataChart(t)
-	runHelm(t, helmCLI(t), "install", "keys", chart, "-n", ns, "--kubeconfig", e.kubeconfig, "--set", "data.b=2")
 	ctx := context.Background()
+	if by == "helm" {
+		runHelm(t, helmCLI(t), "install", "keys", chart, "-n", ns, "--kubeconfig", e.kubeconfig, "--set", "data.b=2")
+	} else {
+		e.mustBundle(t, "install", "keys", chart, "-n", ns, "--set", "data.b=2")
+		cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "keys", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "keys", types.JSONPatchType, renameManager(t, cm, "helm", "bundle", metav1.ManagedFieldsOperationApply), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	patch := []byte(`{"data":{"a":"by-hand"}}`)
 	if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "keys", "application/merge-patch+json", patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	// Drift of a release the helm CLI wrote client-side: the hand edit
-	// only (b is the release's own).
+	// Drift of a release the helm CLI wrote client-side (or an older
+	// bundle): the hand edit only (b is the release's own).
 	code, out, errs := e.diffRun(t, ns, "drift", "keys", "--detailed-exitcode", "--context", "0")
 	if want := "~ change ConfigMap " + ns + "/keys\n@@ -N +N @@\n-  a: by-hand\n+  a: \"1\"\n"; code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) {
 		t.Errorf("drift: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
