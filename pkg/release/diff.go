@@ -6,8 +6,9 @@ package release
 // requirement versions, the values rules, Helm's rendering with lookups
 // against the cluster, the validation of validate.go), then every object of
 // it is sent to the API server in a dry run as bundle's applier will send
-// it (applied server-side as field manager bundle, taking over the fields
-// of client-side managers first; replaced with --force: apply.go),
+// it (applied server-side as FieldManager, taking over the fields of
+// client-side managers and of bundle's former manager first; replaced
+// with --force: apply.go),
 // and what the API server answers it would store is compared (pkg/diff)
 // with the live object. Objects of the current revision the new one drops
 // are deleted, unless they carry helm.sh/resource-policy: keep, and so are

@@ -30,7 +30,7 @@ func TestReleasedSetsBackOnlyTheFieldsBundleApplies(t *testing.T) {
   image: busybox`
 	should := testutil.Unstructured(t, testutil.DeploymentYAML("web", testutil.App(""),
 		testutil.Metadata(revision+"\nmanagedFields:\n"+scale+`
-- {manager: bundle, operation: Apply, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:replicas: {}, f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:image: {}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}}}}
+- {manager: helm, operation: Apply, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:replicas: {}, f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {.: {}, f:name: {}, f:image: {}}, 'k:{"name":"side"}': {.: {}, f:name: {}, f:image: {}}}}}}}}
 - {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {f:spec: {f:template: {f:spec: {f:containers: {'k:{"name":"web"}': {f:env: {'k:{"name":"EXTRA"}': {.: {}, f:name: {}, f:value: {}}}}}}}}}}`),
 		testutil.Replicas("1"),
 		testutil.PodSpec(containers)))

@@ -34,7 +34,9 @@ import (
 )
 
 // FieldManager is the field manager bundle applies objects as (server-side
-// apply); kubectl get --show-managed-fields lists it with operation Apply.
+// apply): "helm", as the helm CLIs write, so that a release handed between
+// helm 3, helm 4 and bundle converges (see apply.FieldManager);
+// kubectl get --show-managed-fields lists it with operation Apply.
 const FieldManager = apply.FieldManager
 
 // applying returns the kube client of an operation on release name: the

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
 	"github.com/bundlesh/bundle/internal/testutil"
@@ -386,8 +387,9 @@ func webVersions(t *testing.T) (v1, v2 string) {
 
 // A release the helm CLI installed (or bundle before it applied
 // server-side, whose client-side writes Helm's kube client named after the
-// binary: "bundle") upgrades to exactly the new chart version: what the version drops is gone, bundle owns
-// every field it applies (server-side), the client-side manager none. A
+// binary: "bundle", or bundle before it applied as helm, server-side as
+// "bundle") upgrades to exactly the new chart version: what the version drops is gone, bundle owns
+// every field it applies (server-side, as manager helm: Apply), the earlier manager none. A
 // hand edit of a field bundle applies is undone by the next upgrade; a
 // field added by hand, which no revision has, is kept (as Helm's
 // three-way merge and kubectl apply keep it), but not by --force, which
@@ -397,26 +399,38 @@ func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T)
 	helm := helmCLI(t)
 	e := setup(t)
 	v1, v2 := webVersions(t)
-	for _, manager := range []string{"helm", "bundle"} {
-		t.Run(manager, func(t *testing.T) {
+	for _, tt := range []struct {
+		name, manager string
+		op            metav1.ManagedFieldsOperationType
+	}{
+		{"helm", "helm", metav1.ManagedFieldsOperationUpdate},          // the helm CLI
+		{"bundle", "bundle", metav1.ManagedFieldsOperationUpdate},      // bundle before it applied server-side
+		{"bundle-apply", "bundle", metav1.ManagedFieldsOperationApply}, // bundle before it applied as helm
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			ns := e.namespace(t, "from-"+manager)
-			runHelm(t, helm, "install", "web", v1, "-n", ns, "--create-namespace", "--kubeconfig", e.kubeconfig)
-			if manager != "helm" {
+			ns := e.namespace(t, "from-"+tt.name)
+			op := tt.op
+			if op == metav1.ManagedFieldsOperationUpdate {
+				runHelm(t, helm, "install", "web", v1, "-n", ns, "--create-namespace", "--kubeconfig", e.kubeconfig)
+			} else {
+				e.mustBundle(t, "install", "web", v1, "-n", ns, "--create-namespace")
+			}
+			if tt.manager != "helm" {
 				// As the objects of an older bundle: renamed in place.
 				d, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := e.cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.JSONPatchType, renameManager(t, d, "helm", manager), metav1.PatchOptions{}); err != nil {
+				if _, err := e.cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.JSONPatchType, renameManager(t, d, "helm", tt.manager, op), metav1.PatchOptions{}); err != nil {
 					t.Fatal(err)
 				}
 				c, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "web", metav1.GetOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "web", types.JSONPatchType, renameManager(t, c, "helm", manager), metav1.PatchOptions{}); err != nil {
+				if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "web", types.JSONPatchType, renameManager(t, c, "helm", tt.manager, op), metav1.PatchOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -424,8 +438,8 @@ func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := managers(dep); !reflect.DeepEqual(got, []string{manager + " Update"}) {
-				t.Fatalf("helm installed the Deployment as %v, want %s Update", got, manager)
+			if got := managers(dep); !reflect.DeepEqual(got, []string{tt.manager + " " + string(op)}) {
+				t.Fatalf("the Deployment is written as %v, want %s %s", got, tt.manager, op)
 			}
 
 			e.mustBundle(t, "upgrade", "web", v2, "-n", ns)
@@ -439,8 +453,8 @@ func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T)
 				t.Fatal(err)
 			}
 			for _, obj := range []metav1.Object{dep, cm} {
-				if got := managers(obj); !reflect.DeepEqual(got, []string{"bundle Apply"}) {
-					t.Errorf("%s's field managers: %v, want only bundle Apply", obj.GetName(), got)
+				if got := managers(obj); !reflect.DeepEqual(got, []string{"helm Apply"}) {
+					t.Errorf("%s's field managers: %v, want only helm Apply", obj.GetName(), got)
 				}
 			}
 			fields := string(dep.GetManagedFields()[0].FieldsV1.Raw)
@@ -450,10 +464,19 @@ func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T)
 				}
 			}
 
-			// Hand edits, client-side as kubectl edit sends them.
-			dep.Spec.Template.Spec.Containers[0].Env[0].Value = "by hand"
-			dep.Labels["hand"] = "made"
-			if _, err := e.cs.AppsV1().Deployments(ns).Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+			// Hand edits, client-side as kubectl edit sends them (read
+			// again when the controller wrote the status meanwhile).
+			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				dep.Spec.Template.Spec.Containers[0].Env[0].Value = "by hand"
+				dep.Labels["hand"] = "made"
+				_, err = e.cs.AppsV1().Deployments(ns).Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+				return err
+			})
+			if err != nil {
 				t.Fatal(err)
 			}
 			cm.Data["color"] = "by hand"
@@ -485,19 +508,19 @@ func TestAReleaseTheHelmCLIInstalledUpgradesToExactlyTheNewVersion(t *testing.T)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := managers(dep); !reflect.DeepEqual(got, []string{"bundle Apply"}) {
-				t.Errorf("after --force and an upgrade the Deployment's field managers are %v, want only bundle Apply", got)
+			if got := managers(dep); !reflect.DeepEqual(got, []string{"helm Apply"}) {
+				t.Errorf("after --force and an upgrade the Deployment's field managers are %v, want only helm Apply", got)
 			}
 		})
 	}
 }
 
-// renameManager is a JSON patch that renames an object's Update field
-// manager from to to.
-func renameManager(t *testing.T, obj metav1.Object, from, to string) []byte {
+// renameManager is a JSON patch that renames an object's field manager
+// from to to, in its entry of operation op.
+func renameManager(t *testing.T, obj metav1.Object, from, to string, op metav1.ManagedFieldsOperationType) []byte {
 	t.Helper()
 	for i, m := range obj.GetManagedFields() {
-		if m.Manager == from && m.Operation == metav1.ManagedFieldsOperationUpdate {
+		if m.Manager == from && m.Operation == op {
 			return []byte(fmt.Sprintf(`[{"op": "test", "path": "/metadata/managedFields/%d/manager", "value": %q}, {"op": "replace", "path": "/metadata/managedFields/%d/manager", "value": %q}]`, i, from, i, to))
 		}
 	}

@@ -335,22 +335,43 @@ data:
 }
 
 // bundle diff upgrade shows what the converging upgrade will store: a key
-// the helm CLI wrote client-side (manager helm) that the new revision
-// leaves out is removed (the applier's take-over, done in memory by the
-// diff), and a hand edit of a field the release sets is taken back; the
-// upgrade then stores exactly that.
+// the helm CLI wrote client-side (manager helm), or an older bundle
+// applied as manager bundle, that the new revision leaves out is removed
+// (the applier's take-over, done in memory by the diff), and a hand edit
+// of a field the release sets is taken back; the upgrade then stores
+// exactly that.
 func TestDiffUpgradeShowsWhatTheTakeOverRemoves(t *testing.T) {
+	for _, by := range []string{"helm", "bundle-apply"} {
+		t.Run(by, func(t *testing.T) { diffShowsWhatTheTakeOverRemoves(t, by) })
+	}
+}
+
+// diffShowsWhatTheTakeOverRemoves is TestDiffUpgradeShowsWhatTheTakeOverRemoves
+// of a release installed by: "helm" (the helm CLI), "bundle-apply" (bundle,
+// its Apply entry renamed bundle as an older bundle left it).
+func diffShowsWhatTheTakeOverRemoves(t *testing.T, by string) {
 	e := setup(t)
 	ns := e.diffNamespace(t)
 	chart := dataChart(t)
-	runHelm(t, helmCLI(t), "install", "keys", chart, "-n", ns, "--kubeconfig", e.kubeconfig, "--set", "data.b=2")
 	ctx := context.Background()
+	if by == "helm" {
+		runHelm(t, helmCLI(t), "install", "keys", chart, "-n", ns, "--kubeconfig", e.kubeconfig, "--set", "data.b=2")
+	} else {
+		e.mustBundle(t, "install", "keys", chart, "-n", ns, "--set", "data.b=2")
+		cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "keys", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "keys", types.JSONPatchType, renameManager(t, cm, "helm", "bundle", metav1.ManagedFieldsOperationApply), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	patch := []byte(`{"data":{"a":"by-hand"}}`)
 	if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "keys", "application/merge-patch+json", patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	// Drift of a release the helm CLI wrote client-side: the hand edit
-	// only (b is the release's own).
+	// Drift of a release the helm CLI wrote client-side (or an older
+	// bundle): the hand edit only (b is the release's own).
 	code, out, errs := e.diffRun(t, ns, "drift", "keys", "--detailed-exitcode", "--context", "0")
 	if want := "~ change ConfigMap " + ns + "/keys\n@@ -N +N @@\n-  a: by-hand\n+  a: \"1\"\n"; code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) {
 		t.Errorf("drift: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
@@ -530,22 +551,40 @@ func TestUpgradeDiffConfirm(t *testing.T) {
 	}
 }
 
-// A release the helm CLI installed client-side (manager helm, operation
-// Update), of the chart helm create makes: helm's entries own the fields
-// the API server defaulted too, yet bundle status, diff drift and diff
-// upgrade with the same inputs show nothing (the take-over hands those
-// fields to the apply, which removes them, and the server fills them in
-// again); a real upgrade then changes nothing. A hand edit of a field the
-// release sets shows as drift until the upgrade takes it back; a hand
-// edit of a defaulted field the release never sets never shows, and the
-// upgrade keeps it.
+// A release the helm CLI installed, of the chart helm create makes, with a
+// pod annotation: helm 3 client-side (manager helm, operation Update),
+// helm 4 server-side (manager helm, operation Apply). helm 3's entries own
+// the fields the API server defaulted too, yet with either bundle status,
+// diff drift and diff upgrade with the same inputs show nothing (the
+// take-over hands those fields to the apply, which removes them, and the
+// server fills them in again); diff upgrade with other values (the
+// issue's --set replicaCount=1, the default) shows the annotation
+// removed, and only it; a real upgrade then changes nothing. A hand
+// edit of a field the release sets shows as drift until the upgrade takes
+// it back; a hand edit of a defaulted field the release never sets never
+// shows, and the upgrade keeps it.
 func TestDiffOfAReleaseTheHelmCLIInstalledShowsOnlyRealChanges(t *testing.T) {
+	for _, cli := range []string{"helm3", "helm4"} {
+		t.Run(cli, func(t *testing.T) {
+			helm := helmCLI(t)
+			if cli == "helm4" {
+				helm = testutil.Helm4CLI(t)
+			}
+			diffOfAReleaseTheHelmCLIInstalled(t, helm)
+		})
+	}
+}
+
+// diffOfAReleaseTheHelmCLIInstalled is
+// TestDiffOfAReleaseTheHelmCLIInstalledShowsOnlyRealChanges with the helm
+// CLI helm.
+func diffOfAReleaseTheHelmCLIInstalled(t *testing.T, helm string) {
 	e := setup(t)
 	ns := e.diffNamespace(t)
-	helm := helmCLI(t)
 	chart := filepath.Join(t.TempDir(), "web")
 	runHelm(t, helm, "create", chart)
-	runHelm(t, helm, "install", "web", chart, "-n", ns, "--kubeconfig", e.kubeconfig)
+	set := []string{"--set", "podAnnotations.foo=bar"}
+	runHelm(t, helm, append([]string{"install", "web", chart, "-n", ns, "--kubeconfig", e.kubeconfig}, set...)...)
 	ctx := context.Background()
 	nothing := func(when string) {
 		t.Helper()
@@ -555,11 +594,15 @@ func TestDiffOfAReleaseTheHelmCLIInstalledShowsOnlyRealChanges(t *testing.T) {
 		if code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode"); code != 0 || !strings.Contains(out, "0 to create, 0 to change, 0 to delete, 3 unchanged") {
 			t.Errorf("%s: drift: exit %d %s\n%s", when, code, errs, out)
 		}
-		if code, out, errs := e.diffRun(t, ns, "upgrade", "web", chart, "--detailed-exitcode"); code != 0 || !strings.Contains(out, "0 to create, 0 to change, 0 to delete, 3 unchanged") {
+		if code, out, errs := e.diffRun(t, ns, append([]string{"upgrade", "web", chart, "--detailed-exitcode"}, set...)...); code != 0 || !strings.Contains(out, "0 to create, 0 to change, 0 to delete, 3 unchanged") {
 			t.Errorf("%s: diff upgrade with the same inputs: exit %d %s\n%s", when, code, errs, out)
 		}
 	}
 	nothing("after helm install")
+	code, out, errs := e.diffRun(t, ns, "upgrade", "web", chart, "--set", "replicaCount=1", "--detailed-exitcode", "--context", "0")
+	if want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-      annotations:\n-        foo: bar\n"; code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) || len(objectLines(out)) != 1 {
+		t.Errorf("diff upgrade without the annotation: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
+	}
 
 	svc, err := e.cs.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
@@ -570,19 +613,19 @@ func TestDiffOfAReleaseTheHelmCLIInstalledShowsOnlyRealChanges(t *testing.T) {
 	if _, err := e.cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.StrategicMergePatchType, patch, hand); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := e.diffRun(t, ns, "drift", "web", "--detailed-exitcode", "--context", "0")
+	code, out, errs = e.diffRun(t, ns, "drift", "web", "--detailed-exitcode", "--context", "0")
 	if want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-      - image: nginx:hand\n+      - image: nginx:1.16.0\n"; code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) || len(objectLines(out)) != 1 {
 		t.Errorf("drift after the hand edits: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
 	}
 	if st := e.mustBundle(t, "status", "web", "-n", ns); !regexp.MustCompile(`DRIFTED: +1 object `).MatchString(st) {
 		t.Errorf("status after the hand edits:\n%s", st)
 	}
-	code, out, errs = e.diffRun(t, ns, "upgrade", "web", chart, "--detailed-exitcode", "--context", "0")
+	code, out, errs = e.diffRun(t, ns, append([]string{"upgrade", "web", chart, "--detailed-exitcode", "--context", "0"}, set...)...)
 	if want := "~ change Deployment.apps " + ns + "/web\n@@ -N +N @@\n-      - image: nginx:hand\n+      - image: nginx:1.16.0\n"; code != 2 || !strings.HasSuffix(hunkLines2.ReplaceAllString(out, "@@ -N +N @@"), want) || len(objectLines(out)) != 1 {
 		t.Errorf("diff upgrade after the hand edits: exit %d %s: got\n%s\nwant it to end with\n%s", code, errs, out, want)
 	}
 
-	e.mustBundle(t, "upgrade", "web", chart, "-n", ns)
+	e.mustBundle(t, append([]string{"upgrade", "web", chart, "-n", ns}, set...)...)
 	d, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -14,14 +14,17 @@ package apply
 // deleted. bundle's kube client (Applier) instead:
 //
 //   - applies every object with server-side apply, as field manager
-//     FieldManager, taking over conflicting fields (force): the API server
-//     removes from the object every field bundle applied before and the
-//     target leaves out, whichever revision applied it;
+//     FieldManager ("helm", as helm 4 applies), taking over conflicting
+//     fields (force): the API server removes from the object every field
+//     bundle or helm 4 applied before and the target leaves out, whichever
+//     revision applied it;
 //   - before its first apply to an object written with client-side
 //     requests (by the helm CLI, or by bundle before it applied
 //     server-side), converts the fields those managers own into bundle's
-//     applied set (k8s.io/client-go/util/csaupgrade), so that they are
-//     removed too when the target leaves them out;
+//     applied set (k8s.io/client-go/util/csaupgrade), and so the fields
+//     bundle applied before it applied as FieldManager (its Apply entry as
+//     FormerFieldManager), so that they are removed too when the target
+//     leaves them out (TakeOverPatch);
 //   - deletes, besides what Helm deletes (objects of the revision it starts
 //     from that the target leaves out), every object of the release's
 //     stored revisions that the target leaves out and that is still in
@@ -35,6 +38,7 @@ package apply
 // it, and converges only as far as Helm's patches do.
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -42,6 +46,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -49,6 +55,7 @@ import (
 	"helm.sh/helm/v4/pkg/kube"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -58,23 +65,53 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/util/csaupgrade"
 	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // FieldManager is the field manager bundle applies objects as (server-side
-// apply); kubectl get --show-managed-fields lists it with operation Apply.
-const FieldManager = "bundle"
+// apply): "helm", the manager both helm CLIs write as (helm 3 client-side,
+// operation Update; helm 4 server-side, operation Apply, without forcing
+// conflicts). kubectl get --show-managed-fields lists it with operation
+// Apply. Sharing helm 4's Apply entry is what makes hand-overs exact:
+//
+//   - a field a revision leaves out is removed whichever of helm 4 and
+//     bundle applied it last: the API server removes from an object the
+//     fields an apply leaves out only when no other manager owns them, so
+//     under a name of its own, fields helm 4 applied would outlive
+//     bundle's upgrades, and bundle's helm 4's;
+//   - helm 4, which applies without forcing, never conflicts with what
+//     bundle applied: an apply conflicts only with other managers' fields
+//     (and with an Update entry of its own name, which helm 4 and bundle
+//     both hand to their Apply entry first: csaupgrade);
+//   - what helm 3 wrote (helm, Update) is taken over as the same name
+//     both by bundle and by helm 4's own move from client-side to
+//     server-side apply.
+//
+// The cost: managedFields no longer tell bundle from helm. Objects bundle
+// applied before under its own name (FormerFieldManager) are handed to
+// FieldManager before their first apply (TakeOverPatch).
+const FieldManager = "helm"
+
+// FormerFieldManager is the field manager bundle applied objects as
+// before it applied as FieldManager (and wrote client-side as, before it
+// applied server-side, Helm 3's kube client naming it after the binary).
+// Its entries, Apply and Update, are bundle's own: handed to FieldManager
+// before bundle's first apply (TakeOverPatch), and counted as bundle's by
+// the dry runs of diff and drift (TakenBack).
+const FormerFieldManager = "bundle"
 
 // ClientSideManagers are the field managers whose fields bundle takes over
 // before it first applies an object: those Helm 3's kube client writes as,
 // named after the binary (helm.sh/helm/v3/pkg/kube: ManagedFieldsManager,
-// else the base name of os.Args[0]): "helm" for the helm CLI, "bundle"
-// for bundle before it applied server-side, and this binary's own name.
-// Only their Update entries are taken over; hand edits (kubectl-edit,
-// kubectl-patch, ...) keep theirs.
+// else the base name of os.Args[0]): "helm" for the helm CLI,
+// FormerFieldManager for bundle before it applied server-side, and this
+// binary's own name. Only their Update entries are taken over (and
+// FormerFieldManager's Apply entry: TakeOverPatch); hand edits
+// (kubectl-edit, kubectl-patch, ...) keep theirs.
 func ClientSideManagers() sets.Set[string] {
-	s := sets.New("helm", FieldManager)
+	s := sets.New("helm", FormerFieldManager)
 	if kube.ManagedFieldsManager != "" {
 		s.Insert(kube.ManagedFieldsManager)
 	}
@@ -319,13 +356,13 @@ func HelmPatch(info *resource.Info, original runtime.Object, target, live *unstr
 	return p, types.StrategicMergePatchType, err
 }
 
-// takeOver converts the fields the client-side managers own into
-// bundle's applied set (csaupgrade's patch of metadata.managedFields,
-// conditional on the object's resourceVersion), retrying when the object
-// changed meanwhile. Nothing is sent when there is nothing to convert.
+// takeOver converts the fields the client-side managers and bundle's
+// former Apply entry own into bundle's applied set (TakeOverPatch),
+// retrying when the object changed meanwhile. Nothing is sent when there
+// is nothing to convert.
 func (a *Applier) takeOver(info *resource.Info, helper *resource.Helper, live runtime.Object) error {
 	for attempt := 0; ; attempt++ {
-		patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, a.managers, FieldManager)
+		patch, err := TakeOverPatch(live, a.managers)
 		if err != nil || patch == nil {
 			return err
 		}
@@ -341,6 +378,78 @@ func (a *Applier) takeOver(info *resource.Info, helper *resource.Helper, live ru
 			return err
 		}
 	}
+}
+
+// TakeOverPatch is the JSON patch of live's metadata.managedFields,
+// conditional on its resourceVersion, that hands FieldManager's Apply
+// entry the fields bundle applied before as FormerFieldManager (that
+// Apply entry merged into FieldManager's, or renamed when there is none)
+// and those the client-side managers wrote (their Update entries:
+// csaupgrade), so that FieldManager's next apply removes those it leaves
+// out. As csaupgrade's, the fields of an entry of another API version
+// than FieldManager's are dropped rather than merged. nil when there is
+// nothing to hand over.
+func TakeOverPatch(live runtime.Object, managers sets.Set[string]) ([]byte, error) {
+	acc, err := meta.Accessor(live)
+	if err != nil {
+		return nil, err
+	}
+	before := acc.GetManagedFields()
+	entries, err := formerApplyTakenOver(before)
+	if err != nil {
+		return nil, err
+	}
+	after := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ManagedFields: entries}}
+	if err := csaupgrade.UpgradeManagedFields(after, managers, FieldManager); err != nil {
+		return nil, err
+	}
+	if reflect.DeepEqual(before, after.ManagedFields) {
+		return nil, nil
+	}
+	return json.Marshal([]map[string]any{
+		{"op": "replace", "path": "/metadata/managedFields", "value": after.ManagedFields},
+		{"op": "replace", "path": "/metadata/resourceVersion", "value": acc.GetResourceVersion()},
+	})
+}
+
+// formerApplyTakenOver returns entries with FormerFieldManager's Apply
+// entry merged into FieldManager's, or renamed FieldManager when there is
+// none; entries themselves are not changed.
+func formerApplyTakenOver(entries []metav1.ManagedFieldsEntry) ([]metav1.ManagedFieldsEntry, error) {
+	applied := func(manager string) func(metav1.ManagedFieldsEntry) bool {
+		return func(e metav1.ManagedFieldsEntry) bool {
+			return e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == ""
+		}
+	}
+	former := slices.IndexFunc(entries, applied(FormerFieldManager))
+	if former < 0 {
+		return entries, nil
+	}
+	out := slices.Clone(entries)
+	own := slices.IndexFunc(out, applied(FieldManager))
+	if own < 0 {
+		out[former].Manager = FieldManager
+		return out, nil
+	}
+	if out[own].APIVersion == out[former].APIVersion {
+		union := &fieldpath.Set{}
+		for _, e := range []metav1.ManagedFieldsEntry{out[own], out[former]} {
+			if e.FieldsV1 == nil {
+				continue
+			}
+			s := &fieldpath.Set{}
+			if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+				return nil, fmt.Errorf("reading the fields of manager %s: %w", e.Manager, err)
+			}
+			union = union.Union(s)
+		}
+		raw, err := union.ToJSON()
+		if err != nil {
+			return nil, err
+		}
+		out[own].FieldsType, out[own].FieldsV1 = "FieldsV1", &metav1.FieldsV1{Raw: raw}
+	}
+	return slices.Delete(out, former, former+1), nil
 }
 
 // apply sends the object server-side, taking over conflicting fields.

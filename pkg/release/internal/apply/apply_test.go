@@ -223,19 +223,19 @@ func TestUpdateTakesOverClientSideFieldsThenAppliesServerSide(t *testing.T) {
 	}
 	want := []string{
 		"GET web",
-		"PATCH web application/json-patch+json ?fieldManager=bundle",
-		"PATCH web application/apply-patch+yaml ?fieldManager=bundle&force=true",
+		"PATCH web application/json-patch+json ?fieldManager=helm",
+		"PATCH web application/apply-patch+yaml ?fieldManager=helm&force=true",
 		"GET db",
-		"PATCH db application/apply-patch+yaml ?fieldManager=bundle&force=true",
+		"PATCH db application/apply-patch+yaml ?fieldManager=helm&force=true",
 		"GET cache",
-		"PATCH cache application/apply-patch+yaml ?fieldManager=bundle&force=true",
+		"PATCH cache application/apply-patch+yaml ?fieldManager=helm&force=true",
 	}
 	f.wantSent(t, want)
 	var takeOver []map[string]any
 	if err := json.Unmarshal(f.bodies["PATCH web application/json-patch+json"], &takeOver); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := json.Marshal(takeOver); !strings.Contains(string(b), `"manager":"bundle","operation":"Apply"`) || !strings.Contains(string(b), `"f:legacy"`) ||
+	if b, _ := json.Marshal(takeOver); !strings.Contains(string(b), `"manager":"helm","operation":"Apply"`) || !strings.Contains(string(b), `"f:legacy"`) ||
 		!strings.Contains(string(b), `{"op":"replace","path":"/metadata/resourceVersion","value":"7"}`) {
 		t.Errorf("the take-over patch does not hand helm's fields to bundle's Apply, conditionally: %s", b)
 	}
@@ -303,7 +303,7 @@ func TestCreateRefusesAnObjectThatExists(t *testing.T) {
 	if !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("Create of an existing object: %v, want AlreadyExists (install skips CRDs already there)", err)
 	}
-	if f.objects["db"] == nil || !strings.Contains(strings.Join(f.sent, "\n"), "PATCH db application/apply-patch+yaml ?fieldManager=bundle&force=true") {
+	if f.objects["db"] == nil || !strings.Contains(strings.Join(f.sent, "\n"), "PATCH db application/apply-patch+yaml ?fieldManager=helm&force=true") {
 		t.Errorf("the new object was not applied: %v", f.sent)
 	}
 }
@@ -378,11 +378,11 @@ func TestAnObjectTheAPIServerCannotApplyIsWrittenAsHelmWritesIt(t *testing.T) {
 	}
 	want := []string{
 		"GET web",
-		"PATCH web application/apply-patch+yaml ?fieldManager=bundle&force=true",
-		"PATCH web application/strategic-merge-patch+json ?fieldManager=bundle",
+		"PATCH web application/apply-patch+yaml ?fieldManager=helm&force=true",
+		"PATCH web application/strategic-merge-patch+json ?fieldManager=helm",
 		"GET db",
-		"PATCH db application/apply-patch+yaml ?fieldManager=bundle&force=true",
-		"POST configmaps ?fieldManager=bundle db",
+		"PATCH db application/apply-patch+yaml ?fieldManager=helm&force=true",
+		"POST configmaps ?fieldManager=helm db",
 	}
 	f.wantSent(t, want)
 	if p := string(f.bodies["PATCH web application/strategic-merge-patch+json"]); p != `{"data":{"color":"green"}}` {

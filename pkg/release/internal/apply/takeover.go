@@ -7,8 +7,8 @@ package apply
 // on another, so Diff asks the API server for the apply alone and removes
 // here, from what it answers, the fields the take-over would have handed
 // to the apply for removal: those the client-side managers own (their
-// Update entries), that the apply does not set and that no other manager
-// owns.
+// Update entries) or bundle's former Apply entry (FormerFieldManager's),
+// that the apply does not set and that no other manager owns.
 
 import (
 	"bytes"
@@ -23,9 +23,10 @@ import (
 )
 
 // TakenBack removes from stored, the API server's answer to a dry-run
-// apply as FieldManager, the fields only the client-side managers own,
-// which the take-over gives to bundle and the apply then removes. It
-// reports how many fields it removed.
+// apply as FieldManager, the fields only the client-side managers and
+// FormerFieldManager's Apply entry own, which the take-over
+// (TakeOverPatch) gives to bundle and the apply then removes. It reports
+// how many fields it removed.
 func TakenBack(stored *unstructured.Unstructured, managers sets.Set[string]) (int, error) {
 	csa, applied, others := &fieldpath.Set{}, &fieldpath.Set{}, &fieldpath.Set{}
 	for _, e := range stored.GetManagedFields() {
@@ -37,7 +38,8 @@ func TakenBack(stored *unstructured.Unstructured, managers sets.Set[string]) (in
 			return 0, fmt.Errorf("reading the fields of manager %s: %w", e.Manager, err)
 		}
 		switch {
-		case e.Subresource == "" && e.Operation == metav1.ManagedFieldsOperationUpdate && managers.Has(e.Manager):
+		case e.Subresource == "" && e.Operation == metav1.ManagedFieldsOperationUpdate && managers.Has(e.Manager),
+			e.Subresource == "" && e.Operation == metav1.ManagedFieldsOperationApply && e.Manager == FormerFieldManager:
 			csa = csa.Union(s)
 		case e.Subresource == "" && e.Operation == metav1.ManagedFieldsOperationApply && e.Manager == FieldManager:
 			applied = applied.Union(s)
