@@ -39,6 +39,17 @@ import (
 // kubectl get --show-managed-fields lists it with operation Apply.
 const FieldManager = apply.FieldManager
 
+// Helm's own kube client writes some objects of an operation itself (an
+// uninstall's hooks, Helm 4 creating them server-side); it names its
+// writes after kube.ManagedFieldsManager, else after the binary ("bundle",
+// a test binary): they are made FieldManager's too, as the helm CLIs set
+// it, unless a program embedding bundle set its own.
+func init() {
+	if kube.ManagedFieldsManager == "" {
+		kube.ManagedFieldsManager = FieldManager
+	}
+}
+
 // applying returns the kube client of an operation on release name: the
 // applier (package apply) over Helm's client, replacing objects with
 // force, or kc itself when it is not Helm's client (the fake clients of

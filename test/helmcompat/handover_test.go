@@ -30,16 +30,14 @@ import (
 
 // bundleRecordsApplyMethod says whether bundle records on each revision it
 // stores how it applied it, as helm 4 does ("apply_method": "ssa"), so
-// that helm 4 goes on applying server-side after bundle. Helm 3's release
-// record, which bundle still writes on the helm.sh/helm/v3 SDK, has no
-// such field; the port to helm.sh/helm/v4 (issue 22) turns this on. Then
-// TestHandOverMatrix wants "apply_method":"ssa" on every revision bundle
-// stores (and kept on the revision it supersedes), and helm 4 applying
-// server-side after it. Until then it wants none there, and helm 4
-// (--server-side auto) upgrading or rolling back to a revision without
-// one applies client-side and records csa: the hand-overs converge either
-// way.
-const bundleRecordsApplyMethod = false
+// that helm 4 goes on applying server-side after bundle. It does since it
+// is built on helm.sh/helm/v4 (issue 22): TestHandOverMatrix wants
+// "apply_method":"ssa" on every revision bundle stores (and kept on the
+// revision it supersedes), and helm 4 applying server-side after it. Helm
+// 3's record has no such field: helm 4 (--server-side auto) upgrading or
+// rolling back to a revision helm 3 stored applies client-side and
+// records csa; the hand-overs converge either way.
+const bundleRecordsApplyMethod = true
 
 // handOverTools are the tools that write a release, as the matrix names
 // them.
