@@ -300,6 +300,17 @@ func (b *Bundle) IsLibrary() bool { return b.Chart.Metadata.Type == TypeLibrary 
 // library chart, and dependencies declared in Chart.yaml (requirements.yaml
 // for apiVersion v1) that are not vendored under charts/.
 func (b *Bundle) CheckInstallable() error {
+	switch v := b.Chart.Metadata.APIVersion; v {
+	case chart.APIVersionV1, chart.APIVersionV2:
+	case "v3":
+		// Helm 4.3's actions take only v2 charts (its chart v3 is
+		// internal), with or without its switch.
+		return &FileError{File: filepath.Join(b.Source, "Chart.yaml"), Msg: "chart apiVersion v3 (Helm 4's experimental chart format) cannot be installed or rendered",
+			Hint: "helm 4.3 refuses it too, with or without HELM_EXPERIMENTAL_CHART_V3: use apiVersion: v2", Err: ErrInvalid}
+	default:
+		return &FileError{File: filepath.Join(b.Source, "Chart.yaml"), Msg: fmt.Sprintf("invalid chart apiVersion %q", v),
+			Hint: "use apiVersion: v2, or v1 for Helm 2's charts", Err: ErrInvalid}
+	}
 	if b.IsLibrary() {
 		return &FileError{File: b.Source, Msg: "library charts are not installable", Hint: "a library chart only provides templates to charts that depend on it: install a chart that lists it under dependencies", Err: ErrInvalid}
 	}

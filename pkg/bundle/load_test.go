@@ -177,6 +177,9 @@ func TestCheckInstallable(t *testing.T) {
 		{"missing dependency", map[string]string{"Chart.yaml": chartYAML + "dependencies:\n- {name: db, version: 1.0.0}\n- {name: cache, version: 1.0.0}\n"}, "Chart.yaml: dependencies missing in charts/: db, cache (vendor them with helm dependency build)"},
 		{"v1 missing requirement", map[string]string{"Chart.yaml": "apiVersion: v1\nname: app\nversion: 1.0.0\n", "requirements.yaml": "dependencies:\n- {name: db, version: 1.0.0}\n"}, "requirements.yaml: dependencies missing in charts/: db"},
 		{"vendored dependency", map[string]string{"Chart.yaml": chartYAML + "dependencies:\n- {name: db, version: 1.0.0}\n", "charts/db/Chart.yaml": "apiVersion: v2\nname: db\nversion: 1.0.0\n"}, ""},
+		{"v1", map[string]string{"Chart.yaml": "apiVersion: v1\nname: app\nversion: 1.0.0\n"}, ""},
+		{"chart v3", map[string]string{"Chart.yaml": "apiVersion: v3\nname: app\nversion: 1.0.0\n"}, "Chart.yaml: chart apiVersion v3 (Helm 4's experimental chart format) cannot be installed or rendered (helm 4.3 refuses it too, with or without HELM_EXPERIMENTAL_CHART_V3: use apiVersion: v2)"},
+		{"unknown apiVersion", map[string]string{"Chart.yaml": "apiVersion: v9\nname: app\nversion: 1.0.0\n"}, `Chart.yaml: invalid chart apiVersion "v9" (use apiVersion: v2, or v1 for Helm 2's charts)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
