@@ -316,7 +316,7 @@ func (h *apiHealth) wrapConfig(rc *rest.Config) *rest.Config { return h.WrapConf
 // package apply) and waits with bundle's waiter (waitConfig).
 func (c *Client) opConfig(ctx context.Context, name string, opts WaitOptions) (*action.Configuration, error) {
 	cfg := *c.cfg
-	cfg.KubeClient = c.applying(ctx, c.cfg.KubeClient, name)
+	cfg.KubeClient = c.applying(ctx, operationKube(&cfg), name)
 	return c.waitConfig(ctx, &cfg, opts)
 }
 
