@@ -80,13 +80,14 @@ func formatCounts(m map[string]int) string {
 }
 
 // manyConfigMaps writes chart many: values.count ConfigMaps, each holding
-// values.revision.
+// values.revision; the one numbered values.bad has a key the API server
+// rejects.
 func manyConfigMaps(t *testing.T) string {
 	t.Helper()
-	return testutil.Chart{Name: "many", Values: "count: 1\nrevision: \"1\"\n", Templates: map[string]string{
+	return testutil.Chart{Name: "many", Values: "count: 1\nrevision: \"1\"\nbad: -1\n", Templates: map[string]string{
 		"cm.yaml": `{{- range $i := until (int .Values.count) }}
 ---
-` + testutil.Object("v1", "ConfigMap", "{{ $.Release.Name }}-{{ $i }}", "data: {revision: {{ $.Values.revision | quote }}}\n") + `{{- end }}
+` + testutil.Object("v1", "ConfigMap", "{{ $.Release.Name }}-{{ $i }}", `data: {revision: {{ $.Values.revision | quote }}{{ if eq $i (int $.Values.bad) }}, "bad key!": "x"{{ end }}}`+"\n") + `{{- end }}
 `,
 	}}.Write(t, filepath.Join(t.TempDir(), "many"))
 }
@@ -95,8 +96,10 @@ func manyConfigMaps(t *testing.T) string {
 // ConfigMap (Helm's check that none exists yet, the dry run that validates
 // it before anything is written, the apply), and an upgrade that changes
 // every one of them two (the dry run, the apply), besides a few per
-// release (the wait's list and watch): helm 4 sends two per object for
-// each. Counted at a proxy in front of the API server, so exactly.
+// release (the wait's watch): helm 4 sends two per object for each
+// (TestRoundTripsPerObjectOfHelm4). Counted at a proxy in front of the API
+// server, so exactly. An upgrade with one object the API server rejects
+// still validates every object and writes none.
 func TestRoundTripsPerObject(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -122,6 +125,24 @@ func TestRoundTripsPerObject(t *testing.T) {
 	}
 	if got := configMapData(t, e, ns, fmt.Sprintf("many-%d", n-1)); got["revision"] != "2" {
 		t.Errorf("after the upgrade, ConfigMap many-%d holds %v", n-1, got)
+	}
+
+	// One object the API server rejects, the last: nothing is written.
+	code, _, errs := e.bundle(t, "upgrade", "many", chart, "-n", ns, "--set", fmt.Sprintf("count=%d", n), "--set", "revision=3", "--set", fmt.Sprintf("bad=%d", n-1), "--kubeconfig", p.kubeconfig)
+	counts, _ = c.take()
+	if code == 0 || !strings.Contains(errs, fmt.Sprintf("ConfigMap many-%d", n-1)) {
+		t.Errorf("an upgrade with an invalid ConfigMap: exit %d: %s", code, errs)
+	}
+	for what, k := range counts {
+		if !strings.HasSuffix(what, "dryRun") && what != http.MethodGet {
+			t.Errorf("an upgrade with an invalid ConfigMap sent %d %s requests (%s)", k, what, formatCounts(counts))
+		}
+	}
+	if counts["PATCH dryRun"] != n {
+		t.Errorf("an upgrade with an invalid ConfigMap validated %d ConfigMaps, want %d", counts["PATCH dryRun"], n)
+	}
+	if got := configMapData(t, e, ns, "many-0"); got["revision"] != "2" {
+		t.Errorf("after a rejected upgrade, ConfigMap many-0 holds %v", got)
 	}
 }
 

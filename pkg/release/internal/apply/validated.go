@@ -15,7 +15,8 @@ package apply
 //     nothing to take over). Update then applies it without reading it
 //     first; otherwise it reads it and takes over, as before.
 //
-// Each answer is used once, by the first write to its object; an object
+// Each answer is used once, by the first write to its object, and none
+// after the Update that applies the revision validated; an object
 // without one (a hook, a custom resource of a CRD of the release, an
 // object written by --force) is read first as before. Whether an apply
 // created its object is told by the API server's status (201 Created),
@@ -73,6 +74,13 @@ func (as *answers) put(info *resource.Info, a answer) {
 		as.m = map[string]answer{}
 	}
 	as.m[objectKey(info)] = a
+}
+
+// forget forgets every answer.
+func (as *answers) forget() {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	as.m = nil
 }
 
 // take returns the answer for info's object and forgets it.
@@ -181,6 +189,9 @@ func (a *Applier) updateAll(res *kube.Result, original, target kube.ResourceList
 		}
 		out[i].created, out[i].err = a.update(info, orig, force)
 	})
+	// The answers were for the revision this Update applies: the next
+	// (an --atomic rollback's) applies another.
+	a.validated.forget()
 	for i, info := range target[:n] {
 		if out[i].created {
 			res.Created = append(res.Created, info)

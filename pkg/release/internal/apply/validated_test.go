@@ -77,6 +77,22 @@ func TestAnObjectTheValidationAnsweredForIsAppliedWithoutReadingItFirst(t *testi
 		t.Fatal(err)
 	}
 	f.wantSent(t, []string{"GET web", "PATCH web application/apply-patch+yaml ?fieldManager=bundle&force=true"})
+
+	// And none outlives the Update of the revision validated (an
+	// --atomic rollback applies another).
+	f.sent = nil
+	a.Validated(target[0], dryRunAnswer(configMap("web", "web", nil), true))
+	a.Validated(target[2], dryRunAnswer(configMap("cache", "web", nil), true))
+	if _, err := a.Update(nil, target[:1], false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Update(nil, target[2:3], false); err != nil {
+		t.Fatal(err)
+	}
+	f.wantSent(t, []string{
+		"PATCH web application/apply-patch+yaml ?fieldManager=bundle&force=true",
+		"GET cache", "PATCH cache application/apply-patch+yaml ?fieldManager=bundle&force=true",
+	})
 }
 
 func TestWithForceAnAnsweredObjectIsStillReadAndReplaced(t *testing.T) {
