@@ -8,8 +8,10 @@ import (
 // Concurrency bounds the objects the engine sends requests for at once
 // (the validation's dry runs, the applies of a kind): enough to hide the
 // round trips' latency, few enough that the API server's priority and
-// fairness sees a client, not a flood.
-const Concurrency = 8
+// fairness sees a client, not a flood (a priority level of a default API
+// server has some 50 seats; Helm's kube client sends all of a kind at
+// once).
+const Concurrency = 16
 
 // Each calls fn(i) for every i from 0 to n-1, at most limit at a time,
 // starting them in order. Once ctx is done it starts no more. It returns
