@@ -16,6 +16,8 @@ import (
 	"helm.sh/helm/v4/pkg/kube"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -66,6 +68,18 @@ func (c *Client) applying(ctx context.Context, kc kube.Interface, name string, f
 	})
 	a.Force = force
 	return a
+}
+
+// applierOf is the applier (package apply) under kube client kc, as
+// opConfig makes it, or nil.
+func applierOf(kc kube.Interface) *apply.Applier {
+	switch k := kc.(type) {
+	case *apply.Applier:
+		return k
+	case waitingKube:
+		return applierOf(k.Kube.Interface)
+	}
+	return nil
 }
 
 // applier is what a diff asks of the applier of release: the objects of
@@ -129,10 +143,13 @@ type validator struct {
 	hooks, force bool
 	log          func(string, ...any)
 	creates      string
+	// answered receives the dry runs' answers: the applier of the
+	// operation's, which then applies without reading first (nil: none).
+	answered func(*resource.Info, *unstructured.Unstructured)
 }
 
 func (v *validator) engine() *validate.Validator {
-	return &validate.Validator{Dyn: v.dyn, Kube: v.kube, Hooks: v.hooks, Force: v.force, Log: v.log, Creates: v.creates}
+	return &validate.Validator{Dyn: v.dyn, Kube: v.kube, Hooks: v.hooks, Force: v.force, Log: v.log, Creates: v.creates, Answered: v.answered}
 }
 
 // gate returns cfg whose release storage validates a pending revision
@@ -163,19 +180,26 @@ func (v *validator) namespaceExists(ns string) (bool, error) {
 // kube client in tests).
 func (c *Client) validator(ctx context.Context, kc kube.Interface, hooks, force bool) (*validator, error) {
 	v := &validator{ctx: ctx, kube: kc, hooks: hooks, force: force, log: c.log}
+	if a := applierOf(kc); a != nil {
+		v.answered = a.Validated
+	}
 	switch {
 	case c.flags != nil:
 		rc, err := c.flags.ToRESTConfig()
 		if err != nil {
 			return nil, errdefs.Fixable(ErrUnreachable, checkKubeconfig, "cannot use the kubeconfig: %v", oneLine(err))
 		}
-		// One request after the other, per object: client-go's default
-		// limit (5 a second after a burst of 10) would make a release of
-		// 20 objects take 2 seconds to compare. The API server's own
-		// priority and fairness still applies.
+		// No client-side limit: the objects' requests go out a few at a
+		// time (kubeobj.Concurrency), which bounds them, and Helm's kube
+		// client (a REST client per object) is not limited either.
+		// client-go's default limit (5 a second after a burst of 10)
+		// would make a release of 20 objects take 2 seconds to compare;
+		// 50 a second made the dry runs of a release of 600 objects wait
+		// 10 seconds. The API server's own priority and fairness still
+		// applies.
 		if rc.QPS == 0 && rc.RateLimiter == nil {
 			rc = rest.CopyConfig(rc)
-			rc.QPS, rc.Burst = 50, 100
+			rc.QPS = -1
 		}
 		if v.dyn, err = dynamic.NewForConfig(rc); err != nil {
 			return nil, err
@@ -309,7 +333,7 @@ func (h *apiHealth) wrapConfig(rc *rest.Config) *rest.Config { return h.WrapConf
 // package apply) and waits with bundle's waiter (waitConfig).
 func (c *Client) opConfig(ctx context.Context, name string, force bool, opts WaitOptions) (*action.Configuration, error) {
 	cfg := copyConfig(c.cfg)
-	cfg.KubeClient = c.applying(ctx, c.cfg.KubeClient, name, force)
+	cfg.KubeClient = c.applying(ctx, operationKube(cfg), name, force)
 	return c.waitConfig(ctx, cfg, opts)
 }
 

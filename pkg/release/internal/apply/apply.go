@@ -49,7 +49,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 
 	jsonpatch "github.com/evanphx/json-patch"
 	"helm.sh/helm/v4/pkg/kube"
@@ -147,6 +146,9 @@ type Applier struct {
 	managers sets.Set[string]
 	// Force replaces objects (PUT) instead of applying them: --force.
 	Force bool
+	// validated holds what the validation's dry runs answered (see
+	// Validated).
+	validated answers
 }
 
 // New returns the applier of an operation (ctx) on the release of revs,
@@ -165,6 +167,9 @@ func (a *Applier) Create(resources kube.ResourceList, _ ...kube.ClientCreateOpti
 	a.log("creating %d resource(s) by server-side apply", len(resources))
 	err := a.perform(resources, func(info *resource.Info) error {
 		helper := a.helper(info)
+		if ans, ok := a.validated.take(info); ok && !ans.exists {
+			return a.create(info, helper)
+		}
 		if _, err := helper.Get(info.Namespace, info.Name); err == nil {
 			return apierrors.NewAlreadyExists(info.Mapping.Resource.GroupResource(), info.Name)
 		} else if !apierrors.IsNotFound(err) {
@@ -187,26 +192,10 @@ func (a *Applier) Create(resources kube.ResourceList, _ ...kube.ClientCreateOpti
 func (a *Applier) Update(original, target kube.ResourceList, _ ...kube.ClientUpdateOption) (*kube.Result, error) {
 	force := a.Force
 	res := &kube.Result{}
-	var failed []string
 	a.log("applying %d resource(s) server-side", len(target))
-	for _, info := range target {
-		if err := a.ctx.Err(); err != nil {
-			return res, fmt.Errorf("stopped before applying %s: %w", kubeobj.Describe(info), context.Cause(a.ctx))
-		}
-		var orig runtime.Object
-		if o := original.Get(info); o != nil {
-			orig = o.Object
-		}
-		created, err := a.update(info, orig, force)
-		if created {
-			res.Created = append(res.Created, info)
-		} else {
-			res.Updated = append(res.Updated, info)
-		}
-		if err != nil {
-			a.log("error applying %s: %v", kubeobj.Describe(info), err)
-			failed = append(failed, err.Error())
-		}
+	failed, err := a.updateAll(res, original, target, force)
+	if err != nil {
+		return res, err
 	}
 	if len(failed) > 0 {
 		return res, errors.New(strings.Join(failed, " && "))
@@ -233,6 +222,9 @@ func (a *Applier) helper(info *resource.Info) *resource.Helper {
 // is the object in the revision Helm starts from (nil: none), from which
 // an object the API server cannot apply server-side is patched instead.
 func (a *Applier) update(info *resource.Info, orig runtime.Object, force bool) (created bool, err error) {
+	if created, done, err := a.applyValidated(info, force); done {
+		return created, err
+	}
 	helper := a.helper(info)
 	live, err := helper.Get(info.Namespace, info.Name)
 	switch {
@@ -501,38 +493,16 @@ func ApplyBody(obj runtime.Object) ([]byte, error) {
 }
 
 // perform runs fn on every object: kind by kind in order, the objects of
-// one kind at once (Helm's batchPerform), stopping before the next kind
-// once the operation's context is done.
+// one kind a few at a time (byKind; Helm's batchPerform sends them all at
+// once), starting no further object once the operation's context is
+// done.
 func (a *Applier) perform(infos kube.ResourceList, fn func(*resource.Info) error) error {
 	if len(infos) == 0 {
 		return kube.ErrNoObjectsVisited
 	}
-	var errs []error
-	for start := 0; start < len(infos); {
-		if err := a.ctx.Err(); err != nil {
-			return fmt.Errorf("stopped before creating %s: %w", kubeobj.Describe(infos[start]), context.Cause(a.ctx))
-		}
-		kind := infos[start].Object.GetObjectKind().GroupVersionKind().Kind
-		end := start
-		for end < len(infos) && infos[end].Object.GetObjectKind().GroupVersionKind().Kind == kind {
-			end++
-		}
-		batch := make([]error, end-start)
-		var wg sync.WaitGroup
-		for i, info := range infos[start:end] {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				batch[i] = fn(info)
-			}()
-		}
-		wg.Wait()
-		for _, err := range batch {
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-		start = end
+	errs := make([]error, len(infos))
+	if n := a.byKind(infos, func(i int) { errs[i] = fn(infos[i]) }); n < len(infos) {
+		return fmt.Errorf("stopped before creating %s: %w", kubeobj.Describe(infos[n]), context.Cause(a.ctx))
 	}
 	return errors.Join(errs...)
 }

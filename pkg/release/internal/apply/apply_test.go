@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +46,12 @@ type fakeAPI struct {
 	// refuse names the objects whose server-side apply fails as one with
 	// two entries of a key does.
 	refuse map[string]bool
+	// invalid names the objects whose server-side apply the API server
+	// rejects as invalid.
+	invalid map[string]bool
+	// before, when set, runs before each request is served, outside the
+	// lock (it sees requests in flight at once).
+	before func(req *http.Request)
 }
 
 func newFakeAPI(objs ...*unstructured.Unstructured) *fakeAPI {
@@ -55,12 +62,38 @@ func newFakeAPI(objs ...*unstructured.Unstructured) *fakeAPI {
 	return f
 }
 
-// wantSent fails t unless the requests sent, in order, are want.
+// wantSent fails t unless the requests sent for each object, in order,
+// are want's for it: the applier writes the objects of a kind a few at a
+// time, so those of different objects may interleave.
 func (f *fakeAPI) wantSent(t *testing.T, want []string) {
 	t.Helper()
-	if got := strings.Join(f.sent, "\n"); got != strings.Join(want, "\n") {
-		t.Errorf("sent:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	if got, want := byObject(f.sent), byObject(want); got != want {
+		t.Errorf("sent:\n%s\nwant:\n%s", got, want)
 	}
+}
+
+// byObject is the requests, "METHOD NAME ..." or "POST RESOURCE ... NAME",
+// grouped by object, the objects by name.
+func byObject(sent []string) string {
+	var names []string
+	lines := map[string][]string{}
+	for _, line := range sent {
+		fields := strings.Fields(line)
+		name := fields[1]
+		if fields[0] == http.MethodPost {
+			name = fields[len(fields)-1]
+		}
+		if lines[name] == nil {
+			names = append(names, name)
+		}
+		lines[name] = append(lines[name], line)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, name := range names {
+		out = append(out, lines[name]...)
+	}
+	return strings.Join(out, "\n")
 }
 
 func (f *fakeAPI) client() *restfake.RESTClient {
@@ -72,6 +105,9 @@ func (f *fakeAPI) client() *restfake.RESTClient {
 }
 
 func (f *fakeAPI) serve(req *http.Request) (*http.Response, error) {
+	if f.before != nil {
+		f.before(req)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	name := req.URL.Path[strings.LastIndex(req.URL.Path, "/")+1:]
@@ -112,12 +148,19 @@ func (f *fakeAPI) serve(req *http.Request) (*http.Response, error) {
 			if f.refuse[name] {
 				return statusResponse(apierrors.NewInternalError(fmt.Errorf(`failed to create typed patch object (shop/%s; /v1, Kind=ConfigMap): .data: duplicate entries for key`, name)))
 			}
+			if f.invalid[name] {
+				return statusResponse(apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, name, nil))
+			}
 			applied := &unstructured.Unstructured{}
 			if err := json.Unmarshal(body, &applied.Object); err != nil {
 				return nil, err
 			}
 			f.objects[name] = applied
-			return respond(applied)
+			resp, err := respond(applied)
+			if !ok && resp != nil {
+				resp.StatusCode = http.StatusCreated // as the API server answers an apply that creates
+			}
+			return resp, err
 		case types.JSONPatchType, types.StrategicMergePatchType:
 			return respond(obj)
 		}

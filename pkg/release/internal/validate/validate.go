@@ -95,6 +95,11 @@ type Validator struct {
 	// (CreateNamespace): while it does not exist, its objects cannot be
 	// sent in a dry run, and are not validated.
 	Creates string
+	// Answered, when set, receives, once a revision passed, what the API
+	// server answered it would store for each object of its manifest it
+	// validated by a dry-run apply, in the manifest's order: the applier
+	// applies it without reading it first (apply.Applier.Validated).
+	Answered func(info *resource.Info, stored *unstructured.Unstructured)
 }
 
 // Gate returns cfg whose release storage validates a pending revision
@@ -128,13 +133,14 @@ func (v *Validator) Release(ctx context.Context, rel *helmrelease.Release) error
 			hooks = append(hooks, rl...)
 		}
 	}
-	rejected, err := validate(ctx, v.Dyn, target, hooks, v.Force, v.Creates, v.Log)
+	rejected, answers, err := validate(ctx, v.Dyn, target, hooks, v.Force, v.Creates, v.Log)
 	if err != nil {
 		return fmt.Errorf("validating the objects of revision %d of %q: %w", rel.Version, rel.Name, err)
 	}
 	if len(rejected) > 0 {
 		return &RejectedError{Release: rel.Name, Revision: rel.Version, Total: len(target) + len(hooks), Objects: rejected}
 	}
+	v.answered(target, answers)
 	return nil
 }
 
@@ -184,105 +190,138 @@ var DryRunAll = []string{metav1.DryRunAll}
 // dry run, as bundle will send it: applied server-side as FieldManager,
 // taking over conflicting fields, or replaced with force. Hooks are
 // created (Helm deletes an existing hook before it creates it anew). It
-// returns the objects rejected; err only when the API server could not be
-// asked. Custom resources whose CRD is among target are not validated: the
-// API server validates them against the CRD in the cluster, which the
-// operation is about to change.
-func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.ResourceList, force bool, creates string, logf func(string, ...any)) ([]Rejected, error) {
+// returns the objects rejected, and for each object of target what the
+// API server answered it would store when it was sent as an apply (nil
+// otherwise); err only when the API server could not be asked. Custom
+// resources whose CRD is among target are not validated: the API server
+// validates them against the CRD in the cluster, which the operation is
+// about to change. The objects are independent: their dry runs go out a
+// few at a time (kubeobj.Concurrency), and their answers are used in
+// order.
+func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.ResourceList, force bool, creates string, logf func(string, ...any)) ([]Rejected, []*unstructured.Unstructured, error) {
 	defined := DefinedKinds(target)
-	var rejected []Rejected
-	check := func(info *resource.Info, hook bool) error {
+	type answer struct {
+		stored   *unstructured.Unstructured
+		rejected *Rejected
+		note     string // why the object is not validated
+		err      error
+	}
+	check := func(info *resource.Info, hook bool) (a answer) {
 		obj, err := kubeobj.AsUnstructured(info.Object)
 		if err != nil {
-			return err
+			return answer{err: err}
 		}
 		gvk := info.Mapping.GroupVersionKind
 		if defined[gvk.GroupKind().String()] {
-			logf("%s %s not validated before applying: its CRD is part of the release", gvk.Kind, info.Name)
-			return nil
+			return answer{note: fmt.Sprintf("%s %s not validated before applying: its CRD is part of the release", gvk.Kind, info.Name)}
 		}
-		err = dryRun(ctx, kubeobj.ResourceFor(dyn, info), info, obj, hook, force)
+		a.stored, err = dryRun(ctx, kubeobj.ResourceFor(dyn, info), info, obj, hook, force)
 		switch {
 		case err == nil:
-			return nil
+			return a
 		case hook && apierrors.IsAlreadyExists(err):
-			return nil
+			return answer{}
 		case apierrors.IsNotFound(err) && NotServed(err):
-			logf("%s %s not validated before applying: the API server does not serve its kind yet", gvk.Kind, info.Name)
-			return nil
+			return answer{note: fmt.Sprintf("%s %s not validated before applying: the API server does not serve its kind yet", gvk.Kind, info.Name)}
 		case creates != "" && NamespaceMissing(err, creates):
-			logf("%s %s not validated before applying: namespace %q does not exist yet (the install creates it)", gvk.Kind, info.Name, creates)
-			return nil
+			return answer{note: fmt.Sprintf("%s %s not validated before applying: namespace %q does not exist yet (the install creates it)", gvk.Kind, info.Name, creates)}
 		}
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) {
-			return fmt.Errorf("%s %s: %w", gvk.Kind, info.Name, err)
+			return answer{err: fmt.Errorf("%s %s: %w", gvk.Kind, info.Name, err)}
 		}
-		rejected = append(rejected, Rejected{Kind: gvk.Kind, Namespace: info.Namespace, Name: info.Name, Reason: reason(err)})
-		return nil
+		return answer{rejected: &Rejected{Kind: gvk.Kind, Namespace: info.Namespace, Name: info.Name, Reason: reason(err)}}
 	}
-	for _, info := range target {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	all := append(append(kube.ResourceList{}, target...), hooks...)
+	answers := make([]answer, len(all))
+	if n := kubeobj.Each(ctx, len(all), kubeobj.Concurrency, func(i int) {
+		answers[i] = check(all[i], i >= len(target))
+	}); n < len(all) {
+		return nil, nil, ctx.Err()
+	}
+	var rejected []Rejected
+	stored := make([]*unstructured.Unstructured, len(target))
+	for i, a := range answers {
+		if a.err != nil {
+			return nil, nil, a.err
 		}
-		if err := check(info, false); err != nil {
-			return nil, err
+		if a.note != "" {
+			logf("%s", a.note)
+		}
+		if a.rejected != nil {
+			rejected = append(rejected, *a.rejected)
+		}
+		if i < len(target) {
+			stored[i] = a.stored
 		}
 	}
-	for _, info := range hooks {
-		if err := check(info, true); err != nil {
-			return nil, err
+	return rejected, stored, nil
+}
+
+// answered hands v.Answered what the API server answered for each object
+// of target validated by a dry-run apply.
+func (v *Validator) answered(target kube.ResourceList, stored []*unstructured.Unstructured) {
+	if v.Answered == nil {
+		return
+	}
+	for i, info := range target {
+		if stored[i] != nil {
+			v.Answered(info, stored[i])
 		}
 	}
-	return rejected, nil
 }
 
 // dryRun sends obj in a dry run as bundle will send it (Applier.update):
 // applied, or, when it cannot be applied server-side, created or patched
 // as Helm sends it. The dry run does not take over the fields of
 // client-side managers first (one dry run cannot build on another), so a
-// field the target leaves out is still in the object validated.
-func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, hook, force bool) error {
+// field the target leaves out is still in the object validated. It
+// returns what the API server answered it would store when obj was sent
+// as an apply, else nil.
+func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, hook, force bool) (*unstructured.Unstructured, error) {
 	if hook {
 		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: DryRunAll})
-		return err
+		return nil, err
 	}
 	if force {
 		live, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return err
+			return nil, err
 		}
 		if err == nil {
 			obj = obj.DeepCopy()
 			obj.SetResourceVersion(live.GetResourceVersion())
 			_, err = ri.Update(ctx, obj, metav1.UpdateOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
-			return err
+			return nil, err
 		}
 	}
 	body, err := apply.ApplyBody(obj)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	takeOver := true
-	_, err = ri.Patch(ctx, info.Name, types.ApplyPatchType, body, metav1.PatchOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager, Force: &takeOver})
+	stored, err := ri.Patch(ctx, info.Name, types.ApplyPatchType, body, metav1.PatchOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager, Force: &takeOver})
+	if err == nil {
+		return stored, nil
+	}
 	if !apply.CannotApplyServerSide(err) {
-		return err
+		return nil, err
 	}
 	// Sent as Helm sends it (Applier.update), from the live object.
 	live, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
-		return err
+		return nil, err
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	patch, pt, err := apply.HelmPatch(info, live, obj, live)
 	if err != nil || len(patch) == 0 || string(patch) == "{}" {
-		return err
+		return nil, err
 	}
 	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
-	return err
+	return nil, err
 }
 
 // DefinedKinds returns the group kinds ("Widget.example.com") whose CRDs

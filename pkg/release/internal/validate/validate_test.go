@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func TestTheObjectsTheAPIServerRejectsAreReportedWithTheirFields(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(map[string]any{"bad key!": "x"}), "deployments", meta.RESTScopeNamespace),
 	}
-	rejected, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
+	rejected, _, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestEveryObjectIsSentAsADryRunAsBundleWillSendIt(t *testing.T) {
 	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), service(80))
 	var sent []k8stesting.Action
 	dyn.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		sent = append(sent, a)
+		sent = append(sent, a) // the fake client calls its reactors one at a time
 		if _, ok := a.(k8stesting.PatchAction); ok {
 			return true, service(80), nil // a dry run: nothing stored
 		}
@@ -113,10 +114,12 @@ func TestEveryObjectIsSentAsADryRunAsBundleWillSendIt(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(map[string]any{"disk": "ssd"}), "deployments", meta.RESTScopeNamespace),
 	}
-	rejected, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
+	rejected, _, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
+	// The objects are sent a few at a time: in any order.
+	sort.SliceStable(sent, func(i, j int) bool { return sent[i].GetResource().Resource > sent[j].GetResource().Resource })
 	var verbs []string
 	for _, a := range sent {
 		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
@@ -157,9 +160,12 @@ func TestWithForceAnExistingObjectIsReplacedInADryRun(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(nil), "deployments", meta.RESTScopeNamespace),
 	}
-	if rejected, err := validate(context.Background(), dyn, target, nil, true, "", t.Logf); err != nil || len(rejected) > 0 {
+	if rejected, _, err := validate(context.Background(), dyn, target, nil, true, "", t.Logf); err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
+	// The objects are sent a few at a time: in any order, each's requests
+	// in order.
+	sort.SliceStable(sent, func(i, j int) bool { return strings.Fields(sent[i])[1] > strings.Fields(sent[j])[1] })
 	if got := strings.Join(sent, ", "); got != "get services, update services, get deployments, patch deployments" {
 		t.Errorf("sent %s; want the Service replaced and the new Deployment applied", got)
 	}
@@ -183,7 +189,7 @@ func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) 
 		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "example.com", Resource: "widgets"}, "")
 	})
 	target := kube.ResourceList{infoOf(crd, "customresourcedefinitions", meta.RESTScopeRoot), infoOf(cr, "widgets", meta.RESTScopeNamespace)}
-	rejected, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
+	rejected, _, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
@@ -192,7 +198,7 @@ func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) 
 func TestAnExistingHookIsNotARejection(t *testing.T) {
 	hook := webDeployment(nil)
 	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), hook)
-	rejected, err := validate(context.Background(), dyn, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, "", t.Logf)
+	rejected, _, err := validate(context.Background(), dyn, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected (Helm deletes a hook before creating it anew)", rejected, err)
 	}
@@ -242,5 +248,53 @@ func TestARejectedErrorIsInvalid(t *testing.T) {
 	err := error(&RejectedError{Release: "web", Revision: 2, Total: 2, Objects: []Rejected{{Kind: "Deployment", Name: "web", Reason: "bad"}}})
 	if !errors.Is(err, errdefs.ErrInvalid) {
 		t.Error("a RejectedError is not errdefs.ErrInvalid")
+	}
+}
+
+func TestTheAnswersAndRejectionsComeInTheManifestsOrder(t *testing.T) {
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme())
+	bad := map[string]bool{}
+	var target kube.ResourceList
+	var wantRejected, wantAnswered []string
+	for i := range 20 {
+		name := fmt.Sprintf("cm-%02d", i)
+		cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": "shop"}}}
+		target = append(target, infoOf(cm, "configmaps", meta.RESTScopeNamespace))
+		if i%4 == 1 {
+			bad[name] = true
+			wantRejected = append(wantRejected, name)
+		} else {
+			wantAnswered = append(wantAnswered, name)
+		}
+	}
+	dyn.PrependReactor("patch", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		name := a.(k8stesting.PatchAction).GetName()
+		if bad[name] {
+			return true, nil, apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, name, field.ErrorList{badKey})
+		}
+		stored := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": "shop", "resourceVersion": "5"}}}
+		return true, stored, nil
+	})
+	rejected, stored, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rejected {
+		got = append(got, r.Name)
+	}
+	if strings.Join(got, " ") != strings.Join(wantRejected, " ") {
+		t.Errorf("rejected %v, want %v", got, wantRejected)
+	}
+	got = nil
+	v := &Validator{Answered: func(info *resource.Info, u *unstructured.Unstructured) {
+		if u.GetName() != info.Name || u.GetResourceVersion() != "5" {
+			t.Errorf("%s answered with %s", info.Name, u.GetName())
+		}
+		got = append(got, info.Name)
+	}}
+	v.answered(target, stored)
+	if strings.Join(got, " ") != strings.Join(wantAnswered, " ") {
+		t.Errorf("answered %v, want %v", got, wantAnswered)
 	}
 }
