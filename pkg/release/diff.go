@@ -163,14 +163,14 @@ func compare(name string, o diff.Options, objects func() (before, after []*unstr
 // comparing returns the validator whose dry runs a diff compares with the
 // cluster, and the objects of manifest (what names them in errors).
 func (c *Client) comparing(ctx context.Context, manifest, what string, force bool) (*validator, kube.ResourceList, error) {
-	v, err := c.validator(ctx, c.cfg.KubeClient, false, force)
+	v, err := c.validator(ctx, c.reading(), false, force)
 	if err != nil {
 		return nil, nil, err
 	}
 	if v == nil {
 		return nil, nil, errors.New("no dynamic client to read the cluster's objects with (Env.Dynamic)")
 	}
-	target, err := c.cfg.KubeClient.Build(strings.NewReader(manifest), false)
+	target, err := v.kube.Build(strings.NewReader(manifest), false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the objects of %s: %w", what, err)
 	}
@@ -188,7 +188,7 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 	labelled(target, &helmrelease.Release{Name: rel.Name, Namespace: rel.Namespace})
 	var original kube.ResourceList
 	if base != nil && strings.TrimSpace(base.Manifest) != "" {
-		if original, err = c.cfg.KubeClient.Build(strings.NewReader(base.Manifest), false); err != nil {
+		if original, err = v.kube.Build(strings.NewReader(base.Manifest), false); err != nil {
 			return nil, nil, fmt.Errorf("reading the objects of revision %d: %w", base.Version, err)
 		}
 	}
@@ -212,7 +212,7 @@ func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrele
 	a := &applier{
 		ctx: ctx, release: rel.Name, namespace: c.namespace, log: c.log,
 		history: func() ([]*helmrelease.Release, error) { return recordsOf(c.cfg).History(rel.Name) },
-		build:   func(m string) (kube.ResourceList, error) { return c.cfg.KubeClient.Build(strings.NewReader(m), false) },
+		build:   func(m string) (kube.ResourceList, error) { return v.kube.Build(strings.NewReader(m), false) },
 	}
 	left, err := deleted(ctx, v.dyn, a.leftovers(original, target), func(live *unstructured.Unstructured) bool {
 		return !a.owns(live) || live.GetDeletionTimestamp() != nil

@@ -72,6 +72,11 @@ func (o *opGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, erro
 // ToRESTMapper returns the operation's REST mapper.
 func (o *opGetter) ToRESTMapper() (meta.RESTMapper, error) { return o.mapper() }
 
+// reading returns Helm's kube client for one read of the cluster (a
+// status, a diff, a drift): it reads the kubeconfig and the discovery once
+// for all the objects it builds (operationKube).
+func (c *Client) reading() kube.Interface { return operationKube(copyConfig(c.cfg)) }
+
 // operationKube makes cfg, a copy of the Client's configuration for one
 // operation, read the cluster through an opGetter, and returns its kube
 // client: Helm's over it. A configuration without Helm's kube client (the

@@ -10,6 +10,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/bundlesh/bundle/pkg/release/internal/kubeobj"
 )
 
 // Resource is one object of a release and whether it is ready.
@@ -57,7 +61,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 	}
 	st := &Status{Details: rel, Drifted: -1}
 	st.Consumers, _ = c.links.consumers(ctx, name) // none found is no reason to fail
-	infos, err := c.cfg.KubeClient.Build(bytes.NewBufferString(rel.Manifest), false)
+	infos, err := c.reading().Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)
 	}
@@ -65,50 +69,77 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 	if err != nil {
 		return nil, err
 	}
-	checker := kube.NewReadyChecker(cs, kube.PausedAsReady(true), kube.CheckJobs(true))
-	for _, info := range infos {
-		r := Resource{Kind: info.Mapping.GroupVersionKind.Kind, Namespace: info.Namespace, Name: info.Name}
-		if err := info.Get(); err != nil {
-			if apierrors.IsNotFound(err) {
-				r.State = "missing"
-				st.Resources = append(st.Resources, r)
-				continue
-			}
-			return nil, fmt.Errorf("%s %s: %w", r.Kind, r.Name, err)
-		}
-		r.State = state(checker.IsReady(ctx, info))
-		st.Resources = append(st.Resources, r)
-
-		if r.Kind == "StatefulSet" {
-			claims, err := statefulSetClaims(info.Object)
-			if err != nil {
-				return nil, err
-			}
-			for _, claim := range claims {
-				cr := Resource{Kind: "PersistentVolumeClaim", Namespace: info.Namespace, Name: claim}
-				pvc, err := cs.CoreV1().PersistentVolumeClaims(info.Namespace).Get(ctx, claim, metav1.GetOptions{})
-				switch {
-				case apierrors.IsNotFound(err):
-					cr.State = "missing"
-				case err != nil:
-					return nil, err
-				case pvc.Status.Phase == "Bound":
-					cr.State = "ready"
-				default:
-					cr.State = "not ready"
-				}
-				st.Resources = append(st.Resources, cr)
-			}
-		}
-	}
+	// The drift of the current revision is compared while the objects'
+	// readiness is read: both are a few requests per object.
+	drifted := make(chan struct{})
 	if cur := c.hist.base(name); cur != nil && cur.Version == rel.Revision {
-		if n, err := c.Drifted(ctx, name); err != nil {
-			st.DriftError = err
-		} else {
-			st.Drifted = n
-		}
+		go func() {
+			defer close(drifted)
+			if n, err := c.Drifted(ctx, name); err != nil {
+				st.DriftError = err
+			} else {
+				st.Drifted = n
+			}
+		}()
+	} else {
+		close(drifted)
 	}
+	defer func() { <-drifted }()
+	checker := kube.NewReadyChecker(cs, kube.PausedAsReady(true), kube.CheckJobs(true))
+	found := make([][]Resource, len(infos))
+	errs := make([]error, len(infos))
+	kubeobj.Each(ctx, len(infos), kubeobj.Concurrency, func(i int) {
+		found[i], errs[i] = resourceStates(ctx, cs, checker, infos[i])
+	})
+	for i := range infos {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		st.Resources = append(st.Resources, found[i]...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	<-drifted
 	return st, nil
+}
+
+// resourceStates reads an object of a release and says whether it is
+// ready; a StatefulSet's claims follow it.
+func resourceStates(ctx context.Context, cs kubernetes.Interface, checker kube.ReadyChecker, info *resource.Info) ([]Resource, error) {
+	r := Resource{Kind: info.Mapping.GroupVersionKind.Kind, Namespace: info.Namespace, Name: info.Name}
+	if err := info.Get(); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.State = "missing"
+			return []Resource{r}, nil
+		}
+		return nil, fmt.Errorf("%s %s: %w", r.Kind, r.Name, err)
+	}
+	r.State = state(checker.IsReady(ctx, info))
+	out := []Resource{r}
+	if r.Kind != "StatefulSet" {
+		return out, nil
+	}
+	claims, err := statefulSetClaims(info.Object)
+	if err != nil {
+		return nil, err
+	}
+	for _, claim := range claims {
+		cr := Resource{Kind: "PersistentVolumeClaim", Namespace: info.Namespace, Name: claim}
+		pvc, err := cs.CoreV1().PersistentVolumeClaims(info.Namespace).Get(ctx, claim, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			cr.State = "missing"
+		case err != nil:
+			return nil, err
+		case pvc.Status.Phase == "Bound":
+			cr.State = "ready"
+		default:
+			cr.State = "not ready"
+		}
+		out = append(out, cr)
+	}
+	return out, nil
 }
 
 func state(ready bool, err error) string {

@@ -107,11 +107,17 @@ func (a *Applier) Validated(info *resource.Info, stored *unstructured.Unstructur
 	a.validated.put(info, answer{exists: stored.GetResourceVersion() != "", clientSide: a.clientSideOwned(stored)})
 }
 
-// clientSideOwned reports whether the client-side managers have an Update
-// entry in obj's managed fields (csaupgrade converts those).
+// clientSideOwned reports whether obj has fields to take over before it
+// is applied: an Update entry of the client-side managers in its managed
+// fields (csaupgrade converts those), or the Apply entry bundle left as
+// FormerFieldManager (TakeOverPatch hands it to FieldManager).
 func (a *Applier) clientSideOwned(obj metav1.Object) bool {
 	for _, e := range obj.GetManagedFields() {
-		if e.Subresource == "" && e.Operation == metav1.ManagedFieldsOperationUpdate && a.managers.Has(e.Manager) {
+		switch {
+		case e.Subresource != "":
+		case e.Operation == metav1.ManagedFieldsOperationUpdate && a.managers.Has(e.Manager):
+			return true
+		case e.Operation == metav1.ManagedFieldsOperationApply && e.Manager == FormerFieldManager:
 			return true
 		}
 	}
