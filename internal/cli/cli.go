@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -88,6 +89,9 @@ var optionFlags = map[string]string{
 	"Destination":      "--destination",
 	"URL":              "--url",
 	"MaxHistory":       "--history-max",
+	"Description":      "--description",
+	"Cascade":          "--cascade",
+	"Labels":           "--labels",
 	"ShowOnly":         "--show-only",
 	"Set":              "--set",
 	"SetString":        "--set-string",
@@ -247,7 +251,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		Flags:  []ucli.Flag{debugFlag(), ucli.HelpFlag},
 		Action: unknownCommand,
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {
-			return &usageError{msg: fmt.Sprintf("%v (see %s --help)", err, commandPath(c))}
+			return &usageError{msg: fmt.Sprintf("%s (see %s --help)", flagValueMessage(err), commandPath(c))}
 		},
 		Commands: []*ucli.Command{
 			templateCommand(),
@@ -287,6 +291,19 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 	}
 	setupCommands(app)
 	return app
+}
+
+// refusedValue is Go's flag package's error for a value a flag's Set
+// refused, around a flagValueError's message, which starts with the flag.
+var refusedValue = regexp.MustCompile(`^invalid (?:boolean )?value "(?:[^"\\]|\\.)*" for (?:flag )?-[a-z-]+: (--.+)$`)
+
+// flagValueMessage is err's message, a value a choiceFlag refused said
+// in its own words (--wait=legacy: ...) without Go's prefix.
+func flagValueMessage(err error) string {
+	if m := refusedValue.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return err.Error()
 }
 
 // detailedExitCode reports whether args ask for bundle diff's
