@@ -218,7 +218,8 @@ const appEnvironment = `BUNDLE_NAMESPACE, HELM_NAMESPACE    the namespace when -
 HELM_KUBECONTEXT                    the kubeconfig context when --kube-context is not given
 KUBECONFIG                          the kubeconfig files (default: ~/.kube/config)
 HELM_DEBUG                          true: --debug
-HELM_MAX_HISTORY                    upgrade's --history-max when it is not given (default: 10)
+HELM_MAX_HISTORY                    upgrade's and rollback's --history-max when it is not given (default: 10)
+HELM_PLUGINS                        where --post-renderer NAME finds helm 4 postrenderer plugins (default: $HELM_DATA_HOME/plugins)
 HELM_REGISTRY_CONFIG                a registry credentials file, read before Docker's; bundle login stores there
 HELM_COLOR, NO_COLOR                bundle diff's colours: never, always or auto (on a terminal)
 BUNDLE_CONFIG_HOME                  repositories.yaml and policy.yaml (default: $XDG_CONFIG_HOME/bundle)
