@@ -10,15 +10,16 @@ import (
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
-// --strategy takes blue-green only, and blue-green refuses --atomic (it
-// adds nothing), before reading anything, in upgrade and diff upgrade.
+// --strategy takes blue-green only, and blue-green refuses
+// --rollback-on-failure (--atomic) (it adds nothing), before reading anything, in upgrade and diff upgrade.
 func TestUpgradeStrategyUsage(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--strategy", "canary"}, `--strategy "canary": give blue-green`},
-		{[]string{"--strategy", "blue-green", "--atomic"}, "--atomic adds nothing to --strategy blue-green"},
+		{[]string{"--strategy", "blue-green", "--atomic"}, "--rollback-on-failure (--atomic) adds nothing to --strategy blue-green"},
+		{[]string{"--strategy", "blue-green", "--rollback-on-failure"}, "--rollback-on-failure (--atomic) adds nothing to --strategy blue-green"},
 	} {
 		for _, cmd := range [][]string{{"upgrade"}, {"diff", "upgrade"}} {
 			code, _, errs := run(t, append(append(cmd, "shop", "./shop"), tt.args...)...)

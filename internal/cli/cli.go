@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -88,6 +89,9 @@ var optionFlags = map[string]string{
 	"Destination":      "--destination",
 	"URL":              "--url",
 	"MaxHistory":       "--history-max",
+	"Description":      "--description",
+	"Cascade":          "--cascade",
+	"Labels":           "--labels",
 	"ShowOnly":         "--show-only",
 	"Set":              "--set",
 	"SetString":        "--set-string",
@@ -214,7 +218,8 @@ const appEnvironment = `BUNDLE_NAMESPACE, HELM_NAMESPACE    the namespace when -
 HELM_KUBECONTEXT                    the kubeconfig context when --kube-context is not given
 KUBECONFIG                          the kubeconfig files (default: ~/.kube/config)
 HELM_DEBUG                          true: --debug
-HELM_MAX_HISTORY                    upgrade's --history-max when it is not given (default: 10)
+HELM_MAX_HISTORY                    upgrade's and rollback's --history-max when it is not given (default: 10)
+HELM_PLUGINS                        where --post-renderer NAME finds helm 4 postrenderer plugins (default: $HELM_DATA_HOME/plugins)
 HELM_REGISTRY_CONFIG                a registry credentials file, read before Docker's; bundle login stores there
 HELM_COLOR, NO_COLOR                bundle diff's colours: never, always or auto (on a terminal)
 BUNDLE_CONFIG_HOME                  repositories.yaml and policy.yaml (default: $XDG_CONFIG_HOME/bundle)
@@ -247,7 +252,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		Flags:  []ucli.Flag{debugFlag(), ucli.HelpFlag},
 		Action: unknownCommand,
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {
-			return &usageError{msg: fmt.Sprintf("%v (see %s --help)", err, commandPath(c))}
+			return &usageError{msg: fmt.Sprintf("%s (see %s --help)", flagValueMessage(err), commandPath(c))}
 		},
 		Commands: []*ucli.Command{
 			templateCommand(),
@@ -287,6 +292,19 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 	}
 	setupCommands(app)
 	return app
+}
+
+// refusedValue is Go's flag package's error for a value a flag's Set
+// refused, around a flagValueError's message, which starts with the flag.
+var refusedValue = regexp.MustCompile(`^invalid (?:boolean )?value "(?:[^"\\]|\\.)*" for (?:flag )?-[a-z-]+: (--.+)$`)
+
+// flagValueMessage is err's message, a value a choiceFlag refused said
+// in its own words (--wait=legacy: ...) without Go's prefix.
+func flagValueMessage(err error) string {
+	if m := refusedValue.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return err.Error()
 }
 
 // detailedExitCode reports whether args ask for bundle diff's

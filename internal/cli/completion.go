@@ -264,11 +264,6 @@ func findFlag(fs []ucli.Flag, name string) ucli.Flag {
 	return nil
 }
 
-func takesValue(f ucli.Flag) bool {
-	_, isBool := f.(*ucli.BoolFlag)
-	return !isBool
-}
-
 func findCommand(cmds []*ucli.Command, name string) *ucli.Command {
 	for _, c := range cmds {
 		if c.HasName(name) {
@@ -290,8 +285,13 @@ func commandCandidates(cmds []*ucli.Command) []candidate {
 
 // flagValues are the values a flag takes, when there is a fixed set.
 func flagValues(flag string) []candidate {
-	if flag == "output" {
+	switch flag {
+	case "output":
 		return []candidate{{outTable, ""}, {outJSON, ""}, {outYAML, ""}}
+	case "server-side":
+		return []candidate{{"true", ""}, {"auto", ""}}
+	case "cascade":
+		return []candidate{{release.CascadeForeground, ""}, {release.CascadeBackground, ""}, {release.CascadeOrphan, ""}}
 	}
 	return nil
 }

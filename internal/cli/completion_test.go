@@ -37,6 +37,10 @@ func TestCompletions(t *testing.T) {
 		{[]string{"cur=--output=y", "history"}, "--output=yaml"},
 		{[]string{"cur=", "history", "--output", "="}, "table json yaml"},
 		{[]string{"cur=--rev", "get", "all"}, "--revision"},
+		{[]string{"cur=", "upgrade", "wiki", "--server-side"}, "true auto"}, // takes a value in upgrade
+		{[]string{"cur=o", "uninstall", "--cascade"}, "orphan"},
+		{[]string{"cur=w", "rollback", "--wait"}, "wiki"}, // --wait takes none: NAME follows
+		{[]string{"cur=w", "rollback", "--dry-run", "--server-side=true"}, "wiki"},
 		{[]string{"cur=--d"}, "--debug"},
 		{[]string{"cur=", "show", "stable/mediawiki"}, "readme values outputs requires"},
 		{[]string{"cur=", "help", "repo"}, "add list remove update index"},

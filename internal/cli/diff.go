@@ -96,7 +96,7 @@ func diffCommand() *ucli.Command {
 		args:  "install|upgrade|rollback|uninstall|drift ...",
 		description: `The revision is made as install or upgrade makes it (the same flags, the same resolution,
 values and rendering), every object is sent to the API server in a dry run as the operation sends
-it (applied server-side as field manager bundle), and what it would store is compared with the
+it (applied server-side as field manager helm), and what it would store is compared with the
 live object. diff rollback does the same with an earlier revision; diff uninstall lists what
 uninstall deletes and keeps; diff drift shows what was changed by hand since the release applied
 it. Nothing is changed. Secrets' values are never shown: only their keys, added, removed, changed
@@ -120,8 +120,8 @@ func diffInstallCommand() *ucli.Command {
 	return command("install", helpText{
 		usage: "show what bundle install would create, changing nothing",
 		args:  "[NAME] BUNDLE",
-		description: `Takes bundle install's flags (--wait, --atomic, --dry-run and --timeout are accepted and
-ignored). Prints the bundle and its requirements, then each object (+ create, ~ change, - delete)
+		description: `Takes bundle install's flags (--wait, --timeout, --dry-run, --rollback-on-failure, --hide-notes and
+--hide-secret are accepted and ignored). Prints the bundle and its requirements, then each object (+ create, ~ change, - delete)
 with a unified diff of its YAML: what the API server would store, defaults included, without the
 fields it maintains (managedFields, resourceVersion, uid, status, ...). Hooks are not shown.
 Colour on a terminal only (not with $NO_COLOR). With --detailed-exitcode: 0 when nothing would
@@ -159,8 +159,8 @@ func diffUpgradeCommand() *ucli.Command {
 	return command("upgrade", helpText{
 		usage: "show what bundle upgrade would change, changing nothing",
 		args:  "NAME BUNDLE",
-		description: `Takes bundle upgrade's flags (--wait, --atomic, --dry-run and --timeout are accepted and
-ignored), and keeps the installed requirement versions as upgrade does (--update-deps moves them).
+		description: `Takes bundle upgrade's flags (--wait, --timeout, --dry-run, --rollback-on-failure, --hide-notes and
+--hide-secret are accepted and ignored), and keeps the installed requirement versions as upgrade does (--update-deps moves them).
 Prints the bundle and requirement versions before -> after, then each object the upgrade creates,
 changes (only the fields that change: defaults the API server fills in do not show) or deletes.
 Secrets' values are never shown, only their keys. With --detailed-exitcode: 0 when nothing would
@@ -285,7 +285,7 @@ func diffDriftCommand() *ucli.Command {
 		usage: "show the objects of a release that are no longer what it applied, changing nothing",
 		args:  "RELEASE",
 		description: `Compares every object of the release's current revision with what that revision applied:
-the fields the release sets (as field manager bundle) changed by hand show as ~ change (before:
+the fields the release sets (as field manager helm) changed by hand show as ~ change (before:
 live, after: as the release set them), objects deleted by hand as + create. Fields other managers
 keep are not drift: status, replicas an autoscaler scales, defaults and annotations controllers
 add. bundle upgrade with the same inputs takes the drift back. bundle status counts the drifted

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -71,6 +72,65 @@ func (s stringArray) Serialize() string {
 
 func arrayFlag(p *[]string, name, usage string, aliases ...string) *ucli.GenericFlag {
 	return &ucli.GenericFlag{Name: name, Aliases: aliases, Value: stringArray{p}, Usage: usage}
+}
+
+// choiceValue is a flag's value that is read when it is given (Set
+// refuses what it cannot take, in one line that starts with the flag as
+// given: see the command line's usage errors) and, with alone set, may
+// be given alone, as pflag's flags with a NoOptDefVal that helm 4 has
+// (--wait, --dry-run): then it is "true", and its value must follow "="
+// (--wait=watcher), the next argument being never taken.
+type choiceValue struct {
+	alone bool
+	set   func(string) error
+}
+
+func (v choiceValue) Set(s string) error { return v.set(s) }
+
+// String is empty: no default is shown in the help (the usage says it).
+func (v choiceValue) String() string { return "" }
+
+// IsBoolFlag tells Go's flag package that the flag may be given alone.
+func (v choiceValue) IsBoolFlag() bool { return v.alone }
+
+// choiceFlag is a flag of a choiceValue; help shows it without a value
+// when it may be given alone.
+type choiceFlag struct{ *ucli.GenericFlag }
+
+func (f *choiceFlag) TakesValue() bool { return !f.Value.(choiceValue).alone }
+
+func (f *choiceFlag) String() string { return ucli.FlagStringer(f) }
+
+// optionalFlag is a flag that may be given alone (set receives "true") or
+// as --name=VALUE; set refuses what it cannot take.
+func optionalFlag(name, usage string, set func(string) error) ucli.Flag {
+	return &choiceFlag{&ucli.GenericFlag{Name: name, Usage: usage, Value: choiceValue{alone: true, set: set}}}
+}
+
+// valueFlag is a flag that takes a value (--name VALUE or --name=VALUE),
+// which set reads or refuses.
+func valueFlag(name, usage string, set func(string) error) ucli.Flag {
+	return &choiceFlag{&ucli.GenericFlag{Name: name, Usage: usage, Value: choiceValue{set: set}}}
+}
+
+// flagValueError is a value a flag refuses: the message says which and
+// why (Go's flag package puts "invalid value ... for flag -NAME:" before
+// it, which the command line's usage error leaves out).
+type flagValueError struct{ msg string }
+
+func (e *flagValueError) Error() string { return e.msg }
+
+func flagValuef(format string, args ...any) error {
+	return &flagValueError{msg: fmt.Sprintf(format, args...)}
+}
+
+// takesValue reports whether flag f takes a value (--name VALUE), which
+// reorder and completion then keep with it.
+func takesValue(f ucli.Flag) bool {
+	if df, ok := f.(ucli.DocGenerationFlag); ok {
+		return df.TakesValue()
+	}
+	return true
 }
 
 // hidden keeps a flag out of the help.

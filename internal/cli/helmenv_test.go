@@ -186,10 +186,18 @@ func TestHelmDebug(t *testing.T) {
 	}
 }
 
-// $HELM_MAX_HISTORY is upgrade's --history-max when the flag is not
-// given, as in helm; a value that is no number of revisions is refused
-// (helm would keep 10 instead).
+// $HELM_MAX_HISTORY is upgrade's and rollback's --history-max when the
+// flag is not given, as in helm; a value that is no number of revisions
+// is refused (helm would keep 10 instead).
 func TestHelmMaxHistory(t *testing.T) {
+	for _, cmd := range [][]string{{"upgrade", "wiki", "stable/mediawiki"}, {"rollback", "wiki", "1"}} {
+		t.Run(cmd[0], func(t *testing.T) { testHelmMaxHistory(t, cmd) })
+	}
+}
+
+// testHelmMaxHistory is TestHelmMaxHistory of the command line cmd, which
+// makes revision 3 of the fixture's wiki.
+func testHelmMaxHistory(t *testing.T, cmd []string) {
 	for _, tt := range []struct {
 		env  string
 		args []string
@@ -206,7 +214,7 @@ func TestHelmMaxHistory(t *testing.T) {
 	} {
 		t.Run(tt.env+" "+strings.Join(tt.args, " "), func(t *testing.T) {
 			f := fixture(t)
-			code, _, errs := runFixture(t, f, map[string]string{"HELM_MAX_HISTORY": tt.env}, append([]string{"upgrade", "wiki", "stable/mediawiki"}, tt.args...)...)
+			code, _, errs := runFixture(t, f, map[string]string{"HELM_MAX_HISTORY": tt.env}, append(slices.Clone(cmd), tt.args...)...)
 			if code != tt.code || (code != 0 && errs != tt.want+"\n") {
 				t.Fatalf("exit %d %q, want %d %q", code, errs, tt.code, tt.want)
 			}

@@ -29,7 +29,7 @@ the release it would install) instead of its summary; -f - reads values from sta
 		examples: `bundle install wiki stable/mediawiki -n team --create-namespace --wait
 # use the MariaDB release team-db instead of installing one with the wiki
 bundle install wiki stable/mediawiki --bind database=team-db
-bundle install ./shop -f prod.yaml --set replicas=3 --atomic
+bundle install ./shop -f prod.yaml --set replicas=3 --rollback-on-failure
 # validate against the cluster and print the manifests, changing nothing
 bundle install wiki stable/mediawiki --dry-run
 # values from standard input; the release as JSON
@@ -39,10 +39,10 @@ generate-values | bundle install wiki stable/mediawiki -f - -o json`,
 
 // flags are install's flags (bundle diff install's too).
 func (o *installOptions) flags() []ucli.Flag {
-	return flags(o.applyOptions.flags("install"), namingFlags(&o.helm.naming), []ucli.Flag{
+	return flags(o.applyOptions.flags("install", &o.Force), namingFlags(&o.helm.naming), []ucli.Flag{
 		boolFlag(&o.helm.SkipCRDs, "skip-crds", "do not create the CRDs in crds/"),
 		boolFlag(&o.CreateNamespace, "create-namespace", "create the namespace if it does not exist"),
-		boolFlag(&o.Atomic, "atomic", "uninstall everything if the install fails (implies --wait)"),
+		boolFlag(&o.Atomic, "rollback-on-failure", "uninstall everything if the install fails (implies --wait); --atomic is its former name, as in helm 4", "atomic"),
 	})
 }
 

@@ -26,8 +26,8 @@ func listCommand() *ucli.Command {
 	o := &listOptions{output: outputOption{graphs: true}}
 	return withAliases(command("list", helpText{
 		usage: "list releases (bundle and plain Helm ones)",
-		description: `By default only deployed and failed releases are listed, as with helm list;
---all and the state flags (which combine) change that. Releases are sorted
+		description: `By default only deployed and failed releases are listed, as helm 3's list does (helm 4
+lists every state: give --all); --all and the state flags (which combine) change that. Releases are sorted
 by name; -d sorts by the time of the last deployment, oldest first.
 
 --bindings lists, for every release, the requirements bound to other

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -370,9 +371,32 @@ type waitOptions struct {
 
 func (o *waitOptions) flags() []ucli.Flag {
 	return []ucli.Flag{
-		boolFlag(&o.wait, "wait", "wait until every resource is ready"),
+		optionalFlag("wait", "wait until every resource is ready, watching each one's status as helm 4's --wait (=watcher) does; --wait=hookOnly (or =false): only hooks are waited for, the default", o.setWait),
 		durationFlag(&o.timeout, "timeout", release.DefaultTimeout, "how long to wait"),
 	}
+}
+
+// setWait reads --wait's value, as helm 4 names its wait strategies:
+// alone, true or watcher is bundle's wait, which watches each resource's
+// status (kstatus) as helm 4's watcher does; false or hookOnly waits for
+// hooks only, as without --wait. legacy, helm 3's polling readiness
+// checks, is refused: bundle has the one wait.
+func (o *waitOptions) setWait(s string) error {
+	switch s {
+	case "watcher":
+		o.wait = true
+	case "hookOnly":
+		o.wait = false
+	case "legacy":
+		return flagValuef("--wait=legacy: bundle has one wait, which watches each resource's status as helm 4's --wait=watcher does, not helm 3's readiness checks: give --wait")
+	default:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return flagValuef("--wait=%s: give --wait (or --wait=watcher) to wait until every resource is ready, or --wait=hookOnly to wait for hooks only (the default)", s)
+		}
+		o.wait = b
+	}
+	return nil
 }
 
 func (o *waitOptions) quietFlag() ucli.Flag {
@@ -403,13 +427,90 @@ func namingFlags(o *render.Naming) []ucli.Flag {
 	}
 }
 
+// dryRunFlag is --dry-run of install, upgrade and rollback, with helm
+// 4's values: alone, true or server is bundle's dry run, which the API
+// server validates (helm's --dry-run=server); none or false is none;
+// client, which asks no cluster (helm 4's --dry-run alone), is refused,
+// saying what to use instead (else, when not empty).
+func dryRunFlag(p *bool, usage, instead string) ucli.Flag {
+	return optionalFlag("dry-run", usage+" (=server too; =none: no dry run)", func(s string) error {
+		switch s {
+		case "server":
+			*p = true
+		case "none":
+			*p = false
+		case "client":
+			msg := "--dry-run=client: bundle's dry run asks the API server, as helm's --dry-run=server: give --dry-run"
+			if instead != "" {
+				msg += ", or " + instead
+			}
+			return flagValuef("%s", msg)
+		default:
+			b, err := strconv.ParseBool(s)
+			if err != nil {
+				return flagValuef("--dry-run=%s: give --dry-run (or --dry-run=server), or --dry-run=none", s)
+			}
+			*p = b
+		}
+		return nil
+	})
+}
+
+// writeOptions are helm 4's flags of how objects are written, which
+// install, upgrade and rollback take: --force-replace (--force, bound to
+// the operation's Force), --force-conflicts and --server-side.
+type writeOptions struct {
+	forceReplace   *bool
+	forceConflicts bool
+}
+
+// flags are the flags bound to o, --force-replace to force; --server-side
+// may be given alone (install, as in helm 4) or takes a value (upgrade,
+// rollback).
+func (o *writeOptions) flags(force *bool, serverSideAlone bool) []ucli.Flag {
+	o.forceReplace = force
+	serverSide := valueFlag
+	if serverSideAlone {
+		serverSide = optionalFlag
+	}
+	return []ucli.Flag{
+		boolFlag(force, "force-replace", "replace objects (PUT) instead of applying them, as helm's --force-replace (--force, its former name)", "force"),
+		boolFlag(&o.forceConflicts, "force-conflicts", "accepted as in helm 4: bundle always forces conflicts, taking over the fields the bundle sets from any other manager (server-side apply, forced)"),
+		serverSide("server-side", "accepted as in helm 4 (true, auto): bundle always applies objects server-side, as field manager helm; false is refused", setServerSide),
+	}
+}
+
+// setServerSide reads --server-side: true or auto, what bundle does;
+// false, client-side apply, is refused.
+func setServerSide(s string) error {
+	if s == "auto" {
+		return nil
+	}
+	b, err := strconv.ParseBool(s)
+	switch {
+	case err != nil:
+		return flagValuef("--server-side=%s: give true or auto (bundle always applies server-side)", s)
+	case !b:
+		return flagValuef("--server-side=false: bundle always applies objects server-side, as field manager helm, which is how a release converges and passes between bundle and helm 4: leave --server-side out")
+	}
+	return nil
+}
+
+// check refuses --force-replace with --force-conflicts, as helm 4 does.
+func (o writeOptions) check(c *ucli.Context) error {
+	if *o.forceReplace && o.forceConflicts {
+		return usagef(c, "--force-replace (--force) and --force-conflicts cannot be given together, as in helm 4: one replaces objects, the other applies them; drop one")
+	}
+	return nil
+}
+
 func noHooksFlag(p *bool, usage string) ucli.Flag {
 	return boolFlag(p, "no-hooks", usage)
 }
 
 func postRendererFlags(o *render.PostRenderer) []ucli.Flag {
 	return []ucli.Flag{
-		stringFlag(&o.Path, "post-renderer", "", "pipe the rendered manifests (not hooks) through this executable (a path, or a name in $PATH), as helm does"),
+		stringFlag(&o.Path, "post-renderer", "", "pipe the rendered manifests and hooks through this executable (a path, or a name in $PATH), or the helm 4 postrenderer plugin of this name ($HELM_PLUGINS)"),
 		arrayFlag(&o.Args, "post-renderer-args", "an argument to the post-renderer (repeatable)"),
 	}
 }
@@ -420,6 +521,7 @@ type helmOptions struct {
 	release.HelmOptions
 	source sourceOptions
 	naming render.Naming
+	labels ucli.StringSlice
 }
 
 func (o *helmOptions) flags(verb string) []ucli.Flag {
@@ -430,7 +532,24 @@ func (o *helmOptions) flags(verb string) []ucli.Flag {
 		noHooksFlag(&o.NoHooks, "do not run the bundle's hooks during "+verb),
 		boolFlag(&o.WaitForJobs, "wait-for-jobs", "with --wait, also wait until every Job has completed"),
 		boolFlag(&o.DisableOpenAPIValidation, "disable-openapi-validation", "do not validate the manifests against the cluster's OpenAPI schema"),
+		sliceFlag(&o.labels, "labels", "record labels on the revision, KEY=VALUE[,KEY=VALUE] (repeatable), as helm 4 does; upgrade keeps the current revision's, KEY=null removes one", "l"),
 	}, postRendererFlags(&o.PostRenderer))
+}
+
+// parseLabels reads --labels into the options.
+func (o *helmOptions) parseLabels(c *ucli.Context) error {
+	o.Labels = nil
+	for _, l := range o.labels.Value() {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return usagef(c, "--labels %q: give KEY=VALUE[,KEY=VALUE]", l)
+		}
+		if o.Labels == nil {
+			o.Labels = map[string]string{}
+		}
+		o.Labels[k] = v
+	}
+	return nil
 }
 
 // check refuses, as usage errors, NAME given with --generate-name or

@@ -35,11 +35,10 @@ func reorder(app *ucli.App, args []string) []string {
 			cmd, head = sub, head+1
 		}
 	}
-	takesValue := map[string]bool{}
+	takes := map[string]bool{}
 	for _, f := range cmd.Flags {
-		_, isBool := f.(*ucli.BoolFlag)
 		for _, n := range f.Names() {
-			takesValue[n] = !isBool
+			takes[n] = takesValue(f)
 		}
 	}
 	var fl, pos []string
@@ -56,7 +55,7 @@ func reorder(app *ucli.App, args []string) []string {
 				return append(append([]string(nil), args[:head]...), "--help")
 			}
 			fl = append(fl, a)
-			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+			if !strings.Contains(name, "=") && takes[name] && i+1 < len(rest) {
 				fl = append(fl, rest[i+1])
 				i++
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -11,8 +12,9 @@ import (
 
 // rollbackOptions are bundle rollback's flags.
 type rollbackOptions struct {
-	kube kubeOptions
-	wait waitOptions
+	kube  kubeOptions
+	wait  waitOptions
+	write writeOptions
 	release.RollbackOptions
 }
 
@@ -28,9 +30,14 @@ bundle rollback wiki
 bundle rollback wiki 2 --wait
 # a blue-green app: switch back to the spare colour
 bundle rollback shop`,
-	}, o.run, o.kube.flags(), o.wait.flags(), []ucli.Flag{
-		boolFlag(&o.DryRun, "dry-run", "simulate"),
+	}, o.run, o.kube.flags(), o.wait.flags(), o.write.flags(&o.Force, false), []ucli.Flag{
+		dryRunFlag(&o.DryRun, "validate the revision rolled back to against the cluster; change nothing", ""),
 		o.wait.quietFlag(),
+		boolFlag(&o.WaitForJobs, "wait-for-jobs", "with --wait, also wait until every Job has completed"),
+		stringFlag(&o.Description, "description", "", fmt.Sprintf("record this description with the new revision (at most %d characters)", release.MaxDescriptionLength)),
+		noHooksFlag(&o.NoHooks, "do not run the hooks of the revision rolled back to"),
+		boolFlag(&o.CleanupOnFail, "cleanup-on-fail", "delete the resources this rollback created if it fails"),
+		intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all; when not given, $HELM_MAX_HISTORY if set)"),
 	})
 }
 
@@ -42,6 +49,15 @@ func (o *rollbackOptions) run(c *ucli.Context) error {
 	}
 	if err := o.wait.check(c); err != nil {
 		return err
+	}
+	if err := o.write.check(c); err != nil {
+		return err
+	}
+	if opts.MaxHistory, err = historyMax(c, opts.MaxHistory); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(opts.Description); n > release.MaxDescriptionLength {
+		return usagef(c, "--description has %d characters: give at most %d, as helm 4 allows", n, release.MaxDescriptionLength)
 	}
 	opts.WaitOptions = o.wait.options(c)
 	cl, err := o.kube.client(c)

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
@@ -15,6 +17,7 @@ type uninstallOptions struct {
 	kube kubeOptions
 	wait waitOptions
 	release.UninstallOptions
+	ignoreNotFound bool
 }
 
 func uninstallCommand() *ucli.Command {
@@ -46,6 +49,9 @@ bundle uninstall wiki blog -n team`,
 		noHooksFlag(&o.NoHooks, "do not run the release's hooks (a binding claim's, which drops its user, among them)"),
 		boolFlag(&o.DryRun, "dry-run", "simulate: say what would be deleted and kept"),
 		boolFlag(&o.Force, "force", "uninstall even if other releases are bound to this one (they lose what they require)"),
+		boolFlag(&o.ignoreNotFound, "ignore-not-found", "a release that does not exist is no error: say so and go on"),
+		stringFlag(&o.Description, "description", "", "record this description with the uninstalled revision (kept with --keep-history)"),
+		stringFlag(&o.Cascade, "cascade", release.CascadeForeground, "how the objects' dependents are deleted: foreground (an object goes once they are gone), background, or orphan (they are left)"),
 	})
 }
 
@@ -56,6 +62,15 @@ func (o *uninstallOptions) run(c *ucli.Context) error {
 	if c.NArg() < 1 {
 		return usagef(c, "expected NAME [NAME...], got 0 arguments")
 	}
+	switch o.Cascade {
+	case release.CascadeForeground, release.CascadeBackground:
+	case release.CascadeOrphan:
+		if o.DeleteData {
+			return usagef(c, "--cascade orphan leaves the release's pods, which would keep using the claims --delete-data deletes: drop one")
+		}
+	default:
+		return usagef(c, "--cascade %q: give foreground, background or orphan", o.Cascade)
+	}
 	cl, err := o.kube.client(c)
 	if err != nil {
 		return err
@@ -64,6 +79,10 @@ func (o *uninstallOptions) run(c *ucli.Context) error {
 		opts := o.UninstallOptions
 		opts.ReleaseName, opts.WaitOptions = name, o.wait.options(c)
 		res, err := cl.apps.Uninstall(c.Context, opts)
+		if o.ignoreNotFound && errors.Is(err, errdefs.ErrNotFound) {
+			fmt.Fprintf(c.App.Writer, "Release %q not found in namespace %q: nothing to uninstall\n", name, cl.Namespace())
+			continue
+		}
 		if err != nil {
 			return err
 		}

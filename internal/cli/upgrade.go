@@ -65,12 +65,11 @@ bundle upgrade --install --reuse-values wiki stable/mediawiki`,
 
 // flags are upgrade's flags (bundle diff upgrade's too).
 func (o *upgradeOptions) flags() []ucli.Flag {
-	return flags(o.applyOptions.flags("upgrade"), []ucli.Flag{
-		boolFlag(&o.Atomic, "atomic", "roll back if the upgrade fails (implies --wait)"),
+	return flags(o.applyOptions.flags("upgrade", &o.Force), []ucli.Flag{
+		boolFlag(&o.Atomic, "rollback-on-failure", "roll back if the upgrade fails (implies --wait); --atomic is its former name, as in helm 4", "atomic"),
 		boolFlag(&o.ReuseValues, "reuse-values", "apply the given values over the current revision's values and defaults (ignored with --reset-values)"),
 		boolFlag(&o.ResetValues, "reset-values", "start from the bundle's defaults only"),
 		boolFlag(&o.ResetThenReuseValues, "reset-then-reuse-values", "apply the given values over the current revision's, over the new version's defaults (ignored with --reset-values or --reuse-values)"),
-		boolFlag(&o.Force, "force", "replace resources that cannot be updated in place"),
 		boolFlag(&o.CleanupOnFail, "cleanup-on-fail", "delete the resources this upgrade created if it fails"),
 		intFlag(&o.MaxHistory, "history-max", 10, "keep at most this many revisions (0: all; when not given, $HELM_MAX_HISTORY if set)"),
 		boolFlag(&o.Install, "install", "install the release if it does not exist", "i"),
@@ -93,7 +92,7 @@ func (o *upgradeOptions) blueGreenStrategy(c *ucli.Context) (bool, error) {
 		return false, usagef(c, "--strategy %q: give blue-green (or leave it out for a rolling upgrade in place)", o.strategy)
 	}
 	if o.Atomic {
-		return false, usagef(c, "--atomic adds nothing to --strategy blue-green (a colour that fails is never switched to): leave it out")
+		return false, usagef(c, "--rollback-on-failure (--atomic) adds nothing to --strategy blue-green (a colour that fails is never switched to): leave it out")
 	}
 	return true, nil
 }
@@ -198,6 +197,9 @@ func (o *upgradeOptions) preview(c *ucli.Context, question, name string, plan fu
 // blueGreen is bundle upgrade --strategy blue-green.
 func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 	name := c.Args().Get(0)
+	if err := o.checkHide(c); err != nil {
+		return err
+	}
 	cl, src, err := o.prepare(c, "", c.Args().Get(1))
 	if err != nil {
 		return err
@@ -230,7 +232,7 @@ func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 		return err
 	}
 	if o.dryRun {
-		if err := printDone(c.App.Writer, "upgraded", st.Release, true); err != nil {
+		if err := printDone(c.App.Writer, "upgraded", o.shown(st.Release), true); err != nil {
 			return err
 		}
 		printBlueGreen(c.App.Writer, cl.Namespace(), st, "would switch to")
@@ -263,24 +265,32 @@ func ask(r io.Reader, w io.Writer, question string) (bool, error) {
 }
 
 // check checks upgrade's arguments and its own flags, --history-max
-// taken from $HELM_MAX_HISTORY when not given, as in helm.
+// taken from $HELM_MAX_HISTORY when not given, as in helm (historyMax).
 func (o *upgradeOptions) check(c *ucli.Context) error {
 	if err := exactArgs(c, 2, "NAME BUNDLE"); err != nil {
 		return err
 	}
+	var err error
+	o.MaxHistory, err = historyMax(c, o.MaxHistory)
+	return err
+}
+
+// historyMax is --history-max, given as n, or $HELM_MAX_HISTORY when the
+// flag is not given, as in helm; checked.
+func historyMax(c *ucli.Context, n int) (int, error) {
 	if !c.IsSet("history-max") {
 		max, ok, err := helmMaxHistory(getenv(c))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if ok {
-			o.MaxHistory = max
+			n = max
 		}
 	}
-	if o.MaxHistory < 0 {
-		return usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", o.MaxHistory)
+	if n < 0 {
+		return 0, usagef(c, "--history-max %d: give a number of revisions, or 0 to keep all", n)
 	}
-	return nil
+	return n, nil
 }
 
 // options are the library's upgrade options these flags say.

@@ -22,8 +22,12 @@ type InstallOptions struct {
 	WaitOptions
 	HelmOptions
 	CreateNamespace bool
-	// Atomic uninstalls the release if the install fails (implies Wait).
+	// Atomic uninstalls the release if the install fails (implies Wait):
+	// --rollback-on-failure, --atomic.
 	Atomic bool
+	// Force replaces objects (PUT) instead of applying them: those a
+	// release it replaces left in the cluster (--force-replace, --force).
+	Force bool
 	// DryRun renders against the cluster and validates, creating nothing.
 	DryRun bool
 
@@ -45,7 +49,7 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*Release, er
 func (opts InstallOptions) upgrade() UpgradeOptions {
 	return UpgradeOptions{
 		Source: opts.Source, ReleaseName: opts.ReleaseName, WaitOptions: opts.WaitOptions, HelmOptions: opts.HelmOptions,
-		Atomic: opts.Atomic, DryRun: opts.DryRun, Install: true, CreateNamespace: opts.CreateNamespace, PartOf: opts.PartOf,
+		Atomic: opts.Atomic, Force: opts.Force, DryRun: opts.DryRun, Install: true, CreateNamespace: opts.CreateNamespace, PartOf: opts.PartOf,
 	}
 }
 
@@ -73,7 +77,7 @@ func (c *Client) performInstall(ctx context.Context, rev *Revision, replace bool
 	opts := rev.Options
 	p := rev.Plan
 	opts.Wait = opts.Wait || opts.Atomic
-	cfg, v, err := c.helmConfig(ctx, rev.Name, p, opts.WaitOptions, !opts.NoHooks, false)
+	cfg, v, err := c.helmConfig(ctx, rev.Name, p, opts.WaitOptions, !opts.NoHooks, opts.Force)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +106,8 @@ func (c *Client) performInstall(ctx context.Context, rev *Revision, replace bool
 	inst.SkipCRDs = opts.SkipCRDs
 	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
 	inst.Replace = replace
+	inst.ForceReplace = opts.Force
+	inst.Labels = opts.Labels
 	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
 		inst.PostRenderer = pr
 	}

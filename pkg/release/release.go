@@ -16,6 +16,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +25,9 @@ import (
 
 	"helm.sh/helm/v4/pkg/action"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
 
@@ -296,13 +300,38 @@ type HelmOptions struct {
 	// WaitForJobs, with Wait, also waits until every Job has completed
 	// (--wait-for-jobs).
 	WaitForJobs bool
-	// PostRenderer, when set, receives the rendered manifests (not the
-	// hooks) and returns the ones to apply (--post-renderer,
+	// PostRenderer, when set, receives the rendered manifests and hooks
+	// and returns the ones to apply (--post-renderer,
 	// --post-renderer-args).
 	PostRenderer render.PostRenderer
 	// DisableOpenAPIValidation skips validating the manifests against
 	// the cluster's OpenAPI schema (--disable-openapi-validation).
 	DisableOpenAPIValidation bool
+	// Labels are recorded on the revision (its Secret's labels), as Helm
+	// 4 records them (--labels): an upgrade keeps the current revision's
+	// and adds these, a value "null" removing one. Helm's own (name,
+	// owner, status, version, createdAt, modifiedAt) cannot be set.
+	Labels map[string]string
+}
+
+// checkLabels checks labels as Helm 4 does (none of Helm's own), and as
+// the API server will (label keys and values), before anything is sent.
+func checkLabels(labels map[string]string) error {
+	keys := slices.Sorted(maps.Keys(labels))
+	for _, k := range keys {
+		if slices.Contains(driver.GetSystemLabels(), k) {
+			return &errdefs.OptionError{Option: "Labels", Value: k + "=" + labels[k], Msg: fmt.Sprintf("%q is a label Helm sets on every revision (%s): choose another name", k, strings.Join(driver.GetSystemLabels(), ", "))}
+		}
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return &errdefs.OptionError{Option: "Labels", Value: k + "=" + labels[k], Msg: "not a label name: " + strings.Join(errs, "; ")}
+		}
+		if v := labels[k]; v != "null" {
+			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+				return &errdefs.OptionError{Option: "Labels", Value: k + "=" + v, Msg: "not a label value: " + strings.Join(errs, "; ")}
+			}
+		}
+	}
+	return nil
 }
 
 // helmConfig is the configuration Install and Upgrade run their Helm

@@ -116,6 +116,9 @@ func (c *Client) read(ctx context.Context, opts UpgradeOptions) (*plan.Input, er
 	if opts.MaxHistory < 0 {
 		return nil, &errdefs.OptionError{Option: "MaxHistory", Value: fmt.Sprint(opts.MaxHistory), Msg: "give a number of revisions, or 0 to keep all"}
 	}
+	if err := checkLabels(opts.Labels); err != nil {
+		return nil, err
+	}
 	return in, nil
 }
 

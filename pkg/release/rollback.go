@@ -3,10 +3,12 @@ package release
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"helm.sh/helm/v4/pkg/action"
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 
+	"github.com/bundlesh/bundle/pkg/errdefs"
 	"github.com/bundlesh/bundle/pkg/render"
 )
 
@@ -17,21 +19,51 @@ type RollbackOptions struct {
 	Revision int
 	WaitOptions
 	DryRun bool
+	// Description is recorded as the new revision's description, at most
+	// MaxDescriptionLength characters; empty means Helm's ("Rollback to
+	// N") (--description).
+	Description string
+	// NoHooks rolls back without running the target's rollback hooks
+	// (--no-hooks).
+	NoHooks bool
+	// WaitForJobs, with Wait, also waits until every Job has completed
+	// (--wait-for-jobs).
+	WaitForJobs bool
+	// Force replaces objects (PUT) instead of applying them, as Helm's
+	// --force-replace (--force) does.
+	Force bool
+	// CleanupOnFail deletes the objects this rollback created when it
+	// fails (--cleanup-on-fail).
+	CleanupOnFail bool
+	// MaxHistory keeps at most this many revisions, deleting the oldest
+	// (not before the new revision is validated); zero keeps all
+	// (--history-max).
+	MaxHistory int
 }
+
+// MaxDescriptionLength is the most characters a rollback's description
+// may have, as in Helm.
+const MaxDescriptionLength = action.MaxDescriptionLength
 
 // Rollback restores an earlier revision: app and infrastructure together,
 // as one new revision.
 func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, error) {
+	if opts.MaxHistory < 0 {
+		return nil, &errdefs.OptionError{Option: "MaxHistory", Value: fmt.Sprint(opts.MaxHistory), Msg: "give a number of revisions, or 0 to keep all"}
+	}
+	if n := utf8.RuneCountInString(opts.Description); n > MaxDescriptionLength {
+		return nil, &errdefs.OptionError{Option: "Description", Value: fmt.Sprintf("%d characters", n), Msg: fmt.Sprintf("give at most %d", MaxDescriptionLength)}
+	}
 	ctx, end, last, err := c.open(ctx, OpRollback, opts.ReleaseName, opts.DryRun)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	cfg, err := c.opConfig(ctx, opts.ReleaseName, false, opts.WaitOptions)
+	cfg, err := c.opConfig(ctx, opts.ReleaseName, opts.Force, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.validator(ctx, cfg.KubeClient, true, false)
+	v, err := c.validator(ctx, cfg.KubeClient, !opts.NoHooks, opts.Force)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +89,12 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 	rb.ServerSideApply = serverSideApply
 	rb.Timeout = opts.timeout()
 	rb.DryRunStrategy = dryRunStrategy(opts.DryRun)
+	rb.Description = opts.Description
+	rb.DisableHooks = opts.NoHooks
+	rb.WaitForJobs = opts.WaitForJobs
+	rb.ForceReplace = opts.Force
+	rb.CleanupOnFail = opts.CleanupOnFail
+	rb.MaxHistory = opts.MaxHistory
 	if err := orLost(ctx, rb.Run(opts.ReleaseName)); err != nil {
 		return nil, fmt.Errorf("rolling back %q: %w", opts.ReleaseName, render.HelmError(err))
 	}

@@ -39,11 +39,37 @@ type UninstallOptions struct {
 	// --no-hooks): a claim's pre-delete hook, which drops its user, among
 	// them.
 	NoHooks bool
+	// Description is recorded as the uninstalled revision's description,
+	// which KeepHistory keeps; empty means Helm's ("Uninstallation
+	// complete") (--description).
+	Description string
+	// Cascade is how the API server deletes the objects' dependents
+	// (--cascade): CascadeForeground (the default: an object goes once
+	// its dependents are gone), CascadeBackground or CascadeOrphan (they
+	// are left).
+	Cascade string
 	// WithWhole uninstalls the release as part of the whole it belongs to
 	// (Guard), by an operation that holds the whole's lease: the guards
 	// let it go (a blue-green app's live colour, refused on its own, goes
 	// with the app).
 	WithWhole bool
+}
+
+// The deletion propagations of UninstallOptions.Cascade, as Kubernetes
+// and Helm name them.
+const (
+	CascadeForeground = "foreground"
+	CascadeBackground = "background"
+	CascadeOrphan     = "orphan"
+)
+
+// cascade is the deletion propagation Cascade names, foreground when
+// empty.
+func (opts UninstallOptions) cascade() string {
+	if opts.Cascade == "" {
+		return CascadeForeground
+	}
+	return opts.Cascade
 }
 
 // Uninstalled is what Uninstall did (or, with DryRun, would do).
@@ -74,6 +100,15 @@ type Uninstalled struct {
 // with (DataSecretLabel) are kept unless DeleteData is set: they are found
 // before anything is deleted, and listed in the result.
 func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninstalled, error) {
+	switch opts.Cascade {
+	case "", CascadeForeground, CascadeBackground:
+	case CascadeOrphan:
+		if opts.DeleteData {
+			return nil, &errdefs.OptionError{Option: "Cascade", Value: opts.Cascade, Msg: "the claims DeleteData deletes would stay in use by the pods it leaves"}
+		}
+	default:
+		return nil, &errdefs.OptionError{Option: "Cascade", Value: opts.Cascade, Msg: "give foreground, background or orphan"}
+	}
 	ctx, end, last, err := c.open(ctx, OpUninstall, opts.ReleaseName, opts.DryRun)
 	if err != nil {
 		return nil, err
@@ -175,7 +210,8 @@ func (c *Client) Uninstall(ctx context.Context, opts UninstallOptions) (*Uninsta
 	un.Timeout = opts.timeout()
 	un.KeepHistory = opts.KeepHistory
 	un.DryRun = opts.DryRun
-	un.DeletionPropagation = "foreground"
+	un.DeletionPropagation = opts.cascade()
+	un.Description = opts.Description
 	un.DisableHooks = opts.NoHooks
 	start := time.Now()
 	res, err := un.Run(opts.ReleaseName)

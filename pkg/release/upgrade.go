@@ -40,8 +40,8 @@ type UpgradeOptions struct {
 	// revision's, over the new version's defaults
 	// (--reset-then-reuse-values).
 	ResetThenReuseValues bool
-	// Force replaces resources that cannot be updated in place
-	// (--force).
+	// Force replaces objects (PUT) instead of applying them
+	// (--force-replace, --force).
 	Force bool
 	// CleanupOnFail deletes the resources this upgrade created when it
 	// fails (--cleanup-on-fail).
@@ -187,6 +187,7 @@ func (c *Client) performUpgrade(ctx context.Context, rev *Revision, last *helmre
 	up.ForceReplace = opts.Force
 	up.CleanupOnFail = opts.CleanupOnFail
 	up.MaxHistory = opts.MaxHistory
+	up.Labels = opts.Labels
 	if pr := withPost(postRenderer(p, opts.PostRenderer), opts.Reshape); pr != nil {
 		up.PostRenderer = pr
 	}

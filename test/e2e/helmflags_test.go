@@ -4,15 +4,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -254,4 +258,69 @@ func TestGenerateName(t *testing.T) {
 		t.Errorf("release %s not stored: %v", m[1], err)
 	}
 	e.mustBundle(t, "uninstall", m[1], "-n", ns)
+}
+
+// Helm 4's rollback flags on a real control plane: --force-replace
+// replaces the objects (a label added by hand goes, which an apply keeps),
+// --no-hooks runs none of the revision's rollback hooks, --description is
+// recorded and --history-max prunes the oldest revisions; without them
+// the hook runs and the label stays.
+func TestRollbackHelm4Flags(t *testing.T) {
+	e, ns := setupIn(t, "rbflags")
+	ctx := context.Background()
+	chart := testutil.Chart{
+		Name:   "web",
+		Values: "color: blue\n",
+		Templates: map[string]string{
+			"cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  color: {{ .Values.color }}\n",
+			"hook.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-rolled-back\n  annotations:\n    helm.sh/hook: post-rollback\ndata:\n  color: {{ .Values.color }}\n",
+		},
+	}.Write(t, filepath.Join(t.TempDir(), "web"))
+	e.mustBundle(t, "install", "web", chart, "-n", ns, "--create-namespace")
+	e.mustBundle(t, "upgrade", "web", chart, "-n", ns, "--set", "color=green")
+	handLabel := func() {
+		t.Helper()
+		patch := []byte(`{"metadata":{"labels":{"hand":"made"}}}`)
+		if _, err := e.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "web", types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handLabel()
+
+	e.mustBundle(t, "rollback", "web", "1", "-n", ns, "--force-replace", "--no-hooks", "--description", "back to blue", "--history-max", "2")
+	cm, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Data["color"] != "blue" || cm.Labels["hand"] != "" {
+		t.Errorf("after rollback --force-replace: color %q, labels %v; want blue, the label added by hand gone", cm.Data["color"], cm.Labels)
+	}
+	if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "web-rolled-back", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("rollback --no-hooks ran the post-rollback hook: %v", err)
+	}
+	revs, err := e.helmStorage(ns).History("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range revs {
+		got = append(got, fmt.Sprintf("%d %s %s", r.Version, r.Info.Status, r.Info.Description))
+	}
+	sort.Strings(got)
+	if want := []string{"2 superseded Upgrade complete", "3 deployed back to blue"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("revisions after rollback --history-max 2: %q, want %q", got, want)
+	}
+
+	// Without them: applied (the label added by hand stays), the hook runs.
+	handLabel()
+	e.mustBundle(t, "rollback", "web", "2", "-n", ns)
+	if cm, err = e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "web", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if cm.Data["color"] != "green" || cm.Labels["hand"] != "made" {
+		t.Errorf("after rollback: color %q, labels %v; want green, the label added by hand kept", cm.Data["color"], cm.Labels)
+	}
+	if _, err := e.cs.CoreV1().ConfigMaps(ns).Get(ctx, "web-rolled-back", metav1.GetOptions{}); err != nil {
+		t.Errorf("rollback did not run the post-rollback hook: %v", err)
+	}
 }
