@@ -143,13 +143,29 @@ type validator struct {
 	hooks, force bool
 	log          func(string, ...any)
 	creates      string
+	// lax: --disable-openapi-validation (validate.Validator.Lax).
+	lax bool
 	// answered receives the dry runs' answers: the applier of the
 	// operation's, which then applies without reading first (nil: none).
 	answered func(*resource.Info, *unstructured.Unstructured)
 }
 
 func (v *validator) engine() *validate.Validator {
-	return &validate.Validator{Dyn: v.dyn, Kube: v.kube, Hooks: v.hooks, Force: v.force, Log: v.log, Creates: v.creates, Answered: v.answered}
+	return &validate.Validator{Dyn: v.dyn, Kube: v.kube, Hooks: v.hooks, Force: v.force, Log: v.log, Creates: v.creates, Lax: v.lax, Answered: v.answered}
+}
+
+// openAPIValidation says whether Helm is to validate an operation's
+// manifests against the cluster's OpenAPI schema on the client, given
+// --disable-openapi-validation: not when bundle's dry runs validate
+// them (they do what it does, strictly, with the API server's own
+// schemas; parsing the schema costs an install some 150 ms), unless
+// told not to validate at all.
+func (v *validator) openAPIValidation(disabled bool) (disable bool) {
+	if v != nil {
+		v.lax = disabled
+		return true
+	}
+	return disabled
 }
 
 // gate returns cfg whose release storage validates a pending revision

@@ -104,7 +104,7 @@ func (c *Client) performInstall(ctx context.Context, rev *Revision, replace bool
 	inst.Description = opts.Description
 	inst.DisableHooks = opts.NoHooks
 	inst.SkipCRDs = opts.SkipCRDs
-	inst.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
+	inst.DisableOpenAPIValidation = v.openAPIValidation(opts.DisableOpenAPIValidation)
 	inst.Replace = replace
 	inst.ForceReplace = opts.Force
 	inst.Labels = opts.Labels

@@ -125,7 +125,7 @@ func (c *Client) installNamespace(ctx context.Context, name string) error {
 		return err
 	}
 	kc := c.applying(ctx, c.cfg.KubeClient, name, false)
-	rl, err := kc.Build(bytes.NewBuffer(buf), true)
+	rl, err := kc.Build(bytes.NewBuffer(buf), false) // bundle's own Namespace: nothing to validate
 	if err != nil {
 		return fmt.Errorf("namespace %q: %w", c.namespace, err)
 	}

@@ -60,7 +60,14 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 		return nil, err
 	}
 	st := &Status{Details: rel, Drifted: -1}
-	st.Consumers, _ = c.links.consumers(ctx, name) // none found is no reason to fail
+	// The releases bound to this one are found (reading every release's
+	// record) while the objects are read.
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		st.Consumers, _ = c.links.consumers(ctx, name) // none found is no reason to fail
+	}()
+	defer func() { <-consumed }()
 	infos, err := c.reading().Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)
@@ -101,6 +108,7 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 		return nil, context.Cause(ctx)
 	}
 	<-drifted
+	<-consumed
 	return st, nil
 }
 

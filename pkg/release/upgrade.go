@@ -183,7 +183,7 @@ func (c *Client) performUpgrade(ctx context.Context, rev *Revision, last *helmre
 	up.Description = opts.Description
 	up.DisableHooks = opts.NoHooks
 	up.SkipCRDs = opts.SkipCRDs
-	up.DisableOpenAPIValidation = opts.DisableOpenAPIValidation
+	up.DisableOpenAPIValidation = v.openAPIValidation(opts.DisableOpenAPIValidation)
 	up.ForceReplace = opts.Force
 	up.CleanupOnFail = opts.CleanupOnFail
 	up.MaxHistory = opts.MaxHistory

@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bundlesh/bundle/internal/testutil"
 )
 
 // An object the API server rejects changes nothing: every object of a new
@@ -72,5 +76,53 @@ spec:
 	}
 	if n := revisions(); n != 3 {
 		t.Errorf("history has %d revisions, want 3 (install, upgrade, rollback)", n)
+	}
+}
+
+// bundle validates objects with the API server's dry runs, not with
+// Helm's client-side OpenAPI schema: a field no schema declares is still
+// refused before anything is written, whether the object is applied
+// server-side (which refuses it) or, when the API server cannot apply it
+// (two env vars of one name), created as Helm creates it (a strict dry
+// run); --disable-openapi-validation lets the latter pass with the API
+// server's warning, as with Helm.
+func TestAFieldNoSchemaDeclaresIsRefusedBeforeAnyWrite(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	chart := func(env string) string {
+		return testutil.Chart{Name: "unknown", Templates: map[string]string{
+			"deploy.yaml": testutil.DeploymentYAML("unknown", testutil.PodSpec(`containers:
+- name: web
+  image: nginx:1.27
+  bogusField: 1
+  env: `+env+`
+`)),
+		}}.Write(t, filepath.Join(t.TempDir(), "unknown"))
+	}
+	for _, tt := range []struct {
+		name, env string
+		flags     []string
+		installs  bool
+	}{
+		{"applied server-side", `[{name: A, value: "1"}]`, nil, false},
+		{"created as Helm creates it", `[{name: A, value: "1"}, {name: A, value: "2"}]`, nil, false},
+		{"created as Helm creates it, not validated", `[{name: A, value: "1"}, {name: A, value: "2"}]`, []string{"--disable-openapi-validation"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := e.namespace(t, "unknown")
+			code, _, errs := e.bundle(t, append([]string{"install", "unknown", chart(tt.env), "-n", ns, "--create-namespace"}, tt.flags...)...)
+			if tt.installs {
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, errs)
+				}
+				return
+			}
+			if code == 0 || !strings.Contains(errs, "bogusField") || !strings.Contains(errs, "nothing was changed") {
+				t.Errorf("exit %d, want the unknown field refused before any write:\n%s", code, errs)
+			}
+			if _, err := e.cs.AppsV1().Deployments(ns).Get(context.Background(), "unknown", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("the Deployment after the refused install: %v", err)
+			}
+		})
 	}
 }

@@ -95,6 +95,14 @@ type Validator struct {
 	// (CreateNamespace): while it does not exist, its objects cannot be
 	// sent in a dry run, and are not validated.
 	Creates string
+	// Lax lets the dry runs that are not applies (objects the API server
+	// cannot apply server-side, hooks, --force's replaces) pass unknown
+	// fields with the API server's warning (--disable-openapi-validation);
+	// otherwise they are strict. Applies are always: server-side apply
+	// refuses a field the schema does not declare. So the dry runs are
+	// the client-side OpenAPI validation Helm does, with the cluster's own
+	// schemas, and Helm's is skipped.
+	Lax bool
 	// Answered, when set, receives, once a revision passed, what the API
 	// server answered it would store for each object of its manifest it
 	// validated by a dry-run apply, in the manifest's order: the applier
@@ -133,7 +141,11 @@ func (v *Validator) Release(ctx context.Context, rel *helmrelease.Release) error
 			hooks = append(hooks, rl...)
 		}
 	}
-	rejected, answers, err := validate(ctx, v.Dyn, target, hooks, v.Force, v.Creates, v.Log)
+	fv := metav1.FieldValidationStrict
+	if v.Lax {
+		fv = ""
+	}
+	rejected, answers, err := validate(ctx, v.Dyn, target, hooks, v.Force, fv, v.Creates, v.Log)
 	if err != nil {
 		return fmt.Errorf("validating the objects of revision %d of %q: %w", rel.Version, rel.Name, err)
 	}
@@ -198,7 +210,7 @@ var DryRunAll = []string{metav1.DryRunAll}
 // about to change. The objects are independent: their dry runs go out a
 // few at a time (kubeobj.Concurrency), and their answers are used in
 // order.
-func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.ResourceList, force bool, creates string, logf func(string, ...any)) ([]Rejected, []*unstructured.Unstructured, error) {
+func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.ResourceList, force bool, fieldValidation, creates string, logf func(string, ...any)) ([]Rejected, []*unstructured.Unstructured, error) {
 	defined := DefinedKinds(target)
 	type answer struct {
 		stored   *unstructured.Unstructured
@@ -215,7 +227,7 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.Res
 		if defined[gvk.GroupKind().String()] {
 			return answer{note: fmt.Sprintf("%s %s not validated before applying: its CRD is part of the release", gvk.Kind, info.Name)}
 		}
-		a.stored, err = dryRun(ctx, kubeobj.ResourceFor(dyn, info), info, obj, hook, force)
+		a.stored, err = dryRun(ctx, kubeobj.ResourceFor(dyn, info), info, obj, hook, force, fieldValidation)
 		switch {
 		case err == nil:
 			return a
@@ -278,9 +290,9 @@ func (v *Validator) answered(target kube.ResourceList, stored []*unstructured.Un
 // field the target leaves out is still in the object validated. It
 // returns what the API server answered it would store when obj was sent
 // as an apply, else nil.
-func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, hook, force bool) (*unstructured.Unstructured, error) {
+func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.Info, obj *unstructured.Unstructured, hook, force bool, fv string) (*unstructured.Unstructured, error) {
 	if hook {
-		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: DryRunAll})
+		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: DryRunAll, FieldValidation: fv})
 		return nil, err
 	}
 	if force {
@@ -291,7 +303,7 @@ func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.In
 		if err == nil {
 			obj = obj.DeepCopy()
 			obj.SetResourceVersion(live.GetResourceVersion())
-			_, err = ri.Update(ctx, obj, metav1.UpdateOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
+			_, err = ri.Update(ctx, obj, metav1.UpdateOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager, FieldValidation: fv})
 			return nil, err
 		}
 	}
@@ -310,7 +322,7 @@ func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.In
 	// Sent as Helm sends it (Applier.update), from the live object.
 	live, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
+		_, err = ri.Create(ctx, obj, metav1.CreateOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager, FieldValidation: fv})
 		return nil, err
 	}
 	if err != nil {
@@ -320,7 +332,7 @@ func dryRun(ctx context.Context, ri dynamic.ResourceInterface, info *resource.In
 	if err != nil || len(patch) == 0 || string(patch) == "{}" {
 		return nil, err
 	}
-	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager})
+	_, err = ri.Patch(ctx, info.Name, pt, patch, metav1.PatchOptions{DryRun: DryRunAll, FieldManager: apply.FieldManager, FieldValidation: fv})
 	return nil, err
 }
 

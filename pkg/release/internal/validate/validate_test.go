@@ -83,7 +83,7 @@ func TestTheObjectsTheAPIServerRejectsAreReportedWithTheirFields(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(map[string]any{"bad key!": "x"}), "deployments", meta.RESTScopeNamespace),
 	}
-	rejected, _, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
+	rejected, _, err := validate(context.Background(), dyn, target, nil, false, metav1.FieldValidationStrict, "", t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestEveryObjectIsSentAsADryRunAsBundleWillSendIt(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(map[string]any{"disk": "ssd"}), "deployments", meta.RESTScopeNamespace),
 	}
-	rejected, _, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
+	rejected, _, err := validate(context.Background(), dyn, target, nil, false, metav1.FieldValidationStrict, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
@@ -160,7 +160,7 @@ func TestWithForceAnExistingObjectIsReplacedInADryRun(t *testing.T) {
 		infoOf(service(8081), "services", meta.RESTScopeNamespace),
 		infoOf(webDeployment(nil), "deployments", meta.RESTScopeNamespace),
 	}
-	if rejected, _, err := validate(context.Background(), dyn, target, nil, true, "", t.Logf); err != nil || len(rejected) > 0 {
+	if rejected, _, err := validate(context.Background(), dyn, target, nil, true, metav1.FieldValidationStrict, "", t.Logf); err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
 	// The objects are sent a few at a time: in any order, each's requests
@@ -189,7 +189,7 @@ func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) 
 		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "example.com", Resource: "widgets"}, "")
 	})
 	target := kube.ResourceList{infoOf(crd, "customresourcedefinitions", meta.RESTScopeRoot), infoOf(cr, "widgets", meta.RESTScopeNamespace)}
-	rejected, _, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
+	rejected, _, err := validate(context.Background(), dyn, target, nil, false, metav1.FieldValidationStrict, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected", rejected, err)
 	}
@@ -198,7 +198,7 @@ func TestCustomResourcesOfACRDOfTheReleaseAreNotValidatedBeforeIt(t *testing.T) 
 func TestAnExistingHookIsNotARejection(t *testing.T) {
 	hook := webDeployment(nil)
 	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), hook)
-	rejected, _, err := validate(context.Background(), dyn, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, "", t.Logf)
+	rejected, _, err := validate(context.Background(), dyn, nil, kube.ResourceList{infoOf(hook, "deployments", meta.RESTScopeNamespace)}, false, metav1.FieldValidationStrict, "", t.Logf)
 	if err != nil || len(rejected) > 0 {
 		t.Fatalf("validate = %v, %v; want nothing rejected (Helm deletes a hook before creating it anew)", rejected, err)
 	}
@@ -275,7 +275,7 @@ func TestTheAnswersAndRejectionsComeInTheManifestsOrder(t *testing.T) {
 		stored := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": "shop", "resourceVersion": "5"}}}
 		return true, stored, nil
 	})
-	rejected, stored, err := validate(context.Background(), dyn, target, nil, false, "", t.Logf)
+	rejected, stored, err := validate(context.Background(), dyn, target, nil, false, metav1.FieldValidationStrict, "", t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
