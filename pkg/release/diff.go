@@ -162,8 +162,11 @@ func compare(name string, o diff.Options, objects func() (before, after []*unstr
 
 // comparing returns the validator whose dry runs a diff compares with the
 // cluster, and the objects of manifest (what names them in errors).
-func (c *Client) comparing(ctx context.Context, manifest, what string, force bool) (*validator, kube.ResourceList, error) {
-	v, err := c.validator(ctx, c.reading(), false, force)
+func (c *Client) comparing(ctx context.Context, kc kube.Interface, manifest, what string, force bool) (*validator, kube.ResourceList, error) {
+	if kc == nil {
+		kc = c.reading()
+	}
+	v, err := c.validator(ctx, kc, false, force)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -181,7 +184,7 @@ func (c *Client) comparing(ctx context.Context, manifest, what string, force boo
 // rel's manifest is applied over base's (nil: nothing installed), as the
 // API server answers dry runs of Helm's requests.
 func (c *Client) dryRunObjects(ctx context.Context, rel *Release, base *helmrelease.Release, force bool) (before, after []*unstructured.Unstructured, err error) {
-	v, target, err := c.comparing(ctx, rel.Manifest, "the new revision", force)
+	v, target, err := c.comparing(ctx, nil, rel.Manifest, "the new revision", force)
 	if err != nil {
 		return nil, nil, err
 	}

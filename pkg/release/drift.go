@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 
+	"helm.sh/helm/v4/pkg/kube"
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,7 +47,7 @@ func (c *Client) Drift(ctx context.Context, name string, o diff.Options) (*diff.
 		return nil, fmt.Errorf("release %q has no revision in the cluster to compare with", name)
 	}
 	p, err := compare(name, o, func() (before, after []*unstructured.Unstructured, err error) {
-		return c.driftObjects(ctx, rel)
+		return c.driftObjects(ctx, rel, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -65,20 +66,37 @@ func (c *Client) Drifted(ctx context.Context, name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return driftedObjects(p), nil
+}
+
+// drifted is Drifted of rel, the release's revision in the cluster, read
+// with kc (a status's).
+func (c *Client) drifted(ctx context.Context, rel *helmrelease.Release, kc kube.Interface) (int, error) {
+	p, err := compare(rel.Name, diff.Options{Context: 0}, func() (before, after []*unstructured.Unstructured, err error) {
+		return c.driftObjects(ctx, rel, kc)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return driftedObjects(p), nil
+}
+
+// driftedObjects counts the objects of a drift that are not unchanged.
+func driftedObjects(p *diff.Plan) int {
 	n := 0
 	for _, o := range p.Objects {
 		if o.Action != diff.Unchanged {
 			n++
 		}
 	}
-	return n, nil
+	return n
 }
 
 // driftObjects returns, for every object of rel, the live object (none
 // when missing) and what it should be: live with the fields the release
 // sets as the dry-run apply of rel's manifest would set them.
-func (c *Client) driftObjects(ctx context.Context, rel *helmrelease.Release) (before, after []*unstructured.Unstructured, err error) {
-	v, target, err := c.comparing(ctx, rel.Manifest, fmt.Sprintf("revision %d", rel.Version), false)
+func (c *Client) driftObjects(ctx context.Context, rel *helmrelease.Release, kc kube.Interface) (before, after []*unstructured.Unstructured, err error) {
+	v, target, err := c.comparing(ctx, kc, rel.Manifest, fmt.Sprintf("revision %d", rel.Version), false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -104,17 +104,24 @@ type HookRun struct {
 // Get returns one revision of a release in full; revision 0 means the
 // latest.
 func (c *Client) Get(ctx context.Context, name string, revision int) (*Details, error) {
+	_, d, err := c.get(ctx, name, revision)
+	return d, err
+}
+
+// get is Get, with the stored revision it reads.
+func (c *Client) get(_ context.Context, name string, revision int) (*helmrelease.Release, *Details, error) {
 	if revision < 0 {
-		return nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{See: []string{"history", name, "-n", c.namespace}}}, "revision %d of %q: revisions count from 1", revision, name)
+		return nil, nil, errdefs.Fixable(errdefs.ErrInvalid, []errdefs.Fix{{See: []string{"history", name, "-n", c.namespace}}}, "revision %d of %q: revisions count from 1", revision, name)
 	}
 	if err := c.reachable(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := c.hist.stored(name, revision)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return details(r)
+	d, err := details(r)
+	return r, d, err
 }
 
 func details(r *helmrelease.Release) (*Details, error) {

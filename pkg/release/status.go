@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"helm.sh/helm/v4/pkg/kube"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,9 +56,17 @@ func (s *Status) Ready() bool {
 // bundles and the readiness of each object in its manifest now (plus the
 // claims of its StatefulSets), using Helm's readiness rules.
 func (c *Client) Status(ctx context.Context, name string, revision int) (*Status, error) {
-	rel, err := c.Get(ctx, name, revision)
+	r, rel, err := c.get(ctx, name, revision)
 	if err != nil {
 		return nil, err
+	}
+	// The revision in the cluster, whose drift is compared (the latest
+	// is read again only when an earlier revision was asked for).
+	var cur *helmrelease.Release
+	if revision == 0 {
+		cur = c.hist.upgradeBase(r)
+	} else {
+		cur = c.hist.base(name)
 	}
 	st := &Status{Details: rel, Drifted: -1}
 	// The releases bound to this one are found (reading every release's
@@ -68,7 +77,8 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 		st.Consumers, _ = c.links.consumers(ctx, name) // none found is no reason to fail
 	}()
 	defer func() { <-consumed }()
-	infos, err := c.reading().Build(bytes.NewBufferString(rel.Manifest), false)
+	kc := c.reading()
+	infos, err := kc.Build(bytes.NewBufferString(rel.Manifest), false)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of %q: %w", name, err)
 	}
@@ -79,10 +89,10 @@ func (c *Client) Status(ctx context.Context, name string, revision int) (*Status
 	// The drift of the current revision is compared while the objects'
 	// readiness is read: both are a few requests per object.
 	drifted := make(chan struct{})
-	if cur := c.hist.base(name); cur != nil && cur.Version == rel.Revision {
+	if cur != nil && cur.Version == rel.Revision {
 		go func() {
 			defer close(drifted)
-			if n, err := c.Drifted(ctx, name); err != nil {
+			if n, err := c.drifted(ctx, cur, kc); err != nil {
 				st.DriftError = err
 			} else {
 				st.Drifted = n
