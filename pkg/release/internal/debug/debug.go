@@ -39,13 +39,6 @@ func (l *logger) printf(format string, args ...any) {
 	fmt.Fprintf(l.w, "debug: "+strings.TrimRight(format, "\n")+"\n", args...)
 }
 
-// Log is Helm's log function for --debug: each line to w, after
-// "debug: helm: ".
-func Log(w io.Writer) func(string, ...any) {
-	l := &logger{w: w}
-	return func(format string, args ...any) { l.printf("helm: "+format, args...) }
-}
-
 // Transport wraps a REST configuration's transport so that every request
 // to the cluster prints a line to w before it is sent (method, URL,
 // headers, body) and one when it is answered, with credentials and Secret

@@ -2,7 +2,9 @@ package debug
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -82,5 +84,23 @@ func TestDebugHeaders(t *testing.T) {
 	h.Set("Accept", "application/json")
 	if got, want := showHeaders(h), "Accept: application/json; Authorization: <redacted>; Cookie: <redacted>"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// Helm 4 logs with slog: --debug prints each record as one line after
+// "debug: helm: ", its attributes (and those of its logger, in their
+// groups) as key=value; without a writer it prints nothing.
+func TestHandlerPrintsHelmsRecordsAsLines(t *testing.T) {
+	var b strings.Builder
+	log := slog.New(Handler(&b)).With("release", "wiki").WithGroup("kube")
+	log.Debug("creating 2 resource(s)", "namespace", "team", slog.Group("obj", "kind", "Secret"))
+	log.Info("multi\nline")
+	want := "debug: helm: creating 2 resource(s) release=wiki kube.namespace=team kube.obj.kind=Secret\n" +
+		"debug: helm: multi\nline release=wiki\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	if Handler(nil).Enabled(context.Background(), slog.LevelError) {
+		t.Error("Handler(nil) is enabled")
 	}
 }

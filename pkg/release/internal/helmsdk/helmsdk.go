@@ -43,15 +43,6 @@ func V1s(rs []release.Releaser) ([]*v1.Release, error) {
 	return out, nil
 }
 
-// Releasers returns rs as Helm 4's releases.
-func Releasers(rs []*v1.Release) []release.Releaser {
-	out := make([]release.Releaser, len(rs))
-	for i, r := range rs {
-		out[i] = r
-	}
-	return out
-}
-
 // CopyConfig returns a copy of cfg to change fields of (its kube client,
 // its storage) for one operation: the same clients, storage, capabilities
 // and logger. A Configuration holds a lock, so it is never copied whole.
