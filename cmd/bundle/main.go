@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
@@ -27,6 +28,11 @@ func main() {
 	// coalesce, unknown hooks); print its warnings as the helm CLI does:
 	// "coalesce.go:319: warning: ...".
 	log.SetFlags(log.Lshortfile)
+	// Helm 4 also logs through the default slog logger (a required value
+	// missing, hooks of an unknown kind, ...): its warnings and errors
+	// are printed as "warning: ..." lines, its information is not (what
+	// --debug shows goes through each operation's own logger).
+	slog.SetDefault(slog.New(warnings{w: os.Stderr}))
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -62,6 +68,35 @@ func main() {
 	stderr.seal()
 	os.Exit(code)
 }
+
+// warnings prints the records of Helm's default logger at level Warn and
+// above to w, one line each: "warning: MESSAGE key=value ...".
+type warnings struct {
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func (h warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h warnings) Handle(_ context.Context, r slog.Record) error {
+	line := "warning: " + r.Message
+	add := func(a slog.Attr) bool {
+		line += fmt.Sprintf(" %s=%v", a.Key, a.Value.Resolve())
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	_, err := fmt.Fprintln(h.w, line)
+	return err
+}
+
+func (h warnings) WithAttrs(as []slog.Attr) slog.Handler {
+	return warnings{w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+func (h warnings) WithGroup(string) slog.Handler { return h }
 
 // interrupted is the cause of an interrupted command's cancellation; the
 // command line prints it as the error.

@@ -56,7 +56,7 @@ func init() {
 // applier (package apply) over Helm's client, replacing objects with
 // force, or kc itself when it is not Helm's client (the fake clients of
 // tests).
-func (c *Client) applying(ctx context.Context, kc kube.Interface, name string, force bool) kube.Interface {
+func (c *Client) applying(ctx context.Context, kc kube.Interface, name string, o applyOptions) kube.Interface {
 	hc, ok := kc.(*kube.Client)
 	if !ok {
 		return kc
@@ -66,7 +66,7 @@ func (c *Client) applying(ctx context.Context, kc kube.Interface, name string, f
 		History: func() ([]*helmrelease.Release, error) { return recordsOf(c.cfg).History(name) },
 		Build:   func(m string) (kube.ResourceList, error) { return hc.Build(strings.NewReader(m), false) },
 	})
-	a.Force = force
+	a.Force, a.Lax = o.force, o.lax
 	return a
 }
 
@@ -161,12 +161,14 @@ func (v *validator) engine() *validate.Validator {
 // schemas; parsing the schema costs an install some 150 ms), unless
 // told not to validate at all.
 func (v *validator) openAPIValidation(disabled bool) (disable bool) {
-	if v != nil {
-		v.lax = disabled
-		return true
-	}
-	return disabled
+	return v != nil || disabled
 }
+
+// applyOptions are how an operation's applier writes: replacing objects
+// (--force-replace), and letting the writes that are not applies pass
+// fields no schema declares (--disable-openapi-validation: apply.Applier's
+// Lax).
+type applyOptions struct{ force, lax bool }
 
 // gate returns cfg whose release storage validates a pending revision
 // before storing it (validate.Gate). A nil validator returns cfg.
@@ -347,9 +349,9 @@ func (h *apiHealth) wrapConfig(rc *rest.Config) *rest.Config { return h.WrapConf
 // opConfig returns Helm's configuration for an install, upgrade or
 // rollback of release name: its kube client applies converging (see
 // package apply) and waits with bundle's waiter (waitConfig).
-func (c *Client) opConfig(ctx context.Context, name string, force bool, opts WaitOptions) (*action.Configuration, error) {
+func (c *Client) opConfig(ctx context.Context, name string, o applyOptions, opts WaitOptions) (*action.Configuration, error) {
 	cfg := copyConfig(c.cfg)
-	cfg.KubeClient = c.applying(ctx, operationKube(cfg), name, force)
+	cfg.KubeClient = c.applying(ctx, operationKube(cfg), name, o)
 	return c.waitConfig(ctx, cfg, opts)
 }
 

@@ -124,7 +124,7 @@ func (c *Client) installNamespace(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	kc := c.applying(ctx, c.cfg.KubeClient, name, false)
+	kc := c.applying(ctx, c.cfg.KubeClient, name, applyOptions{})
 	rl, err := kc.Build(bytes.NewBuffer(buf), false) // bundle's own Namespace: nothing to validate
 	if err != nil {
 		return fmt.Errorf("namespace %q: %w", c.namespace, err)

@@ -338,14 +338,17 @@ func checkLabels(labels map[string]string) error {
 // action with: the operation's (opConfig), whose storage validates the
 // pending revision (validator.gate) and pins its hooks' images
 // (pinHooks); and the validator.
-func (c *Client) helmConfig(ctx context.Context, name string, p *plan.Plan, w WaitOptions, hooks, force bool) (*action.Configuration, *validator, error) {
-	cfg, err := c.opConfig(ctx, name, force, w)
+func (c *Client) helmConfig(ctx context.Context, name string, p *plan.Plan, w WaitOptions, hooks bool, o applyOptions) (*action.Configuration, *validator, error) {
+	cfg, err := c.opConfig(ctx, name, o, w)
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := c.validator(ctx, cfg.KubeClient, hooks, force)
+	v, err := c.validator(ctx, cfg.KubeClient, hooks, o.force)
 	if err != nil {
 		return nil, nil, err
+	}
+	if v != nil {
+		v.lax = o.lax
 	}
 	return pinHooks(v.gate(cfg), p), v, nil
 }

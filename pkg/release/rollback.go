@@ -59,7 +59,7 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*Release, 
 		return nil, err
 	}
 	defer end()
-	cfg, err := c.opConfig(ctx, opts.ReleaseName, opts.Force, opts.WaitOptions)
+	cfg, err := c.opConfig(ctx, opts.ReleaseName, applyOptions{force: opts.Force}, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}

@@ -169,7 +169,7 @@ func (c *Client) performUpgrade(ctx context.Context, rev *Revision, last *helmre
 	opts := rev.Options
 	p := rev.Plan
 	opts.Wait = opts.Wait || opts.Atomic
-	cfg, v, err := c.helmConfig(ctx, rev.Name, p, opts.WaitOptions, !opts.NoHooks, opts.Force)
+	cfg, v, err := c.helmConfig(ctx, rev.Name, p, opts.WaitOptions, !opts.NoHooks, applyOptions{force: opts.Force, lax: opts.DisableOpenAPIValidation})
 	if err != nil {
 		return nil, err
 	}

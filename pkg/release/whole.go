@@ -217,7 +217,7 @@ func (c *Client) Put(ctx context.Context, opts PutOptions) (*Release, error) {
 		return nil, err
 	}
 	defer end()
-	cfg, err := c.opConfig(ctx, opts.Name, false, opts.WaitOptions)
+	cfg, err := c.opConfig(ctx, opts.Name, applyOptions{}, opts.WaitOptions)
 	if err != nil {
 		return nil, err
 	}

@@ -146,6 +146,12 @@ type Applier struct {
 	managers sets.Set[string]
 	// Force replaces objects (PUT) instead of applying them: --force.
 	Force bool
+	// Lax lets the writes of an object the API server cannot apply
+	// server-side (created or patched as Helm writes them) pass fields no
+	// schema declares, with the API server's warning
+	// (--disable-openapi-validation); otherwise they are strict, as the
+	// validation's dry runs of them are.
+	Lax bool
 	// validated holds what the validation's dry runs answered (see
 	// Validated).
 	validated answers
@@ -165,6 +171,12 @@ func (a *Applier) log(format string, args ...any) { a.revs.Log(format, args...) 
 // (install tells CRDs already there, hooks, a namespace from it).
 func (a *Applier) Create(resources kube.ResourceList, _ ...kube.ClientCreateOption) (*kube.Result, error) {
 	a.log("creating %d resource(s) by server-side apply", len(resources))
+	if !a.validated.any(resources) {
+		// A hook (or a CRD): while it runs, anything may create or
+		// change the release's objects, so the validation's answers are
+		// no longer the cluster's.
+		a.validated.forget()
+	}
 	err := a.perform(resources, func(info *resource.Info) error {
 		helper := a.helper(info)
 		if ans, ok := a.validated.take(info); ok && !ans.exists {
@@ -217,6 +229,15 @@ func (a *Applier) helper(info *resource.Info) *resource.Helper {
 	return resource.NewHelper(info.Client, info.Mapping).WithFieldManager(FieldManager)
 }
 
+// strict makes helper's writes refuse fields no schema declares, unless
+// a.Lax: for the writes that are not applies (an apply refuses them).
+func (a *Applier) strict(helper *resource.Helper) *resource.Helper {
+	if a.Lax {
+		return helper
+	}
+	return helper.WithFieldValidation(metav1.FieldValidationStrict)
+}
+
 // update brings one object to target: created when missing, replaced with
 // force, else applied after its client-side managers are taken over. orig
 // is the object in the revision Helm starts from (nil: none), from which
@@ -242,7 +263,7 @@ func (a *Applier) update(info *resource.Info, orig runtime.Object, force bool) (
 		// Replace reads it again.
 		var obj runtime.Object
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() (err error) {
-			obj, err = helper.Replace(info.Namespace, info.Name, true, info.Object)
+			obj, err = a.strict(helper).Replace(info.Namespace, info.Name, true, info.Object)
 			return err
 		})
 		if err != nil {
@@ -286,7 +307,7 @@ func (a *Applier) create(info *resource.Info, helper *resource.Helper) error {
 		return err
 	}
 	a.log("warning: %s cannot be applied server-side, so it is created as Helm creates it: %v", kubeobj.Describe(info), err)
-	obj, err := helper.Create(info.Namespace, true, info.Object)
+	obj, err := a.strict(helper).Create(info.Namespace, true, info.Object)
 	if err != nil {
 		return err
 	}
@@ -311,7 +332,7 @@ func (a *Applier) patch(info *resource.Info, helper *resource.Helper, orig, live
 	if len(p) == 0 || string(p) == "{}" {
 		return info.Get()
 	}
-	obj, err := helper.Patch(info.Namespace, info.Name, pt, p, nil)
+	obj, err := a.strict(helper).Patch(info.Namespace, info.Name, pt, p, nil)
 	if err != nil {
 		return err
 	}

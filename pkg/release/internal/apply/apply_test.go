@@ -422,10 +422,12 @@ func TestAnObjectTheAPIServerCannotApplyIsWrittenAsHelmWritesIt(t *testing.T) {
 	want := []string{
 		"GET web",
 		"PATCH web application/apply-patch+yaml ?fieldManager=helm&force=true",
-		"PATCH web application/strategic-merge-patch+json ?fieldManager=helm",
+		// Not applies: strict, as Helm's client-side validation was
+		// (the API server refuses a field no schema declares).
+		"PATCH web application/strategic-merge-patch+json ?fieldManager=helm&fieldValidation=Strict",
 		"GET db",
 		"PATCH db application/apply-patch+yaml ?fieldManager=helm&force=true",
-		"POST configmaps ?fieldManager=helm db",
+		"POST configmaps ?fieldManager=helm&fieldValidation=Strict db",
 	}
 	f.wantSent(t, want)
 	if p := string(f.bodies["PATCH web application/strategic-merge-patch+json"]); p != `{"data":{"color":"green"}}` {

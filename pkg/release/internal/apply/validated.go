@@ -83,6 +83,20 @@ func (as *answers) forget() {
 	as.m = nil
 }
 
+// any reports whether one of rl's objects has an answer.
+func (as *answers) any(rl kube.ResourceList) bool {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	for _, info := range rl {
+		if info.Mapping != nil {
+			if _, ok := as.m[objectKey(info)]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // take returns the answer for info's object and forgets it.
 func (as *answers) take(info *resource.Info) (answer, bool) {
 	if info.Mapping == nil {

@@ -122,6 +122,29 @@ func TestCreateAppliesAnObjectTheValidationFoundMissingWithoutReadingIt(t *testi
 	})
 }
 
+// Once a hook (an object the validation did not answer for) is created,
+// the answers are no longer the cluster's: anything may have created the
+// release's objects while the hook ran. The install's Create reads each
+// object first again, and refuses one that appeared meanwhile.
+func TestAHookMakesCreateReadWhatTheValidationAnswered(t *testing.T) {
+	f := newFakeAPI()
+	a := testApplier(context.Background(), f, nil)
+	rl := kube.ResourceList{f.info(configMap("new", "web", nil))}
+	a.Validated(rl[0], dryRunAnswer(configMap("new", "web", nil), false))
+	if _, err := a.Create(kube.ResourceList{f.info(configMap("pre-install", "web", nil))}); err != nil {
+		t.Fatal(err)
+	}
+	f.objects["new"] = configMap("new", "other", nil) // made while the hook ran
+	if _, err := a.Create(rl); !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("Create after a hook: %v, want AlreadyExists for an object made meanwhile", err)
+	}
+	f.wantSent(t, []string{
+		"GET pre-install",
+		"PATCH pre-install application/apply-patch+yaml ?fieldManager=helm&force=true",
+		"GET new",
+	})
+}
+
 // names are the objects' names, space-separated, in order.
 func names(rl kube.ResourceList) string {
 	var out []string

@@ -16,18 +16,28 @@ import (
 	"helm.sh/helm/v4/pkg/storage/driver"
 )
 
-// V1 returns r as a v1 release; a nil r is a nil release.
+// V1 returns r as a v1 release; a nil r is a nil release. A record
+// without its info (its status, its times) is refused: Helm never stores
+// one, and what is stored in the cluster is not trusted.
 func V1(r release.Releaser) (*v1.Release, error) {
+	var rel *v1.Release
 	switch r := r.(type) {
 	case *v1.Release:
-		return r, nil
+		rel = r
 	case v1.Release:
-		return &r, nil
+		rel = &r
 	case nil:
 		return nil, nil
 	default:
 		return nil, fmt.Errorf("a stored release of type %T: bundle reads only Helm's v1 releases", r)
 	}
+	if rel == nil {
+		return nil, nil
+	}
+	if rel.Info == nil {
+		return nil, fmt.Errorf("revision %d of release %q is stored without its info (status, times): it was not written by Helm or bundle; delete the Secret sh.helm.release.v1.%s.v%d if it is not yours", rel.Version, rel.Name, rel.Name, rel.Version)
+	}
+	return rel, nil
 }
 
 // V1s returns rs as v1 releases, in order.

@@ -1,7 +1,8 @@
 // Package kubeobj is the little the kube engine's packages share about the
 // objects they send: the marks Helm sets on a release's objects, an
-// object's unstructured form, and how an object or an error is named in a
-// one-line message.
+// object's unstructured form, how an object or an error is named in a
+// one-line message, and how many objects are sent for at once
+// (Concurrency, Each).
 package kubeobj
 
 import (

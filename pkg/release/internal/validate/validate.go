@@ -249,7 +249,7 @@ func validate(ctx context.Context, dyn dynamic.Interface, target, hooks kube.Res
 	if n := kubeobj.Each(ctx, len(all), kubeobj.Concurrency, func(i int) {
 		answers[i] = check(all[i], i >= len(target))
 	}); n < len(all) {
-		return nil, nil, ctx.Err()
+		return nil, nil, context.Cause(ctx)
 	}
 	var rejected []Rejected
 	stored := make([]*unstructured.Unstructured, len(target))
