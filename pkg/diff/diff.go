@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -352,6 +353,12 @@ func compare(k key, before, after *unstructured.Unstructured, context int) (Obje
 				delete(m, "stringData")
 			}
 		}
+	}
+	if o.Action == Change && reflect.DeepEqual(b, a) && !keysChanged(o.SecretKeys) {
+		// Equal as values is equal as text: most objects of a drift or
+		// a diff are unchanged, and need no YAML.
+		o.Action = Unchanged
+		return o, nil
 	}
 	by, err := toYAML(b)
 	if err != nil {
