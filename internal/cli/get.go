@@ -176,6 +176,10 @@ func printResolved(w io.Writer, r *release.Release) {
 	}
 	fmt.Fprintln(w, "REQUIRES:")
 	for _, d := range r.Resolved {
+		if !d.Installed() {
+			fmt.Fprintf(w, "  %s: %s %s %s\n", d.Instance, d.Bundle, d.Version, requirementSource(d))
+			continue
+		}
 		fmt.Fprintf(w, "  %s: %s %s from %s\n", d.Instance, d.Bundle, d.Version, d.Repository)
 	}
 }

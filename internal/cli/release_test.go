@@ -78,6 +78,10 @@ func fixture(t *testing.T) *releasetest.Fixture {
 	}
 	blog := releasetest.Release("blog", "team", 3, rcommon.StatusFailed, "wordpress", "1.0.0", "6.5")
 	blog.Info.Description = "Install failed: timed out"
+	// Recorded before bundle marked disabled requirements itself: Helm's
+	// Enabled says the cache was not installed.
+	blog.Chart.Metadata.Annotations = map[string]string{plan.ResolvedAnnotation: `[{"instance":"database","bundle":"mariadb","version":"1.0.0","repository":"stable"},{"instance":"cache","bundle":"memcached","version":"1.0.0","repository":"stable"}]`}
+	blog.Chart.Metadata.Dependencies = []*chart.Dependency{{Name: "mariadb", Version: "1.0.0", Alias: "database", Enabled: true}, {Name: "memcached", Version: "1.0.0", Alias: "cache", Condition: "objectCache.enabled"}}
 	old := releasetest.Release("old", "team", 1, rcommon.StatusUninstalled, "redis", "1.0.0", "7.2")
 	old.Info.Deleted = releasetest.Time(50)
 	docs := releasetest.Release("docs", "other", 4, rcommon.StatusDeployed, "mediawiki", "1.1.0", "1.41")
@@ -120,6 +124,9 @@ func TestReleaseOutputsGolden(t *testing.T) {
 		{"get-metadata.json", []string{"get", "metadata", "wiki", "-o", "json"}},
 		{"get-all.txt", []string{"get", "all", "wiki"}},
 		{"get-all.json", []string{"get", "all", "wiki", "-o", "json"}},
+		{"status-disabled.txt", []string{"status", "blog"}},
+		{"status-disabled.json", []string{"status", "blog", "-o", "json"}},
+		{"get-all-disabled.txt", []string{"get", "all", "blog"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
