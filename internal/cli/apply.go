@@ -173,8 +173,8 @@ func printDone(w io.Writer, verb string, r *release.Release, dryRun bool) error 
 	fmt.Fprintf(w, "Release %q %s in namespace %q: revision %d, %s\n", r.Name, verb, r.Namespace, r.Revision, r.Status)
 	fmt.Fprintf(w, "Bundle: %s %s (app %s)\n", r.Bundle, r.Version, r.AppVersion)
 	for _, d := range r.Resolved {
-		if d.Bound != "" {
-			fmt.Fprintf(w, "  %s: %s %s bound to release %s\n", d.Instance, d.Bundle, d.Version, d.Bound)
+		if !d.Installed() {
+			fmt.Fprintf(w, "  %s: %s %s %s\n", d.Instance, d.Bundle, d.Version, requirementSource(d))
 			continue
 		}
 		fmt.Fprintf(w, "  %s: %s %s from %s\n", d.Instance, d.Bundle, d.Version, d.Repository)

@@ -156,6 +156,9 @@ func TestDiffUsage(t *testing.T) {
 		// --confirm needs a terminal to ask on: refused before anything is read or changed.
 		{[]string{"upgrade", "wiki", "stable/mediawiki", "--confirm"}, ExitUsage, "--confirm asks on a terminal and stdin is not one"},
 		{[]string{"upgrade", "wiki", "stable/mediawiki", "--yes"}, ExitUsage, "give --confirm too"},
+		// --unbind says what it does and asks: refused without a terminal.
+		{[]string{"upgrade", "wiki", "stable/mediawiki", "--unbind", "database"}, ExitUsage, `Error: --unbind database moves release "wiki" to a new, empty database of its own: nothing of the data in the release it is bound to is copied, and that release keeps it; it asks first on a terminal and stdin is not a terminal: nothing was changed; add --yes to go on without asking`},
+		{[]string{"upgrade", "wiki", "stable/mediawiki", "--unbind", "database", "-f", "-"}, ExitUsage, "where --unbind would ask: add --yes"},
 		{[]string{"upgrade", "wiki", "stable/mediawiki", "--diff", "--diff-context", "-1"}, ExitUsage, "--diff-context -1"},
 	}
 	for _, tt := range tests {
@@ -173,6 +176,37 @@ func TestDiffFixesSayDiff(t *testing.T) {
 	err := fmt.Errorf("installing: %w", errdefs.Fixable(errdefs.ErrExists, []errdefs.Fix{{Run: []string{"upgrade", "wiki", "stable/mediawiki"}}}, "release %q already exists", "wiki"))
 	if got := withHints(asDiff(err)); got != `installing: release "wiki" already exists: run bundle diff upgrade wiki stable/mediawiki` {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestConfirmUnbind: --unbind says it moves the app to a new, empty
+// instance, and goes on only on a yes (or --yes).
+func TestConfirmUnbind(t *testing.T) {
+	const said = `--unbind database moves release "wiki" to a new, empty database of its own: nothing of the data in the release it is bound to is copied, and that release keeps it.` + "\n"
+	tests := []struct {
+		name     string
+		answer   string
+		terminal bool
+		yes      bool
+		err      string
+		printed  string
+	}{
+		{"yes on a terminal", "y\n", true, false, "", said + "Go on? [y/N] "},
+		{"no on a terminal", "\n", true, false, `upgrade of "wiki" with --unbind database not confirmed: nothing was changed`, said + "Go on? [y/N] "},
+		{"no terminal", "y\n", false, false, "stdin is not a terminal: nothing was changed; add --yes", ""},
+		{"--yes", "", false, true, "", said},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w bytes.Buffer
+			err := confirmUnbind(strings.NewReader(tt.answer), tt.terminal, &w, "wiki", []string{"database"}, tt.yes)
+			if (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("error %v, want %q", err, tt.err)
+			}
+			if w.String() != tt.printed {
+				t.Errorf("printed %q, want %q", w.String(), tt.printed)
+			}
+		})
 	}
 }
 

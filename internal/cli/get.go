@@ -117,7 +117,7 @@ func (o *getOptions) getValues(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	vals, title := d.Values, "USER-SUPPLIED VALUES:"
+	vals, title := d.UserValues, "USER-SUPPLIED VALUES:"
 	if o.all {
 		vals, title = d.ComputedValues, "COMPUTED VALUES:"
 	}
@@ -125,7 +125,23 @@ func (o *getOptions) getValues(c *ucli.Context) error {
 		return err
 	}
 	fmt.Fprintln(c.App.Writer, title)
-	return writeYAML(c.App.Writer, vals)
+	if err := writeYAML(c.App.Writer, vals); err != nil {
+		return err
+	}
+	if o.all {
+		return nil
+	}
+	return printValuesWiring(c.App.Writer, d.Wiring)
+}
+
+// printValuesWiring prints what bundle computed into a release's values, apart
+// from the user's, if anything.
+func printValuesWiring(w io.Writer, wiring map[string]any) error {
+	if len(wiring) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nWIRING (computed by bundle, not given: the requirements' outputs under requires:):")
+	return writeYAML(w, wiring)
 }
 
 func (o *getOptions) getMetadata(c *ucli.Context) error {
@@ -176,6 +192,10 @@ func printResolved(w io.Writer, r *release.Release) {
 	}
 	fmt.Fprintln(w, "REQUIRES:")
 	for _, d := range r.Resolved {
+		if !d.Installed() {
+			fmt.Fprintf(w, "  %s: %s %s %s\n", d.Instance, d.Bundle, d.Version, requirementSource(d))
+			continue
+		}
 		fmt.Fprintf(w, "  %s: %s %s from %s\n", d.Instance, d.Bundle, d.Version, d.Repository)
 	}
 }
@@ -192,7 +212,10 @@ func printAll(w io.Writer, d *release.Details) error {
 	printResolved(w, d.Release)
 	printTestSuite(w, d.Hooks)
 	fmt.Fprintln(w, "USER-SUPPLIED VALUES:")
-	if err := writeYAML(w, d.Values); err != nil {
+	if err := writeYAML(w, d.UserValues); err != nil {
+		return err
+	}
+	if err := printValuesWiring(w, d.Wiring); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nCOMPUTED VALUES:")

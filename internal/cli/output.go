@@ -199,7 +199,11 @@ type releaseObject struct {
 	// ApplyMethod is Helm 4's: "ssa" or "csa"; absent for helm 3's.
 	ApplyMethod string `json:"apply_method,omitempty"`
 	// bundle's own
-	Requires  []plan.Resolved  `json:"requires,omitempty"`
+	Requires []plan.Resolved `json:"requires,omitempty"`
+	// Wiring is the part of Config bundle computed, not the user: the
+	// requirements' outputs under requires: (and a bound requirement's
+	// claim), in the values' shape.
+	Wiring    map[string]any   `json:"wiring,omitempty"`
 	Ready     *bool            `json:"ready,omitempty"`
 	Resources []resourceObject `json:"resources,omitempty"`
 	Consumers []consumerObject `json:"consumers,omitempty"`
@@ -314,7 +318,7 @@ func toReleaseObject(d *release.Details) releaseObject {
 			Description: d.Description, Status: d.Status, Notes: d.Notes,
 		},
 		Config: d.Values, Manifest: d.Manifest, Version: d.Revision, Namespace: d.Namespace,
-		ApplyMethod: d.ApplyMethod, Requires: d.Resolved,
+		ApplyMethod: d.ApplyMethod, Requires: d.Resolved, Wiring: d.Wiring,
 	}
 	if d.Chart.Name != "" {
 		m := d.Chart

@@ -78,6 +78,16 @@ func fixture(t *testing.T) *releasetest.Fixture {
 	}
 	blog := releasetest.Release("blog", "team", 3, rcommon.StatusFailed, "wordpress", "1.0.0", "6.5")
 	blog.Info.Description = "Install failed: timed out"
+	// Recorded before bundle marked disabled requirements itself: Helm's
+	// Enabled says the cache was not installed.
+	blog.Chart.Metadata.Annotations = map[string]string{plan.ResolvedAnnotation: `[{"instance":"database","bundle":"mariadb","version":"1.0.0","repository":"stable"},{"instance":"cache","bundle":"memcached","version":"1.0.0","repository":"stable"}]`}
+	// What the user gave, and the wiring bundle computed into it.
+	blog.Config = map[string]any{
+		"objectCache": map[string]any{"enabled": false},
+		"database":    map[string]any{},
+		"requires":    map[string]any{"database": map[string]any{"host": "blog-database.team.svc", "port": "3306"}},
+	}
+	blog.Chart.Metadata.Dependencies = []*chart.Dependency{{Name: "mariadb", Version: "1.0.0", Alias: "database", Enabled: true}, {Name: "memcached", Version: "1.0.0", Alias: "cache", Condition: "objectCache.enabled"}}
 	old := releasetest.Release("old", "team", 1, rcommon.StatusUninstalled, "redis", "1.0.0", "7.2")
 	old.Info.Deleted = releasetest.Time(50)
 	docs := releasetest.Release("docs", "other", 4, rcommon.StatusDeployed, "mediawiki", "1.1.0", "1.41")
@@ -120,6 +130,11 @@ func TestReleaseOutputsGolden(t *testing.T) {
 		{"get-metadata.json", []string{"get", "metadata", "wiki", "-o", "json"}},
 		{"get-all.txt", []string{"get", "all", "wiki"}},
 		{"get-all.json", []string{"get", "all", "wiki", "-o", "json"}},
+		{"status-disabled.txt", []string{"status", "blog"}},
+		{"status-disabled.json", []string{"status", "blog", "-o", "json"}},
+		{"get-all-disabled.txt", []string{"get", "all", "blog"}},
+		{"get-values-wiring.txt", []string{"get", "values", "blog"}},
+		{"get-values-wiring.json", []string{"get", "values", "blog", "-o", "json"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

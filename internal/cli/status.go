@@ -10,6 +10,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/bundlesh/bundle/pkg/bluegreen"
+	"github.com/bundlesh/bundle/pkg/plan"
 	"github.com/bundlesh/bundle/pkg/release"
 )
 
@@ -106,11 +107,7 @@ func printStatus(w io.Writer, st *bluegreen.Status, showDesc bool) error {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  INSTANCE\tBUNDLE\tVERSION\tREPOSITORY")
 		for _, d := range st.Resolved {
-			repo := d.Repository
-			if d.Bound != "" {
-				repo = "bound to release " + d.Bound
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.Instance, d.Bundle, d.Version, repo)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.Instance, d.Bundle, d.Version, requirementSource(d))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -142,6 +139,23 @@ func printStatus(w io.Writer, st *bluegreen.Status, showDesc bool) error {
 		fmt.Fprintf(w, "\nNOTES:\n%s\n", n)
 	}
 	return nil
+}
+
+// requirementSource says where a requirement's instance is: its
+// repository, the release it is bound to, or why nothing of it is
+// installed.
+func requirementSource(d plan.Resolved) string {
+	switch {
+	case d.Bound != "":
+		return "bound to release " + d.Bound
+	case d.Disabled && d.Condition != "":
+		return fmt.Sprintf("not installed: disabled (%s is false)", d.Condition)
+	case d.Disabled:
+		return "not installed: disabled"
+	case d.External:
+		return "not installed: an existing service (values under external)"
+	}
+	return d.Repository
 }
 
 // printTestSuite prints how the test hooks last ran, as helm status does.

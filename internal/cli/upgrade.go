@@ -36,7 +36,8 @@ func upgradeCommand() *ucli.Command {
 revision's values are kept when no -f or --set is given, and dropped otherwise. The wiring of
 requirements (requires:) is always computed anew. CRDs in crds/ are not upgraded.
 Bindings (--bind) the current revision recorded are kept; --unbind INSTANCE installs that requirement
-in the release again. Upgrading a release others are bound to is refused when the new version is
+in the release again: a new, empty one, nothing of the provider's data copied; it says so and asks
+first, and is refused when stdin is not a terminal unless --yes answers for it. Upgrading a release others are bound to is refused when the new version is
 outside one of their constraints.
 --diff prints what the upgrade will change first (as bundle diff upgrade); --confirm also asks before
 going on, and is refused when stdin is not a terminal unless --yes answers for it.
@@ -57,7 +58,7 @@ bundle upgrade --install --reuse-values wiki stable/mediawiki`,
 	}, o.run, o.flags(), []ucli.Flag{
 		boolFlag(&o.showDiff, "diff", "print what the upgrade will change (as bundle diff upgrade) before changing it"),
 		boolFlag(&o.confirm, "confirm", "with the changes printed (implies --diff), ask before going on; refused when stdin is not a terminal, unless --yes"),
-		boolFlag(&o.yes, "yes", "with --confirm, go on without asking", "y"),
+		boolFlag(&o.yes, "yes", "with --confirm or --unbind, go on without asking", "y"),
 		intFlag(&o.diffContext, "diff-context", diff.DefaultContext, "with --diff, lines of context around each change"),
 		o.output.flag(),
 	})
@@ -104,8 +105,8 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	if o.diffContext < 0 {
 		return usagef(c, "--diff-context %d: give a number of lines, 0 or more", o.diffContext)
 	}
-	if o.yes && !o.confirm {
-		return usagef(c, "--yes answers --confirm's question: give --confirm too")
+	if o.yes && !o.confirm && len(o.Unbind) == 0 {
+		return usagef(c, "--yes answers --confirm's (or --unbind's) question: give --confirm too")
 	}
 	if err := o.checkOutput(c); err != nil {
 		return err
@@ -115,6 +116,17 @@ func (o *upgradeOptions) run(c *ucli.Context) error {
 	}
 	if o.confirm && !o.yes && !isTerminal(c.App.Reader) {
 		return usagef(c, "--confirm asks on a terminal and stdin is not one: nothing was changed; add --yes to go on without asking")
+	}
+	if len(o.Unbind) > 0 && !o.dryRun {
+		if !o.yes && o.helm.source.vals.stdinFiles() > 0 {
+			return usagef(c, "-f - reads the values from standard input, where --unbind would ask: add --yes, or give the values in a file")
+		}
+		if err := confirmUnbind(c.App.Reader, isTerminal(c.App.Reader), c.App.ErrWriter, c.Args().Get(0), o.Unbind, o.yes); err != nil {
+			if errors.Is(err, errNoTerminal) {
+				return usagef(c, "%v", err)
+			}
+			return err
+		}
 	}
 	if blueGreen, err := o.blueGreenStrategy(c); err != nil {
 		return err
@@ -240,6 +252,34 @@ func (o *upgradeOptions) blueGreen(c *ucli.Context) error {
 	}
 	printReconciled(c.App.ErrWriter, st)
 	printBlueGreen(c.App.Writer, cl.Namespace(), st, "switched to")
+	return nil
+}
+
+// errNoTerminal refuses a question that cannot be asked.
+var errNoTerminal = errors.New("stdin is not a terminal")
+
+// confirmUnbind says what --unbind does to release name (each instance
+// gets a new, empty one of its own; the data stays with the release it
+// was bound to) and, unless yes, asks on terminal in: refused when in is
+// not one, declined on anything but yes.
+func confirmUnbind(in io.Reader, terminal bool, w io.Writer, name string, instances []string, yes bool) error {
+	list := strings.Join(instances, ", ")
+	what := fmt.Sprintf("--unbind %s moves release %q to a new, empty %s of its own: nothing of the data in the release it is bound to is copied, and that release keeps it", list, name, list)
+	if yes {
+		fmt.Fprintf(w, "%s.\n", what)
+		return nil
+	}
+	if !terminal {
+		return fmt.Errorf("%s; it asks first on a terminal and %w: nothing was changed; add --yes to go on without asking", what, errNoTerminal)
+	}
+	fmt.Fprintf(w, "%s.\n", what)
+	ok, err := ask(in, w, "Go on?")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("upgrade of %q with --unbind %s not confirmed: nothing was changed", name, list)
+	}
 	return nil
 }
 

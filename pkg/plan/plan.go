@@ -109,7 +109,19 @@ type Resolved struct {
 	// An upgrade keeps a binding recorded without one without, so that an
 	// app is never moved to a new, empty database behind its back.
 	Claim bool `json:"claim,omitempty"`
+	// Disabled says nothing of the requirement is installed: its
+	// condition, Condition (a values path), or an ancestor's, was false.
+	Disabled  bool   `json:"disabled,omitempty"`
+	Condition string `json:"condition,omitempty"`
+	// External says nothing of the requirement is installed: the user
+	// points it (or an ancestor) at an existing service (values under
+	// INSTANCE.external).
+	External bool `json:"external,omitempty"`
 }
+
+// Installed reports whether the release installed the requirement itself:
+// neither bound to another release, disabled, nor an existing service.
+func (r Resolved) Installed() bool { return r.Bound == "" && !r.Disabled && !r.External }
 
 // Options tune resolution.
 type Options struct {

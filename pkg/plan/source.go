@@ -94,6 +94,17 @@ func Read(ctx context.Context, refs References, src Source) (*Input, error) {
 	if err := root.CheckInstallable(); err != nil {
 		return nil, err
 	}
+	// A value the root's schema does not allow is refused before anything
+	// is resolved, rendered or sent, saying where it was given.
+	allowed := []string{"global"}
+	for _, r := range root.File.Requires {
+		allowed = append(allowed, r.Name)
+	}
+	if root.Chart != nil {
+		if err := bundle.CheckValues(root.Name, root.Chart.Schema, vals, src.Values, allowed); err != nil {
+			return nil, err
+		}
+	}
 	for _, b := range binds {
 		if _, err := checkBindable(root, b); err != nil {
 			return nil, err

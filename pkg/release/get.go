@@ -29,6 +29,12 @@ type Details struct {
 	ComputedValues map[string]any
 	// Labels are the release record's labels (Helm's own and --labels).
 	Labels map[string]string
+	// UserValues and Wiring part Values (Helm's config): what the user
+	// gave, and what bundle computed into them: the outputs of the
+	// requirements under requires: (at the top and in each instance's
+	// values) and a bound requirement's claim. Both have the values'
+	// shape; neither is nil.
+	UserValues, Wiring map[string]any
 }
 
 // ChartInfo is a chart's Chart.yaml.
@@ -126,6 +132,7 @@ func (c *Client) get(_ context.Context, name string, revision int) (*helmrelease
 
 func details(r *helmrelease.Release) (*Details, error) {
 	d := &Details{Release: summarize(r), Labels: r.Labels}
+	d.UserValues, d.Wiring = splitWiring(r.Config, d.Resolved)
 	if r.Info != nil {
 		d.FirstDeployed = r.Info.FirstDeployed
 		d.Deleted = r.Info.Deleted

@@ -24,6 +24,7 @@ import (
 	"github.com/bundlesh/bundle/pkg/errdefs"
 
 	"helm.sh/helm/v4/pkg/action"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -204,8 +205,29 @@ func summarize(r *helmrelease.Release) *Release {
 		out.Version = r.Chart.Metadata.Version
 		out.AppVersion = r.Chart.Metadata.AppVersion
 		out.Resolved, _ = plan.ParseResolved(r.Chart.Metadata.Annotations)
+		disabledByHelm(out.Resolved, r.Chart.Metadata.Dependencies)
 	}
 	return out
+}
+
+// disabledByHelm marks the requirements Helm left out when it installed
+// the revision (a direct dependency whose condition was false, and
+// everything under it), for a revision recorded before bundle marked them
+// itself (plan.Resolved.Disabled).
+func disabledByHelm(res []plan.Resolved, deps []*chart.Dependency) {
+	off := map[string]string{}
+	for _, d := range deps {
+		if d != nil && !d.Enabled && d.Alias != "" {
+			off[d.Alias] = d.Condition
+		}
+	}
+	for i := range res {
+		r := &res[i]
+		top, _, _ := strings.Cut(r.Instance, ".")
+		if cond, ok := off[top]; ok && r.Installed() {
+			r.Disabled, r.Condition = true, cond
+		}
+	}
 }
 
 // summarizeRun is the summary of revision rel an install or upgrade made

@@ -268,6 +268,9 @@ func (rev *Revision) render(user map[string]any, rel render.ReleaseOptions) erro
 	if err != nil {
 		return err
 	}
+	if err := render.RecordResolution(rev.Plan, chrt, vals); err != nil {
+		return err
+	}
 	if err := recordProvider(chrt, rev.Plan, vals, rel); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,27 @@ func TestConditionalRequirement(t *testing.T) {
 		}
 		return ""
 	}
+	// cacheState is what bundle status -o json says of the cache.
+	cacheState := func() string {
+		var st struct {
+			Requires []struct {
+				Instance, Condition string
+				Disabled            bool
+			}
+		}
+		if err := json.Unmarshal([]byte(e.mustBundle(t, "status", "blog", "-n", ns, "-o", "json")), &st); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range st.Requires {
+			if r.Instance == "cache" {
+				if r.Disabled {
+					return "disabled by " + r.Condition
+				}
+				return "installed"
+			}
+		}
+		return "absent"
+	}
 	cacheExists := func() bool {
 		_, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "blog-cache", metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -46,6 +68,9 @@ func TestConditionalRequirement(t *testing.T) {
 	if _, err := e.cs.CoreV1().Services(ns).Get(ctx, "blog-cache", metav1.GetOptions{}); err != nil {
 		t.Errorf("the Service WORDPRESS_MEMCACHED names: %v", err)
 	}
+	if got := cacheState(); got != "installed" {
+		t.Errorf("status says the cache is %s, want installed", got)
+	}
 
 	e.mustBundle(t, "upgrade", "blog", "stable/wordpress", "-n", ns, "--wait", "--set", "objectCache.enabled=false")
 	eventually(t, 60*time.Second, "cache removed after the upgrade switched it off", func() (bool, string) {
@@ -53,6 +78,12 @@ func TestConditionalRequirement(t *testing.T) {
 	})
 	if got := memcachedEnv(); got != "" {
 		t.Errorf("after switching the cache off, WORDPRESS_MEMCACHED = %q", got)
+	}
+	if got := cacheState(); got != "disabled by objectCache.enabled" {
+		t.Errorf("status says the cache is %s, want disabled by objectCache.enabled", got)
+	}
+	if out := e.mustBundle(t, "status", "blog", "-n", ns); !strings.Contains(out, "not installed: disabled (objectCache.enabled is false)") {
+		t.Errorf("status does not say the cache is disabled:\n%s", out)
 	}
 
 	e.mustBundle(t, "rollback", "blog", "1", "-n", ns, "--wait")
