@@ -191,6 +191,7 @@ FUZZERS := \
 	./pkg/bundle:FuzzParseValues \
 	./pkg/bundle:FuzzParseConstraint \
 	./pkg/bundle:FuzzValuesSettings \
+	./pkg/bundle:FuzzKeyLine \
 	./pkg/repo:FuzzParseIndex \
 	./pkg/plan:FuzzParseGrantRecord \
 	./pkg/sign:FuzzParsePolicy
