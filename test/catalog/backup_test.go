@@ -156,3 +156,71 @@ func TestPostgresBackup(t *testing.T) {
 		t.Errorf("after a's restore: %s (want a as dumped, b as it is now)", got)
 	}
 }
+
+// stable/redis's backup in a real redis-server: a dump and restore return
+// every key as it was (odd names and values, TTLs, another database; keys
+// added since gone); a claim's dump holds its keys only, and its restore
+// brings them back and leaves the other app's as they are now; a claim's
+// restore from the server's dump is refused, nothing changed.
+func TestRedisBackup(t *testing.T) {
+	for _, name := range []string{"setpriv", "redis-server", "redis-cli"} {
+		tool(t, name)
+	}
+	s := newServer(t, "redis", "/usr/bin")
+	const admin = `admin pw 'with' "quotes"`
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := s.as(map[string]string{"REDISCLI_AUTH": admin}, append([]string{"redis-cli", "--no-auth-warning", "-h", "127.0.0.1", "-p", s.port}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	s.start(func() bool {
+		out, _ := s.as(map[string]string{"REDISCLI_AUTH": admin}, "redis-cli", "--no-auth-warning", "-p", s.port, "ping").Output()
+		return strings.TrimSpace(string(out)) == "PONG"
+	},
+		"redis-server", "--bind", "127.0.0.1", "--port", s.port, "--dir", s.dir, "--save", "", "--appendonly", "no", "--requirepass", admin)
+	b := backupScripts(t, "redis")
+	odd := "a:odd \"key\" \\ 'x'\n$y"
+	cli("SET", odd, "v \x01\n'\"")
+	cli("SET", "a:k", "a")
+	cli("HSET", "a:h", "f", "1")
+	cli("SET", "a:ttl", "t", "EX", "3600")
+	cli("SET", "b:k", "b")
+	cli("-n", "1", "SET", "other", "db1")
+	state := func() string {
+		return cli("--no-raw", "MGET", odd, "a:k", "a:ttl", "b:k") + "|" + cli("HGETALL", "a:h") + "|" + cli("-n", "1", "GET", "other") + "|" +
+			cli("DBSIZE") + "|" + cli("EVAL", "return redis.call('TTL', KEYS[1]) > 3000 and 1 or 0", "1", "a:ttl")
+	}
+	before, oddValue := state(), cli("--no-raw", "GET", odd)
+	all, onlyA := filepath.Join(s.dir, "all.rdb"), filepath.Join(s.dir, "a.rdb")
+	s.mustRunScript("dump", b.Dump, backupEnv(s.port, admin, all, "", ""), 1)
+	s.mustRunScript("dump of a", b.Dump, backupEnv(s.port, admin, onlyA, "BACKUP_KEY_PREFIX", "a:"), 1)
+
+	cli("SET", "a:k", "later")
+	cli("DEL", odd, "b:k")
+	cli("SET", "new", "x")
+	cli("-n", "1", "FLUSHDB")
+	s.mustRunScript("restore", b.Restore, backupEnv(s.port, admin, all, "", ""), 2)
+	if got := state(); got != before {
+		t.Errorf("after the restore:\n got  %q\n want %q", got, before)
+	}
+
+	cli("SET", "a:k", "later")
+	cli("SET", "a:new", "x")
+	cli("SET", "b:k", "b2")
+	if out, err := s.runScript(b.Restore, backupEnv(s.port, admin, all, "BACKUP_KEY_PREFIX", "a:")); err == nil || !strings.Contains(out, "refused") {
+		t.Errorf("a claim's restore from the server's dump: %v\n%s", err, out)
+	}
+	if got := cli("MGET", "a:k", "a:new", "b:k"); got != "later\nx\nb2" {
+		t.Errorf("after the refused restore: %q", got)
+	}
+	s.mustRunScript("restore of a", b.Restore, backupEnv(s.port, admin, onlyA, "BACKUP_KEY_PREFIX", "a:"), 1)
+	if got := cli("--no-raw", "GET", odd) + "|" + cli("MGET", "a:k", "a:new", "b:k") + "|" + cli("-n", "1", "GET", "other"); got != oddValue+"|a\n\nb2|db1" {
+		t.Errorf("after a's restore: %q (want a as dumped, the rest as it is now)", got)
+	}
+	if got := cli("HGET", "a:h", "f"); got != "1" {
+		t.Errorf("a's hash after its restore: %q", got)
+	}
+}

@@ -166,7 +166,7 @@ func TestLifecycle(t *testing.T) {
 
 	testutil.Phase(t, "install brings up the app and its database, stored as Helm stores releases", func(t *testing.T) {
 		out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
-		if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.2.1 from stable") {
+		if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.3.0 from stable") {
 			t.Errorf("install output:\n%s", out)
 		}
 		dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "mediawiki", metav1.GetOptions{})
@@ -249,7 +249,7 @@ func TestLifecycle(t *testing.T) {
 			t.Error("ConfigMap not rolled back")
 		}
 		hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
-		if n := strings.Count(hist, "mediawiki-1.2.1"); n != 3 {
+		if n := strings.Count(hist, "mediawiki-1.2.2"); n != 3 {
 			t.Errorf("history shows %d revisions:\n%s", n, hist)
 		}
 	})
@@ -518,7 +518,7 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	e.mustBundle(t, "push", "../../bundles/stable/mediawiki", "oci://"+host+"/bundles", "--plain-http")
 	dir := t.TempDir()
 	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.2.1", "--plain-http", "-d", dir)
-	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.2.1.tgz"))
+	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.2.2.tgz"))
 	if !strings.Contains(out, "name: mediawiki") {
 		t.Errorf("helm show chart:\n%s", out)
 	}

@@ -34,9 +34,8 @@ prefix only, into BACKUP_FILE.
 # Dumps the server's RDB snapshot into BACKUP_FILE: every key, or only
 # those under BACKUP_KEY_PREFIX.
 set -eu
-export REDISCLI_AUTH="$ADMIN_PASSWORD"
 {{ include "redis.backup.scratch" . }}
-redis-cli --no-auth-warning -h "$DB_HOST" -p "$DB_PORT" --rdb "$dir/dump.rdb" >/dev/null
+REDISCLI_AUTH=$ADMIN_PASSWORD redis-cli --no-auth-warning -h "$DB_HOST" -p "$DB_PORT" --rdb "$dir/dump.rdb" >/dev/null
 if [ -n "${BACKUP_KEY_PREFIX:-}" ]; then
   # Only the prefix's keys, of database 0 (a claim's only database).
   start
@@ -70,12 +69,12 @@ scratch server, which MIGRATEs its keys to the server.
 # Restores the keys of BACKUP_FILE as they were at the dump: every key,
 # or, with BACKUP_KEY_PREFIX, those under it only.
 set -eu
-export REDISCLI_AUTH="$ADMIN_PASSWORD"
 {{ include "redis.backup.scratch" . }}
 cp "$BACKUP_FILE" "$dir/dump.rdb"
 start
 prefix=${BACKUP_KEY_PREFIX:-}
-cli() { redis-cli --no-auth-warning -h "$DB_HOST" -p "$DB_PORT" "$@"; }
+# The server's; the scratch server has no password.
+cli() { REDISCLI_AUTH=$ADMIN_PASSWORD redis-cli --no-auth-warning -h "$DB_HOST" -p "$DB_PORT" "$@"; }
 dbs=$(scratch info keyspace | sed -n 's/^db\([0-9]*\):.*/\1/p')
 if [ -n "$prefix" ]; then
   for n in $dbs; do
@@ -84,7 +83,7 @@ if [ -n "$prefix" ]; then
       exit 1
     fi
   done
-  cli --scan --pattern "$prefix*" | tr '\n' '\0' | xargs -0 -r -n 100 redis-cli --no-auth-warning -h "$DB_HOST" -p "$DB_PORT" UNLINK >/dev/null
+  cli --scan --pattern "$prefix*" | tr '\n' '\0' | REDISCLI_AUTH=$ADMIN_PASSWORD xargs -0 -r -n 100 redis-cli --no-auth-warning -h "$DB_HOST" -p "$DB_PORT" UNLINK >/dev/null
 else
   cli flushall >/dev/null
 fi
