@@ -517,7 +517,7 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	host := testregistry.Start(t)
 	e.mustBundle(t, "push", "../../bundles/stable/mediawiki", "oci://"+host+"/bundles", "--plain-http")
 	dir := t.TempDir()
-	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.2.1", "--plain-http", "-d", dir)
+	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.2.2", "--plain-http", "-d", dir)
 	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.2.2.tgz"))
 	if !strings.Contains(out, "name: mediawiki") {
 		t.Errorf("helm show chart:\n%s", out)
@@ -526,7 +526,7 @@ func TestHelmCLISeesBundles(t *testing.T) {
 
 	// The other way: a chart packaged and pushed by helm installs with bundle.
 	runHelm(t, helm, "push", helmPackage(t, helm, "mariadb"), "oci://"+host+"/helm", "--plain-http")
-	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.2.1", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
+	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.3.0", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
 	if !strings.Contains(out, `Release "fromhelm" installed`) {
 		t.Errorf("install of a Helm-pushed chart:\n%s", out)
 	}
