@@ -42,7 +42,7 @@ func TestArchivesEverywhere(t *testing.T) {
 		{[]string{"show", pkg}, "shop 0.1.0"},
 		{[]string{"show", pkg, "requires"}, "mariadb"},
 		{[]string{"lint", pkg}, ""},
-		{[]string{"deps", pkg}, "db: mariadb 1.2.1"},
+		{[]string{"deps", pkg}, "db: mariadb 1.3.0"},
 		{[]string{"lock", "--check", pkg}, "shop-0.1.0.tgz:bundle.lock is up to date"},
 		{[]string{"lock", pkg}, "kind: Lock"},
 		{[]string{"template", pkg, "--locked"}, "kind: StatefulSet"},
@@ -81,10 +81,10 @@ func TestArchivesEverywhere(t *testing.T) {
 func TestPullFromCatalog(t *testing.T) {
 	dest := t.TempDir()
 	code, out, errs := run(t, "pull", "stable/mariadb", "-d", dest)
-	if code != 0 || !strings.Contains(out, filepath.Join(dest, "mariadb-1.2.1.tgz")) {
+	if code != 0 || !strings.Contains(out, filepath.Join(dest, "mariadb-1.3.0.tgz")) {
 		t.Fatalf("pull: exit %d %q %q", code, out, errs)
 	}
-	code, fromArchive, errs := run(t, "template", "db", filepath.Join(dest, "mariadb-1.2.1.tgz"), "--set", "auth.password=x,auth.rootPassword=y")
+	code, fromArchive, errs := run(t, "template", "db", filepath.Join(dest, "mariadb-1.3.0.tgz"), "--set", "auth.password=x,auth.rootPassword=y")
 	if code != 0 {
 		t.Fatal(errs)
 	}

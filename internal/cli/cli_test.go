@@ -160,15 +160,15 @@ func TestBadInput(t *testing.T) {
 		{"unknown repository", []string{"template", "nope/mediawiki"}, ExitError, `Error: unknown repository "nope" (known: stable)`},
 		{"bare name", []string{"template", "mediawiki"}, ExitError, `Error: bundle reference "mediawiki": use REPO/NAME such as stable/mediawiki, or a directory such as ./mediawiki`},
 		{"bad version constraint", []string{"template", "stable/mediawiki", "--version", "^^1"}, ExitError, `Error: --version: invalid version constraint "^^1"`},
-		{"no version matches", []string{"template", "stable/mediawiki", "--version", "^9"}, ExitError, "Error: no version of stable/mediawiki satisfies --version ^9 (available: 1.2.1)"},
+		{"no version matches", []string{"template", "stable/mediawiki", "--version", "^9"}, ExitError, "Error: no version of stable/mediawiki satisfies --version ^9 (available: 1.2.2)"},
 		{"malformed values file", []string{"template", "stable/mediawiki", "-f", badValues}, ExitError, "Error: " + badValues + ":1: invalid YAML"},
 		{"missing values file", []string{"template", "stable/mediawiki", "-f", filepath.Join(dir, "nope.yaml")}, ExitError, "Error: values file " + filepath.Join(dir, "nope.yaml")},
 		{"bad --set", []string{"template", "stable/mediawiki", "--set", "wiki.name"}, ExitError, `Error: --set "wiki.name": key "name" has no value`},
-		{"values break the schema", []string{"template", "stable/mariadb", "--set", "service.port=99999"}, ExitError, "Error: rendering mariadb 1.2.1: invalid values: service.port: maximum: got 99,999, want 65,535 (set valid values with -f or --set)"},
+		{"values break the schema", []string{"template", "stable/mariadb", "--set", "service.port=99999"}, ExitError, "Error: rendering mariadb 1.3.0: invalid values: service.port: maximum: got 99,999, want 65,535 (set valid values with -f or --set)"},
 		{"a chart refuses a value", []string{"template", "stable/varnish", "--set", `backend.host=a"b`}, ExitError,
-			`Error: rendering varnish 1.0.4: varnish backend.host "a\"b" is not a host name (letters, digits, dots and dashes): set it to the Service Varnish sits in front of`},
+			`Error: rendering varnish 1.0.5: varnish backend.host "a\"b" is not a host name (letters, digits, dots and dashes): set it to the Service Varnish sits in front of`},
 		{"values break requirements' schemas", []string{"template", "stable/magento", "--set", "cache.replicas=2,search.replicas=2"}, ExitError,
-			"Error: rendering magento 1.1.1: invalid values: cache.replicas: minimum: got 2, want 3; search.replicas: 'anyOf' failed; search.replicas: value must be 1; search.replicas: minimum: got 2, want 3 (set valid values with -f or --set)"},
+			"Error: rendering magento 1.1.2: invalid values: cache.replicas: minimum: got 2, want 3; search.replicas: 'anyOf' failed; search.replicas: value must be 1; search.replicas: minimum: got 2, want 3 (set valid values with -f or --set)"},
 		{"unreachable cluster", []string{"install", "stable/mediawiki", "--kubeconfig", kubeconfig}, ExitError, "Error: cannot reach the cluster at https://127.0.0.1:1:"},
 		{"missing kubeconfig", []string{"list", "--kubeconfig", filepath.Join(dir, "none")}, ExitError, "Error: cannot use the kubeconfig:"},
 		{"bad release name", []string{"install", "Bad_Name", "stable/mediawiki", "--kubeconfig", kubeconfig}, ExitError, `Error: release name "Bad_Name":`},
@@ -206,7 +206,7 @@ func TestDeps(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	want := "mediawiki 1.2.1\n└── database: mariadb 1.2.1  (^1.0.0 from stable, required by mediawiki 1.2.1)\n"
+	want := "mediawiki 1.2.2\n└── database: mariadb 1.3.0  (^1.0.0 from stable, required by mediawiki 1.2.2)\n"
 	if out != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
@@ -218,14 +218,14 @@ func TestDeps(t *testing.T) {
 		"dot": `digraph bundle {
   rankdir=LR;
   node [shape=box, style=rounded];
-  n0 [label="mediawiki 1.2.1"];
-  n1 [label="database: mariadb 1.2.1\nfrom stable"];
+  n0 [label="mediawiki 1.2.2"];
+  n1 [label="database: mariadb 1.3.0\nfrom stable"];
   n0 -> n1 [label="^1.0.0"];
 }
 `,
 		"mermaid": `flowchart LR
-  n0["mediawiki 1.2.1"]
-  n1["database: mariadb 1.2.1<br/>from stable"]
+  n0["mediawiki 1.2.2"]
+  n1["database: mariadb 1.3.0<br/>from stable"]
   n0 -->|"^1.0.0"| n1
 `,
 	}
@@ -254,7 +254,7 @@ func TestLockCommands(t *testing.T) {
 	if code, _, errs := run(t, "template", dir, "--locked"); code != ExitError || !strings.Contains(errs, "has no bundle.lock: run bundle lock") {
 		t.Errorf("--locked without a lock: exit %d, %q", code, errs)
 	}
-	if code, out, errs := run(t, "lock", dir); code != 0 || !strings.Contains(out, "+ mariadb 1.2.1") {
+	if code, out, errs := run(t, "lock", dir); code != 0 || !strings.Contains(out, "+ mariadb 1.3.0") {
 		t.Fatalf("lock: exit %d %q %q", code, out, errs)
 	}
 	if code, out, errs := run(t, "lock", "--check", dir); code != 0 || !strings.Contains(out, "is up to date") {
@@ -273,7 +273,7 @@ func TestLockCommands(t *testing.T) {
 	}
 	// A requirement no version satisfies: the explanation names it.
 	code, _, errs = run(t, "lock", dir)
-	want := "Error: resolving the requirements of shop 0.1.0: Because shop requires db mariadb ^2 (no version matches; mariadb has 1.2.1), version solving failed.\n"
+	want := "Error: resolving the requirements of shop 0.1.0: Because shop requires db mariadb ^2 (no version matches; mariadb has 1.3.0), version solving failed.\n"
 	if code != ExitError || errs != want {
 		t.Errorf("unsatisfiable: exit %d\n got  %q\n want %q", code, errs, want)
 	}
@@ -285,7 +285,7 @@ func TestPackage(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if !strings.HasPrefix(stdout, "wrote "+filepath.Join(out, "mariadb-1.2.1.tgz")+" (sha256:") {
+	if !strings.HasPrefix(stdout, "wrote "+filepath.Join(out, "mariadb-1.3.0.tgz")+" (sha256:") {
 		t.Errorf("stdout %q", stdout)
 	}
 	code, _, errs = run(t, "package", t.TempDir())

@@ -21,10 +21,10 @@ func TestLint(t *testing.T) {
 		stdout     []string
 		stderrLine string
 	}{
-		{"clean catalog bundle", []string{"lint", "stable/redis-ha"}, ExitOK, []string{"redis-ha 1.0.5: 0 error(s), 0 warning(s)\n"}, ""},
+		{"clean catalog bundle", []string{"lint", "stable/redis-ha"}, ExitOK, []string{"redis-ha 1.0.6: 0 error(s), 0 warning(s)\n"}, ""},
 		{"an error fails", []string{"lint", "stable/varnish", "--set", "image.tag=latest"}, ExitError,
-			[]string{`error: templates/deployment.yaml Deployment/varnish container varnish: image "docker.io/library/varnish:latest" is not pinned`, "varnish 1.0.4: 1 error(s), 0 warning(s)"},
-			"Error: varnish 1.0.4: lint found 1 error(s) (listed above)"},
+			[]string{`error: templates/deployment.yaml Deployment/varnish container varnish: image "docker.io/library/varnish:latest" is not pinned`, "varnish 1.0.5: 1 error(s), 0 warning(s)"},
+			"Error: varnish 1.0.5: lint found 1 error(s) (listed above)"},
 		{"warnings pass", []string{"lint", warn}, ExitOK, []string{"warning: README.md: missing", "plain 0.1.0: 0 error(s), 3 warning(s)"}, ""},
 		{"warnings fail with --strict", []string{"lint", warn, "--strict"}, ExitError, []string{"plain 0.1.0: 0 error(s), 3 warning(s)"},
 			"Error: plain 0.1.0: lint found 3 warning(s) and --strict is set (listed above)"},

@@ -13,7 +13,7 @@ func TestPushPullInstallFromOCI(t *testing.T) {
 	host := testregistry.Start(t)
 	dest := "oci://" + host + "/bundles"
 	code, out, errs := run(t, "push", "../../bundles/stable/mariadb", dest, "--plain-http")
-	if code != 0 || !strings.HasPrefix(out, "pushed "+dest+"/mariadb:1.2.1@sha256:") {
+	if code != 0 || !strings.HasPrefix(out, "pushed "+dest+"/mariadb:1.3.0@sha256:") {
 		t.Fatalf("push: %d %q %q", code, out, errs)
 	}
 	digest := strings.TrimSpace(out[strings.LastIndex(out, "@")+1:])
@@ -23,10 +23,10 @@ func TestPushPullInstallFromOCI(t *testing.T) {
 	}
 	// Pull by constraint, as a package and untarred, and by digest.
 	dir := t.TempDir()
-	if code, out, errs := run(t, "pull", dest+"/mariadb", "--version", "^1", "-d", dir, "--plain-http"); code != 0 || !strings.Contains(out, "mariadb-1.2.1.tgz") {
+	if code, out, errs := run(t, "pull", dest+"/mariadb", "--version", "^1", "-d", dir, "--plain-http"); code != 0 || !strings.Contains(out, "mariadb-1.3.0.tgz") {
 		t.Fatalf("pull: %d %q %q", code, out, errs)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "mariadb-1.2.1.tgz")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "mariadb-1.3.0.tgz")); err != nil {
 		t.Error(err)
 	}
 	untar := t.TempDir()

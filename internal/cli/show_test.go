@@ -13,7 +13,7 @@ import (
 
 func TestShow(t *testing.T) {
 	code, out, errs := run(t, "show", "stable/mediawiki")
-	if code != 0 || !strings.Contains(out, "mediawiki 1.2.1 (app 1.43.1)") || !strings.Contains(out, "database  mariadb  ^1.0.0") {
+	if code != 0 || !strings.Contains(out, "mediawiki 1.2.2 (app 1.43.1)") || !strings.Contains(out, "database  mariadb  ^1.0.0") {
 		t.Fatalf("show: %d %q %q", code, out, errs)
 	}
 	code, out, _ = run(t, "show", "stable/mariadb", "outputs")
@@ -114,7 +114,7 @@ func TestSearchVersions(t *testing.T) {
 ]
 `},
 		// The built-in catalog holds one version of each bundle.
-		{[]string{"search", "-l", "mediawiki", "-o", "yaml"}, "- app_version: 1.43.1\n  description: MediaWiki, the wiki engine behind Wikipedia, with its MariaDB database.\n  name: stable/mediawiki\n  version: 1.2.1\n"},
+		{[]string{"search", "-l", "mediawiki", "-o", "yaml"}, "- app_version: 1.43.1\n  description: MediaWiki, the wiki engine behind Wikipedia, with its MariaDB database.\n  name: stable/mediawiki\n  version: 1.2.2\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -65,10 +65,10 @@ func TestSignVerifyPolicy(t *testing.T) {
 	os.WriteFile(policy, []byte("repositories:\n  - prefix: "+dest+"\n    keys: [team.pub]\n"), 0o644)
 	checkFailures(t, []failure{
 		{"no password", []string{"sign", dest + "/app", "--key", team + ".key", "--plain-http"}, ExitError, "Error: " + team + ".key is encrypted: set $BUNDLE_SIGN_PASSWORD"},
-		{"verify unsigned", []string{"verify", dest + "/mariadb", "--key", team + ".pub", "--plain-http"}, ExitError, "Error: " + dest + "/mariadb@1.2.1 (sha256:"},
+		{"verify unsigned", []string{"verify", dest + "/mariadb", "--key", team + ".pub", "--plain-http"}, ExitError, "Error: " + dest + "/mariadb@1.3.0 (sha256:"},
 		{"verify other key", []string{"verify", dest + "/app", "--key", stranger + ".pub", "--plain-http"}, ExitError, "Error: " + dest + "/app@0.1.0 (" + appDigest + "): signed by another key: none of 1 signatures verifies with " + stranger + ".pub"},
 		// app is signed, its requirement is not: refused before rendering, naming mariadb.
-		{"policy unsigned requirement", []string{"template", dest + "/app", "--plain-http", "--policy", policy}, ExitError, "Error: resolving the requirements of app 0.1.0: mariadb 1.2.1: " + dest + "/mariadb@1.2.1 (sha256:"},
+		{"policy unsigned requirement", []string{"template", dest + "/app", "--plain-http", "--policy", policy}, ExitError, "Error: resolving the requirements of app 0.1.0: mariadb 1.3.0: " + dest + "/mariadb@1.3.0 (sha256:"},
 		{"bad policy", []string{"template", dest + "/app", "--plain-http", "--policy", filepath.Join(dir, "team.pub")}, ExitError, "Error: " + filepath.Join(dir, "team.pub") + ":1:"},
 	})
 	if _, _, errs := run(t, "verify", dest+"/mariadb", "--key", team+".pub", "--plain-http"); !strings.Contains(errs, "): unsigned: no signature at sha256-") {

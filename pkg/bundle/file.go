@@ -43,6 +43,9 @@ type File struct {
 	// its own (its database, user and password); nil when the bundle
 	// offers none.
 	Claims *Claims
+	// Backup says how a release of this data bundle is dumped and
+	// restored; nil when it is not.
+	Backup *Backup
 }
 
 // Claims is claims: in bundle.yaml: what a provider gives each consumer of
@@ -128,7 +131,7 @@ var (
 // used in error messages.
 func ParseFile(name string, data []byte) (*File, error) {
 	f := &File{}
-	doc := document{name: name, kind: Kind, fields: []string{"requires", "outputs", "claims"}}
+	doc := document{name: name, kind: Kind, fields: []string{"requires", "outputs", "claims", "backup"}}
 	err := doc.parse(data, func(k, v *yaml.Node) (err error) {
 		switch k.Value {
 		case "requires":
@@ -137,6 +140,8 @@ func ParseFile(name string, data []byte) (*File, error) {
 			f.Outputs, err = parseOutputs(name, v, "outputs")
 		case "claims":
 			f.Claims, err = parseClaims(name, k, v)
+		case "backup":
+			f.Backup, err = parseBackup(name, k, v)
 		}
 		return err
 	})
@@ -150,6 +155,9 @@ func ParseFile(name string, data []byte) (*File, error) {
 				return nil, &FileError{File: name, Line: o.Line, Field: "claims.outputs." + o.Name, Msg: "not an output of the bundle", Hint: "a claim output replaces one of outputs: for the consumer; add " + o.Name + " to outputs: or remove it here"}
 			}
 		}
+	}
+	if err := checkBackup(name, f); err != nil {
+		return nil, err
 	}
 	return f, nil
 }

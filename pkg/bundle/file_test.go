@@ -59,6 +59,8 @@ outputs:
 
 func TestParseFileInvalid(t *testing.T) {
 	const head = "apiVersion: bundle/v1\nkind: Bundle\n"
+	// A data bundle's outputs (lines 3-5), and its backup: (from line 6).
+	const db = "outputs:\n  {host: h, port: p, passwordSecret: s,\n   database: d}\n"
 	tests := []struct {
 		name, src, want string
 	}{
@@ -70,7 +72,7 @@ func TestParseFileInvalid(t *testing.T) {
 		{"missing apiVersion", "kind: Bundle\n", "bundle.yaml:1: apiVersion: missing"},
 		{"wrong apiVersion", "apiVersion: bundle/v2\nkind: Bundle\n", `bundle.yaml:1: apiVersion: unsupported apiVersion "bundle/v2" (use bundle/v1)`},
 		{"wrong kind", "apiVersion: bundle/v1\nkind: Chart\n", `bundle.yaml:2: kind: unsupported kind "Chart" (use Bundle)`},
-		{"unknown top field", head + "require: {}\n", "bundle.yaml:3: require: unknown field (known fields: apiVersion, kind, requires, outputs, claims)"},
+		{"unknown top field", head + "require: {}\n", "bundle.yaml:3: require: unknown field (known fields: apiVersion, kind, requires, outputs, claims, backup)"},
 		{"duplicate key", head + "kind: Bundle\n", "bundle.yaml:3: kind: duplicate key (first at line 2)"},
 		{"requires not a map", head + "requires: [a]\n", "bundle.yaml:3: requires: requires must be a mapping, not a list"},
 		{"bad instance name", head + "requires:\n  my-db: {bundle: mariadb, version: ^1}\n", `bundle.yaml:4: requires.my-db: invalid instance name "my-db"`},
@@ -106,6 +108,29 @@ func TestParseFileInvalid(t *testing.T) {
 		{"claim directory in charts", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: charts/\n", "bundle.yaml:6: claims.templates: invalid directory \"charts/\""},
 		{"claim templates a list", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: [claims/job.yaml]\n", "bundle.yaml:6: claims.templates: claims.templates must be a mapping, not a list"},
 		{"claim templates null", head + "outputs: {username: x}\nclaims:\n  outputs: {username: y}\n  templates: ~\n", "bundle.yaml:6: claims.templates: claims.templates must be a mapping, not null"},
+		{"backup not a map", head + "backup: sql\n", "bundle.yaml:3: backup: backup must be a mapping, not a scalar"},
+		{"unknown backup field", head + db + "backup:\n  format: sql\n  scope: all\n", "bundle.yaml:8: backup.scope: unknown field (known fields: format, image, dump, restore, adminKey, claims)"},
+		{"unknown backup format", head + db + "backup:\n  format: tar\n", `bundle.yaml:7: backup.format: unknown format "tar" (use sql (a logical SQL dump) or rdb (a Redis RDB snapshot))`},
+		{"backup format not a string", head + db + "backup:\n  format: [sql]\n", "bundle.yaml:7: backup.format: must be a string, not a list"},
+		{"backup without format", head + db + "backup:\n  image: x\n  dump: d.sh\n  restore: r.sh\n  adminKey: k\n", "bundle.yaml:6: backup.format: missing"},
+		{"backup without image", head + db + "backup:\n  format: sql\n  dump: d.sh\n  restore: r.sh\n  adminKey: k\n", "bundle.yaml:6: backup.image: missing"},
+		{"backup empty image", head + db + "backup:\n  image: ' '\n", "bundle.yaml:7: backup.image: empty"},
+		{"backup without dump", head + db + "backup:\n  format: sql\n  image: x\n  restore: r.sh\n  adminKey: k\n", "bundle.yaml:6: backup.dump: missing"},
+		{"backup without restore", head + db + "backup:\n  format: sql\n  image: x\n  dump: d.sh\n  adminKey: k\n", "bundle.yaml:6: backup.restore: missing"},
+		{"backup without adminKey", head + db + "backup:\n  format: sql\n  image: x\n  dump: d.sh\n  restore: r.sh\n", "bundle.yaml:6: backup.adminKey: missing"},
+		{"backup bad adminKey", head + db + "backup:\n  adminKey: 'a b'\n", `bundle.yaml:7: backup.adminKey: invalid Secret key "a b"`},
+		{"backup script above the chart", head + db + "backup:\n  dump: ../dump.sh\n", `bundle.yaml:7: backup.dump: invalid script path "../dump.sh"`},
+		{"backup script absolute", head + db + "backup:\n  restore: /bin/sh\n", `bundle.yaml:7: backup.restore: invalid script path "/bin/sh"`},
+		{"backup script in templates", head + db + "backup:\n  dump: templates/dump.sh\n", `bundle.yaml:7: backup.dump: invalid script path "templates/dump.sh"`},
+		{"backup script in charts", head + db + "backup:\n  dump: charts/common/dump.sh\n", `bundle.yaml:7: backup.dump: invalid script path "charts/common/dump.sh"`},
+		{"backup script not clean", head + db + "backup:\n  dump: backup//dump.sh\n", `bundle.yaml:7: backup.dump: invalid script path "backup//dump.sh"`},
+		{"backup same script twice", head + db + backup("") + "  restore: backup/dump.sh\n", "bundle.yaml:12: backup.restore: duplicate key (first at line 10)"},
+		{"backup restore is dump", head + db + "backup:\n  format: sql\n  image: x\n  dump: d.sh\n  restore: d.sh\n  adminKey: k\n", "bundle.yaml:10: backup.restore: the same script as dump"},
+		{"backup bad claims scope", head + db + "backup:\n  claims: tables\n", `bundle.yaml:7: backup.claims: cannot scope a claim's backup by "tables"`},
+		{"backup without host", head + "outputs: {port: x, passwordSecret: s}\n" + backup(""), "bundle.yaml:4: backup: the bundle has no output host"},
+		{"backup without passwordSecret", head + "outputs: {host: x, port: x}\n" + backup(""), "bundle.yaml:4: backup: the bundle has no output passwordSecret"},
+		{"backup claims without claims", head + db + backup("database"), "bundle.yaml:6: backup.claims: no claim output database (add database to claims.outputs, or leave backup.claims out)"},
+		{"backup claims not a claim output", head + db + "claims:\n  outputs: {host: y}\n" + backup("database"), "bundle.yaml:8: backup.claims: no claim output database"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +157,8 @@ func FuzzParseFile(f *testing.F) {
 	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {username: x}\nclaims:\n  templates: {secret.yaml: 'kind: Secret'}\n  outputs: {username: '{{ .Values.claim.id }}'}\n"))
 	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\nclaims: {outputs: {host: x}, templates: []}\n"))
 	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: x}\nclaims: {outputs: {host: x}, templates: claims/}\n"))
+	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: h, port: p, passwordSecret: s, database: d}\nclaims: {outputs: {database: x}, templates: claims/}\n" + backup("database")))
+	f.Add([]byte("apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: h}\nbackup: {format: rdb, dump: ../x, restore: x, claims: keyPrefix}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("requires: {db: {version: '>= 1, < 2 || 3.x'}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -148,6 +175,16 @@ func FuzzParseFile(f *testing.F) {
 		for _, r := range file.Requires {
 			if r.Constraint == nil || r.Bundle == "" || r.Name == "" {
 				t.Fatalf("accepted an incomplete requirement: %+v", r)
+			}
+		}
+		if b := file.Backup; b != nil {
+			for _, p := range []string{b.Dump, b.Restore} {
+				if p == "" || strings.HasPrefix(p, "/") || strings.Contains("/"+p+"/", "/../") || strings.HasPrefix(p, "templates/") || strings.HasPrefix(p, "charts/") {
+					t.Fatalf("accepted backup script %q", p)
+				}
+			}
+			if b.Format == "" || b.Image == "" || b.AdminKey == "" || b.Dump == b.Restore {
+				t.Fatalf("accepted an incomplete backup: %+v", b)
 			}
 		}
 		if c := file.Claims; c != nil && c.Dir != "" && (!strings.HasSuffix(c.Dir, "/") || strings.HasPrefix(c.Dir, "/") || strings.Contains("/"+c.Dir, "/../") || strings.HasPrefix(c.Dir, "templates/")) {
@@ -212,5 +249,32 @@ func TestParseFileClaimDir(t *testing.T) {
 		if c := f.Claims; c.Dir != tc.dir || c.DirLine != 6 || c.Templates != nil {
 			t.Errorf("templates: %s: claims = %+v", tc.src, c)
 		}
+	}
+}
+
+// backup is a complete backup: section (6 lines), scoped for claims by
+// claims unless empty.
+func backup(claims string) string {
+	s := "backup:\n  format: sql\n  image: '{{ .Values.image.repository }}'\n  dump: backup/dump.sh\n  restore: backup/restore.sh\n  adminKey: root-password\n"
+	if claims != "" {
+		s += "  claims: " + claims + "\n"
+	}
+	return s
+}
+
+// backup: parses into its typed fields, with their lines.
+func TestParseFileBackup(t *testing.T) {
+	src := "apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: h, port: p, passwordSecret: s, database: d}\nclaims:\n  outputs: {database: x}\n" + backup("database")
+	f, err := ParseFile("bundle.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Backup{Format: FormatSQL, Image: "{{ .Values.image.repository }}", Dump: "backup/dump.sh", Restore: "backup/restore.sh",
+		AdminKey: "root-password", Claims: "database", Line: 6, DumpLine: 9, RestoreLine: 10}
+	if f.Backup == nil || *f.Backup != want {
+		t.Errorf("backup = %+v\nwant %+v", f.Backup, want)
+	}
+	if f, err := ParseFile("bundle.yaml", []byte("apiVersion: bundle/v1\nkind: Bundle\n")); err != nil || f.Backup != nil {
+		t.Errorf("without backup: %+v, %v", f, err)
 	}
 }

@@ -185,6 +185,9 @@ func LoadLocal(fsys fs.FS, source string, local LocalCharts) (*Bundle, error) {
 		if err := loadClaimTemplates(b.File.Claims, b.Chart, name(FileName), name); err != nil {
 			return nil, err
 		}
+		if err := loadBackupScripts(b.File.Backup, b.Chart, name(FileName)); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkClashes(b, name, valuesLines); err != nil {
 		return nil, err

@@ -401,3 +401,42 @@ func TestLoadClaimDir(t *testing.T) {
 		})
 	}
 }
+
+// A bundle with backup: has its scripts' text once loaded; a script that
+// is not a file of the chart, or is empty, is refused at its line.
+func TestLoadBackupScripts(t *testing.T) {
+	files := func(more map[string]string) map[string]string {
+		m := map[string]string{
+			"Chart.yaml":  chartYAML,
+			"bundle.yaml": "apiVersion: bundle/v1\nkind: Bundle\noutputs: {host: h, port: p, passwordSecret: s}\n" + backup(""),
+		}
+		for k, v := range more {
+			m[k] = v
+		}
+		return m
+	}
+	b, err := LoadDir(writeBundle(t, files(map[string]string{"backup/dump.sh": "dump {{ .Release.Name }}\n", "backup/restore.sh": "restore\n"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bk := b.File.Backup; bk.DumpScript != "dump {{ .Release.Name }}\n" || bk.RestoreScript != "restore\n" {
+		t.Errorf("scripts: %q, %q", bk.DumpScript, bk.RestoreScript)
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"no restore", map[string]string{"backup/dump.sh": "x"}, "bundle.yaml:8: backup.restore: no such file in the chart: backup/restore.sh (add the restore script to the chart as backup/restore.sh)"},
+		{"no scripts", nil, "bundle.yaml:7: backup.dump: no such file in the chart: backup/dump.sh"},
+		{"empty dump", map[string]string{"backup/dump.sh": " \n", "backup/restore.sh": "x"}, "bundle.yaml:7: backup.dump: the script is empty: backup/dump.sh"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeBundle(t, files(tc.files))
+			_, err := LoadDir(dir)
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), filepath.Join(dir, tc.want)) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %v, want %s...", err, filepath.Join(dir, tc.want))
+			}
+		})
+	}
+}

@@ -207,12 +207,21 @@ func Outputs(p *plan.Plan, vals map[string]any, rel ReleaseOptions) (map[string]
 // depth, returning them by instance path. Disabled requirements (condition
 // false) are absent.
 func renderOutputs(p *plan.Plan, vals map[string]any, rel ReleaseOptions, level int, external map[string]map[string]string) (map[string]map[string]string, error) {
+	var root []bundle.Output
+	if level == 0 {
+		root = p.Root.Bundle.File.Outputs
+	}
+	return renderTemplates(p, vals, rel, level, external, root)
+}
+
+// renderTemplates renders, as renderOutputs does, the output templates of
+// the requirements at one depth and the templates root of the root bundle
+// (at key "" by their names).
+func renderTemplates(p *plan.Plan, vals map[string]any, rel ReleaseOptions, level int, external map[string]map[string]string, root []bundle.Output) (map[string]map[string]string, error) {
 	c := compose(p.Root, true, level, external)
 	replaceValues(p, c)
-	if level == 0 {
-		for _, o := range p.Root.Bundle.File.Outputs {
-			c.Templates = append(c.Templates, &common.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
-		}
+	for _, o := range root {
+		c.Templates = append(c.Templates, &common.File{Name: outputsDir + o.Name, Data: []byte(o.Template)})
 	}
 	if err := chartutil.ProcessDependencies(c, vals); err != nil {
 		return nil, fmt.Errorf("composing %s: %w", p.Root.Bundle, err)

@@ -36,7 +36,7 @@ func ExampleTemplate() {
 		}
 	}
 	// Output:
-	// database: mariadb 1.2.1
+	// database: mariadb 1.3.0
 	// kind: Deployment
 	// kind: StatefulSet
 }

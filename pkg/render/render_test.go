@@ -292,7 +292,7 @@ func TestExternalRequirement(t *testing.T) {
 	// An output the app needs and the user did not give.
 	delete(ext["database"].(map[string]any)["external"].(map[string]any), "passwordKey")
 	_, err := render.Template(context.Background(), planFor(t, "stable/mediawiki"), render.TemplateOptions{Values: ext})
-	want := `mediawiki 1.2.1 requires output "passwordKey" of database (an existing mariadb service), which is not given: set database.external.passwordKey`
+	want := `mediawiki 1.2.2 requires output "passwordKey" of database (an existing mariadb service), which is not given: set database.external.passwordKey`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %v, want %q", err, want)
 	}

@@ -91,8 +91,8 @@ func TestLoadReferenceConstraint(t *testing.T) {
 	// The library states the facts (the CLI says which flag to change).
 	_, err := s.LoadReference(ctx, ref, c)
 	var nv *errdefs.NoVersionError
-	if !errors.Is(err, errdefs.ErrNotFound) || !errors.As(err, &nv) || nv.Bundle != "stable/mariadb" || nv.Constraint != "^2" || strings.Join(nv.Available, ",") != "1.2.1" ||
-		err.Error() != "no version of stable/mariadb satisfies ^2 (available: 1.2.1)" {
+	if !errors.Is(err, errdefs.ErrNotFound) || !errors.As(err, &nv) || nv.Bundle != "stable/mariadb" || nv.Constraint != "^2" || strings.Join(nv.Available, ",") != "1.3.0" ||
+		err.Error() != "no version of stable/mariadb satisfies ^2 (available: 1.3.0)" {
 		t.Errorf("error = %v", err)
 	}
 	dir := t.TempDir()

@@ -8,7 +8,9 @@
 // creates a working app role in a real PostgreSQL; the claims that
 // stable/postgresql, stable/mariadb and stable/mysql give each app bound
 // to them make and drop a database and user in a real PostgreSQL and
-// MariaDB, each reaching its own database only; and stable/magento's PHP
+// MariaDB, each reaching its own database only; the backup scripts of
+// stable/mariadb, stable/postgresql and stable/redis dump and restore a real
+// MariaDB, PostgreSQL and Redis, one app's claim apart; and stable/magento's PHP
 // writes the wiring into env.php.
 //
 // The tools come from Debian (make test-tools installs them as root). Without

@@ -283,22 +283,8 @@ func TestPostgresClaims(t *testing.T) {
 	for _, name := range []string{"setpriv", "psql", pgBin + "initdb", pgBin + "postgres", pgBin + "pg_isready"} {
 		tool(t, name)
 	}
-	s := newServer(t, "postgres", pgBin)
 	const admin = `admin pw 'with' "quotes"`
-	if out, err := s.as(nil, "initdb", "-D", filepath.Join(s.dir, "data"), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256").CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	sock := filepath.Join(s.dir, "sock")
-	s.start(func() bool { return s.as(nil, "pg_isready", "-q", "-h", sock, "-p", s.port).Run() == nil },
-		"postgres", "-D", filepath.Join(s.dir, "data"), "-k", sock, "-p", s.port, "-c", "listen_addresses=127.0.0.1")
-	local := func(db, sql string) string {
-		out, err := s.as(nil, "psql", "-X", "-v", "ON_ERROR_STOP=1", "-h", sock, "-p", s.port, "-U", "postgres", "-d", db, "-tAc", sql).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", sql, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	local("postgres", "ALTER ROLE postgres PASSWORD '"+strings.ReplaceAll(admin, "'", "''")+"'")
+	s, local := startPostgres(t, admin)
 	// The provider's own app role and data, as its first start makes them.
 	local("postgres", "CREATE ROLE app LOGIN PASSWORD 'app'")
 	local("postgres", "CREATE DATABASE app OWNER app")
@@ -376,26 +362,8 @@ func TestMariaDBClaims(t *testing.T) {
 	for _, name := range []string{"setpriv", "mariadb", "mariadb-install-db", "mariadbd"} {
 		tool(t, name)
 	}
-	s := newServer(t, "mysql", "/usr/sbin")
 	const admin = `admin pw 'with' "quotes"`
-	data := filepath.Join(s.dir, "data")
-	sock := filepath.Join(s.dir, "sock", "mysqld.sock")
-	if out, err := s.as(nil, "mariadb-install-db", "--no-defaults", "--datadir="+data, "--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput(); err != nil {
-		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
-	}
-	s.start(func() bool {
-		return s.as(nil, "mariadb-admin", "--no-defaults", "--socket="+sock, "-u", "root", "ping").Run() == nil
-	}, "mariadbd", "--no-defaults", "--datadir="+data, "--socket="+sock, "--port="+s.port, "--bind-address=127.0.0.1", "--skip-name-resolve", "--pid-file="+filepath.Join(s.dir, "pid"))
-	local := func(sql string) string {
-		out, err := s.as(nil, "mariadb", "--no-defaults", "--socket="+sock, "-u", "root", "-N", "-B", "-e", sql).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", sql, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	q := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace
-	// Root over TCP with a password, as the image's entrypoint makes it.
-	local("DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1'; CREATE USER 'root'@'%' IDENTIFIED BY '" + q(admin) + "'; GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION")
+	s, local := startMariaDB(t, admin)
 	local("CREATE DATABASE app; CREATE TABLE app.private (x text); INSERT INTO app.private VALUES ('provider')")
 
 	scripts, idA := claimScripts(t, "mariadb", "blog")
@@ -451,4 +419,60 @@ func TestMariaDBClaims(t *testing.T) {
 			t.Errorf("unclaim.sh without a provider: %v\n%s", err, out)
 		}
 	}
+}
+
+// startPostgres starts a PostgreSQL of Debian's as its own user, its
+// administrator postgres with password admin over TCP, and returns it and
+// a function that runs SQL in a database as postgres (on its socket).
+func startPostgres(t *testing.T, admin string) (*server, func(db, sql string) string) {
+	t.Helper()
+	for _, name := range []string{"setpriv", "psql", pgBin + "initdb", pgBin + "postgres", pgBin + "pg_isready"} {
+		tool(t, name)
+	}
+	s := newServer(t, "postgres", pgBin)
+	if out, err := s.as(nil, "initdb", "-D", filepath.Join(s.dir, "data"), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	sock := filepath.Join(s.dir, "sock")
+	s.start(func() bool { return s.as(nil, "pg_isready", "-q", "-h", sock, "-p", s.port).Run() == nil },
+		"postgres", "-D", filepath.Join(s.dir, "data"), "-k", sock, "-p", s.port, "-c", "listen_addresses=127.0.0.1")
+	local := func(db, sql string) string {
+		out, err := s.as(nil, "psql", "-X", "-v", "ON_ERROR_STOP=1", "-h", sock, "-p", s.port, "-U", "postgres", "-d", db, "-tAc", sql).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", sql, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	local("postgres", "ALTER ROLE postgres PASSWORD '"+strings.ReplaceAll(admin, "'", "''")+"'")
+	return s, local
+}
+
+// startMariaDB starts a MariaDB of Debian's as its own user, root with
+// password admin over TCP as the image makes it, and returns it and a
+// function that runs SQL as root (on its socket).
+func startMariaDB(t *testing.T, admin string) (*server, func(sql string) string) {
+	t.Helper()
+	for _, name := range []string{"setpriv", "mariadb", "mariadb-install-db", "mariadbd"} {
+		tool(t, name)
+	}
+	s := newServer(t, "mysql", "/usr/sbin")
+	data := filepath.Join(s.dir, "data")
+	sock := filepath.Join(s.dir, "sock", "mysqld.sock")
+	if out, err := s.as(nil, "mariadb-install-db", "--no-defaults", "--datadir="+data, "--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput(); err != nil {
+		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
+	}
+	s.start(func() bool {
+		return s.as(nil, "mariadb-admin", "--no-defaults", "--socket="+sock, "-u", "root", "ping").Run() == nil
+	}, "mariadbd", "--no-defaults", "--datadir="+data, "--socket="+sock, "--port="+s.port, "--bind-address=127.0.0.1", "--skip-name-resolve", "--pid-file="+filepath.Join(s.dir, "pid"))
+	local := func(sql string) string {
+		out, err := s.as(nil, "mariadb", "--no-defaults", "--socket="+sock, "-u", "root", "-N", "-B", "-e", sql).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", sql, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	q := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace
+	// Root over TCP with a password, as the image's entrypoint makes it.
+	local("DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1'; CREATE USER 'root'@'%' IDENTIFIED BY '" + q(admin) + "'; GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION")
+	return s, local
 }

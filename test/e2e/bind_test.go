@@ -30,7 +30,7 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	e.mustBundle(t, "install", "team-db", "stable/mariadb", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
 
 	out := e.mustBundle(t, "install", "wiki", "stable/mediawiki", "-n", ns, "--bind", "database=team-db")
-	if !strings.Contains(out, "database: mariadb 1.2.1 bound to release "+ns+"/team-db") {
+	if !strings.Contains(out, "database: mariadb 1.3.0 bound to release "+ns+"/team-db") {
 		t.Errorf("install output:\n%s", out)
 	}
 	// The binding may come from values too.
@@ -58,7 +58,7 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 
 	// diff install says what a bound install would create: no MariaDB.
 	d := e.mustBundle(t, "diff", "install", "wiki3", "stable/mediawiki", "-n", ns, "--bind", "database=team-db", "--kubeconfig", e.kubeconfig)
-	if !strings.Contains(d, "database: mariadb 1.2.1 bound to release "+ns+"/team-db (new)") || strings.Contains(d, "StatefulSet") {
+	if !strings.Contains(d, "database: mariadb 1.3.0 bound to release "+ns+"/team-db (new)") || strings.Contains(d, "StatefulSet") {
 		t.Errorf("diff install --bind:\n%s", d)
 	}
 
@@ -78,7 +78,7 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	}
 	code, out, errs = e.diffRun(t, ns, "uninstall", "wiki")
 	if code != 0 || !strings.Contains(out, "Bound to: database: "+ns+"/team-db\n") ||
-		!strings.Contains(out, "  - database: mariadb 1.2.1 (binding dropped: release "+ns+"/team-db stays)\n") || errs != "" {
+		!strings.Contains(out, "  - database: mariadb 1.3.0 (binding dropped: release "+ns+"/team-db stays)\n") || errs != "" {
 		t.Errorf("diff uninstall of a consumer: exit %d %s\n%s", code, errs, out)
 	}
 
@@ -146,9 +146,9 @@ func TestBindTwoAppsToOneDatabase(t *testing.T) {
 	e.mustBundle(t, "install", "db2", filepath.Join(dir, "mariadb"), "-n", ns)
 	for _, tc := range []struct{ bind, want string }{
 		{"database=nope", `bind database=` + ns + `/nope: no release "nope" in namespace "` + ns + `"`},
-		{"database=wiki", `release ` + ns + `/wiki is mediawiki 1.2.1, not mariadb`},
+		{"database=wiki", `release ` + ns + `/wiki is mediawiki 1.2.2, not mariadb`},
 		{"database=db2", `release ` + ns + `/db2 has mariadb 2.0.0, outside mariadb ^1.0.0 that database requires`},
-		{"db=team-db", `mediawiki 1.2.1 has no requirement "db" (it requires database)`},
+		{"db=team-db", `mediawiki 1.2.2 has no requirement "db" (it requires database)`},
 	} {
 		code, _, errs := e.bundle(t, "install", "bad", "stable/mediawiki", "-n", ns, "--bind", tc.bind)
 		if code == 0 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {

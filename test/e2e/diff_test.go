@@ -290,7 +290,7 @@ func TestDiffUpgradeCatalogBundle(t *testing.T) {
 	ns := e.diffNamespace(t)
 	e.mustBundle(t, "install", "docs", "stable/mediawiki", "-n", ns)
 	code, out, errs := e.diffRun(t, ns, "upgrade", "docs", "stable/mediawiki", "--detailed-exitcode")
-	if code != 0 || len(objectLines(out)) != 0 || !strings.Contains(out, "  database: mariadb 1.2.1 (unchanged)") {
+	if code != 0 || len(objectLines(out)) != 0 || !strings.Contains(out, "  database: mariadb 1.3.0 (unchanged)") {
 		t.Fatalf("no change: exit %d %s\n%s", code, errs, out)
 	}
 	code, out, errs = e.diffRun(t, ns, "upgrade", "docs", "stable/mediawiki", "--set", "wiki.name=Team docs", "--detailed-exitcode")

@@ -166,7 +166,7 @@ func TestLifecycle(t *testing.T) {
 
 	testutil.Phase(t, "install brings up the app and its database, stored as Helm stores releases", func(t *testing.T) {
 		out := e.mustBundle(t, "install", "stable/mediawiki", "-n", ns, "--create-namespace", "--wait", "--timeout", "3m")
-		if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.2.1 from stable") {
+		if !strings.Contains(out, `Release "mediawiki" installed`) || !strings.Contains(out, "database: mariadb 1.3.0 from stable") {
 			t.Errorf("install output:\n%s", out)
 		}
 		dep, err := e.cs.AppsV1().Deployments(ns).Get(ctx, "mediawiki", metav1.GetOptions{})
@@ -249,7 +249,7 @@ func TestLifecycle(t *testing.T) {
 			t.Error("ConfigMap not rolled back")
 		}
 		hist := e.mustBundle(t, "history", "mediawiki", "-n", ns)
-		if n := strings.Count(hist, "mediawiki-1.2.1"); n != 3 {
+		if n := strings.Count(hist, "mediawiki-1.2.2"); n != 3 {
 			t.Errorf("history shows %d revisions:\n%s", n, hist)
 		}
 	})
@@ -517,8 +517,8 @@ func TestHelmCLISeesBundles(t *testing.T) {
 	host := testregistry.Start(t)
 	e.mustBundle(t, "push", "../../bundles/stable/mediawiki", "oci://"+host+"/bundles", "--plain-http")
 	dir := t.TempDir()
-	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.2.1", "--plain-http", "-d", dir)
-	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.2.1.tgz"))
+	runHelm(t, helm, "pull", "oci://"+host+"/bundles/mediawiki", "--version", "1.2.2", "--plain-http", "-d", dir)
+	out := runHelm(t, helm, "show", "chart", filepath.Join(dir, "mediawiki-1.2.2.tgz"))
 	if !strings.Contains(out, "name: mediawiki") {
 		t.Errorf("helm show chart:\n%s", out)
 	}
@@ -526,7 +526,7 @@ func TestHelmCLISeesBundles(t *testing.T) {
 
 	// The other way: a chart packaged and pushed by helm installs with bundle.
 	runHelm(t, helm, "push", helmPackage(t, helm, "mariadb"), "oci://"+host+"/helm", "--plain-http")
-	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.2.1", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
+	out = e.mustBundle(t, "install", "fromhelm", "oci://"+host+"/helm/mariadb", "--version", "1.3.0", "-n", ns, "--plain-http", "--wait", "--timeout", "2m")
 	if !strings.Contains(out, `Release "fromhelm" installed`) {
 		t.Errorf("install of a Helm-pushed chart:\n%s", out)
 	}

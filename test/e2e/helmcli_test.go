@@ -118,7 +118,7 @@ func TestHelmUsersCommands(t *testing.T) {
 		t.Errorf("bare Pod test under kwok: exit %d\n%s%s", code, out, errs)
 	}
 	all := e.mustBundle(t, "get", "all", "probe", "-n", ns, kc)
-	for _, want := range []string{"NAME: probe\n", "REVISION: 2\n", "REQUIRES:\n  cache: memcached 1.0.4 from stable\n", "TEST SUITE:     probe-test-job\n", "USER-SUPPLIED VALUES:\n", "COMPUTED VALUES:\n", "HOOKS:\n", "MANIFEST:\n", "kind: ConfigMap"} {
+	for _, want := range []string{"NAME: probe\n", "REVISION: 2\n", "REQUIRES:\n  cache: memcached 1.0.5 from stable\n", "TEST SUITE:     probe-test-job\n", "USER-SUPPLIED VALUES:\n", "COMPUTED VALUES:\n", "HOOKS:\n", "MANIFEST:\n", "kind: ConfigMap"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("get all lacks %q:\n%s", want, all)
 		}

@@ -1,0 +1,1 @@
+{{ include "redis.backup.dump" . }}
