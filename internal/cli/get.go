@@ -117,7 +117,10 @@ func (o *getOptions) getValues(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	vals, title := d.UserValues, "USER-SUPPLIED VALUES:"
+	// get values prints exactly what helm get values prints (scripts and
+	// users compare them): the values stored, the wiring bundle computed
+	// under requires: included. get all and status show the wiring apart.
+	vals, title := d.Values, "USER-SUPPLIED VALUES:"
 	if o.all {
 		vals, title = d.ComputedValues, "COMPUTED VALUES:"
 	}
@@ -125,13 +128,7 @@ func (o *getOptions) getValues(c *ucli.Context) error {
 		return err
 	}
 	fmt.Fprintln(c.App.Writer, title)
-	if err := writeYAML(c.App.Writer, vals); err != nil {
-		return err
-	}
-	if o.all {
-		return nil
-	}
-	return printValuesWiring(c.App.Writer, d.Wiring)
+	return writeYAML(c.App.Writer, vals)
 }
 
 // printValuesWiring prints what bundle computed into a release's values, apart

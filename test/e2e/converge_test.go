@@ -232,9 +232,11 @@ type fault struct {
 	name string
 	// args are added to the command (--wait, --timeout).
 	args []string
-	// inject runs while the command runs: it returns when the command
-	// has ended. p is the proxy the command talks through.
-	inject func(t *testing.T, p *apiProxy, proc *process)
+	// inject starts the command (start) and runs while it runs: it
+	// returns when the command has ended. p is the proxy the command
+	// talks through. The proxy's rules are set before the command starts:
+	// a fast command may be past the point a late rule waits for.
+	inject func(t *testing.T, p *apiProxy, start func() *process) *process
 	// proxied: the recovery talks through the (restarted) proxy too.
 	proxied bool
 	// applied: the stopped command applied the ConfigMaps (the fault
@@ -256,29 +258,34 @@ func endsSoon(t *testing.T, proc *process) {
 
 // signalAt sends sig when the command sends a request the rule (after the
 // revision's record is stored) matches, holding it if hold.
-func signalAt(sig syscall.Signal, match func(*http.Request) bool, hold bool) func(*testing.T, *apiProxy, *process) {
-	return func(t *testing.T, p *apiProxy, proc *process) {
+func signalAt(sig syscall.Signal, match func(*http.Request) bool, hold bool) func(*testing.T, *apiProxy, func() *process) *process {
+	return func(t *testing.T, p *apiProxy, start func() *process) *process {
 		r := p.rule(releaseRecord, match, hold)
+		proc := start()
 		r.waitFired(t, "the request to interrupt at", proc)
 		proc.cmd.Process.Signal(sig)
 		endsSoon(t, proc)
 		r.free()
+		return proc
 	}
 }
 
 var faults = []fault{
-	{name: "fails waiting", args: []string{"--wait", "--timeout", "2s"}, applied: true, inject: func(t *testing.T, _ *apiProxy, proc *process) {
+	{name: "fails waiting", args: []string{"--wait", "--timeout", "2s"}, applied: true, inject: func(t *testing.T, _ *apiProxy, start func() *process) *process {
+		proc := start()
 		endsSoon(t, proc)
 		if proc.err == nil {
 			t.Fatal("the command succeeded; want its wait to fail")
 		}
+		return proc
 	}},
 	{name: "SIGINT before apply", args: waitLong, inject: signalAt(syscall.SIGINT, objectRequest("configmaps", "deployments"), true)},
 	{name: "SIGINT mid-apply", args: waitLong, applied: true, inject: signalAt(syscall.SIGINT, objectRequest("deployments"), true)},
 	{name: "SIGINT while waiting", args: waitLong, applied: true, inject: signalAt(syscall.SIGINT, watchRequest, false)},
 	{name: "SIGKILL mid-apply", args: waitLong, applied: true, inject: signalAt(syscall.SIGKILL, objectRequest("deployments"), true)},
-	{name: "API server lost mid-apply", args: waitLong, proxied: true, applied: true, inject: func(t *testing.T, p *apiProxy, proc *process) {
+	{name: "API server lost mid-apply", args: waitLong, proxied: true, applied: true, inject: func(t *testing.T, p *apiProxy, start func() *process) *process {
 		r := p.rule(releaseRecord, objectRequest("deployments"), true)
+		proc := start()
 		r.waitFired(t, "the Deployment's apply", proc)
 		p.cut()
 		endsSoon(t, proc)
@@ -287,6 +294,7 @@ var faults = []fault{
 		}
 		r.free()
 		p.restart()
+		return proc
 	}},
 }
 
@@ -329,8 +337,9 @@ func TestTheNextCommandConvergesAfterAFault(t *testing.T) {
 					e.mustBundle(t, append(cmd, "-n", ns)...)
 				}
 				p := newAPIProxy(t, e)
-				proc := startBinaryWith(t, p.kubeconfig, append(append(append([]string{}, op.faulty...), "-n", ns), f.args...)...)
-				f.inject(t, p, proc)
+				proc := f.inject(t, p, func() *process {
+					return startBinaryWith(t, p.kubeconfig, append(append(append([]string{}, op.faulty...), "-n", ns), f.args...)...)
+				})
 				<-proc.done
 				if proc.err == nil {
 					t.Fatalf("the faulty command succeeded: %s", proc.stderr.String())

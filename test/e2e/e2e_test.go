@@ -210,7 +210,7 @@ func TestLifecycle(t *testing.T) {
 	})
 	testutil.Phase(t, "status and list show it deployed and ready", func(t *testing.T) {
 		status := e.mustBundle(t, "status", "mediawiki", "-n", ns)
-		for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.2.1", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
+		for _, want := range []string{"STATUS:     deployed", "READY:      yes", "database  mariadb  1.3.0", "StatefulSet            mediawiki-database           ready", "PersistentVolumeClaim  data-mediawiki-database-0    ready"} {
 			if !strings.Contains(status, want) {
 				t.Errorf("status lacks %q:\n%s", want, status)
 			}
