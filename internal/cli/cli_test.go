@@ -128,19 +128,41 @@ func checkFailures(t *testing.T, tests []failure) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errs := run(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.code, errs)
-			}
-			if !strings.HasPrefix(errs, tt.want) {
-				t.Errorf("stderr:\n got  %q\n want %q...", errs, tt.want)
-			}
-			if n := strings.Count(errs, "\n"); n != 1 {
-				t.Errorf("stderr has %d lines, want one: %q", n, errs)
-			}
-			if out != "" {
-				t.Errorf("stdout not empty: %q", out)
-			}
+			wantOneLineFailure(t, code, out, errs, tt.code, tt.want)
 		})
+	}
+}
+
+// wantOneLineFailure fails t unless a command exited with code, printed
+// nothing on stdout and one line on stderr, starting with want.
+func wantOneLineFailure(t *testing.T, gotCode int, out, errs string, code int, want string) {
+	t.Helper()
+	if gotCode != code {
+		t.Errorf("exit code %d, want %d (stderr %q)", gotCode, code, errs)
+	}
+	if !strings.HasPrefix(errs, want) {
+		t.Errorf("stderr:\n got  %q\n want %q...", errs, want)
+	}
+	if n := strings.Count(errs, "\n"); n != 1 {
+		t.Errorf("stderr has %d lines, want one: %q", n, errs)
+	}
+	if out != "" {
+		t.Errorf("stdout not empty: %q", out)
+	}
+}
+
+// wantInOutput fails t unless out holds each of want and none of absent.
+func wantInOutput(t *testing.T, out string, want, absent []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	for _, a := range absent {
+		if strings.Contains(out, a) {
+			t.Errorf("output has %q:\n%s", a, out)
+		}
 	}
 }
 

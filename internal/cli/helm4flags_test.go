@@ -82,16 +82,7 @@ func TestHelm4FlagsAccepted(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-			for _, a := range tt.absent {
-				if strings.Contains(out, a) {
-					t.Errorf("output has %q:\n%s", a, out)
-				}
-			}
+			wantInOutput(t, out, tt.want, tt.absent)
 			if tt.check == nil {
 				return
 			}
@@ -164,18 +155,7 @@ func TestHelm4FlagsRefused(t *testing.T) {
 			f := fixture(t)
 			_, before, _ := runWith(t, f, "list", "-a", "-o", "json")
 			code, out, errs := runWith(t, f, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.code, errs)
-			}
-			if !strings.HasPrefix(errs, tt.want) {
-				t.Errorf("stderr:\n got  %q\n want %q...", errs, tt.want)
-			}
-			if n := strings.Count(errs, "\n"); n != 1 {
-				t.Errorf("stderr has %d lines, want one: %q", n, errs)
-			}
-			if out != "" {
-				t.Errorf("stdout not empty: %q", out)
-			}
+			wantOneLineFailure(t, code, out, errs, tt.code, tt.want)
 			if _, after, _ := runWith(t, f, "list", "-a", "-o", "json"); after != before {
 				t.Errorf("the releases changed:\n%s\nwere\n%s", after, before)
 			}

@@ -114,16 +114,7 @@ func TestTemplateHelmFlags(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-			for _, a := range tt.absent {
-				if strings.Contains(out, a) {
-					t.Errorf("output has %q", a)
-				}
-			}
+			wantInOutput(t, out, tt.want, tt.absent)
 		})
 	}
 }
